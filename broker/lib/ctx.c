@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A context: the things VMs share. Today that is the set of kernel
+ * profiles (one per kernel build, whatever the number of VMs running it)
+ * and where they are cached on disk.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+static void default_cache_dir(char *dir, size_t size)
+{
+	const char *env = getenv("KEYHOLE_CACHE_DIR");
+
+	if (env) {
+		snprintf(dir, size, "%s", env);
+		return;
+	}
+	env = getenv("XDG_CACHE_HOME");
+	if (env && *env) {
+		snprintf(dir, size, "%s/keyhole", env);
+		return;
+	}
+	env = getenv("HOME");
+	if (env && *env)
+		snprintf(dir, size, "%s/.cache/keyhole", env);
+	else
+		dir[0] = '\0';
+}
+
+int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
+	       struct kh_err *err)
+{
+	struct kh_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return kh_err_set(err, ENOMEM, "out of memory for a context");
+	if (cfg && cfg->cache_dir)
+		snprintf(ctx->cache_dir, sizeof(ctx->cache_dir), "%s",
+			 cfg->cache_dir);
+	else
+		default_cache_dir(ctx->cache_dir, sizeof(ctx->cache_dir));
+	pthread_mutex_init(&ctx->lock, NULL);
+	*ctxp = ctx;
+	return 0;
+}
+
+void kh_ctx_free(struct kh_ctx *ctx)
+{
+	struct kh_ctx_profile *entry, *next;
+
+	if (!ctx)
+		return;
+	for (entry = ctx->profiles; entry; entry = next) {
+		next = entry->next;
+		kh_profile_put(entry->profile);
+		free(entry);
+	}
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+struct kh_profile *kh_ctx_find_profile(struct kh_ctx *ctx,
+				       int (*match)(const struct kh_profile *,
+						    void *),
+				       void *opaque)
+{
+	struct kh_profile *found = NULL;
+	struct kh_ctx_profile *entry;
+
+	/*
+	 * match() reads guest memory; holding the lock over it only delays
+	 * other attaches, and attaches are rare next to reads.
+	 */
+	pthread_mutex_lock(&ctx->lock);
+	for (entry = ctx->profiles; entry && !found; entry = entry->next)
+		if (match(entry->profile, opaque))
+			found = kh_profile_get(entry->profile);
+	pthread_mutex_unlock(&ctx->lock);
+	return found;
+}
+
+struct kh_profile *kh_ctx_add_profile(struct kh_ctx *ctx,
+				      struct kh_profile *profile)
+{
+	struct kh_ctx_profile *entry;
+
+	if (!profile)
+		return NULL;
+	pthread_mutex_lock(&ctx->lock);
+	for (entry = ctx->profiles; entry; entry = entry->next) {
+		if (!strcmp(entry->profile->banner, profile->banner) &&
+		    !memcmp(entry->profile->btf_header, profile->btf_header,
+			    24)) {
+			/* Another thread built the same one first. */
+			kh_profile_put(profile);
+			profile = kh_profile_get(entry->profile);
+			goto out;
+		}
+	}
+	entry = malloc(sizeof(*entry));
+	if (entry) {
+		entry->profile = kh_profile_get(profile);
+		entry->next = ctx->profiles;
+		ctx->profiles = entry;
+	}
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return profile;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * x86-64 page-table walks (4-level and 5-level, with 1 GiB and 2 MiB
+ * pages) over guest-physical memory the caller reads.
+ */
+#ifndef KH_PGTABLE_H
+#define KH_PGTABLE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+/* Reads the 8-byte entry at guest-physical address gpa. */
+typedef int (*kh_pte_read_fn)(void *opaque, uint64_t gpa, uint64_t *entry);
+
+struct kh_xlate {
+	uint64_t gpa;		/* translation of the walked address */
+	uint64_t page_size;	/* 4 KiB, 2 MiB or 1 GiB */
+	int writable;
+	int user;
+	int nx;
+};
+
+/*
+ * Translates va through the tables rooted at root (a CR3-style physical
+ * address; low 12 bits and flag bits are ignored). levels is 4 or 5.
+ * Returns 0, -EFAULT when va is not mapped, -EINVAL for a non-canonical va
+ * or bad arguments, or the reader's error.
+ */
+int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
+		    unsigned int levels, uint64_t va, struct kh_xlate *out);
+
+#endif

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Kernel profiles: built once per kernel build, then shared read-only.
+ * Everything a walker needs from BTF is resolved here, once, so that walks
+ * never search BTF on a hot path.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+struct member_want {
+	const char *type;
+	const char *path;
+	const char *fallback;	/* older kernels' name for the member */
+	uint32_t *offset;
+	uint32_t need_size;	/* bytes the walker reads, 0: any */
+};
+
+static int resolve_member(const struct kh_btf *btf,
+			  const struct member_want *want, struct kh_err *err)
+{
+	struct kh_member member;
+	int ret;
+
+	ret = kh_btf_member(btf, want->type, want->path, &member, err);
+	if (ret == -ENOENT && want->fallback)
+		ret = kh_btf_member(btf, want->type, want->fallback, &member,
+				    err);
+	if (ret)
+		return ret;
+	if (member.bit_size)
+		return kh_err_set(err, EPROTO, "%s.%s is a bitfield",
+				  want->type, want->path);
+	if (want->need_size && member.size != want->need_size)
+		return kh_err_set(err, EPROTO,
+				  "%s.%s is %u bytes, expected %u",
+				  want->type, want->path, member.size,
+				  want->need_size);
+	*want->offset = member.offset;
+	return 0;
+}
+
+static int resolve_task_layout(const struct kh_btf *btf,
+			       struct kh_task_layout *tl, struct kh_err *err)
+{
+	const struct member_want wants[] = {
+		{ "task_struct", "tasks", NULL, &tl->tasks, 16 },
+		{ "task_struct", "pid", NULL, &tl->pid, 4 },
+		{ "task_struct", "tgid", NULL, &tl->tgid, 4 },
+		{ "task_struct", "__state", "state", &tl->state, 0 },
+		{ "task_struct", "exit_state", NULL, &tl->exit_state, 4 },
+		{ "task_struct", "real_parent", NULL, &tl->real_parent, 8 },
+		{ "task_struct", "real_cred", NULL, &tl->real_cred, 8 },
+		{ "task_struct", "comm", NULL, &tl->comm, 16 },
+		{ "task_struct", "signal", NULL, &tl->signal, 8 },
+		{ "task_struct", "thread_node", NULL, &tl->thread_node, 16 },
+		{ "signal_struct", "thread_head", NULL,
+		  &tl->signal_thread_head, 16 },
+		{ "cred", "uid", NULL, &tl->cred_uid, 4 },
+	};
+	uint32_t lo = UINT32_MAX, hi = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		ret = resolve_member(btf, &wants[i], err);
+		if (ret)
+			return kh_err_prefix(err, "kernel BTF lacks what the task walker needs");
+	}
+	ret = kh_btf_sizeof(btf, "task_struct", &tl->task_size, err);
+	if (ret)
+		return ret;
+
+	/* One read per task covers every field: they sit within ~3 KiB. */
+	for (i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		uint32_t off = *wants[i].offset;
+
+		if (strcmp(wants[i].type, "task_struct"))
+			continue;
+		if (off < lo)
+			lo = off;
+		if (off + 16 > hi)
+			hi = off + 16;
+	}
+	if (hi > tl->task_size)
+		hi = tl->task_size;
+	tl->span_start = lo;
+	tl->span_len = hi - lo;
+	return 0;
+}
+
+static void release_from_banner(const char *banner, char *release,
+				size_t size)
+{
+	const char *p = banner + strlen("Linux version ");
+	size_t n = strcspn(p, " ");
+
+	if (strncmp(banner, "Linux version ", 14)) {
+		snprintf(release, size, "unknown");
+		return;
+	}
+	if (n >= size)
+		n = size - 1;
+	memcpy(release, p, n);
+	release[n] = '\0';
+}
+
+int kh_profile_sym(const struct kh_profile *profile, const char *name,
+		   int64_t *off, struct kh_err *err)
+{
+	struct kh_sym sym;
+
+	if (kh_symtab_lookup(profile->symtab, name, &sym) || sym.absolute)
+		return kh_err_set(err, ENOENT,
+				  "kernel symbol %s not found in kallsyms",
+				  name);
+	*off = sym.value;
+	return 0;
+}
+
+int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
+		   const char *banner, const uint8_t btf_header[24],
+		   struct kh_profile **profilep, struct kh_err *err)
+{
+	struct kh_profile *profile;
+	int64_t end;
+	int ret;
+
+	profile = calloc(1, sizeof(*profile));
+	if (!profile) {
+		kh_symtab_free(symtab);
+		kh_btf_free(btf);
+		return kh_err_set(err, ENOMEM, "out of memory for a profile");
+	}
+	atomic_init(&profile->refs, 1);
+	profile->symtab = symtab;
+	profile->btf = btf;
+	snprintf(profile->banner, sizeof(profile->banner), "%s", banner);
+	release_from_banner(profile->banner, profile->release,
+			    sizeof(profile->release));
+	memcpy(profile->btf_header, btf_header, 24);
+
+	ret = kh_profile_sym(profile, "linux_banner", &profile->banner_off,
+			     err);
+	if (!ret)
+		ret = kh_profile_sym(profile, "__start_BTF", &profile->btf_off,
+				     err);
+	if (!ret)
+		ret = kh_profile_sym(profile, "_end", &end, err);
+	if (!ret)
+		ret = resolve_task_layout(btf, &profile->task, err);
+	if (ret) {
+		kh_profile_put(profile);
+		return ret;
+	}
+	profile->image_size = end;
+	*profilep = profile;
+	return 0;
+}
+
+struct kh_profile *kh_profile_get(struct kh_profile *profile)
+{
+	atomic_fetch_add(&profile->refs, 1);
+	return profile;
+}
+
+void kh_profile_put(struct kh_profile *profile)
+{
+	if (!profile || atomic_fetch_sub(&profile->refs, 1) != 1)
+		return;
+	kh_symtab_free(profile->symtab);
+	kh_btf_free(profile->btf);
+	free(profile);
+}

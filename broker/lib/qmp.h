@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A small synchronous QMP client: connect with a timeout (a QMP monitor
+ * serves one client at a time, so a busy socket must fail, not hang),
+ * negotiate capabilities, run commands and HMP commands.
+ */
+#ifndef KH_QMP_H
+#define KH_QMP_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct kh_qmp;
+
+int kh_qmp_connect(const char *path, int timeout_ms, struct kh_qmp **qmpp,
+		   struct kh_err *err);
+void kh_qmp_close(struct kh_qmp *qmp);
+
+/* The pid of the QEMU process serving the socket (SO_PEERCRED). */
+pid_t kh_qmp_peer_pid(const struct kh_qmp *qmp);
+
+/* Runs cmd with args (may be NULL, stolen); *ret gets the "return" value. */
+int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
+		   json_t **ret, struct kh_err *err);
+
+/* Runs an HMP command line through human-monitor-command; *out is malloc'd. */
+int kh_qmp_hmp(struct kh_qmp *qmp, const char *cmdline, char **out,
+	       struct kh_err *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Finding the QEMU process behind a VM spec (a pid, a QMP socket path or a
+ * -name value) and what its command line says about guest RAM and QMP.
+ */
+#ifndef KH_TARGET_H
+#define KH_TARGET_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct kh_target {
+	pid_t pid;
+	char name[128];		/* -name value (guest=... or first field) */
+	char qmp_path[108];	/* unix QMP socket from argv, or "" */
+	char machine[32];	/* -machine/-M type, "" if default */
+	uint64_t ram_size;	/* bytes, from -m or the backend; 0 unknown */
+	char mem_path[PATH_MAX];/* mem-path= of memory-backend-file, or "" */
+	int ram_memfd;		/* a memory-backend-memfd backs RAM */
+};
+
+/* Resolves spec and fills t; clear errors for no such pid/not QEMU/EPERM. */
+int kh_target_resolve(const char *spec, struct kh_target *t,
+		      struct kh_err *err);
+
+/* Pure: parses a NUL-separated /proc/PID/cmdline image into t. */
+int kh_target_parse_cmdline(const char *cmdline, size_t len,
+			    struct kh_target *t, struct kh_err *err);
+
+#endif

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The task list: init_task.tasks links every thread-group leader; each
+ * leader's signal->thread_head links its threads through thread_node.
+ *
+ * The guest runs while we walk, and may be hostile, so:
+ * - the walk is bounded by how many task_structs the guest's RAM can hold;
+ * - every task address is remembered, so a cycle is caught the first time
+ *   it closes, and every next pointer must be a kernel address that
+ *   translates to RAM;
+ * - next->prev must point back at us: a mismatch means the list changed
+ *   under us (or was corrupted) and the result is marked inconsistent;
+ * - a walk that falls off the list (a task freed under us) is retried
+ *   from the start a few times before the result is returned incomplete.
+ * Per task one read covers every field the walk needs; parent tgids and
+ * uids are then fetched in one batch for all tasks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+#define WALK_ATTEMPTS 3
+#define PID_MAX_LIMIT (4 * 1024 * 1024)
+
+/* Task state bits (include/linux/sched.h), stable since 4.14. */
+#define TASK_REPORT		0x7f
+#define TASK_IDLE		0x402
+#define TASK_RTLOCK_WAIT	0x1000
+
+struct walk {
+	struct kh_vm *vm;
+	const struct kh_task_layout *tl;
+	unsigned int flags;
+	unsigned int max_tasks;
+	struct kh_task_list *list;
+	unsigned int cap;
+	uint64_t *parent;	/* real_parent of list->tasks[i] */
+	uint64_t *cred;		/* real_cred of list->tasks[i] */
+	uint64_t *seen;		/* open-addressing set of task addresses */
+	unsigned int *seen_idx;
+	unsigned int seen_cap;	/* power of two */
+	uint8_t *span;		/* one task's fields */
+};
+
+static char task_state_letter(uint32_t state, uint32_t exit_state)
+{
+	static const char letters[] = "RSDTtXZPI";
+	uint32_t report = (state | exit_state) & TASK_REPORT;
+	unsigned int idx = 0;
+
+	if ((state & TASK_IDLE) == TASK_IDLE)
+		report = TASK_REPORT + 1;
+	if (state == TASK_RTLOCK_WAIT)
+		report = 2;
+	while (report) {
+		idx++;
+		report >>= 1;
+	}
+	return idx < sizeof(letters) - 1 ? letters[idx] : '?';
+}
+
+static int kernel_pointer(const struct kh_vm *vm, uint64_t va)
+{
+	uint64_t lowest = vm->kernel.levels == 5 ? 0xff00000000000000ULL :
+						   0xffff800000000000ULL;
+
+	return va >= lowest && !(va & 7);
+}
+
+static uint64_t hash_addr(uint64_t addr)
+{
+	return (addr >> 4) * 0x9e3779b97f4a7c15ULL;
+}
+
+/* Index of addr in the list, or -1. */
+static int seen_find(const struct walk *w, uint64_t addr)
+{
+	unsigned int mask = w->seen_cap - 1, i;
+
+	for (i = hash_addr(addr) & mask; w->seen[i]; i = (i + 1) & mask)
+		if (w->seen[i] == addr)
+			return w->seen_idx[i];
+	return -1;
+}
+
+static void seen_insert(struct walk *w, uint64_t addr, unsigned int idx)
+{
+	unsigned int mask = w->seen_cap - 1, i;
+
+	for (i = hash_addr(addr) & mask; w->seen[i]; i = (i + 1) & mask)
+		;
+	w->seen[i] = addr;
+	w->seen_idx[i] = idx;
+}
+
+static int grow(struct walk *w, struct kh_err *err)
+{
+	unsigned int cap = w->cap ? w->cap * 2 : 256, i;
+	struct kh_task *tasks;
+	uint64_t *parent, *cred, *seen;
+	unsigned int *seen_idx;
+
+	tasks = realloc(w->list->tasks, sizeof(*tasks) * cap);
+	if (tasks)
+		w->list->tasks = tasks;
+	parent = realloc(w->parent, sizeof(*parent) * cap);
+	if (parent)
+		w->parent = parent;
+	cred = realloc(w->cred, sizeof(*cred) * cap);
+	if (cred)
+		w->cred = cred;
+	seen = calloc(cap * 2, sizeof(*seen));
+	seen_idx = calloc(cap * 2, sizeof(*seen_idx));
+	if (!tasks || !parent || !cred || !seen || !seen_idx) {
+		free(seen);
+		free(seen_idx);
+		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
+				  cap);
+	}
+	free(w->seen);
+	free(w->seen_idx);
+	w->seen = seen;
+	w->seen_idx = seen_idx;
+	w->seen_cap = cap * 2;
+	w->cap = cap;
+	for (i = 0; i < w->list->nr; i++)
+		seen_insert(w, w->list->tasks[i].addr, i);
+	return 0;
+}
+
+static uint64_t span_u64(const struct walk *w, uint32_t off)
+{
+	uint64_t val;
+
+	memcpy(&val, w->span + off - w->tl->span_start, 8);
+	return val;
+}
+
+static uint32_t span_u32(const struct walk *w, uint32_t off)
+{
+	uint32_t val;
+
+	memcpy(&val, w->span + off - w->tl->span_start, 4);
+	return val;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+mark(struct walk *w, unsigned int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	w->list->flags |= flag;
+	if (w->list->problem[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->list->problem, sizeof(w->list->problem), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Reads the task at addr and appends it. Returns 1 when it was added, 0
+ * when the walk must stop (marked in the list), or -errno (fatal).
+ */
+static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
+{
+	const struct kh_task_layout *tl = w->tl;
+	struct kh_task *task;
+	int ret;
+
+	if (w->list->nr >= w->max_tasks) {
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "more tasks than guest RAM can hold; stopped at 0x%" PRIx64,
+		     addr);
+		return 0;
+	}
+	ret = kh_read_kva_one(w->vm, addr + tl->span_start, w->span,
+			      tl->span_len, err);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
+		return 0;
+	}
+	if (w->list->nr == w->cap) {
+		ret = grow(w, err);
+		if (ret)
+			return ret;
+	}
+	task = &w->list->tasks[w->list->nr];
+	memset(task, 0, sizeof(*task));
+	task->addr = addr;
+	task->pid = span_u32(w, tl->pid);
+	task->tgid = span_u32(w, tl->tgid);
+	task->state = task_state_letter(span_u32(w, tl->state),
+					   span_u32(w, tl->exit_state));
+	memcpy(task->comm, w->span + tl->comm - tl->span_start,
+	       KH_COMM_LEN - 1);
+	w->parent[w->list->nr] = span_u64(w, tl->real_parent);
+	w->cred[w->list->nr] = span_u64(w, tl->real_cred);
+	seen_insert(w, addr, w->list->nr);
+	w->list->nr++;
+	return 1;
+}
+
+/* Follows a list_head whose next pointer sits at field; 0 at the end. */
+static int next_entry(struct walk *w, uint64_t node_field, uint64_t head,
+		      uint32_t member, uint64_t *next, struct kh_err *err)
+{
+	uint64_t node[2];	/* next, prev */
+	int ret;
+
+	ret = kh_read_kva_one(w->vm, node_field, node, sizeof(node), err);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		mark(w, KH_RESULT_INCOMPLETE, "list node at 0x%" PRIx64 " cannot be read",
+		     node_field);
+		return 0;
+	}
+	if (node[0] == head) {
+		*next = 0;
+		return 1;
+	}
+	if (!kernel_pointer(w->vm, node[0]) || node[0] < member) {
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "list pointer 0x%" PRIx64 " is not a kernel address", node[0]);
+		return 0;
+	}
+	*next = node[0] - member;
+	return 1;
+}
+
+static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
+{
+	const struct kh_task_layout *tl = w->tl;
+	uint64_t signal, head, task;
+	unsigned int steps = 0;
+	int ret;
+
+	ret = kh_read_kva_one(w->vm, leader + tl->signal, &signal, 8, err);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret || !kernel_pointer(w->vm, signal)) {
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "signal_struct of task 0x%" PRIx64 " cannot be read", leader);
+		return 0;
+	}
+	head = signal + tl->signal_thread_head;
+	ret = next_entry(w, head, head, tl->thread_node, &task, err);
+	while (ret > 0 && task) {
+		if (++steps > w->max_tasks) {
+			mark(w, KH_RESULT_INCOMPLETE,
+			     "thread list of 0x%" PRIx64 " does not end", leader);
+			return 0;
+		}
+		if (task != leader) {
+			if (seen_find(w, task) >= 0) {
+				mark(w, KH_RESULT_INCOMPLETE,
+				     "thread list cycle at task 0x%" PRIx64, task);
+				return 0;
+			}
+			ret = add_task(w, task, err);
+			if (ret <= 0)
+				return ret;
+		}
+		ret = next_entry(w, task + tl->thread_node, head,
+				 tl->thread_node, &task, err);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
+{
+	const struct kh_task_layout *tl = w->tl;
+	uint64_t head = init_task + tl->tasks, task = init_task, next, prev;
+	int ret;
+
+	ret = add_task(w, init_task, err);
+	while (ret > 0) {
+		if (w->flags & KH_TASKS_THREADS) {
+			ret = walk_threads(w, task, err);
+			if (ret < 0)
+				return ret;
+		}
+		ret = next_entry(w, task + tl->tasks, head, tl->tasks, &next,
+				 err);
+		if (ret <= 0 || !next)
+			break;
+		if (seen_find(w, next) >= 0) {
+			mark(w, KH_RESULT_INCOMPLETE,
+			     "task list cycle: task 0x%" PRIx64 " seen twice", next);
+			return 0;
+		}
+		ret = kh_read_kva_one(w->vm, next + tl->tasks + 8, &prev, 8,
+				      NULL);
+		if (!ret && prev != task + tl->tasks)
+			mark(w, KH_RESULT_INCONSISTENT,
+			     "task 0x%" PRIx64 ": tasks.prev does not point back; the list changed during the walk",
+			     next);
+		ret = add_task(w, next, err);
+		task = next;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Parent tgids and uids for every task, in one batch. */
+static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
+{
+	unsigned int nr = w->list->nr, i, n = 0;
+	struct kh_read *reads;
+	int32_t *ptgid;
+	int ret;
+
+	reads = calloc(nr * 2, sizeof(*reads));
+	ptgid = calloc(nr, sizeof(*ptgid));
+	if (!reads || !ptgid) {
+		free(reads);
+		free(ptgid);
+		return kh_err_set(err, ENOMEM, "out of memory for %u tasks", nr);
+	}
+	for (i = 0; i < nr; i++) {
+		struct kh_task *task = &w->list->tasks[i];
+		int idx = seen_find(w, w->parent[i]);
+
+		if (idx >= 0) {
+			task->ppid = w->list->tasks[idx].tgid;
+		} else {
+			reads[n++] = (struct kh_read){
+				.addr = w->parent[i] + w->tl->tgid,
+				.buf = &ptgid[i], .len = 4 };
+		}
+		reads[n++] = (struct kh_read){
+			.addr = w->cred[i] + w->tl->cred_uid,
+			.buf = &task->uid, .len = 4 };
+	}
+	ret = kh_read_kva(w->vm, reads, n, err);
+	if (ret > 0)
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "%d parent or credential reads failed", ret);
+	for (i = 0; i < nr; i++)
+		if (seen_find(w, w->parent[i]) < 0)
+			w->list->tasks[i].ppid = ptgid[i];
+	free(reads);
+	free(ptgid);
+	return ret < 0 ? ret : 0;
+}
+
+static void walk_reset(struct walk *w)
+{
+	w->list->nr = 0;
+	w->list->flags = 0;
+	w->list->problem[0] = '\0';
+	if (w->seen)
+		memset(w->seen, 0, sizeof(*w->seen) * w->seen_cap);
+}
+
+int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
+	     struct kh_err *err)
+{
+	struct walk w = { .vm = vm, .tl = &vm->profile->task, .flags = flags };
+	uint64_t ram = kh_layout_ram_size(&vm->layout);
+	int64_t init_task;
+	int attempt, ret;
+
+	ret = kh_profile_sym(vm->profile, "init_task", &init_task, err);
+	if (ret)
+		return ret;
+	w.max_tasks = ram / (w.tl->task_size ? w.tl->task_size : 1);
+	if (w.max_tasks > PID_MAX_LIMIT)
+		w.max_tasks = PID_MAX_LIMIT;
+	w.list = calloc(1, sizeof(*w.list));
+	w.span = malloc(w.tl->span_len);
+	if (!w.list || !w.span) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for a task walk");
+		goto out;
+	}
+	ret = grow(&w, err);
+	for (attempt = 0; !ret && attempt < WALK_ATTEMPTS; attempt++) {
+		walk_reset(&w);
+		ret = walk_once(&w, vm->kernel.text_va + init_task, err);
+		if (!(w.list->flags & KH_RESULT_INCOMPLETE))
+			break;
+	}
+	if (!ret)
+		ret = fill_parents_and_uids(&w, err);
+	if (!ret && w.list->nr) {
+		/* pid 0 is the idle task, which /proc does not list either. */
+		w.list->nr--;
+		memmove(w.list->tasks, w.list->tasks + 1,
+			sizeof(*w.list->tasks) * w.list->nr);
+	}
+out:
+	free(w.parent);
+	free(w.cred);
+	free(w.seen);
+	free(w.seen_idx);
+	free(w.span);
+	if (ret) {
+		kh_task_list_free(w.list);
+		return ret;
+	}
+	*listp = w.list;
+	return 0;
+}
+
+void kh_task_list_free(struct kh_task_list *list)
+{
+	if (!list)
+		return;
+	free(list->tasks);
+	free(list);
+}

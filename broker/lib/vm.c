@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Attaching to a VM: from a spec to a QEMU process, its RAM layout, an
+ * access technique and the guest kernel, in that order; each step names
+ * what is missing when it fails.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define QMP_TIMEOUT_MS 3000
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int layout_via_qmp(struct kh_vm *vm, struct kh_err *err)
+{
+	struct kh_qmp *qmp;
+	int ret;
+
+	if (!vm->target.qmp_path[0])
+		return kh_err_set(err, ENOENT,
+				  "QEMU pid %d has no QMP unix socket on its command line (add -qmp unix:PATH,server=on,wait=off)",
+				  (int)vm->target.pid);
+	ret = kh_qmp_connect(vm->target.qmp_path, QMP_TIMEOUT_MS, &qmp, err);
+	if (ret)
+		return ret;
+	if (kh_qmp_peer_pid(qmp) != vm->target.pid)
+		ret = kh_err_set(err, EPERM,
+				  "QMP socket %s belongs to pid %d, not to QEMU pid %d",
+				  vm->target.qmp_path, (int)kh_qmp_peer_pid(qmp),
+				  (int)vm->target.pid);
+	else
+		ret = kh_layout_from_qmp(qmp, &vm->layout, err);
+	kh_qmp_close(qmp);
+	return ret;
+}
+
+static int find_layout(struct kh_vm *vm, enum kh_layout_source source,
+		       struct kh_err *err)
+{
+	struct kh_err qmp_err = { 0 };
+	int ret;
+
+	switch (source) {
+	case KH_LAYOUT_QMP:
+		return layout_via_qmp(vm, err);
+	case KH_LAYOUT_MAPS:
+		return kh_layout_from_maps(&vm->target, &vm->layout, err);
+	case KH_LAYOUT_AUTO:
+		break;
+	default:
+		return kh_err_set(err, EINVAL, "unknown layout source %d",
+				  (int)source);
+	}
+	if (vm->target.qmp_path[0]) {
+		ret = layout_via_qmp(vm, &qmp_err);
+		if (!ret)
+			return 0;
+	}
+	ret = kh_layout_from_maps(&vm->target, &vm->layout, err);
+	if (ret && qmp_err.code)
+		kh_err_prefix(err, "%s; and from /proc/%d/maps", qmp_err.msg,
+			      (int)vm->target.pid);
+	return ret;
+}
+
+static int open_access(struct kh_vm *vm, const char *technique,
+		       struct kh_err *err)
+{
+	const struct kh_access_ops *const *ops;
+	int ret = kh_err_set(err, ENOENT, "no access technique is built in");
+
+	vm->acc.pid = vm->target.pid;
+	vm->acc.layout = &vm->layout;
+	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
+	if (vm->acc.pidfd < 0)
+		return kh_err_set(err, errno, "cannot open pidfd of QEMU pid %d: %s",
+				  (int)vm->target.pid, strerror(errno));
+	if (technique) {
+		vm->acc.ops = kh_access_lookup(technique);
+		if (!vm->acc.ops)
+			return kh_err_set(err, EINVAL,
+					  "unknown technique '%s' (known: procmem, pvreadv)",
+					  technique);
+		ret = vm->acc.ops->open(&vm->acc, err);
+		if (ret)
+			vm->acc.ops = NULL;
+		return ret;
+	}
+	for (ops = kh_access_all; *ops; ops++) {
+		vm->acc.ops = *ops;
+		ret = vm->acc.ops->open(&vm->acc, err);
+		if (!ret)
+			return 0;
+	}
+	vm->acc.ops = NULL;
+	return ret;
+}
+
+int kh_vm_open(struct kh_ctx *ctx, const char *spec,
+	       const struct kh_vm_config *cfg, struct kh_vm **vmp,
+	       struct kh_err *err)
+{
+	static const struct kh_vm_config defaults;
+	double start = now_ms();
+	struct kh_vm *vm;
+	int ret;
+
+	if (!cfg)
+		cfg = &defaults;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
+	vm->ctx = ctx;
+	vm->acc.pidfd = -1;
+	ret = kh_target_resolve(spec, &vm->target, err);
+	if (ret)
+		goto fail;
+	if (cfg->qmp_path)
+		snprintf(vm->target.qmp_path, sizeof(vm->target.qmp_path),
+			 "%s", cfg->qmp_path);
+	ret = find_layout(vm, cfg->layout, err);
+	if (!ret && !vm->layout.nr)
+		ret = kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
+				 (int)vm->target.pid);
+	if (ret)
+		goto fail;
+	ret = open_access(vm, cfg->technique, err);
+	if (ret)
+		goto fail;
+	ret = kh_kernel_locate(vm, err);
+	if (ret)
+		goto fail;
+	vm->attach_ms = now_ms() - start;
+	*vmp = vm;
+	return 0;
+fail:
+	kh_vm_close(vm);
+	return ret;
+}
+
+void kh_vm_close(struct kh_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->acc.ops)
+		vm->acc.ops->close(&vm->acc);
+	if (vm->acc.pidfd >= 0)
+		close(vm->acc.pidfd);
+	kh_profile_put(vm->profile);
+	free(vm);
+}
+
+void kh_vm_get_info(const struct kh_vm *vm, struct kh_vm_info *info)
+{
+	const struct kh_kernel *k = &vm->kernel;
+
+	memset(info, 0, sizeof(*info));
+	info->pid = vm->target.pid;
+	info->name = vm->target.name;
+	info->technique = vm->acc.ops->name;
+	info->layout_source = vm->layout.source;
+	info->nr_ranges = vm->layout.nr;
+	info->ranges = vm->layout.range;
+	info->kernel_release = vm->profile->release;
+	info->kernel_banner = vm->profile->banner;
+	info->kernel_phys = k->phys;
+	info->kernel_virt = k->text_va;
+	info->kaslr_slide = k->text_va - KH_KERNEL_LINK_VA;
+	info->page_offset_base = k->page_offset_base;
+	info->paging_levels = k->levels;
+	info->profile_from_cache = vm->profile->from_cache;
+	info->attach_ms = vm->attach_ms;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The insides of a kh_ctx and a kh_vm, shared by the files that make up
+ * the engine. A kh_vm is immutable after kh_vm_open() returns, which is
+ * what makes concurrent reads on one handle safe.
+ */
+#ifndef KH_VM_H
+#define KH_VM_H
+
+#include <pthread.h>
+
+#include "access.h"
+#include "kernel.h"
+#include "layout.h"
+#include "profile.h"
+#include "target.h"
+
+struct kh_ctx_profile {
+	struct kh_profile *profile;
+	struct kh_ctx_profile *next;
+};
+
+struct kh_ctx {
+	char cache_dir[4096];		/* "" disables the disk cache */
+	pthread_mutex_t lock;		/* protects profiles */
+	struct kh_ctx_profile *profiles;
+};
+
+struct kh_vm {
+	struct kh_ctx *ctx;
+	struct kh_target target;
+	struct kh_layout layout;
+	struct kh_access acc;
+	struct kh_profile *profile;
+	struct kh_kernel kernel;
+	double attach_ms;
+};
+
+/* kernel_locate.c: finds the kernel and sets vm->profile, vm->kernel. */
+int kh_kernel_locate(struct kh_vm *vm, struct kh_err *err);
+
+/* ctx.c: profile sharing between VMs of one context. */
+struct kh_profile *kh_ctx_find_profile(struct kh_ctx *ctx,
+				       int (*match)(const struct kh_profile *,
+						    void *),
+				       void *opaque);
+/* Returns the registered profile (maybe an equal one registered first). */
+struct kh_profile *kh_ctx_add_profile(struct kh_ctx *ctx,
+				      struct kh_profile *profile);
+
+/* vm_read.c: kernel-virtual to guest-physical, for one page at most. */
+int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
+		  uint64_t *contiguous, struct kh_err *err);
+int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+		     struct kh_err *err);
+int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
+		    struct kh_err *err);
+
+#endif

@@ -1,0 +1,133 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# build.sh OUTDIR - build the keyhole test guest.
+#
+# Produces, in OUTDIR:
+#   kernel-release     V, the newest Debian kernel with /boot/vmlinuz-V
+#                      (never `uname -r`: the host kernel is not Debian's)
+#   bzImage            copy of /boot/vmlinuz-V (boots with KASLR)
+#   vmlinux            the uncompressed ELF inside it (PVH entry: QEMU
+#                      -kernel vmlinux boots it directly, no KASLR)
+#   initramfs.cpio.gz  busybox-static + /init + the static khguest programs
+#   truth              host-side client for the guest's truth daemon
+# Idempotent: a step is skipped when its outputs are newer than its inputs.
+# Concurrent runs are serialised with a lock in OUTDIR.  No root is needed:
+# the /dev/console node comes from a hand-written cpio entry, not mknod.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+exec 9>"$out/.build.lock"
+flock 9
+
+say() { echo "build.sh: $*" >&2; }
+
+# uptodate OUT IN...: OUT exists and is newer than every IN
+uptodate() {
+	local o=$1 i
+	shift
+	[ -e "$o" ] || return 1
+	for i; do
+		[ "$o" -nt "$i" ] || return 1
+	done
+}
+
+# --- kernel -----------------------------------------------------------
+V=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)
+[ -n "$V" ] || { say "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"; exit 1; }
+vmlinuz=/boot/vmlinuz-$V
+if [ "$(cat "$out/kernel-release" 2>/dev/null)" != "$V" ]; then
+	echo "$V" >"$out/kernel-release"
+fi
+
+if ! uptodate "$out/bzImage" "$vmlinuz" "$out/kernel-release"; then
+	say "bzImage <- $vmlinuz"
+	cp "$vmlinuz" "$out/bzImage.tmp"
+	mv "$out/bzImage.tmp" "$out/bzImage"
+fi
+
+if ! uptodate "$out/vmlinux" "$out/bzImage"; then
+	say "vmlinux <- xz payload of bzImage"
+	ok=
+	for off in $(LC_ALL=C grep -obUaP '\xfd\x37\x7a\x58\x5a\x00' "$out/bzImage" | cut -d: -f1); do
+		# (tail may die of SIGPIPE when xz stops after one stream)
+		if { tail -c +$((off + 1)) "$out/bzImage" || true; } |
+		   xz -dc --single-stream >"$out/vmlinux.tmp" 2>/dev/null &&
+		   [ "$(head -c 4 "$out/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+			ok=1
+			break
+		fi
+	done
+	[ -n "$ok" ] || { say "no xz-compressed ELF found in $vmlinuz"; rm -f "$out/vmlinux.tmp"; exit 1; }
+	mv "$out/vmlinux.tmp" "$out/vmlinux"
+fi
+
+# --- guest programs ---------------------------------------------------
+if ! uptodate "$out/khguest" "$here/khguest.c"; then
+	say "khguest (static)"
+	gcc -static -O2 -Wall -Werror -o "$out/khguest.tmp" "$here/khguest.c" -lpthread
+	mv "$out/khguest.tmp" "$out/khguest"
+fi
+
+if ! uptodate "$out/truth" "$here/truth.c"; then
+	say "truth (host)"
+	cc -O2 -Wall -Werror -o "$out/truth.tmp" "$here/truth.c"
+	mv "$out/truth.tmp" "$out/truth"
+fi
+
+# --- initramfs --------------------------------------------------------
+busybox=
+for b in /bin/busybox /usr/bin/busybox; do
+	if [ -x "$b" ] && file -L "$b" 2>/dev/null | grep -q 'statically linked'; then
+		busybox=$b
+		break
+	fi
+done
+[ -n "$busybox" ] || { say "no static busybox (apt-get install busybox-static)"; exit 1; }
+
+# cpio_newc_entry NAME MODE MAJOR MINOR: one newc header for an empty inode
+cpio_newc_entry() {
+	local name=$1 mode=$2 rmaj=$3 rmin=$4 namesize hdr pad
+	namesize=$(( ${#name} + 1 ))
+	hdr=$(printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+		0 "$mode" 0 0 1 0 0 0 0 "$rmaj" "$rmin" "$namesize" 0)
+	printf '%s%s\0' "$hdr" "$name"
+	pad=$(( (4 - (110 + namesize) % 4) % 4 ))
+	head -c "$pad" /dev/zero
+}
+
+if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" "$here/build.sh"; then
+	say "initramfs.cpio.gz"
+	root=$out/initramfs.d
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
+	cp "$busybox" "$root/bin/busybox"
+	for a in $("$busybox" --list-full); do
+		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	cp "$out/khguest" "$root/bin/khguest"
+	for p in kh-tree kh-files kh-listen kh-threads kh-churn kh-truth; do
+		ln -sf khguest "$root/bin/$p"
+	done
+	install -m 0755 "$here/init" "$root/init"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+	echo 'kh:x:1000:1000:kh:/tmp:/bin/sh' >>"$root/etc/passwd"
+	printf 'root:x:0:\nkh:x:1000:\n' >"$root/etc/group"
+	{
+		(cd "$root" && find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort |
+			cpio -o -H newc -R 0:0 --quiet)
+		# a second archive (the kernel accepts concatenated ones) with
+		# device nodes, written by hand so no mknod/root is needed;
+		# it must come after the archive that creates dev/
+		cpio_newc_entry dev/console $((0020000 | 0600)) 5 1
+		cpio_newc_entry dev/null $((0020000 | 0666)) 1 3
+		cpio_newc_entry 'TRAILER!!!' 0 0 0
+	} | gzip -9 >"$out/initramfs.cpio.gz.tmp"
+	mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
+fi
+
+say "ok: $out (kernel $V)"

@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vm.sh - start and stop keyhole test guests (QEMU, daemonized).
+#
+#   vm.sh start RUNDIR [--boot bzimage|pvh] [--paging 4|5] [--ram memfd|anon]
+#                      [--machine pc|q35] [--mem SIZE] [--name NAME] [--smp N]
+#                      [--no-qmp] [--timeout SECS] [--append 'KERNEL ARGS']
+#                      [--images DIR]
+#   vm.sh stop RUNDIR
+#   vm.sh truth RUNDIR REQUEST        (shortcut for: truth RUNDIR/truth.sock REQUEST)
+#
+# Why: keyhole inspects a live guest from the host, so tests need real
+# guests in several shapes (KASLR or not, 4- or 5-level paging, memfd or
+# anonymous RAM, RAM above 4 GiB) and a ground truth to compare against.
+# Everything a guest uses lives in RUNDIR (qemu.pid, qmp.sock, truth.sock,
+# console.log, options), there are no TCP ports, so guests run side by side.
+# `start` returns once the guest's kh-truth answers "pong" and prints the
+# QEMU pid; on failure it shows the console tail and leaves no QEMU behind.
+# `stop` quits QEMU (QMP quit, then SIGTERM, then SIGKILL) and waits for it.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+images=${KH_GUEST_IMAGES:-$here/../../build/guest}
+
+usage() {
+	sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+die() { echo "vm.sh: $*" >&2; exit 1; }
+
+# pids of QEMUs started for this RUNDIR (found by their unique -pidfile
+# argument, so it works even if qemu.pid is gone or stale)
+qemu_pids() {
+	local f pid
+	for f in $(grep -laF -- "$rundir/qemu.pid" /proc/[0-9]*/cmdline 2>/dev/null); do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		# only QEMU itself (not this script or grep); a zombie has an
+		# empty cmdline and never matches
+		case "$(head -c 300 "$f" 2>/dev/null | tr '\0' '\n' | head -n1)" in
+		*qemu-system*) echo "$pid" ;;
+		esac
+	done
+}
+
+wait_gone() {	# wait_gone SECS: 0 once no QEMU of RUNDIR is left
+	local end=$((SECONDS + $1))
+	while [ -n "$(qemu_pids)" ]; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+do_stop() {
+	local pids all i pid
+	pids=$(qemu_pids)
+	all=$pids
+	if [ -n "$pids" ]; then
+		if [ -S "$rundir/qmp.sock" ]; then
+			"$images/truth" --qmp -t 5 "$rundir/qmp.sock" \
+				'{"execute":"quit"}' >/dev/null 2>&1 || true
+			wait_gone 10 || true
+		fi
+		pids=$(qemu_pids)
+		if [ -n "$pids" ]; then
+			kill -TERM $pids 2>/dev/null || true
+			wait_gone 5 || true
+		fi
+		pids=$(qemu_pids)
+		if [ -n "$pids" ]; then
+			kill -KILL $pids 2>/dev/null || true
+			wait_gone 5 || die "QEMU $(qemu_pids) for $rundir does not go away"
+		fi
+		# QEMU is gone; give whoever inherited the daemon (init) a moment
+		# to reap the zombie, so `pgrep qemu` right after stop is clean
+		for i in $(seq 25); do
+			for pid in $all; do
+				[ -e "/proc/$pid" ] && { sleep 0.2; continue 2; }
+			done
+			break
+		done
+	fi
+	rm -f "$rundir/qmp.sock" "$rundir/truth.sock" "$rundir/qemu.pid"
+}
+
+cmd=${1:-}
+[ $# -ge 2 ] || usage
+rundir=$2
+shift 2
+mkdir -p "$rundir"
+rundir=$(cd "$rundir" && pwd)
+
+case "$cmd" in
+stop)
+	[ $# -eq 0 ] || usage
+	do_stop
+	exit 0
+	;;
+truth)
+	[ $# -eq 1 ] || usage
+	exec "$images/truth" "$rundir/truth.sock" "$1"
+	;;
+start) ;;
+*) usage ;;
+esac
+
+boot=bzimage paging=4 ram=memfd machine=pc mem=1G name=$(basename "$rundir")
+smp=1 qmp=1 timeout=180 append_extra=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--boot) boot=${2:?}; shift ;;
+	--paging) paging=${2:?}; shift ;;
+	--ram) ram=${2:?}; shift ;;
+	--machine) machine=${2:?}; shift ;;
+	--mem) mem=${2:?}; shift ;;
+	--name) name=${2:?}; shift ;;
+	--smp) smp=${2:?}; shift ;;
+	--no-qmp) qmp=0 ;;
+	--timeout) timeout=${2:?}; shift ;;
+	--append) append_extra=${2?}; shift ;;
+	--images) images=${2:?}; shift ;;
+	*) echo "vm.sh: unknown option $1" >&2; usage ;;
+	esac
+	shift
+done
+case "$boot" in bzimage|pvh) ;; *) die "--boot bzimage|pvh" ;; esac
+case "$paging" in 4|5) ;; *) die "--paging 4|5" ;; esac
+case "$ram" in memfd|anon) ;; *) die "--ram memfd|anon" ;; esac
+case "$machine" in pc|q35) ;; *) die "--machine pc|q35" ;; esac
+[[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp N"
+[[ "$mem" =~ ^[0-9]+[MGmg]?$ ]] || die "--mem SIZE (e.g. 512M, 3G)"
+[ ${#rundir} -lt 96 ] || die "RUNDIR path too long for unix sockets: $rundir"
+
+[ -n "$(qemu_pids)" ] && die "a QEMU is already running for $rundir (vm.sh stop it first)"
+
+"$here/build.sh" "$images" >/dev/null 2>"$rundir/build.log" ||
+	{ cat "$rundir/build.log" >&2; die "build failed"; }
+images=$(cd "$images" && pwd)
+
+accel=tcg
+[ "$("$here/kvm-usable.sh" "$images")" = yes ] && accel=kvm
+
+if [ "$boot" = bzimage ]; then
+	kernel=$images/bzImage
+else
+	kernel=$images/vmlinux	# PVH entry: no decompressor, no KASLR, 4-level
+fi
+cpu=max
+[ "$paging" = 4 ] && cpu=max,la57=off
+append="console=ttyS0 panic=-1 oops=panic${append_extra:+ $append_extra}"
+
+mach=$machine
+args=(-name "$name,debug-threads=on" -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem")
+if [ "$ram" = memfd ]; then
+	args+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on")
+	mach=$machine,memory-backend=mem
+fi
+args+=(-machine "$mach" -nodefaults -display none -no-reboot
+	-kernel "$kernel" -initrd "$images/initramfs.cpio.gz" -append "$append"
+	-serial "file:$rundir/console.log"
+	-chardev "socket,id=truth,path=$rundir/truth.sock,server=on,wait=off"
+	-serial chardev:truth
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ "$qmp" = 1 ] && args+=(-qmp "unix:$rundir/qmp.sock,server=on,wait=off")
+args+=(-daemonize -pidfile "$rundir/qemu.pid")
+
+rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/truth.sock" \
+	"$rundir/qemu.pid" "$rundir/boot-seconds"
+{
+	for v in boot paging ram machine mem name smp qmp accel cpu kernel append; do
+		printf '%s=%s\n' "$v" "${!v@Q}"
+	done
+	printf 'kernel_release=%s\n' "$(cat "$images/kernel-release")"
+	printf 'qemu=%s\n' "qemu-system-x86_64 ${args[*]@Q}"
+} >"$rundir/options"
+
+started=0
+cleanup() {
+	if [ "$started" != 1 ]; then
+		do_stop 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+t0=$(date +%s.%N)
+if ! qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
+	cat "$rundir/qemu.log" >&2
+	die "qemu-system-x86_64 failed to start"
+fi
+pid=$(cat "$rundir/qemu.pid")
+
+end=$((SECONDS + timeout))
+while :; do
+	if "$images/truth" -t 2 "$rundir/truth.sock" ping 2>/dev/null | grep -qx pong; then
+		break
+	fi
+	if [ -z "$(qemu_pids)" ]; then
+		echo "vm.sh: QEMU exited during boot; console.log tail:" >&2
+		tail -n 40 "$rundir/console.log" >&2 || true
+		exit 1
+	fi
+	if [ $SECONDS -ge $end ]; then
+		echo "vm.sh: no pong within ${timeout}s; console.log tail:" >&2
+		tail -n 40 "$rundir/console.log" >&2 || true
+		exit 1
+	fi
+	sleep 0.5
+done
+t1=$(date +%s.%N)
+secs=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
+echo "$secs" >"$rundir/boot-seconds"
+if grep -q 'kh-init: FAIL' "$rundir/console.log"; then
+	echo "vm.sh: warning: guest init reported failures:" >&2
+	grep 'kh-init: FAIL' "$rundir/console.log" >&2
+fi
+echo "vm.sh: $name up in ${secs}s ($boot, paging $paging, $ram, $machine, $mem, $accel)" >&2
+started=1
+echo "$pid"

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: a VM that exits while keyhole walks it ends the walk with a clear
+ * "exited" error (ESRCH), never a crash, hang or silently short list; and
+ * that afterwards the CLI says the process is gone. It kills its guest, so
+ * tests/run runs it last.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "libkeyhole.h"
+
+static void *killer(void *arg)
+{
+	usleep(300 * 1000);
+	kill(*(pid_t *)arg, SIGKILL);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct kh_task_list *list;
+	struct kh_err err = { 0 };
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	unsigned int walks = 0;
+	pthread_t thread;
+	struct guest g;
+	char spec[32];
+	pid_t pid;
+	json_t *doc;
+	int ret, status;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	alarm(120);
+	pid = g.pid;
+	snprintf(spec, sizeof(spec), "%d", pid);
+	CHECK(!kh_ctx_new(NULL, &ctx, &err), "%s", err.msg);
+	CHECK(!kh_vm_open(ctx, spec, NULL, &vm, &err), "%s", err.msg);
+	CHECK(!pthread_create(&thread, NULL, killer, &pid), "pthread_create");
+	for (;;) {
+		ret = kh_tasks(vm, KH_TASKS_THREADS, &list, &err);
+		if (ret)
+			break;
+		/* A walk that finished must still be whole or say it is not. */
+		CHECK(list->nr > 20 || list->flags, "short walk without a mark");
+		kh_task_list_free(list);
+		walks++;
+	}
+	pthread_join(thread, NULL);
+	CHECK(ret == -ESRCH && strstr(err.msg, "exited"),
+	      "after %u walks: ret %d: %s", walks, ret, err.msg);
+	printf("ok: %u walks, then: %s\n", walks, err.msg);
+	kh_vm_close(vm);
+	kh_ctx_free(ctx);
+
+	/* Reap-independent: once gone, the pid is gone or not QEMU. */
+	for (int i = 0; i < 50 && !kill(pid, 0); i++)
+		usleep(100 * 1000);
+	doc = keyhole_json(&status, "ps %d", (int)pid);
+	CHECK(status != 0 && json_object_get(doc, "error"),
+	      "ps of a dead VM: %s", json_dumps(doc, 0));
+	return KH_PASS;
+}

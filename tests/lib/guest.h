@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for integration tests that run against a test guest booted by
+ * tests/guest/vm.sh. A test gets the guest's RUNDIR as argv[1] and finds
+ * the keyhole binary and the truth client through $KEYHOLE and $TRUTH
+ * (tests/run sets both).
+ */
+#ifndef KH_TEST_GUEST_H
+#define KH_TEST_GUEST_H
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "check.h"
+
+struct guest {
+	const char *rundir;
+	char qmp_sock[4096];
+	char truth_sock[4096];
+	int pid;		/* QEMU */
+	char boot[16];		/* bzimage or pvh */
+	char ram[16];		/* memfd or anon */
+	char paging[4];		/* 4 or 5 */
+	char name[128];
+	char machine[16];
+};
+
+struct truth_task {
+	int pid, tgid, ppid;
+	unsigned int uid;
+	char state;
+	char comm[64];
+};
+
+static inline const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : fallback;
+}
+
+/* Runs a shell command; returns its stdout (malloc'd) and exit status. */
+static inline char *run_capture(int *status, const char *fmt, ...)
+{
+	char cmd[8192], *out = NULL;
+	size_t len = 0, cap = 0, n;
+	char chunk[4096];
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	CHECK(p, "popen %s: %s", cmd, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			out = realloc(out, cap);
+			CHECK(out, "out of memory");
+		}
+		memcpy(out + len, chunk, n);
+		len += n;
+	}
+	if (!out)
+		out = calloc(1, 1);
+	out[len] = '\0';
+	st = pclose(p);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return out;
+}
+
+/* Reads KEY=VALUE (shell-quoted) from RUNDIR/options. */
+static inline void guest_option(const char *rundir, const char *key,
+				char *val, size_t size)
+{
+	char path[4096], line[8192];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/options", rundir);
+	f = fopen(path, "r");
+	CHECK(f, "cannot open %s", path);
+	val[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char *v = line + klen + 1;
+		size_t n;
+
+		if (strncmp(line, key, klen) || line[klen] != '=')
+			continue;
+		v[strcspn(v, "\n")] = '\0';
+		n = strlen(v);
+		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+			v[n - 1] = '\0';
+			v++;
+		}
+		snprintf(val, size, "%s", v);
+		break;
+	}
+	fclose(f);
+}
+
+static inline void guest_load(struct guest *g, const char *rundir)
+{
+	char path[4096], pid[32];
+	FILE *f;
+
+	memset(g, 0, sizeof(*g));
+	g->rundir = rundir;
+	snprintf(g->qmp_sock, sizeof(g->qmp_sock), "%s/qmp.sock", rundir);
+	snprintf(g->truth_sock, sizeof(g->truth_sock), "%s/truth.sock", rundir);
+	snprintf(path, sizeof(path), "%s/qemu.pid", rundir);
+	f = fopen(path, "r");
+	CHECK(f, "no %s: is the guest running?", path);
+	CHECK(fgets(pid, sizeof(pid), f), "empty %s", path);
+	fclose(f);
+	g->pid = atoi(pid);
+	guest_option(rundir, "boot", g->boot, sizeof(g->boot));
+	guest_option(rundir, "ram", g->ram, sizeof(g->ram));
+	guest_option(rundir, "paging", g->paging, sizeof(g->paging));
+	guest_option(rundir, "name", g->name, sizeof(g->name));
+	guest_option(rundir, "machine", g->machine, sizeof(g->machine));
+}
+
+/* The truth daemon's answer to request (without the END line). */
+static inline char *guest_truth(const struct guest *g, const char *request)
+{
+	int status;
+	char *out = run_capture(&status, "%s '%s' '%s'",
+				env_or("TRUTH", "build/guest/truth"),
+				g->truth_sock, request);
+
+	CHECK(status == 0, "truth %s failed (%d): %s", request, status, out);
+	return out;
+}
+
+/* Parses a truth "ps" reply; returns the number of tasks. */
+static inline int guest_truth_ps(const struct guest *g,
+				 struct truth_task **tasksp)
+{
+	char *out = guest_truth(g, "ps"), *line, *save = NULL;
+	struct truth_task *tasks = NULL;
+	int nr = 0, cap = 0;
+
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct truth_task t = { 0 };
+		int off = 0;
+
+		if (sscanf(line, "%d %d %d %u %c %n", &t.pid, &t.tgid, &t.ppid,
+			   &t.uid, &t.state, &off) < 5 || !off)
+			continue;
+		snprintf(t.comm, sizeof(t.comm), "%s", line + off);
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 128;
+			tasks = realloc(tasks, sizeof(*tasks) * cap);
+			CHECK(tasks, "out of memory");
+		}
+		tasks[nr++] = t;
+	}
+	free(out);
+	CHECK(nr > 10, "truth ps returned only %d tasks", nr);
+	*tasksp = tasks;
+	return nr;
+}
+
+/* Runs keyhole --json ARGS; returns the parsed document and exit status. */
+static inline json_t *keyhole_json(int *status, const char *fmt, ...)
+{
+	char args[4096];
+	json_error_t jerr;
+	json_t *doc;
+	va_list ap;
+	char *out;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	out = run_capture(status, "%s --json %s",
+			  env_or("KEYHOLE", "build/bin/keyhole"), args);
+	doc = json_loads(out, 0, &jerr);
+	CHECK(doc, "keyhole --json %s printed no JSON (%s): %s", args,
+	      jerr.text, out);
+	free(out);
+	return doc;
+}
+
+#endif

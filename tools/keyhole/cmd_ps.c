@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keyhole ps: the guest's processes, or with -T its threads, as the guest
+ * kernel's task list has them.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyhole.h"
+
+#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
+
+/* comm comes from guest memory: show it, never let it steer a terminal. */
+static void printable_comm(const char *comm, char *out)
+{
+	int i;
+
+	for (i = 0; i < KH_COMM_LEN - 1 && comm[i]; i++)
+		out[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '?';
+	out[i] = '\0';
+}
+
+static int by_tgid_pid(const void *a, const void *b)
+{
+	const struct kh_task *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void print_text(const struct kh_task_list *list)
+{
+	char comm[KH_COMM_LEN];
+	unsigned int i;
+
+	printf("%7s %7s %7s %6s %s %s\n", "PID", "TGID", "PPID", "UID", "S",
+	       "COMM");
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_task *t = &list->tasks[i];
+
+		printable_comm(t->comm, comm);
+		printf("%7d %7d %7d %6u %c %s\n", t->pid, t->tgid, t->ppid,
+		       t->uid, t->state, comm);
+	}
+}
+
+static json_t *to_json(const struct kh_task_list *list)
+{
+	json_t *array = json_array();
+	char comm[KH_COMM_LEN];
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_task *t = &list->tasks[i];
+		char state[2] = { t->state, '\0' };
+
+		printable_comm(t->comm, comm);
+		json_array_append_new(array,
+			json_pack("{s:i, s:i, s:i, s:I, s:s, s:s}",
+				  "pid", t->pid, "tgid", t->tgid,
+				  "ppid", t->ppid, "uid", (json_int_t)t->uid,
+				  "state", state, "comm", comm));
+	}
+	return array;
+}
+
+int cmd_ps(const struct options *opts, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "threads", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int flags = 0;
+	struct kh_task_list *list;
+	struct kh_err err = { 0 };
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+Th", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'T':
+			flags |= KH_TASKS_THREADS;
+			break;
+		case 'h':
+			subcommand_usage(&subcommands[0], stdout);
+			return 0;
+		default:
+			return report_error(opts, "ps: bad option; see 'ps --help'");
+		}
+	}
+	if (optind != argc - 1)
+		return report_error(opts, "ps: expected one VM (a QEMU pid, QMP socket path or -name)");
+	if (attach(opts, argv[optind], &ctx, &vm))
+		return 1;
+	ret = kh_tasks(vm, flags, &list, &err);
+	if (ret) {
+		detach(ctx, vm);
+		return report_error(opts, "%s", err.msg);
+	}
+	qsort(list->tasks, list->nr, sizeof(*list->tasks), by_tgid_pid);
+	if (opts->json)
+		print_json(to_json(list));
+	else
+		print_text(list);
+	ret = 0;
+	if (list->flags) {
+		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
+			list->flags & KH_RESULT_INCOMPLETE ? "incomplete" :
+							     "inconsistent",
+			list->problem);
+		if (list->flags & KH_RESULT_INCOMPLETE)
+			ret = EXIT_PARTIAL;
+	}
+	kh_task_list_free(list);
+	detach(ctx, vm);
+	return ret;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The keyhole command: shared options and helpers of the subcommands.
+ */
+#ifndef KEYHOLE_TOOL_H
+#define KEYHOLE_TOOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "libkeyhole.h"
+
+struct options {
+	bool json;
+	const char *technique;
+	enum kh_layout_source layout;
+	const char *cache_dir;
+};
+
+struct subcommand {
+	const char *name;
+	int (*run)(const struct options *opts, int argc, char **argv);
+	const char *usage;	/* arguments after the subcommand name */
+	const char *summary;
+};
+
+extern const struct subcommand subcommands[];
+extern const char *prog_name;
+
+/* Reports an error (as {"error": ...} with --json); returns exit code 1. */
+int report_error(const struct options *opts, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Opens a context and attaches to spec, reporting failures. */
+int attach(const struct options *opts, const char *spec,
+	   struct kh_ctx **ctxp, struct kh_vm **vmp);
+void detach(struct kh_ctx *ctx, struct kh_vm *vm);
+
+/* Prints and frees a JSON document. */
+int print_json(json_t *doc);
+
+/* Prints a subcommand's usage. */
+void subcommand_usage(const struct subcommand *cmd, FILE *out);
+
+int cmd_ps(const struct options *opts, int argc, char **argv);
+int cmd_vm(const struct options *opts, int argc, char **argv);
+
+#endif

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keyhole: introspect live QEMU/KVM Linux guests from the host.
+ *
+ * Global options come before the subcommand; each subcommand parses its
+ * own and answers --help.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyhole.h"
+
+const char *prog_name = "keyhole";
+
+const struct subcommand subcommands[] = {
+	{ "ps", cmd_ps, "[-T] VM", "list the guest's processes (threads with -T)" },
+	{ "vm", cmd_vm, "VM", "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void usage(FILE *out)
+{
+	const struct subcommand *cmd;
+
+	fprintf(out,
+		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"VM is a QEMU pid, the path of its QMP socket, or its -name.\n"
+		"\n"
+		"Commands:\n", prog_name);
+	for (cmd = subcommands; cmd->name; cmd++)
+		fprintf(out, "  %-4s %-10s %s\n", cmd->name, cmd->usage,
+			cmd->summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -j, --json             print JSON (errors too)\n"
+		"  -t, --technique NAME   access technique: pvreadv, procmem\n"
+		"                         (default: the fastest that works)\n"
+		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
+		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
+		"  -h, --help             this help\n");
+}
+
+void subcommand_usage(const struct subcommand *cmd, FILE *out)
+{
+	fprintf(out, "Usage: %s [OPTIONS] %s %s\n%s\n", prog_name, cmd->name,
+		cmd->usage, cmd->summary);
+}
+
+int report_error(const struct options *opts, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (opts && opts->json)
+		print_json(json_pack("{s:s}", "error", msg));
+	else
+		fprintf(stderr, "%s: %s\n", prog_name, msg);
+	return 1;
+}
+
+int print_json(json_t *doc)
+{
+	if (!doc)
+		return 1;
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(doc);
+	return 0;
+}
+
+int attach(const struct options *opts, const char *spec,
+	   struct kh_ctx **ctxp, struct kh_vm **vmp)
+{
+	struct kh_ctx_config ccfg = { .cache_dir = opts->cache_dir };
+	struct kh_vm_config vcfg = { .technique = opts->technique,
+				     .layout = opts->layout };
+	struct kh_err err = { 0 };
+
+	if (kh_ctx_new(&ccfg, ctxp, &err))
+		return report_error(opts, "%s", err.msg);
+	if (kh_vm_open(*ctxp, spec, &vcfg, vmp, &err)) {
+		kh_ctx_free(*ctxp);
+		return report_error(opts, "%s", err.msg);
+	}
+	return 0;
+}
+
+void detach(struct kh_ctx *ctx, struct kh_vm *vm)
+{
+	kh_vm_close(vm);
+	kh_ctx_free(ctx);
+}
+
+static int parse_layout(const char *arg, enum kh_layout_source *layout)
+{
+	if (!strcmp(arg, "auto"))
+		*layout = KH_LAYOUT_AUTO;
+	else if (!strcmp(arg, "qmp"))
+		*layout = KH_LAYOUT_QMP;
+	else if (!strcmp(arg, "maps"))
+		*layout = KH_LAYOUT_MAPS;
+	else
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "technique", required_argument, NULL, 't' },
+		{ "layout", required_argument, NULL, 'l' },
+		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options opts = { 0 };
+	const struct subcommand *cmd;
+	int c;
+
+	/* Scan for --json first so that option errors are JSON too. */
+	for (c = 1; c < argc && argv[c][0] == '-'; c++)
+		if (!strcmp(argv[c], "--json") || !strcmp(argv[c], "-j"))
+			opts.json = true;
+	while ((c = getopt_long(argc, argv, "+jt:l:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opts.json = true;
+			break;
+		case 't':
+			opts.technique = optarg;
+			break;
+		case 'l':
+			if (parse_layout(optarg, &opts.layout))
+				return report_error(&opts, "unknown layout source '%s' (auto, qmp, maps)",
+						    optarg);
+			break;
+		case 'C':
+			opts.cache_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return report_error(&opts, "bad option; see '%s --help'",
+					    prog_name);
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (cmd = subcommands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, argv[optind]))
+			return cmd->run(&opts, argc - optind, argv + optind);
+	return report_error(&opts, "unknown command '%s'; see '%s --help'",
+			    argv[optind], prog_name);
+}
