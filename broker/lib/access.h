@@ -35,6 +35,7 @@ struct kh_access {
 	const struct kh_access_ops *ops;
 	pid_t pid;
 	int pidfd;			/* keeps pid reuse from fooling us */
+	int pagemap_fd;			/* /proc/PID/pagemap, or -1 */
 	const struct kh_layout *layout;
 	void *priv;			/* the technique's own state */
 	_Atomic uint64_t calls, elems, bytes;

@@ -47,6 +47,7 @@ struct kh_symtab {
 	char *arena;
 	size_t arena_len, arena_cap;
 	int finished;
+	int borrowed;		/* ents and arena belong to someone else */
 };
 
 struct kh_symtab *kh_symtab_new(void)
@@ -58,8 +59,10 @@ void kh_symtab_free(struct kh_symtab *st)
 {
 	if (!st)
 		return;
-	free(st->ents);
-	free(st->arena);
+	if (!st->borrowed) {
+		free(st->ents);
+		free(st->arena);
+	}
 	free(st);
 }
 
@@ -217,6 +220,71 @@ int kh_symtab_finish(struct kh_symtab *st)
 	return 0;
 }
 
+int kh_symtab_export(const struct kh_symtab *st, struct kh_symtab_blob *blob)
+{
+	if (!st || !st->finished)
+		return -EINVAL;
+	blob->ents = st->ents;
+	blob->ents_len = (size_t)st->nr * sizeof(*st->ents);
+	blob->arena = st->arena;
+	blob->arena_len = st->arena_len;
+	return 0;
+}
+
+int kh_symtab_import(const struct kh_symtab_blob *blob, int borrow,
+		     struct kh_symtab **symtabp)
+{
+	const char *arena = blob->arena;
+	struct kh_symtab *st;
+	size_t i, nr;
+
+	if (blob->ents_len % sizeof(struct sym_ent) || !blob->arena_len ||
+	    arena[blob->arena_len - 1] != '\0' ||
+	    blob->ents_len / sizeof(struct sym_ent) > UINT32_MAX ||
+	    (borrow && (uintptr_t)blob->ents % _Alignof(struct sym_ent)))
+		return -EINVAL;
+	nr = blob->ents_len / sizeof(struct sym_ent);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	if (borrow) {
+		/* Only ever read: the const is dropped, never written through. */
+		st->ents = (struct sym_ent *)blob->ents;
+		st->arena = (char *)arena;
+		st->borrowed = 1;
+	} else {
+		st->ents = malloc(blob->ents_len ? blob->ents_len : 1);
+		st->arena = malloc(blob->arena_len);
+		if (!st->ents || !st->arena) {
+			kh_symtab_free(st);
+			return -ENOMEM;
+		}
+		memcpy(st->ents, blob->ents, blob->ents_len);
+		memcpy(st->arena, arena, blob->arena_len);
+	}
+	st->nr = st->cap = nr;
+	st->arena_len = st->arena_cap = blob->arena_len;
+	for (i = 0; i < nr; i++) {
+		const struct sym_ent *e = &st->ents[i];
+		size_t n;
+
+		if (e->name >= st->arena_len)
+			goto bad;
+		n = strlen(st->arena + e->name);
+		if (!n || n >= KSYM_NAME_LEN ||
+		    e->key != name_key(st->arena + e->name, n) ||
+		    (i && strcmp(st->arena + st->ents[i - 1].name,
+				 st->arena + e->name) >= 0))
+			goto bad;
+	}
+	st->finished = 1;
+	*symtabp = st;
+	return 0;
+bad:
+	kh_symtab_free(st);
+	return -EINVAL;
+}
+
 unsigned int kh_symtab_count(const struct kh_symtab *st)
 {
 	return st && st->finished ? st->nr : 0;
@@ -283,7 +351,23 @@ struct ktables {
 	size_t offsets;
 	size_t relative_base;
 	int seqs_of_names;	/* found between markers and token_table */
+	/* Steps the search may still take: memory made to look like many
+	 * almost-tables must not keep the host busy for long. */
+	uint64_t budget;
 };
+
+#define SEARCH_BUDGET	(1ULL << 26)
+
+/* Charges n steps; 0 once the budget is gone. */
+static int spend(struct ktables *kt, uint64_t n)
+{
+	if (kt->budget < n) {
+		kt->budget = 0;
+		return 0;
+	}
+	kt->budget -= n;
+	return 1;
+}
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -313,7 +397,7 @@ static int tok_char(uint8_t c)
 }
 
 /* Walks n NUL-terminated tokens from *pos; 0 if one is not plausible. */
-static int skip_tokens(const struct ktables *kt, size_t *pos, unsigned int n,
+static int skip_tokens(struct ktables *kt, size_t *pos, unsigned int n,
 		       uint32_t *offs, uint8_t *lens, size_t start)
 {
 	size_t p = *pos;
@@ -332,7 +416,7 @@ static int skip_tokens(const struct ktables *kt, size_t *pos, unsigned int n,
 				return 0;
 			p++;
 		}
-		if (p >= kt->len)
+		if (p >= kt->len || !spend(kt, l + 1))
 			return 0;
 		if (lens)
 			lens[i] = (uint8_t)l;
@@ -411,7 +495,7 @@ static int find_token_table(struct ktables *kt, size_t *from)
  * checking that every 256th starts where markers says and that the last
  * ends in the alignment padding just before the markers.
  */
-static int check_names(const struct ktables *kt, size_t s, uint32_t n,
+static int check_names(struct ktables *kt, size_t s, uint32_t n,
 		       size_t mst)
 {
 	const uint8_t *img = kt->img;
@@ -419,6 +503,8 @@ static int check_names(const struct ktables *kt, size_t s, uint32_t n,
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
+		if ((i & 255) == 0 && !spend(kt, 256))
+			return 0;
 		size_t l;
 
 		if ((i & 255) == 0 && rd32(img + mst + 4 * (i >> 8)) != pos - s)
@@ -454,6 +540,8 @@ static int find_names(struct ktables *kt)
 		size_t r = 1, s, lo, hi;
 		uint32_t prev = 0, last, first;
 
+		if (!spend(kt, 1))
+			return 0;
 		if (rd32(img + mst) != 0)
 			continue;
 		/* The plausible run of markers, bounded by token_table. */
@@ -480,6 +568,8 @@ static int find_names(struct ktables *kt)
 		hi = mst - first - MIN_ENTRY;
 		lo = mst - last > 256 * MAX_ENTRY + 16 ?
 		     mst - last - 256 * MAX_ENTRY - 8 : 8;
+		if (hi >= lo && !spend(kt, hi - lo + 1))
+			return 0;
 		for (s = hi; s >= lo; s--) {
 			uint32_t n = rd32(img + s - 8), nm;
 			size_t mlast;
@@ -676,12 +766,17 @@ int kh_kallsyms_decode(const uint8_t *img, size_t len,
 
 	/* A false token table (or one whose other tables do not check out)
 	 * only moves the search on to the next candidate. */
+	kt.budget = SEARCH_BUDGET;
 	while (find_token_table(&kt, &from)) {
 		if (find_names(&kt) && find_offsets(&kt, &percpu_abs)) {
 			found = 1;
 			break;
 		}
 	}
+	if (!found && !kt.budget)
+		return kh_err_set(err, ENOENT,
+				  "gave up looking for kallsyms in the %zu bytes after the kernel's _text: too many near-misses",
+				  len);
 	if (!found)
 		return kh_err_set(err, ENOENT,
 				  "no kallsyms tables found in the %zu bytes after the kernel's _text",

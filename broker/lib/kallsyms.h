@@ -48,6 +48,23 @@ unsigned int kh_symtab_count(const struct kh_symtab *st);
 /* The i-th symbol in name order. */
 int kh_symtab_get(const struct kh_symtab *st, unsigned int i,
 		  struct kh_sym *sym);
+/*
+ * The table in its in-memory form, for the profile cache: entries in name
+ * order and their name arena. Import validates everything (names inside
+ * the arena and NUL-terminated, strictly increasing order), so a damaged
+ * cache file can never make a lookup misbehave. With borrow the table uses
+ * the blob's memory in place (8-byte aligned ents), which must outlive it.
+ */
+struct kh_symtab_blob {
+	const void *ents;
+	size_t ents_len;
+	const void *arena;
+	size_t arena_len;
+};
+int kh_symtab_export(const struct kh_symtab *st, struct kh_symtab_blob *blob);
+int kh_symtab_import(const struct kh_symtab_blob *blob, int borrow,
+		     struct kh_symtab **symtabp);
+
 /* Exact-name lookup; -ENOENT when absent. */
 int kh_symtab_lookup(const struct kh_symtab *st, const char *name,
 		     struct kh_sym *sym);

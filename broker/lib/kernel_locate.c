@@ -242,8 +242,14 @@ static int build_profile(struct kh_vm *vm, uint64_t phys,
 		ret = kh_err_set(err, EPROTO, "linux_banner does not start with \"Linux version\"");
 		goto out;
 	}
-	/* The banner's own newline is part of identity but not of display. */
-	ret = kh_profile_new(symtab, btf, banner, btf_header, profilep, err);
+	{
+		struct kh_profile_parts parts = {
+			.banner = banner, .btf_header = btf_header,
+			.symtab = symtab, .btf = btf,
+		};
+
+		ret = kh_profile_new(&parts, profilep, err);
+	}
 	symtab = NULL;
 	btf = NULL;
 out:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "profile.h"
 
@@ -121,8 +122,7 @@ int kh_profile_sym(const struct kh_profile *profile, const char *name,
 	return 0;
 }
 
-int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
-		   const char *banner, const uint8_t btf_header[24],
+int kh_profile_new(struct kh_profile_parts *parts,
 		   struct kh_profile **profilep, struct kh_err *err)
 {
 	struct kh_profile *profile;
@@ -131,17 +131,24 @@ int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
 
 	profile = calloc(1, sizeof(*profile));
 	if (!profile) {
-		kh_symtab_free(symtab);
-		kh_btf_free(btf);
+		kh_symtab_free(parts->symtab);
+		kh_btf_free(parts->btf);
+		if (parts->backing)
+			munmap(parts->backing, parts->backing_len);
 		return kh_err_set(err, ENOMEM, "out of memory for a profile");
 	}
 	atomic_init(&profile->refs, 1);
-	profile->symtab = symtab;
-	profile->btf = btf;
-	snprintf(profile->banner, sizeof(profile->banner), "%s", banner);
+	pthread_mutex_init(&profile->btf_lock, NULL);
+	profile->symtab = parts->symtab;
+	profile->btf = parts->btf;
+	profile->btf_raw = parts->btf_raw;
+	profile->btf_len = parts->btf_len;
+	profile->backing = parts->backing;
+	profile->backing_len = parts->backing_len;
+	snprintf(profile->banner, sizeof(profile->banner), "%s", parts->banner);
 	release_from_banner(profile->banner, profile->release,
 			    sizeof(profile->release));
-	memcpy(profile->btf_header, btf_header, 24);
+	memcpy(profile->btf_header, parts->btf_header, 24);
 
 	ret = kh_profile_sym(profile, "linux_banner", &profile->banner_off,
 			     err);
@@ -150,8 +157,15 @@ int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
 				     err);
 	if (!ret)
 		ret = kh_profile_sym(profile, "_end", &end, err);
-	if (!ret)
-		ret = resolve_task_layout(btf, &profile->task, err);
+	if (!ret && parts->task) {
+		profile->task = *parts->task;
+	} else if (!ret) {
+		const struct kh_btf *btf;
+
+		ret = kh_profile_btf(profile, &btf, err);
+		if (!ret)
+			ret = resolve_task_layout(btf, &profile->task, err);
+	}
 	if (ret) {
 		kh_profile_put(profile);
 		return ret;
@@ -159,6 +173,37 @@ int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
 	profile->image_size = end;
 	*profilep = profile;
 	return 0;
+}
+
+int kh_profile_btf(struct kh_profile *profile, const struct kh_btf **btfp,
+		   struct kh_err *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&profile->btf_lock);
+	if (!profile->btf) {
+		ret = kh_btf_load(profile->btf_raw, profile->btf_len,
+				  &profile->btf, err);
+	}
+	*btfp = profile->btf;
+	pthread_mutex_unlock(&profile->btf_lock);
+	return ret;
+}
+
+const void *kh_profile_btf_raw(struct kh_profile *profile, size_t *len)
+{
+	const void *raw;
+
+	/* btf and btf_raw change together, under btf_lock. */
+	pthread_mutex_lock(&profile->btf_lock);
+	if (profile->btf) {
+		raw = kh_btf_raw(profile->btf, len);
+	} else {
+		raw = profile->btf_raw;
+		*len = profile->btf_len;
+	}
+	pthread_mutex_unlock(&profile->btf_lock);
+	return raw;
 }
 
 struct kh_profile *kh_profile_get(struct kh_profile *profile)
@@ -173,5 +218,8 @@ void kh_profile_put(struct kh_profile *profile)
 		return;
 	kh_symtab_free(profile->symtab);
 	kh_btf_free(profile->btf);
+	if (profile->backing)
+		munmap(profile->backing, profile->backing_len);
+	pthread_mutex_destroy(&profile->btf_lock);
 	free(profile);
 }

@@ -9,6 +9,7 @@
 #ifndef KH_PROFILE_H
 #define KH_PROFILE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -44,27 +45,56 @@ struct kh_profile {
 	int64_t btf_off;		/* __start_BTF - _text */
 	int64_t image_size;		/* _end - _text */
 	struct kh_symtab *symtab;
-	struct kh_btf *btf;
 	struct kh_task_layout task;
 	int from_cache;
+
+	/*
+	 * BTF is parsed on first use: a warm attach needs only what the
+	 * cache already resolved, and parsing ~100k types costs ~15 ms.
+	 */
+	pthread_mutex_t btf_lock;
+	struct kh_btf *btf;		/* parsed, or NULL until needed */
+	const void *btf_raw;		/* the bytes while btf is NULL */
+	size_t btf_len;
+	void *backing;			/* mapped cache file, or NULL */
+	size_t backing_len;
 };
 
-/* Builds a profile from decoded symbols and BTF (takes ownership). */
-int kh_profile_new(struct kh_symtab *symtab, struct kh_btf *btf,
-		   const char *banner, const uint8_t btf_header[24],
+/* What a profile is made of; kh_profile_new() takes ownership of all. */
+struct kh_profile_parts {
+	const char *banner;
+	const uint8_t *btf_header;	/* 24 bytes */
+	struct kh_symtab *symtab;
+	struct kh_btf *btf;		/* parsed BTF, or NULL and ... */
+	const void *btf_raw;		/* ... its bytes, inside backing */
+	size_t btf_len;
+	void *backing;			/* munmap'd with the profile */
+	size_t backing_len;
+	const struct kh_task_layout *task;	/* NULL: resolve from BTF */
+};
+
+int kh_profile_new(struct kh_profile_parts *parts,
 		   struct kh_profile **profilep, struct kh_err *err);
 struct kh_profile *kh_profile_get(struct kh_profile *profile);
 void kh_profile_put(struct kh_profile *profile);
+
+/* The parsed BTF, parsing it on first use. */
+int kh_profile_btf(struct kh_profile *profile, const struct kh_btf **btfp,
+		   struct kh_err *err);
+/* The raw BTF bytes, parsed or not. */
+const void *kh_profile_btf_raw(struct kh_profile *profile, size_t *len);
 
 /* Offset from _text of a relative symbol; -ENOENT if absent/absolute. */
 int kh_profile_sym(const struct kh_profile *profile, const char *name,
 		   int64_t *off, struct kh_err *err);
 
 /* The on-disk cache. dir "" means disabled. */
-int kh_profile_cache_save(const struct kh_profile *profile, const char *dir,
+int kh_profile_cache_save(struct kh_profile *profile, const char *dir,
 			  struct kh_err *err);
-/* Calls match(profile_header, opaque) for each cached profile; loads the
- * first one match() accepts. -ENOENT if none. */
+/*
+ * Calls match() with each cached profile's identity; loads the first one
+ * match() accepts. -ENOENT if none.
+ */
 int kh_profile_cache_find(const char *dir,
 			  int (*match)(const char *banner, int64_t banner_off,
 				       const uint8_t *btf_header,

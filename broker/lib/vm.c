@@ -5,6 +5,7 @@
  * what is missing when it fails.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ static int open_access(struct kh_vm *vm, const char *technique,
 		       struct kh_err *err)
 {
 	const struct kh_access_ops *const *ops;
+	char path[64];
 	int ret = kh_err_set(err, ENOENT, "no access technique is built in");
 
 	vm->acc.pid = vm->target.pid;
@@ -88,6 +90,9 @@ static int open_access(struct kh_vm *vm, const char *technique,
 	if (vm->acc.pidfd < 0)
 		return kh_err_set(err, errno, "cannot open pidfd of QEMU pid %d: %s",
 				  (int)vm->target.pid, strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)vm->target.pid);
+	/* Without it residency checks open the file per call: slower only. */
+	vm->acc.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (technique) {
 		vm->acc.ops = kh_access_lookup(technique);
 		if (!vm->acc.ops)
@@ -125,6 +130,7 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
 	vm->ctx = ctx;
 	vm->acc.pidfd = -1;
+	vm->acc.pagemap_fd = -1;
 	ret = kh_target_resolve(spec, &vm->target, err);
 	if (ret)
 		goto fail;
@@ -159,6 +165,8 @@ void kh_vm_close(struct kh_vm *vm)
 		vm->acc.ops->close(&vm->acc);
 	if (vm->acc.pidfd >= 0)
 		close(vm->acc.pidfd);
+	if (vm->acc.pagemap_fd >= 0)
+		close(vm->acc.pagemap_fd);
 	kh_profile_put(vm->profile);
 	free(vm);
 }

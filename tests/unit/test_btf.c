@@ -220,6 +220,36 @@ static void test_garbage(void)
 	free(good);
 }
 
+/* A struct whose anonymous members are itself: C cannot say it, a guest's
+ * BTF can. The lookup must end, and quickly. */
+static void test_self_nesting(void)
+{
+	struct btf *b = btf__new_empty();
+	struct kh_btf *kb = NULL;
+	struct kh_err err = { 0 };
+	struct kh_member m;
+	const void *raw;
+	uint32_t len;
+	int i_int, id, i;
+
+	CHECK(b, "btf__new_empty");
+	OK(i_int = btf__add_int(b, "int", 4, BTF_INT_SIGNED));
+	OK(id = btf__add_struct(b, "loopy", 8));
+	for (i = 0; i < 8; i++)
+		CHECK(!btf__add_field(b, NULL, id, 0, 0), "anon self");
+	CHECK(!btf__add_field(b, "last", i_int, 32, 0), "last");
+	raw = btf__raw_data(b, &len);
+	CHECK(raw, "raw");
+	if (kh_btf_load(raw, len, &kb, &err) == 0) {
+		CHECK(!kh_btf_member(kb, "loopy", "last", &m, &err) &&
+		      m.offset == 4, "direct member after self members");
+		CHECK(kh_btf_member(kb, "loopy", "missing", &m, &err) ==
+		      -ENOENT, "missing in a self-nesting struct");
+		kh_btf_free(kb);
+	}
+	btf__free(b);
+}
+
 static int test_kernel(void)
 {
 	static const char *const members[] = {
@@ -299,6 +329,7 @@ int main(void)
 	libbpf_set_print(quiet);
 	test_synthetic();
 	test_garbage();
+	test_self_nesting();
 	real = test_kernel();
 	real |= test_debian_elf();
 	if (!real)

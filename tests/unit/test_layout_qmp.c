@@ -367,6 +367,7 @@ static void open_acc(struct kh_access *acc, const struct kh_access_ops *ops,
 	acc->ops = ops;
 	acc->pid = pid;
 	acc->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	acc->pagemap_fd = -1;
 	acc->layout = layout;
 	CHECK(!ops->open(acc, &err), "%s open: %s", ops->name, err.msg);
 }
