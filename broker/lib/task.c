@@ -154,9 +154,13 @@ mark(struct walk *w, unsigned int flag, const char *fmt, ...)
 {
 	va_list ap;
 
-	w->list->flags |= flag;
-	if (w->list->problem[0])
+	/* The first reason the walk stopped beats any earlier oddity. */
+	if (w->list->problem[0] &&
+	    !(flag & KH_RESULT_INCOMPLETE && !(w->list->flags & flag))) {
+		w->list->flags |= flag;
 		return;
+	}
+	w->list->flags |= flag;
 	va_start(ap, fmt);
 	vsnprintf(w->list->problem, sizeof(w->list->problem), fmt, ap);
 	va_end(ap);
