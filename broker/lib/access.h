@@ -19,6 +19,12 @@ struct kh_access;
 struct kh_access_ops {
 	const char *name;		/* "procmem", "pvreadv", ... */
 	const char *description;	/* one line for users */
+	/*
+	 * Reads address QEMU by pid, not by a handle on its memory: the
+	 * engine confirms QEMU is still alive after each public operation,
+	 * so a reused pid can never be read by mistake.
+	 */
+	int pid_addressed;
 	int (*open)(struct kh_access *acc, struct kh_err *err);
 	/*
 	 * Reads a batch. The caller guarantees each element lies inside one

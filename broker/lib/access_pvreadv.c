@@ -6,9 +6,10 @@
  * process_vm_readv() stops at the first remote iovec it cannot read and
  * returns the bytes done so far: the elements before it are good, the one
  * it stopped in is marked -EFAULT and the call is repeated from the next.
- * It addresses the process by pid, so after each call the pidfd confirms
- * the process we meant was still alive (a pid cannot be reused while the
- * pidfd stays unreadable, i.e. before the process exits).
+ * It addresses the process by pid, so a read is only known to come from
+ * QEMU once the pidfd says QEMU is still alive afterwards (a pid cannot be
+ * reused before its process exits). The engine checks that once at the end
+ * of every public operation rather than after each batch (pid_addressed).
  */
 #include <errno.h>
 #include <limits.h>
@@ -131,11 +132,6 @@ static int pvreadv_read(struct kh_access *acc, struct kh_read *reads,
 				failed++;
 			}
 		}
-		/* The pid we read was still QEMU's only if QEMU is alive. */
-		if (kh_access_alive(acc)) {
-			r = ESRCH;
-			goto whole;
-		}
 	}
 	return failed;
 whole:
@@ -146,6 +142,7 @@ whole:
 
 const struct kh_access_ops kh_access_pvreadv = {
 	.name = "pvreadv",
+	.pid_addressed = 1,
 	.description = "process_vm_readv, many reads per system call (needs ptrace access)",
 	.open = pvreadv_open,
 	.read = pvreadv_read,

@@ -88,7 +88,7 @@ static int find_candidates(struct kh_vm *vm, uint64_t **candp,
 			nr_probe++;
 		}
 	}
-	ret = kh_read_phys(vm, probes, nr_probe, err);
+	ret = kh_phys_read(vm, probes, nr_probe, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;
@@ -133,7 +133,7 @@ static int identity_matches(const char *banner, int64_t banner_off,
 	if (banner_off < 0 || btf_off < 0 || banner_off > (int64_t)IMAGE_WINDOW ||
 	    btf_off > (int64_t)IMAGE_WINDOW || len > sizeof(seen_banner))
 		return 0;
-	if (kh_read_phys(probe->vm, reads, 2, NULL) != 0)
+	if (kh_phys_read(probe->vm, reads, 2, NULL) != 0)
 		return 0;
 	return !memcmp(seen_banner, banner, len) &&
 	       !memcmp(seen_btf, btf_header, 24);
@@ -174,7 +174,7 @@ static int copy_image(struct kh_vm *vm, uint64_t phys, uint8_t *img,
 		reads[nr].len = (run - i) * KH_PAGE;
 		nr++;
 	}
-	ret = kh_read_phys(vm, reads, nr, err);
+	ret = kh_phys_read(vm, reads, nr, err);
 	if (ret > 0)
 		ret = kh_err_set(err, EIO, "%d parts of the kernel image could not be read", ret);
 out:

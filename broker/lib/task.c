@@ -212,47 +212,57 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	return 1;
 }
 
-/* Follows a list_head whose next pointer sits at field; 0 at the end. */
-static int next_entry(struct walk *w, uint64_t node_field, uint64_t head,
-		      uint32_t member, uint64_t *next, struct kh_err *err)
+/*
+ * Checks a list_head next pointer read from the guest: sets *next to the
+ * entry it leads to, or 0 at the list's head. 0 when the walk must stop.
+ */
+static int follow(struct walk *w, uint64_t node, uint64_t head,
+		  uint32_t member, uint64_t *next)
 {
-	uint64_t node[2];	/* next, prev */
-	int ret;
-
-	ret = kh_read_kva_one(w->vm, node_field, node, sizeof(node), err);
-	if (ret == -ESRCH || ret == -ENOMEM)
-		return ret;
-	if (ret) {
-		mark(w, KH_RESULT_INCOMPLETE, "list node at 0x%" PRIx64 " cannot be read",
-		     node_field);
-		return 0;
-	}
-	if (node[0] == head) {
+	if (node == head) {
 		*next = 0;
 		return 1;
 	}
-	if (!kernel_pointer(w->vm, node[0]) || node[0] < member) {
+	if (!kernel_pointer(w->vm, node) || node < member) {
 		mark(w, KH_RESULT_INCOMPLETE,
-		     "list pointer 0x%" PRIx64 " is not a kernel address", node[0]);
+		     "list pointer 0x%" PRIx64 " is not a kernel address", node);
 		return 0;
 	}
-	*next = node[0] - member;
+	*next = node - member;
 	return 1;
 }
 
+/* Reads the list_head at node_addr and follows its next pointer. */
+static int next_entry(struct walk *w, uint64_t node_addr, uint64_t head,
+		      uint32_t member, uint64_t *next, struct kh_err *err)
+{
+	uint64_t node;
+	int ret;
+
+	ret = kh_read_kva_one(w->vm, node_addr, &node, sizeof(node), err);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		mark(w, KH_RESULT_INCOMPLETE,
+		     "list node at 0x%" PRIx64 " cannot be read", node_addr);
+		return 0;
+	}
+	return follow(w, node, head, member, next);
+}
+
+/* Called right after add_task(leader): w->span still holds the leader. */
 static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 {
 	const struct kh_task_layout *tl = w->tl;
-	uint64_t signal, head, task;
+	uint64_t signal = span_u64(w, tl->signal);
+	uint64_t leader_node = span_u64(w, tl->thread_node);
+	uint64_t head, task;
 	unsigned int steps = 0;
 	int ret;
 
-	ret = kh_read_kva_one(w->vm, leader + tl->signal, &signal, 8, err);
-	if (ret == -ESRCH)
-		return ret;
-	if (ret || !kernel_pointer(w->vm, signal)) {
+	if (!kernel_pointer(w->vm, signal)) {
 		mark(w, KH_RESULT_INCOMPLETE,
-		     "signal_struct of task 0x%" PRIx64 " cannot be read", leader);
+		     "task 0x%" PRIx64 " has no valid signal_struct", leader);
 		return 0;
 	}
 	head = signal + tl->signal_thread_head;
@@ -263,51 +273,57 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 			     "thread list of 0x%" PRIx64 " does not end", leader);
 			return 0;
 		}
-		if (task != leader) {
-			if (seen_find(w, task) >= 0) {
-				mark(w, KH_RESULT_INCOMPLETE,
-				     "thread list cycle at task 0x%" PRIx64, task);
-				return 0;
-			}
-			ret = add_task(w, task, err);
-			if (ret <= 0)
-				return ret;
+		if (task == leader) {
+			ret = follow(w, leader_node, head, tl->thread_node,
+				     &task);
+			continue;
 		}
-		ret = next_entry(w, task + tl->thread_node, head,
-				 tl->thread_node, &task, err);
+		if (seen_find(w, task) >= 0) {
+			mark(w, KH_RESULT_INCOMPLETE,
+			     "thread list cycle at task 0x%" PRIx64, task);
+			return 0;
+		}
+		ret = add_task(w, task, err);
+		if (ret > 0)
+			ret = follow(w, span_u64(w, tl->thread_node), head,
+				     tl->thread_node, &task);
 	}
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * One task read per process: its span holds tasks.next (where to go) and
+ * tasks.prev (which must point back at where we came from).
+ */
 static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 {
 	const struct kh_task_layout *tl = w->tl;
-	uint64_t head = init_task + tl->tasks, task = init_task, next, prev;
+	uint64_t head = init_task + tl->tasks, task = init_task, next;
 	int ret;
 
 	ret = add_task(w, init_task, err);
 	while (ret > 0) {
+		uint64_t node = span_u64(w, tl->tasks);
+
 		if (w->flags & KH_TASKS_THREADS) {
 			ret = walk_threads(w, task, err);
 			if (ret < 0)
 				return ret;
 		}
-		ret = next_entry(w, task + tl->tasks, head, tl->tasks, &next,
-				 err);
+		ret = follow(w, node, head, tl->tasks, &next);
 		if (ret <= 0 || !next)
 			break;
 		if (seen_find(w, next) >= 0) {
 			mark(w, KH_RESULT_INCOMPLETE,
-			     "task list cycle: task 0x%" PRIx64 " seen twice", next);
+			     "task list cycle: task 0x%" PRIx64 " seen twice",
+			     next);
 			return 0;
 		}
-		ret = kh_read_kva_one(w->vm, next + tl->tasks + 8, &prev, 8,
-				      NULL);
-		if (!ret && prev != task + tl->tasks)
+		ret = add_task(w, next, err);
+		if (ret > 0 && span_u64(w, tl->tasks + 8) != task + tl->tasks)
 			mark(w, KH_RESULT_INCONSISTENT,
 			     "task 0x%" PRIx64 ": tasks.prev does not point back; the list changed during the walk",
 			     next);
-		ret = add_task(w, next, err);
 		task = next;
 	}
 	return ret < 0 ? ret : 0;
@@ -343,7 +359,7 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 			.addr = w->cred[i] + w->tl->cred_uid,
 			.buf = &task->uid, .len = 4 };
 	}
-	ret = kh_read_kva(w->vm, reads, n, err);
+	ret = kh_kva_read(w->vm, reads, n, err);
 	if (ret > 0)
 		mark(w, KH_RESULT_INCOMPLETE,
 		     "%d parent or credential reads failed", ret);
@@ -393,6 +409,8 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	}
 	if (!ret)
 		ret = fill_parents_and_uids(&w, err);
+	if (!ret)
+		ret = kh_vm_verify(vm, err);
 	if (!ret && w.list->nr) {
 		/* pid 0 is the idle task, which /proc does not list either. */
 		w.list->nr--;

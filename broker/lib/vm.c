@@ -147,6 +147,8 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	if (ret)
 		goto fail;
 	ret = kh_kernel_locate(vm, err);
+	if (!ret)
+		ret = kh_vm_verify(vm, err);
 	if (ret)
 		goto fail;
 	vm->attach_ms = now_ms() - start;

@@ -48,12 +48,22 @@ struct kh_profile *kh_ctx_find_profile(struct kh_ctx *ctx,
 struct kh_profile *kh_ctx_add_profile(struct kh_ctx *ctx,
 				      struct kh_profile *profile);
 
-/* vm_read.c: kernel-virtual to guest-physical, for one page at most. */
+/*
+ * vm_read.c. The internal reads below do not confirm that QEMU is still
+ * alive (one poll per read would double the cost of a walk); every public
+ * operation calls kh_vm_verify() once at its end instead.
+ */
 int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		  uint64_t *contiguous, struct kh_err *err);
+int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err);
+int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err);
 int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 		     struct kh_err *err);
 int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 		    struct kh_err *err);
+/* -ESRCH (with err set) if QEMU exited, so reads may not have been its. */
+int kh_vm_verify(struct kh_vm *vm, struct kh_err *err);
 
 #endif

@@ -32,7 +32,7 @@ static int in_ram(const struct kh_vm *vm, const struct kh_read *read)
 	       read->len <= range->gpa + range->size - read->addr;
 }
 
-int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
 	struct kh_read *valid;
@@ -74,7 +74,7 @@ int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 		     struct kh_err *err)
 {
 	struct kh_read read = { .addr = gpa, .buf = buf, .len = len };
-	int ret = kh_read_phys(vm, &read, 1, err);
+	int ret = kh_phys_read(vm, &read, 1, err);
 
 	if (ret < 0)
 		return ret;
@@ -118,7 +118,7 @@ int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 }
 
 
-int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		struct kh_err *err)
 {
 	struct kh_read *phys = NULL;
@@ -168,7 +168,7 @@ int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 			left -= run;
 		}
 	}
-	ret = kh_read_phys(vm, phys, nr_phys, err);
+	ret = kh_phys_read(vm, phys, nr_phys, err);
 	if (ret < 0)
 		goto out;
 	for (i = 0; i < nr_phys; i++)
@@ -187,7 +187,7 @@ int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 		    struct kh_err *err)
 {
 	struct kh_read read = { .addr = va, .buf = buf, .len = len };
-	int ret = kh_read_kva(vm, &read, 1, err);
+	int ret = kh_kva_read(vm, &read, 1, err);
 
 	if (ret < 0)
 		return ret;
@@ -196,6 +196,30 @@ int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 				  "cannot read %u bytes at kernel address 0x%llx",
 				  len, (unsigned long long)va);
 	return 0;
+}
+
+int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
+{
+	if (!vm->acc.ops->pid_addressed || !kh_access_alive(&vm->acc))
+		return 0;
+	return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+			  (int)vm->target.pid);
+}
+
+int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err)
+{
+	int ret = kh_phys_read(vm, reads, nr, err);
+
+	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
+}
+
+int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err)
+{
+	int ret = kh_kva_read(vm, reads, nr, err);
+
+	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
 }
 
 void kh_vm_get_stats(const struct kh_vm *vm, struct kh_stats *stats)
