@@ -19,6 +19,9 @@
  * the walks over a BTF made to loop. */
 #define MAX_DEPTH	32
 #define MAX_PATH	256
+/* Members one lookup may visit: anonymous members that nest the same
+ * type many times over would otherwise cost exponential time. */
+#define MAX_VISITS	(1UL << 20)
 
 struct kh_btf {
 	struct btf *btf;
@@ -147,8 +150,8 @@ static const char *name_of(const struct btf *b, __u32 off)
  * members as C does. *bits gets the member's bit offset within t.
  */
 static int find_member(const struct btf *b, const struct btf_type *t,
-		       const char *name, int depth, uint64_t *bits,
-		       __u32 *type, __u32 *bitfield)
+		       const char *name, int depth, unsigned long *visits,
+		       uint64_t *bits, __u32 *type, __u32 *bitfield)
 {
 	const struct btf_member *m = btf_members(t);
 	__u16 i, vlen = btf_vlen(t);
@@ -158,6 +161,9 @@ static int find_member(const struct btf *b, const struct btf_type *t,
 	for (i = 0; i < vlen; i++) {
 		const char *mname = name_of(b, m[i].name_off);
 
+		if (!*visits)
+			return -ENOENT;
+		(*visits)--;
 		if (*mname) {
 			if (strcmp(mname, name))
 				continue;
@@ -172,8 +178,8 @@ static int find_member(const struct btf *b, const struct btf_type *t,
 			uint64_t inner;
 
 			if (!is_composite(mt) ||
-			    find_member(b, mt, name, depth + 1, &inner, type,
-					bitfield))
+			    find_member(b, mt, name, depth + 1, visits, &inner,
+					type, bitfield))
 				continue;
 			*bits = btf_member_bit_offset(t, i) + inner;
 			return 0;
@@ -236,13 +242,15 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 	strcpy(path, member_path);
 	for (comp = strtok_r(path, ".", &save); comp;
 	     comp = strtok_r(NULL, ".", &save)) {
+		unsigned long visits = MAX_VISITS;
 		uint64_t bits;
 
 		if (!is_composite(t))
 			return kh_err_set(err, ENOENT,
 					  "%s.%s: %s is not a struct or union, so has no member %s",
 					  type_name, member_path, in, comp);
-		if (find_member(btf->btf, t, comp, 0, &bits, &type, &bitfield))
+		if (find_member(btf->btf, t, comp, 0, &visits, &bits, &type,
+				&bitfield))
 			return kh_err_set(err, ENOENT,
 					  "%s has no member %s (looking up %s.%s)",
 					  in, comp, type_name, member_path);

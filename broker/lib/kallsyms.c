@@ -173,13 +173,10 @@ static int is_global(char type)
 	return type >= 'A' && type <= 'Z';
 }
 
-/* qsort has no context argument that is portable, so the arena travels in
- * the entries' comparison through a thread-local pointer. */
-static __thread const char *sort_arena;
-
-static int ent_cmp(const void *a, const void *b)
+static int ent_cmp(const void *a, const void *b, void *arena)
 {
 	const struct sym_ent *x = a, *y = b;
+	const char *sort_arena = arena;
 	int c;
 
 	if (x->key != y->key)
@@ -203,9 +200,8 @@ int kh_symtab_finish(struct kh_symtab *st)
 	if (!st)
 		return -EINVAL;
 	if (st->nr) {
-		sort_arena = st->arena;
-		qsort(st->ents, st->nr, sizeof(*st->ents), ent_cmp);
-		sort_arena = NULL;
+		qsort_r(st->ents, st->nr, sizeof(*st->ents), ent_cmp,
+			st->arena);
 	}
 	/* One entry per name, so that lookups are deterministic and count is
 	 * the number of distinct names; the first in sort order stays. */

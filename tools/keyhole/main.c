@@ -5,6 +5,7 @@
  * Global options come before the subcommand; each subcommand parses its
  * own and answers --help.
  */
+#include <bpf/libbpf.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,6 +113,16 @@ static int parse_layout(const char *arg, enum kh_layout_source *layout)
 	return 0;
 }
 
+/*
+ * libbpf reports BTF it rejects on stderr; a hostile guest's BTF is
+ * reported by keyhole's own error instead.
+ */
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -126,6 +137,7 @@ int main(int argc, char **argv)
 	const struct subcommand *cmd;
 	int c;
 
+	libbpf_set_print(quiet_libbpf);
 	/* Scan for --json first so that option errors are JSON too. */
 	for (c = 1; c < argc && argv[c][0] == '-'; c++)
 		if (!strcmp(argv[c], "--json") || !strcmp(argv[c], "-j"))
