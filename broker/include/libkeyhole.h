@@ -125,8 +125,14 @@ struct kh_task {
 	int32_t tgid;		/* process id */
 	int32_t ppid;		/* tgid of real_parent */
 	uint32_t uid;		/* real uid */
+	uint32_t gid;		/* real gid */
 	char state;		/* letter as in /proc/PID/stat */
 	char comm[KH_COMM_LEN];
+	uint32_t flags;		/* PF_* (PF_EXITING, PF_KTHREAD, ...) */
+	uint32_t exit_state;	/* EXIT_ZOMBIE, EXIT_DEAD or 0 */
+	uint64_t start_time;	/* ns since boot (CLOCK_BOOTTIME) */
+	uint64_t mm;		/* struct mm_struct, 0 for kernel threads */
+	uint32_t nr_threads;	/* threads in the thread group */
 };
 
 struct kh_task_list {
@@ -141,6 +147,152 @@ struct kh_task_list {
 int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	     struct kh_err *err);
 void kh_task_list_free(struct kh_task_list *list);
+
+/*
+ * The rest of a process's state, read through its own page tables and
+ * mm_struct: argv (NUL-separated, as /proc/PID/cmdline), resident pages.
+ * -ENOENT for a task without an mm (kernel thread, zombie).
+ */
+int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
+		    size_t size, size_t *len, struct kh_err *err);
+int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
+		uint64_t *pages, struct kh_err *err);
+
+/* How far a list result can be trusted; embedded in every list below. */
+struct kh_result {
+	unsigned int flags;		/* KH_RESULT_* */
+	char problem[256];		/* why flags are set, or "" */
+};
+
+/* OS and CPUs, as uname(2), /proc/uptime and /proc/loadavg show them. */
+struct kh_os_info {
+	char sysname[65];
+	char nodename[65];	/* hostname */
+	char release[65];
+	char version[65];
+	char machine[65];
+	char domainname[65];
+	double uptime;		/* seconds since boot */
+	unsigned int cpus_online;
+	unsigned int cpus_possible;
+	double loadavg[3];
+};
+int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err);
+
+/* Memory in KiB, with /proc/meminfo's meanings. */
+struct kh_mem_info {
+	uint64_t total;		/* MemTotal */
+	uint64_t free;		/* MemFree */
+	uint64_t available;	/* MemAvailable */
+	uint64_t buffers;	/* Buffers */
+	uint64_t cached;	/* Cached */
+	uint64_t shmem;		/* Shmem */
+};
+int kh_mem_info(struct kh_vm *vm, struct kh_mem_info *mem, struct kh_err *err);
+
+/* Loaded kernel modules, as /proc/modules. */
+struct kh_module {
+	uint64_t addr;		/* struct module */
+	char name[56];
+	uint64_t size;		/* bytes, as /proc/modules */
+	int32_t refcount;
+	char state[12];		/* Live, Loading, Unloading */
+};
+struct kh_module_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_module *modules;
+};
+int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
+	       struct kh_err *err);
+void kh_module_list_free(struct kh_module_list *list);
+
+/* Network interfaces of the initial network namespace. */
+#define KH_IFADDR_MAX 16
+struct kh_ifaddr {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network byte order */
+	unsigned int prefixlen;
+};
+struct kh_iface {
+	char name[16];
+	int32_t index;
+	uint32_t flags;		/* IFF_*, as /sys/class/net/NAME/flags */
+	uint32_t mtu;
+	uint8_t mac[32];
+	uint32_t mac_len;
+	uint32_t nr_addrs;
+	struct kh_ifaddr addrs[KH_IFADDR_MAX];
+};
+struct kh_iface_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_iface *ifaces;
+};
+int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
+	      struct kh_err *err);
+void kh_iface_list_free(struct kh_iface_list *list);
+
+/* Open files, as readlink(/proc/PID/fd/FD) and lsof show them. */
+struct kh_file {
+	int32_t pid;		/* tgid */
+	int32_t fd;
+	char type[8];		/* REG DIR CHR BLK FIFO SOCK LNK a_inode */
+	uint64_t inode;
+	char path[256];		/* "/dev/null", "socket:[123]", "pipe:[45]" */
+	uint64_t addr;		/* struct file */
+	uint64_t sock;		/* struct sock of a socket, else 0 */
+};
+struct kh_file_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_file *files;
+};
+/* pid 0: every process. */
+int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
+	     struct kh_err *err);
+void kh_file_list_free(struct kh_file_list *list);
+
+/* Network connections, as /proc/net/{tcp,tcp6,udp,udp6,unix}. */
+#define KH_CONN_PIDS 8
+struct kh_conn {
+	char proto[8];		/* tcp tcp6 udp udp6 unix */
+	uint8_t local[16];	/* network byte order; IPv4 in the first 4 */
+	uint8_t remote[16];
+	uint16_t lport, rport;	/* host byte order */
+	char state[16];		/* ESTABLISHED, LISTEN, ...; unix: LISTEN,
+				 * CONNECTED, UNCONNECTED */
+	uint64_t inode;
+	char path[108];		/* unix: bound path ("@..." abstract), or "" */
+	uint64_t sock;		/* struct sock */
+	uint32_t nr_pids;
+	int32_t pids[KH_CONN_PIDS];	/* processes holding it open */
+};
+struct kh_conn_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_conn *conns;
+};
+int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
+	     struct kh_err *err);
+void kh_conn_list_free(struct kh_conn_list *list);
+
+/* A process's memory map, as /proc/PID/maps. */
+struct kh_vma {
+	uint64_t start, end;
+	char perms[5];		/* "r-xp" */
+	uint64_t offset;	/* bytes into the file */
+	uint64_t inode;
+	char path[256];		/* file, [heap], [stack], [vdso], or "" */
+};
+struct kh_vma_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_vma *vmas;
+};
+int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
+	    struct kh_err *err);
+void kh_vma_list_free(struct kh_vma_list *list);
 
 #ifdef __cplusplus
 }

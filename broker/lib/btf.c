@@ -298,3 +298,41 @@ int kh_btf_sizeof(const struct kh_btf *btf, const char *type_name,
 	*size = (uint32_t)sz;
 	return 0;
 }
+
+int kh_btf_enum_value(const struct kh_btf *btf, const char *name,
+		      int64_t *value, struct kh_err *err)
+{
+	__u32 id, n = btf__type_cnt(btf->btf);
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf->btf, id);
+		unsigned int i, vlen;
+
+		if (!t)
+			break;
+		vlen = btf_vlen(t);
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t);
+
+			for (i = 0; i < vlen; i++)
+				if (!strcmp(btf__name_by_offset(btf->btf,
+								e[i].name_off) ?: "",
+					    name)) {
+					*value = e[i].val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *e = btf_enum64(t);
+
+			for (i = 0; i < vlen; i++)
+				if (!strcmp(btf__name_by_offset(btf->btf,
+								e[i].name_off) ?: "",
+					    name)) {
+					*value = (int64_t)btf_enum64_value(&e[i]);
+					return 0;
+				}
+		}
+	}
+	return kh_err_set(err, ENOENT, "enumerator %s not found in kernel BTF",
+			  name);
+}

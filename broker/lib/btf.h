@@ -40,6 +40,10 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 		  const char *member_path, struct kh_member *member,
 		  struct kh_err *err);
 
+/* The value of enumerator name in any enum of the BTF; -ENOENT if none. */
+int kh_btf_enum_value(const struct kh_btf *btf, const char *name,
+		      int64_t *value, struct kh_err *err);
+
 /* sizeof(struct type_name). */
 int kh_btf_sizeof(const struct kh_btf *btf, const char *type_name,
 		  uint32_t *size, struct kh_err *err);

@@ -58,9 +58,16 @@ static int resolve_task_layout(const struct kh_btf *btf,
 		{ "task_struct", "comm", NULL, &tl->comm, 16 },
 		{ "task_struct", "signal", NULL, &tl->signal, 8 },
 		{ "task_struct", "thread_node", NULL, &tl->thread_node, 16 },
+		{ "task_struct", "flags", NULL, &tl->flags, 4 },
+		{ "task_struct", "mm", NULL, &tl->mm, 8 },
+		{ "task_struct", "start_boottime", "real_start_time",
+		  &tl->start_boottime, 8 },
 		{ "signal_struct", "thread_head", NULL,
 		  &tl->signal_thread_head, 16 },
+		{ "signal_struct", "nr_threads", NULL,
+		  &tl->signal_nr_threads, 4 },
 		{ "cred", "uid", NULL, &tl->cred_uid, 4 },
+		{ "cred", "gid", NULL, &tl->cred_gid, 4 },
 	};
 	uint32_t lo = UINT32_MAX, hi = 0;
 	unsigned int i;
@@ -90,7 +97,29 @@ static int resolve_task_layout(const struct kh_btf *btf,
 		hi = tl->task_size;
 	tl->span_start = lo;
 	tl->span_len = hi - lo;
+	if (!kh_task_layout_valid(tl))
+		return kh_err_set(err, EPROTO,
+				  "task_struct fields do not fit in task_struct");
 	return 0;
+}
+
+int kh_task_layout_valid(const struct kh_task_layout *tl)
+{
+	const uint32_t fields[] = {
+		tl->tasks, tl->pid, tl->tgid, tl->state, tl->exit_state,
+		tl->real_parent, tl->real_cred, tl->comm, tl->signal,
+		tl->thread_node, tl->flags, tl->mm, tl->start_boottime,
+	};
+	uint64_t end = (uint64_t)tl->span_start + tl->span_len;
+	unsigned int i;
+
+	if (!tl->task_size || end > tl->task_size)
+		return 0;
+	/* The walker reads up to 16 bytes at each (list heads, comm). */
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] < tl->span_start || fields[i] + 16ULL > end)
+			return 0;
+	return 1;
 }
 
 static void release_from_banner(const char *banner, char *release,
@@ -139,6 +168,7 @@ int kh_profile_new(struct kh_profile_parts *parts,
 	}
 	atomic_init(&profile->refs, 1);
 	pthread_mutex_init(&profile->btf_lock, NULL);
+	pthread_mutex_init(&profile->memo_lock, NULL);
 	profile->symtab = parts->symtab;
 	profile->btf = parts->btf;
 	profile->btf_raw = parts->btf_raw;
@@ -206,6 +236,47 @@ const void *kh_profile_btf_raw(struct kh_profile *profile, size_t *len)
 	return raw;
 }
 
+struct kh_profile_memo {
+	struct kh_profile_memo *next;
+	const void *key;
+	size_t size;
+	uint64_t data[];	/* size bytes, 8-aligned */
+};
+
+int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
+		    kh_memo_build_fn build, const void **data,
+		    struct kh_err *err)
+{
+	struct kh_profile_memo *memo;
+	int ret = 0;
+
+	pthread_mutex_lock(&profile->memo_lock);
+	for (memo = profile->memos; memo; memo = memo->next)
+		if (memo->key == key && memo->size == size)
+			break;
+	if (!memo) {
+		memo = calloc(1, sizeof(*memo) + size);
+		if (!memo) {
+			ret = kh_err_set(err, ENOMEM, "out of memory for a memo");
+		} else {
+			memo->key = key;
+			memo->size = size;
+			ret = build(profile, key, memo->data, size, err);
+			if (ret) {
+				free(memo);
+				memo = NULL;
+			} else {
+				memo->next = profile->memos;
+				profile->memos = memo;
+			}
+		}
+	}
+	pthread_mutex_unlock(&profile->memo_lock);
+	if (memo)
+		*data = memo->data;
+	return ret;
+}
+
 struct kh_profile *kh_profile_get(struct kh_profile *profile)
 {
 	atomic_fetch_add(&profile->refs, 1);
@@ -220,6 +291,13 @@ void kh_profile_put(struct kh_profile *profile)
 	kh_btf_free(profile->btf);
 	if (profile->backing)
 		munmap(profile->backing, profile->backing_len);
+	while (profile->memos) {
+		struct kh_profile_memo *memo = profile->memos;
+
+		profile->memos = memo->next;
+		free(memo);
+	}
+	pthread_mutex_destroy(&profile->memo_lock);
 	pthread_mutex_destroy(&profile->btf_lock);
 	free(profile);
 }

@@ -29,12 +29,19 @@ struct kh_task_layout {
 	uint32_t comm;
 	uint32_t signal;
 	uint32_t thread_node;	/* task_struct.thread_node (list_head) */
+	uint32_t flags;		/* task_struct.flags (PF_*) */
+	uint32_t mm;
+	uint32_t start_boottime;
 	uint32_t span_start;	/* smallest window covering all of the above */
 	uint32_t span_len;
 	uint32_t signal_thread_head;	/* signal_struct.thread_head */
+	uint32_t signal_nr_threads;	/* signal_struct.nr_threads */
 	uint32_t cred_uid;	/* cred.uid */
+	uint32_t cred_gid;	/* cred.gid */
 	uint32_t task_size;	/* sizeof(struct task_struct) */
 };
+
+struct kh_profile_memo;
 
 struct kh_profile {
 	_Atomic unsigned int refs;
@@ -58,6 +65,9 @@ struct kh_profile {
 	size_t btf_len;
 	void *backing;			/* mapped cache file, or NULL */
 	size_t backing_len;
+
+	pthread_mutex_t memo_lock;	/* protects memos */
+	struct kh_profile_memo *memos;
 };
 
 /* What a profile is made of; kh_profile_new() takes ownership of all. */
@@ -78,11 +88,26 @@ int kh_profile_new(struct kh_profile_parts *parts,
 struct kh_profile *kh_profile_get(struct kh_profile *profile);
 void kh_profile_put(struct kh_profile *profile);
 
+/* Every task_struct field lies inside the span the walker reads. */
+int kh_task_layout_valid(const struct kh_task_layout *tl);
+
 /* The parsed BTF, parsing it on first use. */
 int kh_profile_btf(struct kh_profile *profile, const struct kh_btf **btfp,
 		   struct kh_err *err);
 /* The raw BTF bytes, parsed or not. */
 const void *kh_profile_btf_raw(struct kh_profile *profile, size_t *len);
+
+/*
+ * What an extractor derives from the profile once (offsets from BTF, enum
+ * values), kept in the profile under key (the address of the extractor's
+ * const table or string). build() fills size zeroed bytes and runs at most
+ * once per key, successfully; *data stays valid for the profile's life.
+ */
+typedef int (*kh_memo_build_fn)(struct kh_profile *profile, const void *key,
+				void *data, size_t size, struct kh_err *err);
+int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
+		    kh_memo_build_fn build, const void **data,
+		    struct kh_err *err);
 
 /* Offset from _text of a relative symbol; -ENOENT if absent/absolute. */
 int kh_profile_sym(const struct kh_profile *profile, const char *name,

@@ -217,8 +217,7 @@ static int load_mapped(const struct cache_header *hdr, size_t len,
 	p += ALIGN8(hdr->arena_len);
 	parts.btf_raw = p;
 	/* The walker trusts these offsets: they must lie in task_struct. */
-	if (!task.task_size ||
-	    (uint64_t)task.span_start + task.span_len > task.task_size ||
+	if (!kh_task_layout_valid(&task) ||
 	    memcmp(parts.btf_raw, hdr->btf_header, 24) ||
 	    kh_symtab_import(&blob, 1, &parts.symtab)) {
 		munmap((void *)hdr, len);

@@ -41,6 +41,7 @@ struct walk {
 	unsigned int cap;
 	uint64_t *parent;	/* real_parent of list->tasks[i] */
 	uint64_t *cred;		/* real_cred of list->tasks[i] */
+	uint64_t *signal;	/* signal of list->tasks[i] */
 	uint64_t *seen;		/* open-addressing set of task addresses */
 	unsigned int *seen_idx;
 	unsigned int seen_cap;	/* power of two */
@@ -102,7 +103,7 @@ static int grow(struct walk *w, struct kh_err *err)
 {
 	unsigned int cap = w->cap ? w->cap * 2 : 256, i;
 	struct kh_task *tasks;
-	uint64_t *parent, *cred, *seen;
+	uint64_t *parent, *cred, *signal, *seen;
 	unsigned int *seen_idx;
 
 	tasks = realloc(w->list->tasks, sizeof(*tasks) * cap);
@@ -114,9 +115,12 @@ static int grow(struct walk *w, struct kh_err *err)
 	cred = realloc(w->cred, sizeof(*cred) * cap);
 	if (cred)
 		w->cred = cred;
+	signal = realloc(w->signal, sizeof(*signal) * cap);
+	if (signal)
+		w->signal = signal;
 	seen = calloc(cap * 2, sizeof(*seen));
 	seen_idx = calloc(cap * 2, sizeof(*seen_idx));
-	if (!tasks || !parent || !cred || !seen || !seen_idx) {
+	if (!tasks || !parent || !cred || !signal || !seen || !seen_idx) {
 		free(seen);
 		free(seen_idx);
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
@@ -201,12 +205,17 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	task->addr = addr;
 	task->pid = span_u32(w, tl->pid);
 	task->tgid = span_u32(w, tl->tgid);
+	task->exit_state = span_u32(w, tl->exit_state);
 	task->state = task_state_letter(span_u32(w, tl->state),
-					   span_u32(w, tl->exit_state));
+					task->exit_state);
+	task->flags = span_u32(w, tl->flags);
+	task->mm = span_u64(w, tl->mm);
+	task->start_time = span_u64(w, tl->start_boottime);
 	memcpy(task->comm, w->span + tl->comm - tl->span_start,
 	       KH_COMM_LEN - 1);
 	w->parent[w->list->nr] = span_u64(w, tl->real_parent);
 	w->cred[w->list->nr] = span_u64(w, tl->real_cred);
+	w->signal[w->list->nr] = span_u64(w, tl->signal);
 	seen_insert(w, addr, w->list->nr);
 	w->list->nr++;
 	return 1;
@@ -337,7 +346,7 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 	int32_t *ptgid;
 	int ret;
 
-	reads = calloc(nr * 2, sizeof(*reads));
+	reads = calloc(nr * 4, sizeof(*reads));
 	ptgid = calloc(nr, sizeof(*ptgid));
 	if (!reads || !ptgid) {
 		free(reads);
@@ -358,6 +367,12 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 		reads[n++] = (struct kh_read){
 			.addr = w->cred[i] + w->tl->cred_uid,
 			.buf = &task->uid, .len = 4 };
+		reads[n++] = (struct kh_read){
+			.addr = w->cred[i] + w->tl->cred_gid,
+			.buf = &task->gid, .len = 4 };
+		reads[n++] = (struct kh_read){
+			.addr = w->signal[i] + w->tl->signal_nr_threads,
+			.buf = &task->nr_threads, .len = 4 };
 	}
 	ret = kh_kva_read(w->vm, reads, n, err);
 	if (ret > 0)
@@ -420,6 +435,7 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 out:
 	free(w.parent);
 	free(w.cred);
+	free(w.signal);
 	free(w.seen);
 	free(w.seen_idx);
 	free(w.span);

@@ -10,6 +10,9 @@
 #   vmlinux            the uncompressed ELF inside it (PVH entry: QEMU
 #                      -kernel vmlinux boots it directly, no KASLR)
 #   initramfs.cpio.gz  busybox-static + /init + the static khguest programs
+#                      + the kernel modules in $modules (and their
+#                      dependencies) from /lib/modules/V, uncompressed so
+#                      that busybox insmod can load them
 #   truth              host-side client for the guest's truth daemon
 # Idempotent: a step is skipped when its outputs are newer than its inputs.
 # Concurrent runs are serialised with a lock in OUTDIR.  No root is needed:
@@ -79,6 +82,24 @@ if ! uptodate "$out/truth" "$here/truth.c"; then
 	mv "$out/truth.tmp" "$out/truth"
 fi
 
+# --- kernel modules ---------------------------------------------------
+# Real Debian modules, loaded by /init, so keyhole has a module list to
+# read: dummy (provides khdummy0) and crc7 (tiny, no dependencies).
+modules="dummy crc7"
+moddir=/lib/modules/$V
+[ -e "$moddir/modules.dep" ] ||
+	{ say "no $moddir/modules.dep (apt-get install linux-image-$V)"; exit 1; }
+# modfiles: the .ko[.xz|.zst|.gz] files, dependencies first, no duplicates
+modfiles=
+for m in $modules; do
+	deps=$(modprobe -S "$V" --show-depends "$m" | awk '$1 == "insmod" { print $2 }') ||
+		{ say "modprobe -S $V --show-depends $m failed"; exit 1; }
+	[ -n "$deps" ] || { say "module $m: not found (or built in) in $V"; exit 1; }
+	for f in $deps; do
+		case " $modfiles " in *" $f "*) ;; *) modfiles="$modfiles $f" ;; esac
+	done
+done
+
 # --- initramfs --------------------------------------------------------
 busybox=
 for b in /bin/busybox /usr/bin/busybox; do
@@ -100,7 +121,8 @@ cpio_newc_entry() {
 	head -c "$pad" /dev/zero
 }
 
-if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" "$here/build.sh"; then
+if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
+	"$here/build.sh" "$out/kernel-release" $modfiles; then
 	say "initramfs.cpio.gz"
 	root=$out/initramfs.d
 	rm -rf "$root"
@@ -110,8 +132,23 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" "$
 		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 	done
 	cp "$out/khguest" "$root/bin/khguest"
-	for p in kh-tree kh-files kh-listen kh-threads kh-churn kh-truth; do
+	for p in kh-tree kh-files kh-listen kh-threads kh-churn kh-sockets \
+		 kh-maps kh-webload kh-truth; do
 		ln -sf khguest "$root/bin/$p"
+	done
+	# modules flat in /lib/modules/V/NAME.ko; /etc/kh-modules lists
+	# them in load order (dependencies first)
+	mkdir -p "$root/lib/modules/$V"
+	for f in $modfiles; do
+		b=$(basename "$f")
+		case "$b" in
+		*.ko) cat "$f" ;;
+		*.ko.xz) xz -dc "$f" ;;
+		*.ko.zst) zstd -dcq "$f" ;;
+		*.ko.gz) gzip -dc "$f" ;;
+		*) say "unknown module file type: $f"; exit 1 ;;
+		esac >"$root/lib/modules/$V/${b%.ko*}.ko"
+		echo "${b%.ko*}" >>"$root/etc/kh-modules"
 	done
 	install -m 0755 "$here/init" "$root/init"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"

@@ -17,6 +17,15 @@
  *               kh-threads
  *   kh-churn    forks a kh-churnchild about 10 times a second; each child
  *               lives about 1 s and is reaped
+ *   kh-sockets  TCP listener 127.0.0.1:7778 with an ESTABLISHED connection
+ *               to itself (both ends held), UDP 127.0.0.1:7779, TCP6
+ *               listener [::1]:7780, UNIX listener /tmp/kh.sock with a
+ *               connected pair, an anonymous socketpair and a pipe
+ *   kh-maps     maps /init (read-only, private), /tmp/kh-maps.dat
+ *               (read-write, shared) and an anonymous region; run as
+ *               `kh-maps --alpha beta "gamma delta"` for a known cmdline
+ *   kh-webload  fetches /index.html from busybox httpd on 127.0.0.1:8080 about 20
+ *               times a second (a web server under load)
  *   kh-truth    answers requests on /dev/ttyS1 (see README.md)
  *
  * Each long-lived program creates /run/kh/NAME.ready once it is fully set
@@ -30,6 +39,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -38,10 +49,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -241,6 +254,244 @@ static int kh_churn(void)
 	return 0;
 }
 
+/* ---- kh-sockets ----------------------------------------------------- */
+
+/*
+ * One process holding one socket of every kind keyhole must recognise,
+ * in fixed, easily checked states: LISTEN (0A) and ESTABLISHED (01) TCP
+ * over IPv4, a listening TCP6 socket, a bound UDP socket, UNIX stream
+ * sockets with and without a path, plus a pipe for contrast.
+ */
+
+static int tcp_listener(int family, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int s, one = 1, tries;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &sa->sin_addr);
+		len = sizeof(*sa);
+	} else {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+
+		sa->sin6_family = AF_INET6;
+		sa->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &sa->sin6_addr);
+		len = sizeof(*sa);
+	}
+	s = socket(family, SOCK_STREAM, 0);
+	if (s < 0)
+		die("socket %s", addr);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* ::1 may not be usable the instant lo comes up; retry ~2 s */
+	for (tries = 0; bind(s, (struct sockaddr *)&ss, len); tries++) {
+		if (errno != EADDRNOTAVAIL || tries >= 20)
+			die("bind %s:%d", addr, port);
+		usleep(100 * 1000);
+	}
+	if (listen(s, 16))
+		die("listen %s:%d", addr, port);
+	return s;
+}
+
+static int kh_sockets(void)
+{
+	struct sockaddr_in sa;
+	struct sockaddr_un su;
+	int l4, c4, a4, u, l6, lu, cu, au, sp[2], p[2];
+
+	set_name("kh-sockets");
+
+	/* TCP 127.0.0.1:7778: listener + an ESTABLISHED pair to it */
+	l4 = tcp_listener(AF_INET, "127.0.0.1", 7778);
+	c4 = socket(AF_INET, SOCK_STREAM, 0);
+	if (c4 < 0)
+		die("socket");
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(7778);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(c4, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect 127.0.0.1:7778");
+	a4 = accept(l4, NULL, NULL);
+	if (a4 < 0)
+		die("accept 127.0.0.1:7778");
+
+	/* UDP 127.0.0.1:7779 */
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u < 0)
+		die("socket udp");
+	sa.sin_port = htons(7779);
+	if (bind(u, (struct sockaddr *)&sa, sizeof(sa)))
+		die("bind udp 127.0.0.1:7779");
+
+	/* TCP6 [::1]:7780 */
+	l6 = tcp_listener(AF_INET6, "::1", 7780);
+
+	/* UNIX stream /tmp/kh.sock: listener + a connected pair */
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	strcpy(su.sun_path, "/tmp/kh.sock");
+	unlink(su.sun_path);
+	lu = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lu < 0)
+		die("socket unix");
+	if (bind(lu, (struct sockaddr *)&su, sizeof(su)) || listen(lu, 16))
+		die("bind/listen /tmp/kh.sock");
+	cu = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (cu < 0)
+		die("socket unix");
+	if (connect(cu, (struct sockaddr *)&su, sizeof(su)))
+		die("connect /tmp/kh.sock");
+	au = accept(lu, NULL, NULL);
+	if (au < 0)
+		die("accept /tmp/kh.sock");
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		die("socketpair");
+	if (pipe(p))
+		die("pipe");
+	/* every fd above stays open for the life of the process */
+	(void)a4, (void)u, (void)l6, (void)au;
+	mark_ready("kh-sockets");
+	sleep_forever();
+	return 0;
+}
+
+/* ---- kh-maps --------------------------------------------------------- */
+
+/*
+ * File-backed (private read-only and shared read-write) and anonymous
+ * mappings with known contents, and a cmdline with a space inside one
+ * argument.  The fds are closed after mmap, so only the mappings refer
+ * to the files.  Sizes are fixed so tests can check the VMA lengths.
+ */
+#define MAPS_SHARED_SIZE (16 * 4096)
+#define MAPS_ANON_SIZE (64 * 4096)
+
+static int kh_maps(void)
+{
+	static const char shared_tag[] = "KH-MAPS-SHARED\n";
+	static const char anon_tag[] = "KH-MAPS-ANON\n";
+	char *ro, *sh, *an;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	set_name("kh-maps");
+	fd = open("/init", O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		die("open /init");
+	ro = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (ro == MAP_FAILED)
+		die("mmap /init");
+	close(fd);
+
+	fd = open("/tmp/kh-maps.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, MAPS_SHARED_SIZE))
+		die("create /tmp/kh-maps.dat");
+	sh = mmap(NULL, MAPS_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		  fd, 0);
+	if (sh == MAP_FAILED)
+		die("mmap /tmp/kh-maps.dat");
+	close(fd);
+	for (i = 0; i < MAPS_SHARED_SIZE; i += 4096)
+		memcpy(sh + i, shared_tag, sizeof(shared_tag) - 1);
+
+	an = mmap(NULL, MAPS_ANON_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (an == MAP_FAILED)
+		die("mmap anonymous");
+	for (i = 0; i < MAPS_ANON_SIZE; i += 4096)	/* all resident */
+		memcpy(an + i, anon_tag, sizeof(anon_tag) - 1);
+
+	if (ro[0] != '#')
+		die("/init mapping does not start with #!");
+	mark_ready("kh-maps");
+	sleep_forever();
+	return 0;
+}
+
+/* ---- kh-webload ------------------------------------------------------ */
+
+/*
+ * A steady stream of short HTTP/1.0 fetches from busybox httpd (which
+ * forks a child per connection), so the guest has sockets and processes
+ * coming and going while it is inspected.  In C, not a wget loop: an
+ * exec costs ~70 ms under TCG.  Each connection is closed with an RST
+ * (SO_LINGER 0) after the reply, so no TIME_WAIT sockets pile up in
+ * /proc/net/tcp (that would make the truth `net` reply huge).
+ */
+static int fetch_once(void)
+{
+	static const char req[] = "GET /index.html HTTP/1.0\r\n\r\n";
+	struct linger lg = { 1, 0 };
+	struct sockaddr_in sa;
+	char buf[1024];
+	ssize_t n, total = 0;
+	int s, ok;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(8080);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = !connect(s, (struct sockaddr *)&sa, sizeof(sa)) &&
+	     write(s, req, sizeof(req) - 1) == sizeof(req) - 1;
+	while (ok && (n = read(s, buf, sizeof(buf))) > 0) {
+		if (!total && strncmp(buf, "HTTP/1.", 7))
+			ok = 0;
+		total += n;
+	}
+	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(s);
+	return ok && total > 0;
+}
+
+static int kh_webload(void)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 }, next, now;
+	int i;
+
+	set_name("kh-webload");
+	for (i = 0; !fetch_once(); i++) {	/* wait for httpd, ~10 s */
+		if (i >= 100)
+			die("no reply from 127.0.0.1:8080");
+		nanosleep(&tick, NULL);
+		nanosleep(&tick, NULL);
+	}
+	mark_ready("kh-webload");
+	/* fixed 50 ms period (absolute deadlines), so slow fetches under
+	 * TCG do not lower the rate; if we fall behind, start over from now */
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		fetch_once();
+		next.tv_nsec += tick.tv_nsec;
+		if (next.tv_nsec >= 1000 * 1000 * 1000) {
+			next.tv_nsec -= 1000 * 1000 * 1000;
+			next.tv_sec++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now;
+		else
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+					NULL);
+	}
+	return 0;
+}
+
 /* ---- kh-truth -------------------------------------------------------- */
 
 static FILE *out;
@@ -408,11 +659,335 @@ static void req_la57(void)
 	fprintf(out, "%s\n", yes ? "yes" : "no");
 }
 
+/* Copy a file verbatim to out (adding a final newline if missing). */
+static int cat_file(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY), last = '\n';
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, n, out);
+		last = buf[n - 1];
+	}
+	close(fd);
+	if (last != '\n')
+		fputc('\n', out);
+	return 0;
+}
+
+/* First whitespace-separated fields of a small file, or "?" */
+static void first_fields(const char *path, int nfields, char *dst,
+			 size_t size)
+{
+	char buf[512], *p;
+	int i;
+
+	snprintf(dst, size, "?");
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return;
+	for (p = buf, i = 0; i < nfields; i++) {
+		p += strspn(p, " \t\n");
+		p += strcspn(p, " \t\n");
+	}
+	*p = 0;
+	snprintf(dst, size, "%s", buf + strspn(buf, " \t\n"));
+}
+
+/* Number of CPUs in a sysfs cpu list like "0-3,5" */
+static int count_cpulist(const char *s)
+{
+	long a, b;
+	char *e;
+	int n = 0;
+
+	while (*s && *s != '\n') {
+		a = strtol(s, &e, 10);
+		if (e == s)
+			break;
+		b = a;
+		if (*e == '-')
+			b = strtol(e + 1, &e, 10);
+		n += b - a + 1;
+		s = *e == ',' ? e + 1 : e;
+	}
+	return n;
+}
+
+static void req_info(void)
+{
+	char buf[256];
+	struct utsname u;
+
+	if (uname(&u)) {
+		fprintf(out, "error uname: %s\n", strerror(errno));
+		return;
+	}
+	fprintf(out, "release %s\nversion %s\nhostname %s\ndomainname %s\n",
+		u.release, u.version, u.nodename, u.domainname);
+	first_fields("/proc/uptime", 1, buf, sizeof(buf));
+	fprintf(out, "uptime %s\n", buf);
+	if (read_small("/sys/devices/system/cpu/online", buf, sizeof(buf)) > 0)
+		fprintf(out, "cpus %d\n", count_cpulist(buf));
+	else
+		fprintf(out, "cpus ?\n");
+	first_fields("/proc/loadavg", 3, buf, sizeof(buf));
+	fprintf(out, "loadavg %s\n", buf);
+}
+
+static void req_cat(const char *path)
+{
+	if (cat_file(path))
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+}
+
+static int ifindex_cmp(const void *a, const void *b)
+{
+	const int *x = a, *y = b;
+
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* iface lines from sysfs (by ifindex), then inet/inet6 from getifaddrs */
+static void req_ifaces(void)
+{
+	char names[64][IF_NAMESIZE + 1], path[128], buf[64];
+	char idx[64], flags[64], mtu[64], mac[64];
+	int order[64][2], n = 0, i, plen;
+	struct ifaddrs *ifa, *a;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/sys/class/net");
+	if (!d) {
+		fprintf(out, "error /sys/class/net: %s\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) && n < 64) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) > IF_NAMESIZE)
+			continue;
+		strcpy(names[n], de->d_name);
+		snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex",
+			 de->d_name);
+		order[n][0] = read_small(path, buf, sizeof(buf)) > 0 ?
+			      atoi(buf) : 0;
+		order[n][1] = n;
+		n++;
+	}
+	closedir(d);
+	qsort(order, n, sizeof(order[0]), ifindex_cmp);
+	for (i = 0; i < n; i++) {
+		const char *nm = names[order[i][1]];
+
+#define SYSNET(attr, dst) do { \
+		snprintf(path, sizeof(path), "/sys/class/net/%s/" attr, nm); \
+		first_fields(path, 1, dst, sizeof(dst)); } while (0)
+		SYSNET("ifindex", idx);
+		SYSNET("flags", flags);
+		SYSNET("mtu", mtu);
+		SYSNET("address", mac);
+#undef SYSNET
+		fprintf(out, "iface %s %s %s %s %s\n", nm, idx, flags, mtu,
+			mac);
+	}
+	if (getifaddrs(&ifa)) {
+		fprintf(out, "error getifaddrs: %s\n", strerror(errno));
+		return;
+	}
+	for (a = ifa; a; a = a->ifa_next) {
+		const unsigned char *m;
+		const void *ad;
+		size_t ml, k;
+
+		if (!a->ifa_addr || !a->ifa_netmask)
+			continue;
+		if (a->ifa_addr->sa_family == AF_INET) {
+			ad = &((struct sockaddr_in *)a->ifa_addr)->sin_addr;
+			m = (void *)&((struct sockaddr_in *)a->ifa_netmask)->sin_addr;
+			ml = 4;
+		} else if (a->ifa_addr->sa_family == AF_INET6) {
+			ad = &((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
+			m = (void *)&((struct sockaddr_in6 *)a->ifa_netmask)->sin6_addr;
+			ml = 16;
+		} else {
+			continue;
+		}
+		for (plen = 0, k = 0; k < ml; k++)
+			plen += __builtin_popcount(m[k]);
+		inet_ntop(a->ifa_addr->sa_family, ad, buf, sizeof(buf));
+		fprintf(out, "%s %s %s/%d\n",
+			ml == 4 ? "inet" : "inet6", a->ifa_name, buf, plen);
+	}
+	freeifaddrs(ifa);
+}
+
+/* The PID argument of a request, or -1 after replying with an error. */
+static long pid_arg(const char *arg)
+{
+	char path[64];
+	struct stat st;
+	long pid;
+
+	if (!arg || !numeric(arg))
+		return -1;
+	pid = atol(arg);
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	if (pid <= 0 || stat(path, &st))
+		return -1;
+	return pid;
+}
+
+static int long_cmp(const void *a, const void *b)
+{
+	const long *x = a, *y = b;
+
+	return (*x > *y) - (*x < *y);
+}
+
+static void req_fds(long pid)
+{
+	char path[96], target[4096];
+	struct dirent *de;
+	long *fds = NULL;
+	size_t n = 0, cap = 0, i;
+	ssize_t len;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!numeric(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			fds = realloc(fds, cap * sizeof(*fds));
+			if (!fds)
+				die("realloc");
+		}
+		fds[n++] = atol(de->d_name);
+	}
+	closedir(d);
+	qsort(fds, n, sizeof(*fds), long_cmp);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fds[i]);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;	/* closed meanwhile */
+		target[len] = 0;
+		fprintf(out, "%ld %s\n", fds[i], target);
+	}
+	free(fds);
+}
+
+static void req_net(void)
+{
+	static const char *const files[] = {
+		"tcp", "tcp6", "udp", "udp6", "unix",
+	};
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		fprintf(out, "file %s\n", files[i]);
+		snprintf(path, sizeof(path), "/proc/net/%s", files[i]);
+		req_cat(path);
+	}
+}
+
+static void req_cmdline(long pid)
+{
+	static char buf[65536];
+	char path[64];
+	int len, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0) {
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+		return;
+	}
+	for (i = 0; i < len; i += strlen(buf + i) + 1)
+		fprintf(out, "%s\n", buf + i);
+}
+
+static void req_stat(long pid)
+{
+	char path[64], buf[2048], rss[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) < 0) {
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+		return;
+	}
+	chomp(buf);
+	fprintf(out, "%s\n", buf);
+	snprintf(path, sizeof(path), "/proc/%ld/statm", pid);
+	first_fields(path, 2, buf, sizeof(buf));
+	if (sscanf(buf, "%*s %63s", rss) != 1)
+		strcpy(rss, "?");
+	fprintf(out, "rss_pages %s\n", rss);
+}
+
+static void req_pids(const char *comm)
+{
+	char path[64], c[64];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		fprintf(out, "error opendir /proc: %s\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!numeric(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/comm",
+			 atol(de->d_name));
+		if (read_small(path, c, sizeof(c)) < 0)
+			continue;
+		chomp(c);
+		if (!strcmp(c, comm))
+			fprintf(out, "%ld\n", atol(de->d_name));
+	}
+	closedir(d);
+}
+
+/* Requests taking a PID: "WORD PID" */
+static void pid_request(const char *word, const char *arg)
+{
+	char path[64];
+	long pid = pid_arg(arg);
+
+	if (pid < 0) {
+		fprintf(out, "error no such process\n");
+		return;
+	}
+	if (!strcmp(word, "fds")) {
+		req_fds(pid);
+	} else if (!strcmp(word, "maps")) {
+		snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+		req_cat(path);
+	} else if (!strcmp(word, "cmdline")) {
+		req_cmdline(pid);
+	} else {
+		req_stat(pid);
+	}
+}
+
 static void handle(char *req)
 {
+	char *arg;
+
 	chomp(req);
 	if (!*req)
 		return;		/* empty lines resynchronise; no reply */
+	arg = strchr(req, ' ');
 	if (!strcmp(req, "ping"))
 		fprintf(out, "pong\n");
 	else if (!strncmp(req, "sync ", 5))
@@ -425,7 +1000,23 @@ static void handle(char *req)
 		req_kaslr();
 	else if (!strcmp(req, "la57"))
 		req_la57();
-	else
+	else if (!strcmp(req, "info"))
+		req_info();
+	else if (!strcmp(req, "meminfo"))
+		req_cat("/proc/meminfo");
+	else if (!strcmp(req, "modules"))
+		req_cat("/proc/modules");
+	else if (!strcmp(req, "ifaces"))
+		req_ifaces();
+	else if (!strcmp(req, "net"))
+		req_net();
+	else if (!strncmp(req, "pids ", 5))
+		req_pids(req + 5);
+	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "maps ", 5) ||
+			 !strncmp(req, "cmdline ", 8) || !strncmp(req, "stat ", 5))) {
+		*arg = 0;
+		pid_request(req, arg + 1);
+	} else
 		fprintf(out, "error unknown request\n");
 	fprintf(out, "END\n");
 	fflush(out);
@@ -489,8 +1080,14 @@ int main(int argc, char **argv)
 		return kh_threads();
 	if (!strcmp(name, "kh-churn"))
 		return kh_churn();
+	if (!strcmp(name, "kh-sockets"))
+		return kh_sockets();
+	if (!strcmp(name, "kh-maps"))
+		return kh_maps();
+	if (!strcmp(name, "kh-webload"))
+		return kh_webload();
 	if (!strcmp(name, "kh-truth"))
 		return kh_truth(argc, argv);
-	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-truth [tty]\n");
+	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-sockets|kh-maps|kh-webload|kh-truth [tty]\n");
 	return 2;
 }

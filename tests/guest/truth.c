@@ -4,8 +4,9 @@
  *
  *   truth [-t SECS] SOCKET REQUEST
  *	Ask the guest's ground-truth daemon (kh-truth on ttyS1, exposed by
- *	QEMU as a unix socket) one REQUEST (ping, uname, ps, kaslr, la57)
- *	and print the reply lines up to, not including, "END".
+ *	QEMU as a unix socket) one REQUEST (ping, uname, ps, info, fds PID,
+ *	...; the list is in README.md) and print the reply lines up to, not
+ *	including, "END".
  *   truth --qmp [-t SECS] SOCKET JSON
  *	Send one QMP command (after qmp_capabilities) and print its reply;
  *	exit 1 on an "error" reply.  Used by vm.sh stop, so no socat/python

@@ -29,9 +29,11 @@
 static const struct kh_task_layout layout = {
 	.state = 0x08, .tasks = 0x10, .pid = 0x40, .tgid = 0x44,
 	.exit_state = 0x48, .real_parent = 0x50, .real_cred = 0x58,
-	.comm = 0x60, .signal = 0x70, .thread_node = 0x78,
+	.comm = 0x60, .signal = 0x70, .thread_node = 0x78, .flags = 0x20,
+	.mm = 0x28, .start_boottime = 0x30,
 	.span_start = 0x08, .span_len = 0x80, .signal_thread_head = 0x10,
-	.cred_uid = 0x04, .task_size = 0x200,
+	.signal_nr_threads = 0x20, .cred_uid = 0x04, .cred_gid = 0x08,
+	.task_size = 0x200,
 };
 
 static uint8_t *ram;
@@ -133,6 +135,9 @@ static void build_guest(int nr_tasks)
 		put64(t11 + layout.real_parent, task_va(1));
 		put64(t10 + layout.real_cred, va(CRED_GPA));
 		put64(t11 + layout.real_cred, va(CRED_GPA));
+		put64(t10 + layout.signal, signal);
+		put64(t11 + layout.signal, signal);
+		put32(signal + layout.signal_nr_threads, 3);
 	}
 }
 

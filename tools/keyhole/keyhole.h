@@ -44,5 +44,15 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out);
 
 int cmd_ps(const struct options *opts, int argc, char **argv);
 int cmd_vm(const struct options *opts, int argc, char **argv);
+int cmd_info(const struct options *opts, int argc, char **argv);
+int cmd_mem(const struct options *opts, int argc, char **argv);
+int cmd_lsmod(const struct options *opts, int argc, char **argv);
+int cmd_ifconfig(const struct options *opts, int argc, char **argv);
+int cmd_lsof(const struct options *opts, int argc, char **argv);
+int cmd_netstat(const struct options *opts, int argc, char **argv);
+int cmd_maps(const struct options *opts, int argc, char **argv);
+
+/* The subcommand entry called name (for --help of each). */
+const struct subcommand *subcommand_find(const char *name);
 
 #endif

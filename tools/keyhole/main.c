@@ -19,6 +19,13 @@ const char *prog_name = "keyhole";
 const struct subcommand subcommands[] = {
 	{ "ps", cmd_ps, "[-T] VM", "list the guest's processes (threads with -T)" },
 	{ "vm", cmd_vm, "VM", "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging" },
+	{ "info", cmd_info, "VM", "OS and CPUs: kernel, hostname, uptime, CPUs, load" },
+	{ "mem", cmd_mem, "VM", "memory use, as /proc/meminfo" },
+	{ "lsmod", cmd_lsmod, "VM", "loaded kernel modules" },
+	{ "ifconfig", cmd_ifconfig, "VM", "network interfaces and addresses" },
+	{ "lsof", cmd_lsof, "[-p PID] VM", "open files of every process (or one)" },
+	{ "netstat", cmd_netstat, "VM", "TCP, UDP and UNIX sockets with their processes" },
+	{ "maps", cmd_maps, "PID VM", "a process's memory map, as /proc/PID/maps" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -33,7 +40,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n", prog_name);
 	for (cmd = subcommands; cmd->name; cmd++)
-		fprintf(out, "  %-4s %-10s %s\n", cmd->name, cmd->usage,
+		fprintf(out, "  %-8s %-12s %s\n", cmd->name, cmd->usage,
 			cmd->summary);
 	fprintf(out,
 		"\n"
@@ -44,6 +51,16 @@ static void usage(FILE *out)
 		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
 		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
 		"  -h, --help             this help\n");
+}
+
+const struct subcommand *subcommand_find(const char *name)
+{
+	const struct subcommand *cmd;
+
+	for (cmd = subcommands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, name))
+			return cmd;
+	return NULL;
 }
 
 void subcommand_usage(const struct subcommand *cmd, FILE *out)

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What every extractor (os_info.c, modules.c, files.c, ...) builds on:
+ * struct layouts resolved once per profile, symbol addresses for this
+ * boot, bounded reads of kernel memory, a bounded list walker that detects
+ * cycles, and result marking. Guest memory is untrusted: nothing here
+ * trusts a pointer, length or count it reads.
+ */
+#ifndef KH_EXTRACT_H
+#define KH_EXTRACT_H
+
+#include <stdint.h>
+
+#include "vm.h"
+
+/*
+ * One member offset (or struct size) an extractor needs. Extractors keep
+ * a static const array of these and index the resolved offsets by an enum
+ * of their own.
+ */
+struct kh_field {
+	const char *type;	/* "module", "struct net_device", typedef */
+	const char *path;	/* "list", "core_layout.size"; NULL: sizeof */
+	const char *alt;	/* the member's name on other kernels, or NULL */
+	unsigned int optional;	/* missing gives KH_FIELD_ABSENT, not an error */
+};
+
+#define KH_FIELD_ABSENT UINT32_MAX
+
+/*
+ * Resolves fields[0..nr) from the profile's BTF, once per profile: later
+ * calls with the same array return the same offsets without touching BTF.
+ */
+int kh_offsets(struct kh_vm *vm, const struct kh_field *fields,
+	       unsigned int nr, const uint32_t **offsets, struct kh_err *err);
+
+/* The value of an enumerator (e.g. NR_FREE_PAGES) from the profile's BTF. */
+int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
+		  struct kh_err *err);
+
+/* This boot's address of a kernel symbol. */
+int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
+	      struct kh_err *err);
+
+/* A canonical kernel address (guest memory cannot make us follow less). */
+int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va);
+
+/* Small typed reads; 0 or -errno (no message: callers mark results). */
+int kh_kva_u64(struct kh_vm *vm, uint64_t va, uint64_t *val);
+int kh_kva_u32(struct kh_vm *vm, uint64_t va, uint32_t *val);
+
+/*
+ * Reads a NUL-terminated string of at most size - 1 bytes at va, page by
+ * page, never past a page it cannot read; buf is always terminated.
+ */
+int kh_kva_str(struct kh_vm *vm, uint64_t va, char *buf, size_t size);
+
+/* Marks result (first problem wins, except that "incomplete" beats
+ * "inconsistent") and returns 0 so callers can `return kh_mark(...)`. */
+int kh_mark(struct kh_result *result, unsigned int flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Walks a circular list_head list: head is the address of the list_head
+ * that anchors it, member the offset of the list_head inside an entry. fn
+ * gets each entry's address and returns 0 to go on, 1 to stop early or
+ * -errno to fail the walk. At most max entries; a revisited entry is a
+ * cycle. Stops with result marked incomplete on a bad pointer, cycle or
+ * bound; returns 0 then too, -errno only for fatal errors (VM gone).
+ */
+typedef int (*kh_list_fn)(struct kh_vm *vm, uint64_t entry, void *opaque);
+int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
+		 unsigned int max, kh_list_fn fn, void *opaque,
+		 struct kh_result *result, struct kh_err *err);
+
+/* A set of addresses, for cycle detection in walks of any shape. */
+struct kh_addr_set {
+	uint64_t *slots;
+	unsigned int cap, nr;
+};
+/* 1 if addr was new (and is now in), 0 if present, -ENOMEM. */
+int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr);
+void kh_addr_set_free(struct kh_addr_set *set);
+
+/* The most entries any guest list may have: what its RAM could hold. */
+unsigned int kh_max_objects(const struct kh_vm *vm, uint32_t object_size);
+
+/*
+ * The path of an open file (struct file at file_va) as
+ * readlink(/proc/PID/fd/N) shows it: mounts crossed up to the root,
+ * "pipe:[ino]", "socket:[ino]", "anon_inode:[eventfd]" for pseudo files.
+ * Also its inode number and mode (S_IFMT bits) when wanted.
+ */
+int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
+		 uint64_t *ino, uint32_t *mode);
+
+#endif
