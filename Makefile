@@ -19,8 +19,9 @@ DEPS_BUILD := build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev
 DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
+DEPS_TEST := clang libclang-rt-14-dev
 DEPS_BENCH := gnuplot-nox
-DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_BENCH)
+DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_TEST) $(DEPS_BENCH)
 
 KH_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wno-format-truncation -Wvla -D_GNU_SOURCE -fPIC \
@@ -46,13 +47,20 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
 
+# The fuzzer: libFuzzer with ASan and UBSan over the whole engine.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+	-Ibroker/include -Ibroker/lib -Itests/lib
+FUZZ := $(O)/fuzz/fuzz_crawl
+
 # The newest Debian kernel with both an image and a kbuild tree.
 KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 	sort -rV); do [ -f /lib/modules/$$v/build/Makefile ] && \
 	echo /lib/modules/$$v/build && break; done)
 
 .PHONY: all userspace kmod deps check check-unit check-integration demo \
-	bench guest clean
+	bench guest clean fuzz fuzz-build check-headers
 .SECONDARY:
 
 all: userspace kmod
@@ -87,6 +95,14 @@ $(O)/tests/%: $(O)/tests/%.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
 
+fuzz-build: $(FUZZ)
+
+$(FUZZ): tests/fuzz/fuzz_crawl.c $(LIB_SRCS) $(wildcard broker/lib/*.h \
+		broker/include/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_crawl.c \
+		$(LIB_SRCS) $(PKG_LIBS) -lpthread
+
 kmod:
 	@if [ -n "$(KDIR)" ]; then \
 		$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules; \
@@ -108,10 +124,26 @@ deps:
 guest: deps
 	tests/guest/build.sh $(O)/guest
 
+# Public headers stand alone: uapi as C90 (twice) and C++, the library's
+# header as C++.
+check-headers:
+	printf '#include <keyhole.h>\n#include <keyhole.h>\nint main(void) { return 0; }\n' | \
+		$(CC) -std=c90 -pedantic -Wall -Werror -fsyntax-only -Iuapi -x c -
+	printf '#include <keyhole.h>\n' | \
+		c++ -Wall -Werror -fsyntax-only -Iuapi -x c++ -
+	printf '#include <libkeyhole.h>\n' | \
+		c++ -Wall -Werror -fsyntax-only -Ibroker/include -x c++ -
+
 check: deps
-	$(MAKE) all
+	$(MAKE) check-headers
+	$(MAKE) all fuzz-build
 	$(MAKE) guest
 	tests/run $(O)
+
+# A long fuzzing run (make check does a short one).
+fuzz: deps
+	$(MAKE) all fuzz-build guest
+	tests/fuzz/run.sh $(O) $${FUZZ_SECONDS:-1800}
 
 check-unit: userspace
 	tests/run --unit $(O)

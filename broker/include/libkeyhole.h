@@ -294,6 +294,57 @@ int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 	    struct kh_err *err);
 void kh_vma_list_free(struct kh_vma_list *list);
 
+/*
+ * Halting the guest: stops every vCPU through QMP ("stop") and resumes it
+ * ("cont"). Pauses nest; a guest that was already paused by someone else
+ * is left paused by the matching resume. Needs the VM's QMP socket.
+ */
+int kh_vm_pause(struct kh_vm *vm, struct kh_err *err);
+int kh_vm_resume(struct kh_vm *vm, struct kh_err *err);
+
+/*
+ * The inconsistency types of Suneja et al. (VEE 2015) section 5.1, counted
+ * per crawl (Documentation/consistency.md says how each is detected).
+ */
+struct kh_consistency {
+	unsigned int zombie;		/* I.A: dead, not yet reaped */
+	unsigned int dying;		/* I.B: exiting, state still there */
+	unsigned int as_good_as_dead;	/* I.C: exiting, mm already gone */
+	unsigned int fresh;		/* I.D: too young to be whole */
+	unsigned int died;		/* II.A: died during the crawl */
+	unsigned int changed;		/* II.B: attributes changed during it */
+};
+
+struct kh_proc_maps {
+	int32_t pid;
+	struct kh_vma_list *maps;
+};
+
+/* One monitoring iteration: the paper's whole generic state. */
+struct kh_crawl {
+	struct kh_os_info os;
+	struct kh_mem_info mem;
+	struct kh_task_list *tasks;	/* threads included */
+	struct kh_module_list *modules;
+	struct kh_iface_list *ifaces;
+	struct kh_file_list *files;
+	struct kh_conn_list *conns;
+	unsigned int nr_maps;
+	struct kh_proc_maps *maps;	/* per process with an mm */
+	struct kh_consistency consistency;
+	unsigned int nr_skipped;	/* tasks whose state was not read */
+	struct kh_result result;	/* first problem of any part */
+	double wall_ms, cpu_ms;		/* cost of this crawl */
+	uint64_t read_calls, read_bytes;
+	int paused;			/* the guest was halted throughout */
+};
+
+#define KH_CRAWL_PAUSE	(1u << 0)	/* halt the guest while crawling */
+
+int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
+	     struct kh_err *err);
+void kh_crawl_free(struct kh_crawl *crawl);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@
  * check), but the engine batches its reads, so pvreadv goes first.
  */
 const struct kh_access_ops *const kh_access_all[] = {
+	&kh_access_memmap,
 	&kh_access_pvreadv,
 	&kh_access_procmem,
 	NULL,
@@ -77,6 +78,13 @@ int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
 				  "residency is asked for 0x%" PRIx64 "+0x%" PRIx64 ", which is not 4 KiB aligned",
 				  gpa, len);
 	npages = len / PAGE_SIZE;
+	if (!acc->pid) {
+		/* An image file: every page it holds is there to read. */
+		for (done = 0; done < npages; done++)
+			map[done] = !!kh_layout_find(acc->layout,
+						     gpa + done * PAGE_SIZE);
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)acc->pid);
 	/* Attach-time scans ask page by page: reuse the handle's fd. */
 	fd = acc->pagemap_fd >= 0 ? acc->pagemap_fd :

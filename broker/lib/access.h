@@ -48,6 +48,7 @@ struct kh_access {
 };
 
 extern const struct kh_access_ops kh_access_procmem;
+extern const struct kh_access_ops kh_access_memmap;
 extern const struct kh_access_ops kh_access_pvreadv;
 
 /* The technique called name, or NULL. */

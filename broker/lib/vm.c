@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "access_image.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 3000
@@ -97,7 +99,7 @@ static int open_access(struct kh_vm *vm, const char *technique,
 		vm->acc.ops = kh_access_lookup(technique);
 		if (!vm->acc.ops)
 			return kh_err_set(err, EINVAL,
-					  "unknown technique '%s' (known: procmem, pvreadv)",
+					  "unknown technique '%s' (known: memmap, pvreadv, procmem)",
 					  technique);
 		ret = vm->acc.ops->open(&vm->acc, err);
 		if (ret)
@@ -112,6 +114,25 @@ static int open_access(struct kh_vm *vm, const char *technique,
 	}
 	vm->acc.ops = NULL;
 	return ret;
+}
+
+/* A regular file (not a socket) is a RAM image: an ELF core or raw. */
+static int is_image(const char *spec)
+{
+	struct stat st;
+
+	return strchr(spec, '/') && !stat(spec, &st) && S_ISREG(st.st_mode);
+}
+
+static int open_image(struct kh_vm *vm, const char *path, struct kh_err *err)
+{
+	int ret;
+
+	ret = kh_image_open(path, &vm->layout, &vm->acc, err);
+	if (ret)
+		return ret;
+	snprintf(vm->target.name, sizeof(vm->target.name), "%s", path);
+	return kh_kernel_locate(vm, err);
 }
 
 int kh_vm_open(struct kh_ctx *ctx, const char *spec,
@@ -129,8 +150,13 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	if (!vm)
 		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
 	vm->ctx = ctx;
+	pthread_mutex_init(&vm->pause_lock, NULL);
 	vm->acc.pidfd = -1;
 	vm->acc.pagemap_fd = -1;
+	if (is_image(spec)) {
+		ret = open_image(vm, spec, err);
+		goto located;
+	}
 	ret = kh_target_resolve(spec, &vm->target, err);
 	if (ret)
 		goto fail;
@@ -147,6 +173,7 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	if (ret)
 		goto fail;
 	ret = kh_kernel_locate(vm, err);
+located:
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
 	if (ret)
@@ -163,6 +190,10 @@ void kh_vm_close(struct kh_vm *vm)
 {
 	if (!vm)
 		return;
+	/* A guest we halted never stays halted because we went away. */
+	while (vm->pause_depth)
+		kh_vm_resume(vm, NULL);
+	pthread_mutex_destroy(&vm->pause_lock);
 	if (vm->acc.ops)
 		vm->acc.ops->close(&vm->acc);
 	if (vm->acc.pidfd >= 0)

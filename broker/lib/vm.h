@@ -28,6 +28,11 @@ struct kh_ctx {
 
 struct kh_vm {
 	struct kh_ctx *ctx;
+	/* The only mutable part: who paused the guest, under pause_lock. */
+	pthread_mutex_t pause_lock;
+	unsigned int pause_depth;
+	int paused_by_us;
+	struct kh_qmp *pause_qmp;
 	struct kh_target target;
 	struct kh_layout layout;
 	struct kh_access acc;

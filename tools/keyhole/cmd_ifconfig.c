@@ -1,8 +1,209 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* PLACEHOLDER: replaced by the extractor's author before commit. */
+/*
+ * keyhole ifconfig: the network interfaces of the guest's initial network
+ * namespace with their flags, MTU, hardware address and IPv4 and IPv6
+ * addresses.
+ *
+ * The flags are dev->flags, as /sys/class/net/NAME/flags shows them: the
+ * guest's own ifconfig would add RUNNING (and LOWER_UP, DORMANT), which
+ * its kernel derives from the link state on each SIOCGIFFLAGS.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "keyhole.h"
+
+#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
+
+#define IFNAME_LEN sizeof(((struct kh_iface *)0)->name)
+/* "a.b.c.d/p" or an IPv6 address with "/ppp". */
+#define ADDR_STR_LEN (INET6_ADDRSTRLEN + 5)
+/* Every MAC byte as "xx:". */
+#define MAC_STR_LEN (sizeof(((struct kh_iface *)0)->mac) * 3)
+
+/* The IFF_* bits of <linux/if.h>, named as ifconfig names them. */
+static const struct {
+	unsigned int bit;
+	const char *name;
+} iff_names[] = {
+	{ 0x1, "UP" }, { 0x2, "BROADCAST" }, { 0x4, "DEBUG" },
+	{ 0x8, "LOOPBACK" }, { 0x10, "POINTOPOINT" }, { 0x20, "NOTRAILERS" },
+	{ 0x40, "RUNNING" }, { 0x80, "NOARP" }, { 0x100, "PROMISC" },
+	{ 0x200, "ALLMULTI" }, { 0x400, "MASTER" }, { 0x800, "SLAVE" },
+	{ 0x1000, "MULTICAST" }, { 0x2000, "PORTSEL" },
+	{ 0x4000, "AUTOMEDIA" }, { 0x8000, "DYNAMIC" },
+	{ 0x10000, "LOWER_UP" }, { 0x20000, "DORMANT" }, { 0x40000, "ECHO" },
+};
+
+/* "UP,BROADCAST,NOARP"; bits without a name as one "0x..." at the end. */
+static void format_flags(unsigned int flags, char *buf, size_t size)
+{
+	size_t len = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(iff_names) / sizeof(iff_names[0]); i++) {
+		if (!(flags & iff_names[i].bit) || len >= size)
+			continue;
+		flags &= ~iff_names[i].bit;
+		len += snprintf(buf + len, size - len, "%s%s",
+				len ? "," : "", iff_names[i].name);
+	}
+	if (flags && len < size)
+		snprintf(buf + len, size - len, "%s0x%x", len ? "," : "",
+			 flags);
+}
+
+/* "02:00:00:00:00:42"; "" for no hardware address. */
+static void format_mac(const uint8_t *mac, unsigned int len, char *buf,
+		       size_t size)
+{
+	size_t pos = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	/* Whole bytes only: a truncated one would read as another MAC. */
+	for (i = 0; i < len && pos + (i ? 3 : 2) < size; i++)
+		pos += snprintf(buf + pos, size - pos, "%s%02x", i ? ":" : "",
+				mac[i]);
+}
+
+/* "10.99.0.1/24", "fd00:99::1/64"; 0 or -1 for an unknown family. */
+static int format_addr(const struct kh_ifaddr *a, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if ((a->family != AF_INET && a->family != AF_INET6) ||
+	    !inet_ntop(a->family, a->addr, addr, sizeof(addr))) {
+		snprintf(buf, size, "?");
+		return -1;
+	}
+	snprintf(buf, size, "%s/%u", addr, a->prefixlen);
+	return 0;
+}
+
+/* Names come from guest memory: show them, never let them steer a tty. */
+static void printable_name(const char *in, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < IFNAME_LEN - 1 && in[i]; i++)
+		out[i] = in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
+static void print_text(const struct kh_iface_list *list)
+{
+	char name[IFNAME_LEN], flags[256], mac[MAC_STR_LEN];
+	char addr[ADDR_STR_LEN];
+	unsigned int i, j;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_iface *ifc = &list->ifaces[i];
+
+		printable_name(ifc->name, name);
+		format_flags(ifc->flags, flags, sizeof(flags));
+		printf("%s%s: index %d flags=0x%x<%s> mtu %u\n", i ? "\n" : "",
+		       name, ifc->index, ifc->flags, flags, ifc->mtu);
+		if (ifc->mac_len) {
+			format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
+			printf("        hwaddr %s\n", mac);
+		}
+		for (j = 0; j < ifc->nr_addrs; j++) {
+			const struct kh_ifaddr *a = &ifc->addrs[j];
+
+			format_addr(a, addr, sizeof(addr));
+			printf("        %s %s\n",
+			       a->family == AF_INET ? "inet" : "inet6", addr);
+		}
+	}
+}
+
+json_t *ifaces_json(const struct kh_iface_list *list)
+{
+	char name[IFNAME_LEN], mac[MAC_STR_LEN], addr[ADDR_STR_LEN];
+	json_t *array = json_array();
+	unsigned int i, j;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_iface *ifc = &list->ifaces[i];
+		json_t *addrs = json_array();
+
+		for (j = 0; j < ifc->nr_addrs; j++) {
+			const struct kh_ifaddr *a = &ifc->addrs[j];
+			char *slash;
+
+			format_addr(a, addr, sizeof(addr));
+			slash = strchr(addr, '/');
+			if (slash)
+				*slash = '\0';
+			json_array_append_new(addrs,
+				json_pack("{s:s, s:s, s:I}",
+					  "family", a->family == AF_INET ?
+						    "inet" : "inet6",
+					  "addr", addr,
+					  "prefixlen", (json_int_t)a->prefixlen));
+		}
+		printable_name(ifc->name, name);
+		format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
+		json_array_append_new(array,
+			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o}",
+				  "name", name, "index", ifc->index,
+				  "flags", (json_int_t)ifc->flags,
+				  "mtu", (json_int_t)ifc->mtu, "mac", mac,
+				  "mac_len", (json_int_t)ifc->mac_len,
+				  "addrs", addrs));
+	}
+	return array;
+}
 
 int cmd_ifconfig(const struct options *opts, int argc, char **argv)
 {
-	return report_error(opts, "ifconfig: PLACEHOLDER");
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kh_iface_list *list;
+	struct kh_err err = { 0 };
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			subcommand_usage(subcommand_find("ifconfig"), stdout);
+			return 0;
+		default:
+			return report_error(opts, "ifconfig: bad option; see 'ifconfig --help'");
+		}
+	}
+	if (optind != argc - 1)
+		return report_error(opts, "ifconfig: expected one VM (a QEMU pid, QMP socket path or -name)");
+	if (attach(opts, argv[optind], &ctx, &vm))
+		return 1;
+	ret = kh_ifaces(vm, &list, &err);
+	if (ret) {
+		detach(ctx, vm);
+		return report_error(opts, "%s", err.msg);
+	}
+	if (opts->json)
+		print_json(ifaces_json(list));
+	else
+		print_text(list);
+	ret = 0;
+	if (list->result.flags) {
+		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
+			list->result.flags & KH_RESULT_INCOMPLETE ?
+				"incomplete" : "inconsistent",
+			list->result.problem);
+		if (list->result.flags & KH_RESULT_INCOMPLETE)
+			ret = EXIT_PARTIAL;
+	}
+	kh_iface_list_free(list);
+	detach(ctx, vm);
+	return ret;
 }

@@ -1,8 +1,108 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* PLACEHOLDER: replaced by the extractor's author before commit. */
+/*
+ * keyhole info: the guest OS as uname(2), /proc/uptime and /proc/loadavg
+ * show it, and its CPUs, read from the guest kernel's own variables.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
 #include "keyhole.h"
+
+/*
+ * The uts strings come from guest memory: show them, never let them steer
+ * a terminal, and keep them valid UTF-8 for JSON.
+ */
+static void printable(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && in[i]; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
+struct shown {
+	char sysname[65], nodename[65], release[65], version[65];
+	char machine[65], domainname[65];
+};
+
+static void make_printable(const struct kh_os_info *info, struct shown *s)
+{
+	printable(info->sysname, s->sysname, sizeof(s->sysname));
+	printable(info->nodename, s->nodename, sizeof(s->nodename));
+	printable(info->release, s->release, sizeof(s->release));
+	printable(info->version, s->version, sizeof(s->version));
+	printable(info->machine, s->machine, sizeof(s->machine));
+	printable(info->domainname, s->domainname, sizeof(s->domainname));
+}
+
+static void print_text(const struct kh_os_info *info)
+{
+	struct shown s;
+
+	make_printable(info, &s);
+	printf("sysname       %s\n", s.sysname);
+	printf("nodename      %s\n", s.nodename);
+	printf("release       %s\n", s.release);
+	printf("version       %s\n", s.version);
+	printf("machine       %s\n", s.machine);
+	printf("domainname    %s\n", s.domainname);
+	printf("uptime        %.2f s\n", info->uptime);
+	printf("cpus online   %u\n", info->cpus_online);
+	printf("cpus possible %u\n", info->cpus_possible);
+	printf("loadavg       %.2f %.2f %.2f\n", info->loadavg[0],
+	       info->loadavg[1], info->loadavg[2]);
+}
+
+json_t *os_info_json(const struct kh_os_info *info)
+{
+	struct shown s;
+
+	make_printable(info, &s);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:[f, f, f]}",
+			 "sysname", s.sysname, "nodename", s.nodename,
+			 "release", s.release, "version", s.version,
+			 "machine", s.machine, "domainname", s.domainname,
+			 "uptime", info->uptime,
+			 "cpus_online", (json_int_t)info->cpus_online,
+			 "cpus_possible", (json_int_t)info->cpus_possible,
+			 "loadavg", info->loadavg[0], info->loadavg[1],
+			 info->loadavg[2]);
+}
 
 int cmd_info(const struct options *opts, int argc, char **argv)
 {
-	return report_error(opts, "info: PLACEHOLDER");
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kh_err err = { 0 };
+	struct kh_os_info info;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			subcommand_usage(subcommand_find("info"), stdout);
+			return 0;
+		default:
+			return report_error(opts, "info: bad option; see 'info --help'");
+		}
+	}
+	if (optind != argc - 1)
+		return report_error(opts, "info: expected one VM (a QEMU pid, QMP socket path or -name)");
+	if (attach(opts, argv[optind], &ctx, &vm))
+		return 1;
+	ret = kh_os_info(vm, &info, &err);
+	detach(ctx, vm);
+	if (ret)
+		return report_error(opts, "%s", err.msg);
+	if (opts->json)
+		print_json(os_info_json(&info));
+	else
+		print_text(&info);
+	return 0;
 }

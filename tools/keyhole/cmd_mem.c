@@ -1,8 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* PLACEHOLDER: replaced by the extractor's author before commit. */
+/*
+ * keyhole mem: the guest's memory use with /proc/meminfo's meanings,
+ * computed from the guest kernel's counters as its /proc/meminfo does.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "keyhole.h"
+
+static void print_text(const struct kh_mem_info *mem)
+{
+	printf("MemTotal:       %8" PRIu64 " kB\n", mem->total);
+	printf("MemFree:        %8" PRIu64 " kB\n", mem->free);
+	printf("MemAvailable:   %8" PRIu64 " kB\n", mem->available);
+	printf("Buffers:        %8" PRIu64 " kB\n", mem->buffers);
+	printf("Cached:         %8" PRIu64 " kB\n", mem->cached);
+	printf("Shmem:          %8" PRIu64 " kB\n", mem->shmem);
+}
+
+json_t *mem_info_json(const struct kh_mem_info *mem)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "total", (json_int_t)mem->total,
+			 "free", (json_int_t)mem->free,
+			 "available", (json_int_t)mem->available,
+			 "buffers", (json_int_t)mem->buffers,
+			 "cached", (json_int_t)mem->cached,
+			 "shmem", (json_int_t)mem->shmem);
+}
 
 int cmd_mem(const struct options *opts, int argc, char **argv)
 {
-	return report_error(opts, "mem: PLACEHOLDER");
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kh_err err = { 0 };
+	struct kh_mem_info mem;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			subcommand_usage(subcommand_find("mem"), stdout);
+			return 0;
+		default:
+			return report_error(opts, "mem: bad option; see 'mem --help'");
+		}
+	}
+	if (optind != argc - 1)
+		return report_error(opts, "mem: expected one VM (a QEMU pid, QMP socket path or -name)");
+	if (attach(opts, argv[optind], &ctx, &vm))
+		return 1;
+	ret = kh_mem_info(vm, &mem, &err);
+	detach(ctx, vm);
+	if (ret)
+		return report_error(opts, "%s", err.msg);
+	if (opts->json)
+		print_json(mem_info_json(&mem));
+	else
+		print_text(&mem);
+	return 0;
 }

@@ -47,7 +47,7 @@ static void print_text(const struct kh_task_list *list)
 	}
 }
 
-static json_t *to_json(const struct kh_task_list *list)
+json_t *tasks_json(const struct kh_task_list *list)
 {
 	json_t *array = json_array();
 	char comm[KH_COMM_LEN];
@@ -105,7 +105,7 @@ int cmd_ps(const struct options *opts, int argc, char **argv)
 	}
 	qsort(list->tasks, list->nr, sizeof(*list->tasks), by_tgid_pid);
 	if (opts->json)
-		print_json(to_json(list));
+		print_json(tasks_json(list));
 	else
 		print_text(list);
 	ret = 0;

@@ -52,6 +52,17 @@ int cmd_lsof(const struct options *opts, int argc, char **argv);
 int cmd_netstat(const struct options *opts, int argc, char **argv);
 int cmd_maps(const struct options *opts, int argc, char **argv);
 
+/* JSON of each extractor's result, shared by its command and crawl. */
+json_t *tasks_json(const struct kh_task_list *list);
+json_t *os_info_json(const struct kh_os_info *info);
+json_t *mem_info_json(const struct kh_mem_info *mem);
+json_t *modules_json(const struct kh_module_list *list);
+json_t *ifaces_json(const struct kh_iface_list *list);
+json_t *files_json(const struct kh_file_list *list,
+		   const struct kh_task_list *tasks);
+json_t *conns_json(const struct kh_conn_list *list);
+json_t *vmas_json(const struct kh_vma_list *list);
+
 /* The subcommand entry called name (for --help of each). */
 const struct subcommand *subcommand_find(const char *name);
 

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -j, --json             print JSON (errors too)\n"
-		"  -t, --technique NAME   access technique: pvreadv, procmem\n"
+		"  -t, --technique NAME   access technique: memmap, pvreadv, procmem\n"
 		"                         (default: the fastest that works)\n"
 		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
 		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: `keyhole ifconfig` lists exactly the interfaces the guest sees
+ * in its initial network namespace (sysfs and getifaddrs() through its
+ * truth daemon), each with the same ifindex, flags (as
+ * /sys/class/net/NAME/flags), MTU and MAC, and exactly the same sets of
+ * IPv4 and IPv6 addresses with their prefix lengths, through both access
+ * techniques.
+ *
+ * Interfaces and addresses are long-lived in the test guest. One that
+ * differs between the guest's snapshots before and after keyhole's reads
+ * (IPv6 autoconfiguration still settling, say) is left out, but lo and
+ * khdummy0 must always be compared.
+ */
+#include <strings.h>
+
+#include "guest.h"
+
+#define MAX_ADDRS 64
+
+struct truth_iface {
+	char name[32];
+	int index;
+	unsigned int flags, mtu;
+	char mac[128];
+	int nr_addrs;
+	char addrs[MAX_ADDRS][64];	/* "inet 10.99.0.1/24" */
+};
+
+static struct truth_iface *find_truth(struct truth_iface *ifs, int nr,
+				      const char *name)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(ifs[i].name, name))
+			return &ifs[i];
+	return NULL;
+}
+
+static int has_addr(const struct truth_iface *t, const char *addr)
+{
+	int i;
+
+	for (i = 0; i < t->nr_addrs; i++)
+		if (!strcmp(t->addrs[i], addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * Parses "iface NAME INDEX FLAGS_HEX MTU MAC", then "inet NAME A/P" and
+ * "inet6 NAME A/P" lines.
+ */
+static int truth_ifaces(const struct guest *g, struct truth_iface **ifsp)
+{
+	char *out = guest_truth(g, "ifaces"), *line, *save = NULL;
+	struct truth_iface *ifs = NULL;
+	int nr = 0, cap = 0;
+
+	if (!strncmp(out, "error", 5))
+		SKIP("the guest's truth daemon has no 'ifaces' yet: %s", out);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char kind[8], name[32], addr[64];
+		struct truth_iface t = { 0 }, *owner;
+
+		if (!strncmp(line, "iface ", 6)) {
+			/* An interface without an address has no MAC. */
+			CHECK(sscanf(line, "iface %31s %d %x %u %127s", t.name,
+				     &t.index, &t.flags, &t.mtu, t.mac) >= 4,
+			      "unexpected truth line '%s'", line);
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				ifs = realloc(ifs, sizeof(*ifs) * cap);
+				CHECK(ifs, "out of memory");
+			}
+			ifs[nr++] = t;
+			continue;
+		}
+		CHECK(sscanf(line, "%7s %31s %63s", kind, name, addr) == 3 &&
+		      (!strcmp(kind, "inet") || !strcmp(kind, "inet6")),
+		      "unexpected truth line '%s'", line);
+		owner = find_truth(ifs, nr, name);
+		CHECK(owner, "address of unknown interface: '%s'", line);
+		CHECK(owner->nr_addrs < MAX_ADDRS, "too many addresses");
+		snprintf(owner->addrs[owner->nr_addrs++],
+			 sizeof(owner->addrs[0]), "%s %s", kind, addr);
+	}
+	free(out);
+	*ifsp = ifs;
+	return nr;
+}
+
+static int same(const struct truth_iface *a, const struct truth_iface *b)
+{
+	int i;
+
+	if (!a || !b || a->index != b->index || a->flags != b->flags ||
+	    a->mtu != b->mtu || strcmp(a->mac, b->mac) ||
+	    a->nr_addrs != b->nr_addrs)
+		return 0;
+	for (i = 0; i < a->nr_addrs; i++)
+		if (!has_addr(b, a->addrs[i]))
+			return 0;
+	return 1;
+}
+
+static json_t *find_json(json_t *doc, const char *name)
+{
+	json_t *ifc;
+	size_t i;
+
+	json_array_foreach(doc, i, ifc) {
+		const char *n = json_string_value(json_object_get(ifc, "name"));
+
+		if (n && !strcmp(n, name))
+			return ifc;
+	}
+	return NULL;
+}
+
+static void compare_iface(const char *what, json_t *k,
+			  const struct truth_iface *t)
+{
+	json_t *addrs = json_object_get(k, "addrs"), *a;
+	const char *mac = json_string_value(json_object_get(k, "mac"));
+	struct truth_iface seen = { 0 };
+	size_t i;
+
+	CHECK(json_integer_value(json_object_get(k, "index")) == t->index,
+	      "%s: %s index %lld, guest says %d", what, t->name,
+	      json_integer_value(json_object_get(k, "index")), t->index);
+	CHECK(json_integer_value(json_object_get(k, "flags")) == t->flags,
+	      "%s: %s flags 0x%llx, guest says 0x%x", what, t->name,
+	      json_integer_value(json_object_get(k, "flags")), t->flags);
+	CHECK(json_integer_value(json_object_get(k, "mtu")) == t->mtu,
+	      "%s: %s mtu %lld, guest says %u", what, t->name,
+	      json_integer_value(json_object_get(k, "mtu")), t->mtu);
+	CHECK(mac && !strcasecmp(mac, t->mac), "%s: %s mac '%s', guest says '%s'",
+	      what, t->name, mac ? mac : "(null)", t->mac);
+	CHECK(json_is_array(addrs), "%s: %s has no addrs array", what,
+	      t->name);
+	json_array_foreach(addrs, i, a) {
+		CHECK(seen.nr_addrs < MAX_ADDRS, "%s: too many addresses", what);
+		snprintf(seen.addrs[seen.nr_addrs], sizeof(seen.addrs[0]),
+			 "%s %s/%lld",
+			 json_string_value(json_object_get(a, "family")),
+			 json_string_value(json_object_get(a, "addr")),
+			 json_integer_value(json_object_get(a, "prefixlen")));
+		CHECK(has_addr(t, seen.addrs[seen.nr_addrs]),
+		      "%s: %s has %s, the guest does not", what, t->name,
+		      seen.addrs[seen.nr_addrs]);
+		CHECK(!has_addr(&seen, seen.addrs[seen.nr_addrs]),
+		      "%s: %s lists %s twice", what, t->name,
+		      seen.addrs[seen.nr_addrs]);
+		seen.nr_addrs++;
+	}
+	for (i = 0; i < (size_t)t->nr_addrs; i++)
+		CHECK(has_addr(&seen, t->addrs[i]), "%s: %s lacks %s", what,
+		      t->name, t->addrs[i]);
+}
+
+static void compare(const char *what, json_t *doc,
+		    struct truth_iface *before, int nr_before,
+		    struct truth_iface *after, int nr_after)
+{
+	int i, compared_lo = 0, compared_dummy = 0;
+	json_t *k;
+	size_t j;
+
+	CHECK(json_is_array(doc), "%s: not a JSON array", what);
+	for (i = 0; i < nr_before; i++) {
+		const struct truth_iface *t = &before[i];
+
+		if (!same(t, find_truth(after, nr_after, t->name)))
+			continue;
+		k = find_json(doc, t->name);
+		CHECK(k, "%s: interface %s missing", what, t->name);
+		compare_iface(what, k, t);
+		compared_lo |= !strcmp(t->name, "lo");
+		compared_dummy |= !strcmp(t->name, "khdummy0");
+	}
+	CHECK(compared_lo && compared_dummy,
+	      "%s: lo and khdummy0 were not both stable in the guest", what);
+	json_array_foreach(doc, j, k) {
+		const char *name = json_string_value(json_object_get(k, "name"));
+
+		CHECK(name && (find_truth(before, nr_before, name) ||
+			       find_truth(after, nr_after, name)),
+		      "%s: interface %s is not in the guest", what,
+		      name ? name : "(null)");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const techniques[] = { "pvreadv", "procmem" };
+	struct truth_iface *before, *after, *dummy, *lo;
+	int nr_before, nr_after, i, status;
+	json_t *docs[2];
+	struct guest g;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	nr_before = truth_ifaces(&g, &before);
+	for (i = 0; i < 2; i++) {
+		docs[i] = keyhole_json(&status, "--technique %s ifconfig %d",
+				       techniques[i], g.pid);
+		CHECK(status == 0, "ifconfig via %s: exit %d: %s",
+		      techniques[i], status, json_dumps(docs[i], 0));
+	}
+	nr_after = truth_ifaces(&g, &after);
+
+	/* The guest's workload, as it sets it up (tests/guest/khguest.c). */
+	dummy = find_truth(before, nr_before, "khdummy0");
+	CHECK(dummy && dummy->mtu == 1400 &&
+	      !strcmp(dummy->mac, "02:00:00:00:00:42") &&
+	      has_addr(dummy, "inet 10.99.0.1/24") &&
+	      has_addr(dummy, "inet6 fd00:99::1/64"),
+	      "the guest's khdummy0 is not as the workload sets it up");
+	lo = find_truth(before, nr_before, "lo");
+	CHECK(lo && has_addr(lo, "inet 127.0.0.1/8") &&
+	      has_addr(lo, "inet6 ::1/128"),
+	      "the guest's lo lacks 127.0.0.1/8 or ::1/128");
+
+	for (i = 0; i < 2; i++)
+		compare(techniques[i], docs[i], before, nr_before, after,
+			nr_after);
+	printf("%zu interfaces matched the guest via %s and %s\n",
+	       json_array_size(docs[0]), techniques[0], techniques[1]);
+	return KH_PASS;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: `keyhole lsof` shows the open files of the guest's processes
+ * exactly as the guest's own /proc/PID/fd does: for init and for the
+ * workload processes kh-files (a regular file, /proc/version, /init, a
+ * pipe, /dev/null), kh-sockets (TCP, UDP, TCP6 and unix sockets, a pipe)
+ * and kh-maps, every fd is there with the same target string (readlink),
+ * no fd is invented, the type matches the target, and a pipe's or
+ * socket's inode is the number in its name. Both with -p PID and in the
+ * listing of every process.
+ *
+ * The guest's fds are read before and after keyhole's; only fds present
+ * and unchanged in both are required (none of these processes churns
+ * fds, but the check must not race with one that did).
+ */
+#include "guest.h"
+
+struct truth_fd {
+	int fd;
+	char target[4096];
+};
+
+struct truth_fds {
+	int nr;
+	struct truth_fd fds[256];
+};
+
+/* The tgid of the one process called comm, or 0 (truth lacks "pids"). */
+static int truth_pid(const struct guest *g, const char *comm)
+{
+	char request[128], *out;
+	int pid = 0;
+
+	snprintf(request, sizeof(request), "pids %s", comm);
+	out = guest_truth(g, request);
+	if (!strncmp(out, "error", 5))
+		SKIP("guest truth has no 'pids' request yet: %s", out);
+	CHECK(sscanf(out, "%d", &pid) == 1 && pid > 0,
+	      "no process %s in the guest: '%s'", comm, out);
+	free(out);
+	return pid;
+}
+
+static void truth_fds(const struct guest *g, int pid, struct truth_fds *t)
+{
+	char request[64], *out, *line, *save = NULL;
+
+	snprintf(request, sizeof(request), "fds %d", pid);
+	out = guest_truth(g, request);
+	if (!strncmp(out, "error", 5))
+		SKIP("guest truth has no 'fds' request yet: %s", out);
+	t->nr = 0;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct truth_fd *f = &t->fds[t->nr];
+		int off = 0;
+
+		if (sscanf(line, "%d %n", &f->fd, &off) < 1 || !off)
+			continue;
+		CHECK(t->nr < 255, "process %d has too many fds for the test",
+		      pid);
+		snprintf(f->target, sizeof(f->target), "%s", line + off);
+		t->nr++;
+	}
+	free(out);
+}
+
+static const struct truth_fd *find_fd(const struct truth_fds *t, int fd)
+{
+	int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->fds[i].fd == fd)
+			return &t->fds[i];
+	return NULL;
+}
+
+static json_t *find_json(json_t *array, int pid, int fd)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(array, i, f)
+		if (json_integer_value(json_object_get(f, "pid")) == pid &&
+		    json_integer_value(json_object_get(f, "fd")) == fd)
+			return f;
+	return NULL;
+}
+
+/* The type lsof gives a target, where the target alone decides it. */
+static const char *expected_type(const char *target)
+{
+	if (!strncmp(target, "socket:[", 8))
+		return "SOCK";
+	if (!strncmp(target, "pipe:[", 6))
+		return "FIFO";
+	if (!strncmp(target, "anon_inode:", 11))
+		return "a_inode";
+	if (!strcmp(target, "/dev/null") || !strcmp(target, "/dev/console"))
+		return "CHR";
+	if (!strcmp(target, "/init") || !strcmp(target, "/proc/version") ||
+	    !strncmp(target, "/tmp/kh-", 8))
+		return "REG";
+	return NULL;
+}
+
+static void compare(const char *what, json_t *doc, int pid,
+		    const struct truth_fds *before,
+		    const struct truth_fds *after)
+{
+	int i, matched = 0;
+	json_t *f;
+	size_t k;
+
+	for (i = 0; i < before->nr; i++) {
+		const struct truth_fd *t = &before->fds[i];
+		const struct truth_fd *a = find_fd(after, t->fd);
+		const char *type = expected_type(t->target);
+		unsigned long long ino;
+		json_t *j;
+
+		if (!a || strcmp(a->target, t->target))
+			continue;
+		j = find_json(doc, pid, t->fd);
+		CHECK(j, "%s: process %d fd %d (%s) missing", what, pid,
+		      t->fd, t->target);
+		CHECK(!strcmp(json_string_value(json_object_get(j, "path")),
+			      t->target),
+		      "%s: process %d fd %d is '%s', guest says '%s'", what,
+		      pid, t->fd,
+		      json_string_value(json_object_get(j, "path")),
+		      t->target);
+		CHECK(!type ||
+		      !strcmp(json_string_value(json_object_get(j, "type")),
+			      type),
+		      "%s: process %d fd %d (%s) has type %s, expected %s",
+		      what, pid, t->fd, t->target,
+		      json_string_value(json_object_get(j, "type")), type);
+		if (sscanf(t->target, "socket:[%llu]", &ino) == 1 ||
+		    sscanf(t->target, "pipe:[%llu]", &ino) == 1)
+			CHECK((unsigned long long)json_integer_value(
+				      json_object_get(j, "inode")) == ino,
+			      "%s: process %d fd %d inode %lld, guest says %llu",
+			      what, pid, t->fd,
+			      json_integer_value(json_object_get(j, "inode")),
+			      ino);
+		CHECK(!strcmp(json_string_value(json_object_get(j, "type")),
+			      "SOCK") ==
+		      !!strcmp(json_string_value(json_object_get(j, "sock")),
+			       "0x0"),
+		      "%s: process %d fd %d: a sock exactly for sockets",
+		      what, pid, t->fd);
+		matched++;
+	}
+	/* Nothing invented: each fd keyhole shows is one the guest had. */
+	json_array_foreach(doc, k, f) {
+		int fd = json_integer_value(json_object_get(f, "fd"));
+
+		if (json_integer_value(json_object_get(f, "pid")) != pid)
+			continue;
+		CHECK(find_fd(before, fd) || find_fd(after, fd),
+		      "%s: process %d fd %d (%s) is not open in the guest",
+		      what, pid, fd,
+		      json_string_value(json_object_get(f, "path")));
+	}
+	CHECK(matched >= 3, "%s: only %d stable fds of process %d", what,
+	      matched, pid);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const comms[] = {
+		"kh-files", "kh-sockets", "kh-maps", NULL
+	};
+	struct truth_fds *before, *after;
+	int pids[4], nr = 0, i, status;
+	json_t *all, *one;
+	struct guest g;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	before = calloc(4, sizeof(*before));
+	after = calloc(4, sizeof(*after));
+	CHECK(before && after, "out of memory");
+	pids[nr++] = 1;
+	for (i = 0; comms[i]; i++)
+		pids[nr++] = truth_pid(&g, comms[i]);
+
+	for (i = 0; i < nr; i++)
+		truth_fds(&g, pids[i], &before[i]);
+	all = keyhole_json(&status, "lsof %d", g.pid);
+	CHECK(status == 0 && json_is_array(all), "lsof: exit %d: %s", status,
+	      json_dumps(all, 0));
+	for (i = 0; i < nr; i++) {
+		char what[64];
+
+		one = keyhole_json(&status, "lsof -p %d %d", pids[i], g.pid);
+		CHECK(status == 0 && json_is_array(one),
+		      "lsof -p %d: exit %d: %s", pids[i], status,
+		      json_dumps(one, 0));
+		truth_fds(&g, pids[i], &after[i]);
+		snprintf(what, sizeof(what), "lsof -p %d", pids[i]);
+		compare(what, one, pids[i], &before[i], &after[i]);
+		compare("lsof", all, pids[i], &before[i], &after[i]);
+		CHECK(json_array_size(one) > 0 &&
+		      json_integer_value(json_object_get(
+			      json_array_get(one, 0), "pid")) == pids[i],
+		      "lsof -p %d lists other processes", pids[i]);
+		json_decref(one);
+	}
+
+	/* A process that does not exist is an error, not an empty list. */
+	one = keyhole_json(&status, "lsof -p 2147483647 %d", g.pid);
+	CHECK(status == 1 && json_object_get(one, "error"),
+	      "lsof of a missing process: exit %d", status);
+	json_decref(one);
+	json_decref(all);
+	free(before);
+	free(after);
+	printf("lsof_truth: %d processes match the guest's /proc/PID/fd\n",
+	       nr);
+	return KH_PASS;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: `keyhole netstat` shows the sockets of the guest's processes as
+ * the guest's own /proc/net/{tcp,tcp6,udp,udp6,unix} does. Every socket
+ * that kh-sockets (TCP listener and an established pair over loopback,
+ * UDP, TCP6, a unix listener with a connected pair, a socketpair) and
+ * kh-listen hold is in keyhole's list with the same protocol, local and
+ * remote address and port, state, inode and unix path, and is owned by
+ * that process. Each of kh-sockets's socket fds must be found, so a kind
+ * of socket keyhole misses fails the test.
+ *
+ * /proc/net is parsed here from its hex formats (addresses are the raw
+ * network-order words printed as host-order hex), independently of
+ * keyhole's decoding. The guest is read before and after keyhole; these
+ * sockets are long-lived, only a socket in both reads is required.
+ */
+#include <arpa/inet.h>
+
+#include "guest.h"
+
+struct truth_sock {
+	char proto[8];
+	uint8_t local[16], remote[16];
+	unsigned int lport, rport;
+	char state[16];
+	unsigned long long inode;
+	char path[128];
+};
+
+struct truth_net {
+	int nr;
+	struct truth_sock socks[1024];
+};
+
+/* /proc/net/tcp's state numbers (include/net/tcp_states.h). */
+static const char *tcp_state(unsigned int st)
+{
+	static const char *const names[] = {
+		"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
+		"FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK",
+		"LISTEN", "CLOSING", "NEW_SYN_RECV",
+	};
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* "0100007F:1E61": each 8 hex digits are one 32-bit word of the address. */
+static int parse_endpoint(const char *s, uint8_t *addr, unsigned int *port)
+{
+	size_t len = strcspn(s, ":"), i;
+
+	if (len != 8 && len != 32)
+		return 0;
+	for (i = 0; i < len / 8; i++) {
+		char word[9];
+		uint32_t w;
+
+		memcpy(word, s + 8 * i, 8);
+		word[8] = '\0';
+		w = strtoul(word, NULL, 16);
+		memcpy(addr + 4 * i, &w, 4);
+	}
+	return sscanf(s + len, ":%x", port) == 1;
+}
+
+static void parse_net(const struct guest *g, struct truth_net *net)
+{
+	char *out = guest_truth(g, "net"), *line, *save = NULL;
+	char file[16] = "";
+
+	if (!strncmp(out, "error", 5))
+		SKIP("guest truth has no 'net' request yet: %s", out);
+	net->nr = 0;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct truth_sock *s = &net->socks[net->nr];
+		char local[64], remote[64];
+		unsigned int st, flags, type;
+		int off = 0;
+
+		if (sscanf(line, "file %15s", file) == 1)
+			continue;
+		memset(s, 0, sizeof(*s));
+		if (!strcmp(file, "unix")) {
+			if (sscanf(line, "%*[0-9a-f]: %*x %*x %x %x %x %llu %n",
+				   &flags, &type, &st, &s->inode, &off) < 4)
+				continue;
+			/* __SO_ACCEPTCON marks a listener; 3 SS_CONNECTED. */
+			strcpy(s->state, flags & 0x10000 ? "LISTEN" :
+					 st == 3 ? "CONNECTED" :
+						   "UNCONNECTED");
+			if (off)
+				snprintf(s->path, sizeof(s->path), "%s",
+					 line + off);
+			s->path[strcspn(s->path, " \r")] = '\0';
+		} else {
+			if (sscanf(line,
+				   " %*d: %63s %63s %x %*s %*s %*s %*u %*u %llu",
+				   local, remote, &st, &s->inode) != 4 ||
+			    !parse_endpoint(local, s->local, &s->lport) ||
+			    !parse_endpoint(remote, s->remote, &s->rport))
+				continue;
+			strcpy(s->state, tcp_state(st));
+		}
+		snprintf(s->proto, sizeof(s->proto), "%s", file);
+		CHECK(net->nr < 1023, "too many sockets for the test");
+		net->nr++;
+	}
+	free(out);
+	CHECK(net->nr > 5, "truth net returned only %d sockets", net->nr);
+}
+
+static const struct truth_sock *find_truth(const struct truth_net *net,
+					   unsigned long long inode)
+{
+	int i;
+
+	for (i = 0; i < net->nr; i++)
+		if (net->socks[i].inode == inode)
+			return &net->socks[i];
+	return NULL;
+}
+
+static int same(const struct truth_sock *a, const struct truth_sock *b)
+{
+	return !strcmp(a->proto, b->proto) && !strcmp(a->state, b->state) &&
+	       !memcmp(a->local, b->local, 16) &&
+	       !memcmp(a->remote, b->remote, 16) && a->lport == b->lport &&
+	       a->rport == b->rport && !strcmp(a->path, b->path);
+}
+
+static json_t *find_json(json_t *doc, unsigned long long inode)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(doc, i, c)
+		if ((unsigned long long)json_integer_value(
+			    json_object_get(c, "inode")) == inode)
+			return c;
+	return NULL;
+}
+
+static int owned_by(json_t *conn, int pid)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(conn, "pids"), i, p)
+		if (json_integer_value(p) == pid)
+			return 1;
+	return 0;
+}
+
+static void check_addr(json_t *c, const char *key, const uint8_t *want,
+		       const struct truth_sock *t)
+{
+	const char *s = json_string_value(json_object_get(c, key));
+	int v6 = !!strchr(t->proto, '6');
+	uint8_t got[16] = { 0 };
+
+	CHECK(s && inet_pton(v6 ? AF_INET6 : AF_INET, s, got) == 1,
+	      "socket %llu: %s '%s' is not an address", t->inode, key,
+	      s ? s : "(null)");
+	CHECK(!memcmp(got, want, v6 ? 16 : 4),
+	      "socket %llu (%s): %s %s differs from the guest's", t->inode,
+	      t->proto, key, s);
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "(null)";
+}
+
+static long long json_int(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/* keyhole's view c of the guest's socket t, held by comm (pid). */
+static void compare(json_t *c, const struct truth_sock *t, const char *comm,
+		    int pid)
+{
+	CHECK(c, "socket %llu (%s, %s) of %s missing", t->inode, t->proto,
+	      t->state, comm);
+	CHECK(!strcmp(json_str(c, "proto"), t->proto),
+	      "socket %llu: proto %s, guest says %s", t->inode,
+	      json_str(c, "proto"), t->proto);
+	CHECK(!strcmp(json_str(c, "state"), t->state),
+	      "socket %llu (%s): state %s, guest says %s", t->inode, t->proto,
+	      json_str(c, "state"), t->state);
+	CHECK(owned_by(c, pid), "socket %llu: not owned by %s (%d)", t->inode,
+	      comm, pid);
+	if (!strcmp(t->proto, "unix")) {
+		CHECK(!strcmp(json_str(c, "path"), t->path),
+		      "unix socket %llu: path '%s', guest says '%s'", t->inode,
+		      json_str(c, "path"), t->path);
+		return;
+	}
+	check_addr(c, "local", t->local, t);
+	check_addr(c, "remote", t->remote, t);
+	CHECK(json_int(c, "lport") == t->lport &&
+	      json_int(c, "rport") == t->rport,
+	      "socket %llu (%s): ports %lld->%lld, guest says %u->%u",
+	      t->inode, t->proto, json_int(c, "lport"), json_int(c, "rport"),
+	      t->lport, t->rport);
+}
+
+/* The socket inodes of process pid, from its fds. */
+static int socket_inodes(const struct guest *g, int pid,
+			 unsigned long long *inodes, int max)
+{
+	char request[64], *out, *line, *save = NULL;
+	int nr = 0;
+
+	snprintf(request, sizeof(request), "fds %d", pid);
+	out = guest_truth(g, request);
+	if (!strncmp(out, "error", 5))
+		SKIP("guest truth has no 'fds' request yet: %s", out);
+	for (line = strtok_r(out, "\n", &save); line && nr < max;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%*d socket:[%llu]", &inodes[nr]) == 1)
+			nr++;
+	free(out);
+	return nr;
+}
+
+static int truth_pid(const struct guest *g, const char *comm)
+{
+	char request[128], *out;
+	int pid = 0;
+
+	snprintf(request, sizeof(request), "pids %s", comm);
+	out = guest_truth(g, request);
+	if (!strncmp(out, "error", 5))
+		SKIP("guest truth has no 'pids' request yet: %s", out);
+	CHECK(sscanf(out, "%d", &pid) == 1 && pid > 0,
+	      "no process %s in the guest: '%s'", comm, out);
+	free(out);
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const comms[] = { "kh-sockets", "kh-listen" };
+	static const char *const protos[] = { "tcp", "tcp6", "udp", "unix" };
+	struct truth_net *before, *after;
+	unsigned long long inodes[64];
+	int i, j, k, status, matched = 0, seen[4] = { 0 };
+	struct guest g;
+	json_t *doc;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	before = calloc(1, sizeof(*before));
+	after = calloc(1, sizeof(*after));
+	CHECK(before && after, "out of memory");
+
+	parse_net(&g, before);
+	doc = keyhole_json(&status, "netstat %d", g.pid);
+	CHECK(status == 0 && json_is_array(doc), "netstat: exit %d: %s",
+	      status, json_dumps(doc, 0));
+	parse_net(&g, after);
+
+	for (i = 0; i < 2; i++) {
+		int pid = truth_pid(&g, comms[i]);
+		int nr = socket_inodes(&g, pid, inodes, 64);
+
+		CHECK(nr >= (i ? 1 : 10), "%s holds only %d sockets",
+		      comms[i], nr);
+		for (j = 0; j < nr; j++) {
+			const struct truth_sock *t = find_truth(before,
+								inodes[j]);
+			const struct truth_sock *a = find_truth(after,
+								inodes[j]);
+			json_t *c = find_json(doc, inodes[j]);
+
+			CHECK(t, "socket %llu of %s is in no /proc/net file",
+			      inodes[j], comms[i]);
+			if (!a || !same(t, a))
+				continue;
+			compare(c, t, comms[i], pid);
+			for (k = 0; k < 4; k++)
+				seen[k] += !strcmp(t->proto, protos[k]);
+			matched++;
+		}
+	}
+	for (k = 0; k < 4; k++)
+		CHECK(seen[k], "no %s socket was compared", protos[k]);
+	/* kh-sockets's ten sockets and kh-listen's listener. */
+	CHECK(matched >= 11, "only %d sockets compared", matched);
+	json_decref(doc);
+	free(before);
+	free(after);
+	printf("netstat_truth: %d sockets match the guest's /proc/net\n",
+	       matched);
+	return KH_PASS;
+}
