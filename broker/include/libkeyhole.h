@@ -315,9 +315,13 @@ struct kh_consistency {
 	unsigned int changed;		/* II.B: attributes changed during it */
 };
 
-struct kh_proc_maps {
+/* Per process with an mm: what the task list does not hold. */
+struct kh_proc_state {
 	int32_t pid;
 	struct kh_vma_list *maps;
+	uint64_t rss_pages;
+	size_t cmdline_len;		/* NUL-separated, as /proc/PID/cmdline */
+	char cmdline[1024];		/* truncated beyond this */
 };
 
 /* One monitoring iteration: the paper's whole generic state. */
@@ -329,8 +333,8 @@ struct kh_crawl {
 	struct kh_iface_list *ifaces;
 	struct kh_file_list *files;
 	struct kh_conn_list *conns;
-	unsigned int nr_maps;
-	struct kh_proc_maps *maps;	/* per process with an mm */
+	unsigned int nr_procs;
+	struct kh_proc_state *procs;	/* per process with an mm */
 	struct kh_consistency consistency;
 	unsigned int nr_skipped;	/* tasks whose state was not read */
 	struct kh_result result;	/* first problem of any part */

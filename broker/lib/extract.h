@@ -94,4 +94,11 @@ unsigned int kh_max_objects(const struct kh_vm *vm, uint32_t object_size);
 int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		 uint64_t *ino, uint32_t *mode);
 
+/*
+ * kh_maps() for a task already in hand (its tgid and mm from kh_tasks),
+ * sparing the task-list walk that finding a pid costs.
+ */
+int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
+	       struct kh_vma_list **listp, struct kh_err *err);
+
 #endif

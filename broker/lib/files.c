@@ -23,6 +23,14 @@
 #include "extract.h"
 
 /* The kernel's own ceiling for fs.nr_open (sysctl_nr_open_max, x86-64). */
+/*
+ * At most this many open files per call: each costs a path resolution,
+ * and a corrupted fd table must not cost more than a bounded time. More
+ * marks the result incomplete.
+ */
+#define FILES_MAX	(1u << 16)
+#define PF_KTHREAD	0x00200000
+
 #define FD_TABLE_MAX	(1u << 20)
 /* fd pointers per read, and per batch of reads. */
 #define FD_CHUNK	4096u
@@ -445,6 +453,8 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	if (ret)
 		return ret;
 	w.max_files = kh_max_objects(vm, w.off[FILE_SIZE]);
+	if (w.max_files > FILES_MAX)
+		w.max_files = FILES_MAX;
 	w.list = calloc(1, sizeof(*w.list));
 	if (!w.list)
 		return kh_err_set(err, ENOMEM, "out of memory for open files");
@@ -463,6 +473,13 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	}
 	for (i = 0; i < tasks->nr; i++) {
 		if (pid && tasks->tasks[i].tgid != pid)
+			continue;
+		/*
+		 * Kernel threads share init_files and /proc shows them no fds:
+		 * reading it ~50 times over would only multiply the cost of a
+		 * corrupted init_files.
+		 */
+		if (tasks->tasks[i].flags & PF_KTHREAD)
 			continue;
 		chosen[nr] = tasks->tasks[i];
 		procs[nr++].tgid = tasks->tasks[i].tgid;

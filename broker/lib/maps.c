@@ -639,8 +639,8 @@ static void list_reset(struct kh_vma_list *list)
 	memset(&list->result, 0, sizeof(list->result));
 }
 
-int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
-	    struct kh_err *err)
+int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
+	       struct kh_vma_list **listp, struct kh_err *err)
 {
 	struct kh_maple_layout layout;
 	struct maps_walk mw = { .vm = vm };
@@ -654,14 +654,11 @@ int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 	};
 	struct mm_view view;
 	const uint32_t *off;
-	uint64_t mm = 0;
 	int attempt, ret;
 
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
 	if (!ret)
 		ret = maple_layout(off, &layout, err);
-	if (!ret)
-		ret = find_mm(vm, pid, &mm, err);
 	if (ret)
 		return ret;
 	mw.list = calloc(1, sizeof(*mw.list));
@@ -699,7 +696,9 @@ int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 		if (!mw.list->result.flags)
 			break;
 	}
-	qsort(mw.list->vmas, mw.list->nr, sizeof(*mw.list->vmas), by_start);
+	if (mw.list->nr)
+		qsort(mw.list->vmas, mw.list->nr, sizeof(*mw.list->vmas),
+		      by_start);
 verify:
 	ret = kh_vm_verify(vm, err);
 out:
@@ -718,4 +717,14 @@ void kh_vma_list_free(struct kh_vma_list *list)
 		return;
 	free(list->vmas);
 	free(list);
+}
+
+int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
+	    struct kh_err *err)
+{
+	uint64_t mm = 0;
+	int ret;
+
+	ret = find_mm(vm, pid, &mm, err);
+	return ret ? ret : kh_maps_mm(vm, pid, mm, listp, err);
 }

@@ -9,6 +9,10 @@
  * page that is not present (swapped out, never touched) ends the read
  * there and the cmdline comes back shorter, as a failed access_remote_vm
  * would make it.
+ *
+ * The rss is get_mm_rss() of 6.1: the mm's atomic counters, without the
+ * deltas threads still cache (SPLIT_RSS_COUNTING), exactly what /proc
+ * shows. 6.2 made them per-CPU counters; those kernels get -EOPNOTSUPP.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,7 +22,11 @@
 #include "pgtable.h"
 
 #define PAGE_SIZE	4096ULL
-/* argv read at most; /proc has no limit but ARG_MAX-sized stacks. */
+/*
+ * argv read at most, whatever the caller's buffer: a guest must not make
+ * us walk page tables for megabytes. /proc has no such cap (exec allows a
+ * quarter of the stack limit), so a longer argv comes back truncated.
+ */
 #define CMDLINE_MAX	(128 * 1024)
 
 enum {

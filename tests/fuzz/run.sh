@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/keyhole-fuzz.XXXXXX)
 trap '"$here/../guest/vm.sh" stop "$work" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 "$here/../guest/vm.sh" start "$work" --boot pvh --ram memfd >/dev/null
-"$O/guest/truth" --qmp "$work/qmp.sock" \
+"$O/guest/truth" -t 300 --qmp "$work/qmp.sock" \
 	"{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/guest.elf\"}}" >/dev/null
 mkdir -p "$O/fuzz/corpus"
 cd "$O/fuzz"

@@ -500,8 +500,11 @@ static void test_live_memfd(void)
 
 	open_acc(&acc[0], kh_access_lookup("procmem"), vms[0].pid, &lm);
 	open_acc(&acc[1], kh_access_lookup("pvreadv"), vms[0].pid, &lq);
-	CHECK(kh_access_all[0] && kh_access_all[1] && !kh_access_all[2],
-	      "two techniques");
+	for (j = 0; kh_access_all[j]; j++)
+		CHECK(kh_access_lookup(kh_access_all[j]->name) ==
+		      kh_access_all[j], "technique %s not found by name",
+		      kh_access_all[j]->name);
+	CHECK(j >= 2, "only %u techniques", j);
 	CHECK(!kh_access_lookup("nope"), "lookup of unknown");
 
 	for (j = 0; j < 2; j++) {

@@ -9,7 +9,8 @@
  * that are not range nodes, a tree deeper than the bound, more nodes than
  * the bound, leaves at different depths, children that are not node
  * pointers, unreadable nodes, nodes freed or moved during the walk. Fatal
- * reader errors (the VM is gone) come back as they are.
+ * reader errors (the VM is gone) come back as they are. Random damage
+ * to a good tree never makes the walk loop or read outside a node.
  *
  * Nodes live in a fake kernel memory laid out as Debian 6.1's BTF has
  * struct maple_node (256 bytes, 16/10 slots).
@@ -114,8 +115,8 @@ static int fake_read(void *opaque, struct kh_read *reads, unsigned int nr,
 	for (i = 0; i < nr; i++) {
 		uint64_t a = reads[i].addr;
 
-		if (a < BASE || a + reads[i].len > addr(NR_NODES) ||
-		    (a - BASE) % NODE_SIZE) {
+		if (a < BASE || a - BASE >= (uint64_t)NR_NODES * NODE_SIZE ||
+		    reads[i].len != NODE_SIZE || (a - BASE) % NODE_SIZE) {
 			reads[i].result = -EFAULT;
 			failed++;
 			continue;
@@ -496,6 +497,58 @@ static void test_changed_under_walk(void)
 		      "foreign root");
 }
 
+/*
+ * Random damage to a good tree: whatever the bytes say, the walk ends,
+ * reports each entry once at most, and never reads outside a node (run
+ * under valgrind or ASan to see the latter).
+ */
+static void test_random_damage(void)
+{
+	static const unsigned int used[13] = { 0, 1, 2, 3, 10, 11, 12, 13,
+					       14, 15, 16, 17, 18 };
+	uint64_t root = root_of(0, KH_MAPLE_ARANGE_64);
+	unsigned int iter, k, seed = 12345, marked = 0;
+	struct kh_result r;
+	static struct seen s;
+
+	for (iter = 0; iter < 20000; iter++) {
+		build_three_levels();
+		for (k = 0; k <= iter % 4; k++) {
+			unsigned int node, off;
+			uint64_t val;
+
+			seed = seed * 1103515245 + 12345;
+			node = used[(seed >> 8) % 13];
+			off = ((seed >> 16) % (NODE_SIZE / 8)) * 8;
+			seed = seed * 1103515245 + 12345;
+			switch (seed >> 28) {
+			case 0 ... 5:	/* a pointer to some node */
+				val = enode((seed >> 8) % NR_NODES,
+					    (seed >> 4) & 15);
+				break;
+			case 6 ... 9:	/* a small number */
+				val = (seed >> 8) & 0xffff;
+				break;
+			case 10 ... 11:
+				val = UINT64_MAX;
+				break;
+			default:	/* one byte (metadata, types) */
+				off += (seed >> 4) & 7;
+				mem[node][off] = seed >> 20;
+				continue;
+			}
+			put(node, off, val);
+		}
+		CHECK(!walk(root, &s, &r), "damage %u", iter);
+		CHECK(s.nr <= NR_NODES * 16, "damage %u: %u entries", iter,
+		      s.nr);
+		marked += !!r.flags;
+	}
+	/* Most damage is noticed (some hits bytes the walk never uses). */
+	CHECK(marked > 20000 / 2, "only %u damaged trees noticed", marked);
+	printf("random damage: %u of 20000 trees marked\n", marked);
+}
+
 static void test_fatal_read(void)
 {
 	struct kh_result r;
@@ -520,6 +573,7 @@ int main(void)
 	test_bounds();
 	test_bad_children();
 	test_changed_under_walk();
+	test_random_damage();
 	test_fatal_read();
 	return KH_PASS;
 }

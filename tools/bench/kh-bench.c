@@ -11,6 +11,10 @@
  *                 profile (what the broker does for VMs of one kernel)
  *   ps walk       kh_tasks() per access technique: wall and CPU time,
  *                 system calls and bytes per walk
+ *   full crawl    kh_crawl(), the paper's whole monitoring iteration
+ *
+ * kh-bench --consistency VM N DATA: the paper's figure 7, how often each
+ * inconsistency type occurs over N crawls live and N halted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,6 +175,116 @@ static void walk_rows(const char *spec, int repeat, const char *technique,
 	free(cpu);
 }
 
+/* Crawl rate per technique: the paper's monitoring iteration, end to end. */
+static void crawl_rows(const char *spec, int repeat, const char *technique)
+{
+	struct kh_ctx_config nocache = { .cache_dir = "" };
+	struct kh_vm_config cfg = { .technique = technique };
+	double *wall = calloc(repeat, sizeof(*wall));
+	double *cpu = calloc(repeat, sizeof(*cpu));
+	uint64_t calls = 0, bytes = 0;
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	char what[128], extra[256];
+	double total = 0;
+	int i;
+
+	if (kh_ctx_new(&nocache, &ctx, &err))
+		die(technique, &err);
+	if (kh_vm_open(ctx, spec, &cfg, &vm, &err)) {
+		printf("| crawl, %s | - | - | - | not available: %s |\n",
+		       technique, err.msg);
+		kh_ctx_free(ctx);
+		free(wall);
+		free(cpu);
+		return;
+	}
+	for (i = 0; i < repeat; i++) {
+		if (kh_crawl(vm, 0, &crawl, &err))
+			die("crawl", &err);
+		wall[i] = crawl->wall_ms;
+		cpu[i] = crawl->cpu_ms;
+		total += crawl->wall_ms;
+		calls += crawl->read_calls;
+		bytes += crawl->read_bytes;
+		kh_crawl_free(crawl);
+	}
+	/* The first crawl of a handle pays its page faults: report both. */
+	snprintf(extra, sizeof(extra),
+		 "%.0f crawls/s at the median, %.0f over the run; %.0f read calls, %.0f KiB per crawl",
+		 1e3 / quantile(wall, repeat, 0.5), repeat / (total / 1e3),
+		 (double)calls / repeat, (double)bytes / repeat / 1024);
+	snprintf(what, sizeof(what), "full crawl, %s, wall", technique);
+	row(what, wall, repeat, "ms", extra);
+	snprintf(what, sizeof(what), "full crawl, %s, CPU", technique);
+	row(what, cpu, repeat, "ms", "");
+	kh_vm_close(vm);
+	kh_ctx_free(ctx);
+	free(wall);
+	free(cpu);
+}
+
+/*
+ * The paper's figure 7: how often each inconsistency type shows up in a
+ * crawl, live and with the guest halted, over n crawls each. Also writes
+ * the numbers for the chart to data_path.
+ */
+static void consistency_rows(const char *spec, int n, const char *data_path)
+{
+	static const char *const names[] = { "I.A zombie", "I.B dying",
+		"I.C as-good-as-dead", "I.D fresh", "II.A died",
+		"II.B changed" };
+	struct kh_ctx_config nocache = { .cache_dir = "" };
+	unsigned int seen[2][6] = { { 0 } }, mode, t;
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	FILE *data;
+	int i;
+
+	if (kh_ctx_new(&nocache, &ctx, &err) ||
+	    kh_vm_open(ctx, spec, NULL, &vm, &err))
+		die("consistency", &err);
+	for (mode = 0; mode < 2; mode++) {
+		for (i = 0; i < n; i++) {
+			const struct kh_consistency *c;
+			unsigned int counts[6];
+
+			if (kh_crawl(vm, mode ? KH_CRAWL_PAUSE : 0, &crawl,
+				     &err))
+				die("crawl", &err);
+			c = &crawl->consistency;
+			counts[0] = c->zombie;
+			counts[1] = c->dying;
+			counts[2] = c->as_good_as_dead;
+			counts[3] = c->fresh;
+			counts[4] = c->died;
+			counts[5] = c->changed;
+			for (t = 0; t < 6; t++)
+				seen[mode][t] += counts[t] > 0;
+			kh_crawl_free(crawl);
+		}
+	}
+	printf("| type | live: crawls with it | live %% | halted: crawls with it | halted %% |\n");
+	printf("|---|---|---|---|---|\n");
+	data = fopen(data_path, "w");
+	for (t = 0; t < 6; t++) {
+		printf("| %s | %u / %d | %.2f | %u / %d | %.2f |\n", names[t],
+		       seen[0][t], n, 100.0 * seen[0][t] / n, seen[1][t], n,
+		       100.0 * seen[1][t] / n);
+		if (data)
+			fprintf(data, "\"%s\" %.4f %.4f\n", names[t],
+				100.0 * seen[0][t] / n, 100.0 * seen[1][t] / n);
+	}
+	if (data)
+		fclose(data);
+	kh_vm_close(vm);
+	kh_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "memmap", "pvreadv",
@@ -178,8 +292,13 @@ int main(int argc, char **argv)
 	char cache[] = "/tmp/kh-bench-cache.XXXXXX";
 	int repeat, i;
 
+	if (argc == 5 && !strcmp(argv[1], "--consistency")) {
+		/* kh-bench --consistency VM CRAWLS DATAFILE */
+		consistency_rows(argv[2], atoi(argv[3]), argv[4]);
+		return 0;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: kh-bench VM REPEAT\n");
+		fprintf(stderr, "usage: kh-bench VM REPEAT | --consistency VM CRAWLS DATAFILE\n");
 		return 2;
 	}
 	repeat = atoi(argv[2]);
@@ -195,6 +314,8 @@ int main(int argc, char **argv)
 	for (i = 0; techniques[i]; i++)
 		walk_rows(argv[1], repeat * 10, techniques[i],
 			  KH_TASKS_THREADS);
+	for (i = 0; techniques[i]; i++)
+		crawl_rows(argv[1], repeat * 10, techniques[i]);
 	fflush(stdout);
 	execlp("rm", "rm", "-rf", cache, (char *)NULL);
 	return 0;

@@ -13,6 +13,7 @@ report=$2
 here=$(cd "$(dirname "$0")" && pwd)
 vm=$here/../../tests/guest/vm.sh
 repeat=${KH_BENCH_REPEAT:-15}
+crawls=${KH_BENCH_CRAWLS:-10000}
 export KH_GUEST_IMAGES=$O/guest
 work=$(mktemp -d /tmp/keyhole-bench.XXXXXX)
 
@@ -64,13 +65,48 @@ accel=$(grep -o "^accel=.*" "$work/fixed4/options" | tr -d "'" | cut -d= -f2)
 	echo "- *shared attach*: a second handle in a context that already holds"
 	echo "  the profile, as the broker does for many VMs of one kernel;"
 	echo "- *walk*: one kh_tasks() (processes, or threads with -T) per access"
-	echo "  technique, with system calls and bytes read per walk."
+	echo "  technique, with system calls and bytes read per walk;"
+	echo "- *full crawl*: one kh_crawl(), the paper's whole monitoring iteration"
+	echo "  (OS, memory, tasks with threads, modules, interfaces, open files,"
+	echo "  connections, and maps, argv and RSS of every process), per technique."
+	echo "  memmap needs a memfd RAM backend, which both guests have."
 	for s in kaslr5 fixed4; do
 		echo
 		echo "## Guest $s: ${shapes[$s]}"
 		echo
 		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat"
 	done
+	echo
+	echo "## Consistency: the paper's figure 7"
+	echo
+	echo "$crawls crawls of the kaslr5 guest live, then $crawls with the guest"
+	echo "halted for each (QMP stop/cont), with the default technique. The guest"
+	echo "runs both of the paper's workloads at once: cork (kh-churn: a process"
+	echo "every 100 ms living 1 s) and a web server under load (busybox httpd"
+	echo "with kh-webload fetching 20 times a second from inside the guest, since"
+	echo "the host has no network path to it without a fixed port). A row counts"
+	echo "the crawls in which that type occurred at least once;"
+	echo "[consistency.md](consistency.md) says how each is detected."
+	echo
+	"$O/bin/kh-bench" --consistency "$(cat "$work/kaslr5/qemu.pid")" \
+		"$crawls" "$work/consistency.dat"
+	if command -v gnuplot >/dev/null; then
+		gnuplot <<-GNUPLOT
+		set terminal png size 800,450
+		set output "$(dirname "$report")/consistency.png"
+		set style data histograms
+		set style histogram clustered gap 1
+		set style fill solid 0.8 border -1
+		set ylabel "% of crawls"
+		set title "Inconsistency types over $crawls crawls (keyhole, make bench)"
+		set xtics rotate by -20
+		set key top right
+		plot "$work/consistency.dat" using 2:xtic(1) title "live", \
+			"" using 3 title "halted"
+		GNUPLOT
+		echo
+		echo "![inconsistency types, live and halted](consistency.png)"
+	fi
 } >"$report.tmp"
 mv "$report.tmp" "$report"
 echo "bench: wrote $report"

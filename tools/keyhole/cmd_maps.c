@@ -47,7 +47,7 @@ static void print_text(const struct kh_vma_list *list)
 	}
 }
 
-static json_t *to_json(const struct kh_vma_list *list)
+json_t *vmas_json(const struct kh_vma_list *list)
 {
 	char start[24], end[24], path[sizeof(list->vmas->path)];
 	json_t *array = json_array();
@@ -123,7 +123,7 @@ int cmd_maps(const struct options *opts, int argc, char **argv)
 		return report_error(opts, "%s", err.msg);
 	}
 	if (opts->json)
-		print_json(to_json(list));
+		print_json(vmas_json(list));
 	else
 		print_text(list);
 	ret = 0;

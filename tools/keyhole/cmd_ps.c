@@ -59,10 +59,13 @@ json_t *tasks_json(const struct kh_task_list *list)
 
 		printable_comm(t->comm, comm);
 		json_array_append_new(array,
-			json_pack("{s:i, s:i, s:i, s:I, s:s, s:s}",
+			json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
 				  "pid", t->pid, "tgid", t->tgid,
 				  "ppid", t->ppid, "uid", (json_int_t)t->uid,
-				  "state", state, "comm", comm));
+				  "gid", (json_int_t)t->gid,
+				  "state", state, "comm", comm,
+				  "start_time", t->start_time / 1e9,
+				  "threads", (int)t->nr_threads));
 	}
 	return array;
 }
