@@ -156,7 +156,9 @@ static void unix_path(const uint8_t *sun_path, int32_t addr_len,
 }
 
 struct sock_view {
-	uint64_t sock;
+	uint64_t key;		/* the sock its files hold, never cleared */
+	unsigned int first;	/* its first file in the sorted order */
+	uint64_t sock;		/* cleared when it cannot be read */
 	uint8_t *common;
 	uint8_t bits[64];
 	uint64_t unix_addr;
@@ -395,7 +397,8 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	for (i = j = 0; i < nr_files; i++) {
 		if (i && order[i]->sock == order[i - 1]->sock)
 			continue;
-		views[j].sock = order[i]->sock;
+		views[j].key = views[j].sock = order[i]->sock;
+		views[j].first = i;
 		views[j].common = common + (size_t)j * off[SOCK_COMMON_SIZE];
 		views[j].address = address + (size_t)j * addr_span;
 		j++;
@@ -404,13 +407,11 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	if (ret)
 		goto out;
 
-	for (i = j = 0; j < nr_socks; j++) {
+	for (j = 0; j < nr_socks; j++) {
 		struct sock_view *v = &views[j];
 		struct kh_conn *conn = &list->conns[list->nr];
 
-		/* The files of this sock start at order[i]. */
-		while (i < nr_files && order[i]->sock != v->sock)
-			i++;
+		i = v->first;
 		if (!v->sock || !decode(off, bits, v, conn)) {
 			memset(conn, 0, sizeof(*conn));
 			continue;
@@ -425,7 +426,7 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 				  conn->path, sizeof(conn->path));
 		}
 		conn->inode = order[i]->inode;
-		for (; i < nr_files && order[i]->sock == v->sock; i++) {
+		for (; i < nr_files && order[i]->sock == v->key; i++) {
 			if (conn->nr_pids && conn->pids[conn->nr_pids - 1] ==
 					     order[i]->pid)
 				continue;
