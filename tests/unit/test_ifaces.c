@@ -47,6 +47,23 @@ const struct subcommand *subcommand_find(const char *name)
 	return NULL;
 }
 
+void printable(const char *in, size_t size, char *out)
+{
+	snprintf(out, size, "%s", in);
+}
+
+const char *only_vm_argument(const struct options *opts, int argc,
+			     char **argv, int *status)
+{
+	*status = 1;
+	return NULL;
+}
+
+int result_status(unsigned int flags, const char *problem)
+{
+	return 0;
+}
+
 static void expect_flags(unsigned int flags, const char *want)
 {
 	char buf[256];

@@ -9,14 +9,12 @@
  * its kernel derives from the link state on each SIOCGIFFLAGS.
  */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
 #define IFNAME_LEN sizeof(((struct kh_iface *)0)->name)
 /* "a.b.c.d/p" or an IPv6 address with "/ppp". */
@@ -84,16 +82,6 @@ static int format_addr(const struct kh_ifaddr *a, char *buf, size_t size)
 	return 0;
 }
 
-/* Names come from guest memory: show them, never let them steer a tty. */
-static void printable_name(const char *in, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < IFNAME_LEN - 1 && in[i]; i++)
-		out[i] = in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-}
-
 static void print_text(const struct kh_iface_list *list)
 {
 	char name[IFNAME_LEN], flags[256], mac[MAC_STR_LEN];
@@ -103,7 +91,7 @@ static void print_text(const struct kh_iface_list *list)
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_iface *ifc = &list->ifaces[i];
 
-		printable_name(ifc->name, name);
+		printable(ifc->name, IFNAME_LEN, name);
 		format_flags(ifc->flags, flags, sizeof(flags));
 		printf("%s%s: index %d flags=0x%x<%s> mtu %u\n", i ? "\n" : "",
 		       name, ifc->index, ifc->flags, flags, ifc->mtu);
@@ -146,7 +134,7 @@ json_t *ifaces_json(const struct kh_iface_list *list)
 					  "addr", addr,
 					  "prefixlen", (json_int_t)a->prefixlen));
 		}
-		printable_name(ifc->name, name);
+		printable(ifc->name, IFNAME_LEN, name);
 		format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
 		json_array_append_new(array,
 			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o}",
@@ -161,29 +149,17 @@ json_t *ifaces_json(const struct kh_iface_list *list)
 
 int cmd_ifconfig(const struct options *opts, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kh_iface_list *list;
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	int c, ret;
+	const char *spec;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			subcommand_usage(subcommand_find("ifconfig"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "ifconfig: bad option; see 'ifconfig --help'");
-		}
-	}
-	if (optind != argc - 1)
-		return report_error(opts, "ifconfig: expected one VM (a QEMU pid, QMP socket path or -name)");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	spec = only_vm_argument(opts, argc, argv, &ret);
+	if (!spec)
+		return ret;
+	if (attach(opts, spec, &ctx, &vm))
 		return 1;
 	ret = kh_ifaces(vm, &list, &err);
 	if (ret) {
@@ -194,15 +170,7 @@ int cmd_ifconfig(const struct options *opts, int argc, char **argv)
 		print_json(ifaces_json(list));
 	else
 		print_text(list);
-	ret = 0;
-	if (list->result.flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->result.flags & KH_RESULT_INCOMPLETE ?
-				"incomplete" : "inconsistent",
-			list->result.problem);
-		if (list->result.flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_iface_list_free(list);
 	detach(ctx, vm);
 	return ret;

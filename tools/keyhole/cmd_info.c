@@ -3,23 +3,9 @@
  * keyhole info: the guest OS as uname(2), /proc/uptime and /proc/loadavg
  * show it, and its CPUs, read from the guest kernel's own variables.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "keyhole.h"
-
-/*
- * The uts strings come from guest memory: show them, never let them steer
- * a terminal, and keep them valid UTF-8 for JSON.
- */
-static void printable(const char *in, char *out, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && in[i]; i++)
-		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-}
 
 struct shown {
 	char sysname[65], nodename[65], release[65], version[65];
@@ -28,12 +14,12 @@ struct shown {
 
 static void make_printable(const struct kh_os_info *info, struct shown *s)
 {
-	printable(info->sysname, s->sysname, sizeof(s->sysname));
-	printable(info->nodename, s->nodename, sizeof(s->nodename));
-	printable(info->release, s->release, sizeof(s->release));
-	printable(info->version, s->version, sizeof(s->version));
-	printable(info->machine, s->machine, sizeof(s->machine));
-	printable(info->domainname, s->domainname, sizeof(s->domainname));
+	printable(info->sysname, sizeof(s->sysname), s->sysname);
+	printable(info->nodename, sizeof(s->nodename), s->nodename);
+	printable(info->release, sizeof(s->release), s->release);
+	printable(info->version, sizeof(s->version), s->version);
+	printable(info->machine, sizeof(s->machine), s->machine);
+	printable(info->domainname, sizeof(s->domainname), s->domainname);
 }
 
 static void print_text(const struct kh_os_info *info)
@@ -72,29 +58,17 @@ json_t *os_info_json(const struct kh_os_info *info)
 
 int cmd_info(const struct options *opts, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kh_err err = { 0 };
 	struct kh_os_info info;
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	int c, ret;
+	const char *spec;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			subcommand_usage(subcommand_find("info"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "info: bad option; see 'info --help'");
-		}
-	}
-	if (optind != argc - 1)
-		return report_error(opts, "info: expected one VM (a QEMU pid, QMP socket path or -name)");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	spec = only_vm_argument(opts, argc, argv, &ret);
+	if (!spec)
+		return ret;
+	if (attach(opts, spec, &ctx, &vm))
 		return 1;
 	ret = kh_os_info(vm, &info, &err);
 	detach(ctx, vm);

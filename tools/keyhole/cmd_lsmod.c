@@ -3,27 +3,15 @@
  * keyhole lsmod: the guest's loaded kernel modules, in the order and with
  * the sizes, use counts and states of its /proc/modules.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
 #define NAME_LEN sizeof(((struct kh_module *)0)->name)
 #define STATE_LEN sizeof(((struct kh_module *)0)->state)
-
-/* Names come from guest memory: show them, never let them steer a tty. */
-static void printable(const char *in, size_t size, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < size - 1 && in[i]; i++)
-		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-}
 
 static void print_text(const struct kh_module_list *list)
 {
@@ -68,29 +56,17 @@ json_t *modules_json(const struct kh_module_list *list)
 
 int cmd_lsmod(const struct options *opts, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kh_module_list *list;
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	int c, ret;
+	const char *spec;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			subcommand_usage(subcommand_find("lsmod"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "lsmod: bad option; see 'lsmod --help'");
-		}
-	}
-	if (optind != argc - 1)
-		return report_error(opts, "lsmod: expected one VM (a QEMU pid, QMP socket path or -name)");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	spec = only_vm_argument(opts, argc, argv, &ret);
+	if (!spec)
+		return ret;
+	if (attach(opts, spec, &ctx, &vm))
 		return 1;
 	ret = kh_modules(vm, &list, &err);
 	if (ret) {
@@ -101,15 +77,7 @@ int cmd_lsmod(const struct options *opts, int argc, char **argv)
 		print_json(modules_json(list));
 	else
 		print_text(list);
-	ret = 0;
-	if (list->result.flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->result.flags & KH_RESULT_INCOMPLETE ?
-				"incomplete" : "inconsistent",
-			list->result.problem);
-		if (list->result.flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_module_list_free(list);
 	detach(ctx, vm);
 	return ret;

@@ -11,20 +11,6 @@
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
-
-/*
- * Paths and comms come from guest memory: show them, never let them steer
- * a terminal, and keep JSON valid UTF-8 (bytes >= 0x80 become '?' too).
- */
-static void printable(const char *in, size_t in_size, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < in_size - 1 && in[i]; i++)
-		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-}
 
 static int by_pid_fd(const void *a, const void *b)
 {
@@ -155,15 +141,7 @@ int cmd_lsof(const struct options *opts, int argc, char **argv)
 		print_json(files_json(list, tasks));
 	else
 		print_text(list, tasks);
-	ret = 0;
-	if (list->result.flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->result.flags & KH_RESULT_INCOMPLETE ?
-				"incomplete" : "inconsistent",
-			list->result.problem);
-		if (list->result.flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_task_list_free(tasks);
 	kh_file_list_free(list);
 	detach(ctx, vm);

@@ -11,20 +11,9 @@
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
 /* /proc/PID/maps pads the path to this column (25 + 6 * sizeof(void *)). */
 #define PATH_COLUMN 73
-
-/* A path comes from guest memory: show it, never let it steer a terminal. */
-static void printable_path(const char *path, char *out, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i < size - 1 && path[i]; i++)
-		out[i] = path[i] >= 0x20 && path[i] < 0x7f ? path[i] : '?';
-	out[i] = '\0';
-}
 
 static void print_text(const struct kh_vma_list *list)
 {
@@ -39,7 +28,7 @@ static void print_text(const struct kh_vma_list *list)
 			   " 00:00 %" PRIu64 " ", v->start, v->end, v->perms,
 			   v->offset, v->inode);
 		if (v->path[0]) {
-			printable_path(v->path, path, sizeof(path));
+			printable(v->path, sizeof(path), path);
 			printf("%*s%s", n < PATH_COLUMN ? PATH_COLUMN - n : 0,
 			       "", path);
 		}
@@ -59,7 +48,7 @@ json_t *vmas_json(const struct kh_vma_list *list)
 
 		/* Not UTF-8: the printable form, as the text output has it. */
 		if (!name) {
-			printable_path(v->path, path, sizeof(path));
+			printable(v->path, sizeof(path), path);
 			name = json_string(path);
 		}
 		snprintf(start, sizeof(start), "0x%" PRIx64, v->start);
@@ -126,15 +115,7 @@ int cmd_maps(const struct options *opts, int argc, char **argv)
 		print_json(vmas_json(list));
 	else
 		print_text(list);
-	ret = 0;
-	if (list->result.flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->result.flags & KH_RESULT_INCOMPLETE ?
-				"incomplete" : "inconsistent",
-			list->result.problem);
-		if (list->result.flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_vma_list_free(list);
 	detach(ctx, vm);
 	return ret;

@@ -3,7 +3,6 @@
  * keyhole mem: the guest's memory use with /proc/meminfo's meanings,
  * computed from the guest kernel's counters as its /proc/meminfo does.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -32,29 +31,17 @@ json_t *mem_info_json(const struct kh_mem_info *mem)
 
 int cmd_mem(const struct options *opts, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kh_err err = { 0 };
 	struct kh_mem_info mem;
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	int c, ret;
+	const char *spec;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			subcommand_usage(subcommand_find("mem"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "mem: bad option; see 'mem --help'");
-		}
-	}
-	if (optind != argc - 1)
-		return report_error(opts, "mem: expected one VM (a QEMU pid, QMP socket path or -name)");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	spec = only_vm_argument(opts, argc, argv, &ret);
+	if (!spec)
+		return ret;
+	if (attach(opts, spec, &ctx, &vm))
 		return 1;
 	ret = kh_mem_info(vm, &mem, &err);
 	detach(ctx, vm);

@@ -4,7 +4,6 @@
  * hold open, with their addresses, state, inode and owning processes.
  */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,6 @@
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
 static int is_inet6(const struct kh_conn *c)
 {
@@ -138,29 +136,17 @@ json_t *conns_json(const struct kh_conn_list *list)
 
 int cmd_netstat(const struct options *opts, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kh_conn_list *list;
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	int c, ret;
+	const char *spec;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			subcommand_usage(subcommand_find("netstat"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "netstat: bad option; see 'netstat --help'");
-		}
-	}
-	if (optind != argc - 1)
-		return report_error(opts, "netstat: expected one VM (a QEMU pid, QMP socket path or -name)");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	spec = only_vm_argument(opts, argc, argv, &ret);
+	if (!spec)
+		return ret;
+	if (attach(opts, spec, &ctx, &vm))
 		return 1;
 	ret = kh_conns(vm, &list, &err);
 	if (ret) {
@@ -172,15 +158,7 @@ int cmd_netstat(const struct options *opts, int argc, char **argv)
 		print_json(conns_json(list));
 	else
 		print_text(list);
-	ret = 0;
-	if (list->result.flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->result.flags & KH_RESULT_INCOMPLETE ?
-				"incomplete" : "inconsistent",
-			list->result.problem);
-		if (list->result.flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_conn_list_free(list);
 	detach(ctx, vm);
 	return ret;

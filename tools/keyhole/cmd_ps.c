@@ -12,16 +12,6 @@
 
 #define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
-/* comm comes from guest memory: show it, never let it steer a terminal. */
-static void printable_comm(const char *comm, char *out)
-{
-	int i;
-
-	for (i = 0; i < KH_COMM_LEN - 1 && comm[i]; i++)
-		out[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '?';
-	out[i] = '\0';
-}
-
 static int by_tgid_pid(const void *a, const void *b)
 {
 	const struct kh_task *x = a, *y = b;
@@ -41,7 +31,7 @@ static void print_text(const struct kh_task_list *list)
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_task *t = &list->tasks[i];
 
-		printable_comm(t->comm, comm);
+		printable(t->comm, KH_COMM_LEN, comm);
 		printf("%7d %7d %7d %6u %c %s\n", t->pid, t->tgid, t->ppid,
 		       t->uid, t->state, comm);
 	}
@@ -57,7 +47,7 @@ json_t *tasks_json(const struct kh_task_list *list)
 		const struct kh_task *t = &list->tasks[i];
 		char state[2] = { t->state, '\0' };
 
-		printable_comm(t->comm, comm);
+		printable(t->comm, KH_COMM_LEN, comm);
 		json_array_append_new(array,
 			json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
 				  "pid", t->pid, "tgid", t->tgid,

@@ -36,6 +36,24 @@ int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp);
 void detach(struct kh_ctx *ctx, struct kh_vm *vm);
 
+/*
+ * Text from guest memory, made safe for a terminal and valid for JSON:
+ * printable ASCII kept, anything else '?'. out holds size bytes, as in.
+ */
+void printable(const char *in, size_t size, char *out);
+
+/*
+ * For commands whose only argument is a VM: handles --help and a wrong
+ * argument count. The VM spec, or NULL with *status the exit code.
+ */
+const char *only_vm_argument(const struct options *opts, int argc,
+			     char **argv, int *status);
+
+#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
+
+/* Warns about a result marked incomplete or inconsistent; exit status. */
+int result_status(unsigned int flags, const char *problem);
+
 /* Prints and frees a JSON document. */
 int print_json(json_t *doc);
 

@@ -86,6 +86,42 @@ int report_error(const struct options *opts, const char *fmt, ...)
 	return 1;
 }
 
+void printable(const char *in, size_t size, char *out)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && in[i]; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
+const char *only_vm_argument(const struct options *opts, int argc,
+			     char **argv, int *status)
+{
+	if (argc == 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
+		subcommand_usage(subcommand_find(argv[0]), stdout);
+		*status = 0;
+		return NULL;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		*status = report_error(opts, "%s: expected one VM (a QEMU pid, QMP socket path, -name or RAM dump); see '%s --help'",
+				       argv[0], argv[0]);
+		return NULL;
+	}
+	return argv[1];
+}
+
+int result_status(unsigned int flags, const char *problem)
+{
+	if (!flags)
+		return 0;
+	fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
+		flags & KH_RESULT_INCOMPLETE ? "incomplete" : "inconsistent",
+		problem);
+	return flags & KH_RESULT_INCOMPLETE ? EXIT_PARTIAL : 0;
+}
+
 int print_json(json_t *doc)
 {
 	if (!doc)
