@@ -30,14 +30,24 @@ echo "Guest '$name' is up. Everything below is read from the host, from"
 echo "guest memory alone: no agent in the guest, no profile on disk."
 
 step "$keyhole" vm "$name"
-step "$keyhole" vm "$name" | grep -E 'profile|attach'
+step "$keyhole" info "$name"
 step "$keyhole" ps "$name"
 echo
 echo "\$ $keyhole ps -T $name | grep kh-threads"
-"$keyhole" ps -T "$name" | grep kh-threads
+"$keyhole" ps -T "$name" | grep kh-threads || true
+step "$keyhole" lsmod "$name"
+step "$keyhole" ifconfig "$name"
+step "$keyhole" netstat "$name"
+maps_pid=$("$O/guest/truth" "$rundir/truth.sock" "pids kh-maps" | sed -n 1p)
+step "$keyhole" lsof -p "$maps_pid" "$name"
+step "$keyhole" maps "$maps_pid" "$name"
 echo
-echo "\$ $keyhole --json ps $rundir/qmp.sock | head -n 9"
-"$keyhole" --json ps "$rundir/qmp.sock" | head -n 9
+echo "\$ $keyhole --json ps $rundir/qmp.sock   (first entry)"
+"$keyhole" --json ps "$rundir/qmp.sock" >"$rundir/ps.json"
+sed -n '1,12p' "$rundir/ps.json"
+step "$keyhole" crawl --summary --count 3 --hz 10 "$name"
+step "$keyhole" crawl --summary --count 2 --pause "$name"
 echo
 echo "The guest's own view of its workload (from its /proc, over a serial line):"
-"$O/guest/truth" "$rundir/truth.sock" ps | awk '$6 ~ /^kh-(tree|leaf|files|listen|threads)$/' | sort -n | uniq
+"$O/guest/truth" "$rundir/truth.sock" ps >"$rundir/truth.txt"
+awk '$6 ~ /^kh-(tree|leaf|files|listen|threads)$/' "$rundir/truth.txt" | sort -n | uniq
