@@ -176,6 +176,7 @@ struct kh_os_info {
 	unsigned int cpus_online;
 	unsigned int cpus_possible;
 	double loadavg[3];
+	struct kh_result result;	/* e.g. uptime read mid-update */
 };
 int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err);
 

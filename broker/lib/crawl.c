@@ -50,14 +50,18 @@ static const struct kh_task *find_task(const struct kh_task_list *list,
 	return NULL;
 }
 
-/* Keeps the first problem of any part in the crawl's own result. */
+/*
+ * Keeps the first problem of any part in the crawl's own result. A list
+ * that changed under its walk is II.B; a guest structure caught mid-update
+ * (the timekeeper) is the guest's own state, so it is not.
+ */
 static void note(struct kh_crawl *crawl, const struct kh_result *part,
 		 const char *what)
 {
 	if (part->flags)
 		kh_mark(&crawl->result, part->flags, "%s: %s", what,
 			part->problem);
-	if (part->flags & KH_RESULT_INCONSISTENT)
+	if (part->flags & KH_RESULT_INCONSISTENT && part != &crawl->os.result)
 		crawl->consistency.changed++;
 }
 
@@ -180,8 +184,10 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	int ret;
 
 	ret = kh_os_info(vm, &crawl->os, err);
-	if (!ret)
+	if (!ret) {
+		note(crawl, &crawl->os.result, "os");
 		ret = kh_mem_info(vm, &crawl->mem, err);
+	}
 	if (!ret)
 		ret = kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
 	if (ret)

@@ -235,7 +235,7 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	uint8_t uts[MAX_TYPE_SIZE], core[TK_SLACK + MAX_TYPE_SIZE];
 	uint64_t online[MAX_CPUMASK / 8], possible[MAX_CPUMASK / 8];
 	uint64_t avenrun[3];
-	uint32_t nr_cpu_ids, seq_before, seq_after;
+	uint32_t nr_cpu_ids, seq_before = 0, seq_after = 0, stuck_seq = 0;
 	struct os_syms s;
 	const uint32_t *off;
 	struct kh_read reads[8];
@@ -277,18 +277,28 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 						  reads[i].addr);
 		if (!(seq_before & 1) && seq_before == seq_after)
 			break;
-		/* Only the timekeeper needs reading again, once the
-		 * guest's update (microseconds) is over. */
+		/*
+		 * An update takes microseconds; the same odd count a
+		 * millisecond later means the guest is halted inside one
+		 * (QMP stop can land there) or lying: retrying cannot help.
+		 */
+		if (attempt && seq_before == stuck_seq)
+			break;
+		stuck_seq = seq_before;
+		/* Only the timekeeper needs reading again. */
 		nr = 0;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
-	if (attempt == TK_ATTEMPTS)
-		return kh_err_set(err, EAGAIN,
-				  "the guest's timekeeper was being updated in each of %d reads of it",
-				  TK_ATTEMPTS);
-	if (tk_find(core, off[SEQ_SIZE], off, &boot_ns))
-		return kh_err_set(err, EPROTO,
-				  "no consistent struct timekeeper in the guest's tk_core");
+	memset(&info->result, 0, sizeof(info->result));
+	if ((seq_before & 1) || seq_before != seq_after)
+		kh_mark(&info->result, KH_RESULT_INCONSISTENT,
+			"the guest's timekeeper was mid-update in every read (sequence %u); uptime may be torn",
+			seq_before);
+	if (tk_find(core, off[SEQ_SIZE], off, &boot_ns)) {
+		kh_mark(&info->result, KH_RESULT_INCOMPLETE,
+			"no consistent struct timekeeper in the guest's tk_core: uptime unknown");
+		boot_ns = 0;
+	}
 
 	copy_uts(info->sysname, uts, off[UTS_SIZE], off[UTS_SYSNAME]);
 	copy_uts(info->nodename, uts, off[UTS_SIZE], off[UTS_NODENAME]);

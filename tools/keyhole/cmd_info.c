@@ -78,5 +78,5 @@ int cmd_info(const struct options *opts, int argc, char **argv)
 		print_json(os_info_json(&info));
 	else
 		print_text(&info);
-	return 0;
+	return result_status(info.result.flags, info.result.problem);
 }
