@@ -104,21 +104,6 @@ static int compare_cmdline(struct kh_vm *vm, const struct guest *g,
 }
 
 
-static int pid_of(const struct guest *g, const char *comm)
-{
-	char request[64], *out;
-	int pid;
-
-	snprintf(request, sizeof(request), "pids %s", comm);
-	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("the guest does not answer '%s' yet: %s", request, out);
-	pid = atoi(out);
-	free(out);
-	CHECK(pid > 0, "no %s process in the guest", comm);
-	return pid;
-}
-
 /* rss_pages from the truth's "stat PID" reply. */
 static long truth_rss(const struct guest *g, int pid)
 {
@@ -175,7 +160,7 @@ int main(int argc, char **argv)
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
-	pid = pid_of(&g, "kh-maps");
+	pid = guest_pid_of(&g, "kh-maps");
 	snprintf(spec, sizeof(spec), "%d", g.pid);
 	CHECK(!kh_ctx_new(&ccfg, &ctx, &err), "%s", err.msg);
 	CHECK(!kh_vm_open(ctx, spec, NULL, &vm, &err), "%s", err.msg);
@@ -194,7 +179,7 @@ int main(int argc, char **argv)
 
 	check_rss(vm, &g, t, "kh-maps");
 	check_rss(vm, &g, find_task(list, 1), "init");
-	check_rss(vm, &g, find_task(list, pid_of(&g, "kh-files")), "kh-files");
+	check_rss(vm, &g, find_task(list, guest_pid_of(&g, "kh-files")), "kh-files");
 
 	/* Every process the guest can still describe, argv for argv. */
 	for (i = 0; i < list->nr; i++)

@@ -25,22 +25,6 @@ struct truth_fds {
 	struct truth_fd fds[256];
 };
 
-/* The tgid of the one process called comm, or 0 (truth lacks "pids"). */
-static int truth_pid(const struct guest *g, const char *comm)
-{
-	char request[128], *out;
-	int pid = 0;
-
-	snprintf(request, sizeof(request), "pids %s", comm);
-	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("guest truth has no 'pids' request yet: %s", out);
-	CHECK(sscanf(out, "%d", &pid) == 1 && pid > 0,
-	      "no process %s in the guest: '%s'", comm, out);
-	free(out);
-	return pid;
-}
-
 static void truth_fds(const struct guest *g, int pid, struct truth_fds *t)
 {
 	char request[64], *out, *line, *save = NULL;
@@ -184,7 +168,7 @@ int main(int argc, char **argv)
 	CHECK(before && after, "out of memory");
 	pids[nr++] = 1;
 	for (i = 0; comms[i]; i++)
-		pids[nr++] = truth_pid(&g, comms[i]);
+		pids[nr++] = guest_pid_of(&g, comms[i]);
 
 	for (i = 0; i < nr; i++)
 		truth_fds(&g, pids[i], &before[i]);

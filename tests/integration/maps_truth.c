@@ -149,21 +149,6 @@ static void check_process(const struct guest *g, int pid, const char *what,
 	printf("%s (pid %d): %d mappings match\n", what, pid, nr);
 }
 
-static int pid_of(const struct guest *g, const char *comm)
-{
-	char request[64], *out;
-	int pid;
-
-	snprintf(request, sizeof(request), "pids %s", comm);
-	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("the guest does not answer '%s' yet: %s", request, out);
-	pid = atoi(out);
-	free(out);
-	CHECK(pid > 0, "no %s process in the guest", comm);
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	struct guest g;
@@ -178,15 +163,15 @@ int main(int argc, char **argv)
 		SKIP("the guest does not answer 'maps PID' yet: %s", out);
 	free(out);
 
-	check_process(&g, pid_of(&g, "kh-maps"), "kh-maps", "/tmp/kh-maps.dat",
+	check_process(&g, guest_pid_of(&g, "kh-maps"), "kh-maps", "/tmp/kh-maps.dat",
 		      5);
 	check_process(&g, 1, "init", "[stack]", 5);
-	check_process(&g, pid_of(&g, "kh-files"), "kh-files", "[vdso]", 5);
+	check_process(&g, guest_pid_of(&g, "kh-files"), "kh-files", "[vdso]", 5);
 	/*
 	 * Thread stacks give kh-threads more VMAs than a leaf holds (16):
 	 * its tree has internal nodes, the others' is a single leaf.
 	 */
-	check_process(&g, pid_of(&g, "kh-threads"), "kh-threads", NULL, 17);
+	check_process(&g, guest_pid_of(&g, "kh-threads"), "kh-threads", NULL, 17);
 
 	/* kthreadd (pid 2) has no mm: an empty map, as /proc shows it. */
 	doc = keyhole_json(&status, "maps 2 %d", g.pid);

@@ -227,21 +227,6 @@ static int socket_inodes(const struct guest *g, int pid,
 	return nr;
 }
 
-static int truth_pid(const struct guest *g, const char *comm)
-{
-	char request[128], *out;
-	int pid = 0;
-
-	snprintf(request, sizeof(request), "pids %s", comm);
-	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("guest truth has no 'pids' request yet: %s", out);
-	CHECK(sscanf(out, "%d", &pid) == 1 && pid > 0,
-	      "no process %s in the guest: '%s'", comm, out);
-	free(out);
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const comms[] = { "kh-sockets", "kh-listen" };
@@ -265,7 +250,7 @@ int main(int argc, char **argv)
 	parse_net(&g, after);
 
 	for (i = 0; i < 2; i++) {
-		int pid = truth_pid(&g, comms[i]);
+		int pid = guest_pid_of(&g, comms[i]);
 		int nr = socket_inodes(&g, pid, inodes, 64);
 
 		CHECK(nr >= (i ? 1 : 10), "%s holds only %d sockets",

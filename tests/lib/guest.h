@@ -170,6 +170,20 @@ static inline int guest_truth_ps(const struct guest *g,
 	return nr;
 }
 
+/* The tgid of the (first) guest process called comm. */
+static inline int guest_pid_of(const struct guest *g, const char *comm)
+{
+	char request[128], *out;
+	int pid = 0;
+
+	snprintf(request, sizeof(request), "pids %s", comm);
+	out = guest_truth(g, request);
+	CHECK(sscanf(out, "%d", &pid) == 1 && pid > 0,
+	      "no process %s in the guest: '%s'", comm, out);
+	free(out);
+	return pid;
+}
+
 /* Runs keyhole --json ARGS; returns the parsed document and exit status. */
 static inline json_t *keyhole_json(int *status, const char *fmt, ...)
 {
