@@ -222,7 +222,7 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 	char path[MAX_PATH], *comp, *save = NULL;
 	const struct btf_type *t;
 	const char *in = type_name;
-	uint64_t total = 0;
+	uint64_t total = 0, outer_size;
 	__u32 type = 0, bitfield = 0;
 	__s64 size;
 
@@ -239,6 +239,7 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 		return kh_err_set(err, ENOENT,
 				  "the kernel's BTF has no struct or union %s",
 				  type_name);
+	outer_size = t->size;
 	strcpy(path, member_path);
 	for (comp = strtok_r(path, ".", &save); comp;
 	     comp = strtok_r(NULL, ".", &save)) {
@@ -263,7 +264,13 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 					  type_name, member_path, comp);
 	}
 	size = btf__resolve_size(btf->btf, type);
-	if (size < 0 || size > UINT32_MAX || total / 8 > UINT32_MAX)
+	/*
+	 * BTF comes from guest RAM: a member must lie inside its struct, and
+	 * no kernel struct is near KH_BTF_STRUCT_MAX. Every offset callers
+	 * get is then small enough that offset + size cannot wrap.
+	 */
+	if (size < 0 || outer_size > KH_BTF_STRUCT_MAX ||
+	    total / 8 + (bitfield ? 0 : (uint64_t)size) > outer_size)
 		return kh_err_set(err, EINVAL,
 				  "%s.%s: the member's size or offset is not valid",
 				  type_name, member_path);
@@ -292,7 +299,7 @@ int kh_btf_sizeof(const struct kh_btf *btf, const char *type_name,
 				  "the kernel's BTF has no struct or union %s",
 				  type_name);
 	sz = t->size;
-	if (sz > UINT32_MAX)
+	if (sz > KH_BTF_STRUCT_MAX)
 		return kh_err_set(err, EINVAL, "%s has an invalid size",
 				  type_name);
 	*size = (uint32_t)sz;

@@ -24,6 +24,9 @@ void kh_btf_free(struct kh_btf *btf);
 /* The raw bytes as loaded (for the profile cache). */
 const void *kh_btf_raw(const struct kh_btf *btf, size_t *len);
 
+/* No kernel struct comes near this; larger ones in guest BTF are lies. */
+#define KH_BTF_STRUCT_MAX (16u << 20)
+
 struct kh_member {
 	uint32_t offset;	/* bytes from the start of the struct */
 	uint32_t size;		/* bytes of the member's type */

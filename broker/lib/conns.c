@@ -89,6 +89,7 @@ static int build_sk_bits(struct kh_profile *profile, const void *key,
 	/* A bitfield of at most 16 bits starting in its first byte. */
 	if (bits->type.bit_offset + bits->type.bit_size > 32 ||
 	    bits->protocol.bit_offset + bits->protocol.bit_size > 32 ||
+	    bits->type.bit_size >= 32 || bits->protocol.bit_size >= 32 ||
 	    bits->type.size > 4 || bits->protocol.size > 4)
 		return kh_err_set(err, EINVAL,
 				  "guest kernel layout: sk_type/sk_protocol of an unknown shape");
@@ -234,11 +235,20 @@ static int layout_fits(const uint32_t *off)
 	};
 	unsigned int i;
 
+	uint64_t addr_span = (uint64_t)off[UNIX_ADDRESS_NAME] + off[SUN_PATH] +
+			     SUN_PATH_LEN;
+
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (off[need[i].field] != KH_FIELD_ABSENT &&
-		    off[need[i].field] + need[i].width > off[SOCK_COMMON_SIZE])
+		    (uint64_t)off[need[i].field] + need[i].width >
+		    off[SOCK_COMMON_SIZE])
 			return 0;
-	return off[UNIX_ADDRESS_NAME] + off[SUN_PATH] + SUN_PATH_LEN <= 4096;
+	/* IPv6 is decoded only with both addresses present. */
+	if ((off[SKC_V6_RCV_SADDR] == KH_FIELD_ABSENT) !=
+	    (off[SKC_V6_DADDR] == KH_FIELD_ABSENT))
+		return 0;
+	return addr_span <= 4096 &&
+	       (uint64_t)off[UNIX_ADDRESS_LEN] + 4 <= addr_span;
 }
 
 /* The three batches: sock_common and type bits, unix_sock.addr, names. */

@@ -39,15 +39,20 @@ static double now_ms(clockid_t clock)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static const struct kh_task *find_task(const struct kh_task_list *list,
+static int by_addr(const void *a, const void *b)
+{
+	const struct kh_task *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* end is sorted by addr (compare_ends sorts it): a lookup is a bsearch. */
+static const struct kh_task *find_task(const struct kh_task_list *end,
 				       uint64_t addr)
 {
-	unsigned int i;
+	const struct kh_task key = { .addr = addr };
 
-	for (i = 0; i < list->nr; i++)
-		if (list->tasks[i].addr == addr)
-			return &list->tasks[i];
-	return NULL;
+	return bsearch(&key, end->tasks, end->nr, sizeof(key), by_addr);
 }
 
 /*
@@ -135,8 +140,11 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 			continue;
 		ps = &crawl->procs[crawl->nr_procs];
 		ret = crawl_process(vm, t, ps);
-		if (ret == -ESRCH)
+		if (ret == -ESRCH) {
+			kh_vma_list_free(ps->maps);
+			ps->maps = NULL;
 			return kh_vm_verify(vm, err) ?: ret;
+		}
 		if (ret) {
 			/* Young tasks are not whole yet: I.D, not an error. */
 			if (t->start_time + FRESH_NS > now_ns)
@@ -156,11 +164,14 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 }
 
 /* II.A and II.B: what the second look at the task list says. */
-static void compare_ends(struct kh_crawl *crawl,
-			 const struct kh_task_list *end)
+static void compare_ends(struct kh_crawl *crawl, struct kh_task_list *end)
 {
 	const struct kh_task_list *start = crawl->tasks;
 	unsigned int i;
+
+	/* The guest sets the length of both lists: no quadratic matching. */
+	if (end->nr)
+		qsort(end->tasks, end->nr, sizeof(*end->tasks), by_addr);
 
 	for (i = 0; i < start->nr; i++) {
 		const struct kh_task *a = &start->tasks[i];

@@ -29,6 +29,7 @@
  * marks the result incomplete.
  */
 #define FILES_MAX	(1u << 16)
+#define FD_TOTAL_MAX	(1u << 22)	/* fd slots read per call, 32 MiB */
 #define PF_KTHREAD	0x00200000
 
 #define FD_TABLE_MAX	(1u << 20)
@@ -225,7 +226,7 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 	const uint32_t *off = w->off;
 	unsigned int nr = *nr_procs, i, n;
 	struct kh_read *reads = calloc(2 * (size_t)nr + 1, sizeof(*reads));
-	uint32_t fd_max = kh_max_objects(w->vm, 8);
+	uint32_t fd_max = kh_max_objects(w->vm, 8), total = 0;
 	int ret;
 
 	if (!reads)
@@ -306,7 +307,16 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 				p->tgid, p->max_fds, fd_max);
 			p->max_fds = fd_max;
 		}
-		procs[n++] = *p;
+		/* Bound the fd slots read over all processes, not just each. */
+		if (p->max_fds > FD_TOTAL_MAX - total) {
+			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+				"fd tables of all processes exceed %u entries; cut at process %d",
+				FD_TOTAL_MAX, p->tgid);
+			p->max_fds = FD_TOTAL_MAX - total;
+		}
+		total += p->max_fds;
+		if (p->max_fds)
+			procs[n++] = *p;
 	}
 	*nr_procs = n;
 	ret = 0;

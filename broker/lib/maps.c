@@ -364,7 +364,14 @@ static int maple_layout(const uint32_t *off, struct kh_maple_layout *l,
 	    (l->a64_slot - l->a64_pivot) / 8 != l->a64_slots - 1 ||
 	    off[R64_OFF] + off[R64_SIZE] > l->node_size ||
 	    l->a64_meta >= l->node_size || l->r64_meta >= l->node_size ||
-	    l->node_size > 4096)
+	    l->node_size > 4096 ||
+	    /* Every field the walk reads lies inside the node it read. */
+	    (uint64_t)l->parent + 8 > l->node_size ||
+	    l->a64_slot <= l->a64_pivot ||
+	    (uint64_t)l->a64_slot + 8ULL * l->a64_slots > l->node_size ||
+	    (uint64_t)l->r64_slot + 8ULL * l->r64_slots > l->node_size ||
+	    (uint64_t)l->r64_meta + 2 > l->node_size ||
+	    (uint64_t)l->a64_meta + 2 > l->node_size)
 		return kh_err_set(err, EPROTO,
 				  "guest kernel layout: struct maple_node is not the maple tree keyhole knows");
 	return 0;
@@ -473,18 +480,37 @@ struct file_name {
 	int ok;
 };
 
-/* Paths of the mapped files, each distinct struct file resolved once. */
-static const struct file_name *file_path(struct kh_vm *vm,
-					 struct file_name *cache,
-					 unsigned int *nr, uint64_t file)
-{
-	struct file_name *f;
-	unsigned int i;
+/*
+ * Paths of the mapped files, each distinct struct file resolved once and
+ * found again through a small open-addressing index. At most
+ * MAPS_FILES_MAX distinct files are resolved per map: each costs a path
+ * walk, and a hostile tree may point every VMA at a different "file".
+ */
+#define MAPS_FILES_MAX	2048u
+#define MAPS_INDEX_SLOTS (2 * MAPS_FILES_MAX)
 
-	for (i = 0; i < *nr; i++)
-		if (cache[i].file == file)
-			return &cache[i];
-	f = &cache[(*nr)++];
+struct file_cache {
+	struct file_name names[MAPS_FILES_MAX];
+	uint32_t index[MAPS_INDEX_SLOTS];	/* 1 + position in names */
+	unsigned int nr;
+};
+
+static const struct file_name *file_path(struct kh_vm *vm,
+					 struct file_cache *cache,
+					 uint64_t file)
+{
+	unsigned int slot = (unsigned int)((file >> 3) *
+					   0x9e3779b97f4a7c15ULL >> 40) %
+			    MAPS_INDEX_SLOTS;
+	struct file_name *f;
+
+	for (; cache->index[slot]; slot = (slot + 1) % MAPS_INDEX_SLOTS)
+		if (cache->names[cache->index[slot] - 1].file == file)
+			return &cache->names[cache->index[slot] - 1];
+	if (cache->nr == MAPS_FILES_MAX)
+		return NULL;
+	f = &cache->names[cache->nr++];
+	cache->index[slot] = cache->nr;
 	f->file = file;
 	f->ok = kh_kernel_ptr(vm, file) &&
 		!kh_file_path(vm, file, f->path, sizeof(f->path), &f->inode,
@@ -512,8 +538,8 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		     struct kh_err *err)
 {
 	struct kh_vma_list *list = mw->list;
-	struct file_name *files = NULL;
-	unsigned int i, nr_files = 0;
+	struct file_cache *files = NULL;
+	unsigned int i;
 	uint64_t special_vmops = 0;
 	struct kh_read *reads;
 	uint32_t start, len;
@@ -525,7 +551,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 	vma_span(off, &start, &len);
 	reads = calloc(list->nr, sizeof(*reads));
 	spans = malloc((size_t)list->nr * len);
-	files = calloc(list->nr, sizeof(*files));
+	files = calloc(1, sizeof(*files));
 	if (!reads || !spans || !files) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for %u VMAs",
 				 list->nr);
@@ -574,8 +600,12 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		if (file) {
 			vma->offset = get_u64(s, off[VMA_PGOFF] - start) <<
 				      PAGE_SHIFT;
-			fn = file_path(vm, files, &nr_files, file);
-			if (fn->ok) {
+			fn = file_path(vm, files, file);
+			if (!fn) {
+				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+					"more than %u mapped files; VMA 0x%" PRIx64
+					" left unnamed", MAPS_FILES_MAX, vstart);
+			} else if (fn->ok) {
 				vma->inode = fn->inode;
 				memcpy(vma->path, fn->path, sizeof(vma->path));
 			} else {

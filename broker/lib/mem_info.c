@@ -154,7 +154,8 @@ static int watermark_low(struct kh_vm *vm, const uint32_t *off,
 				 &nr_zones, err);
 	if (ret)
 		return ret;
-	if (nr_zones > MAX_ZONES || wmark_idx > 8)
+	if (nr_zones < 1 || nr_zones > MAX_ZONES || wmark_idx < 0 ||
+	    wmark_idx > 8)
 		return kh_err_set(err, EINVAL,
 				  "the guest's BTF gives implausible zone or watermark counts");
 
