@@ -78,6 +78,12 @@ static void *build(uint32_t *len)
 	CHECK(!btf__add_field(b, "bf1", i_uint, 640, 1), "bf1");
 	CHECK(!btf__add_field(b, "bf2", i_uint, 641, 4), "bf2");
 	CHECK(!btf__add_field(b, NULL, i_deep_s, 704, 0), "deep struct");
+	/* Hostile layouts: a member past its struct's end; a huge struct. */
+	OK(btf__add_struct(b, "liar", 8));
+	CHECK(!btf__add_field(b, "inside", i_int, 0, 0), "inside");
+	CHECK(!btf__add_field(b, "outside", i_long, 8 * 4096, 0), "outside");
+	OK(btf__add_struct(b, "giant", 64u << 20));
+	CHECK(!btf__add_field(b, "x", i_int, 0, 0), "giant x");
 	/* A union by name too. */
 	OK(btf__add_union(b, "either", 8));
 	CHECK(!btf__add_field(b, "x", i_long, 0, 0), "x");
@@ -172,6 +178,28 @@ static void test_synthetic(void)
 }
 
 /* Damaged BTF is refused or, if libbpf takes it, queried safely. */
+/* Guest BTF may lie: no member outside its struct, no absurd struct. */
+static void test_hostile_layout(void)
+{
+	struct kh_err err = { 0 };
+	struct kh_member m;
+	struct kh_btf *kb;
+	uint32_t size, len;
+	void *raw = build(&len);
+
+	CHECK(!kh_btf_load(raw, len, &kb, &err), "load: %s", err.msg);
+	CHECK(!kh_btf_member(kb, "liar", "inside", &m, &err), "inside: %s",
+	      err.msg);
+	CHECK(kh_btf_member(kb, "liar", "outside", &m, &err) == -EINVAL,
+	      "a member outside its struct was accepted at %u", m.offset);
+	CHECK(kh_btf_member(kb, "giant", "x", &m, &err) == -EINVAL,
+	      "a 64 MiB struct was accepted");
+	CHECK(kh_btf_sizeof(kb, "giant", &size, &err) == -EINVAL,
+	      "sizeof a 64 MiB struct was accepted");
+	kh_btf_free(kb);
+	free(raw);
+}
+
 static void test_garbage(void)
 {
 	struct kh_btf *kb;
@@ -330,6 +358,7 @@ int main(void)
 	test_synthetic();
 	test_garbage();
 	test_self_nesting();
+	test_hostile_layout();
 	real = test_kernel();
 	real |= test_debian_elf();
 	if (!real)
