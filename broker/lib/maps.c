@@ -490,9 +490,9 @@ struct file_name {
 #define MAPS_INDEX_SLOTS (2 * MAPS_FILES_MAX)
 
 struct file_cache {
-	struct file_name names[MAPS_FILES_MAX];
+	struct file_name *names;	/* grown on demand: most maps have few */
+	unsigned int nr, cap;
 	uint32_t index[MAPS_INDEX_SLOTS];	/* 1 + position in names */
-	unsigned int nr;
 };
 
 static const struct file_name *file_path(struct kh_vm *vm,
@@ -509,6 +509,16 @@ static const struct file_name *file_path(struct kh_vm *vm,
 			return &cache->names[cache->index[slot] - 1];
 	if (cache->nr == MAPS_FILES_MAX)
 		return NULL;
+	if (cache->nr == cache->cap) {
+		unsigned int cap = cache->cap ? cache->cap * 2 : 16;
+		struct file_name *names = realloc(cache->names,
+						  sizeof(*names) * cap);
+
+		if (!names)
+			return NULL;
+		cache->names = names;
+		cache->cap = cap;
+	}
 	f = &cache->names[cache->nr++];
 	cache->index[slot] = cache->nr;
 	f->file = file;
@@ -603,8 +613,8 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 			fn = file_path(vm, files, file);
 			if (!fn) {
 				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-					"more than %u mapped files; VMA 0x%" PRIx64
-					" left unnamed", MAPS_FILES_MAX, vstart);
+					"VMA 0x%" PRIx64 " left unnamed: more than %u mapped files, or out of memory",
+					vstart, MAPS_FILES_MAX);
 			} else if (fn->ok) {
 				vma->inode = fn->inode;
 				memcpy(vma->path, fn->path, sizeof(vma->path));
@@ -629,6 +639,8 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 out:
 	free(reads);
 	free(spans);
+	if (files)
+		free(files->names);
 	free(files);
 	return ret < 0 ? ret : 0;
 }
