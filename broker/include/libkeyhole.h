@@ -98,6 +98,34 @@ struct kh_read {
 	int32_t result;		/* out: 0 or -errno for this element */
 };
 
+/*
+ * The access techniques, as the taxonomy of Suneja et al. (VEE 2015)
+ * describes them, and whether each can work on a given VM.
+ */
+#define KH_TECHNIQUE_LIVE	(1u << 0)	/* the guest keeps running */
+#define KH_TECHNIQUE_HALTING	(1u << 1)	/* the guest is stopped */
+#define KH_TECHNIQUE_SNAPSHOT	(1u << 2)	/* reads a copy, not RAM */
+#define KH_TECHNIQUE_AGENT	(1u << 3)	/* needs guest cooperation */
+#define KH_TECHNIQUE_INTERFACE	(1u << 4)	/* via a QEMU interface */
+#define KH_TECHNIQUE_MAPPED	(1u << 5)	/* no system call per read */
+
+struct kh_technique {
+	const char *name;
+	const char *klass;		/* "I" to "VIII" */
+	const char *description;
+	unsigned int props;		/* KH_TECHNIQUE_* */
+	int available;
+	char reason[512];		/* why not, and what would enable it */
+};
+
+/*
+ * Every technique for the VM named by spec, in order of preference, with
+ * its availability found by really opening it. *listp is malloc'd.
+ */
+int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
+		  struct kh_technique **listp, unsigned int *nr,
+		  struct kh_err *err);
+
 /* Guest-physical reads; returns how many elements failed, or -errno. */
 int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err);

@@ -19,6 +19,8 @@ struct kh_access;
 struct kh_access_ops {
 	const char *name;		/* "procmem", "pvreadv", ... */
 	const char *description;	/* one line for users */
+	const char *klass;		/* the paper's class, "I" to "VIII" */
+	unsigned int props;		/* KH_TECHNIQUE_* */
 	/*
 	 * Reads address QEMU by pid, not by a handle on its memory: the
 	 * engine confirms QEMU is still alive after each public operation,

@@ -178,6 +178,8 @@ static void image_close(struct kh_access *acc)
 
 const struct kh_access_ops kh_access_image = {
 	.name = "image",
+	.klass = "II",
+	.props = KH_TECHNIQUE_SNAPSHOT | KH_TECHNIQUE_MAPPED,
 	.description = "a RAM image file: ELF core (dump-guest-memory) or raw",
 	.open = image_open,
 	.read = image_read,

@@ -227,6 +227,8 @@ static void memmap_close(struct kh_access *acc)
 
 const struct kh_access_ops kh_access_memmap = {
 	.name = "memmap",
+	.klass = "IV",
+	.props = KH_TECHNIQUE_LIVE | KH_TECHNIQUE_MAPPED,
 	.description = "shared read-only mapping of a memfd or file RAM backend, no system call per read (needs ptrace access)",
 	.pid_addressed = 1,
 	.open = memmap_open,

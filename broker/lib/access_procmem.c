@@ -185,6 +185,8 @@ gone:
 
 const struct kh_access_ops kh_access_procmem = {
 	.name = "procmem",
+	.klass = "V",
+	.props = KH_TECHNIQUE_LIVE,
 	.description = "pread on /proc/PID/mem (needs ptrace access)",
 	.open = procmem_open,
 	.read = procmem_read,

@@ -142,6 +142,8 @@ whole:
 
 const struct kh_access_ops kh_access_pvreadv = {
 	.name = "pvreadv",
+	.klass = "V",
+	.props = KH_TECHNIQUE_LIVE,
 	.pid_addressed = 1,
 	.description = "process_vm_readv, many reads per system call (needs ptrace access)",
 	.open = pvreadv_open,

@@ -135,6 +135,25 @@ static int open_image(struct kh_vm *vm, const char *path, struct kh_err *err)
 	return kh_kernel_locate(vm, err);
 }
 
+/* The QEMU process behind spec and its guest RAM layout. */
+static int find_target(struct kh_vm *vm, const char *spec,
+		       const struct kh_vm_config *cfg, struct kh_err *err)
+{
+	int ret;
+
+	ret = kh_target_resolve(spec, &vm->target, err);
+	if (ret)
+		return ret;
+	if (cfg->qmp_path)
+		snprintf(vm->target.qmp_path, sizeof(vm->target.qmp_path),
+			 "%s", cfg->qmp_path);
+	ret = find_layout(vm, cfg->layout, err);
+	if (!ret && !vm->layout.nr)
+		ret = kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
+				 (int)vm->target.pid);
+	return ret;
+}
+
 int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	       const struct kh_vm_config *cfg, struct kh_vm **vmp,
 	       struct kh_err *err)
@@ -157,16 +176,7 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 		ret = open_image(vm, spec, err);
 		goto located;
 	}
-	ret = kh_target_resolve(spec, &vm->target, err);
-	if (ret)
-		goto fail;
-	if (cfg->qmp_path)
-		snprintf(vm->target.qmp_path, sizeof(vm->target.qmp_path),
-			 "%s", cfg->qmp_path);
-	ret = find_layout(vm, cfg->layout, err);
-	if (!ret && !vm->layout.nr)
-		ret = kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
-				 (int)vm->target.pid);
+	ret = find_target(vm, spec, cfg, err);
 	if (ret)
 		goto fail;
 	ret = open_access(vm, cfg->technique, err);
@@ -224,4 +234,76 @@ void kh_vm_get_info(const struct kh_vm *vm, struct kh_vm_info *info)
 	info->paging_levels = k->levels;
 	info->profile_from_cache = vm->profile->from_cache;
 	info->attach_ms = vm->attach_ms;
+}
+
+static void describe(const struct kh_access_ops *ops, struct kh_technique *t)
+{
+	t->name = ops->name;
+	t->klass = ops->klass;
+	t->description = ops->description;
+	t->props = ops->props;
+}
+
+int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
+		  struct kh_technique **listp, unsigned int *nr,
+		  struct kh_err *err)
+{
+	static const struct kh_vm_config defaults;
+	const struct kh_access_ops *const *ops;
+	struct kh_technique *list;
+	struct kh_vm *vm;
+	unsigned int n = 0;
+	int ret;
+
+	if (!cfg)
+		cfg = &defaults;
+	vm = calloc(1, sizeof(*vm));
+	list = calloc(KH_LAYOUT_MAX_RANGES, sizeof(*list));
+	if (!vm || !list) {
+		free(vm);
+		free(list);
+		return kh_err_set(err, ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	vm->acc.pidfd = -1;
+	vm->acc.pagemap_fd = -1;
+	if (is_image(spec)) {
+		/* A dump is read one way only. */
+		ret = kh_image_open(spec, &vm->layout, &vm->acc, err);
+		if (!ret) {
+			describe(vm->acc.ops, &list[n]);
+			list[n++].available = 1;
+		}
+		goto out;
+	}
+	ret = find_target(vm, spec, cfg, err);
+	if (ret)
+		goto out;
+	vm->acc.pid = vm->target.pid;
+	vm->acc.layout = &vm->layout;
+	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
+	/* Available means it really opens: its error says what is missing. */
+	for (ops = kh_access_all; *ops; ops++) {
+		struct kh_err why = { 0 };
+		struct kh_technique *t = &list[n++];
+
+		describe(*ops, t);
+		vm->acc.ops = *ops;
+		vm->acc.priv = NULL;
+		t->available = !(*ops)->open(&vm->acc, &why);
+		if (t->available)
+			(*ops)->close(&vm->acc);
+		else
+			snprintf(t->reason, sizeof(t->reason), "%s", why.msg);
+	}
+	vm->acc.ops = NULL;
+out:
+	kh_vm_close(vm);
+	if (ret) {
+		free(list);
+		return ret;
+	}
+	*listp = list;
+	*nr = n;
+	return 0;
 }

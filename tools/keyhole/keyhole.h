@@ -70,6 +70,7 @@ int cmd_lsof(const struct options *opts, int argc, char **argv);
 int cmd_netstat(const struct options *opts, int argc, char **argv);
 int cmd_maps(const struct options *opts, int argc, char **argv);
 int cmd_crawl(const struct options *opts, int argc, char **argv);
+int cmd_techniques(const struct options *opts, int argc, char **argv);
 
 /* JSON of each extractor's result, shared by its command and crawl. */
 json_t *tasks_json(const struct kh_task_list *list);

@@ -26,6 +26,8 @@ const struct subcommand subcommands[] = {
 	{ "lsof", cmd_lsof, "[-p PID] VM", "open files of every process (or one)" },
 	{ "netstat", cmd_netstat, "VM", "TCP, UDP and UNIX sockets with their processes" },
 	{ "maps", cmd_maps, "PID VM", "a process's memory map, as /proc/PID/maps" },
+	{ "techniques", cmd_techniques, "VM",
+	  "access techniques, their class and properties, and which work here" },
 	{ "crawl", cmd_crawl, "[--count N] [--hz F] [--pause] [--summary] VM",
 	  "the whole state, N times at F Hz, as JSON lines with cost and consistency" },
 	{ NULL, NULL, NULL, NULL },
