@@ -3,7 +3,7 @@
  * /dev/keyhole: a misc device whose ioctls are dispatched from a table.
  * Each entry names its argument struct and the last member of its first
  * version, so size checks and struct extension work the same for every
- * command (the scheme of iommufd).
+ * command (the scheme of iommufd). The per-VM fds use the same dispatch.
  */
 
 #include <linux/fs.h>
@@ -13,68 +13,95 @@
 #include <keyhole.h>
 
 #include "device.h"
+#include "vm.h"
 
-union keyhole_ucmd {
+union keyhole_dev_ucmd {
 	struct keyhole_api api;
+	struct keyhole_attach_cmd attach;	/* starts with the uapi struct */
 };
 
-struct keyhole_ioctl_op {
-	unsigned int size;	/* of the struct this module knows */
-	unsigned int min_size;	/* up to the first version's last member */
-	int (*execute)(union keyhole_ucmd *ucmd);
-};
+/* Commands of both tables, for the handshake. */
+#define KEYHOLE_IOCTLS_ALL (GENMASK_ULL(KEYHOLE_CMD_RESUME - KEYHOLE_CMD_BASE, 0))
 
-static int keyhole_api(union keyhole_ucmd *ucmd)
+static int keyhole_api(void *priv, void *ucmd)
 {
-	struct keyhole_api *api = &ucmd->api;
+	struct keyhole_api *api = ucmd;
 
 	api->api_version = KEYHOLE_API_VERSION;
-	api->features = 0;
-	api->ioctls = BIT_ULL(KEYHOLE_CMD_API - KEYHOLE_CMD_BASE);
+	api->features = KEYHOLE_FEATURE_MAP | KEYHOLE_FEATURE_READ |
+			KEYHOLE_FEATURE_PAUSE | KEYHOLE_FEATURE_KVM_RANGES |
+			KEYHOLE_FEATURE_NETLINK;
+	api->ioctls = KEYHOLE_IOCTLS_ALL;
 	return 0;
 }
 
-#define IOCTL_OP(_cmd, _fn, _struct, _last)				\
-	[_cmd - KEYHOLE_CMD_BASE] = {					\
-		.size = sizeof(_struct),				\
-		.min_size = offsetofend(_struct, _last),		\
-		.execute = _fn,						\
-	}
+static int keyhole_attach(void *priv, void *ucmd)
+{
+	return keyhole_vm_attach(ucmd);
+}
 
-static const struct keyhole_ioctl_op keyhole_ioctl_ops[] = {
-	IOCTL_OP(KEYHOLE_CMD_API, keyhole_api, struct keyhole_api, ioctls),
+static void keyhole_attach_finish(void *priv, void *ucmd, bool copied)
+{
+	keyhole_vm_attach_finish(ucmd, copied);
+}
+
+static const struct keyhole_ioctl_op keyhole_dev_ops[] = {
+	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_API, keyhole_api, struct keyhole_api,
+			 ioctls),
+	KEYHOLE_IOCTL_OP_FINISH(KEYHOLE_CMD_ATTACH, keyhole_attach,
+				keyhole_attach_finish, struct keyhole_attach,
+				session_id),
 };
 
-static long keyhole_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+long keyhole_ioctl_dispatch(const struct keyhole_ioctl_op *ops,
+			    unsigned int nr_ops, void *priv, unsigned int cmd,
+			    unsigned long arg, void *ucmd, size_t ucmd_size)
 {
 	const struct keyhole_ioctl_op *op;
 	void __user *uarg = (void __user *)arg;
-	union keyhole_ucmd ucmd;
 	unsigned int nr = _IOC_NR(cmd);
 	u32 user_size;
 	int ret;
 
-	if (_IOC_TYPE(cmd) != KEYHOLE_TYPE || nr < KEYHOLE_CMD_BASE ||
-	    nr - KEYHOLE_CMD_BASE >= ARRAY_SIZE(keyhole_ioctl_ops))
+	/*
+	 * Commands are _IO(): the struct's size travels in the struct, so
+	 * any direction or size bits mean someone else's command.
+	 */
+	if (cmd != _IO(KEYHOLE_TYPE, nr) || nr < KEYHOLE_CMD_BASE ||
+	    nr - KEYHOLE_CMD_BASE >= nr_ops)
 		return -ENOTTY;
-	op = &keyhole_ioctl_ops[nr - KEYHOLE_CMD_BASE];
+	op = &ops[nr - KEYHOLE_CMD_BASE];
 	if (!op->execute)
 		return -ENOTTY;
+	if (WARN_ON_ONCE(op->size > ucmd_size))
+		return -EINVAL;
 	if (get_user(user_size, (u32 __user *)uarg))
 		return -EFAULT;
 	if (user_size < op->min_size)
 		return -EINVAL;
-	ret = copy_struct_from_user(&ucmd, op->size, uarg, user_size);
+	ret = copy_struct_from_user(ucmd, op->size, uarg, user_size);
 	if (ret)
 		return ret;
-	ret = op->execute(&ucmd);
-	if (ret)
+	ret = op->execute(priv, ucmd);
+	/* ENOSPC still reports, in the struct, the room that was needed. */
+	if (ret && ret != -ENOSPC)
 		return ret;
 	/* Never write more than the caller said it has room for. */
-	if (copy_to_user(uarg, &ucmd, min_t(u32, user_size, op->size)))
-		return -EFAULT;
-	return 0;
+	if (copy_to_user(uarg, ucmd, min_t(u32, user_size, op->size)))
+		ret = -EFAULT;
+	if (op->finish)
+		op->finish(priv, ucmd, !ret);
+	return ret;
+}
+
+static long keyhole_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	union keyhole_dev_ucmd ucmd;
+
+	return keyhole_ioctl_dispatch(keyhole_dev_ops,
+				      ARRAY_SIZE(keyhole_dev_ops), NULL, cmd,
+				      arg, &ucmd, sizeof(ucmd));
 }
 
 static const struct file_operations keyhole_fops = {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
 /*
- * keyhole.ko's ABI: the /dev/keyhole character device.
+ * keyhole.ko's ABI: the /dev/keyhole character device, the per-VM file
+ * descriptors it hands out, and the "keyhole" generic netlink family.
  *
  * Every ioctl argument is an extensible struct whose first member is
  * __u32 size, set by the caller to sizeof() the struct it was compiled
@@ -11,28 +12,98 @@
  * Probe with KEYHOLE_API before anything else: it says which commands and
  * features this module has.
  *
+ * The flow: open /dev/keyhole (root), KEYHOLE_ATTACH to a QEMU process to
+ * get a per-VM fd, KEYHOLE_SET_RANGES to say where guest RAM lives in
+ * QEMU, then mmap the per-VM fd read-only at offset = guest physical
+ * address (GPA), or KEYHOLE_READ batches, and KEYHOLE_PAUSE/RESUME.
+ *
  * Errors common to every command:
  *   EINVAL  size is smaller than the command's first version, or a
  *           reserved field or unknown flag is set
  *   E2BIG   size is larger than the kernel knows and the extra bytes are
  *           not zero
- *   EFAULT  the argument pointer is bad
- *   ENOTTY  unknown command
+ *   EFAULT  the argument pointer (or a pointer inside it) is bad
+ *   ENOTTY  unknown command, or a command sent to the wrong kind of fd
+ *   ESRCH   (per-VM fd) the QEMU process has exited; only close and
+ *           KEYHOLE_VM_INFO (which then reports KEYHOLE_VM_EXITED) are left
+ *
+ * KEYHOLE_ATTACH:
+ *   ESRCH   no such process, or the pidfd's process has exited
+ *   EBADF   KEYHOLE_ATTACH_PIDFD and pidfd is not a pidfd
+ *   EPERM   the caller may not open the process's /proc/PID/mem (a
+ *           ptrace attach check with the caller's fs credentials, LSMs
+ *           such as Yama included): keyhole grants nothing more
+ *   EINVAL  the process is the caller itself, or a kernel thread, or a
+ *           flag or reserved field is set
+ *   EAGAIN  the process ran execve() during the attach; try again
+ * KEYHOLE_SET_RANGES:
+ *   EINVAL  a range is empty, not page aligned, overlaps another in GPA,
+ *           or nr_ranges is above KEYHOLE_RANGES_MAX
+ *   ENXIO   a range is not fully backed by ordinary mappings of the QEMU
+ *           process (a hole, VM_IO/VM_PFNMAP, or not readable)
+ *   ENOENT  KEYHOLE_RANGES_FROM_KVM and the process has no KVM VM
+ *   ENOSPC  KEYHOLE_RANGES_FROM_KVM and nr_ranges is too small; nr_ranges
+ *           is set to the number needed (the struct is written back)
+ *   E2BIG   KEYHOLE_RANGES_FROM_KVM and KVM has more than
+ *           KEYHOLE_RANGES_MAX memslots
+ *   nr_ranges = 0 without KEYHOLE_RANGES_FROM_KVM removes every range.
+ * KEYHOLE_READ (per entry, in result; the ioctl itself fails only for
+ * the common errors or E2BIG when nr is above KEYHOLE_READ_MAX):
+ *   -ENXIO  the GPA span is not inside one range
+ *   -EFAULT the entry's buffer is bad
+ *   -EIO    the page could not be obtained from QEMU (unmapped since)
+ *   -EINVAL len is above INT_MAX
+ * The ioctl stops early with EFAULT if the entries themselves cannot be
+ * read or results written, and with EINTR on a fatal signal.
+ * mmap of a per-VM fd:
+ *   EACCES  a writable or executable mapping was asked for (mprotect()
+ *           cannot add either later: EACCES too)
+ *   EINVAL  not MAP_SHARED
+ *   ESRCH   the QEMU process has exited
+ *   Touching a GPA outside every range, or after QEMU exited: SIGBUS.
+ *   The mapping is not inherited across fork().
+ * KEYHOLE_PAUSE:
+ *   ENOENT  no vCPU thread found (vCPU threads are known by QEMU's
+ *           names "CPU n/KVM", "CPU n/TCG", "ALL CPUs/TCG", which need
+ *           -name ...,debug-threads=on): pass KEYHOLE_PAUSE_ALL_THREADS
+ *   E2BIG   more than 4096 threads to park
+ *   ESRCH   QEMU exited during the call
+ *   ETIMEDOUT  not every thread parked within timeout_ms; nothing stays
+ *           paused
+ *   EINTR   a signal arrived while waiting; nothing stays paused
+ *   EOVERFLOW  pauses nested deeper than KEYHOLE_PAUSE_DEPTH_MAX
+ * KEYHOLE_RESUME:
+ *   EALREADY  this fd holds no pause (it may have expired: see netlink)
  */
 #ifndef _UAPI_LINUX_KEYHOLE_H
 #define _UAPI_LINUX_KEYHOLE_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
 #define KEYHOLE_TYPE 0xbe
 
+/* Append only. One numbering for /dev/keyhole and per-VM fds. */
 enum {
 	KEYHOLE_CMD_BASE = 0x80,
-	KEYHOLE_CMD_API = KEYHOLE_CMD_BASE
+	KEYHOLE_CMD_API = KEYHOLE_CMD_BASE,	/* /dev/keyhole */
+	KEYHOLE_CMD_ATTACH,			/* /dev/keyhole */
+	KEYHOLE_CMD_SET_RANGES,			/* per-VM fd */
+	KEYHOLE_CMD_VM_INFO,			/* per-VM fd */
+	KEYHOLE_CMD_READ,			/* per-VM fd */
+	KEYHOLE_CMD_PAUSE,			/* per-VM fd */
+	KEYHOLE_CMD_RESUME			/* per-VM fd */
 };
 
 #define KEYHOLE_API_VERSION 1
+
+/* KEYHOLE_API features */
+#define KEYHOLE_FEATURE_MAP		_BITULL(0)	/* coherent mmap */
+#define KEYHOLE_FEATURE_READ		_BITULL(1)	/* KEYHOLE_READ */
+#define KEYHOLE_FEATURE_PAUSE		_BITULL(2)	/* PAUSE/RESUME */
+#define KEYHOLE_FEATURE_KVM_RANGES	_BITULL(3)	/* from memslots */
+#define KEYHOLE_FEATURE_NETLINK		_BITULL(4)	/* genl family */
 
 /**
  * struct keyhole_api - KEYHOLE_API: the handshake
@@ -47,6 +118,229 @@ struct keyhole_api {
 	__aligned_u64 features;
 	__aligned_u64 ioctls;
 };
+
 #define KEYHOLE_API _IO(KEYHOLE_TYPE, KEYHOLE_CMD_API)
+
+#define KEYHOLE_ATTACH_PIDFD	0x1U	/* @pid is a pidfd */
+
+/**
+ * struct keyhole_attach - KEYHOLE_ATTACH: a per-VM fd for a QEMU process
+ * @size: sizeof(struct keyhole_attach)
+ * @flags: KEYHOLE_ATTACH_*
+ * @pid: the QEMU process (thread group id), or a pidfd of it
+ * @vm_fd: out: the new per-VM file descriptor (O_CLOEXEC)
+ * @reserved: must be 0
+ * @session_id: out: the id netlink reports for this attachment
+ */
+struct keyhole_attach {
+	__u32 size;
+	__u32 flags;
+	__s32 pid;
+	__s32 vm_fd;
+	__aligned_u64 reserved;
+	__aligned_u64 session_id;
+};
+
+#define KEYHOLE_ATTACH _IO(KEYHOLE_TYPE, KEYHOLE_CMD_ATTACH)
+
+/**
+ * struct keyhole_range - guest RAM at [gpa, gpa + len) is QEMU's
+ *	[hva, hva + len)
+ * All three are multiples of the page size.
+ */
+struct keyhole_range {
+	__aligned_u64 gpa;
+	__aligned_u64 hva;
+	__aligned_u64 len;
+};
+
+#define KEYHOLE_RANGES_MAX	256
+#define KEYHOLE_RANGES_FROM_KVM	0x1U	/* read the KVM memslots */
+
+/**
+ * struct keyhole_set_ranges - KEYHOLE_SET_RANGES: where guest RAM lives
+ * @size: sizeof(struct keyhole_set_ranges)
+ * @flags: KEYHOLE_RANGES_*
+ * @nr_ranges: in: entries at @ranges; out (FROM_KVM): entries filled, or
+ *	needed on ENOSPC
+ * @reserved: must be 0
+ * @ranges: user pointer to struct keyhole_range[nr_ranges]; with
+ *	KEYHOLE_RANGES_FROM_KVM the module fills it with what it used
+ *
+ * Replaces any earlier ranges atomically: existing mappings of the per-VM
+ * fd are zapped and refault against the new ranges.
+ */
+struct keyhole_set_ranges {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_ranges;
+	__u32 reserved;
+	__aligned_u64 ranges;
+};
+
+#define KEYHOLE_SET_RANGES _IO(KEYHOLE_TYPE, KEYHOLE_CMD_SET_RANGES)
+
+#define KEYHOLE_VM_EXITED	0x1U	/* QEMU has exited */
+#define KEYHOLE_VM_PAUSED	0x2U	/* this fd holds a pause */
+#define KEYHOLE_VM_KVM		0x4U	/* QEMU has a KVM VM */
+
+/**
+ * struct keyhole_vm_info - KEYHOLE_VM_INFO: the state of a per-VM fd
+ * @size: sizeof(struct keyhole_vm_info)
+ * @flags: out: KEYHOLE_VM_*
+ * @pid: out: the QEMU process in the caller's pid namespace, 0 if gone
+ * @nr_ranges: out: ranges set
+ * @ram_bytes: out: sum of the ranges' lengths
+ * @session_id: out: as KEYHOLE_ATTACH returned
+ * @bytes_read: out: bytes returned by KEYHOLE_READ
+ * @faults: out: pages mapped into mmaps of this fd
+ * @invalidations: out: times QEMU's memory changed under a mapping
+ * @pauses: out: pauses that parked the VM
+ * @pause_depth: out: current nesting of this fd's pause
+ * @nr_vcpus: out: vCPU threads found at the last pause
+ */
+struct keyhole_vm_info {
+	__u32 size;
+	__u32 flags;
+	__s32 pid;
+	__u32 nr_ranges;
+	__aligned_u64 ram_bytes;
+	__aligned_u64 session_id;
+	__aligned_u64 bytes_read;
+	__aligned_u64 faults;
+	__aligned_u64 invalidations;
+	__aligned_u64 pauses;
+	__u32 pause_depth;
+	__u32 nr_vcpus;
+};
+
+#define KEYHOLE_VM_INFO _IO(KEYHOLE_TYPE, KEYHOLE_CMD_VM_INFO)
+
+/**
+ * struct keyhole_read_entry - one read of a KEYHOLE_READ batch
+ * @gpa: guest physical address
+ * @buf: user pointer to len bytes
+ * @len: bytes to read; the span must lie in one range
+ * @result: out: len, or -errno for this entry alone
+ */
+struct keyhole_read_entry {
+	__aligned_u64 gpa;
+	__aligned_u64 buf;
+	__u32 len;
+	__s32 result;
+};
+
+#define KEYHOLE_READ_MAX	4096	/* entries per call */
+
+/**
+ * struct keyhole_read - KEYHOLE_READ: many reads in one call
+ * @size: sizeof(struct keyhole_read)
+ * @flags: must be 0
+ * @nr: entries at @entries
+ * @nr_failed: out: entries whose result is negative
+ * @entries: user pointer to struct keyhole_read_entry[nr]
+ */
+struct keyhole_read {
+	__u32 size;
+	__u32 flags;
+	__u32 nr;
+	__u32 nr_failed;
+	__aligned_u64 entries;
+};
+
+#define KEYHOLE_READ _IO(KEYHOLE_TYPE, KEYHOLE_CMD_READ)
+
+#define KEYHOLE_PAUSE_ALL_THREADS	0x1U	/* not only vCPUs */
+#define KEYHOLE_PAUSE_DEPTH_MAX		64
+
+/**
+ * struct keyhole_pause - KEYHOLE_PAUSE: stop every vCPU thread
+ * @size: sizeof(struct keyhole_pause)
+ * @flags: KEYHOLE_PAUSE_*
+ * @timeout_ms: the pause ends by itself after this long; 0 means the
+ *	module parameter pause_timeout_ms, which also caps it
+ * @nr_threads: out: threads parked
+ * @depth: out: this fd's pause nesting after the call
+ * @park_ns: out: time from the request until every thread was parked
+ *	(0 when the VM was already paused by this fd)
+ *
+ * Returns once every thread is out of guest mode and parked in the
+ * kernel. Nothing is visible to QEMU: no signal, no ptrace.
+ */
+struct keyhole_pause {
+	__u32 size;
+	__u32 flags;
+	__u32 timeout_ms;
+	__u32 nr_threads;
+	__u32 depth;
+	__u32 reserved;
+	__aligned_u64 park_ns;
+};
+
+#define KEYHOLE_PAUSE _IO(KEYHOLE_TYPE, KEYHOLE_CMD_PAUSE)
+
+/**
+ * struct keyhole_resume - KEYHOLE_RESUME: undo one KEYHOLE_PAUSE
+ * @size: sizeof(struct keyhole_resume)
+ * @flags: must be 0
+ * @depth: out: nesting left; the threads run again when it reaches 0
+ * @reserved: must be 0
+ * @paused_ns: out: how long the VM was stopped, when depth reached 0
+ */
+struct keyhole_resume {
+	__u32 size;
+	__u32 flags;
+	__u32 depth;
+	__u32 reserved;
+	__aligned_u64 paused_ns;
+};
+
+#define KEYHOLE_RESUME _IO(KEYHOLE_TYPE, KEYHOLE_CMD_RESUME)
+
+/*
+ * Generic netlink family KEYHOLE_GENL_NAME. Every command needs
+ * CAP_NET_ADMIN. Events go to the multicast group KEYHOLE_GENL_MCGRP.
+ */
+#define KEYHOLE_GENL_NAME	"keyhole"
+#define KEYHOLE_GENL_VERSION	1
+#define KEYHOLE_GENL_MCGRP	"events"
+
+enum keyhole_genl_cmd {
+	KEYHOLE_GENL_CMD_UNSPEC,
+	KEYHOLE_GENL_CMD_GET_SESSIONS,	/* dump: one message per session */
+	KEYHOLE_GENL_CMD_VM_EXITED,	/* event */
+	KEYHOLE_GENL_CMD_LAYOUT_CHANGED,/* event: ranges replaced */
+	KEYHOLE_GENL_CMD_PAUSE_ENDED,	/* event: ended by the module */
+	__KEYHOLE_GENL_CMD_MAX
+};
+
+#define KEYHOLE_GENL_CMD_MAX (__KEYHOLE_GENL_CMD_MAX - 1)
+
+/* KEYHOLE_GENL_A_PAUSE_END values: why the module ended a pause */
+enum keyhole_pause_end {
+	KEYHOLE_PAUSE_END_TIMEOUT = 1,	/* timeout_ms ran out */
+	KEYHOLE_PAUSE_END_CLOSED,	/* the pausing fd was closed */
+	KEYHOLE_PAUSE_END_EXITED	/* QEMU exited */
+};
+
+enum keyhole_genl_attr {
+	KEYHOLE_GENL_A_UNSPEC,
+	KEYHOLE_GENL_A_SESSION_ID,	/* u64 */
+	KEYHOLE_GENL_A_PID,		/* u32, in the init pid namespace */
+	KEYHOLE_GENL_A_COMM,		/* string: the QEMU process's comm */
+	KEYHOLE_GENL_A_NR_RANGES,	/* u32 */
+	KEYHOLE_GENL_A_RAM_BYTES,	/* u64 */
+	KEYHOLE_GENL_A_BYTES_READ,	/* u64 */
+	KEYHOLE_GENL_A_FAULTS,		/* u64 */
+	KEYHOLE_GENL_A_INVALIDATIONS,	/* u64 */
+	KEYHOLE_GENL_A_PAUSES,		/* u64 */
+	KEYHOLE_GENL_A_PAUSE_DEPTH,	/* u32 */
+	KEYHOLE_GENL_A_PAUSE_END,	/* u32: enum keyhole_pause_end */
+	KEYHOLE_GENL_A_PAUSED_NS,	/* u64 */
+	KEYHOLE_GENL_A_PAD,
+	__KEYHOLE_GENL_A_MAX
+};
+
+#define KEYHOLE_GENL_A_MAX (__KEYHOLE_GENL_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_KEYHOLE_H */
