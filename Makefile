@@ -8,6 +8,7 @@
 #   make check   every test (unit, then integration against booted guests)
 #   make demo    boot the bundled test guest and introspect it
 #   make bench   regenerate Documentation/benchmarks.md
+#   make check-kmod  keyhole.ko's lint and tests, in a Debian kernel under QEMU
 
 O ?= build
 CC ?= cc
@@ -21,7 +22,10 @@ DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
 DEPS_TEST := clang libclang-rt-14-dev
 DEPS_BENCH := gnuplot-nox
-DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_TEST) $(DEPS_BENCH)
+# checkpatch.pl comes out of the kernel source tarball
+DEPS_KMOD_TEST := linux-source-6.1 sparse
+DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_TEST) $(DEPS_BENCH) \
+	$(DEPS_KMOD_TEST)
 
 KH_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wno-format-truncation -Wvla -D_GNU_SOURCE -fPIC \
@@ -60,7 +64,9 @@ KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 	echo /lib/modules/$$v/build && break; done)
 
 .PHONY: all userspace kmod deps check check-unit check-integration demo \
-	bench guest clean fuzz fuzz-build check-headers
+	bench guest clean fuzz fuzz-build check-headers check-kmod kmod-lint \
+	kmod-test-build kmod-test-infra kmod-test-progs kmod-l1 bench-kmod \
+	check-kmod-harness
 .SECONDARY:
 
 all: userspace kmod
@@ -105,7 +111,7 @@ $(FUZZ): tests/fuzz/fuzz_crawl.c $(LIB_SRCS) $(wildcard broker/lib/*.h \
 
 kmod:
 	@if [ -n "$(KDIR)" ]; then \
-		$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod O= W=1 modules; \
 	else \
 		echo "kmod: no Debian kernel headers installed (make deps), skipped"; \
 	fi
@@ -134,11 +140,28 @@ check-headers:
 	printf '#include <libkeyhole.h>\n' | \
 		c++ -Wall -Werror -fsyntax-only -Ibroker/include -x c++ -
 
+# Both runners always run (tests/kmod/run is what check-kmod runs after
+# deps); each one's closing line is kept and the sum of both is the last
+# line. A runner that died before its line counts as one failure.
 check: deps
 	$(MAKE) check-headers
 	$(MAKE) all fuzz-build
 	$(MAKE) guest
-	tests/run $(O)
+	@mkdir -p $(O); rm -f $(O)/.check-user.rc $(O)/.check-kmod.rc; \
+	{ tests/run $(O) 2>&1; echo $$? >$(O)/.check-user.rc; } | \
+		tee $(O)/check-user.log; \
+	{ tests/kmod/run $(O) 2>&1; \
+		echo $$? >$(O)/.check-kmod.rc; } | tee $(O)/check-kmod.log; \
+	user_rc=$$(cat $(O)/.check-user.rc 2>/dev/null || echo 1); \
+	kmod_rc=$$(cat $(O)/.check-kmod.rc 2>/dev/null || echo 1); \
+	echo; \
+	echo "check: userspace exit $$user_rc, kmod exit $$kmod_rc"; \
+	for f in $(O)/check-user.log $(O)/check-kmod.log; do \
+		grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$$' $$f | \
+			tail -n1 | grep . || echo "0 passed, 1 failed, 0 skipped"; \
+	done | awk '{ p += $$1; f += $$3; s += $$5 } \
+		END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'; \
+	[ "$$user_rc" = 0 ] && [ "$$kmod_rc" = 0 ]
 
 # A long fuzzing run (make check does a short one).
 fuzz: deps
@@ -154,9 +177,76 @@ demo: deps
 	tests/demo.sh $(O)
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all kmod-test-build
 	$(MAKE) guest
+	mkdir -p $(O)/bench
+	tests/kmod/run --bench $(O)/bench/kmod.txt $(O)
 	tools/bench/run.sh $(O) Documentation/benchmarks.md
+
+# --- keyhole.ko tests (tests/kmod, Documentation/kmod-testing.md) ------
+# Each tests/kmod/test_*.c and bench_*.c is a program, linked with
+# tests/kmod/lib, libnl-genl-3 and jansson (not libkeyhole: the module's
+# tests must not stop building when the engine does); the runner boots an
+# L1 guest that runs them against the module.
+KT_SRCS := $(wildcard tests/kmod/test_*.c tests/kmod/bench_*.c)
+KT_BINS := $(KT_SRCS:%.c=$(O)/%)
+KT_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/kmod/lib/*.c))
+KT_PAYLOAD := $(O)/tests/kmod/payload/counter.elf
+KT_CFLAGS = -Itests/kmod/lib -Itests/kmod/payload \
+	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 jansson 2>/dev/null)
+KT_LIBS = $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 jansson 2>/dev/null)
+KSRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
+CHECKPATCH := $(O)/checkpatch/checkpatch.pl
+
+$(O)/tests/kmod/%.o: tests/kmod/%.c $(wildcard uapi/*.h tests/lib/*.h \
+		tests/kmod/*.h tests/kmod/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) $(KT_CFLAGS) -c -o $@ $<
+
+$(O)/tests/kmod/%: $(O)/tests/kmod/%.o $(KT_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(KT_LIB_OBJS) $(KT_LIBS) $(LDLIBS)
+
+# The L2 guest: a 32-bit multiboot ELF, no libc, no extra packages.
+$(KT_PAYLOAD): tests/kmod/payload/counter.S tests/kmod/payload/counter.ld \
+		tests/kmod/payload/counter.h
+	@mkdir -p $(@D)
+	$(CC) -m32 -c -Itests/kmod/payload -o $(@:.elf=.o) $<
+	ld -m elf_i386 -T tests/kmod/payload/counter.ld --build-id=none \
+		-o $@ $(@:.elf=.o)
+
+kmod-l1:
+	tests/kmod/l1/build.sh $(O)/kmod-l1
+
+$(CHECKPATCH):
+	@[ -f $(KSRC_TARBALL) ] || { echo "no $(KSRC_TARBALL): make deps"; exit 1; }
+	@mkdir -p $(@D)
+	tar -xJf $(KSRC_TARBALL) -C $(@D) --strip-components=2 --occurrence=1 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+	touch $@
+
+# tests/kmod/run builds these itself: the harness must build, while the
+# module and each test program that does not build is a failed test.
+kmod-test-infra: $(KT_LIB_OBJS) $(KT_PAYLOAD) kmod-l1 $(CHECKPATCH)
+kmod-test-progs: $(KT_BINS)
+kmod-test-build: kmod kmod-test-infra kmod-test-progs
+
+check-kmod: deps
+	tests/kmod/run $(O)
+
+kmod-lint: deps
+	tests/kmod/run --lint-only $(O)
+
+bench-kmod: deps
+	mkdir -p $(O)/bench
+	tests/kmod/run --bench $(O)/bench/kmod.txt $(O)
+
+# The harness on stand-in programs that pass, skip, fail, warn, leak, crash
+# and hang: each must get its verdict (~3 minutes, not part of check).
+check-kmod-harness: deps
+	$(MAKE) kmod-test-build
+	tests/kmod/l1/selftest.sh $(O)
 
 clean:
 	rm -rf $(O)

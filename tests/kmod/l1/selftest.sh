@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# selftest.sh BUILD_DIR - proves that tests/kmod/run can fail.
+#
+# Runs tests/kmod/run on stand-in test programs (shell scripts, in a
+# scratch build folder that borrows BUILD_DIR's L1 images, payload and the
+# built kmod/keyhole.ko) that pass, skip, fail, log a kernel WARNING, leave
+# a process behind, crash the L1 kernel, and stop the inner runner so the
+# L1 hangs. Checks that each gets the verdict it must, that the program
+# after the crash still runs in a fresh L1, that the summary line adds up
+# and that the exit status is non-zero. About 3 minutes.
+set -u
+
+O=$(cd "${1:?usage: selftest.sh BUILD_DIR}" && pwd) || exit 1
+here=$(cd "$(dirname "$0")" && pwd)
+scratch=$(mktemp -d /tmp/kt-selftest.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM HUP
+
+for f in "$O/kmod-l1/vmlinux" "$O/kmod-l1/initramfs.cpio.gz" \
+	 "$O/tests/kmod/payload/counter.elf" "$here/../../../kmod/keyhole.ko"; do
+	[ -f "$f" ] || { echo "selftest: no $f (make kmod-test-build)" >&2; exit 1; }
+done
+mkdir -p "$scratch/kmod-l1" "$scratch/tests/kmod/payload"
+ln -s "$O/kmod-l1/vmlinux" "$O/kmod-l1/initramfs.cpio.gz" "$scratch/kmod-l1/"
+cp "$O/tests/kmod/payload/counter.elf" "$scratch/tests/kmod/payload/"
+
+# prog NAME BODY: a stand-in test program
+prog() {
+	printf '#!/bin/bash\n%s\n' "$2" >"$scratch/tests/kmod/$1"
+	chmod +x "$scratch/tests/kmod/$1"
+}
+prog test_a_pass 'exit 0'
+prog test_b_skip 'echo "nothing to do here"; exit 4'
+prog test_c_fail 'echo "the output of a failing test"; exit 1'
+prog test_d_warn 'echo "<4>WARNING: CPU: 0 PID: 1 at selftest.c:1 selftest+0x0" >/dev/kmsg'
+prog test_e_leak 'sleep 1000 & exit 0'
+prog test_f_crash 'echo 1 >/proc/sys/kernel/sysrq; echo c >/proc/sysrq-trigger; sleep 60'
+prog test_g_after 'exit 0'
+# stop the inner runner (the parent of timeout, our parent): no more
+# results, the L1 itself stays up
+prog test_h_stuck 'kill -STOP "$(ps -o ppid= -p "$PPID")"; exit 0'
+
+out=$scratch/out
+KT_NO_BUILD=1 KT_TIMEOUT=25 "$here/../run" --no-lint "$scratch" >"$out" 2>&1
+rc=$?
+
+fail=0
+# expect "STATUS NAME" as a line of the run's output
+expect() {
+	if grep -Eq "^$1 +$2 " "$out"; then
+		echo "ok   $1 $2"
+	else
+		echo "FAIL expected a line '$1 $2'"
+		fail=1
+	fi
+}
+expect PASS l1/kmsg-check
+expect PASS kmod/insmod
+expect PASS kmod/test_a_pass
+expect SKIP kmod/test_b_skip
+expect FAIL kmod/test_c_fail
+expect FAIL kmod/test_d_warn
+expect FAIL kmod/test_e_leak
+expect FAIL kmod/test_f_crash
+expect FAIL l1/clean-exit
+expect PASS kmod/test_g_after
+expect FAIL kmod/test_h_stuck
+grep -q 'the output of a failing test' "$out" ||
+	{ echo "FAIL the failing test's output is not shown"; fail=1; }
+grep -q '! .*WARNING: CPU: 0 PID: 1 at selftest.c:1' "$out" ||
+	{ echo "FAIL the WARNING that failed a test is not shown"; fail=1; }
+grep -q 'booting a fresh L1 for the tests after kmod/test_f_crash' "$out" ||
+	{ echo "FAIL no fresh L1 after the crash"; fail=1; }
+grep -q 'hung: no result' "$out" ||
+	{ echo "FAIL the hang is not called a hang"; fail=1; }
+# kmsg-check, kvm_amd, insmod, a, g pass; c d e f, 2 x clean-exit, h fail
+if tail -n1 "$out" | grep -qx '5 passed, 7 failed, 1 skipped'; then
+	echo "ok   summary: $(tail -n1 "$out")"
+else
+	echo "FAIL summary: $(tail -n1 "$out"), not 5 passed, 7 failed, 1 skipped"
+	fail=1
+fi
+if [ $rc = 0 ]; then
+	echo "FAIL tests/kmod/run exited 0"
+	fail=1
+fi
+kept=$(sed -n 's/^ *kept \([^ ]*\)\/l1 .*/\1/p' "$out")
+[ -n "$kept" ] && rm -rf "$kept"
+
+if [ $fail = 1 ]; then
+	echo "--- tests/kmod/run said:"
+	cat "$out"
+	echo "selftest: FAIL"
+	exit 1
+fi
+echo "selftest: PASS"
