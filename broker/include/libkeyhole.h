@@ -85,6 +85,7 @@ struct kh_vm_info {
 	unsigned int paging_levels;	/* 4 or 5 */
 	int profile_from_cache;		/* profile was loaded from disk */
 	double attach_ms;		/* wall time spent in kh_vm_open */
+	unsigned int technique_props;	/* KH_TECHNIQUE_* of technique */
 };
 
 /* Pointers in info stay valid until kh_vm_close(). */
@@ -377,6 +378,25 @@ struct kh_crawl {
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err);
 void kh_crawl_free(struct kh_crawl *crawl);
+
+/*
+ * What the access technique cost the guest, summed over the handle's life:
+ * how long it kept the guest stopped (halting techniques, and snapshots
+ * that stop it), and how long taking snapshots took.
+ */
+struct kh_access_cost {
+	uint64_t halted_ns;
+	uint64_t snapshot_ns;
+};
+void kh_vm_get_access_cost(const struct kh_vm *vm,
+			   struct kh_access_cost *cost);
+
+/*
+ * Snapshot techniques (KH_TECHNIQUE_SNAPSHOT): replaces the handle's copy
+ * of guest RAM with a new one; later reads see the new one. -EOPNOTSUPP
+ * for other techniques. Not to be called while other threads read.
+ */
+int kh_vm_snapshot(struct kh_vm *vm, struct kh_err *err);
 
 #ifdef __cplusplus
 }

@@ -358,6 +358,9 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	uint32_t addr_span;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	*listp = NULL;
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
 	if (!ret)

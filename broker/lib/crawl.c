@@ -241,6 +241,9 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	struct kh_crawl *crawl;
 	int ret, resume_ret = 0;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	crawl = calloc(1, sizeof(*crawl));
 	if (!crawl)
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");

@@ -458,6 +458,9 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	unsigned int i, nr = 0;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	*listp = NULL;
 	ret = kh_offsets(vm, fields, NR_FIELDS, &w.off, err);
 	if (ret)

@@ -530,6 +530,9 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 	unsigned int i;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	ret = resolve(&w, err);
 	if (!ret)
 		ret = kh_sym_va(vm, "init_net", &init_net, err);

@@ -767,6 +767,9 @@ int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 	uint64_t mm = 0;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	ret = find_mm(vm, pid, &mm, err);
 	return ret ? ret : kh_maps_mm(vm, pid, mm, listp, err);
 }

@@ -390,6 +390,9 @@ int kh_mem_info(struct kh_vm *vm, struct kh_mem_info *mem, struct kh_err *err)
 	int64_t item;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	memset(mem, 0, sizeof(*mem));
 	ret = kh_offsets(vm, mem_fields, NR_MEM_FIELDS, &off, err);
 	if (ret)

@@ -235,6 +235,9 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	unsigned int i;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	ret = resolve(vm, &ml, err);
 	if (!ret)
 		ret = kh_sym_va(vm, "modules", &head, err);

@@ -243,6 +243,9 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	int64_t boot_ns = 0;
 	int ret;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	memset(info, 0, sizeof(*info));
 	ret = kh_offsets(vm, os_fields, NR_OS_FIELDS, &off, err);
 	if (!ret)

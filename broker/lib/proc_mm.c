@@ -158,6 +158,9 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 	long got;
 	char last;
 
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
 	*len = 0;
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
 	if (!ret)
@@ -213,6 +216,9 @@ int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 	uint64_t mm;
 	unsigned int i;
 	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
 
 	*pages = 0;
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);

@@ -79,44 +79,92 @@ static int find_layout(struct kh_vm *vm, enum kh_layout_source source,
 	return ret;
 }
 
+/* "memmap, pvreadv, ..." for messages. */
+static void technique_names(char *out, size_t size)
+{
+	const struct kh_access_ops *const *ops;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (ops = kh_access_all; *ops && len < size; ops++)
+		len += snprintf(out + len, size - len, "%s%s",
+				len ? ", " : "", (*ops)->name);
+}
+
+/*
+ * The default: live techniques that read guest memory themselves, in
+ * order of speed. Snapshots copy all of RAM, halting ones stop the guest
+ * and an agent sees no memory: each must be asked for by name.
+ */
+static int is_default(const struct kh_access_ops *ops)
+{
+	return (ops->props & KH_TECHNIQUE_LIVE) &&
+	       !(ops->props & (KH_TECHNIQUE_SNAPSHOT | KH_TECHNIQUE_AGENT));
+}
+
+static void init_access(struct kh_vm *vm)
+{
+	char path[64];
+
+	vm->acc.pid = vm->target.pid;
+	vm->acc.layout = &vm->layout;
+	vm->acc.target = &vm->target;
+	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)vm->target.pid);
+	/* Without it residency checks open the file per call: slower only. */
+	vm->acc.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static int open_access(struct kh_vm *vm, const char *technique,
 		       struct kh_err *err)
 {
 	const struct kh_access_ops *const *ops;
-	char path[64];
+	char names[256], tried[1024] = "";
+	size_t len = 0;
 	int ret = kh_err_set(err, ENOENT, "no access technique is built in");
 
-	vm->acc.pid = vm->target.pid;
-	vm->acc.layout = &vm->layout;
-	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
+	init_access(vm);
 	if (vm->acc.pidfd < 0)
 		return kh_err_set(err, errno, "cannot open pidfd of QEMU pid %d: %s",
 				  (int)vm->target.pid, strerror(errno));
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)vm->target.pid);
-	/* Without it residency checks open the file per call: slower only. */
-	vm->acc.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (technique) {
 		vm->acc.ops = kh_access_lookup(technique);
-		if (!vm->acc.ops)
+		if (!vm->acc.ops) {
+			technique_names(names, sizeof(names));
 			return kh_err_set(err, EINVAL,
-					  "unknown technique '%s' (known: memmap, pvreadv, procmem)",
-					  technique);
+					  "unknown technique '%s' (known: %s)",
+					  technique, names);
+		}
 		ret = vm->acc.ops->open(&vm->acc, err);
-		if (ret)
+		if (ret) {
+			kh_err_prefix(err, "technique %s is unavailable",
+				      technique);
 			vm->acc.ops = NULL;
+		}
 		return ret;
 	}
 	for (ops = kh_access_all; *ops; ops++) {
+		struct kh_err why = { 0 };
+
+		if (!is_default(*ops))
+			continue;
 		vm->acc.ops = *ops;
-		ret = vm->acc.ops->open(&vm->acc, err);
+		vm->acc.priv = NULL;
+		ret = vm->acc.ops->open(&vm->acc, &why);
 		if (!ret)
 			return 0;
+		if (len < sizeof(tried))
+			len += snprintf(tried + len, sizeof(tried) - len,
+					"%s%s: %s", len ? "; " : "",
+					(*ops)->name, why.msg);
 	}
 	vm->acc.ops = NULL;
-	return ret;
+	return kh_err_set(err, -ret ?: ENOENT,
+			  "no live access technique works on QEMU pid %d (%s); see 'keyhole techniques' for others",
+			  (int)vm->target.pid, tried);
 }
 
-/* A regular file (not a socket) is a RAM image: an ELF core or raw. */
+/* A regular file (not a socket) is a RAM image: ELF, migration or raw. */
 static int is_image(const char *spec)
 {
 	struct stat st;
@@ -170,6 +218,7 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
 	vm->ctx = ctx;
 	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
 	vm->acc.pidfd = -1;
 	vm->acc.pagemap_fd = -1;
 	if (is_image(spec)) {
@@ -182,7 +231,9 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	ret = open_access(vm, cfg->technique, err);
 	if (ret)
 		goto fail;
-	ret = kh_kernel_locate(vm, err);
+	/* An agent sees the guest's /proc, not its memory or kernel. */
+	if (!(vm->acc.ops->props & KH_TECHNIQUE_AGENT))
+		ret = kh_kernel_locate(vm, err);
 located:
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
@@ -203,9 +254,13 @@ void kh_vm_close(struct kh_vm *vm)
 	/* A guest we halted never stays halted because we went away. */
 	while (vm->pause_depth)
 		kh_vm_resume(vm, NULL);
+	if (vm->op_paused)
+		kh_vm_op_resume(vm, NULL);
 	pthread_mutex_destroy(&vm->pause_lock);
+	/* Releases a snapshot technique's copy too. */
 	if (vm->acc.ops)
 		vm->acc.ops->close(&vm->acc);
+	pthread_mutex_destroy(&vm->acc.qmp_lock);
 	if (vm->acc.pidfd >= 0)
 		close(vm->acc.pidfd);
 	if (vm->acc.pagemap_fd >= 0)
@@ -225,15 +280,16 @@ void kh_vm_get_info(const struct kh_vm *vm, struct kh_vm_info *info)
 	info->layout_source = vm->layout.source;
 	info->nr_ranges = vm->layout.nr;
 	info->ranges = vm->layout.range;
-	info->kernel_release = vm->profile->release;
-	info->kernel_banner = vm->profile->banner;
+	info->kernel_release = vm->profile ? vm->profile->release : "";
+	info->kernel_banner = vm->profile ? vm->profile->banner : "";
 	info->kernel_phys = k->phys;
 	info->kernel_virt = k->text_va;
 	info->kaslr_slide = k->text_va - KH_KERNEL_LINK_VA;
 	info->page_offset_base = k->page_offset_base;
 	info->paging_levels = k->levels;
-	info->profile_from_cache = vm->profile->from_cache;
+	info->profile_from_cache = vm->profile && vm->profile->from_cache;
 	info->attach_ms = vm->attach_ms;
+	info->technique_props = vm->acc.ops->props;
 }
 
 static void describe(const struct kh_access_ops *ops, struct kh_technique *t)
@@ -265,6 +321,7 @@ int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
 		return kh_err_set(err, ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
 	vm->acc.pidfd = -1;
 	vm->acc.pagemap_fd = -1;
 	if (is_image(spec)) {
@@ -279,10 +336,12 @@ int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
 	ret = find_target(vm, spec, cfg, err);
 	if (ret)
 		goto out;
-	vm->acc.pid = vm->target.pid;
-	vm->acc.layout = &vm->layout;
-	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
-	/* Available means it really opens: its error says what is missing. */
+	init_access(vm);
+	/*
+	 * Available means it really opens (or its probe says it would,
+	 * where opening costs a copy of all RAM): its error says what is
+	 * missing and how to get it.
+	 */
 	for (ops = kh_access_all; *ops; ops++) {
 		struct kh_err why = { 0 };
 		struct kh_technique *t = &list[n++];
@@ -290,10 +349,14 @@ int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
 		describe(*ops, t);
 		vm->acc.ops = *ops;
 		vm->acc.priv = NULL;
-		t->available = !(*ops)->open(&vm->acc, &why);
-		if (t->available)
-			(*ops)->close(&vm->acc);
-		else
+		if ((*ops)->probe) {
+			t->available = !(*ops)->probe(&vm->acc, &why);
+		} else {
+			t->available = !(*ops)->open(&vm->acc, &why);
+			if (t->available)
+				(*ops)->close(&vm->acc);
+		}
+		if (!t->available)
 			snprintf(t->reason, sizeof(t->reason), "%s", why.msg);
 	}
 	vm->acc.ops = NULL;
@@ -306,4 +369,22 @@ out:
 	*listp = list;
 	*nr = n;
 	return 0;
+}
+
+void kh_vm_get_access_cost(const struct kh_vm *vm,
+			   struct kh_access_cost *cost)
+{
+	cost->halted_ns = atomic_load(&vm->acc.halted_ns);
+	cost->snapshot_ns = atomic_load(&vm->acc.snapshot_ns);
+}
+
+int kh_vm_snapshot(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+
+	if (!ops->snapshot_take)
+		return kh_err_set(err, EOPNOTSUPP,
+				  "technique %s takes no snapshots", ops->name);
+	/* A failed take leaves no copy: reads fail until the next one. */
+	return ops->snapshot_take(&vm->acc, err);
 }

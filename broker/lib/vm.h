@@ -28,10 +28,19 @@ struct kh_ctx {
 
 struct kh_vm {
 	struct kh_ctx *ctx;
-	/* The only mutable part: who paused the guest, under pause_lock. */
+	/*
+	 * The only mutable part, under pause_lock: who paused the guest.
+	 * pause_depth counts kh_vm_pause calls; op_paused is set while a
+	 * halting technique holds the guest for one public operation: its
+	 * first read pauses, kh_vm_verify (every operation ends with it)
+	 * or kh_vm_close resumes.
+	 */
 	pthread_mutex_t pause_lock;
 	unsigned int pause_depth;
 	int paused_by_us;
+	int op_paused;
+	/* ptrace stops can only be undone by the thread that made them. */
+	pthread_t op_pauser;
 	struct kh_qmp *pause_qmp;
 	struct kh_target target;
 	struct kh_layout layout;
@@ -68,7 +77,21 @@ int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 		     struct kh_err *err);
 int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 		    struct kh_err *err);
-/* -ESRCH (with err set) if QEMU exited, so reads may not have been its. */
+/*
+ * Ends a public operation: resumes a guest a halting technique paused for
+ * it, then -ESRCH (with err set) if QEMU exited, so reads may not have
+ * been its.
+ */
 int kh_vm_verify(struct kh_vm *vm, struct kh_err *err);
+/*
+ * -EOPNOTSUPP (with err set) when the technique sees OS state rather than
+ * memory (the agent): there is no kernel profile to extract with. Every
+ * public extractor calls it first.
+ */
+int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err);
+
+/* vm_pause.c: the halting technique's pause for one operation. */
+int kh_vm_op_pause(struct kh_vm *vm, struct kh_err *err);
+int kh_vm_op_resume(struct kh_vm *vm, struct kh_err *err);
 
 #endif

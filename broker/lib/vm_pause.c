@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Halting the guest through QMP (the paper's class VIII, guest-halting
- * interface access, used here around a crawl): "stop" parks every vCPU,
- * "cont" releases them. The QMP connection stays open while paused so
- * that resuming never depends on winning the monitor back. A guest that
- * someone else paused is left as we found it.
+ * Halting the guest. kh_vm_pause/kh_vm_resume halt it for as long as the
+ * caller wants (a consistent crawl): with the technique's own pause when
+ * it is a halting one (ptrace-stop, gdbstub), else through QMP, where
+ * "stop" parks every vCPU and "cont" releases them. The QMP connection
+ * stays open while paused so that resuming never depends on winning the
+ * monitor back. A guest that someone else paused is left as we found it.
+ *
+ * A halting technique also halts the guest around every public operation
+ * on its own (kh_vm_op_pause from the first read, kh_vm_op_resume from
+ * kh_vm_verify at the operation's end), unless kh_vm_pause holds it
+ * already.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,35 +33,70 @@ static int guest_running(struct kh_qmp *qmp, int *running,
 	return 0;
 }
 
-int kh_vm_pause(struct kh_vm *vm, struct kh_err *err)
+static int qmp_pause(struct kh_vm *vm, struct kh_err *err)
 {
-	int running = 0, ret = 0;
+	int running = 0, ret;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	if (vm->pause_depth++)
-		goto out;
-	if (!vm->target.qmp_path[0]) {
-		ret = kh_err_set(err, ENOTSUP,
-				 "halting QEMU pid %d needs its QMP socket (add -qmp unix:PATH,server=on,wait=off)",
-				 (int)vm->target.pid);
-		goto fail;
-	}
+	if (!vm->target.qmp_path[0])
+		return kh_err_set(err, ENOTSUP,
+				  "halting QEMU pid %d needs its QMP socket (add -qmp unix:PATH,server=on,wait=off)",
+				  (int)vm->target.pid);
 	ret = kh_qmp_connect(vm->target.qmp_path, QMP_TIMEOUT_MS,
 			     &vm->pause_qmp, err);
 	if (ret)
-		goto fail;
+		return ret;
 	ret = guest_running(vm->pause_qmp, &running, err);
 	if (!ret && running)
 		ret = kh_qmp_execute(vm->pause_qmp, "stop", NULL, NULL, err);
 	if (ret) {
 		kh_qmp_close(vm->pause_qmp);
 		vm->pause_qmp = NULL;
-		goto fail;
+		return ret;
 	}
 	vm->paused_by_us = running;
-	goto out;
-fail:
-	vm->pause_depth--;
+	/* Interface techniques (hmp) read through it meanwhile. */
+	pthread_mutex_lock(&vm->acc.qmp_lock);
+	vm->acc.held_qmp = vm->pause_qmp;
+	pthread_mutex_unlock(&vm->acc.qmp_lock);
+	return 0;
+}
+
+static int qmp_resume(struct kh_vm *vm, struct kh_err *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->acc.qmp_lock);
+	vm->acc.held_qmp = NULL;
+	pthread_mutex_unlock(&vm->acc.qmp_lock);
+	if (vm->paused_by_us)
+		ret = kh_qmp_execute(vm->pause_qmp, "cont", NULL, NULL, err);
+	kh_qmp_close(vm->pause_qmp);
+	vm->pause_qmp = NULL;
+	vm->paused_by_us = 0;
+	return ret;
+}
+
+int kh_vm_pause(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_depth++)
+		goto out;
+	if (ops && ops->pause) {
+		/* An operation's pause becomes the caller's. */
+		if (vm->op_paused)
+			vm->op_paused = 0;
+		else
+			ret = ops->pause(&vm->acc, err);
+		if (ret)
+			ops->resume(&vm->acc, NULL);
+	} else {
+		ret = qmp_pause(vm, err);
+	}
+	if (ret)
+		vm->pause_depth--;
 out:
 	pthread_mutex_unlock(&vm->pause_lock);
 	return ret;
@@ -63,6 +104,7 @@ out:
 
 int kh_vm_resume(struct kh_vm *vm, struct kh_err *err)
 {
+	const struct kh_access_ops *ops = vm->acc.ops;
 	int ret = 0;
 
 	pthread_mutex_lock(&vm->pause_lock);
@@ -72,12 +114,48 @@ int kh_vm_resume(struct kh_vm *vm, struct kh_err *err)
 	}
 	if (--vm->pause_depth)
 		goto out;
-	if (vm->paused_by_us)
-		ret = kh_qmp_execute(vm->pause_qmp, "cont", NULL, NULL, err);
-	kh_qmp_close(vm->pause_qmp);
-	vm->pause_qmp = NULL;
-	vm->paused_by_us = 0;
+	if (ops && ops->pause)
+		ret = ops->resume(&vm->acc, err);
+	else
+		ret = qmp_resume(vm, err);
 out:
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+int kh_vm_op_pause(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!vm->pause_depth && !vm->op_paused) {
+		ret = ops->pause(&vm->acc, err);
+		if (ret)
+			ops->resume(&vm->acc, NULL);
+		else
+			vm->op_paused = 1;
+		vm->op_pauser = pthread_self();
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+int kh_vm_op_resume(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	/*
+	 * Only the thread whose operation paused resumes: another thread's
+	 * operation that ran meanwhile read a halted guest too, and ending
+	 * the pause from it would fail for ptrace anyway.
+	 */
+	if (vm->op_paused && pthread_equal(vm->op_pauser, pthread_self())) {
+		vm->op_paused = 0;
+		ret = ops->resume(&vm->acc, err);
+	}
 	pthread_mutex_unlock(&vm->pause_lock);
 	return ret;
 }

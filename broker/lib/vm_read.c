@@ -45,6 +45,11 @@ int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	}
 	if (!nr || bad == nr)
 		return bad;
+	if (vm->acc.ops->pause) {
+		ret = kh_vm_op_pause(vm, err);
+		if (ret)
+			return ret;
+	}
 	if (!bad) {
 		ret = vm->acc.ops->read(&vm->acc, reads, nr);
 		return ret < 0 ? batch_failed(vm, ret, err) : ret;
@@ -200,8 +205,12 @@ int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 
 int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
 {
+	int ret = 0;
+
+	if (vm->acc.ops->pause)
+		ret = kh_vm_op_resume(vm, err);
 	if (!vm->acc.ops->pid_addressed || !kh_access_alive(&vm->acc))
-		return 0;
+		return ret;
 	return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
 			  (int)vm->target.pid);
 }
@@ -214,10 +223,19 @@ int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
 }
 
+int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err)
+{
+	if (vm->profile)
+		return 0;
+	return kh_err_set(err, EOPNOTSUPP,
+			  "technique %s sees the guest's OS state, not its memory: only ps works with it",
+			  vm->acc.ops ? vm->acc.ops->name : "?");
+}
+
 int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		struct kh_err *err)
 {
-	int ret = kh_kva_read(vm, reads, nr, err);
+	int ret = kh_vm_need_memory(vm, err) ?: kh_kva_read(vm, reads, nr, err);
 
 	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
 }

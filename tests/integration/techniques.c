@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Proves: `keyhole techniques` lists every access technique with its class
- * in the paper's taxonomy and its availability, which is true exactly when
- * the technique works (memmap only on a memfd backend, with a reason that
- * says how to get one otherwise); the default technique is the first
- * available one; every available technique gives the same long-lived
- * processes; and a RAM dump taken with QMP dump-guest-memory is itself a
- * VM keyhole can read, with the same processes as the live guest.
+ * in the paper's taxonomy (all eight classes present) and its
+ * properties and availability, which is true exactly when the technique
+ * works (memmap only on a memfd backend, with a reason that says how to
+ * get one otherwise); the default technique is the first available live
+ * one; every live technique gives the same long-lived processes; and a
+ * RAM image is itself a VM keyhole can read, with the same processes as
+ * the live guest, whether an ELF dump (dump-guest-memory), a migration
+ * stream keyhole kept (KEYHOLE_KEEP_SNAPSHOT) or raw RAM (pmemsave).
  */
 #include <unistd.h>
 
@@ -49,8 +51,9 @@ static void same_processes(json_t **lists, int nr, const char *what)
 		const char *comm = json_string_value(json_object_get(p, "comm"));
 		int everywhere = 1;
 
-		if (!strncmp(comm, "kh-churn", 8) || !strcmp(comm, "httpd"))
-			continue;	/* the guest's churn */
+		if (!strncmp(comm, "kh-churn", 8) || !strcmp(comm, "httpd") ||
+		    !strcmp(comm, "sleep"))
+			continue;	/* the guest's churn and its loops */
 		for (j = 1; j < nr && everywhere; j++) {
 			size_t k;
 			json_t *q;
@@ -73,13 +76,43 @@ static void same_processes(json_t **lists, int nr, const char *what)
 	CHECK(common > 20, "%s: only %d processes compared", what, common);
 }
 
+/* Whether the engine would pick it by default: live, reads memory. */
+static int is_default(json_t *t)
+{
+	return json_is_true(json_object_get(t, "live")) &&
+	       !json_is_true(json_object_get(t, "snapshot")) &&
+	       !json_is_true(json_object_get(t, "agent"));
+}
+
+/* `keyhole ps FILE` and `techniques FILE` of a saved image. */
+static json_t *image_view(const char *path, const char *format)
+{
+	json_t *view, *t, *vm;
+	int status;
+
+	view = keyhole_json(&status, "ps %s", path);
+	CHECK(status == 0, "ps of the %s image failed", format);
+	t = keyhole_json(&status, "techniques %s", path);
+	CHECK(status == 0 && json_array_size(t) == 1 &&
+	      !strcmp(json_string_value(json_object_get(
+			json_array_get(t, 0), "name")), "image"),
+	      "a %s image is read by the image technique", format);
+	json_decref(t);
+	vm = keyhole_json(&status, "vm %s", path);
+	CHECK(status == 0 && !strcmp(json_string_value(json_object_get(vm,
+			"layout_source")) ?: "", format),
+	      "the image is not recognised as %s", format);
+	json_decref(vm);
+	return view;
+}
+
 int main(int argc, char **argv)
 {
-	json_t *list, *t, *vm, *views[4];
-	int status, nr = 0, memfd;
+	json_t *list, *t, *vm, *views[8];
+	int status, nr = 0, memfd, klass_seen[8] = { 0 };
 	const char *first = NULL;
 	struct guest g;
-	size_t i;
+	size_t i, k;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
@@ -90,25 +123,39 @@ int main(int argc, char **argv)
 	      status);
 	json_array_foreach(list, i, t) {
 		const char *name = json_string_value(json_object_get(t, "name"));
+		const char *klass = json_string_value(json_object_get(t, "class"));
 
-		CHECK(is_class(json_string_value(json_object_get(t, "class"))),
-		      "%s has no class I-VIII", name);
+		CHECK(is_class(klass), "%s has no class I-VIII", name);
+		for (k = 0; k < 8; k++)
+			klass_seen[k] |= !strcmp(klass, classes[k]);
 		CHECK(json_is_boolean(json_object_get(t, "live")) &&
 		      json_is_boolean(json_object_get(t, "halting")) &&
-		      json_is_boolean(json_object_get(t, "snapshot")),
+		      json_is_boolean(json_object_get(t, "snapshot")) &&
+		      json_is_boolean(json_object_get(t, "agent")) &&
+		      json_is_boolean(json_object_get(t, "interface")),
 		      "%s lacks its properties", name);
+		CHECK(json_is_true(json_object_get(t, "live")) !=
+		      json_is_true(json_object_get(t, "halting")),
+		      "%s must be either live or halting", name);
 		if (!json_is_true(json_object_get(t, "available"))) {
-			CHECK(json_string_value(json_object_get(t, "reason")),
+			const char *why = json_string_value(
+				json_object_get(t, "reason"));
+
+			CHECK(why && strlen(why) > 20,
 			      "unavailable %s gives no reason", name);
 			continue;
 		}
+		if (!is_default(t))
+			continue;	/* technique_running reads through it */
 		if (!first)
 			first = name;
-		CHECK(nr < 4, "too many techniques");
+		CHECK(nr < 8, "too many techniques");
 		views[nr++] = keyhole_json(&status, "--technique %s ps %d",
 					   name, g.pid);
 		CHECK(status == 0, "ps through %s failed", name);
 	}
+	for (k = 0; k < 8; k++)
+		CHECK(klass_seen[k], "no technique of class %s", classes[k]);
 	t = technique(list, "memmap");
 	CHECK(json_is_true(json_object_get(t, "available")) == memfd,
 	      "memmap availability %d on a guest with %s RAM",
@@ -123,29 +170,49 @@ int main(int argc, char **argv)
 	vm = keyhole_json(&status, "vm %d", g.pid);
 	CHECK(status == 0 && first &&
 	      !strcmp(json_string_value(json_object_get(vm, "technique")), first),
-	      "default technique is %s, first available is %s",
+	      "default technique is %s, first available live one is %s",
 	      json_string_value(json_object_get(vm, "technique")), first);
 	same_processes(views, nr, "live techniques");
 
-	/* A dump of the small PVH guest is a VM too (1 GiB on disk). */
+	/*
+	 * Images of the small PVH guest are VMs too (1 GiB each on disk):
+	 * an ELF dump, a migration stream keyhole kept, raw RAM.
+	 */
 	if (!strcmp(g.boot, "pvh")) {
-		char dump[4200], *out;
+		char path[4200], *out;
 
-		snprintf(dump, sizeof(dump), "%s/ram.elf", g.rundir);
+		snprintf(path, sizeof(path), "%s/ram.elf", g.rundir);
 		out = run_capture(&status,
 				  "%s -t 300 --qmp '%s' '{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:%s\"}}'",
-				  env_or("TRUTH", "truth"), g.qmp_sock, dump);
+				  env_or("TRUTH", "truth"), g.qmp_sock, path);
 		CHECK(status == 0, "dump-guest-memory failed: %s", out);
 		free(out);
-		views[1] = keyhole_json(&status, "ps %s", dump);
-		CHECK(status == 0, "ps of the dump failed");
-		t = keyhole_json(&status, "techniques %s", dump);
-		CHECK(status == 0 && json_array_size(t) == 1 &&
-		      !strcmp(json_string_value(json_object_get(
-				json_array_get(t, 0), "name")), "image"),
-		      "a dump is read by the image technique");
-		unlink(dump);
-		same_processes(views, 2, "live and dump");
+		views[1] = image_view(path, "elf");
+		unlink(path);
+		same_processes(views, 2, "live and ELF dump");
+
+		snprintf(path, sizeof(path), "%s/ram.mig", g.rundir);
+		unlink(path);
+		out = run_capture(&status,
+				  "KEYHOLE_KEEP_SNAPSHOT='%s' %s -t migrate vm %d",
+				  path, env_or("KEYHOLE", "build/bin/keyhole"),
+				  g.pid);
+		CHECK(status == 0, "keeping a migration stream failed: %s", out);
+		free(out);
+		views[1] = image_view(path, "migration");
+		unlink(path);
+		same_processes(views, 2, "live and migration stream");
+
+		snprintf(path, sizeof(path), "%s/ram.raw", g.rundir);
+		out = run_capture(&status,
+				  "%s -t 300 --qmp '%s' '{\"execute\":\"pmemsave\",\"arguments\":{\"val\":0,\"size\":%llu,\"filename\":\"%s\"}}'",
+				  env_or("TRUTH", "truth"), g.qmp_sock,
+				  1ull << 30, path);
+		CHECK(status == 0, "pmemsave failed: %s", out);
+		free(out);
+		views[1] = image_view(path, "raw");
+		unlink(path);
+		same_processes(views, 2, "live and raw image");
 	}
 	return KH_PASS;
 }

@@ -166,7 +166,7 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	sigaddset(&hold, SIGHUP);
 	sigaddset(&hold, SIGPIPE);
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (i = 0; i < count && !ret; i++) {
+	for (i = 0; i < count && !ret && !interrupted(); i++) {
 		struct kh_crawl *crawl;
 
 		if (flags & KH_CRAWL_PAUSE)

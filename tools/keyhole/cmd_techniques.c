@@ -27,7 +27,7 @@ static void print_text(const struct kh_technique *list, unsigned int nr)
 {
 	unsigned int i, p;
 
-	printf("%-9s %-5s %-4s %-24s %s\n", "NAME", "CLASS", "OK",
+	printf("%-9s %-5s %-4s %-27s %s\n", "NAME", "CLASS", "OK",
 	       "PROPERTIES", "WHY NOT");
 	for (i = 0; i < nr; i++) {
 		char text[128] = "";
@@ -38,7 +38,7 @@ static void print_text(const struct kh_technique *list, unsigned int nr)
 				len += snprintf(text + len, sizeof(text) - len,
 						"%s%s", len ? "," : "",
 						props[p].name);
-		printf("%-9s %-5s %-4s %-24s %s\n", list[i].name,
+		printf("%-9s %-5s %-4s %-27s %s\n", list[i].name,
 		       list[i].klass, list[i].available ? "yes" : "no", text,
 		       list[i].reason);
 	}

@@ -35,6 +35,8 @@ int report_error(const struct options *opts, const char *fmt, ...)
 int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp);
 void detach(struct kh_ctx *ctx, struct kh_vm *vm);
+/* A signal arrived that waits for detach: stop looping and detach. */
+int interrupted(void);
 
 /*
  * Text from guest memory, made safe for a terminal and valid for JSON:

@@ -7,6 +7,7 @@
  */
 #include <bpf/libbpf.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,54 @@
 #include "keyhole.h"
 
 const char *prog_name = "keyhole";
+
+/*
+ * SIGINT, SIGTERM and SIGHUP end keyhole as they always do, except while
+ * it attaches or detaches: a snapshot technique then has the guest
+ * stopped or a temporary file on disk, and a halting one the guest
+ * paused. There the signal is held until the step is over, so the guest
+ * is running (or paused by its owner, as before) and no file is left
+ * when keyhole dies of it.
+ */
+static volatile sig_atomic_t in_critical, held_signal;
+
+static void on_signal(int sig)
+{
+	if (in_critical) {
+		held_signal = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int interrupted(void)
+{
+	return held_signal != 0;
+}
+
+static void enter_critical(void)
+{
+	in_critical = 1;
+}
+
+static void leave_critical(void)
+{
+	int sig;
+
+	in_critical = 0;
+	sig = held_signal;
+	if (sig) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+}
+
+/*
+ * The technique of the VM a command attached to, for the "technique" of
+ * its JSON (commands print after detaching; the name is static).
+ */
+static const char *used_technique;
 
 const struct subcommand subcommands[] = {
 	{ "ps", cmd_ps, "[-T] VM", "list the guest's processes (threads with -T)" },
@@ -50,11 +99,15 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -j, --json             print JSON (errors too)\n"
-		"  -t, --technique NAME   access technique: memmap, pvreadv, procmem\n"
-		"                         (default: the fastest that works)\n"
+		"  -t, --technique NAME   access technique (keyhole techniques VM lists\n"
+		"                         them; default: the fastest live one that works)\n"
+
 		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
 		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
-		"  -h, --help             this help\n");
+		"  -h, --help             this help\n"
+		"\n"
+		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
+		"KEYHOLE_KEEP_SNAPSHOT=FILE (dump, migrate, bgsnap keep their copy there).\n");
 }
 
 const struct subcommand *subcommand_find(const char *name)
@@ -128,6 +181,12 @@ int print_json(json_t *doc)
 {
 	if (!doc)
 		return 1;
+	/* Every result says how it was read. */
+	if (used_technique && json_is_object(doc) &&
+	    !json_object_get(doc, "error") &&
+	    !json_object_get(doc, "technique"))
+		json_object_set_new(doc, "technique",
+				    json_string(used_technique));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(doc);
@@ -141,20 +200,44 @@ int attach(const struct options *opts, const char *spec,
 	struct kh_vm_config vcfg = { .technique = opts->technique,
 				     .layout = opts->layout };
 	struct kh_err err = { 0 };
+	struct kh_vm_info info;
 
 	if (kh_ctx_new(&ccfg, ctxp, &err))
 		return report_error(opts, "%s", err.msg);
+	enter_critical();
 	if (kh_vm_open(*ctxp, spec, &vcfg, vmp, &err)) {
 		kh_ctx_free(*ctxp);
-		return report_error(opts, "%s", err.msg);
+		report_error(opts, "%s", err.msg);
+		leave_critical();
+		return 1;
 	}
+	kh_vm_get_info(*vmp, &info);
+	used_technique = info.technique;
+	/*
+	 * A halting technique stops the guest inside every operation, so
+	 * signals wait for detach (commands that loop poll interrupted()).
+	 */
+	if (!(info.technique_props & KH_TECHNIQUE_HALTING))
+		leave_critical();
 	return 0;
 }
 
 void detach(struct kh_ctx *ctx, struct kh_vm *vm)
 {
+	enter_critical();
 	kh_vm_close(vm);
 	kh_ctx_free(ctx);
+	leave_critical();
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static int parse_layout(const char *arg, enum kh_layout_source *layout)
@@ -187,6 +270,7 @@ int main(int argc, char **argv)
 		{ "technique", required_argument, NULL, 't' },
 		{ "layout", required_argument, NULL, 'l' },
 		{ "cache-dir", required_argument, NULL, 'C' },
+
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -215,6 +299,7 @@ int main(int argc, char **argv)
 		case 'C':
 			opts.cache_dir = optarg;
 			break;
+
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -227,6 +312,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	catch_signals();
 	for (cmd = subcommands; cmd->name; cmd++)
 		if (!strcmp(cmd->name, argv[optind]))
 			return cmd->run(&opts, argc - optind, argv + optind);
