@@ -26,6 +26,7 @@
 #define MAX_BACKENDS	16
 #define MAX_CMDLINE	(1 << 20)	/* /proc caps argv far below this */
 #define QMP_TIMEOUT_MS	2000
+#define MAX_CHARDEVS	16
 
 struct backend {
 	char id[64];
@@ -45,8 +46,10 @@ struct parse_state {
 	struct {
 		char id[64];
 		char path[108];
-	} chardev[8];		/* -chardev socket,id=X,path=P */
+	} chardev[MAX_CHARDEVS];	/* -chardev socket,id=X,path=P */
 	unsigned int nr_chardev;
+	char gdb_chardev[64];	/* -gdb chardev:X */
+	char qga_chardev[64];	/* -device virtserialport,chardev=X,name=qga */
 };
 
 /*
@@ -290,6 +293,66 @@ static int parse_qmp(struct kh_target *t, const char *val,
 	return 0;
 }
 
+/*
+ * -gdb DEV: QEMU hands DEV to qemu_chr_new(), except "tcp:" which it
+ * rewrites; only unix sockets are usable here (a TCP port would let anyone
+ * on the host halt the guest, and we never guess ports).
+ */
+static int parse_gdb(struct parse_state *ps, struct kh_target *t,
+		     const char *val, struct kh_err *err)
+{
+	char path[sizeof(t->gdb_path)];
+	int r;
+
+	if (!strncmp(val, "chardev:", 8)) {
+		if (strlen(val + 8) < sizeof(ps->gdb_chardev))
+			strcpy(ps->gdb_chardev, val + 8);
+		return 0;
+	}
+	if (!strncmp(val, "tcp:", 4) || !strncmp(val, "telnet:", 7)) {
+		t->gdb_tcp = 1;
+		return 0;
+	}
+	if (strncmp(val, "unix:", 5))
+		return 0;
+	r = opts_get(val + 5, "path", "path", path, sizeof(path));
+	if (r < 0)
+		return kh_err_set(err, ENAMETOOLONG,
+				  "QEMU's gdbstub socket path in '%.64s' is longer than a unix socket path can be",
+				  val);
+	if (r == 1)
+		strcpy(t->gdb_path, path);
+	return 0;
+}
+
+/* The qemu-ga port: a virtserialport named org.qemu.guest_agent.0. */
+static void parse_device(struct parse_state *ps, const char *val)
+{
+	char driver[32], name[64], chardev[64];
+
+	if (val[0] == '{') {
+		json_t *o = json_loads(val, 0, NULL);
+		const char *d, *n, *c;
+
+		d = json_string_value(json_object_get(o, "driver"));
+		n = json_string_value(json_object_get(o, "name"));
+		c = json_string_value(json_object_get(o, "chardev"));
+		if (d && n && c && !strcmp(d, "virtserialport") &&
+		    !strcmp(n, KH_QGA_PORT_NAME) &&
+		    strlen(c) < sizeof(ps->qga_chardev))
+			strcpy(ps->qga_chardev, c);
+		json_decref(o);
+		return;
+	}
+	if (opts_get(val, "driver", "driver", driver, sizeof(driver)) != 1 ||
+	    strcmp(driver, "virtserialport") ||
+	    opts_get(val, "name", NULL, name, sizeof(name)) != 1 ||
+	    strcmp(name, KH_QGA_PORT_NAME) ||
+	    opts_get(val, "chardev", NULL, chardev, sizeof(chardev)) != 1)
+		return;
+	strcpy(ps->qga_chardev, chardev);
+}
+
 static int parse_arg(struct parse_state *ps, struct kh_target *t,
 		     const char *opt, const char *val, struct kh_err *err)
 {
@@ -306,13 +369,17 @@ static int parse_arg(struct parse_state *ps, struct kh_target *t,
 	} else if (!strcmp(opt, "chardev")) {
 		unsigned int i = ps->nr_chardev;
 
-		if (i >= 8 || strncmp(val, "socket,", 7))
+		if (i >= MAX_CHARDEVS || strncmp(val, "socket,", 7))
 			return 0;
 		if (opts_get(val, "id", NULL, ps->chardev[i].id,
 			     sizeof(ps->chardev[i].id)) == 1 &&
 		    opts_get(val, "path", NULL, ps->chardev[i].path,
 			     sizeof(ps->chardev[i].path)) == 1)
 			ps->nr_chardev++;
+	} else if (!strcmp(opt, "gdb")) {
+		return parse_gdb(ps, t, val, err);
+	} else if (!strcmp(opt, "device")) {
+		parse_device(ps, val);
 	} else if (!strcmp(opt, "mon")) {
 		unsigned int i = ps->nr_mon;
 
@@ -377,6 +444,14 @@ static void resolve_refs(struct parse_state *ps, struct kh_target *t)
 				strcpy(t->qmp_path, ps->chardev[j].path);
 				break;
 			}
+	for (j = 0; j < ps->nr_chardev; j++) {
+		if (!t->gdb_path[0] && ps->gdb_chardev[0] &&
+		    !strcmp(ps->chardev[j].id, ps->gdb_chardev))
+			strcpy(t->gdb_path, ps->chardev[j].path);
+		if (!t->qga_path[0] && ps->qga_chardev[0] &&
+		    !strcmp(ps->chardev[j].id, ps->qga_chardev))
+			strcpy(t->qga_path, ps->chardev[j].path);
+	}
 }
 
 int kh_target_parse_cmdline(const char *cmdline, size_t len,
@@ -414,6 +489,8 @@ int kh_target_parse_cmdline(const char *cmdline, size_t len,
 		if (opt[0] != '-')
 			continue;	/* a bare disk image argument */
 		opt += opt[1] == '-' ? 2 : 1;
+		if (!strcmp(opt, "s"))
+			t->gdb_tcp = 1;	/* -gdb tcp::1234 */
 		if (is_noarg(opt))
 			continue;
 		if (i + 1 >= argc)
@@ -486,21 +563,37 @@ static int is_qemu(pid_t pid, const char *cmdline, size_t len, char *comm,
 }
 
 /* A relative socket path on QEMU's argv is relative to QEMU's cwd. */
-static void absolute_qmp_path(struct kh_target *t)
+static void absolute_path(pid_t pid, char sock[108])
 {
-	char path[64], cwd[PATH_MAX], full[PATH_MAX + sizeof(t->qmp_path)];
+	char path[64], cwd[PATH_MAX], full[PATH_MAX + 108];
 	ssize_t n;
 
-	if (!t->qmp_path[0] || t->qmp_path[0] == '/')
+	if (!sock[0] || sock[0] == '/')
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
 	n = readlink(path, cwd, sizeof(cwd) - 1);
 	if (n <= 0)
 		return;
 	cwd[n] = '\0';
-	snprintf(full, sizeof(full), "%s/%s", cwd, t->qmp_path);
-	if (strlen(full) < sizeof(t->qmp_path))
-		strcpy(t->qmp_path, full);
+	snprintf(full, sizeof(full), "%s/%s", cwd, sock);
+	if (strlen(full) < 108)
+		strcpy(sock, full);
+}
+
+/* Explicit socket paths from the environment beat the command line. */
+static int socket_override(const char *var, char sock[108],
+			   struct kh_err *err)
+{
+	const char *val = getenv(var);
+
+	if (!val || !val[0])
+		return 0;
+	if (strlen(val) >= 108)
+		return kh_err_set(err, ENAMETOOLONG,
+				  "$%s is longer than a unix socket path can be",
+				  var);
+	strcpy(sock, val);
+	return 0;
 }
 
 static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
@@ -561,10 +654,16 @@ static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 
 	t->pid = pid;
 	ret = kh_target_parse_cmdline(cmdline, len, t, err);
-	if (ret)
+	if (ret) {
 		kh_err_prefix(err, "QEMU pid %d", (int)pid);
-	else
-		absolute_qmp_path(t);
+		goto out;
+	}
+	absolute_path(pid, t->qmp_path);
+	absolute_path(pid, t->gdb_path);
+	absolute_path(pid, t->qga_path);
+	ret = socket_override("KEYHOLE_GDB_SOCKET", t->gdb_path, err);
+	if (!ret)
+		ret = socket_override("KEYHOLE_QGA_SOCKET", t->qga_path, err);
 out:
 	free(cmdline);
 	return ret;

@@ -20,7 +20,19 @@ struct kh_target {
 	uint64_t ram_size;	/* bytes, from -m or the backend; 0 unknown */
 	char mem_path[PATH_MAX];/* mem-path= of memory-backend-file, or "" */
 	int ram_memfd;		/* a memory-backend-memfd backs RAM */
+	/*
+	 * The gdbstub's unix socket (-gdb chardev:ID or -gdb unix:PATH) and
+	 * the socket of the chardev behind the qemu-ga virtio-serial port
+	 * (-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0),
+	 * or "". $KEYHOLE_GDB_SOCKET and $KEYHOLE_QGA_SOCKET override them.
+	 * A TCP gdbstub is noted in gdb_tcp so the error can say so.
+	 */
+	char gdb_path[108];
+	char qga_path[108];
+	int gdb_tcp;
 };
+
+#define KH_QGA_PORT_NAME "org.qemu.guest_agent.0"
 
 /* Resolves spec and fills t; clear errors for no such pid/not QEMU/EPERM. */
 int kh_target_resolve(const char *spec, struct kh_target *t,

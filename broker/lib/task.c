@@ -395,14 +395,62 @@ static void walk_reset(struct walk *w)
 		memset(w->seen, 0, sizeof(*w->seen) * w->seen_cap);
 }
 
+/*
+ * An agent technique (class I) lists processes from the guest's own /proc:
+ * no walk, no threads. Its tasks op returns 1 when the list is real but
+ * not whole (a process vanished mid-listing, or a name it could not parse).
+ */
+static int tasks_from_technique(struct kh_vm *vm, unsigned int flags,
+				struct kh_task_list **listp,
+				struct kh_err *err)
+{
+	struct kh_task_list *list;
+	struct kh_task *tasks;
+	size_t nr;
+	int ret;
+
+	list = calloc(1, sizeof(*list));
+	if (!list)
+		return kh_err_set(err, ENOMEM, "out of memory for a task list");
+	ret = vm->acc.ops->tasks(&vm->acc, &tasks, &nr, err);
+	if (ret < 0) {
+		free(list);
+		return ret;
+	}
+	if (nr > UINT32_MAX) {
+		free(tasks);
+		free(list);
+		return kh_err_set(err, E2BIG, "%zu tasks", nr);
+	}
+	list->tasks = tasks;
+	list->nr = nr;
+	if (ret > 0) {
+		list->flags |= KH_RESULT_INCOMPLETE;
+		snprintf(list->problem, sizeof(list->problem),
+			 "the %s technique could not read every process",
+			 vm->acc.ops->name);
+	} else if (flags & KH_TASKS_THREADS) {
+		list->flags |= KH_RESULT_INCOMPLETE;
+		snprintf(list->problem, sizeof(list->problem),
+			 "the %s technique lists processes, not threads",
+			 vm->acc.ops->name);
+	}
+	*listp = list;
+	return 0;
+}
+
 int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	     struct kh_err *err)
 {
-	struct walk w = { .vm = vm, .tl = &vm->profile->task, .flags = flags };
-	uint64_t ram = kh_layout_ram_size(&vm->layout);
+	struct walk w = { .vm = vm, .flags = flags };
+	uint64_t ram;
 	int64_t init_task;
 	int attempt, ret;
 
+	if (vm->acc.ops && vm->acc.ops->tasks)
+		return tasks_from_technique(vm, flags, listp, err);
+	w.tl = &vm->profile->task;
+	ram = kh_layout_ram_size(&vm->layout);
 	ret = kh_profile_sym(vm->profile, "init_task", &init_task, err);
 	if (ret)
 		return ret;

@@ -14,6 +14,10 @@
 #                      dependencies) from /lib/modules/V, uncompressed so
 #                      that busybox insmod can load them
 #   truth              host-side client for the guest's truth daemon
+#   qga.d/             Debian's qemu-guest-agent unpacked (apt-get download +
+#                      dpkg-deb -x): qemu-ga and the host's copies of the
+#                      shared libraries it needs go into the initramfs, for
+#                      the agent technique (class I)
 # Idempotent: a step is skipped when its outputs are newer than its inputs.
 # Concurrent runs are serialised with a lock in OUTDIR.  No root is needed:
 # the /dev/console node comes from a hand-written cpio entry, not mknod.
@@ -84,8 +88,9 @@ fi
 
 # --- kernel modules ---------------------------------------------------
 # Real Debian modules, loaded by /init, so keyhole has a module list to
-# read: dummy (provides khdummy0) and crc7 (tiny, no dependencies).
-modules="dummy crc7"
+# read: dummy (provides khdummy0) and crc7 (tiny, no dependencies); and
+# virtio_pci + virtio_console for the guest agent's virtio-serial port.
+modules="dummy crc7 virtio_pci virtio_console"
 moddir=/lib/modules/$V
 [ -e "$moddir/modules.dep" ] ||
 	{ say "no $moddir/modules.dep (apt-get install linux-image-$V)"; exit 1; }
@@ -99,6 +104,33 @@ for m in $modules; do
 		case " $modfiles " in *" $f "*) ;; *) modfiles="$modfiles $f" ;; esac
 	done
 done
+
+# --- guest agent ------------------------------------------------------
+# qemu-ga is dynamically linked: it runs on the host's own copies of its
+# libraries (those of the same Debian release, which QEMU itself needs).
+if [ ! -x "$out/qga.d/usr/sbin/qemu-ga" ]; then
+	say "qemu-ga <- apt-get download qemu-guest-agent"
+	rm -rf "$out/qga.dl" "$out/qga.d"
+	mkdir -p "$out/qga.dl"
+	# A fresh machine may have no package lists yet: update once.
+	(cd "$out/qga.dl" && apt-get download -q qemu-guest-agent >&2) ||
+	{ apt-get update -q >&2 &&
+	  (cd "$out/qga.dl" && apt-get download -q qemu-guest-agent >&2); } ||
+		{ say "apt-get download qemu-guest-agent failed (apt-get update needs root)"; exit 1; }
+	dpkg-deb -x "$out"/qga.dl/qemu-guest-agent_*.deb "$out/qga.d"
+	rm -rf "$out/qga.dl"
+	[ -x "$out/qga.d/usr/sbin/qemu-ga" ] ||
+		{ say "no usr/sbin/qemu-ga in the qemu-guest-agent package"; exit 1; }
+fi
+qga_libs=$(ldd "$out/qga.d/usr/sbin/qemu-ga" | awk '
+	/not found/ { print "MISSING:" $1; next }
+	$2 == "=>" && $3 ~ /^\// { print $3; next }
+	$1 ~ /^\// { print $1 }')
+case "$qga_libs" in
+*MISSING:*)
+	say "qemu-ga needs libraries the host lacks: $(echo "$qga_libs" | sed -n 's/^MISSING://p' | tr '\n' ' ')"
+	exit 1 ;;
+esac
 
 # --- initramfs --------------------------------------------------------
 busybox=
@@ -122,7 +154,8 @@ cpio_newc_entry() {
 }
 
 if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
-	"$here/build.sh" "$out/kernel-release" $modfiles; then
+	"$here/build.sh" "$out/kernel-release" $modfiles \
+	"$out/qga.d/usr/sbin/qemu-ga"; then
 	say "initramfs.cpio.gz"
 	root=$out/initramfs.d
 	rm -rf "$root"
@@ -151,6 +184,12 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 		echo "${b%.ko*}" >>"$root/etc/kh-modules"
 	done
 	install -m 0755 "$here/init" "$root/init"
+	install -m 0755 "$out/qga.d/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
+	for l in $qga_libs; do
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
+	mkdir -p "$root/var/lib" && ln -s /run "$root/var/run"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 	echo 'kh:x:1000:1000:kh:/tmp:/bin/sh' >>"$root/etc/passwd"
 	printf 'root:x:0:\nkh:x:1000:\n' >"$root/etc/group"

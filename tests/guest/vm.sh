@@ -6,7 +6,7 @@
 #   vm.sh start RUNDIR [--boot bzimage|pvh] [--paging 4|5] [--ram memfd|anon]
 #                      [--machine pc|q35] [--mem SIZE] [--name NAME] [--smp N]
 #                      [--no-qmp] [--timeout SECS] [--append 'KERNEL ARGS']
-#                      [--images DIR]
+#                      [--images DIR] [--gdb] [--agent]
 #   vm.sh stop RUNDIR
 #   vm.sh truth RUNDIR REQUEST        (shortcut for: truth RUNDIR/truth.sock REQUEST)
 #
@@ -14,7 +14,9 @@
 # guests in several shapes (KASLR or not, 4- or 5-level paging, memfd or
 # anonymous RAM, RAM above 4 GiB) and a ground truth to compare against.
 # Everything a guest uses lives in RUNDIR (qemu.pid, qmp.sock, truth.sock,
-# console.log, options), there are no TCP ports, so guests run side by side.
+# console.log, options; gdb.sock with --gdb: QEMU's gdbstub; qga.sock with
+# --agent: a virtio-serial port named org.qemu.guest_agent.0, served by
+# qemu-ga in the guest), there are no TCP ports, so guests run side by side.
 # `start` returns once the guest's kh-truth answers "pong" and prints the
 # QEMU pid; on failure it shows the console tail and leaves no QEMU behind.
 # `stop` quits QEMU (QMP quit, then SIGTERM, then SIGKILL) and waits for it.
@@ -24,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 images=${KH_GUEST_IMAGES:-$here/../../build/guest}
 
 usage() {
-	sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 die() { echo "vm.sh: $*" >&2; exit 1; }
@@ -82,7 +84,8 @@ do_stop() {
 			break
 		done
 	fi
-	rm -f "$rundir/qmp.sock" "$rundir/truth.sock" "$rundir/qemu.pid"
+	rm -f "$rundir/qmp.sock" "$rundir/truth.sock" "$rundir/qemu.pid" \
+		"$rundir/gdb.sock" "$rundir/qga.sock"
 }
 
 cmd=${1:-}
@@ -107,7 +110,7 @@ start) ;;
 esac
 
 boot=bzimage paging=4 ram=memfd machine=pc mem=1G name=$(basename "$rundir")
-smp=1 qmp=1 timeout=180 append_extra=
+smp=1 qmp=1 timeout=180 append_extra='' gdb=0 agent=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--boot) boot=${2:?}; shift ;;
@@ -121,6 +124,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=${2:?}; shift ;;
 	--append) append_extra=${2?}; shift ;;
 	--images) images=${2:?}; shift ;;
+	--gdb) gdb=1 ;;
+	--agent) agent=1 ;;
 	*) echo "vm.sh: unknown option $1" >&2; usage ;;
 	esac
 	shift
@@ -164,12 +169,19 @@ args+=(-machine "$mach" -nodefaults -display none -no-reboot
 	-serial chardev:truth
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 [ "$qmp" = 1 ] && args+=(-qmp "unix:$rundir/qmp.sock,server=on,wait=off")
+[ "$gdb" = 1 ] && args+=(
+	-chardev "socket,id=gdb0,path=$rundir/gdb.sock,server=on,wait=off"
+	-gdb chardev:gdb0)
+[ "$agent" = 1 ] && args+=(-device virtio-serial-pci
+	-chardev "socket,id=qga0,path=$rundir/qga.sock,server=on,wait=off"
+	-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0)
 args+=(-daemonize -pidfile "$rundir/qemu.pid")
 
 rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/truth.sock" \
-	"$rundir/qemu.pid" "$rundir/boot-seconds"
+	"$rundir/qemu.pid" "$rundir/boot-seconds" "$rundir/gdb.sock" \
+	"$rundir/qga.sock"
 {
-	for v in boot paging ram machine mem name smp qmp accel cpu kernel append; do
+	for v in boot paging ram machine mem name smp qmp gdb agent accel cpu kernel append; do
 		printf '%s=%s\n' "$v" "${!v@Q}"
 	done
 	printf 'kernel_release=%s\n' "$(cat "$images/kernel-release")"

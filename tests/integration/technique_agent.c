@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves the agent technique (class I, qemu-ga in the guest): without an
+ * agent channel it is unavailable and the reason says how to add one.
+ * With one: `keyhole --json ps -t agent` gives the guest's own process
+ * list (every long-lived process of the truth daemon's ps with the same
+ * comm, parent and uid, and nothing the guest does not have, bar the
+ * guest's churn), and a memory-only command (`lsmod -t agent`) fails with
+ * a clear reason instead of crashing or printing nothing.
+ */
+#include "technique.h"
+
+static int churn(const char *comm)
+{
+	return !strncmp(comm, "kh-churn", 8) || !strcmp(comm, "httpd") ||
+	       !strcmp(comm, "cat") || !strcmp(comm, "ls");
+}
+
+int main(int argc, char **argv)
+{
+	struct truth_task *truth;
+	json_t *t, *view, *p;
+	int status, nr, i, compared = 0;
+	struct guest g;
+	char *out;
+	size_t k;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	t = technique_entry(&g, "agent", "I");
+	if (!rundir_has(&g, "qga.sock")) {
+		const char *why = json_string_value(json_object_get(t, "reason"));
+
+		CHECK(!json_is_true(json_object_get(t, "available")) && why &&
+		      strstr(why, "org.qemu.guest_agent.0"),
+		      "without an agent channel the reason must say how to add one: %s",
+		      why);
+		return KH_PASS;
+	}
+	CHECK(json_is_true(json_object_get(t, "available")) &&
+	      json_is_true(json_object_get(t, "agent")),
+	      "agent should be available: %s",
+	      json_string_value(json_object_get(t, "reason")));
+	json_decref(t);
+
+	view = keyhole_json(&status, "--technique agent ps %d", g.pid);
+	CHECK(status == 0 && json_is_array(view), "ps -t agent failed");
+	nr = guest_truth_ps(&g, &truth);
+	for (i = 0; i < nr; i++) {
+		if (truth[i].pid != truth[i].tgid || churn(truth[i].comm) ||
+		    truth[i].ppid == 2 || truth[i].pid == 2)
+			continue;	/* threads, churn, kernel threads */
+		p = task_by_pid(view, truth[i].pid);
+		CHECK(p, "pid %d (%s) missing from the agent's view",
+		      truth[i].pid, truth[i].comm);
+		CHECK(!strcmp(json_string_value(json_object_get(p, "comm")),
+			      truth[i].comm) &&
+		      json_integer_value(json_object_get(p, "ppid")) ==
+		      truth[i].ppid &&
+		      json_integer_value(json_object_get(p, "uid")) ==
+		      truth[i].uid,
+		      "pid %d: agent says %s ppid %lld uid %lld, the guest %s ppid %d uid %u",
+		      truth[i].pid,
+		      json_string_value(json_object_get(p, "comm")),
+		      (long long)json_integer_value(json_object_get(p, "ppid")),
+		      (long long)json_integer_value(json_object_get(p, "uid")),
+		      truth[i].comm, truth[i].ppid, truth[i].uid);
+		compared++;
+	}
+	CHECK(compared > 8, "only %d processes compared", compared);
+	/* Nothing made up: every process the agent lists exists. */
+	json_array_foreach(view, k, p) {
+		json_int_t pid = json_integer_value(json_object_get(p, "pid"));
+		const char *comm = json_string_value(json_object_get(p, "comm"));
+		int found = 0;
+
+		for (i = 0; i < nr && !found; i++)
+			found = truth[i].pid == pid;
+		CHECK(found || churn(comm) || !strcmp(comm, "sh"),
+		      "the agent lists pid %lld (%s), the guest does not",
+		      (long long)pid, comm);
+	}
+	free(truth);
+
+	out = run_capture(&status, "%s --technique agent lsmod %d 2>&1",
+			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
+	CHECK(status != 0 && status < 128 && strstr(out, "agent"),
+	      "lsmod -t agent should fail saying why: exit %d: %s", status,
+	      out);
+	free(out);
+	return KH_PASS;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves the gdbstub technique (class VIII, guest-halting interface
+ * access): without a gdbstub socket it is unavailable and the reason says
+ * how to add one. With one: on a guest paused by its owner it reads the
+ * same bytes as procmem, `keyhole ps -t gdbstub` lists exactly the tasks
+ * procmem does, and the guest is still paused afterwards; on a running
+ * guest QMP sees it paused while the walk runs and running afterwards;
+ * while another debugger holds the stub, keyhole fails at once with
+ * "busy" instead of hanging, and leaves nothing behind.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "technique.h"
+
+/* Runs keyhole ps -t gdbstub while polling QMP's run state. */
+static void stopped_during_walk(const struct guest *g)
+{
+	int paused = 0, samples = 0, status;
+	pid_t child;
+
+	child = fork();
+	CHECK(child >= 0, "fork");
+	if (!child) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", g->pid);
+		freopen("/dev/null", "w", stdout);
+		execl(env_or("KEYHOLE", "build/bin/keyhole"), "keyhole",
+		      "--technique", "gdbstub", "ps", "-T", pid, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(child, &status, WNOHANG) == 0) {
+		int st;
+		char *out = run_capture(&st, "%s -t 1 --qmp '%s' '{\"execute\":\"query-status\"}' 2>/dev/null",
+					env_or("TRUTH", "truth"), g->qmp_sock);
+
+		/* keyhole uses QMP too: a sample it kept waiting is lost. */
+		if (st == 0 && strstr(out, "\"status\"")) {
+			samples++;
+			paused += !strstr(out, "\"running\": true");
+		}
+		free(out);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "keyhole -t gdbstub ps -T failed (status 0x%x)", status);
+	CHECK(paused > 0, "no QMP sample of %d saw the guest paused", samples);
+	fprintf(stderr, "%d of %d samples saw the guest paused\n", paused,
+		samples);
+}
+
+static void busy(const struct guest *g)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, status, i;
+	char *out;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/gdb.sock", g->rundir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
+	      "cannot connect to %s: %s", sa.sun_path, strerror(errno));
+	out = run_capture(&status, "timeout 20 %s --technique gdbstub ps %d 2>&1",
+			  env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+	CHECK(status != 0 && status != 124 && status < 128 &&
+	      strstr(out, "busy"),
+	      "ps while another debugger holds the stub: exit %d: %s",
+	      status, out);
+	free(out);
+	close(fd);
+	/*
+	 * The other debugger stopped the guest; its owner lets it go once
+	 * QEMU has seen the debugger leave.
+	 */
+	for (i = 0; i < 50 && vm_running(g); i++)
+		usleep(10000);
+	usleep(200000);
+	vm_qmp(g, "cont");
+	CHECK(vm_running(g), "the guest should run again");
+}
+
+int main(int argc, char **argv)
+{
+	json_t *t, *ref, *view;
+	struct guest g;
+	int status;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	t = technique_entry(&g, "gdbstub", "VIII");
+	if (!rundir_has(&g, "gdb.sock")) {
+		const char *why = json_string_value(json_object_get(t, "reason"));
+
+		CHECK(!json_is_true(json_object_get(t, "available")) && why &&
+		      strstr(why, "-gdb chardev:"),
+		      "without a gdbstub socket the reason must say how to add one: %s",
+		      why);
+		return KH_PASS;
+	}
+	CHECK(json_is_true(json_object_get(t, "available")) &&
+	      json_is_true(json_object_get(t, "halting")),
+	      "gdbstub should be an available halting technique: %s",
+	      json_string_value(json_object_get(t, "reason")));
+	json_decref(t);
+	CHECK(vm_running(&g), "the guest should be running at the start");
+
+	vm_qmp(&g, "stop");
+	same_bytes(&g, "gdbstub");
+	ref = keyhole_json(&status, "--technique procmem ps %d", g.pid);
+	CHECK(status == 0, "ps -t procmem failed");
+	view = keyhole_json(&status, "--technique gdbstub ps %d", g.pid);
+	CHECK(status == 0, "ps -t gdbstub failed");
+	same_ps(ref, view, "gdbstub vs procmem, paused");
+	CHECK(!vm_running(&g), "a guest paused by its owner must stay paused");
+	vm_qmp(&g, "cont");
+
+	stopped_during_walk(&g);
+	CHECK(vm_running(&g), "the guest should run after the walk");
+	guest_answers(&g);
+
+	busy(&g);
+	guest_answers(&g);
+	return KH_PASS;
+}
