@@ -55,7 +55,7 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
-	-Ibroker/include -Ibroker/lib -Itests/lib
+	-Ibroker/include -Ibroker/lib -Iuapi -Itests/lib
 FUZZ := $(O)/fuzz/fuzz_crawl
 
 # The newest Debian kernel with both an image and a kbuild tree.

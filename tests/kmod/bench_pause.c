@@ -6,6 +6,10 @@
  *   pause_<l2>_park_ns_{median,p99}   the module's park_ns
  *   pause_<l2>_wall_ns_{median,p99}   the PAUSE ioctl seen from user space
  *   resume_<l2>_wall_ns_{median,p99}  the RESUME ioctl
+ *   qmp_stop_<l2>_wall_ns_{median,p99} QMP "stop" on the same L2, the
+ *	halting path keyhole has without the module (QEMU parks its vCPUs
+ *	itself; the paper's halting reads used ptrace, slower still)
+ *   qmp_cont_<l2>_wall_ns_{median,p99} QMP "cont"
  * Nested under TCG the absolute numbers are inflated: compare ratios.
  */
 #include <stdlib.h>
@@ -33,6 +37,7 @@ static void bench(const struct kt_l2_opts *opts, const char *name,
 		  unsigned int rounds)
 {
 	static uint64_t park[ROUNDS], pause_wall[ROUNDS], resume_wall[ROUNDS];
+	static uint64_t stop_wall[ROUNDS], cont_wall[ROUNDS];
 	struct keyhole_pause p;
 	struct kt_l2 l2;
 	char key[64];
@@ -60,6 +65,25 @@ static void bench(const struct kt_l2_opts *opts, const char *name,
 		/* let the vCPUs get back into guest mode */
 		usleep(2000);
 	}
+	/*
+	 * The baseline, on the same guest in the same run: QMP stop/cont
+	 * round trips (fewer rounds: each is a monitor exchange).
+	 */
+	for (i = 0; i < rounds / 4; i++) {
+		char reply[256];
+
+		t0 = kp_now_ns();
+		err = kt_qmp_cmd(l2.qmp, "{\"execute\":\"stop\"}", reply,
+				 sizeof(reply));
+		stop_wall[i] = kp_now_ns() - t0;
+		CHECK(!err, "%s round %u: QMP stop: %s", name, i, reply);
+		t0 = kp_now_ns();
+		err = kt_qmp_cmd(l2.qmp, "{\"execute\":\"cont\"}", reply,
+				 sizeof(reply));
+		cont_wall[i] = kp_now_ns() - t0;
+		CHECK(!err, "%s round %u: QMP cont: %s", name, i, reply);
+		usleep(2000);
+	}
 	/* still a live guest after all that */
 	kp_expect_running(&l2, 5000, name);
 
@@ -69,6 +93,10 @@ static void bench(const struct kt_l2_opts *opts, const char *name,
 	report(key, pause_wall, rounds);
 	snprintf(key, sizeof(key), "resume_%s_wall_ns", name);
 	report(key, resume_wall, rounds);
+	snprintf(key, sizeof(key), "qmp_stop_%s_wall_ns", name);
+	report(key, stop_wall, rounds / 4);
+	snprintf(key, sizeof(key), "qmp_cont_%s_wall_ns", name);
+	report(key, cont_wall, rounds / 4);
 	printf("pause_%s_rounds %u\n", name, rounds);
 
 	close(vm);
