@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * QEMU's KVM memslots as guest RAM ranges. The KVM VM is found as a file
- * in QEMU's fd table ("kvm-vm", confirmed by kvm.ko's file_is_kvm(),
- * looked up at run time) and held by that file, so keyhole.ko links
- * against nothing in kvm.ko; struct kvm's layout comes from the same
- * kernel build's headers. Memslots are exact (they are what
- * the vCPUs use) and follow memory hot-plug.
+ * QEMU's KVM memslots as guest RAM ranges, and its vCPU threads. The KVM
+ * VM is found as a file in QEMU's fd table ("kvm-vm", confirmed by
+ * kvm.ko's file_is_kvm(), looked up at run time) and held by that file, so
+ * keyhole.ko links against nothing in kvm.ko; struct kvm's layout comes
+ * from the same kernel build's headers. Memslots are exact (they are what
+ * the vCPUs use) and follow memory hot-plug; vCPU threads are exact
+ * whatever QEMU named them.
  */
 
 #include <linux/fdtable.h>
@@ -14,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/sched/task.h>
 #include <linux/sort.h>
 
@@ -130,4 +132,69 @@ int keyhole_memslots_get(struct keyhole_vm *vm, struct keyhole_range *ranges,
 	     NULL);
 	*nr = n;
 	return 0;
+}
+
+struct keyhole_kvm_vcpu_pids *keyhole_kvm_vcpu_pids(struct keyhole_vm *vm,
+						    unsigned int max)
+{
+	struct keyhole_kvm_vcpu_pids *pids;
+	struct kvm_vcpu *vcpu;
+	unsigned int online;
+	struct file *file;
+	struct kvm *kvm;
+	unsigned int i;
+
+	/*
+	 * Holding the VM's file holds a reference on struct kvm, and vCPUs
+	 * are freed only with the VM: every vcpu below stays valid.
+	 */
+	file = keyhole_kvm_file(vm);
+	if (!file)
+		return ERR_PTR(-ENOENT);
+	kvm = file->private_data;
+	/* vCPUs are only ever added; those added after this are not seen. */
+	online = atomic_read(&kvm->online_vcpus);
+	/* Pairs with the smp_wmb() in kvm_vm_ioctl_create_vcpu(). */
+	smp_rmb();
+	if (online > max) {
+		pids = ERR_PTR(-E2BIG);
+		goto out;
+	}
+	pids = kzalloc(struct_size(pids, pid, online), GFP_KERNEL);
+	if (!pids) {
+		pids = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	/* As kvm_get_vcpu(): indexes below online_vcpus are filled. */
+	for (i = 0; i < online; i++) {
+		struct pid *pid;
+
+		vcpu = xa_load(&kvm->vcpu_array, i);
+		if (!vcpu)
+			continue;
+		/*
+		 * KVM_RUN replaces vcpu->pid with rcu_assign_pointer() and
+		 * puts the old one after synchronize_rcu().
+		 */
+		rcu_read_lock();
+		pid = get_pid(rcu_dereference(vcpu->pid));
+		rcu_read_unlock();
+		/* NULL: the vCPU never ran, no thread is running it. */
+		if (pid)
+			pids->pid[pids->nr++] = pid;
+	}
+out:
+	fput(file);
+	return pids;
+}
+
+void keyhole_kvm_vcpu_pids_put(struct keyhole_kvm_vcpu_pids *pids)
+{
+	unsigned int i;
+
+	if (IS_ERR_OR_NULL(pids))
+		return;
+	for (i = 0; i < pids->nr; i++)
+		put_pid(pids->pid[i]);
+	kfree(pids);
 }

@@ -41,6 +41,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "memslots.h"
 #include "netlink.h"
 #include "pause.h"
 #include "vm.h"
@@ -184,7 +185,10 @@ static void keyhole_park(struct callback_head *work)
 	module_put(THIS_MODULE);
 }
 
-/* QEMU names its vCPU threads so with -name ...,debug-threads=on. */
+/*
+ * QEMU names its vCPU threads so with -name ...,debug-threads=on; without
+ * it every thread has the program's name. TCG vCPUs are known only so.
+ */
 static bool keyhole_is_vcpu_comm(const char *comm)
 {
 	const char *p;
@@ -201,8 +205,25 @@ static bool keyhole_is_vcpu_comm(const char *comm)
 	return !strcmp(p, "/KVM") || !strcmp(p, "/TCG");
 }
 
-/* Under rcu_read_lock(). */
-static bool keyhole_park_eligible(struct task_struct *task, bool all_threads)
+/* Under rcu_read_lock(): task_pid() is stable. */
+static bool keyhole_is_kvm_vcpu(struct task_struct *task,
+				const struct keyhole_kvm_vcpu_pids *vcpus)
+{
+	struct pid *pid = task_pid(task);
+	unsigned int i;
+
+	for (i = 0; vcpus && i < vcpus->nr; i++)
+		if (vcpus->pid[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Under rcu_read_lock(). A vCPU thread is one QEMU named so, or one that
+ * runs a vCPU of its KVM VM (@vcpus, NULL without a KVM VM).
+ */
+static bool keyhole_park_eligible(struct task_struct *task, bool all_threads,
+				  const struct keyhole_kvm_vcpu_pids *vcpus)
 {
 	char comm[TASK_COMM_LEN];
 
@@ -213,7 +234,7 @@ static bool keyhole_park_eligible(struct task_struct *task, bool all_threads)
 	if (task == current ||
 	    (READ_ONCE(task->flags) & (PF_EXITING | PF_KTHREAD | PF_IO_WORKER)))
 		return false;
-	if (all_threads)
+	if (all_threads || keyhole_is_kvm_vcpu(task, vcpus))
 		return true;
 	get_task_comm(comm, task);
 	return keyhole_is_vcpu_comm(comm);
@@ -269,7 +290,8 @@ static int keyhole_park_queue(struct keyhole_park_round *round,
  * thread not yet targeted. Returns how many were queued, or -errno.
  */
 static int keyhole_park_scan(struct keyhole_park_round *round,
-			     struct task_struct *leader)
+			     struct task_struct *leader,
+			     const struct keyhole_kvm_vcpu_pids *vcpus)
 {
 	struct task_struct *found[KEYHOLE_PAUSE_SCAN_BATCH];
 	struct task_struct *task;
@@ -281,7 +303,8 @@ static int keyhole_park_scan(struct keyhole_park_round *round,
 		more = false;
 		rcu_read_lock();
 		for_each_thread(leader, task) {
-			if (!keyhole_park_eligible(task, round->all_threads) ||
+			if (!keyhole_park_eligible(task, round->all_threads,
+						   vcpus) ||
 			    keyhole_round_has(round, task))
 				continue;
 			if (nr == KEYHOLE_PAUSE_SCAN_BATCH) {
@@ -322,6 +345,24 @@ static bool keyhole_round_settled(struct keyhole_park_round *round)
 }
 
 /*
+ * The threads of QEMU's KVM VM's vCPUs, for a vCPU-only pause: NULL when
+ * there is no KVM VM (TCG), so that vCPUs are known by name only.
+ */
+static struct keyhole_kvm_vcpu_pids *
+keyhole_park_kvm_vcpus(struct keyhole_vm *vm, bool all_threads)
+{
+	struct keyhole_kvm_vcpu_pids *vcpus;
+
+	if (all_threads)
+		return NULL;
+	/* More vCPUs than threads a pause may park would be E2BIG anyway. */
+	vcpus = keyhole_kvm_vcpu_pids(vm, KEYHOLE_PAUSE_THREADS_MAX);
+	if (PTR_ERR_OR_ZERO(vcpus) == -ENOENT)
+		return NULL;
+	return vcpus;
+}
+
+/*
  * Parks the process's threads into @round and waits until each one is
  * parked or gone, rescanning for threads created meanwhile. Bounded by
  * @deadline; a signal to the caller ends it.
@@ -330,16 +371,27 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 				struct keyhole_park_round *round,
 				ktime_t deadline)
 {
+	struct keyhole_kvm_vcpu_pids *vcpus;
 	struct task_struct *leader;
 	s64 left_ns;
 	long left;
 	int ret;
 
+	/*
+	 * Once per pause: a vCPU whose thread first enters KVM_RUN after
+	 * this (hot-added meanwhile, or QEMU -S never continued) is known
+	 * by its name only.
+	 */
+	vcpus = keyhole_park_kvm_vcpus(vm, round->all_threads);
+	if (IS_ERR(vcpus))
+		return PTR_ERR(vcpus);
 	leader = get_pid_task(vm->pid, PIDTYPE_TGID);
-	if (!leader)
+	if (!leader) {
+		keyhole_kvm_vcpu_pids_put(vcpus);
 		return -ESRCH;
+	}
 	for (;;) {
-		ret = keyhole_park_scan(round, leader);
+		ret = keyhole_park_scan(round, leader, vcpus);
 		if (ret < 0)
 			break;
 		if (READ_ONCE(round->released)) {
@@ -375,6 +427,7 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 		}
 	}
 	put_task_struct(leader);
+	keyhole_kvm_vcpu_pids_put(vcpus);
 	return ret;
 }
 

@@ -63,9 +63,11 @@
  *   Touching a GPA outside every range, or after QEMU exited: SIGBUS.
  *   The mapping is not inherited across fork().
  * KEYHOLE_PAUSE:
- *   ENOENT  no vCPU thread found (vCPU threads are known by QEMU's
- *           names "CPU n/KVM", "CPU n/TCG", "ALL CPUs/TCG", which need
- *           -name ...,debug-threads=on): pass KEYHOLE_PAUSE_ALL_THREADS
+ *   ENOENT  no vCPU thread found: a vCPU thread is one that runs a
+ *           vCPU of the process's KVM VM (it entered KVM_RUN), or one
+ *           with QEMU's names "CPU n/KVM", "CPU n/TCG", "ALL CPUs/TCG"
+ *           (-name ...,debug-threads=on). TCG without debug-threads, or
+ *           a KVM VM whose vCPUs never ran: pass KEYHOLE_PAUSE_ALL_THREADS
  *   E2BIG   more than 4096 threads to park
  *   ESRCH   QEMU exited during the call
  *   ETIMEDOUT  not every thread parked within timeout_ms; nothing stays

@@ -7,9 +7,9 @@
  * other class VI technique) nothing is visible to QEMU: no signal, no
  * tracer, and the pause belongs to the fd, not to a thread.
  *
- * The vCPU threads are found by the names QEMU gives them with
- * -name NAME,debug-threads=on; without those, every thread of QEMU is
- * paused instead (KEYHOLE_PAUSE_ALL_THREADS), which also stops device
+ * The module finds a KVM guest's vCPU threads through the KVM VM, a TCG
+ * guest's by the names -name NAME,debug-threads=on gives them; when it
+ * finds none, every thread of QEMU is paused instead (KEYHOLE_PAUSE_ALL_THREADS), which also stops device
  * emulation and the monitor for the duration.
  *
  * The module ends a pause by itself after a timeout (its parameter
@@ -51,7 +51,7 @@ static int do_pause(struct kh_access *acc, struct kpause *kp,
 				    .timeout_ms = PAUSE_TIMEOUT_MS };
 	r = ioctl(kh_kmap_vm_fd(kp->map), KEYHOLE_PAUSE, &p);
 	if (r && errno == ENOENT && !kp->flags) {
-		/* No "CPU n/..." thread: QEMU lacks debug-threads=on. */
+		/* No vCPU thread known: TCG without debug-threads=on. */
 		kp->flags = KEYHOLE_PAUSE_ALL_THREADS;
 		p.flags = kp->flags;
 		r = ioctl(kh_kmap_vm_fd(kp->map), KEYHOLE_PAUSE, &p);

@@ -7,9 +7,8 @@
  * a second session's PAUSE of a VM the first holds fails with ETIMEDOUT
  * (or EINTR on a signal) and leaves nothing paused;
  * KEYHOLE_PAUSE_ALL_THREADS also stops QEMU's main loop (QMP goes quiet);
- * VM_INFO reports depth, vCPUs and pauses. A TCG QEMU without
- * debug-threads=on has no vCPU thread by name: ENOENT, and ALL_THREADS
- * still stops it.
+ * VM_INFO reports depth, vCPUs and pauses. (Without debug-threads=on:
+ * test_pause_kvm_names.)
  */
 #include <dirent.h>
 #include <signal.h>
@@ -222,39 +221,6 @@ static void two_sessions(struct kt_l2 *l2, int dev, int vm)
 	close(other);
 }
 
-/*
- * QEMU without debug-threads=on has no "CPU n/TCG" names and, under TCG,
- * no KVM VM to find vCPUs by: ENOENT.
- */
-static void no_names(int dev)
-{
-	static const char *const args[] = { "-name", "kt,debug-threads=off",
-					    NULL };
-	struct kt_l2_opts opts = { .smp = SMP, .mem_mib = 32,
-				   .accel = KT_ACCEL_TCG, .extra_args = args,
-				   .timeout_ms = 120000 };
-	struct keyhole_pause p;
-	pid_t tids[SMP];
-	struct kt_l2 l2;
-	int vm, err;
-
-	CHECK(kt_l2_start(&l2, &opts) == 0, "L2 without debug-threads");
-	CHECK(kt_vcpu_threads(l2.pid, "TCG", tids, SMP) == 0,
-	      "QEMU named its vCPU threads despite debug-threads=off");
-	vm = kp_attach(dev, l2.pid, NULL);
-	err = kp_pause(vm, 0, 5000, NULL);
-	CHECK(err == -ENOENT, "PAUSE with no vCPU names: %s, not ENOENT",
-	      strerror(-err));
-	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, 5000, &p);
-	CHECK(!err && p.nr_threads > SMP, "ALL_THREADS: %s, %u threads",
-	      strerror(-err), p.nr_threads);
-	kp_expect_frozen(&l2, 200, 4, "ALL_THREADS without names");
-	CHECK(!kp_resume(vm, NULL), "RESUME");
-	kp_expect_running(&l2, 5000, "after ALL_THREADS without names");
-	close(vm);
-	kt_l2_stop(&l2);
-}
-
 int main(void)
 {
 	const char *args[] = { "-qmp", probe_arg, NULL };
@@ -282,7 +248,6 @@ int main(void)
 	kt_l2_stop(&l2);
 	unlink(probe_path);
 	rmdir(probe_dir);
-	no_names(dev);
 	close(dev);
 	return KH_PASS;
 }

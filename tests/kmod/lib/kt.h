@@ -35,6 +35,8 @@ struct kt_l2_opts {
 	enum kt_accel accel;
 	enum kt_mem mem;
 	bool fill;			/* the payload fills RAM from 2 MiB */
+	/* -name kt without debug-threads=on: no thread is "CPU n/..." */
+	bool no_thread_names;
 	const char *const *extra_args;	/* NULL-terminated, or NULL */
 	unsigned int timeout_ms;	/* until every counter runs; 0 = 60 s */
 };
@@ -59,9 +61,10 @@ struct kt_l2 {
 };
 
 /*
- * Start QEMU on the payload (-name kt,debug-threads=on, a QMP socket and
- * -pidfile in a fresh folder under $TMPDIR) and wait until the payload's
- * magic is there, every vCPU counted itself in and every counter moved.
+ * Start QEMU on the payload (-name kt,debug-threads=on unless
+ * no_thread_names, a QMP socket and -pidfile in a fresh folder under
+ * $TMPDIR) and wait until the payload's magic is there, every vCPU
+ * counted itself in and every counter moved.
  * On failure nothing is left running and QEMU's own output is printed.
  * QEMU is killed when the thread that started it exits (PDEATHSIG): start
  * it from a thread that outlives it.

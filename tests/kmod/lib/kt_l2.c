@@ -228,7 +228,7 @@ int kt_l2_start(struct kt_l2 *l2, const struct kt_l2_opts *opts)
 
 	argv[argc++] = "qemu-system-x86_64";
 	argv[argc++] = "-name";
-	argv[argc++] = "kt,debug-threads=on";
+	argv[argc++] = opts->no_thread_names ? "kt" : "kt,debug-threads=on";
 	argv[argc++] = "-accel";
 	argv[argc++] = opts->accel == KT_ACCEL_KVM ? "kvm" : "tcg";
 	argv[argc++] = "-cpu";
