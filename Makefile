@@ -51,12 +51,15 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
 
-# The fuzzer: libFuzzer with ASan and UBSan over the whole engine.
+# The fuzzers: libFuzzer with ASan and UBSan over the whole engine, which
+# is built once with the sanitizers (fuzzer-no-link) for every harness.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
-	-Ibroker/include -Ibroker/lib -Iuapi -Itests/lib
-FUZZ := $(O)/fuzz/fuzz_crawl
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -std=gnu11 -D_GNU_SOURCE \
+	-Ibroker/include -Ibroker/lib -Iuapi -Itests/lib -Itests/fuzz
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/fuzz/obj/%.o)
 
 # The newest Debian kernel with both an image and a kbuild tree.
 KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
@@ -103,11 +106,16 @@ $(O)/tests/%: $(O)/tests/%.o $(LIBKEYHOLE_A)
 
 fuzz-build: $(FUZZ)
 
-$(FUZZ): tests/fuzz/fuzz_crawl.c $(LIB_SRCS) $(wildcard broker/lib/*.h \
-		broker/include/*.h)
+$(O)/fuzz/obj/%.o: %.c $(wildcard broker/lib/*.h broker/include/*.h \
+		uapi/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_crawl.c \
-		$(LIB_SRCS) $(PKG_LIBS) -lpthread
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+		-c -o $@ $<
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
+		$(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread
 
 kmod:
 	@if [ -n "$(KDIR)" ]; then \

@@ -88,6 +88,13 @@ static int parse_xp(const char *text, uint64_t gpa, unsigned int nr,
 	return *p ? -EPROTO : 0;
 }
 
+/* The parser alone, for the fuzzer (tests/fuzz/fuzz_entry.h). */
+int kh_hmp_parse_xp(const char *text, uint64_t gpa, unsigned int nr,
+		    uint8_t *out)
+{
+	return parse_xp(text, gpa, nr, out);
+}
+
 static int xp(struct kh_qmp *qmp, uint64_t gpa, unsigned int words,
 	      uint8_t *out)
 {

@@ -112,8 +112,11 @@ static int parse_elf(struct kh_snap *snap, uint8_t *base, size_t size,
 	    (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
 		return kh_err_set(err, EINVAL, "not a 64-bit ELF core with valid program headers");
 	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+		Elf64_Phdr phdr, *ph = &phdr;
 
+		/* Copied: e_phoff comes from the file and may be unaligned. */
+		memcpy(&phdr, base + eh->e_phoff + i * sizeof(phdr),
+		       sizeof(phdr));
 		if (ph->p_type != PT_LOAD)
 			continue;
 		if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)

@@ -61,7 +61,9 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 	if (close <= open || close + 2 >= end || close[1] != ' ')
 		return -EBADMSG;
 	p = close + 2;
-	if (!strchr("RSDTtXZPIWxKn", *p) || p + 1 >= end || p[1] != ' ')
+	/* strchr would find a NUL state: it is the string's terminator. */
+	if (!*p || !strchr("RSDTtXZPIWxKn", *p) || p + 1 >= end ||
+	    p[1] != ' ')
 		return -EBADMSG;
 	memset(t, 0, sizeof(*t));
 	t->state = *p;

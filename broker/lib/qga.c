@@ -158,6 +158,9 @@ long kh_qga_sync_reply(const char *buf, size_t len, size_t *linelen)
 {
 	const char *ff = NULL, *nl, *p;
 
+	/* Before the first read buf is NULL, and NULL + 0 is undefined. */
+	if (!len)
+		return -EAGAIN;
 	for (p = buf; p < buf + len; p++)
 		if ((unsigned char)*p == 0xff)
 			ff = p;
@@ -175,7 +178,7 @@ static int sync_session(struct kh_qga *qga, struct kh_err *err)
 	int64_t deadline = kh_unix_now_ms() + qga->timeout_ms;
 	json_int_t id;
 	size_t linelen;
-	json_t *msg;
+	json_t *msg, *ret;
 	long off;
 	int r;
 
@@ -194,7 +197,10 @@ static int sync_session(struct kh_qga *qga, struct kh_err *err)
 		if (off >= 0) {
 			msg = json_loadb(qga->buf + off, linelen, 0, NULL);
 			consume(qga, off + linelen + 1);
-			r = json_integer_value(json_object_get(msg, "return")) == id;
+			ret = json_object_get(msg, "return");
+			/* Not JSON or no integer would read as id 0. */
+			r = json_is_integer(ret) &&
+			    json_integer_value(ret) == id;
 			json_decref(msg);
 			if (r)
 				return 0;
