@@ -89,8 +89,15 @@ static int keyhole_may_read_mm(struct task_struct *task, struct mm_struct *mm)
 		else if (ret == -ENOENT)
 			ret = -ESRCH;
 	} else {
-		/* /proc/PID/mem keeps the mm it checked in private_data. */
-		ret = mem->private_data == mm ? 0 : -EAGAIN;
+		/*
+		 * /proc/PID/mem keeps the mm it checked in private_data:
+		 * none when the process exited meanwhile, another after an
+		 * exec.
+		 */
+		if (!mem->private_data)
+			ret = -ESRCH;
+		else
+			ret = mem->private_data == mm ? 0 : -EAGAIN;
 		fput(mem);
 	}
 	kern_unmount(mnt);
