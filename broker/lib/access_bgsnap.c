@@ -29,18 +29,6 @@ static int bgsnap_probe(struct kh_access *acc, struct kh_err *err)
 	return kh_migrate_probe(acc, 1, err);
 }
 
-static int bgsnap_read(struct kh_access *acc, struct kh_read *reads,
-		       unsigned int nr)
-{
-	return kh_snap_read(acc, acc->priv, reads, nr);
-}
-
-static const void *bgsnap_map(struct kh_access *acc, uint64_t gpa,
-			      uint64_t len)
-{
-	return kh_snap_ptr(acc->priv, gpa, len);
-}
-
 const struct kh_access_ops kh_access_bgsnap = {
 	.name = "bgsnap",
 	.klass = "III",
@@ -48,9 +36,9 @@ const struct kh_access_ops kh_access_bgsnap = {
 		 KH_TECHNIQUE_INTERFACE,
 	.description = "QMP migrate with background-snapshot: a copy-on-write copy of RAM while the guest runs (needs QMP, QEMU 6.0+, userfaultfd-wp)",
 	.open = bgsnap_open,
-	.read = bgsnap_read,
+	.read = kh_snap_access_read,
 	.close = kh_migrate_release,
-	.map = bgsnap_map,
+	.map = kh_snap_access_map,
 	.snapshot_take = bgsnap_take,
 	.snapshot_release = kh_migrate_release,
 	.probe = bgsnap_probe,

@@ -122,36 +122,13 @@ out_qmp:
 
 static int dump_probe(struct kh_access *acc, struct kh_err *err)
 {
-	const char *dir = kh_access_tmpdir();
-	uint64_t need = kh_layout_ram_size(acc->layout);
-	struct kh_qmp *qmp;
-	int ret;
-
-	if (kh_access_tmp_free(dir) < need)
-		return kh_err_set(err, ENOSPC,
-				  "dump-guest-memory needs %" PRIu64 " MiB free in %s: set KEYHOLE_TMPDIR to a directory with room",
-				  need >> 20, dir);
-	ret = kh_access_qmp(acc, 3000, &qmp, err);
-	kh_qmp_close(qmp);
-	return ret;
+	return kh_snap_probe_space(acc, "dump-guest-memory", err);
 }
 
 static int dump_open(struct kh_access *acc, struct kh_err *err)
 {
 	acc->priv = NULL;
 	return dump_take(acc, err);
-}
-
-static int dump_read(struct kh_access *acc, struct kh_read *reads,
-		     unsigned int nr)
-{
-	return kh_snap_read(acc, acc->priv, reads, nr);
-}
-
-static const void *dump_map(struct kh_access *acc, uint64_t gpa,
-			    uint64_t len)
-{
-	return kh_snap_ptr(acc->priv, gpa, len);
 }
 
 const struct kh_access_ops kh_access_dump = {
@@ -161,9 +138,9 @@ const struct kh_access_ops kh_access_dump = {
 		 KH_TECHNIQUE_INTERFACE,
 	.description = "QMP dump-guest-memory to a temporary ELF core, then reads from the copy (needs QMP and disk space)",
 	.open = dump_open,
-	.read = dump_read,
+	.read = kh_snap_access_read,
 	.close = dump_release,
-	.map = dump_map,
+	.map = kh_snap_access_map,
 	.snapshot_take = dump_take,
 	.snapshot_release = dump_release,
 	.probe = dump_probe,

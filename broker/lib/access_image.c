@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "access_image.h"
 #include "migstream.h"
+#include "qmp.h"
 
 int kh_snap_add_map(struct kh_snap *snap, void *base, size_t len)
 {
@@ -183,6 +185,35 @@ uint8_t *kh_snap_ptr(const struct kh_snap *snap, uint64_t gpa, uint64_t len)
 			return r->ptr + (gpa - r->gpa);
 	}
 	return NULL;
+}
+
+int kh_snap_access_read(struct kh_access *acc, struct kh_read *reads,
+			unsigned int nr)
+{
+	return kh_snap_read(acc, acc->priv, reads, nr);
+}
+
+const void *kh_snap_access_map(struct kh_access *acc, uint64_t gpa,
+			       uint64_t len)
+{
+	return kh_snap_ptr(acc->priv, gpa, len);
+}
+
+int kh_snap_probe_space(struct kh_access *acc, const char *what,
+			struct kh_err *err)
+{
+	const char *dir = kh_access_tmpdir();
+	uint64_t need = kh_layout_ram_size(acc->layout);
+	struct kh_qmp *qmp;
+	int ret;
+
+	if (kh_access_tmp_free(dir) < need)
+		return kh_err_set(err, ENOSPC,
+				  "%s needs %" PRIu64 " MiB free in %s for a copy of guest RAM: set KEYHOLE_TMPDIR to a directory with room",
+				  what, need >> 20, dir);
+	ret = kh_access_qmp(acc, 3000, &qmp, err);
+	kh_qmp_close(qmp);
+	return ret;
 }
 
 int kh_snap_read(struct kh_access *acc, const struct kh_snap *snap,

@@ -53,6 +53,18 @@ int kh_snap_read(struct kh_access *acc, const struct kh_snap *snap,
 		 struct kh_read *reads, unsigned int nr);
 void kh_snap_free(struct kh_snap *snap);
 
+/*
+ * The read, map and probe of every technique that copies guest RAM
+ * (acc->priv is its struct kh_snap). kh_snap_probe_space: availability of
+ * a copy made through QMP into KEYHOLE_TMPDIR by the QMP command what.
+ */
+int kh_snap_access_read(struct kh_access *acc, struct kh_read *reads,
+			unsigned int nr);
+const void *kh_snap_access_map(struct kh_access *acc, uint64_t gpa,
+			       uint64_t len);
+int kh_snap_probe_space(struct kh_access *acc, const char *what,
+			struct kh_err *err);
+
 extern const struct kh_access_ops kh_access_image;
 
 /* Maps path and fills layout and acc (ops, priv) for it. */

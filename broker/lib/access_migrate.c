@@ -503,18 +503,6 @@ static int migrate_probe(struct kh_access *acc, struct kh_err *err)
 	return kh_migrate_probe(acc, 0, err);
 }
 
-static int migrate_read(struct kh_access *acc, struct kh_read *reads,
-			unsigned int nr)
-{
-	return kh_snap_read(acc, acc->priv, reads, nr);
-}
-
-static const void *migrate_map(struct kh_access *acc, uint64_t gpa,
-			       uint64_t len)
-{
-	return kh_snap_ptr(acc->priv, gpa, len);
-}
-
 const struct kh_access_ops kh_access_migrate = {
 	.name = "migrate",
 	.klass = "II",
@@ -522,9 +510,9 @@ const struct kh_access_ops kh_access_migrate = {
 		 KH_TECHNIQUE_INTERFACE,
 	.description = "QMP migrate into keyhole (precopy, stops the guest for the last pages), reads from the copy (needs QMP)",
 	.open = migrate_open,
-	.read = migrate_read,
+	.read = kh_snap_access_read,
 	.close = kh_migrate_release,
-	.map = migrate_map,
+	.map = kh_snap_access_map,
 	.snapshot_take = migrate_take,
 	.snapshot_release = kh_migrate_release,
 	.probe = migrate_probe,

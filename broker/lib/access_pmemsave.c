@@ -111,36 +111,13 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 
 static int pmemsave_probe(struct kh_access *acc, struct kh_err *err)
 {
-	const char *dir = kh_access_tmpdir();
-	uint64_t need = kh_layout_ram_size(acc->layout);
-	struct kh_qmp *qmp;
-	int ret;
-
-	if (kh_access_tmp_free(dir) < need)
-		return kh_err_set(err, ENOSPC,
-				  "pmemsave needs %" PRIu64 " MiB free in %s for a copy of guest RAM: set KEYHOLE_TMPDIR to a directory with room",
-				  need >> 20, dir);
-	ret = kh_access_qmp(acc, 3000, &qmp, err);
-	kh_qmp_close(qmp);
-	return ret;
+	return kh_snap_probe_space(acc, "pmemsave", err);
 }
 
 static int pmemsave_open(struct kh_access *acc, struct kh_err *err)
 {
 	acc->priv = NULL;
 	return pmemsave_take(acc, err);
-}
-
-static int pmemsave_read(struct kh_access *acc, struct kh_read *reads,
-			 unsigned int nr)
-{
-	return kh_snap_read(acc, acc->priv, reads, nr);
-}
-
-static const void *pmemsave_map(struct kh_access *acc, uint64_t gpa,
-				uint64_t len)
-{
-	return kh_snap_ptr(acc->priv, gpa, len);
 }
 
 const struct kh_access_ops kh_access_pmemsave = {
@@ -150,9 +127,9 @@ const struct kh_access_ops kh_access_pmemsave = {
 		 KH_TECHNIQUE_INTERFACE,
 	.description = "QMP stop + pmemsave of all RAM to a temporary file, then reads from the copy (needs QMP and disk space)",
 	.open = pmemsave_open,
-	.read = pmemsave_read,
+	.read = kh_snap_access_read,
 	.close = pmemsave_release,
-	.map = pmemsave_map,
+	.map = kh_snap_access_map,
 	.snapshot_take = pmemsave_take,
 	.snapshot_release = pmemsave_release,
 	.probe = pmemsave_probe,
