@@ -7,13 +7,13 @@
  * clean ETIMEDOUT/EALREADY from contention) without hanging, and the
  * sessions close cleanly (the runner checks dmesg). Several rounds.
  *
- * Opt-in: it SKIPs unless $KT_BUILD/tests/kmod/test_pause_race.enable
- * exists (or KP_RACE_ROUNDS is set). About one run in four, after other
- * tests, it froze the whole TCG-emulated L1 (no kernel message, not even a
- * soft lockup; on the host an L1 vCPU thread spun in QEMU 7.2's
- * x86_cpu_exec_interrupt): suspected a nested-SVM livelock of the
- * emulator under this IPI storm, not proven. Until that is settled it must
- * not take the rest of check-kmod down with it.
+ * It once froze the whole L1 about one run in four: QEMU 7.2's
+ * multi-threaded TCG livelocked on the L1 kernel's code patching, which
+ * tests/kmod/run now avoids (Documentation/kmod-testing.md, "Why the L1
+ * runs single-threaded TCG").
+ *
+ * The deadlines are for hangs, not for speed: a busy host can hold this
+ * emulated L1 back for seconds.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,7 +26,9 @@
 #define ROUNDS 4
 #define SMP 4
 /* a PAUSE or RESUME that takes longer than this has hung */
-#define CALL_MAX_MS 5000
+#define CALL_MAX_MS 30000
+/* QEMU reaped, and the loopers ended, this long after the kill */
+#define EXIT_MAX_MS 60000
 
 /* the test proves nothing if no PAUSE ever succeeded before a kill */
 static unsigned int total_pauses;
@@ -106,7 +108,7 @@ static void join(struct looper *l, unsigned int r, int i)
 	char path[64];
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 15;
+	deadline.tv_sec += EXIT_MAX_MS / 1000;
 	if (!pthread_timedjoin_np(l->thread, NULL, &deadline))
 		return;
 	printf("round %u, looper %d stuck in %s\n", r, i, l->op);
@@ -114,7 +116,8 @@ static void join(struct looper *l, unsigned int r, int i)
 	show(path);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)l->tid);
 	show(path);
-	CHECK(0, "round %u: looper %d did not end 15 s after QEMU died", r, i);
+	CHECK(0, "round %u: looper %d did not end %d s after QEMU died", r, i,
+	      EXIT_MAX_MS / 1000);
 }
 
 static void round_once(unsigned int r, int dev)
@@ -142,12 +145,13 @@ static void round_once(unsigned int r, int dev)
 	CHECK(!kill(qemu, SIGKILL), "kill QEMU: %s", strerror(errno));
 	start = kt_now_ms();
 	while (waitpid(qemu, &status, WNOHANG) != qemu) {
-		if (kt_now_ms() - start >= 10000) {
+		if (kt_now_ms() - start >= EXIT_MAX_MS) {
 			char path[64];
 
 			snprintf(path, sizeof(path), "/proc/%d/stack", (int)qemu);
 			show(path);
-			CHECK(0, "round %u: QEMU not reaped 10 s after SIGKILL", r);
+			CHECK(0, "round %u: QEMU not reaped %d s after SIGKILL",
+			      r, EXIT_MAX_MS / 1000);
 		}
 		usleep(5000);
 	}
@@ -173,16 +177,9 @@ int main(void)
 {
 	const char *env = getenv("KP_RACE_ROUNDS");	/* to hunt a race */
 	unsigned int r, rounds = env ? strtoul(env, NULL, 0) : ROUNDS;
-	const char *build = getenv("KT_BUILD");
-	char flag[256];
 	int dev;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(flag, sizeof(flag), "%s/tests/kmod/test_pause_race.enable",
-		 build ? build : "build");
-	if (!env && access(flag, F_OK))
-		SKIP("opt-in (it may freeze the TCG L1, see the source): touch %s",
-		     flag);
 	dev = kt_dev_open();
 	CHECK(dev >= 0, "open /dev/keyhole");
 	for (r = 0; r < rounds && r < 100; r++)
