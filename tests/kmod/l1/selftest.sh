@@ -5,11 +5,13 @@
 #
 # Runs tests/kmod/run on stand-in test programs (shell scripts, in a
 # scratch build folder that borrows BUILD_DIR's L1 images, payload and the
-# built kmod/keyhole.ko) that pass, skip, fail, log a kernel WARNING, leave
-# a process behind, crash the L1 kernel, and stop the inner runner so the
-# L1 hangs. Checks that each gets the verdict it must, that the program
-# after the crash still runs in a fresh L1, that the summary line adds up
-# and that the exit status is non-zero. About 3 minutes.
+# built kmod/keyhole.ko) that pass, skip (once as a documented environment
+# skip, once not), fail, log a kernel WARNING, leave a process behind,
+# crash the L1 kernel, and stop the inner runner so the L1 hangs. Checks
+# that each gets the verdict it must, that the programs after the crash
+# and after the hang still run in a fresh L1, that the hang is reported
+# as one, that the summary line adds up and that the exit status is
+# non-zero. About 4 minutes.
 set -u
 
 O=$(cd "${1:?usage: selftest.sh BUILD_DIR}" && pwd) || exit 1
@@ -33,6 +35,8 @@ prog() {
 }
 prog test_a_pass 'exit 0'
 prog test_b_skip 'echo "nothing to do here"; exit 4'
+prog test_b2_skip 'echo "skipping for no documented reason"; exit 4'
+printf '# the selftest'"'"'s own list\nkmod/test_b_skip\ta stand-in\n' >"$scratch/env-skips"
 prog test_c_fail 'echo "the output of a failing test"; exit 1'
 prog test_d_warn 'echo "<4>WARNING: CPU: 0 PID: 1 at selftest.c:1 selftest+0x0" >/dev/kmsg'
 prog test_e_leak 'sleep 1000 & exit 0'
@@ -41,9 +45,11 @@ prog test_g_after 'exit 0'
 # stop the inner runner (the parent of timeout, our parent): no more
 # results, the L1 itself stays up
 prog test_h_stuck 'kill -STOP "$(ps -o ppid= -p "$PPID")"; exit 0'
+prog test_i_after_hang 'exit 0'
 
 out=$scratch/out
-KT_NO_BUILD=1 KT_TIMEOUT=25 "$here/../run" --no-lint "$scratch" >"$out" 2>&1
+KT_NO_BUILD=1 KT_TIMEOUT=25 KT_ENV_SKIPS=$scratch/env-skips \
+	"$here/../run" --no-lint "$scratch" >"$out" 2>&1
 rc=$?
 
 fail=0
@@ -60,6 +66,7 @@ expect PASS l1/kmsg-check
 expect PASS kmod/insmod
 expect PASS kmod/test_a_pass
 expect SKIP kmod/test_b_skip
+expect FAIL kmod/test_b2_skip
 expect FAIL kmod/test_c_fail
 expect FAIL kmod/test_d_warn
 expect FAIL kmod/test_e_leak
@@ -67,6 +74,8 @@ expect FAIL kmod/test_f_crash
 expect FAIL l1/clean-exit
 expect PASS kmod/test_g_after
 expect FAIL kmod/test_h_stuck
+expect PASS kmod/test_i_after_hang
+expect PASS kmod/rmmod
 grep -q 'the output of a failing test' "$out" ||
 	{ echo "FAIL the failing test's output is not shown"; fail=1; }
 grep -q '! .*WARNING: CPU: 0 PID: 1 at selftest.c:1' "$out" ||
@@ -75,11 +84,18 @@ grep -q 'booting a fresh L1 for the tests after kmod/test_f_crash' "$out" ||
 	{ echo "FAIL no fresh L1 after the crash"; fail=1; }
 grep -q 'hung: no result' "$out" ||
 	{ echo "FAIL the hang is not called a hang"; fail=1; }
-# kmsg-check, kvm_amd, insmod, a, g pass; c d e f, 2 x clean-exit, h fail
-if tail -n1 "$out" | grep -qx '5 passed, 7 failed, 1 skipped'; then
+grep -q 'booting a fresh L1 for the tests after kmod/test_h_stuck' "$out" ||
+	{ echo "FAIL no fresh L1 after the hang"; fail=1; }
+grep -qx 'L1 hang: 1 (during kmod/test_h_stuck)' "$out" ||
+	{ echo "FAIL the summary does not tell the L1 hang apart"; fail=1; }
+grep -q 'not a documented environment skip' "$out" ||
+	{ echo "FAIL the undocumented skip is not explained"; fail=1; }
+# kmsg-check, kvm_amd, insmod, a, g, i, rmmod pass; b2 c d e f h and two
+# clean-exit fail; b is the one documented skip
+if tail -n1 "$out" | grep -qx '7 passed, 8 failed, 1 skipped'; then
 	echo "ok   summary: $(tail -n1 "$out")"
 else
-	echo "FAIL summary: $(tail -n1 "$out"), not 5 passed, 7 failed, 1 skipped"
+	echo "FAIL summary: $(tail -n1 "$out"), not 7 passed, 8 failed, 1 skipped"
 	fail=1
 fi
 if [ $rc = 0 ]; then
