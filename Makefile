@@ -235,8 +235,11 @@ $(CHECKPATCH):
 	touch $@
 
 # tests/kmod/run builds these itself: the harness must build, while the
-# module and each test program that does not build is a failed test.
-kmod-test-infra: $(KT_LIB_OBJS) $(KT_PAYLOAD) kmod-l1 $(CHECKPATCH)
+# module and each test program that does not build is a failed test. The
+# harness includes what test_keyhole_techniques drives in the L1: the
+# keyhole command, libkeyhole.so and the test guest with its truth daemon.
+kmod-test-infra: $(KT_LIB_OBJS) $(KT_PAYLOAD) kmod-l1 $(CHECKPATCH) \
+	userspace guest
 kmod-test-progs: $(KT_BINS)
 kmod-test-build: kmod kmod-test-infra kmod-test-progs
 

@@ -85,7 +85,7 @@ static void bench(const struct kt_l2_opts *opts, const char *name,
 		usleep(2000);
 	}
 	/* still a live guest after all that */
-	kp_expect_running(&l2, 5000, name);
+	kp_expect_running(&l2, KP_RUN_MS, name);
 
 	snprintf(key, sizeof(key), "pause_%s_park_ns", name);
 	report(key, park, rounds);

@@ -6,7 +6,8 @@
  * through keyhole, is paged out with MADV_PAGEOUT; pagemap must show it
  * swapped. Reading it through the mirror swaps it back in with the right
  * contents, and a write by the target after that is seen: no stale
- * frame. SKIP when no swap can be had.
+ * frame. The L1 is always Debian's kernel, which has zram, so having no
+ * swap fails the test.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,8 +75,7 @@ int main(void)
 	int dev, vmfd, ret;
 
 	why = have_swap();
-	if (why)
-		SKIP("%s", why);
+	CHECK(!why, "%s", why);
 	dev = kt_dev_open();
 	CHECK(dev >= 0, "/dev/keyhole");
 	CHECK(kt_target_start(&t, RAM_LEN) == 0, "target");

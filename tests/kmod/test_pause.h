@@ -8,8 +8,10 @@
 #ifndef KH_TEST_PAUSE_H
 #define KH_TEST_PAUSE_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,18 @@
 #include "kt.h"
 
 #define KP_PARAM "/sys/module/keyhole/parameters/pause_timeout_ms"
+
+/*
+ * Deadlines, never measures of speed: a busy host can hold this emulated
+ * L1 back for seconds. A test's own pauses ask for KP_HOLD_MS, far more
+ * than the test needs (kp_param_hold() lifts the module's cap to match),
+ * so that no pause expires under a test by chance; the watchdog's tests
+ * use short timeouts on purpose. What must happen (the guest running
+ * again, an event arriving) is waited for until KP_RUN_MS or KP_EVENT_MS.
+ */
+#define KP_HOLD_MS	30000
+#define KP_RUN_MS	60000
+#define KP_EVENT_MS	30000
 
 static inline uint64_t kp_now_ns(void)
 {
@@ -104,16 +118,101 @@ static inline void kp_counters(struct kt_l2 *l2, uint64_t *values)
 		values[i] = slots[i * KT_CNT_SLOT / 8];
 }
 
+/* A thread of QEMU and what the kernel says of it. */
+struct kp_thread {
+	pid_t tid;
+	char state;		/* /proc/.../stat: R, S, D, ... */
+	bool parked;		/* asleep in keyhole.ko's keyhole_park() */
+	uint64_t run_ns;	/* time it ran on a CPU (schedstat) */
+};
+
+/* The first line of /proc/PID/task/TID/FILE into buf; 0 or -1. */
+static inline int kp_task_file(pid_t pid, pid_t tid, const char *file,
+			       char *buf, size_t size)
+{
+	char path[96];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid,
+		 (int)tid, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fgets(buf, size, f) != NULL;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* What the kernel says of thread tid of pid; 0, or -1 if it is gone. */
+static inline int kp_thread_read(pid_t pid, pid_t tid, struct kp_thread *t)
+{
+	char line[512], *p;
+	unsigned long long run_ns;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (kp_task_file(pid, tid, "stat", line, sizeof(line)))
+		return -1;
+	p = strrchr(line, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	t->state = p[2];
+	/* wchan: where a sleeping thread sleeps, by symbol (root sees it) */
+	if (kp_task_file(pid, tid, "wchan", line, sizeof(line)))
+		return -1;
+	line[strcspn(line, "\n")] = 0;
+	t->parked = t->state == 'D' && !strcmp(line, "keyhole_park");
+	if (kp_task_file(pid, tid, "schedstat", line, sizeof(line)) ||
+	    sscanf(line, "%llu", &run_ns) != 1)
+		return -1;
+	t->run_ns = run_ns;
+	return 0;
+}
+
+/* The threads of pid parked by keyhole.ko, into parked[max]; how many. */
+static inline unsigned int kp_parked_threads(pid_t pid,
+					     struct kp_thread *parked,
+					     unsigned int max)
+{
+	char path[64];
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	CHECK(dir, "opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!kp_thread_read(pid, atoi(de->d_name), &parked[n]) &&
+		    parked[n].parked)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 /*
- * No counter moves during ms milliseconds, sampled samples times: the
- * vCPUs are really stopped. Fails the test otherwise.
+ * The VM is really paused, not merely starved of CPU time by a busy host:
+ * at least one thread per vCPU is asleep in keyhole_park() (a starved
+ * thread would be runnable), none of them runs at all during ms
+ * milliseconds (its schedstat run time stays the same, so it never left
+ * that sleep), and no counter moves, sampled samples times. Fails the
+ * test otherwise.
  */
 static inline void kp_expect_frozen(struct kt_l2 *l2, unsigned int ms,
 				    unsigned int samples, const char *what)
 {
 	uint64_t first[KT_CNT_MAX_CPUS], now[KT_CNT_MAX_CPUS];
-	unsigned int s, i;
+	struct kp_thread parked[256], later;
+	unsigned int s, i, n;
 
+	n = kp_parked_threads(l2->pid, parked, ARRAY_SIZE(parked));
+	CHECK(n >= l2->smp,
+	      "%s: %u threads of QEMU are parked in keyhole_park, fewer than its %u vCPUs",
+	      what, n, l2->smp);
 	kp_counters(l2, first);
 	for (s = 0; s < samples; s++) {
 		usleep(ms * 1000 / samples);
@@ -123,6 +222,15 @@ static inline void kp_expect_frozen(struct kt_l2 *l2, unsigned int ms,
 			      "%s: vCPU %u's counter moved from %llu to %llu after %u ms",
 			      what, i, (unsigned long long)first[i],
 			      (unsigned long long)now[i], (s + 1) * ms / samples);
+	}
+	for (i = 0; i < n; i++) {
+		CHECK(!kp_thread_read(l2->pid, parked[i].tid, &later),
+		      "%s: parked thread %d of QEMU is gone", what,
+		      (int)parked[i].tid);
+		CHECK(later.parked && later.run_ns == parked[i].run_ns,
+		      "%s: parked thread %d ran during the %u ms (state %c, %llu ns more)",
+		      what, (int)parked[i].tid, ms, later.state,
+		      (unsigned long long)(later.run_ns - parked[i].run_ns));
 	}
 }
 
@@ -185,6 +293,25 @@ static inline int kp_param_set_ms(unsigned int ms)
 
 	snprintf(value, sizeof(value), "%u", ms);
 	return kp_param_set(value);
+}
+
+static unsigned int kp_param_saved;
+
+static inline void kp_param_restore(void)
+{
+	if (kp_param_saved && kp_param_set_ms(kp_param_saved))
+		fprintf(stderr, "could not put %s back to %u\n", KP_PARAM,
+			kp_param_saved);
+	kp_param_saved = 0;
+}
+
+/* Lifts the cap on pauses to 2 * KP_HOLD_MS until the test exits. */
+static inline void kp_param_hold(void)
+{
+	kp_param_saved = kp_param_get();
+	CHECK(!kp_param_set_ms(2 * KP_HOLD_MS), "set %s to %u", KP_PARAM,
+	      2 * KP_HOLD_MS);
+	atexit(kp_param_restore);
 }
 
 /* --- the "keyhole" generic netlink family, through libnl-genl ------- */

@@ -77,7 +77,7 @@ static void rounds(const struct kt_l2_opts *opts, const char *name,
 
 	for (i = 0; i < nr_rounds; i++) {
 		t0 = kp_now_ns();
-		err = kp_pause(vm, 0, 5000, &p);
+		err = kp_pause(vm, 0, KP_HOLD_MS, &p);
 		wall = kp_now_ns() - t0;
 		CHECK(!err, "%s round %u: PAUSE: %s", name, i, strerror(-err));
 		CHECK(p.nr_threads == l2.smp, "%s: PAUSE parked %u threads, not %u",
@@ -110,7 +110,7 @@ static void rounds(const struct kt_l2_opts *opts, const char *name,
 		CHECK(r.paused_ns >= 200000000ull,
 		      "%s: paused_ns %llu, but the pause lasted over 200 ms",
 		      name, (unsigned long long)r.paused_ns);
-		kp_expect_running(&l2, 5000, name);
+		kp_expect_running(&l2, KP_RUN_MS, name);
 	}
 	printf("%s_rounds %u\n", name, nr_rounds);
 	printf("%s_park_ns_mean %llu\n", name,
@@ -133,6 +133,7 @@ int main(void)
 				  .accel = KT_ACCEL_TCG, .timeout_ms = 120000 };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	kp_param_hold();
 	rounds(&kvm, "kvm4", KVM_ROUNDS);
 	rounds(&tcg, "tcg2", TCG_ROUNDS);
 	return KH_PASS;

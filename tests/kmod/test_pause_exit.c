@@ -83,9 +83,9 @@ int main(void)
 		CHECK(r >= 0, "waitpid QEMU: %s", strerror(errno));
 		if (r == qemu)
 			break;
-		CHECK(kt_now_ms() - start < 10000,
-		      "QEMU %d not dead 10 s after SIGKILL while paused",
-		      (int)qemu);
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "QEMU %d not dead %d s after SIGKILL while paused",
+		      (int)qemu, KP_RUN_MS / 1000);
 		usleep(5000);
 	}
 	l2.pid = 0;	/* reaped: kt_l2_stop must not wait for it */
@@ -96,13 +96,13 @@ int main(void)
 
 	/* The module ends the pause first, then says the VM exited. */
 	CHECK(!kp_nl_wait_event(&events, KEYHOLE_GENL_CMD_PAUSE_ENDED,
-				session_id, 5000, &ev),
+				session_id, KP_EVENT_MS, &ev),
 	      "no PAUSE_ENDED event after QEMU died");
 	CHECK(ev.u[KEYHOLE_GENL_A_PAUSE_END] == KEYHOLE_PAUSE_END_EXITED,
 	      "PAUSE_ENDED says %llu, not EXITED",
 	      (unsigned long long)ev.u[KEYHOLE_GENL_A_PAUSE_END]);
 	CHECK(!kp_nl_wait_event(&events, KEYHOLE_GENL_CMD_VM_EXITED,
-				session_id, 5000, &ev),
+				session_id, KP_EVENT_MS, &ev),
 	      "no VM_EXITED event");
 	CHECK(ev.u[KEYHOLE_GENL_A_PID] == (uint64_t)qemu,
 	      "VM_EXITED names pid %llu, not %d",

@@ -167,7 +167,7 @@ static void kvm_without_names(int dev)
 	vm = kp_attach(dev, l2.pid, NULL);
 
 	for (i = 0; i < ROUNDS; i++) {
-		err = kp_pause(vm, 0, 5000, &p);
+		err = kp_pause(vm, 0, KP_HOLD_MS, &p);
 		CHECK(!err, "round %u: PAUSE of KVM vCPUs without names: %s",
 		      i, strerror(-err));
 		CHECK(p.nr_threads == KVM_SMP && p.depth == 1,
@@ -192,7 +192,7 @@ static void kvm_without_names(int dev)
 		      "round %u: RESUME: %s, depth %u, paused_ns %llu", i,
 		      strerror(-err), r.depth,
 		      (unsigned long long)r.paused_ns);
-		kp_expect_running(&l2, 5000, "after RESUME");
+		kp_expect_running(&l2, KP_RUN_MS, "after RESUME");
 	}
 	close(vm);
 	kt_l2_stop(&l2);
@@ -214,17 +214,17 @@ static void tcg_without_names(int dev)
 	CHECK(kt_vcpu_threads(l2.pid, NULL, named, TCG_SMP) == 0,
 	      "QEMU named its vCPU threads without debug-threads=on");
 	vm = kp_attach(dev, l2.pid, NULL);
-	err = kp_pause(vm, 0, 5000, NULL);
+	err = kp_pause(vm, 0, KP_HOLD_MS, NULL);
 	CHECK(err == -ENOENT, "TCG PAUSE with no vCPU names: %s, not ENOENT",
 	      strerror(-err));
 	CHECK(kp_resume(vm, NULL) == -EALREADY, "the ENOENT left a pause");
-	kp_expect_running(&l2, 5000, "after ENOENT");
-	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, 5000, &p);
+	kp_expect_running(&l2, KP_RUN_MS, "after ENOENT");
+	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, KP_HOLD_MS, &p);
 	CHECK(!err && p.nr_threads > TCG_SMP, "ALL_THREADS: %s, %u threads",
 	      strerror(-err), p.nr_threads);
 	kp_expect_frozen(&l2, 200, 4, "ALL_THREADS without names");
 	CHECK(!kp_resume(vm, NULL), "RESUME");
-	kp_expect_running(&l2, 5000, "after ALL_THREADS without names");
+	kp_expect_running(&l2, KP_RUN_MS, "after ALL_THREADS without names");
 	close(vm);
 	kt_l2_stop(&l2);
 }
@@ -234,6 +234,7 @@ int main(void)
 	int dev;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	kp_param_hold();
 	dev = kt_dev_open();
 	CHECK(dev >= 0, "open /dev/keyhole");
 	kvm_without_names(dev);

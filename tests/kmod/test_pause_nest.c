@@ -77,7 +77,7 @@ static void nesting(struct kt_l2 *l2, int vm)
 	      strerror(-err));
 
 	for (d = 1; d <= 3; d++) {
-		err = kp_pause(vm, 0, 5000, &p);
+		err = kp_pause(vm, 0, KP_HOLD_MS, &p);
 		CHECK(!err, "PAUSE at depth %u: %s", d - 1, strerror(-err));
 		CHECK(p.depth == d, "depth %u, not %u", p.depth, d);
 		CHECK(p.nr_threads == SMP, "nr_threads %u, not %d",
@@ -105,7 +105,7 @@ static void nesting(struct kt_l2 *l2, int vm)
 	CHECK(!err && r.depth == 0 && r.paused_ns > 0,
 	      "last RESUME: %s, depth %u, paused_ns %llu", strerror(-err),
 	      r.depth, (unsigned long long)r.paused_ns);
-	kp_expect_running(l2, 5000, "after the last RESUME");
+	kp_expect_running(l2, KP_RUN_MS, "after the last RESUME");
 	err = kp_resume(vm, NULL);
 	CHECK(err == -EALREADY, "a RESUME too many: %s, not EALREADY",
 	      strerror(-err));
@@ -118,18 +118,18 @@ static void depth_limit(struct kt_l2 *l2, int vm)
 	int err;
 
 	for (d = 1; d <= KEYHOLE_PAUSE_DEPTH_MAX; d++) {
-		err = kp_pause(vm, 0, 5000, &p);
+		err = kp_pause(vm, 0, KP_HOLD_MS, &p);
 		CHECK(!err && p.depth == d, "PAUSE %u: %s, depth %u", d,
 		      strerror(-err), p.depth);
 	}
-	err = kp_pause(vm, 0, 5000, NULL);
+	err = kp_pause(vm, 0, KP_HOLD_MS, NULL);
 	CHECK(err == -EOVERFLOW, "PAUSE %d: %s, not EOVERFLOW",
 	      KEYHOLE_PAUSE_DEPTH_MAX + 1, strerror(-err));
 	for (d = KEYHOLE_PAUSE_DEPTH_MAX; d > 0; d--) {
 		err = kp_resume(vm, NULL);
 		CHECK(!err, "RESUME at depth %u: %s", d, strerror(-err));
 	}
-	kp_expect_running(l2, 5000, "after 64 RESUMEs");
+	kp_expect_running(l2, KP_RUN_MS, "after 64 RESUMEs");
 	CHECK(kp_resume(vm, NULL) == -EALREADY, "RESUME at depth 0");
 }
 
@@ -151,33 +151,37 @@ static void bad_args(int vm)
 
 static void all_threads(struct kt_l2 *l2, int vm)
 {
+	struct kp_thread parked[256];
 	struct keyhole_pause p;
 	unsigned int tasks;
 	int err;
 
 	tasks = nr_tasks(l2->pid);
-	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, 5000, &p);
+	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, KP_HOLD_MS, &p);
 	CHECK(!err, "PAUSE ALL_THREADS: %s", strerror(-err));
 	CHECK(p.nr_threads > SMP && p.nr_threads <= nr_tasks(l2->pid),
 	      "ALL_THREADS parked %u of QEMU's %u threads (%d vCPUs)",
 	      p.nr_threads, tasks, SMP);
 	kp_expect_frozen(l2, 200, 4, "ALL_THREADS");
+	/* QMP's silence means something only if its thread is parked too */
+	CHECK(kp_parked_threads(l2->pid, parked, ARRAY_SIZE(parked)) == p.nr_threads,
+	      "not every thread ALL_THREADS took is parked in keyhole_park");
 	CHECK(!qmp_answers(300), "QMP answered while ALL_THREADS paused");
 	CHECK(!kp_resume(vm, NULL), "RESUME after ALL_THREADS");
-	kp_expect_running(l2, 5000, "after ALL_THREADS");
-	CHECK(qmp_answers(5000), "QMP does not answer after RESUME");
+	kp_expect_running(l2, KP_RUN_MS, "after ALL_THREADS");
+	CHECK(qmp_answers(KP_RUN_MS), "QMP does not answer after RESUME");
 
 	/* A nested ALL_THREADS widens a vCPU-only pause. */
-	CHECK(!kp_pause(vm, 0, 5000, &p) && p.nr_threads == SMP,
+	CHECK(!kp_pause(vm, 0, KP_HOLD_MS, &p) && p.nr_threads == SMP,
 	      "vCPU-only PAUSE parked %u", p.nr_threads);
-	CHECK(qmp_answers(5000), "QMP must answer under a vCPU-only pause");
-	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, 5000, &p);
+	CHECK(qmp_answers(KP_RUN_MS), "QMP must answer under a vCPU-only pause");
+	err = kp_pause(vm, KEYHOLE_PAUSE_ALL_THREADS, KP_HOLD_MS, &p);
 	CHECK(!err && p.depth == 2 && p.nr_threads > SMP,
 	      "widening PAUSE: %s, depth %u, %u threads", strerror(-err),
 	      p.depth, p.nr_threads);
 	CHECK(!qmp_answers(300), "QMP answered after widening");
 	CHECK(!kp_resume(vm, NULL) && !kp_resume(vm, NULL), "two RESUMEs");
-	kp_expect_running(l2, 5000, "after the widened pause");
+	kp_expect_running(l2, KP_RUN_MS, "after the widened pause");
 }
 
 static void on_alarm(int sig)
@@ -196,7 +200,7 @@ static void two_sessions(struct kt_l2 *l2, int dev, int vm)
 	int other, err;
 
 	other = kp_attach(dev, l2->pid, NULL);
-	CHECK(!kp_pause(vm, 0, 5000, NULL), "PAUSE session 1");
+	CHECK(!kp_pause(vm, 0, KP_HOLD_MS, NULL), "PAUSE session 1");
 
 	start = kt_now_ms();
 	err = kp_pause(other, 0, 300, NULL);
@@ -216,8 +220,8 @@ static void two_sessions(struct kt_l2 *l2, int dev, int vm)
 	kp_expect_frozen(l2, 100, 2, "session 1 still holds its pause");
 	CHECK(!kp_resume(vm, NULL), "RESUME session 1");
 	/* the stale works of session 2 run now and must not park anyone */
-	kp_expect_running(l2, 5000, "after session 1 resumed");
-	kp_expect_running(l2, 5000, "still running");
+	kp_expect_running(l2, KP_RUN_MS, "after session 1 resumed");
+	kp_expect_running(l2, KP_RUN_MS, "still running");
 	close(other);
 }
 
@@ -233,6 +237,7 @@ int main(void)
 	snprintf(probe_path, sizeof(probe_path), "%s/probe.sock", probe_dir);
 	snprintf(probe_arg, sizeof(probe_arg), "unix:%s,server=on,wait=off",
 		 probe_path);
+	kp_param_hold();
 	CHECK(kt_l2_start(&l2, &opts) == 0, "a KVM L2 must start");
 	dev = kt_dev_open();
 	CHECK(dev >= 0, "open /dev/keyhole");
