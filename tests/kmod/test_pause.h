@@ -162,7 +162,7 @@ static inline int kp_thread_read(pid_t pid, pid_t tid, struct kp_thread *t)
 	if (kp_task_file(pid, tid, "wchan", line, sizeof(line)))
 		return -1;
 	line[strcspn(line, "\n")] = 0;
-	t->parked = t->state == 'D' && !strcmp(line, "keyhole_park");
+	t->parked = t->state == 'D' && !strncmp(line, "keyhole_park", 12);
 	if (kp_task_file(pid, tid, "schedstat", line, sizeof(line)) ||
 	    sscanf(line, "%llu", &run_ns) != 1)
 		return -1;
@@ -195,6 +195,29 @@ static inline unsigned int kp_parked_threads(pid_t pid,
 }
 
 /*
+ * Waits until at least min threads of pid sleep in keyhole_park(), into
+ * parked[max]; how many. PAUSE returns once every thread is committed to
+ * parking, which may be a moment before the last one is asleep.
+ */
+static inline unsigned int kp_wait_parked(pid_t pid, unsigned int min,
+					  struct kp_thread *parked,
+					  unsigned int max, const char *what)
+{
+	uint64_t start = kt_now_ms();
+	unsigned int n;
+
+	for (;;) {
+		n = kp_parked_threads(pid, parked, max);
+		if (n >= min)
+			return n;
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%s: %u threads of QEMU are parked in keyhole_park after %u ms, fewer than %u",
+		      what, n, KP_RUN_MS, min);
+		usleep(1000);
+	}
+}
+
+/*
  * The VM is really paused, not merely starved of CPU time by a busy host:
  * at least one thread per vCPU is asleep in keyhole_park() (a starved
  * thread would be runnable), none of them runs at all during ms
@@ -209,10 +232,7 @@ static inline void kp_expect_frozen(struct kt_l2 *l2, unsigned int ms,
 	struct kp_thread parked[256], later;
 	unsigned int s, i, n;
 
-	n = kp_parked_threads(l2->pid, parked, ARRAY_SIZE(parked));
-	CHECK(n >= l2->smp,
-	      "%s: %u threads of QEMU are parked in keyhole_park, fewer than its %u vCPUs",
-	      what, n, l2->smp);
+	n = kp_wait_parked(l2->pid, l2->smp, parked, ARRAY_SIZE(parked), what);
 	kp_counters(l2, first);
 	for (s = 0; s < samples; s++) {
 		usleep(ms * 1000 / samples);

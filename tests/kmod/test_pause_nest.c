@@ -164,8 +164,9 @@ static void all_threads(struct kt_l2 *l2, int vm)
 	      p.nr_threads, tasks, SMP);
 	kp_expect_frozen(l2, 200, 4, "ALL_THREADS");
 	/* QMP's silence means something only if its thread is parked too */
-	CHECK(kp_parked_threads(l2->pid, parked, ARRAY_SIZE(parked)) == p.nr_threads,
-	      "not every thread ALL_THREADS took is parked in keyhole_park");
+	CHECK(kp_wait_parked(l2->pid, p.nr_threads, parked, ARRAY_SIZE(parked),
+			     "ALL_THREADS") == p.nr_threads,
+	      "more threads parked than ALL_THREADS took");
 	CHECK(!qmp_answers(300), "QMP answered while ALL_THREADS paused");
 	CHECK(!kp_resume(vm, NULL), "RESUME after ALL_THREADS");
 	kp_expect_running(l2, KP_RUN_MS, "after ALL_THREADS");

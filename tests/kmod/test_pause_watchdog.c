@@ -146,8 +146,8 @@ static void expiry(struct kt_l2 *l2, int vm, uint64_t session_id,
 	CHECK(!kp_pause(vm, 0, 5000, &p), "PAUSE 5000 ms");
 	start = kt_now_ms();
 	CHECK(!kp_pause(vm, 0, 12000, &p) && p.depth == 2, "nested PAUSE 12000 ms");
-	n = kp_parked_threads(l2->pid, parked, ARRAY_SIZE(parked));
-	CHECK(n >= SMP, "%u threads parked under the nested pause", n);
+	n = kp_wait_parked(l2->pid, SMP, parked, ARRAY_SIZE(parked),
+			   "the nested pause");
 	while (kt_now_ms() - start < 7000)
 		usleep(50000);
 	for (i = 0; i < n; i++) {
