@@ -111,7 +111,7 @@ int main(void)
 	struct kt_l2_opts kvm4 = { .smp = 4, .mem_mib = 32,
 				   .accel = KT_ACCEL_KVM };
 	struct kt_l2_opts tcg2 = { .smp = 2, .mem_mib = 32,
-				   .accel = KT_ACCEL_TCG, .timeout_ms = 120000 };
+				   .accel = KT_ACCEL_TCG, .timeout_ms = KT_L2_START_MS };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench(&kvm1, "kvm1", ROUNDS);

@@ -18,7 +18,7 @@ int main(void)
 {
 	struct kt_l2_opts opts = {
 		.smp = SMP, .mem_mib = 32, .accel = KT_ACCEL_TCG,
-		.mem = KT_MEM_MEMFD, .fill = true, .timeout_ms = 120000,
+		.mem = KT_MEM_MEMFD, .fill = true, .timeout_ms = KT_L2_START_MS,
 	};
 	uint64_t start, end, gpa;
 	uint32_t *words;

@@ -168,7 +168,7 @@ static void start_guest(const char *repo)
 	started = 1;
 	/* PVH: no decompressor, the quickest boot; 512 MiB is plenty. */
 	out = run_capture(&status,
-			  "'%s' start '%s' --images '%s' --boot pvh --ram anon --mem 512M --name kt-techniques --timeout 150 2>&1",
+			  "'%s' start '%s' --images '%s' --boot pvh --ram anon --mem 512M --name kt-techniques --timeout 600 2>&1",
 			  vm_sh, rundir, images);
 	CHECK(status == 0, "vm.sh start failed: %s", out);
 	fprintf(stderr, "%s", out);

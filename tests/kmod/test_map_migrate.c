@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The mirror follows page migration. A QEMU-like target's RAM, read
- * through keyhole (so the mirror maps its frames), is moved to the other
- * NUMA node with move_pages(2): the L1 always has two nodes
- * (tests/kmod/run), so a missing node fails the test. Every page must be
- * reported on the other node and pagemap must show a new frame for every
+ * through keyhole (so the mirror maps its frames), is gathered on NUMA
+ * node 0 and then moved to node 1 with move_pages(2): the L1 always has
+ * two nodes (tests/kmod/run), so a missing node fails the test. Every page
+ * must be reported on node 1 and pagemap must show a new frame for every
  * page (pages the kernel refuses for a moment, EBUSY or EAGAIN, are
  * asked again, a bounded number of times). The old contents must read
  * the same through the mirror, and after the target writes a new stamp,
@@ -54,29 +54,21 @@ static int move_pages(pid_t pid, unsigned long nr, void **pages,
 }
 
 /*
- * Every page of the target to the node its first page is not on; the
- * node they went to. Pages refused for a moment are asked again.
+ * Every page of the target to node to; pages refused for a moment are
+ * asked again. Then the kernel must say each one is there.
  */
-static int move_to_other_node(struct kt_target *t)
+static void move_all(struct kt_target *t, int to)
 {
 	static void *pages[NR_PAGES];
 	static int nodes[NR_PAGES], status[NR_PAGES];
 	unsigned int i, left, round;
-	int to, ret;
+	int ret;
 
-	CHECK(!access("/sys/devices/system/node/node1", F_OK),
-	      "the L1 has one NUMA node: tests/kmod/run gives it two");
-	for (i = 0; i < NR_PAGES; i++)
+	for (i = 0; i < NR_PAGES; i++) {
 		pages[i] = (void *)(uintptr_t)(t->hva + i * PAGE);
-	/* no nodes: only ask where each page is */
-	ret = move_pages(t->pid, NR_PAGES, pages, NULL, status);
-	CHECK(!ret, "move_pages(query): %s", strerror(-ret));
-	CHECK(status[0] == 0 || status[0] == 1,
-	      "the first page is on node %d", status[0]);
-	to = !status[0];
+		nodes[i] = to;
+	}
 	for (round = 0; ; round++) {
-		for (i = 0; i < NR_PAGES; i++)
-			nodes[i] = to;
 		ret = move_pages(t->pid, NR_PAGES, pages, nodes, status);
 		CHECK(!ret, "move_pages to node %d: %s", to, strerror(-ret));
 		for (i = 0, left = 0; i < NR_PAGES; i++) {
@@ -99,7 +91,6 @@ static int move_to_other_node(struct kt_target *t)
 	for (i = 0; i < NR_PAGES; i++)
 		CHECK(status[i] == to, "page %u is on node %d after the move to %d",
 		      i, status[i], to);
-	return to;
 }
 
 int main(void)
@@ -121,9 +112,19 @@ int main(void)
 	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
 	CHECK(kt_target_cmd(&t, KT_TGT_FILL, 0, RAM_LEN, 1) == 0, "fill");
 	CHECK(kt_mirror_diff(map, 0, RAM_LEN, 1, false) < 0, "the first fill");
-	CHECK(kt_pagemap(t.pid, t.hva, before, NR_PAGES) == 0, "pagemap");
 
-	to = move_to_other_node(&t);
+	/*
+	 * First touch put the pages on whichever node the target ran on,
+	 * maybe both: gather them on node 0, then move every one to node 1.
+	 */
+	CHECK(!access("/sys/devices/system/node/node1", F_OK),
+	      "the L1 has one NUMA node: tests/kmod/run gives it two");
+	move_all(&t, 0);
+	CHECK(kt_mirror_diff(map, 0, RAM_LEN, 1, false) < 0,
+	      "after gathering on node 0");
+	CHECK(kt_pagemap(t.pid, t.hva, before, NR_PAGES) == 0, "pagemap");
+	to = 1;
+	move_all(&t, to);
 	CHECK(kt_pagemap(t.pid, t.hva, after, NR_PAGES) == 0, "pagemap");
 	moved = moved_pages();
 	CHECK(moved == NR_PAGES, "pagemap shows %u of %llu pages in a new frame",

@@ -130,7 +130,7 @@ int main(void)
 	struct kt_l2_opts kvm = { .smp = 4, .mem_mib = 64,
 				  .accel = KT_ACCEL_KVM };
 	struct kt_l2_opts tcg = { .smp = 2, .mem_mib = 32,
-				  .accel = KT_ACCEL_TCG, .timeout_ms = 120000 };
+				  .accel = KT_ACCEL_TCG, .timeout_ms = KT_L2_START_MS };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	kp_param_hold();

@@ -204,7 +204,7 @@ static void tcg_without_names(int dev)
 	struct kt_l2_opts opts = { .smp = TCG_SMP, .mem_mib = 32,
 				   .accel = KT_ACCEL_TCG,
 				   .no_thread_names = true,
-				   .timeout_ms = 120000 };
+				   .timeout_ms = KT_L2_START_MS };
 	struct keyhole_pause p;
 	pid_t named[TCG_SMP];
 	struct kt_l2 l2;

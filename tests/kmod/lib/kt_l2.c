@@ -187,7 +187,7 @@ int kt_l2_start(struct kt_l2 *l2, const struct kt_l2_opts *opts)
 	l2->smp = opts->smp ? opts->smp : 1;
 	l2->accel = opts->accel;
 	l2->mem_bytes = (uint64_t)(opts->mem_mib ? opts->mem_mib : 64) << 20;
-	timeout_ms = opts->timeout_ms ? opts->timeout_ms : 60000;
+	timeout_ms = opts->timeout_ms ? opts->timeout_ms : KT_L2_START_MS;
 	if (l2->smp > KT_CNT_MAX_CPUS) {
 		fprintf(stderr, "kt: smp %u: the payload counts at most %u CPUs\n",
 			l2->smp, KT_CNT_MAX_CPUS);
