@@ -60,7 +60,7 @@ long keyhole_ioctl_dispatch(const struct keyhole_ioctl_op *ops,
 	const struct keyhole_ioctl_op *op;
 	void __user *uarg = (void __user *)arg;
 	unsigned int nr = _IOC_NR(cmd);
-	u32 user_size;
+	u32 user_size, out_size;
 	int ret;
 
 	/*
@@ -82,13 +82,21 @@ long keyhole_ioctl_dispatch(const struct keyhole_ioctl_op *ops,
 	ret = copy_struct_from_user(ucmd, op->size, uarg, user_size);
 	if (ret)
 		return ret;
+	/*
+	 * The result must be able to reach the caller before the op changes
+	 * anything (a PAUSE the caller never hears of would stay): write the
+	 * struct back unchanged first. Never more than the caller said it has
+	 * room for.
+	 */
+	out_size = min_t(u32, user_size, op->size);
+	if (copy_to_user(uarg, ucmd, out_size))
+		return -EFAULT;
 	ret = op->execute(priv, ucmd);
-	/* ENOSPC still reports, in the struct, the room that was needed. */
-	if (ret && ret != -ENOSPC)
+	if (ret && !op->out_on_error)
 		return ret;
-	/* Never write more than the caller said it has room for. */
-	if (copy_to_user(uarg, ucmd, min_t(u32, user_size, op->size)))
+	if (copy_to_user(uarg, ucmd, out_size))
 		ret = -EFAULT;
+	/* Only now, when the caller may have lost it, can an op undo. */
 	if (op->finish)
 		op->finish(priv, ucmd, !ret);
 	return ret;

@@ -12,6 +12,11 @@
 struct keyhole_ioctl_op {
 	unsigned int size;	/* of the struct this module knows */
 	unsigned int min_size;	/* up to the first version's last member */
+	/*
+	 * The op reports progress in the struct even when it fails (how
+	 * much was done, or the room that was needed): copy it out anyway.
+	 */
+	bool out_on_error;
 	int (*execute)(void *priv, void *ucmd);
 	/*
 	 * Optional: runs after the result was copied out (copied says if
@@ -23,18 +28,26 @@ struct keyhole_ioctl_op {
 
 /* One table entry for command _cmd, whose first version ended at _last. */
 #define KEYHOLE_IOCTL_OP(_cmd, _fn, _struct, _last)			\
-	KEYHOLE_IOCTL_OP_FINISH(_cmd, _fn, NULL, _struct, _last)
+	KEYHOLE_IOCTL_OP_FULL(_cmd, _fn, NULL, false, _struct, _last)
 #define KEYHOLE_IOCTL_OP_FINISH(_cmd, _fn, _finish, _struct, _last)	\
+	KEYHOLE_IOCTL_OP_FULL(_cmd, _fn, _finish, false, _struct, _last)
+/* An op whose struct says how far it got even when it fails. */
+#define KEYHOLE_IOCTL_OP_PARTIAL(_cmd, _fn, _struct, _last)		\
+	KEYHOLE_IOCTL_OP_FULL(_cmd, _fn, NULL, true, _struct, _last)
+#define KEYHOLE_IOCTL_OP_FULL(_cmd, _fn, _finish, _partial, _struct, _last) \
 	[(_cmd) - KEYHOLE_CMD_BASE] = {					\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
+		.out_on_error = _partial,				\
 		.execute = _fn,						\
 		.finish = _finish,					\
 	}
 
 /*
  * Copies the caller's struct into ucmd (ucmd_size bytes, at least the
- * largest op->size), runs the op, copies the result back.
+ * largest op->size), checks that it can be written back, runs the op,
+ * copies the result back: on success, or whatever the result for an op
+ * that reports progress (out_on_error).
  */
 long keyhole_ioctl_dispatch(const struct keyhole_ioctl_op *ops,
 			    unsigned int nr_ops, void *priv, unsigned int cmd,

@@ -18,6 +18,7 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/hmm.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
@@ -31,6 +32,7 @@
 
 #include <keyhole.h>
 
+#include "fault.h"
 #include "map.h"
 #include "memslots.h"
 #include "netlink.h"
@@ -60,6 +62,9 @@ struct keyhole_ranges {
 
 struct keyhole_map {
 	struct keyhole_vm *vm;
+	/* Of the current ranges, for readers that must not wait (netlink). */
+	u32 nr_ranges;
+	u64 ram_bytes;
 	/* The session's own inode: its i_mapping reaches every client VMA. */
 	struct inode *inode;
 	/* Held for read across a fault or lookup, for write to replace. */
@@ -138,6 +143,24 @@ static void keyhole_ranges_free(struct keyhole_ranges *set)
 	kvfree(set);
 }
 
+static const struct vm_operations_struct keyhole_map_vm_ops;
+
+static bool keyhole_vma_is_mirror(const struct vm_area_struct *vma)
+{
+	return vma && vma->vm_ops == &keyhole_map_vm_ops;
+}
+
+/*
+ * memfd_secret() memory must never be readable through keyhole, as GUP
+ * refuses it; vma_is_secretmem() is not exported, so it is known by its
+ * filesystem.
+ */
+static bool keyhole_vma_is_secretmem(const struct vm_area_struct *vma)
+{
+	return vma->vm_file &&
+	       file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC;
+}
+
 static bool keyhole_mirror_invalidate(struct mmu_interval_notifier *mni,
 				      const struct mmu_notifier_range *range,
 				      unsigned long cur_seq)
@@ -150,6 +173,15 @@ static bool keyhole_mirror_invalidate(struct mmu_interval_notifier *mni,
 	/* The OOM reaper cannot wait for us; it will skip this mm. */
 	if (!mmu_notifier_range_blockable(range))
 		return false;
+	/*
+	 * A keyhole mirror mapped inside QEMU's range is being zapped: it
+	 * never was guest RAM we mirror (a fault there fails), and the zap
+	 * may come from a mirror invalidation, ours (QEMU mapped its own
+	 * mirror) or another session's that ours triggers in turn. Taking
+	 * notifier_lock here would deadlock or recurse without end.
+	 */
+	if (keyhole_vma_is_mirror(range->vma))
+		return true;
 
 	start = max_t(unsigned long, range->start, m->range.hva);
 	end = min_t(unsigned long, range->end, m->range.hva + m->range.len);
@@ -199,6 +231,7 @@ static vm_fault_t keyhole_mirror_fault(struct vm_fault *vmf,
 				       struct mm_struct *mm, unsigned long hva)
 {
 	struct keyhole_map *map = m->map;
+	struct vm_area_struct *target_vma;
 	unsigned long hmm_pfn;
 	unsigned int flags;
 	vm_fault_t ret;
@@ -222,6 +255,12 @@ static vm_fault_t keyhole_mirror_fault(struct vm_fault *vmf,
 		ret = keyhole_lock_target(vmf, mm);
 		if (ret)
 			return ret;
+		/* hmm_range_fault() does not refuse secret memory; we do. */
+		target_vma = vma_lookup(mm, hva);
+		if (!target_vma || keyhole_vma_is_secretmem(target_vma)) {
+			mmap_read_unlock(mm);
+			return VM_FAULT_SIGBUS;
+		}
 		err = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (err == -EBUSY)
@@ -257,24 +296,33 @@ static vm_fault_t keyhole_mirror_fault(struct vm_fault *vmf,
 
 static vm_fault_t keyhole_map_fault(struct vm_fault *vmf)
 {
-	struct keyhole_vm *vm = vmf->vma->vm_file->private_data;
+	/*
+	 * The fault may drop the client's mmap lock (VM_FAULT_RETRY), after
+	 * which the VMA, and with it the last reference to the file and the
+	 * session, could go: hold the file until the fault is done.
+	 */
+	struct file *file = get_file(vmf->vma->vm_file);
+	struct keyhole_vm *vm = file->private_data;
 	struct keyhole_map *map = vm->map;
 	u64 gpa = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct mm_struct *mm = vm->mm;
 	struct keyhole_mirror *m;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	unsigned long hva;
 
 	if (keyhole_vm_exited(vm))
-		return VM_FAULT_SIGBUS;
+		goto out;
 	down_read(&map->ranges_sem);
 	m = keyhole_ranges_find(map->ranges, gpa, PAGE_SIZE);
 	/* mm_users: hmm_range_fault() must not run on a dying mm. */
-	if (m && mmget_not_zero(vm->mm)) {
+	if (m && mmget_not_zero(mm)) {
 		hva = m->range.hva + (gpa - m->range.gpa);
-		ret = keyhole_mirror_fault(vmf, m, vm->mm, hva);
-		mmput(vm->mm);
+		ret = keyhole_mirror_fault(vmf, m, mm, hva);
+		mmput(mm);
 	}
 	up_read(&map->ranges_sem);
+out:
+	fput(file);
 	return ret;
 }
 
@@ -287,6 +335,12 @@ int keyhole_map_mmap(struct keyhole_vm *vm, struct vm_area_struct *vma)
 	if (vma->vm_flags & (VM_WRITE | VM_EXEC))
 		return -EACCES;
 	/*
+	 * Never into QEMU's own address space: a mirror inside the ranges it
+	 * mirrors would invalidate itself, and it can read its own memory.
+	 */
+	if (vma->vm_mm == vm->mm)
+		return -EINVAL;
+	/*
 	 * A private mapping would be a COW mapping of pfns: meaningless.
 	 * VM_MAYSHARE: mmap() drops VM_SHARED for a read-only file.
 	 */
@@ -296,8 +350,11 @@ int keyhole_map_mmap(struct keyhole_vm *vm, struct vm_area_struct *vma)
 		return -ESRCH;
 	/* mprotect() can never make it writable or executable. */
 	vma->vm_flags &= ~(VM_MAYWRITE | VM_MAYEXEC);
-	/* Not inherited on fork: a child would outlive nothing useful. */
-	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
+	/*
+	 * Not inherited on fork: a child would outlive nothing useful.
+	 * VM_IO keeps it so: madvise(MADV_DOFORK) refuses VM_IO mappings.
+	 */
+	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP |
 			 VM_DONTCOPY;
 	vma->vm_ops = &keyhole_map_vm_ops;
 	return 0;
@@ -308,13 +365,14 @@ int keyhole_map_create(struct keyhole_vm *vm)
 	struct keyhole_map *map;
 	int ret;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = keyhole_fail_or(kzalloc(sizeof(*map), GFP_KERNEL));
 	if (!map)
 		return -ENOMEM;
 	map->vm = vm;
 	init_rwsem(&map->ranges_sem);
 	mutex_init(&map->notifier_lock);
-	map->inode = alloc_anon_inode(keyhole_mnt->mnt_sb);
+	map->inode = keyhole_fail() ? ERR_PTR(-ENOMEM) :
+		     alloc_anon_inode(keyhole_mnt->mnt_sb);
 	if (IS_ERR(map->inode)) {
 		ret = PTR_ERR(map->inode);
 		kfree(map);
@@ -332,7 +390,8 @@ struct file *keyhole_map_file(struct keyhole_vm *vm,
 
 	/* The file's dentry takes this reference; the map keeps its own. */
 	ihold(inode);
-	file = alloc_file_pseudo(inode, keyhole_mnt, "keyhole-vm", O_RDONLY,
+	file = keyhole_fail() ? ERR_PTR(-ENOMEM) :
+	       alloc_file_pseudo(inode, keyhole_mnt, "keyhole-vm", O_RDONLY,
 				 fops);
 	if (IS_ERR(file)) {
 		iput(inode);
@@ -353,6 +412,8 @@ void keyhole_map_release(struct keyhole_vm *vm)
 	down_write(&map->ranges_sem);
 	old = map->ranges;
 	map->ranges = NULL;
+	WRITE_ONCE(map->nr_ranges, 0);
+	WRITE_ONCE(map->ram_bytes, 0);
 	up_write(&map->ranges_sem);
 	keyhole_ranges_free(old);
 }
@@ -374,14 +435,17 @@ void keyhole_map_zap_all(struct keyhole_vm *vm)
 	unmap_mapping_range(vm->map->inode->i_mapping, 0, 0, 1);
 }
 
+/*
+ * Without ranges_sem: a fault can hold it while it waits for QEMU's mmap
+ * lock, and netlink asks under the global session lock. The two values
+ * may come from two different SET_RANGES.
+ */
 void keyhole_map_info(struct keyhole_vm *vm, u32 *nr_ranges, u64 *ram_bytes)
 {
 	struct keyhole_map *map = vm->map;
 
-	down_read(&map->ranges_sem);
-	*nr_ranges = map->ranges ? map->ranges->nr : 0;
-	*ram_bytes = map->ranges ? map->ranges->ram_bytes : 0;
-	up_read(&map->ranges_sem);
+	*nr_ranges = READ_ONCE(map->nr_ranges);
+	*ram_bytes = READ_ONCE(map->ram_bytes);
 }
 
 int keyhole_map_gpa_to_hva(struct keyhole_vm *vm, u64 gpa, u64 len,
@@ -434,8 +498,9 @@ static int keyhole_ranges_validate(struct keyhole_range *ranges, u32 nr)
 
 /*
  * Every byte of every range must be in a readable, ordinary mapping of
- * QEMU's: hmm_range_fault() refuses VM_IO and VM_PFNMAP, and the mirror
- * must not promise what a fault cannot give.
+ * QEMU's: hmm_range_fault() refuses VM_IO and VM_PFNMAP (so a keyhole
+ * mirror, too), the mirror must not promise what a fault cannot give, and
+ * secret memory is nobody's to read.
  */
 static int keyhole_ranges_check_vmas(struct mm_struct *mm,
 				     const struct keyhole_range *ranges,
@@ -456,7 +521,8 @@ static int keyhole_ranges_check_vmas(struct mm_struct *mm,
 			vma = find_vma(mm, addr);
 			if (!vma || vma->vm_start > addr ||
 			    !(vma->vm_flags & VM_READ) ||
-			    (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
+			    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+			    keyhole_vma_is_secretmem(vma)) {
 				ret = -ENXIO;
 				break;
 			}
@@ -476,7 +542,8 @@ static struct keyhole_ranges *keyhole_ranges_build(struct keyhole_map *map,
 	int ret;
 	u32 i;
 
-	set = kvzalloc(struct_size(set, mirrors, nr), GFP_KERNEL);
+	set = keyhole_fail_or(kvzalloc(struct_size(set, mirrors, nr),
+				       GFP_KERNEL_ACCOUNT));
 	if (!set)
 		return ERR_PTR(-ENOMEM);
 	set->nr = nr;
@@ -486,7 +553,8 @@ static struct keyhole_ranges *keyhole_ranges_build(struct keyhole_map *map,
 		m->map = map;
 		m->range = r[i];
 		set->ram_bytes += r[i].len;
-		ret = mmu_interval_notifier_insert(&m->notifier, mm, r[i].hva,
+		ret = keyhole_fail() ? -ENOMEM :
+		      mmu_interval_notifier_insert(&m->notifier, mm, r[i].hva,
 						   r[i].len,
 						   &keyhole_mirror_ops);
 		if (ret) {
@@ -498,6 +566,45 @@ static struct keyhole_ranges *keyhole_ranges_build(struct keyhole_map *map,
 	return set;
 }
 
+/*
+ * The caller's nr ranges, range_size bytes apart: each one read as an
+ * extensible struct (a newer caller's unknown tail must be zero).
+ */
+static int keyhole_ranges_copy_in(struct keyhole_range *ranges, u32 nr,
+				  const struct keyhole_set_ranges *arg)
+{
+	const u8 __user *uranges = u64_to_user_ptr(arg->ranges);
+	u32 i;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		ret = copy_struct_from_user(&ranges[i], sizeof(*ranges),
+					    uranges + (size_t)i * arg->range_size,
+					    arg->range_size);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* What the module used, written as the caller's version of the struct. */
+static int keyhole_ranges_copy_out(const struct keyhole_range *ranges, u32 nr,
+				   const struct keyhole_set_ranges *arg)
+{
+	u8 __user *uranges = u64_to_user_ptr(arg->ranges);
+	size_t known = min_t(size_t, arg->range_size, sizeof(*ranges));
+	u32 i;
+
+	for (i = 0; i < nr; i++) {
+		u8 __user *dst = uranges + (size_t)i * arg->range_size;
+
+		if (copy_to_user(dst, &ranges[i], known) ||
+		    clear_user(dst + known, arg->range_size - known))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 /* The ranges the caller passed, or KVM's, in a new array of *nr. */
 static struct keyhole_range *keyhole_ranges_get(struct keyhole_vm *vm,
 						struct keyhole_set_ranges *arg,
@@ -506,30 +613,38 @@ static struct keyhole_range *keyhole_ranges_get(struct keyhole_vm *vm,
 	struct keyhole_range *ranges;
 	int ret;
 
+	if (arg->range_size < offsetofend(struct keyhole_range, len))
+		return ERR_PTR(-EINVAL);
 	if (!(arg->flags & KEYHOLE_RANGES_FROM_KVM)) {
 		if (arg->nr_ranges > KEYHOLE_RANGES_MAX)
 			return ERR_PTR(-EINVAL);
 		*nr = arg->nr_ranges;
 		if (!*nr)
 			return NULL;
-		ranges = memdup_user(u64_to_user_ptr(arg->ranges),
-				     array_size(*nr, sizeof(*ranges)));
+		ranges = keyhole_fail_or(kvcalloc(*nr, sizeof(*ranges),
+						  GFP_KERNEL_ACCOUNT));
+		if (!ranges)
+			return ERR_PTR(-ENOMEM);
+		ret = keyhole_ranges_copy_in(ranges, *nr, arg);
+		if (ret) {
+			kvfree(ranges);
+			return ERR_PTR(ret);
+		}
 		return ranges;
 	}
-	ranges = kvcalloc(KEYHOLE_RANGES_MAX, sizeof(*ranges), GFP_KERNEL);
+	ranges = keyhole_fail_or(kvcalloc(KEYHOLE_RANGES_MAX, sizeof(*ranges),
+					  GFP_KERNEL_ACCOUNT));
 	if (!ranges)
 		return ERR_PTR(-ENOMEM);
 	ret = keyhole_memslots_get(vm, ranges, KEYHOLE_RANGES_MAX, nr);
 	if (!ret && *nr > KEYHOLE_RANGES_MAX)
-		ret = -E2BIG;
+		ret = -EOVERFLOW;
 	if (!ret && *nr > arg->nr_ranges) {
 		arg->nr_ranges = *nr;
 		ret = -ENOSPC;
 	}
-	if (!ret && *nr &&
-	    copy_to_user(u64_to_user_ptr(arg->ranges), ranges,
-			 array_size(*nr, sizeof(*ranges))))
-		ret = -EFAULT;
+	if (!ret)
+		ret = keyhole_ranges_copy_out(ranges, *nr, arg);
 	if (ret) {
 		kvfree(ranges);
 		return ERR_PTR(ret);
@@ -547,7 +662,7 @@ int keyhole_map_set_ranges(struct keyhole_vm *vm,
 	u32 nr = 0;
 	int ret;
 
-	if (arg->flags & ~KEYHOLE_RANGES_FROM_KVM || arg->reserved)
+	if (arg->flags & ~KEYHOLE_RANGES_FROM_KVM)
 		return -EINVAL;
 	ranges = keyhole_ranges_get(vm, arg, &nr);
 	if (IS_ERR(ranges))
@@ -573,6 +688,8 @@ int keyhole_map_set_ranges(struct keyhole_vm *vm,
 	down_write(&map->ranges_sem);
 	old = map->ranges;
 	map->ranges = set;
+	WRITE_ONCE(map->nr_ranges, set ? set->nr : 0);
+	WRITE_ONCE(map->ram_bytes, set ? set->ram_bytes : 0);
 	/* No fault is running: nothing maps through the old ranges after. */
 	unmap_mapping_range(map->inode->i_mapping, 0, 0, 1);
 	up_write(&map->ranges_sem);

@@ -21,6 +21,7 @@
 
 #include <keyhole.h>
 
+#include "fault.h"
 #include "memslots.h"
 #include "vm.h"
 
@@ -160,7 +161,8 @@ struct keyhole_kvm_vcpu_pids *keyhole_kvm_vcpu_pids(struct keyhole_vm *vm,
 		pids = ERR_PTR(-E2BIG);
 		goto out;
 	}
-	pids = kzalloc(struct_size(pids, pid, online), GFP_KERNEL);
+	pids = keyhole_fail_or(kzalloc(struct_size(pids, pid, online),
+				       GFP_KERNEL));
 	if (!pids) {
 		pids = ERR_PTR(-ENOMEM);
 		goto out;

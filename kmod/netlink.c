@@ -53,8 +53,9 @@ static const struct genl_small_ops keyhole_genl_ops[] = {
 	},
 };
 
+/* Events name QEMU processes and their sessions: admins only, as dumps. */
 static const struct genl_multicast_group keyhole_genl_mcgrps[] = {
-	{ .name = KEYHOLE_GENL_MCGRP },
+	{ .name = KEYHOLE_GENL_MCGRP, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family keyhole_genl_family __ro_after_init = {

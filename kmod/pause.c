@@ -13,9 +13,19 @@
  *
  * The per-thread works live in a "round", one per pause, refcounted by the
  * session and by every work still queued: a work whose thread is stuck in
- * an uninterruptible sleep may run long after its pause ended, and then
- * simply returns. Each queued work also holds a module reference, because
- * task_work_cancel() is not exported: rmmod waits until every work ran.
+ * an uninterruptible sleep (or stopped, or traced) may run long after its
+ * pause ended, and then simply returns. A session keeps the last round
+ * whose works have not all run, and refuses a new pause with EBUSY until
+ * they have: repeated pauses of a thread that never returns to user mode
+ * cannot pile up works, so a session holds at most one round and one work
+ * per thread. Each queued work also holds a module reference, because
+ * task_work_cancel() is not exported: rmmod waits until every work ran,
+ * and the work drops that reference in a tail call (keyhole_park_work()).
+ *
+ * A thread is parked only while it runs QEMU's attached address space:
+ * after an exec of the QEMU process (whose old address space a CLONE_VM
+ * sibling may keep alive), its threads belong to another program, which
+ * this session was never allowed to stop.
  *
  * A pause never outlives its timeout (capped by pause_timeout_ms), the fd
  * that took it, or the QEMU process: see keyhole_pause_release() and the
@@ -23,6 +33,7 @@
  */
 
 #include <linux/ctype.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -41,6 +52,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "fault.h"
 #include "memslots.h"
 #include "netlink.h"
 #include "pause.h"
@@ -82,6 +94,7 @@ MODULE_PARM_DESC(pause_timeout_ms,
 /* One pause: the threads it targeted and the state they wait on. */
 struct keyhole_park_round {
 	refcount_t ref;			/* the session, the ioctl, each work */
+	struct mm_struct *mm;		/* mmgrab()ed: only its threads park */
 	bool released;			/* the parked threads may go */
 	atomic_t settled;		/* targets whose work ran */
 	atomic_t parked;		/* targets asleep in keyhole_park() */
@@ -105,11 +118,19 @@ struct keyhole_pause_state {
 	struct mutex ioctl_lock;	/* one PAUSE or RESUME at a time */
 	struct mutex lock;		/* the fields below */
 	struct keyhole_park_round *round;	/* parking or paused */
+	/* An ended round some of whose works have not run yet, or NULL. */
+	struct keyhole_park_round *lagging;
 	u32 depth;
 	u32 nr_vcpus;			/* threads parked by the last pause */
 	bool dead;			/* fd closing or QEMU gone */
 	ktime_t parked_at;
 	ktime_t expires;
+	/*
+	 * The file table of the process that took the pause: when it closes
+	 * its fd (.flush), the pause ends, even if a forked child still has
+	 * the fd. Compared, never dereferenced.
+	 */
+	fl_owner_t owner;
 	struct hrtimer watchdog;
 	struct work_struct expire_work;	/* the watchdog's sleepable half */
 };
@@ -124,17 +145,22 @@ static void keyhole_round_put(struct keyhole_park_round *round)
 		put_task_struct(target->task);
 		kfree(target);
 	}
+	mmdrop(round->mm);
 	kfree(round);
 }
 
-static struct keyhole_park_round *keyhole_round_alloc(bool all_threads)
+/* Charged to the caller's memory cgroup: the caller asked for them. */
+static struct keyhole_park_round *keyhole_round_alloc(struct mm_struct *mm,
+						      bool all_threads)
 {
 	struct keyhole_park_round *round;
 
-	round = kzalloc(sizeof(*round), GFP_KERNEL);
+	round = keyhole_fail_or(kzalloc(sizeof(*round), GFP_KERNEL_ACCOUNT));
 	if (!round)
 		return NULL;
 	refcount_set(&round->ref, 1);
+	mmgrab(mm);
+	round->mm = mm;
 	atomic_set(&round->settled, 0);
 	atomic_set(&round->parked, 0);
 	init_waitqueue_head(&round->release_wq);
@@ -158,20 +184,27 @@ static void keyhole_round_settle(struct keyhole_park_round *round)
 	wake_up_all(&round->settle_wq);
 }
 
+static bool keyhole_round_settled_all(struct keyhole_park_round *round)
+{
+	return atomic_read(&round->settled) >= READ_ONCE(round->nr_targets);
+}
+
 /*
- * The task_work: runs in the targeted thread on its way back to user mode,
- * so the thread is out of guest mode (KVM) or out of translated code (TCG)
- * and holds no lock. It sleeps killable: a fatal signal still lets the
- * thread die, and a thread already dying does not park at all.
+ * The task_work's body: runs in the targeted thread on its way back to
+ * user mode, so the thread is out of guest mode (KVM) or out of
+ * translated code (TCG) and holds no lock. It sleeps killable: a fatal
+ * signal still lets the thread die, and a thread already dying, or one
+ * that now runs another address space (an exec), does not park at all.
+ * noinline: keyhole_park_work() must stay a frame-less tail call.
  */
-static void keyhole_park(struct callback_head *work)
+static noinline void keyhole_park(struct callback_head *work)
 {
 	struct keyhole_park_target *target =
 		container_of(work, struct keyhole_park_target, work);
 	struct keyhole_park_round *round = target->round;
 
 	if ((current->flags & PF_EXITING) || fatal_signal_pending(current) ||
-	    READ_ONCE(round->released)) {
+	    current->mm != round->mm || READ_ONCE(round->released)) {
 		keyhole_round_settle(round);
 	} else {
 		atomic_inc(&round->parked);
@@ -181,7 +214,20 @@ static void keyhole_park(struct callback_head *work)
 		atomic_dec(&round->parked);
 	}
 	keyhole_round_put(round);
-	/* Last: only the function's epilogue runs after this. */
+}
+
+/*
+ * The task_work itself. Its queueing took a module reference, which must
+ * be dropped last, with no instruction of this module left to run after:
+ * rmmod may free the module's text as soon as module_put() returns (after
+ * a grace period this function would not be inside). So module_put() is
+ * a tail call: its return goes straight back to task_work_run(). The
+ * module test harness checks in the built object that it compiled to a
+ * jump (tests/kmod/run, lint/tail-call).
+ */
+static void keyhole_park_work(struct callback_head *work)
+{
+	keyhole_park(work);
 	module_put(THIS_MODULE);
 }
 
@@ -222,19 +268,22 @@ static bool keyhole_is_kvm_vcpu(struct task_struct *task,
  * Under rcu_read_lock(). A vCPU thread is one QEMU named so, or one that
  * runs a vCPU of its KVM VM (@vcpus, NULL without a KVM VM).
  */
-static bool keyhole_park_eligible(struct task_struct *task, bool all_threads,
+static bool keyhole_park_eligible(struct task_struct *task,
+				  struct keyhole_park_round *round,
 				  const struct keyhole_kvm_vcpu_pids *vcpus)
 {
 	char comm[TASK_COMM_LEN];
 
 	/*
 	 * io_uring workers never return to user mode; kernel threads are not
-	 * QEMU's; a thread that is exiting counts as gone.
+	 * QEMU's; a thread that is exiting counts as gone; one that runs
+	 * another address space is not the QEMU this session attached to.
 	 */
 	if (task == current ||
-	    (READ_ONCE(task->flags) & (PF_EXITING | PF_KTHREAD | PF_IO_WORKER)))
+	    (READ_ONCE(task->flags) & (PF_EXITING | PF_KTHREAD | PF_IO_WORKER)) ||
+	    READ_ONCE(task->mm) != round->mm)
 		return false;
-	if (all_threads || keyhole_is_kvm_vcpu(task, vcpus))
+	if (round->all_threads || keyhole_is_kvm_vcpu(task, vcpus))
 		return true;
 	get_task_comm(comm, task);
 	return keyhole_is_vcpu_comm(comm);
@@ -261,14 +310,14 @@ static int keyhole_park_queue(struct keyhole_park_round *round,
 {
 	struct keyhole_park_target *target;
 
-	target = kzalloc(sizeof(*target), GFP_KERNEL);
+	target = keyhole_fail_or(kzalloc(sizeof(*target), GFP_KERNEL_ACCOUNT));
 	if (!target) {
 		put_task_struct(task);
 		return -ENOMEM;
 	}
 	target->task = task;
 	target->round = round;
-	init_task_work(&target->work, keyhole_park);
+	init_task_work(&target->work, keyhole_park_work);
 	refcount_inc(&round->ref);
 	__module_get(THIS_MODULE);
 	if (task_work_add(task, &target->work, TWA_SIGNAL)) {
@@ -279,7 +328,7 @@ static int keyhole_park_queue(struct keyhole_park_round *round,
 		return 0;
 	}
 	list_add_tail(&target->node, &round->targets);
-	round->nr_targets++;
+	WRITE_ONCE(round->nr_targets, round->nr_targets + 1);
 	/* TWA_SIGNAL kicked it already unless TIF_NOTIFY_SIGNAL was set. */
 	kick_process(task);
 	return 1;
@@ -303,8 +352,7 @@ static int keyhole_park_scan(struct keyhole_park_round *round,
 		more = false;
 		rcu_read_lock();
 		for_each_thread(leader, task) {
-			if (!keyhole_park_eligible(task, round->all_threads,
-						   vcpus) ||
+			if (!keyhole_park_eligible(task, round, vcpus) ||
 			    keyhole_round_has(round, task))
 				continue;
 			if (nr == KEYHOLE_PAUSE_SCAN_BATCH) {
@@ -318,7 +366,7 @@ static int keyhole_park_scan(struct keyhole_park_round *round,
 
 		if (round->nr_targets + nr > KEYHOLE_PAUSE_THREADS_MAX) {
 			i = 0;
-			ret = -E2BIG;
+			ret = -ERANGE;
 			goto err_put;
 		}
 		for (i = 0; i < nr; i++) {
@@ -355,7 +403,7 @@ keyhole_park_kvm_vcpus(struct keyhole_vm *vm, bool all_threads)
 
 	if (all_threads)
 		return NULL;
-	/* More vCPUs than threads a pause may park would be E2BIG anyway. */
+	/* More vCPUs than threads a pause may park would be ERANGE anyway. */
 	vcpus = keyhole_kvm_vcpu_pids(vm, KEYHOLE_PAUSE_THREADS_MAX);
 	if (PTR_ERR_OR_ZERO(vcpus) == -ENOENT)
 		return NULL;
@@ -384,9 +432,12 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 	 */
 	vcpus = keyhole_park_kvm_vcpus(vm, round->all_threads);
 	if (IS_ERR(vcpus))
-		return PTR_ERR(vcpus);
+		return PTR_ERR(vcpus) == -E2BIG ? -ERANGE : PTR_ERR(vcpus);
 	leader = get_pid_task(vm->pid, PIDTYPE_TGID);
-	if (!leader) {
+	/* Gone, or exec'd: the process is no longer the attached QEMU. */
+	if (!leader || READ_ONCE(leader->mm) != round->mm) {
+		if (leader)
+			put_task_struct(leader);
 		keyhole_kvm_vcpu_pids_put(vcpus);
 		return -ESRCH;
 	}
@@ -399,7 +450,8 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 			break;
 		}
 		if (!round->nr_targets) {
-			ret = (leader->signal->flags & SIGNAL_GROUP_EXIT) ?
+			ret = (leader->signal->flags & SIGNAL_GROUP_EXIT) ||
+			      READ_ONCE(leader->mm) != round->mm ?
 			      -ESRCH : -ENOENT;
 			break;
 		}
@@ -446,8 +498,35 @@ static u64 keyhole_pause_end(struct keyhole_pause_state *ps)
 	/* The timer's handler only queues work: no lock, no deadlock. */
 	hrtimer_cancel(&ps->watchdog);
 	keyhole_round_release(round);
-	keyhole_round_put(round);
+	/*
+	 * Works not run yet (a thread stopped, traced or stuck in the
+	 * kernel) keep the round: the next pause waits for them (EBUSY).
+	 * A pausing ioctl still scanning sees the round released and stops
+	 * adding targets to it.
+	 */
+	if (!keyhole_round_settled_all(round)) {
+		if (ps->lagging)
+			keyhole_round_put(ps->lagging);
+		ps->lagging = round;
+	} else {
+		keyhole_round_put(round);
+	}
 	return paused_ns;
+}
+
+/*
+ * Under ps->lock. -EBUSY while a thread has not yet run the work of an
+ * earlier pause of this session: a new work for it would only pile up.
+ */
+static int keyhole_pause_lagging(struct keyhole_pause_state *ps)
+{
+	if (!ps->lagging)
+		return 0;
+	if (!keyhole_round_settled_all(ps->lagging))
+		return -EBUSY;
+	keyhole_round_put(ps->lagging);
+	ps->lagging = NULL;
+	return 0;
 }
 
 static enum hrtimer_restart keyhole_pause_watchdog(struct hrtimer *timer)
@@ -490,7 +569,7 @@ int keyhole_pause_create(struct keyhole_vm *vm)
 {
 	struct keyhole_pause_state *ps;
 
-	ps = kzalloc(sizeof(*ps), GFP_KERNEL);
+	ps = keyhole_fail_or(kzalloc(sizeof(*ps), GFP_KERNEL));
 	if (!ps)
 		return -ENOMEM;
 	ps->vm = vm;
@@ -516,6 +595,9 @@ void keyhole_pause_destroy(struct keyhole_vm *vm)
 	mutex_unlock(&ps->lock);
 	hrtimer_cancel(&ps->watchdog);
 	cancel_work_sync(&ps->expire_work);
+	/* Its works hold references of their own and run when they can. */
+	if (ps->lagging)
+		keyhole_round_put(ps->lagging);
 	mutex_destroy(&ps->lock);
 	mutex_destroy(&ps->ioctl_lock);
 	kfree(ps);
@@ -537,6 +619,23 @@ void keyhole_pause_release(struct keyhole_vm *vm, enum keyhole_pause_end why)
 	mutex_unlock(&ps->lock);
 	if (was_paused)
 		keyhole_netlink_pause_ended(vm, why, paused_ns);
+}
+
+void keyhole_pause_flush(struct keyhole_vm *vm, fl_owner_t id)
+{
+	struct keyhole_pause_state *ps = vm->pause;
+	u64 paused_ns;
+
+	if (!ps)
+		return;
+	mutex_lock(&ps->lock);
+	if (!ps->depth || ps->owner != id) {
+		mutex_unlock(&ps->lock);
+		return;
+	}
+	paused_ns = keyhole_pause_end(ps);
+	mutex_unlock(&ps->lock);
+	keyhole_netlink_pause_ended(vm, KEYHOLE_PAUSE_END_CLOSED, paused_ns);
 }
 
 static u32 keyhole_pause_timeout(u32 asked_ms)
@@ -593,7 +692,11 @@ static int keyhole_pause_fresh(struct keyhole_pause_state *ps,
 	ktime_t start, now;
 	int ret;
 
-	round = keyhole_round_alloc(arg->flags & KEYHOLE_PAUSE_ALL_THREADS);
+	ret = keyhole_pause_lagging(ps);
+	if (ret)
+		return ret;
+	round = keyhole_round_alloc(ps->vm->mm,
+				    arg->flags & KEYHOLE_PAUSE_ALL_THREADS);
 	if (!round)
 		return -ENOMEM;
 	refcount_inc(&round->ref);	/* ps->round's */
@@ -613,6 +716,7 @@ static int keyhole_pause_fresh(struct keyhole_pause_state *ps,
 		keyhole_pause_end(ps);
 	} else {
 		ps->depth = 1;
+		ps->owner = current->files;
 		ps->parked_at = now;
 		ps->nr_vcpus = atomic_read(&round->parked);
 		keyhole_pause_arm(ps, ktime_add_ms(now, timeout_ms));
@@ -679,6 +783,20 @@ int keyhole_resume_ioctl(struct keyhole_vm *vm, struct keyhole_resume *arg)
 	mutex_unlock(&ps->lock);
 	mutex_unlock(&ps->ioctl_lock);
 	return ret;
+}
+
+void keyhole_pause_undo(struct keyhole_vm *vm)
+{
+	struct keyhole_pause_state *ps = vm->pause;
+
+	mutex_lock(&ps->ioctl_lock);
+	mutex_lock(&ps->lock);
+	if (ps->depth > 1)
+		ps->depth--;
+	else if (ps->depth)
+		keyhole_pause_end(ps);
+	mutex_unlock(&ps->lock);
+	mutex_unlock(&ps->ioctl_lock);
 }
 
 u32 keyhole_pause_depth(struct keyhole_vm *vm)

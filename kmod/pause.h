@@ -7,6 +7,8 @@
 #ifndef _KEYHOLE_PAUSE_H
 #define _KEYHOLE_PAUSE_H
 
+#include <linux/fs.h>
+
 #include <keyhole.h>
 
 struct keyhole_vm;
@@ -18,6 +20,10 @@ int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg);
 int keyhole_resume_ioctl(struct keyhole_vm *vm, struct keyhole_resume *arg);
 /* The per-VM fd is being closed, or QEMU exited: end every pause now. */
 void keyhole_pause_release(struct keyhole_vm *vm, enum keyhole_pause_end why);
+/* The PAUSE that just succeeded never reached its caller: one level off. */
+void keyhole_pause_undo(struct keyhole_vm *vm);
+/* A process closes an fd of the session: ends the pause if it took it. */
+void keyhole_pause_flush(struct keyhole_vm *vm, fl_owner_t id);
 /* For VM_INFO and netlink. */
 u32 keyhole_pause_depth(struct keyhole_vm *vm);
 u32 keyhole_pause_nr_vcpus(struct keyhole_vm *vm);

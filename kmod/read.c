@@ -90,43 +90,58 @@ static int keyhole_read_entry(struct keyhole_vm *vm,
 	return entry->len;
 }
 
+/*
+ * Entries are read and their results written back KEYHOLE_READ_BATCH at
+ * a time, entry_size bytes apart. nr_done and nr_failed always tell how
+ * far it got: the dispatcher writes them back even when this fails.
+ */
 int keyhole_read_ioctl(struct keyhole_vm *vm, struct keyhole_read *arg)
 {
-	struct keyhole_read_entry __user *uentries;
 	struct keyhole_read_entry entries[KEYHOLE_READ_BATCH];
-	u32 base, i, n;
+	u8 __user *uentries = u64_to_user_ptr(arg->entries);
+	const size_t result_at = offsetof(struct keyhole_read_entry, result);
+	u32 i, n;
 	int ret = 0;
 
-	if (arg->flags)
-		return -EINVAL;
-	if (arg->nr > KEYHOLE_READ_MAX)
-		return -E2BIG;
-	uentries = u64_to_user_ptr(arg->entries);
+	arg->nr_done = 0;
 	arg->nr_failed = 0;
+	if (arg->flags || arg->nr > KEYHOLE_READ_MAX ||
+	    arg->entry_size < offsetofend(struct keyhole_read_entry, result))
+		return -EINVAL;
 	/* mm_users for the whole batch: QEMU's pages stay while we read. */
 	if (!mmget_not_zero(vm->mm))
 		return -ESRCH;
-	for (base = 0; base < arg->nr && !ret; base += n) {
-		n = min_t(u32, KEYHOLE_READ_BATCH, arg->nr - base);
-		if (copy_from_user(entries, &uentries[base],
-				   array_size(n, sizeof(*entries)))) {
-			ret = -EFAULT;
-			break;
+	while (arg->nr_done < arg->nr && !ret) {
+		n = min_t(u32, KEYHOLE_READ_BATCH, arg->nr - arg->nr_done);
+		for (i = 0; i < n; i++) {
+			ret = copy_struct_from_user(&entries[i],
+						    sizeof(entries[i]),
+						    uentries + (size_t)(arg->nr_done + i) *
+						    arg->entry_size,
+						    arg->entry_size);
+			if (ret) {
+				n = i;
+				break;
+			}
 		}
 		for (i = 0; i < n; i++) {
-			entries[i].result = keyhole_read_entry(vm, &entries[i]);
-			if (entries[i].result == -EINTR) {
+			int result = keyhole_read_entry(vm, &entries[i]);
+
+			if (result == -EINTR) {
 				/* Report what was read; the rest is untouched. */
-				n = i;
 				ret = -EINTR;
 				break;
 			}
-			if (entries[i].result < 0)
+			if (put_user(result, (s32 __user *)(uentries +
+				     (size_t)(arg->nr_done) * arg->entry_size +
+				     result_at))) {
+				ret = -EFAULT;
+				break;
+			}
+			arg->nr_done++;
+			if (result < 0)
 				arg->nr_failed++;
 		}
-		if (copy_to_user(&uentries[base], entries,
-				 array_size(n, sizeof(*entries))))
-			ret = -EFAULT;
 	}
 	mmput(vm->mm);
 	return ret;

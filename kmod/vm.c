@@ -20,6 +20,7 @@
 #include <keyhole.h>
 
 #include "device.h"
+#include "fault.h"
 #include "map.h"
 #include "memslots.h"
 #include "netlink.h"
@@ -76,7 +77,8 @@ static int keyhole_may_read_mm(struct task_struct *task, struct mm_struct *mm)
 	procfs = get_fs_type("proc");
 	if (!procfs)
 		return -ENOENT;
-	mnt = vfs_kern_mount(procfs, SB_KERNMOUNT, procfs->name, NULL);
+	mnt = keyhole_fail() ? ERR_PTR(-ENOMEM) :
+	      vfs_kern_mount(procfs, SB_KERNMOUNT, procfs->name, NULL);
 	if (IS_ERR(mnt))
 		return PTR_ERR(mnt);
 	snprintf(name, sizeof(name), "%d/mem", task_tgid_vnr(task));
@@ -172,9 +174,23 @@ static const struct mmu_notifier_ops keyhole_vm_exit_ops = {
 	.release = keyhole_vm_mm_release,
 };
 
+/*
+ * Every close() of an fd of the session, by any process: the pause of the
+ * process that took it must not outlive its fd, though a forked child
+ * still holds the file.
+ */
+static int keyhole_vm_flush(struct file *file, fl_owner_t id)
+{
+	keyhole_pause_flush(file->private_data, id);
+	return 0;
+}
+
 static int keyhole_vm_release(struct inode *inode, struct file *file)
 {
 	struct keyhole_vm *vm = file->private_data;
+
+	/* First: the VM runs again whatever else is slow below. */
+	keyhole_pause_release(vm, KEYHOLE_PAUSE_END_CLOSED);
 
 	mutex_lock(&keyhole_vms_lock);
 	list_del(&vm->node);
@@ -185,7 +201,6 @@ static int keyhole_vm_release(struct inode *inode, struct file *file)
 	/* After this no release callback runs; one that ran queued work. */
 	mmu_notifier_unregister(&vm->exit_notifier, vm->mm);
 	flush_work(&vm->exit_work);
-	keyhole_pause_release(vm, KEYHOLE_PAUSE_END_CLOSED);
 	keyhole_map_release(vm);
 	keyhole_vm_put(vm);
 	return 0;
@@ -233,11 +248,15 @@ static int keyhole_vm_info(void *priv, void *ucmd)
 
 static int keyhole_vm_read(void *priv, void *ucmd)
 {
+	struct keyhole_read *arg = ucmd;
 	struct keyhole_vm *vm = priv;
 
+	/* Written back even on failure: never the caller's own values. */
+	arg->nr_done = 0;
+	arg->nr_failed = 0;
 	if (keyhole_vm_exited(vm))
 		return -ESRCH;
-	return keyhole_read_ioctl(vm, ucmd);
+	return keyhole_read_ioctl(vm, arg);
 }
 
 static int keyhole_vm_pause(void *priv, void *ucmd)
@@ -266,15 +285,24 @@ union keyhole_vm_ucmd {
 	struct keyhole_resume resume;
 };
 
+/* The caller never learns of its PAUSE: it must not stay. */
+static void keyhole_vm_pause_finish(void *priv, void *ucmd, bool copied)
+{
+	if (!copied)
+		keyhole_pause_undo(priv);
+}
+
 static const struct keyhole_ioctl_op keyhole_vm_ops[] = {
-	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_SET_RANGES, keyhole_vm_set_ranges,
-			 struct keyhole_set_ranges, ranges),
+	/* ENOSPC (FROM_KVM) says in the struct how many ranges are needed */
+	KEYHOLE_IOCTL_OP_PARTIAL(KEYHOLE_CMD_SET_RANGES, keyhole_vm_set_ranges,
+				 struct keyhole_set_ranges, ranges),
 	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_VM_INFO, keyhole_vm_info,
 			 struct keyhole_vm_info, nr_vcpus),
-	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_READ, keyhole_vm_read,
-			 struct keyhole_read, entries),
-	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_PAUSE, keyhole_vm_pause,
-			 struct keyhole_pause, park_ns),
+	KEYHOLE_IOCTL_OP_PARTIAL(KEYHOLE_CMD_READ, keyhole_vm_read,
+				 struct keyhole_read, nr_failed),
+	KEYHOLE_IOCTL_OP_FINISH(KEYHOLE_CMD_PAUSE, keyhole_vm_pause,
+				keyhole_vm_pause_finish, struct keyhole_pause,
+				park_ns),
 	KEYHOLE_IOCTL_OP(KEYHOLE_CMD_RESUME, keyhole_vm_resume,
 			 struct keyhole_resume, paused_ns),
 };
@@ -297,6 +325,7 @@ static int keyhole_vm_mmap(struct file *file, struct vm_area_struct *vma)
 
 static const struct file_operations keyhole_vm_fops = {
 	.owner = THIS_MODULE,
+	.flush = keyhole_vm_flush,
 	.release = keyhole_vm_release,
 	.unlocked_ioctl = keyhole_vm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
@@ -311,7 +340,7 @@ static struct keyhole_vm *keyhole_vm_create(struct pid *pid,
 	struct keyhole_vm *vm;
 	int ret;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = keyhole_fail_or(kzalloc(sizeof(*vm), GFP_KERNEL));
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&vm->ref);
@@ -330,7 +359,8 @@ static struct keyhole_vm *keyhole_vm_create(struct pid *pid,
 		goto err_destroy_map;
 	/* mm_users is held by the caller, as registering needs. */
 	vm->exit_notifier.ops = &keyhole_vm_exit_ops;
-	ret = mmu_notifier_register(&vm->exit_notifier, mm);
+	ret = keyhole_fail() ? -ENOMEM :
+	      mmu_notifier_register(&vm->exit_notifier, mm);
 	if (ret)
 		goto err_destroy_pause;
 	return vm;
@@ -389,7 +419,7 @@ int keyhole_vm_attach(struct keyhole_attach_cmd *cmd)
 		ret = PTR_ERR(vm);
 		goto err_mmput;
 	}
-	fd = get_unused_fd_flags(O_CLOEXEC);
+	fd = keyhole_fail() ? -EMFILE : get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
 		goto err_put_vm;

@@ -7,7 +7,13 @@
  * __u32 size, set by the caller to sizeof() the struct it was compiled
  * with. The kernel accepts a smaller struct from an older caller and a
  * larger one from a newer caller as long as the bytes it does not know are
- * zero. Command numbers are only ever appended. Reserved fields must be 0.
+ * zero. Arrays of structs (ranges, read entries) grow the same way: the
+ * caller says the size of one element (range_size, entry_size), at least
+ * the first version's. Command numbers are only ever appended. Reserved
+ * fields must be 0.
+ *
+ * The argument is written back before the command acts: one that cannot
+ * be written (a read-only page) fails with EFAULT and changes nothing.
  *
  * Probe with KEYHOLE_API before anything else: it says which commands and
  * features this module has.
@@ -20,8 +26,8 @@
  * Errors common to every command:
  *   EINVAL  size is smaller than the command's first version, or a
  *           reserved field or unknown flag is set
- *   E2BIG   size is larger than the kernel knows and the extra bytes are
- *           not zero
+ *   E2BIG   size (or an element size) is larger than the kernel knows
+ *           and the extra bytes are not zero: E2BIG means only this
  *   EFAULT  the argument pointer (or a pointer inside it) is bad
  *   ENOTTY  unknown command, or a command sent to the wrong kind of fd
  *   ESRCH   (per-VM fd) the QEMU process has exited; only close and
@@ -38,42 +44,54 @@
  *   EAGAIN  the process ran execve() during the attach; try again
  * KEYHOLE_SET_RANGES:
  *   EINVAL  a range is empty, not page aligned, overlaps another in GPA,
- *           or nr_ranges is above KEYHOLE_RANGES_MAX
+ *           nr_ranges is above KEYHOLE_RANGES_MAX, or range_size is
+ *           smaller than the first struct keyhole_range
  *   ENXIO   a range is not fully backed by ordinary mappings of the QEMU
- *           process (a hole, VM_IO/VM_PFNMAP, or not readable)
+ *           process (a hole, VM_IO/VM_PFNMAP such as a keyhole mirror,
+ *           secret memory, or not readable)
  *   ENOENT  KEYHOLE_RANGES_FROM_KVM and the process has no KVM VM
  *   ENOSPC  KEYHOLE_RANGES_FROM_KVM and nr_ranges is too small; nr_ranges
  *           is set to the number needed (the struct is written back)
- *   E2BIG   KEYHOLE_RANGES_FROM_KVM and KVM has more than
+ *   EOVERFLOW  KEYHOLE_RANGES_FROM_KVM and KVM has more than
  *           KEYHOLE_RANGES_MAX memslots
  *   nr_ranges = 0 without KEYHOLE_RANGES_FROM_KVM removes every range.
- * KEYHOLE_READ (per entry, in result; the ioctl itself fails only for
- * the common errors or E2BIG when nr is above KEYHOLE_READ_MAX):
+ * KEYHOLE_READ (per entry, in result):
  *   -ENXIO  the GPA span is not inside one range
  *   -EFAULT the entry's buffer is bad
- *   -EIO    the page could not be obtained from QEMU (unmapped since)
+ *   -EIO    the page could not be obtained from QEMU (unmapped since, or
+ *           secret memory)
  *   -EINVAL len is above INT_MAX
- * The ioctl stops early with EFAULT if the entries themselves cannot be
- * read or results written, and with EINTR on a fatal signal.
+ * The ioctl itself fails with EINVAL when nr is above KEYHOLE_READ_MAX
+ * or entry_size is too small, with EFAULT when the entries themselves
+ * cannot be read or their results written, and with EINTR on a fatal
+ * signal; nr_done and nr_failed are written back even then, and say how
+ * many entries have their result.
  * mmap of a per-VM fd:
  *   EACCES  a writable or executable mapping was asked for (mprotect()
  *           cannot add either later: EACCES too)
- *   EINVAL  not MAP_SHARED
+ *   EINVAL  not MAP_SHARED, or into the QEMU process's own address space
  *   ESRCH   the QEMU process has exited
  *   Touching a GPA outside every range, or after QEMU exited: SIGBUS.
- *   The mapping is not inherited across fork().
+ *   The mapping is not inherited across fork(), even after
+ *   madvise(MADV_DOFORK) (which it refuses).
  * KEYHOLE_PAUSE:
  *   ENOENT  no vCPU thread found: a vCPU thread is one that runs a
  *           vCPU of the process's KVM VM (it entered KVM_RUN), or one
  *           with QEMU's names "CPU n/KVM", "CPU n/TCG", "ALL CPUs/TCG"
  *           (-name ...,debug-threads=on). TCG without debug-threads, or
  *           a KVM VM whose vCPUs never ran: pass KEYHOLE_PAUSE_ALL_THREADS
- *   E2BIG   more than 4096 threads to park
- *   ESRCH   QEMU exited during the call
+ *   ERANGE  more than 4096 threads to park
+ *   ESRCH   QEMU exited during the call, or the process has run execve()
+ *           since the attach (its threads are another program's now)
  *   ETIMEDOUT  not every thread parked within timeout_ms; nothing stays
  *           paused
  *   EINTR   a signal arrived while waiting; nothing stays paused
+ *   EBUSY   a thread has not yet run what an earlier pause of this fd
+ *           left it (it is stopped, traced, or in an uninterruptible
+ *           sleep): no new pause until it has
  *   EOVERFLOW  pauses nested deeper than KEYHOLE_PAUSE_DEPTH_MAX
+ *   A pause also ends when the process that took it closes the fd, and
+ *   when its timeout runs out.
  * KEYHOLE_RESUME:
  *   EALREADY  this fd holds no pause (it may have expired: see netlink)
  */
@@ -98,7 +116,7 @@ enum {
 	KEYHOLE_CMD_RESUME			/* per-VM fd */
 };
 
-#define KEYHOLE_API_VERSION 1
+#define KEYHOLE_API_VERSION 2
 
 /* KEYHOLE_API features */
 #define KEYHOLE_FEATURE_MAP		_BITULL(0)	/* coherent mmap */
@@ -148,7 +166,8 @@ struct keyhole_attach {
 /**
  * struct keyhole_range - guest RAM at [gpa, gpa + len) is QEMU's
  *	[hva, hva + len)
- * All three are multiples of the page size.
+ * All three are multiples of the page size. Grows at its end only; pass
+ * sizeof() as keyhole_set_ranges.range_size.
  */
 struct keyhole_range {
 	__aligned_u64 gpa;
@@ -165,9 +184,11 @@ struct keyhole_range {
  * @flags: KEYHOLE_RANGES_*
  * @nr_ranges: in: entries at @ranges; out (FROM_KVM): entries filled, or
  *	needed on ENOSPC
- * @reserved: must be 0
- * @ranges: user pointer to struct keyhole_range[nr_ranges]; with
- *	KEYHOLE_RANGES_FROM_KVM the module fills it with what it used
+ * @range_size: sizeof(struct keyhole_range) as the caller knows it: the
+ *	stride of @ranges
+ * @ranges: user pointer to nr_ranges entries of range_size bytes; with
+ *	KEYHOLE_RANGES_FROM_KVM the module fills it with what it used (and
+ *	zeroes what it does not know of each entry)
  *
  * Replaces any earlier ranges atomically: existing mappings of the per-VM
  * fd are zapped and refault against the new ranges.
@@ -176,7 +197,7 @@ struct keyhole_set_ranges {
 	__u32 size;
 	__u32 flags;
 	__u32 nr_ranges;
-	__u32 reserved;
+	__u32 range_size;
 	__aligned_u64 ranges;
 };
 
@@ -224,6 +245,9 @@ struct keyhole_vm_info {
  * @buf: user pointer to len bytes
  * @len: bytes to read; the span must lie in one range
  * @result: out: len, or -errno for this entry alone
+ *
+ * Grows at its end only; pass sizeof() as keyhole_read.entry_size. Only
+ * @result is ever written back.
  */
 struct keyhole_read_entry {
 	__aligned_u64 gpa;
@@ -239,15 +263,21 @@ struct keyhole_read_entry {
  * @size: sizeof(struct keyhole_read)
  * @flags: must be 0
  * @nr: entries at @entries
- * @nr_failed: out: entries whose result is negative
- * @entries: user pointer to struct keyhole_read_entry[nr]
+ * @entry_size: sizeof(struct keyhole_read_entry) as the caller knows it:
+ *	the stride of @entries
+ * @entries: user pointer to nr entries of entry_size bytes
+ * @nr_done: out: entries 0 .. nr_done - 1 have their result, also when
+ *	the call fails (EINTR, EFAULT): the rest are untouched
+ * @nr_failed: out: among those, entries whose result is negative
  */
 struct keyhole_read {
 	__u32 size;
 	__u32 flags;
 	__u32 nr;
-	__u32 nr_failed;
+	__u32 entry_size;
 	__aligned_u64 entries;
+	__u32 nr_done;
+	__u32 nr_failed;
 };
 
 #define KEYHOLE_READ _IO(KEYHOLE_TYPE, KEYHOLE_CMD_READ)

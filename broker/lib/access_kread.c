@@ -53,14 +53,16 @@ static void kread_close(struct kh_access *acc)
 	acc->priv = NULL;
 }
 
-/* One KEYHOLE_READ of nr <= KEYHOLE_READ_MAX elements; -errno if whole. */
+/*
+ * One KEYHOLE_READ of nr <= KEYHOLE_READ_MAX elements; -errno if whole.
+ * An interrupted call goes on after the entries it finished (nr_done).
+ */
 static int read_chunk(struct kh_access *acc, struct kread *kr,
 		      struct keyhole_read_entry *ent, struct kh_read *reads,
 		      unsigned int nr, uint64_t *bytes)
 {
-	struct keyhole_read rd = { .size = sizeof(rd), .nr = nr,
-				   .entries = (uintptr_t)ent };
-	unsigned int i;
+	struct keyhole_read rd;
+	unsigned int i, done = 0;
 	int r, failed = 0;
 
 	for (i = 0; i < nr; i++)
@@ -68,13 +70,18 @@ static int read_chunk(struct kh_access *acc, struct kread *kr,
 			.gpa = reads[i].addr, .buf = (uintptr_t)reads[i].buf,
 			.len = reads[i].len };
 	do {
+		rd = (struct keyhole_read){
+			.size = sizeof(rd), .nr = nr - done,
+			.entry_size = sizeof(*ent),
+			.entries = (uintptr_t)(ent + done) };
 		r = ioctl(kr->vm_fd, KEYHOLE_READ, &rd) ? -errno : 0;
 		atomic_fetch_add_explicit(&acc->calls, 1,
 					  memory_order_relaxed);
+		done += rd.nr_done;
 		/* EINTR is a fatal signal: ours, or QEMU dying under us. */
 		if (r == -EINTR && kh_access_alive(acc))
 			r = -ESRCH;
-	} while (r == -EINTR);
+	} while (r == -EINTR && done < nr);
 	if (r)
 		return r;
 	for (i = 0; i < nr; i++) {

@@ -127,7 +127,9 @@ static int set_ranges(int vm_fd, struct kh_access *acc, struct kh_err *err)
 {
 	struct keyhole_range ranges[KH_LAYOUT_MAX_RANGES];
 	const struct kh_layout *layout = acc->layout;
-	struct keyhole_set_ranges set = { .size = sizeof(set) };
+	struct keyhole_set_ranges set = {
+		.size = sizeof(set), .range_size = sizeof(struct keyhole_range),
+	};
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned int i;
 

@@ -165,6 +165,7 @@ static void bench_batches(struct ctx *c, unsigned int n)
 	static struct iovec l[MAX_BATCH], r[MAX_BATCH];
 	static uint8_t bufs[MAX_BATCH][PIECE];
 	struct keyhole_read rd = { .size = sizeof(rd), .nr = n,
+				   .entry_size = sizeof(e[0]),
 				   .entries = (uintptr_t)e };
 	char key[64];
 	unsigned int i, j, rounds = n >= 256 ? 200 : SAMPLES;

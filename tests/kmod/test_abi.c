@@ -11,7 +11,11 @@
  * (EBADF), and callers without the right to ptrace the target: nobody
  * cannot open /dev/keyhole, nor attach to a root process through an fd
  * root opened for it (EPERM). What is valid works: the handshake, attach
- * by pid and by pidfd, ranges, VM_INFO.
+ * by pid and by pidfd, ranges, VM_INFO. Arrays of ranges and of read
+ * entries grow like the structs (range_size, entry_size), READ tells how
+ * far it got when it fails (nr_done), KEYHOLE_READ above its maximum is
+ * EINVAL (E2BIG means only the non-zero tail), and an argument the module
+ * cannot write back is refused before a PAUSE or RESUME happens.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,9 +77,13 @@ static void check_sizes(int vmfd)
 
 static void check_commands(int vmfd)
 {
-	struct keyhole_set_ranges sr = { .size = sizeof(sr) };
+	struct keyhole_set_ranges sr = {
+		.size = sizeof(sr), .range_size = sizeof(struct keyhole_range),
+	};
 	struct keyhole_api api = { .size = sizeof(api) };
-	struct keyhole_read rd = { .size = sizeof(rd) };
+	struct keyhole_read rd = {
+		.size = sizeof(rd), .entry_size = sizeof(struct keyhole_read_entry),
+	};
 
 	CHECK(kh_ioctl(dev, _IO(KEYHOLE_TYPE, 0xf0), &api) == -ENOTTY,
 	      "an unknown command must be ENOTTY");
@@ -97,24 +105,143 @@ static void check_commands(int vmfd)
 	sr.ranges = 16;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -EFAULT,
 	      "a bad ranges pointer must be EFAULT");
-	sr.reserved = 1;
+	sr.range_size = sizeof(struct keyhole_range) - 8;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -EINVAL,
-	      "a non-zero reserved field must be EINVAL");
-	sr.reserved = 0;
+	      "a range_size below the first struct keyhole_range must be EINVAL");
+	sr.range_size = 0;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -EINVAL,
+	      "range_size 0 must be EINVAL");
+	sr.range_size = sizeof(struct keyhole_range);
 	sr.flags = 1U << 7;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -EINVAL,
 	      "an unknown flag must be EINVAL");
+	sr.flags = 0;
 
+	/* E2BIG means one thing only: a larger struct with a non-zero tail */
 	rd.nr = KEYHOLE_READ_MAX + 1;
-	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -E2BIG,
-	      "READ above KEYHOLE_READ_MAX must be E2BIG");
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EINVAL,
+	      "READ above KEYHOLE_READ_MAX must be EINVAL");
 	rd.nr = 1;
+	rd.entry_size = offsetof(struct keyhole_read_entry, result);
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EINVAL,
+	      "an entry_size without room for the result must be EINVAL");
+	rd.entry_size = sizeof(struct keyhole_read_entry);
 	rd.entries = 16;
+	rd.nr_done = 77;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EFAULT,
 	      "a bad entries pointer must be EFAULT");
+	CHECK(rd.nr_done == 0, "nr_done %u after EFAULT on the first entry",
+	      rd.nr_done);
 	rd.flags = 1;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EINVAL,
 	      "READ flags must be 0");
+}
+
+/*
+ * An argument the module cannot write back is refused before anything
+ * happens: a PAUSE whose result would be lost must not stay (EFAULT and
+ * depth 0), nor a RESUME happen unseen.
+ */
+static void check_readonly_arg(int vmfd)
+{
+	struct keyhole_pause p = { .size = sizeof(p),
+				   .flags = KEYHOLE_PAUSE_ALL_THREADS,
+				   .timeout_ms = 5000 };
+	struct keyhole_resume r = { .size = sizeof(r) };
+	struct keyhole_vm_info info;
+	uint8_t *page;
+
+	page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(page != MAP_FAILED, "mmap");
+	memcpy(page, &p, sizeof(p));
+	CHECK(!mprotect(page, PAGE, PROT_READ), "mprotect");
+	CHECK(kh_ioctl(vmfd, KEYHOLE_PAUSE, page) == -EFAULT,
+	      "PAUSE with a read-only argument must be EFAULT");
+	CHECK(kh_info(vmfd, &info) == 0 && info.pause_depth == 0 &&
+	      !(info.flags & KEYHOLE_VM_PAUSED),
+	      "a PAUSE that failed with EFAULT left depth %u", info.pause_depth);
+
+	CHECK(kh_ioctl(vmfd, KEYHOLE_PAUSE, &p) == 0, "PAUSE: %s",
+	      strerror(errno));
+	CHECK(!mprotect(page, PAGE, PROT_READ | PROT_WRITE), "mprotect");
+	memcpy(page, &r, sizeof(r));
+	CHECK(!mprotect(page, PAGE, PROT_READ), "mprotect");
+	CHECK(kh_ioctl(vmfd, KEYHOLE_RESUME, page) == -EFAULT,
+	      "RESUME with a read-only argument must be EFAULT");
+	CHECK(kh_info(vmfd, &info) == 0 && info.pause_depth == 1,
+	      "a RESUME that failed with EFAULT changed depth to %u",
+	      info.pause_depth);
+	CHECK(kh_ioctl(vmfd, KEYHOLE_RESUME, &r) == 0 && r.depth == 0,
+	      "RESUME: %s", strerror(errno));
+	munmap(page, PAGE);
+}
+
+/*
+ * The arrays grow as the structs do: a caller that knows a larger
+ * element passes its size; a zero tail is fine, a non-zero one is E2BIG
+ * (and only that is). FROM_KVM writes whole elements of the caller's
+ * size, zeroing what the module does not know. READ tells how far it got
+ * even when an entry in the middle cannot be read (EFAULT).
+ */
+struct range_v2 {
+	struct keyhole_range r;
+	uint64_t future;
+};
+
+struct entry_v2 {
+	struct keyhole_read_entry e;
+	uint64_t future;
+};
+
+static void check_arrays(int vmfd, struct kt_target *t)
+{
+	struct range_v2 big = { .r = { .gpa = 0, .hva = t->hva, .len = PAGE } };
+	struct keyhole_set_ranges sr = {
+		.size = sizeof(sr), .nr_ranges = 1,
+		.range_size = sizeof(big), .ranges = (uintptr_t)&big,
+	};
+	struct entry_v2 *ents;
+	struct keyhole_read rd = {
+		.size = sizeof(rd), .nr = 3, .entry_size = sizeof(*ents),
+	};
+	uint8_t buf[3][64];
+	void *pages;
+
+	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == 0,
+	      "a larger range with a zero tail: %s", strerror(errno));
+	big.future = 1;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -E2BIG,
+	      "a larger range with a non-zero tail must be E2BIG");
+	big.future = 0;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == 0, "set the range back");
+
+	/* three entries, the third on a page that is not there */
+	pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(pages != MAP_FAILED, "mmap");
+	ents = (struct entry_v2 *)((uint8_t *)pages + PAGE - 2 * sizeof(*ents));
+	CHECK(!munmap((uint8_t *)pages + PAGE, PAGE), "munmap");
+	memset(ents, 0, 2 * sizeof(*ents));
+	ents[0].e = (struct keyhole_read_entry){ .gpa = 0, .len = 64,
+						 .buf = (uintptr_t)buf[0] };
+	ents[1].e = (struct keyhole_read_entry){ .gpa = 64, .len = 64,
+						 .buf = (uintptr_t)buf[1] };
+	rd.entries = (uintptr_t)ents;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EFAULT,
+	      "an entry on a missing page must be EFAULT");
+	CHECK(rd.nr_done == 2 && rd.nr_failed == 0,
+	      "nr_done %u, nr_failed %u: the two readable entries must be done",
+	      rd.nr_done, rd.nr_failed);
+	CHECK(ents[0].e.result == 64 && ents[1].e.result == 64,
+	      "results %d %d", ents[0].e.result, ents[1].e.result);
+	CHECK(!ents[0].future && !ents[1].future, "the tails were written");
+	ents[1].future = 1;
+	rd.nr = 2;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -E2BIG && rd.nr_done == 1,
+	      "an entry with a non-zero tail must be E2BIG after the one before (%u done)",
+	      rd.nr_done);
+	munmap(pages, PAGE);
 }
 
 static void check_ranges(int vmfd, struct kt_target *t)
@@ -296,6 +423,8 @@ int main(void)
 	check_sizes(vmfd);
 	check_commands(vmfd);
 	check_ranges(vmfd, &t);
+	check_arrays(vmfd, &t);
+	check_readonly_arg(vmfd);
 	check_mmap(vmfd);
 	check_attach_targets(&t);
 	check_unprivileged(&t);

@@ -72,7 +72,7 @@ static void check_from_kvm(struct kt_l2 *l2, int vmfd, const uint8_t *map)
 {
 	struct keyhole_range ranges[KEYHOLE_RANGES_MAX];
 	struct keyhole_set_ranges sr = {
-		.size = sizeof(sr), .flags = KEYHOLE_RANGES_FROM_KVM,
+		.size = sizeof(sr), .range_size = sizeof(struct keyhole_range), .flags = KEYHOLE_RANGES_FROM_KVM,
 		.ranges = (uintptr_t)ranges,
 	};
 	struct keyhole_vm_info info;
@@ -130,7 +130,7 @@ static void check_tcg_has_no_kvm(int dev)
 	struct kt_l2_opts opts = { .smp = 1, .mem_mib = 16, .accel = KT_ACCEL_TCG };
 	struct keyhole_range r;
 	struct keyhole_set_ranges sr = {
-		.size = sizeof(sr), .flags = KEYHOLE_RANGES_FROM_KVM,
+		.size = sizeof(sr), .range_size = sizeof(struct keyhole_range), .flags = KEYHOLE_RANGES_FROM_KVM,
 		.nr_ranges = 1, .ranges = (uintptr_t)&r,
 	};
 	struct kt_l2 l2;

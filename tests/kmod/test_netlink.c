@@ -7,10 +7,10 @@
  *   (the dump resumes where it stopped);
  * - an unknown attribute in a request is refused (strict policy);
  * - a caller without CAP_NET_ADMIN, as root without the capability or as
- *   nobody, is refused with EPERM;
- * - events arrive on the multicast group: LAYOUT_CHANGED on SET_RANGES
- *   (when the module has ranges), PAUSE_ENDED(CLOSED) when a paused fd
- *   is closed.
+ *   nobody, is refused with EPERM, both the dump and joining the events
+ *   group;
+ * - events arrive on the multicast group: LAYOUT_CHANGED on SET_RANGES,
+ *   PAUSE_ENDED(CLOSED) when a paused fd is closed.
  */
 #include <linux/capability.h>
 #include <stdlib.h>
@@ -96,7 +96,7 @@ static void layout_event(struct kt_l2 *l2, int dev, struct kp_nl *events)
 {
 	struct keyhole_range range = { .hva = l2->hva0, .len = l2->mem_bytes };
 	struct keyhole_set_ranges set = {
-		.size = sizeof(set), .nr_ranges = 1,
+		.size = sizeof(set), .range_size = sizeof(struct keyhole_range), .nr_ranges = 1,
 		.ranges = (uintptr_t)&range,
 	};
 	struct kp_msg ev;
@@ -180,12 +180,19 @@ static void unprivileged(bool as_nobody)
 		if (kp_nl_open(&nl, false))
 			_exit(13);
 		n = kp_nl_dump(&nl, sessions, MANY, 0);
-		_exit(n == -EPERM ? 0 : 14);
+		if (n != -EPERM)
+			_exit(14);
+		kp_nl_close(&nl);
+		/* the events name QEMU processes too: no joining the group */
+		_exit(kp_nl_open(&nl, true) == -EPERM ? 0 : 15);
 	}
 	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status),
 	      "the unprivileged child died");
+	CHECK(WEXITSTATUS(status) != 14,
+	      "%s: dump not refused with EPERM",
+	      as_nobody ? "uid nobody" : "root without CAP_NET_ADMIN");
 	CHECK(WEXITSTATUS(status) == 0,
-	      "%s: dump not refused with EPERM (child exit %d)",
+	      "%s: joining the events group not refused with EPERM (child exit %d)",
 	      as_nobody ? "uid nobody" : "root without CAP_NET_ADMIN",
 	      WEXITSTATUS(status));
 }

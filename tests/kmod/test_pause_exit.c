@@ -21,7 +21,7 @@ static void *try_map(struct kt_l2 *l2, int vm)
 		.gpa = 0, .hva = l2->hva0, .len = l2->mem_bytes,
 	};
 	struct keyhole_set_ranges set = {
-		.size = sizeof(set), .nr_ranges = 1,
+		.size = sizeof(set), .range_size = sizeof(struct keyhole_range), .nr_ranges = 1,
 		.ranges = (uintptr_t)&range,
 	};
 	volatile uint64_t *counter;

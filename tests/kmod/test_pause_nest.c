@@ -4,8 +4,9 @@
  * pause is EALREADY; pauses nest and count (only the outermost parks, only
  * the last RESUME lets the vCPUs go); KEYHOLE_PAUSE_DEPTH_MAX levels and
  * no more (EOVERFLOW); bad flags and reserved fields are EINVAL;
- * a second session's PAUSE of a VM the first holds fails with ETIMEDOUT
- * (or EINTR on a signal) and leaves nothing paused;
+ * a second session's PAUSE of a VM the first holds fails with ETIMEDOUT,
+ * then EBUSY while the works it queued wait (a third's with EINTR on a
+ * signal), and leaves nothing paused;
  * KEYHOLE_PAUSE_ALL_THREADS also stops QEMU's main loop (QMP goes quiet);
  * VM_INFO reports depth, vCPUs and pauses. (Without debug-threads=on:
  * test_pause_kvm_names.)
@@ -191,16 +192,20 @@ static void on_alarm(int sig)
 
 /*
  * A second session cannot park threads the first holds (they run its
- * work only once released): its PAUSE ends in ETIMEDOUT, or EINTR when a
- * signal comes first, and in neither case does anything stay paused.
+ * work only once released): its PAUSE ends in ETIMEDOUT, then EBUSY while
+ * the works it left are still queued; a third one's ends in EINTR when a
+ * signal comes first. In no case does anything stay paused, and once the
+ * first session resumes, the works run, park nobody, and the second
+ * session can pause again.
  */
 static void two_sessions(struct kt_l2 *l2, int dev, int vm)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
 	uint64_t start;
-	int other, err;
+	int other, third, err;
 
 	other = kp_attach(dev, l2->pid, NULL);
+	third = kp_attach(dev, l2->pid, NULL);
 	CHECK(!kp_pause(vm, 0, KP_HOLD_MS, NULL), "PAUSE session 1");
 
 	start = kt_now_ms();
@@ -210,19 +215,33 @@ static void two_sessions(struct kt_l2 *l2, int dev, int vm)
 	CHECK(kt_now_ms() - start >= 290, "ETIMEDOUT after %llu ms, not 300",
 	      (unsigned long long)(kt_now_ms() - start));
 	CHECK(kp_resume(other, NULL) == -EALREADY, "the failed PAUSE left a pause");
+	err = kp_pause(other, 0, 300, NULL);
+	CHECK(err == -EBUSY,
+	      "PAUSE again while its works wait on the parked threads: %s, not EBUSY",
+	      strerror(-err));
 
 	CHECK(!sigaction(SIGALRM, &sa, NULL), "sigaction: %s", strerror(errno));
 	ualarm(200000, 0);
-	err = kp_pause(other, 0, 3000, NULL);
+	err = kp_pause(third, 0, 3000, NULL);
 	CHECK(err == -EINTR, "PAUSE interrupted by a signal: %s, not EINTR",
 	      strerror(-err));
-	CHECK(kp_resume(other, NULL) == -EALREADY, "the interrupted PAUSE left a pause");
+	CHECK(kp_resume(third, NULL) == -EALREADY, "the interrupted PAUSE left a pause");
 
 	kp_expect_frozen(l2, 100, 2, "session 1 still holds its pause");
 	CHECK(!kp_resume(vm, NULL), "RESUME session 1");
-	/* the stale works of session 2 run now and must not park anyone */
+	/* the stale works of sessions 2 and 3 run now and park no one */
 	kp_expect_running(l2, KP_RUN_MS, "after session 1 resumed");
 	kp_expect_running(l2, KP_RUN_MS, "still running");
+	start = kt_now_ms();
+	while ((err = kp_pause(other, 0, KP_HOLD_MS, NULL)) == -EBUSY) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "session 2 still EBUSY %u ms after its works could run",
+		      KP_RUN_MS);
+		usleep(1000);
+	}
+	CHECK(!err, "session 2 PAUSE after session 1 resumed: %s", strerror(-err));
+	CHECK(!kp_resume(other, NULL), "RESUME session 2");
+	close(third);
 	close(other);
 }
 

@@ -7,8 +7,8 @@
  * range is -ENXIO, one spanning past its range's end is -ENXIO, one with
  * a bad buffer is -EFAULT, one too long is -EINVAL, an empty one is 0,
  * and the good entries around them are still read; nr_failed counts the
- * failures and VM_INFO's bytes_read the bytes. Above KEYHOLE_READ_MAX
- * entries the call is E2BIG.
+ * failures, nr_done all seven, and VM_INFO's bytes_read the bytes. Above
+ * KEYHOLE_READ_MAX entries the call is EINVAL.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ static void qmp(struct kt_l2 *l2, const char *cmd)
 
 static void check_batch(struct kt_l2 *l2, int vmfd)
 {
-	struct keyhole_read rd = { .size = sizeof(rd), .nr = NR,
+	struct keyhole_read rd = { .size = sizeof(rd), .entry_size = sizeof(struct keyhole_read_entry), .nr = NR,
 				   .entries = (uintptr_t)entries };
 	uint8_t *bufs, *want;
 	uint64_t total = 0;
@@ -70,7 +70,7 @@ static void check_batch(struct kt_l2 *l2, int vmfd)
 
 static void check_partial(struct kt_l2 *l2, int vmfd)
 {
-	struct keyhole_read rd = { .size = sizeof(rd), .nr = 7,
+	struct keyhole_read rd = { .size = sizeof(rd), .entry_size = sizeof(struct keyhole_read_entry), .nr = 7,
 				   .entries = (uintptr_t)entries };
 	struct keyhole_vm_info before, after;
 	uint64_t magic = 0, ncpus = 0, far = 0;
@@ -110,8 +110,9 @@ static void check_partial(struct kt_l2 *l2, int vmfd)
 	      "bytes_read grew by %llu, not 16",
 	      (unsigned long long)(after.bytes_read - before.bytes_read));
 
+	CHECK(rd.nr_done == 7, "nr_done %u, not 7", rd.nr_done);
 	rd.nr = NR + 1;
-	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -E2BIG, "above KEYHOLE_READ_MAX");
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EINVAL, "above KEYHOLE_READ_MAX");
 }
 
 int main(void)

@@ -9,7 +9,8 @@
  * target that is gone (ESRCH; SIGBUS on the mapping; -EIO for a READ
  * entry whose page vanished); every successful read shows the target's
  * current contents. The runner fails the test on any kernel warning, and
- * rmmod after it proves no session leaked.
+ * rmmod after it proves no session leaked. KT_TEST_STRESS_ROUNDS (from
+ * the host: tests/kmod/run passes KT_TEST_* on) makes it run longer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,7 +28,7 @@
 #include "target/vmfd.h"
 
 #define THREADS 4
-#define ROUNDS 12
+#define ROUNDS 30
 #define ROUND_MS 700
 #define RAM_LEN (4ULL << 20)
 #define PAGE 4096ULL
@@ -89,7 +90,7 @@ static void touch(const uint8_t *map, uint64_t stamp, unsigned int *seed)
 static void batch_read(int vmfd, uint64_t stamp, unsigned int *seed)
 {
 	struct keyhole_read_entry e[8];
-	struct keyhole_read rd = { .size = sizeof(rd), .nr = 8,
+	struct keyhole_read rd = { .size = sizeof(rd), .entry_size = sizeof(struct keyhole_read_entry), .nr = 8,
 				   .entries = (uintptr_t)e };
 	uint64_t words[8];
 	int i, ret;
@@ -227,7 +228,8 @@ int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus };
 	pthread_t threads[THREADS];
-	unsigned int i, round;
+	const char *env = getenv("KT_TEST_STRESS_ROUNDS");
+	unsigned int i, round, rounds = env ? strtoul(env, NULL, 0) : ROUNDS;
 	uint64_t t0;
 
 	dev = kt_dev_open();
@@ -237,7 +239,7 @@ int main(void)
 	for (i = 0; i < THREADS; i++)
 		CHECK(pthread_create(&threads[i], NULL, worker,
 				     (void *)(uintptr_t)(i + 1)) == 0, "thread");
-	for (round = 0; round < ROUNDS; round++) {
+	for (round = 0; round < rounds; round++) {
 		for (t0 = kt_now_ms(); kt_now_ms() - t0 < ROUND_MS;)
 			usleep(10000);
 		/* kill while sessions are mid-flight, then a new QEMU */
@@ -251,7 +253,7 @@ int main(void)
 	kill_target();
 	fprintf(stderr, "%lu sessions, %lu mapped reads, %lu calls met a dead target\n",
 		atomic_load(&ops), atomic_load(&reads), atomic_load(&gone));
-	CHECK(atomic_load(&ops) >= ROUNDS, "only %lu sessions ran", atomic_load(&ops));
+	CHECK(atomic_load(&ops) >= rounds, "only %lu sessions ran", atomic_load(&ops));
 	CHECK(atomic_load(&reads) > 0, "no mapped read succeeded");
 	close(dev);
 	return KH_PASS;

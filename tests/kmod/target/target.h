@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,12 @@ enum kt_tgt_op {
 	KT_TGT_PAGEOUT,		/* madvise(MADV_PAGEOUT): swap out now */
 	KT_TGT_FILL_SAME,	/* arg = stamp: every page alike, for KSM */
 	KT_TGT_EXIT,		/* _exit(0) */
+	/*
+	 * arg = file offset, arg2 = (pid << 32) | fd: take fd from process
+	 * pid (pidfd_getfd) and map it read-only, shared, over [off, off+len)
+	 */
+	KT_TGT_MAP_FD,
+	KT_TGT_SECRET,		/* memfd_secret() memory over [off, off+len) */
 };
 
 struct kt_tgt_cmd {
@@ -56,6 +63,7 @@ struct kt_tgt_cmd {
 	uint64_t off;
 	uint64_t len;
 	uint64_t arg;
+	uint64_t arg2;
 };
 
 struct kt_target {
@@ -69,6 +77,53 @@ struct kt_target {
 static inline uint64_t kt_tgt_word(uint64_t stamp, uint64_t off)
 {
 	return (stamp << 40) ^ off ^ 0x5a5a000000000000ULL;
+}
+
+static inline int kt_tgt_map_fd(uint8_t *at, uint64_t len, uint64_t offset,
+				pid_t pid, int fd)
+{
+	int pidfd, mine, ret = 0;
+	void *p;
+
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	mine = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	if (mine < 0)
+		return -errno;
+	p = mmap(at, len, PROT_READ, MAP_SHARED | MAP_FIXED, mine,
+		 (off_t)offset);
+	if (p == MAP_FAILED)
+		ret = -errno;
+	close(mine);
+	return ret;
+}
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+
+static inline int kt_tgt_secret(uint8_t *at, uint64_t len)
+{
+	int fd, ret = 0;
+	void *p;
+
+	fd = syscall(SYS_memfd_secret, 0);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len)) {
+		ret = -errno;
+	} else {
+		p = mmap(at, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, 0);
+		if (p == MAP_FAILED)
+			ret = -errno;
+		else
+			memset(p, 0x5e, len);
+	}
+	close(fd);
+	return ret;
 }
 
 static inline int kt_tgt_do(uint8_t *ram, const struct kt_tgt_cmd *c)
@@ -110,6 +165,11 @@ static inline int kt_tgt_do(uint8_t *ram, const struct kt_tgt_cmd *c)
 		return madvise(p, c->len, MADV_PAGEOUT) ? -errno : 0;
 	case KT_TGT_EXIT:
 		_exit(0);
+	case KT_TGT_MAP_FD:
+		return kt_tgt_map_fd(p, c->len, c->arg, c->arg2 >> 32,
+				     (int)(uint32_t)c->arg2);
+	case KT_TGT_SECRET:
+		return kt_tgt_secret(p, c->len);
 	}
 	return -EINVAL;
 }
@@ -162,10 +222,12 @@ static inline int kt_target_start(struct kt_target *t, uint64_t len)
 }
 
 /* Run one command in the target and wait for it: 0 or the child's -errno. */
-static inline int kt_target_cmd(struct kt_target *t, enum kt_tgt_op op,
-				uint64_t off, uint64_t len, uint64_t arg)
+static inline int kt_target_cmd2(struct kt_target *t, enum kt_tgt_op op,
+				 uint64_t off, uint64_t len, uint64_t arg,
+				 uint64_t arg2)
 {
-	struct kt_tgt_cmd c = { .op = op, .off = off, .len = len, .arg = arg };
+	struct kt_tgt_cmd c = { .op = op, .off = off, .len = len, .arg = arg,
+				.arg2 = arg2 };
 	int ret;
 
 	if (write(t->cmd_fd, &c, sizeof(c)) != sizeof(c))
@@ -178,6 +240,23 @@ static inline int kt_target_cmd(struct kt_target *t, enum kt_tgt_op op,
 	if (read(t->ack_fd, &ret, sizeof(ret)) != sizeof(ret))
 		return -EPIPE;
 	return ret;
+}
+
+static inline int kt_target_cmd(struct kt_target *t, enum kt_tgt_op op,
+				uint64_t off, uint64_t len, uint64_t arg)
+{
+	return kt_target_cmd2(t, op, off, len, arg, 0);
+}
+
+/*
+ * Has the target map fd of this process at [off, off + len) of its RAM,
+ * at file offset (GPA) gpa: 0 or the child's -errno.
+ */
+static inline int kt_target_map_fd(struct kt_target *t, int fd, uint64_t off,
+				   uint64_t len, uint64_t gpa)
+{
+	return kt_target_cmd2(t, KT_TGT_MAP_FD, off, len, gpa,
+			      ((uint64_t)getpid() << 32) | (uint32_t)fd);
 }
 
 static inline void kt_target_stop(struct kt_target *t)

@@ -34,7 +34,7 @@ static inline int kh_set_ranges(int vmfd, struct keyhole_range *ranges,
 				uint32_t nr)
 {
 	struct keyhole_set_ranges s = {
-		.size = sizeof(s), .nr_ranges = nr,
+		.size = sizeof(s), .range_size = sizeof(struct keyhole_range), .nr_ranges = nr,
 		.ranges = (uintptr_t)ranges,
 	};
 
@@ -70,7 +70,7 @@ static inline int kh_read1(int vmfd, uint64_t gpa, void *buf, uint32_t len)
 		.gpa = gpa, .buf = (uintptr_t)buf, .len = len,
 	};
 	struct keyhole_read r = {
-		.size = sizeof(r), .nr = 1, .entries = (uintptr_t)&e,
+		.size = sizeof(r), .entry_size = sizeof(struct keyhole_read_entry), .nr = 1, .entries = (uintptr_t)&e,
 	};
 	int ret = kh_ioctl(vmfd, KEYHOLE_READ, &r);
 
