@@ -200,6 +200,7 @@ KT_SRCS := $(wildcard tests/kmod/test_*.c tests/kmod/bench_*.c)
 KT_BINS := $(KT_SRCS:%.c=$(O)/%)
 KT_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/kmod/lib/*.c))
 KT_PAYLOAD := $(O)/tests/kmod/payload/counter.elf
+KT_HOLDER := $(O)/tests/kmod/l1/kvm_holder
 KT_CFLAGS = -Itests/kmod/lib -Itests/kmod/payload \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 jansson 2>/dev/null)
 KT_LIBS = $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 jansson 2>/dev/null)
@@ -223,6 +224,11 @@ $(KT_PAYLOAD): tests/kmod/payload/counter.S tests/kmod/payload/counter.ld \
 	ld -m elf_i386 -T tests/kmod/payload/counter.ld --build-id=none \
 		-o $@ $(@:.elf=.o)
 
+# Keeps KVM's static keys on in the L1 (tests/kmod/l1/kvm_holder.c).
+$(KT_HOLDER): tests/kmod/l1/kvm_holder.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) -o $@ $<
+
 kmod-l1:
 	tests/kmod/l1/build.sh $(O)/kmod-l1
 
@@ -238,8 +244,8 @@ $(CHECKPATCH):
 # module and each test program that does not build is a failed test. The
 # harness includes what test_keyhole_techniques drives in the L1: the
 # keyhole command, libkeyhole.so and the test guest with its truth daemon.
-kmod-test-infra: $(KT_LIB_OBJS) $(KT_PAYLOAD) kmod-l1 $(CHECKPATCH) \
-	userspace guest
+kmod-test-infra: $(KT_LIB_OBJS) $(KT_PAYLOAD) $(KT_HOLDER) kmod-l1 \
+	$(CHECKPATCH) userspace guest
 kmod-test-progs: $(KT_BINS)
 kmod-test-build: kmod kmod-test-infra kmod-test-progs
 

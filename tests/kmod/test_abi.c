@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -73,6 +74,21 @@ static void check_sizes(int vmfd)
 	      "features 0x%llx lack MAP|READ", (unsigned long long)api.features);
 	CHECK(api.ioctls & (1ULL << (KEYHOLE_CMD_READ - KEYHOLE_CMD_BASE)),
 	      "ioctls 0x%llx lack READ", (unsigned long long)api.ioctls);
+}
+
+/* A struct larger than a page, zero beyond what the module knows: E2BIG. */
+static void check_huge_size(int vmfd)
+{
+	struct keyhole_vm_info *info = calloc(1, 2 * PAGE);
+
+	CHECK(info, "calloc");
+	info->size = PAGE + 8;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_VM_INFO, info) == -E2BIG,
+	      "a struct above a page must be E2BIG");
+	info->size = PAGE;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_VM_INFO, info) == 0,
+	      "a zero-tailed struct of a page: %s", strerror(errno));
+	free(info);
 }
 
 static void check_commands(int vmfd)
@@ -135,6 +151,15 @@ static void check_commands(int vmfd)
 	rd.flags = 1;
 	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -EINVAL,
 	      "READ flags must be 0");
+	rd.flags = 0;
+	/* unknown bytes are checked: no struct or element above a page */
+	rd.entry_size = 4097;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_READ, &rd) == -E2BIG,
+	      "an entry_size above a page must be E2BIG");
+	sr.range_size = 4097;
+	CHECK(kh_ioctl(vmfd, KEYHOLE_SET_RANGES, &sr) == -E2BIG,
+	      "a range_size above a page must be E2BIG");
+	check_huge_size(vmfd);
 }
 
 /*

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The L1 survives the kernel patching its own code. Creating the first
- * KVM VM and destroying the last one flips static keys (preempt
- * notifiers, the local APIC's), and each flip rewrites kernel text with
- * int3 while other CPUs run it. Under QEMU 7.2's multi-threaded TCG a
- * vCPU could keep a stale translation with the int3 in it, which the
- * kernel's int3 handler restarts forever: both L1 CPUs locked up at the
- * first flip. tests/kmod/run runs the L1 with single-threaded TCG; this
- * proves that it holds: FLIPS cycles of a KVM VM with an in-kernel APIC
- * and a vCPU, made and destroyed while threads on both CPUs context-switch
- * through the patched code all the time. The runner fails the test on a
- * soft lockup in the kernel log, and a hang of the L1 fails it too.
+ * The L1 survives KVM VMs coming and going. Creating the first KVM VM and
+ * destroying the last one flips static keys (preempt notifiers, the local
+ * APIC's), and each flip rewrites kernel text with int3 while other CPUs
+ * run it. Under QEMU 7.2's multi-threaded TCG a vCPU could keep a stale
+ * translation with the int3 in it, which the kernel's int3 handler then
+ * restarts forever: both L1 CPUs locked up at the first flip. The inner
+ * runner keeps every such key switched on for the whole run
+ * (tests/kmod/l1/kvm_holder.c), so no test flips them; this proves it
+ * holds: the holder is alive, and FLIPS cycles of a KVM VM with an
+ * in-kernel APIC and a vCPU, made and destroyed while threads on both
+ * CPUs context-switch through the patched code all the time, leave the L1
+ * well. The runner fails the test on a soft lockup in the kernel log, and
+ * a hang of the L1 fails it too; with KT_L1_HOLDER=none it hangs the L1.
  * Documentation/kmod-testing.md has the whole story.
  */
 #include <errno.h>
@@ -18,6 +20,9 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -65,10 +70,21 @@ int main(void)
 {
 	pthread_t threads[SWITCHERS];
 	uint64_t start = kt_now_ms();
+	const char *holder;
 	unsigned int i;
+	FILE *f = NULL;
+	int kvm, pid;
 	long t;
-	int kvm;
 
+	/* KT_L1_HOLDER=none on the host: see the keys flip, and the hang */
+	if (strcmp(getenv("KT_HOLDER") ?: "", "none")) {
+		holder = getenv("KT_HOLDER_PID");
+		CHECK(holder && (f = fopen(holder, "r")) &&
+		      fscanf(f, "%d", &pid) == 1, "no KVM holder pid in %s",
+		      holder ? holder : "$KT_HOLDER_PID");
+		fclose(f);
+		CHECK(!kill(pid, 0), "the KVM holder %d is gone", pid);
+	}
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	CHECK(kvm >= 0, "open /dev/kvm: %s", strerror(errno));
 	for (t = 0; t < SWITCHERS; t++)

@@ -16,6 +16,9 @@
  *   of its mirror in target 1 would invalidate session A again. The
  *   madvise must return, and both mirrors still read what the targets
  *   wrote.
+ * And the way out must not be too wide: a munmap() of a mirror together
+ * with the RAM after it still invalidates that RAM (SIGBUS, not a stale
+ * page).
  */
 #include <errno.h>
 #include <signal.h>
@@ -129,6 +132,51 @@ static void two_sessions(int dev)
 	kt_target_stop(&t2);
 }
 
+/*
+ * Only an invalidation of nothing but a mirror may be ignored: munmap()
+ * of another session's mirror together with the RAM after it is one
+ * invalidation whose VMA is the mirror, and the RAM's pages are freed.
+ * The session watching that RAM must zap it: its mirror then raises
+ * SIGBUS there, never shows the freed page.
+ */
+static void mirror_and_ram(int dev)
+{
+	struct kt_target t1, t2;
+	struct keyhole_range r;
+	const uint8_t *map_a;
+	int a, b, ret;
+
+	CHECK(kt_target_start(&t1, RAM_LEN) == 0, "target 1");
+	CHECK(kt_target_cmd(&t1, KT_TGT_FILL, 0, RAM_LEN, 1) == 0, "fill");
+	a = kh_attach(dev, t1.pid);
+	CHECK(a >= 0, "attach: %s", strerror(-a));
+	/* A mirrors target 1's RAM from its second page on */
+	r = (struct keyhole_range){ .gpa = 0, .hva = t1.hva + PAGE,
+				    .len = RAM_LEN - PAGE };
+	CHECK(kh_set_ranges(a, &r, 1) == 0, "range");
+	b = start(dev, &t2);
+	step = "target 1 mapping another session's mirror before its RAM";
+	ret = kt_target_map_fd(&t1, b, 0, PAGE, 0);
+	CHECK(!ret, "target 1 maps session B's mirror: %s", strerror(-ret));
+
+	map_a = kh_map(a, 0, RAM_LEN - PAGE);
+	CHECK(map_a != MAP_FAILED, "mmap: %s", strerror(errno));
+	CHECK(*(volatile const uint64_t *)map_a == kt_tgt_word(1, PAGE),
+	      "A's mirror of target 1's second page");
+	step = "target 1 unmapping the mirror and a page of RAM in one call";
+	CHECK(kt_target_cmd(&t1, KT_TGT_UNMAP, 0, 2 * PAGE, 0) == 0, "munmap");
+	CHECK(kt_mirror_sigbus((const uint64_t *)map_a),
+	      "A's mirror still maps the page target 1 unmapped");
+	CHECK(kt_mirror_diff(map_a - PAGE, 2 * PAGE, PAGE, 1, false) < 0,
+	      "A's mirror of the RAM after it");
+
+	munmap((void *)map_a, RAM_LEN - PAGE);
+	close(a);
+	close(b);
+	kt_target_stop(&t1);
+	kt_target_stop(&t2);
+}
+
 int main(void)
 {
 	int dev;
@@ -139,6 +187,7 @@ int main(void)
 	CHECK(dev >= 0, "/dev/keyhole");
 	one_session(dev);
 	two_sessions(dev);
+	mirror_and_ram(dev);
 	close(dev);
 	return KH_PASS;
 }

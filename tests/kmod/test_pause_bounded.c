@@ -7,8 +7,9 @@
  * charged to no one. Now: the first PAUSE times out (ETIMEDOUT), every
  * later one is EBUSY at once while that work is pending, 20,000 of them
  * leave the kernel's unreclaimable slab where it was (within 1 MiB; the
- * old code grew it by about 4 MiB), and once the thread runs again
- * (SIGCONT) the next PAUSE parks it.
+ * old code grew it by about 4 MiB), and so do 2,000 sessions opened,
+ * made to PAUSE and closed in turn (the bound is per thread, module-wide);
+ * once the thread runs again (SIGCONT) the next PAUSE parks it.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "target/target.h"
 
 #define TRIES		20000
+#define SESSIONS	2000
 #define SLAB_SLACK_KB	1024
 
 /* SUnreclaim of /proc/meminfo, in kB. */
@@ -84,6 +86,23 @@ int main(void)
 	CHECK(after - before < SLAB_SLACK_KB,
 	      "%u PAUSEs grew unreclaimable slab by %lld kB", TRIES,
 	      after - before);
+
+	/* nor from fresh sessions: the bound is per thread, not per fd */
+	before = slab_kb();
+	for (i = 0; i < SESSIONS; i++) {
+		int other = kp_attach(dev, t.pid, NULL);
+
+		err = kp_pause(other, KEYHOLE_PAUSE_ALL_THREADS, 1, NULL);
+		CHECK(err == -EBUSY, "session %u's PAUSE of the stopped process: %s, not EBUSY",
+		      i, strerror(-err));
+		close(other);
+	}
+	after = slab_kb();
+	printf("sessions %u, slab_kb_before %lld, slab_kb_after %lld\n",
+	       SESSIONS, before, after);
+	CHECK(after - before < SLAB_SLACK_KB,
+	      "%u sessions' PAUSEs grew unreclaimable slab by %lld kB",
+	      SESSIONS, after - before);
 
 	/* the thread runs its pending work, and then can be paused */
 	CHECK(!kill(t.pid, SIGCONT), "SIGCONT: %s", strerror(errno));

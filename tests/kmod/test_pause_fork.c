@@ -8,9 +8,12 @@
  *   multicast;
  * - the pauser is SIGKILLed while its child still has the fd: the same;
  * - the child closing its copy does not end the pauser's pause;
+ * - the pauser closing its fd while its PAUSE is still parking ends that
+ *   PAUSE with EBADF, and nothing stays paused;
  * and the mirror mapping stays out of children: madvise(MADV_DOFORK) on
  * it is refused (VM_IO), so a fork never shares it.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -150,6 +153,64 @@ static void pauser_killed(struct kp_nl *events)
 	reap(msg.holder);
 }
 
+struct closer {
+	pid_t tid;		/* the thread in PAUSE */
+	int vm;
+};
+
+/* Closes the fd once the PAUSE thread waits in the module for parking. */
+static void *close_while_parking(void *arg)
+{
+	struct closer *c = arg;
+	char path[64], wchan[64] = "";
+	uint64_t start = kt_now_ms();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)c->tid);
+	while (strncmp(wchan, "keyhole_", 8)) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "PAUSE never waited for the stopped target (wchan %s)",
+		      wchan);
+		usleep(1000);
+		f = fopen(path, "r");
+		if (!f || !fgets(wchan, sizeof(wchan), f))
+			wchan[0] = 0;
+		if (f)
+			fclose(f);
+	}
+	CHECK(!close(c->vm), "close: %s", strerror(errno));
+	return NULL;
+}
+
+/*
+ * The pauser closes its fd while its PAUSE is still parking (here: the
+ * target is stopped and cannot park): the PAUSE ends with EBADF and
+ * nothing stays paused once the target runs again.
+ */
+static void closed_while_parking(int dev)
+{
+	struct closer c = { .tid = gettid() };
+	pthread_t thread;
+	int err;
+	struct kp_thread t;
+	uint64_t start = kt_now_ms();
+
+	c.vm = kp_attach(dev, target_pid, NULL);
+	CHECK(!kill(target_pid, SIGSTOP), "SIGSTOP");
+	while (kp_thread_read(target_pid, target_pid, &t) || t.state != 'T') {
+		CHECK(kt_now_ms() - start < KP_RUN_MS, "the target did not stop");
+		usleep(1000);
+	}
+	CHECK(!pthread_create(&thread, NULL, close_while_parking, &c),
+	      "pthread_create");
+	err = kp_pause(c.vm, KEYHOLE_PAUSE_ALL_THREADS, KP_HOLD_MS, NULL);
+	pthread_join(thread, NULL);
+	CHECK(err == -EBADF, "PAUSE whose fd its process closed: %s, not EBADF",
+	      strerror(-err));
+	CHECK(!kill(target_pid, SIGCONT), "SIGCONT");
+	expect_parked(false, "the PAUSE was closed while parking");
+}
+
 int main(void)
 {
 	struct kp_nl events;
@@ -178,6 +239,7 @@ int main(void)
 	pauser_closes(dev, &events);
 	child_closes(dev);
 	pauser_killed(&events);
+	closed_while_parking(dev);
 
 	close(dev);
 	kt_target_stop(&t);

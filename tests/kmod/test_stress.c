@@ -131,7 +131,7 @@ static void pause_resume(int vmfd)
 
 	/* not built yet, or the target died or never parked */
 	if (ret == -ENOTTY || ret == -ENOENT || ret == -ETIMEDOUT ||
-	    gone_errno(ret))
+	    ret == -EBUSY || gone_errno(ret))
 		return;
 	if (ret)
 		fail("PAUSE", ret);

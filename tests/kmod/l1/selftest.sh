@@ -21,12 +21,14 @@ trap 'rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM HUP
 
 for f in "$O/kmod-l1/vmlinux" "$O/kmod-l1/initramfs.cpio.gz" \
-	 "$O/tests/kmod/payload/counter.elf" "$here/../../../kmod/keyhole.ko"; do
+	 "$O/tests/kmod/payload/counter.elf" "$O/tests/kmod/l1/kvm_holder" \
+	 "$here/../../../kmod/keyhole.ko"; do
 	[ -f "$f" ] || { echo "selftest: no $f (make kmod-test-build)" >&2; exit 1; }
 done
-mkdir -p "$scratch/kmod-l1" "$scratch/tests/kmod/payload"
+mkdir -p "$scratch/kmod-l1" "$scratch/tests/kmod/payload" "$scratch/tests/kmod/l1"
 ln -s "$O/kmod-l1/vmlinux" "$O/kmod-l1/initramfs.cpio.gz" "$scratch/kmod-l1/"
 cp "$O/tests/kmod/payload/counter.elf" "$scratch/tests/kmod/payload/"
+cp "$O/tests/kmod/l1/kvm_holder" "$scratch/tests/kmod/l1/"
 
 # prog NAME BODY: a stand-in test program
 prog() {
