@@ -79,6 +79,12 @@ long keyhole_ioctl_dispatch(const struct keyhole_ioctl_op *ops,
 		return -EFAULT;
 	if (user_size < op->min_size)
 		return -EINVAL;
+	/*
+	 * Bytes beyond what the module knows must be zero, and checking them
+	 * costs: no struct may be larger than a page (as clone3 and openat2).
+	 */
+	if (user_size > PAGE_SIZE)
+		return -E2BIG;
 	ret = copy_struct_from_user(ucmd, op->size, uarg, user_size);
 	if (ret)
 		return ret;

@@ -151,6 +151,18 @@ static bool keyhole_vma_is_mirror(const struct vm_area_struct *vma)
 }
 
 /*
+ * An invalidation of nothing but a keyhole mirror. Not just one whose
+ * first VMA is a mirror: munmap() of a mirror and the RAM after it in one
+ * call is one invalidation whose vma is the mirror.
+ */
+static bool keyhole_range_is_mirror(const struct mmu_notifier_range *range)
+{
+	return keyhole_vma_is_mirror(range->vma) &&
+	       range->start >= range->vma->vm_start &&
+	       range->end <= range->vma->vm_end;
+}
+
+/*
  * memfd_secret() memory must never be readable through keyhole, as GUP
  * refuses it; vma_is_secretmem() is not exported, so it is known by its
  * filesystem.
@@ -180,7 +192,7 @@ static bool keyhole_mirror_invalidate(struct mmu_interval_notifier *mni,
 	 * mirror) or another session's that ours triggers in turn. Taking
 	 * notifier_lock here would deadlock or recurse without end.
 	 */
-	if (keyhole_vma_is_mirror(range->vma))
+	if (keyhole_range_is_mirror(range))
 		return true;
 
 	start = max_t(unsigned long, range->start, m->range.hva);
@@ -583,6 +595,9 @@ static int keyhole_ranges_copy_in(struct keyhole_range *ranges, u32 nr,
 					    arg->range_size);
 		if (ret)
 			return ret;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
 	return 0;
 }
@@ -601,6 +616,7 @@ static int keyhole_ranges_copy_out(const struct keyhole_range *ranges, u32 nr,
 		if (copy_to_user(dst, &ranges[i], known) ||
 		    clear_user(dst + known, arg->range_size - known))
 			return -EFAULT;
+		cond_resched();
 	}
 	return 0;
 }
@@ -615,6 +631,9 @@ static struct keyhole_range *keyhole_ranges_get(struct keyhole_vm *vm,
 
 	if (arg->range_size < offsetofend(struct keyhole_range, len))
 		return ERR_PTR(-EINVAL);
+	/* Every byte past the known ones is checked: a page at most. */
+	if (arg->range_size > PAGE_SIZE)
+		return ERR_PTR(-E2BIG);
 	if (!(arg->flags & KEYHOLE_RANGES_FROM_KVM)) {
 		if (arg->nr_ranges > KEYHOLE_RANGES_MAX)
 			return ERR_PTR(-EINVAL);

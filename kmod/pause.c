@@ -14,11 +14,12 @@
  * The per-thread works live in a "round", one per pause, refcounted by the
  * session and by every work still queued: a work whose thread is stuck in
  * an uninterruptible sleep (or stopped, or traced) may run long after its
- * pause ended, and then simply returns. A session keeps the last round
- * whose works have not all run, and refuses a new pause with EBUSY until
- * they have: repeated pauses of a thread that never returns to user mode
- * cannot pile up works, so a session holds at most one round and one work
- * per thread. Each queued work also holds a module reference, because
+ * pause ended, and then simply returns. A thread never has two works of
+ * this module queued, whichever sessions asked (a module-wide table of the
+ * works not yet run, by thread): a PAUSE that would queue a second one is
+ * EBUSY. So repeated pauses of a thread that never returns to user mode,
+ * from one session or from many opened and closed in turn, cannot pile up
+ * works or rounds. Each queued work also holds a module reference, because
  * task_work_cancel() is not exported: rmmod waits until every work ran,
  * and the work drops that reference in a tail call (keyhole_park_work()).
  *
@@ -34,6 +35,7 @@
 
 #include <linux/ctype.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -109,28 +111,50 @@ struct keyhole_park_round {
 struct keyhole_park_target {
 	struct callback_head work;
 	struct list_head node;		/* in round->targets */
+	struct hlist_node pending;	/* in keyhole_pending until it runs */
 	struct task_struct *task;	/* referenced */
 	struct keyhole_park_round *round;
 };
+
+/*
+ * The works queued and not yet run, by thread, whatever their session: a
+ * thread gets no second one. A thread stuck outside user mode thus holds
+ * at most one work and one round of this module, however often any number
+ * of sessions try to pause it.
+ */
+static DEFINE_SPINLOCK(keyhole_pending_lock);
+static DEFINE_HASHTABLE(keyhole_pending, 8);
+
+/* Under keyhole_pending_lock. */
+static bool keyhole_pending_has(struct task_struct *task)
+{
+	struct keyhole_park_target *target;
+
+	hash_for_each_possible(keyhole_pending, target, pending,
+			       (unsigned long)task)
+		if (target->task == task)
+			return true;
+	return false;
+}
 
 struct keyhole_pause_state {
 	struct keyhole_vm *vm;
 	struct mutex ioctl_lock;	/* one PAUSE or RESUME at a time */
 	struct mutex lock;		/* the fields below */
 	struct keyhole_park_round *round;	/* parking or paused */
-	/* An ended round some of whose works have not run yet, or NULL. */
-	struct keyhole_park_round *lagging;
 	u32 depth;
 	u32 nr_vcpus;			/* threads parked by the last pause */
 	bool dead;			/* fd closing or QEMU gone */
 	ktime_t parked_at;
 	ktime_t expires;
 	/*
-	 * The file table of the process that took the pause: when it closes
-	 * its fd (.flush), the pause ends, even if a forked child still has
-	 * the fd. Compared, never dereferenced.
+	 * The file table of the process that took the pause, or is taking
+	 * it: when it closes its fd (.flush), the pause ends, even if a forked
+	 * child still has the fd. Compared, never dereferenced.
 	 */
 	fl_owner_t owner;
+	bool flushed;			/* the owner closed it while parking */
+	u64 seq;			/* bumped by every PAUSE that worked */
 	struct hrtimer watchdog;
 	struct work_struct expire_work;	/* the watchdog's sleepable half */
 };
@@ -184,11 +208,6 @@ static void keyhole_round_settle(struct keyhole_park_round *round)
 	wake_up_all(&round->settle_wq);
 }
 
-static bool keyhole_round_settled_all(struct keyhole_park_round *round)
-{
-	return atomic_read(&round->settled) >= READ_ONCE(round->nr_targets);
-}
-
 /*
  * The task_work's body: runs in the targeted thread on its way back to
  * user mode, so the thread is out of guest mode (KVM) or out of
@@ -203,6 +222,9 @@ static noinline void keyhole_park(struct callback_head *work)
 		container_of(work, struct keyhole_park_target, work);
 	struct keyhole_park_round *round = target->round;
 
+	spin_lock(&keyhole_pending_lock);
+	hash_del(&target->pending);
+	spin_unlock(&keyhole_pending_lock);
 	if ((current->flags & PF_EXITING) || fatal_signal_pending(current) ||
 	    current->mm != round->mm || READ_ONCE(round->released)) {
 		keyhole_round_settle(round);
@@ -303,7 +325,8 @@ static bool keyhole_round_has(struct keyhole_park_round *round,
 /*
  * Queues the parking work on @task and kicks it; takes over the caller's
  * task reference. Returns 1 when queued, 0 when the thread is already past
- * running task works (it is exiting: gone), or -ENOMEM.
+ * running task works (it is exiting: gone), -EBUSY when it still has a
+ * work of an earlier pause (of any session) to run, or -ENOMEM.
  */
 static int keyhole_park_queue(struct keyhole_park_round *round,
 			      struct task_struct *task)
@@ -318,9 +341,22 @@ static int keyhole_park_queue(struct keyhole_park_round *round,
 	target->task = task;
 	target->round = round;
 	init_task_work(&target->work, keyhole_park_work);
+	/* In the table before it can run, which takes it out again. */
+	spin_lock(&keyhole_pending_lock);
+	if (keyhole_pending_has(task)) {
+		spin_unlock(&keyhole_pending_lock);
+		put_task_struct(task);
+		kfree(target);
+		return -EBUSY;
+	}
+	hash_add(keyhole_pending, &target->pending, (unsigned long)task);
+	spin_unlock(&keyhole_pending_lock);
 	refcount_inc(&round->ref);
 	__module_get(THIS_MODULE);
 	if (task_work_add(task, &target->work, TWA_SIGNAL)) {
+		spin_lock(&keyhole_pending_lock);
+		hash_del(&target->pending);
+		spin_unlock(&keyhole_pending_lock);
 		module_put(THIS_MODULE);
 		refcount_dec(&round->ref);	/* the caller holds another */
 		put_task_struct(task);
@@ -348,6 +384,9 @@ static int keyhole_park_scan(struct keyhole_park_round *round,
 	bool more;
 
 	do {
+		/* Ended meanwhile (QEMU exit, watchdog, close): queue no more. */
+		if (READ_ONCE(round->released))
+			return queued;
 		nr = 0;
 		more = false;
 		rcu_read_lock();
@@ -434,8 +473,13 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 	if (IS_ERR(vcpus))
 		return PTR_ERR(vcpus) == -E2BIG ? -ERANGE : PTR_ERR(vcpus);
 	leader = get_pid_task(vm->pid, PIDTYPE_TGID);
-	/* Gone, or exec'd: the process is no longer the attached QEMU. */
-	if (!leader || READ_ONCE(leader->mm) != round->mm) {
+	/*
+	 * Gone, or exec'd: the process is no longer the attached QEMU. (A
+	 * leader that left with pthread_exit() has no mm, its process
+	 * lives on: its threads are checked one by one.)
+	 */
+	if (!leader || (READ_ONCE(leader->mm) &&
+			READ_ONCE(leader->mm) != round->mm)) {
 		if (leader)
 			put_task_struct(leader);
 		keyhole_kvm_vcpu_pids_put(vcpus);
@@ -451,7 +495,8 @@ static int keyhole_park_threads(struct keyhole_vm *vm,
 		}
 		if (!round->nr_targets) {
 			ret = (leader->signal->flags & SIGNAL_GROUP_EXIT) ||
-			      READ_ONCE(leader->mm) != round->mm ?
+			      (READ_ONCE(leader->mm) &&
+			       READ_ONCE(leader->mm) != round->mm) ?
 			      -ESRCH : -ENOENT;
 			break;
 		}
@@ -495,38 +540,13 @@ static u64 keyhole_pause_end(struct keyhole_pause_state *ps)
 		paused_ns = ktime_to_ns(ktime_sub(ktime_get(), ps->parked_at));
 	ps->round = NULL;
 	ps->depth = 0;
+	ps->seq++;
 	/* The timer's handler only queues work: no lock, no deadlock. */
 	hrtimer_cancel(&ps->watchdog);
+	/* Works not run yet keep the round alive until they run. */
 	keyhole_round_release(round);
-	/*
-	 * Works not run yet (a thread stopped, traced or stuck in the
-	 * kernel) keep the round: the next pause waits for them (EBUSY).
-	 * A pausing ioctl still scanning sees the round released and stops
-	 * adding targets to it.
-	 */
-	if (!keyhole_round_settled_all(round)) {
-		if (ps->lagging)
-			keyhole_round_put(ps->lagging);
-		ps->lagging = round;
-	} else {
-		keyhole_round_put(round);
-	}
+	keyhole_round_put(round);
 	return paused_ns;
-}
-
-/*
- * Under ps->lock. -EBUSY while a thread has not yet run the work of an
- * earlier pause of this session: a new work for it would only pile up.
- */
-static int keyhole_pause_lagging(struct keyhole_pause_state *ps)
-{
-	if (!ps->lagging)
-		return 0;
-	if (!keyhole_round_settled_all(ps->lagging))
-		return -EBUSY;
-	keyhole_round_put(ps->lagging);
-	ps->lagging = NULL;
-	return 0;
 }
 
 static enum hrtimer_restart keyhole_pause_watchdog(struct hrtimer *timer)
@@ -595,9 +615,6 @@ void keyhole_pause_destroy(struct keyhole_vm *vm)
 	mutex_unlock(&ps->lock);
 	hrtimer_cancel(&ps->watchdog);
 	cancel_work_sync(&ps->expire_work);
-	/* Its works hold references of their own and run when they can. */
-	if (ps->lagging)
-		keyhole_round_put(ps->lagging);
 	mutex_destroy(&ps->lock);
 	mutex_destroy(&ps->ioctl_lock);
 	kfree(ps);
@@ -625,17 +642,23 @@ void keyhole_pause_flush(struct keyhole_vm *vm, fl_owner_t id)
 {
 	struct keyhole_pause_state *ps = vm->pause;
 	u64 paused_ns;
+	u32 was_paused;
 
 	if (!ps)
 		return;
 	mutex_lock(&ps->lock);
-	if (!ps->depth || ps->owner != id) {
+	if (!ps->round || ps->owner != id) {
 		mutex_unlock(&ps->lock);
 		return;
 	}
+	was_paused = ps->depth;
+	/* still parking: the PAUSE call ends in EBADF */
+	ps->flushed = !was_paused;
 	paused_ns = keyhole_pause_end(ps);
 	mutex_unlock(&ps->lock);
-	keyhole_netlink_pause_ended(vm, KEYHOLE_PAUSE_END_CLOSED, paused_ns);
+	if (was_paused)
+		keyhole_netlink_pause_ended(vm, KEYHOLE_PAUSE_END_CLOSED,
+					    paused_ns);
 }
 
 static u32 keyhole_pause_timeout(u32 asked_ms)
@@ -692,15 +715,15 @@ static int keyhole_pause_fresh(struct keyhole_pause_state *ps,
 	ktime_t start, now;
 	int ret;
 
-	ret = keyhole_pause_lagging(ps);
-	if (ret)
-		return ret;
 	round = keyhole_round_alloc(ps->vm->mm,
 				    arg->flags & KEYHOLE_PAUSE_ALL_THREADS);
 	if (!round)
 		return -ENOMEM;
 	refcount_inc(&round->ref);	/* ps->round's */
 	ps->round = round;
+	/* From now on: the caller closing its fd ends even the parking. */
+	ps->owner = current->files;
+	ps->flushed = false;
 	mutex_unlock(&ps->lock);
 
 	/* Not under ps->lock: QEMU exiting must be able to end the parking. */
@@ -711,12 +734,12 @@ static int keyhole_pause_fresh(struct keyhole_pause_state *ps,
 
 	mutex_lock(&ps->lock);
 	if (ps->round != round) {
-		ret = -ESRCH;		/* keyhole_pause_release() came first */
+		/* keyhole_pause_release() or keyhole_pause_flush() came first */
+		ret = ps->flushed ? -EBADF : -ESRCH;
 	} else if (ret) {
 		keyhole_pause_end(ps);
 	} else {
 		ps->depth = 1;
-		ps->owner = current->files;
 		ps->parked_at = now;
 		ps->nr_vcpus = atomic_read(&round->parked);
 		keyhole_pause_arm(ps, ktime_add_ms(now, timeout_ms));
@@ -729,7 +752,8 @@ static int keyhole_pause_fresh(struct keyhole_pause_state *ps,
 	return ret;
 }
 
-int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg)
+int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg,
+			u64 *seq)
 {
 	struct keyhole_pause_state *ps = vm->pause;
 	u32 timeout_ms;
@@ -750,6 +774,8 @@ int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg)
 					   ktime_add_ms(ktime_get(), timeout_ms));
 	else
 		ret = keyhole_pause_fresh(ps, arg, timeout_ms);
+	if (!ret)
+		*seq = ++ps->seq;
 	mutex_unlock(&ps->lock);
 	mutex_unlock(&ps->ioctl_lock);
 	return ret;
@@ -774,6 +800,7 @@ int keyhole_resume_ioctl(struct keyhole_vm *vm, struct keyhole_resume *arg)
 		ret = -EALREADY;
 	} else if (ps->depth > 1) {
 		ps->depth--;
+		ps->seq++;
 		arg->depth = ps->depth;
 		arg->paused_ns = 0;
 	} else {
@@ -785,16 +812,24 @@ int keyhole_resume_ioctl(struct keyhole_vm *vm, struct keyhole_resume *arg)
 	return ret;
 }
 
-void keyhole_pause_undo(struct keyhole_vm *vm)
+/*
+ * Only if nothing happened to the pause since that PAUSE (seq): another
+ * thread may have resumed it and paused anew, and its pause is not ours
+ * to undo. (A nested pause's later watchdog stays: it only ever ends a
+ * pause later, within the cap.)
+ */
+void keyhole_pause_undo(struct keyhole_vm *vm, u64 seq)
 {
 	struct keyhole_pause_state *ps = vm->pause;
 
 	mutex_lock(&ps->ioctl_lock);
 	mutex_lock(&ps->lock);
-	if (ps->depth > 1)
+	if (ps->seq == seq && ps->depth > 1) {
 		ps->depth--;
-	else if (ps->depth)
+		ps->seq++;
+	} else if (ps->seq == seq && ps->depth) {
 		keyhole_pause_end(ps);
+	}
 	mutex_unlock(&ps->lock);
 	mutex_unlock(&ps->ioctl_lock);
 }

@@ -16,12 +16,17 @@ struct keyhole_vm;
 int keyhole_pause_create(struct keyhole_vm *vm);
 /* After keyhole_pause_release(); frees vm->pause. */
 void keyhole_pause_destroy(struct keyhole_vm *vm);
-int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg);
+/* *seq identifies the pause state it left, for keyhole_pause_undo(). */
+int keyhole_pause_ioctl(struct keyhole_vm *vm, struct keyhole_pause *arg,
+			u64 *seq);
 int keyhole_resume_ioctl(struct keyhole_vm *vm, struct keyhole_resume *arg);
 /* The per-VM fd is being closed, or QEMU exited: end every pause now. */
 void keyhole_pause_release(struct keyhole_vm *vm, enum keyhole_pause_end why);
-/* The PAUSE that just succeeded never reached its caller: one level off. */
-void keyhole_pause_undo(struct keyhole_vm *vm);
+/*
+ * The PAUSE that just succeeded (seq) never reached its caller: one level
+ * off, unless anything happened to the pause since.
+ */
+void keyhole_pause_undo(struct keyhole_vm *vm, u64 seq);
 /* A process closes an fd of the session: ends the pause if it took it. */
 void keyhole_pause_flush(struct keyhole_vm *vm, fl_owner_t id);
 /* For VM_INFO and netlink. */

@@ -108,10 +108,18 @@ int keyhole_read_ioctl(struct keyhole_vm *vm, struct keyhole_read *arg)
 	if (arg->flags || arg->nr > KEYHOLE_READ_MAX ||
 	    arg->entry_size < offsetofend(struct keyhole_read_entry, result))
 		return -EINVAL;
+	/* Every byte past the known ones is checked: a page at most. */
+	if (arg->entry_size > PAGE_SIZE)
+		return -E2BIG;
 	/* mm_users for the whole batch: QEMU's pages stay while we read. */
 	if (!mmget_not_zero(vm->mm))
 		return -ESRCH;
 	while (arg->nr_done < arg->nr && !ret) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 		n = min_t(u32, KEYHOLE_READ_BATCH, arg->nr - arg->nr_done);
 		for (i = 0; i < n; i++) {
 			ret = copy_struct_from_user(&entries[i],

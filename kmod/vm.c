@@ -259,13 +259,20 @@ static int keyhole_vm_read(void *priv, void *ucmd)
 	return keyhole_read_ioctl(vm, arg);
 }
 
+/* PAUSE and, for its undo, which pause state it left. */
+struct keyhole_pause_cmd {
+	struct keyhole_pause arg;	/* first: the ioctl copies this */
+	u64 seq;
+};
+
 static int keyhole_vm_pause(void *priv, void *ucmd)
 {
+	struct keyhole_pause_cmd *cmd = ucmd;
 	struct keyhole_vm *vm = priv;
 
 	if (keyhole_vm_exited(vm))
 		return -ESRCH;
-	return keyhole_pause_ioctl(vm, ucmd);
+	return keyhole_pause_ioctl(vm, &cmd->arg, &cmd->seq);
 }
 
 static int keyhole_vm_resume(void *priv, void *ucmd)
@@ -281,15 +288,17 @@ union keyhole_vm_ucmd {
 	struct keyhole_set_ranges set_ranges;
 	struct keyhole_vm_info vm_info;
 	struct keyhole_read read;
-	struct keyhole_pause pause;
+	struct keyhole_pause_cmd pause;
 	struct keyhole_resume resume;
 };
 
 /* The caller never learns of its PAUSE: it must not stay. */
 static void keyhole_vm_pause_finish(void *priv, void *ucmd, bool copied)
 {
+	struct keyhole_pause_cmd *cmd = ucmd;
+
 	if (!copied)
-		keyhole_pause_undo(priv);
+		keyhole_pause_undo(priv, cmd->seq);
 }
 
 static const struct keyhole_ioctl_op keyhole_vm_ops[] = {

@@ -14,6 +14,9 @@
  *
  * The argument is written back before the command acts: one that cannot
  * be written (a read-only page) fails with EFAULT and changes nothing.
+ * Should writing the result fail after the command acted (the caller took
+ * write access away meanwhile), ATTACH and PAUSE are undone; RESUME and
+ * SET_RANGES have taken effect although the call says EFAULT.
  *
  * Probe with KEYHOLE_API before anything else: it says which commands and
  * features this module has.
@@ -27,7 +30,8 @@
  *   EINVAL  size is smaller than the command's first version, or a
  *           reserved field or unknown flag is set
  *   E2BIG   size (or an element size) is larger than the kernel knows
- *           and the extra bytes are not zero: E2BIG means only this
+ *           and the extra bytes are not zero, or larger than a page:
+ *           E2BIG means only this
  *   EFAULT  the argument pointer (or a pointer inside it) is bad
  *   ENOTTY  unknown command, or a command sent to the wrong kind of fd
  *   ESRCH   (per-VM fd) the QEMU process has exited; only close and
@@ -86,12 +90,15 @@
  *   ETIMEDOUT  not every thread parked within timeout_ms; nothing stays
  *           paused
  *   EINTR   a signal arrived while waiting; nothing stays paused
- *   EBUSY   a thread has not yet run what an earlier pause of this fd
+ *   EBUSY   a thread has not yet run what an earlier pause (of any fd)
  *           left it (it is stopped, traced, or in an uninterruptible
  *           sleep): no new pause until it has
+ *   EBADF   the calling process closed the fd while the pause was being
+ *           taken; nothing stays paused
  *   EOVERFLOW  pauses nested deeper than KEYHOLE_PAUSE_DEPTH_MAX
- *   A pause also ends when the process that took it closes the fd, and
- *   when its timeout runs out.
+ *   A pause also ends when the process that took it closes the fd (any
+ *   of its fds for the file: close of a dup() ends it too), and when its
+ *   timeout runs out.
  * KEYHOLE_RESUME:
  *   EALREADY  this fd holds no pause (it may have expired: see netlink)
  */
