@@ -24,11 +24,10 @@
 #include <time.h>
 
 #include "extract.h"
+#include "guest_sched.h"
 
 #define PF_EXITING	0x00000004
 #define PF_KTHREAD	0x00200000
-#define EXIT_DEAD	0x10
-#define EXIT_ZOMBIE	0x20
 #define FRESH_NS	(100ULL * 1000 * 1000)
 
 static double now_ms(clockid_t clock)

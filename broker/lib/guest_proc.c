@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include "guest_proc.h"
+#include "guest_sched.h"
 
 #define PF_KTHREAD	0x00200000
-#define EXIT_ZOMBIE	0x10
-#define EXIT_DEAD	0x20
 #define STAT_FIELDS	20	/* state .. starttime, after the comm */
 
 /* A decimal field of at most 20 digits, optionally negative. */

@@ -6,6 +6,12 @@
  * own terminator) and gave a task with an empty state; found by
  * tests/fuzz/fuzz_parsers.c. Every byte that is not a state letter must be
  * refused, and every state letter still parses.
+ *
+ * A zombie ('Z') and a dead task ('X') also get the exit_state the guest
+ * kernel itself would hold, EXIT_ZOMBIE 0x20 and EXIT_DEAD 0x10
+ * (include/linux/sched.h), as libkeyhole.h promises; the values are
+ * spelled out here, not taken from keyhole's header, because keyhole once
+ * had them swapped in this parser.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,6 +44,11 @@ int main(void)
 			CHECK(t.state == c && t.pid == 93 && t.ppid == 1,
 			      "state '%c' parsed as '%c' pid %d ppid %d", c,
 			      t.state, t.pid, t.ppid);
+			CHECK(t.exit_state == (c == 'Z' ? 0x20u :
+					       c == 'X' ? 0x10u : 0u),
+			      "state '%c' gives exit_state 0x%x, the kernel's is 0x%x",
+			      c, t.exit_state,
+			      c == 'Z' ? 0x20u : c == 'X' ? 0x10u : 0u);
 		} else {
 			CHECK(r == -EBADMSG,
 			      "state byte 0x%02x accepted (state 0x%02x)", c,
