@@ -18,7 +18,9 @@
 # --agent: a virtio-serial port named org.qemu.guest_agent.0, served by
 # qemu-ga in the guest), there are no TCP ports, so guests run side by side.
 # `start` returns once the guest's kh-truth answers "pong" and prints the
-# QEMU pid; on failure it shows the console tail and leaves no QEMU behind.
+# QEMU pid. A guest whose init or workload reported "FAIL" on its console
+# is not the guest the tests describe: `start` fails then. On failure it
+# shows the console tail and leaves no QEMU behind.
 # `stop` quits QEMU (QMP quit, then SIGTERM, then SIGKILL) and waits for it.
 set -euo pipefail
 
@@ -224,9 +226,13 @@ done
 t1=$(date +%s.%N)
 secs=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
 echo "$secs" >"$rundir/boot-seconds"
-if grep -q 'kh-init: FAIL' "$rundir/console.log"; then
-	echo "vm.sh: warning: guest init reported failures:" >&2
-	grep 'kh-init: FAIL' "$rundir/console.log" >&2
+# /init and the kh-* programs say "kh-NAME: FAIL..." on the console when
+# a part of the workload the tests rely on is missing; tests would then
+# fail far from the cause, or worse, pass on a guest without it.
+if grep -q 'kh-[a-z-]*: FAIL' "$rundir/console.log"; then
+	echo "vm.sh: the guest reported failures while it booted:" >&2
+	grep 'kh-[a-z-]*: FAIL' "$rundir/console.log" >&2
+	exit 1
 fi
 echo "vm.sh: $name up in ${secs}s ($boot, paging $paging, $ram, $machine, $mem, $accel)" >&2
 started=1
