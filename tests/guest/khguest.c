@@ -36,6 +36,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -553,14 +554,33 @@ static int numeric(const char *s)
 	return 1;
 }
 
+/* Field n (1-based, as in proc(5)) of a /proc/PID/stat line, or NULL. */
+static const char *stat_field(const char *stat, int n)
+{
+	const char *p = strrchr(stat, ')');	/* the comm may hold ')' */
+	int i;
+
+	if (!p || n < 3)
+		return NULL;
+	p++;
+	for (i = 3; i < n && p; i++) {
+		p += strspn(p, " ");
+		p = strchr(p, ' ');
+	}
+	return p ? p + strspn(p, " ") : NULL;
+}
+
 static void ps_task(long pid, long tid)
 {
-	char path[96], status[4096], comm[64];
-	const char *st, *tg, *pp, *ui;
+	char path[96], status[4096], stat[2048], comm[64];
+	const char *st, *tg, *pp, *ui, *gi, *th, *start;
 
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", pid, tid);
 	if (read_small(path, status, sizeof(status)) <= 0)
 		return;		/* task went away */
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, tid);
+	if (read_small(path, stat, sizeof(stat)) <= 0)
+		return;
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/comm", pid, tid);
 	if (read_small(path, comm, sizeof(comm)) < 0)
 		return;
@@ -569,10 +589,15 @@ static void ps_task(long pid, long tid)
 	tg = status_field(status, "Tgid");
 	pp = status_field(status, "PPid");
 	ui = status_field(status, "Uid");
-	if (!st || !tg || !pp || !ui)
+	gi = status_field(status, "Gid");
+	th = status_field(status, "Threads");
+	start = stat_field(stat, 22);
+	if (!st || !tg || !pp || !ui || !gi || !th || !start)
 		return;
-	fprintf(out, "%ld %ld %ld %ld %c %s\n", tid, strtol(tg, NULL, 10),
-		strtol(pp, NULL, 10), strtol(ui, NULL, 10), *st, comm);
+	fprintf(out, "%ld %ld %ld %ld %ld %c %ld %llu %s\n", tid,
+		strtol(tg, NULL, 10), strtol(pp, NULL, 10),
+		strtol(ui, NULL, 10), strtol(gi, NULL, 10), *st,
+		strtol(th, NULL, 10), strtoull(start, NULL, 10), comm);
 }
 
 static void req_ps(void)
@@ -637,6 +662,89 @@ static void req_kaslr(void)
 		}
 	}
 	fclose(f);
+}
+
+/*
+ * Where the kernel put itself, as the guest sees it (kh-truth is root and
+ * kptr_restrict is 0, so the addresses are real):
+ *   text VA             _text in /proc/kallsyms
+ *   kernel_code PA      start of "Kernel code" in /proc/iomem
+ *   page_offset_base VA the direct map's base: /proc/kcore describes
+ *                       each RAM range with its virtual address in the
+ *                       direct map and its physical one (p_paddr), so
+ *                       p_vaddr - p_paddr; every range must agree
+ */
+static void req_kernel(void)
+{
+	unsigned long long text = 0, code = 0, base = 0, start, end;
+	char line[512], addr[32], type[8], name[256];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd, i, ranges = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f) {
+		fprintf(out, "error /proc/kallsyms: %s\n", strerror(errno));
+		return;
+	}
+	while (!text && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %7s %255s", addr, type, name) == 3 &&
+		    !strcmp(name, "_text"))
+			text = strtoull(addr, NULL, 16);
+	fclose(f);
+
+	f = fopen("/proc/iomem", "r");
+	if (!f) {
+		fprintf(out, "error /proc/iomem: %s\n", strerror(errno));
+		return;
+	}
+	while (!code && fgets(line, sizeof(line), f)) {
+		chomp(line);
+		if (sscanf(line, " %llx-%llx : %255[^\n]", &start, &end,
+			   name) == 3 && !strcmp(name, "Kernel code"))
+			code = start;
+	}
+	fclose(f);
+
+	fd = open("/proc/kcore", O_RDONLY);
+	if (fd < 0) {
+		fprintf(out, "error /proc/kcore: %s\n", strerror(errno));
+		return;
+	}
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_phentsize != sizeof(ph)) {
+		fprintf(out, "error /proc/kcore: not a 64-bit ELF\n");
+		close(fd);
+		return;
+	}
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) !=
+		    sizeof(ph)) {
+			fprintf(out, "error /proc/kcore: short phdr\n");
+			close(fd);
+			return;
+		}
+		/* RAM: a physical address, and below the kernel image's map. */
+		if (ph.p_type != PT_LOAD || ph.p_paddr == (Elf64_Addr)-1 ||
+		    ph.p_vaddr >= 0xffffffff80000000ULL)
+			continue;
+		if (ranges++ && base != ph.p_vaddr - ph.p_paddr) {
+			fprintf(out, "error /proc/kcore: RAM ranges disagree on the direct map\n");
+			close(fd);
+			return;
+		}
+		base = ph.p_vaddr - ph.p_paddr;
+	}
+	close(fd);
+	if (!text || !code || !ranges) {
+		fprintf(out, "error kernel: _text %llx, Kernel code %llx, %d RAM ranges\n",
+			text, code, ranges);
+		return;
+	}
+	fprintf(out, "text %llx\nkernel_code %llx\npage_offset_base %llx\n",
+		text, code, base);
 }
 
 static void req_la57(void)
@@ -733,6 +841,10 @@ static void req_info(void)
 		fprintf(out, "cpus %d\n", count_cpulist(buf));
 	else
 		fprintf(out, "cpus ?\n");
+	if (read_small("/sys/devices/system/cpu/possible", buf, sizeof(buf)) > 0)
+		fprintf(out, "cpus_possible %d\n", count_cpulist(buf));
+	else
+		fprintf(out, "cpus_possible ?\n");
 	first_fields("/proc/loadavg", 3, buf, sizeof(buf));
 	fprintf(out, "loadavg %s\n", buf);
 }
@@ -875,12 +987,15 @@ static void req_fds(long pid)
 	closedir(d);
 	qsort(fds, n, sizeof(*fds), long_cmp);
 	for (i = 0; i < n; i++) {
+		struct stat sb;
+
 		snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fds[i]);
 		len = readlink(path, target, sizeof(target) - 1);
-		if (len < 0)
+		if (len < 0 || stat(path, &sb))
 			continue;	/* closed meanwhile */
 		target[len] = 0;
-		fprintf(out, "%ld %s\n", fds[i], target);
+		fprintf(out, "%ld %llu %s\n", fds[i],
+			(unsigned long long)sb.st_ino, target);
 	}
 	free(fds);
 }
@@ -1000,6 +1115,8 @@ static void handle(char *req)
 		req_kaslr();
 	else if (!strcmp(req, "la57"))
 		req_la57();
+	else if (!strcmp(req, "kernel"))
+		req_kernel();
 	else if (!strcmp(req, "info"))
 		req_info();
 	else if (!strcmp(req, "meminfo"))

@@ -156,7 +156,10 @@ else
 fi
 cpu=max
 [ "$paging" = 4 ] && cpu=max,la57=off
-append="console=ttyS0 panic=-1 oops=panic${append_extra:+ $append_extra}"
+# no_hash_pointers: /proc/net/* print each socket's struct sock address
+# with %pK, hashed by default; unhashed, the guest's own view of the
+# address keyhole reports can be compared with it.
+append="console=ttyS0 panic=-1 oops=panic no_hash_pointers${append_extra:+ $append_extra}"
 
 mach=$machine
 args=(-name "$name,debug-threads=on" -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem")

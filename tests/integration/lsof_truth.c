@@ -17,6 +17,7 @@
 
 struct truth_fd {
 	int fd;
+	unsigned long long inode;	/* of the file itself (stat) */
 	char target[4096];
 };
 
@@ -39,8 +40,8 @@ static void truth_fds(const struct guest *g, int pid, struct truth_fds *t)
 		struct truth_fd *f = &t->fds[t->nr];
 		int off = 0;
 
-		if (sscanf(line, "%d %n", &f->fd, &off) < 1 || !off)
-			continue;
+		CHECK(sscanf(line, "%d %llu %n", &f->fd, &f->inode, &off) >= 2 &&
+		      off, "unexpected truth fds line '%s'", line);
 		CHECK(t->nr < 255, "process %d has too many fds for the test",
 		      pid);
 		snprintf(f->target, sizeof(f->target), "%s", line + off);

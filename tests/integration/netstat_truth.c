@@ -221,7 +221,7 @@ static int socket_inodes(const struct guest *g, int pid,
 		SKIP("guest truth has no 'fds' request yet: %s", out);
 	for (line = strtok_r(out, "\n", &save); line && nr < max;
 	     line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%*d socket:[%llu]", &inodes[nr]) == 1)
+		if (sscanf(line, "%*d %*u socket:[%llu]", &inodes[nr]) == 1)
 			nr++;
 	free(out);
 	return nr;

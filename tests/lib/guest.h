@@ -32,10 +32,15 @@ struct guest {
 
 struct truth_task {
 	int pid, tgid, ppid;
-	unsigned int uid;
+	unsigned int uid, gid;
 	char state;
+	int threads;			/* of its process */
+	unsigned long long start_ticks;	/* clock ticks after boot (USER_HZ) */
 	char comm[64];
 };
+
+/* USER_HZ, the unit of /proc/PID/stat's starttime on x86-64. */
+#define GUEST_USER_HZ 100
 
 static inline const char *env_or(const char *name, const char *fallback)
 {
@@ -153,9 +158,10 @@ static inline int guest_truth_ps(const struct guest *g,
 		struct truth_task t = { 0 };
 		int off = 0;
 
-		if (sscanf(line, "%d %d %d %u %c %n", &t.pid, &t.tgid, &t.ppid,
-			   &t.uid, &t.state, &off) < 5 || !off)
-			continue;
+		if (sscanf(line, "%d %d %d %u %u %c %d %llu %n", &t.pid,
+			   &t.tgid, &t.ppid, &t.uid, &t.gid, &t.state,
+			   &t.threads, &t.start_ticks, &off) < 8 || !off)
+			CHECK(0, "unexpected truth ps line '%s'", line);
 		snprintf(t.comm, sizeof(t.comm), "%s", line + off);
 		if (nr == cap) {
 			cap = cap ? cap * 2 : 128;
