@@ -78,8 +78,8 @@ static int compare_cmdline(struct kh_vm *vm, const struct guest *g,
 		free(mine);
 		mine = NULL;
 		ret = kh_task_cmdline(vm, t, buf, sizeof(buf), &len, &err);
-		truth = guest_truth(g, request);
-		if (!strncmp(truth, "error", 5) || (ret == -ENOENT && t->mm) ||
+		truth = guest_truth_pid(g, request);
+		if (!truth || (ret == -ENOENT && t->mm) ||
 		    !still_there(vm, t))
 			break;		/* exited or replaced */
 		if (!t->mm) {

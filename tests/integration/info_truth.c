@@ -56,8 +56,6 @@ static void truth_info(const struct guest *g, struct truth_info *t)
 	char *out = guest_truth(g, "info"), *line, *save = NULL;
 	int got = 0;
 
-	if (!strncmp(out, "error", 5))
-		SKIP("the guest's truth daemon has no 'info' request: %s", out);
 	memset(t, 0, sizeof(*t));
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -26,8 +26,6 @@ static int truth_modules(const struct guest *g, struct truth_module **modsp)
 	struct truth_module *mods = NULL;
 	int nr = 0, cap = 0;
 
-	if (!strncmp(out, "error", 5))
-		SKIP("the guest's truth daemon has no 'modules' yet: %s", out);
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct truth_module m = { 0 };

@@ -32,8 +32,6 @@ static void truth_fds(const struct guest *g, int pid, struct truth_fds *t)
 
 	snprintf(request, sizeof(request), "fds %d", pid);
 	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("guest truth has no 'fds' request yet: %s", out);
 	t->nr = 0;
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -38,9 +38,6 @@ static void truth_meminfo(const struct guest *g, long long *kb)
 	char *out = guest_truth(g, "meminfo"), *line, *save = NULL;
 	unsigned int i, got = 0;
 
-	if (!strncmp(out, "error", 5))
-		SKIP("the guest's truth daemon has no 'meminfo' request: %s",
-		     out);
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		for (i = 0; i < NR_MEM_FIELDS; i++) {

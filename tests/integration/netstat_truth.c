@@ -68,8 +68,6 @@ static void parse_net(const struct guest *g, struct truth_net *net)
 	char *out = guest_truth(g, "net"), *line, *save = NULL;
 	char file[16] = "";
 
-	if (!strncmp(out, "error", 5))
-		SKIP("guest truth has no 'net' request yet: %s", out);
 	net->nr = 0;
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -217,8 +215,6 @@ static int socket_inodes(const struct guest *g, int pid,
 
 	snprintf(request, sizeof(request), "fds %d", pid);
 	out = guest_truth(g, request);
-	if (!strncmp(out, "error", 5))
-		SKIP("guest truth has no 'fds' request yet: %s", out);
 	for (line = strtok_r(out, "\n", &save); line && nr < max;
 	     line = strtok_r(NULL, "\n", &save))
 		if (sscanf(line, "%*d %*u socket:[%llu]", &inodes[nr]) == 1)

@@ -133,8 +133,8 @@ static inline void guest_load(struct guest *g, const char *rundir)
 	guest_option(rundir, "machine", g->machine, sizeof(g->machine));
 }
 
-/* The truth daemon's answer to request (without the END line). */
-static inline char *guest_truth(const struct guest *g, const char *request)
+static inline char *guest_truth_reply(const struct guest *g,
+				      const char *request)
 {
 	int status;
 	char *out = run_capture(&status, "%s '%s' '%s'",
@@ -142,6 +142,39 @@ static inline char *guest_truth(const struct guest *g, const char *request)
 				g->truth_sock, request);
 
 	CHECK(status == 0, "truth %s failed (%d): %s", request, status, out);
+	return out;
+}
+
+/*
+ * The truth daemon's answer to request (without the END line). The daemon
+ * implements every request (tests/guest/README.md), so an "error" reply
+ * means the guest is broken, and the test fails: it must never be read
+ * as "cannot check" and skipped.
+ */
+static inline char *guest_truth(const struct guest *g, const char *request)
+{
+	char *out = guest_truth_reply(g, request);
+
+	CHECK(strncmp(out, "error", 5), "the guest's truth daemon failed '%s': %s",
+	      request, out);
+	return out;
+}
+
+/*
+ * The same for a request about one process ("cmdline PID", "stat PID",
+ * ...), which may have exited: NULL when the guest has no such process
+ * (any other error still fails the test).
+ */
+static inline char *guest_truth_pid(const struct guest *g, const char *request)
+{
+	char *out = guest_truth_reply(g, request);
+
+	if (!strcmp(out, "error no such process\n")) {
+		free(out);
+		return NULL;
+	}
+	CHECK(strncmp(out, "error", 5), "the guest's truth daemon failed '%s': %s",
+	      request, out);
 	return out;
 }
 
