@@ -17,6 +17,10 @@
 # console.log, options; gdb.sock with --gdb: QEMU's gdbstub; qga.sock with
 # --agent: a virtio-serial port named org.qemu.guest_agent.0, served by
 # qemu-ga in the guest), there are no TCP ports, so guests run side by side.
+# With QMP there is a second monitor, qmp-watch.sock, for the tests alone:
+# a QMP monitor serves one client at a time and keyhole holds qmp.sock
+# while it has the guest paused, so only a second one can watch the run
+# state meanwhile (keyhole uses the first -qmp it finds, never this one).
 # `start` returns once the guest's kh-truth answers "pong" and prints the
 # QEMU pid. A guest whose init or workload reported "FAIL" on its console
 # is not the guest the tests describe: `start` fails then. On failure it
@@ -86,8 +90,8 @@ do_stop() {
 			break
 		done
 	fi
-	rm -f "$rundir/qmp.sock" "$rundir/truth.sock" "$rundir/qemu.pid" \
-		"$rundir/gdb.sock" "$rundir/qga.sock"
+	rm -f "$rundir/qmp.sock" "$rundir/qmp-watch.sock" "$rundir/truth.sock" \
+		"$rundir/qemu.pid" "$rundir/gdb.sock" "$rundir/qga.sock"
 }
 
 cmd=${1:-}
@@ -173,7 +177,8 @@ args+=(-machine "$mach" -nodefaults -display none -no-reboot
 	-chardev "socket,id=truth,path=$rundir/truth.sock,server=on,wait=off"
 	-serial chardev:truth
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
-[ "$qmp" = 1 ] && args+=(-qmp "unix:$rundir/qmp.sock,server=on,wait=off")
+[ "$qmp" = 1 ] && args+=(-qmp "unix:$rundir/qmp.sock,server=on,wait=off"
+	-qmp "unix:$rundir/qmp-watch.sock,server=on,wait=off")
 [ "$gdb" = 1 ] && args+=(
 	-chardev "socket,id=gdb0,path=$rundir/gdb.sock,server=on,wait=off"
 	-gdb chardev:gdb0)
@@ -182,9 +187,9 @@ args+=(-machine "$mach" -nodefaults -display none -no-reboot
 	-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0)
 args+=(-daemonize -pidfile "$rundir/qemu.pid")
 
-rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/truth.sock" \
-	"$rundir/qemu.pid" "$rundir/boot-seconds" "$rundir/gdb.sock" \
-	"$rundir/qga.sock"
+rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/qmp-watch.sock" \
+	"$rundir/truth.sock" "$rundir/qemu.pid" "$rundir/boot-seconds" \
+	"$rundir/gdb.sock" "$rundir/qga.sock"
 {
 	for v in boot paging ram machine mem name smp qmp gdb agent accel cpu kernel append; do
 		printf '%s=%s\n' "$v" "${!v@Q}"

@@ -21,6 +21,7 @@
 struct guest {
 	const char *rundir;
 	char qmp_sock[4096];
+	char watch_sock[4096];	/* a second QMP monitor, for tests only */
 	char truth_sock[4096];
 	int pid;		/* QEMU */
 	char boot[16];		/* bzimage or pvh */
@@ -120,6 +121,8 @@ static inline void guest_load(struct guest *g, const char *rundir)
 	g->rundir = rundir;
 	snprintf(g->qmp_sock, sizeof(g->qmp_sock), "%s/qmp.sock", rundir);
 	snprintf(g->truth_sock, sizeof(g->truth_sock), "%s/truth.sock", rundir);
+	snprintf(g->watch_sock, sizeof(g->watch_sock), "%s/qmp-watch.sock",
+		 rundir);
 	snprintf(path, sizeof(path), "%s/qemu.pid", rundir);
 	f = fopen(path, "r");
 	CHECK(f, "no %s: is the guest running?", path);
@@ -176,6 +179,34 @@ static inline char *guest_truth_pid(const struct guest *g, const char *request)
 	CHECK(strncmp(out, "error", 5), "the guest's truth daemon failed '%s': %s",
 	      request, out);
 	return out;
+}
+
+/*
+ * QEMU's run state ("running", "paused", ...) through qmp-watch.sock, the
+ * monitor vm.sh adds for tests: keyhole holds qmp.sock while it has the
+ * guest paused, so only this one can watch it meanwhile. Returns 1 when
+ * the vCPUs run.
+ */
+static inline int guest_run_state(const struct guest *g, char *state,
+				  size_t size)
+{
+	json_t *doc, *ret;
+	int status, running;
+	char *out = run_capture(&status, "%s -t 20 --qmp '%s' '{\"execute\":\"query-status\"}'",
+				env_or("TRUTH", "build/guest/truth"),
+				g->watch_sock);
+
+	doc = json_loads(out, 0, NULL);
+	ret = json_object_get(doc, "return");
+	CHECK(status == 0 && json_is_string(json_object_get(ret, "status")),
+	      "query-status on %s: %s", g->watch_sock, out);
+	if (state)
+		snprintf(state, size, "%s",
+			 json_string_value(json_object_get(ret, "status")));
+	running = json_is_true(json_object_get(ret, "running"));
+	json_decref(doc);
+	free(out);
+	return running;
 }
 
 /* Parses a truth "ps" reply; returns the number of tasks. */
