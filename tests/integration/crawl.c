@@ -2,31 +2,62 @@
 /*
  * Proves: `keyhole crawl` prints one whole JSON document per iteration
  * (every part of the generic state, its cost and its consistency
- * counters); with --pause the guest is halted throughout, so the extrinsic
- * counters (II.A, II.B) stay zero over many crawls, and the guest is
- * running again afterwards; a guest its owner paused stays paused; and an
- * interrupt in the middle of paused crawling never leaves the guest
- * stopped.
+ * counters), and what it says of each long-lived process (argv, resident
+ * pages and memory map) is what the guest's own /proc says; with --pause
+ * the guest is halted throughout, so the extrinsic counters (II.A, II.B)
+ * stay zero over many crawls, and the guest is running again afterwards;
+ * a guest its owner paused is crawled the same way and stays paused; and
+ * SIGINT while crawling with pauses, sent once QMP has seen the guest
+ * paused by the crawl, kills keyhole by that signal and leaves the guest
+ * running.
+ *
+ * The run state is watched through the guest's second QMP monitor
+ * (qmp-watch.sock): keyhole holds the first one while the guest is paused.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "maps.h"
+
+#define ATTEMPTS 3
 
 static const char *const parts[] = { "os", "mem", "processes", "modules",
 				     "ifaces", "files", "conns", "proc" };
 
-static int running(const struct guest *g)
+/*
+ * Processes of the guest's workload that sleep once set up, so their
+ * argv, map and resident pages hold still (tests/guest/README.md).
+ */
+static const char *const quiet[] = { "init", "kh-tree", "kh-leaf",
+				     "kh-files", "kh-listen", "kh-threads",
+				     "kh-sockets", "kh-maps" };
+
+static struct guest guest;
+static pid_t crawler;		/* a crawl still running */
+static int owner_stopped;	/* the test paused the guest as its owner */
+
+/* A failed CHECK must not leave a crawl pausing the guest, or it paused. */
+static void cleanup(void)
 {
 	int status;
-	char *out = run_capture(&status, "%s --qmp '%s' '{\"execute\":\"query-status\"}'",
-				env_or("TRUTH", "truth"), g->qmp_sock);
-	int yes = strstr(out, "\"running\": true") != NULL;
 
-	CHECK(status == 0, "query-status failed: %s", out);
-	free(out);
-	return yes;
+	if (crawler > 0) {
+		kill(crawler, SIGINT);
+		waitpid(crawler, &status, 0);
+	}
+	if (owner_stopped)
+		free(run_capture(&status, "%s --qmp '%s' '{\"execute\":\"cont\"}'",
+				 env_or("TRUTH", "truth"), guest.qmp_sock));
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void qmp(const struct guest *g, const char *cmd)
@@ -68,20 +99,229 @@ static long long counter(json_t *doc, const char *name)
 		json_object_get(doc, "consistency"), name));
 }
 
+/*
+ * Every document of a halted crawl (--summary): paused, whole (every part
+ * counted, the guest's workload in it), nothing changed.
+ */
+static void halted_docs(json_t *docs, const char *what)
+{
+	static const char *const counts[] = { "tasks", "modules", "ifaces",
+					      "files", "conns", "procs" };
+	json_t *doc, *n;
+	size_t i, p;
+
+	json_array_foreach(docs, i, doc) {
+		CHECK(json_is_true(json_object_get(doc, "paused")),
+		      "%s: document %zu not marked paused", what, i);
+		n = json_object_get(doc, "counts");
+		for (p = 0; p < sizeof(counts) / sizeof(counts[0]); p++)
+			CHECK(json_integer_value(json_object_get(n, counts[p])) > 1,
+			      "%s: %s counted %lld", what, counts[p],
+			      json_integer_value(json_object_get(n, counts[p])));
+		CHECK(json_integer_value(json_object_get(n, "tasks")) > 20,
+		      "%s: too few tasks", what);
+		CHECK(!json_is_true(json_object_get(doc, "incomplete")),
+		      "%s: incomplete: %s", what,
+		      json_string_value(json_object_get(doc, "problem")));
+		CHECK(counter(doc, "II.A_died") == 0 &&
+		      counter(doc, "II.B_changed") == 0,
+		      "%s: extrinsic inconsistency in a halted crawl: %s", what,
+		      json_dumps(json_object_get(doc, "consistency"), 0));
+	}
+}
+
+static int is_quiet(const char *comm)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if (!strcmp(comm, quiet[i]))
+			return 1;
+	return 0;
+}
+
+/* argv as the truth daemon prints it: one element per line. */
+static int same_argv(json_t *argv, const char *truth)
+{
+	json_t *arg;
+	size_t i, n;
+
+	json_array_foreach(argv, i, arg) {
+		const char *s = json_string_value(arg);
+
+		n = strcspn(truth, "\n");
+		if (!s || strlen(s) != n || strncmp(s, truth, n) ||
+		    truth[n] != '\n')
+			return 0;
+		truth += n + 1;
+	}
+	return !*truth;
+}
+
+static long rss_of(const char *stat)
+{
+	const char *p = strstr(stat, "rss_pages ");
+
+	CHECK(p, "no rss_pages in the truth's stat: %s", stat);
+	return atol(p + 10);
+}
+
+/*
+ * One quiet process in a live crawl against the guest's /proc read just
+ * before and after it; 0 when its map moved meanwhile (then try again).
+ */
+static int same_proc(const struct guest *g, json_t *proc, int pid,
+		     const char *comm, const char *cmdline, const char *maps0,
+		     const char *stat0)
+{
+	char request[64], why[1024], *maps1, *stat1;
+	struct maps_line *lines;
+	long rss0, rss1, rss;
+	const char *diff;
+	int nr, still;
+
+	CHECK(proc, "crawl has no 'proc' entry for %s (pid %d)", comm, pid);
+	snprintf(request, sizeof(request), "maps %d", pid);
+	maps1 = guest_truth(g, request);
+	snprintf(request, sizeof(request), "stat %d", pid);
+	stat1 = guest_truth(g, request);
+	still = !strcmp(maps0, maps1);
+	if (still) {
+		CHECK(same_argv(json_object_get(proc, "cmdline"), cmdline),
+		      "crawl: argv of %s (pid %d) is %s, the guest's:\n%s",
+		      comm, pid, json_dumps(json_object_get(proc, "cmdline"), 0),
+		      cmdline);
+		nr = maps_parse(maps1, &lines);
+		diff = maps_differ(json_object_get(proc, "maps"), lines, nr,
+				   why, sizeof(why));
+		CHECK(!diff, "crawl: map of %s (pid %d): %s", comm, pid, diff);
+		CHECK(nr >= 5, "%s (pid %d) has only %d mappings", comm, pid,
+		      nr);
+		free(lines);
+		/*
+		 * The guest counts resident pages per mm; a sleeping
+		 * process's count holds still, bar a late fault (a timer, a
+		 * signal frame): a page of slack either side.
+		 */
+		rss0 = rss_of(stat0);
+		rss1 = rss_of(stat1);
+		rss = json_integer_value(json_object_get(proc, "rss_pages"));
+		CHECK(rss >= (rss0 < rss1 ? rss0 : rss1) - 1 &&
+		      rss <= (rss0 > rss1 ? rss0 : rss1) + 1,
+		      "crawl: %s (pid %d) has %ld resident pages, the guest %ld then %ld",
+		      comm, pid, rss, rss0, rss1);
+	}
+	free(maps1);
+	free(stat1);
+	return still;
+}
+
+/* argv, resident pages and maps of every quiet process, as the guest's. */
+static void crawl_contents(const struct guest *g)
+{
+	struct truth_task *tasks;
+	int nr, i, attempt, compared = 0;
+
+	nr = guest_truth_ps(g, &tasks);
+	for (i = 0; i < nr; i++) {
+		const struct truth_task *t = &tasks[i];
+		char request[64], *cmdline, *maps0, *stat0;
+		int same = 0;
+
+		if (t->pid != t->tgid || !is_quiet(t->comm))
+			continue;
+		snprintf(request, sizeof(request), "cmdline %d", t->pid);
+		cmdline = guest_truth(g, request);
+		for (attempt = 0; attempt < ATTEMPTS && !same; attempt++) {
+			char pid[16];
+			json_t *docs;
+
+			snprintf(request, sizeof(request), "maps %d", t->pid);
+			maps0 = guest_truth(g, request);
+			snprintf(request, sizeof(request), "stat %d", t->pid);
+			stat0 = guest_truth(g, request);
+			docs = crawl("--count 1", g->pid, 1);
+			snprintf(pid, sizeof(pid), "%d", t->pid);
+			same = same_proc(g, json_object_get(json_object_get(
+					 json_array_get(docs, 0), "proc"), pid),
+					 t->pid, t->comm, cmdline, maps0, stat0);
+			json_decref(docs);
+			free(maps0);
+			free(stat0);
+		}
+		CHECK(same, "the map of %s (pid %d) changed under every crawl",
+		      t->comm, t->pid);
+		free(cmdline);
+		compared++;
+	}
+	/* init, kh-tree, 3 kh-leaf, kh-files, ...: the whole quiet set. */
+	CHECK(compared >= 10, "only %d quiet processes compared", compared);
+	printf("crawl: argv, rss and maps of %d processes match the guest\n",
+	       compared);
+	free(tasks);
+}
+
+/*
+ * SIGINT to `crawl --pause` once QMP has seen the guest paused by it: the
+ * crawl holds signals while the guest is halted, so keyhole must die of
+ * that SIGINT with the guest running again.
+ */
+static void interrupt_paused_crawl(const struct guest *g)
+{
+	double deadline = now() + 120;
+	char pid[16], state[32], at_sigint[32];
+	int status, samples = 0;
+	pid_t child;
+
+	snprintf(pid, sizeof(pid), "%d", g->pid);
+	child = fork();
+	CHECK(child >= 0, "fork");
+	crawler = child;
+	if (!child) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execl(env_or("KEYHOLE", "keyhole"), "keyhole", "crawl",
+		      "--pause", "--summary", "--count", "100000", "--hz",
+		      "200", pid, (char *)NULL);
+		_exit(127);
+	}
+	while (guest_run_state(g, state, sizeof(state))) {
+		samples++;
+		if (waitpid(child, &status, WNOHANG) == child) {
+			crawler = 0;
+			CHECK(0, "crawl --pause ended (status 0x%x) before QMP saw the guest paused, %d samples",
+			      status, samples);
+		}
+		CHECK(now() < deadline,
+		      "QMP never saw the guest paused in %d samples", samples);
+	}
+	kill(child, SIGINT);
+	CHECK(waitpid(child, &status, 0) == child, "waitpid");
+	crawler = 0;
+	snprintf(at_sigint, sizeof(at_sigint), "%s", state);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT,
+	      "keyhole crawl --pause did not die of the SIGINT (sent with the guest %s): status 0x%x",
+	      at_sigint, status);
+	CHECK(guest_run_state(g, state, sizeof(state)),
+	      "SIGINT left the guest %s", state);
+	/* And the vCPUs really run: the guest answers. */
+	free(guest_truth(g, "ping"));
+	printf("crawl: SIGINT with the guest %s after %d samples: guest runs\n",
+	       at_sigint, samples);
+}
+
 int main(int argc, char **argv)
 {
 	json_t *docs, *doc, *cost;
-	char cmd[8192];
-	struct guest g;
+	char state[32];
 	size_t i, p;
-	pid_t child;
-	int status;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
-	guest_load(&g, argv[1]);
+	guest_load(&guest, argv[1]);
+	atexit(cleanup);
 
 	/* Whole documents, live. */
-	docs = crawl("--count 3 --hz 20", g.pid, 3);
+	docs = crawl("--count 3 --hz 20", guest.pid, 3);
 	json_array_foreach(docs, i, doc) {
 		CHECK(json_integer_value(json_object_get(doc, "iteration")) ==
 		      (json_int_t)i, "iteration numbers");
@@ -98,42 +338,28 @@ int main(int argc, char **argv)
 	}
 	json_decref(docs);
 
+	crawl_contents(&guest);
+
 	/* Halted: nothing can change under the crawl. */
-	CHECK(running(&g), "guest should be running before");
-	docs = crawl("--pause --summary --count 30", g.pid, 30);
-	json_array_foreach(docs, i, doc) {
-		CHECK(json_is_true(json_object_get(doc, "paused")), "paused");
-		CHECK(counter(doc, "II.A_died") == 0 &&
-		      counter(doc, "II.B_changed") == 0,
-		      "extrinsic inconsistency in a halted crawl: %s",
-		      json_dumps(json_object_get(doc, "consistency"), 0));
-	}
+	CHECK(guest_run_state(&guest, state, sizeof(state)),
+	      "guest should be running before, is %s", state);
+	docs = crawl("--pause --summary --count 30", guest.pid, 30);
+	halted_docs(docs, "crawl --pause");
 	json_decref(docs);
-	CHECK(running(&g), "guest left paused after --pause");
+	CHECK(guest_run_state(&guest, state, sizeof(state)),
+	      "guest left %s after --pause", state);
 
-	/* A guest its owner paused stays paused. */
-	qmp(&g, "stop");
-	docs = crawl("--pause --summary --count 2", g.pid, 2);
+	/* A guest its owner paused is crawled alike and stays paused. */
+	qmp(&guest, "stop");
+	owner_stopped = 1;
+	docs = crawl("--pause --summary --count 2", guest.pid, 2);
+	halted_docs(docs, "crawl --pause of a guest its owner paused");
 	json_decref(docs);
-	CHECK(!running(&g), "crawl --pause resumed a guest its owner paused");
-	qmp(&g, "cont");
+	CHECK(!guest_run_state(&guest, state, sizeof(state)),
+	      "crawl --pause resumed a guest its owner paused");
+	qmp(&guest, "cont");
+	owner_stopped = 0;
 
-	/* An interrupt while crawling with pauses leaves the guest running. */
-	snprintf(cmd, sizeof(cmd), "%d", g.pid);
-	child = fork();
-	CHECK(child >= 0, "fork");
-	if (!child) {
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execl(env_or("KEYHOLE", "keyhole"), "keyhole", "crawl",
-		      "--pause", "--summary", "--count", "100000", "--hz",
-		      "200", cmd, (char *)NULL);
-		_exit(127);
-	}
-	usleep(1500 * 1000);
-	kill(child, SIGINT);
-	CHECK(waitpid(child, &status, 0) == child, "waitpid");
-	CHECK(WIFSIGNALED(status) || WIFEXITED(status), "crawl ended");
-	CHECK(running(&g), "SIGINT left the guest paused");
+	interrupt_paused_crawl(&guest);
 	return KH_PASS;
 }
