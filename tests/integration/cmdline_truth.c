@@ -3,9 +3,11 @@
  * Proves: kh_task_cmdline() reads argv through the process's own page
  * tables exactly as /proc/PID/cmdline has it: kh-maps gives
  * ["kh-maps", "--alpha", "beta", "gamma delta"], and every other
- * long-lived process what the guest says; a short buffer gets the first
- * bytes; a kernel thread is -ENOENT. kh_task_rss() matches the rss of
- * /proc/PID/stat for processes that sleep.
+ * process what the guest says; a short buffer gets the first bytes; a
+ * task without an mm (kernel thread, zombie) is -ENOENT, and only then:
+ * -ENOENT for a process the guest still gives an argv is a failure.
+ * kh_task_rss() matches the rss of /proc/PID/stat for processes that
+ * sleep.
  *
  * No subcommand prints these yet, so the test calls the library (linked
  * in like every test program) rather than the CLI.
@@ -45,62 +47,101 @@ static const struct kh_task *find_task(const struct kh_task_list *list,
 	return NULL;
 }
 
-/* t is still in the guest's task list, the same process. */
-static int still_there(struct kh_vm *vm, const struct kh_task *t)
+/*
+ * The guest's own word (its truth daemon's /proc/PID/stat) on whether
+ * t's pid is still the process keyhole saw: same pid, same start time
+ * (stat's field 22, in clock ticks; t->start_time is in ns). Zombies
+ * count: they are still that process.
+ */
+static int same_in_guest(const struct guest *g, const struct kh_task *t)
 {
-	struct kh_err err = { 0 };
-	struct kh_task_list *now;
-	const struct kh_task *n;
-	int same;
+	char request[64], *stat, *p;
+	unsigned long long ticks = 0;
+	int field, same;
 
-	CHECK(!kh_tasks(vm, 0, &now, &err), "%s", err.msg);
-	n = find_task(now, t->tgid);
-	same = n && n->addr == t->addr && n->start_time == t->start_time;
-	kh_task_list_free(now);
+	snprintf(request, sizeof(request), "stat %d", t->tgid);
+	stat = guest_truth_pid(g, request);
+	if (!stat)
+		return 0;
+	p = strrchr(stat, ')');		/* the comm may hold ')' */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	CHECK(p && sscanf(p, " %llu", &ticks) == 1,
+	      "no start time in the guest's stat: %s", stat);
+	same = ticks == t->start_time / (1000000000ull / GUEST_USER_HZ);
+	free(stat);
 	return same;
 }
 
 /*
- * 1 when keyhole's argv of t equals the guest's, 0 when t is gone (or its
- * pid belongs to a newer process: the guest forks all the time).
+ * 1 when keyhole's argv of seen equals the guest's, 0 when the guest says
+ * the process is gone (or its pid belongs to a newer process: the guest
+ * forks all the time) or it has no argv (a kernel thread, a zombie, a
+ * process on its way out), and keyhole agrees. Whether the process lives
+ * is only ever taken from the guest, never from keyhole itself.
  */
 static int compare_cmdline(struct kh_vm *vm, const struct guest *g,
-			   const struct kh_task *t)
+			   const struct kh_task *seen)
 {
 	char request[64], buf[8192], *truth = NULL, *mine = NULL;
 	struct kh_err err = { 0 };
-	int attempt, ret, same = 0;
+	struct kh_task_list *list;
+	const struct kh_task *n;
+	struct kh_task t = *seen;
+	int attempt, ret = 0;
 	size_t len;
 
-	snprintf(request, sizeof(request), "cmdline %d", t->tgid);
-	for (attempt = 0; attempt < 3 && !same; attempt++) {
+	snprintf(request, sizeof(request), "cmdline %d", seen->tgid);
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (attempt) {
+			/*
+			 * The mm keyhole's earlier walk saw may have been
+			 * replaced (an exec) or freed meanwhile: walk again.
+			 */
+			CHECK(!kh_tasks(vm, 0, &list, &err), "%s", err.msg);
+			n = find_task(list, seen->tgid);
+			if (n)
+				t = *n;
+			kh_task_list_free(list);
+			if (!n) {
+				CHECK(!same_in_guest(g, seen),
+				      "keyhole lost pid %d (%s), which the guest still runs",
+				      seen->tgid, seen->comm);
+				break;
+			}
+		}
 		free(truth);
 		free(mine);
 		mine = NULL;
-		ret = kh_task_cmdline(vm, t, buf, sizeof(buf), &len, &err);
+		ret = kh_task_cmdline(vm, &t, buf, sizeof(buf), &len, &err);
 		truth = guest_truth_pid(g, request);
-		if (!truth || (ret == -ENOENT && t->mm) ||
-		    !still_there(vm, t))
-			break;		/* exited or replaced */
-		if (!t->mm) {
-			CHECK(ret == -ENOENT, "kernel thread %d (%s): %d",
-			      t->tgid, t->comm, ret);
-			CHECK(!*truth, "kernel thread %d has a cmdline: %s",
-			      t->tgid, truth);
-			same = 1;
-			continue;
+		if (!truth || !same_in_guest(g, seen))
+			break;		/* the guest says: exited or replaced */
+		if (!t.mm) {
+			CHECK(ret == -ENOENT, "task %d (%s) without an mm: %d",
+			      t.tgid, t.comm, ret);
+			CHECK(!*truth, "task %d (%s) has no mm for keyhole, the guest gives it a cmdline: %s",
+			      t.tgid, t.comm, truth);
+			break;
 		}
-		CHECK(!ret, "cmdline of %d (%s): %s", t->tgid, t->comm,
-		      err.msg);
+		if (ret == -ENOENT && !*truth)
+			break;		/* on its way out: no argv for either */
+		if (ret == -ENOENT)
+			continue;	/* try a fresh walk; fails after 3 */
+		CHECK(!ret, "cmdline of %d (%s): %s", t.tgid, t.comm, err.msg);
 		mine = joined(buf, len);
-		same = !strcmp(mine, truth);
+		if (!strcmp(mine, truth)) {
+			free(truth);
+			free(mine);
+			return 1;
+		}
 	}
-	if (attempt == 3)
-		CHECK(same, "cmdline of %d (%s): keyhole '%s', guest '%s'",
-		      t->tgid, t->comm, mine, truth);
+	CHECK(attempt < 3, "cmdline of %d (%s), alive in the guest: keyhole %s, guest '%s'",
+	      t.tgid, t.comm, ret == -ENOENT ? "finds no mm (-ENOENT)" :
+	      mine ? mine : "?", truth);
 	free(truth);
 	free(mine);
-	return same && t->mm;
+	return 0;
 }
 
 
