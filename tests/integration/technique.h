@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What the technique_* tests share: QMP run state, the technique's entry
- * in `keyhole techniques`, byte-for-byte comparison of two techniques'
- * reads of guest-physical memory, and comparison of two process lists.
+ * What the technique_* tests share: QMP run state, which techniques must
+ * be available on the guest and which must not (and why), the technique's
+ * entry in `keyhole techniques`, byte-for-byte comparison of two
+ * techniques' reads of guest-physical memory, and comparison of two
+ * process lists.
  */
 #ifndef KH_TEST_TECHNIQUE_H
 #define KH_TEST_TECHNIQUE_H
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -51,6 +57,151 @@ static inline int rundir_has(const struct guest *g, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", g->rundir, name);
 	return !stat(path, &st) && S_ISSOCK(st.st_mode);
+}
+
+/* Every technique of a live QEMU, in keyhole's order (access.c). */
+static const char *const all_techniques[] = {
+	"kmap", "memmap", "kread", "pvreadv", "procmem", "kpause", "ptrace",
+	"gdbstub", "agent", "hmp", "bgsnap", "migrate", "dump", "pmemsave",
+};
+#define NR_TECHNIQUES ((int)(sizeof(all_techniques) / sizeof(all_techniques[0])))
+
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
+#endif
+
+/*
+ * Whether the host kernel offers userfaultfd write-protection for guest
+ * RAM of this kind (shmem for a memfd backend), which QEMU's
+ * background-snapshot needs: asked of the kernel here, not of keyhole.
+ */
+static inline int host_uffd_wp(int shmem)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	ok = !ioctl(fd, UFFDIO_API, &api) &&
+	     (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP) &&
+	     (!shmem || (api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM));
+	close(fd);
+	return ok;
+}
+
+static inline int guest_started_with(const struct guest *g, const char *key)
+{
+	char val[16];
+
+	guest_option(g->rundir, key, val, sizeof(val));
+	return !strcmp(val, "1");
+}
+
+/*
+ * Whether technique name must be available on this guest (1) or must not
+ * (0, and *why is a phrase its reason must contain, the part that says
+ * how to enable it), derived from how vm.sh started the guest (RUNDIR/
+ * options), whether it runs, and the host: never from keyhole's answer.
+ * Fails on a technique the tests do not know, so a new one gets its
+ * expectation written down here.
+ */
+static inline int technique_expected(const struct guest *g, const char *name,
+				     int running, const char **why)
+{
+	int qmp = guest_started_with(g, "qmp");
+	struct stat st;
+
+	*why = NULL;
+	if (!strcmp(name, "kmap") || !strcmp(name, "kread") ||
+	    !strcmp(name, "kpause")) {
+		/* keyhole.ko: no module can load on the test hosts' kernel. */
+		*why = "keyhole.ko";
+		return !stat("/dev/keyhole", &st);
+	}
+	if (!strcmp(name, "memmap")) {
+		*why = "memory-backend-memfd";
+		return !strcmp(g->ram, "memfd");
+	}
+	if (!strcmp(name, "pvreadv") || !strcmp(name, "procmem") ||
+	    !strcmp(name, "ptrace"))
+		return 1;	/* the tests run as root: they may ptrace QEMU */
+	if (!strcmp(name, "gdbstub")) {
+		*why = "-gdb chardev:";
+		return guest_started_with(g, "gdb");
+	}
+	if (!strcmp(name, "agent")) {
+		/* qemu-ga runs in the guest: not while its vCPUs are stopped. */
+		*why = !guest_started_with(g, "agent") ? "org.qemu.guest_agent.0" :
+		       !running ? "did not answer" : NULL;
+		return !*why;
+	}
+	if (!strcmp(name, "hmp") || !strcmp(name, "dump") ||
+	    !strcmp(name, "pmemsave")) {
+		*why = "-qmp unix:";
+		return qmp;
+	}
+	if (!strcmp(name, "migrate") || !strcmp(name, "bgsnap")) {
+		/* A migration would leave a paused guest in postmigrate. */
+		*why = !qmp ? "-qmp unix:" : !running ? "not running" : NULL;
+		if (!*why && !strcmp(name, "bgsnap") &&
+		    !host_uffd_wp(!strcmp(g->ram, "memfd")))
+			*why = "userfaultfd";
+		return !*why;
+	}
+	CHECK(0, "technique %s: the tests do not know when it must work", name);
+	return 0;
+}
+
+/*
+ * One technique as keyhole lists it, against technique_expected(): its
+ * availability, and the reason of an unavailable one.
+ */
+static inline void check_availability(const struct guest *g, const char *name,
+				      int available, const char *reason,
+				      int running)
+{
+	const char *why;
+	int want = technique_expected(g, name, running, &why);
+
+	CHECK(available == want,
+	      "technique %s is %savailable on this guest, it must %sbe: %s",
+	      name, available ? "" : "un", want ? "" : "not ",
+	      reason ? reason : "(no reason)");
+	if (!want)
+		CHECK(reason && strstr(reason, why),
+		      "unavailable %s: the reason must say '%s': %s", name,
+		      why, reason ? reason : "(none)");
+}
+
+/*
+ * `keyhole --json techniques` of the guest: every technique keyhole has,
+ * each available exactly when this guest must have it.
+ */
+static inline void check_techniques(const struct guest *g, json_t *list,
+				    int running)
+{
+	size_t i, k;
+	json_t *t;
+
+	CHECK(json_array_size(list) == NR_TECHNIQUES,
+	      "keyhole lists %zu techniques, the tests know %d",
+	      json_array_size(list), NR_TECHNIQUES);
+	for (k = 0; k < NR_TECHNIQUES; k++) {
+		int listed = 0;
+
+		json_array_foreach(list, i, t) {
+			if (strcmp(json_string_value(json_object_get(t, "name")),
+				   all_techniques[k]))
+				continue;
+			check_availability(g, all_techniques[k],
+					   json_is_true(json_object_get(t, "available")),
+					   json_string_value(json_object_get(t, "reason")),
+					   running);
+			listed = 1;
+		}
+		CHECK(listed, "technique %s is not listed", all_techniques[k]);
+	}
 }
 
 /* The technique's entry in `keyhole --json techniques`, checked. */
