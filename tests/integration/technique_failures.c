@@ -129,8 +129,9 @@ static int start_bare_qemu(void)
 			  sock, pidfile);
 	CHECK(status == 0, "cannot start a QEMU to kill: %s", out);
 	free(out);
-	for (i = 0; i < 100 && access(sock, F_OK); i++)
-		sleep_ms(50);
+	/* -daemonize returns once QEMU is set up; a busy host may lag. */
+	for (i = 0; i < 60000 && access(sock, F_OK); i++)
+		sleep_ms(1);
 	f = fopen(pidfile, "r");
 	CHECK(f && fgets(buf, sizeof(buf), f), "no %s", pidfile);
 	fclose(f);
@@ -138,10 +139,24 @@ static int start_bare_qemu(void)
 	return bare_pid;
 }
 
+/* A file of keyhole's (QEMU's snapshot) in dir. */
+static int snapshot_started(const char *dir)
+{
+	struct dirent *d;
+	DIR *dh = opendir(dir);
+	int found = 0;
+
+	CHECK(dh, "cannot open %s", dir);
+	while (!found && (d = readdir(dh)))
+		found = d->d_name[0] != '.';
+	closedir(dh);
+	return found;
+}
+
 static void kill_mid_snapshot(const char *technique)
 {
 	char args[64], env[4300], snapdir[4200], *out;
-	int status, pid = start_bare_qemu();
+	int status, i, pid = start_bare_qemu();
 	pid_t child;
 	int fds[2];
 
@@ -162,8 +177,17 @@ static void kill_mid_snapshot(const char *technique)
 		_exit(0);
 	}
 	close(fds[1]);
-	/* 1 GiB takes pmemsave and dump seconds under TCG. */
-	sleep_ms(1200);
+	/*
+	 * Kill QEMU as soon as it has started writing the snapshot (a file
+	 * in the snapshot directory), polled for: 1 GiB takes pmemsave and
+	 * dump seconds under TCG, however busy the host.
+	 */
+	for (i = 0; !snapshot_started(snapdir); i++) {
+		CHECK(i < 120000 && waitpid(child, NULL, WNOHANG) == 0,
+		      "%s: no snapshot file in %s before keyhole ended or 120 s passed",
+		      technique, snapdir);
+		sleep_ms(1);
+	}
 	kill(pid, SIGKILL);
 	bare_pid = 0;
 	out = calloc(1, 4096);

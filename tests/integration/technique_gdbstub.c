@@ -11,6 +11,7 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "technique.h"
 
@@ -53,7 +54,8 @@ static void stopped_during_walk(const struct guest *g)
 static void busy(const struct guest *g)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, status, i;
+	int fd, status, tries = 0;
+	time_t deadline;
 	char *out;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/gdb.sock", g->rundir);
@@ -69,12 +71,30 @@ static void busy(const struct guest *g)
 	free(out);
 	close(fd);
 	/*
-	 * The other debugger stopped the guest; its owner lets it go once
-	 * QEMU has seen the debugger leave.
+	 * The stub is free again once QEMU has seen the other debugger
+	 * leave: polled for by attaching until keyhole is no longer told
+	 * "busy", not guessed with a sleep.
 	 */
-	for (i = 0; i < 50 && vm_running(g); i++)
+	deadline = time(NULL) + 120;
+	for (;; tries++) {
+		out = run_capture(&status, "timeout 60 %s --technique gdbstub vm %d 2>&1",
+				  env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+		if (!status)
+			break;
+		CHECK(strstr(out, "busy") && time(NULL) < deadline,
+		      "gdbstub after the other debugger left (%d tries): exit %d: %s",
+		      tries, status, out);
+		free(out);
 		usleep(10000);
-	usleep(200000);
+	}
+	free(out);
+	/*
+	 * The other debugger's connection stopped the guest (QEMU does that
+	 * on connect); keyhole found it so and must have left it so. Its
+	 * owner lets it go.
+	 */
+	CHECK(!vm_running(g),
+	      "the guest runs after keyhole's attach: it had been stopped by another debugger");
 	vm_qmp(g, "cont");
 	CHECK(vm_running(g), "the guest should run again");
 }
