@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves the agent technique (class I, qemu-ga in the guest): without an
- * agent channel it is unavailable and the reason says how to add one.
- * With one: `keyhole --json ps -t agent` gives the guest's own process
+ * Proves the agent technique (class I, qemu-ga in the guest): on a guest
+ * started without an agent channel (vm.sh --agent) it is unavailable and
+ * the reason says how to add one. On one started with it (whose qga.sock
+ * must then exist): `keyhole --json ps -t agent` gives the guest's own process
  * list (every long-lived process of the truth daemon's ps with the same
  * comm, parent and uid, and nothing the guest does not have, bar the
  * guest's churn), and a memory-only command (`lsmod -t agent`) fails with
@@ -28,7 +29,16 @@ int main(int argc, char **argv)
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
 	t = technique_entry(&g, "agent", "I");
-	if (!rundir_has(&g, "qga.sock")) {
+	/*
+	 * How vm.sh started the guest decides which case this is; a socket
+	 * file that should be there and is not is a broken guest, not a
+	 * guest without the channel.
+	 */
+	CHECK(rundir_has(&g, "qga.sock") == guest_started_with(&g, "agent"),
+	      "the guest was started %s --agent, but %s/qga.sock %s",
+	      guest_started_with(&g, "agent") ? "with" : "without", g.rundir,
+	      rundir_has(&g, "qga.sock") ? "exists" : "is missing");
+	if (!guest_started_with(&g, "agent")) {
 		const char *why = json_string_value(json_object_get(t, "reason"));
 
 		CHECK(!json_is_true(json_object_get(t, "available")) && why &&

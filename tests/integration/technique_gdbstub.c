@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Proves the gdbstub technique (class VIII, guest-halting interface
- * access): without a gdbstub socket it is unavailable and the reason says
- * how to add one. With one: on a guest paused by its owner it reads the
+ * access): on a guest started without a gdbstub (vm.sh --gdb) it is
+ * unavailable and the reason says how to add one. On one started with it
+ * (whose gdb.sock must then exist): on a guest paused by its owner it reads the
  * same bytes as procmem, `keyhole ps -t gdbstub` lists exactly the tasks
  * procmem does, and the guest is still paused afterwards; on a running
  * guest QMP sees it paused while the walk runs and running afterwards;
@@ -108,7 +109,16 @@ int main(int argc, char **argv)
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
 	t = technique_entry(&g, "gdbstub", "VIII");
-	if (!rundir_has(&g, "gdb.sock")) {
+	/*
+	 * How vm.sh started the guest decides which case this is; a socket
+	 * file that should be there and is not is a broken guest, not a
+	 * guest without the channel.
+	 */
+	CHECK(rundir_has(&g, "gdb.sock") == guest_started_with(&g, "gdb"),
+	      "the guest was started %s --gdb, but %s/gdb.sock %s",
+	      guest_started_with(&g, "gdb") ? "with" : "without", g.rundir,
+	      rundir_has(&g, "gdb.sock") ? "exists" : "is missing");
+	if (!guest_started_with(&g, "gdb")) {
 		const char *why = json_string_value(json_object_get(t, "reason"));
 
 		CHECK(!json_is_true(json_object_get(t, "available")) && why &&
