@@ -2,12 +2,17 @@
 /*
  * Proves: every long-lived task the guest reports about itself (through its
  * truth daemon, from its own /proc) appears in `keyhole ps` with the same
- * pid, tgid, ppid, uid and comm, through every access technique and every
- * way of naming the VM (pid, QMP socket, -name); with -T every thread
- * appears, without it exactly one entry per process.
+ * pid, tgid, ppid, uid, gid, comm, start time (to the clock tick /proc
+ * rounds it to) and thread count, through every access technique and
+ * every way of naming the VM (pid, QMP socket, -name); with -T every
+ * thread appears, without it exactly one entry per process. The state is
+ * one of the letters Linux uses for every task, and exactly the guest's
+ * ('S') for the workload's processes that only ever sleep.
  *
  * "Long-lived" means present, unchanged, in guest snapshots taken before
  * and after keyhole's walks: the fork churn in the guest may differ.
+ * Which state a task that wakes up is in depends on the instant it is
+ * read, so only the sleepers' state is compared with the guest's.
  */
 #include "guest.h"
 
@@ -44,7 +49,27 @@ static int stable(const struct truth_task *t, const struct truth_task *after,
 	const struct truth_task *a = find_truth(after, nr_after, t->pid);
 
 	return a && a->tgid == t->tgid && a->ppid == t->ppid &&
-	       a->uid == t->uid && !strcmp(a->comm, t->comm);
+	       a->uid == t->uid && a->gid == t->gid &&
+	       a->start_ticks == t->start_ticks && a->threads == t->threads &&
+	       !strcmp(a->comm, t->comm);
+}
+
+/*
+ * The workload's processes that sleep for good once set up
+ * (tests/guest/README.md); init is not one: every 30 s it runs pidof.
+ */
+static int sleeper(const struct truth_task *t)
+{
+	static const char *const comms[] = { "kh-tree", "kh-leaf",
+					     "kh-files", "kh-listen",
+					     "kh-threads", "kh-sockets",
+					     "kh-maps" };
+	size_t i;
+
+	for (i = 0; i < sizeof(comms) / sizeof(comms[0]); i++)
+		if (!strcmp(t->comm, comms[i]))
+			return 1;
+	return 0;
 }
 
 /*
@@ -63,6 +88,8 @@ static void compare(const struct view *v, const struct truth_task *t,
 		    int threads)
 {
 	json_t *k = find_json(v->doc, t->pid);
+	const char *state;
+	double start;
 
 	if (!threads && t->pid != t->tgid)
 		return;
@@ -79,6 +106,31 @@ static void compare(const struct view *v, const struct truth_task *t,
 	CHECK(same_comm(json_string_value(json_object_get(k, "comm")), t->comm),
 	      "%s: task %d comm '%s', guest says '%s'", v->what, t->pid,
 	      json_string_value(json_object_get(k, "comm")), t->comm);
+	CHECK(json_integer_value(json_object_get(k, "gid")) == t->gid,
+	      "%s: task %d gid %lld, guest says %u", v->what, t->pid,
+	      json_integer_value(json_object_get(k, "gid")), t->gid);
+	CHECK(json_integer_value(json_object_get(k, "threads")) == t->threads,
+	      "%s: task %d has %lld threads, guest says %d", v->what, t->pid,
+	      json_integer_value(json_object_get(k, "threads")), t->threads);
+	/*
+	 * /proc prints the start time in whole clock ticks, rounded down;
+	 * keyhole prints seconds (from ns): the same tick, bar the last bit
+	 * of a double.
+	 */
+	start = json_real_value(json_object_get(k, "start_time")) *
+		GUEST_USER_HZ;
+	CHECK(json_is_real(json_object_get(k, "start_time")) &&
+	      start >= t->start_ticks - 1e-6 && start < t->start_ticks + 1 + 1e-6,
+	      "%s: task %d started at %.9f s, guest says tick %llu", v->what,
+	      t->pid, start / GUEST_USER_HZ, t->start_ticks);
+	state = json_string_value(json_object_get(k, "state"));
+	CHECK(state && strlen(state) == 1 && strchr("RSDTtXZPI", *state),
+	      "%s: task %d state '%s' is none of Linux's", v->what, t->pid,
+	      state ? state : "(null)");
+	if (sleeper(t))
+		CHECK(*state == t->state,
+		      "%s: task %d (%s) state %s, guest says %c", v->what,
+		      t->pid, t->comm, state, t->state);
 }
 
 static int count_comm(json_t *array, const char *comm)
@@ -99,6 +151,7 @@ int main(int argc, char **argv)
 	struct truth_task *before, *after;
 	struct view views[8];
 	int nr_views = 0, nr_before, nr_after, i, j, status, matched = 0;
+	int sleepers = 0;
 	char spec[3][4096];
 	struct guest g;
 
@@ -132,11 +185,20 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr_before; i++) {
 		if (!stable(&before[i], after, nr_after))
 			continue;
+		if (sleeper(&before[i])) {
+			CHECK(before[i].state == 'S' &&
+			      find_truth(after, nr_after, before[i].pid)->state == 'S',
+			      "the guest's %s (%d) does not sleep: %c",
+			      before[i].comm, before[i].pid, before[i].state);
+			sleepers++;
+		}
 		matched++;
 		for (j = 0; j < nr_views; j++)
 			compare(&views[j], &before[i], j < nr_views - 1);
 	}
 	CHECK(matched > 20, "only %d stable tasks to compare", matched);
+	/* kh-tree, 3 kh-leaf, kh-files, kh-listen, 8 kh-threads, ... */
+	CHECK(sleepers >= 16, "only %d sleepers compared", sleepers);
 
 	/* Known shapes of the guest's workload. */
 	CHECK(count_comm(views[0].doc, "kh-threads") == 8,
