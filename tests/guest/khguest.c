@@ -747,6 +747,26 @@ static void req_kernel(void)
 		text, code, base);
 }
 
+/*
+ * Where each module's struct module is: the __this_module symbol the
+ * module's own kallsyms name, "NAME ADDR" per module.
+ */
+static void req_module_structs(void)
+{
+	char line[512], addr[32], type[8], name[256], mod[256];
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f) {
+		fprintf(out, "error /proc/kallsyms: %s\n", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %7s %255s [%255[^]]]", addr, type, name,
+			   mod) == 4 && !strcmp(name, "__this_module"))
+			fprintf(out, "%s %s\n", mod, addr);
+	fclose(f);
+}
+
 static void req_la57(void)
 {
 	char line[8192];
@@ -1123,6 +1143,8 @@ static void handle(char *req)
 		req_cat("/proc/meminfo");
 	else if (!strcmp(req, "modules"))
 		req_cat("/proc/modules");
+	else if (!strcmp(req, "module_structs"))
+		req_module_structs();
 	else if (!strcmp(req, "ifaces"))
 		req_ifaces();
 	else if (!strcmp(req, "net"))
