@@ -5,9 +5,11 @@
  * workload processes kh-files (a regular file, /proc/version, /init, a
  * pipe, /dev/null), kh-sockets (TCP, UDP, TCP6 and unix sockets, a pipe)
  * and kh-maps, every fd is there with the same target string (readlink),
- * no fd is invented, the type matches the target, and a pipe's or
- * socket's inode is the number in its name. Both with -p PID and in the
- * listing of every process.
+ * no fd is invented, the type matches the target, the inode is that of
+ * the file the guest's fd refers to (stat through /proc/PID/fd/FD; for a
+ * pipe or socket also the number in its name), and the comm is the
+ * process's own. Both with -p PID and in the listing of every process,
+ * where every process the guest had throughout is shown by its comm.
  *
  * The guest's fds are read before and after keyhole's; only fds present
  * and unchanged in both are required (none of these processes churns
@@ -102,7 +104,7 @@ static void compare(const char *what, json_t *doc, int pid,
 		unsigned long long ino;
 		json_t *j;
 
-		if (!a || strcmp(a->target, t->target))
+		if (!a || strcmp(a->target, t->target) || a->inode != t->inode)
 			continue;
 		j = find_json(doc, pid, t->fd);
 		CHECK(j, "%s: process %d fd %d (%s) missing", what, pid,
@@ -119,14 +121,17 @@ static void compare(const char *what, json_t *doc, int pid,
 		      "%s: process %d fd %d (%s) has type %s, expected %s",
 		      what, pid, t->fd, t->target,
 		      json_string_value(json_object_get(j, "type")), type);
+		CHECK((unsigned long long)json_integer_value(
+			      json_object_get(j, "inode")) == t->inode,
+		      "%s: process %d fd %d (%s) inode %lld, guest says %llu",
+		      what, pid, t->fd, t->target,
+		      json_integer_value(json_object_get(j, "inode")),
+		      t->inode);
 		if (sscanf(t->target, "socket:[%llu]", &ino) == 1 ||
 		    sscanf(t->target, "pipe:[%llu]", &ino) == 1)
-			CHECK((unsigned long long)json_integer_value(
-				      json_object_get(j, "inode")) == ino,
-			      "%s: process %d fd %d inode %lld, guest says %llu",
-			      what, pid, t->fd,
-			      json_integer_value(json_object_get(j, "inode")),
-			      ino);
+			CHECK(ino == t->inode,
+			      "the guest's fd %d of %d: %s is inode %llu",
+			      t->fd, pid, t->target, t->inode);
 		CHECK(!strcmp(json_string_value(json_object_get(j, "type")),
 			      "SOCK") ==
 		      !!strcmp(json_string_value(json_object_get(j, "sock")),
@@ -150,13 +155,57 @@ static void compare(const char *what, json_t *doc, int pid,
 	      matched, pid);
 }
 
+static const struct truth_task *find_task(const struct truth_task *tasks,
+					  int nr, int pid)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (tasks[i].pid == pid)
+			return &tasks[i];
+	return NULL;
+}
+
+/*
+ * Every file keyhole lists of a process the guest had throughout (in
+ * both of its ps lists, the same start time and comm) carries that
+ * process's comm. Returns how many processes were so named.
+ */
+static int same_comms(const char *what, json_t *doc,
+		      const struct truth_task *before, int nr_before,
+		      const struct truth_task *after, int nr_after)
+{
+	int named = 0, last = -1;
+	json_t *f;
+	size_t k;
+
+	json_array_foreach(doc, k, f) {
+		int pid = json_integer_value(json_object_get(f, "pid"));
+		const struct truth_task *b = find_task(before, nr_before, pid);
+		const struct truth_task *a = find_task(after, nr_after, pid);
+		const char *comm = json_string_value(json_object_get(f, "comm"));
+
+		if (!a || !b || a->start_ticks != b->start_ticks ||
+		    strcmp(a->comm, b->comm))
+			continue;
+		CHECK(comm && !strcmp(comm, b->comm),
+		      "%s: fd %lld of process %d has comm '%s', the guest says '%s'",
+		      what, json_integer_value(json_object_get(f, "fd")), pid,
+		      comm ? comm : "(null)", b->comm);
+		named += pid != last;
+		last = pid;
+	}
+	return named;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const comms[] = {
 		"kh-files", "kh-sockets", "kh-maps", NULL
 	};
 	struct truth_fds *before, *after;
-	int pids[4], nr = 0, i, status;
+	struct truth_task *ps_before, *ps_after;
+	int pids[4], nr = 0, i, status, nr_ps_before, nr_ps_after, named;
 	json_t *all, *one;
 	struct guest g;
 
@@ -169,6 +218,7 @@ int main(int argc, char **argv)
 	for (i = 0; comms[i]; i++)
 		pids[nr++] = guest_pid_of(&g, comms[i]);
 
+	nr_ps_before = guest_truth_ps(&g, &ps_before);
 	for (i = 0; i < nr; i++)
 		truth_fds(&g, pids[i], &before[i]);
 	all = keyhole_json(&status, "lsof %d", g.pid);
@@ -185,12 +235,22 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what), "lsof -p %d", pids[i]);
 		compare(what, one, pids[i], &before[i], &after[i]);
 		compare("lsof", all, pids[i], &before[i], &after[i]);
+		CHECK(same_comms(what, one, ps_before, nr_ps_before,
+				 ps_before, nr_ps_before) == 1,
+		      "%s: the process is not named as the guest names it",
+		      what);
 		CHECK(json_array_size(one) > 0 &&
 		      json_integer_value(json_object_get(
 			      json_array_get(one, 0), "pid")) == pids[i],
 		      "lsof -p %d lists other processes", pids[i]);
 		json_decref(one);
 	}
+
+	/* init, the workload, kh-truth, httpd: a dozen at least. */
+	nr_ps_after = guest_truth_ps(&g, &ps_after);
+	named = same_comms("lsof", all, ps_before, nr_ps_before, ps_after,
+			   nr_ps_after);
+	CHECK(named >= 10, "lsof: only %d processes named", named);
 
 	/* A process that does not exist is an error, not an empty list. */
 	one = keyhole_json(&status, "lsof -p 2147483647 %d", g.pid);
@@ -200,7 +260,9 @@ int main(int argc, char **argv)
 	json_decref(all);
 	free(before);
 	free(after);
-	printf("lsof_truth: %d processes match the guest's /proc/PID/fd\n",
-	       nr);
+	free(ps_before);
+	free(ps_after);
+	printf("lsof_truth: %d processes match the guest's /proc/PID/fd, %d named as the guest names them\n",
+	       nr, named);
 	return KH_PASS;
 }
