@@ -5,6 +5,7 @@
 #
 #   vm.sh start RUNDIR [--boot bzimage|pvh] [--paging 4|5] [--ram memfd|anon]
 #                      [--machine pc|q35] [--mem SIZE] [--name NAME] [--smp N]
+#                      [--maxcpus N]
 #                      [--no-qmp] [--timeout SECS] [--append 'KERNEL ARGS']
 #                      [--images DIR] [--gdb] [--agent]
 #   vm.sh stop RUNDIR
@@ -32,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 images=${KH_GUEST_IMAGES:-$here/../../build/guest}
 
 usage() {
-	sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 die() { echo "vm.sh: $*" >&2; exit 1; }
@@ -116,7 +117,7 @@ start) ;;
 esac
 
 boot=bzimage paging=4 ram=memfd machine=pc mem=1G name=$(basename "$rundir")
-smp=1 qmp=1 timeout=180 append_extra='' gdb=0 agent=0
+smp=1 maxcpus='' qmp=1 timeout=180 append_extra='' gdb=0 agent=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--boot) boot=${2:?}; shift ;;
@@ -126,6 +127,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift ;;
 	--name) name=${2:?}; shift ;;
 	--smp) smp=${2:?}; shift ;;
+	--maxcpus) maxcpus=${2:?}; shift ;;
 	--no-qmp) qmp=0 ;;
 	--timeout) timeout=${2:?}; shift ;;
 	--append) append_extra=${2?}; shift ;;
@@ -141,6 +143,7 @@ case "$paging" in 4|5) ;; *) die "--paging 4|5" ;; esac
 case "$ram" in memfd|anon) ;; *) die "--ram memfd|anon" ;; esac
 case "$machine" in pc|q35) ;; *) die "--machine pc|q35" ;; esac
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp N"
+[[ "$maxcpus" =~ ^([1-9][0-9]*)?$ ]] || die "--maxcpus N"
 [[ "$mem" =~ ^[0-9]+[MGmg]?$ ]] || die "--mem SIZE (e.g. 512M, 3G)"
 [ ${#rundir} -lt 96 ] || die "RUNDIR path too long for unix sockets: $rundir"
 
@@ -166,7 +169,9 @@ cpu=max
 append="console=ttyS0 panic=-1 oops=panic no_hash_pointers${append_extra:+ $append_extra}"
 
 mach=$machine
-args=(-name "$name,debug-threads=on" -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem")
+# --maxcpus: CPUs the guest could hot-add, possible but not online
+args=(-name "$name,debug-threads=on" -accel "$accel" -cpu "$cpu"
+	-smp "$smp${maxcpus:+,maxcpus=$maxcpus}" -m "$mem")
 if [ "$ram" = memfd ]; then
 	args+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on")
 	mach=$machine,memory-backend=mem
@@ -191,7 +196,7 @@ rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/qmp-watch.sock" \
 	"$rundir/truth.sock" "$rundir/qemu.pid" "$rundir/boot-seconds" \
 	"$rundir/gdb.sock" "$rundir/qga.sock"
 {
-	for v in boot paging ram machine mem name smp qmp gdb agent accel cpu kernel append; do
+	for v in boot paging ram machine mem name smp maxcpus qmp gdb agent accel cpu kernel append; do
 		printf '%s=%s\n' "$v" "${!v@Q}"
 	done
 	printf 'kernel_release=%s\n' "$(cat "$images/kernel-release")"
