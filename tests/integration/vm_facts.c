@@ -2,15 +2,27 @@
 /*
  * Proves: what keyhole finds about the guest kernel from guest RAM alone
  * is what the guest says about itself: the kernel release, the KASLR'd
- * address of _text (from the guest's /proc/kallsyms), and 4- or 5-level
- * paging (la57 in its /proc/cpuinfo); and that the RAM layout covers the
+ * address of _text (from the guest's /proc/kallsyms) and so the KASLR
+ * slide (against the link address of _text in the very kernel image the
+ * guest booted), the physical address of the kernel ("Kernel code" in
+ * its /proc/iomem), the base of the direct map (from its /proc/kcore),
+ * and 4- or 5-level paging (la57 in its /proc/cpuinfo); and that the RAM
+ * layout covers the
  * below- and above-4 GiB ranges, the same whether learnt from QMP or, for
  * a memfd backend, from /proc/PID/maps; and that for anonymous RAM the
  * maps path refuses with advice instead of guessing.
  */
+#include <elf.h>
 #include <inttypes.h>
 
 #include "guest.h"
+
+/* The guest's own view of where its kernel is (truth "kernel"). */
+struct guest_kernel {
+	uint64_t text;			/* _text, virtual */
+	uint64_t code;			/* "Kernel code", physical */
+	uint64_t page_offset_base;	/* the direct map */
+};
 
 static uint64_t hexval(json_t *obj, const char *key)
 {
@@ -20,15 +32,45 @@ static uint64_t hexval(json_t *obj, const char *key)
 	return strtoull(s, NULL, 16);
 }
 
-static uint64_t guest_text(const struct guest *g)
+static void guest_kernel(const struct guest *g, struct guest_kernel *k)
 {
-	char *out = guest_truth(g, "kaslr"), *p;
-	uint64_t text = 0;
+	char *out = guest_truth(g, "kernel");
 
-	p = strstr(out, " T _text");
-	CHECK(p && p - out >= 16, "no _text in the guest's kallsyms: %s", out);
-	text = strtoull(p - 16, NULL, 16);
+	CHECK(sscanf(out, "text %" SCNx64 " kernel_code %" SCNx64
+		     " page_offset_base %" SCNx64, &k->text, &k->code,
+		     &k->page_offset_base) == 3,
+	      "unexpected truth kernel reply: %s", out);
 	free(out);
+}
+
+/*
+ * _text's link-time address: where the kernel image the guest booted
+ * (KH_GUEST_IMAGES/vmlinux, which bzImage carries too) loads its text.
+ */
+static uint64_t link_text(void)
+{
+	char path[4096];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	uint64_t text = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/vmlinux",
+		 env_or("KH_GUEST_IMAGES", "build/guest"));
+	f = fopen(path, "r");
+	CHECK(f && fread(&eh, sizeof(eh), 1, f) == 1 &&
+	      !memcmp(eh.e_ident, ELFMAG, SELFMAG),
+	      "cannot read the ELF header of %s", path);
+	for (i = 0; i < eh.e_phnum && !text; i++) {
+		CHECK(!fseek(f, eh.e_phoff + i * sizeof(ph), SEEK_SET) &&
+		      fread(&ph, sizeof(ph), 1, f) == 1,
+		      "cannot read %s's program headers", path);
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+			text = ph.p_vaddr;
+	}
+	fclose(f);
+	CHECK(text, "no text segment in %s", path);
 	return text;
 }
 
@@ -73,7 +115,8 @@ int main(int argc, char **argv)
 {
 	json_t *doc, *maps, *ram;
 	char *uname, *la57;
-	uint64_t text;
+	struct guest_kernel k;
+	uint64_t text, link;
 	struct guest g;
 	int status;
 	size_t i;
@@ -91,12 +134,24 @@ int main(int argc, char **argv)
 	      "kernel release '%s', guest says '%s'",
 	      json_string_value(json_object_get(doc, "kernel_release")), uname);
 
-	text = guest_text(&g);
+	guest_kernel(&g, &k);
+	text = k.text;
+	link = link_text();
 	CHECK(hexval(doc, "kernel_virt") == text,
 	      "_text at 0x%" PRIx64 ", guest says 0x%" PRIx64,
 	      hexval(doc, "kernel_virt"), text);
+	CHECK(hexval(doc, "kaslr_slide") == text - link,
+	      "KASLR slide 0x%" PRIx64 ", guest's _text 0x%" PRIx64
+	      " is linked at 0x%" PRIx64, hexval(doc, "kaslr_slide"), text,
+	      link);
+	CHECK(hexval(doc, "kernel_phys") == k.code,
+	      "kernel at physical 0x%" PRIx64 ", the guest's iomem says 0x%"
+	      PRIx64, hexval(doc, "kernel_phys"), k.code);
+	CHECK(hexval(doc, "page_offset_base") == k.page_offset_base,
+	      "page_offset_base 0x%" PRIx64 ", the guest's kcore says 0x%"
+	      PRIx64, hexval(doc, "page_offset_base"), k.page_offset_base);
 	if (!strcmp(g.boot, "pvh"))
-		CHECK(text == 0xffffffff81000000ULL, "PVH boot has no KASLR");
+		CHECK(text == link, "PVH boot has no KASLR");
 
 	la57 = guest_truth(&g, "la57");
 	CHECK(json_integer_value(json_object_get(doc, "paging_levels")) ==
@@ -123,7 +178,10 @@ int main(int argc, char **argv)
 		      "maps layout %s differs from QMP layout %s",
 		      json_dumps(json_object_get(maps, "ram"), 0),
 		      json_dumps(ram, 0));
-		CHECK(hexval(maps, "kernel_virt") == text,
+		CHECK(hexval(maps, "kernel_virt") == text &&
+		      hexval(maps, "kaslr_slide") == text - link &&
+		      hexval(maps, "kernel_phys") == k.code &&
+		      hexval(maps, "page_offset_base") == k.page_offset_base,
 		      "kernel found differently through the maps layout");
 	} else {
 		const char *msg = json_string_value(json_object_get(maps,
