@@ -98,6 +98,33 @@ int kh_access_alive(const struct kh_access *acc)
 	return 0;
 }
 
+int kh_access_exited_after(const struct kh_access *acc, int ret)
+{
+	struct pollfd pfd = { .fd = acc->pidfd, .events = POLLIN };
+	int waited, r;
+
+	if (ret != -ECONNRESET && ret != -EPIPE)
+		return kh_access_alive(acc);
+	/*
+	 * A QEMU being killed closes its sockets (the lost connection) in
+	 * do_exit() before the kernel marks it exited (its pidfd turns
+	 * readable only then), and a busy host may run something else in
+	 * between: wait for the exit to show, up to a second.
+	 */
+	if (acc->pidfd >= 0) {
+		do
+			r = poll(&pfd, 1, 1000);
+		while (r < 0 && errno == EINTR);
+		return r > 0 ? -ESRCH : kh_access_alive(acc);
+	}
+	for (waited = 0; waited < 1000; waited += 10) {
+		if (kh_access_alive(acc))
+			return -ESRCH;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
 int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
 		       uint8_t *map, struct kh_err *err)
 {

@@ -137,6 +137,14 @@ int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
 int kh_access_alive(const struct kh_access *acc);
 
 /*
+ * After an operation on QEMU failed with ret: -ESRCH if QEMU has exited,
+ * else 0. When ret says the connection was lost (-ECONNRESET, -EPIPE),
+ * which is how a QEMU that is being killed looks before it has exited,
+ * this waits up to a second for the exit to show.
+ */
+int kh_access_exited_after(const struct kh_access *acc, int ret);
+
+/*
  * What the QMP-based techniques share (access.c).
  *
  * kh_access_qmp connects to the VM's QMP socket and checks that QEMU

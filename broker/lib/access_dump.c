@@ -108,7 +108,7 @@ out_qmp:
 	if (fd >= 0)
 		close(fd);
 	if (ret) {
-		if (kh_access_alive(acc))
+		if (kh_access_exited_after(acc, ret))
 			ret = kh_err_set(err, ESRCH,
 					 "QEMU pid %d exited during dump-guest-memory",
 					 (int)acc->pid);

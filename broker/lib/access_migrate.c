@@ -438,7 +438,7 @@ int kh_migrate_take(struct kh_access *acc, int background,
 	kh_qmp_close(m.qmp);
 	atomic_fetch_add(&acc->halted_ns, (uint64_t)downtime * 1000000);
 	if (ret) {
-		if (kh_access_alive(acc))
+		if (kh_access_exited_after(acc, ret))
 			ret = kh_err_set(err, ESRCH,
 					 "QEMU pid %d exited during the migration",
 					 (int)acc->pid);

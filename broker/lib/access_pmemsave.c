@@ -96,7 +96,7 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 	kh_qmp_close(qmp);
 	ret = ret ?: restore;
 	if (ret) {
-		if (kh_access_alive(acc))
+		if (kh_access_exited_after(acc, ret))
 			ret = kh_err_set(err, ESRCH,
 					 "QEMU pid %d exited during pmemsave",
 					 (int)acc->pid);
