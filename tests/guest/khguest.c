@@ -10,7 +10,8 @@
  * argv[1] ("khguest kh-tree").
  *
  *   kh-tree     parent of 2 kh-leaf children; the first has a kh-leaf child
- *   kh-files    uid/gid 1000; holds /proc/version, /init, /tmp/kh-files.txt,
+ *   kh-files    real uid 1000, gid 1001 (effective 1002, 1003); holds
+ *               /proc/version, /init, /tmp/kh-files.txt,
  *               both ends of a pipe and /dev/null open
  *   kh-listen   TCP listener on 127.0.0.1:7777, accepts and closes
  *   kh-threads  one process with 8 threads in total (main + 7), all named
@@ -149,9 +150,15 @@ static int kh_files(void)
 	int p[2], fd;
 
 	set_name("kh-files");
-	/* drop to uid/gid 1000 first, so the /tmp file is owned by 1000 */
-	if (setgroups(0, NULL) || setgid(1000) || setuid(1000))
-		die("setgid/setuid 1000");
+	/*
+	 * Drop privileges first, so the /tmp file is its own. Every id
+	 * differs from the others (real uid 1000, gid 1001; effective and
+	 * saved uid 1002, gid 1003), so that a reader that takes one for
+	 * another (uid for gid, effective for real) is caught.
+	 */
+	if (setgroups(0, NULL) || setresgid(1001, 1003, 1003) ||
+	    setresuid(1000, 1002, 1002))
+		die("setresgid/setresuid");
 	if (open("/proc/version", O_RDONLY) < 0)
 		die("open /proc/version");
 	if (open("/init", O_RDONLY) < 0)

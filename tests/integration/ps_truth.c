@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	struct truth_task *before, *after;
 	struct view views[8];
 	int nr_views = 0, nr_before, nr_after, i, j, status, matched = 0;
-	int sleepers = 0;
+	int sleepers = 0, distinct_ids = 0;
 	char spec[3][4096];
 	struct guest g;
 
@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr_before; i++) {
 		if (!stable(&before[i], after, nr_after))
 			continue;
+		distinct_ids |= before[i].uid != before[i].gid;
 		if (sleeper(&before[i])) {
 			CHECK(before[i].state == 'S' &&
 			      find_truth(after, nr_after, before[i].pid)->state == 'S',
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
 			compare(&views[j], &before[i], j < nr_views - 1);
 	}
 	CHECK(matched > 20, "only %d stable tasks to compare", matched);
+	/* kh-files: or a uid taken for the gid would pass. */
+	CHECK(distinct_ids, "no stable task whose uid and gid differ");
 	/* kh-tree, 3 kh-leaf, kh-files, kh-listen, 8 kh-threads, ... */
 	CHECK(sleepers >= 16, "only %d sleepers compared", sleepers);
 
