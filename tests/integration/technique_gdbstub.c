@@ -6,7 +6,8 @@
  * (whose gdb.sock must then exist): on a guest paused by its owner it reads the
  * same bytes as procmem, `keyhole ps -t gdbstub` lists exactly the tasks
  * procmem does, and the guest is still paused afterwards; on a running
- * guest QMP sees it paused while the walk runs and running afterwards;
+ * guest QEMU reports it stopped by the walk and then resumed (its STOP
+ * and RESUME events, which no sampling can miss);
  * while another debugger holds the stub, keyhole fails at once with
  * "busy" instead of hanging, and leaves nothing behind.
  */
@@ -16,40 +17,29 @@
 
 #include "technique.h"
 
-/* Runs keyhole ps -t gdbstub while polling QMP's run state. */
+/*
+ * keyhole ps -t gdbstub on a running guest: QEMU must report the guest
+ * stopped (the STOP event, on the watch monitor, which sees every event
+ * however briefly the stop lasts) and then running again (RESUME), and
+ * the walk must succeed.
+ */
 static void stopped_during_walk(const struct guest *g)
 {
-	int paused = 0, samples = 0, status;
-	pid_t child;
+	struct guest_events ev;
+	int status;
+	char *out;
 
-	child = fork();
-	CHECK(child >= 0, "fork");
-	if (!child) {
-		char pid[16];
-
-		snprintf(pid, sizeof(pid), "%d", g->pid);
-		freopen("/dev/null", "w", stdout);
-		execl(env_or("KEYHOLE", "build/bin/keyhole"), "keyhole",
-		      "--technique", "gdbstub", "ps", "-T", pid, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(child, &status, WNOHANG) == 0) {
-		int st;
-		char *out = run_capture(&st, "%s -t 1 --qmp '%s' '{\"execute\":\"query-status\"}' 2>/dev/null",
-					env_or("TRUTH", "truth"), g->qmp_sock);
-
-		/* keyhole uses QMP too: a sample it kept waiting is lost. */
-		if (st == 0 && strstr(out, "\"status\"")) {
-			samples++;
-			paused += !strstr(out, "\"running\": true");
-		}
-		free(out);
-	}
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "keyhole -t gdbstub ps -T failed (status 0x%x)", status);
-	CHECK(paused > 0, "no QMP sample of %d saw the guest paused", samples);
-	fprintf(stderr, "%d of %d samples saw the guest paused\n", paused,
-		samples);
+	guest_events_open(g, &ev);
+	out = run_capture(&status, "%s --technique gdbstub ps -T %d 2>&1 >/dev/null",
+			  env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+	CHECK(status == 0, "keyhole -t gdbstub ps -T failed (%d): %s", status,
+	      out);
+	free(out);
+	CHECK(guest_events_wait(&ev, "STOP", 30),
+	      "QEMU reported no STOP during the gdbstub walk");
+	CHECK(guest_events_wait(&ev, "RESUME", 30),
+	      "QEMU reported no RESUME after the gdbstub walk's STOP");
+	guest_events_close(&ev);
 }
 
 static void busy(const struct guest *g)

@@ -14,7 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -207,6 +212,98 @@ static inline int guest_run_state(const struct guest *g, char *state,
 	json_decref(doc);
 	free(out);
 	return running;
+}
+
+/*
+ * QEMU's run-state events (STOP, RESUME, ...) as they happen, through
+ * qmp-watch.sock: every monitor gets every event, so a change of state is
+ * seen however briefly it lasts, where sampling query-status can miss it.
+ */
+struct guest_events {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+static inline double guest_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The next line from the monitor into line; 0 on timeout. */
+static inline int guest_events_line(struct guest_events *ev, char *line,
+				    size_t size, double deadline)
+{
+	struct pollfd pfd = { .fd = ev->fd, .events = POLLIN };
+	char *nl;
+	ssize_t n;
+
+	while (!(nl = memchr(ev->buf, '\n', ev->len))) {
+		int ms = (int)((deadline - guest_now()) * 1000);
+
+		CHECK(ev->len < sizeof(ev->buf), "QMP line too long");
+		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
+			return 0;
+		n = read(ev->fd, ev->buf + ev->len, sizeof(ev->buf) - ev->len);
+		CHECK(n > 0, "the watch monitor closed: %s",
+		      n < 0 ? strerror(errno) : "EOF");
+		ev->len += n;
+	}
+	*nl = '\0';
+	snprintf(line, size, "%s", ev->buf);
+	ev->len -= nl + 1 - ev->buf;
+	memmove(ev->buf, nl + 1, ev->len);
+	return 1;
+}
+
+/* Connects to qmp-watch.sock; events from now on are kept for reading. */
+static inline void guest_events_open(const struct guest *g,
+				     struct guest_events *ev)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	double deadline = guest_now() + 30;
+	char line[4096];
+
+	ev->len = 0;
+	ev->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g->watch_sock);
+	CHECK(ev->fd >= 0 && !connect(ev->fd, (struct sockaddr *)&sa,
+				      sizeof(sa)),
+	      "cannot connect to %s: %s", g->watch_sock, strerror(errno));
+	CHECK(guest_events_line(ev, line, sizeof(line), deadline) &&
+	      strstr(line, "\"QMP\""), "no QMP greeting on %s", g->watch_sock);
+	CHECK(write(ev->fd, caps, sizeof(caps) - 1) == sizeof(caps) - 1,
+	      "cannot write to %s", g->watch_sock);
+	do
+		CHECK(guest_events_line(ev, line, sizeof(line), deadline),
+		      "no reply to qmp_capabilities on %s", g->watch_sock);
+	while (!strstr(line, "\"return\""));
+}
+
+/*
+ * Waits for the event named (e.g. "STOP"), skipping others; 1 if it came
+ * within timeout seconds.
+ */
+static inline int guest_events_wait(struct guest_events *ev, const char *name,
+				    double timeout)
+{
+	double deadline = guest_now() + timeout;
+	char line[4096], want[64];
+
+	snprintf(want, sizeof(want), "\"event\": \"%s\"", name);
+	while (guest_events_line(ev, line, sizeof(line), deadline))
+		if (strstr(line, want))
+			return 1;
+	return 0;
+}
+
+static inline void guest_events_close(struct guest_events *ev)
+{
+	close(ev->fd);
 }
 
 /* Parses a truth "ps" reply; returns the number of tasks. */
