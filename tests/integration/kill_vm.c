@@ -7,14 +7,22 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "guest.h"
 #include "libkeyhole.h"
 
+static atomic_uint walks;
+
+/*
+ * Kills QEMU once a walk has been seen whole, so that the kill lands
+ * while walks run: a condition, not a guess at how long one takes.
+ */
 static void *killer(void *arg)
 {
-	usleep(300 * 1000);
+	while (!atomic_load(&walks))
+		usleep(1000);
 	kill(*(pid_t *)arg, SIGKILL);
 	return NULL;
 }
@@ -25,7 +33,6 @@ int main(int argc, char **argv)
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
-	unsigned int walks = 0;
 	pthread_t thread;
 	struct guest g;
 	char spec[32];
@@ -48,18 +55,18 @@ int main(int argc, char **argv)
 		/* A walk that finished must still be whole or say it is not. */
 		CHECK(list->nr > 20 || list->flags, "short walk without a mark");
 		kh_task_list_free(list);
-		walks++;
+		atomic_fetch_add(&walks, 1);
 	}
 	pthread_join(thread, NULL);
 	CHECK(ret == -ESRCH && strstr(err.msg, "exited"),
-	      "after %u walks: ret %d: %s", walks, ret, err.msg);
-	printf("ok: %u walks, then: %s\n", walks, err.msg);
+	      "after %u walks: ret %d: %s", atomic_load(&walks), ret, err.msg);
+	printf("ok: %u walks, then: %s\n", atomic_load(&walks), err.msg);
 	kh_vm_close(vm);
 	kh_ctx_free(ctx);
 
 	/* Reap-independent: once gone, the pid is gone or not QEMU. */
-	for (int i = 0; i < 50 && !kill(pid, 0); i++)
-		usleep(100 * 1000);
+	for (int i = 0; i < 60000 && !kill(pid, 0); i++)
+		usleep(1000);	/* until init has reaped it, 60 s at most */
 	doc = keyhole_json(&status, "ps %d", (int)pid);
 	CHECK(status != 0 && json_object_get(doc, "error"),
 	      "ps of a dead VM: %s", json_dumps(doc, 0));
