@@ -25,8 +25,11 @@ TMPDIR=$work ./fuzz_parsers -max_total_time=$((seconds / 3 + 1)) -timeout=10 \
 	corpus-parsers "$here/corpus_parsers"
 
 "$here/../guest/vm.sh" start "$work" --boot pvh --ram memfd >/dev/null
+# The dump is the crawl fuzzer's whole input: a failed or empty one fails.
 "$O/guest/truth" -t 300 --qmp "$work/qmp.sock" \
-	"{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/guest.elf\"}}" >/dev/null
+	"{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/guest.elf\"}}" >/dev/null ||
+	{ echo "run.sh: the guest's memory dump failed" >&2; exit 1; }
+[ -s "$work/guest.elf" ] || { echo "run.sh: the guest's memory dump is empty" >&2; exit 1; }
 KH_FUZZ_IMAGE=$work/guest.elf ./fuzz_crawl \
 	-max_total_time=$((seconds - seconds / 3)) -timeout=20 \
 	-rss_limit_mb=4096 -print_final_stats=1 corpus
