@@ -221,13 +221,14 @@ int main(int argc, char **argv)
 	nr_ps_before = guest_truth_ps(&g, &ps_before);
 	for (i = 0; i < nr; i++)
 		truth_fds(&g, pids[i], &before[i]);
-	all = keyhole_json(&status, "lsof %d", g.pid);
+	all = keyhole_json_whole(&status, "lsof %d", g.pid);
 	CHECK(status == 0 && json_is_array(all), "lsof: exit %d: %s", status,
 	      json_dumps(all, 0));
 	for (i = 0; i < nr; i++) {
 		char what[64];
 
-		one = keyhole_json(&status, "lsof -p %d %d", pids[i], g.pid);
+		one = keyhole_json_whole(&status, "lsof -p %d %d", pids[i],
+					 g.pid);
 		CHECK(status == 0 && json_is_array(one),
 		      "lsof -p %d: exit %d: %s", pids[i], status,
 		      json_dumps(one, 0));

@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	CHECK(before && after, "out of memory");
 
 	parse_net(&g, before);
-	doc = keyhole_json(&status, "netstat %d", g.pid);
+	doc = keyhole_json_whole(&status, "netstat %d", g.pid);
 	CHECK(status == 0 && json_is_array(doc), "netstat: exit %d: %s",
 	      status, json_dumps(doc, 0));
 	parse_net(&g, after);

@@ -170,15 +170,16 @@ int main(int argc, char **argv)
 			snprintf(what, 4200, "ps -T %s via %s", spec[j],
 				 techniques[i]);
 			v->what = what;
-			v->doc = keyhole_json(&status, "--technique %s ps -T '%s'",
-					      techniques[i], spec[j]);
+			v->doc = keyhole_json_whole(&status,
+						    "--technique %s ps -T '%s'",
+						    techniques[i], spec[j]);
 			CHECK(status == 0 && json_is_array(v->doc),
 			      "%s: exit %d: %s", what, status,
 			      json_dumps(v->doc, 0));
 		}
 	}
 	views[nr_views].what = "ps (processes only)";
-	views[nr_views++].doc = keyhole_json(&status, "ps %d", g.pid);
+	views[nr_views++].doc = keyhole_json_whole(&status, "ps %d", g.pid);
 	CHECK(status == 0, "ps without -T: exit %d", status);
 	nr_after = guest_truth_ps(&g, &after);
 

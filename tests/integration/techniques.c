@@ -136,8 +136,9 @@ int main(int argc, char **argv)
 		if (!first)
 			first = name;
 		CHECK(nr < 8, "too many techniques");
-		views[nr++] = keyhole_json(&status, "--technique %s ps %d",
-					   name, g.pid);
+		views[nr++] = keyhole_json_whole(&status,
+						 "--technique %s ps %d", name,
+						 g.pid);
 		CHECK(status == 0, "ps through %s failed", name);
 	}
 	for (k = 0; k < 8; k++)
