@@ -31,40 +31,54 @@ static int is_class(const char *c)
 	return 0;
 }
 
-/* Processes (pid -> comm) present in every listing: the long-lived. */
-static void same_processes(json_t **lists, int nr, const char *what)
+static struct truth_task *before;	/* the guest's ps before any view */
+static int nr_before;
+
+static const struct truth_task *find_task(const struct truth_task *tasks,
+					  int nr, int pid)
 {
-	size_t i;
-	json_t *p;
-	int j, common = 0;
+	int i;
 
-	json_array_foreach(lists[0], i, p) {
-		json_int_t pid = json_integer_value(json_object_get(p, "pid"));
-		const char *comm = json_string_value(json_object_get(p, "comm"));
-		int everywhere = 1;
+	for (i = 0; i < nr; i++)
+		if (tasks[i].pid == pid)
+			return &tasks[i];
+	return NULL;
+}
 
-		if (!strncmp(comm, "kh-churn", 8) || !strcmp(comm, "httpd") ||
-		    !strcmp(comm, "sleep"))
-			continue;	/* the guest's churn and its loops */
-		for (j = 1; j < nr && everywhere; j++) {
-			size_t k;
-			json_t *q;
+/*
+ * Every process the guest had throughout (in its ps before the first view
+ * and now, with the same start time) is in every view, under one comm.
+ * The guest's forks (its churn, httpd's children, init's sleep and pidof)
+ * come and go between views, rightly.
+ */
+static void same_processes(const struct guest *g, json_t **lists, int nr,
+			   const char *what)
+{
+	struct truth_task *after;
+	int nr_after, i, j, common = 0;
 
-			everywhere = 0;
-			json_array_foreach(lists[j], k, q)
-				if (json_integer_value(json_object_get(q, "pid")) == pid) {
-					CHECK(!strcmp(comm, json_string_value(
-						json_object_get(q, "comm"))),
-					      "%s: pid %lld is '%s' in one view and '%s' in another",
-					      what, (long long)pid, comm,
-					      json_string_value(json_object_get(q, "comm")));
-					everywhere = 1;
-				}
+	nr_after = guest_truth_ps(g, &after);
+	for (i = 0; i < nr_after; i++) {
+		const struct truth_task *a = &after[i];
+		const struct truth_task *b = find_task(before, nr_before, a->pid);
+		const char *comm = NULL;
+
+		if (a->pid != a->tgid || !b || b->start_ticks != a->start_ticks)
+			continue;
+		for (j = 0; j < nr; j++) {
+			json_t *q = task_by_pid(lists[j], a->pid);
+			const char *c = json_string_value(json_object_get(q, "comm"));
+
+			CHECK(q && c, "%s: pid %d (%s), alive throughout, missing from a view",
+			      what, a->pid, a->comm);
+			CHECK(!comm || !strcmp(comm, c),
+			      "%s: pid %d is '%s' in one view and '%s' in another",
+			      what, a->pid, comm, c);
+			comm = c;
 		}
-		CHECK(everywhere, "%s: pid %lld (%s) missing from a view", what,
-		      (long long)pid, comm);
 		common++;
 	}
+	free(after);
 	CHECK(common > 20, "%s: only %d processes compared", what, common);
 }
 
@@ -110,6 +124,7 @@ int main(int argc, char **argv)
 	guest_load(&g, argv[1]);
 	memfd = !strcmp(g.ram, "memfd");
 
+	nr_before = guest_truth_ps(&g, &before);
 	list = keyhole_json(&status, "techniques %d", g.pid);
 	CHECK(status == 0 && json_is_array(list), "techniques: exit %d",
 	      status);
@@ -151,7 +166,7 @@ int main(int argc, char **argv)
 	      !strcmp(json_string_value(json_object_get(vm, "technique")), first),
 	      "default technique is %s, first available live one is %s",
 	      json_string_value(json_object_get(vm, "technique")), first);
-	same_processes(views, nr, "live techniques");
+	same_processes(&g, views, nr, "live techniques");
 
 	/*
 	 * Images of the small PVH guest are VMs too (1 GiB each on disk):
@@ -168,7 +183,7 @@ int main(int argc, char **argv)
 		free(out);
 		views[1] = image_view(path, "elf");
 		unlink(path);
-		same_processes(views, 2, "live and ELF dump");
+		same_processes(&g, views, 2, "live and ELF dump");
 
 		snprintf(path, sizeof(path), "%s/ram.mig", g.rundir);
 		unlink(path);
@@ -180,7 +195,7 @@ int main(int argc, char **argv)
 		free(out);
 		views[1] = image_view(path, "migration");
 		unlink(path);
-		same_processes(views, 2, "live and migration stream");
+		same_processes(&g, views, 2, "live and migration stream");
 
 		snprintf(path, sizeof(path), "%s/ram.raw", g.rundir);
 		out = run_capture(&status,
@@ -191,7 +206,7 @@ int main(int argc, char **argv)
 		free(out);
 		views[1] = image_view(path, "raw");
 		unlink(path);
-		same_processes(views, 2, "live and raw image");
+		same_processes(&g, views, 2, "live and raw image");
 	}
 	return KH_PASS;
 }
