@@ -78,7 +78,7 @@ userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
 $(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h uapi/*.h \
-		tools/keyhole/*.h tests/lib/*.h)
+		tools/keyhole/*.h tests/lib/*.h tests/integration/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
