@@ -35,7 +35,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 LDLIBS := -lpthread
 
-LIB_SRCS := $(wildcard broker/lib/*.c)
+LIB_SRCS := $(wildcard broker/lib/*.c broker/lib/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIBKEYHOLE_A := $(O)/lib/libkeyhole.a
 LIBKEYHOLE_SO := $(O)/lib/libkeyhole.so.0
@@ -46,7 +46,7 @@ KEYHOLE := $(O)/bin/keyhole
 
 BENCH := $(O)/bin/kh-bench
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
@@ -77,7 +77,7 @@ all: userspace kmod
 userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
-$(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h uapi/*.h \
+$(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h broker/lib/*/*.h uapi/*.h \
 		tools/keyhole/*.h tests/lib/*.h tests/integration/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
@@ -106,7 +106,7 @@ $(O)/tests/%: $(O)/tests/%.o $(LIBKEYHOLE_A)
 
 fuzz-build: $(FUZZ)
 
-$(O)/fuzz/obj/%.o: %.c $(wildcard broker/lib/*.h broker/include/*.h \
+$(O)/fuzz/obj/%.o: %.c $(wildcard broker/lib/*.h broker/lib/*/*.h broker/include/*.h \
 		uapi/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "access_image.h"
+#include "access/snapshot_store.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 3000

@@ -9,11 +9,11 @@
 
 #include <pthread.h>
 
-#include "access.h"
-#include "kernel.h"
-#include "layout.h"
-#include "profile.h"
-#include "target.h"
+#include "access/technique.h"
+#include "kernel/locate.h"
+#include "qemu/ram_layout.h"
+#include "kernel/profile.h"
+#include "qemu/process.h"
 
 struct kh_ctx_profile {
 	struct kh_profile *profile;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access_image.h"
+#include "access/snapshot_store.h"
 #include "vm.h"
 
 #define MAX_SEEN (1u << 20)

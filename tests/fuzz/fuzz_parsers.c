@@ -29,11 +29,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "access_image.h"
+#include "access/snapshot_store.h"
 #include "fuzz_entry.h"
-#include "gdbrsp.h"
-#include "guest_proc.h"
-#include "qga.h"
+#include "qemu/gdb_packet.h"
+#include "access/agent_proc.h"
+#include "qemu/guest_agent.h"
 
 #define MAX_IDS 64
 #define MAX_XP_WORDS 4096	/* access_hmp.c's MAX_WORDS */

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Live memory map (the paper's class IV): when guest RAM is a memfd or
+ * file memory backend, keyhole maps the same file read-only and shared, so
+ * a read is a memcpy from a mapping that is coherent with the guest by
+ * construction, with no system call at all.
+ *
+ * The backend is found the way QEMU holds it: the mapping of each RAM
+ * range in /proc/PID/maps gives the file's inode and offset; among
+ * QEMU's open files (/proc/PID/fd) the one with that inode is reopened
+ * read-only. Opening another process's fd needs the same ptrace access as
+ * reading its memory. Anonymous RAM has no file: this technique then
+ * refuses and says how to start QEMU.
+ *
+ * The mapping keeps the backend alive if QEMU exits, so liveness is
+ * checked like the pid-addressed techniques (kh_vm_verify).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/technique.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#define PREFAULT_MIN (64u << 10)
+
+struct memmap_range {
+	uint64_t gpa, size;
+	const uint8_t *base;
+};
+
+struct memmap {
+	unsigned int nr;
+	struct memmap_range range[KH_LAYOUT_MAX_RANGES];
+};
+
+struct backing {
+	uint64_t start, end, offset, inode;
+	int shared;
+};
+
+/* The /proc/PID/maps line that holds [hva, hva + size). */
+static int find_backing(pid_t pid, uint64_t hva, uint64_t size,
+			struct backing *b)
+{
+	char path[64], line[4096], perms[8];
+	int found = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start, end, offset, inode;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64
+			   " %*s %" SCNu64, &start, &end, perms, &offset,
+			   &inode) != 5)
+			continue;
+		if (hva < start || hva + size > end)
+			continue;
+		b->start = start;
+		b->end = end;
+		b->offset = offset;
+		b->inode = inode;
+		b->shared = perms[3] == 's';
+		found = inode ? 0 : -ENODEV;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Reopens read-only the QEMU fd whose file has inode ino. */
+static int open_backing(pid_t pid, uint64_t ino)
+{
+	char dir[64], path[128];
+	struct dirent *de;
+	int fd = -ENOENT;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (fd < 0 && (de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) ||
+		    !S_ISREG(st.st_mode) || st.st_ino != ino)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	closedir(d);
+	return fd;
+}
+
+static void unmap_all(struct memmap *mm)
+{
+	unsigned int i;
+
+	for (i = 0; i < mm->nr; i++)
+		munmap((void *)mm->range[i].base, mm->range[i].size);
+	free(mm);
+}
+
+static int memmap_open(struct kh_access *acc, struct kh_err *err)
+{
+	const struct kh_layout *layout = acc->layout;
+	struct memmap *mm;
+	unsigned int i;
+	int ret = 0;
+
+	mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < layout->nr && !ret; i++) {
+		const struct kh_ram_range *r = &layout->range[i];
+		struct backing b;
+		void *base;
+		int fd;
+
+		ret = find_backing(acc->pid, r->hva, r->size, &b);
+		if (ret == -ENODEV || (!ret && !b.shared)) {
+			ret = kh_err_set(err, ENODEV,
+					 "guest RAM of QEMU pid %d is anonymous memory, which cannot be mapped: start QEMU with -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem",
+					 (int)acc->pid);
+			break;
+		}
+		if (ret) {
+			ret = kh_err_set(err, -ret,
+					 "no mapping of guest RAM 0x%" PRIx64 " in /proc/%d/maps",
+					 r->gpa, (int)acc->pid);
+			break;
+		}
+		fd = open_backing(acc->pid, b.inode);
+		if (fd < 0) {
+			ret = kh_err_set(err, -fd,
+					 "cannot open the RAM backend (inode %" PRIu64 ") of QEMU pid %d: %s",
+					 b.inode, (int)acc->pid, strerror(-fd));
+			break;
+		}
+		base = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd,
+			    b.offset + (r->hva - b.start));
+		close(fd);
+		if (base == MAP_FAILED) {
+			ret = kh_err_set(err, errno, "cannot map the RAM backend of QEMU pid %d: %s",
+					 (int)acc->pid, strerror(errno));
+			break;
+		}
+		mm->range[mm->nr++] = (struct memmap_range){
+			.gpa = r->gpa, .size = r->size, .base = base };
+	}
+	if (ret) {
+		unmap_all(mm);
+		return ret;
+	}
+	acc->priv = mm;
+	return 0;
+}
+
+/*
+ * A bulk read (the kernel image at attach) would take a page fault per
+ * page; one madvise fills the page tables in the kernel instead, which is
+ * far cheaper where faults are expensive (nested or paravirtualised
+ * hosts). It faults in exactly what the memcpy would.
+ */
+static void prefault(const uint8_t *src, uint64_t len, struct kh_access *acc)
+{
+	uintptr_t start = (uintptr_t)src & ~(uintptr_t)4095;
+	uintptr_t end = ((uintptr_t)src + len + 4095) & ~(uintptr_t)4095;
+
+	madvise((void *)start, end - start, MADV_POPULATE_READ);
+	atomic_fetch_add_explicit(&acc->calls, 1, memory_order_relaxed);
+}
+
+static int memmap_read(struct kh_access *acc, struct kh_read *reads,
+		       unsigned int nr)
+{
+	const struct memmap *mm = acc->priv;
+	uint64_t bytes = 0;
+	unsigned int i, r;
+
+	for (i = 0; i < nr; i++) {
+		const struct memmap_range *range = NULL;
+
+		for (r = 0; r < mm->nr; r++)
+			if (reads[i].addr - mm->range[r].gpa <
+			    mm->range[r].size) {
+				range = &mm->range[r];
+				break;
+			}
+		/* The caller guarantees the element lies inside one range. */
+		if (reads[i].len >= PREFAULT_MIN)
+			prefault(range->base + (reads[i].addr - range->gpa),
+				 reads[i].len, acc);
+		memcpy(reads[i].buf, range->base + (reads[i].addr - range->gpa),
+		       reads[i].len);
+		reads[i].result = 0;
+		bytes += reads[i].len;
+	}
+	atomic_fetch_add_explicit(&acc->elems, nr, memory_order_relaxed);
+	atomic_fetch_add_explicit(&acc->bytes, bytes, memory_order_relaxed);
+	return 0;
+}
+
+static void memmap_close(struct kh_access *acc)
+{
+	if (acc->priv)
+		unmap_all(acc->priv);
+	acc->priv = NULL;
+}
+
+const struct kh_access_ops kh_access_memmap = {
+	.name = "memmap",
+	.klass = "IV",
+	.props = KH_TECHNIQUE_LIVE | KH_TECHNIQUE_MAPPED,
+	.description = "shared read-only mapping of a memfd or file RAM backend, no system call per read (needs ptrace access)",
+	.pid_addressed = 1,
+	.open = memmap_open,
+	.read = memmap_read,
+	.close = memmap_close,
+};

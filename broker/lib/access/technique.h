@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The access technique interface: how guest-physical bytes are obtained
+ * from a QEMU process. One file per technique (access_*.c), each exporting
+ * a const struct kh_access_ops. Everything above this layer (the guest
+ * kernel layer, the extractors) reads only through it.
+ */
+#ifndef KH_ACCESS_H
+#define KH_ACCESS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libkeyhole.h"
+#include "qemu/ram_layout.h"
+#include "qemu/process.h"
+
+struct kh_access;
+
+struct kh_access_ops {
+	const char *name;		/* "procmem", "pvreadv", ... */
+	const char *description;	/* one line for users */
+	const char *klass;		/* the paper's class, "I" to "VIII" */
+	unsigned int props;		/* KH_TECHNIQUE_* */
+	/*
+	 * Reads address QEMU by pid, not by a handle on its memory: the
+	 * engine confirms QEMU is still alive after each public operation,
+	 * so a reused pid can never be read by mistake.
+	 */
+	int pid_addressed;
+	int (*open)(struct kh_access *acc, struct kh_err *err);
+	/*
+	 * Reads a batch. The caller guarantees each element lies inside one
+	 * RAM range of acc->layout (addr is a GPA). Sets every element's
+	 * result; returns how many failed, or -errno when the whole batch
+	 * failed (-ESRCH: the QEMU process has gone).
+	 */
+	int (*read)(struct kh_access *acc, struct kh_read *reads,
+		    unsigned int nr);
+	void (*close)(struct kh_access *acc);
+	/*
+	 * Optional members; NULL when the technique has no such operation.
+	 *
+	 * map: the technique's bytes for [gpa, gpa + len) without a system
+	 * call (class IV), or NULL to fall back to read. The pointer stays
+	 * valid until close.
+	 */
+	const void *(*map)(struct kh_access *acc, uint64_t gpa, uint64_t len);
+	/*
+	 * pause/resume: halting techniques (classes VI, VIII) stop the guest
+	 * around each public operation of the engine; the engine counts
+	 * nesting, so each is called once per outermost operation. resume
+	 * must leave a guest its owner had paused still paused, and must
+	 * work even after pause failed half-way.
+	 */
+	int (*pause)(struct kh_access *acc, struct kh_err *err);
+	int (*resume)(struct kh_access *acc, struct kh_err *err);
+	/*
+	 * snapshot_take/release: copying techniques (classes II, III) copy
+	 * guest RAM at take; reads then see that copy until release. open
+	 * takes the first snapshot, close releases the last one, and every
+	 * temporary file or socket is gone after release.
+	 */
+	int (*snapshot_take)(struct kh_access *acc, struct kh_err *err);
+	void (*snapshot_release)(struct kh_access *acc);
+	/*
+	 * tasks: agent techniques (class I) see OS-level state, not memory:
+	 * they fill the process list from the guest's own /proc. read then
+	 * fails with -EOPNOTSUPP and memory-only extractors say so.
+	 */
+	int (*tasks)(struct kh_access *acc, struct kh_task **tasks,
+		     size_t *nr, struct kh_err *err);
+	/*
+	 * probe: whether open would work, without its cost (a snapshot
+	 * technique's open copies all of guest RAM). NULL: availability is
+	 * found by open and close. Its error says what is missing and what
+	 * would enable the technique.
+	 */
+	int (*probe)(struct kh_access *acc, struct kh_err *err);
+};
+
+struct kh_access {
+	const struct kh_access_ops *ops;
+	pid_t pid;
+	int pidfd;			/* keeps pid reuse from fooling us */
+	int pagemap_fd;			/* /proc/PID/pagemap, or -1 */
+	const struct kh_layout *layout;
+	const struct kh_target *target;	/* QMP socket, name, RAM backing */
+	/*
+	 * What the technique did to the guest, for reports: time it kept the
+	 * guest stopped and host CPU it spent, summed over the handle's life.
+	 */
+	_Atomic uint64_t halted_ns, snapshot_ns;
+	void *priv;			/* the technique's own state */
+	_Atomic uint64_t calls, elems, bytes;
+	/*
+	 * The QMP connection kh_vm_pause() holds while the guest is paused
+	 * (else NULL), under qmp_lock: a monitor serves one client at a
+	 * time, so interface techniques borrow it rather than wait for it.
+	 */
+	pthread_mutex_t qmp_lock;
+	struct kh_qmp *held_qmp;
+};
+
+extern const struct kh_access_ops kh_access_procmem;
+extern const struct kh_access_ops kh_access_memmap;
+extern const struct kh_access_ops kh_access_pvreadv;
+extern const struct kh_access_ops kh_access_ptrace;
+extern const struct kh_access_ops kh_access_gdbstub;
+extern const struct kh_access_ops kh_access_agent;
+extern const struct kh_access_ops kh_access_hmp;
+extern const struct kh_access_ops kh_access_bgsnap;
+extern const struct kh_access_ops kh_access_migrate;
+extern const struct kh_access_ops kh_access_dump;
+extern const struct kh_access_ops kh_access_pmemsave;
+extern const struct kh_access_ops kh_access_kmap;
+extern const struct kh_access_ops kh_access_kread;
+extern const struct kh_access_ops kh_access_kpause;
+
+/* The technique called name, or NULL. */
+const struct kh_access_ops *kh_access_lookup(const char *name);
+
+/* Techniques in order of preference (fastest live first), NULL-ended. */
+extern const struct kh_access_ops *const kh_access_all[];
+
+/*
+ * Which pages of [gpa, gpa + len) exist in the QEMU process (present or
+ * swapped), one byte per 4 KiB page in map. Lets scans skip RAM the guest
+ * never touched, which reading would otherwise allocate on the host.
+ */
+int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
+		       uint8_t *map, struct kh_err *err);
+
+/* 0 while the QEMU process is alive, -ESRCH once it has exited. */
+int kh_access_alive(const struct kh_access *acc);
+
+/*
+ * After an operation on QEMU failed with ret: -ESRCH if QEMU has exited,
+ * else 0. When ret says the connection was lost (-ECONNRESET, -EPIPE),
+ * which is how a QEMU that is being killed looks before it has exited,
+ * this waits up to a second for the exit to show.
+ */
+int kh_access_exited_after(const struct kh_access *acc, int ret);
+
+/*
+ * What the QMP-based techniques share (access.c).
+ *
+ * kh_access_qmp connects to the VM's QMP socket and checks that QEMU
+ * itself serves it. A busy or missing socket fails within a few seconds
+ * whatever timeout_ms, the bound on each later command (dumps take long).
+ */
+struct kh_qmp;
+int kh_access_qmp(struct kh_access *acc, int timeout_ms,
+		  struct kh_qmp **qmpp, struct kh_err *err);
+/*
+ * The same, or the connection kh_vm_pause() holds (*borrowed set, and
+ * others kept off it until kh_access_qmp_put).
+ */
+int kh_access_qmp_get(struct kh_access *acc, int timeout_ms,
+		      struct kh_qmp **qmpp, int *borrowed, struct kh_err *err);
+void kh_access_qmp_put(struct kh_access *acc, struct kh_qmp *qmp,
+		       int borrowed);
+/* Whether the guest's vCPUs run; status gets QEMU's run state name. */
+int kh_access_qmp_running(struct kh_qmp *qmp, int *running, char *status,
+			  size_t size, struct kh_err *err);
+
+/* $KEYHOLE_TMPDIR, else /var/tmp, else /tmp: where snapshots are made. */
+const char *kh_access_tmpdir(void);
+/*
+ * A new empty file there, named after what, mode 0600, for QEMU to
+ * (over)write. The caller unlinks it as soon as it has opened it again.
+ */
+int kh_access_tmpfile(const char *what, char *path, size_t size,
+		      struct kh_err *err);
+/* Explains a failed write of a snapshot into dir: ENOSPC names dir. */
+int kh_access_tmp_failed(const char *dir, const char *what, int code,
+			 const char *detail, struct kh_err *err);
+
+/*
+ * After a snapshot: the guest runs again if it ran before (was_running),
+ * whatever state the snapshot left it in (migration leaves postmigrate).
+ * Adds the time it was stopped since stopped_at (ns) to acc->halted_ns.
+ */
+int kh_access_qmp_restore(struct kh_access *acc, struct kh_qmp *qmp,
+			  int was_running, uint64_t stopped_at,
+			  struct kh_err *err);
+/* Free bytes in dir, or UINT64_MAX when unknown. */
+uint64_t kh_access_tmp_free(const char *dir);
+
+uint64_t kh_access_now_ns(void);
+
+#endif

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * One monitoring iteration over the whole generic state, with its cost and
+ * the consistency accounting of Suneja et al. (VEE 2015) section 5.1:
+ *
+ * I.A  zombie:          exit_state is EXIT_ZOMBIE or EXIT_DEAD; only the
+ *                       task_struct itself is read, the rest is skipped.
+ * I.B  dying:           PF_EXITING set, mm still there; read anyway.
+ * I.C  as-good-as-dead: PF_EXITING set and mm already gone; skipped.
+ * I.D  fresh:           started less than FRESH_NS before the crawl and
+ *                       some of its state could not be read.
+ * II.A died:            live when the crawl began, gone, exiting or
+ *                       recycled (another pid) when it ended.
+ * II.B changed:         alive throughout, but its mm changed (exec), or a
+ *                       list changed under a walk (marked inconsistent).
+ *
+ * The task list is read at the start and again at the end: the second read
+ * is what tells II.A and II.B apart from I.*. Under KH_CRAWL_PAUSE the
+ * guest is halted throughout, so II.* must be 0.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "walk/toolkit.h"
+#include "kernel/task_state.h"
+
+#define PF_EXITING	0x00000004
+#define PF_KTHREAD	0x00200000
+#define FRESH_NS	(100ULL * 1000 * 1000)
+
+static double now_ms(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct kh_task *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* end is sorted by addr (compare_ends sorts it): a lookup is a bsearch. */
+static const struct kh_task *find_task(const struct kh_task_list *end,
+				       uint64_t addr)
+{
+	const struct kh_task key = { .addr = addr };
+
+	return bsearch(&key, end->tasks, end->nr, sizeof(key), by_addr);
+}
+
+/*
+ * Keeps the first problem of any part in the crawl's own result. A list
+ * that changed under its walk is II.B; a guest structure caught mid-update
+ * (the timekeeper) is the guest's own state, so it is not.
+ */
+static void note(struct kh_crawl *crawl, const struct kh_result *part,
+		 const char *what)
+{
+	if (part->flags)
+		kh_mark(&crawl->result, part->flags, "%s: %s", what,
+			part->problem);
+	if (part->flags & KH_RESULT_INCONSISTENT && part != &crawl->os.result)
+		crawl->consistency.changed++;
+}
+
+static void note_tasks(struct kh_crawl *crawl,
+		       const struct kh_task_list *list)
+{
+	struct kh_result r = { .flags = list->flags };
+
+	memcpy(r.problem, list->problem, sizeof(r.problem));
+	note(crawl, &r, "tasks");
+}
+
+static int is_user_process(const struct kh_task *t)
+{
+	return !(t->flags & PF_KTHREAD) && t->pid == t->tgid;
+}
+
+/* I.* from one task's own fields; 1 when its state must not be read. */
+static int classify(struct kh_crawl *crawl, const struct kh_task *t)
+{
+	if (t->exit_state & (EXIT_ZOMBIE | EXIT_DEAD)) {
+		crawl->consistency.zombie++;
+		return 1;
+	}
+	if (t->flags & PF_EXITING) {
+		if (!t->mm) {
+			crawl->consistency.as_good_as_dead++;
+			return 1;
+		}
+		crawl->consistency.dying++;
+	}
+	return 0;
+}
+
+/* A process's own state: memory map, command line, resident pages. */
+static int crawl_process(struct kh_vm *vm, const struct kh_task *t,
+			 struct kh_proc_state *ps)
+{
+	int ret;
+
+	ps->pid = t->pid;
+	ret = kh_maps_mm(vm, t->pid, t->mm, &ps->maps, NULL);
+	if (!ret)
+		ret = kh_task_cmdline(vm, t, ps->cmdline, sizeof(ps->cmdline),
+				      &ps->cmdline_len, NULL);
+	if (!ret)
+		ret = kh_task_rss(vm, t, &ps->rss_pages, NULL);
+	return ret;
+}
+
+static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
+			   uint64_t now_ns, struct kh_err *err)
+{
+	const struct kh_task_list *tasks = crawl->tasks;
+	unsigned int i;
+	int ret;
+
+	crawl->procs = calloc(tasks->nr ? tasks->nr : 1,
+			      sizeof(*crawl->procs));
+	if (!crawl->procs)
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	for (i = 0; i < tasks->nr; i++) {
+		const struct kh_task *t = &tasks->tasks[i];
+		struct kh_proc_state *ps;
+
+		if (classify(crawl, t)) {
+			crawl->nr_skipped++;
+			continue;
+		}
+		if (!is_user_process(t))
+			continue;
+		ps = &crawl->procs[crawl->nr_procs];
+		ret = crawl_process(vm, t, ps);
+		if (ret == -ESRCH) {
+			kh_vma_list_free(ps->maps);
+			ps->maps = NULL;
+			return kh_vm_verify(vm, err) ?: ret;
+		}
+		if (ret) {
+			/* Young tasks are not whole yet: I.D, not an error. */
+			if (t->start_time + FRESH_NS > now_ns)
+				crawl->consistency.fresh++;
+			else
+				kh_mark(&crawl->result, KH_RESULT_INCOMPLETE,
+					"state of pid %d could not be read: %s",
+					t->pid, strerror(-ret));
+			kh_vma_list_free(ps->maps);
+			memset(ps, 0, sizeof(*ps));
+			continue;
+		}
+		note(crawl, &ps->maps->result, "maps");
+		crawl->nr_procs++;
+	}
+	return 0;
+}
+
+/* II.A and II.B: what the second look at the task list says. */
+static void compare_ends(struct kh_crawl *crawl, struct kh_task_list *end)
+{
+	const struct kh_task_list *start = crawl->tasks;
+	unsigned int i;
+
+	/* The guest sets the length of both lists: no quadratic matching. */
+	if (end->nr)
+		qsort(end->tasks, end->nr, sizeof(*end->tasks), by_addr);
+
+	for (i = 0; i < start->nr; i++) {
+		const struct kh_task *a = &start->tasks[i];
+		const struct kh_task *b = find_task(end, a->addr);
+
+		if (a->exit_state || (a->flags & PF_EXITING))
+			continue;	/* counted as I.* already */
+		if (!b || b->pid != a->pid || b->exit_state ||
+		    (b->flags & PF_EXITING))
+			crawl->consistency.died++;
+		else if (b->mm != a->mm)
+			crawl->consistency.changed++;
+	}
+}
+
+static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
+		       struct kh_err *err)
+{
+	struct kh_task_list *end = NULL;
+	uint64_t now_ns;
+	int ret;
+
+	ret = kh_os_info(vm, &crawl->os, err);
+	if (!ret) {
+		note(crawl, &crawl->os.result, "os");
+		ret = kh_mem_info(vm, &crawl->mem, err);
+	}
+	if (!ret)
+		ret = kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
+	if (ret)
+		return ret;
+	note_tasks(crawl, crawl->tasks);
+	now_ns = crawl->os.uptime * 1e9;
+
+	ret = kh_modules(vm, &crawl->modules, err);
+	if (!ret) {
+		note(crawl, &crawl->modules->result, "modules");
+		ret = kh_ifaces(vm, &crawl->ifaces, err);
+	}
+	if (!ret) {
+		note(crawl, &crawl->ifaces->result, "interfaces");
+		ret = kh_files(vm, 0, &crawl->files, err);
+	}
+	if (!ret) {
+		note(crawl, &crawl->files->result, "files");
+		ret = kh_conns(vm, &crawl->conns, err);
+	}
+	if (!ret) {
+		note(crawl, &crawl->conns->result, "connections");
+		ret = crawl_processes(vm, crawl, now_ns, err);
+	}
+	if (!ret)
+		ret = kh_tasks(vm, KH_TASKS_THREADS, &end, err);
+	if (ret)
+		return ret;
+	compare_ends(crawl, end);
+	kh_task_list_free(end);
+	return 0;
+}
+
+int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
+	     struct kh_err *err)
+{
+	double wall = now_ms(CLOCK_MONOTONIC);
+	double cpu = now_ms(CLOCK_THREAD_CPUTIME_ID);
+	struct kh_stats before, after;
+	struct kh_crawl *crawl;
+	int ret, resume_ret = 0;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	crawl = calloc(1, sizeof(*crawl));
+	if (!crawl)
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	kh_vm_get_stats(vm, &before);
+	if (flags & KH_CRAWL_PAUSE) {
+		ret = kh_vm_pause(vm, err);
+		if (ret) {
+			free(crawl);
+			return ret;
+		}
+		crawl->paused = 1;
+	}
+	ret = crawl_parts(vm, crawl, err);
+	if (flags & KH_CRAWL_PAUSE)
+		resume_ret = kh_vm_resume(vm, ret ? NULL : err);
+	if (!ret)
+		ret = resume_ret;
+	if (ret) {
+		kh_crawl_free(crawl);
+		return ret;
+	}
+	kh_vm_get_stats(vm, &after);
+	crawl->read_calls = after.read_calls - before.read_calls;
+	crawl->read_bytes = after.read_bytes - before.read_bytes;
+	crawl->cpu_ms = now_ms(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	crawl->wall_ms = now_ms(CLOCK_MONOTONIC) - wall;
+	*crawlp = crawl;
+	return 0;
+}
+
+void kh_crawl_free(struct kh_crawl *crawl)
+{
+	unsigned int i;
+
+	if (!crawl)
+		return;
+	kh_task_list_free(crawl->tasks);
+	kh_module_list_free(crawl->modules);
+	kh_iface_list_free(crawl->ifaces);
+	kh_file_list_free(crawl->files);
+	kh_conn_list_free(crawl->conns);
+	for (i = 0; i < crawl->nr_procs; i++)
+		kh_vma_list_free(crawl->procs[i].maps);
+	free(crawl->procs);
+	free(crawl);
+}

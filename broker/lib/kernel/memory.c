@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Reads on a VM: guest-physical reads checked against the RAM layout and
+ * handed to the access technique in one batch, and kernel-virtual reads
+ * translated the cheap way where the kernel's layout allows (the image and
+ * the direct map are linear) and through the guest's page tables elsewhere.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/pgtable.h"
+#include "vm.h"
+
+static int batch_failed(struct kh_vm *vm, int ret, struct kh_err *err)
+{
+	if (ret == -ESRCH)
+		return kh_err_set(err, ESRCH,
+				  "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	return kh_err_set(err, -ret, "reading guest memory of QEMU pid %d with %s failed: %s",
+			  (int)vm->target.pid, vm->acc.ops->name,
+			  strerror(-ret));
+}
+
+static int in_ram(const struct kh_vm *vm, const struct kh_read *read)
+{
+	const struct kh_ram_range *range = kh_layout_find(&vm->layout,
+							  read->addr);
+
+	return range && read->len &&
+	       read->len <= range->gpa + range->size - read->addr;
+}
+
+int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err)
+{
+	struct kh_read *valid;
+	unsigned int i, nr_valid = 0, bad = 0;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		reads[i].result = in_ram(vm, &reads[i]) ? 0 : -EFAULT;
+		bad += !!reads[i].result;
+	}
+	if (!nr || bad == nr)
+		return bad;
+	if (vm->acc.ops->pause) {
+		ret = kh_vm_op_pause(vm, err);
+		if (ret)
+			return ret;
+	}
+	if (!bad) {
+		ret = vm->acc.ops->read(&vm->acc, reads, nr);
+		return ret < 0 ? batch_failed(vm, ret, err) : ret;
+	}
+
+	/* The technique only ever sees addresses inside RAM. */
+	valid = malloc(sizeof(*valid) * (nr - bad));
+	if (!valid)
+		return kh_err_set(err, ENOMEM, "out of memory for a read batch");
+	for (i = 0; i < nr; i++)
+		if (!reads[i].result)
+			valid[nr_valid++] = reads[i];
+	ret = vm->acc.ops->read(&vm->acc, valid, nr_valid);
+	if (ret >= 0) {
+		for (i = 0, nr_valid = 0; i < nr; i++)
+			if (!reads[i].result)
+				reads[i].result = valid[nr_valid++].result;
+		ret += bad;
+	} else {
+		ret = batch_failed(vm, ret, err);
+	}
+	free(valid);
+	return ret;
+}
+
+int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+		     struct kh_err *err)
+{
+	struct kh_read read = { .addr = gpa, .buf = buf, .len = len };
+	int ret = kh_phys_read(vm, &read, 1, err);
+
+	if (ret < 0)
+		return ret;
+	if (read.result)
+		return kh_err_set(err, -read.result,
+				  "cannot read %u bytes at guest-physical 0x%llx",
+				  len, (unsigned long long)gpa);
+	return 0;
+}
+
+static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
+{
+	return kh_read_phys_one(opaque, gpa, entry, 8, NULL);
+}
+
+int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
+		  uint64_t *contiguous, struct kh_err *err)
+{
+	const struct kh_kernel *k = &vm->kernel;
+	struct kh_xlate xlate;
+	int ret;
+
+	if (va - k->text_va < k->image_size) {
+		*gpa = k->phys + (va - k->text_va);
+		*contiguous = k->image_size - (va - k->text_va);
+		return 0;
+	}
+	if (va - k->page_offset_base < k->direct_map_size) {
+		*gpa = va - k->page_offset_base;
+		*contiguous = k->direct_map_size - *gpa;
+		return 0;
+	}
+	ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, va, &xlate);
+	if (ret)
+		return kh_err_set(err, -ret,
+				  "kernel address 0x%llx is not mapped",
+				  (unsigned long long)va);
+	*gpa = xlate.gpa;
+	*contiguous = xlate.page_size - (va & (xlate.page_size - 1));
+	return 0;
+}
+
+
+int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err)
+{
+	struct kh_read *phys = NULL;
+	unsigned int *owner = NULL;
+	unsigned int i, nr_phys = 0, cap = nr ? nr : 1, failed = 0;
+	int ret = 0;
+
+	phys = malloc(sizeof(*phys) * cap);
+	owner = malloc(sizeof(*owner) * cap);
+	if (!phys || !owner) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for a read batch");
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		uint64_t va = reads[i].addr, left = reads[i].len, gpa, run;
+		uint8_t *buf = reads[i].buf;
+
+		reads[i].result = 0;
+		while (left) {
+			if (kh_kva_to_gpa(vm, va, &gpa, &run, NULL)) {
+				reads[i].result = -EFAULT;
+				break;
+			}
+			if (run > left)
+				run = left;
+			if (nr_phys == cap) {
+				void *p1, *p2;
+
+				cap *= 2;
+				p1 = realloc(phys, sizeof(*phys) * cap);
+				if (p1)
+					phys = p1;
+				p2 = realloc(owner, sizeof(*owner) * cap);
+				if (p2)
+					owner = p2;
+				if (!p1 || !p2) {
+					ret = kh_err_set(err, ENOMEM, "out of memory for a read batch");
+					goto out;
+				}
+			}
+			phys[nr_phys] = (struct kh_read){ .addr = gpa,
+							  .buf = buf,
+							  .len = run };
+			owner[nr_phys++] = i;
+			va += run;
+			buf += run;
+			left -= run;
+		}
+	}
+	ret = kh_phys_read(vm, phys, nr_phys, err);
+	if (ret < 0)
+		goto out;
+	for (i = 0; i < nr_phys; i++)
+		if (phys[i].result && !reads[owner[i]].result)
+			reads[owner[i]].result = phys[i].result;
+	for (i = 0; i < nr; i++)
+		failed += !!reads[i].result;
+	ret = failed;
+out:
+	free(phys);
+	free(owner);
+	return ret;
+}
+
+int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
+		    struct kh_err *err)
+{
+	struct kh_read read = { .addr = va, .buf = buf, .len = len };
+	int ret = kh_kva_read(vm, &read, 1, err);
+
+	if (ret < 0)
+		return ret;
+	if (read.result)
+		return kh_err_set(err, -read.result,
+				  "cannot read %u bytes at kernel address 0x%llx",
+				  len, (unsigned long long)va);
+	return 0;
+}
+
+int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
+{
+	int ret = 0;
+
+	if (vm->acc.ops->pause)
+		ret = kh_vm_op_resume(vm, err);
+	if (!vm->acc.ops->pid_addressed || !kh_access_alive(&vm->acc))
+		return ret;
+	return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+			  (int)vm->target.pid);
+}
+
+int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err)
+{
+	int ret = kh_phys_read(vm, reads, nr, err);
+
+	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
+}
+
+int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err)
+{
+	if (vm->profile)
+		return 0;
+	return kh_err_set(err, EOPNOTSUPP,
+			  "technique %s sees the guest's OS state, not its memory: only ps works with it",
+			  vm->acc.ops ? vm->acc.ops->name : "?");
+}
+
+int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err)
+{
+	int ret = kh_vm_need_memory(vm, err) ?: kh_kva_read(vm, reads, nr, err);
+
+	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
+}
+
+void kh_vm_get_stats(const struct kh_vm *vm, struct kh_stats *stats)
+{
+	stats->read_calls = atomic_load(&vm->acc.calls);
+	stats->read_elems = atomic_load(&vm->acc.elems);
+	stats->read_bytes = atomic_load(&vm->acc.bytes);
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * x86-64 page-table walks over guest-physical memory.
+ *
+ * The tables are the guest's and so untrusted, but the walk cannot run
+ * away: it takes exactly one step per paging level, so a table pointing
+ * back at itself only ever yields a (wrong) translation or a fault.
+ */
+#include <errno.h>
+
+#include "kernel/pgtable.h"
+
+#define PTE_PRESENT	(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_USER	(1ULL << 2)
+#define PTE_PS		(1ULL << 7)
+#define PTE_NX		(1ULL << 63)
+
+/* Physical address bits 51:12 of a table or 4 KiB page entry; large pages
+ * drop the low bits that belong to the offset (bit 12 is their PAT bit). */
+#define ADDR_MASK	0x000ffffffffff000ULL
+#define ADDR_MASK_2M	0x000fffffffe00000ULL
+#define ADDR_MASK_1G	0x000fffffc0000000ULL
+
+static int canonical(uint64_t va, unsigned int levels)
+{
+	unsigned int bits = levels == 5 ? 57 : 48;
+	int64_t sext = (int64_t)(va << (64 - bits)) >> (64 - bits);
+
+	return (uint64_t)sext == va;
+}
+
+int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
+		    unsigned int levels, uint64_t va, struct kh_xlate *out)
+{
+	uint64_t table = root & ADDR_MASK;
+	int writable = 1, user = 1, nx = 0;
+	unsigned int level;
+
+	if (!read || !out || (levels != 4 && levels != 5))
+		return -EINVAL;
+	if (!canonical(va, levels))
+		return -EINVAL;
+
+	/* level 5: PML5, 4: PML4, 3: PDPT, 2: PD, 1: PT. */
+	for (level = levels; level >= 1; level--) {
+		unsigned int shift = 12 + 9 * (level - 1);
+		uint64_t idx = (va >> shift) & 511, e;
+		int ret;
+
+		ret = read(opaque, table + idx * 8, &e);
+		if (ret)
+			return ret < 0 ? ret : -EIO;
+		if (!(e & PTE_PRESENT))
+			return -EFAULT;
+		/* Access rights are the most restrictive along the walk. */
+		writable &= !!(e & PTE_RW);
+		user &= !!(e & PTE_USER);
+		nx |= !!(e & PTE_NX);
+
+		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+			uint64_t mask = level == 3 ? ADDR_MASK_1G :
+					level == 2 ? ADDR_MASK_2M : ADDR_MASK;
+			uint64_t size = 1ULL << shift;
+
+			out->gpa = (e & mask) | (va & (size - 1));
+			out->page_size = size;
+			out->writable = writable;
+			out->user = user;
+			out->nx = nx;
+			return 0;
+		}
+		/* PS is reserved in PML4/PML5 entries: a guest that sets it
+		 * has corrupt tables, and the CPU would fault. */
+		if (e & PTE_PS)
+			return -EFAULT;
+		table = e & ADDR_MASK;
+	}
+	return -EFAULT;
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The path of an open file, as the guest's d_path() would print it for
+ * /proc/PID/fd/N: dentry names from the file up to its mount's root, then
+ * across the mount point into the parent mount, up to the root mount (so
+ * /dev/null is found through devtmpfs's mount on /dev, not as "/null").
+ * Files of pseudo filesystems have no path; they are named the way their
+ * d_dname() does: "pipe:[ino]", "socket:[ino]", "anon_inode:[eventfd]".
+ * Depth and lengths are bounded: a hostile dentry chain ends the walk.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "walk/toolkit.h"
+
+#define MAX_DEPTH 256
+#define NAME_MAX_LEN 255
+
+#define PIPEFS_MAGIC		0x50495045
+#define SOCKFS_MAGIC		0x534F434B
+#define ANON_INODE_FS_MAGIC	0x09041934
+
+enum {
+	F_PATH_MNT, F_PATH_DENTRY, F_INODE,
+	D_PARENT, D_NAME, D_NAME_LEN, D_HASH_PPREV,
+	D_OP, DOPS_D_DNAME,
+	I_MODE, I_INO, I_SB, SB_MAGIC,
+	MOUNT_MNT, MOUNT_PARENT, MOUNT_MOUNTPOINT, VFSMOUNT_ROOT,
+	NR_FIELDS
+};
+
+static const struct kh_field fields[NR_FIELDS] = {
+	[F_PATH_MNT] = { "file", "f_path.mnt" },
+	[F_PATH_DENTRY] = { "file", "f_path.dentry" },
+	[F_INODE] = { "file", "f_inode" },
+	[D_PARENT] = { "dentry", "d_parent" },
+	[D_NAME] = { "dentry", "d_name.name" },
+	[D_NAME_LEN] = { "dentry", "d_name.len" },
+	[D_HASH_PPREV] = { "dentry", "d_hash.pprev" },
+	[D_OP] = { "dentry", "d_op" },
+	[DOPS_D_DNAME] = { "dentry_operations", "d_dname" },
+	[I_MODE] = { "inode", "i_mode" },
+	[I_INO] = { "inode", "i_ino" },
+	[I_SB] = { "inode", "i_sb" },
+	[SB_MAGIC] = { "super_block", "s_magic" },
+	[MOUNT_MNT] = { "mount", "mnt" },
+	[MOUNT_PARENT] = { "mount", "mnt_parent" },
+	[MOUNT_MOUNTPOINT] = { "mount", "mnt_mountpoint" },
+	[VFSMOUNT_ROOT] = { "vfsmount", "mnt_root" },
+};
+
+/* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
+static int read_batch(struct kh_vm *vm, struct kh_read *reads,
+		      unsigned int nr)
+{
+	int ret = kh_kva_read(vm, reads, nr, NULL);
+
+	return ret < 0 ? ret : ret ? -EFAULT : 0;
+}
+
+/* What the walk needs of one dentry, read in one batch. */
+struct dentry_view {
+	uint64_t parent, name;
+	uint32_t len;
+};
+
+static int read_dentry(struct kh_vm *vm, const uint32_t *off,
+		       uint64_t dentry, struct dentry_view *d,
+		       uint64_t mount_root_va, uint64_t *mount_root)
+{
+	struct kh_read reads[] = {
+		{ .addr = dentry + off[D_PARENT], .buf = &d->parent,
+		  .len = 8 },
+		{ .addr = dentry + off[D_NAME], .buf = &d->name, .len = 8 },
+		{ .addr = dentry + off[D_NAME_LEN], .buf = &d->len,
+		  .len = 4 },
+		{ .addr = mount_root_va, .buf = mount_root, .len = 8 },
+	};
+
+	return read_batch(vm, reads, mount_root ? 4 : 3);
+}
+
+/* Prepends "/name" to the path being built backwards in buf[0..*start). */
+static int prepend_name(struct kh_vm *vm, const struct dentry_view *d,
+			char *buf, size_t *start)
+{
+	char name[NAME_MAX_LEN + 1];
+	uint32_t len = d->len;
+	size_t n;
+
+	if (!kh_kernel_ptr(vm, d->name))
+		return -EFAULT;
+	if (len > NAME_MAX_LEN)
+		len = NAME_MAX_LEN;
+	if (kh_kva_str(vm, d->name, name, len + 1))
+		return -EFAULT;
+	n = strlen(name);
+	if (n + 1 > *start)
+		return -ENAMETOOLONG;
+	*start -= n;
+	memcpy(buf + *start, name, n);
+	buf[--*start] = '/';
+	return 0;
+}
+
+static int prepend(struct kh_vm *vm, const uint32_t *off, uint64_t dentry,
+		   char *buf, size_t *start)
+{
+	struct dentry_view d;
+	int ret = read_dentry(vm, off, dentry, &d, 0, NULL);
+
+	return ret ? ret : prepend_name(vm, &d, buf, start);
+}
+
+/*
+ * Per level one batch (the dentry's parent and name, the mount's root),
+ * then the name; crossing a mount one batch more.
+ */
+static int walk_to_root(struct kh_vm *vm, const uint32_t *off,
+			uint64_t mount, uint64_t dentry, char *buf,
+			size_t size)
+{
+	size_t start = size - 1;
+	unsigned int depth;
+	int ret;
+
+	buf[start] = '\0';
+	for (depth = 0; depth < MAX_DEPTH; depth++) {
+		uint64_t root, parent_mount, mountpoint;
+		struct dentry_view d;
+
+		ret = read_dentry(vm, off, dentry, &d,
+				  mount + off[MOUNT_MNT] + off[VFSMOUNT_ROOT],
+				  &root);
+		if (ret)
+			return ret;
+		if (dentry == root) {
+			/* At the top of this mount: cross to where it sits. */
+			struct kh_read reads[] = {
+				{ .addr = mount + off[MOUNT_PARENT],
+				  .buf = &parent_mount, .len = 8 },
+				{ .addr = mount + off[MOUNT_MOUNTPOINT],
+				  .buf = &mountpoint, .len = 8 },
+			};
+
+			ret = read_batch(vm, reads, 2);
+			if (ret)
+				return ret;
+			if (parent_mount == mount)
+				break;
+			if (!kh_kernel_ptr(vm, mountpoint) ||
+			    !kh_kernel_ptr(vm, parent_mount))
+				return -EFAULT;
+			dentry = mountpoint;
+			mount = parent_mount;
+			continue;
+		}
+		/* A disconnected root: d_path() stops there too. */
+		if (d.parent == dentry || !kh_kernel_ptr(vm, d.parent))
+			break;
+		ret = prepend_name(vm, &d, buf, &start);
+		if (ret)
+			return ret;
+		dentry = d.parent;
+	}
+	if (depth == MAX_DEPTH)
+		return -ELOOP;
+	if (start == size - 1)
+		buf[--start] = '/';
+	memmove(buf, buf + start, size - start);
+	return 0;
+}
+
+/*
+ * Files made by alloc_file_pseudo() on a mountable filesystem (memfd,
+ * shared anonymous mappings, SysV shm on tmpfs) have a dentry outside
+ * any tree whose d_op->d_dname is simple_dname(): d_path() gives
+ * "/NAME (deleted)". 0 when buf holds that name, 1 when the file is not
+ * one of them, -errno.
+ */
+static int simple_dname(struct kh_vm *vm, const uint32_t *off, uint64_t mnt,
+			uint64_t dentry, char *buf, size_t size)
+{
+	uint64_t d_op, d_dname, parent, root, va;
+	char name[NAME_MAX_LEN + 2];
+	size_t start = sizeof(name) - 1;
+
+	if (kh_kva_u64(vm, dentry + off[D_OP], &d_op))
+		return -EFAULT;
+	if (!d_op)
+		return 1;
+	if (!kh_kernel_ptr(vm, d_op) ||
+	    kh_kva_u64(vm, d_op + off[DOPS_D_DNAME], &d_dname) ||
+	    kh_kva_u64(vm, dentry + off[D_PARENT], &parent) ||
+	    kh_kva_u64(vm, mnt + off[VFSMOUNT_ROOT], &root))
+		return -EFAULT;
+	/* d_path() leaves a mounted pseudo filesystem's root to the walk. */
+	if (!d_dname || (parent == dentry && dentry == root) ||
+	    kh_sym_va(vm, "simple_dname", &va, NULL) || d_dname != va)
+		return 1;
+	name[start] = '\0';
+	if (prepend(vm, off, dentry, name, &start))
+		return -EFAULT;
+	snprintf(buf, size, "%s (deleted)", name + start);
+	return 0;
+}
+
+int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
+		 uint64_t *ino, uint32_t *mode)
+{
+	uint64_t mnt, dentry, inode, sb, magic, pprev, parent, inum = 0;
+	const uint32_t *off;
+	uint32_t imode = 0;
+	int ret;
+
+	if (size < 2)
+		return -EINVAL;
+	buf[0] = '\0';
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
+	if (ret)
+		return ret;
+	{
+		struct kh_read reads[] = {
+			{ .addr = file_va + off[F_PATH_MNT], .buf = &mnt,
+			  .len = 8 },
+			{ .addr = file_va + off[F_PATH_DENTRY], .buf = &dentry,
+			  .len = 8 },
+			{ .addr = file_va + off[F_INODE], .buf = &inode,
+			  .len = 8 },
+		};
+
+		ret = read_batch(vm, reads, 3);
+		if (ret)
+			return ret;
+	}
+	if (!kh_kernel_ptr(vm, dentry) || !kh_kernel_ptr(vm, inode))
+		return -EFAULT;
+	{
+		/* i_mode is a umode_t: read 4 bytes, keep 16. */
+		struct kh_read reads[] = {
+			{ .addr = inode + off[I_MODE], .buf = &imode,
+			  .len = 4 },
+			{ .addr = inode + off[I_INO], .buf = &inum, .len = 8 },
+			{ .addr = inode + off[I_SB], .buf = &sb, .len = 8 },
+		};
+
+		ret = read_batch(vm, reads, 3);
+		if (ret)
+			return ret;
+	}
+	if (!kh_kernel_ptr(vm, sb) ||
+	    kh_kva_u64(vm, sb + off[SB_MAGIC], &magic))
+		return -EFAULT;
+	imode &= 0xffff;
+	if (ino)
+		*ino = inum;
+	if (mode)
+		*mode = imode;
+
+	switch (magic) {
+	case PIPEFS_MAGIC:
+		snprintf(buf, size, "pipe:[%llu]", (unsigned long long)inum);
+		return 0;
+	case SOCKFS_MAGIC:
+		snprintf(buf, size, "socket:[%llu]", (unsigned long long)inum);
+		return 0;
+	case ANON_INODE_FS_MAGIC: {
+		char name[NAME_MAX_LEN + 2];
+		size_t start = sizeof(name) - 1;
+
+		name[start] = '\0';
+		if (prepend(vm, off, dentry, name, &start))
+			return -EFAULT;
+		/* prepend() gave "/[eventfd]": d_dname says "anon_inode:". */
+		snprintf(buf, size, "anon_inode:%s", name + start + 1);
+		return 0;
+	}
+	}
+	if (!kh_kernel_ptr(vm, mnt))
+		return -EFAULT;
+	ret = simple_dname(vm, off, mnt, dentry, buf, size);
+	if (ret <= 0)
+		return ret;
+	ret = walk_to_root(vm, off, mnt - off[MOUNT_MNT], dentry, buf, size);
+	if (ret)
+		return ret;
+	/*
+	 * An unlinked file: d_path() appends " (deleted)" when the dentry is
+	 * unhashed and not a root (a mount's root dentry, say /dev's, is
+	 * never hashed).
+	 */
+	if (!kh_kva_u64(vm, dentry + off[D_HASH_PPREV], &pprev) && !pprev &&
+	    !kh_kva_u64(vm, dentry + off[D_PARENT], &parent) &&
+	    parent != dentry && strlen(buf) + 11 < size)
+		strcat(buf, " (deleted)");
+	return 0;
+}

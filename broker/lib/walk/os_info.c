@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The OS as uname(2), /proc/uptime and /proc/loadavg show it, read from the
+ * kernel's own variables: init_uts_ns, the timekeeper in tk_core, the CPU
+ * masks and avenrun. Everything but the timekeeper is read in one batch;
+ * the timekeeper is read between two reads of its seqcount, in the same
+ * batch, and read again if the guest was updating it.
+ *
+ * Uptime is what /proc/uptime computes, CLOCK_BOOTTIME: monotonic time plus
+ * offs_boot. The monotonic part is taken as of the timekeeper's last update,
+ * tkr_mono.base + (tkr_mono.xtime_nsec >> shift), because the nanoseconds
+ * since then need the clocksource's current count (a TSC or HPET read on
+ * the guest's CPU), which the host cannot see. The timekeeper is updated
+ * every tick, so this lags the guest's value by at most one tick while the
+ * guest is busy, and by the NO_HZ idle period (well under a second unless
+ * every CPU idles for long) while it is idle.
+ *
+ * tk_core is an anonymous static struct { seqcount; struct timekeeper; },
+ * so BTF has no type for it: the timekeeper sits after the seqcount, at the
+ * seqcount's size rounded up to struct timekeeper's alignment. BTF gives
+ * no alignment, so each plausible alignment is tried and the candidate
+ * kept whose contents are self-consistent (see tk_boot_ns()).
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "walk/toolkit.h"
+
+#define UTS_LEN		64	/* __NEW_UTS_LEN: the uname(2) ABI */
+#define FSHIFT		11	/* avenrun's fixed point (sched/loadavg.h) */
+#define FIXED_1		(1UL << FSHIFT)
+#define NSEC_PER_SEC	1000000000LL
+#define TK_ATTEMPTS	20
+/* Bounds on BTF sizes: the guest's BTF is as untrusted as its memory. */
+#define MAX_TYPE_SIZE	4096
+#define MAX_CPUMASK	4096	/* bytes: 32768 CPUs, 4 x NR_CPUS max */
+
+/* One element of a read batch. */
+static struct kh_read os_read(uint64_t addr, void *buf, uint32_t len)
+{
+	return (struct kh_read){ .addr = addr, .buf = buf, .len = len };
+}
+
+enum {
+	UTS_NAME, UTS_SIZE, UTS_SYSNAME, UTS_NODENAME, UTS_RELEASE,
+	UTS_VERSION, UTS_MACHINE, UTS_DOMAINNAME,
+	SEQ_SIZE, SEQ_SEQUENCE,
+	TK_SIZE, TK_MONO_CLOCK, TK_MONO_MULT, TK_MONO_SHIFT,
+	TK_MONO_XTIME_NSEC, TK_MONO_BASE, TK_RAW_CLOCK, TK_KTIME_SEC,
+	TK_OFFS_BOOT,
+	CPUMASK_SIZE,
+	NR_OS_FIELDS
+};
+
+static const struct kh_field os_fields[NR_OS_FIELDS] = {
+	[UTS_NAME] = { "uts_namespace", "name" },
+	[UTS_SIZE] = { "new_utsname", NULL },
+	[UTS_SYSNAME] = { "new_utsname", "sysname" },
+	[UTS_NODENAME] = { "new_utsname", "nodename" },
+	[UTS_RELEASE] = { "new_utsname", "release" },
+	[UTS_VERSION] = { "new_utsname", "version" },
+	[UTS_MACHINE] = { "new_utsname", "machine" },
+	[UTS_DOMAINNAME] = { "new_utsname", "domainname" },
+	[SEQ_SIZE] = { "seqcount_raw_spinlock_t", NULL },
+	[SEQ_SEQUENCE] = { "seqcount_raw_spinlock_t", "seqcount.sequence" },
+	[TK_SIZE] = { "timekeeper", NULL },
+	[TK_MONO_CLOCK] = { "timekeeper", "tkr_mono.clock" },
+	[TK_MONO_MULT] = { "timekeeper", "tkr_mono.mult" },
+	[TK_MONO_SHIFT] = { "timekeeper", "tkr_mono.shift" },
+	[TK_MONO_XTIME_NSEC] = { "timekeeper", "tkr_mono.xtime_nsec" },
+	[TK_MONO_BASE] = { "timekeeper", "tkr_mono.base" },
+	[TK_RAW_CLOCK] = { "timekeeper", "tkr_raw.clock" },
+	[TK_KTIME_SEC] = { "timekeeper", "ktime_sec" },
+	[TK_OFFS_BOOT] = { "timekeeper", "offs_boot" },
+	[CPUMASK_SIZE] = { "cpumask", NULL },
+};
+
+/* Where struct timekeeper may start in tk_core, for each alignment. */
+static const uint32_t tk_aligns[] = { 8, 16, 32, 64 };
+#define TK_SLACK 64	/* the largest alignment above */
+
+/* /proc/loadavg's rounding of one avenrun value to two decimals. */
+static double load_value(uint64_t avg)
+{
+	avg += FIXED_1 / 200;
+	return (double)(avg >> FSHIFT) +
+	       (double)(((avg & (FIXED_1 - 1)) * 100) >> FSHIFT) / 100.0;
+}
+
+/* Set bits of a cpumask below nr_cpu_ids. */
+static unsigned int cpumask_weight(const uint64_t *bits, uint32_t nbits,
+				   uint32_t nr_cpu_ids)
+{
+	unsigned int weight = 0, i;
+
+	if (nr_cpu_ids < nbits)
+		nbits = nr_cpu_ids;
+	for (i = 0; i < nbits / 64; i++)
+		weight += __builtin_popcountll(bits[i]);
+	if (nbits % 64)
+		weight += __builtin_popcountll(bits[i] &
+					       ((1ULL << (nbits % 64)) - 1));
+	return weight;
+}
+
+static uint64_t get_u64(const uint8_t *p, uint32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+static uint32_t get_u32(const uint8_t *p, uint32_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+/*
+ * CLOCK_BOOTTIME in ns as of the last update of the timekeeper image at
+ * tk, or -EINVAL if tk is not a timekeeper: a real one has a clocksource
+ * pointer shared by its mono and raw readers, a usable mult/shift, and the
+ * ktime_sec that tk_update_ktime_data() derives from the same base and
+ * xtime_nsec.
+ */
+static int tk_boot_ns(const uint8_t *tk, const uint32_t *off, int64_t *ns)
+{
+	uint64_t clock = get_u64(tk, off[TK_MONO_CLOCK]);
+	uint32_t mult = get_u32(tk, off[TK_MONO_MULT]);
+	uint32_t shift = get_u32(tk, off[TK_MONO_SHIFT]);
+	uint64_t xtime_nsec = get_u64(tk, off[TK_MONO_XTIME_NSEC]);
+	int64_t base = (int64_t)get_u64(tk, off[TK_MONO_BASE]);
+	uint64_t ktime_sec = get_u64(tk, off[TK_KTIME_SEC]);
+	int64_t offs_boot = (int64_t)get_u64(tk, off[TK_OFFS_BOOT]);
+	uint64_t frac, mono;
+
+	/* clock is only compared, never followed: any kernel half will do. */
+	if (clock < 0xff00000000000000ULL ||
+	    clock != get_u64(tk, off[TK_RAW_CLOCK]) || !mult || !shift ||
+	    shift > 63)
+		return -EINVAL;
+	frac = xtime_nsec >> shift;
+	if (base < 0 || frac >= NSEC_PER_SEC || offs_boot < 0 ||
+	    offs_boot > INT64_MAX - base - (int64_t)frac)
+		return -EINVAL;
+	mono = (uint64_t)base + frac;
+	if (mono / NSEC_PER_SEC != ktime_sec)
+		return -EINVAL;
+	*ns = (int64_t)mono + offs_boot;
+	return 0;
+}
+
+/* The timekeeper's offset in tk_core: the first candidate that holds one. */
+static int tk_find(const uint8_t *core, uint32_t seq_size,
+		   const uint32_t *off, int64_t *ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(tk_aligns) / sizeof(tk_aligns[0]); i++) {
+		uint32_t at = (seq_size + tk_aligns[i] - 1) &
+			      ~(tk_aligns[i] - 1);
+
+		if (at <= TK_SLACK && !tk_boot_ns(core + at, off, ns))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void copy_uts(char *dst, const uint8_t *uts, uint32_t uts_size,
+		     uint32_t off)
+{
+	size_t n = off < uts_size ? uts_size - off : 0;
+
+	if (n > UTS_LEN)
+		n = UTS_LEN;
+	memcpy(dst, uts + off, n);
+	dst[n] = '\0';
+}
+
+struct os_syms {
+	uint64_t uts, avenrun, nr_cpu_ids, online, possible, tk_core;
+};
+
+static int find_syms(struct kh_vm *vm, struct os_syms *s, struct kh_err *err)
+{
+	const struct {
+		const char *name;
+		uint64_t *va;
+	} syms[] = {
+		{ "init_uts_ns", &s->uts },
+		{ "avenrun", &s->avenrun },
+		{ "nr_cpu_ids", &s->nr_cpu_ids },
+		{ "__cpu_online_mask", &s->online },
+		{ "__cpu_possible_mask", &s->possible },
+		{ "tk_core", &s->tk_core },
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		ret = kh_sym_va(vm, syms[i].name, syms[i].va, err);
+		if (ret)
+			return kh_err_prefix(err, "OS information");
+	}
+	return 0;
+}
+
+static int check_sizes(const uint32_t *off, struct kh_err *err)
+{
+	if (off[UTS_SIZE] > MAX_TYPE_SIZE || off[TK_SIZE] > MAX_TYPE_SIZE ||
+	    off[SEQ_SIZE] > TK_SLACK || off[SEQ_SEQUENCE] + 4 > off[SEQ_SIZE] ||
+	    !off[CPUMASK_SIZE] || off[CPUMASK_SIZE] > MAX_CPUMASK ||
+	    off[CPUMASK_SIZE] % 8)
+		return kh_err_set(err, EINVAL,
+				  "the guest's BTF gives implausible sizes for new_utsname, timekeeper, seqcount or cpumask");
+	if (off[TK_MONO_CLOCK] + 8 > off[TK_SIZE] ||
+	    off[TK_MONO_MULT] + 4 > off[TK_SIZE] ||
+	    off[TK_MONO_SHIFT] + 4 > off[TK_SIZE] ||
+	    off[TK_MONO_XTIME_NSEC] + 8 > off[TK_SIZE] ||
+	    off[TK_MONO_BASE] + 8 > off[TK_SIZE] ||
+	    off[TK_RAW_CLOCK] + 8 > off[TK_SIZE] ||
+	    off[TK_KTIME_SEC] + 8 > off[TK_SIZE] ||
+	    off[TK_OFFS_BOOT] + 8 > off[TK_SIZE])
+		return kh_err_set(err, EINVAL,
+				  "the guest's BTF puts timekeeper members outside the struct");
+	return 0;
+}
+
+int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
+{
+	uint8_t uts[MAX_TYPE_SIZE], core[TK_SLACK + MAX_TYPE_SIZE];
+	uint64_t online[MAX_CPUMASK / 8], possible[MAX_CPUMASK / 8];
+	uint64_t avenrun[3];
+	uint32_t nr_cpu_ids, seq_before = 0, seq_after = 0, stuck_seq = 0;
+	struct os_syms s;
+	const uint32_t *off;
+	struct kh_read reads[8];
+	unsigned int attempt, i, nr;
+	int64_t boot_ns = 0;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	memset(info, 0, sizeof(*info));
+	ret = kh_offsets(vm, os_fields, NR_OS_FIELDS, &off, err);
+	if (!ret)
+		ret = check_sizes(off, err);
+	if (!ret)
+		ret = find_syms(vm, &s, err);
+	if (ret)
+		return ret;
+
+	nr = 0;
+	reads[nr++] = os_read(s.uts + off[UTS_NAME], uts, off[UTS_SIZE]);
+	reads[nr++] = os_read(s.avenrun, avenrun, sizeof(avenrun));
+	reads[nr++] = os_read(s.nr_cpu_ids, &nr_cpu_ids, 4);
+	reads[nr++] = os_read(s.online, online, off[CPUMASK_SIZE]);
+	reads[nr++] = os_read(s.possible, possible, off[CPUMASK_SIZE]);
+	for (attempt = 0; attempt < TK_ATTEMPTS; attempt++) {
+		/* A batch is read in order: sequence, timekeeper, sequence. */
+		reads[nr] = os_read(s.tk_core + off[SEQ_SEQUENCE],
+				    &seq_before, 4);
+		reads[nr + 1] = os_read(s.tk_core, core,
+					TK_SLACK + off[TK_SIZE]);
+		reads[nr + 2] = os_read(s.tk_core + off[SEQ_SEQUENCE],
+					&seq_after, 4);
+		ret = kh_kva_read(vm, reads, nr + 3, err);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < nr + 3; i++)
+			if (reads[i].result)
+				return kh_err_set(err, -reads[i].result,
+						  "OS information: cannot read %u bytes at kernel address 0x%llx",
+						  reads[i].len, (unsigned long long)
+						  reads[i].addr);
+		if (!(seq_before & 1) && seq_before == seq_after)
+			break;
+		/*
+		 * An update takes microseconds; the same odd count a
+		 * millisecond later means the guest is halted inside one
+		 * (QMP stop can land there) or lying: retrying cannot help.
+		 */
+		if (attempt && seq_before == stuck_seq)
+			break;
+		stuck_seq = seq_before;
+		/* Only the timekeeper needs reading again. */
+		nr = 0;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	memset(&info->result, 0, sizeof(info->result));
+	if ((seq_before & 1) || seq_before != seq_after)
+		kh_mark(&info->result, KH_RESULT_INCONSISTENT,
+			"the guest's timekeeper was mid-update in every read (sequence %u); uptime may be torn",
+			seq_before);
+	if (tk_find(core, off[SEQ_SIZE], off, &boot_ns)) {
+		kh_mark(&info->result, KH_RESULT_INCOMPLETE,
+			"no consistent struct timekeeper in the guest's tk_core: uptime unknown");
+		boot_ns = 0;
+	}
+
+	copy_uts(info->sysname, uts, off[UTS_SIZE], off[UTS_SYSNAME]);
+	copy_uts(info->nodename, uts, off[UTS_SIZE], off[UTS_NODENAME]);
+	copy_uts(info->release, uts, off[UTS_SIZE], off[UTS_RELEASE]);
+	copy_uts(info->version, uts, off[UTS_SIZE], off[UTS_VERSION]);
+	copy_uts(info->machine, uts, off[UTS_SIZE], off[UTS_MACHINE]);
+	copy_uts(info->domainname, uts, off[UTS_SIZE], off[UTS_DOMAINNAME]);
+	info->uptime = (double)boot_ns / NSEC_PER_SEC;
+	info->cpus_online = cpumask_weight(online, off[CPUMASK_SIZE] * 8,
+					   nr_cpu_ids);
+	info->cpus_possible = cpumask_weight(possible, off[CPUMASK_SIZE] * 8,
+					     nr_cpu_ids);
+	for (i = 0; i < 3; i++)
+		info->loadavg[i] = load_value(avenrun[i]);
+	return kh_vm_verify(vm, err);
+}

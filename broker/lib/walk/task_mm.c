@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What /proc/PID/cmdline and the rss column of /proc/PID/stat show, read
+ * from the process's mm_struct and, for argv, from its user memory.
+ *
+ * User memory is read through the process's own page tables (mm->pgd),
+ * page by page, and only where a page is present: the guest kernel would
+ * fault pages in (access_remote_vm), keyhole cannot and must not, so a
+ * page that is not present (swapped out, never touched) ends the read
+ * there and the cmdline comes back shorter, as a failed access_remote_vm
+ * would make it.
+ *
+ * The rss is get_mm_rss() of 6.1: the mm's atomic counters, without the
+ * deltas threads still cache (SPLIT_RSS_COUNTING), exactly what /proc
+ * shows. 6.2 made them per-CPU counters; those kernels get -EOPNOTSUPP.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "walk/toolkit.h"
+#include "kernel/pgtable.h"
+
+#define PAGE_SIZE	4096ULL
+/*
+ * argv read at most, whatever the caller's buffer: a guest must not make
+ * us walk page tables for megabytes. /proc has no such cap (exec allows a
+ * quarter of the stack limit), so a longer argv comes back truncated.
+ */
+#define CMDLINE_MAX	(128 * 1024)
+
+enum {
+	MM_PGD, MM_ARG_START, MM_ARG_END, MM_ENV_START, MM_ENV_END,
+	MM_RSS_STAT, RSS_COUNT, RSS_SIZE,
+	NR_FIELDS
+};
+
+static const struct kh_field fields[NR_FIELDS] = {
+	[MM_PGD] = { "mm_struct", "pgd" },
+	[MM_ARG_START] = { "mm_struct", "arg_start" },
+	[MM_ARG_END] = { "mm_struct", "arg_end" },
+	[MM_ENV_START] = { "mm_struct", "env_start" },
+	[MM_ENV_END] = { "mm_struct", "env_end" },
+	[MM_RSS_STAT] = { "mm_struct", "rss_stat" },
+	/* 6.1's atomic counters; 6.2 made rss_stat percpu_counters. */
+	[RSS_COUNT] = { "mm_rss_stat", "count", NULL, 1 },
+	[RSS_SIZE] = { "mm_rss_stat", NULL, NULL, 1 },
+};
+
+static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
+{
+	return kh_read_phys_one(opaque, gpa, entry, 8, NULL);
+}
+
+/*
+ * Reads up to len bytes of user memory at va through the page tables at
+ * root_gpa; stops at the first page that is not present. Returns the bytes
+ * read or -ESRCH when the VM is gone.
+ */
+static long read_user(struct kh_vm *vm, uint64_t root_gpa, uint64_t va,
+		      void *buf, size_t len, struct kh_err *err)
+{
+	uint8_t *out = buf;
+	size_t done = 0;
+	int ret;
+
+	while (done < len) {
+		uint64_t chunk = PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1));
+		struct kh_xlate xlate;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		ret = kh_pgtable_walk(pte_read, vm, root_gpa, vm->kernel.levels,
+				      va + done, &xlate);
+		/* Kernel pages are mapped here too: never read through. */
+		if (!ret && !xlate.user)
+			break;
+		if (!ret)
+			ret = kh_read_phys_one(vm, xlate.gpa, out + done, chunk,
+					       NULL);
+		if (ret == -ESRCH)
+			return kh_err_set(err, ESRCH,
+					  "QEMU process %d exited while being read",
+					  (int)vm->target.pid);
+		if (ret)
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+/* The task still has mm (it may have exited since it was listed). */
+static int task_mm(struct kh_vm *vm, const struct kh_task *task,
+		   uint64_t *mm, struct kh_err *err)
+{
+	uint64_t now;
+	int ret;
+
+	if (!task->mm)
+		return kh_err_set(err, ENOENT, "task %d has no mm (kernel thread or zombie)",
+				  task->pid);
+	if (!kh_kernel_ptr(vm, task->addr) || !kh_kernel_ptr(vm, task->mm))
+		return kh_err_set(err, EFAULT, "task %d: bad task or mm pointer",
+				  task->pid);
+	ret = kh_kva_u64(vm, task->addr + vm->profile->task.mm, &now);
+	if (ret == -ESRCH)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	if (ret || now != task->mm)
+		return kh_err_set(err, ENOENT, "task %d has exited or changed its mm",
+				  task->pid);
+	*mm = now;
+	return 0;
+}
+
+struct mm_args {
+	uint64_t pgd, arg_start, arg_end, env_start, env_end;
+};
+
+static int read_args(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
+		     int32_t pid, struct mm_args *args, struct kh_err *err)
+{
+	struct kh_read reads[] = {
+		{ .addr = mm + off[MM_PGD], .buf = &args->pgd, .len = 8 },
+		{ .addr = mm + off[MM_ARG_START], .buf = &args->arg_start,
+		  .len = 8 },
+		{ .addr = mm + off[MM_ARG_END], .buf = &args->arg_end,
+		  .len = 8 },
+		{ .addr = mm + off[MM_ENV_START], .buf = &args->env_start,
+		  .len = 8 },
+		{ .addr = mm + off[MM_ENV_END], .buf = &args->env_end,
+		  .len = 8 },
+	};
+	int ret;
+
+	ret = kh_kva_read(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
+	if (ret > 0)
+		return kh_err_set(err, EFAULT, "mm_struct 0x%" PRIx64 " of task %d cannot be read",
+				  mm, pid);
+	return ret;
+}
+
+/*
+ * As get_mm_cmdline() (fs/proc/base.c, 6.1): arg_start..arg_end, unless
+ * the NUL that ends the arguments was overwritten, which means the process
+ * rewrote its title with setproctitle(): then, as get_mm_proctitle(), the
+ * first string at arg_start (up to a page, with its NUL), at most as long
+ * as the arguments plus the environment that follows them.
+ */
+int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
+		    size_t size, size_t *len, struct kh_err *err)
+{
+	uint64_t root_gpa, run, mm, limit;
+	const uint32_t *off;
+	struct mm_args args;
+	int proctitle, ret;
+	size_t want;
+	long got;
+	char last;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	*len = 0;
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (!ret)
+		ret = task_mm(vm, task, &mm, err);
+	if (!ret)
+		ret = read_args(vm, off, mm, task->pid, &args, err);
+	if (ret)
+		return ret;
+	/* Not far enough into exec to have a cmdline, as the kernel says. */
+	if (!args.env_end || args.arg_start >= args.arg_end)
+		return kh_vm_verify(vm, err);
+	if (!kh_kernel_ptr(vm, args.pgd) ||
+	    kh_kva_to_gpa(vm, args.pgd, &root_gpa, &run, NULL))
+		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
+				  args.pgd, task->pid);
+	got = read_user(vm, root_gpa, args.arg_end - 1, &last, 1, err);
+	if (got < 0)
+		return got;
+	proctitle = got == 1 && last;
+	limit = args.arg_end - args.arg_start;
+	if (proctitle && args.env_start == args.arg_end &&
+	    args.env_end >= args.env_start)
+		limit = args.env_end - args.arg_start;
+	want = proctitle ? PAGE_SIZE : limit;
+	if (want > size)
+		want = size;
+	if (want > CMDLINE_MAX)
+		want = CMDLINE_MAX;
+	got = read_user(vm, root_gpa, args.arg_start, buf, want, err);
+	if (got < 0)
+		return got;
+	if (proctitle) {
+		size_t n = strnlen(buf, got);
+
+		if (n < (size_t)got)
+			n++;
+		got = n < limit ? n : limit;
+	}
+	*len = got;
+	return kh_vm_verify(vm, err);
+}
+
+/* get_mm_rss(): file + anonymous + shmem pages, each clamped at 0. */
+int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
+		uint64_t *pages, struct kh_err *err)
+{
+	static const char *const counters[] = {
+		"MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES",
+	};
+	int64_t idx[3], nr_counters, count[3];
+	struct kh_read reads[3];
+	const uint32_t *off;
+	uint64_t mm;
+	unsigned int i;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	*pages = 0;
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (ret)
+		return ret;
+	if (off[RSS_COUNT] == KH_FIELD_ABSENT ||
+	    off[RSS_SIZE] == KH_FIELD_ABSENT)
+		return kh_err_set(err, EOPNOTSUPP,
+				  "guest kernel keeps rss in per-CPU counters (6.2+); not supported");
+	ret = kh_enum_value(vm, "NR_MM_COUNTERS", &nr_counters, err);
+	for (i = 0; !ret && i < 3; i++)
+		ret = kh_enum_value(vm, counters[i], &idx[i], err);
+	if (ret)
+		return ret;
+	/* atomic_long_t count[NR_MM_COUNTERS]: 8 bytes each. */
+	if (nr_counters <= 0 || off[RSS_SIZE] != nr_counters * 8)
+		return kh_err_set(err, EPROTO,
+				  "guest kernel layout: mm_rss_stat is not %" PRId64 " atomic_long_t",
+				  nr_counters);
+	ret = task_mm(vm, task, &mm, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < 3; i++) {
+		if (idx[i] < 0 || idx[i] >= nr_counters)
+			return kh_err_set(err, EPROTO, "%s is out of range",
+					  counters[i]);
+		reads[i] = (struct kh_read){
+			.addr = mm + off[MM_RSS_STAT] + off[RSS_COUNT] +
+				idx[i] * 8,
+			.buf = &count[i], .len = 8 };
+	}
+	ret = kh_kva_read(vm, reads, 3, err);
+	if (ret < 0)
+		return ret;
+	if (ret)
+		return kh_err_set(err, EFAULT, "rss counters of task %d cannot be read",
+				  task->pid);
+	for (i = 0; i < 3; i++)
+		*pages += count[i] > 0 ? (uint64_t)count[i] : 0;
+	return kh_vm_verify(vm, err);
+}

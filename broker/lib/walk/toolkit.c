@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The extractors' toolkit (see extract.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/toolkit.h"
+
+#define PAGE_SIZE 4096ULL
+
+static int build_offsets(struct kh_profile *profile, const void *key,
+			 void *data, size_t size, struct kh_err *err)
+{
+	const struct kh_field *fields = key;
+	unsigned int i, nr = size / sizeof(uint32_t);
+	uint32_t *offsets = data;
+	const struct kh_btf *btf;
+	int ret;
+
+	ret = kh_profile_btf(profile, &btf, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++) {
+		const struct kh_field *f = &fields[i];
+		struct kh_member member = { 0 };
+
+		if (!f->path) {
+			ret = kh_btf_sizeof(btf, f->type, &offsets[i], err);
+		} else {
+			ret = kh_btf_member(btf, f->type, f->path, &member,
+					    err);
+			if (ret == -ENOENT && f->alt)
+				ret = kh_btf_member(btf, f->type, f->alt,
+						    &member, err);
+			offsets[i] = member.offset;
+		}
+		if (ret && f->optional) {
+			offsets[i] = KH_FIELD_ABSENT;
+			ret = 0;
+		}
+		if (ret)
+			return kh_err_prefix(err, "guest kernel layout");
+	}
+	return 0;
+}
+
+int kh_offsets(struct kh_vm *vm, const struct kh_field *fields,
+	       unsigned int nr, const uint32_t **offsets, struct kh_err *err)
+{
+	const void *data;
+	int ret;
+
+	ret = kh_profile_memo(vm->profile, fields, nr * sizeof(uint32_t),
+			      build_offsets, &data, err);
+	if (!ret)
+		*offsets = data;
+	return ret;
+}
+
+static int build_enum(struct kh_profile *profile, const void *key,
+		      void *data, size_t size, struct kh_err *err)
+{
+	const struct kh_btf *btf;
+	int ret;
+
+	ret = kh_profile_btf(profile, &btf, err);
+	if (!ret)
+		ret = kh_btf_enum_value(btf, key, data, err);
+	return ret;
+}
+
+int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
+		  struct kh_err *err)
+{
+	const void *data;
+	int ret;
+
+	ret = kh_profile_memo(vm->profile, name, sizeof(int64_t), build_enum,
+			      &data, err);
+	if (!ret)
+		*value = *(const int64_t *)data;
+	return ret;
+}
+
+int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
+	      struct kh_err *err)
+{
+	int64_t off;
+	int ret;
+
+	ret = kh_profile_sym(vm->profile, name, &off, err);
+	if (!ret)
+		*va = vm->kernel.text_va + off;
+	return ret;
+}
+
+int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va)
+{
+	uint64_t lowest = vm->kernel.levels == 5 ? 0xff00000000000000ULL :
+						   0xffff800000000000ULL;
+
+	return va >= lowest;
+}
+
+int kh_kva_u64(struct kh_vm *vm, uint64_t va, uint64_t *val)
+{
+	return kh_read_kva_one(vm, va, val, sizeof(*val), NULL);
+}
+
+int kh_kva_u32(struct kh_vm *vm, uint64_t va, uint32_t *val)
+{
+	return kh_read_kva_one(vm, va, val, sizeof(*val), NULL);
+}
+
+int kh_kva_str(struct kh_vm *vm, uint64_t va, char *buf, size_t size)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	if (!size)
+		return -EINVAL;
+	while (done < size - 1) {
+		size_t chunk = PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1));
+		char *nul;
+
+		if (chunk > size - 1 - done)
+			chunk = size - 1 - done;
+		ret = kh_read_kva_one(vm, va + done, buf + done, chunk, NULL);
+		if (ret)
+			break;
+		nul = memchr(buf + done, '\0', chunk);
+		done += chunk;
+		if (nul) {
+			done = nul - buf;
+			break;
+		}
+	}
+	buf[done] = '\0';
+	return done || !ret ? 0 : ret;
+}
+
+int kh_mark(struct kh_result *result, unsigned int flag, const char *fmt, ...)
+{
+	int replace = !result->problem[0] ||
+		      (flag & KH_RESULT_INCOMPLETE &&
+		       !(result->flags & KH_RESULT_INCOMPLETE));
+	va_list ap;
+
+	result->flags |= flag;
+	if (replace) {
+		va_start(ap, fmt);
+		vsnprintf(result->problem, sizeof(result->problem), fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+static uint64_t hash_addr(uint64_t addr)
+{
+	return (addr >> 3) * 0x9e3779b97f4a7c15ULL;
+}
+
+int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr)
+{
+	unsigned int mask, i;
+
+	if (!addr)
+		return 0;
+	if ((set->nr + 1) * 2 > set->cap) {
+		struct kh_addr_set grown = { .cap = set->cap ? set->cap * 2 : 64 };
+
+		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+		if (!grown.slots)
+			return -ENOMEM;
+		for (i = 0; i < set->cap; i++)
+			if (set->slots[i])
+				kh_addr_set_add(&grown, set->slots[i]);
+		free(set->slots);
+		*set = grown;
+	}
+	mask = set->cap - 1;
+	for (i = hash_addr(addr) & mask; set->slots[i]; i = (i + 1) & mask)
+		if (set->slots[i] == addr)
+			return 0;
+	set->slots[i] = addr;
+	set->nr++;
+	return 1;
+}
+
+void kh_addr_set_free(struct kh_addr_set *set)
+{
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+unsigned int kh_max_objects(const struct kh_vm *vm, uint32_t object_size)
+{
+	uint64_t max = kh_layout_ram_size(&vm->layout) /
+		       (object_size ? object_size : 1);
+
+	return max > (1u << 24) ? 1u << 24 : (unsigned int)max;
+}
+
+int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
+		 unsigned int max, kh_list_fn fn, void *opaque,
+		 struct kh_result *result, struct kh_err *err)
+{
+	struct kh_addr_set seen = { 0 };
+	uint64_t node, prev = head;
+	unsigned int n = 0;
+	int ret;
+
+	ret = kh_read_kva_one(vm, head, &node, sizeof(node), err);
+	if (ret) {
+		if (ret == -ESRCH)
+			return ret;
+		return kh_mark(result, KH_RESULT_INCOMPLETE,
+			       "list head at 0x%llx cannot be read",
+			       (unsigned long long)head);
+	}
+	while (node != head) {
+		uint64_t links[2];	/* next, prev */
+
+		if (!kh_kernel_ptr(vm, node) || node < member) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"list pointer 0x%llx is not a kernel address",
+				(unsigned long long)node);
+			break;
+		}
+		if (++n > max) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"list at 0x%llx has more than %u entries",
+				(unsigned long long)head, max);
+			break;
+		}
+		ret = kh_addr_set_add(&seen, node);
+		if (ret < 0)
+			break;
+		if (!ret) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"list cycle at 0x%llx",
+				(unsigned long long)node);
+			break;
+		}
+		ret = kh_read_kva_one(vm, node, links, sizeof(links), err);
+		if (ret == -ESRCH)
+			break;
+		if (ret) {
+			ret = 0;
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"list node at 0x%llx cannot be read",
+				(unsigned long long)node);
+			break;
+		}
+		if (links[1] != prev)
+			kh_mark(result, KH_RESULT_INCONSISTENT,
+				"list node 0x%llx: prev does not point back",
+				(unsigned long long)node);
+		ret = fn(vm, node - member, opaque);
+		if (ret)
+			break;
+		prev = node;
+		node = links[0];
+	}
+	kh_addr_set_free(&seen);
+	if (ret == -ENOMEM)
+		return kh_err_set(err, ENOMEM, "out of memory walking a list");
+	return ret < 0 ? ret : 0;
+}

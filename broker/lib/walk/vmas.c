@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A process's memory map, as /proc/PID/maps shows it: since 6.1 an mm
+ * keeps its VMAs in a maple tree (mm->mm_mt, no vm_next list), so the map
+ * is a walk of that tree (kh_maple_walk, a pure function over a node
+ * reader, tested on synthetic trees) and one batch of VMA reads.
+ *
+ * Per VMA the columns are computed the way fs/proc/task_mmu.c does:
+ * 's' for VM_MAYSHARE (not VM_SHARED: a read-only shared file mapping has
+ * only the former), the offset only for file mappings, the file's path as
+ * d_path() prints it. Mappings without a file are named by their special
+ * mapping (vm_ops == special_mapping_vmops: vm_private_data is a struct
+ * vm_special_mapping whose name is "[vdso]", "[vvar]", "[uprobes]"...),
+ * else [heap] (overlaps start_brk..brk) or [stack] (holds start_stack).
+ * Not done: "[anon:NAME]" (prctl PR_SET_VMA_ANON_NAME) and the device
+ * column (struct kh_vma has no field for it).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk/toolkit.h"
+#include "walk/maple_tree.h"
+
+#define WALK_ATTEMPTS	3
+#define PAGE_SHIFT	12
+
+/* include/linux/mm.h, unchanged for decades. */
+#define VM_READ		0x01
+#define VM_WRITE	0x02
+#define VM_EXEC		0x04
+#define VM_MAYSHARE	0x80
+
+/* ---- the maple tree walk ---------------------------------------------- */
+
+struct pending {
+	uint64_t node;		/* node address (enode bits removed) */
+	uint64_t min, max;	/* indices the node covers */
+	uint64_t parent;	/* address its parent field must name */
+	unsigned int type;
+};
+
+struct level {
+	struct pending *nodes;
+	unsigned int nr, cap;
+};
+
+static uint64_t get_u64(const uint8_t *node, uint32_t off)
+{
+	uint64_t val;
+
+	memcpy(&val, node + off, sizeof(val));
+	return val;
+}
+
+static int level_add(struct level *lvl, const struct pending *p)
+{
+	if (lvl->nr == lvl->cap) {
+		unsigned int cap = lvl->cap ? lvl->cap * 2 : 16;
+		struct pending *nodes = realloc(lvl->nodes,
+						sizeof(*nodes) * cap);
+
+		if (!nodes)
+			return -ENOMEM;
+		lvl->nodes = nodes;
+		lvl->cap = cap;
+	}
+	lvl->nodes[lvl->nr++] = *p;
+	return 0;
+}
+
+static int is_leaf(unsigned int type)
+{
+	return type < KH_MAPLE_RANGE_64;
+}
+
+/*
+ * The last slot in use, as ma_data_end() finds it: an arange node keeps
+ * it in its metadata; a range node is full when its last pivot is the
+ * node's max or beyond, and keeps it in the metadata (over the last slot)
+ * when that pivot is 0. -1 for metadata that names no slot.
+ */
+static int data_end(const struct kh_maple_layout *l, const uint8_t *node,
+		    unsigned int type, uint64_t max, unsigned int *slots)
+{
+	unsigned int end;
+	uint64_t last;
+
+	if (type == KH_MAPLE_ARANGE_64) {
+		*slots = l->a64_slots;
+		end = node[l->a64_meta];
+	} else {
+		*slots = l->r64_slots;
+		last = get_u64(node, l->r64_pivot + (*slots - 2) * 8);
+		if (last == max)
+			return *slots - 2;
+		if (last)
+			return *slots - 1;
+		end = node[l->r64_meta];
+	}
+	return end < *slots ? (int)end : -1;
+}
+
+struct walker {
+	const struct kh_maple_walk *w;
+	struct kh_result *result;
+	struct kh_addr_set seen;
+	unsigned int nr_nodes;
+	unsigned int leaf_depth;	/* 0 until the first leaf */
+};
+
+/* Queues child (an enode read from a slot) for the next level. */
+static int queue_child(struct walker *wk, struct level *next,
+		       uint64_t enode, uint64_t min, uint64_t max,
+		       uint64_t parent)
+{
+	struct pending child = {
+		.node = enode & ~KH_MAPLE_NODE_MASK,
+		.min = min, .max = max, .parent = parent,
+		.type = (enode >> KH_MAPLE_TYPE_SHIFT) & KH_MAPLE_TYPE_MASK,
+	};
+	int ret;
+
+	if (!enode || child.node < wk->w->min_addr)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple %s 0x%" PRIx64 " holds child 0x%" PRIx64
+			       ", not a node", parent ? "node" : "tree",
+			       parent ? parent : wk->w->tree, enode);
+	if (wk->nr_nodes >= wk->w->max_nodes)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple tree at 0x%" PRIx64 " has more than %u nodes",
+			       wk->w->tree, wk->w->max_nodes);
+	ret = kh_addr_set_add(&wk->seen, child.node);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple tree cycle: node 0x%" PRIx64 " seen twice",
+			       child.node);
+	wk->nr_nodes++;
+	return level_add(next, &child);
+}
+
+/*
+ * One node's slots, ranges as mas_logical_pivot() computes them: a zero
+ * pivot past the first slot, or a slot with no pivot, means the node's
+ * max. Pivots must rise strictly and stay inside the node's range.
+ */
+static int walk_slots(struct walker *wk, const struct pending *p,
+		      const uint8_t *node, struct level *next)
+{
+	const struct kh_maple_layout *l = wk->w->layout;
+	int arange = p->type == KH_MAPLE_ARANGE_64;
+	uint32_t pivot_off = arange ? l->a64_pivot : l->r64_pivot;
+	uint32_t slot_off = arange ? l->a64_slot : l->r64_slot;
+	unsigned int slots, i;
+	uint64_t lo = p->min;
+	int end, ret;
+
+	end = data_end(l, node, p->type, p->max, &slots);
+	if (end < 0)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple node 0x%" PRIx64 ": metadata names no slot",
+			       p->node);
+	for (i = 0; i <= (unsigned int)end; i++) {
+		uint64_t piv = p->max;
+		uint64_t slot = get_u64(node, slot_off + i * 8);
+
+		if (i < slots - 1)
+			piv = get_u64(node, pivot_off + i * 8);
+		if (!piv && i)
+			piv = p->max;
+		if (piv < lo || piv > p->max)
+			return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+				       "maple node 0x%" PRIx64 ": pivot %u (0x%"
+				       PRIx64 ") outside 0x%" PRIx64 "-0x%"
+				       PRIx64, p->node, i, piv, lo, p->max);
+		if (is_leaf(p->type)) {
+			ret = slot ? wk->w->entry(wk->w->opaque, slot, lo, piv)
+				   : 0;
+		} else {
+			ret = queue_child(wk, next, slot, lo, piv, p->node);
+		}
+		if (ret)
+			return ret;
+		if (piv == p->max)
+			break;
+		lo = piv + 1;
+	}
+	return 0;
+}
+
+/* Checks a node just read and walks its slots. */
+static int walk_node(struct walker *wk, const struct pending *p,
+		     const uint8_t *node, unsigned int depth,
+		     struct level *next)
+{
+	const struct kh_maple_walk *w = wk->w;
+	uint64_t parent = get_u64(node, w->layout->parent);
+
+	/* ma_dead_node(): a node the tree dropped points at itself. */
+	if ((parent & ~KH_MAPLE_NODE_MASK) == p->node)
+		return kh_mark(wk->result, KH_RESULT_INCONSISTENT,
+			       "maple node 0x%" PRIx64 " was freed during the walk",
+			       p->node);
+	if (p->parent ? (parent & ~KH_MAPLE_NODE_MASK) != p->parent :
+			w->tree && parent != (w->tree | KH_MAPLE_ROOT_PARENT))
+		kh_mark(wk->result, KH_RESULT_INCONSISTENT,
+			"maple node 0x%" PRIx64 ": parent 0x%" PRIx64
+			" does not point back; the tree changed during the walk",
+			p->node, parent);
+	if (p->type > KH_MAPLE_ARANGE_64 || p->type == KH_MAPLE_DENSE)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple node 0x%" PRIx64 " has type %u, not a range node",
+			       p->node, p->type);
+	/* Every leaf of a maple tree is at the same depth. */
+	if (is_leaf(p->type) && !wk->leaf_depth)
+		wk->leaf_depth = depth;
+	if (wk->leaf_depth && (depth != wk->leaf_depth || !is_leaf(p->type)))
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple node 0x%" PRIx64 " at level %u: leaves are at level %u",
+			       p->node, depth, wk->leaf_depth);
+	if (!is_leaf(p->type) && depth >= w->max_depth)
+		return kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+			       "maple tree at 0x%" PRIx64 " is deeper than %u levels",
+			       w->tree, w->max_depth);
+	return walk_slots(wk, p, node, next);
+}
+
+static int walk_level(struct walker *wk, const struct level *cur,
+		      unsigned int depth, struct level *next,
+		      struct kh_err *err)
+{
+	const struct kh_maple_walk *w = wk->w;
+	uint32_t size = w->layout->node_size;
+	struct kh_read *reads;
+	uint8_t *nodes;
+	unsigned int i;
+	int ret;
+
+	reads = calloc(cur->nr, sizeof(*reads));
+	nodes = malloc((size_t)cur->nr * size);
+	if (!reads || !nodes) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < cur->nr; i++)
+		reads[i] = (struct kh_read){ .addr = cur->nodes[i].node,
+					     .buf = nodes + (size_t)i * size,
+					     .len = size };
+	ret = w->read(w->opaque, reads, cur->nr, err);
+	if (ret < 0)
+		goto out;
+	for (i = 0, ret = 0; i < cur->nr && !ret; i++) {
+		if (reads[i].result) {
+			kh_mark(wk->result, KH_RESULT_INCOMPLETE,
+				"maple node 0x%" PRIx64 " cannot be read",
+				cur->nodes[i].node);
+			continue;
+		}
+		ret = walk_node(wk, &cur->nodes[i], nodes + (size_t)i * size,
+				depth, next);
+	}
+out:
+	free(reads);
+	free(nodes);
+	return ret;
+}
+
+int kh_maple_walk(const struct kh_maple_walk *w, struct kh_result *result,
+		  struct kh_err *err)
+{
+	struct walker wk = { .w = w, .result = result };
+	struct level cur = { 0 }, next = { 0 }, swap;
+	uint64_t root = w->root;
+	unsigned int depth;
+	int ret;
+
+	if (!root)
+		return 0;
+	/* xa_is_node(): otherwise the tree is one entry, at index 0. */
+	if ((root & 3) != KH_MAPLE_ROOT_NODE || root <= 4096) {
+		ret = w->entry(w->opaque, root, 0, 0);
+		return ret < 0 ? ret : 0;
+	}
+	ret = queue_child(&wk, &cur, root & ~(uint64_t)KH_MAPLE_ROOT_NODE, 0,
+			  UINT64_MAX, 0);
+	for (depth = 1; !ret && cur.nr; depth++) {
+		next.nr = 0;
+		ret = walk_level(&wk, &cur, depth, &next, err);
+		swap = cur;
+		cur = next;
+		next = swap;
+	}
+	free(cur.nodes);
+	free(next.nodes);
+	kh_addr_set_free(&wk.seen);
+	if (ret == -ENOMEM)
+		return kh_err_set(err, ENOMEM, "out of memory walking a maple tree");
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- the process's map -------------------------------------------------- */
+
+enum {
+	MM_MT, MT_ROOT, MM_START_BRK, MM_BRK, MM_START_STACK,
+	VMA_START, VMA_END, VMA_FLAGS, VMA_PGOFF, VMA_FILE, VMA_OPS,
+	VMA_PRIVATE, VMA_MM, VMA_SIZE, SPECIAL_NAME,
+	NODE_SIZE, NODE_PARENT, R64_OFF, R64_SIZE, R64_PIVOT, R64_SLOT,
+	R64_META, A64_PIVOT, A64_SLOT, A64_GAP, A64_META,
+	NR_FIELDS
+};
+
+static const struct kh_field fields[NR_FIELDS] = {
+	[MM_MT] = { "mm_struct", "mm_mt" },
+	[MT_ROOT] = { "maple_tree", "ma_root" },
+	[MM_START_BRK] = { "mm_struct", "start_brk" },
+	[MM_BRK] = { "mm_struct", "brk" },
+	[MM_START_STACK] = { "mm_struct", "start_stack" },
+	[VMA_START] = { "vm_area_struct", "vm_start" },
+	[VMA_END] = { "vm_area_struct", "vm_end" },
+	[VMA_FLAGS] = { "vm_area_struct", "vm_flags" },
+	[VMA_PGOFF] = { "vm_area_struct", "vm_pgoff" },
+	[VMA_FILE] = { "vm_area_struct", "vm_file" },
+	[VMA_OPS] = { "vm_area_struct", "vm_ops" },
+	[VMA_PRIVATE] = { "vm_area_struct", "vm_private_data" },
+	[VMA_MM] = { "vm_area_struct", "vm_mm" },
+	[VMA_SIZE] = { "vm_area_struct", NULL },
+	[SPECIAL_NAME] = { "vm_special_mapping", "name" },
+	[NODE_SIZE] = { "maple_node", NULL },
+	[NODE_PARENT] = { "maple_node", "parent" },
+	[R64_OFF] = { "maple_node", "mr64" },
+	[R64_SIZE] = { "maple_range_64", NULL },
+	[R64_PIVOT] = { "maple_range_64", "pivot" },
+	[R64_SLOT] = { "maple_range_64", "slot" },
+	[R64_META] = { "maple_range_64", "meta", NULL, 1 },
+	[A64_PIVOT] = { "maple_node", "ma64.pivot" },
+	[A64_SLOT] = { "maple_node", "ma64.slot" },
+	[A64_GAP] = { "maple_node", "ma64.gap" },
+	[A64_META] = { "maple_node", "ma64.meta" },
+};
+
+/* Node layout from BTF; slot counts follow from where the arrays end. */
+static int maple_layout(const uint32_t *off, struct kh_maple_layout *l,
+			struct kh_err *err)
+{
+	l->node_size = off[NODE_SIZE];
+	l->parent = off[NODE_PARENT];
+	l->r64_pivot = off[R64_OFF] + off[R64_PIVOT];
+	l->r64_slot = off[R64_OFF] + off[R64_SLOT];
+	l->r64_slots = (off[R64_SIZE] - off[R64_SLOT]) / 8;
+	l->r64_meta = off[R64_META] != KH_FIELD_ABSENT ?
+		      off[R64_OFF] + off[R64_META] :
+		      l->r64_slot + (l->r64_slots - 1) * 8;
+	l->a64_pivot = off[A64_PIVOT];
+	l->a64_slot = off[A64_SLOT];
+	l->a64_meta = off[A64_META];
+	l->a64_slots = off[A64_GAP] > off[A64_SLOT] ?
+		       (off[A64_GAP] - off[A64_SLOT]) / 8 : 0;
+	if (off[R64_SLOT] <= off[R64_PIVOT] || off[R64_SIZE] <= off[R64_SLOT] ||
+	    l->r64_slots < 2 || l->a64_slots < 2 ||
+	    (off[R64_SLOT] - off[R64_PIVOT]) / 8 != l->r64_slots - 1 ||
+	    (l->a64_slot - l->a64_pivot) / 8 != l->a64_slots - 1 ||
+	    off[R64_OFF] + off[R64_SIZE] > l->node_size ||
+	    l->a64_meta >= l->node_size || l->r64_meta >= l->node_size ||
+	    l->node_size > 4096 ||
+	    /* Every field the walk reads lies inside the node it read. */
+	    (uint64_t)l->parent + 8 > l->node_size ||
+	    l->a64_slot <= l->a64_pivot ||
+	    (uint64_t)l->a64_slot + 8ULL * l->a64_slots > l->node_size ||
+	    (uint64_t)l->r64_slot + 8ULL * l->r64_slots > l->node_size ||
+	    (uint64_t)l->r64_meta + 2 > l->node_size ||
+	    (uint64_t)l->a64_meta + 2 > l->node_size)
+		return kh_err_set(err, EPROTO,
+				  "guest kernel layout: struct maple_node is not the maple tree keyhole knows");
+	return 0;
+}
+
+struct maps_walk {
+	struct kh_vm *vm;
+	struct kh_vma_list *list;
+	uint64_t *vma_addr;	/* per list->vmas[i] */
+	unsigned int cap, max;
+};
+
+static int maps_read_nodes(void *opaque, struct kh_read *reads,
+			   unsigned int nr, struct kh_err *err)
+{
+	struct maps_walk *mw = opaque;
+
+	return kh_kva_read(mw->vm, reads, nr, err);
+}
+
+static int maps_entry(void *opaque, uint64_t entry, uint64_t first,
+		      uint64_t last)
+{
+	struct maps_walk *mw = opaque;
+	struct kh_vma *vma;
+
+	if (!kh_kernel_ptr(mw->vm, entry)) {
+		kh_mark(&mw->list->result, KH_RESULT_INCOMPLETE,
+			"maple tree entry 0x%" PRIx64 " for 0x%" PRIx64
+			" is not a kernel address", entry, first);
+		return 0;
+	}
+	if (mw->list->nr >= mw->max) {
+		kh_mark(&mw->list->result, KH_RESULT_INCOMPLETE,
+			"more than %u VMAs", mw->max);
+		return 1;
+	}
+	if (mw->list->nr == mw->cap) {
+		unsigned int cap = mw->cap ? mw->cap * 2 : 64;
+		struct kh_vma *vmas = realloc(mw->list->vmas,
+					      sizeof(*vmas) * cap);
+		uint64_t *addr;
+
+		if (!vmas)
+			return -ENOMEM;
+		mw->list->vmas = vmas;
+		addr = realloc(mw->vma_addr, sizeof(*addr) * cap);
+		if (!addr)
+			return -ENOMEM;
+		mw->vma_addr = addr;
+		mw->cap = cap;
+	}
+	vma = &mw->list->vmas[mw->list->nr];
+	memset(vma, 0, sizeof(*vma));
+	/* The tree's range, until the VMA itself is read. */
+	vma->start = first;
+	vma->end = last + 1;
+	mw->vma_addr[mw->list->nr++] = entry;
+	return 0;
+}
+
+/* The mm_struct fields the map needs, in one batch. */
+struct mm_view {
+	uint64_t root, start_brk, brk, start_stack;
+};
+
+static int read_mm(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
+		   struct mm_view *view, struct kh_err *err)
+{
+	struct kh_read reads[] = {
+		{ .addr = mm + off[MM_MT] + off[MT_ROOT], .buf = &view->root,
+		  .len = 8 },
+		{ .addr = mm + off[MM_START_BRK], .buf = &view->start_brk,
+		  .len = 8 },
+		{ .addr = mm + off[MM_BRK], .buf = &view->brk, .len = 8 },
+		{ .addr = mm + off[MM_START_STACK], .buf = &view->start_stack,
+		  .len = 8 },
+	};
+
+	return kh_kva_read(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
+}
+
+/* Span of vm_area_struct that holds every field read per VMA. */
+static void vma_span(const uint32_t *off, uint32_t *start, uint32_t *len)
+{
+	static const int members[] = { VMA_START, VMA_END, VMA_FLAGS,
+				       VMA_PGOFF, VMA_FILE, VMA_OPS,
+				       VMA_PRIVATE, VMA_MM };
+	uint32_t lo = UINT32_MAX, hi = 0;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		if (off[members[i]] < lo)
+			lo = off[members[i]];
+		if (off[members[i]] + 8 > hi)
+			hi = off[members[i]] + 8;
+	}
+	*start = lo;
+	*len = hi - lo;
+}
+
+struct file_name {
+	uint64_t file;
+	uint64_t inode;
+	char path[256];
+	int ok;
+};
+
+/*
+ * Paths of the mapped files, each distinct struct file resolved once and
+ * found again through a small open-addressing index. At most
+ * MAPS_FILES_MAX distinct files are resolved per map: each costs a path
+ * walk, and a hostile tree may point every VMA at a different "file".
+ */
+#define MAPS_FILES_MAX	2048u
+#define MAPS_INDEX_SLOTS (2 * MAPS_FILES_MAX)
+
+struct file_cache {
+	struct file_name *names;	/* grown on demand: most maps have few */
+	unsigned int nr, cap;
+	uint32_t index[MAPS_INDEX_SLOTS];	/* 1 + position in names */
+};
+
+static const struct file_name *file_path(struct kh_vm *vm,
+					 struct file_cache *cache,
+					 uint64_t file)
+{
+	unsigned int slot = (unsigned int)((file >> 3) *
+					   0x9e3779b97f4a7c15ULL >> 40) %
+			    MAPS_INDEX_SLOTS;
+	struct file_name *f;
+
+	for (; cache->index[slot]; slot = (slot + 1) % MAPS_INDEX_SLOTS)
+		if (cache->names[cache->index[slot] - 1].file == file)
+			return &cache->names[cache->index[slot] - 1];
+	if (cache->nr == MAPS_FILES_MAX)
+		return NULL;
+	if (cache->nr == cache->cap) {
+		unsigned int cap = cache->cap ? cache->cap * 2 : 16;
+		struct file_name *names = realloc(cache->names,
+						  sizeof(*names) * cap);
+
+		if (!names)
+			return NULL;
+		cache->names = names;
+		cache->cap = cap;
+	}
+	f = &cache->names[cache->nr++];
+	cache->index[slot] = cache->nr;
+	f->file = file;
+	f->ok = kh_kernel_ptr(vm, file) &&
+		!kh_file_path(vm, file, f->path, sizeof(f->path), &f->inode,
+			      NULL);
+	return f;
+}
+
+static void name_special(struct kh_vm *vm, const uint32_t *off,
+			 uint64_t special_vmops, uint64_t ops,
+			 uint64_t private, struct kh_vma *vma)
+{
+	uint64_t name;
+
+	if (!special_vmops || ops != special_vmops ||
+	    !kh_kernel_ptr(vm, private) ||
+	    kh_kva_u64(vm, private + off[SPECIAL_NAME], &name) ||
+	    !kh_kernel_ptr(vm, name))
+		return;
+	kh_kva_str(vm, name, vma->path, sizeof(vma->path));
+}
+
+/* Reads every VMA the tree named and fills in the /proc columns. */
+static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
+		     const struct mm_view *view, struct maps_walk *mw,
+		     struct kh_err *err)
+{
+	struct kh_vma_list *list = mw->list;
+	struct file_cache *files = NULL;
+	unsigned int i;
+	uint64_t special_vmops = 0;
+	struct kh_read *reads;
+	uint32_t start, len;
+	uint8_t *spans;
+	int ret;
+
+	if (!list->nr)
+		return 0;
+	vma_span(off, &start, &len);
+	reads = calloc(list->nr, sizeof(*reads));
+	spans = malloc((size_t)list->nr * len);
+	files = calloc(1, sizeof(*files));
+	if (!reads || !spans || !files) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for %u VMAs",
+				 list->nr);
+		goto out;
+	}
+	for (i = 0; i < list->nr; i++)
+		reads[i] = (struct kh_read){ .addr = mw->vma_addr[i] + start,
+					     .buf = spans + (size_t)i * len,
+					     .len = len };
+	ret = kh_kva_read(vm, reads, list->nr, err);
+	if (ret < 0)
+		goto out;
+	/* A static symbol: without it special mappings stay unnamed. */
+	if (kh_sym_va(vm, "special_mapping_vmops", &special_vmops, NULL))
+		special_vmops = 0;
+	for (i = 0, ret = 0; i < list->nr; i++) {
+		const uint8_t *s = spans + (size_t)i * len;
+		struct kh_vma *vma = &list->vmas[i];
+		uint64_t vstart = get_u64(s, off[VMA_START] - start);
+		uint64_t vend = get_u64(s, off[VMA_END] - start);
+		uint64_t flags = get_u64(s, off[VMA_FLAGS] - start);
+		uint64_t file = get_u64(s, off[VMA_FILE] - start);
+		const struct file_name *fn;
+
+		if (reads[i].result) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"VMA 0x%" PRIx64 " cannot be read",
+				mw->vma_addr[i]);
+			vma->path[0] = '\0';
+			strcpy(vma->perms, "----");
+			continue;
+		}
+		if (vstart != vma->start || vend != vma->end ||
+		    get_u64(s, off[VMA_MM] - start) != mm)
+			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
+				"VMA 0x%" PRIx64 " (0x%" PRIx64 "-0x%" PRIx64
+				") is not where the tree has it; the map changed during the walk",
+				mw->vma_addr[i], vstart, vend);
+		vma->start = vstart;
+		vma->end = vend;
+		vma->perms[0] = flags & VM_READ ? 'r' : '-';
+		vma->perms[1] = flags & VM_WRITE ? 'w' : '-';
+		vma->perms[2] = flags & VM_EXEC ? 'x' : '-';
+		vma->perms[3] = flags & VM_MAYSHARE ? 's' : 'p';
+		vma->perms[4] = '\0';
+		if (file) {
+			vma->offset = get_u64(s, off[VMA_PGOFF] - start) <<
+				      PAGE_SHIFT;
+			fn = file_path(vm, files, file);
+			if (!fn) {
+				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+					"VMA 0x%" PRIx64 " left unnamed: more than %u mapped files, or out of memory",
+					vstart, MAPS_FILES_MAX);
+			} else if (fn->ok) {
+				vma->inode = fn->inode;
+				memcpy(vma->path, fn->path, sizeof(vma->path));
+			} else {
+				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+					"file 0x%" PRIx64 " of VMA 0x%" PRIx64
+					" cannot be resolved", file, vstart);
+			}
+			continue;
+		}
+		name_special(vm, off, special_vmops,
+			     get_u64(s, off[VMA_OPS] - start),
+			     get_u64(s, off[VMA_PRIVATE] - start), vma);
+		if (vma->path[0])
+			continue;
+		if (vstart <= view->brk && vend >= view->start_brk)
+			strcpy(vma->path, "[heap]");
+		else if (vstart <= view->start_stack &&
+			 vend >= view->start_stack)
+			strcpy(vma->path, "[stack]");
+	}
+out:
+	free(reads);
+	free(spans);
+	if (files)
+		free(files->names);
+	free(files);
+	return ret < 0 ? ret : 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct kh_vma *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+static int find_mm(struct kh_vm *vm, int32_t pid, uint64_t *mm,
+		   struct kh_err *err)
+{
+	struct kh_task_list *tasks;
+	unsigned int i;
+	int ret;
+
+	ret = kh_tasks(vm, 0, &tasks, err);
+	if (ret)
+		return ret;
+	ret = kh_err_set(err, ENOENT, "no process with pid %d in the guest",
+			 (int)pid);
+	for (i = 0; i < tasks->nr; i++) {
+		if (tasks->tasks[i].tgid != pid)
+			continue;
+		*mm = tasks->tasks[i].mm;
+		ret = 0;
+		break;
+	}
+	kh_task_list_free(tasks);
+	return ret;
+}
+
+static void list_reset(struct kh_vma_list *list)
+{
+	list->nr = 0;
+	memset(&list->result, 0, sizeof(list->result));
+}
+
+int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
+	       struct kh_vma_list **listp, struct kh_err *err)
+{
+	struct kh_maple_layout layout;
+	struct maps_walk mw = { .vm = vm };
+	struct kh_maple_walk walk = {
+		.layout = &layout, .read = maps_read_nodes,
+		.entry = maps_entry, .opaque = &mw,
+		.max_depth = KH_MAPLE_HEIGHT_MAX,
+		/* The lowest kernel address, as kh_kernel_ptr() has it. */
+		.min_addr = vm->kernel.levels == 5 ? 0xff00000000000000ULL :
+						     0xffff800000000000ULL,
+	};
+	struct mm_view view;
+	const uint32_t *off;
+	int attempt, ret;
+
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (!ret)
+		ret = maple_layout(off, &layout, err);
+	if (ret)
+		return ret;
+	mw.list = calloc(1, sizeof(*mw.list));
+	if (!mw.list)
+		return kh_err_set(err, ENOMEM, "out of memory for a map");
+	/* A kernel thread or a zombie: /proc/PID/maps is empty too. */
+	if (!mm)
+		goto verify;
+	if (!kh_kernel_ptr(vm, mm)) {
+		kh_mark(&mw.list->result, KH_RESULT_INCOMPLETE,
+			"mm_struct pointer 0x%" PRIx64 " of pid %d is not a kernel address",
+			mm, (int)pid);
+		goto verify;
+	}
+	walk.tree = mm + off[MM_MT];
+	walk.max_nodes = kh_max_objects(vm, layout.node_size);
+	mw.max = kh_max_objects(vm, off[VMA_SIZE]);
+	for (attempt = 0; attempt < WALK_ATTEMPTS; attempt++) {
+		list_reset(mw.list);
+		ret = read_mm(vm, off, mm, &view, err);
+		if (ret < 0)
+			goto out;
+		if (ret) {
+			kh_mark(&mw.list->result, KH_RESULT_INCOMPLETE,
+				"mm_struct 0x%" PRIx64 " of pid %d cannot be read",
+				mm, (int)pid);
+			break;
+		}
+		walk.root = view.root;
+		ret = kh_maple_walk(&walk, &mw.list->result, err);
+		if (!ret)
+			ret = fill_vmas(vm, off, mm, &view, &mw, err);
+		if (ret)
+			goto out;
+		if (!mw.list->result.flags)
+			break;
+	}
+	if (mw.list->nr)
+		qsort(mw.list->vmas, mw.list->nr, sizeof(*mw.list->vmas),
+		      by_start);
+verify:
+	ret = kh_vm_verify(vm, err);
+out:
+	free(mw.vma_addr);
+	if (ret) {
+		kh_vma_list_free(mw.list);
+		return ret;
+	}
+	*listp = mw.list;
+	return 0;
+}
+
+void kh_vma_list_free(struct kh_vma_list *list)
+{
+	if (!list)
+		return;
+	free(list->vmas);
+	free(list);
+}
+
+int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
+	    struct kh_err *err)
+{
+	uint64_t mm = 0;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	ret = find_mm(vm, pid, &mm, err);
+	return ret ? ret : kh_maps_mm(vm, pid, mm, listp, err);
+}
