@@ -31,9 +31,13 @@ struct kh_err {
 struct kh_ctx;
 struct kh_vm;
 
+/*
+ * The library reads no environment: every setting comes from here or from
+ * struct kh_vm_config, so that a daemon can choose each one per VM. The
+ * keyhole command maps its environment variables onto them.
+ */
 struct kh_ctx_config {
-	/* Kernel profile cache directory; NULL: $KEYHOLE_CACHE_DIR, else
-	 * $XDG_CACHE_HOME/keyhole, else ~/.cache/keyhole. "" disables. */
+	/* Kernel profile cache directory; NULL or "": no disk cache. */
 	const char *cache_dir;
 };
 
@@ -51,7 +55,15 @@ enum kh_layout_source {
 struct kh_vm_config {
 	const char *technique;	/* NULL: fastest available live technique */
 	enum kh_layout_source layout;
-	const char *qmp_path;	/* override the QMP socket found on argv */
+	/* Sockets that override the ones found on QEMU's command line. */
+	const char *qmp_path;
+	const char *gdb_path;	/* the gdbstub's unix socket */
+	const char *qga_path;	/* the guest agent's chardev socket */
+	/* Where snapshots are made; NULL: /var/tmp, else /tmp. */
+	const char *tmpdir;
+	/* A new file the dump, migrate and bgsnap techniques keep their copy
+	 * of guest RAM in, rather than a temporary one; NULL: none. */
+	const char *keep_snapshot;
 };
 
 /*

@@ -11,26 +11,6 @@
 
 #include "vm.h"
 
-static void default_cache_dir(char *dir, size_t size)
-{
-	const char *env = getenv("KEYHOLE_CACHE_DIR");
-
-	if (env) {
-		snprintf(dir, size, "%s", env);
-		return;
-	}
-	env = getenv("XDG_CACHE_HOME");
-	if (env && *env) {
-		snprintf(dir, size, "%s/keyhole", env);
-		return;
-	}
-	env = getenv("HOME");
-	if (env && *env)
-		snprintf(dir, size, "%s/.cache/keyhole", env);
-	else
-		dir[0] = '\0';
-}
-
 int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
 	       struct kh_err *err)
 {
@@ -38,11 +18,10 @@ int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
 
 	if (!ctx)
 		return kh_err_set(err, ENOMEM, "out of memory for a context");
+	/* No cache_dir: no disk cache (the caller picks the default). */
 	if (cfg && cfg->cache_dir)
 		snprintf(ctx->cache_dir, sizeof(ctx->cache_dir), "%s",
 			 cfg->cache_dir);
-	else
-		default_cache_dir(ctx->cache_dir, sizeof(ctx->cache_dir));
 	pthread_mutex_init(&ctx->lock, NULL);
 	*ctxp = ctx;
 	return 0;

@@ -102,7 +102,7 @@ static int is_default(const struct kh_access_ops *ops)
 	       !(ops->props & (KH_TECHNIQUE_SNAPSHOT | KH_TECHNIQUE_AGENT));
 }
 
-static void init_access(struct kh_vm *vm)
+void kh_vm_init_access(struct kh_vm *vm)
 {
 	char path[64];
 
@@ -123,7 +123,7 @@ static int open_access(struct kh_vm *vm, const char *technique,
 	size_t len = 0;
 	int ret = kh_err_set(err, ENOENT, "no access technique is built in");
 
-	init_access(vm);
+	kh_vm_init_access(vm);
 	if (vm->acc.pidfd < 0)
 		return kh_err_set(err, errno, "cannot open pidfd of QEMU pid %d: %s",
 				  (int)vm->target.pid, strerror(errno));
@@ -165,7 +165,7 @@ static int open_access(struct kh_vm *vm, const char *technique,
 }
 
 /* A regular file (not a socket) is a RAM image: ELF, migration or raw. */
-static int is_image(const char *spec)
+int kh_vm_spec_is_image(const char *spec)
 {
 	struct stat st;
 
@@ -183,23 +183,85 @@ static int open_image(struct kh_vm *vm, const char *path, struct kh_err *err)
 	return kh_kernel_locate(vm, err);
 }
 
+/* A socket path of the config in place of the one found on argv. */
+static int override_socket(char sock[108], const char *path,
+			   const char *what, struct kh_err *err)
+{
+	if (!path || !path[0])
+		return 0;
+	if (strlen(path) >= 108)
+		return kh_err_set(err, ENAMETOOLONG,
+				  "the %s socket path %s is longer than a unix socket path can be",
+				  what, path);
+	strcpy(sock, path);
+	return 0;
+}
+
 /* The QEMU process behind spec and its guest RAM layout. */
-static int find_target(struct kh_vm *vm, const char *spec,
-		       const struct kh_vm_config *cfg, struct kh_err *err)
+int kh_vm_find_target(struct kh_vm *vm, const char *spec,
+		      const struct kh_vm_config *cfg, struct kh_err *err)
 {
 	int ret;
 
 	ret = kh_target_resolve(spec, &vm->target, err);
+	if (!ret)
+		ret = override_socket(vm->target.qmp_path, cfg->qmp_path,
+				      "QMP", err);
+	if (!ret)
+		ret = override_socket(vm->target.gdb_path, cfg->gdb_path,
+				      "gdbstub", err);
+	if (!ret)
+		ret = override_socket(vm->target.qga_path, cfg->qga_path,
+				      "guest agent", err);
 	if (ret)
 		return ret;
-	if (cfg->qmp_path)
-		snprintf(vm->target.qmp_path, sizeof(vm->target.qmp_path),
-			 "%s", cfg->qmp_path);
 	ret = find_layout(vm, cfg->layout, err);
 	if (!ret && !vm->layout.nr)
 		ret = kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
 				 (int)vm->target.pid);
 	return ret;
+}
+
+/* A setting of the config, copied into the handle for acc to point at. */
+static int copy_setting(char *to, size_t size, const char *from,
+			const char *what, const char **setting,
+			struct kh_err *err)
+{
+	if (!from || !from[0])
+		return 0;
+	if (strlen(from) >= size)
+		return kh_err_set(err, ENAMETOOLONG, "%s %s: path too long",
+				  what, from);
+	strcpy(to, from);
+	*setting = to;
+	return 0;
+}
+
+int kh_vm_alloc(const struct kh_vm_config *cfg, struct kh_vm **vmp,
+		struct kh_err *err)
+{
+	struct kh_vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	if (!vm)
+		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
+	vm->acc.pidfd = -1;
+	vm->acc.pagemap_fd = -1;
+	ret = copy_setting(vm->tmpdir, sizeof(vm->tmpdir), cfg->tmpdir,
+			   "the snapshot directory", &vm->acc.tmpdir, err);
+	if (!ret)
+		ret = copy_setting(vm->keep_snapshot,
+				   sizeof(vm->keep_snapshot),
+				   cfg->keep_snapshot, "the snapshot to keep",
+				   &vm->acc.keep_snapshot, err);
+	if (ret) {
+		kh_vm_close(vm);
+		return ret;
+	}
+	*vmp = vm;
+	return 0;
 }
 
 int kh_vm_open(struct kh_ctx *ctx, const char *spec,
@@ -213,19 +275,15 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 
 	if (!cfg)
 		cfg = &defaults;
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
+	ret = kh_vm_alloc(cfg, &vm, err);
+	if (ret)
+		return ret;
 	vm->ctx = ctx;
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
-	vm->acc.pidfd = -1;
-	vm->acc.pagemap_fd = -1;
-	if (is_image(spec)) {
+	if (kh_vm_spec_is_image(spec)) {
 		ret = open_image(vm, spec, err);
 		goto located;
 	}
-	ret = find_target(vm, spec, cfg, err);
+	ret = kh_vm_find_target(vm, spec, cfg, err);
 	if (ret)
 		goto fail;
 	ret = open_access(vm, cfg->technique, err);
@@ -290,101 +348,4 @@ void kh_vm_get_info(const struct kh_vm *vm, struct kh_vm_info *info)
 	info->profile_from_cache = vm->profile && vm->profile->from_cache;
 	info->attach_ms = vm->attach_ms;
 	info->technique_props = vm->acc.ops->props;
-}
-
-static void describe(const struct kh_access_ops *ops, struct kh_technique *t)
-{
-	t->name = ops->name;
-	t->klass = ops->klass;
-	t->description = ops->description;
-	t->props = ops->props;
-}
-
-int kh_techniques(const char *spec, const struct kh_vm_config *cfg,
-		  struct kh_technique **listp, unsigned int *nr,
-		  struct kh_err *err)
-{
-	static const struct kh_vm_config defaults;
-	const struct kh_access_ops *const *ops;
-	struct kh_technique *list;
-	struct kh_vm *vm;
-	unsigned int n = 0;
-	int ret;
-
-	if (!cfg)
-		cfg = &defaults;
-	vm = calloc(1, sizeof(*vm));
-	list = calloc(KH_LAYOUT_MAX_RANGES, sizeof(*list));
-	if (!vm || !list) {
-		free(vm);
-		free(list);
-		return kh_err_set(err, ENOMEM, "out of memory");
-	}
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
-	vm->acc.pidfd = -1;
-	vm->acc.pagemap_fd = -1;
-	if (is_image(spec)) {
-		/* A dump is read one way only. */
-		ret = kh_image_open(spec, &vm->layout, &vm->acc, err);
-		if (!ret) {
-			describe(vm->acc.ops, &list[n]);
-			list[n++].available = 1;
-		}
-		goto out;
-	}
-	ret = find_target(vm, spec, cfg, err);
-	if (ret)
-		goto out;
-	init_access(vm);
-	/*
-	 * Available means it really opens (or its probe says it would,
-	 * where opening costs a copy of all RAM): its error says what is
-	 * missing and how to get it.
-	 */
-	for (ops = kh_access_all; *ops; ops++) {
-		struct kh_err why = { 0 };
-		struct kh_technique *t = &list[n++];
-
-		describe(*ops, t);
-		vm->acc.ops = *ops;
-		vm->acc.priv = NULL;
-		if ((*ops)->probe) {
-			t->available = !(*ops)->probe(&vm->acc, &why);
-		} else {
-			t->available = !(*ops)->open(&vm->acc, &why);
-			if (t->available)
-				(*ops)->close(&vm->acc);
-		}
-		if (!t->available)
-			snprintf(t->reason, sizeof(t->reason), "%s", why.msg);
-	}
-	vm->acc.ops = NULL;
-out:
-	kh_vm_close(vm);
-	if (ret) {
-		free(list);
-		return ret;
-	}
-	*listp = list;
-	*nr = n;
-	return 0;
-}
-
-void kh_vm_get_access_cost(const struct kh_vm *vm,
-			   struct kh_access_cost *cost)
-{
-	cost->halted_ns = atomic_load(&vm->acc.halted_ns);
-	cost->snapshot_ns = atomic_load(&vm->acc.snapshot_ns);
-}
-
-int kh_vm_snapshot(struct kh_vm *vm, struct kh_err *err)
-{
-	const struct kh_access_ops *ops = vm->acc.ops;
-
-	if (!ops->snapshot_take)
-		return kh_err_set(err, EOPNOTSUPP,
-				  "technique %s takes no snapshots", ops->name);
-	/* A failed take leaves no copy: reads fail until the next one. */
-	return ops->snapshot_take(&vm->acc, err);
 }

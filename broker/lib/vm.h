@@ -7,6 +7,7 @@
 #ifndef KH_VM_H
 #define KH_VM_H
 
+#include <limits.h>
 #include <pthread.h>
 
 #include "access/technique.h"
@@ -45,15 +46,30 @@ struct kh_vm {
 	struct kh_target target;
 	struct kh_layout layout;
 	struct kh_access acc;
+	/* kh_vm_config's strings, which acc points to */
+	char tmpdir[PATH_MAX];
+	char keep_snapshot[PATH_MAX];
 	struct kh_profile *profile;
 	struct kh_kernel kernel;
 	double attach_ms;
 };
 
-/* kernel_locate.c: finds the kernel and sets vm->profile, vm->kernel. */
+/*
+ * vm.c, for the other ways in (access/availability.c): a handle with no
+ * VM yet, the QEMU process and RAM layout behind spec, the access state
+ * before a technique opens, whether spec is a RAM image file.
+ */
+int kh_vm_alloc(const struct kh_vm_config *cfg, struct kh_vm **vmp,
+		struct kh_err *err);
+int kh_vm_find_target(struct kh_vm *vm, const char *spec,
+		      const struct kh_vm_config *cfg, struct kh_err *err);
+void kh_vm_init_access(struct kh_vm *vm);
+int kh_vm_spec_is_image(const char *spec);
+
+/* kernel/locate.c: finds the kernel and sets vm->profile, vm->kernel. */
 int kh_kernel_locate(struct kh_vm *vm, struct kh_err *err);
 
-/* ctx.c: profile sharing between VMs of one context. */
+/* context.c: profile sharing between VMs of one context. */
 struct kh_profile *kh_ctx_find_profile(struct kh_ctx *ctx,
 				       int (*match)(const struct kh_profile *,
 						    void *),

@@ -70,7 +70,7 @@ static json_t *techniques_json(const struct kh_technique *list,
 
 int cmd_techniques(const struct options *opts, int argc, char **argv)
 {
-	struct kh_vm_config cfg = { .layout = opts->layout };
+	struct kh_vm_config cfg;
 	struct kh_technique *list;
 	struct kh_err err = { 0 };
 	const char *spec;
@@ -80,6 +80,7 @@ int cmd_techniques(const struct options *opts, int argc, char **argv)
 	spec = only_vm_argument(opts, argc, argv, &ret);
 	if (!spec)
 		return ret;
+	vm_config(opts, &cfg);
 	if (kh_techniques(spec, &cfg, &list, &nr, &err))
 		return report_error(opts, "%s", err.msg);
 	if (opts->json)

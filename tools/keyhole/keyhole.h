@@ -31,6 +31,9 @@ extern const char *prog_name;
 int report_error(const struct options *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The VM settings of the options and the environment (keyhole.1). */
+void vm_config(const struct options *opts, struct kh_vm_config *cfg);
+
 /* Opens a context and attaches to spec, reporting failures. */
 int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp);

@@ -193,14 +193,67 @@ int print_json(json_t *doc)
 	return 0;
 }
 
+/*
+ * The library reads no environment: the command's variables (keyhole.1,
+ * ENVIRONMENT) become its settings here.
+ */
+static const char *env_setting(const char *name)
+{
+	const char *value = getenv(name);
+
+	return value && value[0] ? value : NULL;
+}
+
+void vm_config(const struct options *opts, struct kh_vm_config *cfg)
+{
+	*cfg = (struct kh_vm_config){
+		.technique = opts->technique,
+		.layout = opts->layout,
+		.gdb_path = env_setting("KEYHOLE_GDB_SOCKET"),
+		.qga_path = env_setting("KEYHOLE_QGA_SOCKET"),
+		.tmpdir = env_setting("KEYHOLE_TMPDIR"),
+		.keep_snapshot = env_setting("KEYHOLE_KEEP_SNAPSHOT"),
+	};
+}
+
+/*
+ * --cache-dir, else $KEYHOLE_CACHE_DIR (empty: no cache), else
+ * $XDG_CACHE_HOME/keyhole, else ~/.cache/keyhole.
+ */
+static const char *cache_dir(const struct options *opts, char *buf,
+			     size_t size)
+{
+	const char *dir;
+
+	if (opts->cache_dir)
+		return opts->cache_dir;
+	dir = getenv("KEYHOLE_CACHE_DIR");
+	if (dir)
+		return dir;
+	dir = env_setting("XDG_CACHE_HOME");
+	if (dir) {
+		snprintf(buf, size, "%s/keyhole", dir);
+		return buf;
+	}
+	dir = env_setting("HOME");
+	if (!dir)
+		return NULL;
+	snprintf(buf, size, "%s/.cache/keyhole", dir);
+	return buf;
+}
+
 int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp)
 {
-	struct kh_ctx_config ccfg = { .cache_dir = opts->cache_dir };
-	struct kh_vm_config vcfg = { .technique = opts->technique,
-				     .layout = opts->layout };
+	char dir[4096];
+	struct kh_ctx_config ccfg = {
+		.cache_dir = cache_dir(opts, dir, sizeof(dir)),
+	};
+	struct kh_vm_config vcfg;
 	struct kh_err err = { 0 };
 	struct kh_vm_info info;
+
+	vm_config(opts, &vcfg);
 
 	if (kh_ctx_new(&ccfg, ctxp, &err))
 		return report_error(opts, "%s", err.msg);

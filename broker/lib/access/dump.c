@@ -33,14 +33,15 @@ static void dump_release(struct kh_access *acc)
 }
 
 /* Where the dump goes: the file to keep, or a new temporary file. */
-static int dump_path(char *path, size_t size, int *keep, struct kh_err *err)
+static int dump_path(const struct kh_access *acc, char *path, size_t size,
+		     int *keep, struct kh_err *err)
 {
-	const char *wanted = getenv("KEYHOLE_KEEP_SNAPSHOT");
+	const char *wanted = acc->keep_snapshot;
 	int fd;
 
 	*keep = wanted && wanted[0];
 	if (!*keep)
-		return kh_access_tmpfile("dump", path, size, err);
+		return kh_access_tmpfile(acc, "dump", path, size, err);
 	if (strlen(wanted) >= size)
 		return kh_err_set(err, ENAMETOOLONG, "%s: path too long",
 				  wanted);
@@ -73,7 +74,7 @@ static int dump_take(struct kh_access *acc, struct kh_err *err)
 		return ret;
 	}
 	ret = kh_access_qmp_running(qmp, &running, NULL, 0, err) ?:
-	      dump_path(path, sizeof(path), &keep, err);
+	      dump_path(acc, path, sizeof(path), &keep, err);
 	if (ret)
 		goto out_qmp;
 	snprintf(dir, sizeof(dir), "%s", path);

@@ -159,3 +159,11 @@ int kh_vm_op_resume(struct kh_vm *vm, struct kh_err *err)
 	pthread_mutex_unlock(&vm->pause_lock);
 	return ret;
 }
+
+/* What the technique cost the guest and the host over the handle's life. */
+void kh_vm_get_access_cost(const struct kh_vm *vm,
+			   struct kh_access_cost *cost)
+{
+	cost->halted_ns = atomic_load(&vm->acc.halted_ns);
+	cost->snapshot_ns = atomic_load(&vm->acc.snapshot_ns);
+}

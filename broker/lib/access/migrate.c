@@ -186,7 +186,7 @@ static int prepare(struct migration *m, int running, struct kh_err *err)
 static int listen_socket(struct migration *m, struct kh_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *tmp = kh_access_tmpdir();
+	const char *tmp = kh_access_tmpdir(m->acc);
 	int n;
 
 	n = snprintf(m->dir, sizeof(m->dir), "%s/keyhole-mig.XXXXXX", tmp);
@@ -319,7 +319,7 @@ static void cancel(struct migration *m)
 
 static int open_keep(struct migration *m, struct kh_err *err)
 {
-	m->keep = getenv("KEYHOLE_KEEP_SNAPSHOT");
+	m->keep = m->acc->keep_snapshot;
 	if (!m->keep || !m->keep[0]) {
 		m->keep = NULL;
 		return 0;

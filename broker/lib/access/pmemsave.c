@@ -29,12 +29,12 @@ static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 		      struct kh_snap *snap, const struct kh_ram_range *rr,
 		      struct kh_err *err)
 {
-	const char *dir = kh_access_tmpdir();
+	const char *dir = kh_access_tmpdir(acc);
 	char path[4096];
 	json_t *args;
 	int fd, ret;
 
-	ret = kh_access_tmpfile("pmemsave", path, sizeof(path), err);
+	ret = kh_access_tmpfile(acc, "pmemsave", path, sizeof(path), err);
 	if (ret)
 		return ret;
 	args = json_pack("{s:I, s:I, s:s}", "val", (json_int_t)rr->gpa,

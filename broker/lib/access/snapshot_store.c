@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "access/snapshot_store.h"
+#include "vm.h"
 #include "qemu/migration_stream.h"
 #include "qemu/qmp.h"
 
@@ -202,7 +203,7 @@ const void *kh_snap_access_map(struct kh_access *acc, uint64_t gpa,
 int kh_snap_probe_space(struct kh_access *acc, const char *what,
 			struct kh_err *err)
 {
-	const char *dir = kh_access_tmpdir();
+	const char *dir = kh_access_tmpdir(acc);
 	uint64_t need = kh_layout_ram_size(acc->layout);
 	struct kh_qmp *qmp;
 	int ret;
@@ -333,3 +334,15 @@ const struct kh_access_ops kh_access_image = {
 	.map = image_map,
 	.close = image_close,
 };
+
+/* A fresh copy of guest RAM, for the copying techniques. */
+int kh_vm_snapshot(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+
+	if (!ops->snapshot_take)
+		return kh_err_set(err, EOPNOTSUPP,
+				  "technique %s takes no snapshots", ops->name);
+	/* A failed take leaves no copy: reads fail until the next one. */
+	return ops->snapshot_take(&vm->acc, err);
+}

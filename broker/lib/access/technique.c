@@ -299,19 +299,17 @@ int kh_access_qmp_running(struct kh_qmp *qmp, int *running, char *status,
 	return 0;
 }
 
-const char *kh_access_tmpdir(void)
+const char *kh_access_tmpdir(const struct kh_access *acc)
 {
-	const char *dir = getenv("KEYHOLE_TMPDIR");
-
-	if (dir && dir[0])
-		return dir;
+	if (acc->tmpdir && acc->tmpdir[0])
+		return acc->tmpdir;
 	return access("/var/tmp", W_OK) ? "/tmp" : "/var/tmp";
 }
 
-int kh_access_tmpfile(const char *what, char *path, size_t size,
-		      struct kh_err *err)
+int kh_access_tmpfile(const struct kh_access *acc, const char *what,
+		      char *path, size_t size, struct kh_err *err)
 {
-	const char *dir = kh_access_tmpdir();
+	const char *dir = kh_access_tmpdir(acc);
 	int fd, n;
 
 	n = snprintf(path, size, "%s/keyhole-%s.XXXXXX", dir, what);

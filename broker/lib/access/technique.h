@@ -88,6 +88,9 @@ struct kh_access {
 	int pagemap_fd;			/* /proc/PID/pagemap, or -1 */
 	const struct kh_layout *layout;
 	const struct kh_target *target;	/* QMP socket, name, RAM backing */
+	/* kh_vm_config's settings; NULL: the defaults */
+	const char *tmpdir;		/* where snapshots are made */
+	const char *keep_snapshot;	/* a file to keep the copy in */
 	/*
 	 * What the technique did to the guest, for reports: time it kept the
 	 * guest stopped and host CPU it spent, summed over the handle's life.
@@ -166,14 +169,14 @@ void kh_access_qmp_put(struct kh_access *acc, struct kh_qmp *qmp,
 int kh_access_qmp_running(struct kh_qmp *qmp, int *running, char *status,
 			  size_t size, struct kh_err *err);
 
-/* $KEYHOLE_TMPDIR, else /var/tmp, else /tmp: where snapshots are made. */
-const char *kh_access_tmpdir(void);
+/* Where snapshots are made: acc->tmpdir, else /var/tmp, else /tmp. */
+const char *kh_access_tmpdir(const struct kh_access *acc);
 /*
  * A new empty file there, named after what, mode 0600, for QEMU to
  * (over)write. The caller unlinks it as soon as it has opened it again.
  */
-int kh_access_tmpfile(const char *what, char *path, size_t size,
-		      struct kh_err *err);
+int kh_access_tmpfile(const struct kh_access *acc, const char *what,
+		      char *path, size_t size, struct kh_err *err);
 /* Explains a failed write of a snapshot into dir: ENOSPC names dir. */
 int kh_access_tmp_failed(const char *dir, const char *what, int code,
 			 const char *detail, struct kh_err *err);

@@ -580,22 +580,6 @@ static void absolute_path(pid_t pid, char sock[108])
 		strcpy(sock, full);
 }
 
-/* Explicit socket paths from the environment beat the command line. */
-static int socket_override(const char *var, char sock[108],
-			   struct kh_err *err)
-{
-	const char *val = getenv(var);
-
-	if (!val || !val[0])
-		return 0;
-	if (strlen(val) >= 108)
-		return kh_err_set(err, ENAMETOOLONG,
-				  "$%s is longer than a unix socket path can be",
-				  var);
-	strcpy(sock, val);
-	return 0;
-}
-
 static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 {
 	char path[64], comm[64];
@@ -661,9 +645,6 @@ static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 	absolute_path(pid, t->qmp_path);
 	absolute_path(pid, t->gdb_path);
 	absolute_path(pid, t->qga_path);
-	ret = socket_override("KEYHOLE_GDB_SOCKET", t->gdb_path, err);
-	if (!ret)
-		ret = socket_override("KEYHOLE_QGA_SOCKET", t->qga_path, err);
 out:
 	free(cmdline);
 	return ret;

@@ -24,7 +24,7 @@ struct kh_target {
 	 * The gdbstub's unix socket (-gdb chardev:ID or -gdb unix:PATH) and
 	 * the socket of the chardev behind the qemu-ga virtio-serial port
 	 * (-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0),
-	 * or "". $KEYHOLE_GDB_SOCKET and $KEYHOLE_QGA_SOCKET override them.
+	 * or "". kh_vm_config's gdb_path and qga_path override them.
 	 * A TCP gdbstub is noted in gdb_tcp so the error can say so.
 	 */
 	char gdb_path[108];
