@@ -79,35 +79,11 @@ struct kh_profile *kh_ctx_add_profile(struct kh_ctx *ctx,
 				      struct kh_profile *profile);
 
 /*
- * vm_read.c. The internal reads below do not confirm that QEMU is still
- * alive (one poll per read would double the cost of a walk); every public
- * operation calls kh_vm_verify() once at its end instead.
+ * kernel/memory.h: reads of guest memory inside the engine; access/halt.h:
+ * halting the guest for one operation. Declared there, included here for
+ * every file that works on a handle.
  */
-int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
-		  uint64_t *contiguous, struct kh_err *err);
-int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
-		 struct kh_err *err);
-int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
-		struct kh_err *err);
-int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
-		     struct kh_err *err);
-int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
-		    struct kh_err *err);
-/*
- * Ends a public operation: resumes a guest a halting technique paused for
- * it, then -ESRCH (with err set) if QEMU exited, so reads may not have
- * been its.
- */
-int kh_vm_verify(struct kh_vm *vm, struct kh_err *err);
-/*
- * -EOPNOTSUPP (with err set) when the technique sees OS state rather than
- * memory (the agent): there is no kernel profile to extract with. Every
- * public extractor calls it first.
- */
-int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err);
-
-/* vm_pause.c: the halting technique's pause for one operation. */
-int kh_vm_op_pause(struct kh_vm *vm, struct kh_err *err);
-int kh_vm_op_resume(struct kh_vm *vm, struct kh_err *err);
+#include "access/halt.h"
+#include "kernel/memory.h"
 
 #endif

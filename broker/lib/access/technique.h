@@ -148,7 +148,7 @@ int kh_access_alive(const struct kh_access *acc);
 int kh_access_exited_after(const struct kh_access *acc, int ret);
 
 /*
- * What the QMP-based techniques share (access.c).
+ * What the QMP-based techniques share (qmp_snapshot.c).
  *
  * kh_access_qmp connects to the VM's QMP socket and checks that QEMU
  * itself serves it. A busy or missing socket fails within a few seconds

@@ -88,7 +88,7 @@ static int find_candidates(struct kh_vm *vm, uint64_t **candp,
 			nr_probe++;
 		}
 	}
-	ret = kh_phys_read(vm, probes, nr_probe, err);
+	ret = kh_gpa_fetch(vm, probes, nr_probe, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;
@@ -133,7 +133,7 @@ static int identity_matches(const char *banner, int64_t banner_off,
 	if (banner_off < 0 || btf_off < 0 || banner_off > (int64_t)IMAGE_WINDOW ||
 	    btf_off > (int64_t)IMAGE_WINDOW || len > sizeof(seen_banner))
 		return 0;
-	if (kh_phys_read(probe->vm, reads, 2, NULL) != 0)
+	if (kh_gpa_fetch(probe->vm, reads, 2, NULL) != 0)
 		return 0;
 	return !memcmp(seen_banner, banner, len) &&
 	       !memcmp(seen_btf, btf_header, 24);
@@ -174,7 +174,7 @@ static int copy_image(struct kh_vm *vm, uint64_t phys, uint8_t *img,
 		reads[nr].len = (run - i) * KH_PAGE;
 		nr++;
 	}
-	ret = kh_phys_read(vm, reads, nr, err);
+	ret = kh_gpa_fetch(vm, reads, nr, err);
 	if (ret > 0)
 		ret = kh_err_set(err, EIO, "%d parts of the kernel image could not be read", ret);
 out:
@@ -268,12 +268,12 @@ static int read_sym_u64(struct kh_vm *vm, const char *name, uint64_t *val,
 	ret = kh_profile_sym(vm->profile, name, &off, err);
 	if (ret)
 		return ret;
-	return kh_read_phys_one(vm, vm->kernel.phys + off, val, 8, err);
+	return kh_gpa_fetch_one(vm, vm->kernel.phys + off, val, 8, err);
 }
 
 static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
 {
-	return kh_read_phys_one(opaque, gpa, entry, 8, NULL);
+	return kh_gpa_fetch_one(opaque, gpa, entry, 8, NULL);
 }
 
 /* Per-boot facts, each cross-checked before it is believed. */
@@ -293,7 +293,7 @@ static int place_kernel(struct kh_vm *vm, uint64_t phys, struct kh_err *err)
 	if (!ret)
 		ret = kh_profile_sym(vm->profile, "init_top_pgt", &pgt, err);
 	if (!ret)
-		ret = kh_read_phys_one(vm, phys + init_task + tl->real_parent,
+		ret = kh_gpa_fetch_one(vm, phys + init_task + tl->real_parent,
 				       &parent, 8, err);
 	if (ret)
 		return ret;
@@ -304,7 +304,7 @@ static int place_kernel(struct kh_vm *vm, uint64_t phys, struct kh_err *err)
 				  (unsigned long long)parent);
 	k->pgd = phys + pgt;
 	if (!kh_profile_sym(vm->profile, "__pgtable_l5_enabled", &l5_off, NULL))
-		kh_read_phys_one(vm, phys + l5_off, &l5, 4, NULL);
+		kh_gpa_fetch_one(vm, phys + l5_off, &l5, 4, NULL);
 	k->levels = l5 ? 5 : 4;
 	ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, k->text_va,
 			      &xlate);

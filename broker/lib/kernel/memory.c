@@ -32,7 +32,7 @@ static int in_ram(const struct kh_vm *vm, const struct kh_read *read)
 	       read->len <= range->gpa + range->size - read->addr;
 }
 
-int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
 	struct kh_read *valid;
@@ -75,11 +75,11 @@ int kh_phys_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	return ret;
 }
 
-int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 		     struct kh_err *err)
 {
 	struct kh_read read = { .addr = gpa, .buf = buf, .len = len };
-	int ret = kh_phys_read(vm, &read, 1, err);
+	int ret = kh_gpa_fetch(vm, &read, 1, err);
 
 	if (ret < 0)
 		return ret;
@@ -92,7 +92,7 @@ int kh_read_phys_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 
 static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
 {
-	return kh_read_phys_one(opaque, gpa, entry, 8, NULL);
+	return kh_gpa_fetch_one(opaque, gpa, entry, 8, NULL);
 }
 
 int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
@@ -123,8 +123,8 @@ int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 }
 
 
-int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
-		struct kh_err *err)
+int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err)
 {
 	struct kh_read *phys = NULL;
 	unsigned int *owner = NULL;
@@ -173,7 +173,7 @@ int kh_kva_read(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 			left -= run;
 		}
 	}
-	ret = kh_phys_read(vm, phys, nr_phys, err);
+	ret = kh_gpa_fetch(vm, phys, nr_phys, err);
 	if (ret < 0)
 		goto out;
 	for (i = 0; i < nr_phys; i++)
@@ -188,11 +188,11 @@ out:
 	return ret;
 }
 
-int kh_read_kva_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
-		    struct kh_err *err)
+int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
+		     struct kh_err *err)
 {
 	struct kh_read read = { .addr = va, .buf = buf, .len = len };
-	int ret = kh_kva_read(vm, &read, 1, err);
+	int ret = kh_kva_fetch(vm, &read, 1, err);
 
 	if (ret < 0)
 		return ret;
@@ -218,7 +218,7 @@ int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
 int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
-	int ret = kh_phys_read(vm, reads, nr, err);
+	int ret = kh_gpa_fetch(vm, reads, nr, err);
 
 	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
 }
@@ -235,7 +235,7 @@ int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err)
 int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		struct kh_err *err)
 {
-	int ret = kh_vm_need_memory(vm, err) ?: kh_kva_read(vm, reads, nr, err);
+	int ret = kh_vm_need_memory(vm, err) ?: kh_kva_fetch(vm, reads, nr, err);
 
 	return ret < 0 ? ret : kh_vm_verify(vm, err) ?: ret;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The pure text parsers behind layout.c, exposed so unit tests can feed
- * them replies recorded from a real QEMU. None does I/O.
+ * The pure text parsers behind ram_layout.c (ram_layout_parse.c), exposed
+ * so unit tests can feed them replies recorded from a real QEMU. None does
+ * I/O.
  */
 #ifndef KH_LAYOUT_PARSE_H
 #define KH_LAYOUT_PARSE_H
@@ -65,5 +66,13 @@ int kh_parse_maps_backend(const char *maps, size_t len, const char *name,
 /* Builds the layout of a backend mapped at hva holding below + above. */
 int kh_layout_from_split(uint64_t hva, uint64_t below, uint64_t above,
 			 struct kh_layout *layout, struct kh_err *err);
+
+/* What an error about an unknown layout tells the user to do. */
+#define KH_LAYOUT_HOW_TO \
+	"start QEMU with -qmp unix:PATH,server=on,wait=off, or back its RAM with -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem"
+
+/* Appends [gpa, gpa + size) at hva to layout (room is the caller's). */
+void kh_layout_add_range(struct kh_layout *layout, uint64_t gpa,
+			 uint64_t size, uint64_t hva);
 
 #endif

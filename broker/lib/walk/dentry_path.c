@@ -54,7 +54,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 static int read_batch(struct kh_vm *vm, struct kh_read *reads,
 		      unsigned int nr)
 {
-	int ret = kh_kva_read(vm, reads, nr, NULL);
+	int ret = kh_kva_fetch(vm, reads, nr, NULL);
 
 	return ret < 0 ? ret : ret ? -EFAULT : 0;
 }

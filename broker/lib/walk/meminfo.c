@@ -185,7 +185,7 @@ static int watermark_low(struct kh_vm *vm, const uint32_t *off,
 				mem_read(nr_node_ids, &ids, 4),
 			};
 
-			ret = kh_kva_read(vm, r, 2, err);
+			ret = kh_kva_fetch(vm, r, 2, err);
 			if (ret < 0)
 				return ret;
 			if (ret)
@@ -211,7 +211,7 @@ static int watermark_low(struct kh_vm *vm, const uint32_t *off,
 		for (i = 0; i < nr_nodes; i++)
 			reads[i] = mem_read(node_data + nodes[i] * 8ULL,
 					    &pgdat[i], 8);
-		ret = kh_kva_read(vm, reads, nr_nodes, err);
+		ret = kh_kva_fetch(vm, reads, nr_nodes, err);
 		free(reads);
 		if (ret < 0)
 			return ret;
@@ -252,7 +252,7 @@ static int watermark_low(struct kh_vm *vm, const uint32_t *off,
 							     &vals[k + 1], 8);
 		}
 	}
-	ret = kh_kva_read(vm, reads, nr_reads, err);
+	ret = kh_kva_fetch(vm, reads, nr_reads, err);
 	if (ret > 0)
 		ret = kh_err_set(err, EFAULT,
 				 "cannot read the guest's zone watermarks");
@@ -302,7 +302,7 @@ static int sum_nrpages(struct kh_vm *vm, const uint32_t *off,
 	for (i = 0; i < w->nr; i++)
 		reads[i] = mem_read(w->inodes[i] + off[INODE_MAPPING],
 				    &vals[i], 8);
-	ret = kh_kva_read(vm, reads, w->nr, err);
+	ret = kh_kva_fetch(vm, reads, w->nr, err);
 	if (ret < 0)
 		goto out;
 	for (i = 0; i < w->nr; i++) {
@@ -314,7 +314,7 @@ static int sum_nrpages(struct kh_vm *vm, const uint32_t *off,
 		}
 		reads[i] = mem_read(vals[i] + off[AS_NRPAGES], &vals[i], 8);
 	}
-	ret = kh_kva_read(vm, reads, w->nr, err);
+	ret = kh_kva_fetch(vm, reads, w->nr, err);
 	if (ret < 0)
 		goto out;
 	if (ret) {
@@ -425,7 +425,7 @@ int kh_mem_info(struct kh_vm *vm, struct kh_mem_info *mem, struct kh_err *err)
 			reads[nr++] = mem_read(node_stat + item * 8,
 					       &val[i], 8);
 	}
-	ret = kh_kva_read(vm, reads, nr, err);
+	ret = kh_kva_fetch(vm, reads, nr, err);
 	if (ret < 0)
 		return ret;
 	if (ret)

@@ -266,7 +266,7 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 			.addr = c.addrs[i] + ml.span_start,
 			.buf = spans + (size_t)i * ml.span_len,
 			.len = ml.span_len };
-	ret = c.nr ? kh_kva_read(vm, reads, c.nr, err) : 0;
+	ret = c.nr ? kh_kva_fetch(vm, reads, c.nr, err) : 0;
 	if (ret < 0)
 		goto out;
 	ret = 0;

@@ -211,7 +211,7 @@ static int read_devices(struct walk *w, struct kh_err *err)
 			.addr = w->devs[i].addr + w->nd.start,
 			.buf = spans + (size_t)i * w->nd.len,
 			.len = w->nd.len };
-	ret = kh_kva_read(w->vm, reads, w->nr_devs, err);
+	ret = kh_kva_fetch(w->vm, reads, w->nr_devs, err);
 	for (i = 0; ret >= 0 && i < w->nr_devs; i++) {
 		const uint8_t *span = spans + (size_t)i * w->nd.len;
 		struct dev_state *dev = &w->devs[i];
@@ -285,7 +285,7 @@ static int read_macs_and_heads(struct walk *w, struct kh_err *err)
 				.addr = dev->ip_ptr + w->off[IN_DEV_IFA_LIST],
 				.buf = &dev->ifa, .len = 8 };
 	}
-	ret = n ? kh_kva_read(w->vm, reads, n, err) : 0;
+	ret = n ? kh_kva_fetch(w->vm, reads, n, err) : 0;
 	if (ret > 0)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			"%d MAC or in_device reads failed", ret);
@@ -383,7 +383,7 @@ static int read_ipv4(struct walk *w, struct kh_err *err)
 		}
 		if (!n)
 			break;
-		ret = kh_kva_read(w->vm, reads, n, err);
+		ret = kh_kva_fetch(w->vm, reads, n, err);
 		if (ret < 0)
 			goto out;
 		for (i = 0; i < n; i++) {
@@ -494,7 +494,7 @@ static int read_ipv6(struct walk *w, struct kh_err *err)
 			.addr = w->ifa6[i] + w->ifa6_span.start,
 			.buf = spans + (size_t)i * w->ifa6_span.len,
 			.len = w->ifa6_span.len };
-	ret = kh_kva_read(w->vm, reads, w->nr_ifa6, err);
+	ret = kh_kva_fetch(w->vm, reads, w->nr_ifa6, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;

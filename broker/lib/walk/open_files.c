@@ -134,7 +134,7 @@ static int read_chunks(struct walk *w, const struct proc *procs,
 			.buf = buf + pos, .len = 8 * count[i] };
 		pos += count[i];
 	}
-	ret = kh_kva_read(w->vm, reads, nr, err);
+	ret = kh_kva_fetch(w->vm, reads, nr, err);
 	if (ret < 0)
 		return ret;
 	for (i = 0, pos = 0; i < nr; pos += count[i], i++) {
@@ -238,7 +238,7 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 		reads[i] = (struct kh_read){
 			.addr = tasks[i].addr + off[TASK_FILES],
 			.buf = &procs[i].files, .len = 8 };
-	ret = kh_kva_read(w->vm, reads, nr, err);
+	ret = kh_kva_fetch(w->vm, reads, nr, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {
@@ -265,7 +265,7 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 		reads[i] = (struct kh_read){
 			.addr = procs[i].files + off[FILES_FDT],
 			.buf = &procs[i].fdt, .len = 8 };
-	ret = kh_kva_read(w->vm, reads, nr, err);
+	ret = kh_kva_fetch(w->vm, reads, nr, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {
@@ -288,7 +288,7 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 			.addr = procs[i].fdt + off[FDT_FD],
 			.buf = &procs[i].fd_array, .len = 8 };
 	}
-	ret = kh_kva_read(w->vm, reads, 2 * nr, err);
+	ret = kh_kva_fetch(w->vm, reads, 2 * nr, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {
@@ -411,7 +411,7 @@ static int resolve_socks(struct walk *w, struct kh_err *err)
 				.addr = list->files[i].addr +
 					w->off[FILE_PRIVATE_DATA],
 				.buf = &sock[i], .len = 8 };
-	ret = kh_kva_read(w->vm, reads, n, err);
+	ret = kh_kva_fetch(w->vm, reads, n, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < list->nr; i++) {
@@ -428,7 +428,7 @@ static int resolve_socks(struct walk *w, struct kh_err *err)
 			.addr = sock[i] + w->off[SOCKET_SK],
 			.buf = &list->files[i].sock, .len = 8 };
 	}
-	ret = kh_kva_read(w->vm, reads, n, err);
+	ret = kh_kva_fetch(w->vm, reads, n, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;

@@ -104,22 +104,6 @@ static unsigned int cpumask_weight(const uint64_t *bits, uint32_t nbits,
 	return weight;
 }
 
-static uint64_t get_u64(const uint8_t *p, uint32_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint32_t get_u32(const uint8_t *p, uint32_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
 /*
  * CLOCK_BOOTTIME in ns as of the last update of the timekeeper image at
  * tk, or -EINVAL if tk is not a timekeeper: a real one has a clocksource
@@ -129,18 +113,18 @@ static uint32_t get_u32(const uint8_t *p, uint32_t off)
  */
 static int tk_boot_ns(const uint8_t *tk, const uint32_t *off, int64_t *ns)
 {
-	uint64_t clock = get_u64(tk, off[TK_MONO_CLOCK]);
-	uint32_t mult = get_u32(tk, off[TK_MONO_MULT]);
-	uint32_t shift = get_u32(tk, off[TK_MONO_SHIFT]);
-	uint64_t xtime_nsec = get_u64(tk, off[TK_MONO_XTIME_NSEC]);
-	int64_t base = (int64_t)get_u64(tk, off[TK_MONO_BASE]);
-	uint64_t ktime_sec = get_u64(tk, off[TK_KTIME_SEC]);
-	int64_t offs_boot = (int64_t)get_u64(tk, off[TK_OFFS_BOOT]);
+	uint64_t clock = kh_load_u64(tk, off[TK_MONO_CLOCK]);
+	uint32_t mult = kh_load_u32(tk, off[TK_MONO_MULT]);
+	uint32_t shift = kh_load_u32(tk, off[TK_MONO_SHIFT]);
+	uint64_t xtime_nsec = kh_load_u64(tk, off[TK_MONO_XTIME_NSEC]);
+	int64_t base = (int64_t)kh_load_u64(tk, off[TK_MONO_BASE]);
+	uint64_t ktime_sec = kh_load_u64(tk, off[TK_KTIME_SEC]);
+	int64_t offs_boot = (int64_t)kh_load_u64(tk, off[TK_OFFS_BOOT]);
 	uint64_t frac, mono;
 
 	/* clock is only compared, never followed: any kernel half will do. */
 	if (clock < 0xff00000000000000ULL ||
-	    clock != get_u64(tk, off[TK_RAW_CLOCK]) || !mult || !shift ||
+	    clock != kh_load_u64(tk, off[TK_RAW_CLOCK]) || !mult || !shift ||
 	    shift > 63)
 		return -EINVAL;
 	frac = xtime_nsec >> shift;
@@ -269,7 +253,7 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 					TK_SLACK + off[TK_SIZE]);
 		reads[nr + 2] = os_read(s.tk_core + off[SEQ_SEQUENCE],
 					&seq_after, 4);
-		ret = kh_kva_read(vm, reads, nr + 3, err);
+		ret = kh_kva_fetch(vm, reads, nr + 3, err);
 		if (ret < 0)
 			return ret;
 		for (i = 0; i < nr + 3; i++)

@@ -272,7 +272,7 @@ static int read_socks(struct kh_vm *vm, const uint32_t *off,
 			.addr = views[i].sock + bits->span_start,
 			.buf = views[i].bits, .len = bits->span_len };
 	}
-	ret = kh_kva_read(vm, reads, n, err);
+	ret = kh_kva_fetch(vm, reads, n, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {
@@ -292,7 +292,7 @@ static int read_socks(struct kh_vm *vm, const uint32_t *off,
 				off[UNIX_SOCK_ADDR],
 			.buf = &v->unix_addr, .len = 8 };
 	}
-	ret = kh_kva_read(vm, reads, n, err);
+	ret = kh_kva_fetch(vm, reads, n, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {
@@ -321,7 +321,7 @@ static int read_socks(struct kh_vm *vm, const uint32_t *off,
 			reads[n++] = (struct kh_read){
 				.addr = views[i].unix_addr,
 				.buf = views[i].address, .len = addr_span };
-	ret = kh_kva_read(vm, reads, n, err);
+	ret = kh_kva_fetch(vm, reads, n, err);
 	if (ret < 0)
 		goto out;
 	for (i = n = 0; i < nr; i++) {

@@ -49,7 +49,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 
 static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
 {
-	return kh_read_phys_one(opaque, gpa, entry, 8, NULL);
+	return kh_gpa_fetch_one(opaque, gpa, entry, 8, NULL);
 }
 
 /*
@@ -76,7 +76,7 @@ static long read_user(struct kh_vm *vm, uint64_t root_gpa, uint64_t va,
 		if (!ret && !xlate.user)
 			break;
 		if (!ret)
-			ret = kh_read_phys_one(vm, xlate.gpa, out + done, chunk,
+			ret = kh_gpa_fetch_one(vm, xlate.gpa, out + done, chunk,
 					       NULL);
 		if (ret == -ESRCH)
 			return kh_err_set(err, ESRCH,
@@ -133,7 +133,7 @@ static int read_args(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 	};
 	int ret;
 
-	ret = kh_kva_read(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
+	ret = kh_kva_fetch(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
 	if (ret > 0)
 		return kh_err_set(err, EFAULT, "mm_struct 0x%" PRIx64 " of task %d cannot be read",
 				  mm, pid);
@@ -250,7 +250,7 @@ int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 				idx[i] * 8,
 			.buf = &count[i], .len = 8 };
 	}
-	ret = kh_kva_read(vm, reads, 3, err);
+	ret = kh_kva_fetch(vm, reads, 3, err);
 	if (ret < 0)
 		return ret;
 	if (ret)

@@ -186,8 +186,8 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 		     addr);
 		return 0;
 	}
-	ret = kh_read_kva_one(w->vm, addr + tl->span_start, w->span,
-			      tl->span_len, err);
+	ret = kh_kva_fetch_one(w->vm, addr + tl->span_start, w->span,
+			       tl->span_len, err);
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -248,7 +248,7 @@ static int next_entry(struct walk *w, uint64_t node_addr, uint64_t head,
 	uint64_t node;
 	int ret;
 
-	ret = kh_read_kva_one(w->vm, node_addr, &node, sizeof(node), err);
+	ret = kh_kva_fetch_one(w->vm, node_addr, &node, sizeof(node), err);
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -374,7 +374,7 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 			.addr = w->signal[i] + w->tl->signal_nr_threads,
 			.buf = &task->nr_threads, .len = 4 };
 	}
-	ret = kh_kva_read(w->vm, reads, n, err);
+	ret = kh_kva_fetch(w->vm, reads, n, err);
 	if (ret > 0)
 		mark(w, KH_RESULT_INCOMPLETE,
 		     "%d parent or credential reads failed", ret);

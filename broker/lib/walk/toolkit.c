@@ -108,12 +108,12 @@ int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va)
 
 int kh_kva_u64(struct kh_vm *vm, uint64_t va, uint64_t *val)
 {
-	return kh_read_kva_one(vm, va, val, sizeof(*val), NULL);
+	return kh_kva_fetch_one(vm, va, val, sizeof(*val), NULL);
 }
 
 int kh_kva_u32(struct kh_vm *vm, uint64_t va, uint32_t *val)
 {
-	return kh_read_kva_one(vm, va, val, sizeof(*val), NULL);
+	return kh_kva_fetch_one(vm, va, val, sizeof(*val), NULL);
 }
 
 int kh_kva_str(struct kh_vm *vm, uint64_t va, char *buf, size_t size)
@@ -129,7 +129,7 @@ int kh_kva_str(struct kh_vm *vm, uint64_t va, char *buf, size_t size)
 
 		if (chunk > size - 1 - done)
 			chunk = size - 1 - done;
-		ret = kh_read_kva_one(vm, va + done, buf + done, chunk, NULL);
+		ret = kh_kva_fetch_one(vm, va + done, buf + done, chunk, NULL);
 		if (ret)
 			break;
 		nul = memchr(buf + done, '\0', chunk);
@@ -214,7 +214,7 @@ int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
 	unsigned int n = 0;
 	int ret;
 
-	ret = kh_read_kva_one(vm, head, &node, sizeof(node), err);
+	ret = kh_kva_fetch_one(vm, head, &node, sizeof(node), err);
 	if (ret) {
 		if (ret == -ESRCH)
 			return ret;
@@ -246,7 +246,7 @@ int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
 				(unsigned long long)node);
 			break;
 		}
-		ret = kh_read_kva_one(vm, node, links, sizeof(links), err);
+		ret = kh_kva_fetch_one(vm, node, links, sizeof(links), err);
 		if (ret == -ESRCH)
 			break;
 		if (ret) {

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What every extractor (os_info.c, modules.c, files.c, ...) builds on:
- * struct layouts resolved once per profile, symbol addresses for this
- * boot, bounded reads of kernel memory, a bounded list walker that detects
- * cycles, and result marking. Guest memory is untrusted: nothing here
- * trusts a pointer, length or count it reads.
+ * walk/: the walkers of the guest kernel's structures, one per artefact
+ * (tasks.c, task_mm.c, os_info.c, meminfo.c, modules.c, net_devices.c,
+ * open_files.c with dentry_path.c, sockets.c, vmas.c with maple_tree.c),
+ * and this toolkit they all build on: struct layouts resolved once per
+ * profile, symbol addresses for this boot, bounded reads of kernel
+ * memory, a bounded list walker that detects cycles, an address set,
+ * and result marking. Guest memory is untrusted: nothing here trusts a
+ * pointer, length or count it reads. Walkers may call kernel/ (memory,
+ * profiles) and the handle; crawl/ and the public API call them.
  */
-#ifndef KH_EXTRACT_H
-#define KH_EXTRACT_H
+#ifndef KH_TOOLKIT_H
+#define KH_TOOLKIT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "vm.h"
 
@@ -44,6 +49,23 @@ int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 
 /* A canonical kernel address (guest memory cannot make us follow less). */
 int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va);
+
+/* A little-endian field of a buffer read from the guest, at any alignment. */
+static inline uint64_t kh_load_u64(const void *buf, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const uint8_t *)buf + off, sizeof(v));
+	return v;
+}
+
+static inline uint32_t kh_load_u32(const void *buf, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const uint8_t *)buf + off, sizeof(v));
+	return v;
+}
 
 /* Small typed reads; 0 or -errno (no message: callers mark results). */
 int kh_kva_u64(struct kh_vm *vm, uint64_t va, uint64_t *val);
@@ -101,4 +123,4 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	       struct kh_vma_list **listp, struct kh_err *err);
 
-#endif
+#endif /* KH_TOOLKIT_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef KH_MEMORY_H
+#define KH_MEMORY_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct kh_vm;
+struct kh_read;
+
+/*
+ * kernel/memory.c: the engine's own reads of guest memory, fetched by
+ * guest-physical (gpa) or kernel-virtual (kva) address. Unlike the public
+ * kh_read_phys() and kh_read_kva(), they do not confirm that QEMU is
+ * still alive (one poll per read would double the cost of a walk): every
+ * public operation calls kh_vm_verify() once at its end instead.
+ */
+int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
+		  uint64_t *contiguous, struct kh_err *err);
+int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err);
+int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err);
+int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+		     struct kh_err *err);
+int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
+		     struct kh_err *err);
+/*
+ * Ends a public operation: resumes a guest a halting technique paused for
+ * it, then -ESRCH (with err set) if QEMU exited, so reads may not have
+ * been its.
+ */
+int kh_vm_verify(struct kh_vm *vm, struct kh_err *err);
+/*
+ * -EOPNOTSUPP (with err set) when the technique sees OS state rather than
+ * memory (the agent): there is no kernel profile to extract with. Every
+ * public extractor calls it first.
+ */
+int kh_vm_need_memory(const struct kh_vm *vm, struct kh_err *err);
+
+#endif /* KH_MEMORY_H */
