@@ -176,10 +176,15 @@ struct kh_task {
 	uint32_t nr_threads;	/* threads in the thread group */
 };
 
-struct kh_task_list {
-	unsigned int nr;
+/* How far a result can be trusted; embedded in every result below. */
+struct kh_result {
 	unsigned int flags;		/* KH_RESULT_* */
 	char problem[256];		/* why flags are set, or "" */
+};
+
+struct kh_task_list {
+	struct kh_result result;
+	unsigned int nr;
 	struct kh_task *tasks;
 };
 
@@ -198,12 +203,6 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		    size_t size, size_t *len, struct kh_err *err);
 int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 		uint64_t *pages, struct kh_err *err);
-
-/* How far a list result can be trusted; embedded in every list below. */
-struct kh_result {
-	unsigned int flags;		/* KH_RESULT_* */
-	char problem[256];		/* why flags are set, or "" */
-};
 
 /* OS and CPUs, as uname(2), /proc/uptime and /proc/loadavg show them. */
 struct kh_os_info {
@@ -229,6 +228,7 @@ struct kh_mem_info {
 	uint64_t buffers;	/* Buffers */
 	uint64_t cached;	/* Cached */
 	uint64_t shmem;		/* Shmem */
+	struct kh_result result;
 };
 int kh_mem_info(struct kh_vm *vm, struct kh_mem_info *mem, struct kh_err *err);
 

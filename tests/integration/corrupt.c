@@ -68,11 +68,11 @@ static void expect_incomplete(unsigned int flags, const char *needle,
 	struct kh_err err = { 0 };
 
 	CHECK(!kh_tasks(vm, flags, &list, &err), "%s: %s", what, err.msg);
-	CHECK(list->flags & KH_RESULT_INCOMPLETE, "%s: not marked incomplete",
+	CHECK(list->result.flags & KH_RESULT_INCOMPLETE, "%s: not marked incomplete",
 	      what);
-	CHECK(strstr(list->problem, needle), "%s: problem '%s' lacks '%s'",
-	      what, list->problem, needle);
-	printf("ok: %s -> %u tasks, %s\n", what, list->nr, list->problem);
+	CHECK(strstr(list->result.problem, needle), "%s: problem '%s' lacks '%s'",
+	      what, list->result.problem, needle);
+	printf("ok: %s -> %u tasks, %s\n", what, list->nr, list->result.problem);
 	kh_task_list_free(list);
 }
 
@@ -127,8 +127,8 @@ int main(int argc, char **argv)
 	kh_task_list_free(list);
 
 	CHECK(!kh_tasks(vm, KH_TASKS_THREADS, &list, &err), "%s", err.msg);
-	CHECK(!(list->flags & KH_RESULT_INCOMPLETE),
-	      "walk still incomplete after restoring: %s", list->problem);
+	CHECK(!(list->result.flags & KH_RESULT_INCOMPLETE),
+	      "walk still incomplete after restoring: %s", list->result.problem);
 	kh_task_list_free(list);
 	kh_vm_close(vm);
 	kh_ctx_free(ctx);

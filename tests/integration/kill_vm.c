@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 		if (ret)
 			break;
 		/* A walk that finished must still be whole or say it is not. */
-		CHECK(list->nr > 20 || list->flags, "short walk without a mark");
+		CHECK(list->nr > 20 || list->result.flags, "short walk without a mark");
 		kh_task_list_free(list);
 		atomic_fetch_add(&walks, 1);
 	}

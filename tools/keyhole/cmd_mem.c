@@ -51,5 +51,5 @@ int cmd_mem(const struct options *opts, int argc, char **argv)
 		print_json(mem_info_json(&mem));
 	else
 		print_text(&mem);
-	return 0;
+	return result_status(mem.result.flags, mem.result.problem);
 }

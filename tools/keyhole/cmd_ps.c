@@ -10,8 +10,6 @@
 
 #include "keyhole.h"
 
-#define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
-
 static int by_tgid_pid(const void *a, const void *b)
 {
 	const struct kh_task *x = a, *y = b;
@@ -101,15 +99,7 @@ int cmd_ps(const struct options *opts, int argc, char **argv)
 		print_json(tasks_json(list));
 	else
 		print_text(list);
-	ret = 0;
-	if (list->flags) {
-		fprintf(stderr, "%s: warning: %s result: %s\n", prog_name,
-			list->flags & KH_RESULT_INCOMPLETE ? "incomplete" :
-							     "inconsistent",
-			list->problem);
-		if (list->flags & KH_RESULT_INCOMPLETE)
-			ret = EXIT_PARTIAL;
-	}
+	ret = result_status(list->result.flags, list->result.problem);
 	kh_task_list_free(list);
 	detach(ctx, vm);
 	return ret;

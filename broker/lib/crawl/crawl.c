@@ -69,15 +69,6 @@ static void note(struct kh_crawl *crawl, const struct kh_result *part,
 		crawl->consistency.changed++;
 }
 
-static void note_tasks(struct kh_crawl *crawl,
-		       const struct kh_task_list *list)
-{
-	struct kh_result r = { .flags = list->flags };
-
-	memcpy(r.problem, list->problem, sizeof(r.problem));
-	note(crawl, &r, "tasks");
-}
-
 static int is_user_process(const struct kh_task *t)
 {
 	return !(t->flags & PF_KTHREAD) && t->pid == t->tgid;
@@ -197,12 +188,14 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	if (!ret) {
 		note(crawl, &crawl->os.result, "os");
 		ret = kh_mem_info(vm, &crawl->mem, err);
+		if (!ret)
+			note(crawl, &crawl->mem.result, "mem");
 	}
 	if (!ret)
 		ret = kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
 	if (ret)
 		return ret;
-	note_tasks(crawl, crawl->tasks);
+	note(crawl, &crawl->tasks->result, "tasks");
 	now_ns = crawl->os.uptime * 1e9;
 
 	ret = kh_modules(vm, &crawl->modules, err);

@@ -17,6 +17,7 @@
  * device inode on the list walk and two batches for their page counts.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -452,5 +453,11 @@ int kh_mem_info(struct kh_vm *vm, struct kh_mem_info *mem, struct kh_err *err)
 	mem->cached = mem_cached(val[C_FILE], val[C_SWAPCACHE], buffers) *
 		      PAGE_TO_KIB;
 	mem->shmem = val[C_SHMEM] * PAGE_TO_KIB;
+	/* counters read one by one while the guest runs, or made up */
+	if (mem->free > mem->total || mem->available > mem->total ||
+	    mem->shmem > mem->total)
+		kh_mark(&mem->result, KH_RESULT_INCONSISTENT,
+			"free, available or shared memory above the total of %" PRIu64 " kB",
+			mem->total);
 	return kh_vm_verify(vm, err);
 }

@@ -474,9 +474,9 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	ret = kh_tasks(vm, 0, &tasks, err);
 	if (ret)
 		goto out;
-	if (tasks->flags)
-		kh_mark(&w.list->result, tasks->flags, "task list: %s",
-			tasks->problem);
+	if (tasks->result.flags)
+		kh_mark(&w.list->result, tasks->result.flags, "task list: %s",
+			tasks->result.problem);
 	procs = calloc(tasks->nr + 1, sizeof(*procs));
 	chosen = calloc(tasks->nr + 1, sizeof(*chosen));
 	if (!procs || !chosen) {

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm.h"
+#include "walk/toolkit.h"
 
 #define WALK_ATTEMPTS 3
 #define PID_MAX_LIMIT (4 * 1024 * 1024)
@@ -42,9 +42,7 @@ struct walk {
 	uint64_t *parent;	/* real_parent of list->tasks[i] */
 	uint64_t *cred;		/* real_cred of list->tasks[i] */
 	uint64_t *signal;	/* signal of list->tasks[i] */
-	uint64_t *seen;		/* open-addressing set of task addresses */
-	unsigned int *seen_idx;
-	unsigned int seen_cap;	/* power of two */
+	struct kh_addr_set seen;	/* task address -> index in list */
 	uint8_t *span;		/* one task's fields */
 };
 
@@ -65,46 +63,11 @@ static char task_state_letter(uint32_t state, uint32_t exit_state)
 	return idx < sizeof(letters) - 1 ? letters[idx] : '?';
 }
 
-static int kernel_pointer(const struct kh_vm *vm, uint64_t va)
-{
-	uint64_t lowest = vm->kernel.levels == 5 ? 0xff00000000000000ULL :
-						   0xffff800000000000ULL;
-
-	return va >= lowest && !(va & 7);
-}
-
-static uint64_t hash_addr(uint64_t addr)
-{
-	return (addr >> 4) * 0x9e3779b97f4a7c15ULL;
-}
-
-/* Index of addr in the list, or -1. */
-static int seen_find(const struct walk *w, uint64_t addr)
-{
-	unsigned int mask = w->seen_cap - 1, i;
-
-	for (i = hash_addr(addr) & mask; w->seen[i]; i = (i + 1) & mask)
-		if (w->seen[i] == addr)
-			return w->seen_idx[i];
-	return -1;
-}
-
-static void seen_insert(struct walk *w, uint64_t addr, unsigned int idx)
-{
-	unsigned int mask = w->seen_cap - 1, i;
-
-	for (i = hash_addr(addr) & mask; w->seen[i]; i = (i + 1) & mask)
-		;
-	w->seen[i] = addr;
-	w->seen_idx[i] = idx;
-}
-
 static int grow(struct walk *w, struct kh_err *err)
 {
-	unsigned int cap = w->cap ? w->cap * 2 : 256, i;
+	unsigned int cap = w->cap ? w->cap * 2 : 256;
 	struct kh_task *tasks;
-	uint64_t *parent, *cred, *signal, *seen;
-	unsigned int *seen_idx;
+	uint64_t *parent, *cred, *signal;
 
 	tasks = realloc(w->list->tasks, sizeof(*tasks) * cap);
 	if (tasks)
@@ -118,56 +81,21 @@ static int grow(struct walk *w, struct kh_err *err)
 	signal = realloc(w->signal, sizeof(*signal) * cap);
 	if (signal)
 		w->signal = signal;
-	seen = calloc(cap * 2, sizeof(*seen));
-	seen_idx = calloc(cap * 2, sizeof(*seen_idx));
-	if (!tasks || !parent || !cred || !signal || !seen || !seen_idx) {
-		free(seen);
-		free(seen_idx);
+	if (!tasks || !parent || !cred || !signal)
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
 				  cap);
-	}
-	free(w->seen);
-	free(w->seen_idx);
-	w->seen = seen;
-	w->seen_idx = seen_idx;
-	w->seen_cap = cap * 2;
 	w->cap = cap;
-	for (i = 0; i < w->list->nr; i++)
-		seen_insert(w, w->list->tasks[i].addr, i);
 	return 0;
 }
 
 static uint64_t span_u64(const struct walk *w, uint32_t off)
 {
-	uint64_t val;
-
-	memcpy(&val, w->span + off - w->tl->span_start, 8);
-	return val;
+	return kh_load_u64(w->span, off - w->tl->span_start);
 }
 
 static uint32_t span_u32(const struct walk *w, uint32_t off)
 {
-	uint32_t val;
-
-	memcpy(&val, w->span + off - w->tl->span_start, 4);
-	return val;
-}
-
-static void __attribute__((format(printf, 3, 4)))
-mark(struct walk *w, unsigned int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	/* The first reason the walk stopped beats any earlier oddity. */
-	if (w->list->problem[0] &&
-	    !(flag & KH_RESULT_INCOMPLETE && !(w->list->flags & flag))) {
-		w->list->flags |= flag;
-		return;
-	}
-	w->list->flags |= flag;
-	va_start(ap, fmt);
-	vsnprintf(w->list->problem, sizeof(w->list->problem), fmt, ap);
-	va_end(ap);
+	return kh_load_u32(w->span, off - w->tl->span_start);
 }
 
 /*
@@ -181,7 +109,7 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	int ret;
 
 	if (w->list->nr >= w->max_tasks) {
-		mark(w, KH_RESULT_INCOMPLETE,
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "more tasks than guest RAM can hold; stopped at 0x%" PRIx64,
 		     addr);
 		return 0;
@@ -191,7 +119,7 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;
 	if (ret) {
-		mark(w, KH_RESULT_INCOMPLETE,
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
 		return 0;
 	}
@@ -216,7 +144,9 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	w->parent[w->list->nr] = span_u64(w, tl->real_parent);
 	w->cred[w->list->nr] = span_u64(w, tl->real_cred);
 	w->signal[w->list->nr] = span_u64(w, tl->signal);
-	seen_insert(w, addr, w->list->nr);
+	if (kh_addr_set_put(&w->seen, addr, w->list->nr) < 0)
+		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
+				  w->list->nr);
 	w->list->nr++;
 	return 1;
 }
@@ -232,8 +162,8 @@ static int follow(struct walk *w, uint64_t node, uint64_t head,
 		*next = 0;
 		return 1;
 	}
-	if (!kernel_pointer(w->vm, node) || node < member) {
-		mark(w, KH_RESULT_INCOMPLETE,
+	if (!kh_kernel_ptr_aligned(w->vm, node, 8) || node < member) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "list pointer 0x%" PRIx64 " is not a kernel address", node);
 		return 0;
 	}
@@ -252,7 +182,7 @@ static int next_entry(struct walk *w, uint64_t node_addr, uint64_t head,
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;
 	if (ret) {
-		mark(w, KH_RESULT_INCOMPLETE,
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "list node at 0x%" PRIx64 " cannot be read", node_addr);
 		return 0;
 	}
@@ -269,8 +199,8 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 	unsigned int steps = 0;
 	int ret;
 
-	if (!kernel_pointer(w->vm, signal)) {
-		mark(w, KH_RESULT_INCOMPLETE,
+	if (!kh_kernel_ptr_aligned(w->vm, signal, 8)) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "task 0x%" PRIx64 " has no valid signal_struct", leader);
 		return 0;
 	}
@@ -278,7 +208,7 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 	ret = next_entry(w, head, head, tl->thread_node, &task, err);
 	while (ret > 0 && task) {
 		if (++steps > w->max_tasks) {
-			mark(w, KH_RESULT_INCOMPLETE,
+			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 			     "thread list of 0x%" PRIx64 " does not end", leader);
 			return 0;
 		}
@@ -287,8 +217,8 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 				     &task);
 			continue;
 		}
-		if (seen_find(w, task) >= 0) {
-			mark(w, KH_RESULT_INCOMPLETE,
+		if (kh_addr_set_find(&w->seen, task) >= 0) {
+			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 			     "thread list cycle at task 0x%" PRIx64, task);
 			return 0;
 		}
@@ -322,15 +252,15 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 		ret = follow(w, node, head, tl->tasks, &next);
 		if (ret <= 0 || !next)
 			break;
-		if (seen_find(w, next) >= 0) {
-			mark(w, KH_RESULT_INCOMPLETE,
+		if (kh_addr_set_find(&w->seen, next) >= 0) {
+			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 			     "task list cycle: task 0x%" PRIx64 " seen twice",
 			     next);
 			return 0;
 		}
 		ret = add_task(w, next, err);
 		if (ret > 0 && span_u64(w, tl->tasks + 8) != task + tl->tasks)
-			mark(w, KH_RESULT_INCONSISTENT,
+			kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
 			     "task 0x%" PRIx64 ": tasks.prev does not point back; the list changed during the walk",
 			     next);
 		task = next;
@@ -355,7 +285,7 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 	}
 	for (i = 0; i < nr; i++) {
 		struct kh_task *task = &w->list->tasks[i];
-		int idx = seen_find(w, w->parent[i]);
+		int idx = kh_addr_set_find(&w->seen, w->parent[i]);
 
 		if (idx >= 0) {
 			task->ppid = w->list->tasks[idx].tgid;
@@ -376,10 +306,10 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 	}
 	ret = kh_kva_fetch(w->vm, reads, n, err);
 	if (ret > 0)
-		mark(w, KH_RESULT_INCOMPLETE,
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 		     "%d parent or credential reads failed", ret);
 	for (i = 0; i < nr; i++)
-		if (seen_find(w, w->parent[i]) < 0)
+		if (kh_addr_set_find(&w->seen, w->parent[i]) < 0)
 			w->list->tasks[i].ppid = ptgid[i];
 	free(reads);
 	free(ptgid);
@@ -389,10 +319,8 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 static void walk_reset(struct walk *w)
 {
 	w->list->nr = 0;
-	w->list->flags = 0;
-	w->list->problem[0] = '\0';
-	if (w->seen)
-		memset(w->seen, 0, sizeof(*w->seen) * w->seen_cap);
+	memset(&w->list->result, 0, sizeof(w->list->result));
+	kh_addr_set_clear(&w->seen);
 }
 
 /*
@@ -424,17 +352,14 @@ static int tasks_from_technique(struct kh_vm *vm, unsigned int flags,
 	}
 	list->tasks = tasks;
 	list->nr = nr;
-	if (ret > 0) {
-		list->flags |= KH_RESULT_INCOMPLETE;
-		snprintf(list->problem, sizeof(list->problem),
-			 "the %s technique could not read every process",
-			 vm->acc.ops->name);
-	} else if (flags & KH_TASKS_THREADS) {
-		list->flags |= KH_RESULT_INCOMPLETE;
-		snprintf(list->problem, sizeof(list->problem),
-			 "the %s technique lists processes, not threads",
-			 vm->acc.ops->name);
-	}
+	if (ret > 0)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"the %s technique could not read every process",
+			vm->acc.ops->name);
+	else if (flags & KH_TASKS_THREADS)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"the %s technique lists processes, not threads",
+			vm->acc.ops->name);
 	*listp = list;
 	return 0;
 }
@@ -467,7 +392,7 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	for (attempt = 0; !ret && attempt < WALK_ATTEMPTS; attempt++) {
 		walk_reset(&w);
 		ret = walk_once(&w, vm->kernel.text_va + init_task, err);
-		if (!(w.list->flags & KH_RESULT_INCOMPLETE))
+		if (!(w.list->result.flags & KH_RESULT_INCOMPLETE))
 			break;
 	}
 	if (!ret)
@@ -484,8 +409,7 @@ out:
 	free(w.parent);
 	free(w.cred);
 	free(w.signal);
-	free(w.seen);
-	free(w.seen_idx);
+	kh_addr_set_free(&w.seen);
 	free(w.span);
 	if (ret) {
 		kh_task_list_free(w.list);

@@ -164,22 +164,28 @@ static uint64_t hash_addr(uint64_t addr)
 	return (addr >> 3) * 0x9e3779b97f4a7c15ULL;
 }
 
-int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr)
+int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
+		    unsigned int index)
 {
 	unsigned int mask, i;
 
 	if (!addr)
 		return 0;
+	/* open addressing, never more than half full */
 	if ((set->nr + 1) * 2 > set->cap) {
 		struct kh_addr_set grown = { .cap = set->cap ? set->cap * 2 : 64 };
 
 		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
-		if (!grown.slots)
+		grown.index = calloc(grown.cap, sizeof(*grown.index));
+		if (!grown.slots || !grown.index) {
+			kh_addr_set_free(&grown);
 			return -ENOMEM;
+		}
 		for (i = 0; i < set->cap; i++)
 			if (set->slots[i])
-				kh_addr_set_add(&grown, set->slots[i]);
-		free(set->slots);
+				kh_addr_set_put(&grown, set->slots[i],
+						set->index[i]);
+		kh_addr_set_free(set);
 		*set = grown;
 	}
 	mask = set->cap - 1;
@@ -187,13 +193,40 @@ int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr)
 		if (set->slots[i] == addr)
 			return 0;
 	set->slots[i] = addr;
+	set->index[i] = index;
 	set->nr++;
 	return 1;
+}
+
+int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr)
+{
+	return kh_addr_set_put(set, addr, 0);
+}
+
+int kh_addr_set_find(const struct kh_addr_set *set, uint64_t addr)
+{
+	unsigned int mask, i;
+
+	if (!addr || !set->cap)
+		return -1;
+	mask = set->cap - 1;
+	for (i = hash_addr(addr) & mask; set->slots[i]; i = (i + 1) & mask)
+		if (set->slots[i] == addr)
+			return (int)set->index[i];
+	return -1;
+}
+
+void kh_addr_set_clear(struct kh_addr_set *set)
+{
+	if (set->cap)
+		memset(set->slots, 0, sizeof(*set->slots) * set->cap);
+	set->nr = 0;
 }
 
 void kh_addr_set_free(struct kh_addr_set *set)
 {
 	free(set->slots);
+	free(set->index);
 	memset(set, 0, sizeof(*set));
 }
 

@@ -49,6 +49,12 @@ int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 
 /* A canonical kernel address (guest memory cannot make us follow less). */
 int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va);
+/* The same, of an object aligned to align (a power of two) bytes. */
+static inline int kh_kernel_ptr_aligned(const struct kh_vm *vm, uint64_t va,
+					uint64_t align)
+{
+	return kh_kernel_ptr(vm, va) && !(va & (align - 1));
+}
 
 /* A little-endian field of a buffer read from the guest, at any alignment. */
 static inline uint64_t kh_load_u64(const void *buf, size_t off)
@@ -95,13 +101,25 @@ int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
 		 unsigned int max, kh_list_fn fn, void *opaque,
 		 struct kh_result *result, struct kh_err *err);
 
-/* A set of addresses, for cycle detection in walks of any shape. */
+/*
+ * Addresses of guest objects seen by a walk, each with an index of the
+ * walker's (where it keeps what it read there): cycle detection in walks
+ * of any shape, and finding an object seen before. Address 0 is never in.
+ */
 struct kh_addr_set {
 	uint64_t *slots;
+	unsigned int *index;
 	unsigned int cap, nr;
 };
-/* 1 if addr was new (and is now in), 0 if present, -ENOMEM. */
+/* 1 if addr was new (and is now in, with index), 0 if present, -ENOMEM. */
+int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
+		    unsigned int index);
+/* kh_addr_set_put() with index 0, for sets that only detect cycles. */
 int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr);
+/* The index addr was put with, or -1 when it is not in the set. */
+int kh_addr_set_find(const struct kh_addr_set *set, uint64_t addr);
+/* Empty again, keeping the memory. */
+void kh_addr_set_clear(struct kh_addr_set *set);
 void kh_addr_set_free(struct kh_addr_set *set);
 
 /* The most entries any guest list may have: what its RAM could hold. */

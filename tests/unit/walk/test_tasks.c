@@ -187,10 +187,10 @@ static void expect(struct kh_vm *vm, unsigned int flags, unsigned int mark,
 {
 	struct kh_task_list *list = walk(vm, flags);
 
-	CHECK(list->flags & mark, "%s: flags 0x%x, problem '%s'", what,
-	      list->flags, list->problem);
-	CHECK(strstr(list->problem, needle), "%s: problem '%s' lacks '%s'",
-	      what, list->problem, needle);
+	CHECK(list->result.flags & mark, "%s: flags 0x%x, problem '%s'", what,
+	      list->result.flags, list->result.problem);
+	CHECK(strstr(list->result.problem, needle), "%s: problem '%s' lacks '%s'",
+	      what, list->result.problem, needle);
 	kh_task_list_free(list);
 }
 
@@ -208,8 +208,8 @@ int main(void)
 	/* Well-formed: 5 tasks besides the idle task, threads on request. */
 	build_guest(6);
 	list = walk(vm, 0);
-	CHECK(list->nr == 5 && !list->flags, "nr %u flags 0x%x (%s)", list->nr,
-	      list->flags, list->problem);
+	CHECK(list->nr == 5 && !list->result.flags, "nr %u flags 0x%x (%s)", list->nr,
+	      list->result.flags, list->result.problem);
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_task *t = &list->tasks[i];
 
@@ -220,8 +220,8 @@ int main(void)
 	}
 	kh_task_list_free(list);
 	list = walk(vm, KH_TASKS_THREADS);
-	CHECK(list->nr == 7 && !list->flags, "with threads: nr %u (%s)",
-	      list->nr, list->problem);
+	CHECK(list->nr == 7 && !list->result.flags, "with threads: nr %u (%s)",
+	      list->nr, list->result.problem);
 	kh_task_list_free(list);
 
 	/* A cycle that skips back to an earlier task. */
