@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Attaching to a VM: from a spec to a QEMU process, its RAM layout, an
- * access technique and the guest kernel, in that order; each step names
- * what is missing when it fails.
+ * The engine (libkeyhole). Its data flows one way, one folder per step:
+ * qemu/ finds the QEMU process and where guest RAM lies in it, access/
+ * gets guest-physical bytes by one of the paper's technique classes,
+ * kernel/ finds the guest kernel and reads its memory by virtual address,
+ * walk/ reads each kind of kernel object, crawl/ does a whole monitoring
+ * iteration, json/ encodes every result. A folder calls only the folders
+ * before it. At the top: the handle (vm.c, vm.h), the context VMs share
+ * (context.c) and error reporting (err.c).
+ *
+ * This file attaches to a VM: from a spec to a QEMU process, its RAM
+ * layout, an access technique and the guest kernel, in that order; each
+ * step names what is missing when it fails.
  */
 #include <errno.h>
 #include <fcntl.h>

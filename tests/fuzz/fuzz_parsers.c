@@ -36,7 +36,7 @@
 #include "qemu/guest_agent.h"
 
 #define MAX_IDS 64
-#define MAX_XP_WORDS 4096	/* access_hmp.c's MAX_WORDS */
+#define MAX_XP_WORDS 4096	/* access/hmp.c's MAX_WORDS */
 /* Replies per agent session: each guest-exec-status poll sleeps 5 ms. */
 #define MAX_QGA_LINES 8
 #define QGA_TIMEOUT_MS 2000

@@ -59,7 +59,7 @@ static inline int rundir_has(const struct guest *g, const char *name)
 	return !stat(path, &st) && S_ISSOCK(st.st_mode);
 }
 
-/* Every technique of a live QEMU, in keyhole's order (access.c). */
+/* Every technique of a live QEMU, in keyhole's order (access/technique.c). */
 static const char *const all_techniques[] = {
 	"kmap", "memmap", "kread", "pvreadv", "procmem", "kpause", "ptrace",
 	"gdbstub", "agent", "hmp", "bgsnap", "migrate", "dump", "pmemsave",

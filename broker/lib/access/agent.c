@@ -9,7 +9,7 @@
  * processes: `ls /proc` for the pids, then one `cat` of every
  * /proc/PID/stat and one of every /proc/PID/status. A process that exits
  * in between is simply missing from cat's output. Everything the guest
- * returns is parsed as hostile text (guest_proc.c) and bounded in count.
+ * returns is parsed as hostile text (access/agent_proc.c) and bounded in count.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -238,7 +238,7 @@ out:
 	}
 	*tasksp = tasks;
 	*nrp = nr;
-	/* 1: the list is real but not whole (see task.c). */
+	/* 1: the list is real but not whole (see walk/tasks.c). */
 	return incomplete;
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The guest's /proc text into struct kh_task; see guest_proc.h.
+ * The guest's /proc text into struct kh_task; see access/agent_proc.h.
  */
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,7 @@
  * for anonymous or shmem memory, which the probe asks QEMU about.
  *
  * Like migrate, it refuses a guest that is not running: QEMU would leave
- * it in "postmigrate" (see access_migrate.c).
+ * it in "postmigrate" (see access/migrate.c).
  */
 #include "qemu/migration_stream.h"
 

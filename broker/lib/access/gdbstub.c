@@ -13,10 +13,10 @@
  * it is still not running; when its owner had paused it, we only close
  * the socket, since QEMU's `D` would start a paused guest too.
  *
- * The stub serves one debugger at a time: a second one would wait in the
- * listen backlog, so a connected client is looked for first (EBUSY).
- * Replies are untrusted bytes: framing, checksums, escapes and run-length
- * encoding are checked strictly by gdbrsp.c and every wait has a deadline.
+ * The stub serves one debugger at a time: a second one would wait in the listen
+ * backlog, so a connected client is looked for first (EBUSY). Replies are
+ * untrusted bytes: framing, checksums, escapes and run-length encoding are
+ * checked strictly by qemu/gdb_packet.c and every wait has a deadline.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -22,7 +22,7 @@
 int kh_kmod_attach(struct kh_access *acc, uint64_t features,
 		   struct kh_err *err);
 
-/* The mirror of guest RAM (access_kmap.c). */
+/* The mirror of guest RAM (access/kmap.c). */
 struct kh_kmap;
 
 /* Attaches and maps every range of acc->layout once. */

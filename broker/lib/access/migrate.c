@@ -4,11 +4,11 @@
  * the migration driver it shares with "bgsnap" (class III).
  *
  * QEMU migrates the VM into a unix socket keyhole listens on, and keyhole
- * parses the stream as it arrives (migstream.c) into a private copy of
- * guest RAM: no temporary file, unless the user asked to keep the stream
- * (KEYHOLE_KEEP_SNAPSHOT; `keyhole ps FILE` reads it later). Reading the
- * stream to its end is what lets QEMU complete, so a stream is never cut
- * short by keyhole (an exec: URI's child may be killed by QEMU first).
+ * parses the stream as it arrives (qemu/migration_stream.c) into a private copy
+ * of guest RAM: no temporary file, unless the user asked to keep the stream
+ * (KEYHOLE_KEEP_SNAPSHOT; `keyhole ps FILE` reads it later). Reading the stream
+ * to its end is what lets QEMU complete, so a stream is never cut short by
+ * keyhole (an exec: URI's child may be killed by QEMU first).
  *
  * A precopy migration copies RAM while the guest runs, then stops it for
  * the last dirty pages and the device state, and leaves it stopped in

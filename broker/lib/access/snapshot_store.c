@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Guest RAM from a file instead of a live QEMU: an ELF core as QEMU's
- * dump-guest-memory writes it (one PT_LOAD per RAM range, p_paddr = GPA),
- * a QEMU migration stream (migstream.c), or a raw image of RAM from GPA 0.
- * The same walkers then serve forensics on dumps, and the snapshot
+ * dump-guest-memory writes it (one PT_LOAD per RAM range, p_paddr = GPA), a
+ * QEMU migration stream (qemu/migration_stream.c), or a raw image of RAM from
+ * GPA 0. The same walkers then serve forensics on dumps, and the snapshot
  * techniques read their copies through the same struct kh_snap. Files are
  * mapped privately: reads are memcpy, and a caller that owns the VM (the
  * fuzzer) may patch the private copy.

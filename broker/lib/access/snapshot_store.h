@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Guest RAM held in this process rather than read from QEMU: a RAM image
- * file given as the VM (access_image.c), or a snapshot a copying technique
- * made (classes II and III). Both are a struct kh_snap: GPA ranges, each
- * backed by a private mapping.
+ * Guest RAM held in this process rather than read from QEMU: a RAM image file
+ * given as the VM (access/snapshot_store.c), or a snapshot a copying technique
+ * made (classes II and III). Both are a struct kh_snap: GPA ranges, each backed
+ * by a private mapping.
  */
 #ifndef KH_ACCESS_IMAGE_H
 #define KH_ACCESS_IMAGE_H

@@ -30,15 +30,15 @@
  * only live techniques that read memory and copy nothing (vm.c).
  */
 /*
- * keyhole.ko's techniques (kmod_client.c), measured through the engine by
- * tests/kmod/bench_ladder.c on a nested KVM guest: one warm 64-byte
- * kh_read_phys costs 1.6 us with kmap, 7 us with memmap and kread, 14 us
- * with pvreadv, 27 us with procmem (kread needs no pidfd check after each
- * operation: its fd is bound to QEMU's mm). kmap goes first: no system
- * call per read, and any RAM backend. Without the module their open fails
- * at once (no /dev/keyhole) and the order of the others is unchanged.
- * kpause parks only the vCPU threads, in the kernel: a ps walk held the
- * guest 1 ms against ptrace's 5.6 ms.
+ * keyhole.ko's techniques (access/kmod_session.c), measured through the engine
+ * by tests/kmod/bench_ladder.c on a nested KVM guest: one warm 64-byte
+ * kh_read_phys costs 1.6 us with kmap, 7 us with memmap and kread, 14 us with
+ * pvreadv, 27 us with procmem (kread needs no pidfd check after each operation:
+ * its fd is bound to QEMU's mm). kmap goes first: no system call per read, and
+ * any RAM backend. Without the module their open fails at once (no
+ * /dev/keyhole) and the order of the others is unchanged. kpause parks only the
+ * vCPU threads, in the kernel: a ps walk held the guest 1 ms against ptrace's
+ * 5.6 ms.
  */
 const struct kh_access_ops *const kh_access_all[] = {
 	&kh_access_kmap,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * One monitoring iteration over the whole generic state, with its cost and
- * the consistency accounting of Suneja et al. (VEE 2015) section 5.1:
+ * crawl/: one monitoring iteration over the whole generic state, with its
+ * cost and the consistency accounting of Suneja et al. (VEE 2015) section
+ * 5.1. It calls every walker in walk/ and access/ for halting; the public
+ * API and json/ (the crawl record) call it.
  *
  * I.A  zombie:          exit_state is EXIT_ZOMBIE or EXIT_DEAD; only the
  *                       task_struct itself is read, the rest is skipped.

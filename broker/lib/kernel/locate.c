@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Finding a Linux kernel in guest RAM with no prior knowledge of it.
+ * kernel/: the guest kernel, known from guest RAM alone: where it is
+ * (this file), its symbols (kallsyms.c) and types (btf.c), the profile
+ * they make and its disk cache (profile.c, profile_cache.c), x86-64 page
+ * tables (pgtable.c), and the engine's reads of guest memory by physical
+ * or kernel-virtual address (memory.c). It calls access/ for bytes and
+ * qemu/ for the layout; walk/ builds on it.
+ *
+ * This file: finding a Linux kernel in guest RAM with no prior knowledge
+ * of it.
  *
  * 1. The kernel image is loaded at a 2 MiB-aligned physical address (KASLR
  *    randomises it, in 2 MiB steps). Its first bytes are startup_64, which

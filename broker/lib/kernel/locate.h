@@ -3,7 +3,7 @@
  * Where one boot of a guest kernel sits: its physical and virtual base
  * (KASLR), its page tables and the bases of its direct map and vmalloc
  * area. Found from guest RAM alone; the profile is found or built on the
- * way (see kernel_locate.c).
+ * way (see kernel/locate.c).
  */
 #ifndef KH_KERNEL_H
 #define KH_KERNEL_H

@@ -2,8 +2,8 @@
 /*
  * Task bits of the guest kernel's include/linux/sched.h that keyhole
  * interprets itself, defined once: they are the guest's ABI, and two
- * private copies drifted apart once (guest_proc.c had EXIT_ZOMBIE and
- * EXIT_DEAD swapped against the kernel and crawl.c).
+ * private copies drifted apart once (access/agent_proc.c had EXIT_ZOMBIE and
+ * EXIT_DEAD swapped against the kernel and crawl/crawl.c).
  */
 #ifndef KH_GUEST_SCHED_H
 #define KH_GUEST_SCHED_H

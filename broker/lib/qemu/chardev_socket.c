@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unix socket client with deadlines and a busy check; see unixsock.h.
+ * Unix socket client with deadlines and a busy check; see
+ * qemu/chardev_socket.h.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * GDB remote protocol packet codec; see gdbrsp.h. Everything decoded here
- * comes from a socket we do not control, so every length is checked
- * before a byte is written and malformed input is an error, never a guess.
+ * GDB remote protocol packet codec; see qemu/gdb_packet.h. Everything decoded
+ * here comes from a socket we do not control, so every length is checked before
+ * a byte is written and malformed input is an error, never a guess.
  */
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * qemu-ga client; see qga.h.
+ * qemu-ga client; see qemu/guest_agent.h.
  *
  * The agent answers each command with one JSON object and a newline. A
  * previous client may have left a command half-sent or a reply unread, so

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Guest RAM out of a QEMU migration stream (migstream.c): what the
+ * Guest RAM out of a QEMU migration stream (qemu/migration_stream.c): what the
  * migrate and bgsnap techniques save, and what `keyhole ps FILE` opens.
  */
 #ifndef KH_MIGSTREAM_H
@@ -30,7 +30,7 @@ int kh_migstream_receive(struct kh_snap *snap, int fd, const char *name,
 			 const char *copy_name, struct kh_err *err);
 
 /*
- * A snapshot by migration (access_migrate.c), for migrate and bgsnap:
+ * A snapshot by migration (access/migrate.c), for migrate and bgsnap:
  * background selects QEMU's background-snapshot capability.
  */
 int kh_migrate_take(struct kh_access *acc, int background,

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Finding the QEMU process behind a VM spec and reading what its command
- * line says about guest RAM and QMP.
+ * qemu/: everything about the QEMU process itself: finding it and reading
+ * its command line (this file), where guest RAM lies in it (ram_layout.c,
+ * its pure parsers in ram_layout_parse.c), and the clients of what it
+ * serves: QMP (qmp.c), the guest agent (guest_agent.c), the gdbstub's
+ * packets (gdb_packet.c) over chardev sockets (chardev_socket.c), and the
+ * migration stream format (migration_stream.c). It calls nothing else of
+ * the engine but error reporting; everything else builds on it.
+ *
+ * This file: finding the QEMU process behind a VM spec and reading what
+ * its command line says about guest RAM and QMP.
  *
  * The command line is parsed the way QEMU parses it: options may be spelt
  * -opt or --opt, option values are QemuOpts strings (key=value pairs split

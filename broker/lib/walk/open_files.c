@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Open files of the guest's processes, as /proc/PID/fd shows them:
- * task_struct.files -> files_struct.fdt -> fdtable {max_fds, fd[]}, and
- * for each installed struct file its path (path.c), inode and type; for
- * sockets the struct sock behind it (file->private_data is the struct
- * socket, socket.sk the sock), which kh_conns() decodes.
+ * task_struct.files -> files_struct.fdt -> fdtable {max_fds, fd[]}, and for
+ * each installed struct file its path (walk/dentry_path.c), inode and type; for
+ * sockets the struct sock behind it (file->private_data is the struct socket,
+ * socket.sk the sock), which kh_conns() decodes.
  *
  * Cost: one batched read for every step that is per process (files, fdt,
  * fdtable, the fd pointer arrays in chunks), then one path resolution per

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The extractors' toolkit (see extract.h).
+ * The extractors' toolkit (see walk/toolkit.h).
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kh_guest_parse_stat (broker/lib/guest_proc.c) takes the state only from
- * the letters Linux prints: a /proc/PID/stat line from the guest agent
- * whose state is a NUL byte was once accepted (strchr finds the string's
- * own terminator) and gave a task with an empty state; found by
+ * kh_guest_parse_stat (broker/lib/access/agent_proc.c) takes the state only
+ * from the letters Linux prints: a /proc/PID/stat line from the guest agent
+ * whose state is a NUL byte was once accepted (strchr finds the string's own
+ * terminator) and gave a task with an empty state; found by
  * tests/fuzz/fuzz_parsers.c. Every byte that is not a state letter must be
  * refused, and every state letter still parses.
  *

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves: the GDB remote protocol codec (broker/lib/gdbrsp.c) frames and
- * escapes what it sends, and decodes what a gdbstub sends strictly: a
- * packet split anywhere is "incomplete", never misread; a wrong checksum,
- * a bad hex digit, a dangling escape or repeat, a repeat with nothing to
- * repeat or a forbidden count, and a '$' inside a packet are errors; no
- * decoded byte is written past the output buffer (checked with a guard);
- * hex and "Enn" replies are parsed exactly.
+ * Proves: the GDB remote protocol codec (broker/lib/qemu/gdb_packet.c) frames
+ * and escapes what it sends, and decodes what a gdbstub sends strictly: a
+ * packet split anywhere is "incomplete", never misread; a wrong checksum, a bad
+ * hex digit, a dangling escape or repeat, a repeat with nothing to repeat or a
+ * forbidden count, and a '$' inside a packet are errors; no decoded byte is
+ * written past the output buffer (checked with a guard); hex and "Enn" replies
+ * are parsed exactly.
  */
 #include <errno.h>
 #include <string.h>

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The migration stream reader (broker/lib/migstream.c) on streams built
- * here byte by byte in QEMU 7.2's format: pages, zero pages, pages sent
- * again (the last copy wins), a block that is not guest RAM (skipped),
- * section footers, and the pc split that places the block's bytes at
- * guest-physical addresses. Then the hostile cases: every truncation of a
- * valid stream, a page past its block, unknown record flags, pages before
- * the block list and a block never named all fail with an error, never a
- * crash or a partial snapshot.
+ * The migration stream reader (broker/lib/qemu/migration_stream.c) on streams
+ * built here byte by byte in QEMU 7.2's format: pages, zero pages, pages sent
+ * again (the last copy wins), a block that is not guest RAM (skipped), section
+ * footers, and the pc split that places the block's bytes at guest-physical
+ * addresses. Then the hostile cases: every truncation of a valid stream, a page
+ * past its block, unknown record flags, pages before the block list and a block
+ * never named all fail with an error, never a crash or a partial snapshot.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves: the maple tree walker (broker/lib/maps.c, kh_maple_walk) returns
+ * Proves: the maple tree walker (broker/lib/walk/vmas.c, kh_maple_walk) returns
  * every entry of well-formed synthetic trees (one leaf, two and three
  * levels, full and partly full nodes, gaps) in index order with the right
  * ranges, and on corrupted trees always terminates with the result marked

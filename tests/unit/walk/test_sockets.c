@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves: the socket decoders of broker/lib/conns.c turn struct sock bytes
- * into what /proc/net shows: TCP/UDP over IPv4 and IPv6 by family, type
- * and protocol (as plain members and as the bitfields of kernels before
- * 5.6), ports in host order, state names by /proc/net/tcp's numbers, and
- * unix names as /proc/net/unix prints them (a path without its NUL, an
- * abstract name with '@' for every NUL), bounded however long the guest
- * claims the name is. Families /proc/net does not list are left out.
+ * Proves: the socket decoders of broker/lib/walk/sockets.c turn struct sock
+ * bytes into what /proc/net shows: TCP/UDP over IPv4 and IPv6 by family, type
+ * and protocol (as plain members and as the bitfields of kernels before 5.6),
+ * ports in host order, state names by /proc/net/tcp's numbers, and unix names
+ * as /proc/net/unix prints them (a path without its NUL, an abstract name with
+ * '@' for every NUL), bounded however long the guest claims the name is.
+ * Families /proc/net does not list are left out.
  *
- * The decoders are static: this test includes conns.c itself, so it
+ * The decoders are static: this test includes walk/sockets.c itself, so it
  * links its own copy of them (and of kh_conns, which the library's copy
  * is then not pulled in for).
  */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves: the task walker (broker/lib/task.c) returns the right tasks from
- * a well-formed synthetic guest, and on corrupted ones always terminates
- * with the result marked and the problem named: a cycle in the process
- * list, a cycle in a thread list, a pointer that is not a kernel address,
- * a pointer outside guest RAM, a list whose prev pointers disagree, and a
- * hostile list longer than guest RAM could hold.
+ * Proves: the task walker (broker/lib/walk/tasks.c) returns the right tasks
+ * from a well-formed synthetic guest, and on corrupted ones always terminates
+ * with the result marked and the problem named: a cycle in the process list, a
+ * cycle in a thread list, a pointer that is not a kernel address, a pointer
+ * outside guest RAM, a list whose prev pointers disagree, and a hostile list
+ * longer than guest RAM could hold.
  *
  * The "guest" is a buffer read through a test access technique; the kernel
  * placement and profile are set by hand, so only the walker is under test.
