@@ -108,17 +108,8 @@ out_qmp:
 		ret = kh_snap_load(snap, fd, path, NULL, err);
 	if (fd >= 0)
 		close(fd);
-	if (ret) {
-		if (kh_access_exited_after(acc, ret))
-			ret = kh_err_set(err, ESRCH,
-					 "QEMU pid %d exited during dump-guest-memory",
-					 (int)acc->pid);
-		free(snap);
-		return ret;
-	}
-	acc->priv = snap;
-	atomic_fetch_add(&acc->snapshot_ns, kh_access_now_ns() - start);
-	return 0;
+	return kh_snap_take_end(acc, snap, start, ret, "dump-guest-memory",
+				err);
 }
 
 static int dump_probe(struct kh_access *acc, struct kh_err *err)

@@ -94,19 +94,8 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 	restore = kh_access_qmp_restore(acc, qmp, running, stopped_at,
 					ret ? NULL : err);
 	kh_qmp_close(qmp);
-	ret = ret ?: restore;
-	if (ret) {
-		if (kh_access_exited_after(acc, ret))
-			ret = kh_err_set(err, ESRCH,
-					 "QEMU pid %d exited during pmemsave",
-					 (int)acc->pid);
-		kh_snap_free(snap);
-		free(snap);
-		return ret;
-	}
-	acc->priv = snap;
-	atomic_fetch_add(&acc->snapshot_ns, kh_access_now_ns() - start);
-	return 0;
+	return kh_snap_take_end(acc, snap, start, ret ?: restore, "pmemsave",
+				err);
 }
 
 static int pmemsave_probe(struct kh_access *acc, struct kh_err *err)

@@ -200,6 +200,24 @@ const void *kh_snap_access_map(struct kh_access *acc, uint64_t gpa,
 	return kh_snap_ptr(acc->priv, gpa, len);
 }
 
+int kh_snap_take_end(struct kh_access *acc, struct kh_snap *snap,
+		     uint64_t start, int ret, const char *what,
+		     struct kh_err *err)
+{
+	if (ret) {
+		if (kh_access_exited_after(acc, ret))
+			ret = kh_err_set(err, ESRCH,
+					 "QEMU pid %d exited during %s",
+					 (int)acc->pid, what);
+		kh_snap_free(snap);
+		free(snap);
+		return ret;
+	}
+	acc->priv = snap;
+	atomic_fetch_add(&acc->snapshot_ns, kh_access_now_ns() - start);
+	return 0;
+}
+
 int kh_snap_probe_space(struct kh_access *acc, const char *what,
 			struct kh_err *err)
 {

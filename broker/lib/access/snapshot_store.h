@@ -62,6 +62,15 @@ int kh_snap_access_read(struct kh_access *acc, struct kh_read *reads,
 			unsigned int nr);
 const void *kh_snap_access_map(struct kh_access *acc, uint64_t gpa,
 			       uint64_t len);
+/*
+ * The end of a copying technique's snapshot_take, begun at start (ns) and
+ * ending with ret: on success snap becomes acc->priv and its cost is
+ * counted; on failure it is freed, and a QEMU that exited meanwhile is
+ * called that, during what.
+ */
+int kh_snap_take_end(struct kh_access *acc, struct kh_snap *snap,
+		     uint64_t start, int ret, const char *what,
+		     struct kh_err *err);
 int kh_snap_probe_space(struct kh_access *acc, const char *what,
 			struct kh_err *err);
 

@@ -75,19 +75,31 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	return ret;
 }
 
-int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+typedef int (*fetch_fn)(struct kh_vm *vm, struct kh_read *reads,
+			unsigned int nr, struct kh_err *err);
+
+/* One read by fetch, whose failure is an error naming space and addr. */
+static int fetch_one(struct kh_vm *vm, fetch_fn fetch, const char *space,
+		     uint64_t addr, void *buf, uint32_t len,
 		     struct kh_err *err)
 {
-	struct kh_read read = { .addr = gpa, .buf = buf, .len = len };
-	int ret = kh_gpa_fetch(vm, &read, 1, err);
+	struct kh_read read = { .addr = addr, .buf = buf, .len = len };
+	int ret = fetch(vm, &read, 1, err);
 
 	if (ret < 0)
 		return ret;
 	if (read.result)
 		return kh_err_set(err, -read.result,
-				  "cannot read %u bytes at guest-physical 0x%llx",
-				  len, (unsigned long long)gpa);
+				  "cannot read %u bytes at %s 0x%llx", len,
+				  space, (unsigned long long)addr);
 	return 0;
+}
+
+int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
+		     struct kh_err *err)
+{
+	return fetch_one(vm, kh_gpa_fetch, "guest-physical", gpa, buf, len,
+			 err);
 }
 
 static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
@@ -191,16 +203,8 @@ out:
 int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 		     struct kh_err *err)
 {
-	struct kh_read read = { .addr = va, .buf = buf, .len = len };
-	int ret = kh_kva_fetch(vm, &read, 1, err);
-
-	if (ret < 0)
-		return ret;
-	if (read.result)
-		return kh_err_set(err, -read.result,
-				  "cannot read %u bytes at kernel address 0x%llx",
-				  len, (unsigned long long)va);
-	return 0;
+	return fetch_one(vm, kh_kva_fetch, "kernel address", va, buf, len,
+			 err);
 }
 
 int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
