@@ -14,6 +14,7 @@
 #ifndef LIBKEYHOLE_H
 #define LIBKEYHOLE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -409,6 +410,145 @@ void kh_vm_get_access_cost(const struct kh_vm *vm,
  * for other techniques. Not to be called while other threads read.
  */
 int kh_vm_snapshot(struct kh_vm *vm, struct kh_err *err);
+
+/*
+ * Results as text and JSON, the same for every program that prints them
+ * (the keyhole command, a daemon). Text that comes from guest memory is
+ * made printable (except where said below), so that a hostile guest can
+ * neither steer a terminal nor make a string that is not valid UTF-8.
+ * The kh_format_* helpers give the text forms of fields that both the
+ * encoders and a program's text tables show; every buffer's size counts
+ * its NUL and is at least 1, and what does not fit is cut.
+ */
+
+/*
+ * Copies the C string in to out (size bytes, NUL-terminated): printable
+ * ASCII kept, every other byte '?'; at most size - 1 bytes of in are
+ * read, so in need not be terminated within size.
+ */
+void kh_printable(const char *in, size_t size, char *out);
+
+/* "02:00:00:00:00:42" from len bytes; "" for none; whole bytes only. */
+void kh_format_mac(const uint8_t *mac, unsigned int len, char *buf,
+		   size_t size);
+
+/*
+ * "10.99.0.1/24", "fd00:99::1/64"; "?" and -1 for a family other than
+ * AF_INET and AF_INET6, else 0.
+ */
+int kh_format_ifaddr(const struct kh_ifaddr *addr, char *buf, size_t size);
+
+/*
+ * One end of a connection, as netstat shows it: "127.0.0.1:7777",
+ * "[::1]:7780"; a unix socket's printable path at the local end, "-" at
+ * the remote end or without a path.
+ */
+void kh_format_endpoint(const struct kh_conn *conn, int local, char *buf,
+			size_t size);
+
+/*
+ * The printable comm of process tgid in tasks, which must be sorted by
+ * pid (it is looked up by binary search); "?" if it is not there or
+ * tasks is NULL. out holds KH_COMM_LEN bytes.
+ */
+void kh_format_comm(const struct kh_task_list *tasks, int32_t tgid,
+		    char *out);
+
+/* A technique's KH_TECHNIQUE_* properties: "live,mapped"; "" for none. */
+void kh_format_technique_props(unsigned int props, char *buf, size_t size);
+
+/*
+ * Each kh_json_* returns a new reference (json_decref() it), or NULL when
+ * jansson cannot build it (out of memory, or a string it must refuse, as
+ * said below). Objects keep their keys in the order given here (dump
+ * them with JSON_PRESERVE_ORDER); addresses are "0x..." strings, counts
+ * and sizes integers, times seconds or milliseconds as reals. A result's
+ * flags and problem are not encoded: the caller reports them as it
+ * reports errors.
+ */
+
+/*
+ * [{"pid", "tgid", "ppid", "uid", "gid", "state" (one letter), "comm",
+ * "start_time" (seconds since boot), "threads"}], in the list's order.
+ */
+json_t *kh_json_tasks(const struct kh_task_list *list);
+
+/*
+ * {"sysname", "nodename", "release", "version", "machine", "domainname",
+ * "uptime" (seconds), "cpus_online", "cpus_possible", "loadavg" [1, 5,
+ * 15 minutes]}.
+ */
+json_t *kh_json_os_info(const struct kh_os_info *info);
+
+/* {"total", "free", "available", "buffers", "cached", "shmem"}, in KiB. */
+json_t *kh_json_mem_info(const struct kh_mem_info *mem);
+
+/*
+ * [{"addr", "name", "size", "refcount" (-1: not counted), "state"}].
+ */
+json_t *kh_json_modules(const struct kh_module_list *list);
+
+/*
+ * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),
+ * "mac_len", "addrs" [{"family" ("inet", "inet6"), "addr" (without the
+ * prefix; "?" for an unknown family), "prefixlen"}]}].
+ */
+json_t *kh_json_ifaces(const struct kh_iface_list *list);
+
+/*
+ * [{"comm" (as kh_format_comm, from tasks sorted by pid; may be NULL),
+ * "pid", "fd", "type", "inode", "path", "addr" (struct file), "sock"
+ * (struct sock, "0x0" for none)}].
+ */
+json_t *kh_json_files(const struct kh_file_list *list,
+		      const struct kh_task_list *tasks);
+
+/*
+ * [{"proto", "local", "remote" (addresses without port, "" for unix),
+ * "lport", "rport", "state", "inode", "path" (a unix socket's, or ""),
+ * "sock", "pids" [...]}].
+ */
+json_t *kh_json_conns(const struct kh_conn_list *list);
+
+/*
+ * [{"start", "end", "perms", "offset", "inode", "path"}]. A path that is
+ * valid UTF-8 is kept as it is (JSON escapes its control characters), as
+ * /proc/PID/maps shows any byte; any other is made printable.
+ */
+json_t *kh_json_vmas(const struct kh_vma_list *list);
+
+/*
+ * What kh_vm_get_info() says: {"pid", "name", "technique",
+ * "layout_source", "ram" [{"gpa", "size", "hva"}], "kernel_release",
+ * "kernel_banner", "kernel_phys", "kernel_virt", "kaslr_slide",
+ * "page_offset_base", "paging_levels", "profile_cached", "attach_ms"}.
+ * The name and the kernel's strings are kept as they are: NULL if one is
+ * not valid UTF-8.
+ */
+json_t *kh_json_vm_info(const struct kh_vm_info *info);
+
+/*
+ * [{"name", "class", "description", one boolean per property ("live",
+ * "halting", "snapshot", "agent", "interface", "mapped"), "available",
+ * and "reason" when not available}], for kh_techniques()'s list.
+ */
+json_t *kh_json_techniques(const struct kh_technique *list, unsigned int nr);
+
+/*
+ * One crawl as one record (keyhole crawl prints one per line):
+ * {"iteration", "cost" {"wall_ms", "cpu_ms", "read_bytes", "read_calls"},
+ * "consistency" {"I.A_zombie", "I.B_dying", "I.C_as_good_as_dead",
+ * "I.D_fresh", "II.A_died", "II.B_changed"}, "skipped", "paused",
+ * "problem" (when the crawl's result has flags, and is valid UTF-8),
+ * "incomplete", then with summary "counts" {"tasks", "modules", "ifaces",
+ * "files", "conns", "procs"}, else the state: "os", "mem", "processes",
+ * "modules", "ifaces", "files" (comm looked up in the crawl's task list,
+ * which is in the guest's order, not by pid: a comm may be "?"), "conns"
+ * as the encoders above, and "proc" {"PID": {"cmdline" [each argument
+ * printable], "rss_pages", "maps"}}}.
+ */
+json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
+		      int summary);
 
 #ifdef __cplusplus
 }

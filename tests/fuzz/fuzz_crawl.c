@@ -9,7 +9,9 @@
  * one with QMP dump-guest-memory). At start the harness crawls the clean
  * image once, recording every guest-physical range read; an input is a
  * list of 12-byte patches (u16 which range, u16 where in it, u64 value)
- * applied to the private copy of the image, crawled, then undone.
+ * applied to the private copy of the image, crawled, then undone. Each
+ * crawl is also encoded as keyhole crawl prints it (kh_json_crawl), so
+ * the encoders see every corruption of the strings they make printable.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +51,14 @@ static void crawl_once(void)
 {
 	struct kh_crawl *crawl;
 	struct kh_err err = { 0 };
+	json_t *doc;
 
-	if (!kh_crawl(vm, 0, &crawl, &err))
-		kh_crawl_free(crawl);
+	if (kh_crawl(vm, 0, &crawl, &err))
+		return;
+	doc = kh_json_crawl(crawl, 0, 0);
+	free(json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	json_decref(doc);
+	kh_crawl_free(crawl);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

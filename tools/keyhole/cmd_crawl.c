@@ -14,96 +14,6 @@
 
 #include "keyhole.h"
 
-static json_t *consistency_json(const struct kh_consistency *c)
-{
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}",
-			 "I.A_zombie", c->zombie, "I.B_dying", c->dying,
-			 "I.C_as_good_as_dead", c->as_good_as_dead,
-			 "I.D_fresh", c->fresh, "II.A_died", c->died,
-			 "II.B_changed", c->changed);
-}
-
-/* argv from guest memory: printable ASCII, so always valid JSON. */
-static json_t *cmdline_json(const struct kh_proc_state *ps)
-{
-	json_t *argv = json_array();
-	char arg[sizeof(ps->cmdline) + 1];
-	size_t i, n = 0;
-
-	for (i = 0; i <= ps->cmdline_len && i < sizeof(ps->cmdline); i++) {
-		char c = i < ps->cmdline_len ? ps->cmdline[i] : '\0';
-
-		if (c) {
-			arg[n++] = c >= 0x20 && c < 0x7f ? c : '?';
-			continue;
-		}
-		if (n || i < ps->cmdline_len) {
-			arg[n] = '\0';
-			json_array_append_new(argv, json_string(arg));
-		}
-		n = 0;
-	}
-	return argv;
-}
-
-/* Per process: its maps, argv and resident pages, keyed by pid. */
-static json_t *procs_json(const struct kh_crawl *crawl)
-{
-	json_t *procs = json_object();
-	unsigned int i;
-	char pid[16];
-
-	for (i = 0; i < crawl->nr_procs; i++) {
-		const struct kh_proc_state *ps = &crawl->procs[i];
-
-		snprintf(pid, sizeof(pid), "%d", ps->pid);
-		json_object_set_new(procs, pid, json_pack("{s:o, s:I, s:o}",
-			"cmdline", cmdline_json(ps),
-			"rss_pages", (json_int_t)ps->rss_pages,
-			"maps", vmas_json(ps->maps)));
-	}
-	return procs;
-}
-
-static json_t *crawl_json(const struct kh_crawl *crawl, unsigned int i,
-			  int summary)
-{
-	json_t *doc = json_pack("{s:i, s:{s:f, s:f, s:I, s:I}, s:o, s:i, s:b}",
-		"iteration", i,
-		"cost", "wall_ms", crawl->wall_ms, "cpu_ms", crawl->cpu_ms,
-		"read_bytes", (json_int_t)crawl->read_bytes,
-		"read_calls", (json_int_t)crawl->read_calls,
-		"consistency", consistency_json(&crawl->consistency),
-		"skipped", crawl->nr_skipped, "paused", crawl->paused);
-
-	if (crawl->result.flags)
-		json_object_set_new(doc, "problem",
-				    json_string(crawl->result.problem));
-	json_object_set_new(doc, "incomplete",
-			    json_boolean(crawl->result.flags &
-					 KH_RESULT_INCOMPLETE));
-	if (summary) {
-		json_object_set_new(doc, "counts", json_pack(
-			"{s:i, s:i, s:i, s:i, s:i, s:i}",
-			"tasks", crawl->tasks->nr,
-			"modules", crawl->modules->nr,
-			"ifaces", crawl->ifaces->nr,
-			"files", crawl->files->nr,
-			"conns", crawl->conns->nr,
-			"procs", crawl->nr_procs));
-		return doc;
-	}
-	json_object_set_new(doc, "os", os_info_json(&crawl->os));
-	json_object_set_new(doc, "mem", mem_info_json(&crawl->mem));
-	json_object_set_new(doc, "processes", tasks_json(crawl->tasks));
-	json_object_set_new(doc, "modules", modules_json(crawl->modules));
-	json_object_set_new(doc, "ifaces", ifaces_json(crawl->ifaces));
-	json_object_set_new(doc, "files", files_json(crawl->files, crawl->tasks));
-	json_object_set_new(doc, "conns", conns_json(crawl->conns));
-	json_object_set_new(doc, "proc", procs_json(crawl));
-	return doc;
-}
-
 static void sleep_until(struct timespec *next, double hz)
 {
 	long step = (long)(1e9 / hz);
@@ -178,7 +88,7 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 			report_error(opts, "%s", err.msg);
 			break;
 		}
-		doc = crawl_json(crawl, i, summary);
+		doc = kh_json_crawl(crawl, i, summary);
 		json_dumpf(doc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(doc);
 		fputc('\n', stdout);

@@ -10,11 +10,9 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "keyhole.h"
-
 
 #define IFNAME_LEN sizeof(((struct kh_iface *)0)->name)
 /* "a.b.c.d/p" or an IPv6 address with "/ppp". */
@@ -54,34 +52,6 @@ static void format_flags(unsigned int flags, char *buf, size_t size)
 			 flags);
 }
 
-/* "02:00:00:00:00:42"; "" for no hardware address. */
-static void format_mac(const uint8_t *mac, unsigned int len, char *buf,
-		       size_t size)
-{
-	size_t pos = 0;
-	unsigned int i;
-
-	buf[0] = '\0';
-	/* Whole bytes only: a truncated one would read as another MAC. */
-	for (i = 0; i < len && pos + (i ? 3 : 2) < size; i++)
-		pos += snprintf(buf + pos, size - pos, "%s%02x", i ? ":" : "",
-				mac[i]);
-}
-
-/* "10.99.0.1/24", "fd00:99::1/64"; 0 or -1 for an unknown family. */
-static int format_addr(const struct kh_ifaddr *a, char *buf, size_t size)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	if ((a->family != AF_INET && a->family != AF_INET6) ||
-	    !inet_ntop(a->family, a->addr, addr, sizeof(addr))) {
-		snprintf(buf, size, "?");
-		return -1;
-	}
-	snprintf(buf, size, "%s/%u", addr, a->prefixlen);
-	return 0;
-}
-
 static void print_text(const struct kh_iface_list *list)
 {
 	char name[IFNAME_LEN], flags[256], mac[MAC_STR_LEN];
@@ -91,60 +61,22 @@ static void print_text(const struct kh_iface_list *list)
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_iface *ifc = &list->ifaces[i];
 
-		printable(ifc->name, IFNAME_LEN, name);
+		kh_printable(ifc->name, IFNAME_LEN, name);
 		format_flags(ifc->flags, flags, sizeof(flags));
 		printf("%s%s: index %d flags=0x%x<%s> mtu %u\n", i ? "\n" : "",
 		       name, ifc->index, ifc->flags, flags, ifc->mtu);
 		if (ifc->mac_len) {
-			format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
+			kh_format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
 			printf("        hwaddr %s\n", mac);
 		}
 		for (j = 0; j < ifc->nr_addrs; j++) {
 			const struct kh_ifaddr *a = &ifc->addrs[j];
 
-			format_addr(a, addr, sizeof(addr));
+			kh_format_ifaddr(a, addr, sizeof(addr));
 			printf("        %s %s\n",
 			       a->family == AF_INET ? "inet" : "inet6", addr);
 		}
 	}
-}
-
-json_t *ifaces_json(const struct kh_iface_list *list)
-{
-	char name[IFNAME_LEN], mac[MAC_STR_LEN], addr[ADDR_STR_LEN];
-	json_t *array = json_array();
-	unsigned int i, j;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_iface *ifc = &list->ifaces[i];
-		json_t *addrs = json_array();
-
-		for (j = 0; j < ifc->nr_addrs; j++) {
-			const struct kh_ifaddr *a = &ifc->addrs[j];
-			char *slash;
-
-			format_addr(a, addr, sizeof(addr));
-			slash = strchr(addr, '/');
-			if (slash)
-				*slash = '\0';
-			json_array_append_new(addrs,
-				json_pack("{s:s, s:s, s:I}",
-					  "family", a->family == AF_INET ?
-						    "inet" : "inet6",
-					  "addr", addr,
-					  "prefixlen", (json_int_t)a->prefixlen));
-		}
-		printable(ifc->name, IFNAME_LEN, name);
-		format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
-		json_array_append_new(array,
-			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o}",
-				  "name", name, "index", ifc->index,
-				  "flags", (json_int_t)ifc->flags,
-				  "mtu", (json_int_t)ifc->mtu, "mac", mac,
-				  "mac_len", (json_int_t)ifc->mac_len,
-				  "addrs", addrs));
-	}
-	return array;
 }
 
 int cmd_ifconfig(const struct options *opts, int argc, char **argv)
@@ -167,7 +99,7 @@ int cmd_ifconfig(const struct options *opts, int argc, char **argv)
 		return report_error(opts, "%s", err.msg);
 	}
 	if (opts->json)
-		print_json(ifaces_json(list));
+		print_json(kh_json_ifaces(list));
 	else
 		print_text(list);
 	ret = result_status(list->result.flags, list->result.problem);

@@ -14,12 +14,12 @@ struct shown {
 
 static void make_printable(const struct kh_os_info *info, struct shown *s)
 {
-	printable(info->sysname, sizeof(s->sysname), s->sysname);
-	printable(info->nodename, sizeof(s->nodename), s->nodename);
-	printable(info->release, sizeof(s->release), s->release);
-	printable(info->version, sizeof(s->version), s->version);
-	printable(info->machine, sizeof(s->machine), s->machine);
-	printable(info->domainname, sizeof(s->domainname), s->domainname);
+	kh_printable(info->sysname, sizeof(s->sysname), s->sysname);
+	kh_printable(info->nodename, sizeof(s->nodename), s->nodename);
+	kh_printable(info->release, sizeof(s->release), s->release);
+	kh_printable(info->version, sizeof(s->version), s->version);
+	kh_printable(info->machine, sizeof(s->machine), s->machine);
+	kh_printable(info->domainname, sizeof(s->domainname), s->domainname);
 }
 
 static void print_text(const struct kh_os_info *info)
@@ -38,22 +38,6 @@ static void print_text(const struct kh_os_info *info)
 	printf("cpus possible %u\n", info->cpus_possible);
 	printf("loadavg       %.2f %.2f %.2f\n", info->loadavg[0],
 	       info->loadavg[1], info->loadavg[2]);
-}
-
-json_t *os_info_json(const struct kh_os_info *info)
-{
-	struct shown s;
-
-	make_printable(info, &s);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:[f, f, f]}",
-			 "sysname", s.sysname, "nodename", s.nodename,
-			 "release", s.release, "version", s.version,
-			 "machine", s.machine, "domainname", s.domainname,
-			 "uptime", info->uptime,
-			 "cpus_online", (json_int_t)info->cpus_online,
-			 "cpus_possible", (json_int_t)info->cpus_possible,
-			 "loadavg", info->loadavg[0], info->loadavg[1],
-			 info->loadavg[2]);
 }
 
 int cmd_info(const struct options *opts, int argc, char **argv)
@@ -75,7 +59,7 @@ int cmd_info(const struct options *opts, int argc, char **argv)
 	if (ret)
 		return report_error(opts, "%s", err.msg);
 	if (opts->json)
-		print_json(os_info_json(&info));
+		print_json(kh_json_os_info(&info));
 	else
 		print_text(&info);
 	return result_status(info.result.flags, info.result.problem);

@@ -9,7 +9,6 @@
 
 #include "keyhole.h"
 
-
 #define NAME_LEN sizeof(((struct kh_module *)0)->name)
 #define STATE_LEN sizeof(((struct kh_module *)0)->state)
 
@@ -23,35 +22,14 @@ static void print_text(const struct kh_module_list *list)
 		const struct kh_module *m = &list->modules[i];
 		char used[16] = "-";
 
-		printable(m->name, sizeof(m->name), name);
-		printable(m->state, sizeof(m->state), state);
+		kh_printable(m->name, sizeof(m->name), name);
+		kh_printable(m->state, sizeof(m->state), state);
 		/* -1: the kernel counts no users (no CONFIG_MODULE_UNLOAD). */
 		if (m->refcount != -1)
 			snprintf(used, sizeof(used), "%d", m->refcount);
 		printf("%-19s %8" PRIu64 "  %-7s  %s\n", name, m->size, used,
 		       state);
 	}
-}
-
-json_t *modules_json(const struct kh_module_list *list)
-{
-	char name[NAME_LEN], state[STATE_LEN], addr[24];
-	json_t *array = json_array();
-	unsigned int i;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_module *m = &list->modules[i];
-
-		printable(m->name, sizeof(m->name), name);
-		printable(m->state, sizeof(m->state), state);
-		snprintf(addr, sizeof(addr), "0x%" PRIx64, m->addr);
-		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:I, s:i, s:s}",
-				  "addr", addr, "name", name,
-				  "size", (json_int_t)m->size,
-				  "refcount", m->refcount, "state", state));
-	}
-	return array;
 }
 
 int cmd_lsmod(const struct options *opts, int argc, char **argv)
@@ -74,7 +52,7 @@ int cmd_lsmod(const struct options *opts, int argc, char **argv)
 		return report_error(opts, "%s", err.msg);
 	}
 	if (opts->json)
-		print_json(modules_json(list));
+		print_json(kh_json_modules(list));
 	else
 		print_text(list);
 	ret = result_status(list->result.flags, list->result.problem);

@@ -7,10 +7,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "keyhole.h"
-
 
 static int by_pid_fd(const void *a, const void *b)
 {
@@ -28,22 +26,6 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* The comm of process tgid, or "?" if it was not in the task list. */
-static void comm_of(const struct kh_task_list *tasks, int32_t tgid,
-		    char *out)
-{
-	struct kh_task key = { .pid = tgid };
-	const struct kh_task *task = NULL;
-
-	if (tasks)
-		task = bsearch(&key, tasks->tasks, tasks->nr,
-			       sizeof(*tasks->tasks), by_pid);
-	if (task)
-		printable(task->comm, KH_COMM_LEN, out);
-	else
-		strcpy(out, "?");
-}
-
 static void print_text(const struct kh_file_list *list,
 		       const struct kh_task_list *tasks)
 {
@@ -55,36 +37,11 @@ static void print_text(const struct kh_file_list *list,
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_file *f = &list->files[i];
 
-		comm_of(tasks, f->pid, comm);
-		printable(f->path, sizeof(f->path), path);
+		kh_format_comm(tasks, f->pid, comm);
+		kh_printable(f->path, sizeof(f->path), path);
 		printf("%-15s %7d %5d %-7s %10" PRIu64 " %s\n", comm, f->pid,
 		       f->fd, f->type, f->inode, path);
 	}
-}
-
-json_t *files_json(const struct kh_file_list *list,
-		       const struct kh_task_list *tasks)
-{
-	char comm[KH_COMM_LEN], path[sizeof(list->files->path)];
-	char addr[32], sock[32];
-	json_t *array = json_array();
-	unsigned int i;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_file *f = &list->files[i];
-
-		comm_of(tasks, f->pid, comm);
-		printable(f->path, sizeof(f->path), path);
-		snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
-		snprintf(sock, sizeof(sock), "0x%" PRIx64, f->sock);
-		json_array_append_new(array,
-			json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
-				  "comm", comm, "pid", f->pid, "fd", f->fd,
-				  "type", f->type,
-				  "inode", (json_int_t)f->inode, "path", path,
-				  "addr", addr, "sock", sock));
-	}
-	return array;
 }
 
 int cmd_lsof(const struct options *opts, int argc, char **argv)
@@ -138,7 +95,7 @@ int cmd_lsof(const struct options *opts, int argc, char **argv)
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks), by_pid);
 	qsort(list->files, list->nr, sizeof(*list->files), by_pid_fd);
 	if (opts->json)
-		print_json(files_json(list, tasks));
+		print_json(kh_json_files(list, tasks));
 	else
 		print_text(list, tasks);
 	ret = result_status(list->result.flags, list->result.problem);

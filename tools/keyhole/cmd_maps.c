@@ -11,7 +11,6 @@
 
 #include "keyhole.h"
 
-
 /* /proc/PID/maps pads the path to this column (25 + 6 * sizeof(void *)). */
 #define PATH_COLUMN 73
 
@@ -28,40 +27,12 @@ static void print_text(const struct kh_vma_list *list)
 			   " 00:00 %" PRIu64 " ", v->start, v->end, v->perms,
 			   v->offset, v->inode);
 		if (v->path[0]) {
-			printable(v->path, sizeof(path), path);
+			kh_printable(v->path, sizeof(path), path);
 			printf("%*s%s", n < PATH_COLUMN ? PATH_COLUMN - n : 0,
 			       "", path);
 		}
 		putchar('\n');
 	}
-}
-
-json_t *vmas_json(const struct kh_vma_list *list)
-{
-	char start[24], end[24], path[sizeof(list->vmas->path)];
-	json_t *array = json_array();
-	unsigned int i;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_vma *v = &list->vmas[i];
-		json_t *name = json_string(v->path);
-
-		/* Not UTF-8: the printable form, as the text output has it. */
-		if (!name) {
-			printable(v->path, sizeof(path), path);
-			name = json_string(path);
-		}
-		snprintf(start, sizeof(start), "0x%" PRIx64, v->start);
-		snprintf(end, sizeof(end), "0x%" PRIx64, v->end);
-		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}",
-				  "start", start, "end", end,
-				  "perms", v->perms,
-				  "offset", (json_int_t)v->offset,
-				  "inode", (json_int_t)v->inode,
-				  "path", name));
-	}
-	return array;
 }
 
 static int parse_pid(const char *arg, int32_t *pid)
@@ -112,7 +83,7 @@ int cmd_maps(const struct options *opts, int argc, char **argv)
 		return report_error(opts, "%s", err.msg);
 	}
 	if (opts->json)
-		print_json(vmas_json(list));
+		print_json(kh_json_vmas(list));
 	else
 		print_text(list);
 	ret = result_status(list->result.flags, list->result.problem);

@@ -18,17 +18,6 @@ static void print_text(const struct kh_mem_info *mem)
 	printf("Shmem:          %8" PRIu64 " kB\n", mem->shmem);
 }
 
-json_t *mem_info_json(const struct kh_mem_info *mem)
-{
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "total", (json_int_t)mem->total,
-			 "free", (json_int_t)mem->free,
-			 "available", (json_int_t)mem->available,
-			 "buffers", (json_int_t)mem->buffers,
-			 "cached", (json_int_t)mem->cached,
-			 "shmem", (json_int_t)mem->shmem);
-}
-
 int cmd_mem(const struct options *opts, int argc, char **argv)
 {
 	struct kh_err err = { 0 };
@@ -48,7 +37,7 @@ int cmd_mem(const struct options *opts, int argc, char **argv)
 	if (ret)
 		return report_error(opts, "%s", err.msg);
 	if (opts->json)
-		print_json(mem_info_json(&mem));
+		print_json(kh_json_mem_info(&mem));
 	else
 		print_text(&mem);
 	return result_status(mem.result.flags, mem.result.problem);

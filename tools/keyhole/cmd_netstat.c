@@ -3,53 +3,12 @@
  * keyhole netstat: the guest's TCP, UDP and unix sockets that processes
  * hold open, with their addresses, state, inode and owning processes.
  */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keyhole.h"
-
-
-static int is_inet6(const struct kh_conn *c)
-{
-	return !strcmp(c->proto, "tcp6") || !strcmp(c->proto, "udp6");
-}
-
-/* "127.0.0.1" or "::1" (no port): what JSON carries. */
-static void addr_string(const struct kh_conn *c, const uint8_t *addr,
-			char *out, size_t size)
-{
-	out[0] = '\0';
-	if (!strcmp(c->proto, "unix"))
-		return;
-	inet_ntop(is_inet6(c) ? AF_INET6 : AF_INET, addr, out, size);
-}
-
-/* "127.0.0.1:7777" or "[::1]:7780"; unix: the path, or "-". */
-static void endpoint(const struct kh_conn *c, const uint8_t *addr,
-		     uint16_t port, int local, char *out, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-	size_t i;
-
-	if (!strcmp(c->proto, "unix")) {
-		if (!local || !c->path[0]) {
-			snprintf(out, size, "-");
-			return;
-		}
-		/* A guest's path: never let it steer the terminal. */
-		for (i = 0; i < size - 1 && i < sizeof(c->path) &&
-			    c->path[i]; i++)
-			out[i] = c->path[i] >= 0x20 && c->path[i] < 0x7f ?
-				 c->path[i] : '?';
-		out[i] = '\0';
-		return;
-	}
-	addr_string(c, addr, ip, sizeof(ip));
-	snprintf(out, size, is_inet6(c) ? "[%s]:%u" : "%s:%u", ip, port);
-}
 
 static void pid_string(const struct kh_conn *c, char *out, size_t size)
 {
@@ -95,43 +54,12 @@ static void print_text(const struct kh_conn_list *list)
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_conn *c = &list->conns[i];
 
-		endpoint(c, c->local, c->lport, 1, local, sizeof(local));
-		endpoint(c, c->remote, c->rport, 0, remote, sizeof(remote));
+		kh_format_endpoint(c, 1, local, sizeof(local));
+		kh_format_endpoint(c, 0, remote, sizeof(remote));
 		pid_string(c, pids, sizeof(pids));
 		printf("%-5s %-30s %-30s %-12s %8" PRIu64 " %s\n", c->proto,
 		       local, remote, c->state, c->inode, pids);
 	}
-}
-
-json_t *conns_json(const struct kh_conn_list *list)
-{
-	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], sock[32];
-	char path[sizeof(list->conns->path) + 1];
-	json_t *array = json_array();
-	unsigned int i, j;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_conn *c = &list->conns[i];
-		json_t *pids = json_array();
-
-		addr_string(c, c->local, local, sizeof(local));
-		addr_string(c, c->remote, remote, sizeof(remote));
-		if (c->path[0])
-			endpoint(c, NULL, 0, 1, path, sizeof(path));
-		else
-			path[0] = '\0';
-		snprintf(sock, sizeof(sock), "0x%" PRIx64, c->sock);
-		for (j = 0; j < c->nr_pids && j < KH_CONN_PIDS; j++)
-			json_array_append_new(pids, json_integer(c->pids[j]));
-		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o}",
-				  "proto", c->proto, "local", local,
-				  "remote", remote, "lport", c->lport,
-				  "rport", c->rport, "state", c->state,
-				  "inode", (json_int_t)c->inode, "path", path,
-				  "sock", sock, "pids", pids));
-	}
-	return array;
 }
 
 int cmd_netstat(const struct options *opts, int argc, char **argv)
@@ -155,7 +83,7 @@ int cmd_netstat(const struct options *opts, int argc, char **argv)
 	}
 	qsort(list->conns, list->nr, sizeof(*list->conns), by_proto_port);
 	if (opts->json)
-		print_json(conns_json(list));
+		print_json(kh_json_conns(list));
 	else
 		print_text(list);
 	ret = result_status(list->result.flags, list->result.problem);

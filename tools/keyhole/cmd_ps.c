@@ -29,33 +29,10 @@ static void print_text(const struct kh_task_list *list)
 	for (i = 0; i < list->nr; i++) {
 		const struct kh_task *t = &list->tasks[i];
 
-		printable(t->comm, KH_COMM_LEN, comm);
+		kh_printable(t->comm, KH_COMM_LEN, comm);
 		printf("%7d %7d %7d %6u %c %s\n", t->pid, t->tgid, t->ppid,
 		       t->uid, t->state, comm);
 	}
-}
-
-json_t *tasks_json(const struct kh_task_list *list)
-{
-	json_t *array = json_array();
-	char comm[KH_COMM_LEN];
-	unsigned int i;
-
-	for (i = 0; i < list->nr; i++) {
-		const struct kh_task *t = &list->tasks[i];
-		char state[2] = { t->state, '\0' };
-
-		printable(t->comm, KH_COMM_LEN, comm);
-		json_array_append_new(array,
-			json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
-				  "pid", t->pid, "tgid", t->tgid,
-				  "ppid", t->ppid, "uid", (json_int_t)t->uid,
-				  "gid", (json_int_t)t->gid,
-				  "state", state, "comm", comm,
-				  "start_time", t->start_time / 1e9,
-				  "threads", (int)t->nr_threads));
-	}
-	return array;
 }
 
 int cmd_ps(const struct options *opts, int argc, char **argv)
@@ -96,7 +73,7 @@ int cmd_ps(const struct options *opts, int argc, char **argv)
 	}
 	qsort(list->tasks, list->nr, sizeof(*list->tasks), by_tgid_pid);
 	if (opts->json)
-		print_json(tasks_json(list));
+		print_json(kh_json_tasks(list));
 	else
 		print_text(list);
 	ret = result_status(list->result.flags, list->result.problem);

@@ -10,40 +10,6 @@
 
 #include "keyhole.h"
 
-static json_t *hex(uint64_t value)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, value);
-	return json_string(buf);
-}
-
-static json_t *info_json(const struct kh_vm_info *info)
-{
-	json_t *ranges = json_array();
-	unsigned int i;
-
-	for (i = 0; i < info->nr_ranges; i++)
-		json_array_append_new(ranges, json_pack("{s:o, s:I, s:o}",
-			"gpa", hex(info->ranges[i].gpa),
-			"size", (json_int_t)info->ranges[i].size,
-			"hva", hex(info->ranges[i].hva)));
-	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:f}",
-			 "pid", (int)info->pid, "name", info->name,
-			 "technique", info->technique,
-			 "layout_source", info->layout_source,
-			 "ram", ranges,
-			 "kernel_release", info->kernel_release,
-			 "kernel_banner", info->kernel_banner,
-			 "kernel_phys", hex(info->kernel_phys),
-			 "kernel_virt", hex(info->kernel_virt),
-			 "kaslr_slide", hex(info->kaslr_slide),
-			 "page_offset_base", hex(info->page_offset_base),
-			 "paging_levels", (int)info->paging_levels,
-			 "profile_cached", info->profile_from_cache,
-			 "attach_ms", info->attach_ms);
-}
-
 static void info_text(const struct kh_vm_info *info)
 {
 	unsigned int i;
@@ -84,7 +50,7 @@ int cmd_vm(const struct options *opts, int argc, char **argv)
 		return 1;
 	kh_vm_get_info(vm, &info);
 	if (opts->json)
-		print_json(info_json(&info));
+		print_json(kh_json_vm_info(&info));
 	else
 		info_text(&info);
 	detach(ctx, vm);

@@ -42,12 +42,6 @@ void detach(struct kh_ctx *ctx, struct kh_vm *vm);
 int interrupted(void);
 
 /*
- * Text from guest memory, made safe for a terminal and valid for JSON:
- * printable ASCII kept, anything else '?'. out holds size bytes, as in.
- */
-void printable(const char *in, size_t size, char *out);
-
-/*
  * For commands whose only argument is a VM: handles --help and a wrong
  * argument count. The VM spec, or NULL with *status the exit code.
  */
@@ -76,17 +70,6 @@ int cmd_netstat(const struct options *opts, int argc, char **argv);
 int cmd_maps(const struct options *opts, int argc, char **argv);
 int cmd_crawl(const struct options *opts, int argc, char **argv);
 int cmd_techniques(const struct options *opts, int argc, char **argv);
-
-/* JSON of each extractor's result, shared by its command and crawl. */
-json_t *tasks_json(const struct kh_task_list *list);
-json_t *os_info_json(const struct kh_os_info *info);
-json_t *mem_info_json(const struct kh_mem_info *mem);
-json_t *modules_json(const struct kh_module_list *list);
-json_t *ifaces_json(const struct kh_iface_list *list);
-json_t *files_json(const struct kh_file_list *list,
-		   const struct kh_task_list *tasks);
-json_t *conns_json(const struct kh_conn_list *list);
-json_t *vmas_json(const struct kh_vma_list *list);
 
 /* The subcommand entry called name (for --help of each). */
 const struct subcommand *subcommand_find(const char *name);

@@ -141,15 +141,6 @@ int report_error(const struct options *opts, const char *fmt, ...)
 	return 1;
 }
 
-void printable(const char *in, size_t size, char *out)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && in[i]; i++)
-		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-}
-
 const char *only_vm_argument(const struct options *opts, int argc,
 			     char **argv, int *status)
 {

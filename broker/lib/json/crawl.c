@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The crawl record: one kh_crawl as one JSON document, its cost and
+ * consistency counters first, then the whole state through the encoders
+ * of results.c, or with summary only how many of each there were.
+ */
+#include <stdio.h>
+
+#include "libkeyhole.h"
+
+static json_t *consistency_json(const struct kh_consistency *c)
+{
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}",
+			 "I.A_zombie", c->zombie, "I.B_dying", c->dying,
+			 "I.C_as_good_as_dead", c->as_good_as_dead,
+			 "I.D_fresh", c->fresh, "II.A_died", c->died,
+			 "II.B_changed", c->changed);
+}
+
+/*
+ * argv from guest memory, one printable string per argument: not
+ * kh_printable(), which would stop at the first NUL.
+ */
+static json_t *cmdline_json(const struct kh_proc_state *ps)
+{
+	json_t *argv = json_array();
+	char arg[sizeof(ps->cmdline) + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i <= ps->cmdline_len && i < sizeof(ps->cmdline); i++) {
+		char c = i < ps->cmdline_len ? ps->cmdline[i] : '\0';
+
+		if (c) {
+			arg[n++] = c >= 0x20 && c < 0x7f ? c : '?';
+			continue;
+		}
+		if (n || i < ps->cmdline_len) {
+			arg[n] = '\0';
+			json_array_append_new(argv, json_string(arg));
+		}
+		n = 0;
+	}
+	return argv;
+}
+
+/* Per process: its maps, argv and resident pages, keyed by pid. */
+static json_t *procs_json(const struct kh_crawl *crawl)
+{
+	json_t *procs = json_object();
+	unsigned int i;
+	char pid[16];
+
+	for (i = 0; i < crawl->nr_procs; i++) {
+		const struct kh_proc_state *ps = &crawl->procs[i];
+
+		snprintf(pid, sizeof(pid), "%d", ps->pid);
+		json_object_set_new(procs, pid, json_pack("{s:o, s:I, s:o}",
+			"cmdline", cmdline_json(ps),
+			"rss_pages", (json_int_t)ps->rss_pages,
+			"maps", kh_json_vmas(ps->maps)));
+	}
+	return procs;
+}
+
+json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
+		      int summary)
+{
+	json_t *doc = json_pack("{s:i, s:{s:f, s:f, s:I, s:I}, s:o, s:i, s:b}",
+		"iteration", (int)iteration,
+		"cost", "wall_ms", crawl->wall_ms, "cpu_ms", crawl->cpu_ms,
+		"read_bytes", (json_int_t)crawl->read_bytes,
+		"read_calls", (json_int_t)crawl->read_calls,
+		"consistency", consistency_json(&crawl->consistency),
+		"skipped", (int)crawl->nr_skipped, "paused", crawl->paused);
+
+	if (!doc)
+		return NULL;
+	if (crawl->result.flags)
+		json_object_set_new(doc, "problem",
+				    json_string(crawl->result.problem));
+	json_object_set_new(doc, "incomplete",
+			    json_boolean(crawl->result.flags &
+					 KH_RESULT_INCOMPLETE));
+	if (summary) {
+		json_object_set_new(doc, "counts", json_pack(
+			"{s:i, s:i, s:i, s:i, s:i, s:i}",
+			"tasks", (int)crawl->tasks->nr,
+			"modules", (int)crawl->modules->nr,
+			"ifaces", (int)crawl->ifaces->nr,
+			"files", (int)crawl->files->nr,
+			"conns", (int)crawl->conns->nr,
+			"procs", (int)crawl->nr_procs));
+		return doc;
+	}
+	json_object_set_new(doc, "os", kh_json_os_info(&crawl->os));
+	json_object_set_new(doc, "mem", kh_json_mem_info(&crawl->mem));
+	json_object_set_new(doc, "processes", kh_json_tasks(crawl->tasks));
+	json_object_set_new(doc, "modules", kh_json_modules(crawl->modules));
+	json_object_set_new(doc, "ifaces", kh_json_ifaces(crawl->ifaces));
+	json_object_set_new(doc, "files",
+			    kh_json_files(crawl->files, crawl->tasks));
+	json_object_set_new(doc, "conns", kh_json_conns(crawl->conns));
+	json_object_set_new(doc, "proc", procs_json(crawl));
+	return doc;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * json/: every result as JSON, so that every program that prints one (the
+ * keyhole command, a daemon) prints the same document, key for key: one
+ * encoder per result type (this file), the crawl record (crawl.c), and
+ * the text forms of fields that the encoders share with text tables
+ * (format.c, public as kh_format_*). The folder may call only the public
+ * result types of libkeyhole.h and jansson, never the engine's insides;
+ * nothing in the library calls it, only users of the public API.
+ *
+ * Text from guest memory goes through kh_printable() or its like before
+ * it reaches jansson: a string that is not valid UTF-8 would make the
+ * whole document fail.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "json/format.h"
+
+json_t *kh_json_tasks(const struct kh_task_list *list)
+{
+	json_t *array = json_array();
+	char comm[KH_COMM_LEN];
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_task *t = &list->tasks[i];
+		char state[2] = { t->state, '\0' };
+
+		kh_printable(t->comm, KH_COMM_LEN, comm);
+		json_array_append_new(array,
+			json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
+				  "pid", t->pid, "tgid", t->tgid,
+				  "ppid", t->ppid, "uid", (json_int_t)t->uid,
+				  "gid", (json_int_t)t->gid,
+				  "state", state, "comm", comm,
+				  "start_time", t->start_time / 1e9,
+				  "threads", (int)t->nr_threads));
+	}
+	return array;
+}
+
+json_t *kh_json_os_info(const struct kh_os_info *info)
+{
+	char sysname[65], nodename[65], release[65], version[65];
+	char machine[65], domainname[65];
+
+	kh_printable(info->sysname, sizeof(sysname), sysname);
+	kh_printable(info->nodename, sizeof(nodename), nodename);
+	kh_printable(info->release, sizeof(release), release);
+	kh_printable(info->version, sizeof(version), version);
+	kh_printable(info->machine, sizeof(machine), machine);
+	kh_printable(info->domainname, sizeof(domainname), domainname);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:[f, f, f]}",
+			 "sysname", sysname, "nodename", nodename,
+			 "release", release, "version", version,
+			 "machine", machine, "domainname", domainname,
+			 "uptime", info->uptime,
+			 "cpus_online", (json_int_t)info->cpus_online,
+			 "cpus_possible", (json_int_t)info->cpus_possible,
+			 "loadavg", info->loadavg[0], info->loadavg[1],
+			 info->loadavg[2]);
+}
+
+json_t *kh_json_mem_info(const struct kh_mem_info *mem)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "total", (json_int_t)mem->total,
+			 "free", (json_int_t)mem->free,
+			 "available", (json_int_t)mem->available,
+			 "buffers", (json_int_t)mem->buffers,
+			 "cached", (json_int_t)mem->cached,
+			 "shmem", (json_int_t)mem->shmem);
+}
+
+json_t *kh_json_modules(const struct kh_module_list *list)
+{
+	char name[sizeof(list->modules->name)];
+	char state[sizeof(list->modules->state)];
+	json_t *array = json_array();
+	char addr[24];
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_module *m = &list->modules[i];
+
+		kh_printable(m->name, sizeof(m->name), name);
+		kh_printable(m->state, sizeof(m->state), state);
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, m->addr);
+		json_array_append_new(array,
+			json_pack("{s:s, s:s, s:I, s:i, s:s}",
+				  "addr", addr, "name", name,
+				  "size", (json_int_t)m->size,
+				  "refcount", m->refcount, "state", state));
+	}
+	return array;
+}
+
+/* "a.b.c.d/p" or an IPv6 address with "/ppp". */
+#define ADDR_STR_LEN (INET6_ADDRSTRLEN + 5)
+
+json_t *kh_json_ifaces(const struct kh_iface_list *list)
+{
+	char name[sizeof(list->ifaces->name)];
+	/* Every MAC byte as "xx:". */
+	char mac[sizeof(list->ifaces->mac) * 3];
+	char addr[ADDR_STR_LEN];
+	json_t *array = json_array();
+	unsigned int i, j;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_iface *ifc = &list->ifaces[i];
+		json_t *addrs = json_array();
+
+		for (j = 0; j < ifc->nr_addrs; j++) {
+			const struct kh_ifaddr *a = &ifc->addrs[j];
+			char *slash;
+
+			kh_format_ifaddr(a, addr, sizeof(addr));
+			slash = strchr(addr, '/');
+			if (slash)
+				*slash = '\0';
+			json_array_append_new(addrs,
+				json_pack("{s:s, s:s, s:I}",
+					  "family", a->family == AF_INET ?
+						    "inet" : "inet6",
+					  "addr", addr,
+					  "prefixlen", (json_int_t)a->prefixlen));
+		}
+		kh_printable(ifc->name, sizeof(name), name);
+		kh_format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
+		json_array_append_new(array,
+			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o}",
+				  "name", name, "index", ifc->index,
+				  "flags", (json_int_t)ifc->flags,
+				  "mtu", (json_int_t)ifc->mtu, "mac", mac,
+				  "mac_len", (json_int_t)ifc->mac_len,
+				  "addrs", addrs));
+	}
+	return array;
+}
+
+json_t *kh_json_files(const struct kh_file_list *list,
+		      const struct kh_task_list *tasks)
+{
+	char comm[KH_COMM_LEN], path[sizeof(list->files->path)];
+	char addr[32], sock[32];
+	json_t *array = json_array();
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_file *f = &list->files[i];
+
+		kh_format_comm(tasks, f->pid, comm);
+		kh_printable(f->path, sizeof(f->path), path);
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
+		snprintf(sock, sizeof(sock), "0x%" PRIx64, f->sock);
+		json_array_append_new(array,
+			json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
+				  "comm", comm, "pid", f->pid, "fd", f->fd,
+				  "type", f->type,
+				  "inode", (json_int_t)f->inode, "path", path,
+				  "addr", addr, "sock", sock));
+	}
+	return array;
+}
+
+json_t *kh_json_conns(const struct kh_conn_list *list)
+{
+	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], sock[32];
+	char path[sizeof(list->conns->path) + 1];
+	json_t *array = json_array();
+	unsigned int i, j;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_conn *c = &list->conns[i];
+		json_t *pids = json_array();
+
+		kh_conn_addr(c, c->local, local, sizeof(local));
+		kh_conn_addr(c, c->remote, remote, sizeof(remote));
+		kh_conn_path(c, path, sizeof(path));
+		snprintf(sock, sizeof(sock), "0x%" PRIx64, c->sock);
+		for (j = 0; j < c->nr_pids && j < KH_CONN_PIDS; j++)
+			json_array_append_new(pids, json_integer(c->pids[j]));
+		json_array_append_new(array,
+			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o}",
+				  "proto", c->proto, "local", local,
+				  "remote", remote, "lport", c->lport,
+				  "rport", c->rport, "state", c->state,
+				  "inode", (json_int_t)c->inode, "path", path,
+				  "sock", sock, "pids", pids));
+	}
+	return array;
+}
+
+json_t *kh_json_vmas(const struct kh_vma_list *list)
+{
+	char start[24], end[24], path[sizeof(list->vmas->path)];
+	json_t *array = json_array();
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct kh_vma *v = &list->vmas[i];
+		json_t *name = json_string(v->path);
+
+		/* Not UTF-8: the printable form, as the text output has it. */
+		if (!name) {
+			kh_printable(v->path, sizeof(path), path);
+			name = json_string(path);
+		}
+		snprintf(start, sizeof(start), "0x%" PRIx64, v->start);
+		snprintf(end, sizeof(end), "0x%" PRIx64, v->end);
+		json_array_append_new(array,
+			json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}",
+				  "start", start, "end", end,
+				  "perms", v->perms,
+				  "offset", (json_int_t)v->offset,
+				  "inode", (json_int_t)v->inode,
+				  "path", name));
+	}
+	return array;
+}
+
+static json_t *hex(uint64_t value)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, value);
+	return json_string(buf);
+}
+
+json_t *kh_json_vm_info(const struct kh_vm_info *info)
+{
+	json_t *ranges = json_array();
+	unsigned int i;
+
+	for (i = 0; i < info->nr_ranges; i++)
+		json_array_append_new(ranges, json_pack("{s:o, s:I, s:o}",
+			"gpa", hex(info->ranges[i].gpa),
+			"size", (json_int_t)info->ranges[i].size,
+			"hva", hex(info->ranges[i].hva)));
+	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:f}",
+			 "pid", (int)info->pid, "name", info->name,
+			 "technique", info->technique,
+			 "layout_source", info->layout_source,
+			 "ram", ranges,
+			 "kernel_release", info->kernel_release,
+			 "kernel_banner", info->kernel_banner,
+			 "kernel_phys", hex(info->kernel_phys),
+			 "kernel_virt", hex(info->kernel_virt),
+			 "kaslr_slide", hex(info->kaslr_slide),
+			 "page_offset_base", hex(info->page_offset_base),
+			 "paging_levels", (int)info->paging_levels,
+			 "profile_cached", info->profile_from_cache,
+			 "attach_ms", info->attach_ms);
+}
+
+json_t *kh_json_techniques(const struct kh_technique *list, unsigned int nr)
+{
+	json_t *array = json_array();
+	unsigned int i, p;
+
+	for (i = 0; i < nr; i++) {
+		json_t *t = json_pack("{s:s, s:s, s:s}", "name", list[i].name,
+				      "class", list[i].klass,
+				      "description", list[i].description);
+
+		for (p = 0; p < kh_nr_technique_props; p++)
+			json_object_set_new(t, kh_technique_props[p].name,
+				json_boolean(list[i].props &
+					     kh_technique_props[p].bit));
+		json_object_set_new(t, "available",
+				    json_boolean(list[i].available));
+		if (!list[i].available)
+			json_object_set_new(t, "reason",
+					    json_string(list[i].reason));
+		json_array_append_new(array, t);
+	}
+	return array;
+}

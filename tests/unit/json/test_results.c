@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: every kh_json_* encoder prints the document the keyhole command
+ * has always printed, key for key and number for number (a daemon must
+ * print the same): integers where the command had integers, reals where
+ * it had reals, addresses as "0x..." strings, and text from guest memory
+ * (control characters, bytes that are not UTF-8, arrays without a NUL)
+ * made printable where it always was. The expected documents were
+ * printed by the encoders as they were in tools/keyhole before they
+ * moved into the library.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "check.h"
+#include "libkeyhole.h"
+
+static void expect(const char *what, json_t *doc, const char *want)
+{
+	char *got = NULL;
+
+	if (doc)
+		got = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	CHECK(got && !strcmp(got, want), "%s:\n got %s\nwant %s", what,
+	      got ? got : "NULL", want);
+	free(got);
+	json_decref(doc);
+}
+
+/* Two processes, a thread, and a guest-chosen comm that fills its array. */
+static struct kh_task tasks[] = {
+	{ .addr = 0xffff888003a00000, .pid = 1, .tgid = 1, .ppid = 0,
+	  .uid = 0, .gid = 0, .state = 'S', .comm = "init",
+	  .start_time = 100000000, .nr_threads = 1 },
+	{ .addr = 0xffff888003a04000, .pid = 42, .tgid = 42, .ppid = 1,
+	  .uid = 4294967295u, .gid = 1000, .state = 'R',
+	  .comm = "ev\x1b[31mil\xc3\xa9xxxxx", .start_time = 1500000000,
+	  .nr_threads = 2 },
+	{ .addr = 0xffff888003a08000, .pid = 43, .tgid = 42, .ppid = 1,
+	  .uid = 1000, .gid = 1000, .state = 'D', .comm = "worker\t1",
+	  .start_time = 123456789012345, .nr_threads = 2 },
+};
+static struct kh_task_list task_list = { .nr = 3, .tasks = tasks };
+
+static const char tasks_want[] =
+	"[{\"pid\":1,\"tgid\":1,\"ppid\":0,\"uid\":0,\"gid\":0,\"state\":\"S\",\"comm\":\"init\",\"start_time\":0.10000000000000001,\"threads\":1},"
+	"{\"pid\":42,\"tgid\":42,\"ppid\":1,\"uid\":4294967295,\"gid\":1000,\"state\":\"R\",\"comm\":\"ev?[31mil??xxxx\",\"start_time\":1.5,\"threads\":2},"
+	"{\"pid\":43,\"tgid\":42,\"ppid\":1,\"uid\":1000,\"gid\":1000,\"state\":\"D\",\"comm\":\"worker?1\",\"start_time\":123456.78901234501,\"threads\":2}]";
+
+static struct kh_os_info os = {
+	.sysname = "Linux", .nodename = "khguest\x01", .release = "6.1.0-26-amd64",
+	.version = "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)",
+	.machine = "x86_64", .domainname = "(none)", .uptime = 12.34,
+	.cpus_online = 2, .cpus_possible = 4,
+	.loadavg = { 0.0, 0.5, 1.25 },
+};
+
+static const char os_want[] =
+	"{\"sysname\":\"Linux\",\"nodename\":\"khguest?\",\"release\":\"6.1.0-26-amd64\","
+	"\"version\":\"#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)\",\"machine\":\"x86_64\","
+	"\"domainname\":\"(none)\",\"uptime\":12.34,\"cpus_online\":2,\"cpus_possible\":4,\"loadavg\":[0.0,0.5,1.25]}";
+
+static struct kh_mem_info mem = {
+	.total = 1009716, .free = 912345, .available = 930000,
+	.buffers = 0, .cached = 12000, .shmem = 18446744073709551615ull,
+};
+
+static const char mem_want[] =
+	"{\"total\":1009716,\"free\":912345,\"available\":930000,\"buffers\":0,\"cached\":12000,\"shmem\":-1}";
+
+static struct kh_module modules[] = {
+	{ .addr = 0xffffffffc0002000, .name = "dummy", .size = 16384,
+	  .refcount = 0, .state = "Live" },
+	{ .addr = 0xffffffffc0010000, .name = "nf\xfftables", .size = 1,
+	  .refcount = -1, .state = "Unloading" },
+};
+static struct kh_module_list module_list = { .nr = 2, .modules = modules };
+
+static const char modules_want[] =
+	"[{\"addr\":\"0xffffffffc0002000\",\"name\":\"dummy\",\"size\":16384,\"refcount\":0,\"state\":\"Live\"},"
+	"{\"addr\":\"0xffffffffc0010000\",\"name\":\"nf?tables\",\"size\":1,\"refcount\":-1,\"state\":\"Unloading\"}]";
+
+static struct kh_iface ifaces[] = {
+	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,
+	  .mac_len = 6, .nr_addrs = 2,
+	  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
+		       .prefixlen = 8 },
+		     { .family = AF_INET6, .addr = { [15] = 1 },
+		       .prefixlen = 128 } } },
+	{ .name = "khdummy0\x7f", .index = 3, .flags = 0x80083,
+	  .mtu = 1500, .mac = { 0x02, 0, 0, 0, 0, 0x42 }, .mac_len = 6,
+	  .nr_addrs = 2,
+	  .addrs = { { .family = AF_INET, .addr = { 10, 99, 0, 1 },
+		       .prefixlen = 24 },
+		     { .family = AF_UNIX, .prefixlen = 7 } } },
+};
+static struct kh_iface_list iface_list = { .nr = 2, .ifaces = ifaces };
+
+static const char ifaces_want[] =
+	"[{\"name\":\"lo\",\"index\":1,\"flags\":9,\"mtu\":65536,\"mac\":\"00:00:00:00:00:00\",\"mac_len\":6,"
+	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"127.0.0.1\",\"prefixlen\":8},{\"family\":\"inet6\",\"addr\":\"::1\",\"prefixlen\":128}]},"
+	"{\"name\":\"khdummy0?\",\"index\":3,\"flags\":524419,\"mtu\":1500,\"mac\":\"02:00:00:00:00:42\",\"mac_len\":6,"
+	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"10.99.0.1\",\"prefixlen\":24},{\"family\":\"inet6\",\"addr\":\"?\",\"prefixlen\":7}]}]";
+
+static struct kh_file files[] = {
+	{ .pid = 1, .fd = 0, .type = "CHR", .inode = 5, .path = "/dev/null",
+	  .addr = 0xffff888004000000 },
+	{ .pid = 42, .fd = 3, .type = "SOCK", .inode = 1234,
+	  .path = "socket:[1234]", .addr = 0xffff888004000100,
+	  .sock = 0xffff888005000000 },
+	{ .pid = 77, .fd = 4, .type = "REG", .inode = 99,
+	  .path = "/tmp/\xe2\x82\xac\n", .addr = 0xffff888004000200 },
+};
+static struct kh_file_list file_list = { .nr = 3, .files = files };
+
+static const char files_want[] =
+	"[{\"comm\":\"init\",\"pid\":1,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
+	"{\"comm\":\"ev?[31mil??xxxx\",\"pid\":42,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
+	"{\"comm\":\"?\",\"pid\":77,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
+
+static const char files_no_tasks_want[] =
+	"[{\"comm\":\"?\",\"pid\":1,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
+	"{\"comm\":\"?\",\"pid\":42,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
+	"{\"comm\":\"?\",\"pid\":77,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
+
+static struct kh_conn conns[] = {
+	{ .proto = "tcp", .local = { 127, 0, 0, 1 }, .remote = { 0 },
+	  .lport = 7777, .rport = 0, .state = "LISTEN", .inode = 1234,
+	  .sock = 0xffff888005000000, .nr_pids = 1, .pids = { 42 } },
+	{ .proto = "tcp6", .local = { [15] = 1 }, .remote = { [15] = 1 },
+	  .lport = 7780, .rport = 40000, .state = "ESTABLISHED",
+	  .inode = 1235, .sock = 0xffff888005000100, .nr_pids = 2,
+	  .pids = { 42, 43 } },
+	{ .proto = "unix", .state = "LISTEN", .inode = 1236,
+	  .path = "@kh\x01sock", .sock = 0xffff888005000200, .nr_pids = 0 },
+	{ .proto = "unix", .state = "CONNECTED", .inode = 1237,
+	  .sock = 0xffff888005000300, .nr_pids = 99,
+	  .pids = { 1, 2, 3, 4, 5, 6, 7, 8 } },
+};
+static struct kh_conn_list conn_list = { .nr = 4, .conns = conns };
+
+static const char conns_want[] =
+	"[{\"proto\":\"tcp\",\"local\":\"127.0.0.1\",\"remote\":\"0.0.0.0\",\"lport\":7777,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1234,\"path\":\"\",\"sock\":\"0xffff888005000000\",\"pids\":[42]},"
+	"{\"proto\":\"tcp6\",\"local\":\"::1\",\"remote\":\"::1\",\"lport\":7780,\"rport\":40000,\"state\":\"ESTABLISHED\",\"inode\":1235,\"path\":\"\",\"sock\":\"0xffff888005000100\",\"pids\":[42,43]},"
+	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1236,\"path\":\"@kh?sock\",\"sock\":\"0xffff888005000200\",\"pids\":[]},"
+	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"CONNECTED\",\"inode\":1237,\"path\":\"\",\"sock\":\"0xffff888005000300\",\"pids\":[1,2,3,4,5,6,7,8]}]";
+
+static struct kh_vma vmas[] = {
+	{ .start = 0x400000, .end = 0x401000, .perms = "r-xp",
+	  .offset = 0, .inode = 77, .path = "/bin/kh\xc3\xa9\x01" },
+	{ .start = 0x7ffd0000, .end = 0x7ffd2000, .perms = "rw-p",
+	  .offset = 0x1000, .inode = 0, .path = "/bad\xff" },
+	{ .start = 0xffffffffff600000, .end = 0xffffffffff601000,
+	  .perms = "--xp", .path = "" },
+};
+static struct kh_vma_list vma_list = { .nr = 3, .vmas = vmas };
+
+static const char vmas_want[] =
+	"[{\"start\":\"0x400000\",\"end\":\"0x401000\",\"perms\":\"r-xp\",\"offset\":0,\"inode\":77,\"path\":\"/bin/kh\xc3\xa9\\u0001\"},"
+	"{\"start\":\"0x7ffd0000\",\"end\":\"0x7ffd2000\",\"perms\":\"rw-p\",\"offset\":4096,\"inode\":0,\"path\":\"/bad?\"},"
+	"{\"start\":\"0xffffffffff600000\",\"end\":\"0xffffffffff601000\",\"perms\":\"--xp\",\"offset\":0,\"inode\":0,\"path\":\"\"}]";
+
+static struct kh_ram_range ranges[] = {
+	{ .gpa = 0, .size = 0xc0000000, .hva = 0x7f0000000000 },
+	{ .gpa = 0x100000000, .size = 0x40000000, .hva = 0x7f00c0000000 },
+};
+static struct kh_vm_info vm_info = {
+	.pid = 4242, .name = "khguest", .technique = "procmem",
+	.layout_source = "qmp", .nr_ranges = 2, .ranges = ranges,
+	.kernel_release = "6.1.0-26-amd64",
+	.kernel_banner = "Linux version 6.1.0-26-amd64 \"q\"\n",
+	.kernel_phys = 0x1000000, .kernel_virt = 0xffffffff9a000000,
+	.kaslr_slide = 0x19000000, .page_offset_base = 0xffff888000000000,
+	.paging_levels = 4, .profile_from_cache = 1, .attach_ms = 12.5,
+	.technique_props = KH_TECHNIQUE_LIVE,
+};
+
+static const char vm_want[] =
+	"{\"pid\":4242,\"name\":\"khguest\",\"technique\":\"procmem\",\"layout_source\":\"qmp\","
+	"\"ram\":[{\"gpa\":\"0x0\",\"size\":3221225472,\"hva\":\"0x7f0000000000\"},{\"gpa\":\"0x100000000\",\"size\":1073741824,\"hva\":\"0x7f00c0000000\"}],"
+	"\"kernel_release\":\"6.1.0-26-amd64\",\"kernel_banner\":\"Linux version 6.1.0-26-amd64 \\\"q\\\"\\n\","
+	"\"kernel_phys\":\"0x1000000\",\"kernel_virt\":\"0xffffffff9a000000\",\"kaslr_slide\":\"0x19000000\","
+	"\"page_offset_base\":\"0xffff888000000000\",\"paging_levels\":4,\"profile_cached\":true,\"attach_ms\":12.5}";
+
+static struct kh_technique techniques[] = {
+	{ .name = "procmem", .klass = "I", .description = "reads /proc/PID/mem",
+	  .props = KH_TECHNIQUE_LIVE, .available = 1 },
+	{ .name = "dump", .klass = "VII", .description = "QMP dump-guest-memory",
+	  .props = KH_TECHNIQUE_HALTING | KH_TECHNIQUE_SNAPSHOT |
+		   KH_TECHNIQUE_INTERFACE | KH_TECHNIQUE_MAPPED,
+	  .available = 0, .reason = "no QMP socket" },
+};
+
+static const char techniques_want[] =
+	"[{\"name\":\"procmem\",\"class\":\"I\",\"description\":\"reads /proc/PID/mem\",\"live\":true,\"halting\":false,\"snapshot\":false,\"agent\":false,\"interface\":false,\"mapped\":false,\"available\":true},"
+	"{\"name\":\"dump\",\"class\":\"VII\",\"description\":\"QMP dump-guest-memory\",\"live\":false,\"halting\":true,\"snapshot\":true,\"agent\":false,\"interface\":true,\"mapped\":true,\"available\":false,\"reason\":\"no QMP socket\"}]";
+
+static const char crawl_summary_want[] =
+	"{\"iteration\":7,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12},"
+	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
+	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,"
+	"\"counts\":{\"tasks\":3,\"modules\":2,\"ifaces\":2,\"files\":3,\"conns\":4,\"procs\":2}}";
+
+static const char crawl_want_head[] =
+	"{\"iteration\":0,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12},"
+	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
+	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,\"os\":";
+
+static const char crawl_want_procs[] =
+	",\"proc\":{\"1\":{\"cmdline\":[\"/sbin/init\",\"\",\"x?y\"],\"rss_pages\":300,\"maps\":[]},"
+	"\"42\":{\"cmdline\":[],\"rss_pages\":0,\"maps\":";
+
+static void test_crawl(void)
+{
+	struct kh_vma_list no_vmas = { .nr = 0 };
+	struct kh_proc_state procs[2] = {
+		/* Arguments as NUL-separated strings, one of them empty. */
+		{ .pid = 1, .maps = &no_vmas, .rss_pages = 300,
+		  .cmdline = "/sbin/init\0\0x\x02y", .cmdline_len = 15 },
+		{ .pid = 42, .maps = &vma_list },
+	};
+	struct kh_crawl crawl = {
+		.os = os, .mem = mem, .tasks = &task_list,
+		.modules = &module_list, .ifaces = &iface_list,
+		.files = &file_list, .conns = &conn_list,
+		.nr_procs = 2, .procs = procs,
+		.consistency = { .zombie = 1, .fresh = 2, .changed = 3 },
+		.nr_skipped = 1,
+		.result = { .flags = KH_RESULT_INCONSISTENT,
+			    .problem = "tasks: list changed" },
+		.wall_ms = 3.25, .cpu_ms = 1.0, .read_calls = 12,
+		.read_bytes = 65536,
+	};
+	char want[16384];
+
+	expect("crawl --summary", kh_json_crawl(&crawl, 7, 1),
+	       crawl_summary_want);
+	/* The whole state: the encoders above, in this order. */
+	snprintf(want, sizeof(want),
+		 "%s%s,\"mem\":%s,\"processes\":%s,\"modules\":%s,\"ifaces\":%s,\"files\":%s,\"conns\":%s%s%s}}}",
+		 crawl_want_head, os_want, mem_want, tasks_want, modules_want,
+		 ifaces_want, files_want, conns_want, crawl_want_procs,
+		 vmas_want);
+	expect("crawl", kh_json_crawl(&crawl, 0, 0), want);
+
+	/* Incomplete: flagged as such, and still with its problem. */
+	crawl.result.flags = KH_RESULT_INCOMPLETE;
+	crawl.paused = 1;
+	snprintf(want, sizeof(want), "%.*s", (int)(strstr(crawl_summary_want,
+		 "\"paused\"") - crawl_summary_want), crawl_summary_want);
+	strcat(want, "\"paused\":true,\"problem\":\"tasks: list changed\",\"incomplete\":true,"
+		     "\"counts\":{\"tasks\":3,\"modules\":2,\"ifaces\":2,\"files\":3,\"conns\":4,\"procs\":2}}");
+	expect("incomplete crawl", kh_json_crawl(&crawl, 7, 1), want);
+}
+
+int main(void)
+{
+	expect("tasks", kh_json_tasks(&task_list), tasks_want);
+	expect("os", kh_json_os_info(&os), os_want);
+	expect("mem", kh_json_mem_info(&mem), mem_want);
+	expect("modules", kh_json_modules(&module_list), modules_want);
+	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
+	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
+	expect("files", kh_json_files(&file_list, &task_list), files_want);
+	expect("files without tasks", kh_json_files(&file_list, NULL),
+	       files_no_tasks_want);
+	expect("conns", kh_json_conns(&conn_list), conns_want);
+	expect("vmas", kh_json_vmas(&vma_list), vmas_want);
+	expect("vm", kh_json_vm_info(&vm_info), vm_want);
+	expect("techniques", kh_json_techniques(techniques, 2),
+	       techniques_want);
+	test_crawl();
+	printf("every encoder prints the document keyhole always printed\n");
+	return KH_PASS;
+}
