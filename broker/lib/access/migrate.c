@@ -437,18 +437,7 @@ int kh_migrate_take(struct kh_access *acc, int background,
 	ret = ret ?: undo;
 	kh_qmp_close(m.qmp);
 	atomic_fetch_add(&acc->halted_ns, (uint64_t)downtime * 1000000);
-	if (ret) {
-		if (kh_access_exited_after(acc, ret))
-			ret = kh_err_set(err, ESRCH,
-					 "QEMU pid %d exited during the migration",
-					 (int)acc->pid);
-		kh_snap_free(snap);
-		free(snap);
-		return ret;
-	}
-	acc->priv = snap;
-	atomic_fetch_add(&acc->snapshot_ns, kh_access_now_ns() - start);
-	return 0;
+	return kh_snap_take_end(acc, snap, start, ret, "the migration", err);
 }
 
 int kh_migrate_probe(struct kh_access *acc, int background,
