@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -54,7 +55,7 @@ static void expect_text_error(const char *args, const char *needle)
  */
 static void unprivileged(int qemu_pid)
 {
-	char pid[16], out[8192];
+	char pid[16], out[8192], dir[] = "/tmp/kh-nobody.XXXXXX", bin[64];
 	const char *msg;
 	size_t len = 0;
 	ssize_t n;
@@ -65,6 +66,16 @@ static void unprivileged(int qemu_pid)
 	if (geteuid() != 0)
 		SKIP("the unprivileged case needs root to drop privileges");
 	snprintf(pid, sizeof(pid), "%d", qemu_pid);
+	/*
+	 * A copy nobody can reach: the checkout may lie under a directory
+	 * only root may enter (mktemp -d makes them 0700).
+	 */
+	CHECK(mkdtemp(dir) && !chmod(dir, 0755), "mkdtemp: %s",
+	      strerror(errno));
+	snprintf(bin, sizeof(bin), "%s/keyhole", dir);
+	free(run_capture(&status, "install -m 0755 '%s' '%s'",
+			 env_or("KEYHOLE", "keyhole"), bin));
+	CHECK(status == 0, "cannot copy keyhole to %s", bin);
 	CHECK(!pipe(fds), "pipe");
 	child = fork();
 	CHECK(child >= 0, "fork");
@@ -74,8 +85,8 @@ static void unprivileged(int qemu_pid)
 		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
 		    setresuid(65534, 65534, 65534))
 			_exit(126);
-		execl(env_or("KEYHOLE", "keyhole"), "keyhole", "--json",
-		      "--cache-dir", "", "ps", pid, (char *)NULL);
+		execl(bin, "keyhole", "--json", "--cache-dir", "", "ps", pid,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -85,6 +96,8 @@ static void unprivileged(int qemu_pid)
 	out[len] = '\0';
 	close(fds[0]);
 	CHECK(waitpid(child, &status, 0) == child, "waitpid");
+	unlink(bin);
+	rmdir(dir);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 126 &&
 	      WEXITSTATUS(status) != 127,
 	      "could not run keyhole as nobody: status 0x%x", status);
