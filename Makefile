@@ -17,10 +17,11 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages, grouped by what needs them.
 DEPS_BUILD := build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev \
-	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev
+	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev libvirt-dev
 DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
-DEPS_TEST := clang libclang-rt-14-dev
+DEPS_TEST := clang libclang-rt-14-dev libvirt-daemon-system libvirt-clients \
+	libvirt-daemon-driver-qemu
 DEPS_BENCH := gnuplot-nox
 # checkpatch.pl comes out of the kernel source tarball
 DEPS_KMOD_TEST := linux-source-6.1 sparse
@@ -30,8 +31,16 @@ DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_TEST) $(DEPS_BENCH) \
 KH_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wno-format-truncation -Wvla -D_GNU_SOURCE -fPIC \
 	-Ibroker/include -Ibroker/lib -Iuapi -Itools/keyhole -Itests/lib
-LIBS_PKG := libbpf jansson
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
+# libvirt is optional, found by pkg-config when the build runs (after
+# deps), not at run time by dlopen: the linker then checks every libvirt
+# symbol keyhole uses against libvirt's own versioned ones, and a keyhole
+# built without it says so in its error instead of failing to load.
+# LIBVIRT=no builds without it even where it is installed.
+LIBVIRT_PKG = $(if $(filter no,$(LIBVIRT)),,$(shell $(PKG_CONFIG) --exists \
+	libvirt libvirt-qemu 2>/dev/null && echo libvirt libvirt-qemu))
+LIBS_PKG = libbpf jansson $(LIBVIRT_PKG)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null) \
+	$(if $(LIBVIRT_PKG),-DKH_HAVE_LIBVIRT)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 LDLIBS := -lpthread
 
@@ -48,7 +57,7 @@ BENCH := $(O)/bin/kh-bench
 
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
-INTEG_SRCS := $(wildcard tests/integration/*.c)
+INTEG_SRCS := $(wildcard tests/integration/*.c tests/libvirt/*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
 
 # The fuzzers: libFuzzer with ASan and UBSan over the whole engine, which
@@ -69,7 +78,7 @@ KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 .PHONY: all userspace kmod deps check check-unit check-integration demo \
 	bench guest clean fuzz fuzz-build check-headers check-kmod kmod-lint \
 	kmod-test-build kmod-test-infra kmod-test-progs kmod-l1 bench-kmod \
-	check-kmod-harness
+	check-kmod-harness check-without-libvirt
 .SECONDARY:
 
 all: userspace kmod
@@ -78,7 +87,7 @@ userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
 $(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h broker/lib/*/*.h uapi/*.h \
-		tools/keyhole/*.h tests/lib/*.h tests/integration/*.h)
+		tools/keyhole/*.h tests/lib/*.h tests/integration/*.h tests/libvirt/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -153,6 +162,7 @@ check-headers:
 # line. A runner that died before its line counts as one failure.
 check: deps
 	$(MAKE) check-headers
+	$(MAKE) check-without-libvirt
 	$(MAKE) all fuzz-build
 	$(MAKE) guest
 	@mkdir -p $(O); rm -f $(O)/.check-user.rc $(O)/.check-kmod.rc; \
@@ -175,6 +185,15 @@ check: deps
 fuzz: deps
 	$(MAKE) all fuzz-build guest
 	tests/fuzz/run.sh $(O) $${FUZZ_SECONDS:-1800}
+
+# libvirt is optional: the engine and the CLI build without it, do not
+# link it, and say so when asked for a libvirt domain.
+check-without-libvirt:
+	$(MAKE) O=$(O)/without-libvirt LIBVIRT=no $(O)/without-libvirt/bin/keyhole
+	! ldd $(O)/without-libvirt/bin/keyhole | grep -q libvirt
+	$(O)/without-libvirt/bin/keyhole ps kh-no-such-domain 2>&1 | \
+		grep -q "no QEMU process has -name or -uuid 'kh-no-such-domain'"
+	@echo "check-without-libvirt: builds, links no libvirt, runs"
 
 check-unit: userspace
 	tests/run --unit $(O)

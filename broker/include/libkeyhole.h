@@ -65,11 +65,17 @@ struct kh_vm_config {
 	/* A new file the dump, migrate and bgsnap techniques keep their copy
 	 * of guest RAM in, rather than a temporary one; NULL: none. */
 	const char *keep_snapshot;
+	/*
+	 * The libvirt connection URI for domains libvirt runs (their QEMU
+	 * monitor is libvirtd's); NULL: qemu:///system, as virsh as root.
+	 */
+	const char *libvirt_uri;
 };
 
 /*
  * Attaches to a VM. spec is a QEMU pid, the path of its QMP unix socket,
- * or the value of its -name option.
+ * the value of its -name or -uuid option, or the name or UUID of a libvirt
+ * domain (libvirt passes both to QEMU).
  */
 int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	       const struct kh_vm_config *cfg, struct kh_vm **vmp,

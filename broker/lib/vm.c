@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "access/snapshot_store.h"
+#include "qemu/libvirt.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 3000
@@ -41,6 +42,14 @@ static int layout_via_qmp(struct kh_vm *vm, struct kh_err *err)
 	struct kh_qmp *qmp;
 	int ret;
 
+	if (vm->target.libvirt_name[0]) {
+		ret = kh_libvirt_monitor(&vm->target, &qmp, err);
+		if (ret)
+			return ret;
+		ret = kh_layout_from_qmp(qmp, &vm->layout, err);
+		kh_qmp_close(qmp);
+		return ret;
+	}
 	if (!vm->target.qmp_path[0])
 		return kh_err_set(err, ENOENT,
 				  "QEMU pid %d has no QMP unix socket on its command line (add -qmp unix:PATH,server=on,wait=off)",
@@ -76,7 +85,7 @@ static int find_layout(struct kh_vm *vm, enum kh_layout_source source,
 		return kh_err_set(err, EINVAL, "unknown layout source %d",
 				  (int)source);
 	}
-	if (vm->target.qmp_path[0]) {
+	if (vm->target.qmp_path[0] || vm->target.libvirt_name[0]) {
 		ret = layout_via_qmp(vm, &qmp_err);
 		if (!ret)
 			return 0;
@@ -213,9 +222,14 @@ int kh_vm_find_target(struct kh_vm *vm, const char *spec,
 	int ret;
 
 	ret = kh_target_resolve(spec, &vm->target, err);
+	if (ret == -ENOENT && !strchr(spec, '/') && kh_libvirt_built())
+		ret = kh_libvirt_explain_missing(cfg->libvirt_uri, spec, err);
 	if (!ret)
 		ret = override_socket(vm->target.qmp_path, cfg->qmp_path,
 				      "QMP", err);
+	/* Someone holds its monitor: libvirt, when it runs the domain. */
+	if (!ret && vm->target.monitor_by_fd && !vm->target.qmp_path[0])
+		ret = kh_libvirt_bind(&vm->target, cfg->libvirt_uri, err);
 	if (!ret)
 		ret = override_socket(vm->target.gdb_path, cfg->gdb_path,
 				      "gdbstub", err);

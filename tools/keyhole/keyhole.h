@@ -15,6 +15,7 @@ struct options {
 	const char *technique;
 	enum kh_layout_source layout;
 	const char *cache_dir;
+	const char *connect;	/* libvirt URI */
 };
 
 struct subcommand {

@@ -89,7 +89,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
 		"\n"
-		"VM is a QEMU pid, the path of its QMP socket, or its -name.\n"
+		"VM is a QEMU pid, the path of its QMP socket, its -name or -uuid, or\n"
+		"the name or UUID of a libvirt domain.\n"
 		"\n"
 		"Commands:\n", prog_name);
 	for (cmd = subcommands; cmd->name; cmd++)
@@ -104,6 +105,8 @@ static void usage(FILE *out)
 
 		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
 		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
+		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
+		"                         (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
@@ -204,6 +207,9 @@ void vm_config(const struct options *opts, struct kh_vm_config *cfg)
 		.qga_path = env_setting("KEYHOLE_QGA_SOCKET"),
 		.tmpdir = env_setting("KEYHOLE_TMPDIR"),
 		.keep_snapshot = env_setting("KEYHOLE_KEEP_SNAPSHOT"),
+		/* As virsh: the option, else libvirt's own variable. */
+		.libvirt_uri = opts->connect ?:
+			       env_setting("LIBVIRT_DEFAULT_URI"),
 	};
 }
 
@@ -314,6 +320,7 @@ int main(int argc, char **argv)
 		{ "technique", required_argument, NULL, 't' },
 		{ "layout", required_argument, NULL, 'l' },
 		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "connect", required_argument, NULL, 'c' },
 
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -327,7 +334,7 @@ int main(int argc, char **argv)
 	for (c = 1; c < argc && argv[c][0] == '-'; c++)
 		if (!strcmp(argv[c], "--json") || !strcmp(argv[c], "-j"))
 			opts.json = true;
-	while ((c = getopt_long(argc, argv, "+jt:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jt:l:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts.json = true;
@@ -342,6 +349,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			opts.cache_dir = optarg;
+			break;
+		case 'c':
+			opts.connect = optarg;
 			break;
 
 		case 'h':

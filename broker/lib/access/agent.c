@@ -19,6 +19,7 @@
 #include "access/technique.h"
 #include "access/agent_proc.h"
 #include "qemu/guest_agent.h"
+#include "qemu/libvirt.h"
 
 #define QGA_TIMEOUT_MS	3000
 #define MAX_PROCS	32768	/* processes listed; beyond is incomplete */
@@ -26,6 +27,9 @@
 static int agent_connect(struct kh_access *acc, struct kh_qga **qga,
 			 struct kh_err *err)
 {
+	if (acc->target && acc->target->libvirt_name[0] &&
+	    !acc->target->qga_path[0])
+		return kh_libvirt_agent(acc->target, QGA_TIMEOUT_MS, qga, err);
 	if (!acc->target || !acc->target->qga_path[0])
 		return kh_err_set(err, ENOENT,
 				  "QEMU pid %d has no guest agent channel: start QEMU with -device virtio-serial-pci -chardev socket,path=PATH,server=on,wait=off,id=qga0 -device virtserialport,chardev=qga0,name=" KH_QGA_PORT_NAME " and run qemu-ga in the guest (or set $KEYHOLE_QGA_SOCKET)",
@@ -61,7 +65,9 @@ static int agent_open(struct kh_access *acc, struct kh_err *err)
 		if (!exec)
 			r = kh_err_set(err, EPERM,
 				       "the guest agent on %s does not allow guest-exec (qemu-ga --block-rpcs or an allow-list excludes it)",
-				       acc->target->qga_path);
+				       acc->target->qga_path[0] ?
+				       acc->target->qga_path :
+				       acc->target->libvirt_name);
 	}
 	json_decref(ret);
 	kh_qga_close(qga);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "qemu/libvirt.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 3000
@@ -37,12 +38,16 @@ static int qmp_pause(struct kh_vm *vm, struct kh_err *err)
 {
 	int running = 0, ret;
 
-	if (!vm->target.qmp_path[0])
+	/* libvirt's suspend and resume, so that its view stays true. */
+	if (vm->target.libvirt_name[0])
+		ret = kh_libvirt_monitor(&vm->target, &vm->pause_qmp, err);
+	else if (!vm->target.qmp_path[0])
 		return kh_err_set(err, ENOTSUP,
 				  "halting QEMU pid %d needs its QMP socket (add -qmp unix:PATH,server=on,wait=off)",
 				  (int)vm->target.pid);
-	ret = kh_qmp_connect(vm->target.qmp_path, QMP_TIMEOUT_MS,
-			     &vm->pause_qmp, err);
+	else
+		ret = kh_qmp_connect(vm->target.qmp_path, QMP_TIMEOUT_MS,
+				     &vm->pause_qmp, err);
 	if (ret)
 		return ret;
 	ret = guest_running(vm->pause_qmp, &running, err);

@@ -135,6 +135,13 @@ static int memmap_open(struct kh_access *acc, struct kh_err *err)
 		int fd;
 
 		ret = find_backing(acc->pid, r->hva, r->size, &b);
+		if ((ret == -ENODEV || (!ret && !b.shared)) &&
+		    acc->target && acc->target->libvirt_name[0]) {
+			ret = kh_err_set(err, ENODEV,
+					 "guest RAM of libvirt domain %s is not shared memory, which cannot be mapped: add <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking> to its XML",
+					 acc->target->libvirt_name);
+			break;
+		}
 		if (ret == -ENODEV || (!ret && !b.shared)) {
 			ret = kh_err_set(err, ENODEV,
 					 "guest RAM of QEMU pid %d is anonymous memory, which cannot be mapped: start QEMU with -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem",

@@ -209,7 +209,9 @@ static int listen_socket(struct migration *m, struct kh_err *err)
 		return kh_err_set(err, errno,
 				  "cannot listen on %s for the migration stream: %s",
 				  m->sock, strerror(errno));
-	return 0;
+	/* QEMU as another user must get through the directory. */
+	return kh_access_give_to_qemu(m->acc, -1, m->dir, err) ?:
+	       kh_access_give_to_qemu(m->acc, -1, m->sock, err);
 }
 
 static void remove_socket(struct migration *m)
@@ -440,6 +442,25 @@ int kh_migrate_take(struct kh_access *acc, int background,
 	return kh_snap_take_end(acc, snap, start, ret, "the migration", err);
 }
 
+/*
+ * QEMU asks the kernel for userfaultfd as the user it runs as (libvirt's
+ * libvirt-qemu): an unprivileged one gets none while the sysctl is 0.
+ */
+static int uffd_denied_to(const struct kh_target *t)
+{
+	char c = '1';
+	FILE *f;
+
+	if (!t || !t->uid)
+		return 0;
+	f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "re");
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+	}
+	return c == '0';
+}
+
 int kh_migrate_probe(struct kh_access *acc, int background,
 		     struct kh_err *err)
 {
@@ -467,7 +488,10 @@ int kh_migrate_probe(struct kh_access *acc, int background,
 	/* Whether the host kernel allows it: QEMU checks when it is set. */
 	if (!ret && background && !on) {
 		ret = set_background(qmp, 1, err);
-		if (ret)
+		if (ret && uffd_denied_to(acc->target))
+			kh_err_prefix(err, "background-snapshot is unavailable: QEMU runs as user %u, and the host lets only privileged processes use userfaultfd (sysctl vm.unprivileged_userfaultfd=1 allows it)",
+				      (unsigned int)acc->target->uid);
+		else if (ret)
 			kh_err_prefix(err, "background-snapshot is unavailable (it needs userfaultfd write-protection from the host kernel, Linux 5.7 or later)");
 		else
 			ret = set_background(qmp, 0, err);

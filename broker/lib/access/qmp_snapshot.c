@@ -15,12 +15,13 @@
 #include <unistd.h>
 
 #include "access/technique.h"
+#include "qemu/libvirt.h"
 #include "qemu/qmp.h"
 
 #define QMP_PROBE_MS	3000
 #define HOW_TO_QMP	"start QEMU with -qmp unix:PATH,server=on,wait=off"
 
-int kh_access_qmp(struct kh_access *acc, int timeout_ms,
+int kh_access_qmp(const struct kh_access *acc, int timeout_ms,
 		  struct kh_qmp **qmpp, struct kh_err *err)
 {
 	const char *path = acc->target ? acc->target->qmp_path : "";
@@ -29,6 +30,8 @@ int kh_access_qmp(struct kh_access *acc, int timeout_ms,
 	int ret;
 
 	*qmpp = NULL;
+	if (acc->target && acc->target->libvirt_name[0])
+		return kh_libvirt_monitor(acc->target, qmpp, err);
 	if (!path[0])
 		return kh_err_set(err, ENOENT,
 				  "QEMU pid %d has no QMP socket: " HOW_TO_QMP,
@@ -136,8 +139,29 @@ int kh_access_tmpfile(const struct kh_access *acc, const char *what,
 				  "cannot create a temporary file in %s (set KEYHOLE_TMPDIR to a writable directory): %s",
 				  dir, strerror(n));
 	}
+	n = kh_access_give_to_qemu(acc, fd, path, err);
 	close(fd);
-	return 0;
+	if (n) {
+		unlink(path);
+		path[0] = '\0';
+	}
+	return n;
+}
+
+int kh_access_give_to_qemu(const struct kh_access *acc, int fd,
+			   const char *path, struct kh_err *err)
+{
+	const struct kh_target *t = acc->target;
+
+	/* QEMU as another user (libvirt's libvirt-qemu) writes it for us. */
+	if (!t || t->uid == geteuid() ||
+	    !(fd >= 0 ? fchown(fd, t->uid, t->gid) :
+			chown(path, t->uid, t->gid)))
+		return 0;
+	return kh_err_set(err, errno,
+			  "cannot give %s to QEMU pid %d's user %u, which must write it: %s",
+			  path, (int)acc->pid, (unsigned int)t->uid,
+			  strerror(errno));
 }
 
 int kh_access_tmp_failed(const char *dir, const char *what, int code,

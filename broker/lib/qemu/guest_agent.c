@@ -31,6 +31,7 @@ struct kh_qga {
 	int timeout_ms;
 	char *buf;		/* received, not yet consumed */
 	size_t len, cap;
+	struct kh_passthrough pt;	/* pt.execute set: not a socket */
 };
 
 static int fill(struct kh_qga *qga, int64_t deadline, struct kh_err *err)
@@ -142,6 +143,16 @@ int kh_qga_execute(struct kh_qga *qga, const char *cmd, json_t *args,
 	json_t *reply = NULL;
 	int r;
 
+	if (qga->pt.execute) {
+		r = qga->pt.execute(qga->pt.priv, cmd, args, &reply, err);
+		if (r)
+			return kh_err_prefix(err, "%s", cmd);
+		if (ret)
+			*ret = reply;
+		else
+			json_decref(reply);
+		return 0;
+	}
 	r = send_cmd(qga, cmd, args, err);
 	if (!r)
 		r = read_reply(qga, &reply, err);
@@ -248,11 +259,31 @@ int kh_qga_connect(const char *path, pid_t qemu_pid, int timeout_ms,
 	return 0;
 }
 
+int kh_qga_open_passthrough(const struct kh_passthrough *pt, int timeout_ms,
+			    struct kh_qga **qgap, struct kh_err *err)
+{
+	struct kh_qga *qga = calloc(1, sizeof(*qga));
+
+	*qgap = NULL;
+	if (!qga) {
+		pt->close(pt->priv);
+		return kh_err_set(err, ENOMEM, "out of memory");
+	}
+	qga->fd = -1;
+	qga->timeout_ms = timeout_ms;
+	qga->pt = *pt;
+	*qgap = qga;
+	return 0;
+}
+
 void kh_qga_close(struct kh_qga *qga)
 {
 	if (!qga)
 		return;
-	close(qga->fd);
+	if (qga->pt.close)
+		qga->pt.close(qga->pt.priv);
+	if (qga->fd >= 0)
+		close(qga->fd);
 	free(qga->buf);
 	free(qga);
 }

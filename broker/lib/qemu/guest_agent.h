@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "qemu/passthrough.h"
 
 #define KH_QGA_MAX_REPLY	(32u << 20)	/* bytes of one JSON reply */
 
@@ -27,6 +28,9 @@ struct kh_qga;
 int kh_qga_connect(const char *path, pid_t qemu_pid, int timeout_ms,
 		   struct kh_qga **qgap, struct kh_err *err);
 void kh_qga_close(struct kh_qga *qga);
+/* An agent someone else holds (libvirt); see kh_qmp_open_passthrough. */
+int kh_qga_open_passthrough(const struct kh_passthrough *pt, int timeout_ms,
+			    struct kh_qga **qgap, struct kh_err *err);
 
 /* Runs cmd with args (may be NULL, stolen); *ret gets "return". */
 int kh_qga_execute(struct kh_qga *qga, const char *cmd, json_t *args,

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,8 +54,8 @@ struct parse_state {
 	unsigned int nr_mon;
 	struct {
 		char id[64];
-		char path[108];
-	} chardev[MAX_CHARDEVS];	/* -chardev socket,id=X,path=P */
+		char path[108];		/* "" for fd= */
+	} chardev[MAX_CHARDEVS];	/* -chardev socket,id=X,path=P|fd=N */
 	unsigned int nr_chardev;
 	char gdb_chardev[64];	/* -gdb chardev:X */
 	char qga_chardev[64];	/* -device virtserialport,chardev=X,name=qga */
@@ -380,10 +381,18 @@ static int parse_arg(struct parse_state *ps, struct kh_target *t,
 		if (i >= MAX_CHARDEVS || strncmp(val, "socket,", 7))
 			return 0;
 		if (opts_get(val, "id", NULL, ps->chardev[i].id,
-			     sizeof(ps->chardev[i].id)) == 1 &&
-		    opts_get(val, "path", NULL, ps->chardev[i].path,
-			     sizeof(ps->chardev[i].path)) == 1)
+			     sizeof(ps->chardev[i].id)) != 1)
+			return 0;
+		if (opts_get(val, "path", NULL, ps->chardev[i].path,
+			     sizeof(ps->chardev[i].path)) == 1 ||
+		    opts_get(val, "fd", NULL, buf, sizeof(buf)) == 1)
 			ps->nr_chardev++;
+	} else if (!strcmp(opt, "uuid")) {
+		if (strlen(val) + 1 > sizeof(t->uuid))
+			return kh_err_set(err, EINVAL,
+					  "QEMU's -uuid '%.64s' is not a UUID",
+					  val);
+		strcpy(t->uuid, val);
 	} else if (!strcmp(opt, "gdb")) {
 		return parse_gdb(ps, t, val, err);
 	} else if (!strcmp(opt, "device")) {
@@ -450,8 +459,11 @@ static void resolve_refs(struct parse_state *ps, struct kh_target *t)
 		for (j = 0; j < ps->nr_chardev; j++)
 			if (!strcmp(ps->chardev[j].id, ps->mon_chardev[i])) {
 				strcpy(t->qmp_path, ps->chardev[j].path);
+				t->monitor_by_fd |= !ps->chardev[j].path[0];
 				break;
 			}
+	if (t->qmp_path[0])
+		t->monitor_by_fd = 0;
 	for (j = 0; j < ps->nr_chardev; j++) {
 		if (!t->gdb_path[0] && ps->gdb_chardev[0] &&
 		    !strcmp(ps->chardev[j].id, ps->gdb_chardev))
@@ -591,6 +603,7 @@ static void absolute_path(pid_t pid, char sock[108])
 static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 {
 	char path[64], comm[64];
+	struct stat st;
 	size_t len;
 	char *cmdline;
 	int fd, ret;
@@ -646,6 +659,12 @@ static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 
 	t->pid = pid;
 	ret = kh_target_parse_cmdline(cmdline, len, t, err);
+	/* /proc/PID belongs to the process's effective ids. */
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (!ret && !stat(path, &st)) {
+		t->uid = st.st_uid;
+		t->gid = st.st_gid;
+	}
 	if (ret) {
 		kh_err_prefix(err, "QEMU pid %d", (int)pid);
 		goto out;
@@ -684,8 +703,8 @@ static int resolve_socket(const char *spec, struct kh_target *t,
 	return ret;
 }
 
-/* Every QEMU whose -name is name; errors only when there is not exactly
- * one. */
+/* Every QEMU whose -name or -uuid is name; errors only when there is
+ * not exactly one. */
 static int resolve_name(const char *name, struct kh_target *t,
 			struct kh_err *err)
 {
@@ -721,11 +740,11 @@ static int resolve_name(const char *name, struct kh_target *t,
 			continue;
 		memset(&cand, 0, sizeof(cand));
 		if (kh_target_parse_cmdline(cmdline, len, &cand, NULL) ||
-		    strcmp(cand.name, name))
+		    (strcmp(cand.name, name) && strcasecmp(cand.uuid, name)))
 			continue;
 		if (found) {
 			ret = kh_err_set(err, ENOTUNIQ,
-					 "VM name '%s' is ambiguous: QEMU pids %d and %ld both use it; give a pid instead",
+					 "VM name '%s' is ambiguous: QEMU pids %d and %ld both have it as -name or -uuid; give a pid instead",
 					 name, (int)found, pid);
 			break;
 		}
@@ -737,7 +756,7 @@ static int resolve_name(const char *name, struct kh_target *t,
 		return ret;
 	if (!found)
 		return kh_err_set(err, ENOENT,
-				  "no QEMU process has -name '%s' (and it is not a pid or a socket path)",
+				  "no QEMU process has -name or -uuid '%s' (and it is not a pid or a socket path)",
 				  name);
 	return resolve_pid(found, t, err);
 }

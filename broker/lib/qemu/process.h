@@ -30,11 +30,28 @@ struct kh_target {
 	char gdb_path[108];
 	char qga_path[108];
 	int gdb_tcp;
+	/*
+	 * -uuid, and whether a control monitor is a chardev QEMU got as an
+	 * inherited fd: the monitor is someone else's, libvirt's when the
+	 * process is one of its domains (qemu/libvirt.c binds it then).
+	 */
+	char uuid[37];
+	int monitor_by_fd;
+	/* Who QEMU runs as: files it must write for us are given to it. */
+	uid_t uid;
+	gid_t gid;
+	/* The libvirt domain whose QEMU this is, once bound; "" if none. */
+	char libvirt_uri[256];
+	char libvirt_name[128];
 };
 
 #define KH_QGA_PORT_NAME "org.qemu.guest_agent.0"
 
-/* Resolves spec and fills t; clear errors for no such pid/not QEMU/EPERM. */
+/*
+ * Resolves spec (a pid, a QMP socket, a -name or -uuid value) and fills
+ * t; clear errors for no such pid/not QEMU/EPERM, and ENOENT when no
+ * QEMU process has that name or UUID.
+ */
 int kh_target_resolve(const char *spec, struct kh_target *t,
 		      struct kh_err *err);
 

@@ -32,6 +32,7 @@ struct kh_qmp {
 	char *buf;		/* received bytes not yet parsed */
 	size_t len, cap;
 	char path[108];
+	struct kh_passthrough pt;	/* pt.execute set: not a socket */
 };
 
 static int64_t now_ms(void)
@@ -172,6 +173,8 @@ static int transact(struct kh_qmp *qmp, const char *cmd, json_t *args,
 	char *text;
 	int r;
 
+	if (qmp->pt.execute)
+		return qmp->pt.execute(qmp->pt.priv, cmd, args, ret, err);
 	req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
 	if (!req) {
 		json_decref(args);
@@ -333,10 +336,30 @@ fail:
 	return r;
 }
 
+int kh_qmp_open_passthrough(const struct kh_passthrough *pt, pid_t peer,
+			    struct kh_qmp **qmpp, struct kh_err *err)
+{
+	struct kh_qmp *qmp = calloc(1, sizeof(*qmp));
+
+	*qmpp = NULL;
+	if (!qmp) {
+		pt->close(pt->priv);
+		return kh_err_set(err, ENOMEM, "out of memory");
+	}
+	qmp->fd = -1;
+	qmp->peer = peer;
+	qmp->pt = *pt;
+	snprintf(qmp->path, sizeof(qmp->path), "%s", pt->what);
+	*qmpp = qmp;
+	return 0;
+}
+
 void kh_qmp_close(struct kh_qmp *qmp)
 {
 	if (!qmp)
 		return;
+	if (qmp->pt.close)
+		qmp->pt.close(qmp->pt.priv);
 	if (qmp->fd >= 0)
 		close(qmp->fd);
 	free(qmp->buf);

@@ -11,12 +11,19 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "qemu/passthrough.h"
 
 struct kh_qmp;
 
 int kh_qmp_connect(const char *path, int timeout_ms, struct kh_qmp **qmpp,
 		   struct kh_err *err);
 void kh_qmp_close(struct kh_qmp *qmp);
+/*
+ * A monitor someone else holds (libvirt): commands go to pt->execute,
+ * whose priv kh_qmp_close() releases; peer is the QEMU pid it serves.
+ */
+int kh_qmp_open_passthrough(const struct kh_passthrough *pt, pid_t peer,
+			    struct kh_qmp **qmpp, struct kh_err *err);
 
 /* The pid of the QEMU process serving the socket (SO_PEERCRED). */
 pid_t kh_qmp_peer_pid(const struct kh_qmp *qmp);

@@ -173,9 +173,49 @@ static void test_resolve(void)
 	      err.msg);
 }
 
+/*
+ * libvirt 9's QEMU: the monitor is a chardev on an inherited fd (libvirtd
+ * holds the other end), -uuid names the domain, RAM is pc.ram.
+ */
+static void test_libvirt(void)
+{
+	struct kh_target t;
+
+	PARSE(&t, "/usr/bin/qemu-system-x86_64", "-name",
+	      "guest=dom1,debug-threads=on", "-S", "-object",
+	      "{\"qom-type\":\"memory-backend-ram\",\"id\":\"pc.ram\",\"size\":1073741824}",
+	      "-machine", "pc-i440fx-7.2,usb=off,memory-backend=pc.ram",
+	      "-uuid", "0b1d7c6e-52d8-4a55-9d0a-3f3a1c2b4e5f",
+	      "-chardev", "socket,id=charmonitor,fd=31,server=on,wait=off",
+	      "-mon", "chardev=charmonitor,id=monitor,mode=control",
+	      "-chardev", "socket,id=charchannel0,fd=32,server=on,wait=off",
+	      "-device",
+	      "virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,name=org.qemu.guest_agent.0");
+	CHECK(!strcmp(t.name, "dom1"), "name '%s'", t.name);
+	CHECK(!strcmp(t.uuid, "0b1d7c6e-52d8-4a55-9d0a-3f3a1c2b4e5f"),
+	      "uuid '%s'", t.uuid);
+	CHECK(t.monitor_by_fd && !t.qmp_path[0],
+	      "a monitor on an fd: by_fd %d, path '%s'", t.monitor_by_fd,
+	      t.qmp_path);
+	CHECK(!t.qga_path[0], "the agent's chardev has no path: '%s'",
+	      t.qga_path);
+	CHECK(t.ram_size == GiB && !t.ram_memfd, "RAM %llu memfd %d",
+	      (unsigned long long)t.ram_size, t.ram_memfd);
+
+	/* A monitor of our own beside it: that one is used, not libvirt. */
+	PARSE(&t, "qemu-system-x86_64", "-uuid",
+	      "0b1d7c6e-52d8-4a55-9d0a-3f3a1c2b4e5f",
+	      "-chardev", "socket,id=m1,fd=3,server=on,wait=off",
+	      "-mon", "chardev=m1,mode=control",
+	      "-qmp", "unix:/tmp/own.sock,server=on,wait=off");
+	CHECK(!t.monitor_by_fd && !strcmp(t.qmp_path, "/tmp/own.sock"),
+	      "own QMP: by_fd %d, path '%s'", t.monitor_by_fd, t.qmp_path);
+}
+
 int main(void)
 {
 	test_parse();
+	test_libvirt();
 	test_resolve();
 	return KH_PASS;
 }
