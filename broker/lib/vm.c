@@ -228,8 +228,12 @@ int kh_vm_find_target(struct kh_vm *vm, const char *spec,
 		ret = override_socket(vm->target.qmp_path, cfg->qmp_path,
 				      "QMP", err);
 	/* Someone holds its monitor: libvirt, when it runs the domain. */
-	if (!ret && vm->target.monitor_by_fd && !vm->target.qmp_path[0])
-		ret = kh_libvirt_bind(&vm->target, cfg->libvirt_uri, err);
+	if (!ret && !vm->target.qmp_path[0]) {
+		ret = kh_libvirt_claims(&vm->target, err);
+		if (ret > 0)
+			ret = kh_libvirt_bind(&vm->target, cfg->libvirt_uri,
+					      err);
+	}
 	if (!ret)
 		ret = override_socket(vm->target.gdb_path, cfg->gdb_path,
 				      "gdbstub", err);

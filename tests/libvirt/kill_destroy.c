@@ -65,8 +65,8 @@ int main(int argc, char **argv)
 	/* The last line is the error; it names the cause. */
 	snprintf(cmd, sizeof(cmd), "tail -n 1 '%s'", log);
 	out = run_capture(&status, "%s", cmd);
-	CHECK(strstr(out, "exited") || strstr(out, "shut off") ||
-	      strstr(out, "gone") || strstr(out, "is not running"),
+	CHECK(strstr(out, "exited while being read") ||
+	      strstr(out, "is gone (shut off or destroyed)"),
 	      "keyhole's error does not say the VM went away: %s", out);
 	printf("%s: %s", mode, out);
 	free(out);

@@ -30,6 +30,17 @@ static int state_value(const char *path, const char *key)
 	return val;
 }
 
+static int stopped_pid;
+
+/* A failed CHECK must not leave the rest of the run without libvirtd. */
+static void restart_libvirtd(void)
+{
+	int status;
+
+	if (stopped_pid && kill(stopped_pid, 0))
+		free(run_capture(&status, "libvirtd -d"));
+}
+
 static void wait_until(const char *what, int secs, const char *fmt, ...)
 {
 	double end = guest_now() + secs;
@@ -63,6 +74,8 @@ int main(int argc, char **argv)
 	pid = state_value(state, "libvirtd_pid");
 	if (ours && pid > 0) {
 		snprintf(uri, sizeof(uri), "%s", d.uri);
+		stopped_pid = pid;
+		atexit(restart_libvirtd);
 		CHECK(!kill(pid, SIGTERM), "kill libvirtd %d: %s", pid,
 		      strerror(errno));
 		wait_until("libvirtd gone", 60, "! kill -0 %d 2>/dev/null", pid);
@@ -92,6 +105,7 @@ int main(int argc, char **argv)
 	if (ours && pid > 0) {
 		free(run_capture(&status, "libvirtd -d"));
 		CHECK(status == 0, "libvirtd -d failed");
+		stopped_pid = 0;
 		wait_until("libvirtd back", 120, "virsh -c '%s' domstate '%s'",
 			   d.uri, d.name);
 		/* The run stops the new one at its end. */

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/paused-test.log", d.g.rundir);
 
 	/* keyhole's own pause is libvirt's suspend, seen by libvirt. */
-	pid = spawn(log, "--connect '%s' -t hmp crawl --pause --count 3 --hz 0 --summary '%s'",
+	pid = spawn(log, "--connect '%s' -t hmp crawl --pause --count 6 --hz 0 --summary '%s'",
 		    d.uri, d.name);
 	end = guest_now() + 240;
 	while (!seen && waitpid(pid, &status, WNOHANG) == 0 &&

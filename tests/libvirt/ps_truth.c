@@ -3,9 +3,9 @@
  * Proves: a domain that libvirt runs, whose QEMU monitor libvirtd holds,
  * is a VM argument like any other. Named by its libvirt name, its UUID or
  * its QEMU pid, with every technique that can work on it (the live ones,
- * the halting ones through libvirt's suspend and resume, the gdbstub that
- * keyhole starts through the monitor, the snapshots through the monitor
- * and libvirt's core dump, memmap on shared memfd RAM, the agent through
+ * the halting ones through libvirt's suspend and resume, migrate's
+ * stream through a socket passed to QEMU as a descriptor and libvirt's
+ * core dump, memmap on shared memfd RAM, the agent through
  * libvirt's agent channel), `keyhole ps` lists every long-lived task the
  * guest reports about itself, field by field (tests/lib/ps_views.h). After
  * each, libvirt says the domain runs: nothing left it paused, and
@@ -18,9 +18,8 @@
 int main(int argc, char **argv)
 {
 	const char *techniques[16] = { "pvreadv", "procmem", "ptrace",
-				       "gdbstub", "hmp", "migrate", "dump",
-				       "pmemsave" };
-	int nr_techniques = 8, nr_views = 0, nr_before, nr_after, i, status;
+				       "hmp", "migrate", "dump" };
+	int nr_techniques = 6, nr_views = 0, nr_before, nr_after, i, status;
 	struct truth_task *before, *after;
 	int matched = 0;
 	struct view views[24];

@@ -25,10 +25,13 @@ declare -A shapes=(
 	[kaslr5]="--boot bzimage --paging 5 --ram memfd --machine q35 --mem 3G"
 	[fixed4]="--boot pvh --paging 4 --ram memfd --machine pc --mem 1G --gdb --agent"
 )
+libvirt=$here/../../tests/guest/libvirt.sh
 cleanup() {
 	for s in "${!shapes[@]}"; do
 		"$vm" stop "$work/$s" >/dev/null 2>&1 || true
 	done
+	"$libvirt" stop "$work/libvirt" >/dev/null 2>&1 || true
+	"$libvirt" daemon-stop "$work/libvirt.state" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,6 +42,12 @@ for s in "${!shapes[@]}"; do
 	"$vm" start "$work/$s" --name "kh-bench-$s-$$" ${shapes[$s]} >/dev/null
 done
 accel=$(grep -o "^accel=.*" "$work/fixed4/options" | tr -d "'" | cut -d= -f2)
+# A domain libvirt runs: its monitor is libvirtd's, reached through libvirt.
+libvirt_shape="--ram memfd --mem 1G"
+"$libvirt" daemon-start "$work/libvirt.state" >/dev/null
+mkdir -p "$work/libvirt"
+# shellcheck disable=SC2086
+"$libvirt" start "$work/libvirt" --name "kh-bench-lv-$$" $libvirt_shape >/dev/null
 
 # The raw-access ladder: every technique, one guest, one run.
 ladder_section() {
@@ -231,6 +240,16 @@ kmod_section() {
 		echo
 		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat"
 	done
+	echo
+	echo "## libvirt domain: $libvirt_shape (tests/guest/libvirt.sh)"
+	echo
+	echo "The same measurements on a transient domain of libvirtd (bzImage,"
+	echo "4-level paging, pc, QEMU as libvirt-qemu), named by its QEMU pid:"
+	echo "the attach finds the RAM layout through libvirt's monitor"
+	echo "passthrough (one libvirt connection per monitor session); walks and"
+	echo "crawls then read QEMU's memory directly, as for any QEMU."
+	echo
+	"$O/bin/kh-bench" "$(cat "$work/libvirt/qemu.pid")" "$repeat"
 	echo
 	echo "## Consistency: the paper's figure 7"
 	echo

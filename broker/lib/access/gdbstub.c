@@ -58,9 +58,6 @@ struct gdbstub {
 	char rx[RX_SIZE];
 	char payload[RX_SIZE];
 	char tx[256];
-	/* The stub's socket; dir is set when keyhole started the stub. */
-	char path[108];
-	char dir[80];
 };
 
 static uint64_t now_ns(void)
@@ -237,8 +234,7 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 		 * Detach restarts the guest in QEMU 7.2; cont covers any
 		 * stub that does not, and a detach that failed.
 		 */
-		if (acc->target && (acc->target->qmp_path[0] ||
-				    acc->target->libvirt_name[0])) {
+		if (acc->target && acc->target->qmp_path[0]) {
 			struct kh_err qerr = { 0 };
 
 			if (!qmp_ensure_running(acc, &running, &qerr))
@@ -257,6 +253,14 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 
 static int missing_socket(const struct kh_access *acc, struct kh_err *err)
 {
+	/*
+	 * Not started through libvirt's monitor: its socket would be open to
+	 * every domain's QEMU (they share one user) until keyhole stops it.
+	 */
+	if (acc->target && acc->target->libvirt_name[0])
+		return kh_err_set(err, ENOENT,
+				  "libvirt domain %s has no gdbstub on a unix socket: add <qemu:commandline><qemu:arg value='-chardev'/><qemu:arg value='socket,id=gdb0,path=PATH,server=on,wait=off'/><qemu:arg value='-gdb'/><qemu:arg value='chardev:gdb0'/></qemu:commandline> to its XML (and xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' to <domain>)",
+				  acc->target->libvirt_name);
 	return kh_err_set(err, ENOENT,
 			  "QEMU pid %d has no gdbstub on a unix socket%s: start QEMU with -chardev socket,id=gdb0,path=PATH,server=on,wait=off -gdb chardev:gdb0 (or set $KEYHOLE_GDB_SOCKET)",
 			  (int)acc->pid,
@@ -289,7 +293,9 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	size_t len;
 	int fd, r;
 
-	fd = kh_unix_connect(gs->path, what,
+	if (!acc->target || !acc->target->gdb_path[0])
+		return missing_socket(acc, err);
+	fd = kh_unix_connect(acc->target->gdb_path, what,
 			     kh_unix_now_ms() + REPLY_TIMEOUT_MS, err);
 	if (fd < 0)
 		return fd;
@@ -303,7 +309,7 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 		gs->fd = -1;
 		return kh_err_set(err, EPERM,
 				  "gdbstub socket %s belongs to pid %d, not to QEMU pid %d",
-				  gs->path, (int)cred.pid,
+				  acc->target->gdb_path, (int)cred.pid,
 				  (int)acc->pid);
 	}
 	gs->timeout_ms = HELLO_TIMEOUT_MS;
@@ -313,7 +319,7 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	if (r == -ETIMEDOUT)
 		r = kh_err_set(err, EBUSY,
 			       "the gdbstub on %s does not answer: another debugger may hold it",
-			       gs->path);
+			       acc->target->gdb_path);
 	if (r)
 		goto fail;
 	size = packet_size(gs->payload);
@@ -363,77 +369,12 @@ static int gdbstub_resume(struct kh_access *acc, struct kh_err *err)
 	return r;
 }
 
-/* "gdbserver DEVICE" on QEMU's monitor (HMP: QMP has no such command). */
-static int monitor_gdbserver(struct kh_access *acc, const char *device,
-			     struct kh_err *err)
-{
-	struct kh_qmp *qmp;
-	char cmd[160], *out = NULL;
-	int r;
-
-	r = kh_access_qmp(acc, QMP_TIMEOUT_MS, &qmp, err);
-	if (r)
-		return r;
-	snprintf(cmd, sizeof(cmd), "gdbserver %s", device);
-	r = kh_qmp_hmp(qmp, cmd, &out, err);
-	kh_qmp_close(qmp);
-	/* HMP says what failed in words, not in an error. */
-	if (!r && device[0] != 'n' && !strstr(out, "Waiting for gdb"))
-		r = kh_err_set(err, EIO, "QEMU did not start its gdbstub: %.200s",
-			       out);
-	free(out);
-	return r;
-}
-
-static void stop_own_stub(struct kh_access *acc, struct gdbstub *gs)
-{
-	if (!gs->dir[0])
-		return;
-	monitor_gdbserver(acc, "none", NULL);
-	unlink(gs->path);
-	rmdir(gs->dir);
-	gs->dir[0] = '\0';
-}
-
-/*
- * A libvirt domain has no -gdb of its own: its monitor starts a stub on a
- * socket in a directory of ours that only QEMU's user may enter, for as
- * long as the technique is open.
- */
-static int start_own_stub(struct kh_access *acc, struct gdbstub *gs,
-			  struct kh_err *err)
-{
-	const char *tmp = kh_access_tmpdir(acc);
-	char device[160];
-	int n, r;
-
-	n = snprintf(gs->dir, sizeof(gs->dir), "%s/keyhole-gdb.XXXXXX", tmp);
-	if (n < 0 || (size_t)n >= sizeof(gs->dir) || !mkdtemp(gs->dir)) {
-		gs->dir[0] = '\0';
-		return kh_err_set(err, errno ?: ENAMETOOLONG,
-				  "cannot create a directory in %s for the gdbstub's socket: %s",
-				  tmp, strerror(errno ?: ENAMETOOLONG));
-	}
-	snprintf(gs->path, sizeof(gs->path), "%s/gdb.sock", gs->dir);
-	snprintf(device, sizeof(device), "unix:%s,server=on,wait=off",
-		 gs->path);
-	r = kh_access_give_to_qemu(acc, -1, gs->dir, err);
-	if (!r)
-		r = monitor_gdbserver(acc, device, err);
-	if (r) {
-		rmdir(gs->dir);
-		gs->dir[0] = '\0';
-	}
-	return r;
-}
-
 static int gdbstub_open(struct kh_access *acc, struct kh_err *err)
 {
 	struct gdbstub *gs;
-	int r = 0;
+	int r;
 
-	if (!acc->target || (!acc->target->gdb_path[0] &&
-			     !acc->target->libvirt_name[0]))
+	if (!acc->target || !acc->target->gdb_path[0])
 		return missing_socket(acc, err);
 	gs = calloc(1, sizeof(*gs));
 	if (!gs)
@@ -441,17 +382,12 @@ static int gdbstub_open(struct kh_access *acc, struct kh_err *err)
 	pthread_mutex_init(&gs->lock, NULL);
 	gs->fd = -1;
 	gs->timeout_ms = REPLY_TIMEOUT_MS;
-	snprintf(gs->path, sizeof(gs->path), "%s", acc->target->gdb_path);
 	acc->priv = gs;
-	if (!gs->path[0])
-		r = start_own_stub(acc, gs, err);
 	/* Available means the stub answers: hold the guest once, let go. */
-	if (!r)
-		r = gdbstub_pause(acc, err);
+	r = gdbstub_pause(acc, err);
 	if (!r)
 		r = gdbstub_resume(acc, err);
 	if (r) {
-		stop_own_stub(acc, gs);
 		pthread_mutex_destroy(&gs->lock);
 		free(gs);
 		acc->priv = NULL;
@@ -466,7 +402,6 @@ static void gdbstub_close(struct kh_access *acc)
 	if (!gs)
 		return;
 	gdbstub_resume(acc, NULL);
-	stop_own_stub(acc, gs);
 	pthread_mutex_destroy(&gs->lock);
 	free(gs);
 	acc->priv = NULL;

@@ -34,6 +34,7 @@
 #define CONNECT_TIMEOUT_MS	10000
 #define FINISH_TIMEOUT_MS	30000
 #define UNCAPPED_BANDWIDTH	(1ll << 40)
+#define MIGRATE_FDNAME		"keyhole-migration"
 
 struct migration {
 	struct kh_access *acc;
@@ -209,9 +210,7 @@ static int listen_socket(struct migration *m, struct kh_err *err)
 		return kh_err_set(err, errno,
 				  "cannot listen on %s for the migration stream: %s",
 				  m->sock, strerror(errno));
-	/* QEMU as another user must get through the directory. */
-	return kh_access_give_to_qemu(m->acc, -1, m->dir, err) ?:
-	       kh_access_give_to_qemu(m->acc, -1, m->sock, err);
+	return 0;
 }
 
 static void remove_socket(struct migration *m)
@@ -336,22 +335,81 @@ static int open_keep(struct migration *m, struct kh_err *err)
 	return 0;
 }
 
+/*
+ * A libvirt domain's QEMU runs as a user all its domains share: a socket
+ * it could connect to, any of them could. Its end of a socket pair goes
+ * to it through the monitor instead (getfd), and "fd:" migrates into it.
+ */
+static int passed_socket(struct migration *m, struct kh_err *err)
+{
+	struct timeval idle = { .tv_sec = KH_MIGSTREAM_IDLE_S };
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return kh_err_set(err, errno, "socketpair: %s",
+				  strerror(errno));
+	r = kh_qmp_execute_fd(m->qmp, "getfd",
+			      json_pack("{s:s}", "fdname", MIGRATE_FDNAME),
+			      sv[1], NULL, err);
+	close(sv[1]);
+	if (r) {
+		close(sv[0]);
+		return r;
+	}
+	m->conn_fd = sv[0];
+	setsockopt(m->conn_fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+	return 0;
+}
+
+/* *started: QEMU took the migrate command, so it must be seen through. */
+static int start_migration(struct migration *m, int *started,
+			   struct kh_err *err)
+{
+	int r;
+
+	*started = 0;
+	if (m->acc->target && m->acc->target->libvirt_name[0]) {
+		r = passed_socket(m, err);
+		if (r)
+			return r;
+		r = kh_qmp_execute(m->qmp, "migrate",
+				   json_pack("{s:s}", "uri",
+					     "fd:" MIGRATE_FDNAME),
+				   NULL, err);
+		if (r)
+			kh_qmp_execute(m->qmp, "closefd",
+				       json_pack("{s:s}", "fdname",
+						 MIGRATE_FDNAME), NULL, NULL);
+		*started = !r;
+		return r;
+	}
+	r = listen_socket(m, err);
+	if (!r)
+		r = kh_qmp_execute(m->qmp, "migrate",
+				   json_pack("{s:s+}", "uri", "unix:", m->sock),
+				   NULL, err);
+	*started = !r;
+	if (!r)
+		r = accept_qemu(m, err);
+	return r;
+}
+
 static int migrate(struct migration *m, struct kh_snap *snap, int running,
 		   json_int_t *downtime, struct kh_err *err)
 {
 	char name[64];
-	int r;
+	int r, started;
 
-	r = prepare(m, running, err) ?: open_keep(m, err) ?:
-	    listen_socket(m, err);
+	r = prepare(m, running, err) ?: open_keep(m, err);
 	if (r)
 		return r;
-	r = kh_qmp_execute(m->qmp, "migrate",
-			   json_pack("{s:s+}", "uri", "unix:", m->sock),
-			   NULL, err);
-	if (r)
+	r = start_migration(m, &started, err);
+	if (!started) {
+		if (m->conn_fd >= 0)
+			close(m->conn_fd);
+		m->conn_fd = -1;
 		return r;
-	r = accept_qemu(m, err);
+	}
 	if (!r) {
 		snprintf(name, sizeof(name), "the migration stream of QEMU pid %d",
 			 (int)m->acc->pid);

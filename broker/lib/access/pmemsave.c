@@ -98,15 +98,31 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 				err);
 }
 
+/*
+ * QEMU 7.2's pmemsave opens its file by name (fopen), so it takes no file
+ * descriptor; and any file a libvirt domain's QEMU may write, every
+ * domain's QEMU may (they run as one user). dump does the same job
+ * through libvirt, which opens the file itself.
+ */
+static int refuse_libvirt(const struct kh_access *acc, struct kh_err *err)
+{
+	if (!acc->target || !acc->target->libvirt_name[0])
+		return 0;
+	return kh_err_set(err, ENOTSUP,
+			  "pmemsave writes a file by name as QEMU's user, which every domain of libvirt domain %s's user could read: use dump, which libvirt writes itself",
+			  acc->target->libvirt_name);
+}
+
 static int pmemsave_probe(struct kh_access *acc, struct kh_err *err)
 {
-	return kh_snap_probe_space(acc, "pmemsave", err);
+	return refuse_libvirt(acc, err) ?:
+	       kh_snap_probe_space(acc, "pmemsave", err);
 }
 
 static int pmemsave_open(struct kh_access *acc, struct kh_err *err)
 {
 	acc->priv = NULL;
-	return pmemsave_take(acc, err);
+	return refuse_libvirt(acc, err) ?: pmemsave_take(acc, err);
 }
 
 const struct kh_access_ops kh_access_pmemsave = {

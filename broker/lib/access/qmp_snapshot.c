@@ -139,29 +139,8 @@ int kh_access_tmpfile(const struct kh_access *acc, const char *what,
 				  "cannot create a temporary file in %s (set KEYHOLE_TMPDIR to a writable directory): %s",
 				  dir, strerror(n));
 	}
-	n = kh_access_give_to_qemu(acc, fd, path, err);
 	close(fd);
-	if (n) {
-		unlink(path);
-		path[0] = '\0';
-	}
-	return n;
-}
-
-int kh_access_give_to_qemu(const struct kh_access *acc, int fd,
-			   const char *path, struct kh_err *err)
-{
-	const struct kh_target *t = acc->target;
-
-	/* QEMU as another user (libvirt's libvirt-qemu) writes it for us. */
-	if (!t || t->uid == geteuid() ||
-	    !(fd >= 0 ? fchown(fd, t->uid, t->gid) :
-			chown(path, t->uid, t->gid)))
-		return 0;
-	return kh_err_set(err, errno,
-			  "cannot give %s to QEMU pid %d's user %u, which must write it: %s",
-			  path, (int)acc->pid, (unsigned int)t->uid,
-			  strerror(errno));
+	return 0;
 }
 
 int kh_access_tmp_failed(const char *dir, const char *what, int code,

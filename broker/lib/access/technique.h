@@ -177,12 +177,6 @@ const char *kh_access_tmpdir(const struct kh_access *acc);
  */
 int kh_access_tmpfile(const struct kh_access *acc, const char *what,
 		      char *path, size_t size, struct kh_err *err);
-/*
- * Gives the file (fd, or path when fd < 0) to the user QEMU runs as, when
- * that is not ours: QEMU must write what keyhole reads back.
- */
-int kh_access_give_to_qemu(const struct kh_access *acc, int fd,
-			   const char *path, struct kh_err *err);
 /* Explains a failed write of a snapshot into dir: ENOSPC names dir. */
 int kh_access_tmp_failed(const char *dir, const char *what, int code,
 			 const char *detail, struct kh_err *err);

@@ -255,6 +255,14 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 		resume_ret = kh_vm_resume(vm, ret ? NULL : err);
 	if (!ret)
 		ret = resume_ret;
+	/*
+	 * A part that failed on a QEMU that died under it may say something
+	 * else (a read of the profile's types, say): the exit is the cause.
+	 */
+	if (ret && kh_access_alive(&vm->acc))
+		ret = kh_err_set(err, ESRCH,
+				 "QEMU process %d exited while being read",
+				 (int)vm->target.pid);
 	if (ret) {
 		kh_crawl_free(crawl);
 		return ret;

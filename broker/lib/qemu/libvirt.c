@@ -9,11 +9,70 @@
  * a name can be reused by a new domain between two calls, a UUID cannot.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qemu/libvirt.h"
+
+/*
+ * What libvirt's pid file for a domain named name says of pid: 1 it names
+ * it, 0 there is none, -EPERM it names another process. libvirt writes it
+ * for the domains it starts: /run/libvirt/qemu for the system instance
+ * (root's), /run/user/UID/libvirt/qemu/run for a user's session. A file
+ * that is not a regular file of that owner says nothing.
+ */
+static int pid_file(const char *name, pid_t pid)
+{
+	char path[512], buf[32];
+	struct stat st;
+	ssize_t n;
+	int fd, i;
+
+	/* libvirt refuses '/' in names; a -name with one is no domain. */
+	if (!name[0] || strchr(name, '/'))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid",
+				 name);
+		else
+			snprintf(path, sizeof(path),
+				 "/run/user/%u/libvirt/qemu/run/%s.pid",
+				 (unsigned int)geteuid(), name);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		n = -1;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+		    st.st_uid == (i == 0 ? 0 : geteuid()) &&
+		    !(st.st_mode & 022))
+			n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		return strtol(buf, NULL, 10) == pid ? 1 : -EPERM;
+	}
+	return 0;
+}
+
+int kh_libvirt_claims(const struct kh_target *t, struct kh_err *err)
+{
+	int r;
+
+	if (!t->monitor_by_fd || !t->uuid[0])
+		return 0;
+	r = pid_file(t->name, t->pid);
+	if (r == -EPERM)
+		return kh_err_set(err, EPERM,
+				  "QEMU pid %d calls itself libvirt domain %s, but libvirt runs that domain as another process",
+				  (int)t->pid, t->name);
+	return r;
+}
 
 #ifdef KH_HAVE_LIBVIRT
 #include <libvirt/libvirt.h>
@@ -28,6 +87,7 @@ struct domain {
 	virConnectPtr conn;
 	virDomainPtr dom;
 	int agent_timeout_s;
+	const struct kh_target *t;	/* outlives every session */
 };
 
 /*
@@ -51,13 +111,13 @@ static const char *last_error(void)
 	return msg ? msg : "unknown libvirt error";
 }
 
-static int connect_uri(const char *uri, virConnectPtr *connp,
+static int connect_uri(const char *uri, int readonly, virConnectPtr *connp,
 		       struct kh_err *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, silence_libvirt);
-	*connp = virConnectOpen(uri);
+	*connp = readonly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
 	if (!*connp)
 		return kh_err_set(err, ECONNREFUSED,
 				  "cannot connect to libvirt at %s (is libvirtd running, and is the URI right?): %s",
@@ -71,10 +131,10 @@ static const char *state_name(int state)
 	case VIR_DOMAIN_RUNNING:
 	case VIR_DOMAIN_BLOCKED:
 		return "running";
+	case VIR_DOMAIN_SHUTDOWN:	/* shutting down: vCPUs still run */
+		return "shutting down";
 	case VIR_DOMAIN_PAUSED:
 		return "paused";
-	case VIR_DOMAIN_SHUTDOWN:
-		return "shutdown";
 	case VIR_DOMAIN_SHUTOFF:
 		return "shut off";
 	case VIR_DOMAIN_CRASHED:
@@ -89,7 +149,7 @@ static const char *state_name(int state)
 static int open_domain(const struct kh_target *t, struct domain *d,
 		       struct kh_err *err)
 {
-	int ret = connect_uri(t->libvirt_uri, &d->conn, err);
+	int ret = connect_uri(t->libvirt_uri, 0, &d->conn, err);
 
 	if (ret)
 		return ret;
@@ -125,9 +185,12 @@ static int domain_error(struct domain *d, const char *what,
 	const char *name = virDomainGetName(d->dom);
 
 	/* A domain that went away mid-operation is the usual cause. */
-	if (virDomainGetState(d->dom, &state, &reason, 0) == 0 &&
-	    state == VIR_DOMAIN_SHUTOFF)
-		ret = kh_err_set(err, ESRCH, "%s: libvirt domain %s is shut off",
+	if (code == VIR_ERR_NO_DOMAIN ||
+	    (virDomainGetState(d->dom, &state, &reason, 0) == 0 &&
+	     state == VIR_DOMAIN_SHUTOFF) ||
+	    (virGetLastError() && virGetLastError()->code == VIR_ERR_NO_DOMAIN))
+		ret = kh_err_set(err, ESRCH,
+				 "%s: libvirt domain %s is gone (shut off or destroyed)",
 				 what, name);
 	else if (code == VIR_ERR_ARGUMENT_UNSUPPORTED &&
 		 !strcmp(what, "virDomainQemuAgentCommand"))
@@ -155,9 +218,37 @@ static int query_status(struct domain *d, json_t **ret, struct kh_err *err)
 		return domain_error(d, "virDomainGetState", err);
 	*ret = json_pack("{s:b, s:s}", "running",
 			 state == VIR_DOMAIN_RUNNING ||
-			 state == VIR_DOMAIN_BLOCKED,
+			 state == VIR_DOMAIN_BLOCKED ||
+			 state == VIR_DOMAIN_SHUTDOWN,
 			 "status", state_name(state));
 	return *ret ? 0 : kh_err_set(err, ENOMEM, "out of memory");
+}
+
+/*
+ * A pause must end even if libvirtd restarted meanwhile (an upgrade): the
+ * session's connection is then dead, so a new one resumes.
+ */
+static int resume(struct domain *d, struct kh_err *err)
+{
+	struct domain fresh = { .t = d->t };
+	int r;
+
+	if (!virDomainResume(d->dom))
+		return 0;
+	if (virConnectIsAlive(d->conn) == 1)
+		return domain_error(d, "virDomainResume", err);
+	r = open_domain(d->t, &fresh, err);
+	if (r)
+		return kh_err_prefix(err, "cannot resume libvirt domain %s: its libvirt connection died",
+				     d->t->libvirt_name);
+	r = virDomainResume(fresh.dom) ?
+	    domain_error(&fresh, "virDomainResume", err) : 0;
+	/* The session goes on with the new connection. */
+	virDomainFree(d->dom);
+	virConnectClose(d->conn);
+	d->dom = fresh.dom;
+	d->conn = fresh.conn;
+	return r;
 }
 
 /* dump-guest-memory paging=false protocol=file:PATH, libvirt's way. */
@@ -232,8 +323,7 @@ static int monitor_execute(void *priv, const char *cmd, json_t *args,
 		r = virDomainSuspend(d->dom) ?
 		    domain_error(d, "virDomainSuspend", err) : 0;
 	} else if (!strcmp(cmd, "cont")) {
-		r = virDomainResume(d->dom) ?
-		    domain_error(d, "virDomainResume", err) : 0;
+		r = resume(d, err);
 	} else if (!strcmp(cmd, "query-status")) {
 		r = query_status(d, ret, err);
 	} else if (!strcmp(cmd, "dump-guest-memory")) {
@@ -249,6 +339,29 @@ static int monitor_execute(void *priv, const char *cmd, json_t *args,
 			r = parse_reply(d, "QEMU", cmd, reply, ret, err);
 	}
 	json_decref(args);
+	free(text);
+	free(reply);
+	return r;
+}
+
+static int monitor_execute_fd(void *priv, const char *cmd, json_t *args,
+			      int fd, json_t **ret, struct kh_err *err)
+{
+	struct domain *d = priv;
+	char *text = command_text(cmd, args), *reply = NULL;
+	int files[1] = { fd };
+	int r;
+
+	if (ret)
+		*ret = NULL;
+	json_decref(args);
+	if (!text)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	if (virDomainQemuMonitorCommandWithFiles(d->dom, text, 1, files,
+						 NULL, NULL, &reply, 0))
+		r = domain_error(d, "virDomainQemuMonitorCommandWithFiles", err);
+	else
+		r = parse_reply(d, "QEMU", cmd, reply, ret, err);
 	free(text);
 	free(reply);
 	return r;
@@ -284,6 +397,7 @@ static int open_passthrough(const struct kh_target *t,
 
 	if (!d)
 		return kh_err_set(err, ENOMEM, "out of memory");
+	d->t = t;
 	ret = open_domain(t, d, err);
 	if (ret) {
 		free(d);
@@ -304,7 +418,8 @@ int kh_libvirt_built(void)
 int kh_libvirt_monitor(const struct kh_target *t, struct kh_qmp **qmpp,
 		       struct kh_err *err)
 {
-	struct kh_passthrough pt = { .execute = monitor_execute };
+	struct kh_passthrough pt = { .execute = monitor_execute,
+				     .execute_fd = monitor_execute_fd };
 	int ret = open_passthrough(t, &pt, err);
 
 	*qmpp = NULL;
@@ -325,30 +440,6 @@ int kh_libvirt_agent(const struct kh_target *t, int timeout_ms,
 	return kh_qga_open_passthrough(&pt, timeout_ms, qgap, err);
 }
 
-/*
- * libvirt's pid file for the domain, where the system instance keeps it:
- * 0 when it names pid or does not exist, EPERM when it names another.
- */
-static int check_pid_file(const char *name, pid_t pid, struct kh_err *err)
-{
-	char path[256];
-	long file_pid;
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fscanf(f, "%ld", &file_pid);
-	fclose(f);
-	if (n == 1 && file_pid != pid)
-		return kh_err_set(err, EPERM,
-				  "QEMU pid %d claims libvirt domain %s's UUID, but libvirt runs that domain as pid %ld",
-				  (int)pid, name, file_pid);
-	return 0;
-}
-
 int kh_libvirt_bind(struct kh_target *t, const char *uri,
 		    struct kh_err *err)
 {
@@ -359,37 +450,37 @@ int kh_libvirt_bind(struct kh_target *t, const char *uri,
 
 	if (!uri)
 		uri = KH_LIBVIRT_DEFAULT_URI;
-	if (!t->uuid[0])
-		return kh_err_set(err, ENOENT,
-				  "QEMU pid %d has no -uuid, so it is no libvirt domain",
-				  (int)t->pid);
-	ret = connect_uri(uri, &conn, err);
+	if (strlen(uri) >= sizeof(t->libvirt_uri))
+		return kh_err_set(err, ENAMETOOLONG,
+				  "libvirt URI %.64s... is too long", uri);
+	/* keyhole reads QEMU's memory: the domain must run here. */
+	if (strstr(uri, "://") && strstr(uri, "://")[3] != '/')
+		return kh_err_set(err, EINVAL,
+				  "libvirt URI %s names another host: keyhole introspects the domains of this host only",
+				  uri);
+	ret = connect_uri(uri, 1, &conn, err);
 	if (ret)
-		return kh_err_prefix(err, "QEMU pid %d's monitor is held by another process (libvirt?)",
-				     (int)t->pid);
+		return kh_err_prefix(err, "QEMU pid %d is libvirt domain %s",
+				     (int)t->pid, t->name);
 	dom = virDomainLookupByUUIDString(conn, t->uuid);
-	if (!dom) {
+	name = dom ? virDomainGetName(dom) : NULL;
+	if (!dom || !name || strcmp(name, t->name)) {
 		ret = kh_err_set(err, ENOENT,
-				 "QEMU pid %d's monitor is held by another process, and libvirt at %s has no domain with its UUID %s",
-				 (int)t->pid, uri, t->uuid);
-		goto out;
-	}
-	name = virDomainGetName(dom);
-	if (virDomainGetState(dom, &state, &reason, 0) ||
-	    !virDomainIsActive(dom)) {
-		ret = kh_err_set(err, ESRCH, "libvirt domain %s is %s",
-				 name ? name : t->uuid, state_name(state));
+				 "QEMU pid %d is libvirt domain %s by its pid file, but libvirt at %s has no domain of that name with its UUID %s",
+				 (int)t->pid, t->name, uri, t->uuid);
 		goto out_dom;
 	}
-	snprintf(t->libvirt_name, sizeof(t->libvirt_name), "%s",
-		 name ? name : "");
+	if (virDomainGetState(dom, &state, &reason, 0) ||
+	    virDomainIsActive(dom) != 1) {
+		ret = kh_err_set(err, ESRCH, "libvirt domain %s is %s", name,
+				 state_name(state));
+		goto out_dom;
+	}
+	snprintf(t->libvirt_name, sizeof(t->libvirt_name), "%s", name);
 	snprintf(t->libvirt_uri, sizeof(t->libvirt_uri), "%s", uri);
-	ret = check_pid_file(t->libvirt_name, t->pid, err);
-	if (ret)
-		t->libvirt_name[0] = t->libvirt_uri[0] = '\0';
 out_dom:
-	virDomainFree(dom);
-out:
+	if (dom)
+		virDomainFree(dom);
 	virConnectClose(conn);
 	return ret;
 }
@@ -399,14 +490,17 @@ int kh_libvirt_explain_missing(const char *uri, const char *spec,
 {
 	struct kh_err lv_err = { 0 };
 	char was[sizeof(err->msg)];
-	int state = 0, reason, ret, code = err->code ? err->code : ENOENT;
+	int state = 0, reason, ret, code;
 	virConnectPtr conn;
 	virDomainPtr dom;
 
+	if (!err)
+		return -ENOENT;
+	code = err->code ? err->code : ENOENT;
 	if (!uri)
 		uri = KH_LIBVIRT_DEFAULT_URI;
 	snprintf(was, sizeof(was), "%s", err->msg);
-	if (connect_uri(uri, &conn, &lv_err))
+	if (connect_uri(uri, 1, &conn, &lv_err))
 		return kh_err_set(err, code, "%s; and %s", was, lv_err.msg);
 	dom = virDomainLookupByName(conn, spec);
 	if (!dom)
@@ -449,8 +543,10 @@ int kh_libvirt_bind(struct kh_target *t, const char *uri,
 int kh_libvirt_explain_missing(const char *uri, const char *spec,
 			       struct kh_err *err)
 {
-	return err->code ? -err->code : -ENOENT;
+	return err && err->code ? -err->code : -ENOENT;
 }
+
+
 
 int kh_libvirt_monitor(const struct kh_target *t, struct kh_qmp **qmpp,
 		       struct kh_err *err)

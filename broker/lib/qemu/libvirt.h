@@ -26,9 +26,16 @@
 int kh_libvirt_built(void);
 
 /*
- * t is a QEMU process whose monitor is held by another process: binds it
- * to the active libvirt domain at uri whose UUID is t->uuid, checking
- * that the domain's pid file (when libvirt keeps one here) names t->pid.
+ * Whether QEMU process t is a domain libvirt runs: its monitor is held on
+ * an fd, and libvirt's pid file for the domain of its -name names it (1).
+ * 0 when nothing says so (it is then treated as any QEMU); EPERM when the
+ * pid file names another process (t claims a domain it is not).
+ */
+int kh_libvirt_claims(const struct kh_target *t, struct kh_err *err);
+
+/*
+ * Binds a claimed t to the active libvirt domain at uri with t's name and
+ * UUID (looked up by UUID: a name can be reused, a UUID cannot).
  */
 int kh_libvirt_bind(struct kh_target *t, const char *uri,
 		    struct kh_err *err);

@@ -16,6 +16,9 @@ struct kh_passthrough {
 	/* Runs cmd with args (may be NULL, stolen); *ret gets "return". */
 	int (*execute)(void *priv, const char *cmd, json_t *args,
 		       json_t **ret, struct kh_err *err);
+	/* The same with one file descriptor passed along (getfd, add-fd). */
+	int (*execute_fd)(void *priv, const char *cmd, json_t *args, int fd,
+			  json_t **ret, struct kh_err *err);
 	void (*close)(void *priv);
 	void *priv;
 	/* For messages: "libvirt domain NAME (URI)". */

@@ -380,6 +380,8 @@ static int parse_arg(struct parse_state *ps, struct kh_target *t,
 
 		if (i >= MAX_CHARDEVS || strncmp(val, "socket,", 7))
 			return 0;
+		/* A value too long leaves part of itself: start clean. */
+		ps->chardev[i].path[0] = '\0';
 		if (opts_get(val, "id", NULL, ps->chardev[i].id,
 			     sizeof(ps->chardev[i].id)) != 1)
 			return 0;

@@ -379,6 +379,20 @@ int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
 	return transact(qmp, cmd, args, ret, err);
 }
 
+int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,
+		      int fd, json_t **ret, struct kh_err *err)
+{
+	if (ret)
+		*ret = NULL;
+	if (!qmp->pt.execute_fd) {
+		json_decref(args);
+		return kh_err_set(err, ENOTSUP,
+				  "passing a file to QEMU over %s is not implemented",
+				  qmp->path);
+	}
+	return qmp->pt.execute_fd(qmp->pt.priv, cmd, args, fd, ret, err);
+}
+
 int kh_qmp_hmp(struct kh_qmp *qmp, const char *cmdline, char **out,
 	       struct kh_err *err)
 {

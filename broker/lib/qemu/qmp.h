@@ -32,6 +32,13 @@ pid_t kh_qmp_peer_pid(const struct kh_qmp *qmp);
 int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
 		   json_t **ret, struct kh_err *err);
 
+/*
+ * The same, passing fd to QEMU along with the command (for getfd and
+ * add-fd): so QEMU writes where keyhole says without a path of its own.
+ * Only a passthrough carries it for now: ENOTSUP on a socket.
+ */
+int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,
+		      int fd, json_t **ret, struct kh_err *err);
 /* Runs an HMP command line through human-monitor-command; *out is malloc'd. */
 int kh_qmp_hmp(struct kh_qmp *qmp, const char *cmdline, char **out,
 	       struct kh_err *err);

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: a process that only claims to be a libvirt domain's QEMU (its
+ * command line, which anyone can write, copies the domain's -name and
+ * -uuid and has a monitor on an fd) is never bound to the domain: keyhole
+ * refuses it by libvirt's pid file when it takes the domain's name, treats
+ * it as a QEMU of its own when it takes another name, and calls a UUID
+ * that two processes claim ambiguous. The real domain is never suspended
+ * or touched meanwhile.
+ */
+#include <signal.h>
+
+#include "domain.h"
+
+/* A sleeping process whose command line says it is QEMU. */
+static pid_t impostor(const char *name, const char *uuid)
+{
+	char guest[200];
+	pid_t pid = fork();
+
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		snprintf(guest, sizeof(guest), "guest=%s,debug-threads=on",
+			 name);
+		/* sh stays, argv[0] as given: "; :" keeps it from exec'ing. */
+		execl("/bin/sh", "qemu-system-x86_64", "-c",
+		      "sleep 600; :", "-name", guest,
+		      "-uuid", uuid, "-chardev",
+		      "socket,id=charmonitor,fd=3,server=on,wait=off", "-mon",
+		      "chardev=charmonitor,id=monitor,mode=control",
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* Until its command line is the one it claims (exec is done). */
+	for (int i = 0; i < 600; i++) {
+		char path[64], buf[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		f = fopen(path, "r");
+		if (f) {
+			CHECK(fread(buf, 1, sizeof(buf) - 1, f) || 1, "read");
+			fclose(f);
+		}
+		if (!strncmp(buf, "qemu-system-x86_64", 18))
+			return pid;
+		usleep(100000);
+	}
+	CHECK(0, "the impostor never ran");
+	return pid;
+}
+
+/* The shell and its sleep. */
+static void kill_impostor(pid_t pid)
+{
+	int status;
+
+	free(run_capture(&status, "pkill -KILL -P %d", (int)pid));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static json_t *keyhole_error(const struct domain *d, const char *spec,
+			     int *status)
+{
+	json_t *doc = keyhole_json(status, "--connect '%s' -t hmp ps '%s'",
+				   d->uri, spec);
+
+	return doc;
+}
+
+int main(int argc, char **argv)
+{
+	char spec[32], other[200];
+	const char *msg;
+	struct domain d;
+	json_t *doc;
+	pid_t pid;
+	int status;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	domain_load(&d, argv[1]);
+
+	/* The domain's own name: libvirt's pid file names the real QEMU. */
+	pid = impostor(d.name, d.uuid);
+	snprintf(spec, sizeof(spec), "%d", (int)pid);
+	doc = keyhole_error(&d, spec, &status);
+	msg = json_string_value(json_object_get(doc, "error"));
+	CHECK(status == 1 && msg &&
+	      strstr(msg, "but libvirt runs that domain as another process"),
+	      "an impostor with the domain's name and UUID: exit %d: %s",
+	      status, msg ? msg : "(no error)");
+	printf("same name: %s\n", msg);
+	json_decref(doc);
+
+	/* Its UUID now names two processes. */
+	doc = keyhole_error(&d, d.uuid, &status);
+	msg = json_string_value(json_object_get(doc, "error"));
+	CHECK(status == 1 && msg && strstr(msg, "ambiguous"),
+	      "a UUID two processes claim: exit %d: %s", status,
+	      msg ? msg : "(no error)");
+	json_decref(doc);
+	kill_impostor(pid);
+
+	/* Another name: no pid file says it is libvirt's, so it is not. */
+	snprintf(other, sizeof(other), "%s-impostor", d.name);
+	pid = impostor(other, d.uuid);
+	snprintf(spec, sizeof(spec), "%d", (int)pid);
+	doc = keyhole_error(&d, spec, &status);
+	msg = json_string_value(json_object_get(doc, "error"));
+	CHECK(status == 1 && msg && !strstr(msg, "libvirt domain"),
+	      "an impostor under another name was taken for a domain: exit %d: %s",
+	      status, msg ? msg : "(no error)");
+	printf("other name: %s\n", msg);
+	json_decref(doc);
+	kill_impostor(pid);
+
+	domain_expect(&d, "running", "the impostors");
+	return KH_PASS;
+}
