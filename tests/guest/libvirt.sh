@@ -38,6 +38,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 images=${KH_GUEST_IMAGES:-$here/../../build/guest}
+# shellcheck source=tests/guest/booted.sh
+. "$here/booted.sh"
 
 usage() {
 	sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -374,38 +376,17 @@ pid=$(qemu_pids)
 [[ "$pid" =~ ^[0-9]+$ ]] || die "no single QEMU process of $name: '$pid'"
 echo "$pid" >"$rundir/qemu.pid"
 
-end=$((SECONDS + timeout))
-while :; do
-	if "$images/truth" -t 2 "$rundir/truth.sock" ping 2>/dev/null | grep -x pong >/dev/null; then
-		break
+domain_alive() { running && [ -n "$(qemu_pids)" ]; }
+if ! wait_booted libvirt.sh "$rundir" "$timeout" domain_alive "$t0"; then
+	# QEMU's stderr, as libvirtd's virtlogd keeps it (qemu:///system)
+	qlog=/var/log/libvirt/qemu/$name.log
+	if [ -r "$qlog" ]; then
+		echo "libvirt.sh: $qlog tail:" >&2
+		tail -n 5 "$qlog" >&2
 	fi
-	if ! running || [ -z "$(qemu_pids)" ]; then
-		echo "libvirt.sh: domain $name ended during boot; console.log tail:" >&2
-		tail -n 40 "$rundir/console.log" >&2 || true
-		# QEMU's stderr, as libvirtd's virtlogd keeps it (qemu:///system)
-		qlog=/var/log/libvirt/qemu/$name.log
-		if [ -r "$qlog" ]; then
-			echo "libvirt.sh: $qlog tail:" >&2
-			tail -n 5 "$qlog" >&2
-		fi
-		exit 1
-	fi
-	if [ $SECONDS -ge $end ]; then
-		echo "libvirt.sh: no pong within ${timeout}s; console.log tail:" >&2
-		tail -n 40 "$rundir/console.log" >&2 || true
-		exit 1
-	fi
-	sleep 0.5
-done
-t1=$(date +%s.%N)
-secs=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
-echo "$secs" >"$rundir/boot-seconds"
-# as vm.sh: a guest without its full workload is not the one tests expect
-if grep -q 'kh-[a-z-]*: FAIL' "$rundir/console.log"; then
-	echo "libvirt.sh: the guest reported failures while it booted:" >&2
-	grep 'kh-[a-z-]*: FAIL' "$rundir/console.log" >&2
 	exit 1
 fi
+secs=$(cat "$rundir/boot-seconds")
 {
 	# where libvirtd put the agent's socket (it is libvirtd's to use)
 	if [ "$agent" = 1 ]; then

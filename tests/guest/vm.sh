@@ -31,6 +31,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 images=${KH_GUEST_IMAGES:-$here/../../build/guest}
+# shellcheck source=tests/guest/booted.sh
+. "$here/booted.sh"
 
 usage() {
 	sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -219,34 +221,9 @@ if ! qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
 fi
 pid=$(cat "$rundir/qemu.pid")
 
-end=$((SECONDS + timeout))
-while :; do
-	if "$images/truth" -t 2 "$rundir/truth.sock" ping 2>/dev/null | grep -qx pong; then
-		break
-	fi
-	if [ -z "$(qemu_pids)" ]; then
-		echo "vm.sh: QEMU exited during boot; console.log tail:" >&2
-		tail -n 40 "$rundir/console.log" >&2 || true
-		exit 1
-	fi
-	if [ $SECONDS -ge $end ]; then
-		echo "vm.sh: no pong within ${timeout}s; console.log tail:" >&2
-		tail -n 40 "$rundir/console.log" >&2 || true
-		exit 1
-	fi
-	sleep 0.5
-done
-t1=$(date +%s.%N)
-secs=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
-echo "$secs" >"$rundir/boot-seconds"
-# /init and the kh-* programs say "kh-NAME: FAIL..." on the console when
-# a part of the workload the tests rely on is missing; tests would then
-# fail far from the cause, or worse, pass on a guest without it.
-if grep -q 'kh-[a-z-]*: FAIL' "$rundir/console.log"; then
-	echo "vm.sh: the guest reported failures while it booted:" >&2
-	grep 'kh-[a-z-]*: FAIL' "$rundir/console.log" >&2
-	exit 1
-fi
+qemu_alive() { [ -n "$(qemu_pids)" ]; }
+wait_booted vm.sh "$rundir" "$timeout" qemu_alive "$t0" || exit 1
+secs=$(cat "$rundir/boot-seconds")
 echo "vm.sh: $name up in ${secs}s ($boot, paging $paging, $ram, $machine, $mem, $accel)" >&2
 started=1
 echo "$pid"

@@ -145,17 +145,11 @@ int kh_qga_execute(struct kh_qga *qga, const char *cmd, json_t *args,
 
 	if (qga->pt.execute) {
 		r = qga->pt.execute(qga->pt.priv, cmd, args, &reply, err);
-		if (r)
-			return kh_err_prefix(err, "%s", cmd);
-		if (ret)
-			*ret = reply;
-		else
-			json_decref(reply);
-		return 0;
+	} else {
+		r = send_cmd(qga, cmd, args, err);
+		if (!r)
+			r = read_reply(qga, &reply, err);
 	}
-	r = send_cmd(qga, cmd, args, err);
-	if (!r)
-		r = read_reply(qga, &reply, err);
 	if (r)
 		return kh_err_prefix(err, "%s", cmd);
 	if (ret)
