@@ -109,7 +109,7 @@ static int refuse_libvirt(const struct kh_access *acc, struct kh_err *err)
 	if (!acc->target || !acc->target->libvirt_name[0])
 		return 0;
 	return kh_err_set(err, ENOTSUP,
-			  "pmemsave writes a file by name as QEMU's user, which every domain of libvirt domain %s's user could read: use dump, which libvirt writes itself",
+			  "pmemsave would have QEMU write guest RAM to a file by name, as the user every QEMU of libvirt shares (libvirt domain %s): use dump, which libvirt writes itself",
 			  acc->target->libvirt_name);
 }
 
