@@ -19,8 +19,11 @@ static int build_offsets(struct kh_profile *profile, const void *key,
 	unsigned int i, nr = size / sizeof(uint32_t);
 	uint32_t *offsets = data;
 	const struct kh_btf *btf;
+	struct kh_err saved = { 0 };
 	int ret;
 
+	if (err)
+		saved = *err;
 	ret = kh_profile_btf(profile, &btf, err);
 	if (ret)
 		return ret;
@@ -41,6 +44,14 @@ static int build_offsets(struct kh_profile *profile, const void *key,
 		if (ret && f->optional) {
 			offsets[i] = KH_FIELD_ABSENT;
 			ret = 0;
+			/*
+			 * Not an error: leave none behind, or a later failure
+			 * that sets no message of its own would show this one
+			 * (a crawl of a QEMU that died said "no struct
+			 * module_memory").
+			 */
+			if (err)
+				*err = saved;
 		}
 		if (ret)
 			return kh_err_prefix(err, "guest kernel layout");
