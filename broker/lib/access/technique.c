@@ -92,11 +92,27 @@ int kh_access_alive(const struct kh_access *acc)
 	return 0;
 }
 
-int kh_access_exited_after(const struct kh_access *acc, int ret)
+int kh_access_exit_shows(const struct kh_access *acc, int ms)
 {
 	struct pollfd pfd = { .fd = acc->pidfd, .events = POLLIN };
 	int waited, r;
 
+	if (acc->pidfd >= 0) {
+		do
+			r = poll(&pfd, 1, ms);
+		while (r < 0 && errno == EINTR);
+		return r > 0 ? -ESRCH : kh_access_alive(acc);
+	}
+	for (waited = 0; waited < ms; waited += 10) {
+		if (kh_access_alive(acc))
+			return -ESRCH;
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
+int kh_access_exited_after(const struct kh_access *acc, int ret)
+{
 	if (ret != -ECONNRESET && ret != -EPIPE)
 		return kh_access_alive(acc);
 	/*
@@ -105,18 +121,7 @@ int kh_access_exited_after(const struct kh_access *acc, int ret)
 	 * readable only then), and a busy host may run something else in
 	 * between: wait for the exit to show, up to a second.
 	 */
-	if (acc->pidfd >= 0) {
-		do
-			r = poll(&pfd, 1, 1000);
-		while (r < 0 && errno == EINTR);
-		return r > 0 ? -ESRCH : kh_access_alive(acc);
-	}
-	for (waited = 0; waited < 1000; waited += 10) {
-		if (kh_access_alive(acc))
-			return -ESRCH;
-		poll(NULL, 0, 10);
-	}
-	return 0;
+	return kh_access_exit_shows(acc, 1000);
 }
 
 uint64_t kh_access_now_ns(void)

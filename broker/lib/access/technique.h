@@ -146,6 +146,8 @@ int kh_access_alive(const struct kh_access *acc);
  * this waits up to a second for the exit to show.
  */
 int kh_access_exited_after(const struct kh_access *acc, int ret);
+/* -ESRCH once QEMU has exited, waiting up to ms for it to show; else 0. */
+int kh_access_exit_shows(const struct kh_access *acc, int ms);
 
 /*
  * What the QMP-based techniques share (qmp_snapshot.c).

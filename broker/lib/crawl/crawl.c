@@ -256,10 +256,11 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	if (!ret)
 		ret = resume_ret;
 	/*
-	 * A part that failed on a QEMU that died under it may say something
-	 * else (a read of the profile's types, say): the exit is the cause.
+	 * A part that failed on a QEMU that is dying may say something else
+	 * (its memory went before its exit shows): the exit is the cause.
+	 * A failure on a live QEMU is reported a second later, no more.
 	 */
-	if (ret && kh_access_alive(&vm->acc))
+	if (ret && kh_access_exit_shows(&vm->acc, 1000))
 		ret = kh_err_set(err, ESRCH,
 				 "QEMU process %d exited while being read",
 				 (int)vm->target.pid);
