@@ -20,6 +20,8 @@ repeat=${KH_BENCH_REPEAT:-15}
 crawls=${KH_BENCH_CRAWLS:-10000}
 export KH_GUEST_IMAGES=$O/guest
 work=$(mktemp -d /tmp/keyhole-bench.XXXXXX)
+# The libvirt domain's QEMU (libvirt-qemu) must get through to its rundir.
+chmod 0711 "$work"
 
 declare -A shapes=(
 	[kaslr5]="--boot bzimage --paging 5 --ram memfd --machine q35 --mem 3G"
