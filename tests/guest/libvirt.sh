@@ -290,6 +290,16 @@ uuid=$(cat /proc/sys/kernel/random/uuid)
 
 rm -f "$rundir/console.log" "$rundir/truth.sock" "$rundir/qemu.pid" \
 	"$rundir/boot-seconds" "$rundir/options" "$rundir/domain.xml"
+# QEMU runs as another user (libvirt-qemu): every folder above the rundir
+# must let it through, or it fails late with "Permission denied".
+d=$rundir
+while [ "$d" != / ]; do
+	case $(stat -c %A "$d") in
+	?????????[xt]) ;;
+	*) die "QEMU (another user) cannot get through $d: chmod o+x it, or use another RUNDIR" ;;
+	esac
+	d=$(dirname "$d")
+done
 cp "$images/bzImage" "$kernel"
 cp "$images/initramfs.cpio.gz" "$initrd"
 
