@@ -17,7 +17,8 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages, grouped by what needs them.
 DEPS_BUILD := build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev \
-	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev libvirt-dev
+	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev libvirt-dev \
+	libsystemd-dev
 DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
 DEPS_TEST := clang libclang-rt-14-dev libvirt-daemon-system libvirt-clients \

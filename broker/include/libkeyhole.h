@@ -556,6 +556,38 @@ json_t *kh_json_techniques(const struct kh_technique *list, unsigned int nr);
 json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
 		      int summary);
 
+/*
+ * Queries: each keyhole subcommand's read by name, its arguments and its
+ * result as JSON, so that the keyhole command and keyholed answer a
+ * command with the same code and the same document (broker/lib/query/).
+ *
+ * Names and arguments (an object; NULL means {}; an unknown key or a
+ * value of the wrong type is EINVAL, named in err):
+ *   "ps"        {"threads": bool}
+ *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat"   {}
+ *   "lsof"      {"pid": int > 0}       (one process; default every one)
+ *   "maps"      {"pid": int > 0}       (required)
+ *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0}
+ *   "techniques" (kh_query_techniques(): it needs no attached VM)
+ * The document is what `keyhole CMD --json` prints, sorted as it prints
+ * it, before keyhole adds "technique" to an object; lists are sorted the
+ * way the command shows them (ps by tgid then pid, lsof by pid then fd).
+ */
+struct kh_query_result {
+	json_t *doc;		/* new reference */
+	unsigned int flags;	/* KH_RESULT_* of the reads behind doc */
+	char problem[256];	/* with flags: what was incomplete */
+};
+
+/* 0 with res filled, or -errno with err (res then holds nothing). */
+int kh_query(struct kh_vm *vm, const char *name, const json_t *args,
+	     struct kh_query_result *res, struct kh_err *err);
+int kh_query_techniques(const char *spec, const struct kh_vm_config *cfg,
+			struct kh_query_result *res, struct kh_err *err);
+/* 1: a query on an attached VM; 2: "techniques"; 0: no such query. */
+int kh_query_known(const char *name);
+void kh_query_result_release(struct kh_query_result *res);
+
 #ifdef __cplusplus
 }
 #endif
