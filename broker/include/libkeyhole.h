@@ -572,6 +572,17 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique" to an object; lists are sorted the
  * way the command shows them (ps by tgid then pid, lsof by pid then fd).
+ *
+ * The name and the arguments are checked before the VM is touched, so a
+ * request can be refused before attaching: with vm NULL, kh_query() fails
+ * as it would with a VM for a bad name or bad arguments, and for good
+ * ones with "NAME: no VM". Errors: EINVAL for an unknown name (also
+ * "techniques", which is not a kh_query()), arguments that are not an
+ * object, an unknown key, a value of the wrong type or out of range and
+ * maps without its pid; EILSEQ when the document cannot be made (a
+ * string jansson refuses, such as a banner that is not UTF-8, or out of
+ * memory); else the read's own error. A crawl's record also says itself
+ * how the crawl went ("problem", "incomplete"), besides res.flags.
  */
 struct kh_query_result {
 	json_t *doc;		/* new reference */
@@ -579,7 +590,11 @@ struct kh_query_result {
 	char problem[256];	/* with flags: what was incomplete */
 };
 
-/* 0 with res filled, or -errno with err (res then holds nothing). */
+/*
+ * 0 with res filled, or -errno with err (res then holds nothing);
+ * kh_query_techniques() answers "techniques" for the VM that spec names,
+ * as kh_techniques() does, with res.flags 0.
+ */
 int kh_query(struct kh_vm *vm, const char *name, const json_t *args,
 	     struct kh_query_result *res, struct kh_err *err);
 int kh_query_techniques(const char *spec, const struct kh_vm_config *cfg,

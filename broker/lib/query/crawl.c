@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The crawl query: one monitoring iteration as one record. The caller
+ * numbers the iterations (it paces them), the record says how the crawl
+ * went ("problem", "incomplete") as well as res.flags do.
+ */
+#include "query/query.h"
+
+static int run_crawl(struct kh_vm *vm, const struct kh_query_args *args,
+		     struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_crawl *crawl;
+	int ret;
+
+	ret = kh_crawl(vm, args->pause ? KH_CRAWL_PAUSE : 0, &crawl, err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("crawl",
+			    kh_json_crawl(crawl, args->iteration,
+					  args->summary),
+			    &crawl->result, res, err);
+	kh_crawl_free(crawl);
+	return ret;
+}
+
+static const struct kh_query_arg crawl_args[] = {
+	{ "pause", KH_QUERY_BOOL, 0, offsetof(struct kh_query_args, pause) },
+	{ "summary", KH_QUERY_BOOL, 0,
+	  offsetof(struct kh_query_args, summary) },
+	{ "iteration", KH_QUERY_INDEX, 0,
+	  offsetof(struct kh_query_args, iteration) },
+	{ NULL, 0, 0, 0 },
+};
+
+const struct kh_query_op kh_query_crawl = { "crawl", crawl_args, run_crawl };

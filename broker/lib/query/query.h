@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The queries' shared parts: how a query is declared (its name, the
+ * arguments it accepts, the read behind it), the checked arguments, and
+ * how a read becomes a struct kh_query_result.
+ */
+#ifndef KH_QUERY_H
+#define KH_QUERY_H
+
+#include <stddef.h>
+
+#include "libkeyhole.h"
+
+/* Every query's arguments once checked; what was not given is 0. */
+struct kh_query_args {
+	int threads;		/* ps */
+	int32_t pid;		/* lsof, maps */
+	int pause;		/* crawl */
+	int summary;		/* crawl */
+	unsigned int iteration;	/* crawl */
+};
+
+enum kh_query_arg_type {
+	KH_QUERY_BOOL,		/* true or false, into an int */
+	KH_QUERY_PID,		/* an integer > 0, into an int32_t */
+	KH_QUERY_INDEX,		/* an integer >= 0, into an unsigned int */
+};
+
+/* One key a query accepts; any other key is EINVAL. */
+struct kh_query_arg {
+	const char *key;
+	enum kh_query_arg_type type;
+	int required;
+	size_t offset;		/* of its member in struct kh_query_args */
+};
+
+struct kh_query_op {
+	const char *name;
+	const struct kh_query_arg *args;	/* up to a NULL key */
+	/* Reads, sorts and encodes; vm is never NULL here. */
+	int (*run)(struct kh_vm *vm, const struct kh_query_args *args,
+		   struct kh_query_result *res, struct kh_err *err);
+};
+
+extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps;
+extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
+	kh_query_lsmod;
+extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;
+extern const struct kh_query_op kh_query_crawl;
+
+/* An op without arguments. */
+extern const struct kh_query_arg kh_query_no_args[];
+
+/* Checks json (NULL: {}) against op->args and fills args. */
+int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
+			struct kh_query_args *args, struct kh_err *err);
+
+/*
+ * Sets err (when not NULL) and returns -code; the engine's kh_err_set(),
+ * which this folder may not call (query.c says why).
+ */
+int kh_query_fail(struct kh_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Gives res the document doc (a new reference, or NULL when an encoder
+ * failed) and the flags of result (NULL: none).
+ */
+int kh_query_done(const char *name, json_t *doc,
+		  const struct kh_result *result, struct kh_query_result *res,
+		  struct kh_err *err);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The queries about the VM and its OS as a whole: vm (what attaching
+ * learnt), info (uname, uptime, CPUs, load), mem (/proc/meminfo) and
+ * lsmod (modules, in the guest's order, as /proc/modules has them).
+ */
+#include "query/query.h"
+
+static int run_vm(struct kh_vm *vm, const struct kh_query_args *args,
+		  struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_vm_info info;
+
+	kh_vm_get_info(vm, &info);
+	return kh_query_done("vm", kh_json_vm_info(&info), NULL, res, err);
+}
+
+const struct kh_query_op kh_query_vm = { "vm", kh_query_no_args, run_vm };
+
+static int run_info(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_os_info info;
+	int ret;
+
+	ret = kh_os_info(vm, &info, err);
+	if (ret)
+		return ret;
+	return kh_query_done("info", kh_json_os_info(&info), &info.result,
+			     res, err);
+}
+
+const struct kh_query_op kh_query_info = {
+	"info", kh_query_no_args, run_info
+};
+
+static int run_mem(struct kh_vm *vm, const struct kh_query_args *args,
+		   struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_mem_info mem;
+	int ret;
+
+	ret = kh_mem_info(vm, &mem, err);
+	if (ret)
+		return ret;
+	return kh_query_done("mem", kh_json_mem_info(&mem), &mem.result, res,
+			     err);
+}
+
+const struct kh_query_op kh_query_mem = { "mem", kh_query_no_args, run_mem };
+
+static int run_lsmod(struct kh_vm *vm, const struct kh_query_args *args,
+		     struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_module_list *list;
+	int ret;
+
+	ret = kh_modules(vm, &list, err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("lsmod", kh_json_modules(list), &list->result,
+			    res, err);
+	kh_module_list_free(list);
+	return ret;
+}
+
+const struct kh_query_op kh_query_lsmod = {
+	"lsmod", kh_query_no_args, run_lsmod
+};
