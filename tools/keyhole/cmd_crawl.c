@@ -2,9 +2,10 @@
 /*
  * keyhole crawl: the paper's monitoring iteration, once or N times at F
  * per second: every extractor, printed as one JSON document per line with
- * what it cost and its consistency counters. With --pause the guest is
- * halted for each iteration; signals are held meanwhile, so an interrupt
- * can never leave the guest stopped.
+ * what it cost and its consistency counters (with or without --json: the
+ * record is the output). With --pause the guest is halted for each
+ * iteration; signals are held meanwhile, so an interrupt can never leave
+ * the guest stopped. The VM is attached once for all iterations.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -24,6 +25,18 @@ static void sleep_until(struct timespec *next, double hz)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
 }
 
+/*
+ * One record per line. The record carries the crawl's own "problem" and
+ * "incomplete": no warning on stderr, as there never was.
+ */
+static void print_record(struct kh_query_result *res)
+{
+	json_dumpf(res->doc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+	kh_query_result_release(res);
+}
+
 int cmd_crawl(const struct options *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -34,15 +47,13 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned int count = 1, i, flags = 0;
-	int c, summary = 0, ret = 0;
-	struct kh_err err = { 0 };
+	unsigned int count = 1, i;
+	int c, pause = 0, summary = 0, ret = 0;
+	struct query_session session;
+	struct kh_query_result res;
 	sigset_t hold, old;
 	struct timespec next;
-	struct kh_ctx *ctx;
-	struct kh_vm *vm;
 	double hz = 0;
-	json_t *doc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+n:f:psh", longopts, NULL)) != -1) {
@@ -54,7 +65,7 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 			hz = strtod(optarg, NULL);
 			break;
 		case 'p':
-			flags |= KH_CRAWL_PAUSE;
+			pause = 1;
 			break;
 		case 's':
 			summary = 1;
@@ -68,7 +79,7 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	}
 	if (optind != argc - 1 || !count || hz < 0)
 		return report_error(opts, "crawl: expected [--count N>0] [--hz F>=0] [--pause] VM");
-	if (attach(opts, argv[optind], &ctx, &vm))
+	if (session_open(opts, argv[optind], &session))
 		return 1;
 	sigemptyset(&hold);
 	sigaddset(&hold, SIGINT);
@@ -77,26 +88,20 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	sigaddset(&hold, SIGPIPE);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (i = 0; i < count && !ret && !interrupted(); i++) {
-		struct kh_crawl *crawl;
+		json_t *args = json_pack("{s:b, s:b, s:i}", "pause", pause,
+					 "summary", summary, "iteration", (int)i);
 
-		if (flags & KH_CRAWL_PAUSE)
+		if (pause)
 			sigprocmask(SIG_BLOCK, &hold, &old);
-		ret = kh_crawl(vm, flags, &crawl, &err);
-		if (flags & KH_CRAWL_PAUSE)
+		ret = session_query(opts, &session, "crawl", args, &res);
+		if (pause)
 			sigprocmask(SIG_SETMASK, &old, NULL);
-		if (ret) {
-			report_error(opts, "%s", err.msg);
+		if (ret)
 			break;
-		}
-		doc = kh_json_crawl(crawl, i, summary);
-		json_dumpf(doc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(doc);
-		fputc('\n', stdout);
-		fflush(stdout);
-		kh_crawl_free(crawl);
+		print_record(&res);
 		if (hz > 0 && i + 1 < count)
 			sleep_until(&next, hz);
 	}
-	detach(ctx, vm);
+	session_close(&session);
 	return ret ? 1 : 0;
 }

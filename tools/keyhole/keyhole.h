@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "libkeyhole.h"
 
@@ -56,6 +57,39 @@ int result_status(unsigned int flags, const char *problem);
 
 /* Prints and frees a JSON document. */
 int print_json(json_t *doc);
+
+/*
+ * Where the commands' documents come from (query.c): a session with one
+ * VM, which the queries of libkeyhole.h are sent to. Each call that fails
+ * has reported why and returns exit code 1. args is a new reference that
+ * the call takes (NULL: out of memory).
+ */
+struct query_session {
+	const char *spec;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+};
+
+int session_open(const struct options *opts, const char *spec,
+		 struct query_session *s);
+int session_query(const struct options *opts, struct query_session *s,
+		  const char *name, json_t *args,
+		  struct kh_query_result *res);
+void session_close(struct query_session *s);
+
+/* One query in a session of its own (or none, for "techniques"). */
+int run_query(const struct options *opts, const char *spec,
+	      const char *name, json_t *args, struct kh_query_result *res);
+
+/* Text from a query's document (render_*.c). */
+typedef void render_fn(const json_t *doc, FILE *out);
+
+/*
+ * Prints res as JSON or as render makes it text, warns as result_status()
+ * does, releases res; the exit status.
+ */
+int show_result(const struct options *opts, struct kh_query_result *res,
+		render_fn *render);
 
 /* Prints a subcommand's usage. */
 void subcommand_usage(const struct subcommand *cmd, FILE *out);

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: keyhole's text tables, rendered from their queries' JSON
+ * documents after a trip through JSON text (as a document from keyholed
+ * makes it), are byte for byte what the commands printed from the
+ * library's structs before there were queries, for values a hostile guest
+ * can choose: control characters, bytes that are not UTF-8, strings that
+ * fill their arrays, unsigned 64-bit extremes, negative ids, unknown
+ * protocols and address families. The expected text was printed by the
+ * commands' print_text() functions as they were (ifconfig's table is
+ * test_ifconfig's).
+ *
+ * The renderers are compiled in here: unit tests link only libkeyhole.a.
+ */
+#include "../../tools/keyhole/render_processes.c"
+#include "../../tools/keyhole/render_system.c"
+#include "../../tools/keyhole/render_vm.c"
+#include "../../tools/keyhole/render_network.c"
+
+#include <sys/socket.h>
+
+#include "check.h"
+
+/* Sorted as the ps query sorts them; comms that steer a terminal. */
+static struct kh_task tasks[] = {
+	{ .pid = 1, .tgid = 1, .ppid = 0, .uid = 0, .state = 'S',
+	  .comm = "init" },
+	{ .pid = 42, .tgid = 42, .ppid = 1, .uid = 4294967295u, .state = 'R',
+	  .comm = "ev\x1b[31mil\xc3\xa9xxxxx" },
+	{ .pid = 43, .tgid = 42, .ppid = 1, .uid = 1000, .state = 'D',
+	  .comm = "worker\t1" },
+	/* A comm that fills its array, without a NUL. */
+	{ .pid = 2147483647, .tgid = 2147483647, .ppid = -1, .uid = 7,
+	  .state = '?', .comm = { 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h',
+				  'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p' } },
+	{ .pid = 5, .tgid = 5, .ppid = 1, .state = 'Z', .comm = "" },
+};
+static struct kh_task_list task_list = { .nr = 5, .tasks = tasks };
+
+/* By pid, as lsof looks comms up. */
+static struct kh_task tasks_by_pid[] = {
+	{ .pid = 1, .tgid = 1, .comm = "init" },
+	{ .pid = 5, .tgid = 5, .comm = "" },
+	{ .pid = 42, .tgid = 42, .comm = "ev\x1b[31mil\xc3\xa9xxxxx" },
+	{ .pid = 43, .tgid = 42, .comm = "worker\t1" },
+};
+static struct kh_task_list tasks_pid = { .nr = 4, .tasks = tasks_by_pid };
+
+static struct kh_os_info os = {
+	.sysname = "Linux", .nodename = "kh\x01guest\xff",
+	.release = "6.1.0-26-amd64",
+	.version = "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)",
+	.machine = "x86_64", .domainname = "(none)", .uptime = 12.345,
+	.cpus_online = 2, .cpus_possible = 4294967295u,
+	.loadavg = { 0.005, 0.5, 1.255 },
+};
+
+static struct kh_mem_info mem = {
+	.total = 1009716, .free = 912345, .available = 930000,
+	.buffers = 0, .cached = 123456789012ull,
+	.shmem = 18446744073709551615ull,
+};
+
+static struct kh_module modules[] = {
+	{ .addr = 0xffffffffc0002000, .name = "dummy", .size = 16384,
+	  .refcount = 0, .state = "Live" },
+	{ .addr = 0xffffffffc0010000, .name = "nf\xfftables\x1b",
+	  .size = 18446744073709551615ull, .refcount = -1,
+	  .state = "Unloading" },
+	{ .name = "a_very_long_module_name_that_is_longer_than_nineteen",
+	  .size = 1, .refcount = 2147483647, .state = "Lo\tading" },
+	{ .name = "neg", .refcount = -7, .state = "" },
+};
+static struct kh_module_list module_list = { .nr = 4, .modules = modules };
+
+static struct kh_iface ifaces[] = {
+	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536, .mac_len = 6,
+	  .nr_addrs = 2,
+	  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
+		       .prefixlen = 8 },
+		     { .family = AF_INET6, .addr = { [15] = 1 },
+		       .prefixlen = 128 } } },
+	/* Every flag, the longest MAC, address and prefix, a bad family. */
+	{ .name = "kh\x1b" "dummy0\xfe", .index = -3, .flags = 0xffffffff,
+	  .mtu = 4294967295u, .mac = { 0x02, 0, 0, 0, 0, 0x42 },
+	  .mac_len = 32, .nr_addrs = 4,
+	  .addrs = { { .family = AF_INET6,
+		       .addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				 0xff, 0xff },
+		       .prefixlen = 4294967295u },
+		     { .family = AF_UNIX },
+		     { .family = AF_INET6,
+		       .addr = { [10] = 0xff, [11] = 0xff, [12] = 1,
+				 [13] = 2, [14] = 3, [15] = 4 },
+		       .prefixlen = 96 },
+		     { .family = AF_INET, .addr = { 10, 99, 0, 1 },
+		       .prefixlen = 24 } } },
+	{ .name = "nomac", .index = 3 },
+};
+static struct kh_iface_list iface_list = { .nr = 3, .ifaces = ifaces };
+
+static struct kh_file files[] = {
+	{ .pid = 1, .fd = 0, .type = "CHR", .inode = 3,
+	  .path = "/dev/console" },
+	{ .pid = 5, .fd = 1, .type = "REG", .inode = 18446744073709551615ull,
+	  .path = "/tmp/\x1b]0;pwn\x07\xc3\xa9" },
+	{ .pid = 42, .fd = 2147483647, .type = "a_inode",
+	  .path = "anon_inode:[eventfd]" },
+	{ .pid = 43, .fd = -1, .type = "SOCK", .inode = 99,
+	  .path = "socket:[99]" },
+	/* A process not in the task list: comm "?". */
+	{ .pid = 99, .fd = 3, .type = "FIFO", .inode = 5, .path = "pipe:[5]" },
+};
+static struct kh_file_list file_list = { .nr = 5, .files = files };
+
+static struct kh_conn conns[] = {
+	{ .proto = "tcp", .local = { 127, 0, 0, 1 }, .lport = 7777,
+	  .state = "LISTEN", .inode = 100, .nr_pids = 1, .pids = { 121 } },
+	{ .proto = "tcp", .local = { 127, 0, 0, 1 },
+	  .remote = { 127, 0, 0, 1 }, .lport = 65535, .rport = 7778,
+	  .state = "ESTABLISHED", .inode = 18446744073709551615ull,
+	  .nr_pids = 8,
+	  .pids = { 1, 2147483647, -2147483647 - 1, 4, 5, 6, 7, 8 } },
+	{ .proto = "tcp6",
+	  .local = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	  .remote = { [10] = 0xff, [11] = 0xff, [12] = 1, [13] = 2,
+		      [14] = 3, [15] = 4 },
+	  .lport = 7780, .state = "LISTEN", .inode = 101 },
+	/* More pids than the array holds. */
+	{ .proto = "udp", .local = { 127, 0, 0, 1 }, .lport = 7779,
+	  .state = "CLOSE", .inode = 102, .nr_pids = 20, .pids = { 9, 10 } },
+	{ .proto = "udp6", .state = "", .inode = 103 },
+	{ .proto = "unix", .state = "LISTEN", .inode = 104,
+	  .path = "/tmp/kh.sock", .nr_pids = 1, .pids = { 124 } },
+	{ .proto = "unix", .state = "CONNECTED", .inode = 105,
+	  .path = "@abstract\x1b\xc3\xa9" },
+	{ .proto = "unix", .state = "UNCONNECTED", .inode = 106 },
+	/* A path that fills its array, without a NUL. */
+	{ .proto = "unix", .state = "CONNECTED", .inode = 107,
+	  .path = "01234567890123456789012345678901234567890123456789"
+		  "01234567890123456789012345678901234567890123456789"
+		  "abcdefgh" },
+	{ .proto = "weird", .local = { 1, 2, 3, 4 }, .lport = 1, .state = "X",
+	  .inode = 1 },
+};
+static struct kh_conn_list conn_list = { .nr = 10, .conns = conns };
+
+static struct kh_vma vmas[] = {
+	{ .start = 0x400000, .end = 0x401000, .perms = "r--p", .inode = 45,
+	  .path = "/bin/khguest" },
+	/* UTF-8 with control characters: kept in JSON, never in text. */
+	{ .start = 0x7fffffffe000, .end = 0xffffffffffffffffull,
+	  .perms = "rw-s", .offset = 18446744073709551615ull,
+	  .inode = 18446744073709551615ull,
+	  .path = "/tmp/caf\xc3\xa9 \x1b[2J\n" },
+	{ .start = 0x1000, .end = 0x2000, .perms = "---p", .offset = 4096 },
+	{ .start = 0x3000, .end = 0x4000, .perms = "r-xp", .offset = 1,
+	  .inode = 2, .path = "/bad\xff\xfe utf8" },
+	{ .path = "[heap]" },
+	/* The longest path there is room for. */
+	{ .start = 0x5000, .end = 0x6000, .perms = "rwxp",
+	  .inode = 123456789012345ull,
+	  .path = "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+};
+static struct kh_vma_list vma_list = { .nr = 6, .vmas = vmas };
+
+static const struct kh_ram_range ranges[] = {
+	{ .gpa = 0, .size = 0xc0000000, .hva = 0x7f0000000000 },
+	{ .gpa = 0x100000000, .size = 0x40000000, .hva = 0x7f00c0000000 },
+	{ .gpa = 0xfffffffffffff000ull, .size = 0x1000,
+	  .hva = 0xffffffffffffffffull },
+};
+
+/* The name and kernel strings are printed as they are, when UTF-8. */
+static struct kh_vm_info vminfo = {
+	.pid = 1234, .name = "kh-g\tuest \xc3\xa9", .technique = "pvreadv",
+	.layout_source = "qmp", .nr_ranges = 3, .ranges = ranges,
+	.kernel_release = "6.1.0-57-amd64\x1b",
+	.kernel_banner = "Linux version 6.1", .kernel_phys = 0x1000000,
+	.kernel_virt = 0xffffffff81000000ull,
+	.page_offset_base = 0xffff888000000000ull, .paging_levels = 5,
+	.profile_from_cache = 1, .attach_ms = 12.35,
+};
+
+static struct kh_technique techs[] = {
+	{ .name = "pvreadv", .klass = "I", .description = "d",
+	  .props = KH_TECHNIQUE_LIVE, .available = 1 },
+	{ .name = "gdbstub", .klass = "IV", .description = "d",
+	  .props = KH_TECHNIQUE_HALTING | KH_TECHNIQUE_INTERFACE,
+	  .reason = "no gdbstub socket: start QEMU with -gdb" },
+	{ .name = "all", .klass = "VIII", .description = "d", .props = 0x3f },
+	{ .name = "none", .klass = "", .description = "", .available = 1 },
+};
+
+static const char ps_want[] =
+	"    PID    TGID    PPID    UID S COMM\n"
+	"      1       1       0      0 S init\n"
+	"     42      42       1 4294967295 R ev?[31mil??xxxx\n"
+	"     43      42       1   1000 D worker?1\n"
+	"2147483647 2147483647      -1      7 ? abcdefghijklmno\n"
+	"      5       5       1      0 Z \n";
+
+static const char info_want[] =
+	"sysname       Linux\n"
+	"nodename      kh?guest?\n"
+	"release       6.1.0-26-amd64\n"
+	"version       #1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-3"
+	"0)\n"
+	"machine       x86_64\n"
+	"domainname    (none)\n"
+	"uptime        12.35 s\n"
+	"cpus online   2\n"
+	"cpus possible 4294967295\n"
+	"loadavg       0.01 0.50 1.25\n";
+
+static const char mem_want[] =
+	"MemTotal:        1009716 kB\n"
+	"MemFree:          912345 kB\n"
+	"MemAvailable:     930000 kB\n"
+	"Buffers:               0 kB\n"
+	"Cached:         123456789012 kB\n"
+	"Shmem:          18446744073709551615 kB\n";
+
+static const char lsmod_want[] =
+	"Module                  Size  Used by  State\n"
+	"dummy                  16384  0        Live\n"
+	"nf?tables?          18446744073709551615  -        Unloading\n"
+	"a_very_long_module_name_that_is_longer_than_nineteen        1  2"
+	"147483647  Lo?ading\n"
+	"neg                        0  -7       \n";
+
+static const char ifconfig_want[] =
+	"lo: index 1 flags=0x9<UP,LOOPBACK> mtu 65536\n"
+	"        hwaddr 00:00:00:00:00:00\n"
+	"        inet 127.0.0.1/8\n"
+	"        inet6 ::1/128\n"
+	"\n"
+	"kh?dummy0?: index -3 flags=0xffffffff<UP,BROADCAST,DEBUG,LOOPBAC"
+	"K,POINTOPOINT,NOTRAILERS,RUNNING,NOARP,PROMISC,ALLMULTI,MASTER,S"
+	"LAVE,MULTICAST,PORTSEL,AUTOMEDIA,DYNAMIC,LOWER_UP,DORMANT,ECHO,0"
+	"xfff80000> mtu 4294967295\n"
+	"        hwaddr 02:00:00:00:00:42:00:00:00:00:00:00:00:00:00:00:0"
+	"0:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00\n"
+	"        inet6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/4294967295"
+	"\n"
+	"        inet6 ?\n"
+	"        inet6 ::ffff:1.2.3.4/96\n"
+	"        inet 10.99.0.1/24\n"
+	"\n"
+	"nomac: index 3 flags=0x0<> mtu 0\n";
+
+static const char lsof_want[] =
+	"COMMAND             PID    FD TYPE         INODE NAME\n"
+	"init                  1     0 CHR              3 /dev/console\n"
+	"                      5     1 REG     18446744073709551615 /tmp/"
+	"?]0;pwn???\n"
+	"ev?[31mil??xxxx      42 2147483647 a_inode          0 anon_inode"
+	":[eventfd]\n"
+	"worker?1             43    -1 SOCK            99 socket:[99]\n"
+	"?                    99     3 FIFO             5 pipe:[5]\n";
+
+static const char netstat_want[] =
+	"Proto Local                          Remote                     "
+	"    State           Inode PIDs\n"
+	"tcp   127.0.0.1:7777                 0.0.0.0:0                  "
+	"    LISTEN            100 121\n"
+	"tcp   127.0.0.1:65535                127.0.0.1:7778             "
+	"    ESTABLISHED  18446744073709551615 1,2147483647,-2147483648,4"
+	",5,6,7,8\n"
+	"tcp6  [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:7780 [::ffff:1.2"
+	".3.4]:0             LISTEN            101 \n"
+	"udp   127.0.0.1:7779                 0.0.0.0:0                  "
+	"    CLOSE             102 9,10,0,0,0,0,0,0\n"
+	"udp6  [::]:0                         [::]:0                     "
+	"                      103 \n"
+	"unix  /tmp/kh.sock                   -                          "
+	"    LISTEN            104 124\n"
+	"unix  @abstract???                   -                          "
+	"    CONNECTED         105 \n"
+	"unix  -                              -                          "
+	"    UNCONNECTED       106 \n"
+	"unix  0123456789012345678901234567890123456789012345678901234567"
+	"890123456789012345678901234567890123456789abcdefgh -            "
+	"                  CONNECTED         107 \n"
+	"weird 1.2.3.4:1                      0.0.0.0:0                  "
+	"    X                   1 \n";
+
+static const char maps_want[] =
+	"00400000-00401000 r--p 00000000 00:00 45                        "
+	"         /bin/khguest\n"
+	"7fffffffe000-ffffffffffffffff rw-s ffffffffffffffff 00:00 184467"
+	"44073709551615 /tmp/caf?? ?[2J?\n"
+	"00001000-00002000 ---p 00001000 00:00 0 \n"
+	"00003000-00004000 r-xp 00000001 00:00 2                         "
+	"         /bad?? utf8\n"
+	"00000000-00000000  00000000 00:00 0                             "
+	"         [heap]\n"
+	"00005000-00006000 rwxp 00000000 00:00 123456789012345           "
+	"         /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaa\n";
+
+static const char techniques_want[] =
+	"NAME      CLASS OK   PROPERTIES                  WHY NOT\n"
+	"pvreadv   I     yes  live                        \n"
+	"gdbstub   IV    no   halting,interface           no gdbstub sock"
+	"et: start QEMU with -gdb\n"
+	"all       VIII  no   live,halting,snapshot,agent,interface,mappe"
+	"d \n"
+	"none            yes                              \n";
+
+static const char vm_want[] =
+	"pid              1234\n"
+	"name             kh-g\tuest \xc3\xa9\n"
+	"technique        pvreadv\n"
+	"layout source    qmp\n"
+	"ram              gpa 0x000000000-0x0bfffffff at hva 0x7f00000000"
+	"00\n"
+	"ram              gpa 0x100000000-0x13fffffff at hva 0x7f00c00000"
+	"00\n"
+	"ram              gpa 0xfffffffffffff000-0xffffffffffffffff at hv"
+	"a 0xffffffffffffffff\n"
+	"kernel           6.1.0-57-amd64\x1b\n"
+	"kernel phys      0x1000000\n"
+	"kernel virt      0xffffffff81000000 (KASLR slide 0x0)\n"
+	"page_offset_base 0xffff888000000000\n"
+	"paging levels    5\n"
+	"profile          from cache\n"
+	"attach time      12.3 ms\n";
+
+/* doc through JSON text and back, then rendered. */
+static void expect(const char *what, json_t *doc, render_fn *render,
+		   const char *want)
+{
+	char *wire, *text = NULL;
+	json_t *received;
+	size_t size;
+	FILE *out;
+
+	CHECK(doc, "%s: no document", what);
+	wire = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	received = wire ? json_loads(wire, 0, NULL) : NULL;
+	CHECK(received, "%s: the document does not survive JSON text", what);
+	out = open_memstream(&text, &size);
+	CHECK(out, "open_memstream");
+	render(received, out);
+	fclose(out);
+	CHECK(!strcmp(text, want), "%s:\n%s\nwant:\n%s", what, text, want);
+	free(text);
+	free(wire);
+	json_decref(received);
+	json_decref(doc);
+}
+
+/* A document that is not what the query makes prints blanks, no crash. */
+static void malformed(void)
+{
+	render_fn *renderers[] = {
+		render_ps, render_lsof, render_maps, render_info, render_mem,
+		render_lsmod, render_ifconfig, render_netstat, render_vm,
+		render_techniques,
+	};
+	const char *docs[] = {
+		"[{}]", "{}", "[1, null, \"x\"]",
+		"[{\"pid\": \"1\", \"comm\": 5, \"addrs\": 3, \"pids\": {}, "
+		"\"ram\": 7, \"loadavg\": \"x\", \"proto\": null}]",
+	};
+	unsigned int r, d;
+	FILE *out = fopen("/dev/null", "w");
+
+	CHECK(out, "/dev/null");
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		json_t *doc = json_loads(docs[d], 0, NULL);
+
+		CHECK(doc, "bad test document %s", docs[d]);
+		for (r = 0; r < sizeof(renderers) / sizeof(renderers[0]); r++)
+			renderers[r](doc, out);
+		json_decref(doc);
+	}
+	fclose(out);
+}
+
+int main(void)
+{
+	expect("ps", kh_json_tasks(&task_list), render_ps, ps_want);
+	expect("info", kh_json_os_info(&os), render_info, info_want);
+	expect("mem", kh_json_mem_info(&mem), render_mem, mem_want);
+	expect("lsmod", kh_json_modules(&module_list), render_lsmod,
+	       lsmod_want);
+	expect("ifconfig", kh_json_ifaces(&iface_list), render_ifconfig,
+	       ifconfig_want);
+	expect("lsof", kh_json_files(&file_list, &tasks_pid), render_lsof,
+	       lsof_want);
+	expect("netstat", kh_json_conns(&conn_list), render_netstat,
+	       netstat_want);
+	expect("maps", kh_json_vmas(&vma_list), render_maps, maps_want);
+	expect("techniques", kh_json_techniques(techs, 4), render_techniques,
+	       techniques_want);
+	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
+	malformed();
+	printf("text from documents: as the commands printed it, byte for byte\n");
+	return KH_PASS;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The text tables of the keyhole command, each rendered from the JSON
+ * document of its query (libkeyhole.h, "Queries") and nothing else, so
+ * that a document that came over keyholed's socket prints the same bytes
+ * as one made here. The text is what the commands printed from the
+ * library's structs before there were queries, byte for byte: guest text
+ * is made printable as it was then (a no-op on a document the library
+ * made, a guard on one that came from elsewhere).
+ */
+#ifndef KEYHOLE_RENDER_H
+#define KEYHOLE_RENDER_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* render_processes.c */
+void render_ps(const json_t *doc, FILE *out);
+void render_lsof(const json_t *doc, FILE *out);
+void render_maps(const json_t *doc, FILE *out);
+/* render_system.c */
+void render_info(const json_t *doc, FILE *out);
+void render_mem(const json_t *doc, FILE *out);
+void render_lsmod(const json_t *doc, FILE *out);
+/* render_network.c */
+void render_ifconfig(const json_t *doc, FILE *out);
+void render_netstat(const json_t *doc, FILE *out);
+/* render_vm.c */
+void render_vm(const json_t *doc, FILE *out);
+void render_techniques(const json_t *doc, FILE *out);
+
+/*
+ * A field of a document: a member that is missing or of another type
+ * reads as "" or 0, so that a malformed document prints blanks rather
+ * than crash the command.
+ */
+static inline const char *field_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+static inline json_int_t field_int(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/* Unsigned 64-bit values: the encoders store their bits as json_int_t. */
+static inline uint64_t field_u64(const json_t *obj, const char *key)
+{
+	return (uint64_t)json_integer_value(json_object_get(obj, key));
+}
+
+static inline double field_real(const json_t *obj, const char *key)
+{
+	return json_number_value(json_object_get(obj, key));
+}
+
+/* An address, which the encoders write as a "0x..." string. */
+static inline uint64_t field_hex(const json_t *obj, const char *key)
+{
+	return strtoull(field_str(obj, key), NULL, 16);
+}
+
+static inline int field_true(const json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(obj, key));
+}
+
+#endif

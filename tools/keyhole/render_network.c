@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ifconfig and netstat as text. The flags ifconfig shows are dev->flags,
+ * as /sys/class/net/NAME/flags shows them: the guest's own ifconfig
+ * would add RUNNING (and LOWER_UP, DORMANT), which its kernel derives
+ * from the link state on each SIOCGIFFLAGS.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "keyhole.h"
+#include "render.h"
+
+/* The size of struct kh_iface's name. */
+#define IFNAME_LEN 16
+/* "a.b.c.d/p" or an IPv6 address with "/ppp". */
+#define ADDR_STR_LEN (INET6_ADDRSTRLEN + 5)
+/* An endpoint: "[v6 address]:port", or a unix socket's path. */
+#define ENDPOINT_LEN 128
+
+/* The IFF_* bits of <linux/if.h>, named as ifconfig names them. */
+static const struct {
+	unsigned int bit;
+	const char *name;
+} iff_names[] = {
+	{ 0x1, "UP" }, { 0x2, "BROADCAST" }, { 0x4, "DEBUG" },
+	{ 0x8, "LOOPBACK" }, { 0x10, "POINTOPOINT" }, { 0x20, "NOTRAILERS" },
+	{ 0x40, "RUNNING" }, { 0x80, "NOARP" }, { 0x100, "PROMISC" },
+	{ 0x200, "ALLMULTI" }, { 0x400, "MASTER" }, { 0x800, "SLAVE" },
+	{ 0x1000, "MULTICAST" }, { 0x2000, "PORTSEL" },
+	{ 0x4000, "AUTOMEDIA" }, { 0x8000, "DYNAMIC" },
+	{ 0x10000, "LOWER_UP" }, { 0x20000, "DORMANT" }, { 0x40000, "ECHO" },
+};
+
+/* "UP,BROADCAST,NOARP"; bits without a name as one "0x..." at the end. */
+static void format_flags(unsigned int flags, char *buf, size_t size)
+{
+	size_t len = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(iff_names) / sizeof(iff_names[0]); i++) {
+		if (!(flags & iff_names[i].bit) || len >= size)
+			continue;
+		flags &= ~iff_names[i].bit;
+		len += snprintf(buf + len, size - len, "%s%s",
+				len ? "," : "", iff_names[i].name);
+	}
+	if (flags && len < size)
+		snprintf(buf + len, size - len, "%s0x%x", len ? "," : "",
+			 flags);
+}
+
+static void render_ifaddrs(const json_t *addrs, FILE *out)
+{
+	char text[ADDR_STR_LEN];
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(addrs, i, a) {
+		const char *addr = field_str(a, "addr");
+
+		/* "?": a family the guest should never report. */
+		if (!strcmp(addr, "?"))
+			snprintf(text, sizeof(text), "?");
+		else
+			snprintf(text, sizeof(text), "%s/%u", addr,
+				 (unsigned int)field_int(a, "prefixlen"));
+		fprintf(out, "        %s %s\n", field_str(a, "family"), text);
+	}
+}
+
+void render_ifconfig(const json_t *doc, FILE *out)
+{
+	char name[IFNAME_LEN], flags[256];
+	const json_t *ifc;
+	unsigned int bits;
+	size_t i;
+
+	json_array_foreach(doc, i, ifc) {
+		bits = field_int(ifc, "flags");
+		kh_printable(field_str(ifc, "name"), sizeof(name), name);
+		format_flags(bits, flags, sizeof(flags));
+		fprintf(out, "%s%s: index %d flags=0x%x<%s> mtu %u\n",
+			i ? "\n" : "", name, (int)field_int(ifc, "index"),
+			bits, flags, (unsigned int)field_int(ifc, "mtu"));
+		if (field_int(ifc, "mac_len"))
+			fprintf(out, "        hwaddr %s\n",
+				field_str(ifc, "mac"));
+		render_ifaddrs(json_object_get(ifc, "addrs"), out);
+	}
+}
+
+/*
+ * One end of a connection as kh_format_endpoint() shows it: "addr:port",
+ * "[v6addr]:port"; a unix socket's path at the local end, else "-".
+ */
+static void endpoint(const json_t *conn, int local, char *out, size_t size)
+{
+	const char *proto = field_str(conn, "proto");
+	int inet6 = !strcmp(proto, "tcp6") || !strcmp(proto, "udp6");
+
+	if (!strcmp(proto, "unix")) {
+		kh_printable(local ? field_str(conn, "path") : "", size, out);
+		if (!out[0])
+			snprintf(out, size, "-");
+		return;
+	}
+	snprintf(out, size, inet6 ? "[%s]:%u" : "%s:%u",
+		 field_str(conn, local ? "local" : "remote"),
+		 (unsigned int)field_int(conn, local ? "lport" : "rport"));
+}
+
+static void pid_list(const json_t *pids, char *out, size_t size)
+{
+	size_t n = 0, i;
+
+	out[0] = '\0';
+	for (i = 0; i < json_array_size(pids) && i < KH_CONN_PIDS && n < size;
+	     i++)
+		n += snprintf(out + n, size - n, "%s%d", i ? "," : "",
+			      (int)json_integer_value(json_array_get(pids, i)));
+}
+
+void render_netstat(const json_t *doc, FILE *out)
+{
+	char local[ENDPOINT_LEN], remote[ENDPOINT_LEN], pids[128];
+	const json_t *conn;
+	size_t i;
+
+	fprintf(out, "%-5s %-30s %-30s %-12s %8s %s\n", "Proto", "Local",
+		"Remote", "State", "Inode", "PIDs");
+	json_array_foreach(doc, i, conn) {
+		endpoint(conn, 1, local, sizeof(local));
+		endpoint(conn, 0, remote, sizeof(remote));
+		pid_list(json_object_get(conn, "pids"), pids, sizeof(pids));
+		fprintf(out, "%-5s %-30s %-30s %-12s %8" PRIu64 " %s\n",
+			field_str(conn, "proto"), local, remote,
+			field_str(conn, "state"), field_u64(conn, "inode"),
+			pids);
+	}
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * info, mem and lsmod as text: the guest OS as uname(2), /proc/uptime
+ * and /proc/loadavg, memory as /proc/meminfo, modules as lsmod show them.
+ */
+#include <inttypes.h>
+
+#include "keyhole.h"
+#include "render.h"
+
+/* The sizes of struct kh_os_info's strings. */
+#define UTS_LEN 65
+/* The sizes of struct kh_module's name and state. */
+#define MODULE_NAME_LEN 56
+#define MODULE_STATE_LEN 12
+
+static void info_line(const json_t *doc, const char *label, const char *key,
+		      FILE *out)
+{
+	char value[UTS_LEN];
+
+	kh_printable(field_str(doc, key), sizeof(value), value);
+	fprintf(out, "%-13s %s\n", label, value);
+}
+
+void render_info(const json_t *doc, FILE *out)
+{
+	const json_t *load = json_object_get(doc, "loadavg");
+
+	info_line(doc, "sysname", "sysname", out);
+	info_line(doc, "nodename", "nodename", out);
+	info_line(doc, "release", "release", out);
+	info_line(doc, "version", "version", out);
+	info_line(doc, "machine", "machine", out);
+	info_line(doc, "domainname", "domainname", out);
+	fprintf(out, "uptime        %.2f s\n", field_real(doc, "uptime"));
+	fprintf(out, "cpus online   %u\n",
+		(unsigned int)field_int(doc, "cpus_online"));
+	fprintf(out, "cpus possible %u\n",
+		(unsigned int)field_int(doc, "cpus_possible"));
+	fprintf(out, "loadavg       %.2f %.2f %.2f\n",
+		json_number_value(json_array_get(load, 0)),
+		json_number_value(json_array_get(load, 1)),
+		json_number_value(json_array_get(load, 2)));
+}
+
+void render_mem(const json_t *doc, FILE *out)
+{
+	fprintf(out, "MemTotal:       %8" PRIu64 " kB\n",
+		field_u64(doc, "total"));
+	fprintf(out, "MemFree:        %8" PRIu64 " kB\n",
+		field_u64(doc, "free"));
+	fprintf(out, "MemAvailable:   %8" PRIu64 " kB\n",
+		field_u64(doc, "available"));
+	fprintf(out, "Buffers:        %8" PRIu64 " kB\n",
+		field_u64(doc, "buffers"));
+	fprintf(out, "Cached:         %8" PRIu64 " kB\n",
+		field_u64(doc, "cached"));
+	fprintf(out, "Shmem:          %8" PRIu64 " kB\n",
+		field_u64(doc, "shmem"));
+}
+
+void render_lsmod(const json_t *doc, FILE *out)
+{
+	char name[MODULE_NAME_LEN], state[MODULE_STATE_LEN];
+	const json_t *module;
+	size_t i;
+
+	fprintf(out, "%-19s %8s  %-7s  %s\n", "Module", "Size", "Used by",
+		"State");
+	json_array_foreach(doc, i, module) {
+		char used[16] = "-";
+		int refcount = field_int(module, "refcount");
+
+		kh_printable(field_str(module, "name"), sizeof(name), name);
+		kh_printable(field_str(module, "state"), sizeof(state), state);
+		/* -1: the kernel counts no users (no CONFIG_MODULE_UNLOAD). */
+		if (refcount != -1)
+			snprintf(used, sizeof(used), "%d", refcount);
+		fprintf(out, "%-19s %8" PRIu64 "  %-7s  %s\n", name,
+			field_u64(module, "size"), used, state);
+	}
+}
