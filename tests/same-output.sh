@@ -45,7 +45,8 @@ init_pid=1
 # Every command, with its arguments after the VM; both output forms.
 commands=(
 	"ps" "ps -T" "vm" "info" "mem" "lsmod" "ifconfig" "netstat" "lsof"
-	"lsof -p $init_pid" "maps $init_pid" "crawl --count 1" "techniques"
+	"lsof -p $init_pid" "maps $init_pid" "crawl --count 1" "crawl --summary"
+	"techniques"
 )
 
 # run BINARY JSON CMD...: stdout and exit status of one command
