@@ -44,6 +44,13 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null) \
 	$(if $(LIBVIRT_PKG),-DKH_HAVE_LIBVIRT)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 LDLIBS := -lpthread
+VERSION := 0.1.0
+KH_CFLAGS += -Ibroker/proto -DKEYHOLED_VERSION='"$(VERSION)"'
+# keyholed alone needs liburcu (its VM registry) and libsystemd (sd-event,
+# sd_notify); the library and the command do not.
+DAEMON_PKG := liburcu liburcu-cds libsystemd
+DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKG) 2>/dev/null)
+DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs $(DAEMON_PKG) 2>/dev/null)
 
 LIB_SRCS := $(wildcard broker/lib/*.c broker/lib/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
@@ -54,11 +61,17 @@ TOOL_SRCS := $(wildcard tools/keyhole/*.c)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/%.o)
 KEYHOLE := $(O)/bin/keyhole
 
+# The socket protocol: one small piece that keyholed and keyhole both link.
+PROTO_OBJS := $(O)/broker/proto/proto.o
+KEYHOLED_SRCS := $(wildcard broker/keyholed/*.c)
+KEYHOLED_OBJS := $(KEYHOLED_SRCS:%.c=$(O)/%.o)
+KEYHOLED := $(O)/bin/keyholed
+
 BENCH := $(O)/bin/kh-bench
 
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
-INTEG_SRCS := $(wildcard tests/integration/*.c tests/libvirt/*.c)
+INTEG_SRCS := $(wildcard tests/integration/*.c tests/libvirt/*.c tests/broker/*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(O)/%)
 
 # The fuzzers: libFuzzer with ASan and UBSan over the whole engine, which
@@ -84,10 +97,11 @@ KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 
 all: userspace kmod
 
-userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(BENCH) \
+userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(KEYHOLED) $(BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
 $(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h broker/lib/*/*.h uapi/*.h \
+		broker/proto/*.h \
 		tools/keyhole/*.h tests/lib/*.h tests/integration/*.h tests/libvirt/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
@@ -102,9 +116,20 @@ $(LIBKEYHOLE_SO): $(LIB_OBJS) broker/libkeyhole.map
 		-Wl,--version-script=broker/libkeyhole.map -o $@ $(LIB_OBJS) \
 		$(PKG_LIBS) $(LDLIBS)
 
-$(KEYHOLE): $(TOOL_OBJS) $(LIBKEYHOLE_A)
+$(KEYHOLE): $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
+		$(PKG_LIBS) $(LDLIBS)
+
+$(O)/broker/keyholed/%.o: broker/keyholed/%.c broker/keyholed/keyholed.h \
+		broker/proto/proto.h broker/include/libkeyhole.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) $(DAEMON_CFLAGS) -c -o $@ $<
+
+$(KEYHOLED): $(KEYHOLED_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(KEYHOLED_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
+		$(PKG_LIBS) $(DAEMON_LIBS) $(LDLIBS)
 
 $(BENCH): $(O)/tools/bench/kh-bench.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "libkeyhole.h"
+#include "proto.h"
 
 struct options {
 	bool json;
@@ -17,6 +18,7 @@ struct options {
 	enum kh_layout_source layout;
 	const char *cache_dir;
 	const char *connect;	/* libvirt URI */
+	const char *broker;	/* keyholed's socket; NULL: in-process */
 };
 
 struct subcommand {
@@ -40,6 +42,8 @@ void vm_config(const struct options *opts, struct kh_vm_config *cfg);
 int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp);
 void detach(struct kh_ctx *ctx, struct kh_vm *vm);
+/* The technique the result was read with, for print_json (copied). */
+void set_used_technique(const char *name);
 /* A signal arrived that waits for detach: stop looping and detach. */
 int interrupted(void);
 
@@ -68,6 +72,8 @@ struct query_session {
 	const char *spec;
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
+	struct kh_proto_conn broker;	/* with --broker: keyholed instead */
+	json_int_t next_id;
 };
 
 int session_open(const struct options *opts, const char *spec,

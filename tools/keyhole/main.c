@@ -65,6 +65,14 @@ static void leave_critical(void)
  */
 static const char *used_technique;
 
+void set_used_technique(const char *name)
+{
+	static char copy[64];
+
+	snprintf(copy, sizeof(copy), "%s", name ?: "");
+	used_technique = copy[0] ? copy : NULL;
+}
+
 const struct subcommand subcommands[] = {
 	{ "ps", cmd_ps, "[-T] VM", "list the guest's processes (threads with -T)" },
 	{ "vm", cmd_vm, "VM", "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging" },
@@ -107,6 +115,8 @@ static void usage(FILE *out)
 		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
 		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
 		"                         (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)\n"
+		"      --broker[=SOCK]    ask keyholed (default socket " KH_PROTO_SOCKET ")\n"
+		"                         instead of attaching; same output\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
@@ -321,7 +331,7 @@ int main(int argc, char **argv)
 		{ "layout", required_argument, NULL, 'l' },
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "connect", required_argument, NULL, 'c' },
-
+		{ "broker", optional_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -353,7 +363,9 @@ int main(int argc, char **argv)
 		case 'c':
 			opts.connect = optarg;
 			break;
-
+		case 'B':
+			opts.broker = optarg ?: KH_PROTO_SOCKET;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

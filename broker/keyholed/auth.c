@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Authorization: the daemon runs as root, but a client may see and touch
+ * only a VM whose QEMU process its own uid could ptrace. Rather than
+ * re-deriving the kernel's rule (uids and gids, dumpable, capabilities,
+ * LSMs, Yama), the daemon asks the kernel: a child process takes on the
+ * client's uid, gid and supplementary groups, as SO_PEERCRED and
+ * SO_PEERGROUPS gave them at connect, and opens /proc/PID/mem, whose open
+ * is the kernel's PTRACE_MODE_ATTACH check. Having dropped to the
+ * client's ids, the child has none of root's capabilities.
+ *
+ * What this cannot see: Yama's ptrace_scope=1 lets a process ptrace its
+ * own descendants only, and the child is the daemon's, not the client's,
+ * so such a client is refused even for a QEMU it started itself. That
+ * errs on the side of refusing (Documentation/broker.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "keyholed.h"
+
+/* "/proc/PID/mem" without stdio, which a forked child may not use. */
+static void mem_path(pid_t pid, char *path)
+{
+	char digits[16];
+	int n = 0;
+
+	do {
+		digits[n++] = '0' + pid % 10;
+		pid /= 10;
+	} while (pid > 0);
+	memcpy(path, "/proc/", 6);
+	path += 6;
+	while (n)
+		*path++ = digits[--n];
+	memcpy(path, "/mem", 5);
+}
+
+/*
+ * In the forked child of a threaded daemon: raw system calls only. The
+ * id changes are the raw ones too, which change the calling thread's
+ * credentials, here the whole process.
+ */
+static void child_check(const struct peer *peer, const pid_t *pids,
+			unsigned int nr, int out)
+{
+	char path[32], answer;
+	unsigned int i;
+	int fd;
+
+	if (syscall(SYS_setgroups, peer->nr_groups, peer->groups) ||
+	    syscall(SYS_setresgid, peer->cred.gid, peer->cred.gid,
+		    peer->cred.gid) ||
+	    syscall(SYS_setresuid, peer->cred.uid, peer->cred.uid,
+		    peer->cred.uid))
+		_exit(1);
+	for (i = 0; i < nr; i++) {
+		mem_path(pids[i], path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		answer = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+		if (write(out, &answer, 1) != 1)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
+		    unsigned int nr, bool *ok)
+{
+	unsigned int i, got = 0;
+	int pipefd[2], status;
+	char answer;
+	pid_t child;
+	ssize_t n;
+
+	if (peer->cred.uid == 0) {
+		for (i = 0; i < nr; i++)
+			ok[i] = true;
+		return 0;
+	}
+	for (i = 0; i < nr; i++)
+		ok[i] = false;
+	if (!nr)
+		return 0;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (child == 0) {
+		close(pipefd[0]);
+		child_check(peer, pids, nr, pipefd[1]);
+	}
+	close(pipefd[1]);
+	while (got < nr) {
+		n = read(pipefd[0], &answer, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ok[got++] = answer == 1;
+	}
+	close(pipefd[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	/* A child that could not become the client answered nothing: no. */
+	if (got < nr)
+		for (i = 0; i < nr; i++)
+			ok[i] = false;
+	return 0;
+}
+
+bool auth_may_introspect(struct client *c, const struct vm_entry *e)
+{
+	struct auth_memo *memo = client_auth_memo(c);
+	unsigned int i;
+	bool ok;
+
+	for (i = 0; i < AUTH_MEMOS; i++)
+		if (memo->slot[i].pid == e->id.pid &&
+		    memo->slot[i].start_time == e->id.start_time)
+			return memo->slot[i].ok;
+	if (auth_may_ptrace(client_peer(c), &e->id.pid, 1, &ok))
+		return false;
+	i = memo->next++ % AUTH_MEMOS;
+	memo->slot[i].pid = e->id.pid;
+	memo->slot[i].start_time = e->id.start_time;
+	memo->slot[i].ok = ok;
+	return ok;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * keyholed: the broker. One event loop thread owns every socket (server.c);
+ * the VM registry is an RCU hash table that every thread reads without
+ * locks (registry.c); N workers, one per core, run the introspection
+ * (workers.c); a client may touch only a VM its own uid could ptrace
+ * (auth.c). Documentation/broker.md draws it.
+ */
+#ifndef KEYHOLED_H
+#define KEYHOLED_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+#include "libkeyhole.h"
+#include "proto.h"
+
+struct daemon_config {
+	const char *socket_path;
+	unsigned int workers;
+	const char *cache_dir;		/* kernel profiles; NULL: none */
+	const char *libvirt_uri;
+};
+
+/* --- the VM registry (registry.c) --- */
+
+struct vm_entry {
+	struct cds_lfht_node node;	/* keyed by pid */
+	struct rcu_head rcu;
+	atomic_int refs;		/* the registry's one, plus each user's */
+	struct kh_qemu_proc id;
+	unsigned int worker;		/* the one worker that runs its work */
+	int pidfd;
+	void *exit_watch;		/* the loop's source on pidfd */
+	bool gone;			/* QEMU exited: no new work */
+	/* Attached on first use, by its worker only. */
+	struct kh_vm *vm;
+};
+
+int registry_init(void);
+/* Rescans /proc: adds QEMU processes that started, drops those gone. */
+void registry_rescan(void);
+/* A process exited (its pidfd said so). */
+void registry_drop(pid_t pid);
+/*
+ * The VM spec names (a pid, -name, -uuid, libvirt name or UUID), with a
+ * reference taken (vm_put() it); NULL if none does. Any thread.
+ */
+struct vm_entry *registry_find(const char *spec);
+/* Calls fn for each VM under the RCU read lock (fn must not block). */
+void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg);
+unsigned int registry_count(void);
+void vm_get(struct vm_entry *e);
+void vm_put(struct vm_entry *e);
+void registry_exit(void);
+/* JSON for the list command, without the probe (no attach). */
+json_t *vm_entry_json(const struct vm_entry *e);
+
+/* --- the event loop and the clients (server.c) --- */
+
+int server_run(const struct daemon_config *cfg, int listen_fd);
+/* Binds and listens on the socket before the daemon detaches. */
+int server_listen(const char *path, int *fd);
+
+struct client;
+
+struct peer {
+	struct ucred cred;		/* SO_PEERCRED at connect */
+	gid_t groups[64];		/* SO_PEERGROUPS */
+	int nr_groups;
+};
+
+void client_get(struct client *c);
+void client_put(struct client *c);
+const struct peer *client_peer(const struct client *c);
+/* Queues a message for the client; steals msg. Event loop thread only. */
+void client_send(struct client *c, json_t *msg);
+/* A job of c's is queued; its reply counts it back down (MAX_IN_FLIGHT). */
+void client_job_started(struct client *c);
+/* Authorization answers remembered for this client (auth.c). */
+struct auth_memo *client_auth_memo(struct client *c);
+
+/* The event loop polls each VM's pidfd and drops the VM when it exits. */
+void server_watch_exit(struct vm_entry *e);
+void server_unwatch_exit(struct vm_entry *e);
+
+/* --- authorization (auth.c) --- */
+
+/*
+ * Whether the peer could ptrace each of the pids itself: ok[i] for
+ * pids[i]. Asks the kernel, as the peer: a child with the peer's uid,
+ * gid and groups opens /proc/PID/mem. Root peers may all.
+ */
+int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
+		    unsigned int nr, bool *ok);
+
+#define AUTH_MEMOS 32
+
+/* The last answers for one client, by pid and start time. */
+struct auth_memo {
+	struct {
+		pid_t pid;
+		uint64_t start_time;
+		bool ok;
+	} slot[AUTH_MEMOS];
+	unsigned int next;
+};
+
+/* auth_may_ptrace() for the VM, remembered per client. */
+bool auth_may_introspect(struct client *c, const struct vm_entry *e);
+
+/* --- workers (workers.c) --- */
+
+struct job {
+	struct client *client;		/* referenced */
+	json_t *id;			/* the request's, or NULL */
+	char *command;
+	json_t *args;			/* the query's own arguments */
+	struct vm_entry *vm;		/* referenced */
+	struct kh_vm_config cfg;	/* technique and layout of the request */
+	char *technique, *layout_spec;
+	json_t *reply;			/* filled by the worker */
+	struct job *next;
+};
+
+int workers_start(const struct daemon_config *cfg);
+/* Hands the job to its VM's worker. Event loop thread. */
+void workers_submit(struct job *job);
+/* Finished jobs, for the event loop to send (an eventfd says when). */
+int workers_done_fd(void);
+struct job *workers_take_done(void);
+void job_free(struct job *job);
+void workers_stop(void);
+void workers_exit(void);
+unsigned int workers_count(void);
+/* The worker for a new VM: the one with the fewest VMs. */
+unsigned int workers_assign(void);
+void workers_release(unsigned int worker);
+
+/* --- commands (commands.c) --- */
+
+/* Answers one request from c; steals nothing. Event loop thread. */
+void commands_dispatch(struct client *c, struct kh_proto_request *req);
+
+extern const char *const daemon_capabilities[];
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keyholed: serves every QEMU VM on the host to many clients over one unix
+ * socket (keyholed(8), Documentation/broker.md).
+ *
+ * Startup order matters: the socket is bound before the daemon detaches,
+ * so that a second daemon or a bad path is reported to whoever started
+ * it; threads (workers, liburcu's) start only after the fork, which they
+ * would not survive.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keyholed.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: keyholed [OPTIONS]\n"
+		"\n"
+		"Serves the QEMU VMs on this host to keyhole clients (keyhole --broker).\n"
+		"\n"
+		"  -f, --foreground       do not detach (under systemd it never does)\n"
+		"  -s, --socket PATH      listen on PATH (default %s)\n"
+		"  -w, --workers N        introspection threads, one per core (default:\n"
+		"                         the online CPUs)\n"
+		"      --cache-dir DIR    kernel profile cache (default /var/cache/keyhole;\n"
+		"                         \"\" disables)\n"
+		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
+		"  -V, --version          print the version\n"
+		"  -h, --help             this help\n",
+		KH_PROTO_SOCKET);
+}
+
+static int parse_workers(const char *arg, unsigned int *workers)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || n < 1 || n > 1024)
+		return -EINVAL;
+	*workers = n;
+	return 0;
+}
+
+/* Room for MAX_CLIENTS clients and a pidfd per VM. */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (!getrlimit(RLIMIT_NOFILE, &lim) && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct daemon_config cfg = {
+		.socket_path = KH_PROTO_SOCKET,
+		.workers = cpus > 0 ? cpus : 1,
+		.cache_dir = "/var/cache/keyhole",
+	};
+	bool foreground = false;
+	int c, listen_fd, ret;
+
+	while ((c = getopt_long(argc, argv, "fs:w:c:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			foreground = true;
+			break;
+		case 's':
+			cfg.socket_path = optarg;
+			break;
+		case 'w':
+			if (parse_workers(optarg, &cfg.workers)) {
+				fprintf(stderr, "keyholed: --workers takes 1 to 1024, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'C':
+			cfg.cache_dir = optarg[0] ? optarg : NULL;
+			break;
+		case 'c':
+			cfg.libvirt_uri = optarg;
+			break;
+		case 'V':
+			printf("keyholed %s\n", KEYHOLED_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "keyholed: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (cfg.cache_dir && mkdir(cfg.cache_dir, 0700) && errno != EEXIST)
+		cfg.cache_dir = NULL;	/* profiles stay in memory only */
+	raise_fd_limit();
+	ret = server_listen(cfg.socket_path, &listen_fd);
+	if (ret)
+		return 1;
+	if (!foreground && !getenv("NOTIFY_SOCKET") && daemon(0, 0)) {
+		perror("keyholed: daemon");
+		return 1;
+	}
+	ret = registry_init();
+	if (!ret)
+		ret = workers_start(&cfg);
+	if (ret) {
+		fprintf(stderr, "keyholed: cannot start: %s\n", strerror(-ret));
+		unlink(cfg.socket_path);
+		return 1;
+	}
+	ret = server_run(&cfg, listen_fd);
+	close(listen_fd);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The VM registry: every QEMU process on the host, in an RCU hash table
+ * (liburcu's cds_lfht) keyed by pid, so that the event loop and every
+ * worker look VMs up without taking a lock, while only the event loop
+ * adds and removes them.
+ *
+ * A VM is found by a rescan of /proc (kh_qemu_discover(), the same code as
+ * `keyhole list`) at start and every RESCAN_MS, and its exit is seen at
+ * once through a pidfd, which the event loop polls: the kernel says when
+ * the process is gone, so no VM outlives its QEMU for more than one turn
+ * of the loop, and a new QEMU waits at most RESCAN_MS to be seen. (The
+ * proc connector would see starts at once too, but it needs
+ * CAP_NET_ADMIN and sends every fork and exec on the host to the daemon,
+ * thousands a second on a busy host, to find one QEMU a minute.)
+ *
+ * A pid is an identity only with the process's start time: a pid the
+ * kernel gave a new process is a new VM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "keyholed.h"
+
+static struct cds_lfht *table;
+static atomic_uint nr_vms;
+
+static unsigned long pid_hash(pid_t pid)
+{
+	/* Fibonacci hashing: pids are dense, the table's buckets are not. */
+	return (unsigned long)pid * 0x9E3779B97F4A7C15ul;
+}
+
+static int match_pid(struct cds_lfht_node *node, const void *key)
+{
+	const struct vm_entry *e = caa_container_of(node, struct vm_entry,
+						    node);
+
+	return e->id.pid == *(const pid_t *)key;
+}
+
+int registry_init(void)
+{
+	table = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE, NULL);
+	return table ? 0 : -ENOMEM;
+}
+
+void vm_get(struct vm_entry *e)
+{
+	atomic_fetch_add(&e->refs, 1);
+}
+
+static void free_entry(struct rcu_head *head)
+{
+	struct vm_entry *e = caa_container_of(head, struct vm_entry, rcu);
+
+	/* Closing resumes a VM the daemon left paused (kh_vm_close()). */
+	if (e->vm)
+		kh_vm_close(e->vm);
+	free(e);
+}
+
+void vm_put(struct vm_entry *e)
+{
+	if (atomic_fetch_sub(&e->refs, 1) == 1)
+		call_rcu(&e->rcu, free_entry);
+}
+
+/* A reference to the entry of pid, or NULL. */
+static struct vm_entry *lookup_pid(pid_t pid)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct vm_entry *e = NULL;
+
+	rcu_read_lock();
+	cds_lfht_lookup(table, pid_hash(pid), match_pid, &pid, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		e = caa_container_of(node, struct vm_entry, node);
+		/* Taken while the table still holds it: refs is not 0. */
+		vm_get(e);
+	}
+	rcu_read_unlock();
+	return e;
+}
+
+static void remove_entry(struct vm_entry *e)
+{
+	if (cds_lfht_del(table, &e->node))
+		return;		/* someone else removed it */
+	e->gone = true;
+	atomic_fetch_sub(&nr_vms, 1);
+	workers_release(e->worker);
+	server_unwatch_exit(e);
+	vm_put(e);
+}
+
+static void add_proc(const struct kh_qemu_proc *proc)
+{
+	struct vm_entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return;
+	e->id = *proc;
+	atomic_init(&e->refs, 1);
+	e->pidfd = syscall(SYS_pidfd_open, proc->pid, 0);
+	if (e->pidfd < 0) {
+		free(e);	/* exited since the scan */
+		return;
+	}
+	e->worker = workers_assign();
+	cds_lfht_node_init(&e->node);
+	rcu_read_lock();
+	cds_lfht_add(table, pid_hash(proc->pid), &e->node);
+	rcu_read_unlock();
+	atomic_fetch_add(&nr_vms, 1);
+	server_watch_exit(e);
+}
+
+void registry_drop(pid_t pid)
+{
+	struct vm_entry *e = lookup_pid(pid);
+
+	if (!e)
+		return;
+	rcu_read_lock();
+	remove_entry(e);
+	rcu_read_unlock();
+	vm_put(e);
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct kh_qemu_proc *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+void registry_rescan(void)
+{
+	struct kh_err err = { 0 };
+	struct kh_qemu_proc *procs, key;
+	struct cds_lfht_iter iter;
+	struct vm_entry *e;
+	unsigned int nr, i;
+
+	if (kh_qemu_discover(&procs, &nr, &err)) {
+		fprintf(stderr, "keyholed: rescan: %s\n", err.msg);
+		return;
+	}
+	/* Gone, or the pid is another process now. */
+	rcu_read_lock();
+	cds_lfht_for_each_entry(table, &iter, e, node) {
+		const struct kh_qemu_proc *p;
+
+		key.pid = e->id.pid;
+		p = bsearch(&key, procs, nr, sizeof(*procs), by_pid);
+		if (!p || p->start_time != e->id.start_time)
+			remove_entry(e);
+	}
+	rcu_read_unlock();
+	for (i = 0; i < nr; i++) {
+		e = lookup_pid(procs[i].pid);
+		if (e)
+			vm_put(e);
+		else
+			add_proc(&procs[i]);
+	}
+	free(procs);
+}
+
+/* Whether spec names the VM: its pid, -name, -uuid, libvirt name or UUID. */
+static bool names(const struct vm_entry *e, const char *spec)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)e->id.pid);
+	return !strcmp(spec, pid) ||
+	       (e->id.name[0] && !strcmp(spec, e->id.name)) ||
+	       (e->id.uuid[0] && !strcasecmp(spec, e->id.uuid)) ||
+	       (e->id.libvirt_name[0] && !strcmp(spec, e->id.libvirt_name)) ||
+	       (e->id.libvirt_uuid[0] &&
+		!strcasecmp(spec, e->id.libvirt_uuid));
+}
+
+struct vm_entry *registry_find(const char *spec)
+{
+	struct cds_lfht_iter iter;
+	struct vm_entry *e, *found = NULL;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(table, &iter, e, node) {
+		if (!e->gone && names(e, spec)) {
+			found = e;
+			vm_get(found);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg)
+{
+	struct cds_lfht_iter iter;
+	struct vm_entry *e;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(table, &iter, e, node)
+		fn(e, arg);
+	rcu_read_unlock();
+}
+
+unsigned int registry_count(void)
+{
+	return atomic_load(&nr_vms);
+}
+
+void registry_exit(void)
+{
+	struct cds_lfht_iter iter;
+	struct vm_entry *e;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(table, &iter, e, node)
+		remove_entry(e);
+	rcu_read_unlock();
+	/* Every free_entry() has run, so every VM is resumed and closed. */
+	rcu_barrier();
+	cds_lfht_destroy(table, NULL);
+	table = NULL;
+}
+
+json_t *vm_entry_json(const struct vm_entry *e)
+{
+	/* The encoder of `keyhole list --json`, so both say the same. */
+	json_t *list = kh_json_qemu_procs(&e->id, 1);
+	json_t *row = json_incref(json_array_get(list, 0));
+
+	json_decref(list);
+	return row;
+}

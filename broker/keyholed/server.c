@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The event loop (sd-event): the listening socket, every client's
+ * socket, each VM's pidfd, the rescan timer, finished jobs and signals,
+ * all on one thread, so that no client state needs a lock.
+ *
+ * A client can cost the daemon only bounded memory and never delays the
+ * others: a request line is at most KH_PROTO_MAX_REQUEST bytes; at most
+ * MAX_IN_FLIGHT of its requests run at once (it is not read meanwhile);
+ * what it does not read piles up to MAX_QUEUED bytes, then it is cut
+ * off; a request it starts and does not finish within PARTIAL_USEC ends
+ * the connection; and past MAX_CLIENTS, new ones are told so and closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyholed.h"
+
+#define MAX_CLIENTS	4096
+#define MAX_IN_FLIGHT	16
+#define MAX_QUEUED	(64u << 20)
+#define PARTIAL_USEC	(10 * 1000000ull)
+#define RESCAN_USEC	(1000000ull)
+#define SWEEP_USEC	(1000000ull)
+
+struct outbuf {
+	struct outbuf *next;
+	size_t len, off;
+	char data[];
+};
+
+struct client {
+	int fd;
+	sd_event_source *io;
+	atomic_int refs;
+	bool closing;		/* read no more; close once flushed */
+	bool dead;		/* socket closed */
+	struct peer peer;
+	struct auth_memo memo;
+	char *in;
+	size_t in_len, in_size;
+	uint64_t partial_since;	/* CLOCK_MONOTONIC usec; 0: none */
+	struct outbuf *out_head, **out_tail;
+	size_t out_bytes;
+	unsigned int in_flight;
+	struct client *prev, *next;
+};
+
+static sd_event *loop;
+static struct client *clients;
+static unsigned int nr_clients;
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+void client_get(struct client *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+}
+
+void client_put(struct client *c)
+{
+	struct outbuf *b;
+
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	while ((b = c->out_head)) {
+		c->out_head = b->next;
+		free(b);
+	}
+	free(c->in);
+	free(c);
+}
+
+void client_job_started(struct client *c)
+{
+	c->in_flight++;
+}
+
+const struct peer *client_peer(const struct client *c)
+{
+	return &c->peer;
+}
+
+struct auth_memo *client_auth_memo(struct client *c)
+{
+	return &c->memo;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	sd_event_source_disable_unref(c->io);
+	c->io = NULL;
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nr_clients--;
+	client_put(c);
+}
+
+static void update_events(struct client *c)
+{
+	uint32_t events = 0;
+
+	if (c->dead)
+		return;
+	if (!c->closing && c->in_flight < MAX_IN_FLIGHT)
+		events |= EPOLLIN;
+	if (c->out_head)
+		events |= EPOLLOUT;
+	if (c->closing && !c->out_head && !c->in_flight) {
+		client_close(c);
+		return;
+	}
+	sd_event_source_set_io_events(c->io, events);
+}
+
+static void flush(struct client *c)
+{
+	struct outbuf *b;
+	ssize_t n;
+
+	while ((b = c->out_head)) {
+		n = send(c->fd, b->data + b->off, b->len - b->off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			client_close(c);	/* the client went away */
+			return;
+		}
+		b->off += n;
+		c->out_bytes -= n;
+		if (b->off < b->len)
+			break;
+		c->out_head = b->next;
+		if (!c->out_head)
+			c->out_tail = &c->out_head;
+		free(b);
+	}
+}
+
+void client_send(struct client *c, json_t *msg)
+{
+	struct outbuf *b;
+	size_t len;
+	char *line;
+
+	if (c->dead) {
+		json_decref(msg);
+		return;
+	}
+	line = kh_proto_encode(msg, &len);
+	if (!line)
+		line = kh_proto_encode(kh_proto_error(KH_ERR_GENERIC, NULL,
+			"keyholed could not encode its reply as JSON"), &len);
+	if (!line)
+		return;
+	if (c->out_bytes + len > MAX_QUEUED) {
+		/* It does not read: it would cost memory without end. */
+		free(line);
+		client_close(c);
+		return;
+	}
+	b = malloc(sizeof(*b) + len);
+	if (!b) {
+		free(line);
+		client_close(c);
+		return;
+	}
+	memcpy(b->data, line, len);
+	free(line);
+	b->len = len;
+	b->off = 0;
+	b->next = NULL;
+	*c->out_tail = b;
+	c->out_tail = &b->next;
+	c->out_bytes += len;
+	flush(c);
+	update_events(c);
+}
+
+/* Refuses what the client sent and ends the connection once said. */
+static void client_refuse(struct client *c, const char *klass,
+			  const char *desc)
+{
+	client_send(c, kh_proto_error(klass, NULL, "%s", desc));
+	c->closing = true;
+	update_events(c);
+}
+
+static void handle_line(struct client *c, char *line, size_t len)
+{
+	struct kh_proto_request req;
+	char why[256];
+
+	if (kh_proto_parse_request(line, len, &req, why, sizeof(why))) {
+		client_send(c, kh_proto_error(KH_ERR_BAD_REQUEST, req.id,
+					      "%s", why));
+		kh_proto_request_release(&req);
+		return;
+	}
+	commands_dispatch(c, &req);
+	kh_proto_request_release(&req);
+}
+
+static void process_lines(struct client *c)
+{
+	char *nl;
+	size_t n;
+
+	while (!c->dead && !c->closing && c->in_flight < MAX_IN_FLIGHT &&
+	       (nl = memchr(c->in, '\n', c->in_len))) {
+		n = nl - c->in;
+		*nl = '\0';
+		/* An empty line is a keep-alive, as in QMP: nothing to say. */
+		if (n)
+			handle_line(c, c->in, n);
+		if (c->dead)
+			return;
+		memmove(c->in, nl + 1, c->in_len - n - 1);
+		c->in_len -= n + 1;
+	}
+	if (c->dead)
+		return;
+	if (c->in_len > KH_PROTO_MAX_REQUEST) {
+		c->in_len = 0;
+		client_refuse(c, KH_ERR_TOO_LARGE,
+			      "request line longer than 1 MiB; closing");
+		return;
+	}
+	c->partial_since = c->in_len ? (c->partial_since ?: now_usec()) : 0;
+	update_events(c);
+}
+
+static int read_client(struct client *c)
+{
+	ssize_t n;
+
+	if (c->in_size - c->in_len < 65536) {
+		size_t size = c->in_size ? c->in_size * 2 : 65536;
+		char *in;
+
+		/* One more block than a request may hold, to see it is over. */
+		if (size > KH_PROTO_MAX_REQUEST + 131072)
+			size = KH_PROTO_MAX_REQUEST + 131072;
+		in = realloc(c->in, size);
+		if (!in)
+			return -ENOMEM;
+		c->in = in;
+		c->in_size = size;
+	}
+	n = recv(c->fd, c->in + c->in_len, c->in_size - c->in_len - 1,
+		 MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	c->in_len += n;
+	return 0;
+}
+
+static int on_client(sd_event_source *s, int fd, uint32_t revents,
+		     void *data)
+{
+	struct client *c = data;
+
+	client_get(c);
+	if (revents & EPOLLOUT)
+		flush(c);
+	if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+	    !c->closing) {
+		if (read_client(c))
+			client_close(c);
+		else
+			process_lines(c);
+	} else if (!c->dead && (revents & (EPOLLHUP | EPOLLERR))) {
+		client_close(c);
+	}
+	update_events(c);
+	client_put(c);
+	return 0;
+}
+
+static int peer_of(int fd, struct peer *peer)
+{
+	socklen_t len = sizeof(peer->cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer->cred, &len))
+		return -errno;
+	len = sizeof(peer->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer->groups, &len))
+		/* More groups than we keep: judge by uid and gid alone. */
+		len = 0;
+	peer->nr_groups = len / sizeof(gid_t);
+	return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents,
+		     void *data)
+{
+	static const char *const *caps = daemon_capabilities;
+	struct client *c;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c || peer_of(cfd, &c->peer) ||
+	    sd_event_add_io(loop, &c->io, cfd, EPOLLIN, on_client, c) < 0) {
+		free(c);
+		close(cfd);
+		return 0;
+	}
+	c->fd = cfd;
+	atomic_init(&c->refs, 1);
+	c->out_tail = &c->out_head;
+	c->next = clients;
+	if (clients)
+		clients->prev = c;
+	clients = c;
+	nr_clients++;
+	if (nr_clients > MAX_CLIENTS) {
+		client_refuse(c, KH_ERR_GENERIC,
+			      "keyholed serves 4096 clients already; try later");
+		return 0;
+	}
+	client_send(c, kh_proto_greeting(KEYHOLED_VERSION, caps));
+	return 0;
+}
+
+/* Finished jobs: their replies go out in the order they finished. */
+static int on_done(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct job *job;
+	uint64_t count;
+
+	if (read(fd, &count, sizeof(count)) < 0) {
+		/* EAGAIN: another turn took them; the list says what is left. */
+	}
+	while ((job = workers_take_done())) {
+		struct client *c = job->client;
+
+		c->in_flight--;
+		client_send(c, job->reply);
+		job->reply = NULL;
+		process_lines(c);
+		job_free(job);
+	}
+	return 0;
+}
+
+static int on_vm_exit(sd_event_source *s, int fd, uint32_t revents,
+		      void *data)
+{
+	registry_drop((pid_t)(long)data);
+	return 0;
+}
+
+void server_watch_exit(struct vm_entry *e)
+{
+	sd_event_source *src = NULL;
+
+	if (sd_event_add_io(loop, &src, e->pidfd, EPOLLIN, on_vm_exit,
+			    (void *)(long)e->id.pid) < 0) {
+		close(e->pidfd);	/* the next rescan drops it */
+		e->pidfd = -1;
+		return;
+	}
+	sd_event_source_set_io_fd_own(src, 1);
+	e->exit_watch = src;
+}
+
+void server_unwatch_exit(struct vm_entry *e)
+{
+	sd_event_source_disable_unref(e->exit_watch);
+	e->exit_watch = NULL;
+	e->pidfd = -1;
+}
+
+static int on_rescan(sd_event_source *s, uint64_t usec, void *data)
+{
+	registry_rescan();
+	sd_event_source_set_time_relative(s, RESCAN_USEC);
+	return 0;
+}
+
+/* Ends requests left half-sent (slowloris) so they cannot hold a slot. */
+static int on_sweep(sd_event_source *s, uint64_t usec, void *data)
+{
+	uint64_t now = now_usec();
+	struct client *c, *next;
+
+	for (c = clients; c; c = next) {
+		next = c->next;
+		if (c->partial_since && !c->closing &&
+		    now - c->partial_since > PARTIAL_USEC)
+			client_refuse(c, KH_ERR_BAD_REQUEST,
+				      "request not finished within 10 s; closing");
+	}
+	sd_event_source_set_time_relative(s, SWEEP_USEC);
+	return 0;
+}
+
+int server_listen(const char *path, int *fd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char dir[sizeof(addr.sun_path)], *slash;
+	int probe;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "keyholed: socket path '%s' is too long\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		/* Clients must reach the socket; the socket then decides. */
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			fprintf(stderr, "keyholed: cannot create %s: %s\n", dir,
+				strerror(errno));
+			return -errno;
+		}
+	}
+	/* A socket nobody answers on is a dead daemon's: take its place. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 &&
+	    !connect(probe, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(probe);
+		fprintf(stderr, "keyholed: another keyholed listens on %s\n",
+			path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    chmod(path, 0666) || listen(*fd, 512)) {
+		int ret = -errno;
+
+		fprintf(stderr, "keyholed: cannot listen on %s: %s\n", path,
+			strerror(errno));
+		if (*fd >= 0)
+			close(*fd);
+		return ret;
+	}
+	return 0;
+}
+
+static void say_goodbye(void)
+{
+	struct client *c, *next;
+
+	for (c = clients; c; c = next) {
+		next = c->next;
+		client_send(c, kh_proto_event("goodbye", json_pack("{s:s}",
+						"reason", "shutdown")));
+		if (!c->dead)
+			client_close(c);
+	}
+}
+
+int server_run(const struct daemon_config *cfg, int listen_fd)
+{
+	sd_event_source *listen_src = NULL, *done_src = NULL;
+	sd_event_source *rescan = NULL, *sweep = NULL;
+	sigset_t mask;
+	int ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = sd_event_default(&loop);
+	if (ret < 0)
+		return ret;
+	/* NULL handlers: the signal ends the loop. */
+	sd_event_add_signal(loop, NULL, SIGTERM, NULL, NULL);
+	sd_event_add_signal(loop, NULL, SIGINT, NULL, NULL);
+	ret = sd_event_add_io(loop, &listen_src, listen_fd, EPOLLIN,
+			      on_accept, NULL);
+	if (ret >= 0)
+		ret = sd_event_add_io(loop, &done_src, workers_done_fd(),
+				      EPOLLIN, on_done, NULL);
+	if (ret >= 0)
+		ret = sd_event_add_time_relative(loop, &rescan,
+						 CLOCK_MONOTONIC, RESCAN_USEC,
+						 0, on_rescan, NULL);
+	if (ret >= 0)
+		ret = sd_event_add_time_relative(loop, &sweep,
+						 CLOCK_MONOTONIC, SWEEP_USEC,
+						 0, on_sweep, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "keyholed: event loop: %s\n", strerror(-ret));
+		return ret;
+	}
+	registry_rescan();
+	sd_notifyf(0, "READY=1\nSTATUS=watching %u VMs\nMAINPID=%d",
+		   registry_count(), (int)getpid());
+	ret = sd_event_loop(loop);
+
+	sd_notify(0, "STOPPING=1");
+	sd_event_source_disable_unref(listen_src);
+	unlink(cfg->socket_path);
+	workers_stop();
+	/* The replies of the jobs that were running go out first. */
+	on_done(done_src, workers_done_fd(), 0, NULL);
+	say_goodbye();
+	sd_event_source_disable_unref(done_src);
+	sd_event_source_disable_unref(rescan);
+	sd_event_source_disable_unref(sweep);
+	registry_exit();
+	workers_exit();
+	loop = sd_event_unref(loop);
+	return ret < 0 ? ret : 0;
+}

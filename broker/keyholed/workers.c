@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The workers: one thread per core, pinned, each with its own queue. A VM
+ * belongs to one worker for its life (the one with the fewest VMs when it
+ * appeared), so that one VM's work runs in order and never on two cores at
+ * once, its lazy attach included, while different VMs run in parallel.
+ * Finished jobs go back to the event loop through a list and an eventfd:
+ * only the loop writes to sockets.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "keyholed.h"
+
+struct worker {
+	pthread_t thread;
+	unsigned int index;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct job *head, **tail;
+	bool stop;
+	atomic_uint nr_vms;
+};
+
+static struct worker *workers;
+static unsigned int nr_workers;
+static struct kh_ctx *ctx;
+static const struct daemon_config *config;
+
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job *done_head, **done_tail = &done_head;
+static int done_fd = -1;
+
+unsigned int workers_count(void)
+{
+	return nr_workers;
+}
+
+unsigned int workers_assign(void)
+{
+	unsigned int i, best = 0;
+
+	for (i = 1; i < nr_workers; i++)
+		if (atomic_load(&workers[i].nr_vms) <
+		    atomic_load(&workers[best].nr_vms))
+			best = i;
+	atomic_fetch_add(&workers[best].nr_vms, 1);
+	return best;
+}
+
+void workers_release(unsigned int worker)
+{
+	atomic_fetch_sub(&workers[worker].nr_vms, 1);
+}
+
+void job_free(struct job *job)
+{
+	if (!job)
+		return;
+	if (job->client)
+		client_put(job->client);
+	if (job->vm)
+		vm_put(job->vm);
+	json_decref(job->id);
+	json_decref(job->args);
+	json_decref(job->reply);
+	free(job->command);
+	free(job->technique);
+	free(job->layout_spec);
+	free(job);
+}
+
+static void finish(struct job *job)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&done_lock);
+	job->next = NULL;
+	*done_tail = job;
+	done_tail = &job->next;
+	pthread_mutex_unlock(&done_lock);
+	if (write(done_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow at one per job; nothing to do. */
+	}
+}
+
+struct job *workers_take_done(void)
+{
+	struct job *job;
+
+	pthread_mutex_lock(&done_lock);
+	job = done_head;
+	if (job) {
+		done_head = job->next;
+		if (!done_head)
+			done_tail = &done_head;
+	}
+	pthread_mutex_unlock(&done_lock);
+	return job;
+}
+
+int workers_done_fd(void)
+{
+	return done_fd;
+}
+
+/* The protocol's class for a library error, by its errno. */
+static const char *error_class(const struct job *job, int code)
+{
+	switch (code) {
+	case EINVAL:
+		return KH_ERR_BAD_ARGUMENT;
+	case EPERM:
+	case EACCES:
+		return KH_ERR_DENIED;
+	case ESRCH:
+		return KH_ERR_VM_GONE;
+	}
+	return job->vm->gone ? KH_ERR_VM_GONE : KH_ERR_GENERIC;
+}
+
+static void vm_spec(const struct job *job, char *spec, size_t size)
+{
+	snprintf(spec, size, "%d", (int)job->vm->id.pid);
+}
+
+/*
+ * The attached VM for the job: the VM's own, attached on its first job
+ * with the daemon's defaults, or for a job that asks for another
+ * technique or layout, one of its own that run_job closes.
+ */
+static struct kh_vm *vm_for(struct job *job, bool *transient,
+			    struct kh_err *err)
+{
+	struct kh_vm_config cfg = job->cfg;
+	struct kh_vm *vm;
+	char spec[16];
+
+	vm_spec(job, spec, sizeof(spec));
+	cfg.libvirt_uri = config->libvirt_uri;
+	*transient = job->technique || job->cfg.layout != KH_LAYOUT_AUTO;
+	if (!*transient && job->vm->vm)
+		return job->vm->vm;
+	if (kh_vm_open(ctx, spec, &cfg, &vm, err))
+		return NULL;
+	if (!*transient)
+		job->vm->vm = vm;
+	return vm;
+}
+
+static json_t *run_job(struct job *job)
+{
+	struct kh_query_result res = { 0 };
+	struct kh_err err = { 0 };
+	struct kh_vm_info info;
+	struct kh_vm *vm = NULL;
+	bool transient = false;
+	json_t *reply;
+	char spec[16];
+	int ret;
+
+	if (job->vm->gone)
+		return kh_proto_error(KH_ERR_VM_GONE, job->id,
+				      "QEMU process %d exited",
+				      (int)job->vm->id.pid);
+	if (kh_query_known(job->command) == 2) {
+		struct kh_vm_config cfg = job->cfg;
+
+		vm_spec(job, spec, sizeof(spec));
+		cfg.libvirt_uri = config->libvirt_uri;
+		ret = kh_query_techniques(spec, &cfg, &res, &err);
+	} else {
+		vm = vm_for(job, &transient, &err);
+		ret = vm ? kh_query(vm, job->command, job->args, &res, &err) :
+			   -(err.code ?: EIO);
+	}
+	if (ret) {
+		reply = kh_proto_error(error_class(job, err.code), job->id,
+				       "%s", err.msg);
+		goto out;
+	}
+	reply = kh_proto_return(res.doc, job->id);
+	res.doc = NULL;
+	if (vm) {
+		kh_vm_get_info(vm, &info);
+		json_object_set_new(reply, "technique",
+				    json_string(info.technique));
+	}
+	if (res.flags)
+		json_object_set_new(reply, "result",
+			json_pack("{s:b, s:b, s:s}",
+				  "incomplete",
+				  !!(res.flags & KH_RESULT_INCOMPLETE),
+				  "inconsistent",
+				  !!(res.flags & KH_RESULT_INCONSISTENT),
+				  "problem", res.problem));
+out:
+	kh_query_result_release(&res);
+	if (transient)
+		kh_vm_close(vm);
+	return reply;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct job *job;
+	cpu_set_t cpus;
+	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&cpus);
+	CPU_SET(w->index % (nr_cpus > 0 ? nr_cpus : 1), &cpus);
+	/* A core of its own when there is one; else shared, still correct. */
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	rcu_register_thread();
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
+		job = w->head;
+		if (job) {
+			w->head = job->next;
+			if (!w->head)
+				w->tail = &w->head;
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (!job)
+			break;		/* stopping, queue empty */
+		job->reply = run_job(job);
+		finish(job);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+void workers_submit(struct job *job)
+{
+	struct worker *w = &workers[job->vm->worker];
+
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->tail = job;
+	w->tail = &job->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int workers_start(const struct daemon_config *cfg)
+{
+	struct kh_ctx_config ccfg = { .cache_dir = cfg->cache_dir };
+	struct kh_err err = { 0 };
+	unsigned int i;
+	int ret;
+
+	config = cfg;
+	if (kh_ctx_new(&ccfg, &ctx, &err)) {
+		fprintf(stderr, "keyholed: %s\n", err.msg);
+		return err.code ? -err.code : -EIO;
+	}
+	done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (done_fd < 0)
+		return -errno;
+	nr_workers = cfg->workers;
+	workers = calloc(nr_workers, sizeof(*workers));
+	if (!workers)
+		return -ENOMEM;
+	for (i = 0; i < nr_workers; i++) {
+		struct worker *w = &workers[i];
+
+		w->index = i;
+		w->tail = &w->head;
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->wake, NULL);
+		ret = pthread_create(&w->thread, NULL, worker_main, w);
+		if (ret) {
+			nr_workers = i;
+			return -ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Each worker finishes the job it runs and every queued one (they are
+ * short: one query each), so that every client gets its answers before
+ * its goodbye, and the registry closes no VM a job still uses.
+ */
+void workers_stop(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_workers; i++) {
+		pthread_mutex_lock(&workers[i].lock);
+		workers[i].stop = true;
+		pthread_cond_signal(&workers[i].wake);
+		pthread_mutex_unlock(&workers[i].lock);
+	}
+	for (i = 0; i < nr_workers; i++)
+		pthread_join(workers[i].thread, NULL);
+}
+
+void workers_exit(void)
+{
+	if (ctx)
+		kh_ctx_free(ctx);
+	ctx = NULL;
+	if (done_fd >= 0)
+		close(done_fd);
+	free(workers);
+	workers = NULL;
+	nr_workers = 0;
+}

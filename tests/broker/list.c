@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keyholed finds VMs by itself: the test guest is in "list" with its pid
+ * and -name; a QEMU started after the daemon appears in the list (the
+ * rescan) with its -name and -uuid, and is gone from it soon after it is
+ * killed (its pidfd). The new QEMU is a real one, held at -S: its RAM
+ * need not hold a kernel to be listed.
+ */
+#include "broker.h"
+#include "guest.h"
+
+#define UUID "6b1c2f3e-0d4a-4b7e-9a55-1f2e3d4c5b6a"
+
+static json_t *wait_listed(int fd, int pid, int present, double timeout)
+{
+	double end = broker_now() + timeout;
+	json_t *list, *vm;
+
+	for (;;) {
+		list = broker_list(fd);
+		vm = broker_list_find(list, pid);
+		if (!!vm == present)
+			return list;
+		json_decref(list);
+		CHECK(broker_now() < end, "pid %d %s the list after %.0f s",
+		      pid, present ? "not in" : "still in", timeout);
+		usleep(100000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char name[64];
+	struct guest g;
+	json_t *list, *vm;
+	pid_t qemu;
+	int fd;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	fd = broker_connect(broker_socket());
+
+	list = wait_listed(fd, g.pid, 1, 30);
+	vm = broker_list_find(list, g.pid);
+	CHECK(!strcmp(json_string_value(json_object_get(vm, "name")), g.name),
+	      "name %s, not %s", json_string_value(json_object_get(vm, "name")),
+	      g.name);
+	json_decref(list);
+
+	snprintf(name, sizeof(name), "kh-broker-list-%d", (int)getpid());
+	qemu = fork();
+	CHECK(qemu >= 0, "fork");
+	if (qemu == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-S",
+		       "-display", "none", "-nodefaults", "-m", "64",
+		       "-name", name, "-uuid", UUID, (char *)NULL);
+		_exit(127);
+	}
+	list = wait_listed(fd, qemu, 1, 30);
+	vm = broker_list_find(list, qemu);
+	CHECK(!strcmp(json_string_value(json_object_get(vm, "name")), name),
+	      "new QEMU listed as '%s', not '%s'",
+	      json_string_value(json_object_get(vm, "name")), name);
+	CHECK(!strcmp(json_string_value(json_object_get(vm, "uuid")), UUID),
+	      "new QEMU's uuid '%s'",
+	      json_string_value(json_object_get(vm, "uuid")));
+	json_decref(list);
+
+	kill(qemu, SIGKILL);
+	waitpid(qemu, NULL, 0);
+	json_decref(wait_listed(fd, qemu, 0, 10));
+	close(fd);
+	return KH_PASS;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the tests of keyholed (tests/broker/). tests/run starts one
+ * keyholed for them and passes its socket in $KH_BROKER_SOCK; a test that
+ * must stop or kill a daemon starts its own (broker_start()). Clients
+ * speak the protocol with raw sockets here, not through broker/proto/, so
+ * that the tests check the bytes on the wire, not the shared code's idea
+ * of them.
+ */
+#ifndef KH_TEST_BROKER_H
+#define KH_TEST_BROKER_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static inline double broker_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A connected socket, or -1 (errno set). */
+static inline int broker_dial(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The next line from fd as JSON, waiting up to timeout seconds; NULL on
+ * EOF or timeout (*eof says which). One byte at a time: tests are small,
+ * and nothing read past the line is lost between calls.
+ */
+static inline json_t *broker_read(int fd, double timeout, int *eof)
+{
+	static char line[64 << 20];
+	double end = broker_now() + timeout;
+	size_t len = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	json_error_t jerr;
+	json_t *msg;
+	ssize_t n;
+
+	if (eof)
+		*eof = 0;
+	for (;;) {
+		int left = (int)((end - broker_now()) * 1000);
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return NULL;
+		n = read(fd, line + len, 1);
+		if (n <= 0) {
+			if (eof)
+				*eof = 1;
+			return NULL;
+		}
+		if (line[len] == '\n')
+			break;
+		CHECK(++len < sizeof(line) - 1, "a line over 64 MiB");
+	}
+	msg = json_loadb(line, len, 0, &jerr);
+	CHECK(msg, "keyholed sent a line that is not JSON (%s): %.200s",
+	      jerr.text, line);
+	return msg;
+}
+
+static inline void broker_write(int fd, const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = send(fd, text + done, len - done, MSG_NOSIGNAL);
+		CHECK(n > 0, "writing to keyholed: %s", strerror(errno));
+		done += n;
+	}
+}
+
+/* Connects and checks the greeting; returns the socket. */
+static inline int broker_connect(const char *path)
+{
+	int fd = broker_dial(path);
+	json_t *hello;
+
+	CHECK(fd >= 0, "cannot connect to %s: %s", path, strerror(errno));
+	hello = broker_read(fd, 60, NULL);
+	CHECK(hello && json_is_object(json_object_get(hello, "keyholed")),
+	      "no greeting from %s", path);
+	json_decref(hello);
+	return fd;
+}
+
+/* Sends one request line (the "\n" is added) and returns the reply. */
+static inline json_t *broker_call(int fd, const char *request)
+{
+	json_t *reply;
+
+	broker_write(fd, request);
+	broker_write(fd, "\n");
+	reply = broker_read(fd, 300, NULL);
+	CHECK(reply, "no reply to %s", request);
+	return reply;
+}
+
+/* The class of an error reply, or NULL if it is not one. */
+static inline const char *broker_error_class(json_t *reply)
+{
+	return json_string_value(json_object_get(
+		json_object_get(reply, "error"), "class"));
+}
+
+static inline const char *broker_socket(void)
+{
+	const char *path = getenv("KH_BROKER_SOCK");
+
+	CHECK(path && path[0], "KH_BROKER_SOCK is not set (tests/run sets it)");
+	return path;
+}
+
+/*
+ * Starts a keyholed of the test's own on socket path, in the foreground;
+ * returns its pid once it accepts connections (60 s at most).
+ */
+static inline pid_t broker_start(const char *path, const char *log)
+{
+	const char *bin = getenv("KEYHOLED");
+	double end = broker_now() + 60;
+	pid_t pid;
+	int fd;
+
+	CHECK(bin && bin[0], "KEYHOLED is not set (tests/run sets it)");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out >= 0) {
+			dup2(out, 1);
+			dup2(out, 2);
+		}
+		execl(bin, bin, "--foreground", "--socket", path,
+		      "--cache-dir", "", (char *)NULL);
+		_exit(127);
+	}
+	while (broker_now() < end) {
+		fd = broker_dial(path);
+		if (fd >= 0) {
+			close(fd);
+			return pid;
+		}
+		CHECK(waitpid(pid, NULL, WNOHANG) == 0,
+		      "keyholed exited at start; see %s", log);
+		usleep(20000);
+	}
+	CHECK(0, "keyholed did not listen on %s within 60 s", path);
+	return -1;
+}
+
+/* Waits up to timeout seconds for pid to exit; its wait status, or -1. */
+static inline int broker_wait_exit(pid_t pid, double timeout)
+{
+	double end = broker_now() + timeout;
+	int status;
+
+	while (broker_now() < end) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The "return" list of {"execute":"list"}, as a new reference. */
+static inline json_t *broker_list(int fd)
+{
+	json_t *reply = broker_call(fd, "{\"execute\":\"list\",\"id\":1}");
+	json_t *list = json_incref(json_object_get(reply, "return"));
+
+	CHECK(json_is_array(list), "list: %s",
+	      json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+	return list;
+}
+
+/* The entry of pid in a list, or NULL. */
+static inline json_t *broker_list_find(json_t *list, int pid)
+{
+	size_t i;
+	json_t *vm;
+
+	json_array_foreach(list, i, vm)
+		if (json_integer_value(json_object_get(vm, "pid")) == pid)
+			return vm;
+	return NULL;
+}
+
+#endif
