@@ -12,7 +12,6 @@
  * This file: finding the QEMU process behind a VM spec.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,163 +22,58 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qemu/qmp.h"
+#include "qemu/discover.h"
 #include "qemu/process.h"
+#include "qemu/qmp.h"
 
-#define MAX_CMDLINE	(1 << 20)	/* /proc caps argv far below this */
 #define QMP_TIMEOUT_MS	2000
 
-static int read_file(const char *path, char *buf, size_t size, size_t *len)
+/*
+ * The caller may read QEMU's memory: the kernel's ptrace check (Yama's
+ * too) on opening /proc/PID/mem, which every technique's access needs.
+ */
+static int may_read_memory(pid_t pid, struct kh_err *err)
 {
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	char path[64];
+	int fd, ret;
 
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < size) {
-		n = read(fd, buf + got, size - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			close(fd);
-			return n;
-		}
-		if (!n)
-			break;
-		got += n;
+	if (fd >= 0) {
+		close(fd);
+		return 0;
 	}
-	close(fd);
-	*len = got;
-	return 0;
-}
-
-/* argv[0] or the executable is qemu-system-*; *comm gets the name. */
-static int is_qemu(pid_t pid, const char *cmdline, size_t len, char *comm,
-		   size_t commsz)
-{
-	char path[64], exe[PATH_MAX];
-	const char *base;
-	size_t n = 0;
-	ssize_t r;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (!read_file(path, comm, commsz - 1, &n) && n && comm[n - 1] == '\n')
-		n--;
-	comm[n] = '\0';
-
-	if (len) {
-		base = strrchr(cmdline, '/');
-		base = base ? base + 1 : cmdline;
-		if (!strncmp(base, "qemu-system-", 12))
-			return 1;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	r = readlink(path, exe, sizeof(exe) - 1);
-	if (r > 0) {
-		exe[r] = '\0';
-		base = strrchr(exe, '/');
-		base = base ? base + 1 : exe;
-		if (!strncmp(base, "qemu-system-", 12))
-			return 1;
-	}
-	return 0;
-}
-
-/* A relative socket path on QEMU's argv is relative to QEMU's cwd. */
-static void absolute_path(pid_t pid, char sock[108])
-{
-	char path[64], cwd[PATH_MAX], full[PATH_MAX + 108];
-	ssize_t n;
-
-	if (!sock[0] || sock[0] == '/')
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
-	n = readlink(path, cwd, sizeof(cwd) - 1);
-	if (n <= 0)
-		return;
-	cwd[n] = '\0';
-	snprintf(full, sizeof(full), "%s/%s", cwd, sock);
-	if (strlen(full) < 108)
-		strcpy(sock, full);
+	ret = errno;
+	if (ret == EACCES || ret == EPERM)
+		return kh_err_set(err, ret,
+				  "cannot read %s of QEMU pid %d: permission denied (need ptrace access, e.g. run as root)",
+				  path, (int)pid);
+	if (ret == ENOENT || ret == ESRCH)
+		return kh_err_set(err, ESRCH,
+				  "QEMU pid %d exited while being looked at",
+				  (int)pid);
+	return kh_err_set(err, ret, "cannot open %s: %s", path,
+			  strerror(ret));
 }
 
 static int resolve_pid(pid_t pid, struct kh_target *t, struct kh_err *err)
 {
-	char path[64], comm[64];
-	struct stat st;
-	size_t len;
-	char *cmdline;
-	int fd, ret;
+	struct kh_qemu_view *view = malloc(sizeof(*view));
+	int ret;
 
-	cmdline = malloc(MAX_CMDLINE);
-	if (!cmdline)
+	if (!view)
 		return kh_err_set(err, ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	ret = read_file(path, cmdline, MAX_CMDLINE, &len);
-	if (ret == -ENOENT || ret == -ESRCH) {
-		ret = kh_err_set(err, ESRCH, "no process with pid %d",
-				 (int)pid);
-		goto out;
+	ret = kh_qemu_read(pid, view, err);
+	if (!ret)
+		ret = may_read_memory(pid, err);
+	if (!ret && view->cmdline_ret) {
+		ret = view->cmdline_ret;
+		if (err)
+			*err = view->cmdline_err;
 	}
-	if (ret) {
-		ret = kh_err_set(err, -ret, "cannot read %s: %s", path,
-				 strerror(-ret));
-		goto out;
-	}
-	if (!is_qemu(pid, cmdline, len, comm, sizeof(comm))) {
-		ret = kh_err_set(err, ENOEXEC,
-				 len || comm[0] ?
-				 "pid %d is '%s', not a QEMU process" :
-				 "pid %d%s is a kernel thread or a zombie, not a QEMU process",
-				 (int)pid, comm);
-		goto out;
-	}
-	if (len == MAX_CMDLINE) {
-		ret = kh_err_set(err, E2BIG,
-				 "the command line of QEMU pid %d is longer than %d bytes",
-				 (int)pid, MAX_CMDLINE);
-		goto out;
-	}
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		if (ret == -EACCES || ret == -EPERM)
-			ret = kh_err_set(err, -ret,
-					 "cannot read %s of QEMU pid %d: permission denied (need ptrace access, e.g. run as root)",
-					 path, (int)pid);
-		else if (ret == -ENOENT)
-			ret = kh_err_set(err, ESRCH,
-					 "QEMU pid %d exited while being looked at",
-					 (int)pid);
-		else
-			ret = kh_err_set(err, -ret, "cannot open %s: %s",
-					 path, strerror(-ret));
-		goto out;
-	}
-	close(fd);
-
-	t->pid = pid;
-	ret = kh_target_parse_cmdline(cmdline, len, t, err);
-	/* /proc/PID belongs to the process's effective ids. */
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (!ret && !stat(path, &st)) {
-		t->uid = st.st_uid;
-		t->gid = st.st_gid;
-	}
-	if (ret) {
-		kh_err_prefix(err, "QEMU pid %d", (int)pid);
-		goto out;
-	}
-	absolute_path(pid, t->qmp_path);
-	absolute_path(pid, t->gdb_path);
-	absolute_path(pid, t->qga_path);
-out:
-	free(cmdline);
+	if (!ret)
+		*t = view->t;
+	free(view);
 	return ret;
 }
 
@@ -209,55 +103,34 @@ static int resolve_socket(const char *spec, struct kh_target *t,
 	return ret;
 }
 
-/* Every QEMU whose -name or -uuid is name; errors only when there is
- * not exactly one. */
+/*
+ * The QEMU process whose -name or -uuid is name; errors when there is
+ * not exactly one.
+ */
 static int resolve_name(const char *name, struct kh_target *t,
 			struct kh_err *err)
 {
-	struct kh_target cand;
-	struct dirent *de;
+	struct kh_qemu_proc *list;
+	unsigned int nr, i;
 	pid_t found = 0;
-	char path[64], comm[64];
-	char *cmdline;
-	size_t len;
-	DIR *dir;
-	int ret = 0;
+	int ret;
 
-	cmdline = malloc(MAX_CMDLINE);
-	if (!cmdline)
-		return kh_err_set(err, ENOMEM, "out of memory");
-	dir = opendir("/proc");
-	if (!dir) {
-		ret = -errno;
-		free(cmdline);
-		return kh_err_set(err, -ret, "cannot list /proc: %s",
-				  strerror(-ret));
-	}
-	while ((de = readdir(dir))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		if (read_file(path, cmdline, MAX_CMDLINE, &len) || !len ||
-		    len == MAX_CMDLINE ||
-		    !is_qemu(pid, cmdline, len, comm, sizeof(comm)))
-			continue;
-		memset(&cand, 0, sizeof(cand));
-		if (kh_target_parse_cmdline(cmdline, len, &cand, NULL) ||
-		    (strcmp(cand.name, name) && strcasecmp(cand.uuid, name)))
+	ret = kh_qemu_discover(&list, &nr, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++) {
+		if (strcmp(list[i].name, name) &&
+		    strcasecmp(list[i].uuid, name))
 			continue;
 		if (found) {
 			ret = kh_err_set(err, ENOTUNIQ,
-					 "VM name '%s' is ambiguous: QEMU pids %d and %ld both have it as -name or -uuid; give a pid instead",
-					 name, (int)found, pid);
+					 "VM name '%s' is ambiguous: QEMU pids %d and %d both have it as -name or -uuid; give a pid instead",
+					 name, (int)found, (int)list[i].pid);
 			break;
 		}
-		found = pid;
+		found = list[i].pid;
 	}
-	closedir(dir);
-	free(cmdline);
+	free(list);
 	if (ret)
 		return ret;
 	if (!found)
