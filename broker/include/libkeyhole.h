@@ -73,6 +73,58 @@ struct kh_vm_config {
 };
 
 /*
+ * Every QEMU process on the host, as /proc and libvirt's run-state files
+ * show it, without attaching to any (keyhole list, keyholed).
+ *
+ * Which processes are QEMU: those whose executable (/proc/PID/exe, with
+ * the " (deleted)" an upgrade leaves cut off) is named qemu-system-* or
+ * qemu-kvm. The kernel shows another user's executable only to who may
+ * ptrace it; for such a process its argv[0] or its comm is taken at its
+ * word instead (it is not one the caller could introspect). Processes
+ * only, never their threads.
+ *
+ * Identity: a pid can be reused once its process is gone; the pair (pid,
+ * start_time) cannot. name and uuid are what the process's command line
+ * says, which its owner chooses (and a compromised QEMU can rewrite): a
+ * label, not proof. The libvirt fields are set only when libvirt's pid
+ * file for a domain of that name holds this pid, libvirt's uuid taken
+ * from its status XML where the caller may read it (root, for the system
+ * instance), else from -uuid. No libvirt library is involved.
+ *
+ * The fields that come from the command line are "" or 0 when it could
+ * not be read or parsed; kh_vm_open() on the process says why.
+ */
+struct kh_qemu_proc {
+	pid_t pid;
+	uint64_t start_time;	/* /proc/PID/stat field 22: clock ticks
+				 * (sysconf(_SC_CLK_TCK)) after host boot */
+	uid_t uid;		/* real uid and gid of QEMU */
+	gid_t gid;
+	char name[256];		/* -name (guest=NAME or NAME), or "" */
+	char uuid[37];		/* -uuid, or "" */
+	char libvirt_name[256];	/* the libvirt domain it is, or "" */
+	char libvirt_uuid[37];
+	char libvirt_uri[32];	/* "qemu:///system", "qemu:///session" */
+	uint64_t ram_bytes;	/* -m, or its memory backend's size; 0 unknown */
+	char ram_backend[8];	/* "memfd", "file", "anon", "" unknown */
+	char qmp_path[108];	/* the QMP unix socket on its argv, or "" */
+};
+
+/*
+ * Every QEMU process, sorted by pid, in *list (malloc'd; free() it).
+ * Processes that exit meanwhile are left out.
+ */
+int kh_qemu_discover(struct kh_qemu_proc **list, unsigned int *nr,
+		     struct kh_err *err);
+
+/*
+ * The same for one pid: -ESRCH when there is no such process (or no
+ * longer, or pid is a thread's), -ENOEXEC when it is not QEMU.
+ */
+int kh_qemu_identify(pid_t pid, struct kh_qemu_proc *proc,
+		     struct kh_err *err);
+
+/*
  * Attaches to a VM. spec is a QEMU pid, the path of its QMP unix socket,
  * the value of its -name or -uuid option, or the name or UUID of a libvirt
  * domain (libvirt passes both to QEMU).
@@ -539,6 +591,15 @@ json_t *kh_json_vm_info(const struct kh_vm_info *info);
  * and "reason" when not available}], for kh_techniques()'s list.
  */
 json_t *kh_json_techniques(const struct kh_technique *list, unsigned int nr);
+
+/*
+ * [{"pid", "start_time", "uid", "gid", "name", "uuid", "libvirt" {"name",
+ * "uuid", "uri"} or null, "ram_bytes", "ram_backend", "qmp"}], for
+ * kh_qemu_discover()'s list: the fields of struct kh_qemu_proc, "" and 0
+ * as there. A string the process chose that is not valid UTF-8 is made
+ * printable.
+ */
+json_t *kh_json_qemu_procs(const struct kh_qemu_proc *list, unsigned int nr);
 
 /*
  * One crawl as one record (keyhole crawl prints one per line):

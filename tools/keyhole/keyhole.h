@@ -38,6 +38,9 @@ int report_error(const struct options *opts, const char *fmt, ...)
 /* The VM settings of the options and the environment (keyhole.1). */
 void vm_config(const struct options *opts, struct kh_vm_config *cfg);
 
+/* The kernel profile cache directory (keyhole.1), maybe composed in buf. */
+const char *cache_dir(const struct options *opts, char *buf, size_t size);
+
 /* Opens a context and attaches to spec, reporting failures. */
 int attach(const struct options *opts, const char *spec,
 	   struct kh_ctx **ctxp, struct kh_vm **vmp);
@@ -111,6 +114,7 @@ int cmd_netstat(const struct options *opts, int argc, char **argv);
 int cmd_maps(const struct options *opts, int argc, char **argv);
 int cmd_crawl(const struct options *opts, int argc, char **argv);
 int cmd_techniques(const struct options *opts, int argc, char **argv);
+int cmd_list(const struct options *opts, int argc, char **argv);
 
 /* The subcommand entry called name (for --help of each). */
 const struct subcommand *subcommand_find(const char *name);

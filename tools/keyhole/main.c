@@ -87,6 +87,8 @@ const struct subcommand subcommands[] = {
 	  "access techniques, their class and properties, and which work here" },
 	{ "crawl", cmd_crawl, "[--count N] [--hz F] [--pause] [--summary] VM",
 	  "the whole state, N times at F Hz, as JSON lines with cost and consistency" },
+	{ "list", cmd_list, "[--probe]",
+	  "the QEMU VMs on this host you may introspect (--probe: kernel, techniques)" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -227,8 +229,7 @@ void vm_config(const struct options *opts, struct kh_vm_config *cfg)
  * --cache-dir, else $KEYHOLE_CACHE_DIR (empty: no cache), else
  * $XDG_CACHE_HOME/keyhole, else ~/.cache/keyhole.
  */
-static const char *cache_dir(const struct options *opts, char *buf,
-			     size_t size)
+const char *cache_dir(const struct options *opts, char *buf, size_t size)
 {
 	const char *dir;
 

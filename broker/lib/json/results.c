@@ -281,3 +281,48 @@ json_t *kh_json_techniques(const struct kh_technique *list, unsigned int nr)
 	}
 	return array;
 }
+
+/* A string a process chose: kept if valid UTF-8, else its printable form. */
+static json_t *chosen_string(const char *s, size_t size)
+{
+	char shown[256];
+	json_t *str = json_string(s);
+
+	if (str)
+		return str;
+	kh_printable(s, size < sizeof(shown) ? size : sizeof(shown), shown);
+	return json_string(shown);
+}
+
+json_t *kh_json_qemu_procs(const struct kh_qemu_proc *list, unsigned int nr)
+{
+	json_t *array = json_array();
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		const struct kh_qemu_proc *p = &list[i];
+		json_t *libvirt = json_null();
+
+		if (p->libvirt_name[0])
+			libvirt = json_pack("{s:o, s:o, s:s}",
+					    "name", chosen_string(p->libvirt_name,
+						sizeof(p->libvirt_name)),
+					    "uuid", chosen_string(p->libvirt_uuid,
+						sizeof(p->libvirt_uuid)),
+					    "uri", p->libvirt_uri);
+		json_array_append_new(array,
+			json_pack("{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:s, s:o}",
+				  "pid", (int)p->pid,
+				  "start_time", (json_int_t)p->start_time,
+				  "uid", (json_int_t)p->uid,
+				  "gid", (json_int_t)p->gid,
+				  "name", chosen_string(p->name, sizeof(p->name)),
+				  "uuid", chosen_string(p->uuid, sizeof(p->uuid)),
+				  "libvirt", libvirt,
+				  "ram_bytes", (json_int_t)p->ram_bytes,
+				  "ram_backend", p->ram_backend,
+				  "qmp", chosen_string(p->qmp_path,
+						       sizeof(p->qmp_path))));
+	}
+	return array;
+}

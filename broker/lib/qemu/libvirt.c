@@ -17,48 +17,7 @@
 #include <unistd.h>
 
 #include "qemu/libvirt.h"
-
-/*
- * What libvirt's pid file for a domain named name says of pid: 1 it names
- * it, 0 there is none, -EPERM it names another process. libvirt writes it
- * for the domains it starts: /run/libvirt/qemu for the system instance
- * (root's), /run/user/UID/libvirt/qemu/run for a user's session. A file
- * that is not a regular file of that owner says nothing.
- */
-static int pid_file(const char *name, pid_t pid)
-{
-	char path[512], buf[32];
-	struct stat st;
-	ssize_t n;
-	int fd, i;
-
-	/* libvirt refuses '/' in names; a -name with one is no domain. */
-	if (!name[0] || strchr(name, '/'))
-		return 0;
-	for (i = 0; i < 2; i++) {
-		if (i == 0)
-			snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid",
-				 name);
-		else
-			snprintf(path, sizeof(path),
-				 "/run/user/%u/libvirt/qemu/run/%s.pid",
-				 (unsigned int)geteuid(), name);
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0)
-			continue;
-		n = -1;
-		if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
-		    st.st_uid == (i == 0 ? 0 : geteuid()) &&
-		    !(st.st_mode & 022))
-			n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		return strtol(buf, NULL, 10) == pid ? 1 : -EPERM;
-	}
-	return 0;
-}
+#include "qemu/libvirt_rundir.h"
 
 int kh_libvirt_claims(const struct kh_target *t, struct kh_err *err)
 {
@@ -66,12 +25,12 @@ int kh_libvirt_claims(const struct kh_target *t, struct kh_err *err)
 
 	if (!t->monitor_by_fd || !t->uuid[0])
 		return 0;
-	r = pid_file(t->name, t->pid);
+	r = kh_libvirt_pid_file(t->name, t->pid, geteuid());
 	if (r == -EPERM)
 		return kh_err_set(err, EPERM,
 				  "QEMU pid %d calls itself libvirt domain %s, but libvirt runs that domain as another process",
 				  (int)t->pid, t->name);
-	return r;
+	return r != KH_LIBVIRT_NONE;
 }
 
 #ifdef KH_HAVE_LIBVIRT

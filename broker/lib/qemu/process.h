@@ -14,7 +14,7 @@
 
 struct kh_target {
 	pid_t pid;
-	char name[128];		/* -name value (guest=... or first field) */
+	char name[256];		/* -name value (guest=... or first field) */
 	char qmp_path[108];	/* unix QMP socket from argv, or "" */
 	char machine[32];	/* -machine/-M type, "" if default */
 	uint64_t ram_size;	/* bytes, from -m or the backend; 0 unknown */
@@ -42,7 +42,7 @@ struct kh_target {
 	gid_t gid;
 	/* The libvirt domain whose QEMU this is, once bound; "" if none. */
 	char libvirt_uri[256];
-	char libvirt_name[128];
+	char libvirt_name[256];
 };
 
 #define KH_QGA_PORT_NAME "org.qemu.guest_agent.0"

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keyhole list: every QEMU VM on this host that the caller may
+ * introspect, with what identifies it (pid, -name, libvirt domain, UUID)
+ * and its guest RAM size, from /proc and libvirt's run-state files
+ * alone (kh_qemu_discover); nothing is attached to. With --probe each VM
+ * is attached to as any command would, for its guest kernel release and
+ * the access techniques that work on it; a VM that cannot be probed is
+ * listed all the same, with the error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keyhole.h"
+
+/* What --probe learnt of one VM. */
+struct probe {
+	char kernel_release[65];	/* printable; "" unknown */
+	char techniques[512];		/* those that work, comma separated */
+	json_t *technique_names;	/* the same as a JSON array */
+	char error[1024];		/* "" when both worked */
+};
+
+/*
+ * The kernel's own check, Yama's included, of whether the caller may
+ * read QEMU's memory, which every technique needs: opening /proc/PID/mem.
+ * The caller sees only the VMs it could introspect.
+ */
+static int may_introspect(pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+static void add_error(struct probe *p, const char *msg)
+{
+	size_t n = strlen(p->error);
+
+	snprintf(p->error + n, sizeof(p->error) - n, "%s%s", n ? "; " : "",
+		 msg);
+}
+
+static void probe_techniques(const char *spec, const struct kh_vm_config *cfg,
+			     struct probe *p)
+{
+	struct kh_technique *list;
+	struct kh_err err = { 0 };
+	unsigned int nr, i;
+	size_t n = 0;
+
+	p->technique_names = json_array();
+	if (kh_techniques(spec, cfg, &list, &nr, &err)) {
+		add_error(p, err.msg);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		if (!list[i].available)
+			continue;
+		json_array_append_new(p->technique_names,
+				      json_string(list[i].name));
+		if (n < sizeof(p->techniques))
+			n += snprintf(p->techniques + n,
+				      sizeof(p->techniques) - n, "%s%s",
+				      n ? "," : "", list[i].name);
+	}
+	free(list);
+}
+
+static void probe_kernel(struct kh_ctx *ctx, const char *spec,
+			 const struct kh_vm_config *cfg, struct probe *p)
+{
+	struct kh_err err = { 0 };
+	struct kh_vm_info info;
+	struct kh_vm *vm;
+
+	if (kh_vm_open(ctx, spec, cfg, &vm, &err)) {
+		add_error(p, err.msg);
+		return;
+	}
+	kh_vm_get_info(vm, &info);
+	kh_printable(info.kernel_release, sizeof(p->kernel_release),
+		     p->kernel_release);
+	kh_vm_close(vm);
+}
+
+/*
+ * Attaches to the VM by its pid. The pid may have been reused meanwhile:
+ * what was probed counts only if the process still has the start time
+ * it was listed with.
+ */
+static void probe(struct kh_ctx *ctx, const struct kh_vm_config *cfg,
+		  const struct kh_qemu_proc *proc, struct probe *p)
+{
+	struct kh_err err = { 0 };
+	struct kh_qemu_proc now;
+	char spec[16];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(spec, sizeof(spec), "%d", (int)proc->pid);
+	probe_techniques(spec, cfg, p);
+	probe_kernel(ctx, spec, cfg, p);
+	if (kh_qemu_identify(proc->pid, &now, &err) ||
+	    now.start_time != proc->start_time) {
+		p->kernel_release[0] = '\0';
+		p->techniques[0] = '\0';
+		json_array_clear(p->technique_names);
+		snprintf(p->error, sizeof(p->error),
+			 "QEMU pid %d exited while it was probed",
+			 (int)proc->pid);
+	}
+}
+
+/* "512M", "1.5G": the largest unit that leaves a whole number before the point. */
+static void human_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char units[] = "BKMGTPE";
+	unsigned int u = 0;
+
+	if (!bytes) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	while (u + 1 < sizeof(units) - 1 && bytes >> (10 * (u + 1)))
+		u++;
+	if (!(bytes & ((1ull << (10 * u)) - 1)))
+		snprintf(buf, size, "%" PRIu64 "%c", bytes >> (10 * u),
+			 units[u]);
+	else
+		snprintf(buf, size, "%.1f%c",
+			 (double)bytes / (double)(1ull << (10 * u)), units[u]);
+}
+
+struct row {
+	char pid[16], name[256], libvirt[256], uuid[37], ram[16];
+	const char *kernel, *techniques;
+};
+
+static void make_row(const struct kh_qemu_proc *proc, const struct probe *p,
+		     struct row *r)
+{
+	snprintf(r->pid, sizeof(r->pid), "%d", (int)proc->pid);
+	kh_printable(proc->name[0] ? proc->name : "-", sizeof(r->name),
+		     r->name);
+	kh_printable(proc->libvirt_name[0] ? proc->libvirt_name : "-",
+		     sizeof(r->libvirt), r->libvirt);
+	kh_printable(proc->uuid[0] ? proc->uuid : "-", sizeof(r->uuid),
+		     r->uuid);
+	human_size(proc->ram_bytes, r->ram, sizeof(r->ram));
+	r->kernel = p && p->kernel_release[0] ? p->kernel_release : "-";
+	r->techniques = p && p->techniques[0] ? p->techniques : "-";
+}
+
+static int width(int w, const char *s)
+{
+	int n = strlen(s);
+
+	return n > w ? n : w;
+}
+
+static void print_text(const struct kh_qemu_proc *list, unsigned int nr,
+		       const struct probe *probes)
+{
+	struct row head = { .pid = "PID", .name = "NAME", .libvirt = "LIBVIRT",
+			    .uuid = "UUID", .ram = "RAM", .kernel = "KERNEL",
+			    .techniques = "TECHNIQUES" };
+	struct row *rows = calloc(nr + 1, sizeof(*rows));
+	int w[6] = { 0 };
+	unsigned int i;
+
+	if (!rows) {
+		fprintf(stderr, "%s: out of memory\n", prog_name);
+		return;
+	}
+	rows[0] = head;
+	for (i = 0; i < nr; i++)
+		make_row(&list[i], probes ? &probes[i] : NULL, &rows[i + 1]);
+	for (i = 0; i <= nr; i++) {
+		w[0] = width(w[0], rows[i].pid);
+		w[1] = width(w[1], rows[i].name);
+		w[2] = width(w[2], rows[i].libvirt);
+		w[3] = width(w[3], rows[i].uuid);
+		w[4] = width(w[4], rows[i].ram);
+		w[5] = width(w[5], rows[i].kernel);
+	}
+	for (i = 0; i <= nr; i++)
+		printf("%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s\n",
+		       w[0], rows[i].pid, w[1], rows[i].name, w[2],
+		       rows[i].libvirt, w[3], rows[i].uuid, w[4], rows[i].ram,
+		       w[5], rows[i].kernel, rows[i].techniques);
+	free(rows);
+	for (i = 0; probes && i < nr; i++)
+		if (probes[i].error[0])
+			fprintf(stderr, "%s: list: QEMU pid %d: %s\n", prog_name,
+				(int)list[i].pid, probes[i].error);
+}
+
+static json_t *list_json(const struct kh_qemu_proc *list, unsigned int nr,
+			 struct probe *probes)
+{
+	json_t *doc = kh_json_qemu_procs(list, nr), *vm;
+	unsigned int i;
+
+	for (i = 0; doc && probes && i < nr; i++) {
+		struct probe *p = &probes[i];
+
+		vm = json_array_get(doc, i);
+		json_object_set_new(vm, "kernel_release",
+				    p->kernel_release[0] ?
+				    json_string(p->kernel_release) :
+				    json_null());
+		json_object_set(vm, "techniques", p->technique_names);
+		if (p->error[0])
+			json_object_set_new(vm, "error",
+					    json_string(p->error));
+	}
+	return doc;
+}
+
+/* The VMs of list that the caller may introspect, in place. */
+static unsigned int keep_introspectable(struct kh_qemu_proc *list,
+					unsigned int nr)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < nr; i++)
+		if (may_introspect(list[i].pid))
+			list[kept++] = list[i];
+	return kept;
+}
+
+int cmd_list(const struct options *opts, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "probe", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct probe *probes = NULL;
+	struct kh_qemu_proc *list;
+	struct kh_err err = { 0 };
+	struct kh_ctx_config ccfg = { 0 };
+	struct kh_vm_config cfg;
+	struct kh_ctx *ctx;
+	unsigned int nr, i;
+	char dir[4096];
+	bool do_probe = false;
+	int c, ret = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+ph", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			do_probe = true;
+			break;
+		case 'h':
+			subcommand_usage(subcommand_find("list"), stdout);
+			return 0;
+		default:
+			return report_error(opts, "list: bad option; see 'list --help'");
+		}
+	}
+	if (optind != argc)
+		return report_error(opts, "list: takes no VM; it lists them all");
+	if (kh_qemu_discover(&list, &nr, &err))
+		return report_error(opts, "%s", err.msg);
+	nr = keep_introspectable(list, nr);
+
+	if (do_probe && nr) {
+		ccfg.cache_dir = cache_dir(opts, dir, sizeof(dir));
+		if (kh_ctx_new(&ccfg, &ctx, &err)) {
+			free(list);
+			return report_error(opts, "%s", err.msg);
+		}
+		probes = calloc(nr, sizeof(*probes));
+		if (!probes) {
+			kh_ctx_free(ctx);
+			free(list);
+			return report_error(opts, "out of memory");
+		}
+		vm_config(opts, &cfg);
+		for (i = 0; i < nr; i++)
+			probe(ctx, &cfg, &list[i], &probes[i]);
+		kh_ctx_free(ctx);
+	}
+
+	if (opts->json)
+		ret = print_json(list_json(list, nr, probes));
+	else
+		print_text(list, nr, probes);
+	for (i = 0; probes && i < nr; i++)
+		json_decref(probes[i].technique_names);
+	free(probes);
+	free(list);
+	return ret;
+}
