@@ -135,9 +135,10 @@ $(BENCH): $(O)/tools/bench/kh-bench.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
 
-$(O)/tests/%: $(O)/tests/%.o $(LIBKEYHOLE_A)
+$(O)/tests/%: $(O)/tests/%.o $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROTO_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) \
+		$(LDLIBS)
 
 fuzz-build: $(FUZZ)
 

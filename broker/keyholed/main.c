@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 	};
 	bool foreground = false;
 	int c, listen_fd, ret;
+	sigset_t mask;
 
 	while ((c = getopt_long(argc, argv, "fs:w:c:Vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -130,6 +132,16 @@ int main(int argc, char **argv)
 		perror("keyholed: daemon");
 		return 1;
 	}
+	/*
+	 * Blocked before any thread starts, so that every thread inherits
+	 * the mask: the loop takes SIGTERM and SIGINT through a signalfd,
+	 * and a worker must never be the thread the kernel kills with them.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	ret = registry_init();
 	if (!ret)
 		ret = workers_start(&cfg);

@@ -407,7 +407,9 @@ void server_unwatch_exit(struct vm_entry *e)
 static int on_rescan(sd_event_source *s, uint64_t usec, void *data)
 {
 	registry_rescan();
+	/* A timer is one-shot: set it again, and enable it again. */
 	sd_event_source_set_time_relative(s, RESCAN_USEC);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -425,6 +427,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *data)
 				      "request not finished within 10 s; closing");
 	}
 	sd_event_source_set_time_relative(s, SWEEP_USEC);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -494,14 +497,7 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 {
 	sd_event_source *listen_src = NULL, *done_src = NULL;
 	sd_event_source *rescan = NULL, *sweep = NULL;
-	sigset_t mask;
 	int ret;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	ret = sd_event_default(&loop);
 	if (ret < 0)

@@ -121,7 +121,8 @@ json_t *kh_proto_error(const char *klass, const json_t *id,
 
 json_t *kh_proto_event(const char *name, json_t *data)
 {
-	return json_pack("{s:s, s:o}", "event", name, data ?: json_object());
+	return json_pack("{s:s, s:o}", "event", name, "data",
+			 data ?: json_object());
 }
 
 char *kh_proto_encode(json_t *msg, size_t *len)

@@ -11,6 +11,15 @@
 
 #define UUID "6b1c2f3e-0d4a-4b7e-9a55-1f2e3d4c5b6a"
 
+static pid_t qemu;
+
+/* The QEMU of the test's own goes with it, whatever failed. */
+static void kill_qemu(void)
+{
+	if (qemu > 0)
+		kill(qemu, SIGKILL);
+}
+
 static json_t *wait_listed(int fd, int pid, int present, double timeout)
 {
 	double end = broker_now() + timeout;
@@ -33,7 +42,6 @@ int main(int argc, char **argv)
 	char name[64];
 	struct guest g;
 	json_t *list, *vm;
-	pid_t qemu;
 	int fd;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
@@ -55,11 +63,13 @@ int main(int argc, char **argv)
 
 		dup2(null, 0);
 		dup2(null, 1);
+		dup2(null, 2);
 		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-S",
 		       "-display", "none", "-nodefaults", "-m", "64",
 		       "-name", name, "-uuid", UUID, (char *)NULL);
 		_exit(127);
 	}
+	atexit(kill_qemu);
 	list = wait_listed(fd, qemu, 1, 30);
 	vm = broker_list_find(list, qemu);
 	CHECK(!strcmp(json_string_value(json_object_get(vm, "name")), name),
@@ -72,6 +82,7 @@ int main(int argc, char **argv)
 
 	kill(qemu, SIGKILL);
 	waitpid(qemu, NULL, 0);
+	qemu = 0;
 	json_decref(wait_listed(fd, qemu, 0, 10));
 	close(fd);
 	return KH_PASS;
