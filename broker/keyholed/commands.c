@@ -12,7 +12,9 @@
 
 #include "keyholed.h"
 
-const char *const daemon_capabilities[] = { "list", "query", NULL };
+const char *const daemon_capabilities[] = {
+	"list", "query", "watch", NULL,
+};
 
 /* Arguments the daemon takes; the rest belong to the query. */
 static const char *const broker_keys[] = { "vm", "technique", "layout", NULL };
@@ -203,10 +205,14 @@ void commands_dispatch(struct client *c, struct kh_proto_request *req)
 {
 	if (!strcmp(req->execute, "list"))
 		do_list(c, req);
+	else if (!strcmp(req->execute, "watch"))
+		subscriptions_watch(c, req);
+	else if (!strcmp(req->execute, "unwatch"))
+		subscriptions_unwatch(c, req);
 	else if (kh_query_known(req->execute))
 		do_query(c, req);
 	else
 		client_send(c, kh_proto_error(KH_ERR_NO_COMMAND, req->id,
-			"unknown command '%.64s' (list, or a query: ps, vm, info, mem, lsmod, ifconfig, lsof, netstat, maps, techniques, crawl)",
+			"unknown command '%.64s' (list, watch, unwatch, or a query: ps, vm, info, mem, lsmod, ifconfig, lsof, netstat, maps, techniques, crawl)",
 			req->execute));
 }

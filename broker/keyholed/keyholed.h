@@ -117,8 +117,39 @@ bool auth_may_introspect(struct client *c, const struct vm_entry *e);
 
 /* --- workers (workers.c) --- */
 
+/*
+ * A feed: one VM crawled at one rate, whatever the number of clients that
+ * subscribed to it (subscriptions.c), so that two clients asking for the
+ * same VM at the same rate cause one crawl. Its worker crawls it in
+ * deadline order among its VMs' feeds and jobs (workers.c).
+ */
+struct feed {
+	struct vm_entry *vm;		/* referenced */
+	uint64_t period_ns;		/* as asked */
+	unsigned int crawl_flags;	/* KH_CRAWL_PAUSE */
+	atomic_int refs;		/* the loop's, the worker's, outputs' */
+	atomic_bool cancelled;		/* no subscriber left: worker drops it */
+	/* The worker's alone. */
+	uint64_t actual_ns;		/* slowed down when it cannot keep up */
+	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
+	uint64_t seq;
+	json_t *prev;			/* last full record, for changes */
+	struct feed *next_in_worker;
+	/* The loop's alone. */
+	struct subscription **subs;
+	unsigned int nr_subs;
+	struct feed *next_in_loop;
+};
+
+void feed_put(struct feed *f);
+
 struct job {
-	struct client *client;		/* referenced */
+	struct client *client;		/* referenced; NULL for a feed's */
+	struct feed *feed;		/* a feed's crawl output: referenced */
+	uint64_t seq;
+	double lateness_ms, rate_hz;
+	json_t *record, *summary;	/* the crawl, full and as counts */
+	json_t *changes;		/* since the feed's last crawl, or NULL */
 	json_t *id;			/* the request's, or NULL */
 	char *command;
 	json_t *args;			/* the query's own arguments */
@@ -130,6 +161,10 @@ struct job {
 };
 
 int workers_start(const struct daemon_config *cfg);
+/* Starts crawling a new feed on its VM's worker. Event loop thread. */
+void workers_add_feed(struct feed *f);
+/* The feed has no subscriber left: its worker drops it. Any thread. */
+void workers_cancel_feed(struct feed *f);
 /* Hands the job to its VM's worker. Event loop thread. */
 void workers_submit(struct job *job);
 /* Finished jobs, for the event loop to send (an eventfd says when). */
@@ -142,6 +177,30 @@ unsigned int workers_count(void);
 /* The worker for a new VM: the one with the fewest VMs. */
 unsigned int workers_assign(void);
 void workers_release(unsigned int worker);
+
+/* --- subscriptions (subscriptions.c), all on the event loop thread --- */
+
+/* {"execute":"watch"}: checks, subscribes, replies. */
+void subscriptions_watch(struct client *c, struct kh_proto_request *req);
+void subscriptions_unwatch(struct client *c, struct kh_proto_request *req);
+/* A feed's crawl output: to every subscriber of the feed. */
+void subscriptions_deliver(struct job *job);
+/* A VM appeared: subscriptions to every VM (or a pattern) take it. */
+void subscriptions_vm_added(struct vm_entry *e);
+/* A VM is gone: its subscribers are told, its feeds end. */
+void subscriptions_vm_gone(struct vm_entry *e);
+/* The client is gone: its subscriptions end. */
+void subscriptions_client_gone(struct client *c);
+
+/*
+ * Sends a subscription's message: queued like a reply, but at most
+ * STREAM_QUEUE of them wait per client, the oldest dropped (and counted)
+ * when a new one comes, so that a slow client costs bounded memory and
+ * never holds anyone up. Steals msg.
+ */
+void client_stream(struct client *c, json_t *msg);
+/* Subscription messages dropped for the client so far. */
+uint64_t client_dropped(const struct client *c);
 
 /* --- commands (commands.c) --- */
 

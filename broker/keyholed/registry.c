@@ -96,6 +96,7 @@ static void remove_entry(struct vm_entry *e)
 		return;		/* someone else removed it */
 	e->gone = true;
 	atomic_fetch_sub(&nr_vms, 1);
+	subscriptions_vm_gone(e);
 	workers_release(e->worker);
 	server_unwatch_exit(e);
 	vm_put(e);
@@ -121,6 +122,7 @@ static void add_proc(const struct kh_qemu_proc *proc)
 	rcu_read_unlock();
 	atomic_fetch_add(&nr_vms, 1);
 	server_watch_exit(e);
+	subscriptions_vm_added(e);
 }
 
 void registry_drop(pid_t pid)

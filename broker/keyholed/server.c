@@ -34,9 +34,12 @@
 #define RESCAN_USEC	(1000000ull)
 #define SWEEP_USEC	(1000000ull)
 
+#define STREAM_QUEUE	64
+
 struct outbuf {
 	struct outbuf *next;
 	size_t len, off;
+	bool stream;		/* a subscription's: may be dropped */
 	char data[];
 };
 
@@ -53,6 +56,8 @@ struct client {
 	uint64_t partial_since;	/* CLOCK_MONOTONIC usec; 0: none */
 	struct outbuf *out_head, **out_tail;
 	size_t out_bytes;
+	unsigned int nr_stream;	/* stream outbufs queued */
+	uint64_t dropped;	/* stream messages dropped */
 	unsigned int in_flight;
 	struct client *prev, *next;
 };
@@ -108,6 +113,7 @@ static void client_close(struct client *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	subscriptions_client_gone(c);
 	sd_event_source_disable_unref(c->io);
 	c->io = NULL;
 	close(c->fd);
@@ -161,17 +167,45 @@ static void flush(struct client *c)
 		c->out_head = b->next;
 		if (!c->out_head)
 			c->out_tail = &c->out_head;
+		if (b->stream)
+			c->nr_stream--;
 		free(b);
 	}
 }
 
-void client_send(struct client *c, json_t *msg)
+/* The oldest stream message not yet begun, out of the queue. */
+static void drop_oldest_stream(struct client *c)
+{
+	struct outbuf **link, *b;
+
+	for (link = &c->out_head; (b = *link); link = &b->next) {
+		if (!b->stream || b->off)
+			continue;
+		*link = b->next;
+		if (c->out_tail == &b->next)
+			c->out_tail = link;
+		c->out_bytes -= b->len;
+		c->nr_stream--;
+		c->dropped++;
+		free(b);
+		return;
+	}
+}
+
+/*
+ * A reply that does not fit ends the client; a stream message never does
+ * (it is dropped, and counted, instead): the subscription code sends to
+ * many clients in a row, and must never see one vanish under it. For the
+ * same reason a stream message is only queued here, and written when the
+ * loop finds the socket writable.
+ */
+static void queue(struct client *c, json_t *msg, bool stream)
 {
 	struct outbuf *b;
 	size_t len;
 	char *line;
 
-	if (c->dead) {
+	if (c->dead || c->closing) {
 		json_decref(msg);
 		return;
 	}
@@ -181,15 +215,21 @@ void client_send(struct client *c, json_t *msg)
 			"keyholed could not encode its reply as JSON"), &len);
 	if (!line)
 		return;
-	if (c->out_bytes + len > MAX_QUEUED) {
-		/* It does not read: it would cost memory without end. */
-		free(line);
-		client_close(c);
-		return;
+	if (stream) {
+		if (c->nr_stream >= STREAM_QUEUE)
+			drop_oldest_stream(c);
+		while (c->nr_stream && c->out_bytes + len > MAX_QUEUED)
+			drop_oldest_stream(c);
 	}
-	b = malloc(sizeof(*b) + len);
+	b = c->out_bytes + len > MAX_QUEUED ? NULL :
+	    malloc(sizeof(*b) + len);
 	if (!b) {
 		free(line);
+		if (stream) {
+			c->dropped++;
+			return;
+		}
+		/* It does not read: it would cost memory without end. */
 		client_close(c);
 		return;
 	}
@@ -197,12 +237,34 @@ void client_send(struct client *c, json_t *msg)
 	free(line);
 	b->len = len;
 	b->off = 0;
+	b->stream = stream;
 	b->next = NULL;
 	*c->out_tail = b;
 	c->out_tail = &b->next;
 	c->out_bytes += len;
+	if (stream) {
+		c->nr_stream++;
+		sd_event_source_set_io_events(c->io, EPOLLOUT |
+			(c->in_flight < MAX_IN_FLIGHT ? EPOLLIN : 0));
+		return;
+	}
 	flush(c);
 	update_events(c);
+}
+
+void client_send(struct client *c, json_t *msg)
+{
+	queue(c, msg, false);
+}
+
+void client_stream(struct client *c, json_t *msg)
+{
+	queue(c, msg, true);
+}
+
+uint64_t client_dropped(const struct client *c)
+{
+	return c->dropped;
 }
 
 /* Refuses what the client sent and ends the connection once said. */
@@ -367,6 +429,11 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *data)
 	while ((job = workers_take_done())) {
 		struct client *c = job->client;
 
+		if (job->feed) {
+			subscriptions_deliver(job);
+			job_free(job);
+			continue;
+		}
 		c->in_flight--;
 		client_send(c, job->reply);
 		job->reply = NULL;

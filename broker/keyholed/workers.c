@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "changes.h"
 #include "keyholed.h"
 
 struct worker {
@@ -23,6 +25,7 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct job *head, **tail;
+	struct feed *feeds;		/* its VMs' subscriptions' feeds */
 	bool stop;
 	atomic_uint nr_vms;
 };
@@ -58,10 +61,25 @@ void workers_release(unsigned int worker)
 	atomic_fetch_sub(&workers[worker].nr_vms, 1);
 }
 
+void feed_put(struct feed *f)
+{
+	if (atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	vm_put(f->vm);
+	json_decref(f->prev);
+	free(f->subs);
+	free(f);
+}
+
 void job_free(struct job *job)
 {
 	if (!job)
 		return;
+	if (job->feed)
+		feed_put(job->feed);
+	json_decref(job->record);
+	json_decref(job->summary);
+	json_decref(job->changes);
 	if (job->client)
 		client_put(job->client);
 	if (job->vm)
@@ -129,6 +147,78 @@ static void vm_spec(const struct job *job, char *spec, size_t size)
 	snprintf(spec, size, "%d", (int)job->vm->id.pid);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The VM's own attachment, made on first use (by its worker only). */
+static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
+{
+	struct kh_vm_config cfg = { .libvirt_uri = config->libvirt_uri };
+	char spec[16];
+
+	if (e->vm)
+		return e->vm;
+	snprintf(spec, sizeof(spec), "%d", (int)e->id.pid);
+	if (kh_vm_open(ctx, spec, &cfg, &e->vm, err))
+		e->vm = NULL;
+	return e->vm;
+}
+
+#define SLOWEST_NS	(60 * 1000000000ull)
+
+/*
+ * One crawl of a feed, and when the next is due. A VM whose crawl takes
+ * longer than its period is crawled at half the rate (down to once a
+ * minute) rather than late forever, so that it cannot delay the other
+ * VMs of its worker; once it is fast again, its rate goes back up.
+ */
+static struct job *crawl_feed(struct feed *f, uint64_t now)
+{
+	struct job *out = calloc(1, sizeof(*out));
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+	struct kh_vm *vm;
+	uint64_t took;
+
+	if (!out)
+		return NULL;
+	atomic_fetch_add(&f->refs, 1);
+	out->feed = f;
+	out->seq = ++f->seq;
+	out->lateness_ms = (now - f->due_ns) / 1e6;
+	vm = f->vm->gone ? NULL : attached(f->vm, &err);
+	if (!vm || kh_crawl(vm, f->crawl_flags, &crawl, &err)) {
+		out->reply = json_pack("{s:s}", "desc",
+				       f->vm->gone ? "QEMU exited" :
+				       err.msg[0] ? err.msg : "crawl failed");
+	} else {
+		out->record = kh_json_crawl(crawl, out->seq, 0);
+		out->summary = kh_json_crawl(crawl, out->seq, 1);
+		kh_crawl_free(crawl);
+		if (out->record && f->prev)
+			out->changes = crawl_changes(f->prev, out->record);
+		json_decref(f->prev);
+		f->prev = json_incref(out->record);
+	}
+	took = mono_ns() - now;
+	if (took > f->actual_ns && f->actual_ns < SLOWEST_NS)
+		f->actual_ns = f->actual_ns * 2 < SLOWEST_NS ?
+			       f->actual_ns * 2 : SLOWEST_NS;
+	else if (f->actual_ns > f->period_ns && took * 4 < f->actual_ns)
+		f->actual_ns = f->actual_ns / 2 > f->period_ns ?
+			       f->actual_ns / 2 : f->period_ns;
+	out->rate_hz = 1e9 / f->actual_ns;
+	f->due_ns += f->actual_ns;
+	if (f->due_ns < now + took)
+		f->due_ns = now + took;	/* late: from now, not catching up */
+	return out;
+}
+
 /*
  * The attached VM for the job: the VM's own, attached on its first job
  * with the daemon's defaults, or for a job that asks for another
@@ -144,12 +234,10 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 	vm_spec(job, spec, sizeof(spec));
 	cfg.libvirt_uri = config->libvirt_uri;
 	*transient = job->technique || job->cfg.layout != KH_LAYOUT_AUTO;
-	if (!*transient && job->vm->vm)
-		return job->vm->vm;
+	if (!*transient)
+		return attached(job->vm, err);
 	if (kh_vm_open(ctx, spec, &cfg, &vm, err))
 		return NULL;
-	if (!*transient)
-		job->vm->vm = vm;
 	return vm;
 }
 
@@ -206,36 +294,117 @@ out:
 	return reply;
 }
 
+/* Unlinks cancelled feeds; the earliest due of the others. Locked. */
+static struct feed *earliest_feed(struct worker *w)
+{
+	struct feed **link = &w->feeds, *f, *first = NULL;
+
+	while ((f = *link)) {
+		if (atomic_load(&f->cancelled)) {
+			*link = f->next_in_worker;
+			feed_put(f);
+			continue;
+		}
+		if (!first || f->due_ns < first->due_ns)
+			first = f;
+		link = &f->next_in_worker;
+	}
+	return first;
+}
+
+static void wait_until(struct worker *w, uint64_t due_ns)
+{
+	struct timespec ts = {
+		.tv_sec = due_ns / 1000000000ull,
+		.tv_nsec = due_ns % 1000000000ull,
+	};
+
+	pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+}
+
+/*
+ * Jobs (one-shot queries) first, in order; then the feed whose crawl is
+ * due soonest (earliest deadline first); else sleep until it is due or
+ * work comes.
+ */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct feed *feed;
 	struct job *job;
 	cpu_set_t cpus;
 	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t now;
 
 	CPU_ZERO(&cpus);
 	CPU_SET(w->index % (nr_cpus > 0 ? nr_cpus : 1), &cpus);
 	/* A core of its own when there is one; else shared, still correct. */
 	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
 	rcu_register_thread();
+	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		while (!w->head && !w->stop)
-			pthread_cond_wait(&w->wake, &w->lock);
 		job = w->head;
 		if (job) {
 			w->head = job->next;
 			if (!w->head)
 				w->tail = &w->head;
+			pthread_mutex_unlock(&w->lock);
+			job->reply = run_job(job);
+			finish(job);
+			pthread_mutex_lock(&w->lock);
+			continue;
 		}
-		pthread_mutex_unlock(&w->lock);
-		if (!job)
-			break;		/* stopping, queue empty */
-		job->reply = run_job(job);
-		finish(job);
+		if (w->stop)
+			break;
+		feed = earliest_feed(w);
+		now = mono_ns();
+		if (feed && feed->due_ns <= now) {
+			/* The worker's reference keeps it while unlocked. */
+			atomic_fetch_add(&feed->refs, 1);
+			pthread_mutex_unlock(&w->lock);
+			job = crawl_feed(feed, now);
+			if (job)
+				finish(job);
+			feed_put(feed);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
+		if (feed)
+			wait_until(w, feed->due_ns);
+		else
+			pthread_cond_wait(&w->wake, &w->lock);
 	}
+	while ((feed = w->feeds)) {
+		w->feeds = feed->next_in_worker;
+		feed_put(feed);
+	}
+	pthread_mutex_unlock(&w->lock);
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void workers_add_feed(struct feed *f)
+{
+	struct worker *w = &workers[f->vm->worker];
+
+	atomic_fetch_add(&f->refs, 1);	/* the worker's */
+	f->actual_ns = f->period_ns;
+	f->due_ns = mono_ns();
+	pthread_mutex_lock(&w->lock);
+	f->next_in_worker = w->feeds;
+	w->feeds = f;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void workers_cancel_feed(struct feed *f)
+{
+	struct worker *w = &workers[f->vm->worker];
+
+	atomic_store(&f->cancelled, true);
+	pthread_mutex_lock(&w->lock);
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
 }
 
 void workers_submit(struct job *job)
@@ -254,6 +423,7 @@ int workers_start(const struct daemon_config *cfg)
 {
 	struct kh_ctx_config ccfg = { .cache_dir = cfg->cache_dir };
 	struct kh_err err = { 0 };
+	pthread_condattr_t attr;
 	unsigned int i;
 	int ret;
 
@@ -275,7 +445,11 @@ int workers_start(const struct daemon_config *cfg)
 		w->index = i;
 		w->tail = &w->head;
 		pthread_mutex_init(&w->lock, NULL);
-		pthread_cond_init(&w->wake, NULL);
+		/* Feeds' deadlines are CLOCK_MONOTONIC, as the waits. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->wake, &attr);
+		pthread_condattr_destroy(&attr);
 		ret = pthread_create(&w->thread, NULL, worker_main, w);
 		if (ret) {
 			nr_workers = i;

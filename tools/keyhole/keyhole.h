@@ -113,6 +113,7 @@ int cmd_lsof(const struct options *opts, int argc, char **argv);
 int cmd_netstat(const struct options *opts, int argc, char **argv);
 int cmd_maps(const struct options *opts, int argc, char **argv);
 int cmd_crawl(const struct options *opts, int argc, char **argv);
+int cmd_watch(const struct options *opts, int argc, char **argv);
 int cmd_techniques(const struct options *opts, int argc, char **argv);
 int cmd_list(const struct options *opts, int argc, char **argv);
 
