@@ -18,10 +18,11 @@ PKG_CONFIG ?= pkg-config
 # Debian packages, grouped by what needs them.
 DEPS_BUILD := build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev libvirt-dev \
-	libsystemd-dev
+	libsystemd-dev libmicrohttpd-dev
 DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
-DEPS_TEST := clang libclang-rt-14-dev libvirt-daemon-system libvirt-clients \
+DEPS_TEST := clang libclang-rt-14-dev prometheus curl \
+	libvirt-daemon-system libvirt-clients \
 	libvirt-daemon-driver-qemu
 DEPS_BENCH := gnuplot-nox
 # checkpatch.pl comes out of the kernel source tarball
@@ -46,9 +47,10 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 LDLIBS := -lpthread
 VERSION := 0.1.0
 KH_CFLAGS += -Ibroker/proto -DKEYHOLED_VERSION='"$(VERSION)"'
-# keyholed alone needs liburcu (its VM registry) and libsystemd (sd-event,
-# sd_notify); the library and the command do not.
-DAEMON_PKG := liburcu liburcu-cds libsystemd
+# keyholed alone needs liburcu (its VM registry), libsystemd (sd-event,
+# sd_notify) and libmicrohttpd (--metrics); the library and the command
+# do not.
+DAEMON_PKG := liburcu liburcu-cds libsystemd libmicrohttpd
 DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKG) 2>/dev/null)
 DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs $(DAEMON_PKG) 2>/dev/null)
 
@@ -121,7 +123,7 @@ $(KEYHOLE): $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
 		$(PKG_LIBS) $(LDLIBS)
 
-$(O)/broker/keyholed/%.o: broker/keyholed/%.c broker/keyholed/keyholed.h \
+$(O)/broker/keyholed/%.o: broker/keyholed/%.c $(wildcard broker/keyholed/*.h) \
 		broker/proto/proto.h broker/include/libkeyhole.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) $(DAEMON_CFLAGS) -c -o $@ $<

@@ -26,6 +26,7 @@ struct daemon_config {
 	unsigned int workers;
 	const char *cache_dir;		/* kernel profiles; NULL: none */
 	const char *libvirt_uri;
+	const char *metrics;		/* ADDR:PORT for /metrics, or NULL */
 };
 
 /* --- the VM registry (registry.c) --- */

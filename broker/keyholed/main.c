@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"      --cache-dir DIR    kernel profile cache (default /var/cache/keyhole;\n"
 		"                         \"\" disables)\n"
 		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this help\n",
 		KH_PROTO_SOCKET);
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "connect", required_argument, NULL, 'c' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -105,6 +107,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cfg.libvirt_uri = optarg;
+			break;
+		case 'M':
+			cfg.metrics = optarg;
 			break;
 		case 'V':
 			printf("keyholed %s\n", KEYHOLED_VERSION);

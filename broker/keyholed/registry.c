@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "keyholed.h"
+#include "metrics.h"
 
 static struct cds_lfht *table;
 static atomic_uint nr_vms;
@@ -97,6 +98,7 @@ static void remove_entry(struct vm_entry *e)
 	e->gone = true;
 	atomic_fetch_sub(&nr_vms, 1);
 	subscriptions_vm_gone(e);
+	metrics_vm_gone(e->id.pid);
 	workers_release(e->worker);
 	server_unwatch_exit(e);
 	vm_put(e);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "keyholed.h"
+#include "metrics.h"
 
 #define MAX_CLIENTS	4096
 #define MAX_IN_FLIGHT	16
@@ -44,6 +45,7 @@ struct outbuf {
 };
 
 struct client {
+	unsigned long id;	/* for metrics: fds are reused, this is not */
 	int fd;
 	sd_event_source *io;
 	atomic_int refs;
@@ -63,6 +65,7 @@ struct client {
 };
 
 static sd_event *loop;
+static unsigned long last_client_id;
 static struct client *clients;
 static unsigned int nr_clients;
 
@@ -114,6 +117,7 @@ static void client_close(struct client *c)
 		return;
 	c->dead = true;
 	subscriptions_client_gone(c);
+	metrics_client_gone(c->id);
 	sd_event_source_disable_unref(c->io);
 	c->io = NULL;
 	close(c->fd);
@@ -187,6 +191,8 @@ static void drop_oldest_stream(struct client *c)
 		c->out_bytes -= b->len;
 		c->nr_stream--;
 		c->dropped++;
+		metrics_client_dropped(c->id, c->peer.cred.uid, c->peer.cred.pid,
+				       c->dropped);
 		free(b);
 		return;
 	}
@@ -215,18 +221,19 @@ static void queue(struct client *c, json_t *msg, bool stream)
 			"keyholed could not encode its reply as JSON"), &len);
 	if (!line)
 		return;
-	if (stream) {
-		if (c->nr_stream >= STREAM_QUEUE)
-			drop_oldest_stream(c);
-		while (c->nr_stream && c->out_bytes + len > MAX_QUEUED)
-			drop_oldest_stream(c);
-	}
+	if (stream && c->nr_stream >= STREAM_QUEUE)
+		drop_oldest_stream(c);
+	/* Replies and new records before old records. */
+	while (c->nr_stream && c->out_bytes + len > MAX_QUEUED)
+		drop_oldest_stream(c);
 	b = c->out_bytes + len > MAX_QUEUED ? NULL :
 	    malloc(sizeof(*b) + len);
 	if (!b) {
 		free(line);
 		if (stream) {
 			c->dropped++;
+			metrics_client_dropped(c->id, c->peer.cred.uid,
+					       c->peer.cred.pid, c->dropped);
 			return;
 		}
 		/* It does not read: it would cost memory without end. */
@@ -400,6 +407,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 		close(cfd);
 		return 0;
 	}
+	c->id = ++last_client_id;
 	c->fd = cfd;
 	atomic_init(&c->refs, 1);
 	c->out_tail = &c->out_head;
@@ -486,12 +494,18 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *data)
 	uint64_t now = now_usec();
 	struct client *c, *next;
 
+	metrics_gauges(registry_count(), nr_clients);
 	for (c = clients; c; c = next) {
 		next = c->next;
-		if (c->partial_since && !c->closing &&
-		    now - c->partial_since > PARTIAL_USEC)
-			client_refuse(c, KH_ERR_BAD_REQUEST,
-				      "request not finished within 10 s; closing");
+		if (!c->partial_since || c->closing ||
+		    now - c->partial_since <= PARTIAL_USEC)
+			continue;
+		/* Held: refusing may close it, and the list moves on. */
+		client_get(c);
+		client_refuse(c, KH_ERR_BAD_REQUEST,
+			      "request not finished within 10 s; closing");
+		next = c->next;
+		client_put(c);
 	}
 	sd_event_source_set_time_relative(s, SWEEP_USEC);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -549,14 +563,14 @@ int server_listen(const char *path, int *fd)
 
 static void say_goodbye(void)
 {
-	struct client *c, *next;
+	struct client *c;
 
-	for (c = clients; c; c = next) {
-		next = c->next;
+	while ((c = clients)) {
+		client_get(c);
 		client_send(c, kh_proto_event("goodbye", json_pack("{s:s}",
 						"reason", "shutdown")));
-		if (!c->dead)
-			client_close(c);
+		client_close(c);
+		client_put(c);
 	}
 }
 
@@ -590,11 +604,17 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 		return ret;
 	}
 	registry_rescan();
+	if (cfg->metrics && metrics_start(cfg->metrics)) {
+		fprintf(stderr, "keyholed: cannot serve metrics on %s (ADDR:PORT, [V6]:PORT)\n",
+			cfg->metrics);
+		return -EADDRNOTAVAIL;
+	}
 	sd_notifyf(0, "READY=1\nSTATUS=watching %u VMs\nMAINPID=%d",
 		   registry_count(), (int)getpid());
 	ret = sd_event_loop(loop);
 
 	sd_notify(0, "STOPPING=1");
+	metrics_stop();
 	sd_event_source_disable_unref(listen_src);
 	unlink(cfg->socket_path);
 	workers_stop();

@@ -18,6 +18,7 @@
 
 #include "changes.h"
 #include "keyholed.h"
+#include "metrics.h"
 
 struct worker {
 	pthread_t thread;
@@ -206,6 +207,8 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 		f->prev = json_incref(out->record);
 	}
 	took = mono_ns() - now;
+	metrics_crawl(&f->vm->id, took / 1e9, out->lateness_ms / 1e3,
+		      out->summary);
 	if (took > f->actual_ns && f->actual_ns < SLOWEST_NS)
 		f->actual_ns = f->actual_ns * 2 < SLOWEST_NS ?
 			       f->actual_ns * 2 : SLOWEST_NS;
@@ -349,7 +352,9 @@ static void *worker_main(void *arg)
 			if (!w->head)
 				w->tail = &w->head;
 			pthread_mutex_unlock(&w->lock);
+			now = mono_ns();
 			job->reply = run_job(job);
+			metrics_worker_busy(w->index, mono_ns() - now);
 			finish(job);
 			pthread_mutex_lock(&w->lock);
 			continue;
@@ -363,6 +368,7 @@ static void *worker_main(void *arg)
 			atomic_fetch_add(&feed->refs, 1);
 			pthread_mutex_unlock(&w->lock);
 			job = crawl_feed(feed, now);
+			metrics_worker_busy(w->index, mono_ns() - now);
 			if (job)
 				finish(job);
 			feed_put(feed);
@@ -436,6 +442,7 @@ int workers_start(const struct daemon_config *cfg)
 	if (done_fd < 0)
 		return -errno;
 	nr_workers = cfg->workers;
+	metrics_set_workers(nr_workers);
 	workers = calloc(nr_workers, sizeof(*workers));
 	if (!workers)
 		return -ENOMEM;

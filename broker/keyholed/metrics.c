@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Metrics in Prometheus's text exposition format, so that an existing
+ * monitoring system scrapes keyholed as it scrapes anything else: one
+ * keyholed per host, Prometheus across them (Documentation/broker.md).
+ *
+ * Per VM: crawls, crawl errors, a histogram of crawl durations, the last
+ * crawl's lateness, the consistency counters (Documentation/consistency.md)
+ * summed over crawls, and the last crawl's task, module and connection
+ * counts. Per worker: the seconds it spent working (its utilisation is
+ * the rate of that). Per client: the stream messages dropped because it
+ * read too slowly. VMs and clients that are gone are removed, so their
+ * series end.
+ *
+ * The endpoint has no authentication: it shows every VM's name and
+ * counts to whoever can reach it, so it binds where the operator says,
+ * and nothing is served unless --metrics is given.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libkeyhole.h"
+#include "metrics.h"
+
+static const double buckets[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10,
+};
+#define NR_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+static const char *const consistency_keys[] = {
+	"I.A_zombie", "I.B_dying", "I.C_as_good_as_dead", "I.D_fresh",
+	"II.A_died", "II.B_changed",
+};
+#define NR_CONSISTENCY 6
+
+struct vm_metrics {
+	pid_t pid;
+	char name[256];
+	uint64_t crawls, errors;
+	uint64_t bucket[NR_BUCKETS];
+	double duration_sum, lateness;
+	uint64_t consistency[NR_CONSISTENCY];
+	json_int_t tasks, modules, conns;
+};
+
+struct client_metrics {
+	unsigned long id;
+	uid_t uid;
+	pid_t pid;
+	uint64_t dropped;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vm_metrics *vms;
+static unsigned int nr_vms, cap_vms;
+static struct client_metrics *clients;
+static unsigned int nr_clients, cap_clients;
+static uint64_t *worker_busy_ns;
+static unsigned int nr_workers;
+static unsigned int gauge_vms, gauge_clients;
+static struct MHD_Daemon *httpd;
+
+static struct vm_metrics *vm_of(pid_t pid)
+{
+	unsigned int i;
+	void *grown;
+
+	for (i = 0; i < nr_vms; i++)
+		if (vms[i].pid == pid)
+			return &vms[i];
+	if (nr_vms == cap_vms) {
+		grown = realloc(vms, (cap_vms ? cap_vms * 2 : 16) *
+				sizeof(*vms));
+		if (!grown)
+			return NULL;
+		vms = grown;
+		cap_vms = cap_vms ? cap_vms * 2 : 16;
+	}
+	memset(&vms[nr_vms], 0, sizeof(*vms));
+	vms[nr_vms].pid = pid;
+	return &vms[nr_vms++];
+}
+
+void metrics_crawl(const struct kh_qemu_proc *vm, double seconds,
+		   double lateness_seconds, json_t *summary)
+{
+	json_t *counts = json_object_get(summary, "counts");
+	json_t *consistency = json_object_get(summary, "consistency");
+	struct vm_metrics *m;
+	unsigned int i;
+
+	pthread_mutex_lock(&lock);
+	m = vm_of(vm->pid);
+	if (!m)
+		goto out;
+	snprintf(m->name, sizeof(m->name), "%s",
+		 vm->libvirt_name[0] ? vm->libvirt_name : vm->name);
+	m->lateness = lateness_seconds;
+	if (!summary) {
+		m->errors++;
+		goto out;
+	}
+	m->crawls++;
+	m->duration_sum += seconds;
+	for (i = 0; i < NR_BUCKETS; i++)
+		if (seconds <= buckets[i])
+			m->bucket[i]++;
+	for (i = 0; i < NR_CONSISTENCY; i++)
+		m->consistency[i] += json_integer_value(
+			json_object_get(consistency, consistency_keys[i]));
+	m->tasks = json_integer_value(json_object_get(counts, "tasks"));
+	m->modules = json_integer_value(json_object_get(counts, "modules"));
+	m->conns = json_integer_value(json_object_get(counts, "conns"));
+out:
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_vm_gone(pid_t pid)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nr_vms; i++)
+		if (vms[i].pid == pid)
+			vms[i] = vms[--nr_vms];
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_set_workers(unsigned int nr)
+{
+	pthread_mutex_lock(&lock);
+	worker_busy_ns = calloc(nr, sizeof(*worker_busy_ns));
+	nr_workers = worker_busy_ns ? nr : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_worker_busy(unsigned int worker, uint64_t ns)
+{
+	pthread_mutex_lock(&lock);
+	if (worker < nr_workers)
+		worker_busy_ns[worker] += ns;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_client_dropped(unsigned long client, uid_t uid, pid_t pid,
+			    uint64_t dropped)
+{
+	unsigned int i;
+	void *grown;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nr_clients; i++)
+		if (clients[i].id == client)
+			break;
+	if (i == nr_clients) {
+		if (nr_clients == cap_clients) {
+			grown = realloc(clients, (cap_clients ?
+				cap_clients * 2 : 16) * sizeof(*clients));
+			if (!grown)
+				goto out;
+			clients = grown;
+			cap_clients = cap_clients ? cap_clients * 2 : 16;
+		}
+		clients[nr_clients++] = (struct client_metrics){
+			.id = client, .uid = uid, .pid = pid,
+		};
+	}
+	clients[i].dropped = dropped;
+out:
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_client_gone(unsigned long client)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nr_clients; i++)
+		if (clients[i].id == client)
+			clients[i] = clients[--nr_clients];
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_gauges(unsigned int nr_vm, unsigned int nr_client)
+{
+	pthread_mutex_lock(&lock);
+	gauge_vms = nr_vm;
+	gauge_clients = nr_client;
+	pthread_mutex_unlock(&lock);
+}
+
+/* A label value: the name comes from a command line anyone can write. */
+static void label(FILE *out, const char *value)
+{
+	for (; *value; value++) {
+		if (*value == '\\' || *value == '"')
+			fprintf(out, "\\%c", *value);
+		else if (*value == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*value, out);
+	}
+}
+
+static void vm_labels(FILE *out, const struct vm_metrics *m)
+{
+	fprintf(out, "{pid=\"%d\",name=\"", (int)m->pid);
+	label(out, m->name);
+	fputs("\"", out);
+}
+
+#define FAMILY(out, name, type, help) \
+	fprintf(out, "# HELP " name " " help "\n# TYPE " name " " type "\n")
+
+static void render(FILE *out)
+{
+	unsigned int i, b;
+
+	FAMILY(out, "keyholed_vms", "gauge", "QEMU processes keyholed knows.");
+	fprintf(out, "keyholed_vms %u\n", gauge_vms);
+	FAMILY(out, "keyholed_clients", "gauge", "Connected clients.");
+	fprintf(out, "keyholed_clients %u\n", gauge_clients);
+
+	FAMILY(out, "keyholed_crawls_total", "counter",
+	       "Crawls of subscribed VMs.");
+	for (i = 0; i < nr_vms; i++) {
+		fputs("keyholed_crawls_total", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)vms[i].crawls);
+	}
+	FAMILY(out, "keyholed_crawl_errors_total", "counter",
+	       "Crawls that failed.");
+	for (i = 0; i < nr_vms; i++) {
+		fputs("keyholed_crawl_errors_total", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)vms[i].errors);
+	}
+	FAMILY(out, "keyholed_crawl_duration_seconds", "histogram",
+	       "Wall time of a crawl.");
+	for (i = 0; i < nr_vms; i++) {
+		for (b = 0; b < NR_BUCKETS; b++) {
+			fputs("keyholed_crawl_duration_seconds_bucket", out);
+			vm_labels(out, &vms[i]);
+			fprintf(out, ",le=\"%g\"} %llu\n", buckets[b],
+				(unsigned long long)vms[i].bucket[b]);
+		}
+		fputs("keyholed_crawl_duration_seconds_bucket", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, ",le=\"+Inf\"} %llu\n",
+			(unsigned long long)vms[i].crawls);
+		fputs("keyholed_crawl_duration_seconds_sum", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %.9f\n", vms[i].duration_sum);
+		fputs("keyholed_crawl_duration_seconds_count", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)vms[i].crawls);
+	}
+	FAMILY(out, "keyholed_crawl_lateness_seconds", "gauge",
+	       "How late the last crawl started.");
+	for (i = 0; i < nr_vms; i++) {
+		fputs("keyholed_crawl_lateness_seconds", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %.6f\n", vms[i].lateness);
+	}
+	FAMILY(out, "keyholed_inconsistencies_total", "counter",
+	       "Inconsistent views found by crawls, by kind (consistency.md).");
+	for (i = 0; i < nr_vms; i++)
+		for (b = 0; b < NR_CONSISTENCY; b++) {
+			fputs("keyholed_inconsistencies_total", out);
+			vm_labels(out, &vms[i]);
+			fprintf(out, ",kind=\"%s\"} %llu\n",
+				consistency_keys[b],
+				(unsigned long long)vms[i].consistency[b]);
+		}
+	FAMILY(out, "keyholed_guest_objects", "gauge",
+	       "Objects in the guest at the last crawl.");
+	for (i = 0; i < nr_vms; i++) {
+		static const char *const kinds[] = { "tasks", "modules",
+						     "conns" };
+		json_int_t count[] = { vms[i].tasks, vms[i].modules,
+				       vms[i].conns };
+
+		for (b = 0; b < 3; b++) {
+			fputs("keyholed_guest_objects", out);
+			vm_labels(out, &vms[i]);
+			fprintf(out, ",kind=\"%s\"} %lld\n", kinds[b],
+				(long long)count[b]);
+		}
+	}
+	FAMILY(out, "keyholed_worker_busy_seconds_total", "counter",
+	       "Time each worker spent working; its rate is utilisation.");
+	for (i = 0; i < nr_workers; i++)
+		fprintf(out, "keyholed_worker_busy_seconds_total{worker=\"%u\"} %.9f\n",
+			i, worker_busy_ns[i] / 1e9);
+	FAMILY(out, "keyholed_client_dropped_total", "counter",
+	       "Stream messages dropped for a client that read too slowly.");
+	for (i = 0; i < nr_clients; i++)
+		fprintf(out, "keyholed_client_dropped_total{client=\"%lu\",uid=\"%u\",pid=\"%d\"} %llu\n",
+			clients[i].id, (unsigned int)clients[i].uid,
+			(int)clients[i].pid,
+			(unsigned long long)clients[i].dropped);
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_size, void **state)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int status = MHD_HTTP_OK;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return MHD_NO;
+	out = open_memstream(&text, &len);
+	if (!out)
+		return MHD_NO;
+	if (!strcmp(url, "/metrics")) {
+		pthread_mutex_lock(&lock);
+		render(out);
+		pthread_mutex_unlock(&lock);
+	} else {
+		status = MHD_HTTP_NOT_FOUND;
+		fputs("keyholed serves /metrics only\n", out);
+	}
+	fclose(out);
+	resp = MHD_create_response_from_buffer(len, text,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int metrics_start(const char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	char host[256], *port;
+	struct addrinfo *ai;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+
+	snprintf(host, sizeof(host), "%s", spec);
+	port = strrchr(host, ':');
+	if (!port)
+		return -EINVAL;
+	*port++ = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (getaddrinfo(host, port, &hints, &ai))
+		return -EINVAL;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	httpd = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
+				 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				 MHD_OPTION_CONNECTION_LIMIT, 64u,
+				 MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				 MHD_OPTION_END);
+	freeaddrinfo(ai);
+	return httpd ? 0 : -EADDRNOTAVAIL;
+}
+
+void metrics_stop(void)
+{
+	if (httpd)
+		MHD_stop_daemon(httpd);
+	httpd = NULL;
+}
