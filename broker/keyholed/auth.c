@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <stdint.h>
 
 #include "keyholed.h"
 
@@ -121,21 +122,70 @@ int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 	return 0;
 }
 
-bool auth_may_introspect(struct client *c, const struct vm_entry *e)
+static int memo_find(const struct auth_memo *memo, pid_t pid,
+		     uint64_t start_time)
 {
-	struct auth_memo *memo = client_auth_memo(c);
 	unsigned int i;
-	bool ok;
 
 	for (i = 0; i < AUTH_MEMOS; i++)
-		if (memo->slot[i].pid == e->id.pid &&
-		    memo->slot[i].start_time == e->id.start_time)
+		if (memo->slot[i].pid == pid &&
+		    memo->slot[i].start_time == start_time)
 			return memo->slot[i].ok;
-	if (auth_may_ptrace(client_peer(c), &e->id.pid, 1, &ok))
-		return false;
-	i = memo->next++ % AUTH_MEMOS;
-	memo->slot[i].pid = e->id.pid;
-	memo->slot[i].start_time = e->id.start_time;
+	return -1;
+}
+
+static void memo_add(struct auth_memo *memo, pid_t pid, uint64_t start_time,
+		     bool ok)
+{
+	unsigned int i = memo->next++ % AUTH_MEMOS;
+
+	memo->slot[i].pid = pid;
+	memo->slot[i].start_time = start_time;
 	memo->slot[i].ok = ok;
+}
+
+int auth_may_introspect_many(struct client *c, const pid_t *pids,
+			     const uint64_t *start_times, unsigned int nr,
+			     bool *ok)
+{
+	struct auth_memo *memo = client_auth_memo(c);
+	unsigned int i, nr_ask = 0;
+	pid_t *ask;
+	bool *answer;
+	int known, ret;
+
+	ask = calloc(nr + 1, sizeof(*ask));
+	answer = calloc(nr + 1, sizeof(*answer));
+	if (!ask || !answer) {
+		free(ask);
+		free(answer);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		known = memo_find(memo, pids[i], start_times[i]);
+		ok[i] = known == 1;
+		if (known < 0)
+			ask[nr_ask++] = pids[i];
+	}
+	/* One child for every VM not yet known, not one per VM. */
+	ret = auth_may_ptrace(client_peer(c), ask, nr_ask, answer);
+	for (i = 0, nr_ask = 0; !ret && i < nr; i++) {
+		if (memo_find(memo, pids[i], start_times[i]) >= 0)
+			continue;
+		ok[i] = answer[nr_ask++];
+		memo_add(memo, pids[i], start_times[i], ok[i]);
+	}
+	free(ask);
+	free(answer);
+	return ret;
+}
+
+bool auth_may_introspect(struct client *c, const struct vm_entry *e)
+{
+	bool ok;
+
+	if (auth_may_introspect_many(c, &e->id.pid, &e->id.start_time, 1,
+				     &ok))
+		return false;
 	return ok;
 }

@@ -31,6 +31,7 @@ static bool is_broker_key(const char *key)
 
 struct list_row {
 	pid_t pid;
+	uint64_t start_time;
 	json_t *json;
 };
 
@@ -50,6 +51,7 @@ static void collect(struct vm_entry *e, void *arg)
 	if (!json)
 		return;		/* not encodable; kh_qemu_* keeps it printable */
 	w->rows[w->nr].pid = e->id.pid;
+	w->rows[w->nr].start_time = e->id.start_time;
 	w->rows[w->nr++].json = json;
 }
 
@@ -65,6 +67,7 @@ static void do_list(struct client *c, struct kh_proto_request *req)
 {
 	struct list_walk w = { 0 };
 	json_t *list = json_array();
+	uint64_t *start_times = NULL;
 	pid_t *pids = NULL;
 	unsigned int i;
 	bool *ok;
@@ -79,17 +82,20 @@ static void do_list(struct client *c, struct kh_proto_request *req)
 	w.size = registry_count() + 1;
 	w.rows = calloc(w.size, sizeof(*w.rows));
 	pids = calloc(w.size, sizeof(*pids));
+	start_times = calloc(w.size, sizeof(*start_times));
 	ok = calloc(w.size, sizeof(*ok));
-	if (!w.rows || !pids || !ok) {
+	if (!w.rows || !pids || !start_times || !ok) {
 		client_send(c, kh_proto_error(KH_ERR_GENERIC, req->id,
 					      "out of memory"));
 		goto out;
 	}
 	registry_foreach(collect, &w);
 	qsort(w.rows, w.nr, sizeof(*w.rows), by_pid);
-	for (i = 0; i < w.nr; i++)
+	for (i = 0; i < w.nr; i++) {
 		pids[i] = w.rows[i].pid;
-	if (auth_may_ptrace(client_peer(c), pids, w.nr, ok)) {
+		start_times[i] = w.rows[i].start_time;
+	}
+	if (auth_may_introspect_many(c, pids, start_times, w.nr, ok)) {
 		client_send(c, kh_proto_error(KH_ERR_GENERIC, req->id,
 			"cannot check which VMs uid %u may see",
 			(unsigned int)client_peer(c)->cred.uid));
@@ -105,6 +111,7 @@ out:
 		json_decref(w.rows[i].json);
 	json_decref(list);
 	free(pids);
+	free(start_times);
 	free(w.rows);
 	free(ok);
 }
@@ -120,6 +127,34 @@ static int parse_layout(const char *name, enum kh_layout_source *layout)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+struct vm_entry *resolve_vm(struct client *c, const char *spec,
+			    const json_t *id)
+{
+	unsigned int ambiguous;
+	struct vm_entry *e = registry_find(spec, &ambiguous);
+
+	if (!e && ambiguous > 1) {
+		client_send(c, kh_proto_error(KH_ERR_BAD_ARGUMENT, id,
+			"%u QEMU processes are called '%s'; name the VM by its pid",
+			ambiguous, spec));
+		return NULL;
+	}
+	if (!e) {
+		client_send(c, kh_proto_error(KH_ERR_NO_VM, id,
+			"no QEMU process on this host is VM '%s' (a pid, -name, -uuid, or libvirt domain name or UUID)",
+			spec));
+		return NULL;
+	}
+	if (!auth_may_introspect(c, e)) {
+		client_send(c, kh_proto_error(KH_ERR_DENIED, id,
+			"uid %u may not ptrace the QEMU process of VM '%s', so keyholed will not read it for you",
+			(unsigned int)client_peer(c)->cred.uid, spec));
+		vm_put(e);
+		return NULL;
+	}
+	return e;
 }
 
 static void do_query(struct client *c, struct kh_proto_request *req)
@@ -160,20 +195,8 @@ static void do_query(struct client *c, struct kh_proto_request *req)
 		free(job);
 		return;
 	}
-	e = registry_find(spec);
+	e = resolve_vm(c, spec, req->id);
 	if (!e) {
-		client_send(c, kh_proto_error(KH_ERR_NO_VM, req->id,
-			"no QEMU process on this host is VM '%s' (a pid, -name, -uuid, or libvirt domain name or UUID)",
-			spec));
-		free(job);
-		return;
-	}
-	if (!auth_may_introspect(c, e)) {
-		client_send(c, kh_proto_error(KH_ERR_DENIED, req->id,
-			"uid %u may not ptrace QEMU process %d (VM '%s'), so keyholed will not read it for you",
-			(unsigned int)client_peer(c)->cred.uid,
-			(int)e->id.pid, spec));
-		vm_put(e);
 		free(job);
 		return;
 	}

@@ -39,7 +39,7 @@ struct vm_entry {
 	unsigned int worker;		/* the one worker that runs its work */
 	int pidfd;
 	void *exit_watch;		/* the loop's source on pidfd */
-	bool gone;			/* QEMU exited: no new work */
+	atomic_bool gone;		/* QEMU exited: no new work */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
 };
@@ -50,10 +50,13 @@ void registry_rescan(void);
 /* A process exited (its pidfd said so). */
 void registry_drop(pid_t pid);
 /*
- * The VM spec names (a pid, -name, -uuid, libvirt name or UUID), with a
- * reference taken (vm_put() it); NULL if none does. Any thread.
+ * The VM spec names, with a reference taken (vm_put() it); NULL if none
+ * does, or (*ambiguous > 1) if several do. A pid names its process
+ * alone; else a libvirt domain's name or UUID (which libvirt's pid file
+ * vouches for); else a -uuid or -name, which any QEMU's owner may choose,
+ * so that a name two QEMUs claim is refused, never resolved to either.
  */
-struct vm_entry *registry_find(const char *spec);
+struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous);
 /* Calls fn for each VM under the RCU read lock (fn must not block). */
 void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg);
 unsigned int registry_count(void);
@@ -101,7 +104,7 @@ void server_unwatch_exit(struct vm_entry *e);
 int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		    unsigned int nr, bool *ok);
 
-#define AUTH_MEMOS 32
+#define AUTH_MEMOS 256
 
 /* The last answers for one client, by pid and start time. */
 struct auth_memo {
@@ -113,8 +116,15 @@ struct auth_memo {
 	unsigned int next;
 };
 
-/* auth_may_ptrace() for the VM, remembered per client. */
+/*
+ * auth_may_ptrace() for the VM, remembered per client (by pid and start
+ * time, so a reused pid is asked again); _many asks for the VMs not yet
+ * known with one child.
+ */
 bool auth_may_introspect(struct client *c, const struct vm_entry *e);
+int auth_may_introspect_many(struct client *c, const pid_t *pids,
+			     const uint64_t *start_times, unsigned int nr,
+			     bool *ok);
 
 /* --- workers (workers.c) --- */
 
@@ -204,6 +214,13 @@ void client_stream(struct client *c, json_t *msg);
 uint64_t client_dropped(const struct client *c);
 
 /* --- commands (commands.c) --- */
+
+/*
+ * The VM spec names, if the client may introspect it (a reference);
+ * else NULL, the client told why (no such VM, ambiguous, not allowed).
+ */
+struct vm_entry *resolve_vm(struct client *c, const char *spec,
+			    const json_t *id);
 
 /* Answers one request from c; steals nothing. Event loop thread. */
 void commands_dispatch(struct client *c, struct kh_proto_request *req);

@@ -147,6 +147,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The loop reads the registry under rcu_read_lock() too. */
+	rcu_register_thread();
 	ret = registry_init();
 	if (!ret)
 		ret = workers_start(&cfg);
@@ -157,5 +159,6 @@ int main(int argc, char **argv)
 	}
 	ret = server_run(&cfg, listen_fd);
 	close(listen_fd);
+	rcu_unregister_thread();
 	return ret ? 1 : 0;
 }

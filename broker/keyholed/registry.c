@@ -179,35 +179,52 @@ void registry_rescan(void)
 	free(procs);
 }
 
-/* Whether spec names the VM: its pid, -name, -uuid, libvirt name or UUID. */
-static bool names(const struct vm_entry *e, const char *spec)
+enum { NAMED_NOT, NAMED_BY_NAME, NAMED_BY_LIBVIRT, NAMED_BY_PID };
+
+/* How strongly spec names the VM (NAMED_*). */
+static int names(const struct vm_entry *e, const char *spec)
 {
 	char pid[16];
 
 	snprintf(pid, sizeof(pid), "%d", (int)e->id.pid);
-	return !strcmp(spec, pid) ||
-	       (e->id.name[0] && !strcmp(spec, e->id.name)) ||
-	       (e->id.uuid[0] && !strcasecmp(spec, e->id.uuid)) ||
-	       (e->id.libvirt_name[0] && !strcmp(spec, e->id.libvirt_name)) ||
-	       (e->id.libvirt_uuid[0] &&
-		!strcasecmp(spec, e->id.libvirt_uuid));
+	if (!strcmp(spec, pid))
+		return NAMED_BY_PID;
+	if ((e->id.libvirt_name[0] && !strcmp(spec, e->id.libvirt_name)) ||
+	    (e->id.libvirt_uuid[0] && !strcasecmp(spec, e->id.libvirt_uuid)))
+		return NAMED_BY_LIBVIRT;
+	if ((e->id.name[0] && !strcmp(spec, e->id.name)) ||
+	    (e->id.uuid[0] && !strcasecmp(spec, e->id.uuid)))
+		return NAMED_BY_NAME;
+	return NAMED_NOT;
 }
 
-struct vm_entry *registry_find(const char *spec)
+struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous)
 {
+	struct vm_entry *e, *best = NULL;
 	struct cds_lfht_iter iter;
-	struct vm_entry *e, *found = NULL;
+	int strength = NAMED_NOT, how;
+	unsigned int count = 0;
 
 	rcu_read_lock();
 	cds_lfht_for_each_entry(table, &iter, e, node) {
-		if (!e->gone && names(e, spec)) {
-			found = e;
-			vm_get(found);
-			break;
+		if (e->gone)
+			continue;
+		how = names(e, spec);
+		if (how > strength) {
+			best = e;
+			strength = how;
+			count = 1;
+		} else if (how && how == strength) {
+			count++;
 		}
 	}
+	if (best && count == 1)
+		vm_get(best);
+	else
+		best = NULL;
 	rcu_read_unlock();
-	return found;
+	*ambiguous = count;
+	return best;
 }
 
 void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg)

@@ -29,6 +29,7 @@
 #include "metrics.h"
 
 #define MAX_CLIENTS	4096
+#define MAX_PER_UID	1024
 #define MAX_IN_FLIGHT	16
 #define MAX_QUEUED	(64u << 20)
 #define PARTIAL_USEC	(10 * 1000000ull)
@@ -50,6 +51,7 @@ struct client {
 	sd_event_source *io;
 	atomic_int refs;
 	bool closing;		/* read no more; close once flushed */
+	bool eof;		/* it shut its side: answer what it sent */
 	bool dead;		/* socket closed */
 	struct peer peer;
 	struct auth_memo memo;
@@ -68,6 +70,8 @@ static sd_event *loop;
 static unsigned long last_client_id;
 static struct client *clients;
 static unsigned int nr_clients;
+static bool stopping;
+static sd_event_source *listen_src;
 
 static uint64_t now_usec(void)
 {
@@ -137,11 +141,13 @@ static void update_events(struct client *c)
 
 	if (c->dead)
 		return;
-	if (!c->closing && c->in_flight < MAX_IN_FLIGHT)
+	if (!c->closing && !c->eof && c->in_flight < MAX_IN_FLIGHT)
 		events |= EPOLLIN;
 	if (c->out_head)
 		events |= EPOLLOUT;
-	if (c->closing && !c->out_head && !c->in_flight) {
+	/* Done when everything it asked is answered and sent. */
+	if ((c->closing || (c->eof && !memchr(c->in, '\n', c->in_len))) &&
+	    !c->out_head && !c->in_flight) {
 		client_close(c);
 		return;
 	}
@@ -198,23 +204,12 @@ static void drop_oldest_stream(struct client *c)
 	}
 }
 
-/*
- * A reply that does not fit ends the client; a stream message never does
- * (it is dropped, and counted, instead): the subscription code sends to
- * many clients in a row, and must never see one vanish under it. For the
- * same reason a stream message is only queued here, and written when the
- * loop finds the socket writable.
- */
-static void queue(struct client *c, json_t *msg, bool stream)
+static void queue_held(struct client *c, json_t *msg, bool stream)
 {
 	struct outbuf *b;
 	size_t len;
 	char *line;
 
-	if (c->dead || c->closing) {
-		json_decref(msg);
-		return;
-	}
 	line = kh_proto_encode(msg, &len);
 	if (!line)
 		line = kh_proto_encode(kh_proto_error(KH_ERR_GENERIC, NULL,
@@ -226,7 +221,12 @@ static void queue(struct client *c, json_t *msg, bool stream)
 	/* Replies and new records before old records. */
 	while (c->nr_stream && c->out_bytes + len > MAX_QUEUED)
 		drop_oldest_stream(c);
-	b = c->out_bytes + len > MAX_QUEUED ? NULL :
+	/*
+	 * A reply is refused only for what waits unread before it, so a
+	 * large one still reaches a client that reads.
+	 */
+	b = c->out_bytes > MAX_QUEUED || (stream && c->out_bytes + len >
+					   MAX_QUEUED) ? NULL :
 	    malloc(sizeof(*b) + len);
 	if (!b) {
 		free(line);
@@ -252,11 +252,30 @@ static void queue(struct client *c, json_t *msg, bool stream)
 	if (stream) {
 		c->nr_stream++;
 		sd_event_source_set_io_events(c->io, EPOLLOUT |
-			(c->in_flight < MAX_IN_FLIGHT ? EPOLLIN : 0));
+			(c->in_flight < MAX_IN_FLIGHT && !c->eof ? EPOLLIN : 0));
 		return;
 	}
 	flush(c);
 	update_events(c);
+}
+
+/*
+ * A reply that does not fit ends the client; a stream message never does
+ * (it is dropped, and counted, instead): the subscription code sends to
+ * many clients in a row, and must never see one vanish under it. For the
+ * same reason a stream message is only queued here, and written when the
+ * loop finds the socket writable.
+ */
+static void queue(struct client *c, json_t *msg, bool stream)
+{
+	if (c->dead || c->closing) {
+		json_decref(msg);
+		return;
+	}
+	/* Writing may end the client; its caller may hold no reference. */
+	client_get(c);
+	queue_held(c, msg, stream);
+	client_put(c);
 }
 
 void client_send(struct client *c, json_t *msg)
@@ -278,9 +297,11 @@ uint64_t client_dropped(const struct client *c)
 static void client_refuse(struct client *c, const char *klass,
 			  const char *desc)
 {
+	client_get(c);
 	client_send(c, kh_proto_error(klass, NULL, "%s", desc));
 	c->closing = true;
 	update_events(c);
+	client_put(c);
 }
 
 static void handle_line(struct client *c, char *line, size_t len)
@@ -288,6 +309,11 @@ static void handle_line(struct client *c, char *line, size_t len)
 	struct kh_proto_request req;
 	char why[256];
 
+	if (stopping) {
+		client_send(c, kh_proto_error(KH_ERR_SHUTDOWN, NULL,
+					      "keyholed is stopping"));
+		return;
+	}
 	if (kh_proto_parse_request(line, len, &req, why, sizeof(why))) {
 		client_send(c, kh_proto_error(KH_ERR_BAD_REQUEST, req.id,
 					      "%s", why));
@@ -298,33 +324,51 @@ static void handle_line(struct client *c, char *line, size_t len)
 	kh_proto_request_release(&req);
 }
 
+/*
+ * Answers the complete lines in the buffer, as many as its in-flight
+ * slots allow, then moves what is left to the front once: a buffer of
+ * many short lines costs one pass, not one pass per line.
+ */
 static void process_lines(struct client *c)
 {
+	size_t pos = 0, n;
+	bool consumed = false;
 	char *nl;
-	size_t n;
 
+	client_get(c);
 	while (!c->dead && !c->closing && c->in_flight < MAX_IN_FLIGHT &&
-	       (nl = memchr(c->in, '\n', c->in_len))) {
-		n = nl - c->in;
+	       (nl = memchr(c->in + pos, '\n', c->in_len - pos))) {
+		n = nl - (c->in + pos);
 		*nl = '\0';
 		/* An empty line is a keep-alive, as in QMP: nothing to say. */
 		if (n)
-			handle_line(c, c->in, n);
-		if (c->dead)
-			return;
-		memmove(c->in, nl + 1, c->in_len - n - 1);
-		c->in_len -= n + 1;
+			handle_line(c, c->in + pos, n);
+		pos += n + 1;
+		consumed = true;
 	}
 	if (c->dead)
-		return;
-	if (c->in_len > KH_PROTO_MAX_REQUEST) {
+		goto out;
+	memmove(c->in, c->in + pos, c->in_len - pos);
+	c->in_len -= pos;
+	if (c->in_len > KH_PROTO_MAX_REQUEST &&
+	    !memchr(c->in, '\n', c->in_len)) {
 		c->in_len = 0;
 		client_refuse(c, KH_ERR_TOO_LARGE,
 			      "request line longer than 1 MiB; closing");
-		return;
+		goto out;
 	}
-	c->partial_since = c->in_len ? (c->partial_since ?: now_usec()) : 0;
+	/*
+	 * The slowloris clock runs only for a line still unfinished, from
+	 * when the last line before it was taken: lines that wait for a
+	 * slot are the daemon's delay, not the client's.
+	 */
+	if (!c->in_len || memchr(c->in, '\n', c->in_len))
+		c->partial_since = 0;
+	else if (consumed || !c->partial_since)
+		c->partial_since = now_usec();
 	update_events(c);
+out:
+	client_put(c);
 }
 
 static int read_client(struct client *c)
@@ -348,8 +392,11 @@ static int read_client(struct client *c)
 		 MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	if (n == 0)
-		return -ECONNRESET;
+	if (n == 0) {
+		/* It shut its side: what it sent is still answered. */
+		c->eof = true;
+		return 0;
+	}
 	c->in_len += n;
 	return 0;
 }
@@ -363,12 +410,12 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents,
 	if (revents & EPOLLOUT)
 		flush(c);
 	if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-	    !c->closing) {
+	    !c->closing && !c->eof) {
 		if (read_client(c))
 			client_close(c);
 		else
 			process_lines(c);
-	} else if (!c->dead && (revents & (EPOLLHUP | EPOLLERR))) {
+	} else if (!c->dead && (revents & EPOLLERR)) {
 		client_close(c);
 	}
 	update_events(c);
@@ -390,6 +437,23 @@ static int peer_of(int fd, struct peer *peer)
 	return 0;
 }
 
+static int on_listen_again(sd_event_source *s, uint64_t usec, void *data)
+{
+	sd_event_source_set_enabled(data, SD_EVENT_ON);
+	return 0;
+}
+
+/* Connections of a uid, so that one user cannot take every slot. */
+static unsigned int clients_of(uid_t uid)
+{
+	unsigned int n = 0;
+	struct client *c;
+
+	for (c = clients; c; c = c->next)
+		n += c->peer.cred.uid == uid;
+	return n;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 		     void *data)
 {
@@ -398,8 +462,19 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	int cfd;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (cfd < 0)
+	if (cfd < 0) {
+		/*
+		 * Out of fds: the socket stays readable, and the loop would
+		 * spin on it. Stop listening for a second instead.
+		 */
+		if (errno == EMFILE || errno == ENFILE) {
+			sd_event_source_set_enabled(s, SD_EVENT_OFF);
+			sd_event_add_time_relative(loop, NULL, CLOCK_MONOTONIC,
+						   1000000, 0, on_listen_again,
+						   s);
+		}
 		return 0;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c || peer_of(cfd, &c->peer) ||
 	    sd_event_add_io(loop, &c->io, cfd, EPOLLIN, on_client, c) < 0) {
@@ -419,6 +494,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	if (nr_clients > MAX_CLIENTS) {
 		client_refuse(c, KH_ERR_GENERIC,
 			      "keyholed serves 4096 clients already; try later");
+		return 0;
+	}
+	if (c->peer.cred.uid && clients_of(c->peer.cred.uid) > MAX_PER_UID) {
+		client_refuse(c, KH_ERR_GENERIC,
+			      "your uid has 1024 connections to keyholed already");
 		return 0;
 	}
 	client_send(c, kh_proto_greeting(KEYHOLED_VERSION, caps));
@@ -516,6 +596,8 @@ int server_listen(const char *path, int *fd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	char dir[sizeof(addr.sun_path)], *slash;
+	mode_t old_mask;
+	bool bound;
 	int probe;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -548,8 +630,11 @@ int server_listen(const char *path, int *fd)
 	if (errno == ECONNREFUSED)
 		unlink(path);
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (*fd < 0 || bind(*fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    chmod(path, 0666) || listen(*fd, 512)) {
+	/* 0666 as bind makes it: a chmod after could follow a symlink. */
+	old_mask = umask(0111);
+	bound = *fd >= 0 && !bind(*fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_mask);
+	if (!bound || listen(*fd, 512)) {
 		int ret = -errno;
 
 		fprintf(stderr, "keyholed: cannot listen on %s: %s\n", path,
@@ -576,7 +661,7 @@ static void say_goodbye(void)
 
 int server_run(const struct daemon_config *cfg, int listen_fd)
 {
-	sd_event_source *listen_src = NULL, *done_src = NULL;
+	sd_event_source *done_src = NULL;
 	sd_event_source *rescan = NULL, *sweep = NULL;
 	int ret;
 
@@ -614,6 +699,7 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 	ret = sd_event_loop(loop);
 
 	sd_notify(0, "STOPPING=1");
+	stopping = true;
 	metrics_stop();
 	sd_event_source_disable_unref(listen_src);
 	unlink(cfg->socket_path);

@@ -272,14 +272,9 @@ void subscriptions_watch(struct client *c, struct kh_proto_request *req)
 	subs = s;
 	linked = true;
 	if (vm) {
-		e = registry_find(json_string_value(vm));
+		e = resolve_vm(c, json_string_value(vm), req->id);
 		if (!e)
-			REFUSE(KH_ERR_NO_VM, "no QEMU process on this host is VM '%s' (a pid, -name, -uuid, or libvirt domain name or UUID)",
-			       json_string_value(vm));
-		if (!auth_may_introspect(c, e))
-			REFUSE(KH_ERR_DENIED, "uid %u may not ptrace QEMU process %d (VM '%s'), so keyholed will not read it for you",
-			       (unsigned int)client_peer(c)->cred.uid,
-			       (int)e->id.pid, json_string_value(vm));
+			goto out;	/* resolve_vm() said why */
 		w.err = join_feed(s, e);
 		if (!w.err)
 			json_array_append_new(w.vms, json_integer(e->id.pid));

@@ -156,6 +156,25 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * Whether the pid, attached by number, is still the process the client
+ * was authorized for: a pid reused before the loop saw the exit is
+ * another process.
+ */
+static bool same_process(const struct vm_entry *e, struct kh_err *err)
+{
+	struct kh_qemu_proc now;
+	struct kh_err ignored;
+
+	if (!kh_qemu_identify(e->id.pid, &now, &ignored) &&
+	    now.start_time == e->id.start_time)
+		return true;
+	snprintf(err->msg, sizeof(err->msg), "QEMU process %d exited",
+		 (int)e->id.pid);
+	err->code = ESRCH;
+	return false;
+}
+
 /* The VM's own attachment, made on first use (by its worker only). */
 static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 {
@@ -167,6 +186,10 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 	snprintf(spec, sizeof(spec), "%d", (int)e->id.pid);
 	if (kh_vm_open(ctx, spec, &cfg, &e->vm, err))
 		e->vm = NULL;
+	else if (!same_process(e, err)) {
+		kh_vm_close(e->vm);
+		e->vm = NULL;
+	}
 	return e->vm;
 }
 
@@ -241,6 +264,10 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 		return attached(job->vm, err);
 	if (kh_vm_open(ctx, spec, &cfg, &vm, err))
 		return NULL;
+	if (!same_process(job->vm, err)) {
+		kh_vm_close(vm);
+		return NULL;
+	}
 	return vm;
 }
 
@@ -353,7 +380,11 @@ static void *worker_main(void *arg)
 				w->tail = &w->head;
 			pthread_mutex_unlock(&w->lock);
 			now = mono_ns();
-			job->reply = run_job(job);
+			/* Stopping: what waited is answered, not run. */
+			job->reply = w->stop ?
+				kh_proto_error(KH_ERR_SHUTDOWN, job->id,
+					       "keyholed is stopping") :
+				run_job(job);
 			metrics_worker_busy(w->index, mono_ns() - now);
 			finish(job);
 			pthread_mutex_lock(&w->lock);

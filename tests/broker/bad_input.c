@@ -7,7 +7,8 @@
  * a query without a VM or on a VM that does not exist; a line of 64 MiB;
  * a request cut off by the client's close; a client kill -9'd with its
  * request in flight; a client that never finishes its line (slowloris); a
- * client that never reads its replies; and 1,000 idle connections.
+ * client that never reads its replies; 1,000 idle connections; and a
+ * client that shuts its side after its request, which is still answered.
  */
 #include <sys/resource.h>
 
@@ -136,6 +137,26 @@ static void killed_mid_request(void)
 	bystander("a client killed mid-request");
 }
 
+static void half_closed(void)
+{
+	char request[256];
+	int fd = broker_connect(sock), eof;
+	json_t *reply;
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"mem\",\"arguments\":{\"vm\":\"%d\"},\"id\":1}\n",
+		 guest_pid);
+	broker_write(fd, request);
+	shutdown(fd, SHUT_WR);
+	reply = broker_read(fd, 300, &eof);
+	CHECK(reply && json_object_get(reply, "return"),
+	      "a request followed by shutdown(SHUT_WR) was not answered");
+	json_decref(reply);
+	CHECK(!broker_read(fd, 60, &eof) && eof,
+	      "the connection stays open after the answer to a half-closed client");
+	close(fd);
+}
+
 static void slowloris(void)
 {
 	int fd = broker_connect(sock), eof;
@@ -219,6 +240,7 @@ int main(int argc, char **argv)
 	huge_line();
 	cut_off();
 	killed_mid_request();
+	half_closed();
 	slowloris();
 	never_reads();
 	idle_crowd();

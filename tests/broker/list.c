@@ -4,7 +4,9 @@
  * and -name; a QEMU started after the daemon appears in the list (the
  * rescan) with its -name and -uuid, and is gone from it soon after it is
  * killed (its pidfd). The new QEMU is a real one, held at -S: its RAM
- * need not hold a kernel to be listed.
+ * need not hold a kernel to be listed. It takes the guest's -name, as
+ * anyone may: while both run, the name is refused as ambiguous rather
+ * than resolved to either, and the pid still names the guest.
  */
 #include "broker.h"
 #include "guest.h"
@@ -37,6 +39,30 @@ static json_t *wait_listed(int fd, int pid, int present, double timeout)
 	}
 }
 
+static void ambiguous_name(int fd, const struct guest *g)
+{
+	char request[512];
+	json_t *reply;
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"mem\",\"arguments\":{\"vm\":\"%s\"}}",
+		 g->name);
+	reply = broker_call(fd, request);
+	CHECK(!strcmp(broker_error_class(reply) ?: "", "InvalidArgument") &&
+	      strstr(json_string_value(json_object_get(json_object_get(reply,
+			"error"), "desc")) ?: "", "pid"),
+	      "a -name two QEMUs claim: %s", json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"mem\",\"arguments\":{\"vm\":\"%d\"}}",
+		 g->pid);
+	reply = broker_call(fd, request);
+	CHECK(json_integer_value(json_object_get(json_object_get(reply,
+			"return"), "total")) > 0, "mem by pid: %s",
+	      json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+}
+
 int main(int argc, char **argv)
 {
 	char name[64];
@@ -55,7 +81,7 @@ int main(int argc, char **argv)
 	      g.name);
 	json_decref(list);
 
-	snprintf(name, sizeof(name), "kh-broker-list-%d", (int)getpid());
+	snprintf(name, sizeof(name), "%s", g.name);
 	qemu = fork();
 	CHECK(qemu >= 0, "fork");
 	if (qemu == 0) {
@@ -79,6 +105,7 @@ int main(int argc, char **argv)
 	      "new QEMU's uuid '%s'",
 	      json_string_value(json_object_get(vm, "uuid")));
 	json_decref(list);
+	ambiguous_name(fd, &g);
 
 	kill(qemu, SIGKILL);
 	waitpid(qemu, NULL, 0);

@@ -50,6 +50,22 @@ static int qmp_pause(struct kh_vm *vm, struct kh_err *err)
 				     &vm->pause_qmp, err);
 	if (ret)
 		return ret;
+	/*
+	 * The path comes from QEMU's command line, which its owner can
+	 * rewrite: the socket must be this QEMU's, or halting it would stop
+	 * another VM, as whoever runs keyhole.
+	 */
+	if (!vm->target.libvirt_name[0] &&
+	    kh_qmp_peer_pid(vm->pause_qmp) != vm->target.pid) {
+		ret = kh_err_set(err, EPERM,
+				 "QMP socket %s belongs to pid %d, not to QEMU pid %d",
+				 vm->target.qmp_path,
+				 (int)kh_qmp_peer_pid(vm->pause_qmp),
+				 (int)vm->target.pid);
+		kh_qmp_close(vm->pause_qmp);
+		vm->pause_qmp = NULL;
+		return ret;
+	}
 	ret = guest_running(vm->pause_qmp, &running, err);
 	if (!ret && running)
 		ret = kh_qmp_execute(vm->pause_qmp, "stop", NULL, NULL, err);
