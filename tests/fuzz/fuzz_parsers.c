@@ -3,8 +3,10 @@
  * libFuzzer harness for the engine's parsers of hostile bytes that need no
  * guest: RAM images given by users (migration streams, ELF dumps, raw),
  * GDB remote protocol packets, the guest agent's base64 and sync replies,
- * the guest's /proc text and HMP xp output, and whole guest agent sessions
- * (the agent's side of a real socket says what the input says). One
+ * the guest's /proc text and HMP xp output, whole guest agent sessions
+ * (the agent's side of a real socket says what the input says), and what
+ * host-wide discovery reads of any process: the host's /proc/PID/stat and
+ * status, a QEMU command line (and its JSON), libvirt's status XML. One
  * binary, so `make check` runs one short step and one corpus serves all
  * (stat lines and xp lines are plausible packets too); the first input
  * byte picks the parser and the rest is its input.
@@ -31,6 +33,9 @@
 
 #include "access/snapshot_store.h"
 #include "fuzz_entry.h"
+#include "qemu/libvirt_rundir.h"
+#include "qemu/procfs.h"
+#include "qemu/process.h"
 #include "qemu/gdb_packet.h"
 #include "access/agent_proc.h"
 #include "qemu/guest_agent.h"
@@ -52,6 +57,10 @@ enum parser {
 	P_PROC_STATUS,
 	P_HMP_XP,
 	P_QGA_SESSION,
+	P_HOST_STAT,		/* kh_procfs_parse_stat */
+	P_HOST_STATUS,		/* kh_procfs_parse_status */
+	P_QEMU_CMDLINE,		/* kh_target_parse_cmdline, then its JSON */
+	P_LIBVIRT_STATUS,	/* kh_libvirt_parse_status */
 	NR_PARSERS
 };
 
@@ -346,6 +355,72 @@ static void fuzz_qga_session(const uint8_t *data, size_t size)
 	ENSURE(!pthread_join(thread, NULL));
 }
 
+static void fuzz_host_stat(const char *text, size_t len)
+{
+	struct kh_procfs_stat st;
+	int r = kh_procfs_parse_stat(text, len, &st);
+
+	ENSURE(r == 0 || r == -EINVAL);
+	ENSURE(r || (memchr(text, ')', len) && st.ppid >= 0));
+}
+
+static void fuzz_host_status(const char *text, size_t len)
+{
+	struct kh_procfs_status st;
+	int r = kh_procfs_parse_status(text, len, &st);
+
+	ENSURE(r == 0 || r == -EINVAL);
+	ENSURE(r || st.tgid >= 0);
+}
+
+/* Every string field ends within its array; the JSON always encodes. */
+static void fuzz_qemu_cmdline(const char *text, size_t len)
+{
+	struct kh_target *t = calloc(1, sizeof(*t));
+	struct kh_qemu_proc proc = { .pid = 1 };
+	struct kh_err err = { 0 };
+	json_t *doc;
+	int r;
+
+	ENSURE(t);
+	r = kh_target_parse_cmdline(text, len, t, &err);
+	if (r) {
+		ENSURE(r < 0 && err.msg[0]);
+		free(t);
+		return;
+	}
+	ENSURE(strnlen(t->name, sizeof(t->name)) < sizeof(t->name));
+	ENSURE(strnlen(t->uuid, sizeof(t->uuid)) < sizeof(t->uuid));
+	ENSURE(strnlen(t->qmp_path, sizeof(t->qmp_path)) <
+	       sizeof(t->qmp_path));
+	ENSURE(strnlen(t->mem_path, sizeof(t->mem_path)) <
+	       sizeof(t->mem_path));
+	ENSURE(strnlen(t->gdb_path, sizeof(t->gdb_path)) <
+	       sizeof(t->gdb_path));
+	ENSURE(strnlen(t->qga_path, sizeof(t->qga_path)) <
+	       sizeof(t->qga_path));
+	/* As discovery copies them: the public fields are as large. */
+	memcpy(proc.name, t->name, sizeof(t->name));
+	memcpy(proc.uuid, t->uuid, sizeof(t->uuid));
+	memcpy(proc.libvirt_name, t->name, sizeof(t->name));
+	memcpy(proc.libvirt_uuid, t->uuid, sizeof(t->uuid));
+	memcpy(proc.qmp_path, t->qmp_path, sizeof(t->qmp_path));
+	doc = kh_json_qemu_procs(&proc, 1);
+	ENSURE(json_array_size(doc) == 1);
+	json_decref(doc);
+	free(t);
+}
+
+static void fuzz_libvirt_status(const char *text, size_t len)
+{
+	char uuid[37];
+	pid_t pid;
+	int r = kh_libvirt_parse_status(text, len, &pid, uuid);
+
+	ENSURE(r == 0 || r == -EINVAL);
+	ENSURE(r || (pid > 0 && strlen(uuid) == 36));
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmpdir;
@@ -422,6 +497,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case P_QGA_SESSION:
 		fuzz_qga_session(data + 1, size - 1);
+		break;
+	case P_HOST_STAT:
+		fuzz_host_stat(text, size - 1);
+		break;
+	case P_HOST_STATUS:
+		fuzz_host_status(text, size - 1);
+		break;
+	case P_QEMU_CMDLINE:
+		fuzz_qemu_cmdline(text, size - 1);
+		break;
+	case P_LIBVIRT_STATUS:
+		fuzz_libvirt_status(text, size - 1);
 		break;
 	}
 	return 0;

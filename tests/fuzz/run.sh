@@ -4,7 +4,8 @@
 # tests/fuzz/run.sh BUILD_DIR SECONDS: `make fuzz`, a long run of both
 # fuzzers. First the parsers of hostile bytes (tests/fuzz/fuzz_parsers.c:
 # RAM images, GDB packets, guest agent replies, the guest's /proc text,
-# HMP xp output) for a third of SECONDS, from the seeds in
+# HMP xp output, the host's /proc, QEMU command lines and libvirt's status
+# XML) for a third of SECONDS, from the seeds in
 # tests/fuzz/corpus_parsers; then the crawl fuzzer (fuzz_crawl.c) for the
 # rest, over a RAM dump of a freshly booted test guest. Corpora grow in
 # BUILD_DIR/fuzz/corpus*; crashes, hangs and leaks are left in

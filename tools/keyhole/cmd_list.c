@@ -22,7 +22,7 @@
 /* What --probe learnt of one VM. */
 struct probe {
 	char kernel_release[65];	/* printable; "" unknown */
-	char techniques[512];		/* those that work, comma separated */
+	char techniques[512];		/* those that work, "a,b,c" */
 	json_t *technique_names;	/* the same as a JSON array */
 	char error[1024];		/* "" when both worked */
 };
@@ -45,9 +45,13 @@ static int may_introspect(pid_t pid)
 	return 1;
 }
 
+/* Both probes fail alike when the VM is unusable: say it once. */
 static void add_error(struct probe *p, const char *msg)
 {
 	size_t n = strlen(p->error);
+
+	if (n && strstr(p->error, msg))
+		return;
 
 	snprintf(p->error + n, sizeof(p->error) - n, "%s%s", n ? "; " : "",
 		 msg);
@@ -101,17 +105,25 @@ static void probe_kernel(struct kh_ctx *ctx, const char *spec,
  * what was probed counts only if the process still has the start time
  * it was listed with.
  */
-static void probe(struct kh_ctx *ctx, const struct kh_vm_config *cfg,
+static void probe(struct kh_ctx *ctx, const struct kh_vm_config *options,
 		  const struct kh_qemu_proc *proc, struct probe *p)
 {
+	struct kh_vm_config cfg = *options;
 	struct kh_err err = { 0 };
 	struct kh_qemu_proc now;
 	char spec[16];
 
 	memset(p, 0, sizeof(*p));
 	snprintf(spec, sizeof(spec), "%d", (int)proc->pid);
-	probe_techniques(spec, cfg, p);
-	probe_kernel(ctx, spec, cfg, p);
+	/*
+	 * The caller's own session domain is reached through its session,
+	 * unless a URI was given; any other through the default.
+	 */
+	if (!cfg.libvirt_uri && proc->uid == geteuid() &&
+	    !strcmp(proc->libvirt_uri, "qemu:///session"))
+		cfg.libvirt_uri = proc->libvirt_uri;
+	probe_techniques(spec, &cfg, p);
+	probe_kernel(ctx, spec, &cfg, p);
 	if (kh_qemu_identify(proc->pid, &now, &err) ||
 	    now.start_time != proc->start_time) {
 		p->kernel_release[0] = '\0';
@@ -123,7 +135,7 @@ static void probe(struct kh_ctx *ctx, const struct kh_vm_config *cfg,
 	}
 }
 
-/* "512M", "1.5G": the largest unit that leaves a whole number before the point. */
+/* "512M", "1.5G": in the largest unit there is at least one of. */
 static void human_size(uint64_t bytes, char *buf, size_t size)
 {
 	static const char units[] = "BKMGTPE";
@@ -201,10 +213,20 @@ static void print_text(const struct kh_qemu_proc *list, unsigned int nr,
 		       rows[i].libvirt, w[3], rows[i].uuid, w[4], rows[i].ram,
 		       w[5], rows[i].kernel, rows[i].techniques);
 	free(rows);
-	for (i = 0; probes && i < nr; i++)
-		if (probes[i].error[0])
-			fprintf(stderr, "%s: list: QEMU pid %d: %s\n", prog_name,
-				(int)list[i].pid, probes[i].error);
+	for (i = 0; probes && i < nr; i++) {
+		char pid[32];
+
+		if (!probes[i].error[0])
+			continue;
+		/* The library's messages mostly name the pid already. */
+		snprintf(pid, sizeof(pid), "pid %d", (int)list[i].pid);
+		if (strstr(probes[i].error, pid))
+			fprintf(stderr, "%s: list: %s\n", prog_name,
+				probes[i].error);
+		else
+			fprintf(stderr, "%s: list: QEMU %s: %s\n", prog_name,
+				pid, probes[i].error);
+	}
 }
 
 static json_t *list_json(const struct kh_qemu_proc *list, unsigned int nr,

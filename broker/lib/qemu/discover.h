@@ -10,7 +10,8 @@
 #include "libkeyhole.h"
 #include "qemu/process.h"
 
-#define KH_QEMU_CMDLINE_MAX	(1 << 20)	/* /proc caps argv far below */
+/* /proc/PID/cmdline is rarely a tenth of this. */
+#define KH_QEMU_CMDLINE_MAX	(1 << 20)
 
 /*
  * Whether an executable's path (or argv[0]) names QEMU: its last

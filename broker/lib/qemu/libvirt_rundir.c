@@ -166,7 +166,8 @@ int kh_libvirt_status_uuid(const char *name, pid_t pid,
 	}
 	n = read_all(fd, xml, MAX_STATUS_XML);
 	close(fd);
-	ret = n < 0 ? (int)n : kh_libvirt_parse_status(xml, n, &owner_pid, uuid);
+	ret = n < 0 ? (int)n :
+	      kh_libvirt_parse_status(xml, n, &owner_pid, uuid);
 	if (!ret && owner_pid != pid)
 		ret = -ESTALE;
 	free(xml);
