@@ -197,20 +197,26 @@ void kh_proto_close(struct kh_proto_conn *conn)
 	conn->fd = -1;
 }
 
-/* Takes the first complete line out of the buffer, if there is one. */
+/*
+ * Takes the first complete line out of the buffer, if there is one: by
+ * moving start, so that a buffer of many lines costs one pass.
+ */
 static int take_line(struct kh_proto_conn *conn, json_t **msg, char *why,
 		     size_t why_size)
 {
-	char *nl = memchr(conn->buf, '\n', conn->len);
+	char *line = conn->buf + conn->start, *nl;
 	json_error_t jerr;
 	size_t n;
 
+	nl = conn->len > conn->start ?
+	     memchr(line, '\n', conn->len - conn->start) : NULL;
 	if (!nl)
 		return -EAGAIN;
-	n = nl - conn->buf;
-	*msg = json_loadb(conn->buf, n, 0, &jerr);
-	memmove(conn->buf, nl + 1, conn->len - n - 1);
-	conn->len -= n + 1;
+	n = nl - line;
+	*msg = json_loadb(line, n, 0, &jerr);
+	conn->start += n + 1;
+	if (conn->start == conn->len)
+		conn->start = conn->len = 0;
 	if (!*msg || !json_is_object(*msg)) {
 		json_decref(*msg);
 		*msg = NULL;
@@ -231,6 +237,12 @@ int kh_proto_receive(struct kh_proto_conn *conn, json_t **msg, char *why,
 		ret = take_line(conn, msg, why, why_size);
 		if (ret != -EAGAIN)
 			return ret;
+		if (conn->start) {
+			memmove(conn->buf, conn->buf + conn->start,
+				conn->len - conn->start);
+			conn->len -= conn->start;
+			conn->start = 0;
+		}
 		if (conn->len == conn->size) {
 			size_t size = conn->size ? conn->size * 2 : 65536;
 			char *buf;

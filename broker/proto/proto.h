@@ -75,7 +75,7 @@ char *kh_proto_encode(json_t *msg, size_t *len);
 struct kh_proto_conn {
 	int fd;
 	char *buf;
-	size_t len, size;
+	size_t start, len, size;	/* unread bytes: buf[start..len) */
 	json_t *greeting;
 };
 

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "libkeyhole.h"
+
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
 void render_lsof(const json_t *doc, FILE *out);
@@ -38,9 +40,21 @@ void render_techniques(const json_t *doc, FILE *out);
  */
 static inline const char *field_str(const json_t *obj, const char *key)
 {
+	/*
+	 * Made printable here, whatever the field: a document from
+	 * keyholed's socket (or whatever --broker names) must not write
+	 * terminal escapes. A few slots, as a row prints several fields.
+	 */
+	static char slot[16][4096];
+	static unsigned int next;
 	const char *s = json_string_value(json_object_get(obj, key));
+	char *out;
 
-	return s ? s : "";
+	if (!s || !s[0])
+		return "";
+	out = slot[next++ % 16];
+	kh_printable(s, sizeof(slot[0]), out);
+	return out;
 }
 
 static inline json_int_t field_int(const json_t *obj, const char *key)

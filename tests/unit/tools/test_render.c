@@ -316,9 +316,13 @@ static const char techniques_want[] =
 	"d \n"
 	"none            yes                              \n";
 
+/*
+ * The old vm text printed -name and the guest's kernel release raw,
+ * escapes and all; every text field is made printable now.
+ */
 static const char vm_want[] =
 	"pid              1234\n"
-	"name             kh-g\tuest \xc3\xa9\n"
+	"name             kh-g?uest ??\n"
 	"technique        pvreadv\n"
 	"layout source    qmp\n"
 	"ram              gpa 0x000000000-0x0bfffffff at hva 0x7f00000000"
@@ -327,7 +331,7 @@ static const char vm_want[] =
 	"00\n"
 	"ram              gpa 0xfffffffffffff000-0xffffffffffffffff at hv"
 	"a 0xffffffffffffffff\n"
-	"kernel           6.1.0-57-amd64\x1b\n"
+	"kernel           6.1.0-57-amd64?\n"
 	"kernel phys      0x1000000\n"
 	"kernel virt      0xffffffff81000000 (KASLR slide 0x0)\n"
 	"page_offset_base 0xffff888000000000\n"
