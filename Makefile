@@ -70,6 +70,7 @@ KEYHOLED_OBJS := $(KEYHOLED_SRCS:%.c=$(O)/%.o)
 KEYHOLED := $(O)/bin/keyholed
 
 BENCH := $(O)/bin/kh-bench
+BROKER_BENCH := $(O)/bin/kh-broker-bench
 
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
@@ -100,6 +101,7 @@ KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 all: userspace kmod
 
 userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(KEYHOLED) $(BENCH) \
+	$(BROKER_BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
 $(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h broker/lib/*/*.h uapi/*.h \
@@ -132,6 +134,12 @@ $(KEYHOLED): $(KEYHOLED_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $(KEYHOLED_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
 		$(PKG_LIBS) $(DAEMON_LIBS) $(LDLIBS)
+
+$(BROKER_BENCH): $(O)/tools/bench/kh-broker-bench.o $(PROTO_OBJS) \
+		$(LIBKEYHOLE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(PROTO_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) \
+		$(LDLIBS)
 
 $(BENCH): $(O)/tools/bench/kh-bench.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)

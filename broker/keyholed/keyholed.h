@@ -140,6 +140,7 @@ struct feed {
 	unsigned int crawl_flags;	/* KH_CRAWL_PAUSE */
 	atomic_int refs;		/* the loop's, the worker's, outputs' */
 	atomic_bool cancelled;		/* no subscriber left: worker drops it */
+	atomic_uint wants;		/* FEED_WANTS_*: what to make of a crawl */
 	/* The worker's alone. */
 	uint64_t actual_ns;		/* slowed down when it cannot keep up */
 	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
@@ -151,6 +152,10 @@ struct feed {
 	unsigned int nr_subs;
 	struct feed *next_in_loop;
 };
+
+/* Beyond the summary, which is always made (metrics need it). */
+#define FEED_WANTS_RECORD	(1u << 0)	/* the full record */
+#define FEED_WANTS_CHANGES	(1u << 1)	/* change events */
 
 void feed_put(struct feed *f);
 

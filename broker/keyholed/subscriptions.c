@@ -49,6 +49,12 @@ static struct feed *find_feed(struct vm_entry *e, uint64_t period_ns,
 	return NULL;
 }
 
+static unsigned int wants_of(const struct subscription *s)
+{
+	return (s->records == RECORDS_FULL ? FEED_WANTS_RECORD : 0) |
+	       (s->events ? FEED_WANTS_CHANGES : 0);
+}
+
 static int join_feed(struct subscription *s, struct vm_entry *e)
 {
 	struct feed *f = find_feed(e, s->period_ns, s->crawl_flags);
@@ -78,6 +84,7 @@ static int join_feed(struct subscription *s, struct vm_entry *e)
 		return -ENOMEM;		/* the feed stays; its next user joins */
 	f->subs[f->nr_subs++] = s;
 	s->feeds[s->nr_feeds++] = f;
+	atomic_fetch_or(&f->wants, wants_of(s));
 	return 0;
 }
 
@@ -93,8 +100,14 @@ static void leave_feed(struct subscription *s, struct feed *f)
 	for (i = 0; i < s->nr_feeds; i++)
 		if (s->feeds[i] == f)
 			s->feeds[i] = s->feeds[--s->nr_feeds];
-	if (f->nr_subs)
+	if (f->nr_subs) {
+		unsigned int wants = 0;
+
+		for (i = 0; i < f->nr_subs; i++)
+			wants |= wants_of(f->subs[i]);
+		atomic_store(&f->wants, wants);
 		return;
+	}
 	for (link = &feeds; *link; link = &(*link)->next_in_loop)
 		if (*link == f) {
 			*link = f->next_in_loop;
@@ -334,26 +347,31 @@ static struct subscription *by_id(json_int_t id)
 static void deliver_one(struct subscription *s, struct job *job)
 {
 	struct vm_entry *e = job->feed->vm;
+	json_t *record = s->records == RECORDS_FULL ? job->record :
+			 job->summary;
 
-	if (!job->record) {
+	if (!job->summary) {
 		notify(s, "crawl-error", e, json_pack("{s:I, s:O}", "seq",
 			(json_int_t)job->seq, "error", job->reply));
 		return;
 	}
-	if (s->records != RECORDS_NONE)
+	/*
+	 * A subscription that joined while this crawl ran may find no full
+	 * record in it: the feed makes one from the next crawl on.
+	 */
+	if (s->records != RECORDS_NONE && record)
 		notify(s, "record", e, json_pack("{s:I, s:f, s:f, s:I, s:O}",
 			"seq", (json_int_t)job->seq,
 			"lateness_ms", job->lateness_ms,
 			"rate_hz", job->rate_hz,
 			"dropped", (json_int_t)client_dropped(s->c),
-			"record", s->records == RECORDS_FULL ? job->record :
-							       job->summary));
+			"record", record));
 	if (s->events && job->changes && json_array_size(job->changes))
 		notify(s, "changes", e, json_pack("{s:I, s:O, s:O, s:O}",
 			"seq", (json_int_t)job->seq,
-			"consistency", json_object_get(job->record,
+			"consistency", json_object_get(job->summary,
 						       "consistency") ?: json_null(),
-			"incomplete", json_object_get(job->record,
+			"incomplete", json_object_get(job->summary,
 						      "incomplete") ?: json_false(),
 			"changes", job->changes));
 }

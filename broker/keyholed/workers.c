@@ -221,13 +221,21 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 				       f->vm->gone ? "QEMU exited" :
 				       err.msg[0] ? err.msg : "crawl failed");
 	} else {
-		out->record = kh_json_crawl(crawl, out->seq, 0);
+		unsigned int wants = atomic_load(&f->wants);
+
+		/*
+		 * The full record costs more than the crawl: made only when
+		 * a subscriber takes it, or changes are asked for.
+		 */
+		if (wants & (FEED_WANTS_RECORD | FEED_WANTS_CHANGES))
+			out->record = kh_json_crawl(crawl, out->seq, 0);
 		out->summary = kh_json_crawl(crawl, out->seq, 1);
 		kh_crawl_free(crawl);
-		if (out->record && f->prev)
+		if ((wants & FEED_WANTS_CHANGES) && out->record && f->prev)
 			out->changes = crawl_changes(f->prev, out->record);
 		json_decref(f->prev);
-		f->prev = json_incref(out->record);
+		f->prev = wants & FEED_WANTS_CHANGES ?
+			  json_incref(out->record) : NULL;
 	}
 	took = mono_ns() - now;
 	metrics_crawl(&f->vm->id, took / 1e9, out->lateness_ms / 1e3,

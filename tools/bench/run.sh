@@ -8,7 +8,8 @@
 # method and the medians, then the raw-access ladder of every technique on
 # one guest (table, chart Documentation/ladder.png, comparison with the
 # paper). A file BUILD_DIR/bench/kmod.txt of "key value" lines, if there,
-# becomes a section with the kernel module's numbers. The report is
+# becomes a section with the kernel module's numbers; broker.sh adds
+# keyholed's (overhead, and scale over many QEMUs). The report is
 # regenerated, never edited by hand.
 set -euo pipefail
 
@@ -252,6 +253,8 @@ kmod_section() {
 	echo "crawls then read QEMU's memory directly, as for any QEMU."
 	echo
 	"$O/bin/kh-bench" "$(cat "$work/libvirt/qemu.pid")" "$repeat"
+	echo
+	"$here/broker.sh" "$O" "$work/fixed4" "$work/broker"
 	echo
 	echo "## Consistency: the paper's figure 7"
 	echo

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kh-broker-bench: keyholed's costs, as Markdown table rows, each taken in
+ * one run so that its ratios hold on a noisy machine.
+ *
+ * kh-broker-bench overhead SOCK VM N
+ *	A one-shot query ("mem", then "ps") N times through keyholed on one
+ *	connection, against the same query N times in this process with
+ *	kh_query() on an attached VM: medians, and the daemon's overhead.
+ *
+ * kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS
+ *	Watches every VM whose name matches PATTERN at HZ (summary records)
+ *	for SECONDS and reports
+ *	the VMs, the crawls per second that came, per worker core, their
+ *	lateness (p50, p99), and the daemon's CPU time per crawl (from
+ *	/proc/DAEMON_PID/stat).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libkeyhole.h"
+#include "proto.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double quantile(double *v, int n, double q)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(int)(q * (n - 1) + 0.5)];
+}
+
+static void fail(const char *what, const char *why)
+{
+	fprintf(stderr, "kh-broker-bench: %s: %s\n", what, why);
+	exit(1);
+}
+
+/* One request and its reply, skipping events. */
+static json_t *call(struct kh_proto_conn *conn, const char *cmd,
+		    json_t *args, json_int_t id)
+{
+	char why[512];
+	json_t *msg;
+
+	if (kh_proto_send(conn, cmd, args, id, why, sizeof(why)))
+		fail(cmd, why);
+	for (;;) {
+		if (kh_proto_receive(conn, &msg, why, sizeof(why)))
+			fail(cmd, why);
+		if (json_integer_value(json_object_get(msg, "id")) == id)
+			break;
+		json_decref(msg);
+	}
+	if (!json_object_get(msg, "return"))
+		fail(cmd, json_dumps(msg, JSON_COMPACT));
+	return msg;
+}
+
+/* The query's arguments plus the VM, as keyholed takes them. */
+static json_t *request_args(json_t *args, const char *vm_spec)
+{
+	json_t *copy = json_copy(args);
+
+	json_object_set_new(copy, "vm", json_string(vm_spec));
+	return copy;
+}
+
+static void overhead(const char *sock, const char *vm_spec, int n)
+{
+	static const char *const queries[] = { "mem", "ps", "crawl" };
+	/* crawl: the summary record, as a subscription's summary stream. */
+	struct kh_ctx_config ccfg = { 0 };
+	struct kh_vm_config vcfg = { 0 };
+	struct kh_query_result res;
+	struct kh_proto_conn conn;
+	struct kh_err err = { 0 };
+	double *direct = calloc(n, sizeof(double));
+	double *brokered = calloc(n, sizeof(double));
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	json_t *args;
+	char why[512];
+	unsigned int q;
+	int i;
+
+	if (!direct || !brokered)
+		fail("overhead", "out of memory");
+	if (kh_ctx_new(&ccfg, &ctx, &err) ||
+	    kh_vm_open(ctx, vm_spec, &vcfg, &vm, &err))
+		fail("attach", err.msg);
+	if (kh_proto_connect(sock, &conn, why, sizeof(why)))
+		fail("connect", why);
+	printf("| query | in-process median | through keyholed median | overhead |\n");
+	printf("|---|---|---|---|\n");
+	for (q = 0; q < 3; q++) {
+		/* The daemon attaches on first use: not part of the numbers. */
+		args = q == 2 ? json_pack("{s:b}", "summary", 1) : json_object();
+		json_decref(call(&conn, queries[q], request_args(args, vm_spec),
+				 0));
+		for (i = 0; i < n; i++) {
+			double t0 = now_s();
+
+			if (kh_query(vm, queries[q], args, &res, &err))
+				fail(queries[q], err.msg);
+			kh_query_result_release(&res);
+			direct[i] = (now_s() - t0) * 1e3;
+			t0 = now_s();
+			json_decref(call(&conn, queries[q],
+					 request_args(args, vm_spec), i + 1));
+			brokered[i] = (now_s() - t0) * 1e3;
+		}
+		printf("| %s | %.3f ms | %.3f ms | %+.0f%% |\n", queries[q],
+		       quantile(direct, n, 0.5), quantile(brokered, n, 0.5),
+		       (quantile(brokered, n, 0.5) / quantile(direct, n, 0.5) -
+			1) * 100);
+		json_decref(args);
+	}
+	kh_proto_close(&conn);
+	kh_vm_close(vm);
+	kh_ctx_free(ctx);
+	free(direct);
+	free(brokered);
+}
+
+/* utime + stime of a process, in seconds. */
+static double cpu_seconds(int pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return 0;
+	return (ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void scale(const char *sock, int daemon_pid, const char *pattern,
+		  double hz, double secs)
+{
+	struct kh_proto_conn conn;
+	size_t cap = 1 << 16, nr = 0;
+	double *late = malloc(cap * sizeof(double));
+	double start, end, cpu0, cpu1, busy0 = 0;
+	json_t *reply, *msg, *data;
+	unsigned long errors = 0;
+	size_t vms;
+	char why[512];
+
+	if (!late)
+		fail("scale", "out of memory");
+	if (kh_proto_connect(sock, &conn, why, sizeof(why)))
+		fail("connect", why);
+	reply = call(&conn, "watch", json_pack("{s:s, s:f, s:s}", "match",
+					       pattern, "hz", hz, "records",
+					       "summary"), 1);
+	vms = json_array_size(json_object_get(json_object_get(reply,
+				"return"), "vms"));
+	json_decref(reply);
+	/* The first round attaches every VM: measure after it. */
+	end = now_s() + 3 + vms * 0.05;
+	while (now_s() < end &&
+	       !kh_proto_receive(&conn, &msg, why, sizeof(why)))
+		json_decref(msg);
+	cpu0 = cpu_seconds(daemon_pid);
+	start = now_s();
+	end = start + secs;
+	while (now_s() < end) {
+		if (kh_proto_receive(&conn, &msg, why, sizeof(why)))
+			fail("stream", why);
+		data = json_object_get(msg, "data");
+		if (!strcmp(json_string_value(json_object_get(msg, "event")) ?: "",
+			    "record")) {
+			if (nr == cap) {
+				cap *= 2;
+				late = realloc(late, cap * sizeof(double));
+				if (!late)
+					fail("scale", "out of memory");
+			}
+			late[nr++] = json_number_value(json_object_get(data,
+							"lateness_ms"));
+		} else if (!strcmp(json_string_value(json_object_get(msg,
+				"event")) ?: "", "crawl-error")) {
+			errors++;
+		}
+		json_decref(msg);
+	}
+	cpu1 = cpu_seconds(daemon_pid);
+	(void)busy0;
+	printf("| %zu | %g | %.0f | %.0f | %.1f ms | %.1f ms | %.3f ms | %lu |\n",
+	       vms, hz, nr / secs, nr / secs / sysconf(_SC_NPROCESSORS_ONLN),
+	       quantile(late, nr, 0.5), quantile(late, nr, 0.99),
+	       nr ? (cpu1 - cpu0) * 1e3 / nr : 0, errors);
+	kh_proto_close(&conn);
+	free(late);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "overhead")) {
+		overhead(argv[2], argv[3], atoi(argv[4]));
+		return 0;
+	}
+	if (argc == 7 && !strcmp(argv[1], "scale")) {
+		scale(argv[2], atoi(argv[3]), argv[4], atof(argv[5]),
+		      atof(argv[6]));
+		return 0;
+	}
+	fprintf(stderr, "usage: kh-broker-bench overhead SOCK VM N\n"
+			"       kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS\n");
+	return 2;
+}
