@@ -75,7 +75,15 @@ static inline int sleeper(const struct truth_task *t)
 static inline int same_comm(const char *keyhole, const char *guest)
 {
 	size_t n = strlen(keyhole);
+	const char *dash;
 
+	/*
+	 * A kworker's "-WORKQUEUE" is the work it ran last, and changes
+	 * between two reads of a running guest (the agent's view reads
+	 * /proc too, and so has it): the worker is the name before it.
+	 */
+	if (!strncmp(keyhole, "kworker/", 8) && (dash = strchr(keyhole, '-')))
+		n = dash - keyhole;
 	return !strncmp(keyhole, guest, n) &&
 	       (!guest[n] || n == 15 || guest[n] == '-');
 }
