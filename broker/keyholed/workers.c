@@ -434,7 +434,14 @@ void workers_add_feed(struct feed *f)
 
 	atomic_fetch_add(&f->refs, 1);	/* the worker's */
 	f->actual_ns = f->period_ns;
-	f->due_ns = mono_ns();
+	/*
+	 * Feeds start at a phase of their own within the period, spread
+	 * by pid: VMs subscribed together would otherwise fall due together
+	 * every period, and the last of a burst would be late by the whole
+	 * burst's work.
+	 */
+	f->due_ns = mono_ns() + ((uint64_t)f->vm->id.pid *
+				 0x9E3779B97F4A7C15ull) % f->period_ns;
 	pthread_mutex_lock(&w->lock);
 	f->next_in_worker = w->feeds;
 	w->feeds = f;
