@@ -82,19 +82,8 @@ int main(int argc, char **argv)
 	json_decref(list);
 
 	snprintf(name, sizeof(name), "%s", g.name);
-	qemu = fork();
-	CHECK(qemu >= 0, "fork");
-	if (qemu == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-S",
-		       "-display", "none", "-nodefaults", "-m", "64",
-		       "-name", name, "-uuid", UUID, (char *)NULL);
-		_exit(127);
-	}
+	qemu = broker_spawn_qemu((const char *[]){ "-name", name, "-uuid",
+						   UUID, NULL });
 	atexit(kill_qemu);
 	list = wait_listed(fd, qemu, 1, 30);
 	vm = broker_list_find(list, qemu);

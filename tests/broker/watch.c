@@ -316,21 +316,9 @@ static void vm_without_kernel_exits(void)
 	int fd;
 
 	snprintf(name, sizeof(name), "kh-watch-nokernel-%d", (int)getpid());
-	qemu = fork();
-	CHECK(qemu >= 0, "fork");
-	if (qemu == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-S",
-		       "-display", "none", "-nodefaults", "-m", "64",
-		       "-object", "memory-backend-memfd,id=mem,size=64M",
-		       "-machine", "memory-backend=mem",
-		       "-name", name, (char *)NULL);
-		_exit(127);
-	}
+	qemu = broker_spawn_qemu((const char *[]){
+		"-object", "memory-backend-memfd,id=mem,size=64M",
+		"-machine", "memory-backend=mem", "-name", name, NULL });
 	atexit(kill_qemu);
 	fd = broker_connect(sock);
 	snprintf(args, sizeof(args), "{\"vm\":\"%s\",\"hz\":2,\"records\":\"summary\"}",

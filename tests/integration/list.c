@@ -78,25 +78,6 @@ static void check_processes(json_t *list)
 	}
 }
 
-static json_t *entry(json_t *list, int pid)
-{
-	size_t i;
-	json_t *vm;
-
-	json_array_foreach(list, i, vm)
-		if (json_integer_value(json_object_get(vm, "pid")) == pid)
-			return vm;
-	return NULL;
-}
-
-static const char *str(json_t *vm, const char *key)
-{
-	const char *s = json_string_value(json_object_get(vm, key));
-
-	CHECK(s, "list: no string '%s' in %s", key, json_dumps(vm, 0));
-	return s;
-}
-
 static void check_json(const struct guest *g, const char *mem)
 {
 	json_t *list, *vm;
@@ -107,11 +88,11 @@ static void check_json(const struct guest *g, const char *mem)
 	CHECK(status == 0 && json_is_array(list), "list: exit %d: %s", status,
 	      json_dumps(list, 0));
 	check_processes(list);
-	vm = entry(list, g->pid);
+	vm = json_by_pid(list, g->pid);
 	CHECK(vm, "list does not show the guest's QEMU %d: %s", g->pid,
 	      json_dumps(list, 0));
-	CHECK(!strcmp(str(vm, "name"), g->name), "name '%s', not '%s'",
-	      str(vm, "name"), g->name);
+	CHECK(!strcmp(json_need_str(vm, "name"), g->name), "name '%s', not '%s'",
+	      json_need_str(vm, "name"), g->name);
 	CHECK(json_integer_value(json_object_get(vm, "start_time")) ==
 	      (json_int_t)start_time_of(g->pid), "start_time %lld",
 	      (long long)json_integer_value(json_object_get(vm, "start_time")));
@@ -119,13 +100,13 @@ static void check_json(const struct guest *g, const char *mem)
 	      (json_int_t)mem_bytes(mem), "ram_bytes %lld for --mem %s",
 	      (long long)json_integer_value(json_object_get(vm, "ram_bytes")),
 	      mem);
-	CHECK(!strcmp(str(vm, "ram_backend"), g->ram), "ram_backend %s, not %s",
-	      str(vm, "ram_backend"), g->ram);
+	CHECK(!strcmp(json_need_str(vm, "ram_backend"), g->ram), "ram_backend %s, not %s",
+	      json_need_str(vm, "ram_backend"), g->ram);
 	guest_option(g->rundir, "qmp", qmp, sizeof(qmp));
-	CHECK(!strcmp(str(vm, "qmp"), strcmp(qmp, "0") ? g->qmp_sock : ""),
-	      "qmp '%s'", str(vm, "qmp"));
+	CHECK(!strcmp(json_need_str(vm, "qmp"), strcmp(qmp, "0") ? g->qmp_sock : ""),
+	      "qmp '%s'", json_need_str(vm, "qmp"));
 	CHECK(json_is_null(json_object_get(vm, "libvirt")) &&
-	      !str(vm, "uuid")[0], "a plain QEMU with libvirt or a uuid: %s",
+	      !json_need_str(vm, "uuid")[0], "a plain QEMU with libvirt or a uuid: %s",
 	      json_dumps(vm, 0));
 	CHECK(json_integer_value(json_object_get(vm, "uid")) == 0,
 	      "uid of root's QEMU");
@@ -233,13 +214,13 @@ static void check_probe(const struct guest *g)
 	list = keyhole_json(&status, "list --probe");
 	CHECK(status == 0 && json_is_array(list), "list --probe: exit %d: %s",
 	      status, json_dumps(list, 0));
-	vm = entry(list, g->pid);
+	vm = json_by_pid(list, g->pid);
 	CHECK(vm, "list --probe does not show pid %d", g->pid);
 	CHECK(!json_object_get(vm, "error"), "probing the guest failed: %s",
 	      json_dumps(vm, 0));
-	CHECK(!strcmp(str(vm, "kernel_release"), release),
+	CHECK(!strcmp(json_need_str(vm, "kernel_release"), release),
 	      "kernel_release '%s', the guest says '%s'",
-	      str(vm, "kernel_release"), release);
+	      json_need_str(vm, "kernel_release"), release);
 	CHECK(json_is_array(json_object_get(vm, "techniques")),
 	      "no techniques array: %s", json_dumps(vm, 0));
 	json_array_foreach(json_object_get(vm, "techniques"), i, t)
@@ -385,13 +366,13 @@ static void check_unprivileged(const struct guest *g)
 	list = json_loads(out, 0, NULL);
 	CHECK(status == 0 && json_is_array(list), "list as nobody: exit %d: %s",
 	      status, out);
-	CHECK(!entry(list, g->pid), "nobody sees root's QEMU %d", g->pid);
-	vm = entry(list, own);
+	CHECK(!json_by_pid(list, g->pid), "nobody sees root's QEMU %d", g->pid);
+	vm = json_by_pid(list, own);
 	CHECK(!vm == !expect_own,
 	      "nobody %s its own QEMU, which the kernel %s it to read",
 	      vm ? "sees" : "does not see", expect_own ? "allows" : "forbids");
 	if (vm)
-		CHECK(!strcmp(str(vm, "name"), name) &&
+		CHECK(!strcmp(json_need_str(vm, "name"), name) &&
 		      json_integer_value(json_object_get(vm, "uid")) == NOBODY,
 		      "nobody's QEMU: %s", json_dumps(vm, 0));
 	json_decref(list);

@@ -401,4 +401,50 @@ static inline json_t *keyhole_json_whole(int *status, const char *fmt, ...)
 	return doc;
 }
 
+/* The object of a JSON array whose "pid" is pid, or NULL. */
+static inline json_t *json_by_pid(json_t *array, int pid)
+{
+	size_t i;
+	json_t *obj;
+
+	json_array_foreach(array, i, obj)
+		if (json_integer_value(json_object_get(obj, "pid")) == pid)
+			return obj;
+	return NULL;
+}
+
+/* A string member that must be there. */
+static inline const char *json_need_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	CHECK(s, "no string '%s' in %s", key, json_dumps(obj, 0));
+	return s;
+}
+
+/*
+ * Waits (60 s at most) until process pid's command line starts with
+ * prefix: its exec is done, and it looks the part.
+ */
+static inline void wait_cmdline(pid_t pid, const char *prefix)
+{
+	char path[64], buf[64];
+	FILE *f;
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		buf[0] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		f = fopen(path, "r");
+		if (f) {
+			CHECK(fread(buf, 1, sizeof(buf) - 1, f) || 1, "read");
+			fclose(f);
+		}
+		if (!strncmp(buf, prefix, strlen(prefix)))
+			return;
+		usleep(100000);
+	}
+	CHECK(0, "pid %d never ran %s", (int)pid, prefix);
+}
+
 #endif

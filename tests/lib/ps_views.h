@@ -28,17 +28,6 @@ find_truth(const struct truth_task *tasks, int nr, int pid)
 	return NULL;
 }
 
-static inline json_t *find_json(json_t *array, int pid)
-{
-	size_t i;
-	json_t *task;
-
-	json_array_foreach(array, i, task)
-		if (json_integer_value(json_object_get(task, "pid")) == pid)
-			return task;
-	return NULL;
-}
-
 static inline int stable(const struct truth_task *t,
 			 const struct truth_task *after, int nr_after)
 {
@@ -91,7 +80,7 @@ static inline int same_comm(const char *keyhole, const char *guest)
 static inline void compare(const struct view *v,
 			   const struct truth_task *t, int threads)
 {
-	json_t *k = find_json(v->doc, t->pid);
+	json_t *k = json_by_pid(v->doc, t->pid);
 	const char *state;
 	double start;
 

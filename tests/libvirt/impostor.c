@@ -57,21 +57,7 @@ static pid_t impostor(const char *exe, const char *name, const char *uuid)
 		_exit(127);
 	}
 	/* Until its command line is the one it claims (exec is done). */
-	for (int i = 0; i < 600; i++) {
-		char path[64], buf[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		f = fopen(path, "r");
-		if (f) {
-			CHECK(fread(buf, 1, sizeof(buf) - 1, f) || 1, "read");
-			fclose(f);
-		}
-		if (!strncmp(buf, "qemu-system-x86_64", 18))
-			return pid;
-		usleep(100000);
-	}
-	CHECK(0, "the impostor never ran");
+	wait_cmdline(pid, "qemu-system-x86_64");
 	return pid;
 }
 

@@ -18,25 +18,6 @@
 
 #include "domain.h"
 
-static json_t *entry(json_t *list, int pid)
-{
-	size_t i;
-	json_t *vm;
-
-	json_array_foreach(list, i, vm)
-		if (json_integer_value(json_object_get(vm, "pid")) == pid)
-			return vm;
-	return NULL;
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	CHECK(s, "no string '%s' in %s", key, json_dumps(obj, 0));
-	return s;
-}
-
 /* What virsh says the domain's UUID is. */
 static void virsh_uuid(const struct domain *d, char *uuid, size_t size)
 {
@@ -61,25 +42,25 @@ static void check(const char *keyhole, const struct domain *d,
 	CHECK(status == 0 && json_is_array(list), "%s --json list: exit %d: %s",
 	      keyhole, status, out);
 	free(out);
-	vm = entry(list, d->g.pid);
+	vm = json_by_pid(list, d->g.pid);
 	CHECK(vm, "%s list does not show QEMU %d of domain %s", keyhole,
 	      d->g.pid, d->name);
 	lv = json_object_get(vm, "libvirt");
 	CHECK(json_is_object(lv), "%s: QEMU %d is no libvirt domain: %s",
 	      keyhole, d->g.pid, json_dumps(vm, 0));
-	CHECK(!strcmp(str(lv, "name"), d->name),
-	      "libvirt.name '%s', the domain is '%s'", str(lv, "name"),
+	CHECK(!strcmp(json_need_str(lv, "name"), d->name),
+	      "libvirt.name '%s', the domain is '%s'", json_need_str(lv, "name"),
 	      d->name);
-	CHECK(!strcasecmp(str(lv, "uuid"), uuid),
-	      "libvirt.uuid '%s', virsh domuuid says '%s'", str(lv, "uuid"),
+	CHECK(!strcasecmp(json_need_str(lv, "uuid"), uuid),
+	      "libvirt.uuid '%s', virsh domuuid says '%s'", json_need_str(lv, "uuid"),
 	      uuid);
 	if (!strcmp(d->uri, "qemu:///system") ||
 	    !strcmp(d->uri, "qemu:///session"))
-		CHECK(!strcmp(str(lv, "uri"), d->uri), "libvirt.uri '%s', not %s",
-		      str(lv, "uri"), d->uri);
-	CHECK(!strcmp(str(vm, "name"), d->name) &&
-	      !strcasecmp(str(vm, "uuid"), uuid),
-	      "-name '%s' -uuid '%s'", str(vm, "name"), str(vm, "uuid"));
+		CHECK(!strcmp(json_need_str(lv, "uri"), d->uri), "libvirt.uri '%s', not %s",
+		      json_need_str(lv, "uri"), d->uri);
+	CHECK(!strcmp(json_need_str(vm, "name"), d->name) &&
+	      !strcasecmp(json_need_str(vm, "uuid"), uuid),
+	      "-name '%s' -uuid '%s'", json_need_str(vm, "name"), json_need_str(vm, "uuid"));
 	guest_option(d->g.rundir, "mem", mem, sizeof(mem));
 	CHECK(json_integer_value(json_object_get(vm, "ram_bytes")) ==
 	      (json_int_t)strtoull(mem, NULL, 10) <<
@@ -116,7 +97,7 @@ static void check(const char *keyhole, const struct domain *d,
 static pid_t start_impostor(const struct domain *d, char *exe, size_t size)
 {
 	char dir[] = "/tmp/kh-list-impostor.XXXXXX", guest[200];
-	int status, i;
+	int status;
 	pid_t pid;
 
 	CHECK(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
@@ -132,21 +113,7 @@ static pid_t start_impostor(const struct domain *d, char *exe, size_t size)
 		      guest, "-uuid", d->uuid, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 600; i++) {
-		char path[64], buf[64] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		f = fopen(path, "r");
-		if (f) {
-			CHECK(fread(buf, 1, sizeof(buf) - 1, f) || 1, "read");
-			fclose(f);
-		}
-		if (!strncmp(buf, "qemu-system-x86_64", 18))
-			return pid;
-		usleep(100000);
-	}
-	CHECK(0, "the impostor never ran");
+	wait_cmdline(pid, "qemu-system-x86_64");
 	return pid;
 }
 
@@ -164,12 +131,12 @@ static void check_impostor(const char *keyhole, const struct domain *d)
 	CHECK(status == 0 && json_is_array(list), "list: exit %d: %s", status,
 	      out);
 	free(out);
-	vm = entry(list, pid);
-	CHECK(vm && !strcmp(str(vm, "name"), d->name) &&
+	vm = json_by_pid(list, pid);
+	CHECK(vm && !strcmp(json_need_str(vm, "name"), d->name) &&
 	      json_is_null(json_object_get(vm, "libvirt")),
 	      "an impostor of domain %s: %s", d->name,
 	      vm ? json_dumps(vm, 0) : "not listed");
-	CHECK(json_is_object(json_object_get(entry(list, d->g.pid), "libvirt")),
+	CHECK(json_is_object(json_object_get(json_by_pid(list, d->g.pid), "libvirt")),
 	      "the real domain lost its identity beside an impostor");
 	json_decref(list);
 	free(run_capture(&status, "pkill -KILL -P %d", (int)pid));

@@ -31,7 +31,7 @@ static int set_bool(const struct kh_query_op *op,
 		    void *dst, struct kh_err *err)
 {
 	if (!json_is_boolean(value))
-		return kh_query_fail(err, EINVAL, "%s: '%s' must be a boolean",
+		return kh_err_set(err, EINVAL, "%s: '%s' must be a boolean",
 				     op->name, arg->key);
 	*(int *)dst = json_is_true(value);
 	return 0;
@@ -46,13 +46,13 @@ static int get_int(const struct kh_query_op *op,
 	json_int_t v;
 
 	if (!json_is_integer(value) || json_integer_value(value) < min)
-		return kh_query_fail(err, EINVAL,
+		return kh_err_set(err, EINVAL,
 				     "%s: '%s' must be an integer %s",
 				     op->name, arg->key,
 				     min ? "> 0" : ">= 0");
 	v = json_integer_value(value);
 	if (v > max)
-		return kh_query_fail(err, EINVAL,
+		return kh_err_set(err, EINVAL,
 				     "%s: '%s' must be at most %lld",
 				     op->name, arg->key, (long long)max);
 	*out = v;
@@ -82,7 +82,7 @@ static int set_value(const struct kh_query_op *op,
 			*(unsigned int *)dst = v;
 		return ret;
 	}
-	return kh_query_fail(err, EINVAL, "%s: '%s' has no type", op->name,
+	return kh_err_set(err, EINVAL, "%s: '%s' has no type", op->name,
 			     arg->key);
 }
 
@@ -97,7 +97,7 @@ int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
 
 	*args = (struct kh_query_args){ 0 };
 	if (json && !json_is_object(json))
-		return kh_query_fail(err, EINVAL,
+		return kh_err_set(err, EINVAL,
 				     "%s: the arguments must be a JSON object",
 				     op->name);
 	/* Every key first: an unknown one is named even beside a bad one. */
@@ -105,7 +105,7 @@ int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
 		if (find_arg(op, key))
 			continue;
 		kh_printable(key, sizeof(shown), shown);
-		return kh_query_fail(err, EINVAL,
+		return kh_err_set(err, EINVAL,
 				     "%s: unknown argument '%s'", op->name,
 				     shown);
 	}
@@ -113,7 +113,7 @@ int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
 		value = json ? json_object_get(json, arg->key) : NULL;
 		if (!value) {
 			if (arg->required)
-				return kh_query_fail(err, EINVAL,
+				return kh_err_set(err, EINVAL,
 						     "%s: '%s' is required",
 						     op->name, arg->key);
 			continue;

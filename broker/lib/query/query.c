@@ -8,8 +8,10 @@
  * (processes.c, system.c, network.c, crawl.c).
  *
  * Like json/, the folder calls only libkeyhole.h and jansson, never the
- * engine's insides (not even err.h): it is a user of the public API that
- * lives in the library so that every program has the same one.
+ * engine's insides: it is a user of the public API that lives in the
+ * library so that every program has the same one. The one exception is
+ * err.h, the library's single way of filling a struct kh_err, which
+ * knows nothing of the engine.
  *
  * Arguments are checked before the VM is touched: a daemon can refuse a
  * bad request before it attaches, and the checks are tested without one.
@@ -34,19 +36,6 @@ static const char techniques_name[] = "techniques";
 
 const struct kh_query_arg kh_query_no_args[] = { { NULL, 0, 0, 0 } };
 
-int kh_query_fail(struct kh_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return -code;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -code;
-}
-
 int kh_query_done(const char *name, json_t *doc,
 		  const struct kh_result *result, struct kh_query_result *res,
 		  struct kh_err *err)
@@ -56,7 +45,7 @@ int kh_query_done(const char *name, json_t *doc,
 	 * keeps the guest's banner as it is, and it may not be UTF-8.
 	 */
 	if (!doc)
-		return kh_query_fail(err, EILSEQ,
+		return kh_err_set(err, EILSEQ,
 				     "%s: the result cannot be made JSON (text that is not valid UTF-8, or out of memory)",
 				     name);
 	res->doc = doc;
@@ -96,25 +85,25 @@ int kh_query(struct kh_vm *vm, const char *name, const json_t *args,
 	int ret;
 
 	if (!res)
-		return kh_query_fail(err, EINVAL, "no result to fill");
+		return kh_err_set(err, EINVAL, "no result to fill");
 	*res = (struct kh_query_result){ 0 };
 	if (!name)
-		return kh_query_fail(err, EINVAL, "no query name");
+		return kh_err_set(err, EINVAL, "no query name");
 	op = find(name);
 	if (!op) {
 		if (!strcmp(name, techniques_name))
-			return kh_query_fail(err, EINVAL,
+			return kh_err_set(err, EINVAL,
 					     "techniques: not a query on an attached VM (kh_query_techniques())");
 		/* The name may come from a client: it reaches a terminal. */
 		kh_printable(name, sizeof(shown), shown);
-		return kh_query_fail(err, EINVAL, "unknown query '%s'",
+		return kh_err_set(err, EINVAL, "unknown query '%s'",
 				     shown);
 	}
 	ret = kh_query_parse_args(op, args, &parsed, err);
 	if (ret)
 		return ret;
 	if (!vm)
-		return kh_query_fail(err, EINVAL, "%s: no VM", name);
+		return kh_err_set(err, EINVAL, "%s: no VM", name);
 	return op->run(vm, &parsed, res, err);
 }
 
@@ -126,10 +115,10 @@ int kh_query_techniques(const char *spec, const struct kh_vm_config *cfg,
 	int ret;
 
 	if (!res)
-		return kh_query_fail(err, EINVAL, "no result to fill");
+		return kh_err_set(err, EINVAL, "no result to fill");
 	*res = (struct kh_query_result){ 0 };
 	if (!spec)
-		return kh_query_fail(err, EINVAL, "techniques: no VM");
+		return kh_err_set(err, EINVAL, "techniques: no VM");
 	ret = kh_techniques(spec, cfg, &list, &nr, err);
 	if (ret)
 		return ret;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "err.h"
 #include "libkeyhole.h"
 
 /* Every query's arguments once checked; what was not given is 0. */
@@ -54,13 +55,6 @@ extern const struct kh_query_arg kh_query_no_args[];
 /* Checks json (NULL: {}) against op->args and fills args. */
 int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
 			struct kh_query_args *args, struct kh_err *err);
-
-/*
- * Sets err (when not NULL) and returns -code; the engine's kh_err_set(),
- * which this folder may not call (query.c says why).
- */
-int kh_query_fail(struct kh_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /*
  * Gives res the document doc (a new reference, or NULL when an encoder
