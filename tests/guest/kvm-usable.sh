@@ -11,7 +11,12 @@
 # with isa-debug-exit on port 0xf4 QEMU then exits with (0x2a<<1)|1 = 85.
 # Anything else within ~10 s means no. The probe uses -cpu max, as vm.sh
 # does: a PVM-only KVM runs the payload with QEMU's default CPU model yet
-# aborts on -cpu max's MSR setup ("failed to set MSR 0x10a").  The answer is cached in
+# aborts on -cpu max's MSR setup ("failed to set MSR 0x10a"). A newer PVM
+# KVM runs the payload and then fails on a Linux guest's first page
+# tables ("kvm-pvm: INTERNAL_ERROR in batch emul", the guest silent
+# forever), so the payload alone proves too little: an ordinary guest
+# needs hardware virtualization, and a CPU without vmx or svm in
+# /proc/cpuinfo says no before anything runs. The answer is cached in
 # CACHEDIR/kvm-usable together with the host's boot id, so it is recomputed
 # after a reboot.
 set -u
@@ -27,7 +32,8 @@ if [ -n "$cache" ] && [ -r "$cache/kvm-usable" ]; then
 fi
 
 answer=no
-if command -v qemu-system-x86_64 >/dev/null; then
+if grep -qwE 'vmx|svm' /proc/cpuinfo &&
+	command -v qemu-system-x86_64 >/dev/null; then
 	tmp=$(mktemp -d /tmp/kvm-usable.XXXXXX)
 	head -c 65536 /dev/zero >"$tmp/bios.bin"
 	printf '\xb0\x2a\xe6\xf4\xf4' |
