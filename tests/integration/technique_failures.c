@@ -139,20 +139,6 @@ static int start_bare_qemu(void)
 	return bare_pid;
 }
 
-/* A file of keyhole's (QEMU's snapshot) in dir. */
-static int snapshot_started(const char *dir)
-{
-	struct dirent *d;
-	DIR *dh = opendir(dir);
-	int found = 0;
-
-	CHECK(dh, "cannot open %s", dir);
-	while (!found && (d = readdir(dh)))
-		found = d->d_name[0] != '.';
-	closedir(dh);
-	return found;
-}
-
 static void kill_mid_snapshot(const char *technique)
 {
 	char args[64], env[4300], snapdir[4200], *out;
@@ -179,12 +165,12 @@ static void kill_mid_snapshot(const char *technique)
 	close(fds[1]);
 	/*
 	 * Kill QEMU as soon as it has started writing the snapshot (a file
-	 * in the snapshot directory), polled for: 1 GiB takes pmemsave and
-	 * dump seconds under TCG, however busy the host.
+	 * in the snapshot directory open), polled for: 1 GiB takes pmemsave
+	 * and dump seconds under TCG, however busy the host.
 	 */
-	for (i = 0; !snapshot_started(snapdir); i++) {
+	for (i = 0; !qemu_has_file_in(pid, snapdir, args, sizeof(args)); i++) {
 		CHECK(i < 120000 && waitpid(child, NULL, WNOHANG) == 0,
-		      "%s: no snapshot file in %s before keyhole ended or 120 s passed",
+		      "%s: QEMU opened no snapshot file in %s before keyhole ended or 120 s passed",
 		      technique, snapdir);
 		sleep_ms(1);
 	}

@@ -128,26 +128,9 @@ static void same_processes(json_t *before, json_t *after, json_t **views,
 	CHECK(common > 20, "only %d processes compared", common);
 }
 
-/* A file of keyhole's in KEYHOLE_TMPDIR: a snapshot under way. */
-static int snapshot_file(char *name, size_t size)
-{
-	struct dirent *d;
-	DIR *dir = opendir(tmpdir);
-	int found = 0;
-
-	CHECK(dir, "cannot open %s", tmpdir);
-	while (!found && (d = readdir(dir)))
-		if (d->d_name[0] != '.') {
-			snprintf(name, size, "%s", d->d_name);
-			found = 1;
-		}
-	closedir(dir);
-	return found;
-}
-
 /*
  * SIGINT to `keyhole -t pmemsave ps` while its snapshot is under way: as
- * soon as QEMU has started writing the snapshot file (polled for, not
+ * soon as QEMU has the snapshot file open (polled for, not
  * guessed with a fixed sleep). A keyhole that finished before the file
  * was seen is run again, up to three times.
  */
@@ -171,7 +154,8 @@ static void interrupt_pmemsave(void)
 			_exit(127);
 		}
 		deadline = time(NULL) + 120;
-		while (!(seen = snapshot_file(file, sizeof(file))) &&
+		while (!(seen = qemu_has_file_in(g.pid, tmpdir, file,
+						 sizeof(file))) &&
 		       waitpid(child, &st, WNOHANG) == 0) {
 			if (time(NULL) > deadline) {
 				kill(child, SIGKILL);

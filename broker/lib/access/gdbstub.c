@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/gdbstub_monitor.h"
 #include "access/technique.h"
 #include "qemu/gdb_packet.h"
 #include "qemu/qmp.h"
@@ -51,6 +52,7 @@ struct gdbstub {
 	pthread_mutex_t lock;
 	int fd;			/* -1 while the guest is not held */
 	int stopped_it;		/* our connection halted a running guest */
+	int monitor;		/* the stub is ours, started by the monitor */
 	unsigned int chunk;	/* bytes per `m` packet */
 	int timeout_ms;		/* per reply */
 	uint64_t stop_start_ns;
@@ -229,12 +231,19 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 	close(gs->fd);
 	gs->fd = -1;
 	gs->rxlen = 0;
+	if (gs->monitor) {
+		int s = kh_gdbstub_monitor_stop(acc, r ? NULL : err);
+
+		r = r ?: s;
+		gs->monitor = 0;
+	}
 	if (gs->stopped_it) {
 		/*
 		 * Detach restarts the guest in QEMU 7.2; cont covers any
 		 * stub that does not, and a detach that failed.
 		 */
-		if (acc->target && acc->target->qmp_path[0]) {
+		if (acc->target && (acc->target->qmp_path[0] ||
+				    acc->target->libvirt_name[0])) {
 			struct kh_err qerr = { 0 };
 
 			if (!qmp_ensure_running(acc, &running, &qerr))
@@ -253,16 +262,13 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 
 static int missing_socket(const struct kh_access *acc, struct kh_err *err)
 {
-	/*
-	 * Not started through libvirt's monitor: its socket would be open to
-	 * every domain's QEMU (they share one user) until keyhole stops it.
-	 */
+	/* Its owner's stub, on TCP: keyhole neither uses nor replaces it. */
 	if (acc->target && acc->target->libvirt_name[0])
 		return kh_err_set(err, ENOENT,
-				  "libvirt domain %s has no gdbstub on a unix socket: add <qemu:commandline><qemu:arg value='-chardev'/><qemu:arg value='socket,id=gdb0,path=PATH,server=on,wait=off'/><qemu:arg value='-gdb'/><qemu:arg value='chardev:gdb0'/></qemu:commandline> to its XML (and xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' to <domain>)",
+				  "libvirt domain %s has a gdbstub of its own (<qemu:commandline>) that is not on a unix socket: give it -chardev socket,id=gdb0,path=PATH,server=on,wait=off -gdb chardev:gdb0 there, or remove it and keyhole starts one through the monitor",
 				  acc->target->libvirt_name);
 	return kh_err_set(err, ENOENT,
-			  "QEMU pid %d has no gdbstub on a unix socket%s: start QEMU with -chardev socket,id=gdb0,path=PATH,server=on,wait=off -gdb chardev:gdb0 (or set $KEYHOLE_GDB_SOCKET)",
+			  "QEMU pid %d has no gdbstub on a unix socket%s: start QEMU with -chardev socket,id=gdb0,path=PATH,server=on,wait=off -gdb chardev:gdb0 (or set $KEYHOLE_GDB_SOCKET), or with a QMP socket and no -gdb, and keyhole starts one through the monitor",
 			  (int)acc->pid,
 			  acc->target && acc->target->gdb_tcp ?
 			  " (its gdbstub listens on TCP, which keyhole does not use)" : "");
@@ -291,19 +297,27 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	unsigned int stops = 0;
 	unsigned long size;
 	size_t len;
-	int fd, r;
+	int fd, r, was_running = 0;
 
-	if (!acc->target || !acc->target->gdb_path[0])
+	if (kh_gdbstub_monitor_usable(acc)) {
+		fd = kh_gdbstub_monitor_start(acc, &was_running, err);
+		if (fd < 0)
+			return fd;
+		gs->monitor = 1;
+	} else if (!acc->target || !acc->target->gdb_path[0]) {
 		return missing_socket(acc, err);
-	fd = kh_unix_connect(acc->target->gdb_path, what,
-			     kh_unix_now_ms() + REPLY_TIMEOUT_MS, err);
-	if (fd < 0)
-		return fd;
+	} else {
+		fd = kh_unix_connect(acc->target->gdb_path, what,
+				     kh_unix_now_ms() + REPLY_TIMEOUT_MS, err);
+		if (fd < 0)
+			return fd;
+	}
 	gs->fd = fd;
 	gs->rxlen = 0;
 	gs->stop_start_ns = now_ns();
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) ||
-	    cred.pid != acc->pid) {
+	if (!gs->monitor &&
+	    (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) ||
+	     cred.pid != acc->pid)) {
 		/* Not QEMU's: it never saw us, so there is nothing to undo. */
 		close(fd);
 		gs->fd = -1;
@@ -315,8 +329,11 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	gs->timeout_ms = HELLO_TIMEOUT_MS;
 	r = transact(gs, "qSupported", &len, &stops, err);
 	gs->timeout_ms = REPLY_TIMEOUT_MS;
-	gs->stopped_it = stops > 0;
-	if (r == -ETIMEDOUT)
+	gs->stopped_it = stops > 0 || was_running;
+	if (r == -ETIMEDOUT && gs->monitor)
+		r = kh_err_set(err, ETIMEDOUT,
+			       "the gdbstub keyhole started through the monitor does not answer");
+	else if (r == -ETIMEDOUT)
 		r = kh_err_set(err, EBUSY,
 			       "the gdbstub on %s does not answer: another debugger may hold it",
 			       acc->target->gdb_path);
@@ -374,7 +391,8 @@ static int gdbstub_open(struct kh_access *acc, struct kh_err *err)
 	struct gdbstub *gs;
 	int r;
 
-	if (!acc->target || !acc->target->gdb_path[0])
+	if (!kh_gdbstub_monitor_usable(acc) &&
+	    (!acc->target || !acc->target->gdb_path[0]))
 		return missing_socket(acc, err);
 	gs = calloc(1, sizeof(*gs));
 	if (!gs)

@@ -6,11 +6,14 @@
  * the files. Consistent (the guest was stopped for the whole copy), and
  * the guest stays stopped for as long as QEMU takes to write all of RAM.
  *
- * QEMU writes the files itself, so they live in a directory QEMU can
- * write (KEYHOLE_TMPDIR, default /var/tmp). Each file is unlinked as soon
- * as it is open here: only the mappings keep it, and nothing is left
- * behind whatever happens later. On any failure the guest is resumed
- * first, then the error reported.
+ * QEMU writes into files keyhole makes and hands it, never into a file
+ * by name: each is an unnamed file (O_TMPFILE) in KEYHOLE_TMPDIR (default
+ * /var/tmp) passed over the monitor (getfd), which QEMU 7.2's pmemsave,
+ * taking only a file name, reaches as /proc/self/fd/N. So no other
+ * process can open or replace it on the way (the QEMUs of all libvirt
+ * domains share one user), QEMU needs no directory it may write, and
+ * nothing is left behind whatever happens. On any failure the guest is
+ * resumed first, then the error reported.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,42 +21,93 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/snapshot_store.h"
+#include "qemu/procfs.h"
 #include "qemu/qmp.h"
 
 #define PMEMSAVE_TIMEOUT_MS	(10 * 60 * 1000)
+
+#define PMEMSAVE_FDNAME	"keyhole-pmemsave"
+
+/*
+ * QEMU's number for the file it got as PMEMSAVE_FDNAME: found by inode in
+ * its /proc/PID/fd, since getfd does not say (add-fd would, but a guest
+ * that is not running would keep that fd until it next runs).
+ */
+static int qemu_fd_number(const struct kh_access *acc, int fd,
+			  struct kh_err *err)
+{
+	struct stat st;
+	int dir, n;
+
+	if (fstat(fd, &st))
+		return kh_err_set(err, errno, "fstat: %s", strerror(errno));
+	dir = kh_procfs_open(acc->pid);
+	if (dir < 0)
+		return kh_err_set(err, -dir, "QEMU pid %d: %s", (int)acc->pid,
+				  strerror(-dir));
+	n = kh_procfs_find_fd(dir, &st);
+	close(dir);
+	if (n < 0)
+		return kh_err_set(err, -n,
+				  "cannot find the file passed to QEMU pid %d in its /proc/%d/fd: %s",
+				  (int)acc->pid, (int)acc->pid, strerror(-n));
+	return n;
+}
 
 static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 		      struct kh_snap *snap, const struct kh_ram_range *rr,
 		      struct kh_err *err)
 {
 	const char *dir = kh_access_tmpdir(acc);
-	char path[4096];
-	json_t *args;
-	int fd, ret;
+	char path[64], name[128];
+	int fd, n, ret, closed;
 
-	ret = kh_access_tmpfile(acc, "pmemsave", path, sizeof(path), err);
+	fd = kh_access_tmpfd(acc, "pmemsave", err);
+	if (fd < 0)
+		return fd;
+	/*
+	 * QEMU opens it again through /proc/self/fd as its own user. It has
+	 * no name: only processes that may ptrace a holder can reach it.
+	 */
+	if (fchmod(fd, 0666)) {
+		ret = kh_err_set(err, errno, "fchmod: %s", strerror(errno));
+		goto out;
+	}
+	ret = kh_qmp_execute_fd(qmp, "getfd",
+				json_pack("{s:s}", "fdname", PMEMSAVE_FDNAME),
+				fd, NULL, err);
 	if (ret)
-		return ret;
-	args = json_pack("{s:I, s:I, s:s}", "val", (json_int_t)rr->gpa,
-			 "size", (json_int_t)rr->size, "filename", path);
-	ret = kh_qmp_execute(qmp, "pmemsave", args, NULL, err);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	unlink(path);
+		goto out;
+	n = qemu_fd_number(acc, fd, err);
+	ret = n < 0 ? n : 0;
+	if (!ret) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", n);
+		ret = kh_qmp_execute(qmp, "pmemsave",
+				     json_pack("{s:I, s:I, s:s}", "val",
+					       (json_int_t)rr->gpa, "size",
+					       (json_int_t)rr->size,
+					       "filename", path),
+				     NULL, err);
+	}
+	/* QEMU lets go of it whatever happened: only we hold it then. */
+	closed = kh_qmp_execute(qmp, "closefd",
+				json_pack("{s:s}", "fdname", PMEMSAVE_FDNAME),
+				NULL, ret ? NULL : err);
 	if (ret && kh_access_tmp_free(dir) < rr->size)
 		ret = kh_access_tmp_failed(dir, "pmemsave of guest RAM",
 					   ENOSPC, "", err);
-	if (!ret && fd < 0)
-		ret = kh_err_set(err, errno,
-				 "cannot open the pmemsave file %s: %s", path,
-				 strerror(errno));
+	ret = ret ?: closed;
+	snprintf(name, sizeof(name), "pmemsave of 0x%" PRIx64 " (in %s)",
+		 rr->gpa, dir);
 	if (!ret)
-		ret = kh_snap_add_file(snap, fd, rr->gpa, rr->size, path,
+		ret = kh_snap_add_file(snap, fd, rr->gpa, rr->size, name,
 				       err);
-	if (fd >= 0)
-		close(fd);
+out:
+	close(fd);
 	return ret;
 }
 
@@ -98,31 +152,15 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 				err);
 }
 
-/*
- * QEMU 7.2's pmemsave opens its file by name (fopen), so it takes no file
- * descriptor; and any file a libvirt domain's QEMU may write, every
- * domain's QEMU may (they run as one user). dump does the same job
- * through libvirt, which opens the file itself.
- */
-static int refuse_libvirt(const struct kh_access *acc, struct kh_err *err)
-{
-	if (!acc->target || !acc->target->libvirt_name[0])
-		return 0;
-	return kh_err_set(err, ENOTSUP,
-			  "pmemsave would have QEMU write guest RAM to a file by name, as the user every QEMU of libvirt shares (libvirt domain %s): use dump, which libvirt writes itself",
-			  acc->target->libvirt_name);
-}
-
 static int pmemsave_probe(struct kh_access *acc, struct kh_err *err)
 {
-	return refuse_libvirt(acc, err) ?:
-	       kh_snap_probe_space(acc, "pmemsave", err);
+	return kh_snap_probe_space(acc, "pmemsave", err);
 }
 
 static int pmemsave_open(struct kh_access *acc, struct kh_err *err)
 {
 	acc->priv = NULL;
-	return refuse_libvirt(acc, err) ?: pmemsave_take(acc, err);
+	return pmemsave_take(acc, err);
 }
 
 const struct kh_access_ops kh_access_pmemsave = {

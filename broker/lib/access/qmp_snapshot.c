@@ -143,6 +143,29 @@ int kh_access_tmpfile(const struct kh_access *acc, const char *what,
 	return 0;
 }
 
+int kh_access_tmpfd(const struct kh_access *acc, const char *what,
+		    struct kh_err *err)
+{
+	char path[4096];
+	int fd, r;
+
+	fd = open(kh_access_tmpdir(acc), O_TMPFILE | O_RDWR | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		/* A file system without O_TMPFILE: a name, for an instant. */
+		r = kh_access_tmpfile(acc, what, path, sizeof(path), err);
+		if (r)
+			return r;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		r = errno;
+		unlink(path);
+		if (fd < 0)
+			return kh_err_set(err, r, "cannot open %s: %s", path,
+					  strerror(r));
+	}
+	return fd;
+}
+
 int kh_access_tmp_failed(const char *dir, const char *what, int code,
 			 const char *detail, struct kh_err *err)
 {

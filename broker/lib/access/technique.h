@@ -179,6 +179,12 @@ const char *kh_access_tmpdir(const struct kh_access *acc);
  */
 int kh_access_tmpfile(const struct kh_access *acc, const char *what,
 		      char *path, size_t size, struct kh_err *err);
+/*
+ * A new empty file there with no name (O_TMPFILE, else unlinked at once),
+ * open read-write, mode 0600: its fd, or a negative error.
+ */
+int kh_access_tmpfd(const struct kh_access *acc, const char *what,
+		    struct kh_err *err);
 /* Explains a failed write of a snapshot into dir: ENOSPC names dir. */
 int kh_access_tmp_failed(const char *dir, const char *what, int code,
 			 const char *detail, struct kh_err *err);

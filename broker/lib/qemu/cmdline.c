@@ -299,6 +299,8 @@ static int parse_gdb(struct parse_state *ps, struct kh_target *t,
 	char path[sizeof(t->gdb_path)];
 	int r;
 
+	if (strcmp(val, "none"))
+		t->gdb_owned = 1;
 	if (!strncmp(val, "chardev:", 8)) {
 		if (strlen(val + 8) < sizeof(ps->gdb_chardev))
 			strcpy(ps->gdb_chardev, val + 8);
@@ -498,7 +500,7 @@ int kh_target_parse_cmdline(const char *cmdline, size_t len,
 			continue;	/* a bare disk image argument */
 		opt += opt[1] == '-' ? 2 : 1;
 		if (!strcmp(opt, "s"))
-			t->gdb_tcp = 1;	/* -gdb tcp::1234 */
+			t->gdb_tcp = t->gdb_owned = 1;	/* -gdb tcp::1234 */
 		if (is_noarg(opt))
 			continue;
 		if (i + 1 >= argc)

@@ -25,11 +25,14 @@ struct kh_target {
 	 * the socket of the chardev behind the qemu-ga virtio-serial port
 	 * (-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0),
 	 * or "". kh_vm_config's gdb_path and qga_path override them.
-	 * A TCP gdbstub is noted in gdb_tcp so the error can say so.
+	 * A TCP gdbstub is noted in gdb_tcp so the error can say so, and
+	 * any gdbstub the owner gave QEMU (-gdb other than none, -s) in
+	 * gdb_owned: keyhole never starts its own in its place.
 	 */
 	char gdb_path[108];
 	char qga_path[108];
 	int gdb_tcp;
+	int gdb_owned;
 	/*
 	 * -uuid, and whether a control monitor is a chardev QEMU got as an
 	 * inherited fd: the monitor is someone else's, libvirt's when the

@@ -9,10 +9,13 @@
  * descriptor of /proc/PID are the first process's or none (the kernel
  * answers ENOENT once it is gone).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qemu/procfs.h"
@@ -73,6 +76,39 @@ int kh_procfs_readlink(int dirfd, const char *link, char *buf, size_t size)
 		return gone(errno);
 	buf[n] = '\0';
 	return 0;
+}
+
+int kh_procfs_find_fd(int dirfd, const struct stat *file)
+{
+	struct dirent *de;
+	struct stat st;
+	int fdfd, ret = -ENOENT;
+	DIR *dir;
+	long n;
+	char *end;
+
+	fdfd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdfd < 0)
+		return gone(errno);
+	dir = fdopendir(fdfd);
+	if (!dir) {
+		ret = -errno;
+		close(fdfd);
+		return ret;
+	}
+	while ((de = readdir(dir))) {
+		n = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || n < 0 || n > INT32_MAX)
+			continue;
+		/* Follows the link to the open file, wherever its name is. */
+		if (fstatat(fdfd, de->d_name, &st, 0) ||
+		    st.st_dev != file->st_dev || st.st_ino != file->st_ino)
+			continue;
+		ret = (int)n;
+		break;
+	}
+	closedir(dir);
+	return ret;
 }
 
 /* A decimal number up to the next space or the end: *p moves past it. */

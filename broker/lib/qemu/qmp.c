@@ -135,14 +135,38 @@ static int read_msg(struct kh_qmp *qmp, int64_t deadline, json_t **msgp,
 	return 0;
 }
 
+/* One send; fd >= 0 travels with its first byte (SCM_RIGHTS). */
+static ssize_t send_some(int sock, const char *data, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (fd < 0)
+		return send(sock, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	memset(&ctl, 0, sizeof(ctl));
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static int send_all(struct kh_qmp *qmp, const char *data, size_t len,
-		    int64_t deadline, struct kh_err *err)
+		    int fd, int64_t deadline, struct kh_err *err)
 {
 	ssize_t n;
 	int r;
 
 	while (len) {
-		n = send(qmp->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send_some(qmp->fd, data, len, fd);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -159,13 +183,17 @@ static int send_all(struct kh_qmp *qmp, const char *data, size_t len,
 		}
 		data += n;
 		len -= n;
+		fd = -1;
 	}
 	return 0;
 }
 
-/* Sends one command; the reply with our id, skipping events. */
+/*
+ * Sends one command, with fd when it is >= 0; the reply with our id,
+ * skipping events.
+ */
 static int transact(struct kh_qmp *qmp, const char *cmd, json_t *args,
-		    json_t **ret, struct kh_err *err)
+		    int fd, json_t **ret, struct kh_err *err)
 {
 	int64_t deadline = now_ms() + qmp->timeout_ms;
 	unsigned long id = ++qmp->next_id;
@@ -188,9 +216,9 @@ static int transact(struct kh_qmp *qmp, const char *cmd, json_t *args,
 	json_decref(req);
 	if (!text)
 		return kh_err_set(err, ENOMEM, "out of memory");
-	r = send_all(qmp, text, strlen(text), deadline, err);
+	r = send_all(qmp, text, strlen(text), fd, deadline, err);
 	if (!r)
-		r = send_all(qmp, "\n", 1, deadline, err);
+		r = send_all(qmp, "\n", 1, -1, deadline, err);
 	free(text);
 	if (r)
 		return r;
@@ -326,7 +354,7 @@ int kh_qmp_connect(const char *path, int timeout_ms, struct kh_qmp **qmpp,
 	}
 	json_decref(msg);
 
-	r = transact(qmp, "qmp_capabilities", NULL, NULL, err);
+	r = transact(qmp, "qmp_capabilities", NULL, -1, NULL, err);
 	if (r)
 		goto fail;
 	*qmpp = qmp;
@@ -376,7 +404,7 @@ int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
 {
 	if (ret)
 		*ret = NULL;
-	return transact(qmp, cmd, args, ret, err);
+	return transact(qmp, cmd, args, -1, ret, err);
 }
 
 int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,
@@ -384,13 +412,15 @@ int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,
 {
 	if (ret)
 		*ret = NULL;
-	if (!qmp->pt.execute_fd) {
+	if (qmp->pt.execute_fd)
+		return qmp->pt.execute_fd(qmp->pt.priv, cmd, args, fd, ret,
+					  err);
+	if (qmp->pt.execute) {
 		json_decref(args);
 		return kh_err_set(err, ENOTSUP,
-				  "passing a file to QEMU over %s is not implemented",
-				  qmp->path);
+				  "%s cannot pass a file to QEMU", qmp->pt.what);
 	}
-	return qmp->pt.execute_fd(qmp->pt.priv, cmd, args, fd, ret, err);
+	return transact(qmp, cmd, args, fd, ret, err);
 }
 
 int kh_qmp_hmp(struct kh_qmp *qmp, const char *cmdline, char **out,
@@ -404,7 +434,7 @@ int kh_qmp_hmp(struct kh_qmp *qmp, const char *cmdline, char **out,
 	args = json_pack("{s:s}", "command-line", cmdline);
 	if (!args)
 		return kh_err_set(err, ENOMEM, "out of memory");
-	r = transact(qmp, "human-monitor-command", args, &ret, err);
+	r = transact(qmp, "human-monitor-command", args, -1, &ret, err);
 	if (r)
 		return kh_err_prefix(err, "HMP '%s'", cmdline);
 	text = json_string_value(ret);

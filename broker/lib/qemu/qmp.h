@@ -35,7 +35,7 @@ int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
 /*
  * The same, passing fd to QEMU along with the command (for getfd and
  * add-fd): so QEMU writes where keyhole says without a path of its own.
- * Only a passthrough carries it for now: ENOTSUP on a socket.
+ * On a socket it travels as SCM_RIGHTS with the command's first byte.
  */
 int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,
 		      int fd, json_t **ret, struct kh_err *err);
