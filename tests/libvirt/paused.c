@@ -91,7 +91,8 @@ static int reason_is(const struct domain *d, const char *want)
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "pvreadv", "ptrace", "hmp",
-						  "dump" };
+						  "dump", "pmemsave",
+						  "gdbstub" };
 	char log[4200];
 	struct domain d;
 	int status, seen = 0, rc;

@@ -18,8 +18,9 @@
 int main(int argc, char **argv)
 {
 	const char *techniques[16] = { "pvreadv", "procmem", "ptrace",
-				       "hmp", "migrate", "dump" };
-	int nr_techniques = 6, nr_views = 0, nr_before, nr_after, i, status;
+				       "hmp", "migrate", "dump", "pmemsave",
+				       "gdbstub" };
+	int nr_techniques = 8, nr_views = 0, nr_before, nr_after, i, status;
 	struct truth_task *before, *after;
 	int matched = 0;
 	struct view views[24];
