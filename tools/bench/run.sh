@@ -254,6 +254,18 @@ kmod_section() {
 	echo
 	"$O/bin/kh-bench" "$(cat "$work/libvirt/qemu.pid")" "$repeat"
 	echo
+	echo "### Every technique on the libvirt domain"
+	echo
+	echo "The raw-access ladder (below, for the method) on the same domain."
+	echo "The monitor is libvirt's, so hmp, migrate, bgsnap, dump, pmemsave"
+	echo "and gdbstub go through libvirt: pmemsave writes into an unnamed"
+	echo "file passed to QEMU, and gdbstub is a stub keyhole starts through"
+	echo "the monitor on a socket pair for each hold, so its walks include"
+	echo "starting and stopping it."
+	echo
+	"$O/bin/kh-bench" --ladder "$(cat "$work/libvirt/qemu.pid")" \
+		"$work/ladder-libvirt.dat"
+	echo
 	"$here/broker.sh" "$O" "$work/fixed4" "$work/broker"
 	echo
 	echo "## Consistency: the paper's figure 7"
