@@ -40,6 +40,7 @@ struct vm_entry {
 	int pidfd;
 	void *exit_watch;		/* the loop's source on pidfd */
 	atomic_bool gone;		/* QEMU exited: no new work */
+	unsigned long seen;		/* the last rescan that saw it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
 };

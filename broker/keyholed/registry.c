@@ -26,10 +26,13 @@
 #include <unistd.h>
 
 #include "keyholed.h"
+#include "qemu/discover.h"
 #include "metrics.h"
 
 static struct cds_lfht *table;
 static atomic_uint nr_vms;
+/* Rescans so far: an entry a rescan did not see is gone (loop thread). */
+static unsigned long scan;
 
 static unsigned long pid_hash(pid_t pid)
 {
@@ -111,6 +114,7 @@ static void add_proc(const struct kh_qemu_proc *proc)
 	if (!e)
 		return;
 	e->id = *proc;
+	e->seen = scan;
 	atomic_init(&e->refs, 1);
 	e->pidfd = syscall(SYS_pidfd_open, proc->pid, 0);
 	if (e->pidfd < 0) {
@@ -139,40 +143,47 @@ void registry_drop(pid_t pid)
 	vm_put(e);
 }
 
-static int by_pid(const void *a, const void *b)
+/* The process is one the registry holds: marked seen, not read again. */
+static int known(pid_t pid, uint64_t start_time, void *priv)
 {
-	const struct kh_qemu_proc *x = a, *y = b;
+	struct vm_entry *e = lookup_pid(pid);
+	int same = e && e->id.start_time == start_time;
 
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	if (same)
+		e->seen = scan;
+	if (e)
+		vm_put(e);
+	return same;
 }
 
+/*
+ * Only processes new since the last rescan are read whole (exe, status,
+ * command line, libvirt's pid file): with hundreds of QEMUs, reading
+ * them all every second would hold the loop thread for tens of ms.
+ */
 void registry_rescan(void)
 {
 	struct kh_err err = { 0 };
-	struct kh_qemu_proc *procs, key;
+	struct kh_qemu_proc *procs;
 	struct cds_lfht_iter iter;
 	struct vm_entry *e;
 	unsigned int nr, i;
 
-	if (kh_qemu_discover(&procs, &nr, &err)) {
+	scan++;
+	if (kh_qemu_discover_known(&procs, &nr, known, NULL, &err)) {
 		fprintf(stderr, "keyholed: rescan: %s\n", err.msg);
 		return;
 	}
 	/* Gone, or the pid is another process now. */
 	rcu_read_lock();
-	cds_lfht_for_each_entry(table, &iter, e, node) {
-		const struct kh_qemu_proc *p;
-
-		key.pid = e->id.pid;
-		p = bsearch(&key, procs, nr, sizeof(*procs), by_pid);
-		if (!p || p->start_time != e->id.start_time)
+	cds_lfht_for_each_entry(table, &iter, e, node)
+		if (e->seen != scan)
 			remove_entry(e);
-	}
 	rcu_read_unlock();
 	for (i = 0; i < nr; i++) {
 		e = lookup_pid(procs[i].pid);
 		if (e)
-			vm_put(e);
+			vm_put(e);	/* exited and reused within the scan */
 		else
 			add_proc(&procs[i]);
 	}
