@@ -261,17 +261,42 @@ int kh_access_journal_qmp(const struct kh_access *acc, struct kh_qmp *qmp,
 	return kh_qmp_set_halt_journal(qmp, acc->halt_journal, &e, err);
 }
 
+/* Whether QEMU says the guest runs, through its QMP monitor. */
+static int guest_runs(const struct kh_access *acc, int *running,
+		      struct kh_err *err)
+{
+	struct kh_qmp *qmp;
+	json_t *ret = NULL;
+	int r;
+
+	r = kh_access_qmp(acc, 3000, &qmp, err);
+	if (r)
+		return r;
+	r = kh_qmp_execute(qmp, "query-status", NULL, &ret, err);
+	*running = !r && json_is_true(json_object_get(ret, "running"));
+	json_decref(ret);
+	kh_qmp_close(qmp);
+	return r;
+}
+
 int kh_access_halt_journal_begin(const struct kh_access *acc,
 				 struct kh_err *err)
 {
 	struct kh_halt_entry e;
-	int r;
+	int r, running = 0;
 
 	if (!acc->halt_journal || !acc->halt_journal[0])
 		return 0;
 	r = entry_of(acc, &e, err);
 	if (r)
 		return r;
+	/* A guest someone else paused is theirs to resume, never ours. */
+	r = guest_runs(acc, &running, err);
+	if (r)
+		return kh_err_prefix(err, "not halting QEMU pid %d, whose run state the halt journal needs",
+				     (int)acc->pid);
+	if (!running)
+		return 0;
 	r = kh_halt_start_time(e.pid, &e.start_time);
 	if (r)
 		return kh_err_set(err, -r,

@@ -66,9 +66,12 @@ int kh_access_journal_qmp(const struct kh_access *acc, struct kh_qmp *qmp,
 
 /*
  * For a technique that halts the guest without QMP "stop" (gdbstub): call
- * begin before halting a guest that runs, only if it runs, and do not halt
- * when it fails; end once the guest runs again (harmless without a begin).
- * Recovery resumes such a guest through QMP "cont".
+ * begin just before halting, and do not halt when it fails; it asks QEMU
+ * through QMP whether the guest runs and journals the halt only if so (a
+ * guest someone else paused is never journalled). Call end once the guest
+ * runs again, or when the halt did not happen (harmless without a begin).
+ * Recovery resumes such a guest through QMP "cont". Without a journal
+ * both do nothing.
  */
 int kh_access_halt_journal_begin(const struct kh_access *acc,
 				 struct kh_err *err);
