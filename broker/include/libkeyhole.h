@@ -46,6 +46,31 @@ int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
 	       struct kh_err *err);
 void kh_ctx_free(struct kh_ctx *ctx);
 
+/*
+ * The halt journal (Documentation/broker.md, "Surviving a crash"): a
+ * directory, the caller's alone (not group- or other-writable), where the
+ * library notes each running guest it halts, from just before the QMP
+ * "stop" until its "cont". A process that was killed while it held guests
+ * halted leaves their entries; kh_halt_recover() in its successor resumes
+ * them. Set it before opening VMs; NULL or "": no journal (the default).
+ */
+int kh_ctx_set_halt_journal(struct kh_ctx *ctx, const char *dir,
+			    struct kh_err *err);
+
+/*
+ * Resumes the guests a dead process left halted, from the journal in dir:
+ * an entry whose QEMU process still runs (same pid and start time) and is
+ * paused is resumed ("cont", or virDomainResume for a libvirt domain) and
+ * removed; one whose process is gone, or that runs, or is in any state but
+ * paused, is removed and nothing is done to it. log (may be NULL) gets one
+ * sentence per entry. Returns how many guests were resumed, or a negative
+ * errno when dir cannot be read; an entry that could not be handled stays
+ * for the next call, and its error is also in err.
+ */
+int kh_halt_recover(const char *dir,
+		    void (*log)(void *opaque, const char *msg), void *opaque,
+		    struct kh_err *err);
+
 /* How the guest RAM layout (GPA -> QEMU virtual address) is learnt. */
 enum kh_layout_source {
 	KH_LAYOUT_AUTO = 0,	/* QMP when QEMU has a socket, else maps */

@@ -27,7 +27,17 @@ struct daemon_config {
 	const char *cache_dir;		/* kernel profiles; NULL: none */
 	const char *libvirt_uri;
 	const char *metrics;		/* ADDR:PORT for /metrics, or NULL */
+	const char *state_dir;		/* the halt journal's; NULL: none */
 };
+
+/* --- the state directory and its halt journal (recover.c) --- */
+
+/* Creates and locks STATE/paused; 0 with nothing done when NULL. */
+int state_open(const char *state_dir);
+/* The halt journal directory, or NULL. */
+const char *state_journal(void);
+/* Resumes what a killed keyholed left halted; logs to stderr. */
+void state_recover(void);
 
 /* --- the VM registry (registry.c) --- */
 

@@ -35,6 +35,9 @@ static void usage(FILE *out)
 		"                         \"\" disables)\n"
 		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics\n"
+		"      --state-dir DIR    halt journal in DIR/paused, to resume guests a\n"
+		"                         killed keyholed left halted (default\n"
+		"                         /run/keyhole; \"\" disables)\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this help\n",
 		KH_PROTO_SOCKET);
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
 		.socket_path = KH_PROTO_SOCKET,
 		.workers = cpus > 0 ? cpus : 1,
 		.cache_dir = "/var/cache/keyhole",
+		.state_dir = "/run/keyhole",
 	};
 	bool foreground = false;
 	int c, listen_fd, ret;
@@ -111,6 +116,9 @@ int main(int argc, char **argv)
 		case 'M':
 			cfg.metrics = optarg;
 			break;
+		case 'S':
+			cfg.state_dir = optarg[0] ? optarg : NULL;
+			break;
 		case 'V':
 			printf("keyholed %s\n", KEYHOLED_VERSION);
 			return 0;
@@ -133,6 +141,10 @@ int main(int argc, char **argv)
 	ret = server_listen(cfg.socket_path, &listen_fd);
 	if (ret)
 		return 1;
+	if (state_open(cfg.state_dir)) {
+		unlink(cfg.socket_path);
+		return 1;
+	}
 	if (!foreground && !getenv("NOTIFY_SOCKET") && daemon(0, 0)) {
 		perror("keyholed: daemon");
 		return 1;
@@ -149,6 +161,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* The loop reads the registry under rcu_read_lock() too. */
 	rcu_register_thread();
+	/*
+	 * Before any client can halt a guest: the guests a killed keyholed
+	 * left halted run again first (clients wait in the listen queue).
+	 */
+	state_recover();
 	ret = registry_init();
 	if (!ret)
 		ret = workers_start(&cfg);

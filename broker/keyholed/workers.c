@@ -484,6 +484,10 @@ int workers_start(const struct daemon_config *cfg)
 		fprintf(stderr, "keyholed: %s\n", err.msg);
 		return err.code ? -err.code : -EIO;
 	}
+	if (kh_ctx_set_halt_journal(ctx, state_journal(), &err)) {
+		fprintf(stderr, "keyholed: %s\n", err.msg);
+		return err.code ? -err.code : -EIO;
+	}
 	done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (done_fd < 0)
 		return -errno;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vm.h"
 
@@ -24,6 +26,37 @@ int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
 			 cfg->cache_dir);
 	pthread_mutex_init(&ctx->lock, NULL);
 	*ctxp = ctx;
+	return 0;
+}
+
+int kh_ctx_set_halt_journal(struct kh_ctx *ctx, const char *dir,
+			    struct kh_err *err)
+{
+	struct stat st;
+
+	if (!dir || !dir[0]) {
+		ctx->halt_journal[0] = '\0';
+		return 0;
+	}
+	if (dir[0] != '/' || strlen(dir) >= sizeof(ctx->halt_journal) - 64)
+		return kh_err_set(err, EINVAL,
+				  "the halt journal %s is not an absolute path shorter than %zu bytes",
+				  dir, sizeof(ctx->halt_journal) - 64);
+	if (lstat(dir, &st))
+		return kh_err_set(err, errno,
+				  "cannot use %s as the halt journal: %s", dir,
+				  strerror(errno));
+	/*
+	 * Its entries say which processes to resume: whoever else could
+	 * write there could have us resume any VM.
+	 */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022))
+		return kh_err_set(err, EPERM,
+				  "the halt journal %s must be a directory of uid %d that no one else may write (it is mode %o, uid %d)",
+				  dir, (int)geteuid(), st.st_mode & 07777,
+				  (int)st.st_uid);
+	snprintf(ctx->halt_journal, sizeof(ctx->halt_journal), "%s", dir);
 	return 0;
 }
 

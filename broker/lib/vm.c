@@ -127,6 +127,7 @@ void kh_vm_init_access(struct kh_vm *vm)
 	vm->acc.pid = vm->target.pid;
 	vm->acc.layout = &vm->layout;
 	vm->acc.target = &vm->target;
+	vm->acc.halt_journal = vm->ctx ? vm->ctx->halt_journal : NULL;
 	vm->acc.pidfd = syscall(SYS_pidfd_open, vm->target.pid, 0);
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)vm->target.pid);
 	/* Without it residency checks open the file per call: slower only. */

@@ -25,6 +25,7 @@ struct kh_ctx {
 	char cache_dir[4096];		/* "" disables the disk cache */
 	pthread_mutex_t lock;		/* protects profiles */
 	struct kh_ctx_profile *profiles;
+	char halt_journal[PATH_MAX];	/* "": no halt journal */
 };
 
 struct kh_vm {

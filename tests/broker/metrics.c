@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 		dup2(out, 1);
 		dup2(out, 2);
 		execl(bin, bin, "--foreground", "--socket", sock,
-		      "--cache-dir", "", "--metrics", metrics, (char *)NULL);
+		      "--cache-dir", "", "--state-dir", "", "--metrics",
+		      metrics, (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 600 && (fd = broker_dial(sock)) < 0; i++)

@@ -52,7 +52,7 @@ int main(void)
 	if (daemon == 0) {
 		setenv("NOTIFY_SOCKET", notify, 1);
 		execl(bin, bin, "--socket", sock, "--cache-dir", "",
-		      (char *)NULL);
+		      "--state-dir", "", (char *)NULL);
 		_exit(127);
 	}
 	CHECK(notice(nfd, "READY=1", 120), "no READY=1 within 120 s");

@@ -184,10 +184,13 @@ static inline const char *broker_socket(void)
 }
 
 /*
- * Starts a keyholed of the test's own on socket path, in the foreground;
- * returns its pid once it accepts connections (60 s at most).
+ * Starts a keyholed of the test's own on socket path, in the foreground,
+ * with its halt journal in state ("": none, so that it neither takes nor
+ * waits for another daemon's); returns its pid once it accepts
+ * connections (60 s at most).
  */
-static inline pid_t broker_start(const char *path, const char *log)
+static inline pid_t broker_start_state(const char *path, const char *log,
+				       const char *state)
 {
 	const char *bin = getenv("KEYHOLED");
 	double end = broker_now() + 60;
@@ -205,7 +208,7 @@ static inline pid_t broker_start(const char *path, const char *log)
 			dup2(out, 2);
 		}
 		execl(bin, bin, "--foreground", "--socket", path,
-		      "--cache-dir", "", (char *)NULL);
+		      "--cache-dir", "", "--state-dir", state, (char *)NULL);
 		_exit(127);
 	}
 	while (broker_now() < end) {
@@ -220,6 +223,11 @@ static inline pid_t broker_start(const char *path, const char *log)
 	}
 	CHECK(0, "keyholed did not listen on %s within 60 s", path);
 	return -1;
+}
+
+static inline pid_t broker_start(const char *path, const char *log)
+{
+	return broker_start_state(path, log, "");
 }
 
 /* Waits up to timeout seconds for pid to exit; its wait status, or -1. */

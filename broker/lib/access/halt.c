@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "access/halt_journal.h"
 #include "qemu/libvirt.h"
 #include "vm.h"
 
@@ -66,7 +67,10 @@ static int qmp_pause(struct kh_vm *vm, struct kh_err *err)
 		vm->pause_qmp = NULL;
 		return ret;
 	}
-	ret = guest_running(vm->pause_qmp, &running, err);
+	/* A crash while we hold it must not leave the guest halted. */
+	ret = kh_access_journal_qmp(&vm->acc, vm->pause_qmp, err);
+	if (!ret)
+		ret = guest_running(vm->pause_qmp, &running, err);
 	if (!ret && running)
 		ret = kh_qmp_execute(vm->pause_qmp, "stop", NULL, NULL, err);
 	if (ret) {

@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "access/halt_journal.h"
 #include "access/technique.h"
 #include "qemu/libvirt.h"
 #include "qemu/qmp.h"
@@ -30,8 +31,10 @@ int kh_access_qmp(const struct kh_access *acc, int timeout_ms,
 	int ret;
 
 	*qmpp = NULL;
-	if (acc->target && acc->target->libvirt_name[0])
-		return kh_libvirt_monitor(acc->target, qmpp, err);
+	if (acc->target && acc->target->libvirt_name[0]) {
+		ret = kh_libvirt_monitor(acc->target, &qmp, err);
+		goto journal;
+	}
 	if (!path[0])
 		return kh_err_set(err, ENOENT,
 				  "QEMU pid %d has no QMP socket: " HOW_TO_QMP,
@@ -61,6 +64,14 @@ int kh_access_qmp(const struct kh_access *acc, int timeout_ms,
 				 "QMP socket %s belongs to pid %d, not to QEMU pid %d",
 				 path, (int)kh_qmp_peer_pid(qmp),
 				 (int)acc->pid);
+		kh_qmp_close(qmp);
+		return ret;
+	}
+journal:
+	/* Every stop a snapshot technique sends is journalled. */
+	if (!ret)
+		ret = kh_access_journal_qmp(acc, qmp, err);
+	if (ret) {
 		kh_qmp_close(qmp);
 		return ret;
 	}

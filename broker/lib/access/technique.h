@@ -91,6 +91,8 @@ struct kh_access {
 	/* kh_vm_config's settings; NULL: the defaults */
 	const char *tmpdir;		/* where snapshots are made */
 	const char *keep_snapshot;	/* a file to keep the copy in */
+	/* The context's halt journal directory; NULL or "": none. */
+	const char *halt_journal;
 	/*
 	 * What the technique did to the guest, for reports: time it kept the
 	 * guest stopped and host CPU it spent, summed over the handle's life.

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/halt_journal.h"
 #include "qemu/qmp.h"
 
 #define QMP_MAX_MSG	(16u << 20)	/* `info mtree` is ~100 KiB */
@@ -33,6 +34,13 @@ struct kh_qmp {
 	size_t len, cap;
 	char path[108];
 	struct kh_passthrough pt;	/* pt.execute set: not a socket */
+	/*
+	 * The halt journal, when one is set: a "stop" is written there
+	 * before it is sent, and forgotten after "cont" or at close.
+	 */
+	char *journal_dir;
+	struct kh_halt_entry journal;
+	int journalled;
 };
 
 static int64_t now_ms(void)
@@ -382,10 +390,55 @@ int kh_qmp_open_passthrough(const struct kh_passthrough *pt, pid_t peer,
 	return 0;
 }
 
+int kh_qmp_set_halt_journal(struct kh_qmp *qmp, const char *dir,
+			    const struct kh_halt_entry *e, struct kh_err *err)
+{
+	free(qmp->journal_dir);
+	qmp->journal_dir = strdup(dir);
+	if (!qmp->journal_dir)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	qmp->journal = *e;
+	return 0;
+}
+
+/* Journals the halt about to be made; the stop is not sent otherwise. */
+static int journal_stop(struct kh_qmp *qmp, struct kh_err *err)
+{
+	int r = kh_halt_start_time(qmp->journal.pid,
+				   &qmp->journal.start_time);
+
+	if (r)
+		return kh_err_set(err, -r,
+				  "not halting QEMU pid %d: cannot read its start time for the halt journal: %s",
+				  (int)qmp->journal.pid, strerror(-r));
+	r = kh_halt_journal_write(qmp->journal_dir, &qmp->journal, err);
+	if (r)
+		return kh_err_prefix(err,
+				     "not halting QEMU pid %d, which could not be resumed after a crash",
+				     (int)qmp->journal.pid);
+	qmp->journalled = 1;
+	return 0;
+}
+
+static void journal_forget(struct kh_qmp *qmp)
+{
+	if (!qmp->journalled)
+		return;
+	kh_halt_journal_remove(qmp->journal_dir, &qmp->journal);
+	qmp->journalled = 0;
+}
+
 void kh_qmp_close(struct kh_qmp *qmp)
 {
 	if (!qmp)
 		return;
+	/*
+	 * Alive, the library resumed the guest or chose not to (someone
+	 * else ran it meanwhile, or cont failed and was reported): an entry
+	 * left behind could later resume a pause that is not ours.
+	 */
+	journal_forget(qmp);
+	free(qmp->journal_dir);
 	if (qmp->pt.close)
 		qmp->pt.close(qmp->pt.priv);
 	if (qmp->fd >= 0)
@@ -399,12 +452,29 @@ pid_t kh_qmp_peer_pid(const struct kh_qmp *qmp)
 	return qmp->peer;
 }
 
+/*
+ * The one place every QMP (and libvirt) stop and cont of the library goes
+ * through, hence where the halt journal is kept. Callers send "stop" only
+ * to a guest that runs, so every journalled halt is keyhole's own.
+ */
 int kh_qmp_execute(struct kh_qmp *qmp, const char *cmd, json_t *args,
 		   json_t **ret, struct kh_err *err)
 {
+	int r;
+
 	if (ret)
 		*ret = NULL;
-	return transact(qmp, cmd, args, -1, ret, err);
+	if (qmp->journal_dir && !strcmp(cmd, "stop")) {
+		r = journal_stop(qmp, err);
+		if (r) {
+			json_decref(args);
+			return r;
+		}
+	}
+	r = transact(qmp, cmd, args, -1, ret, err);
+	if (!r && !strcmp(cmd, "cont"))
+		journal_forget(qmp);
+	return r;
 }
 
 int kh_qmp_execute_fd(struct kh_qmp *qmp, const char *cmd, json_t *args,

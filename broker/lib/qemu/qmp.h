@@ -25,6 +25,15 @@ void kh_qmp_close(struct kh_qmp *qmp);
 int kh_qmp_open_passthrough(const struct kh_passthrough *pt, pid_t peer,
 			    struct kh_qmp **qmpp, struct kh_err *err);
 
+/*
+ * Journals every "stop" sent through qmp in directory dir as entry e
+ * (its start_time read at each stop) until "cont" succeeds or qmp closes
+ * (access/halt_journal.h). A stop that cannot be journalled is not sent.
+ */
+struct kh_halt_entry;
+int kh_qmp_set_halt_journal(struct kh_qmp *qmp, const char *dir,
+			    const struct kh_halt_entry *e, struct kh_err *err);
+
 /* The pid of the QEMU process serving the socket (SO_PEERCRED). */
 pid_t kh_qmp_peer_pid(const struct kh_qmp *qmp);
 
