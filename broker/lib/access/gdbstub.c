@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "access/gdbstub_monitor.h"
+#include "access/halt_journal.h"
 #include "access/technique.h"
 #include "qemu/gdb_packet.h"
 #include "qemu/qmp.h"
@@ -53,6 +54,7 @@ struct gdbstub {
 	int fd;			/* -1 while the guest is not held */
 	int stopped_it;		/* our connection halted a running guest */
 	int monitor;		/* the stub is ours, started by the monitor */
+	int journalled;		/* kh_access_halt_journal_begin() was called */
 	unsigned int chunk;	/* bytes per `m` packet */
 	int timeout_ms;		/* per reply */
 	uint64_t stop_start_ns;
@@ -212,6 +214,15 @@ static int qmp_ensure_running(const struct kh_access *acc, int *running,
 	return r;
 }
 
+/* The halt is over (or never happened): its journal entry goes; ret. */
+static int journal_end(struct kh_access *acc, struct gdbstub *gs, int ret)
+{
+	if (gs->journalled)
+		kh_access_halt_journal_end(acc);
+	gs->journalled = 0;
+	return ret;
+}
+
 /* Lets the guest go; safe on a half-open connection. */
 static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 		       struct kh_err *err)
@@ -220,7 +231,7 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 	int r = 0, running = 0;
 
 	if (gs->fd < 0)
-		return 0;
+		return journal_end(acc, gs, 0);
 	if (gs->stopped_it) {
 		r = transact(gs, "D", &len, NULL, err);
 		if (!r && strcmp(gs->payload, "OK"))
@@ -257,7 +268,7 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 					  memory_order_relaxed);
 		gs->stopped_it = 0;
 	}
-	return r;
+	return journal_end(acc, gs, r);
 }
 
 static int missing_socket(const struct kh_access *acc, struct kh_err *err)
@@ -299,18 +310,30 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	size_t len;
 	int fd, r, was_running = 0;
 
+	/*
+	 * Journalled before the stub halts the guest, so that a restarted
+	 * keyholed can resume it (through the monitor: a QEMU without one
+	 * could not be resumed, and is not journalled).
+	 */
+	if (acc->target && (acc->target->qmp_path[0] ||
+			    acc->target->libvirt_name[0])) {
+		r = kh_access_halt_journal_begin(acc, err);
+		if (r)
+			return r;
+		gs->journalled = 1;
+	}
 	if (kh_gdbstub_monitor_usable(acc)) {
 		fd = kh_gdbstub_monitor_start(acc, &was_running, err);
 		if (fd < 0)
-			return fd;
+			return journal_end(acc, gs, fd);
 		gs->monitor = 1;
 	} else if (!acc->target || !acc->target->gdb_path[0]) {
-		return missing_socket(acc, err);
+		return journal_end(acc, gs, missing_socket(acc, err));
 	} else {
 		fd = kh_unix_connect(acc->target->gdb_path, what,
 				     kh_unix_now_ms() + REPLY_TIMEOUT_MS, err);
 		if (fd < 0)
-			return fd;
+			return journal_end(acc, gs, fd);
 	}
 	gs->fd = fd;
 	gs->rxlen = 0;
@@ -321,6 +344,7 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 		/* Not QEMU's: it never saw us, so there is nothing to undo. */
 		close(fd);
 		gs->fd = -1;
+		journal_end(acc, gs, 0);
 		return kh_err_set(err, EPERM,
 				  "gdbstub socket %s belongs to pid %d, not to QEMU pid %d",
 				  acc->target->gdb_path, (int)cred.pid,
