@@ -25,6 +25,7 @@
 
 #include "access/snapshot_store.h"
 #include "qemu/libvirt.h"
+#include "qemu/procfs.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 3000
@@ -37,7 +38,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int layout_via_qmp(struct kh_vm *vm, struct kh_err *err)
+static int layout_via_monitor(struct kh_vm *vm, struct kh_err *err)
 {
 	struct kh_qmp *qmp;
 	int ret;
@@ -68,6 +69,50 @@ static int layout_via_qmp(struct kh_vm *vm, struct kh_err *err)
 	return ret;
 }
 
+/* The process has exited (or is a zombie): nothing will answer. */
+static int qemu_gone(pid_t pid)
+{
+	struct kh_procfs_stat st;
+	char text[1024];
+	size_t len;
+	int dir = kh_procfs_open(pid), r;
+
+	if (dir < 0)
+		return 1;
+	r = kh_procfs_read(dir, "stat", text, sizeof(text) - 1, &len);
+	close(dir);
+	if (r == -ESRCH)
+		return 1;
+	return !r && !kh_procfs_parse_stat(text, len, &st) &&
+	       (st.state == 'Z' || st.state == 'X');
+}
+
+/*
+ * The layout queries change nothing in QEMU, so a conversation QEMU
+ * hung up on is asked again once on a new connection when QEMU still
+ * runs. (CI once saw a QEMU in a busy nested guest hang up on this
+ * conversation between two HMP commands; whether it was dying then is
+ * not known.) When QEMU has exited, that is what is said.
+ */
+static int layout_via_qmp(struct kh_vm *vm, struct kh_err *err)
+{
+	int ret = layout_via_monitor(vm, err);
+
+	if (ret != -ECONNRESET && ret != -EPIPE)
+		return ret;
+	if (qemu_gone(vm->target.pid)) {
+		kh_err_prefix(err,
+			      "QEMU pid %d exited while keyhole asked it where guest RAM lies",
+			      (int)vm->target.pid);
+		if (err)
+			err->code = ESRCH;
+		return -ESRCH;
+	}
+	if (err)
+		memset(err, 0, sizeof(*err));
+	return layout_via_monitor(vm, err);
+}
+
 static int find_layout(struct kh_vm *vm, enum kh_layout_source source,
 		       struct kh_err *err)
 {
@@ -89,6 +134,11 @@ static int find_layout(struct kh_vm *vm, enum kh_layout_source source,
 		ret = layout_via_qmp(vm, &qmp_err);
 		if (!ret)
 			return 0;
+		if (ret == -ESRCH) {
+			if (err)
+				*err = qmp_err;
+			return ret;
+		}
 	}
 	ret = kh_layout_from_maps(&vm->target, &vm->layout, err);
 	if (ret && qmp_err.code)

@@ -274,6 +274,25 @@ static int same_comm(const char *keyhole, const char *guest)
 }
 
 /*
+ * When a keyhole run fails, what the L1 knows that the error may not:
+ * whether the L2's QEMU still runs, and what its kernel said last (an
+ * OOM kill, a segfault).
+ */
+static void diagnose(int status)
+{
+	char *out;
+	int st;
+
+	if (!status)
+		return;
+	fprintf(stderr, "QEMU pid %d %s\n", (int)g.pid,
+		kill(g.pid, 0) ? "is gone" : "still runs");
+	out = run_capture(&st, "dmesg | tail -n 12 2>&1");
+	fprintf(stderr, "the L1's last kernel messages:\n%s", out ?: "");
+	free(out);
+}
+
+/*
  * Every process the guest shows unchanged before and after the walks
  * (the guest forks churn all the time) is in each view, the same.
  */
@@ -292,6 +311,7 @@ static void check_ps(void)
 
 		views[v] = keyhole_json(&status, "--technique %s ps %d",
 					names[v], g.pid);
+		diagnose(status);
 		CHECK(status == 0 && json_is_array(views[v]),
 		      "ps through %s: exit %d: %s", names[v], status,
 		      json_dumps(views[v], 0));
