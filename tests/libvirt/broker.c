@@ -5,7 +5,10 @@
  * have them), answers a query that names the domain by its libvirt name
  * and by its UUID (through libvirt, whose QMP monitor it is) with the
  * guest's own processes, and leaves libvirt's state of the domain as it
- * was.
+ * was. Then it acts when libvirt starts and stops a domain: one that
+ * `virsh create` starts while the daemon runs (a firmware that finds no
+ * disk is enough to be a QEMU) is listed with libvirt's name and UUID,
+ * and it is dropped once `virsh destroy` ends it.
  */
 #include "broker.h"
 #include "domain.h"
@@ -38,6 +41,94 @@ static void ps_by(int fd, const char *spec)
 	      "ps of %s through keyholed: %.500s", spec, text);
 	free(text);
 	json_decref(reply);
+}
+
+static const struct domain *born_of;
+static char born[64];
+
+static void destroy_born(void)
+{
+	char *out;
+	int status;
+
+	if (!born[0])
+		return;
+	out = virsh(born_of, &status, "destroy '%s' 2>&1", born);
+	free(out);
+	born[0] = '\0';
+}
+
+/* The daemon's entry for the domain named name, or NULL. */
+static json_t *find_by_libvirt_name(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *vm;
+
+	json_array_foreach(list, i, vm) {
+		json_t *lv = json_object_get(vm, "libvirt");
+
+		if (!strcmp(json_string_value(json_object_get(lv, "name")) ?: "",
+			    name))
+			return vm;
+	}
+	return NULL;
+}
+
+static json_t *wait_listed(int fd, const char *name, int want, double end)
+{
+	json_t *list, *vm;
+
+	for (;;) {
+		list = broker_list(fd);
+		vm = find_by_libvirt_name(list, name);
+		if (!!vm == want)
+			return list;
+		json_decref(list);
+		CHECK(broker_now() < end, "domain %s %s keyholed's list in time",
+		      name, want ? "never entered" : "never left");
+		usleep(100000);
+	}
+}
+
+static void born_and_destroyed(int fd, const struct domain *d,
+			       const char *dir)
+{
+	char xml[256], name[64], *out, uuid[64] = "";
+	json_t *list, *lv;
+	int status;
+	FILE *f;
+
+	snprintf(born, sizeof(born), "kh-born-%d", (int)getpid());
+	born_of = d;
+	atexit(destroy_born);
+	snprintf(xml, sizeof(xml), "%s/born.xml", dir);
+	f = fopen(xml, "w");
+	CHECK(f, "create %s", xml);
+	fprintf(f, "<domain type='qemu'><name>%s</name>"
+		"<memory unit='MiB'>32</memory>"
+		"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+		"<devices/></domain>\n", born);
+	CHECK(!fclose(f), "write %s", xml);
+	out = virsh(d, &status, "create '%s' 2>&1", xml);
+	CHECK(status == 0, "virsh create %s: %s", xml, out);
+	free(out);
+	out = virsh(d, &status, "domuuid '%s'", born);
+	CHECK(status == 0 && sscanf(out, "%63s", uuid) == 1,
+	      "virsh domuuid %s: %s", born, out);
+	free(out);
+
+	list = wait_listed(fd, born, 1, broker_now() + 60);
+	lv = json_object_get(find_by_libvirt_name(list, born), "libvirt");
+	CHECK(!strcasecmp(json_string_value(json_object_get(lv, "uuid")) ?: "",
+			  uuid),
+	      "domain %s listed with %s, not UUID %s", born,
+	      json_dumps(lv, JSON_COMPACT), uuid);
+	json_decref(list);
+
+	snprintf(name, sizeof(name), "%s", born);
+	destroy_born();
+	json_decref(wait_listed(fd, name, 0, broker_now() + 60));
+	unlink(xml);
 }
 
 int main(int argc, char **argv)
@@ -81,6 +172,7 @@ int main(int argc, char **argv)
 	ps_by(fd, d.name);
 	ps_by(fd, d.uuid);
 	domain_expect(&d, "running", "queries through keyholed");
+	born_and_destroyed(fd, &d, dir);
 
 	close(fd);
 	kill(daemon, SIGTERM);
