@@ -159,6 +159,46 @@ int kh_vm_open(struct kh_ctx *ctx, const char *spec,
 	       struct kh_err *err);
 void kh_vm_close(struct kh_vm *vm);
 
+/*
+ * Guest RAM handed over as a file (keyholed's "ram" command,
+ * Documentation/broker-protocol.md): the memfd or file that backs every
+ * RAM range, opened read-only, and where each range lies in it. A
+ * process that holds one maps guest RAM itself, with nobody in the read
+ * path; the file grants reading guest RAM and nothing else (no write, no
+ * access to QEMU's other memory, no control of the VM).
+ */
+#define KH_RAM_FILE_MAX_RANGES 32
+
+struct kh_ram_file {
+	int fd;			/* the RAM backend, O_RDONLY */
+	int pidfd;		/* the QEMU process (exit shows), or -1 */
+	pid_t pid;		/* the QEMU process, for messages */
+	char name[256];		/* its -name or libvirt domain, or "" */
+	unsigned int nr;
+	struct {
+		uint64_t gpa, size;
+		uint64_t offset;	/* of the range's first byte in fd */
+	} range[KH_RAM_FILE_MAX_RANGES];
+};
+
+/*
+ * Opens the file behind vm's guest RAM (fd and pidfd are new; the
+ * caller closes them). -ENODEV when RAM is anonymous memory, which no
+ * file holds; -ENOTSUP when the ranges lie in different files.
+ */
+int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
+		   struct kh_err *err);
+
+/*
+ * Attaches to a VM through such a file: technique memmap on ram->fd,
+ * the guest kernel located as kh_vm_open() does. fd and pidfd stay the
+ * caller's (they are duplicated). cfg's technique and layout must be
+ * unset.
+ */
+int kh_vm_open_ram_file(struct kh_ctx *ctx, const struct kh_ram_file *ram,
+			const struct kh_vm_config *cfg, struct kh_vm **vmp,
+			struct kh_err *err);
+
 struct kh_ram_range {
 	uint64_t gpa;		/* first guest-physical address */
 	uint64_t size;		/* bytes */

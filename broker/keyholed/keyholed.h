@@ -96,6 +96,9 @@ void client_put(struct client *c);
 const struct peer *client_peer(const struct client *c);
 /* Queues a message for the client; steals msg. Event loop thread only. */
 void client_send(struct client *c, json_t *msg);
+/* The same with descriptors (SCM_RIGHTS), which it takes over. */
+void client_send_fds(struct client *c, json_t *msg, const int *fds,
+		     unsigned int nr_fds);
 /* A job of c's is queued; its reply counts it back down (MAX_IN_FLIGHT). */
 void client_job_started(struct client *c);
 /* Authorization answers remembered for this client (auth.c). */
@@ -184,6 +187,8 @@ struct job {
 	struct kh_vm_config cfg;	/* technique and layout of the request */
 	char *technique, *layout_spec;
 	json_t *reply;			/* filled by the worker */
+	int fds[2];			/* sent with the reply ("ram") */
+	unsigned int nr_fds;
 	struct job *next;
 };
 

@@ -42,6 +42,9 @@ struct outbuf {
 	struct outbuf *next;
 	size_t len, off;
 	bool stream;		/* a subscription's: may be dropped */
+	/* Passed with the first byte (SCM_RIGHTS), then closed here. */
+	int fds[KH_PROTO_MAX_FDS];
+	unsigned int nr_fds;
 	char data[];
 };
 
@@ -86,6 +89,13 @@ void client_get(struct client *c)
 	atomic_fetch_add(&c->refs, 1);
 }
 
+static void outbuf_free(struct outbuf *b)
+{
+	while (b->nr_fds)
+		close(b->fds[--b->nr_fds]);
+	free(b);
+}
+
 void client_put(struct client *c)
 {
 	struct outbuf *b;
@@ -94,7 +104,7 @@ void client_put(struct client *c)
 		return;
 	while ((b = c->out_head)) {
 		c->out_head = b->next;
-		free(b);
+		outbuf_free(b);
 	}
 	free(c->in);
 	free(c);
@@ -154,14 +164,45 @@ static void update_events(struct client *c)
 	sd_event_source_set_io_events(c->io, events);
 }
 
+/* Writes what it can of b, its descriptors with the first byte. */
+static ssize_t send_some(struct client *c, struct outbuf *b)
+{
+	union {
+		char buf[CMSG_SPACE(KH_PROTO_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {
+		.iov_base = b->data + b->off, .iov_len = b->len - b->off,
+	};
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (!b->nr_fds)
+		return send(c->fd, iov.iov_base, iov.iov_len,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.buf;
+	mh.msg_controllen = CMSG_SPACE(b->nr_fds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(b->nr_fds * sizeof(int));
+	memcpy(CMSG_DATA(cm), b->fds, b->nr_fds * sizeof(int));
+	n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0)	/* they went with the first byte: ours to close */
+		while (b->nr_fds)
+			close(b->fds[--b->nr_fds]);
+	return n;
+}
+
 static void flush(struct client *c)
 {
 	struct outbuf *b;
 	ssize_t n;
 
 	while ((b = c->out_head)) {
-		n = send(c->fd, b->data + b->off, b->len - b->off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send_some(c, b);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -179,7 +220,7 @@ static void flush(struct client *c)
 			c->out_tail = &c->out_head;
 		if (b->stream)
 			c->nr_stream--;
-		free(b);
+		outbuf_free(b);
 	}
 }
 
@@ -204,7 +245,8 @@ static void drop_oldest_stream(struct client *c)
 	}
 }
 
-static void queue_held(struct client *c, json_t *msg, bool stream)
+static void queue_held(struct client *c, json_t *msg, bool stream,
+		       const int *fds, unsigned int nr_fds)
 {
 	struct outbuf *b;
 	size_t len;
@@ -230,6 +272,8 @@ static void queue_held(struct client *c, json_t *msg, bool stream)
 	    malloc(sizeof(*b) + len);
 	if (!b) {
 		free(line);
+		while (nr_fds)
+			close(fds[--nr_fds]);
 		if (stream) {
 			c->dropped++;
 			metrics_client_dropped(c->id, c->peer.cred.uid,
@@ -245,6 +289,8 @@ static void queue_held(struct client *c, json_t *msg, bool stream)
 	b->len = len;
 	b->off = 0;
 	b->stream = stream;
+	b->nr_fds = nr_fds;
+	memcpy(b->fds, fds, nr_fds * sizeof(*fds));
 	b->next = NULL;
 	*c->out_tail = b;
 	c->out_tail = &b->next;
@@ -266,26 +312,35 @@ static void queue_held(struct client *c, json_t *msg, bool stream)
  * same reason a stream message is only queued here, and written when the
  * loop finds the socket writable.
  */
-static void queue(struct client *c, json_t *msg, bool stream)
+static void queue(struct client *c, json_t *msg, bool stream,
+		  const int *fds, unsigned int nr_fds)
 {
 	if (c->dead || c->closing) {
 		json_decref(msg);
+		while (nr_fds)
+			close(fds[--nr_fds]);
 		return;
 	}
 	/* Writing may end the client; its caller may hold no reference. */
 	client_get(c);
-	queue_held(c, msg, stream);
+	queue_held(c, msg, stream, fds, nr_fds);
 	client_put(c);
 }
 
 void client_send(struct client *c, json_t *msg)
 {
-	queue(c, msg, false);
+	queue(c, msg, false, NULL, 0);
+}
+
+void client_send_fds(struct client *c, json_t *msg, const int *fds,
+		     unsigned int nr_fds)
+{
+	queue(c, msg, false, fds, nr_fds);
 }
 
 void client_stream(struct client *c, json_t *msg)
 {
-	queue(c, msg, true);
+	queue(c, msg, true, NULL, 0);
 }
 
 uint64_t client_dropped(const struct client *c)
@@ -523,8 +578,9 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *data)
 			continue;
 		}
 		c->in_flight--;
-		client_send(c, job->reply);
+		client_send_fds(c, job->reply, job->fds, job->nr_fds);
 		job->reply = NULL;
+		job->nr_fds = 0;
 		process_lines(c);
 		job_free(job);
 	}

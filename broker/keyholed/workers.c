@@ -88,6 +88,8 @@ void job_free(struct job *job)
 	json_decref(job->id);
 	json_decref(job->args);
 	json_decref(job->reply);
+	while (job->nr_fds)
+		close(job->fds[--job->nr_fds]);
 	free(job->command);
 	free(job->technique);
 	free(job->layout_spec);
@@ -279,6 +281,35 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 	return vm;
 }
 
+/*
+ * "ram": the file behind the VM's RAM and a pidfd of its QEMU, passed
+ * with the reply; the reply says where each range lies in the file.
+ */
+static json_t *run_ram(struct job *job, struct kh_vm *vm)
+{
+	struct kh_ram_file ram;
+	struct kh_err err = { 0 };
+	json_t *ranges, *doc;
+	unsigned int i;
+
+	if (kh_vm_ram_file(vm, &ram, &err))
+		return kh_proto_error(error_class(job, err.code), job->id,
+				      "%s", err.msg);
+	ranges = json_array();
+	for (i = 0; i < ram.nr; i++)
+		json_array_append_new(ranges, json_pack("{s:I, s:I, s:I}",
+			"gpa", (json_int_t)ram.range[i].gpa,
+			"size", (json_int_t)ram.range[i].size,
+			"offset", (json_int_t)ram.range[i].offset));
+	doc = json_pack("{s:i, s:s, s:o, s:[s, s]}", "pid", (int)ram.pid,
+			"name", ram.name, "ranges", ranges, "fds", "ram",
+			ram.pidfd >= 0 ? "pidfd" : "none");
+	job->fds[job->nr_fds++] = ram.fd;
+	if (ram.pidfd >= 0)
+		job->fds[job->nr_fds++] = ram.pidfd;
+	return kh_proto_return(doc, job->id);
+}
+
 static json_t *run_job(struct job *job)
 {
 	struct kh_query_result res = { 0 };
@@ -294,6 +325,16 @@ static json_t *run_job(struct job *job)
 		return kh_proto_error(KH_ERR_VM_GONE, job->id,
 				      "QEMU process %d exited",
 				      (int)job->vm->id.pid);
+	if (!strcmp(job->command, "ram")) {
+		vm = vm_for(job, &transient, &err);
+		if (!vm)
+			return kh_proto_error(error_class(job, err.code),
+					      job->id, "%s", err.msg);
+		reply = run_ram(job, vm);
+		if (transient)
+			kh_vm_close(vm);
+		return reply;
+	}
 	if (kh_query_known(job->command) == 2) {
 		struct kh_vm_config cfg = job->cfg;
 

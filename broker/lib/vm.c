@@ -401,6 +401,8 @@ void kh_vm_close(struct kh_vm *vm)
 		close(vm->acc.pidfd);
 	if (vm->acc.pagemap_fd >= 0)
 		close(vm->acc.pagemap_fd);
+	if (vm->acc.ram_file && vm->acc.ram_fd >= 0)
+		close(vm->acc.ram_fd);
 	kh_profile_put(vm->profile);
 	free(vm);
 }

@@ -189,6 +189,8 @@ int kh_proto_connect(const char *path, struct kh_proto_conn *conn,
 
 void kh_proto_close(struct kh_proto_conn *conn)
 {
+	while (conn->nr_fds)
+		close(conn->fds[--conn->nr_fds]);
 	if (conn->fd >= 0)
 		close(conn->fd);
 	free(conn->buf);
@@ -227,6 +229,56 @@ static int take_line(struct kh_proto_conn *conn, json_t **msg, char *why,
 	return 0;
 }
 
+unsigned int kh_proto_take_fds(struct kh_proto_conn *conn, int *fds,
+			       unsigned int max)
+{
+	unsigned int n = conn->nr_fds < max ? conn->nr_fds : max;
+
+	memcpy(fds, conn->fds, n * sizeof(*fds));
+	memmove(conn->fds, conn->fds + n, (conn->nr_fds - n) * sizeof(*fds));
+	conn->nr_fds -= n;
+	return n;
+}
+
+/*
+ * A read that also takes descriptors passed with SCM_RIGHTS: kept for
+ * kh_proto_take_fds(), or closed when more came than a reply carries.
+ */
+static ssize_t read_with_fds(struct kh_proto_conn *conn, void *buf,
+			     size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(KH_PROTO_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(conn->fd, &mh, MSG_CMSG_CLOEXEC);
+	unsigned int i, nr;
+	int fd;
+
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nr = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nr; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (conn->nr_fds < KH_PROTO_MAX_FDS)
+				conn->fds[conn->nr_fds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
 int kh_proto_receive(struct kh_proto_conn *conn, json_t **msg, char *why,
 		     size_t why_size)
 {
@@ -260,8 +312,8 @@ int kh_proto_receive(struct kh_proto_conn *conn, json_t **msg, char *why,
 			conn->buf = buf;
 			conn->size = size;
 		}
-		n = read(conn->fd, conn->buf + conn->len,
-			 conn->size - conn->len);
+		n = read_with_fds(conn, conn->buf + conn->len,
+				  conn->size - conn->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

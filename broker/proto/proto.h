@@ -72,11 +72,16 @@ char *kh_proto_encode(json_t *msg, size_t *len);
  * A client's connection: the line reader and the round trip. Errors
  * are -errno with why.
  */
+#define KH_PROTO_MAX_FDS 4
+
 struct kh_proto_conn {
 	int fd;
 	char *buf;
 	size_t start, len, size;	/* unread bytes: buf[start..len) */
 	json_t *greeting;
+	/* Descriptors keyholed passed (the "ram" reply), oldest first. */
+	int fds[KH_PROTO_MAX_FDS];
+	unsigned int nr_fds;
 };
 
 int kh_proto_connect(const char *path, struct kh_proto_conn *conn,
@@ -85,6 +90,12 @@ void kh_proto_close(struct kh_proto_conn *conn);
 /* The next message from the daemon (a reply or an event). */
 int kh_proto_receive(struct kh_proto_conn *conn, json_t **msg, char *why,
 		     size_t why_size);
+/*
+ * Takes up to max of the descriptors received so far (the caller closes
+ * them); how many. Those left are closed by kh_proto_close().
+ */
+unsigned int kh_proto_take_fds(struct kh_proto_conn *conn, int *fds,
+			       unsigned int max);
 /* Sends {"execute", "arguments", "id"}; steals arguments. */
 int kh_proto_send(struct kh_proto_conn *conn, const char *execute,
 		  json_t *arguments, json_int_t id, char *why,

@@ -19,6 +19,7 @@ struct options {
 	const char *cache_dir;
 	const char *connect;	/* libvirt URI */
 	const char *broker;	/* keyholed's socket; NULL: in-process */
+	bool ram_file;		/* with broker: read the RAM file it hands over */
 };
 
 struct subcommand {
@@ -34,6 +35,13 @@ extern const char *prog_name;
 /* Reports an error (as {"error": ...} with --json); returns exit code 1. */
 int report_error(const struct options *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Attaches through the RAM file keyholed hands over (--broker
+ * --ram-file, ram_file.c); reports its errors, exit code 1.
+ */
+int attach_ram_file(const struct options *opts, const char *spec,
+		    struct kh_ctx **ctxp, struct kh_vm **vmp);
 
 /* The VM settings of the options and the environment (keyhole.1). */
 void vm_config(const struct options *opts, struct kh_vm_config *cfg);

@@ -122,6 +122,8 @@ static void usage(FILE *out)
 		"                         (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)\n"
 		"      --broker[=SOCK]    ask keyholed (default socket " KH_PROTO_SOCKET ")\n"
 		"                         instead of attaching; same output\n"
+		"      --ram-file         with --broker: keyholed hands over the file behind\n"
+		"                         the VM's RAM and keyhole reads it itself\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "broker", optional_argument, NULL, 'B' },
+		{ "ram-file", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -370,6 +373,9 @@ int main(int argc, char **argv)
 		case 'B':
 			opts.broker = optarg ?: KH_PROTO_SOCKET;
 			break;
+		case 'R':
+			opts.ram_file = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -380,6 +386,11 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (opts.ram_file && (!opts.broker || opts.technique ||
+			      opts.layout != KH_LAYOUT_AUTO)) {
+		report_error(&opts, "--ram-file needs --broker, and takes no --technique or --layout: keyholed hands over the file, read with memmap");
 		return 2;
 	}
 	catch_signals();

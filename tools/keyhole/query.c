@@ -20,6 +20,8 @@ int session_open(const struct options *opts, const char *spec,
 	*s = (struct query_session){ .spec = spec, .broker = { .fd = -1 } };
 	if (!opts->broker)
 		return attach(opts, spec, &s->ctx, &s->vm);
+	if (opts->ram_file)
+		return attach_ram_file(opts, spec, &s->ctx, &s->vm);
 	if (kh_proto_connect(opts->broker, &s->broker, why, sizeof(why)))
 		return report_error(opts, "%s", why);
 	return 0;
@@ -114,7 +116,7 @@ int session_query(const struct options *opts, struct query_session *s,
 
 	if (!args)
 		return report_error(opts, "out of memory");
-	if (opts->broker)
+	if (opts->broker && !s->vm)
 		return broker_query(opts, s, name, args, res);
 	if (kh_query(s->vm, name, args, res, &err))
 		return query_failed(opts, args, &err);
@@ -142,6 +144,10 @@ int run_query(const struct options *opts, const char *spec,
 	struct query_session s;
 	int ret;
 
+	if (kh_query_known(name) == 2 && opts->ram_file) {
+		json_decref(args);
+		return report_error(opts, "--ram-file reads the VM one way (memmap on the file keyholed hands over): there are no techniques to list");
+	}
 	if (kh_query_known(name) == 2 && !opts->broker)
 		return query_techniques(opts, spec, args, res);
 	if (session_open(opts, spec, &s)) {

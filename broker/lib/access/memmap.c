@@ -118,59 +118,85 @@ static void unmap_all(struct memmap *mm)
 	free(mm);
 }
 
-static int memmap_open(struct kh_access *acc, struct kh_err *err)
+/*
+ * The RAM backend of layout range r, opened read-only: its fd, and in
+ * *offset where r starts in the file (in *inode which file it is).
+ */
+static int backing_of(const struct kh_access *acc,
+		      const struct kh_ram_range *r, uint64_t *offset,
+		      uint64_t *inode, struct kh_err *err)
+{
+	struct backing b;
+	int ret, fd;
+
+	ret = find_backing(acc->pid, r->hva, r->size, &b);
+	if ((ret == -ENODEV || (!ret && !b.shared)) &&
+	    acc->target && acc->target->libvirt_name[0])
+		return kh_err_set(err, ENODEV,
+				  "guest RAM of libvirt domain %s is not shared memory, which cannot be mapped: add <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking> to its XML",
+				  acc->target->libvirt_name);
+	if (ret == -ENODEV || (!ret && !b.shared))
+		return kh_err_set(err, ENODEV,
+				  "guest RAM of QEMU pid %d is anonymous memory, which cannot be mapped: start QEMU with -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem",
+				  (int)acc->pid);
+	if (ret)
+		return kh_err_set(err, -ret,
+				  "no mapping of guest RAM 0x%" PRIx64 " in /proc/%d/maps",
+				  r->gpa, (int)acc->pid);
+	fd = open_backing(acc->pid, b.inode);
+	if (fd < 0)
+		return kh_err_set(err, -fd,
+				  "cannot open the RAM backend (inode %" PRIu64 ") of QEMU pid %d: %s",
+				  b.inode, (int)acc->pid, strerror(-fd));
+	*offset = b.offset + (r->hva - b.start);
+	*inode = b.inode;
+	return fd;
+}
+
+/* Adds range r, mapped read-only from fd at offset, to mm. */
+static int map_one(struct memmap *mm, const struct kh_ram_range *r, int fd,
+		   uint64_t offset, pid_t pid, struct kh_err *err)
+{
+	void *base = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd, offset);
+
+	if (base == MAP_FAILED)
+		return kh_err_set(err, errno, "cannot map the RAM backend of QEMU pid %d: %s",
+				  (int)pid, strerror(errno));
+	mm->range[mm->nr++] = (struct memmap_range){
+		.gpa = r->gpa, .size = r->size, .base = base };
+	return 0;
+}
+
+/*
+ * Maps every layout range, from fd at offsets[i] when fd >= 0, else
+ * from each range's own backend (a file or memfd QEMU holds).
+ */
+static int map_ranges(struct kh_access *acc, int fd, const uint64_t *offsets,
+		      struct kh_err *err)
 {
 	const struct kh_layout *layout = acc->layout;
+	uint64_t offset, inode;
 	struct memmap *mm;
 	unsigned int i;
-	int ret = 0;
+	int ret = 0, own;
 
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
 		return kh_err_set(err, ENOMEM, "out of memory");
 	for (i = 0; i < layout->nr && !ret; i++) {
 		const struct kh_ram_range *r = &layout->range[i];
-		struct backing b;
-		void *base;
-		int fd;
 
-		ret = find_backing(acc->pid, r->hva, r->size, &b);
-		if ((ret == -ENODEV || (!ret && !b.shared)) &&
-		    acc->target && acc->target->libvirt_name[0]) {
-			ret = kh_err_set(err, ENODEV,
-					 "guest RAM of libvirt domain %s is not shared memory, which cannot be mapped: add <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking> to its XML",
-					 acc->target->libvirt_name);
+		if (fd >= 0) {
+			ret = map_one(mm, r, fd, offsets[i], acc->pid, err);
+			continue;
+		}
+		own = backing_of(acc, r, &offset, &inode, err);
+		if (own < 0) {
+			ret = own;
 			break;
 		}
-		if (ret == -ENODEV || (!ret && !b.shared)) {
-			ret = kh_err_set(err, ENODEV,
-					 "guest RAM of QEMU pid %d is anonymous memory, which cannot be mapped: start QEMU with -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem",
-					 (int)acc->pid);
-			break;
-		}
-		if (ret) {
-			ret = kh_err_set(err, -ret,
-					 "no mapping of guest RAM 0x%" PRIx64 " in /proc/%d/maps",
-					 r->gpa, (int)acc->pid);
-			break;
-		}
-		fd = open_backing(acc->pid, b.inode);
-		if (fd < 0) {
-			ret = kh_err_set(err, -fd,
-					 "cannot open the RAM backend (inode %" PRIu64 ") of QEMU pid %d: %s",
-					 b.inode, (int)acc->pid, strerror(-fd));
-			break;
-		}
-		base = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd,
-			    b.offset + (r->hva - b.start));
-		close(fd);
-		if (base == MAP_FAILED) {
-			ret = kh_err_set(err, errno, "cannot map the RAM backend of QEMU pid %d: %s",
-					 (int)acc->pid, strerror(errno));
-			break;
-		}
-		mm->range[mm->nr++] = (struct memmap_range){
-			.gpa = r->gpa, .size = r->size, .base = base };
+		ret = map_one(mm, r, own, offset, acc->pid, err);
+		close(own);
 	}
 	if (ret) {
 		unmap_all(mm);
@@ -178,6 +204,57 @@ static int memmap_open(struct kh_access *acc, struct kh_err *err)
 	}
 	acc->priv = mm;
 	return 0;
+}
+
+static int memmap_open(struct kh_access *acc, struct kh_err *err)
+{
+	return map_ranges(acc, -1, NULL, err);
+}
+
+int kh_memmap_file(const struct kh_access *acc, int *fdp, uint64_t *offsets,
+		   struct kh_err *err)
+{
+	const struct kh_layout *layout = acc->layout;
+	uint64_t inode, first = 0;
+	unsigned int i;
+	int fd = -1, one;
+
+	for (i = 0; i < layout->nr; i++) {
+		one = backing_of(acc, &layout->range[i], &offsets[i], &inode,
+				 err);
+		if (one < 0) {
+			if (fd >= 0)
+				close(fd);
+			return one;
+		}
+		if (fd < 0) {
+			fd = one;
+			first = inode;
+			continue;
+		}
+		close(one);
+		if (inode != first) {
+			close(fd);
+			return kh_err_set(err, ENOTSUP,
+					  "guest RAM of QEMU pid %d lies in more than one file (inodes %" PRIu64 " and %" PRIu64 "): one file cannot hand it over",
+					  (int)acc->pid, first, inode);
+		}
+	}
+	if (fd < 0)
+		return kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
+				  (int)acc->pid);
+	*fdp = fd;
+	return 0;
+}
+
+int kh_memmap_open_fd(struct kh_access *acc, int fd, const uint64_t *offsets,
+		      struct kh_err *err)
+{
+	int ret = map_ranges(acc, fd, offsets, err);
+
+	if (!ret)
+		acc->ops = &kh_access_memmap;
+	return ret;
 }
 
 /*

@@ -18,6 +18,53 @@
 #define PM_SWAPPED		(1ull << 62)
 #define PAGEMAP_CHUNK		512	/* entries per pread: 2 MiB */
 
+/*
+ * Residency of a RAM file: its data (pages the guest touched, in memory
+ * or swapped) against its holes, as SEEK_DATA and SEEK_HOLE tell them.
+ */
+static int resident_in_file(struct kh_access *acc, uint64_t gpa,
+			    uint64_t npages, uint8_t *map, struct kh_err *err)
+{
+	uint64_t done = 0;
+
+	while (done < npages) {
+		uint64_t page = gpa + done * PAGE_SIZE, n, i;
+		const struct kh_ram_range *rr;
+		off_t off, data, hole;
+
+		rr = kh_layout_find(acc->layout, page);
+		if (!rr) {
+			map[done++] = 0;
+			continue;
+		}
+		n = (rr->gpa + rr->size - page) / PAGE_SIZE;
+		if (n > npages - done)
+			n = npages - done;
+		off = rr->hva + (page - rr->gpa);
+		data = lseek(acc->ram_fd, off, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			return kh_err_set(err, errno,
+					  "cannot tell the RAM file's holes from its data: %s",
+					  strerror(errno));
+		if (data < 0 || (uint64_t)(data - off) >= n * PAGE_SIZE) {
+			memset(map + done, 0, n);	/* a hole to the end */
+			done += n;
+			continue;
+		}
+		for (i = 0; i < (uint64_t)(data - off) / PAGE_SIZE; i++)
+			map[done++] = 0;
+		hole = lseek(acc->ram_fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return kh_err_set(err, errno,
+					  "cannot tell the RAM file's holes from its data: %s",
+					  strerror(errno));
+		n = (uint64_t)(off + n * PAGE_SIZE - data) / PAGE_SIZE;
+		for (i = 0; i < n && data + (off_t)(i * PAGE_SIZE) < hole; i++)
+			map[done++] = 1;
+	}
+	return 0;
+}
+
 int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
 		       uint8_t *map, struct kh_err *err)
 {
@@ -31,6 +78,8 @@ int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
 				  "residency is asked for 0x%" PRIx64 "+0x%" PRIx64 ", which is not 4 KiB aligned",
 				  gpa, len);
 	npages = len / PAGE_SIZE;
+	if (acc->ram_file)
+		return resident_in_file(acc, gpa, npages, map, err);
 	if (!acc->pid) {
 		/* An image file: every page it holds is there to read. */
 		for (done = 0; done < npages; done++)

@@ -86,6 +86,13 @@ struct kh_access {
 	pid_t pid;
 	int pidfd;			/* keeps pid reuse from fooling us */
 	int pagemap_fd;			/* /proc/PID/pagemap, or -1 */
+	/*
+	 * Attached through a RAM file (ram_file.c): ram_fd is it, each
+	 * range's hva is its offset in the file, and residency is the
+	 * file's (holes are pages the guest never touched).
+	 */
+	int ram_file;
+	int ram_fd;
 	const struct kh_layout *layout;
 	const struct kh_target *target;	/* QMP socket, name, RAM backing */
 	/* kh_vm_config's settings; NULL: the defaults */
@@ -111,6 +118,16 @@ struct kh_access {
 
 extern const struct kh_access_ops kh_access_procmem;
 extern const struct kh_access_ops kh_access_memmap;
+/*
+ * memmap's RAM backend as one file (keyholed hands it to a client): a
+ * read-only fd of the file behind every range of acc's layout, and where
+ * each range starts in it. And memmap on such a file: acc's layout
+ * mapped from fd at offsets[i]; acc->ops is then memmap's.
+ */
+int kh_memmap_file(const struct kh_access *acc, int *fdp, uint64_t *offsets,
+		   struct kh_err *err);
+int kh_memmap_open_fd(struct kh_access *acc, int fd, const uint64_t *offsets,
+		      struct kh_err *err);
 extern const struct kh_access_ops kh_access_pvreadv;
 extern const struct kh_access_ops kh_access_ptrace;
 extern const struct kh_access_ops kh_access_gdbstub;
