@@ -141,13 +141,19 @@ static inline void guest_load(struct guest *g, const char *rundir)
 	guest_option(rundir, "machine", g->machine, sizeof(g->machine));
 }
 
+/*
+ * A deadline, not a speed: a TCG guest on a loaded 2-core host has taken
+ * more than truth's default 20 s to walk its modules.
+ */
+#define GUEST_TRUTH_SECS 120
+
 static inline char *guest_truth_reply(const struct guest *g,
 				      const char *request)
 {
 	int status;
-	char *out = run_capture(&status, "%s '%s' '%s'",
+	char *out = run_capture(&status, "%s -t %d '%s' '%s'",
 				env_or("TRUTH", "build/guest/truth"),
-				g->truth_sock, request);
+				GUEST_TRUTH_SECS, g->truth_sock, request);
 
 	CHECK(status == 0, "truth %s failed (%d): %s", request, status, out);
 	return out;

@@ -95,8 +95,16 @@ int kh_gdbstub_monitor_start(struct kh_access *acc, int *was_running,
 	r = gdbserver(qmp, "chardev:" STUB_ID, "Waiting for gdb connection",
 		      err);
 	if (r) {
+		/*
+		 * It may have taken effect all the same (late, or in other
+		 * words): a stub then holds the chardev and has stopped
+		 * the guest. Undo all of it: stub, chardev, halt.
+		 */
+		gdbserver(qmp, "none", "", NULL);
 		kh_qmp_execute(qmp, "chardev-remove",
 			       json_pack("{s:s}", "id", STUB_ID), NULL, NULL);
+		if (*was_running)
+			kh_qmp_execute(qmp, "cont", NULL, NULL, NULL);
 		goto fail;
 	}
 	kh_access_qmp_put(acc, qmp, borrowed);

@@ -279,7 +279,9 @@ static uint64_t start_time_of(pid_t pid)
 		return 0;
 	r = kh_procfs_read(dirfd, "stat", text, sizeof(text), &len);
 	close(dirfd);
-	if (r || kh_procfs_parse_stat(text, len, &st))
+	/* A zombie is no VM: read whole, it is then left out. */
+	if (r || kh_procfs_parse_stat(text, len, &st) || st.state == 'Z' ||
+	    st.state == 'X')
 		return 0;
 	return st.start_time;
 }
