@@ -54,7 +54,7 @@ struct gdbstub {
 	int fd;			/* -1 while the guest is not held */
 	int stopped_it;		/* our connection halted a running guest */
 	int monitor;		/* the stub is ours, started by the monitor */
-	int journalled;		/* kh_access_halt_journal_begin() was called */
+	int journalled;		/* kh_access_halt_journal_begin() wrote one */
 	unsigned int chunk;	/* bytes per `m` packet */
 	int timeout_ms;		/* per reply */
 	uint64_t stop_start_ns;
@@ -317,10 +317,22 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	 */
 	if (acc->target && (acc->target->qmp_path[0] ||
 			    acc->target->libvirt_name[0])) {
-		r = kh_access_halt_journal_begin(acc, err);
-		if (r)
+		r = kh_access_halt_journal_begin(acc,
+				kh_gdbstub_monitor_usable(acc) ?
+				"gdbstub-monitor" : "gdbstub", err);
+		/*
+		 * A monitor that another client holds cannot journal, and a
+		 * restarted keyholed could not resume through it either:
+		 * the owner's own stub still serves, unjournalled.
+		 */
+		if (r == -EBUSY && acc->target->gdb_path[0]) {
+			if (err)
+				memset(err, 0, sizeof(*err));
+			r = 0;
+		}
+		if (r < 0)
 			return r;
-		gs->journalled = 1;
+		gs->journalled = r;
 	}
 	if (kh_gdbstub_monitor_usable(acc)) {
 		fd = kh_gdbstub_monitor_start(acc, &was_running, err);

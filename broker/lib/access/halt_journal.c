@@ -43,6 +43,8 @@ int kh_halt_entry_format(const struct kh_halt_entry *e, char *buf,
 {
 	int n;
 
+	int more;
+
 	if (e->qmp_path[0])
 		n = snprintf(buf, size, MAGIC "\npid %d\nstart_time %" PRIu64
 			     "\nqmp %s\n", (int)e->pid, e->start_time,
@@ -51,7 +53,12 @@ int kh_halt_entry_format(const struct kh_halt_entry *e, char *buf,
 		n = snprintf(buf, size, MAGIC "\npid %d\nstart_time %" PRIu64
 			     "\nlibvirt %s\nuuid %s\n", (int)e->pid,
 			     e->start_time, e->libvirt_uri, e->uuid);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (!e->halt[0])
+		return 0;
+	more = snprintf(buf + n, size - n, "halt %s\n", e->halt);
+	return more < 0 || (size_t)more >= size - n ? -ENAMETOOLONG : 0;
 }
 
 /*
@@ -143,6 +150,13 @@ int kh_halt_entry_parse(const char *text, size_t len,
 		   !valid_uuid(e->uuid)) {
 		return -EINVAL;
 	}
+	/* Entries of a keyhole before 0.1.1 end here. */
+	if (p == end)
+		return 0;
+	if (take_line(&p, end, "halt", e->halt, sizeof(e->halt)) ||
+	    (strcmp(e->halt, "stop") && strcmp(e->halt, "gdbstub") &&
+	     strcmp(e->halt, "gdbstub-monitor")))
+		return -EINVAL;
 	return p == end ? 0 : -EINVAL;
 }
 
@@ -194,6 +208,7 @@ int kh_halt_journal_write(const char *dir, const struct kh_halt_entry *e,
 			       tmp, strerror(errno));
 		goto out;
 	}
+	errno = 0;	/* a short write sets none: EIO then */
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
 		r = kh_err_set(err, errno ?: EIO, "cannot write %s/%s: %s",
 			       dir, tmp, strerror(errno ?: EIO));
@@ -280,7 +295,7 @@ static int guest_runs(const struct kh_access *acc, int *running,
 }
 
 int kh_access_halt_journal_begin(const struct kh_access *acc,
-				 struct kh_err *err)
+				 const char *halt, struct kh_err *err)
 {
 	struct kh_halt_entry e;
 	int r, running = 0;
@@ -290,6 +305,7 @@ int kh_access_halt_journal_begin(const struct kh_access *acc,
 	r = entry_of(acc, &e, err);
 	if (r)
 		return r;
+	snprintf(e.halt, sizeof(e.halt), "%s", halt);
 	/* A guest someone else paused is theirs to resume, never ours. */
 	r = guest_runs(acc, &running, err);
 	if (r)
@@ -302,7 +318,8 @@ int kh_access_halt_journal_begin(const struct kh_access *acc,
 		return kh_err_set(err, -r,
 				  "cannot read the start time of QEMU pid %d for the halt journal: %s",
 				  (int)e.pid, strerror(-r));
-	return kh_halt_journal_write(acc->halt_journal, &e, err);
+	r = kh_halt_journal_write(acc->halt_journal, &e, err);
+	return r ? r : 1;
 }
 
 void kh_access_halt_journal_end(const struct kh_access *acc)

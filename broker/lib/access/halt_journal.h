@@ -28,6 +28,14 @@ struct kh_halt_entry {
 	char qmp_path[108];	/* "" for a libvirt domain */
 	char libvirt_uri[256];
 	char uuid[37];
+	/*
+	 * How the guest was halted, so that recovery resumes only that
+	 * halt: "stop" (QMP stop or libvirt's suspend: QEMU says paused),
+	 * "gdbstub" (the owner's stub: debug), "gdbstub-monitor" (a stub
+	 * keyhole started through the monitor, removed before the cont).
+	 * "" in an entry of a keyhole before 0.1.1: paused or debug.
+	 */
+	char halt[16];
 };
 
 /* Longest entry file: the parser reads no more. */
@@ -71,10 +79,12 @@ int kh_access_journal_qmp(const struct kh_access *acc, struct kh_qmp *qmp,
  * guest someone else paused is never journalled). Call end once the guest
  * runs again, or when the halt did not happen (harmless without a begin).
  * Recovery resumes such a guest through QMP "cont". Without a journal
- * both do nothing.
+ * both do nothing. begin returns 1 when it wrote an entry, 0 when it had
+ * none to write: end is for the first case only, or it would remove
+ * another halter's entry for the same QEMU.
  */
 int kh_access_halt_journal_begin(const struct kh_access *acc,
-				 struct kh_err *err);
+				 const char *halt, struct kh_err *err);
 void kh_access_halt_journal_end(const struct kh_access *acc);
 
 #endif /* KH_HALT_JOURNAL_H */

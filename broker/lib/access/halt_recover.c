@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,16 @@ static int open_libvirt(const struct kh_halt_entry *e, struct kh_target *t,
 	return r ?: kh_libvirt_monitor(t, qmpp, err);
 }
 
+static int halted_as_journalled(const struct kh_halt_entry *e,
+				 const char *state)
+{
+	if (!strcmp(e->halt, "stop"))
+		return !strcmp(state, "paused");
+	if (!strncmp(e->halt, "gdbstub", 7))
+		return !strcmp(state, "debug");
+	return !strcmp(state, "paused") || !strcmp(state, "debug");
+}
+
 /* 1 if resumed, 0 if left alone, negative (with err) if it failed. */
 static int resume_entry(const struct recovery *rc,
 			const struct kh_halt_entry *e, struct kh_err *err)
@@ -129,13 +140,24 @@ static int resume_entry(const struct recovery *rc,
 		goto out;
 	status = json_string_value(json_object_get(ret, "status"));
 	snprintf(state, sizeof(state), "%s", status ? status : "unknown");
-	/* "debug": halted by keyhole's gdbstub connection. */
+	/*
+	 * Only the halt the entry names: a stop leaves QEMU paused, a
+	 * gdbstub in debug. Another state is someone else's doing (the
+	 * owner's debugger, a suspend) and is theirs to end.
+	 */
 	if (json_is_true(json_object_get(ret, "running")) ||
-	    (strcmp(state, "paused") && strcmp(state, "debug"))) {
-		say(rc, "QEMU pid %d is %s, not paused: left as it is",
-		    (int)e->pid, state);
+	    !halted_as_journalled(e, state)) {
+		say(rc, "QEMU pid %d is %s, not halted the way keyhole halted it (%s): left as it is",
+		    (int)e->pid, state, e->halt[0] ? e->halt : "stop or gdbstub");
 		r = 0;
 		goto out;
+	}
+	/* keyhole's own stub goes first: it would halt the guest again. */
+	if (!strcmp(e->halt, "gdbstub-monitor")) {
+		char *out = NULL;
+
+		kh_qmp_hmp(qmp, "gdbserver none", &out, NULL);
+		free(out);
 	}
 	r = kh_qmp_execute(qmp, "cont", NULL, NULL, err);
 	if (!r) {
@@ -217,7 +239,7 @@ int kh_halt_recover(const char *dir,
 		if (r) {
 			say(&rc, "removed %s/%s: not a halt journal entry (%s)",
 			    dir, de->d_name,
-			    r == -EINVAL ? "malformed, or not root's alone" :
+			    r == -EINVAL ? "malformed, or not this user's alone" :
 			    strerror(-r));
 			unlinkat(dfd, de->d_name, 0);
 			continue;

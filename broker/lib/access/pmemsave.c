@@ -40,16 +40,13 @@
 static int qemu_fd_number(const struct kh_access *acc, int fd,
 			  struct kh_err *err)
 {
-	struct stat st;
 	int dir, n;
 
-	if (fstat(fd, &st))
-		return kh_err_set(err, errno, "fstat: %s", strerror(errno));
 	dir = kh_procfs_open(acc->pid);
 	if (dir < 0)
 		return kh_err_set(err, -dir, "QEMU pid %d: %s", (int)acc->pid,
 				  strerror(-dir));
-	n = kh_procfs_find_fd(dir, &st);
+	n = kh_procfs_find_fd(dir, fd);
 	close(dir);
 	if (n < 0)
 		return kh_err_set(err, -n,
@@ -80,9 +77,8 @@ static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 	ret = kh_qmp_execute_fd(qmp, "getfd",
 				json_pack("{s:s}", "fdname", PMEMSAVE_FDNAME),
 				fd, NULL, err);
-	if (ret)
-		goto out;
-	n = qemu_fd_number(acc, fd, err);
+	/* A getfd that timed out may have got there: closefd below. */
+	n = ret ? ret : qemu_fd_number(acc, fd, err);
 	ret = n < 0 ? n : 0;
 	if (!ret) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", n);
@@ -97,7 +93,8 @@ static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 	closed = kh_qmp_execute(qmp, "closefd",
 				json_pack("{s:s}", "fdname", PMEMSAVE_FDNAME),
 				NULL, ret ? NULL : err);
-	if (ret && kh_access_tmp_free(dir) < rr->size)
+	/* Only QEMU's writing can have filled the disk. */
+	if (ret && n >= 0 && kh_access_tmp_free(dir) < rr->size)
 		ret = kh_access_tmp_failed(dir, "pmemsave of guest RAM",
 					   ENOSPC, "", err);
 	ret = ret ?: closed;

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +79,21 @@ int kh_procfs_readlink(int dirfd, const char *link, char *buf, size_t size)
 	return 0;
 }
 
-int kh_procfs_find_fd(int dirfd, const struct stat *file)
+int kh_procfs_find_fd(int dirfd, int fd)
 {
+	char own[PATH_MAX], link[PATH_MAX], self[64];
+	struct stat file, st;
 	struct dirent *de;
-	struct stat st;
 	int fdfd, ret = -ENOENT;
+	ssize_t own_len, len;
 	DIR *dir;
 	long n;
 	char *end;
 
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	own_len = readlink(self, own, sizeof(own));
+	if (own_len < 0 || fstat(fd, &file))
+		return -errno;
 	fdfd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdfd < 0)
 		return gone(errno);
@@ -100,9 +107,16 @@ int kh_procfs_find_fd(int dirfd, const struct stat *file)
 		n = strtol(de->d_name, &end, 10);
 		if (*end || end == de->d_name || n < 0 || n > INT32_MAX)
 			continue;
-		/* Follows the link to the open file, wherever its name is. */
+		/*
+		 * The link's text first: reading it asks no filesystem
+		 * anything, where a stat of each of QEMU's files could
+		 * hang on a dead NFS server or a FUSE file of its own.
+		 */
+		len = readlinkat(fdfd, de->d_name, link, sizeof(link));
+		if (len != own_len || memcmp(link, own, len))
+			continue;
 		if (fstatat(fdfd, de->d_name, &st, 0) ||
-		    st.st_dev != file->st_dev || st.st_ino != file->st_ino)
+		    st.st_dev != file.st_dev || st.st_ino != file.st_ino)
 			continue;
 		ret = (int)n;
 		break;

@@ -27,14 +27,12 @@ int kh_procfs_read(int dirfd, const char *file, char *buf, size_t size,
 /* A link of the directory (exe, cwd) into buf, NUL-terminated. */
 int kh_procfs_readlink(int dirfd, const char *link, char *buf, size_t size);
 
-struct stat;
-
 /*
- * The number under which the process holds the open file whose device
- * and inode file gives (one of them if several), -ENOENT when none; its
- * fd directory needs ptrace access to the process.
+ * The number under which the process holds the open file our fd is (one
+ * of them if several: same name, device and inode), -ENOENT when none;
+ * its fd directory needs ptrace access to the process.
  */
-int kh_procfs_find_fd(int dirfd, const struct stat *file);
+int kh_procfs_find_fd(int dirfd, int fd);
 
 struct kh_procfs_stat {
 	char state;		/* R, S, D, Z, ... */

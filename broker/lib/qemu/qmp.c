@@ -411,6 +411,7 @@ static int journal_stop(struct kh_qmp *qmp, struct kh_err *err)
 		return kh_err_set(err, -r,
 				  "not halting QEMU pid %d: cannot read its start time for the halt journal: %s",
 				  (int)qmp->journal.pid, strerror(-r));
+	snprintf(qmp->journal.halt, sizeof(qmp->journal.halt), "stop");
 	r = kh_halt_journal_write(qmp->journal_dir, &qmp->journal, err);
 	if (r)
 		return kh_err_prefix(err,

@@ -43,7 +43,8 @@ static void round_trip(const struct kh_halt_entry *in)
 	CHECK(out.pid == in->pid && out.start_time == in->start_time &&
 	      !strcmp(out.qmp_path, in->qmp_path) &&
 	      !strcmp(out.libvirt_uri, in->libvirt_uri) &&
-	      !strcmp(out.uuid, in->uuid), "round trip changed %s", text);
+	      !strcmp(out.uuid, in->uuid) && !strcmp(out.halt, in->halt),
+	      "round trip changed %s", text);
 }
 
 static void parsing(void)
@@ -73,6 +74,11 @@ static void parsing(void)
 		"keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\nuuid " UUID "\n",
 		"keyhole-halt 1\r\npid 1\nstart_time 2\nqmp /q\n",
 		"keyhole-halt 1\npid  1\nstart_time 2\nqmp /q\n",
+		"keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\nhalt pause\n",
+		"keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\nhalt \n",
+		"keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\nhalt stop\nhalt stop\n",
+		"keyhole-halt 1\npid 1\nstart_time 2\nhalt stop\nqmp /q\n",
+		"keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\nhalt stop",
 	};
 	struct kh_halt_entry e = { .pid = 4242, .start_time = 99887766 };
 	const char nul[] = "keyhole-halt 1\npid 1\nstart_time 2\nqmp /q\0\n";
@@ -81,6 +87,8 @@ static void parsing(void)
 
 	CHECK(parses("keyhole-halt 1\npid 1\nstart_time 0\nqmp /q\n"),
 	      "a plain entry is refused");
+	CHECK(parses("keyhole-halt 1\npid 1\nstart_time 0\nqmp /q\nhalt gdbstub-monitor\n"),
+	      "an entry with its halt is refused");
 	CHECK(parses("keyhole-halt 1\npid 2147483647\nstart_time 18446744073709551615\nlibvirt qemu:///system\nuuid " UUID "\n"),
 	      "the largest numbers are refused");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -90,6 +98,9 @@ static void parsing(void)
 
 	strcpy(e.qmp_path, "/run/vm 1/qmp.sock");
 	round_trip(&e);
+	strcpy(e.halt, "gdbstub");
+	round_trip(&e);
+	strcpy(e.halt, "stop");
 	e.qmp_path[0] = '\0';
 	strcpy(e.libvirt_uri, "qemu:///system");
 	strcpy(e.uuid, UUID);
