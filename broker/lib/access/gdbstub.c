@@ -55,6 +55,7 @@ struct gdbstub {
 	int stopped_it;		/* our connection halted a running guest */
 	int monitor;		/* the stub is ours, started by the monitor */
 	int journalled;		/* kh_access_halt_journal_begin() wrote one */
+	int monitor_held;	/* another client holds QMP: not asked again */
 	unsigned int chunk;	/* bytes per `m` packet */
 	int timeout_ms;		/* per reply */
 	uint64_t stop_start_ns;
@@ -253,12 +254,15 @@ static int gdb_release(struct kh_access *acc, struct gdbstub *gs,
 		 * Detach restarts the guest in QEMU 7.2; cont covers any
 		 * stub that does not, and a detach that failed.
 		 */
-		if (acc->target && (acc->target->qmp_path[0] ||
-				    acc->target->libvirt_name[0])) {
+		if (acc->target && !gs->monitor_held &&
+		    (acc->target->qmp_path[0] ||
+		     acc->target->libvirt_name[0])) {
 			struct kh_err qerr = { 0 };
 
 			if (!qmp_ensure_running(acc, &running, &qerr))
 				r = 0;
+			else if (qerr.code == EBUSY)
+				gs->monitor_held = 1;
 			else if (r)
 				kh_err_prefix(err, "%s; and QMP cont failed too",
 					      qerr.msg);
@@ -315,8 +319,8 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 	 * keyholed can resume it (through the monitor: a QEMU without one
 	 * could not be resumed, and is not journalled).
 	 */
-	if (acc->target && (acc->target->qmp_path[0] ||
-			    acc->target->libvirt_name[0])) {
+	if (acc->target && !gs->monitor_held &&
+	    (acc->target->qmp_path[0] || acc->target->libvirt_name[0])) {
 		r = kh_access_halt_journal_begin(acc,
 				kh_gdbstub_monitor_usable(acc) ?
 				"gdbstub-monitor" : "gdbstub", err);
@@ -328,6 +332,7 @@ static int gdb_hold(struct kh_access *acc, struct gdbstub *gs,
 		if (r == -EBUSY && acc->target->gdb_path[0]) {
 			if (err)
 				memset(err, 0, sizeof(*err));
+			gs->monitor_held = 1;	/* each ask costs a timeout */
 			r = 0;
 		}
 		if (r < 0)
