@@ -108,19 +108,27 @@ int main(int argc, char **argv)
 	 * keyhole's own pause is libvirt's suspend, seen by libvirt: crawls
 	 * that each hold the guest, back to back, until libvirt was seen
 	 * saying so (a condition, not a number of crawls that a busy host
-	 * makes too long or too short), then an interrupt, after which the
-	 * crawl resumes the guest and ends.
+	 * makes too long or too short), then an interrupt. keyhole holds the
+	 * signal while the guest is suspended, so it dies of it (128 + SIGINT)
+	 * only after resuming the guest.
 	 */
 	pid = spawn(log, "--connect '%s' -t pvreadv crawl --pause --count 1000000 --hz 0 --summary '%s'",
 		    d.uri, d.name);
 	end = guest_now() + 240;
-	while (!seen && waitpid(pid, &status, WNOHANG) == 0 &&
-	       guest_now() < end)
+	rc = -1;
+	while (!seen && guest_now() < end) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+		}
 		seen = reason_is(&d, "paused (user)");
+	}
+	CHECK(rc == -1, "crawl --pause through pvreadv ended by itself: exit %d (see %s)",
+	      rc, log);
 	kill(pid, SIGINT);
 	rc = reap(pid, 240, "crawl --pause");
-	CHECK(rc == 0, "crawl --pause through pvreadv: exit %d (see %s)", rc,
-	      log);
+	CHECK(rc == 128 + SIGINT, "crawl --pause through pvreadv: exit %d, not death by SIGINT (see %s)",
+	      rc, log);
 	CHECK(seen, "libvirt never said the domain was paused (user) while keyhole held it");
 	domain_expect(&d, "running", "crawl --pause");
 
