@@ -513,6 +513,26 @@ struct kh_crawl {
 
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err);
+
+/*
+ * A crawl's budget, so that no guest (a slow technique, a huge guest, a
+ * hostile one) can make a crawl take a caller's time or memory without
+ * end. time_ms: wall time from the crawl's start; past it every read
+ * fails, the walks end and the crawl fails with ETIME (checked every 16
+ * read batches, so it overshoots by at most 16 batches; one read that
+ * hangs ends by the technique's own timeout). memory_bytes: what the
+ * crawl's results hold, counted after each walk and each process's maps
+ * (a walk alone is bounded by what guest RAM could hold); over it the
+ * crawl fails with ENOBUFS. 0 is no limit. A failed crawl frees what it
+ * had read, and a guest it halted runs again.
+ */
+struct kh_crawl_budget {
+	uint32_t time_ms;
+	uint64_t memory_bytes;
+};
+int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
+		    const struct kh_crawl_budget *budget,
+		    struct kh_crawl **crawlp, struct kh_err *err);
 void kh_crawl_free(struct kh_crawl *crawl);
 
 /*
@@ -693,7 +713,9 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat"   {}
  *   "lsof"      {"pid": int > 0}       (one process; default every one)
  *   "maps"      {"pid": int > 0}       (required)
- *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0}
+ *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
+ *                "budget_ms": int >= 0, "budget_kib": int >= 0}
+ *               (kh_crawl_within()'s budget; 0 or absent: none)
  *   "techniques" (kh_query_techniques(): it needs no attached VM)
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique" to an object; lists are sorted the

@@ -28,6 +28,7 @@ struct daemon_config {
 	const char *libvirt_uri;
 	const char *metrics;		/* ADDR:PORT for /metrics, or NULL */
 	const char *state_dir;		/* the halt journal's; NULL: none */
+	struct kh_crawl_budget budget;	/* of every crawl it makes */
 };
 
 /* --- the state directory and its halt journal (recover.c) --- */

@@ -141,6 +141,9 @@ static const char *error_class(const struct job *job, int code)
 		return KH_ERR_DENIED;
 	case ESRCH:
 		return KH_ERR_VM_GONE;
+	case ETIME:
+	case ENOBUFS:
+		return KH_ERR_OVER_BUDGET;
 	}
 	return job->vm->gone ? KH_ERR_VM_GONE : KH_ERR_GENERIC;
 }
@@ -195,6 +198,23 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 	return e->vm;
 }
 
+/*
+ * A client's crawl gets the daemon's budget at most: none asked, 0 (no
+ * limit) or more becomes the daemon's. A value of the wrong type is left
+ * for the query to refuse.
+ */
+static void clamp_budget(json_t *args, const char *key, uint64_t limit)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!limit || (v && !json_is_integer(v)) ||
+	    (v && json_integer_value(v) < 0))
+		return;
+	if (!v || !json_integer_value(v) ||
+	    (uint64_t)json_integer_value(v) > limit)
+		json_object_set_new(args, key, json_integer(limit));
+}
+
 #define SLOWEST_NS	(60 * 1000000000ull)
 
 /*
@@ -218,7 +238,8 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 	out->seq = ++f->seq;
 	out->lateness_ms = (now - f->due_ns) / 1e6;
 	vm = f->vm->gone ? NULL : attached(f->vm, &err);
-	if (!vm || kh_crawl(vm, f->crawl_flags, &crawl, &err)) {
+	if (!vm || kh_crawl_within(vm, f->crawl_flags, &config->budget,
+				   &crawl, &err)) {
 		out->reply = json_pack("{s:s}", "desc",
 				       f->vm->gone ? "QEMU exited" :
 				       err.msg[0] ? err.msg : "crawl failed");
@@ -334,6 +355,11 @@ static json_t *run_job(struct job *job)
 		if (transient)
 			kh_vm_close(vm);
 		return reply;
+	}
+	if (!strcmp(job->command, "crawl")) {
+		clamp_budget(job->args, "budget_ms", config->budget.time_ms);
+		clamp_budget(job->args, "budget_kib",
+			     config->budget.memory_bytes >> 10);
 	}
 	if (kh_query_known(job->command) == 2) {
 		struct kh_vm_config cfg = job->cfg;

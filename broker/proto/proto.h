@@ -33,6 +33,7 @@
 #define KH_ERR_DENIED		"PermissionDenied"
 #define KH_ERR_TOO_LARGE	"TooLarge"
 #define KH_ERR_VM_GONE		"VMExited"
+#define KH_ERR_OVER_BUDGET	"OverBudget"		/* a crawl's time or memory */
 #define KH_ERR_SHUTDOWN		"ShuttingDown"
 
 struct kh_proto_request {

@@ -186,18 +186,34 @@ static inline const char *broker_socket(void)
 /*
  * Starts a keyholed of the test's own on socket path, in the foreground,
  * with its halt journal in state ("": none, so that it neither takes nor
- * waits for another daemon's); returns its pid once it accepts
- * connections (60 s at most).
+ * waits for another daemon's) and up to 8 more options (NULL-terminated
+ * extra, or NULL); returns its pid once it accepts connections (60 s at
+ * most).
  */
-static inline pid_t broker_start_state(const char *path, const char *log,
-				       const char *state)
+static inline pid_t broker_start_opts(const char *path, const char *log,
+				      const char *state,
+				      const char *const *extra)
 {
 	const char *bin = getenv("KEYHOLED");
 	double end = broker_now() + 60;
+	const char *argv[20];
+	int fd, n = 0;
 	pid_t pid;
-	int fd;
 
 	CHECK(bin && bin[0], "KEYHOLED is not set (tests/run sets it)");
+	argv[n++] = bin;
+	argv[n++] = "--foreground";
+	argv[n++] = "--socket";
+	argv[n++] = path;
+	argv[n++] = "--cache-dir";
+	argv[n++] = "";
+	argv[n++] = "--state-dir";
+	argv[n++] = state;
+	while (extra && *extra) {
+		CHECK(n < 19, "too many keyholed options");
+		argv[n++] = *extra++;
+	}
+	argv[n] = NULL;
 	pid = fork();
 	CHECK(pid >= 0, "fork");
 	if (pid == 0) {
@@ -207,8 +223,7 @@ static inline pid_t broker_start_state(const char *path, const char *log,
 			dup2(out, 1);
 			dup2(out, 2);
 		}
-		execl(bin, bin, "--foreground", "--socket", path,
-		      "--cache-dir", "", "--state-dir", state, (char *)NULL);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	while (broker_now() < end) {
@@ -223,6 +238,12 @@ static inline pid_t broker_start_state(const char *path, const char *log,
 	}
 	CHECK(0, "keyholed did not listen on %s within 60 s", path);
 	return -1;
+}
+
+static inline pid_t broker_start_state(const char *path, const char *log,
+				       const char *state)
+{
+	return broker_start_opts(path, log, state, NULL);
 }
 
 static inline pid_t broker_start(const char *path, const char *log)

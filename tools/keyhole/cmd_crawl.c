@@ -6,14 +6,32 @@
  * record is the output). With --pause the guest is halted for each
  * iteration; signals are held meanwhile, so an interrupt can never leave
  * the guest stopped. The VM is attached once for all iterations.
+ * --budget-ms and --budget-kib bound each iteration (kh_crawl_within()):
+ * one that goes over fails with an error naming the budget.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "keyhole.h"
+
+/* A budget: a whole number >= 0 that fits in an unsigned int. */
+static int parse_budget(const char *arg, unsigned int *val)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > UINT_MAX)
+		return -1;
+	*val = v;
+	return 0;
+}
 
 static void sleep_until(struct timespec *next, double hz)
 {
@@ -44,10 +62,12 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 		{ "hz", required_argument, NULL, 'f' },
 		{ "pause", no_argument, NULL, 'p' },
 		{ "summary", no_argument, NULL, 's' },
+		{ "budget-ms", required_argument, NULL, 't' },
+		{ "budget-kib", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned int count = 1, i;
+	unsigned int count = 1, budget_ms = 0, budget_kib = 0, i;
 	int c, pause = 0, summary = 0, ret = 0;
 	struct query_session session;
 	struct kh_query_result res;
@@ -56,7 +76,7 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	double hz = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:f:psh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+n:f:pst:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			count = strtoul(optarg, NULL, 10);
@@ -69,6 +89,16 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 			break;
 		case 's':
 			summary = 1;
+			break;
+		case 't':
+			if (parse_budget(optarg, &budget_ms))
+				return report_error(opts, "crawl: --budget-ms wants milliseconds (a whole number >= 0), not '%s'",
+						    optarg);
+			break;
+		case 'm':
+			if (parse_budget(optarg, &budget_kib))
+				return report_error(opts, "crawl: --budget-kib wants KiB (a whole number >= 0), not '%s'",
+						    optarg);
 			break;
 		case 'h':
 			subcommand_usage(subcommand_find("crawl"), stdout);
@@ -90,6 +120,14 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	for (i = 0; i < count && !ret && !interrupted(); i++) {
 		json_t *args = json_pack("{s:b, s:b, s:i}", "pause", pause,
 					 "summary", summary, "iteration", (int)i);
+
+		/* Absent unless asked for: as the record was before budgets. */
+		if (budget_ms)
+			json_object_set_new(args, "budget_ms",
+					    json_integer(budget_ms));
+		if (budget_kib)
+			json_object_set_new(args, "budget_kib",
+					    json_integer(budget_kib));
 
 		if (pause)
 			sigprocmask(SIG_BLOCK, &hold, &old);

@@ -21,21 +21,29 @@
 #include "qemu/guest_agent.h"
 #include "qemu/libvirt.h"
 
-#define QGA_TIMEOUT_MS	3000
+/*
+ * Per command. Whether an agent answers at all (open, guest-info) is
+ * asked with 3 s, so that a channel with no agent behind it, or a paused
+ * guest, is reported soon; the work itself gets 10 s a command, because
+ * guest-exec forks in the guest, which a loaded guest (with libvirtd in
+ * the way) was seen taking more than 3 s to do.
+ */
+#define QGA_PROBE_MS	3000
+#define QGA_COMMAND_MS	10000
 #define MAX_PROCS	32768	/* processes listed; beyond is incomplete */
 
-static int agent_connect(struct kh_access *acc, struct kh_qga **qga,
-			 struct kh_err *err)
+static int agent_connect(struct kh_access *acc, int timeout_ms,
+			 struct kh_qga **qga, struct kh_err *err)
 {
 	if (acc->target && acc->target->libvirt_name[0] &&
 	    !acc->target->qga_path[0])
-		return kh_libvirt_agent(acc->target, QGA_TIMEOUT_MS, qga, err);
+		return kh_libvirt_agent(acc->target, timeout_ms, qga, err);
 	if (!acc->target || !acc->target->qga_path[0])
 		return kh_err_set(err, ENOENT,
 				  "QEMU pid %d has no guest agent channel: start QEMU with -device virtio-serial-pci -chardev socket,path=PATH,server=on,wait=off,id=qga0 -device virtserialport,chardev=qga0,name=" KH_QGA_PORT_NAME " and run qemu-ga in the guest (or set $KEYHOLE_QGA_SOCKET)",
 				  (int)acc->pid);
 	return kh_qga_connect(acc->target->qga_path, acc->pid,
-			      QGA_TIMEOUT_MS, qga, err);
+			      timeout_ms, qga, err);
 }
 
 static int agent_open(struct kh_access *acc, struct kh_err *err)
@@ -45,7 +53,7 @@ static int agent_open(struct kh_access *acc, struct kh_err *err)
 	int r;
 
 	/* Available means the agent answers and may run programs. */
-	r = agent_connect(acc, &qga, err);
+	r = agent_connect(acc, QGA_PROBE_MS, &qga, err);
 	if (r)
 		return r;
 	r = kh_qga_execute(qga, "guest-info", NULL, &ret, err);
@@ -170,7 +178,7 @@ static int agent_tasks(struct kh_access *acc, struct kh_task **tasksp,
 	struct kh_qga *qga;
 	char *p, *end;
 
-	r = agent_connect(acc, &qga, err);
+	r = agent_connect(acc, QGA_COMMAND_MS, &qga, err);
 	if (r)
 		return r;
 	r = kh_qga_exec(qga, "/bin/ls", ls_args, 1, &listing, &len, &cut,

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crawl/budget.h"
 #include "walk/toolkit.h"
 #include "kernel/task_state.h"
 
@@ -71,6 +72,41 @@ static void note(struct kh_crawl *crawl, const struct kh_result *part,
 		crawl->consistency.changed++;
 }
 
+/*
+ * The memory budget: what the crawl holds, counted after each walk and
+ * each process (a walk itself is bounded by what guest RAM could hold).
+ */
+static uint64_t lists_bytes(const struct kh_crawl *crawl)
+{
+	uint64_t n = sizeof(*crawl);
+
+	if (crawl->tasks)
+		n += (uint64_t)crawl->tasks->nr * sizeof(*crawl->tasks->tasks);
+	if (crawl->modules)
+		n += (uint64_t)crawl->modules->nr *
+		     sizeof(*crawl->modules->modules);
+	if (crawl->ifaces)
+		n += (uint64_t)crawl->ifaces->nr *
+		     sizeof(*crawl->ifaces->ifaces);
+	if (crawl->files)
+		n += (uint64_t)crawl->files->nr * sizeof(*crawl->files->files);
+	if (crawl->conns)
+		n += (uint64_t)crawl->conns->nr * sizeof(*crawl->conns->conns);
+	return n;
+}
+
+static int over_memory(struct kh_vm *vm, const struct kh_crawl_budget *budget,
+		       uint64_t bytes, const char *after, struct kh_err *err)
+{
+	if (!budget || !budget->memory_bytes || bytes <= budget->memory_bytes)
+		return 0;
+	return kh_err_set(err, ENOBUFS,
+			  "crawl of QEMU pid %d went over its memory budget of %llu bytes (%llu after %s)",
+			  (int)vm->target.pid,
+			  (unsigned long long)budget->memory_bytes,
+			  (unsigned long long)bytes, after);
+}
+
 static int is_user_process(const struct kh_task *t)
 {
 	return !(t->flags & PF_KTHREAD) && t->pid == t->tgid;
@@ -110,12 +146,18 @@ static int crawl_process(struct kh_vm *vm, const struct kh_task *t,
 }
 
 static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
-			   uint64_t now_ns, struct kh_err *err)
+			   uint64_t now_ns,
+			   const struct kh_crawl_budget *budget,
+			   struct kh_err *err)
 {
 	const struct kh_task_list *tasks = crawl->tasks;
+	uint64_t bytes = lists_bytes(crawl);
 	unsigned int i;
 	int ret;
 
+	bytes += (uint64_t)(tasks->nr ? tasks->nr : 1) * sizeof(*crawl->procs);
+	if (over_memory(vm, budget, bytes, "the process table", err))
+		return -ENOBUFS;
 	crawl->procs = calloc(tasks->nr ? tasks->nr : 1,
 			      sizeof(*crawl->procs));
 	if (!crawl->procs)
@@ -151,6 +193,9 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 		}
 		note(crawl, &ps->maps->result, "maps");
 		crawl->nr_procs++;
+		bytes += (uint64_t)ps->maps->nr * sizeof(*ps->maps->vmas);
+		if (over_memory(vm, budget, bytes, "a process's maps", err))
+			return -ENOBUFS;
 	}
 	return 0;
 }
@@ -179,7 +224,20 @@ static void compare_ends(struct kh_crawl *crawl, struct kh_task_list *end)
 	}
 }
 
+/* After a walk: the memory budget, else the walk's own result. */
+static int walked(struct kh_vm *vm, struct kh_crawl *crawl,
+		  const struct kh_crawl_budget *budget,
+		  const struct kh_result *part, const char *what,
+		  struct kh_err *err)
+{
+	note(crawl, part, what);
+	if (over_memory(vm, budget, lists_bytes(crawl), what, err))
+		return -ENOBUFS;
+	return 0;
+}
+
 static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
+		       const struct kh_crawl_budget *budget,
 		       struct kh_err *err)
 {
 	struct kh_task_list *end = NULL;
@@ -195,28 +253,34 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	}
 	if (!ret)
 		ret = kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
+	if (!ret)
+		ret = walked(vm, crawl, budget, &crawl->tasks->result,
+			     "tasks", err);
 	if (ret)
 		return ret;
-	note(crawl, &crawl->tasks->result, "tasks");
 	now_ns = crawl->os.uptime * 1e9;
 
 	ret = kh_modules(vm, &crawl->modules, err);
-	if (!ret) {
-		note(crawl, &crawl->modules->result, "modules");
+	if (!ret)
+		ret = walked(vm, crawl, budget, &crawl->modules->result,
+			     "modules", err);
+	if (!ret)
 		ret = kh_ifaces(vm, &crawl->ifaces, err);
-	}
-	if (!ret) {
-		note(crawl, &crawl->ifaces->result, "interfaces");
+	if (!ret)
+		ret = walked(vm, crawl, budget, &crawl->ifaces->result,
+			     "interfaces", err);
+	if (!ret)
 		ret = kh_files(vm, 0, &crawl->files, err);
-	}
-	if (!ret) {
-		note(crawl, &crawl->files->result, "files");
+	if (!ret)
+		ret = walked(vm, crawl, budget, &crawl->files->result,
+			     "files", err);
+	if (!ret)
 		ret = kh_conns(vm, &crawl->conns, err);
-	}
-	if (!ret) {
-		note(crawl, &crawl->conns->result, "connections");
-		ret = crawl_processes(vm, crawl, now_ns, err);
-	}
+	if (!ret)
+		ret = walked(vm, crawl, budget, &crawl->conns->result,
+			     "connections", err);
+	if (!ret)
+		ret = crawl_processes(vm, crawl, now_ns, budget, err);
 	if (!ret)
 		ret = kh_tasks(vm, KH_TASKS_THREADS, &end, err);
 	if (ret)
@@ -226,11 +290,13 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	return 0;
 }
 
-int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
-	     struct kh_err *err)
+int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
+		    const struct kh_crawl_budget *budget,
+		    struct kh_crawl **crawlp, struct kh_err *err)
 {
 	double wall = now_ms(CLOCK_MONOTONIC);
 	double cpu = now_ms(CLOCK_THREAD_CPUTIME_ID);
+	struct kh_budget_run time;
 	struct kh_stats before, after;
 	struct kh_crawl *crawl;
 	int ret, resume_ret = 0;
@@ -250,7 +316,17 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 		}
 		crawl->paused = 1;
 	}
-	ret = crawl_parts(vm, crawl, err);
+	kh_budget_begin(&time, budget ? budget->time_ms : 0);
+	ret = crawl_parts(vm, crawl, budget, err);
+	kh_budget_end(&time);
+	/*
+	 * Past the deadline, walks may have ended on a failed read and said
+	 * nothing, or said "incomplete": the budget is the cause either way.
+	 */
+	if (time.over)
+		ret = kh_err_set(err, ETIME,
+				 "crawl of QEMU pid %d went over its time budget of %u ms",
+				 (int)vm->target.pid, budget->time_ms);
 	if (flags & KH_CRAWL_PAUSE)
 		resume_ret = kh_vm_resume(vm, ret ? NULL : err);
 	if (!ret)
@@ -260,7 +336,8 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	 * (its memory went before its exit shows): the exit is the cause.
 	 * A failure on a live QEMU is reported a second later, no more.
 	 */
-	if (ret && kh_access_exit_shows(&vm->acc, 1000))
+	if (ret && ret != -ETIME && ret != -ENOBUFS &&
+	    kh_access_exit_shows(&vm->acc, 1000))
 		ret = kh_err_set(err, ESRCH,
 				 "QEMU process %d exited while being read",
 				 (int)vm->target.pid);
@@ -275,6 +352,12 @@ int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	crawl->wall_ms = now_ms(CLOCK_MONOTONIC) - wall;
 	*crawlp = crawl;
 	return 0;
+}
+
+int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
+	     struct kh_err *err)
+{
+	return kh_crawl_within(vm, flags, NULL, crawlp, err);
 }
 
 void kh_crawl_free(struct kh_crawl *crawl)

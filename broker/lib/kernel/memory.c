@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crawl/budget.h"
 #include "kernel/pgtable.h"
 #include "vm.h"
 
@@ -39,6 +40,9 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	unsigned int i, nr_valid = 0, bad = 0;
 	int ret;
 
+	/* Past the crawl's deadline every read fails, so every walk ends. */
+	if (kh_budget_over_time())
+		return kh_err_set(err, ETIME, "the crawl went over its time budget");
 	for (i = 0; i < nr; i++) {
 		reads[i].result = in_ram(vm, &reads[i]) ? 0 : -EFAULT;
 		bad += !!reads[i].result;

@@ -9,10 +9,15 @@
 static int run_crawl(struct kh_vm *vm, const struct kh_query_args *args,
 		     struct kh_query_result *res, struct kh_err *err)
 {
+	struct kh_crawl_budget budget = {
+		.time_ms = args->budget_ms,
+		.memory_bytes = (uint64_t)args->budget_kib << 10,
+	};
 	struct kh_crawl *crawl;
 	int ret;
 
-	ret = kh_crawl(vm, args->pause ? KH_CRAWL_PAUSE : 0, &crawl, err);
+	ret = kh_crawl_within(vm, args->pause ? KH_CRAWL_PAUSE : 0, &budget,
+			      &crawl, err);
 	if (ret)
 		return ret;
 	ret = kh_query_done("crawl",
@@ -29,6 +34,10 @@ static const struct kh_query_arg crawl_args[] = {
 	  offsetof(struct kh_query_args, summary) },
 	{ "iteration", KH_QUERY_INDEX, 0,
 	  offsetof(struct kh_query_args, iteration) },
+	{ "budget_ms", KH_QUERY_INDEX, 0,
+	  offsetof(struct kh_query_args, budget_ms) },
+	{ "budget_kib", KH_QUERY_INDEX, 0,
+	  offsetof(struct kh_query_args, budget_kib) },
 	{ NULL, 0, 0, 0 },
 };
 

@@ -19,6 +19,8 @@ struct kh_query_args {
 	int pause;		/* crawl */
 	int summary;		/* crawl */
 	unsigned int iteration;	/* crawl */
+	unsigned int budget_ms;	/* crawl */
+	unsigned int budget_kib;	/* crawl */
 };
 
 enum kh_query_arg_type {
