@@ -139,20 +139,62 @@ int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 }
 
 
+/*
+ * Physical pieces of a kernel-virtual batch: most batches are a few reads
+ * that cross no page, so the pieces start on the stack and move to the
+ * heap only when they outgrow it (a crawl makes thousands of batches, and
+ * two mallocs each were a tenth of its time).
+ */
+#define STACK_PIECES 16
+
+struct pieces {
+	struct kh_read *phys;
+	unsigned int *owner;
+	unsigned int nr, cap;
+	struct kh_read stack_phys[STACK_PIECES];
+	unsigned int stack_owner[STACK_PIECES];
+};
+
+static int pieces_add(struct pieces *p, uint64_t gpa, uint8_t *buf,
+		      uint64_t len, unsigned int owner, struct kh_err *err)
+{
+	if (p->nr == p->cap) {
+		unsigned int cap = p->cap * 2;
+		struct kh_read *phys = malloc(sizeof(*phys) * cap);
+		unsigned int *own = malloc(sizeof(*own) * cap);
+
+		if (!phys || !own) {
+			free(phys);
+			free(own);
+			return kh_err_set(err, ENOMEM, "out of memory for a read batch");
+		}
+		memcpy(phys, p->phys, sizeof(*phys) * p->nr);
+		memcpy(own, p->owner, sizeof(*own) * p->nr);
+		if (p->phys != p->stack_phys) {
+			free(p->phys);
+			free(p->owner);
+		}
+		p->phys = phys;
+		p->owner = own;
+		p->cap = cap;
+	}
+	p->phys[p->nr] = (struct kh_read){ .addr = gpa, .buf = buf,
+					   .len = len };
+	p->owner[p->nr++] = owner;
+	return 0;
+}
+
 int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
-	struct kh_read *phys = NULL;
-	unsigned int *owner = NULL;
-	unsigned int i, nr_phys = 0, cap = nr ? nr : 1, failed = 0;
+	struct pieces p;
+	unsigned int i, failed = 0;
 	int ret = 0;
 
-	phys = malloc(sizeof(*phys) * cap);
-	owner = malloc(sizeof(*owner) * cap);
-	if (!phys || !owner) {
-		ret = kh_err_set(err, ENOMEM, "out of memory for a read batch");
-		goto out;
-	}
+	p.phys = p.stack_phys;
+	p.owner = p.stack_owner;
+	p.nr = 0;
+	p.cap = STACK_PIECES;
 	for (i = 0; i < nr; i++) {
 		uint64_t va = reads[i].addr, left = reads[i].len, gpa, run;
 		uint8_t *buf = reads[i].buf;
@@ -165,42 +207,28 @@ int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 			}
 			if (run > left)
 				run = left;
-			if (nr_phys == cap) {
-				void *p1, *p2;
-
-				cap *= 2;
-				p1 = realloc(phys, sizeof(*phys) * cap);
-				if (p1)
-					phys = p1;
-				p2 = realloc(owner, sizeof(*owner) * cap);
-				if (p2)
-					owner = p2;
-				if (!p1 || !p2) {
-					ret = kh_err_set(err, ENOMEM, "out of memory for a read batch");
-					goto out;
-				}
-			}
-			phys[nr_phys] = (struct kh_read){ .addr = gpa,
-							  .buf = buf,
-							  .len = run };
-			owner[nr_phys++] = i;
+			ret = pieces_add(&p, gpa, buf, run, i, err);
+			if (ret)
+				goto out;
 			va += run;
 			buf += run;
 			left -= run;
 		}
 	}
-	ret = kh_gpa_fetch(vm, phys, nr_phys, err);
+	ret = kh_gpa_fetch(vm, p.phys, p.nr, err);
 	if (ret < 0)
 		goto out;
-	for (i = 0; i < nr_phys; i++)
-		if (phys[i].result && !reads[owner[i]].result)
-			reads[owner[i]].result = phys[i].result;
+	for (i = 0; i < p.nr; i++)
+		if (p.phys[i].result && !reads[p.owner[i]].result)
+			reads[p.owner[i]].result = p.phys[i].result;
 	for (i = 0; i < nr; i++)
 		failed += !!reads[i].result;
 	ret = failed;
 out:
-	free(phys);
-	free(owner);
+	if (p.phys != p.stack_phys) {
+		free(p.phys);
+		free(p.owner);
+	}
 	return ret;
 }
 
