@@ -13,7 +13,7 @@
 #include "keyholed.h"
 
 const char *const daemon_capabilities[] = {
-	"list", "query", "watch", "ram", NULL,
+	"list", "query", "watch", "ram", "pause", NULL,
 };
 
 /* Arguments the daemon takes; the rest belong to the query. */
@@ -179,6 +179,13 @@ static void do_query(struct client *c, struct kh_proto_request *req)
 			"ram: guest RAM is handed over as the file QEMU keeps it in, with no technique or layout to choose"));
 		return;
 	}
+	if ((!strcmp(req->execute, "pause") ||
+	     !strcmp(req->execute, "resume")) && (technique || layout)) {
+		client_send(c, kh_proto_error(KH_ERR_BAD_ARGUMENT, req->id,
+			"%s: a pause holds the VM as keyholed attached it, with no technique or layout to choose",
+			req->execute));
+		return;
+	}
 	if ((technique && !json_is_string(technique)) ||
 	    (layout && !json_is_string(layout))) {
 		client_send(c, kh_proto_error(KH_ERR_BAD_ARGUMENT, req->id,
@@ -238,10 +245,12 @@ void commands_dispatch(struct client *c, struct kh_proto_request *req)
 	else if (!strcmp(req->execute, "unwatch"))
 		subscriptions_unwatch(c, req);
 	else if (kh_query_known(req->execute) ||
-		 !strcmp(req->execute, "ram"))
+		 !strcmp(req->execute, "ram") ||
+		 !strcmp(req->execute, "pause") ||
+		 !strcmp(req->execute, "resume"))
 		do_query(c, req);
 	else
 		client_send(c, kh_proto_error(KH_ERR_NO_COMMAND, req->id,
-			"unknown command '%.64s' (list, watch, unwatch, ram, or a query: ps, vm, info, mem, lsmod, ifconfig, lsof, netstat, maps, techniques, crawl)",
+			"unknown command '%.64s' (list, watch, unwatch, ram, pause, resume, or a query: ps, vm, info, mem, lsmod, ifconfig, lsof, netstat, maps, techniques, crawl)",
 			req->execute));
 }

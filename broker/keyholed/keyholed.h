@@ -77,6 +77,8 @@ void vm_put(struct vm_entry *e);
 void registry_exit(void);
 /* JSON for the list command, without the probe (no attach). */
 json_t *vm_entry_json(const struct vm_entry *e);
+/* {"pid", "name"}: how events name a VM (libvirt's name first). */
+json_t *vm_entry_ident(const struct vm_entry *e);
 
 /* --- the event loop and the clients (server.c) --- */
 
@@ -141,6 +143,24 @@ int auth_may_introspect_many(struct client *c, const pid_t *pids,
 			     const uint64_t *start_times, unsigned int nr,
 			     bool *ok);
 
+/* --- pause holds (holds.c), each worker's own list --- */
+
+struct hold;
+/* 0: paused and held; 1: already held by c, deadline moved; or -errno. */
+int hold_pause(struct hold **list, struct vm_entry *e, struct client *c,
+	       uint64_t until_ns, struct kh_err *err);
+/* Ends c's hold of e (-ENOENT when there is none) and resumes. */
+int hold_resume(struct hold **list, struct vm_entry *e, struct client *c,
+		struct kh_err *err);
+/*
+ * Ends the holds past their deadline (expired() is told first) and those
+ * of VMs gone; returns the next deadline, 0 when no hold is left.
+ */
+uint64_t holds_expire(struct hold **list, uint64_t now,
+		      void (*expired)(struct client *c, struct vm_entry *e));
+void holds_release_client(struct hold **list, const struct client *c);
+void holds_release_all(struct hold **list);
+
 /* --- workers (workers.c) --- */
 
 /*
@@ -190,10 +210,13 @@ struct job {
 	json_t *reply;			/* filled by the worker */
 	int fds[2];			/* sent with the reply ("ram") */
 	unsigned int nr_fds;
+	bool notice;			/* reply is an event of the worker's own */
 	struct job *next;
 };
 
 int workers_start(const struct daemon_config *cfg);
+/* The client went: every worker ends its pause holds. Loop thread. */
+void workers_client_gone(struct client *c);
 /* Starts crawling a new feed on its VM's worker. Event loop thread. */
 void workers_add_feed(struct feed *f);
 /* The feed has no subscriber left: its worker drops it. Any thread. */

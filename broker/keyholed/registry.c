@@ -269,6 +269,13 @@ void registry_exit(void)
 	table = NULL;
 }
 
+json_t *vm_entry_ident(const struct vm_entry *e)
+{
+	return json_pack("{s:i, s:s}", "pid", (int)e->id.pid, "name",
+			 e->id.libvirt_name[0] ? e->id.libvirt_name :
+			 e->id.name);
+}
+
 json_t *vm_entry_json(const struct vm_entry *e)
 {
 	/* The encoder of `keyhole list --json`, so both say the same. */

@@ -131,6 +131,7 @@ static void client_close(struct client *c)
 		return;
 	c->dead = true;
 	subscriptions_client_gone(c);
+	workers_client_gone(c);
 	metrics_client_gone(c->id);
 	sd_event_source_disable_unref(c->io);
 	c->io = NULL;
@@ -577,7 +578,8 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *data)
 			job_free(job);
 			continue;
 		}
-		c->in_flight--;
+		if (!job->notice)
+			c->in_flight--;
 		client_send_fds(c, job->reply, job->fds, job->nr_fds);
 		job->reply = NULL;
 		job->nr_fds = 0;

@@ -144,19 +144,12 @@ static bool matches(const struct subscription *s, const struct vm_entry *e)
 		!fnmatch(s->pattern, e->id.libvirt_name, 0));
 }
 
-static json_t *vm_ident(const struct vm_entry *e)
-{
-	return json_pack("{s:i, s:s}", "pid", (int)e->id.pid, "name",
-			 e->id.libvirt_name[0] ? e->id.libvirt_name :
-			 e->id.name);
-}
-
 /* Sends a subscription's event about VM e with data's keys. */
 static void notify(struct subscription *s, const char *event,
 		   const struct vm_entry *e, json_t *data)
 {
 	json_t *msg = json_pack("{s:I, s:o}", "subscription", s->id, "vm",
-				vm_ident(e));
+				vm_entry_ident(e));
 
 	if (data) {
 		json_object_update(msg, data);

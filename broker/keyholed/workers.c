@@ -27,6 +27,7 @@ struct worker {
 	pthread_cond_t wake;
 	struct job *head, **tail;
 	struct feed *feeds;		/* its VMs' subscriptions' feeds */
+	struct hold *holds;		/* its VMs' pause holds (holds.c) */
 	bool stop;
 	atomic_uint nr_vms;
 };
@@ -331,6 +332,73 @@ static json_t *run_ram(struct job *job, struct kh_vm *vm)
 	return kh_proto_return(doc, job->id);
 }
 
+#define HOLD_DEFAULT_S	60
+#define HOLD_MAX_S	600
+
+/*
+ * "pause" and "resume": a hold of the VM's own attachment, so that the
+ * client's queries and the VM's feeds read the halted guest.
+ */
+static json_t *run_hold(struct job *job)
+{
+	struct worker *w = &workers[job->vm->worker];
+	json_t *secs = json_object_get(job->args, "seconds");
+	struct kh_err err = { 0 };
+	json_int_t seconds = HOLD_DEFAULT_S;
+	const char *key;
+	json_t *value;
+	int ret;
+
+	json_object_foreach(job->args, key, value)
+		if (strcmp(key, "seconds") || !strcmp(job->command, "resume"))
+			return kh_proto_error(KH_ERR_BAD_ARGUMENT, job->id,
+					      "%s: unknown argument '%.64s'",
+					      job->command, key);
+	if (secs) {
+		seconds = json_is_integer(secs) ? json_integer_value(secs) : 0;
+		if (seconds < 1 || seconds > HOLD_MAX_S)
+			return kh_proto_error(KH_ERR_BAD_ARGUMENT, job->id,
+					      "pause: 'seconds' must be an integer from 1 to %d",
+					      HOLD_MAX_S);
+	}
+	if (!attached(job->vm, &err))
+		return kh_proto_error(error_class(job, err.code), job->id,
+				      "%s", err.msg);
+	if (!strcmp(job->command, "resume")) {
+		ret = hold_resume(&w->holds, job->vm, job->client, &err);
+		if (ret)
+			return kh_proto_error(ret == -ENOENT ?
+					      KH_ERR_BAD_ARGUMENT :
+					      error_class(job, err.code),
+					      job->id, "%s", err.msg);
+		return kh_proto_return(json_object(), job->id);
+	}
+	ret = hold_pause(&w->holds, job->vm, job->client,
+			 mono_ns() + seconds * 1000000000ull, &err);
+	if (ret < 0)
+		return kh_proto_error(error_class(job, err.code), job->id,
+				      "%s", err.msg);
+	return kh_proto_return(json_pack("{s:o, s:I, s:b}", "vm",
+					 vm_entry_ident(job->vm), "seconds",
+					 seconds, "extended", ret == 1),
+			       job->id);
+}
+
+/* A hold ran out: its client is told, as an event. */
+static void hold_expired(struct client *c, struct vm_entry *e)
+{
+	struct job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return;
+	client_get(c);
+	job->client = c;
+	job->notice = true;
+	job->reply = json_pack("{s:s, s:{s:o}}", "event", "pause-expired",
+			       "data", "vm", vm_entry_ident(e));
+	finish(job);
+}
+
 static json_t *run_job(struct job *job)
 {
 	struct kh_query_result res = { 0 };
@@ -346,6 +414,8 @@ static json_t *run_job(struct job *job)
 		return kh_proto_error(KH_ERR_VM_GONE, job->id,
 				      "QEMU process %d exited",
 				      (int)job->vm->id.pid);
+	if (!strcmp(job->command, "pause") || !strcmp(job->command, "resume"))
+		return run_hold(job);
 	if (!strcmp(job->command, "ram")) {
 		vm = vm_for(job, &transient, &err);
 		if (!vm)
@@ -439,7 +509,7 @@ static void *worker_main(void *arg)
 	struct job *job;
 	cpu_set_t cpus;
 	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t now;
+	uint64_t now, hold_due;
 
 	CPU_ZERO(&cpus);
 	CPU_SET(w->index % (nr_cpus > 0 ? nr_cpus : 1), &cpus);
@@ -454,6 +524,13 @@ static void *worker_main(void *arg)
 			if (!w->head)
 				w->tail = &w->head;
 			pthread_mutex_unlock(&w->lock);
+			if (!job->vm) {
+				/* A client went: its holds end. */
+				holds_release_client(&w->holds, job->client);
+				job_free(job);
+				pthread_mutex_lock(&w->lock);
+				continue;
+			}
 			now = mono_ns();
 			/* Stopping: what waited is answered, not run. */
 			job->reply = w->stop ?
@@ -467,6 +544,16 @@ static void *worker_main(void *arg)
 		}
 		if (w->stop)
 			break;
+		if (w->holds) {
+			pthread_mutex_unlock(&w->lock);
+			hold_due = holds_expire(&w->holds, mono_ns(),
+						hold_expired);
+			pthread_mutex_lock(&w->lock);
+			if (w->head)
+				continue;
+		} else {
+			hold_due = 0;
+		}
 		feed = earliest_feed(w);
 		now = mono_ns();
 		if (feed && feed->due_ns <= now) {
@@ -481,11 +568,16 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&w->lock);
 			continue;
 		}
-		if (feed)
-			wait_until(w, feed->due_ns);
+		if (feed || hold_due)
+			wait_until(w, !feed ? hold_due :
+				   !hold_due || feed->due_ns < hold_due ?
+				   feed->due_ns : hold_due);
 		else
 			pthread_cond_wait(&w->wake, &w->lock);
 	}
+	pthread_mutex_unlock(&w->lock);
+	holds_release_all(&w->holds);
+	pthread_mutex_lock(&w->lock);
 	while ((feed = w->feeds)) {
 		w->feeds = feed->next_in_worker;
 		feed_put(feed);
@@ -524,6 +616,27 @@ void workers_cancel_feed(struct feed *f)
 	pthread_mutex_lock(&w->lock);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void workers_client_gone(struct client *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_workers; i++) {
+		struct worker *w = &workers[i];
+		struct job *job = calloc(1, sizeof(*job));
+
+		/* Without memory its holds still end, at their deadlines. */
+		if (!job)
+			continue;
+		client_get(c);
+		job->client = c;
+		pthread_mutex_lock(&w->lock);
+		*w->tail = job;
+		w->tail = &job->next;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+	}
 }
 
 void workers_submit(struct job *job)

@@ -26,8 +26,7 @@ static int as_nobody(const char *sock, int guest_pid, const char *spec)
 	int fd;
 
 	CHECK(nobody, "no user nobody");
-	CHECK(!setgroups(0, NULL) && !setgid(nobody->pw_gid) &&
-	      !setuid(nobody->pw_uid), "cannot become nobody");
+	broker_become_nobody();
 	fd = broker_connect(sock);
 	list = broker_list(fd);
 	json_array_foreach(list, i, vm)

@@ -136,14 +136,12 @@ static void check_ps(const char *sock, const struct guest *g)
 
 static int nobody_is_refused(const char *sock, const char *spec)
 {
-	struct passwd *nobody = getpwnam("nobody");
 	int fds[KH_PROTO_MAX_FDS];
 	unsigned int nr;
 	json_t *reply;
 	const char *klass;
 
-	CHECK(nobody && !setgroups(0, NULL) && !setgid(nobody->pw_gid) &&
-	      !setuid(nobody->pw_uid), "cannot become nobody");
+	broker_become_nobody();
 	reply = ask_ram(sock, json_pack("{s:s}", "vm", spec), fds, &nr);
 	klass = broker_error_class(reply);
 	CHECK(klass && !strcmp(klass, "PermissionDenied") && nr == 0 &&

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +251,19 @@ static inline pid_t broker_start_state(const char *path, const char *log,
 static inline pid_t broker_start(const char *path, const char *log)
 {
 	return broker_start_state(path, log, "");
+}
+
+/*
+ * Turns this (forked) test process into uid nobody, groups and all, so
+ * that the daemon sees the kernel's credentials of a user with no rights
+ * over root's QEMU.
+ */
+static inline void broker_become_nobody(void)
+{
+	struct passwd *nobody = getpwnam("nobody");
+
+	CHECK(nobody && !setgroups(0, NULL) && !setgid(nobody->pw_gid) &&
+	      !setuid(nobody->pw_uid), "cannot become nobody");
 }
 
 /* Waits up to timeout seconds for pid to exit; its wait status, or -1. */
