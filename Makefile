@@ -48,9 +48,9 @@ LDLIBS := -lpthread
 VERSION := 0.1.0
 KH_CFLAGS += -Ibroker/proto -DKEYHOLED_VERSION='"$(VERSION)"'
 # keyholed alone needs liburcu (its VM registry), libsystemd (sd-event,
-# sd_notify) and libmicrohttpd (--metrics); the library and the command
-# do not.
-DAEMON_PKG := liburcu liburcu-cds libsystemd libmicrohttpd
+# sd_notify), libmicrohttpd (--metrics) and libnl-genl (keyhole.ko's
+# events); the library and the command do not.
+DAEMON_PKG := liburcu liburcu-cds libsystemd libmicrohttpd libnl-genl-3.0
 DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKG) 2>/dev/null)
 DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs $(DAEMON_PKG) 2>/dev/null)
 

@@ -461,12 +461,31 @@ int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 void kh_vma_list_free(struct kh_vma_list *list);
 
 /*
- * Halting the guest: stops every vCPU through QMP ("stop") and resumes it
- * ("cont"). Pauses nest; a guest that was already paused by someone else
- * is left paused by the matching resume. Needs the VM's QMP socket.
+ * Halting the guest: stops every vCPU and resumes it. Pauses nest; a
+ * guest that was already paused by someone else is left paused by the
+ * matching resume. A halting technique uses its own pause; kmap uses
+ * keyhole.ko's (no monitor involved); otherwise QMP "stop" and "cont"
+ * (libvirt's suspend and resume for a domain), which need the VM's QMP
+ * socket or its libvirt connection.
  */
 int kh_vm_pause(struct kh_vm *vm, struct kh_err *err);
 int kh_vm_resume(struct kh_vm *vm, struct kh_err *err);
+/*
+ * keyhole.ko ends a pause by itself after its pause_timeout_ms (2 s by
+ * default), so that a holder that died never leaves a guest frozen. A
+ * caller that keeps a guest paused for longer calls this more often than
+ * that (reads under the pause renew it too). 0, or -ETIMEDOUT when the
+ * module had ended the pause already: the guest ran meanwhile (it is
+ * paused again now). A pause through QMP needs no renewal: 0. -EINVAL
+ * without a pause.
+ */
+int kh_vm_keep_paused(struct kh_vm *vm, struct kh_err *err);
+/*
+ * The id keyhole.ko gave this handle's attachment, which its netlink
+ * events (family "keyhole") carry: 0, or -ENOENT when the technique does
+ * not attach through the module.
+ */
+int kh_vm_kmod_session(const struct kh_vm *vm, uint64_t *session_id);
 
 /*
  * The inconsistency types of Suneja et al. (VEE 2015) section 5.1, counted

@@ -8,6 +8,12 @@
  * guest runs again when the last one ends, and a guest its owner paused
  * stays paused. A hold ends on "resume", at its deadline, when its client
  * goes, when its VM exits, or when the daemon stops: never later.
+ *
+ * Through keyhole.ko (kmap, kpause) the module's watchdog would end a
+ * pause after its pause_timeout_ms (2 s by default): the worker renews
+ * every hold each HOLD_RENEW_NS. Should the module end one anyway (the
+ * worker busy with a long crawl), the hold ends there and its client is
+ * told the guest ran: a hold never claims a halt that did not last.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +21,13 @@
 
 #include "keyholed.h"
 
+#define HOLD_RENEW_NS	(500 * 1000000ull)
+
 struct hold {
 	struct vm_entry *vm;		/* referenced */
 	struct client *client;		/* referenced */
 	uint64_t until_ns;
+	uint64_t renew_ns;		/* when to renew the pause: 0 at once */
 	struct hold *next;
 };
 
@@ -94,25 +103,46 @@ int hold_resume(struct hold **list, struct vm_entry *e, struct client *c,
 	return end_hold(link, err);
 }
 
-uint64_t holds_expire(struct hold **list, uint64_t now,
-		      void (*expired)(struct client *c, struct vm_entry *e))
+uint64_t holds_tick(struct hold **list, uint64_t now, bool renew_now,
+		   hold_ended_fn ended)
 {
+	struct kh_err err = { 0 };
 	uint64_t next = 0;
 	struct hold *h;
 
 	while ((h = *list)) {
 		if (h->vm->gone) {
 			end_hold(list, NULL);
-		} else if (h->until_ns <= now) {
-			expired(h->client, h->vm);
-			end_hold(list, NULL);
-		} else {
-			if (!next || h->until_ns < next)
-				next = h->until_ns;
-			list = &h->next;
+			continue;
 		}
+		if (h->until_ns <= now) {
+			ended(h->client, h->vm, NULL);
+			end_hold(list, NULL);
+			continue;
+		}
+		if (renew_now || h->renew_ns <= now) {
+			if (kh_vm_keep_paused(h->vm->vm, &err)) {
+				ended(h->client, h->vm, err.msg);
+				end_hold(list, NULL);
+				continue;
+			}
+			h->renew_ns = now + HOLD_RENEW_NS;
+		}
+		if (!next || h->until_ns < next)
+			next = h->until_ns;
+		if (h->renew_ns < next)
+			next = h->renew_ns;
+		list = &h->next;
 	}
 	return next;
+}
+
+bool holds_on(struct hold *list, const struct vm_entry *e)
+{
+	for (; list; list = list->next)
+		if (list->vm == e)
+			return true;
+	return false;
 }
 
 void holds_release_client(struct hold **list, const struct client *c)

@@ -54,6 +54,10 @@ struct vm_entry {
 	unsigned long seen;		/* the last rescan that saw it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
+	/* keyhole.ko's id of that attachment, or 0 (module_events.c). */
+	_Atomic uint64_t kmod_session;
+	/* The session of the module's last LAYOUT_CHANGED, until read. */
+	_Atomic uint64_t layout_event;
 };
 
 int registry_init(void);
@@ -69,6 +73,7 @@ void registry_drop(pid_t pid);
  * so that a name two QEMUs claim is refused, never resolved to either.
  */
 struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous);
+struct vm_entry *registry_get_pid(pid_t pid);
 /* Calls fn for each VM under the RCU read lock (fn must not block). */
 void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg);
 unsigned int registry_count(void);
@@ -108,6 +113,11 @@ void client_job_started(struct client *c);
 struct auth_memo *client_auth_memo(struct client *c);
 
 /* The event loop polls each VM's pidfd and drops the VM when it exits. */
+/* keyhole.ko's netlink events (module_events.c), on the loop thread. */
+struct sd_event;
+void module_events_poll(struct sd_event *loop);
+void module_events_stop(void);
+
 void server_watch_exit(struct vm_entry *e);
 void server_unwatch_exit(struct vm_entry *e);
 
@@ -156,8 +166,12 @@ int hold_resume(struct hold **list, struct vm_entry *e, struct client *c,
  * Ends the holds past their deadline (expired() is told first) and those
  * of VMs gone; returns the next deadline, 0 when no hold is left.
  */
-uint64_t holds_expire(struct hold **list, uint64_t now,
-		      void (*expired)(struct client *c, struct vm_entry *e));
+/* A hold ended by itself: at its deadline (why NULL), or the guest ran. */
+typedef void (*hold_ended_fn)(struct client *c, struct vm_entry *e,
+			      const char *why);
+uint64_t holds_tick(struct hold **list, uint64_t now, bool renew_now,
+		    hold_ended_fn ended);
+bool holds_on(struct hold *list, const struct vm_entry *e);
 void holds_release_client(struct hold **list, const struct client *c);
 void holds_release_all(struct hold **list);
 
@@ -217,6 +231,7 @@ struct job {
 int workers_start(const struct daemon_config *cfg);
 /* The client went: every worker ends its pause holds. Loop thread. */
 void workers_client_gone(struct client *c);
+void workers_check_holds(struct vm_entry *e);
 /* Starts crawling a new feed on its VM's worker. Event loop thread. */
 void workers_add_feed(struct feed *f);
 /* The feed has no subscriber left: its worker drops it. Any thread. */

@@ -65,6 +65,11 @@ static unsigned int nr_clients, cap_clients;
 static uint64_t *worker_busy_ns;
 static unsigned int nr_workers;
 static unsigned int gauge_vms, gauge_clients;
+static const char *const module_event_names[] = {
+	"vm-exited", "layout-changed", "pause-ended",
+};
+static uint64_t module_events[3], layout_rereads;
+static int module_listening;
 static struct MHD_Daemon *httpd;
 
 static struct vm_metrics *vm_of(pid_t pid)
@@ -119,6 +124,28 @@ void metrics_crawl(const struct kh_qemu_proc *vm, double seconds,
 	m->modules = json_integer_value(json_object_get(counts, "modules"));
 	m->conns = json_integer_value(json_object_get(counts, "conns"));
 out:
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_module_event(unsigned int kind)
+{
+	pthread_mutex_lock(&lock);
+	if (kind < 3)
+		module_events[kind]++;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_module_listening(bool on)
+{
+	pthread_mutex_lock(&lock);
+	module_listening = on;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_layout_reread(void)
+{
+	pthread_mutex_lock(&lock);
+	layout_rereads++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -227,6 +254,20 @@ static void render(FILE *out)
 	fprintf(out, "keyholed_vms %u\n", gauge_vms);
 	FAMILY(out, "keyholed_clients", "gauge", "Connected clients.");
 	fprintf(out, "keyholed_clients %u\n", gauge_clients);
+
+	FAMILY(out, "keyholed_module_listening", "gauge",
+	       "1 while keyholed listens to keyhole.ko's netlink events.");
+	fprintf(out, "keyholed_module_listening %d\n", module_listening);
+	FAMILY(out, "keyholed_module_events_total", "counter",
+	       "keyhole.ko's netlink events, by kind.");
+	for (i = 0; i < 3; i++)
+		fprintf(out, "keyholed_module_events_total{event=\"%s\"} %llu\n",
+			module_event_names[i],
+			(unsigned long long)module_events[i]);
+	FAMILY(out, "keyholed_layout_rereads_total", "counter",
+	       "Guest RAM layouts read again after keyhole.ko said they changed.");
+	fprintf(out, "keyholed_layout_rereads_total %llu\n",
+		(unsigned long long)layout_rereads);
 
 	FAMILY(out, "keyholed_crawls_total", "counter",
 	       "Crawls of subscribed VMs.");

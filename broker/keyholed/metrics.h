@@ -8,6 +8,7 @@
 #define KEYHOLED_METRICS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,5 +30,12 @@ void metrics_client_dropped(unsigned long client, uid_t uid, pid_t pid,
 			    uint64_t dropped);
 void metrics_client_gone(unsigned long client);
 void metrics_gauges(unsigned int vms, unsigned int clients);
+/* keyhole.ko's events (module_events.c), by METRICS_MODULE_*. */
+#define METRICS_MODULE_VM_EXITED	0
+#define METRICS_MODULE_LAYOUT_CHANGED	1
+#define METRICS_MODULE_PAUSE_ENDED	2
+void metrics_module_event(unsigned int kind);
+void metrics_module_listening(bool on);
+void metrics_layout_reread(void);
 
 #endif

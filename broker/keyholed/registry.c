@@ -131,6 +131,11 @@ static void add_proc(const struct kh_qemu_proc *proc)
 	subscriptions_vm_added(e);
 }
 
+struct vm_entry *registry_get_pid(pid_t pid)
+{
+	return lookup_pid(pid);
+}
+
 void registry_drop(pid_t pid)
 {
 	struct vm_entry *e = lookup_pid(pid);

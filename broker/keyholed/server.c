@@ -620,6 +620,7 @@ void server_unwatch_exit(struct vm_entry *e)
 static int on_rescan(sd_event_source *s, uint64_t usec, void *data)
 {
 	registry_rescan();
+	module_events_poll(loop);
 	/* A timer is one-shot: set it again, and enable it again. */
 	sd_event_source_set_time_relative(s, RESCAN_USEC);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -747,6 +748,7 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 		return ret;
 	}
 	registry_rescan();
+	module_events_poll(loop);
 	if (cfg->metrics && metrics_start(cfg->metrics)) {
 		fprintf(stderr, "keyholed: cannot serve metrics on %s (ADDR:PORT, [V6]:PORT)\n",
 			cfg->metrics);
@@ -759,6 +761,7 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 	sd_notify(0, "STOPPING=1");
 	stopping = true;
 	metrics_stop();
+	module_events_stop();
 	sd_event_source_disable_unref(listen_src);
 	unlink(cfg->socket_path);
 	workers_stop();

@@ -182,13 +182,35 @@ static bool same_process(const struct vm_entry *e, struct kh_err *err)
 }
 
 /* The VM's own attachment, made on first use (by its worker only). */
+/*
+ * keyhole.ko said another attachment gave it new RAM ranges for this QEMU
+ * (module_events.c): the layout we read may be stale, so it is read again,
+ * by attaching again, unless a hold keeps the guest paused through this
+ * attachment (then after the hold). Our own attach's event is not one.
+ */
+static bool layout_stale(struct vm_entry *e)
+{
+	uint64_t ours, theirs = atomic_load(&e->layout_event);
+
+	if (!theirs || holds_on(workers[e->worker].holds, e))
+		return false;
+	atomic_store(&e->layout_event, 0);
+	return kh_vm_kmod_session(e->vm, &ours) || ours != theirs;
+}
+
 static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 {
 	struct kh_vm_config cfg = { .libvirt_uri = config->libvirt_uri };
+	uint64_t session;
 	char spec[16];
 
-	if (e->vm)
+	if (e->vm && !layout_stale(e))
 		return e->vm;
+	if (e->vm) {
+		kh_vm_close(e->vm);
+		e->vm = NULL;
+		metrics_layout_reread();
+	}
 	snprintf(spec, sizeof(spec), "%d", (int)e->id.pid);
 	if (kh_vm_open(ctx, spec, &cfg, &e->vm, err))
 		e->vm = NULL;
@@ -196,6 +218,8 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 		kh_vm_close(e->vm);
 		e->vm = NULL;
 	}
+	if (e->vm && !kh_vm_kmod_session(e->vm, &session))
+		atomic_store(&e->kmod_session, session);
 	return e->vm;
 }
 
@@ -384,18 +408,29 @@ static json_t *run_hold(struct job *job)
 			       job->id);
 }
 
-/* A hold ran out: its client is told, as an event. */
-static void hold_expired(struct client *c, struct vm_entry *e)
+/*
+ * A hold ended by itself: its client is told, as an event, whether it ran
+ * out ("deadline") or the guest ran before it did ("guest-ran": keyhole.ko
+ * ended the pause, or QEMU went).
+ */
+static void hold_ended(struct client *c, struct vm_entry *e, const char *why)
 {
 	struct job *job = calloc(1, sizeof(*job));
+	json_t *data = json_pack("{s:o, s:s}", "vm", vm_entry_ident(e),
+				 "reason", why ? "guest-ran" : "deadline");
 
-	if (!job)
+	if (!job || !data) {
+		free(job);
+		json_decref(data);
 		return;
+	}
+	if (why)
+		json_object_set_new(data, "desc", json_string(why));
 	client_get(c);
 	job->client = c;
 	job->notice = true;
-	job->reply = json_pack("{s:s, s:{s:o}}", "event", "pause-expired",
-			       "data", "vm", vm_entry_ident(e));
+	job->reply = json_pack("{s:s, s:o}", "event", "pause-expired",
+			       "data", data);
 	finish(job);
 }
 
@@ -531,6 +566,14 @@ static void *worker_main(void *arg)
 				pthread_mutex_lock(&w->lock);
 				continue;
 			}
+			if (!job->client) {
+				/* keyhole.ko ended a pause: see which. */
+				holds_tick(&w->holds, mono_ns(), true,
+					   hold_ended);
+				job_free(job);
+				pthread_mutex_lock(&w->lock);
+				continue;
+			}
 			now = mono_ns();
 			/* Stopping: what waited is answered, not run. */
 			job->reply = w->stop ?
@@ -546,8 +589,8 @@ static void *worker_main(void *arg)
 			break;
 		if (w->holds) {
 			pthread_mutex_unlock(&w->lock);
-			hold_due = holds_expire(&w->holds, mono_ns(),
-						hold_expired);
+			hold_due = holds_tick(&w->holds, mono_ns(), false,
+					      hold_ended);
 			pthread_mutex_lock(&w->lock);
 			if (w->head)
 				continue;
@@ -618,12 +661,36 @@ void workers_cancel_feed(struct feed *f)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Appends job to w's queue and wakes w. */
+static void enqueue(struct worker *w, struct job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->tail = job;
+	w->tail = &job->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* A job with a VM and no client: the worker looks at the VM's holds. */
+void workers_check_holds(struct vm_entry *e)
+{
+	struct job *job = calloc(1, sizeof(*job));
+
+	/* Without memory the hold's next renewal finds it out. */
+	if (!job)
+		return;
+	vm_get(e);
+	job->vm = e;
+	enqueue(&workers[e->worker], job);
+}
+
+/* A job with a client and no VM: the worker ends the client's holds. */
 void workers_client_gone(struct client *c)
 {
 	unsigned int i;
 
 	for (i = 0; i < nr_workers; i++) {
-		struct worker *w = &workers[i];
 		struct job *job = calloc(1, sizeof(*job));
 
 		/* Without memory its holds still end, at their deadlines. */
@@ -631,24 +698,13 @@ void workers_client_gone(struct client *c)
 			continue;
 		client_get(c);
 		job->client = c;
-		pthread_mutex_lock(&w->lock);
-		*w->tail = job;
-		w->tail = &job->next;
-		pthread_cond_signal(&w->wake);
-		pthread_mutex_unlock(&w->lock);
+		enqueue(&workers[i], job);
 	}
 }
 
 void workers_submit(struct job *job)
 {
-	struct worker *w = &workers[job->vm->worker];
-
-	job->next = NULL;
-	pthread_mutex_lock(&w->lock);
-	*w->tail = job;
-	w->tail = &job->next;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
+	enqueue(&workers[job->vm->worker], job);
 }
 
 int workers_start(const struct daemon_config *cfg)

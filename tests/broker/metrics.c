@@ -9,7 +9,6 @@
  * consistency counters, and a worker's busy time that grows. A client
  * that does not read shows up in keyholed_client_dropped_total.
  */
-#include <netinet/in.h>
 
 #include "broker.h"
 #include "guest.h"
@@ -23,21 +22,6 @@ static void stop_all(void)
 		kill(prometheus, SIGKILL);
 	if (daemon_pid > 0)
 		kill(daemon_pid, SIGKILL);
-}
-
-/* A TCP port free right now on 127.0.0.1. */
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&addr, sizeof(addr)) &&
-	      !getsockname(fd, (struct sockaddr *)&addr, &len), "free port");
-	port = ntohs(addr.sin_port);
-	close(fd);
-	return port;
 }
 
 /* The value of a PromQL query's first sample, or -1 if there is none. */
@@ -93,7 +77,7 @@ int main(int argc, char **argv)
 	atexit(stop_all);
 	snprintf(sock, sizeof(sock), "%s/keyholed.sock", dir);
 	snprintf(log, sizeof(log), "%s/keyholed.log", dir);
-	mport = free_port();
+	mport = broker_free_port();
 	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", mport);
 
 	daemon_pid = fork();
@@ -121,7 +105,7 @@ int main(int argc, char **argv)
 		   "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
 		mport);
 	fclose(f);
-	pport = free_port();
+	pport = broker_free_port();
 	prometheus = fork();
 	CHECK(prometheus >= 0, "fork");
 	if (prometheus == 0) {

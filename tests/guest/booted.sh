@@ -24,6 +24,10 @@ wait_booted() {
 		if ! $alive; then
 			echo "$prog: QEMU exited during boot; console.log tail:" >&2
 			tail -n 40 "$rundir/console.log" >&2 || true
+			if [ -s "$rundir/qemu-errors.log" ]; then
+				echo "$prog: what QEMU said:" >&2
+				tail -n 40 "$rundir/qemu-errors.log" >&2
+			fi
 			return 1
 		fi
 		if [ $SECONDS -ge "$end" ]; then

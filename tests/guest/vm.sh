@@ -192,11 +192,15 @@ args+=(-machine "$mach" -nodefaults -display none -no-reboot
 [ "$agent" = 1 ] && args+=(-device virtio-serial-pci
 	-chardev "socket,id=qga0,path=$rundir/qga.sock,server=on,wait=off"
 	-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0)
-args+=(-daemonize -pidfile "$rundir/qemu.pid")
+# -daemonize sends QEMU's stderr to /dev/null unless it logs: with -D its
+# messages after the fork (a KVM error, an abort) land in qemu-errors.log.
+args+=(-daemonize -pidfile "$rundir/qemu.pid"
+	-d guest_errors -D "$rundir/qemu-errors.log")
 
 rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/qmp-watch.sock" \
 	"$rundir/truth.sock" "$rundir/qemu.pid" "$rundir/boot-seconds" \
-	"$rundir/gdb.sock" "$rundir/qga.sock"
+	"$rundir/gdb.sock" "$rundir/qga.sock" "$rundir/qemu-errors.log" \
+	"$rundir/console-1.log"
 {
 	for v in boot paging ram machine mem name smp maxcpus qmp gdb agent accel cpu kernel append; do
 		printf '%s=%s\n' "$v" "${!v@Q}"
@@ -214,15 +218,34 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-t0=$(date +%s.%N)
-if ! qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
-	cat "$rundir/qemu.log" >&2
-	die "qemu-system-x86_64 failed to start"
-fi
-pid=$(cat "$rundir/qemu.pid")
-
 qemu_alive() { [ -n "$(qemu_pids)" ]; }
-wait_booted vm.sh "$rundir" "$timeout" qemu_alive "$t0" || exit 1
+
+# Nested KVM inside the emulated L1 of tests/kmod now and then loses an
+# L2 early in its boot: QEMU ends as after a triple fault (-no-reboot), with
+# the console cut mid-line and nothing in the L1's kernel log (CI,
+# 2026-12-03: 12 s in, at "ACPI: PCI Root Bridge ["). No keyhole code has
+# touched that guest yet, so under KVM one more boot follows, said on
+# stderr with the first console kept as console-1.log. A guest that
+# panicked, or reported FAIL, is not booted again.
+tries=1
+[ "$accel" = kvm ] && tries=2
+for try in $(seq 1 "$tries"); do
+	t0=$(date +%s.%N)
+	if ! qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
+		cat "$rundir/qemu.log" >&2
+		die "qemu-system-x86_64 failed to start"
+	fi
+	rc=0
+	wait_booted vm.sh "$rundir" "$timeout" qemu_alive "$t0" || rc=$?
+	[ "$rc" = 0 ] && break
+	if [ "$rc" != 1 ] || [ "$try" = "$tries" ] || qemu_alive ||
+	   grep -qE 'Kernel panic|BUG:|Oops|kh-[a-z-]*: FAIL' "$rundir/console.log"; then
+		exit 1
+	fi
+	mv "$rundir/console.log" "$rundir/console-$try.log"
+	echo "vm.sh: $name: QEMU ended during boot $try under nested KVM; booting again" >&2
+done
+pid=$(cat "$rundir/qemu.pid")
 secs=$(cat "$rundir/boot-seconds")
 echo "vm.sh: $name up in ${secs}s ($boot, paging $paging, $ram, $machine, $mem, $accel)" >&2
 started=1

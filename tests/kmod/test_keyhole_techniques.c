@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "guest.h"
+#include "kt_guest.h"
 #include "libkeyhole.h"
 
 #define NR_PAGES	64
@@ -40,10 +40,9 @@
 static const char *const module_techniques[] = { "kmap", "kread",
 						  "kpause" };
 
-static char rundir[] = "/tmp/kt-techniques.XXXXXX";
-static char vm_sh[4096], images[4096];
-static int started, we_stopped;
-static struct guest g;
+static struct kt_guest kg;
+static struct guest *const g = &kg.g;
+static int we_stopped;
 
 /* libkeyhole, from the build folder. */
 static struct {
@@ -85,7 +84,7 @@ static json_t *qmp(const char *cmd)
 	json_t *doc;
 	int status;
 	char *out = run_capture(&status, "%s -t 10 --qmp '%s' '{\"execute\":\"%s\"}' 2>&1",
-				env_or("TRUTH", "truth"), g.qmp_sock, cmd);
+				env_or("TRUTH", "truth"), g->qmp_sock, cmd);
 
 	CHECK(status == 0, "QMP %s failed: %s", cmd, out);
 	doc = json_loads(out, 0, &jerr);
@@ -135,9 +134,6 @@ static void raise_pause_timeout(void)
 
 static void cleanup(void)
 {
-	char *out;
-	int status;
-
 	/* at exit: say it, but never exit again from here */
 	if (saved_pause_timeout[0] && write_param(saved_pause_timeout))
 		fprintf(stderr, "could not put %s back to %s", PAUSE_PARAM,
@@ -147,37 +143,7 @@ static void cleanup(void)
 	if (we_stopped)
 		json_decref(qmp("cont"));
 	we_stopped = 0;
-	if (started) {
-		out = run_capture(&status, "'%s' stop '%s' 2>&1", vm_sh,
-				  rundir);
-		if (status)
-			fprintf(stderr, "vm.sh stop: %s\n", out);
-		free(out);
-	}
-	out = run_capture(&status, "rm -rf '%s'", rundir);
-	free(out);
-}
-
-static void start_guest(const char *repo)
-{
-	char accel[16], *out;
-	int status;
-
-	snprintf(vm_sh, sizeof(vm_sh), "%s/tests/guest/vm.sh", repo);
-	CHECK(mkdtemp(rundir), "mkdtemp %s", rundir);
-	started = 1;
-	/* PVH: no decompressor, the quickest boot; 512 MiB is plenty. */
-	out = run_capture(&status,
-			  "'%s' start '%s' --images '%s' --boot pvh --ram anon --mem 512M --name kt-techniques --timeout 600 2>&1",
-			  vm_sh, rundir, images);
-	CHECK(status == 0, "vm.sh start failed: %s", out);
-	fprintf(stderr, "%s", out);
-	free(out);
-	guest_load(&g, rundir);
-	guest_option(rundir, "accel", accel, sizeof(accel));
-	CHECK(!strcmp(accel, "kvm"),
-	      "the L2 runs with accel %s, not nested KVM (is kvm_amd loaded?)",
-	      accel);
+	kt_guest_stop(&kg);
 }
 
 static json_t *technique(json_t *list, const char *name)
@@ -205,7 +171,7 @@ static void check_listing(void)
 	unsigned int i;
 	int status;
 
-	list = keyhole_json(&status, "techniques %d", g.pid);
+	list = keyhole_json(&status, "techniques %d", g->pid);
 	CHECK(status == 0 && json_is_array(list), "techniques: exit %d",
 	      status);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -226,7 +192,7 @@ static void check_listing(void)
 	      "kmap is not mapped");
 	json_decref(list);
 
-	vm = keyhole_json(&status, "vm %d", g.pid);
+	vm = keyhole_json(&status, "vm %d", g->pid);
 	CHECK(status == 0 && !strcmp(json_string_value(json_object_get(vm,
 			"technique")) ?: "", "kmap"),
 	      "the default technique is %s, not kmap",
@@ -285,8 +251,8 @@ static void diagnose(int status)
 
 	if (!status)
 		return;
-	fprintf(stderr, "QEMU pid %d %s\n", (int)g.pid,
-		kill(g.pid, 0) ? "is gone" : "still runs");
+	fprintf(stderr, "QEMU pid %d %s\n", (int)g->pid,
+		kill(g->pid, 0) ? "is gone" : "still runs");
 	out = run_capture(&st, "dmesg | tail -n 12 2>&1");
 	fprintf(stderr, "the L1's last kernel messages:\n%s", out ?: "");
 	free(out);
@@ -305,12 +271,12 @@ static void check_ps(void)
 	int nr_before, nr_after, i, status, matched = 0;
 	unsigned int v;
 
-	nr_before = guest_truth_ps(&g, &before);
+	nr_before = guest_truth_ps(g, &before);
 	for (v = 0; v < sizeof(names) / sizeof(names[0]); v++) {
 		double t0 = now_s();
 
 		views[v] = keyhole_json(&status, "--technique %s ps %d",
-					names[v], g.pid);
+					names[v], g->pid);
 		diagnose(status);
 		CHECK(status == 0 && json_is_array(views[v]),
 		      "ps through %s: exit %d: %s", names[v], status,
@@ -318,7 +284,7 @@ static void check_ps(void)
 		fprintf(stderr, "keyhole ps through %s: %zu processes in %.2f s\n",
 			names[v], json_array_size(views[v]), now_s() - t0);
 	}
-	nr_after = guest_truth_ps(&g, &after);
+	nr_after = guest_truth_ps(g, &after);
 	for (i = 0; i < nr_before; i++) {
 		const struct truth_task *t = &before[i];
 		const struct truth_task *a = find_truth(after, nr_after, t->pid);
@@ -358,7 +324,7 @@ static void check_still_running(void)
 	char *pong;
 
 	CHECK(guest_running(), "the guest is not running after kpause");
-	pong = guest_truth(&g, "ping");
+	pong = guest_truth(g, "ping");
 	CHECK(!strncmp(pong, "pong", 4), "the guest answers '%s'", pong);
 	free(pong);
 }
@@ -409,7 +375,7 @@ static void read_all(struct kh_ctx *ctx, const char *name,
 	char spec[32];
 	unsigned int i;
 
-	snprintf(spec, sizeof(spec), "%d", g.pid);
+	snprintf(spec, sizeof(spec), "%d", g->pid);
 	CHECK(!lib.vm_open(ctx, spec, &cfg, &vm, &err), "open with %s: %s",
 	      name, err.msg);
 	lib.vm_get_info(vm, &info);
@@ -491,7 +457,7 @@ static void check_exit(void)
 	unsigned int t;
 	char spec[32];
 
-	snprintf(spec, sizeof(spec), "%d", g.pid);
+	snprintf(spec, sizeof(spec), "%d", g->pid);
 	CHECK(!lib.ctx_new(NULL, &ctx, &err), "%s", err.msg);
 	for (t = 0; t < sizeof(vms) / sizeof(vms[0]); t++) {
 		struct kh_vm_config cfg = { .technique = module_techniques[t] };
@@ -503,10 +469,10 @@ static void check_exit(void)
 		CHECK(lib.read_phys(vms[t], &r, 1, &err) == 0,
 		      "read through %s: %s", module_techniques[t], err.msg);
 	}
-	pfd.fd = syscall(SYS_pidfd_open, g.pid, 0);
-	CHECK(pfd.fd >= 0, "pidfd_open %d", g.pid);
-	CHECK(!kill(g.pid, SIGKILL), "kill QEMU %d", g.pid);
-	CHECK(poll(&pfd, 1, 20000) == 1, "QEMU %d does not exit", g.pid);
+	pfd.fd = syscall(SYS_pidfd_open, g->pid, 0);
+	CHECK(pfd.fd >= 0, "pidfd_open %d", g->pid);
+	CHECK(!kill(g->pid, SIGKILL), "kill QEMU %d", g->pid);
+	CHECK(poll(&pfd, 1, 20000) == 1, "QEMU %d does not exit", g->pid);
 	close(pfd.fd);
 	for (t = 0; t < sizeof(vms) / sizeof(vms[0]); t++) {
 		struct kh_read r = { .addr = 1u << 20, .buf = page,
@@ -532,7 +498,6 @@ int main(int argc, char **argv)
 	CHECK(!access("/dev/keyhole", R_OK | W_OK), "no /dev/keyhole");
 	snprintf(keyhole, sizeof(keyhole), "%s/bin/keyhole", build);
 	snprintf(truth, sizeof(truth), "%s/guest/truth", build);
-	snprintf(images, sizeof(images), "%s/guest", build);
 	/* tests/kmod/run builds them (kmod-test-infra): missing is a failure */
 	CHECK(!access(keyhole, X_OK) && !access(truth, X_OK),
 	      "%s or %s is not built (make kmod-test-infra)", keyhole, truth);
@@ -541,7 +506,7 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	raise_pause_timeout();
 
-	start_guest(repo);
+	kt_guest_start(&kg, "kt-techniques");
 	check_listing();
 	check_ps();
 	check_still_running();

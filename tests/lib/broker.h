@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -264,6 +265,21 @@ static inline void broker_become_nobody(void)
 
 	CHECK(nobody && !setgroups(0, NULL) && !setgid(nobody->pw_gid) &&
 	      !setuid(nobody->pw_uid), "cannot become nobody");
+}
+
+/* A TCP port free right now on 127.0.0.1 (for --metrics). */
+static inline int broker_free_port(void)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET,
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&addr, sizeof(addr)) &&
+	      !getsockname(fd, (struct sockaddr *)&addr, &len), "free port");
+	port = ntohs(addr.sin_port);
+	close(fd);
+	return port;
 }
 
 /* Waits up to timeout seconds for pid to exit; its wait status, or -1. */

@@ -2,8 +2,11 @@
 /*
  * Halting the guest. kh_vm_pause/kh_vm_resume halt it for as long as the
  * caller wants (a consistent crawl): with the technique's own pause when
- * it is a halting one (ptrace-stop, gdbstub), else through QMP, where
- * "stop" parks every vCPU and "cont" releases them. The QMP connection
+ * it is a halting one (ptrace-stop, gdbstub, kpause), with keyhole.ko's
+ * pause when a live technique attached through the module (kmap) and the
+ * VM is not a libvirt domain, else through QMP, where "stop" parks every
+ * vCPU and "cont" releases them (libvirt's suspend and resume for a
+ * domain, so that its view of the domain stays true). The QMP connection
  * stays open while paused so that resuming never depends on winning the
  * monitor back. A guest that someone else paused is left as we found it.
  *
@@ -13,6 +16,7 @@
  * already.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "access/halt_journal.h"
@@ -101,6 +105,14 @@ static int qmp_resume(struct kh_vm *vm, struct kh_err *err)
 	return ret;
 }
 
+/* keyhole.ko parks the vCPUs: no monitor to win, and a watchdog. */
+static bool module_halt(const struct kh_vm *vm)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+
+	return ops && ops->halt && !vm->target.libvirt_name[0];
+}
+
 int kh_vm_pause(struct kh_vm *vm, struct kh_err *err)
 {
 	const struct kh_access_ops *ops = vm->acc.ops;
@@ -117,6 +129,8 @@ int kh_vm_pause(struct kh_vm *vm, struct kh_err *err)
 			ret = ops->pause(&vm->acc, err);
 		if (ret)
 			ops->resume(&vm->acc, NULL);
+	} else if (module_halt(vm)) {
+		ret = ops->halt(&vm->acc, err);
 	} else {
 		ret = qmp_pause(vm, err);
 	}
@@ -141,11 +155,35 @@ int kh_vm_resume(struct kh_vm *vm, struct kh_err *err)
 		goto out;
 	if (ops && ops->pause)
 		ret = ops->resume(&vm->acc, err);
+	else if (module_halt(vm))
+		ret = ops->unhalt(&vm->acc, err);
 	else
 		ret = qmp_resume(vm, err);
 out:
 	pthread_mutex_unlock(&vm->pause_lock);
 	return ret;
+}
+
+int kh_vm_keep_paused(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!vm->pause_depth)
+		ret = kh_err_set(err, EINVAL, "renewing a pause without one");
+	else if (ops && ops->keep_halted && (ops->pause || module_halt(vm)))
+		ret = ops->keep_halted(&vm->acc, err);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+int kh_vm_kmod_session(const struct kh_vm *vm, uint64_t *session_id)
+{
+	if (!vm->acc.kmod_session)
+		return -ENOENT;
+	*session_id = vm->acc.kmod_session;
+	return 0;
 }
 
 int kh_vm_op_pause(struct kh_vm *vm, struct kh_err *err)

@@ -29,6 +29,7 @@
 
 #include <keyhole.h>
 
+#include "access/kmod_pause.h"
 #include "access/kmod_session.h"
 
 struct kmap_range {
@@ -203,31 +204,78 @@ gone:
 	return -ESRCH;
 }
 
+/* The technique: the mirror, and keyhole.ko's pause when asked. */
+struct kmap {
+	struct kh_kmap *map;
+	struct kh_kmod_pause pause;
+};
+
 static int kmap_open(struct kh_access *acc, struct kh_err *err)
 {
-	struct kh_kmap *map;
+	struct kmap *km = calloc(1, sizeof(*km));
 	int ret;
 
-	ret = kh_kmap_new(acc, 0, &map, err);
-	if (!ret)
-		acc->priv = map;
-	return ret;
+	if (!km)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	ret = kh_kmap_new(acc, 0, &km->map, err);
+	if (ret) {
+		free(km);
+		return ret;
+	}
+	kh_kmod_pause_init(&km->pause, kh_kmap_vm_fd(km->map));
+	acc->priv = km;
+	return 0;
 }
 
 static int kmap_read(struct kh_access *acc, struct kh_read *reads,
 		     unsigned int nr)
 {
-	return kh_kmap_copy(acc, acc->priv, reads, nr);
+	struct kmap *km = acc->priv;
+
+	/* Under a long kh_vm_pause, reads keep the module's watchdog away. */
+	if (__atomic_load_n(&km->pause.paused, __ATOMIC_RELAXED))
+		kh_kmod_renew(acc, &km->pause, NULL);
+	return kh_kmap_copy(acc, km->map, reads, nr);
 }
 
 static const void *kmap_map(struct kh_access *acc, uint64_t gpa, uint64_t len)
 {
-	return kh_kmap_at(acc->priv, gpa, len);
+	struct kmap *km = acc->priv;
+
+	return kh_kmap_at(km->map, gpa, len);
+}
+
+static int kmap_halt(struct kh_access *acc, struct kh_err *err)
+{
+	struct kmap *km = acc->priv;
+
+	return kh_kmod_pause(acc, &km->pause, err);
+}
+
+static int kmap_unhalt(struct kh_access *acc, struct kh_err *err)
+{
+	struct kmap *km = acc->priv;
+
+	return kh_kmod_resume(acc, &km->pause, err);
+}
+
+static int kmap_keep_halted(struct kh_access *acc, struct kh_err *err)
+{
+	struct kmap *km = acc->priv;
+
+	return kh_kmod_renew(acc, &km->pause, err);
 }
 
 static void kmap_close(struct kh_access *acc)
 {
-	kh_kmap_free(acc->priv);
+	struct kmap *km = acc->priv;
+
+	if (!km)
+		return;
+	kh_kmod_resume(acc, &km->pause, NULL);
+	kh_kmap_free(km->map);
+	kh_kmod_pause_destroy(&km->pause);
+	free(km);
 	acc->priv = NULL;
 }
 
@@ -240,4 +288,7 @@ const struct kh_access_ops kh_access_kmap = {
 	.read = kmap_read,
 	.close = kmap_close,
 	.map = kmap_map,
+	.halt = kmap_halt,
+	.unhalt = kmap_unhalt,
+	.keep_halted = kmap_keep_halted,
 };

@@ -96,8 +96,10 @@ static int attach(int dev, struct kh_access *acc, struct kh_err *err)
 		} else {
 			at.pid = acc->pid;
 		}
-		if (!ioctl(dev, KEYHOLE_ATTACH, &at))
+		if (!ioctl(dev, KEYHOLE_ATTACH, &at)) {
+			acc->kmod_session = at.session_id;
 			return at.vm_fd;
+		}
 		if (errno != EAGAIN && errno != EINTR)
 			break;
 	}

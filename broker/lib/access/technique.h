@@ -58,6 +58,16 @@ struct kh_access_ops {
 	int (*pause)(struct kh_access *acc, struct kh_err *err);
 	int (*resume)(struct kh_access *acc, struct kh_err *err);
 	/*
+	 * halt/unhalt: a live technique that can also stop the guest when
+	 * the caller asks (kh_vm_pause), but not around each operation
+	 * (kmap and kread, through keyhole.ko); without them kh_vm_pause
+	 * uses QMP. keep_halted: renews a pause or halt that ends by itself
+	 * (keyhole.ko's watchdog); -ETIMEDOUT when it had ended.
+	 */
+	int (*halt)(struct kh_access *acc, struct kh_err *err);
+	int (*unhalt)(struct kh_access *acc, struct kh_err *err);
+	int (*keep_halted)(struct kh_access *acc, struct kh_err *err);
+	/*
 	 * snapshot_take/release: copying techniques (classes II, III) copy
 	 * guest RAM at take; reads then see that copy until release. open
 	 * takes the first snapshot, close releases the last one, and every
@@ -95,6 +105,7 @@ struct kh_access {
 	int ram_fd;
 	const struct kh_layout *layout;
 	const struct kh_target *target;	/* QMP socket, name, RAM backing */
+	uint64_t kmod_session;		/* keyhole.ko's id of ours, or 0 */
 	/* kh_vm_config's settings; NULL: the defaults */
 	const char *tmpdir;		/* where snapshots are made */
 	const char *keep_snapshot;	/* a file to keep the copy in */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The test guest as an L2 (kt_guest.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_guest.h"
+
+void kt_guest_start(struct kt_guest *kg, const char *name)
+{
+	const char *build = getenv("KT_BUILD"), *repo = getenv("KT_REPO");
+	char accel[16], *out;
+	int status;
+
+	CHECK(build && repo, "KT_BUILD and KT_REPO must be set (tests/kmod/run)");
+	snprintf(kg->vm_sh, sizeof(kg->vm_sh), "%s/tests/guest/vm.sh", repo);
+	snprintf(kg->rundir, sizeof(kg->rundir), "/tmp/kt-guest.XXXXXX");
+	CHECK(mkdtemp(kg->rundir), "mkdtemp %s", kg->rundir);
+	kg->started = true;
+	/* PVH: no decompressor, the quickest boot; 512 MiB is plenty. */
+	out = run_capture(&status,
+			  "'%s' start '%s' --images '%s/guest' --boot pvh --ram anon --mem 512M --name '%s' --timeout 600 2>&1",
+			  kg->vm_sh, kg->rundir, build, name);
+	CHECK(status == 0, "vm.sh start failed: %s", out);
+	fprintf(stderr, "%s", out);
+	free(out);
+	guest_load(&kg->g, kg->rundir);
+	guest_option(kg->rundir, "accel", accel, sizeof(accel));
+	CHECK(!strcmp(accel, "kvm"),
+	      "the L2 runs with accel %s, not nested KVM (is kvm_amd loaded?)",
+	      accel);
+}
+
+void kt_guest_stop(struct kt_guest *kg)
+{
+	char *out;
+	int status;
+
+	if (kg->started) {
+		out = run_capture(&status, "'%s' stop '%s' 2>&1", kg->vm_sh,
+				  kg->rundir);
+		if (status)
+			fprintf(stderr, "vm.sh stop: %s\n", out);
+		free(out);
+		out = run_capture(&status, "rm -rf '%s'", kg->rundir);
+		free(out);
+	}
+	kg->started = false;
+}

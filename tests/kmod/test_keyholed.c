@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: keyholed with keyhole.ko loaded, on a real Linux guest (the
+ * project's test guest, nested KVM, anonymous RAM):
+ * - it listens to the module's netlink events (keyholed_module_listening
+ *   on /metrics) and attaches with kmap; its own attach's LAYOUT_CHANGED
+ *   makes it read nothing again;
+ * - a client's "pause" halts the guest through the module, not QMP: QEMU
+ *   still says "running" while the vCPU threads sleep in keyhole_park();
+ *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
+ *   more than twice over because keyholed renews it, and "resume" lets
+ *   the guest run;
+ * - a hold the watchdog ends (keyholed stopped with SIGSTOP meanwhile) is
+ *   over: the module's PAUSE_ENDED reaches keyholed, which tells the
+ *   client "pause-expired" with reason "guest-ran", and "resume" then
+ *   finds no hold;
+ * - another process's attach (keyhole --technique kread) gives the module
+ *   new ranges: keyholed counts the LAYOUT_CHANGED and reads the layout
+ *   again on the VM's next use;
+ * - keyholed killed with SIGKILL while it holds the guest: the guest runs
+ *   at once (the module ends a pause when its fd closes) and answers;
+ * - QEMU killed: the module's VM_EXITED reaches a new keyholed, which
+ *   drops the VM from its list.
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "broker.h"
+#include "kt_guest.h"
+#include "test_pause.h"
+
+static struct kt_guest kg;
+static struct guest *const g = &kg.g;
+static char dir[] = "/tmp/kt-keyholed.XXXXXX";
+static char sock[64], log_path[64];
+static pid_t daemon_pid;
+static int port;
+static bool passed;
+
+static void cleanup(void)
+{
+	char *out;
+	int status;
+
+	if (!passed && log_path[0]) {
+		out = run_capture(&status, "tail -n 40 '%s'", log_path);
+		fprintf(stderr, "keyholed's log:\n%s", out ?: "");
+		free(out);
+	}
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGCONT);
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+	}
+	daemon_pid = 0;
+	kp_param_restore();
+	kt_guest_stop(&kg);
+	out = run_capture(&status, "rm -rf '%s'", dir);
+	free(out);
+}
+
+static void start_daemon(void)
+{
+	char metrics[32];
+	const char *extra[] = { "--metrics", metrics, NULL };
+
+	port = broker_free_port();
+	snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", port);
+	daemon_pid = broker_start_opts(sock, log_path, "", extra);
+}
+
+/* A sample of keyholed's /metrics ("name" or "name{labels}"), or -1. */
+static double metric(const char *series)
+{
+	char *out, *at, *line;
+	double value = -1;
+	int status;
+	size_t n = strlen(series);
+
+	out = run_capture(&status, "curl -s --max-time 10 http://127.0.0.1:%d/metrics",
+			  port);
+	for (line = out; line && *line; line = at ? at + 1 : NULL) {
+		at = strchr(line, '\n');
+		if (!strncmp(line, series, n) && line[n] == ' ') {
+			value = atof(line + n + 1);
+			break;
+		}
+	}
+	free(out);
+	return value;
+}
+
+static double wait_metric(const char *series, double min, const char *what)
+{
+	double end = broker_now() + 120, v;
+
+	while ((v = metric(series)) < min) {
+		CHECK(broker_now() < end, "%s: %s stayed at %g, below %g (log %s)",
+		      what, series, v, min, log_path);
+		usleep(200000);
+	}
+	return v;
+}
+
+static json_t *command(int fd, const char *execute, const char *args)
+{
+	char request[512];
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"%s\",\"arguments\":{\"vm\":\"%d\"%s%s},\"id\":\"k\"}",
+		 execute, g->pid, args[0] ? "," : "", args);
+	return broker_call(fd, request);
+}
+
+static json_t *ok(int fd, const char *execute, const char *args)
+{
+	json_t *reply = command(fd, execute, args);
+	json_t *ret = json_incref(json_object_get(reply, "return"));
+
+	CHECK(ret, "%s {%s}: %s (log %s)", execute, args,
+	      json_dumps(reply, JSON_COMPACT), log_path);
+	json_decref(reply);
+	return ret;
+}
+
+/* The deepest pause any module session on the guest's QEMU holds. */
+static int pause_depth(struct kp_nl *nl)
+{
+	static struct kp_msg sessions[64];
+	int n = kp_nl_dump(nl, sessions, 64, 0), i, depth = -1;
+
+	CHECK(n >= 0, "GET_SESSIONS: %s", strerror(-n));
+	for (i = 0; i < n; i++)
+		if (sessions[i].u[KEYHOLE_GENL_A_PID] == (uint64_t)g->pid &&
+		    (int)sessions[i].u[KEYHOLE_GENL_A_PAUSE_DEPTH] > depth)
+			depth = sessions[i].u[KEYHOLE_GENL_A_PAUSE_DEPTH];
+	return depth;
+}
+
+static void wait_depth(struct kp_nl *nl, int want, const char *what)
+{
+	uint64_t start = kt_now_ms();
+
+	while (pause_depth(nl) != want) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%s: pause depth %d, not %d, after %u ms", what,
+		      pause_depth(nl), want, KP_RUN_MS);
+		usleep(50000);
+	}
+}
+
+/* The guest runs and its own daemon answers. */
+static void answers(const char *what)
+{
+	uint64_t start = kt_now_ms();
+	struct kp_thread parked[8];
+	char *pong;
+
+	while (kp_parked_threads(g->pid, parked, 8)) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%s: QEMU threads still parked after %u ms", what,
+		      KP_RUN_MS);
+		usleep(50000);
+	}
+	pong = guest_truth(g, "ping");
+	CHECK(!strncmp(pong, "pong", 4), "%s: the guest answers '%s'", what,
+	      pong);
+	free(pong);
+}
+
+static void attach_with_kmap(int fd)
+{
+	json_t *vm;
+
+	wait_metric("keyholed_module_listening", 1, "start");
+	vm = ok(fd, "vm", "");
+	CHECK(!strcmp(json_string_value(json_object_get(vm, "technique")) ?: "",
+		      "kmap"),
+	      "keyholed attached with %s, not kmap",
+	      json_string_value(json_object_get(vm, "technique")));
+	json_decref(vm);
+	/* Its own attach's event arrives, and is not taken for a change. */
+	wait_metric("keyholed_module_events_total{event=\"layout-changed\"}",
+		    1, "keyholed's own attach");
+	json_decref(ok(fd, "vm", ""));
+	CHECK(metric("keyholed_layout_rereads_total") == 0,
+	      "keyholed read the layout again after its own attach");
+}
+
+static void hold_outlasts_watchdog(int fd, struct kp_nl *nl)
+{
+	struct kp_thread parked[8];
+	char state[32];
+	uint64_t start;
+
+	CHECK(!kp_param_set_ms(5000), "set %s to 5000", KP_PARAM);
+	json_decref(ok(fd, "pause", "\"seconds\":120"));
+	kp_wait_parked(g->pid, 1, parked, 8, "pause through keyholed");
+	CHECK(guest_run_state(g, state, sizeof(state)) == 1,
+	      "QEMU says '%s' while keyholed holds the guest: QMP stopped it, not the module",
+	      state);
+	/* More than twice the watchdog's time: only renewals keep it. */
+	start = kt_now_ms();
+	while (kt_now_ms() - start < 12000) {
+		CHECK(pause_depth(nl) >= 1,
+		      "the hold ended after %llu ms of 120 s (watchdog 5 s): keyholed did not renew it",
+		      (unsigned long long)(kt_now_ms() - start));
+		CHECK(kp_parked_threads(g->pid, parked, 8) >= 1,
+		      "no QEMU thread parked %llu ms into the hold",
+		      (unsigned long long)(kt_now_ms() - start));
+		usleep(200000);
+	}
+	json_decref(ok(fd, "resume", ""));
+	wait_depth(nl, 0, "resume");
+	answers("after resume");
+}
+
+static void watchdog_ends_hold(int fd, struct kp_nl *nl)
+{
+	double before = metric("keyholed_module_events_total{event=\"pause-ended\"}");
+	json_t *ev = NULL, *reply;
+	struct kp_thread parked[8];
+	double end;
+
+	CHECK(!kp_param_set_ms(1000), "set %s to 1000", KP_PARAM);
+	json_decref(ok(fd, "pause", "\"seconds\":120"));
+	kp_wait_parked(g->pid, 1, parked, 8, "pause for the watchdog");
+	CHECK(!kill(daemon_pid, SIGSTOP), "SIGSTOP keyholed");
+	wait_depth(nl, 0, "the module's watchdog");
+	CHECK(!kill(daemon_pid, SIGCONT), "SIGCONT keyholed");
+	end = broker_now() + 120;
+	while (!ev) {
+		json_t *msg = broker_read(fd, end - broker_now(), NULL);
+
+		CHECK(msg, "no pause-expired event within 120 s");
+		if (!strcmp(json_string_value(json_object_get(msg, "event")) ?: "",
+			    "pause-expired"))
+			ev = msg;
+		else
+			json_decref(msg);
+	}
+	CHECK(!strcmp(json_string_value(json_object_get(
+			json_object_get(ev, "data"), "reason")) ?: "",
+		      "guest-ran"),
+	      "pause-expired says %s", json_dumps(ev, JSON_COMPACT));
+	json_decref(ev);
+	wait_metric("keyholed_module_events_total{event=\"pause-ended\"}",
+		    before + 1, "the watchdog's PAUSE_ENDED");
+	reply = command(fd, "resume", "");
+	CHECK(!strcmp(broker_error_class(reply) ?: "", "InvalidArgument"),
+	      "resume after the watchdog: %s", json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+	answers("after the watchdog");
+	CHECK(!kp_param_set_ms(2 * KP_HOLD_MS), "set %s", KP_PARAM);
+}
+
+static void foreign_layout(int fd)
+{
+	const char *series = "keyholed_module_events_total{event=\"layout-changed\"}";
+	double before = metric(series);
+	int status;
+	char *out = run_capture(&status, "'%s' --technique kread vm %d 2>&1",
+				getenv("KEYHOLE"), g->pid);
+
+	CHECK(status == 0, "keyhole --technique kread vm: %s", out);
+	free(out);
+	wait_metric(series, before + 1, "another process's attach");
+	json_decref(ok(fd, "vm", ""));
+	wait_metric("keyholed_layout_rereads_total", 1,
+		    "the VM's next use after another's attach");
+}
+
+static void killed_while_holding(int fd, struct kp_nl *nl)
+{
+	struct kp_thread parked[8];
+
+	json_decref(ok(fd, "pause", "\"seconds\":120"));
+	kp_wait_parked(g->pid, 1, parked, 8, "pause before SIGKILL");
+	CHECK(!kill(daemon_pid, SIGKILL), "SIGKILL keyholed");
+	CHECK(broker_wait_exit(daemon_pid, 60) >= 0, "keyholed did not die");
+	daemon_pid = 0;
+	wait_depth(nl, -1, "keyholed killed");
+	answers("after keyholed was killed");
+}
+
+static void qemu_exits(void)
+{
+	int fd, pidfd;
+	json_t *list;
+	double end;
+
+	start_daemon();
+	fd = broker_connect(sock);
+	wait_metric("keyholed_module_listening", 1, "restart");
+	json_decref(ok(fd, "vm", ""));
+	pidfd = syscall(SYS_pidfd_open, g->pid, 0);
+	CHECK(pidfd >= 0 && !kill(g->pid, SIGKILL), "kill QEMU %d", g->pid);
+	wait_metric("keyholed_module_events_total{event=\"vm-exited\"}", 1,
+		    "QEMU killed");
+	end = broker_now() + 120;
+	for (;;) {
+		list = broker_list(fd);
+		if (!broker_list_find(list, g->pid))
+			break;
+		json_decref(list);
+		CHECK(broker_now() < end, "QEMU %d still listed 120 s after it died",
+		      g->pid);
+		usleep(100000);
+	}
+	json_decref(list);
+	close(pidfd);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *build = getenv("KT_BUILD");
+	char path[4200];
+	struct kp_nl nl;
+	int fd, status;
+	char *out;
+
+	CHECK(build, "KT_BUILD must be set (tests/kmod/run)");
+	CHECK(!access("/dev/keyhole", R_OK | W_OK), "no /dev/keyhole");
+	snprintf(path, sizeof(path), "%s/bin/keyholed", build);
+	CHECK(!access(path, X_OK), "%s is not built (make kmod-test-infra)",
+	      path);
+	setenv("KEYHOLED", path, 1);
+	snprintf(path, sizeof(path), "%s/bin/keyhole", build);
+	setenv("KEYHOLE", path, 1);
+	snprintf(path, sizeof(path), "%s/guest/truth", build);
+	setenv("TRUTH", path, 1);
+	CHECK(mkdtemp(dir), "mkdtemp %s", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(log_path, sizeof(log_path), "%s/keyholed.log", dir);
+	/* the L1 boots with lo down: /metrics is served on 127.0.0.1 */
+	out = run_capture(&status, "ip link set lo up 2>&1");
+	CHECK(status == 0, "ip link set lo up: %s", out);
+	free(out);
+	atexit(cleanup);
+	kp_param_hold();
+	CHECK(!kp_nl_open(&nl, false), "the keyhole netlink family");
+
+	kt_guest_start(&kg, "kt-keyholed");
+	start_daemon();
+	fd = broker_connect(sock);
+	attach_with_kmap(fd);
+	hold_outlasts_watchdog(fd, &nl);
+	watchdog_ends_hold(fd, &nl);
+	foreign_layout(fd);
+	killed_while_holding(fd, &nl);
+	close(fd);
+	qemu_exits();
+	kp_nl_close(&nl);
+	passed = true;
+	return KH_PASS;
+}
