@@ -21,6 +21,8 @@ truth=$O/guest/truth
 sock=$work/keyholed.sock
 max_vms=${KH_BENCH_MAX_VMS:-1000}
 secs=${KH_BENCH_SCALE_SECONDS:-10}
+soak_vms=${KH_BENCH_SOAK_VMS:-50}
+soak_secs=${KH_BENCH_SOAK_SECONDS:-3600}
 qemus=()
 daemon=
 
@@ -117,6 +119,12 @@ for n in 1 10 50 100 200 500 1000; do
 	start_qemus "$n"
 	reached=$n
 	"$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' 1 "$secs"
+	# The soak runs once, on the first count of VMs that reaches its own.
+	if [ "$n" -ge "$soak_vms" ] && [ -z "${soaked:-}" ]; then
+		soaked=$n
+		"$O/bin/kh-broker-bench" soak "$sock" "$daemon" 'kh-scale-*' 10 \
+			"$soak_secs" 60 >"$work/soak.md"
+	fi
 done
 for hz in 10 100; do
 	"$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' "$hz" "$secs"
@@ -132,3 +140,15 @@ echo "forever (keyholed halves its rate; see Documentation/broker.md)."
 echo "At 1 crawl a second the daemon's fixed costs (a /proc rescan a"
 echo "second, its timers) are shared by few crawls, so CPU per crawl is"
 echo "highest in the first rows."
+if [ -n "${soaked:-}" ]; then
+	echo
+	echo "### Soak: $soaked VMs at 10 Hz for $((soak_secs / 60)) minutes"
+	echo
+	echo "The same daemon and QEMUs, one subscription to all $soaked at 10 Hz"
+	echo "(summary records) for $((soak_secs / 60)) minutes, sampled once a minute:"
+	echo "keyholed's resident memory (VmRSS) and open fds, and the crawls,"
+	echo "crawl errors and lateness p99 of that minute. A leak shows as a"
+	echo "column that climbs."
+	echo
+	cat "$work/soak.md"
+fi

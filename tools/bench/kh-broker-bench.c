@@ -14,7 +14,14 @@
  *	the VMs, the crawls per second that came, per worker core, their
  *	lateness (p50, p99), and the daemon's CPU time per crawl (from
  *	/proc/DAEMON_PID/stat).
+ *
+ * kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL
+ *	The same watch for SECONDS, one row every INTERVAL seconds: the
+ *	daemon's resident memory and open fds (/proc/DAEMON_PID), the
+ *	crawls per second and crawl errors in that interval, and its
+ *	lateness p99; then a line on how memory and fds moved.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +230,93 @@ static void scale(const char *sock, int daemon_pid, const char *pattern,
 	free(late);
 }
 
+/* The daemon's VmRSS in KiB and its open fds. */
+static void daemon_usage(int pid, long *rss_kib, int *fds)
+{
+	char path[64], line[256];
+	struct dirent *de;
+	DIR *dir;
+	FILE *f;
+
+	*rss_kib = -1;
+	*fds = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", rss_kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir)))
+		*fds += de->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+}
+
+static void soak(const char *sock, int daemon_pid, const char *pattern,
+		 double hz, double secs, double interval)
+{
+	long rss, rss_first = -1, rss_max = 0;
+	int fds, fds_first = -1, fds_max = 0;
+	static double late[1 << 16];
+	struct kh_proto_conn conn;
+	double start, next, end;
+	unsigned long errors = 0, total = 0;
+	size_t vms, nr = 0;
+	json_t *reply, *msg;
+	const char *event;
+	char why[512];
+
+	if (kh_proto_connect(sock, &conn, why, sizeof(why)))
+		fail("connect", why);
+	reply = call(&conn, "watch", json_pack("{s:s, s:f, s:s}", "match",
+					       pattern, "hz", hz, "records",
+					       "summary"), 1);
+	vms = json_array_size(json_object_get(json_object_get(reply,
+				"return"), "vms"));
+	json_decref(reply);
+	printf("| minute | VMs | RSS | fds | crawls/s | errors | lateness p99 |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	start = now_s();
+	next = start + interval;
+	end = start + secs;
+	while (now_s() < end) {
+		if (kh_proto_receive(&conn, &msg, why, sizeof(why)))
+			fail("stream", why);
+		event = json_string_value(json_object_get(msg, "event")) ?: "";
+		if (!strcmp(event, "record") && nr < sizeof(late) / sizeof(*late))
+			late[nr++] = json_number_value(json_object_get(
+				json_object_get(msg, "data"), "lateness_ms"));
+		else if (!strcmp(event, "crawl-error"))
+			errors++;
+		json_decref(msg);
+		if (now_s() < next)
+			continue;
+		daemon_usage(daemon_pid, &rss, &fds);
+		if (rss_first < 0) {
+			rss_first = rss;
+			fds_first = fds;
+		}
+		rss_max = rss > rss_max ? rss : rss_max;
+		fds_max = fds > fds_max ? fds : fds_max;
+		printf("| %.1f | %zu | %.1f MiB | %d | %.0f | %lu | %.1f ms |\n",
+		       (now_s() - start) / 60, vms, rss / 1024.0, fds,
+		       nr / interval, errors, quantile(late, nr, 0.99));
+		fflush(stdout);
+		total += nr;
+		nr = 0;
+		errors = 0;
+		next += interval;
+	}
+	daemon_usage(daemon_pid, &rss, &fds);
+	printf("\nOver %.0f minutes and %lu crawls, keyholed's resident memory went from %.1f MiB (the first sample) to %.1f MiB (the last; at most %.1f MiB) and its open fds from %d to %d (at most %d).\n",
+	       secs / 60, total, rss_first / 1024.0, rss / 1024.0,
+	       rss_max / 1024.0, fds_first, fds, fds_max);
+	kh_proto_close(&conn);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "overhead")) {
@@ -234,7 +328,13 @@ int main(int argc, char **argv)
 		      atof(argv[6]));
 		return 0;
 	}
+	if (argc == 8 && !strcmp(argv[1], "soak")) {
+		soak(argv[2], atoi(argv[3]), argv[4], atof(argv[5]),
+		     atof(argv[6]), atof(argv[7]));
+		return 0;
+	}
 	fprintf(stderr, "usage: kh-broker-bench overhead SOCK VM N\n"
-			"       kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS\n");
+			"       kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS\n"
+			"       kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL\n");
 	return 2;
 }
