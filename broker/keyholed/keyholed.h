@@ -47,7 +47,13 @@ struct vm_entry {
 	struct rcu_head rcu;
 	atomic_int refs;		/* the registry's one, plus each user's */
 	struct kh_qemu_proc id;
-	unsigned int worker;		/* the one worker that runs its work */
+	/*
+	 * The one worker that runs its work. Only that worker moves it to
+	 * another (workers_rebalance), under the workers' count lock, and
+	 * its jobs still queued on the old one are passed on.
+	 */
+	_Atomic unsigned int worker;
+	bool counted;			/* in its worker's count (that lock) */
 	int pidfd;
 	void *exit_watch;		/* the loop's source on pidfd */
 	atomic_bool gone;		/* QEMU exited: no new work */
@@ -74,6 +80,7 @@ void registry_drop(pid_t pid);
  */
 struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous);
 struct vm_entry *registry_get_pid(pid_t pid);
+struct vm_entry *registry_any_on(unsigned int worker);
 /* Calls fn for each VM under the RCU read lock (fn must not block). */
 void registry_foreach(void (*fn)(struct vm_entry *e, void *arg), void *arg);
 unsigned int registry_count(void);
@@ -225,6 +232,8 @@ struct job {
 	int fds[2];			/* sent with the reply ("ram") */
 	unsigned int nr_fds;
 	bool notice;			/* reply is an event of the worker's own */
+	bool move;			/* move vm to worker move_to */
+	unsigned int move_to;
 	struct job *next;
 };
 
@@ -246,8 +255,9 @@ void workers_stop(void);
 void workers_exit(void);
 unsigned int workers_count(void);
 /* The worker for a new VM: the one with the fewest VMs. */
-unsigned int workers_assign(void);
-void workers_release(unsigned int worker);
+void workers_assign(struct vm_entry *e);
+void workers_release(struct vm_entry *e);
+void workers_rebalance(void);
 
 /* --- subscriptions (subscriptions.c), all on the event loop thread --- */
 

@@ -48,6 +48,7 @@ struct vm_metrics {
 	double duration_sum, lateness;
 	uint64_t consistency[NR_CONSISTENCY];
 	json_int_t tasks, modules, conns;
+	unsigned int worker;		/* that ran its last crawl */
 };
 
 struct client_metrics {
@@ -68,7 +69,8 @@ static unsigned int gauge_vms, gauge_clients;
 static const char *const module_event_names[] = {
 	"vm-exited", "layout-changed", "pause-ended",
 };
-static uint64_t module_events[3], layout_rereads;
+static uint64_t module_events[3], layout_rereads, vm_moves;
+static unsigned int *worker_vms;
 static int module_listening;
 static struct MHD_Daemon *httpd;
 
@@ -93,8 +95,8 @@ static struct vm_metrics *vm_of(pid_t pid)
 	return &vms[nr_vms++];
 }
 
-void metrics_crawl(const struct kh_qemu_proc *vm, double seconds,
-		   double lateness_seconds, json_t *summary)
+void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
+		   double seconds, double lateness_seconds, json_t *summary)
 {
 	json_t *counts = json_object_get(summary, "counts");
 	json_t *consistency = json_object_get(summary, "consistency");
@@ -108,6 +110,7 @@ void metrics_crawl(const struct kh_qemu_proc *vm, double seconds,
 	snprintf(m->name, sizeof(m->name), "%s",
 		 vm->libvirt_name[0] ? vm->libvirt_name : vm->name);
 	m->lateness = lateness_seconds;
+	m->worker = worker;
 	if (!summary) {
 		m->errors++;
 		goto out;
@@ -142,6 +145,21 @@ void metrics_module_listening(bool on)
 	pthread_mutex_unlock(&lock);
 }
 
+void metrics_worker_vms(unsigned int worker, unsigned int count)
+{
+	pthread_mutex_lock(&lock);
+	if (worker_vms && worker < nr_workers)
+		worker_vms[worker] = count;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_vm_moved(void)
+{
+	pthread_mutex_lock(&lock);
+	vm_moves++;
+	pthread_mutex_unlock(&lock);
+}
+
 void metrics_layout_reread(void)
 {
 	pthread_mutex_lock(&lock);
@@ -164,7 +182,8 @@ void metrics_set_workers(unsigned int nr)
 {
 	pthread_mutex_lock(&lock);
 	worker_busy_ns = calloc(nr, sizeof(*worker_busy_ns));
-	nr_workers = worker_busy_ns ? nr : 0;
+	worker_vms = calloc(nr, sizeof(*worker_vms));
+	nr_workers = worker_busy_ns && worker_vms ? nr : 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -269,6 +288,16 @@ static void render(FILE *out)
 	fprintf(out, "keyholed_layout_rereads_total %llu\n",
 		(unsigned long long)layout_rereads);
 
+	FAMILY(out, "keyholed_worker_vms", "gauge",
+	       "VMs a worker runs the work of.");
+	for (i = 0; i < nr_workers; i++)
+		fprintf(out, "keyholed_worker_vms{worker=\"%u\"} %u\n", i,
+			worker_vms ? worker_vms[i] : 0);
+	FAMILY(out, "keyholed_vm_moves_total", "counter",
+	       "VMs moved to another worker when VMs went.");
+	fprintf(out, "keyholed_vm_moves_total %llu\n",
+		(unsigned long long)vm_moves);
+
 	FAMILY(out, "keyholed_crawls_total", "counter",
 	       "Crawls of subscribed VMs.");
 	for (i = 0; i < nr_vms; i++) {
@@ -309,6 +338,13 @@ static void render(FILE *out)
 		fputs("keyholed_crawl_lateness_seconds", out);
 		vm_labels(out, &vms[i]);
 		fprintf(out, "} %.6f\n", vms[i].lateness);
+	}
+	FAMILY(out, "keyholed_vm_worker", "gauge",
+	       "The worker that ran the last crawl.");
+	for (i = 0; i < nr_vms; i++) {
+		fputs("keyholed_vm_worker", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %u\n", vms[i].worker);
 	}
 	FAMILY(out, "keyholed_inconsistencies_total", "counter",
 	       "Inconsistent views found by crawls, by kind (consistency.md).");

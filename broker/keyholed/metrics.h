@@ -19,8 +19,8 @@ int metrics_start(const char *addr);
 void metrics_stop(void);
 
 /* A feed's crawl of the VM: its summary record, or NULL if it failed. */
-void metrics_crawl(const struct kh_qemu_proc *vm, double seconds,
-		   double lateness_seconds, json_t *summary);
+void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
+		   double seconds, double lateness_seconds, json_t *summary);
 void metrics_vm_gone(pid_t pid);
 /* Time a worker spent working, for its utilisation. */
 void metrics_worker_busy(unsigned int worker, uint64_t ns);
@@ -37,5 +37,7 @@ void metrics_gauges(unsigned int vms, unsigned int clients);
 void metrics_module_event(unsigned int kind);
 void metrics_module_listening(bool on);
 void metrics_layout_reread(void);
+void metrics_worker_vms(unsigned int worker, unsigned int count);
+void metrics_vm_moved(void);
 
 #endif

@@ -102,7 +102,7 @@ static void remove_entry(struct vm_entry *e)
 	atomic_fetch_sub(&nr_vms, 1);
 	subscriptions_vm_gone(e);
 	metrics_vm_gone(e->id.pid);
-	workers_release(e->worker);
+	workers_release(e);
 	server_unwatch_exit(e);
 	vm_put(e);
 }
@@ -121,7 +121,7 @@ static void add_proc(const struct kh_qemu_proc *proc)
 		free(e);	/* exited since the scan */
 		return;
 	}
-	e->worker = workers_assign();
+	workers_assign(e);
 	cds_lfht_node_init(&e->node);
 	rcu_read_lock();
 	cds_lfht_add(table, pid_hash(proc->pid), &e->node);
@@ -146,6 +146,25 @@ void registry_drop(pid_t pid)
 	remove_entry(e);
 	rcu_read_unlock();
 	vm_put(e);
+	workers_rebalance();
+}
+
+/* A reference to some VM of worker's, or NULL. */
+struct vm_entry *registry_any_on(unsigned int worker)
+{
+	struct cds_lfht_iter iter;
+	struct vm_entry *e, *found = NULL;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(table, &iter, e, node) {
+		if (!e->gone && atomic_load(&e->worker) == worker) {
+			vm_get(e);
+			found = e;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 /* The process is one the registry holds: marked seen, not read again. */
@@ -185,6 +204,7 @@ void registry_rescan(void)
 		if (e->seen != scan)
 			remove_entry(e);
 	rcu_read_unlock();
+	workers_rebalance();
 	for (i = 0; i < nr; i++) {
 		e = lookup_pid(procs[i].pid);
 		if (e)

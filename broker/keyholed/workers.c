@@ -29,7 +29,7 @@ struct worker {
 	struct feed *feeds;		/* its VMs' subscriptions' feeds */
 	struct hold *holds;		/* its VMs' pause holds (holds.c) */
 	bool stop;
-	atomic_uint nr_vms;
+	unsigned int nr_vms;		/* under count_lock */
 };
 
 static struct worker *workers;
@@ -46,21 +46,134 @@ unsigned int workers_count(void)
 	return nr_workers;
 }
 
-unsigned int workers_assign(void)
+/*
+ * Balance: a new VM goes to the worker with the fewest; when VMs go and
+ * two workers differ by two or more, a VM moves from the one with the
+ * most to the one with the fewest (one per exit, or per rescan while the
+ * gap lasts). Counts of VMs, not of their cost: subscribed or not, large
+ * or small. The counts and every VM's worker change under count_lock.
+ */
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void count_changed(unsigned int worker)
+{
+	metrics_worker_vms(worker, workers[worker].nr_vms);
+}
+
+void workers_assign(struct vm_entry *e)
 {
 	unsigned int i, best = 0;
 
+	pthread_mutex_lock(&count_lock);
 	for (i = 1; i < nr_workers; i++)
-		if (atomic_load(&workers[i].nr_vms) <
-		    atomic_load(&workers[best].nr_vms))
+		if (workers[i].nr_vms < workers[best].nr_vms)
 			best = i;
-	atomic_fetch_add(&workers[best].nr_vms, 1);
-	return best;
+	workers[best].nr_vms++;
+	atomic_store(&e->worker, best);
+	e->counted = true;
+	count_changed(best);
+	pthread_mutex_unlock(&count_lock);
 }
 
-void workers_release(unsigned int worker)
+void workers_release(struct vm_entry *e)
 {
-	atomic_fetch_sub(&workers[worker].nr_vms, 1);
+	unsigned int w;
+
+	pthread_mutex_lock(&count_lock);
+	if (e->counted) {
+		w = atomic_load(&e->worker);
+		workers[w].nr_vms--;
+		e->counted = false;
+		count_changed(w);
+	}
+	pthread_mutex_unlock(&count_lock);
+}
+
+static void enqueue(struct worker *w, struct job *job);
+
+void workers_rebalance(void)
+{
+	unsigned int i, most = 0, fewest = 0;
+	struct vm_entry *e;
+	struct job *job;
+
+	pthread_mutex_lock(&count_lock);
+	for (i = 1; i < nr_workers; i++) {
+		if (workers[i].nr_vms > workers[most].nr_vms)
+			most = i;
+		if (workers[i].nr_vms < workers[fewest].nr_vms)
+			fewest = i;
+	}
+	i = workers[most].nr_vms - workers[fewest].nr_vms;
+	pthread_mutex_unlock(&count_lock);
+	if (nr_workers < 2 || workers[most].stop || i < 2)
+		return;
+	e = registry_any_on(most);
+	job = e ? calloc(1, sizeof(*job)) : NULL;
+	if (!job) {
+		if (e)
+			vm_put(e);
+		return;
+	}
+	/* Its worker moves it, between its own uses of the VM. */
+	job->vm = e;
+	job->move = true;
+	job->move_to = fewest;
+	enqueue(&workers[most], job);
+}
+
+/*
+ * On w's thread: e's feeds go to worker "to", with their deadlines, and
+ * its attachment is closed (the next worker attaches again: a technique
+ * may be bound to the thread that attached, as ptrace is). A VM a client
+ * holds paused stays.
+ */
+static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
+{
+	struct feed **link, *f, *moving = NULL;
+	struct worker *dest = &workers[to];
+	bool moved = false;
+
+	if (to == w->index || holds_on(w->holds, e))
+		return;
+	pthread_mutex_lock(&count_lock);
+	if (e->counted && atomic_load(&e->worker) == w->index) {
+		w->nr_vms--;
+		dest->nr_vms++;
+		count_changed(w->index);
+		count_changed(to);
+		moved = true;
+	}
+	pthread_mutex_unlock(&count_lock);
+	if (!moved)
+		return;
+	if (e->vm) {
+		kh_vm_close(e->vm);
+		e->vm = NULL;
+		atomic_store(&e->kmod_session, 0);
+	}
+	pthread_mutex_lock(&w->lock);
+	for (link = &w->feeds; (f = *link);) {
+		if (f->vm == e) {
+			*link = f->next_in_worker;
+			f->next_in_worker = moving;
+			moving = f;
+		} else {
+			link = &f->next_in_worker;
+		}
+	}
+	/* From here jobs for e go to dest, and w passes on what it has. */
+	atomic_store(&e->worker, to);
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&dest->lock);
+	while ((f = moving)) {
+		moving = f->next_in_worker;
+		f->next_in_worker = dest->feeds;
+		dest->feeds = f;
+	}
+	pthread_cond_signal(&dest->wake);
+	pthread_mutex_unlock(&dest->lock);
+	metrics_vm_moved();
 }
 
 void feed_put(struct feed *f)
@@ -286,8 +399,8 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 			  json_incref(out->record) : NULL;
 	}
 	took = mono_ns() - now;
-	metrics_crawl(&f->vm->id, took / 1e9, out->lateness_ms / 1e3,
-		      out->summary);
+	metrics_crawl(&f->vm->id, f->vm->worker, took / 1e9,
+		      out->lateness_ms / 1e3, out->summary);
 	if (took > f->actual_ns && f->actual_ns < SLOWEST_NS)
 		f->actual_ns = f->actual_ns * 2 < SLOWEST_NS ?
 			       f->actual_ns * 2 : SLOWEST_NS;
@@ -533,6 +646,40 @@ static void wait_until(struct worker *w, uint64_t due_ns)
 }
 
 /*
+ * A job off w's queue, run unlocked: a client's end (no VM), a job whose
+ * VM moved to another worker (passed on), a move, a look at a VM's holds
+ * (no client), or a query. Once stopping, queries are answered, not run.
+ */
+static void run_queued(struct worker *w, struct job *job, bool stopping)
+{
+	uint64_t now;
+
+	if (!job->vm) {
+		/* A client went: its holds end. */
+		holds_release_client(&w->holds, job->client);
+	} else if (!stopping && atomic_load(&job->vm->worker) != w->index) {
+		enqueue(&workers[job->vm->worker], job);
+		return;
+	} else if (job->move) {
+		if (!stopping)
+			move_vm(w, job->vm, job->move_to);
+	} else if (!job->client) {
+		/* keyhole.ko ended a pause: see which. */
+		holds_tick(&w->holds, mono_ns(), true, hold_ended);
+	} else {
+		now = mono_ns();
+		job->reply = stopping ?
+			kh_proto_error(KH_ERR_SHUTDOWN, job->id,
+				       "keyholed is stopping") :
+			run_job(job);
+		metrics_worker_busy(w->index, mono_ns() - now);
+		finish(job);
+		return;
+	}
+	job_free(job);
+}
+
+/*
  * Jobs (one-shot queries) first, in order; then the feed whose crawl is
  * due soonest (earliest deadline first); else sleep until it is due or
  * work comes.
@@ -555,33 +702,13 @@ static void *worker_main(void *arg)
 	for (;;) {
 		job = w->head;
 		if (job) {
+			bool stopping = w->stop;
+
 			w->head = job->next;
 			if (!w->head)
 				w->tail = &w->head;
 			pthread_mutex_unlock(&w->lock);
-			if (!job->vm) {
-				/* A client went: its holds end. */
-				holds_release_client(&w->holds, job->client);
-				job_free(job);
-				pthread_mutex_lock(&w->lock);
-				continue;
-			}
-			if (!job->client) {
-				/* keyhole.ko ended a pause: see which. */
-				holds_tick(&w->holds, mono_ns(), true,
-					   hold_ended);
-				job_free(job);
-				pthread_mutex_lock(&w->lock);
-				continue;
-			}
-			now = mono_ns();
-			/* Stopping: what waited is answered, not run. */
-			job->reply = w->stop ?
-				kh_proto_error(KH_ERR_SHUTDOWN, job->id,
-					       "keyholed is stopping") :
-				run_job(job);
-			metrics_worker_busy(w->index, mono_ns() - now);
-			finish(job);
+			run_queued(w, job, stopping);
 			pthread_mutex_lock(&w->lock);
 			continue;
 		}
@@ -630,9 +757,23 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The worker of e, locked: e may move until its worker's lock is held. */
+static struct worker *lock_worker_of(struct vm_entry *e)
+{
+	struct worker *w;
+
+	for (;;) {
+		w = &workers[atomic_load(&e->worker)];
+		pthread_mutex_lock(&w->lock);
+		if (atomic_load(&e->worker) == w->index)
+			return w;
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
 void workers_add_feed(struct feed *f)
 {
-	struct worker *w = &workers[f->vm->worker];
+	struct worker *w;
 
 	atomic_fetch_add(&f->refs, 1);	/* the worker's */
 	f->actual_ns = f->period_ns;
@@ -644,7 +785,7 @@ void workers_add_feed(struct feed *f)
 	 */
 	f->due_ns = mono_ns() + ((uint64_t)f->vm->id.pid *
 				 0x9E3779B97F4A7C15ull) % f->period_ns;
-	pthread_mutex_lock(&w->lock);
+	w = lock_worker_of(f->vm);
 	f->next_in_worker = w->feeds;
 	w->feeds = f;
 	pthread_cond_signal(&w->wake);
@@ -653,10 +794,10 @@ void workers_add_feed(struct feed *f)
 
 void workers_cancel_feed(struct feed *f)
 {
-	struct worker *w = &workers[f->vm->worker];
+	struct worker *w;
 
 	atomic_store(&f->cancelled, true);
-	pthread_mutex_lock(&w->lock);
+	w = lock_worker_of(f->vm);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }

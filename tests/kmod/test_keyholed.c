@@ -69,25 +69,9 @@ static void start_daemon(void)
 	daemon_pid = broker_start_opts(sock, log_path, "", extra);
 }
 
-/* A sample of keyholed's /metrics ("name" or "name{labels}"), or -1. */
 static double metric(const char *series)
 {
-	char *out, *at, *line;
-	double value = -1;
-	int status;
-	size_t n = strlen(series);
-
-	out = run_capture(&status, "curl -s --max-time 10 http://127.0.0.1:%d/metrics",
-			  port);
-	for (line = out; line && *line; line = at ? at + 1 : NULL) {
-		at = strchr(line, '\n');
-		if (!strncmp(line, series, n) && line[n] == ' ') {
-			value = atof(line + n + 1);
-			break;
-		}
-	}
-	free(out);
-	return value;
+	return broker_metric(port, series);
 }
 
 static double wait_metric(const char *series, double min, const char *what)

@@ -282,6 +282,31 @@ static inline int broker_free_port(void)
 	return port;
 }
 
+/*
+ * One sample of a keyholed's /metrics on 127.0.0.1:port: series is the
+ * name with its labels as keyholed writes them ("name" or
+ * "name{label=\"v\"}"); -1 when it is not there.
+ */
+static inline double broker_metric(int port, const char *series)
+{
+	size_t n = strlen(series);
+	char *out, *at, *line;
+	double value = -1;
+	int status;
+
+	out = run_capture(&status, "curl -s --max-time 10 http://127.0.0.1:%d/metrics",
+			  port);
+	for (line = out; line && *line; line = at ? at + 1 : NULL) {
+		at = strchr(line, '\n');
+		if (!strncmp(line, series, n) && line[n] == ' ') {
+			value = atof(line + n + 1);
+			break;
+		}
+	}
+	free(out);
+	return value;
+}
+
 /* Waits up to timeout seconds for pid to exit; its wait status, or -1. */
 static inline int broker_wait_exit(pid_t pid, double timeout)
 {
