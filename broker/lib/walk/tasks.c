@@ -144,10 +144,51 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	w->parent[w->list->nr] = span_u64(w, tl->real_parent);
 	w->cred[w->list->nr] = span_u64(w, tl->real_cred);
 	w->signal[w->list->nr] = span_u64(w, tl->signal);
-	if (kh_addr_set_put(&w->seen, addr, w->list->nr) < 0)
+	ret = kh_addr_set_put(&w->seen, addr, w->list->nr);
+	if (ret < 0)
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
 				  w->list->nr);
+	if (!ret)	/* a slot reused (seen_again()): find the newer task */
+		kh_addr_set_move(&w->seen, addr, w->list->nr);
 	w->list->nr++;
+	return 1;
+}
+
+/*
+ * The walk came to a task it has listed already, list->tasks[idx]. With
+ * the same pid and start time there, the list loops: stop (0). With
+ * another, the guest ran on while we walked, that task exited and the
+ * kernel gave its task_struct to a new one, linked in further on: a
+ * live walk slow enough (hmp, a loaded host) meets this often, and the
+ * list does end. 1: the new task is to be listed, the result marked
+ * inconsistent. A guest rewriting a true cycle to look new on each
+ * pass is still stopped by max_tasks.
+ */
+static int seen_again(struct walk *w, uint64_t addr, int idx, const char *list,
+		      struct kh_err *err)
+{
+	const struct kh_task_layout *tl = w->tl;
+	const struct kh_task *old = &w->list->tasks[idx];
+	int ret;
+
+	ret = kh_kva_fetch_one(w->vm, addr + tl->span_start, w->span,
+			       tl->span_len, err);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
+		return 0;
+	}
+	if ((int32_t)span_u32(w, tl->pid) == old->pid &&
+	    span_u64(w, tl->start_boottime) == old->start_time) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+		     "%s cycle: task 0x%" PRIx64 " seen twice", list, addr);
+		return 0;
+	}
+	kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
+	     "task 0x%" PRIx64 " was pid %d, then pid %d: it exited and its task_struct was reused during the walk",
+	     addr, old->pid, (int32_t)span_u32(w, tl->pid));
 	return 1;
 }
 
@@ -197,7 +238,7 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 	uint64_t leader_node = span_u64(w, tl->thread_node);
 	uint64_t head, task;
 	unsigned int steps = 0;
-	int ret;
+	int idx, ret;
 
 	if (!kh_kernel_ptr_aligned(w->vm, signal, 8)) {
 		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
@@ -217,10 +258,11 @@ static int walk_threads(struct walk *w, uint64_t leader, struct kh_err *err)
 				     &task);
 			continue;
 		}
-		if (kh_addr_set_find(&w->seen, task) >= 0) {
-			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-			     "thread list cycle at task 0x%" PRIx64, task);
-			return 0;
+		idx = kh_addr_set_find(&w->seen, task);
+		if (idx >= 0) {
+			ret = seen_again(w, task, idx, "thread list", err);
+			if (ret <= 0)
+				return ret;
 		}
 		ret = add_task(w, task, err);
 		if (ret > 0)
@@ -238,7 +280,7 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 {
 	const struct kh_task_layout *tl = w->tl;
 	uint64_t head = init_task + tl->tasks, task = init_task, next;
-	int ret;
+	int idx, ret;
 
 	ret = add_task(w, init_task, err);
 	while (ret > 0) {
@@ -252,11 +294,11 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 		ret = follow(w, node, head, tl->tasks, &next);
 		if (ret <= 0 || !next)
 			break;
-		if (kh_addr_set_find(&w->seen, next) >= 0) {
-			kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-			     "task list cycle: task 0x%" PRIx64 " seen twice",
-			     next);
-			return 0;
+		idx = kh_addr_set_find(&w->seen, next);
+		if (idx >= 0) {
+			ret = seen_again(w, next, idx, "task list", err);
+			if (ret <= 0)
+				return ret;
 		}
 		ret = add_task(w, next, err);
 		if (ret > 0 && span_u64(w, tl->tasks + 8) != task + tl->tasks)

@@ -227,6 +227,21 @@ int kh_addr_set_find(const struct kh_addr_set *set, uint64_t addr)
 	return -1;
 }
 
+void kh_addr_set_move(struct kh_addr_set *set, uint64_t addr,
+		      unsigned int index)
+{
+	unsigned int mask, i;
+
+	if (!addr || !set->cap)
+		return;
+	mask = set->cap - 1;
+	for (i = hash_addr(addr) & mask; set->slots[i]; i = (i + 1) & mask)
+		if (set->slots[i] == addr) {
+			set->index[i] = index;
+			return;
+		}
+}
+
 void kh_addr_set_clear(struct kh_addr_set *set)
 {
 	if (set->cap)

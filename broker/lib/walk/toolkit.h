@@ -118,6 +118,9 @@ int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
 int kh_addr_set_add(struct kh_addr_set *set, uint64_t addr);
 /* The index addr was put with, or -1 when it is not in the set. */
 int kh_addr_set_find(const struct kh_addr_set *set, uint64_t addr);
+/* Points addr, already in, at a new index: its object was replaced. */
+void kh_addr_set_move(struct kh_addr_set *set, uint64_t addr,
+		      unsigned int index);
 /* Empty again, keeping the memory. */
 void kh_addr_set_clear(struct kh_addr_set *set);
 void kh_addr_set_free(struct kh_addr_set *set);

@@ -3,7 +3,8 @@
  * Proves: the task walker (broker/lib/walk/tasks.c) returns the right tasks
  * from a well-formed synthetic guest, and on corrupted ones always terminates
  * with the result marked and the problem named: a cycle in the process list, a
- * cycle in a thread list, a pointer that is not a kernel address, a pointer
+ * cycle in a thread list (and a task_struct reused while it was walked, which
+ * is none), a pointer that is not a kernel address, a pointer
  * outside guest RAM, a list whose prev pointers disagree, and a hostile list
  * longer than guest RAM could hold.
  *
@@ -37,6 +38,10 @@ static const struct kh_task_layout layout = {
 };
 
 static uint8_t *ram;
+/* Runs once, when the walk reads the task_struct at this gpa: the guest
+ * moves on while it is walked. */
+static uint64_t hook_gpa;
+static void (*hook)(void);
 
 static int fake_open(struct kh_access *acc, struct kh_err *err)
 {
@@ -49,6 +54,12 @@ static int fake_read(struct kh_access *acc, struct kh_read *reads,
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
+		if (hook && reads[i].addr == hook_gpa) {
+			void (*fn)(void) = hook;
+
+			hook = NULL;
+			fn();
+		}
 		memcpy(reads[i].buf, ram + reads[i].addr, reads[i].len);
 		reads[i].result = 0;
 	}
@@ -88,6 +99,26 @@ static void put32(uint64_t va_addr, uint32_t val)
 static uint64_t task_va(int i)
 {
 	return i ? va(TASK_GPA + i * layout.task_size) : TEXT_VA + INIT_TASK_OFF;
+}
+
+/*
+ * With build_guest(6): task 2 exits (unlinked between 1 and 3) and a new
+ * task, pid 900, gets its task_struct and is linked in at the tail, after
+ * 5. A walk that listed 2 before this meets its address again.
+ */
+static void reuse_task2(void)
+{
+	uint64_t t2 = task_va(2);
+
+	put64(task_va(1) + layout.tasks, task_va(3) + layout.tasks);
+	put64(task_va(3) + layout.tasks + 8, task_va(1) + layout.tasks);
+	put32(t2 + layout.pid, 900);
+	put32(t2 + layout.tgid, 900);
+	put64(t2 + layout.start_boottime, 12345);
+	put64(task_va(5) + layout.tasks, t2 + layout.tasks);
+	put64(t2 + layout.tasks + 8, task_va(5) + layout.tasks);
+	put64(t2 + layout.tasks, task_va(0) + layout.tasks);
+	put64(task_va(0) + layout.tasks + 8, t2 + layout.tasks);
 }
 
 /* nr_tasks tasks (0 is init_task), task 3 has threads 10 and 11. */
@@ -227,6 +258,24 @@ int main(void)
 	/* A cycle that skips back to an earlier task. */
 	put64(task_va(4) + layout.tasks, task_va(2) + layout.tasks);
 	expect(vm, 0, KH_RESULT_INCOMPLETE, "cycle", "process list cycle");
+
+	/*
+	 * Not a cycle: task 2's task_struct went to a new task while the
+	 * walk was at task 4. Both are listed, and the result says why.
+	 */
+	build_guest(6);
+	hook_gpa = TASK_GPA + 4 * layout.task_size + layout.span_start;
+	hook = reuse_task2;
+	list = walk(vm, 0);
+	CHECK(!hook, "the walk did not read task 4");
+	CHECK(list->nr == 6 && list->result.flags == KH_RESULT_INCONSISTENT &&
+	      strstr(list->result.problem, "reused"),
+	      "reused task_struct: nr %u, flags 0x%x (%s)", list->nr,
+	      list->result.flags, list->result.problem);
+	CHECK(list->tasks[1].pid == 200 && list->tasks[5].pid == 900,
+	      "reused task_struct: pids %d and %d", list->tasks[1].pid,
+	      list->tasks[5].pid);
+	kh_task_list_free(list);
 
 	build_guest(6);
 	put64(task_va(2) + layout.tasks, 0x1234);
