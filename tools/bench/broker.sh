@@ -62,7 +62,7 @@ start_qemus() {
 	for ((i = ${#qemus[@]} + 1; i <= $1; i++)); do
 		qemu-system-x86_64 -S -display none -nodefaults \
 			-cpu max,la57=off -m "$mem" \
-			-object "memory-backend-file,id=mem,size=$mem,mem-path=$work/ram.img,share=on,prealloc=on" \
+			-object "memory-backend-file,id=mem,size=$mem,mem-path=$work/ram.img,share=on" \
 			-machine pc,memory-backend=mem -name "kh-scale-$i" \
 			-daemonize -pidfile "$work/q$i.pid"
 		qemus+=("$(cat "$work/q$i.pid")")
@@ -75,12 +75,17 @@ start_qemus() {
 	return 1
 }
 
-# Room for n more QEMUs: each costs about 20 MB (its own memory and the
-# page tables of its mapping of the shared image); 3 GiB stay free.
+# Room for n more QEMUs, at what each has cost so far (its own memory,
+# its page tables, keyholed's share), 2 GiB kept free. Without prealloc
+# a QEMU maps only the pages of the image that something read through
+# it; the image itself sits once in the page cache.
+avail_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+avail0=$(avail_kib)
 room_for() {
-	local avail
-	avail=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-	[ $((avail / 1024 - 3072)) -gt $(($1 * 20)) ]
+	local avail per=20480
+	avail=$(avail_kib)
+	[ ${#qemus[@]} -lt 10 ] || per=$(((avail0 - avail) * 5 / 4 / ${#qemus[@]}))
+	[ $((avail - 2097152)) -gt $(($1 * per)) ]
 }
 
 echo "## keyholed: the broker (tools/bench/broker.sh)"
@@ -131,7 +136,7 @@ for hz in 10 100; do
 done
 pss=$(awk '/^Pss:/ { print $2 }' "/proc/${qemus[0]}/smaps_rollup")
 echo
-echo "$reached QEMUs ran at once (the largest count that left 3 GiB of this"
+echo "$reached QEMUs ran at once (the largest count that left 2 GiB of this"
 echo "machine's memory free$([ "$reached" -lt "$max_vms" ] && echo ", short of $max_vms")); one"
 echo "costs $((pss / 1024)) MB PSS. The last two rows ask $reached VMs for 10 and"
 echo "100 crawls a second each: *crawls/s* there is the most this machine"
