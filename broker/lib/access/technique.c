@@ -113,13 +113,14 @@ int kh_access_exit_shows(const struct kh_access *acc, int ms)
 
 int kh_access_exited_after(const struct kh_access *acc, int ret)
 {
-	if (ret != -ECONNRESET && ret != -EPIPE)
+	if (ret != -ECONNRESET && ret != -EPIPE && ret != -ENOENT)
 		return kh_access_alive(acc);
 	/*
-	 * A QEMU being killed closes its sockets (the lost connection) in
-	 * do_exit() before the kernel marks it exited (its pidfd turns
-	 * readable only then), and a busy host may run something else in
-	 * between: wait for the exit to show, up to a second.
+	 * A QEMU being killed closes its files in do_exit() (the lost
+	 * connection, or a file it was passed missing from its /proc/PID/fd)
+	 * before the kernel marks it exited (its pidfd turns readable only
+	 * then), and a busy host may run something else in between: wait
+	 * for the exit to show, up to a second.
 	 */
 	return kh_access_exit_shows(acc, 1000);
 }

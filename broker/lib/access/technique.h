@@ -171,9 +171,10 @@ int kh_access_alive(const struct kh_access *acc);
 
 /*
  * After an operation on QEMU failed with ret: -ESRCH if QEMU has exited,
- * else 0. When ret says the connection was lost (-ECONNRESET, -EPIPE),
- * which is how a QEMU that is being killed looks before it has exited,
- * this waits up to a second for the exit to show.
+ * else 0. When ret says the connection was lost (-ECONNRESET, -EPIPE)
+ * or a file passed to QEMU is gone (-ENOENT), which is how a QEMU that is
+ * being killed looks before it has exited, this waits up to a second for
+ * the exit to show.
  */
 int kh_access_exited_after(const struct kh_access *acc, int ret);
 /* -ESRCH once QEMU has exited, waiting up to ms for it to show; else 0. */
