@@ -5,9 +5,8 @@
  * a read is a memcpy from a mapping that is coherent with the guest by
  * construction, with no system call at all.
  *
- * The backend is found the way QEMU holds it: the mapping of each RAM
- * range in /proc/PID/maps gives the file's inode and offset; among
- * QEMU's open files (/proc/PID/fd) the one with that inode is reopened
+ * The backend is found the way QEMU holds it (ram_backing.c): the file
+ * its mapping of each RAM range shows, among QEMU's open files, reopened
  * read-only. Opening another process's fd needs the same ptrace access as
  * reading its memory. Anonymous RAM has no file: this technique then
  * refuses and says how to start QEMU.
@@ -15,17 +14,15 @@
  * The mapping keeps the backend alive if QEMU exits, so liveness is
  * checked like the pid-addressed techniques (kh_vm_verify).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/ram_backing.h"
 #include "access/technique.h"
 
 #ifndef MADV_POPULATE_READ
@@ -42,72 +39,6 @@ struct memmap {
 	unsigned int nr;
 	struct memmap_range range[KH_LAYOUT_MAX_RANGES];
 };
-
-struct backing {
-	uint64_t start, end, offset, inode;
-	int shared;
-};
-
-/* The /proc/PID/maps line that holds [hva, hva + size). */
-static int find_backing(pid_t pid, uint64_t hva, uint64_t size,
-			struct backing *b)
-{
-	char path[64], line[4096], perms[8];
-	int found = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, offset, inode;
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64
-			   " %*s %" SCNu64, &start, &end, perms, &offset,
-			   &inode) != 5)
-			continue;
-		if (hva < start || hva + size > end)
-			continue;
-		b->start = start;
-		b->end = end;
-		b->offset = offset;
-		b->inode = inode;
-		b->shared = perms[3] == 's';
-		found = inode ? 0 : -ENODEV;
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-/* Reopens read-only the QEMU fd whose file has inode ino. */
-static int open_backing(pid_t pid, uint64_t ino)
-{
-	char dir[64], path[128];
-	struct dirent *de;
-	int fd = -ENOENT;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while (fd < 0 && (de = readdir(d))) {
-		struct stat st;
-
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISREG(st.st_mode) || st.st_ino != ino)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-	}
-	closedir(d);
-	return fd;
-}
 
 static void unmap_all(struct memmap *mm)
 {
@@ -126,10 +57,10 @@ static int backing_of(const struct kh_access *acc,
 		      const struct kh_ram_range *r, uint64_t *offset,
 		      uint64_t *inode, struct kh_err *err)
 {
-	struct backing b;
+	struct kh_ram_backing b;
 	int ret, fd;
 
-	ret = find_backing(acc->pid, r->hva, r->size, &b);
+	ret = kh_ram_backing_find(acc->pid, r->hva, r->size, &b);
 	if ((ret == -ENODEV || (!ret && !b.shared)) &&
 	    acc->target && acc->target->libvirt_name[0])
 		return kh_err_set(err, ENODEV,
@@ -143,7 +74,7 @@ static int backing_of(const struct kh_access *acc,
 		return kh_err_set(err, -ret,
 				  "no mapping of guest RAM 0x%" PRIx64 " in /proc/%d/maps",
 				  r->gpa, (int)acc->pid);
-	fd = open_backing(acc->pid, b.inode);
+	fd = kh_ram_backing_open(acc->pid, b.inode);
 	if (fd < 0)
 		return kh_err_set(err, -fd,
 				  "cannot open the RAM backend (inode %" PRIu64 ") of QEMU pid %d: %s",

@@ -1,148 +1,231 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Which guest pages QEMU holds, from /proc/PID/pagemap (present or
- * swapped), so that scans skip RAM the guest never touched, which reading
- * would otherwise make the host allocate.
+ * Which guest pages hold something, so that scans skip RAM the guest
+ * never touched, which reading would otherwise make the host allocate.
+ *
+ * QEMU's page tables (/proc/PID/pagemap: present or swapped) tell it for
+ * anonymous RAM. For RAM that is a file or memfd they tell only what
+ * QEMU has mapped so far: a QEMU restored from a RAM image without
+ * prealloc has touched none of it, though the file holds the whole
+ * guest. There the file's own data counts too, as SEEK_DATA and
+ * SEEK_HOLE tell it, except on hugetlbfs, which keeps no holes to tell.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include "access/ram_backing.h"
 #include "access/technique.h"
 
 #define PAGE_SIZE		4096ull
 #define PM_PRESENT		(1ull << 63)
 #define PM_SWAPPED		(1ull << 62)
 #define PAGEMAP_CHUNK		512	/* entries per pread: 2 MiB */
+#define HUGETLBFS_MAGIC		0x958458f6
+
+struct kh_residency {
+	struct kh_access *acc;
+	/* The file behind layout range i and where the range starts in it. */
+	int fd[KH_LAYOUT_MAX_RANGES];
+	uint64_t offset[KH_LAYOUT_MAX_RANGES];
+};
 
 /*
- * Residency of a RAM file: its data (pages the guest touched, in memory
- * or swapped) against its holes, as SEEK_DATA and SEEK_HOLE tell them.
+ * Marks in map the pages of fd's [off, off + n pages) that hold data;
+ * leaves the others as they were.
  */
-static int resident_in_file(struct kh_access *acc, uint64_t gpa,
-			    uint64_t npages, uint8_t *map, struct kh_err *err)
+static int file_data(int fd, off_t off, uint64_t n, uint8_t *map,
+		     struct kh_err *err)
 {
-	uint64_t done = 0;
+	off_t end = off + (off_t)(n * PAGE_SIZE), data, hole;
 
-	while (done < npages) {
-		uint64_t page = gpa + done * PAGE_SIZE, n, i;
-		const struct kh_ram_range *rr;
-		off_t off, data, hole;
-
-		rr = kh_layout_find(acc->layout, page);
-		if (!rr) {
-			map[done++] = 0;
-			continue;
-		}
-		n = (rr->gpa + rr->size - page) / PAGE_SIZE;
-		if (n > npages - done)
-			n = npages - done;
-		off = rr->hva + (page - rr->gpa);
-		data = lseek(acc->ram_fd, off, SEEK_DATA);
-		if (data < 0 && errno != ENXIO)
-			return kh_err_set(err, errno,
-					  "cannot tell the RAM file's holes from its data: %s",
-					  strerror(errno));
-		if (data < 0 || (uint64_t)(data - off) >= n * PAGE_SIZE) {
-			memset(map + done, 0, n);	/* a hole to the end */
-			done += n;
-			continue;
-		}
-		for (i = 0; i < (uint64_t)(data - off) / PAGE_SIZE; i++)
-			map[done++] = 0;
-		hole = lseek(acc->ram_fd, data, SEEK_HOLE);
+	while (off < end) {
+		data = lseek(fd, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;		/* a hole to the end of file */
+		if (data < 0)
+			goto fail;
+		if (data >= end)
+			return 0;
+		hole = lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
-			return kh_err_set(err, errno,
-					  "cannot tell the RAM file's holes from its data: %s",
-					  strerror(errno));
-		n = (uint64_t)(off + n * PAGE_SIZE - data) / PAGE_SIZE;
-		for (i = 0; i < n && data + (off_t)(i * PAGE_SIZE) < hole; i++)
-			map[done++] = 1;
+			goto fail;
+		if (hole > end)
+			hole = end;
+		data &= ~(off_t)(PAGE_SIZE - 1);
+		memset(map + (data - off) / PAGE_SIZE, 1,
+		       (hole - data + PAGE_SIZE - 1) / PAGE_SIZE);
+		off = hole;
 	}
+	return 0;
+fail:
+	return kh_err_set(err, errno,
+			  "cannot tell the RAM file's holes from its data: %s",
+			  strerror(errno));
+}
+
+/*
+ * The file behind range i, when it can be opened and tells holes from
+ * data: anything else leaves the range to QEMU's page tables, which is
+ * how it was read before files were asked.
+ */
+static void find_file(struct kh_residency *res, unsigned int i)
+{
+	const struct kh_ram_range *rr = &res->acc->layout->range[i];
+	struct kh_ram_backing b;
+	struct statfs fs;
+	int fd;
+
+	if (kh_ram_backing_find(res->acc->pid, rr->hva, rr->size, &b))
+		return;
+	fd = kh_ram_backing_open(res->acc->pid, b.inode);
+	if (fd < 0)
+		return;
+	if (fstatfs(fd, &fs) || fs.f_type == HUGETLBFS_MAGIC) {
+		close(fd);
+		return;
+	}
+	res->fd[i] = fd;
+	res->offset[i] = b.offset + (rr->hva - b.start);
+}
+
+int kh_residency_new(struct kh_access *acc, struct kh_residency **resp,
+		     struct kh_err *err)
+{
+	struct kh_residency *res = calloc(1, sizeof(*res));
+	unsigned int i;
+
+	if (!res)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	res->acc = acc;
+	for (i = 0; i < KH_LAYOUT_MAX_RANGES; i++)
+		res->fd[i] = -1;
+	/* A RAM file handed over (ram_file.c) or an image answer alone. */
+	for (i = 0; acc->pid && !acc->ram_file && i < acc->layout->nr; i++)
+		find_file(res, i);
+	*resp = res;
 	return 0;
 }
 
-int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
-		       uint8_t *map, struct kh_err *err)
+void kh_residency_free(struct kh_residency *res)
 {
-	uint64_t entries[PAGEMAP_CHUNK];
-	uint64_t npages, done = 0;
+	unsigned int i;
+
+	if (!res)
+		return;
+	for (i = 0; i < KH_LAYOUT_MAX_RANGES; i++)
+		if (res->fd[i] >= 0)
+			close(res->fd[i]);
+	free(res);
+}
+
+static int open_pagemap(struct kh_access *acc, struct kh_err *err)
+{
 	char path[64];
-	int fd, r = 0;
+	int fd, r;
+
+	/* Attach-time scans ask page by page: reuse the handle's fd. */
+	if (acc->pagemap_fd >= 0)
+		return acc->pagemap_fd;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)acc->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	r = errno;
+	if (r == ENOENT || kh_access_alive(acc))
+		return kh_err_set(err, ESRCH, "QEMU pid %d has exited",
+				  (int)acc->pid);
+	return kh_err_set(err, r, "cannot open %s: %s", path, strerror(r));
+}
+
+/* QEMU's page tables for n pages of range rr from page on, into map. */
+static int pagemap_pages(struct kh_access *acc, int fd,
+			 const struct kh_ram_range *rr, uint64_t page,
+			 uint64_t n, uint8_t *map, struct kh_err *err)
+{
+	uint64_t entries[PAGEMAP_CHUNK], hva, i;
+	ssize_t got;
+	int r;
+
+	hva = rr->hva + (page - rr->gpa);
+	do
+		got = pread(fd, entries, n * sizeof(entries[0]),
+			    (off_t)(hva / PAGE_SIZE * sizeof(entries[0])));
+	while (got < 0 && errno == EINTR);
+	if (got <= 0 || got % sizeof(entries[0])) {
+		r = got < 0 ? errno : EIO;
+		if (kh_access_alive(acc))
+			return kh_err_set(err, ESRCH, "QEMU pid %d has exited",
+					  (int)acc->pid);
+		return kh_err_set(err, r,
+				  "cannot read /proc/%d/pagemap at 0x%" PRIx64 ": %s",
+				  (int)acc->pid, hva, strerror(r));
+	}
+	n = got / sizeof(entries[0]);
+	for (i = 0; i < n; i++)
+		map[i] = !!(entries[i] & (PM_PRESENT | PM_SWAPPED));
+	return n;
+}
+
+int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
+		     uint8_t *map, struct kh_err *err)
+{
+	struct kh_access *acc = res->acc;
+	uint64_t npages, done = 0;
+	int fd = -1, r = 0;
 
 	if ((gpa | len) & (PAGE_SIZE - 1))
 		return kh_err_set(err, EINVAL,
 				  "residency is asked for 0x%" PRIx64 "+0x%" PRIx64 ", which is not 4 KiB aligned",
 				  gpa, len);
 	npages = len / PAGE_SIZE;
-	if (acc->ram_file)
-		return resident_in_file(acc, gpa, npages, map, err);
-	if (!acc->pid) {
-		/* An image file: every page it holds is there to read. */
-		for (done = 0; done < npages; done++)
-			map[done] = !!kh_layout_find(acc->layout,
-						     gpa + done * PAGE_SIZE);
-		return 0;
+	memset(map, 0, npages);
+	if (acc->pid && !acc->ram_file) {
+		fd = open_pagemap(acc, err);
+		if (fd < 0)
+			return fd;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)acc->pid);
-	/* Attach-time scans ask page by page: reuse the handle's fd. */
-	fd = acc->pagemap_fd >= 0 ? acc->pagemap_fd :
-				    open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = errno;
-		if (r == ENOENT || kh_access_alive(acc))
-			return kh_err_set(err, ESRCH,
-					  "QEMU pid %d has exited",
-					  (int)acc->pid);
-		return kh_err_set(err, r, "cannot open %s: %s", path,
-				  strerror(r));
-	}
-
-	while (done < npages) {
-		uint64_t page = gpa + done * PAGE_SIZE;
+	while (done < npages && r >= 0) {
+		uint64_t page = gpa + done * PAGE_SIZE, n;
 		const struct kh_ram_range *rr;
-		uint64_t n, hva, i;
-		ssize_t got;
+		unsigned int i;
 
 		rr = kh_layout_find(acc->layout, page);
 		if (!rr) {
-			/* Not RAM: nothing there to read or to skip. */
-			map[done++] = 0;
+			done++;		/* not RAM: nothing there to read */
 			continue;
 		}
+		i = rr - acc->layout->range;
 		n = (rr->gpa + rr->size - page) / PAGE_SIZE;
 		if (n > npages - done)
 			n = npages - done;
-		if (n > PAGEMAP_CHUNK)
-			n = PAGEMAP_CHUNK;
-		hva = rr->hva + (page - rr->gpa);
-		got = pread(fd, entries, n * sizeof(entries[0]),
-			    (off_t)(hva / PAGE_SIZE * sizeof(entries[0])));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0 || got % sizeof(entries[0])) {
-			r = got < 0 ? errno : EIO;
-			if (kh_access_alive(acc)) {
-				r = kh_err_set(err, ESRCH,
-					       "QEMU pid %d has exited",
-					       (int)acc->pid);
-				break;
-			}
-			r = kh_err_set(err, r,
-				       "cannot read %s at 0x%" PRIx64 ": %s",
-				       path, hva, strerror(r));
-			break;
+		if (acc->ram_file) {
+			/* Each range's hva is its offset in the file. */
+			r = file_data(acc->ram_fd, rr->hva + (page - rr->gpa),
+				      n, map + done, err);
+		} else if (!acc->pid) {
+			/* An image file: every page it holds is there. */
+			memset(map + done, 1, n);
+		} else {
+			if (n > PAGEMAP_CHUNK)
+				n = PAGEMAP_CHUNK;
+			r = pagemap_pages(acc, fd, rr, page, n, map + done,
+					  err);
+			if (r > 0)
+				n = r;
+			if (r > 0 && res->fd[i] >= 0)
+				r = file_data(res->fd[i], res->offset[i] +
+					      (page - rr->gpa), n, map + done,
+					      err);
 		}
-		n = got / sizeof(entries[0]);
-		for (i = 0; i < n; i++)
-			map[done + i] =
-				!!(entries[i] & (PM_PRESENT | PM_SWAPPED));
 		done += n;
 	}
-	if (fd != acc->pagemap_fd)
+	if (fd >= 0 && fd != acc->pagemap_fd)
 		close(fd);
-	return r;
+	return r < 0 ? r : 0;
 }

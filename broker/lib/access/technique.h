@@ -159,12 +159,19 @@ const struct kh_access_ops *kh_access_lookup(const char *name);
 extern const struct kh_access_ops *const kh_access_all[];
 
 /*
- * Which pages of [gpa, gpa + len) exist in the QEMU process (present or
- * swapped), one byte per 4 KiB page in map. Lets scans skip RAM the guest
- * never touched, which reading would otherwise allocate on the host.
+ * Which guest pages hold something (residency.c): in QEMU's page tables
+ * (present or swapped), or in the file that is guest RAM where QEMU has
+ * not touched them yet. Lets scans skip RAM the guest never touched,
+ * which reading would otherwise allocate on the host. new opens what
+ * one scan asks (the RAM files); get fills map with one byte per 4 KiB
+ * page of [gpa, gpa + len).
  */
-int kh_access_resident(struct kh_access *acc, uint64_t gpa, uint64_t len,
-		       uint8_t *map, struct kh_err *err);
+struct kh_residency;
+int kh_residency_new(struct kh_access *acc, struct kh_residency **resp,
+		     struct kh_err *err);
+int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
+		     uint8_t *map, struct kh_err *err);
+void kh_residency_free(struct kh_residency *res);
 
 /* 0 while the QEMU process is alive, -ESRCH once it has exited. */
 int kh_access_alive(const struct kh_access *acc);

@@ -63,8 +63,9 @@ static int is_startup_64(const uint8_t *code)
 }
 
 /* Resident 2 MiB-aligned GPAs whose first bytes look like startup_64. */
-static int find_candidates(struct kh_vm *vm, uint64_t **candp,
-			   unsigned int *nrp, struct kh_err *err)
+static int find_candidates(struct kh_vm *vm, struct kh_residency *res,
+			   uint64_t **candp, unsigned int *nrp,
+			   struct kh_err *err)
 {
 	unsigned int nr = 0, nr_probe = 0, i, r;
 	struct kh_read *probes = NULL;
@@ -87,8 +88,8 @@ static int find_candidates(struct kh_vm *vm, uint64_t **candp,
 		     nr_probe < MAX_CANDIDATES; gpa += KH_2M) {
 			uint8_t resident = 0;
 
-			if (kh_access_resident(&vm->acc, gpa, KH_PAGE,
-					       &resident, NULL) || !resident)
+			if (kh_residency_get(res, gpa, KH_PAGE, &resident,
+					     NULL) || !resident)
 				continue;
 			probes[nr_probe].addr = gpa;
 			probes[nr_probe].buf = code + nr_probe * PROBE_LEN;
@@ -154,8 +155,9 @@ static int profile_matches(const struct kh_profile *profile, void *opaque)
 }
 
 /* Copies [phys, phys + len) leaving pages the guest never touched zero. */
-static int copy_image(struct kh_vm *vm, uint64_t phys, uint8_t *img,
-		      uint64_t len, struct kh_err *err)
+static int copy_image(struct kh_vm *vm, struct kh_residency *res,
+		      uint64_t phys, uint8_t *img, uint64_t len,
+		      struct kh_err *err)
 {
 	uint64_t pages = len / KH_PAGE, i, run;
 	struct kh_read *reads;
@@ -169,7 +171,7 @@ static int copy_image(struct kh_vm *vm, uint64_t phys, uint8_t *img,
 		ret = kh_err_set(err, ENOMEM, "out of memory copying the kernel image");
 		goto out;
 	}
-	ret = kh_access_resident(&vm->acc, phys, len, resident, err);
+	ret = kh_residency_get(res, phys, len, resident, err);
 	if (ret)
 		goto out;
 	for (i = 0; i < pages; i = run) {
@@ -212,8 +214,9 @@ static int btf_from_image(const uint8_t *img, uint64_t len,
 			   err);
 }
 
-static int build_profile(struct kh_vm *vm, uint64_t phys,
-			 struct kh_profile **profilep, struct kh_err *err)
+static int build_profile(struct kh_vm *vm, struct kh_residency *res,
+			 uint64_t phys, struct kh_profile **profilep,
+			 struct kh_err *err)
 {
 	const struct kh_ram_range *range = kh_layout_find(&vm->layout, phys);
 	struct kh_symtab *symtab = NULL;
@@ -232,7 +235,7 @@ static int build_profile(struct kh_vm *vm, uint64_t phys,
 	img = calloc(1, len);
 	if (!img)
 		return kh_err_set(err, ENOMEM, "out of memory for the kernel image");
-	ret = copy_image(vm, phys, img, len, err);
+	ret = copy_image(vm, res, phys, img, len, err);
 	if (!ret)
 		ret = kh_kallsyms_decode(img, len, &symtab, &text_va, err);
 	if (!ret)
@@ -349,13 +352,19 @@ int kh_kernel_locate(struct kh_vm *vm, struct kh_err *err)
 	struct kh_profile *profile = NULL;
 	struct identity_probe probe = { .vm = vm };
 	struct kh_err first = { 0 };
+	struct kh_residency *res;
 	unsigned int nr, i;
 	uint64_t *cand;
 	int ret;
 
-	ret = find_candidates(vm, &cand, &nr, err);
+	ret = kh_residency_new(&vm->acc, &res, err);
 	if (ret)
 		return ret;
+	ret = find_candidates(vm, res, &cand, &nr, err);
+	if (ret) {
+		kh_residency_free(res);
+		return ret;
+	}
 	ret = -ENOENT;
 	for (i = 0; i < nr && ret; i++) {
 		probe.phys = cand[i];
@@ -365,7 +374,7 @@ int kh_kernel_locate(struct kh_vm *vm, struct kh_err *err)
 					   &probe, &profile, NULL))
 			profile = kh_ctx_add_profile(vm->ctx, profile);
 		if (!profile) {
-			ret = build_profile(vm, cand[i], &profile,
+			ret = build_profile(vm, res, cand[i], &profile,
 					    first.code ? NULL : &first);
 			if (ret)
 				continue;
@@ -382,6 +391,7 @@ int kh_kernel_locate(struct kh_vm *vm, struct kh_err *err)
 		}
 	}
 	free(cand);
+	kh_residency_free(res);
 	if (ret) {
 		*err = first;
 		return kh_err_prefix(err, "guest kernel not usable");

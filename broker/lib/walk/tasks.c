@@ -99,6 +99,28 @@ static uint32_t span_u32(const struct walk *w, uint32_t off)
 }
 
 /*
+ * Reads the task_struct fields keyhole lists (the span) at addr into
+ * w->span: 1 when read, 0 when it cannot be (marked; the walk stops), or
+ * -errno (fatal).
+ */
+static int read_task_span(struct walk *w, uint64_t addr, struct kh_err *err)
+{
+	const struct kh_task_layout *tl = w->tl;
+	int ret;
+
+	ret = kh_kva_fetch_one(w->vm, addr + tl->span_start, w->span,
+			       tl->span_len, err);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * Reads the task at addr and appends it. Returns 1 when it was added, 0
  * when the walk must stop (marked in the list), or -errno (fatal).
  */
@@ -114,15 +136,9 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 		     addr);
 		return 0;
 	}
-	ret = kh_kva_fetch_one(w->vm, addr + tl->span_start, w->span,
-			       tl->span_len, err);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	ret = read_task_span(w, addr, err);
+	if (ret <= 0)
 		return ret;
-	if (ret) {
-		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
-		return 0;
-	}
 	if (w->list->nr == w->cap) {
 		ret = grow(w, err);
 		if (ret)
@@ -171,15 +187,9 @@ static int seen_again(struct walk *w, uint64_t addr, int idx, const char *list,
 	const struct kh_task *old = &w->list->tasks[idx];
 	int ret;
 
-	ret = kh_kva_fetch_one(w->vm, addr + tl->span_start, w->span,
-			       tl->span_len, err);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	ret = read_task_span(w, addr, err);
+	if (ret <= 0)
 		return ret;
-	if (ret) {
-		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-		     "task_struct at 0x%" PRIx64 " cannot be read", addr);
-		return 0;
-	}
 	if ((int32_t)span_u32(w, tl->pid) == old->pid &&
 	    span_u64(w, tl->start_boottime) == old->start_time) {
 		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,

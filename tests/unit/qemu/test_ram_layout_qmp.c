@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "access/ram_backing.h"
 #include "access/technique.h"
 #include "qemu/ram_layout.h"
 #include "qemu/ram_layout_parse.h"
@@ -415,6 +416,32 @@ static void bench(struct kh_access *acc)
 		acc->ops->name, single, small, batch);
 }
 
+/*
+ * Writes the page at gpa through QEMU's RAM memfd, not through QEMU: the
+ * file holds it, QEMU's page tables do not.
+ */
+static void file_only_page(const struct kh_access *acc, uint64_t gpa)
+{
+	const struct kh_ram_range *rr = kh_layout_find(acc->layout, gpa);
+	struct kh_ram_backing b;
+	char self[64];
+	int ro, rw;
+
+	CHECK(rr, "gpa 0x%" PRIx64 " is not RAM", gpa);
+	CHECK(!kh_ram_backing_find(acc->pid, rr->hva + (gpa - rr->gpa), 4096,
+				   &b), "no mapping of gpa 0x%" PRIx64, gpa);
+	ro = kh_ram_backing_open(acc->pid, b.inode);
+	CHECK(ro >= 0, "cannot open QEMU's memfd: %s", strerror(-ro));
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", ro);
+	rw = open(self, O_RDWR | O_CLOEXEC);
+	CHECK(rw >= 0, "cannot reopen QEMU's memfd to write: %s",
+	      strerror(errno));
+	CHECK(pwrite(rw, "kh", 2, b.offset + rr->hva + (gpa - rr->gpa) -
+		     b.start) == 2, "pwrite: %s", strerror(errno));
+	close(rw);
+	close(ro);
+}
+
 static void test_live_memfd(void)
 {
 	static const char *extra[] = {
@@ -427,8 +454,9 @@ static void test_live_memfd(void)
 	struct kh_err err = { 0 };
 	struct kh_qmp *qmp, *qmp2;
 	struct kh_access acc[2];
+	struct kh_residency *res;
 	unsigned int i, j;
-	uint8_t map[4];
+	uint8_t map[4], map8[8];
 	char pat[64], pat2[64];
 	char b[6][64];
 	double t0;
@@ -540,17 +568,34 @@ static void test_live_memfd(void)
 			acc[j].ops->name, (uint64_t)acc[j].calls);
 	}
 
-	/* pagemap: written pages exist, a never-touched page does not. */
-	CHECK(!kh_access_resident(&acc[0], 0xfff000, 0x2000, map, &err),
+	/*
+	 * Residency: written pages exist, a never-touched page does not
+	 * (in QEMU's page tables, nor as data in its memfd).
+	 */
+	CHECK(!kh_residency_new(&acc[0], &res, &err), "%s", err.msg);
+	CHECK(!kh_residency_get(res, 0xfff000, 0x2000, map, &err),
 	      "%s", err.msg);
 	CHECK(map[0] == 1 && map[1] == 1, "written pages resident %d %d",
 	      map[0], map[1]);
-	CHECK(!kh_access_resident(&acc[0], 0x20000000, 0x4000, map, &err),
+	CHECK(!kh_residency_get(res, 0x20000000, 0x4000, map, &err),
 	      "%s", err.msg);
 	CHECK(!map[0] && !map[1] && !map[2] && !map[3],
 	      "untouched pages resident");
-	CHECK(kh_access_resident(&acc[0], 0x20000001, 0x1000, map, &err) ==
+	CHECK(kh_residency_get(res, 0x20000001, 0x1000, map, &err) ==
 	      -EINVAL, "unaligned residency accepted");
+	kh_residency_free(res);
+	/*
+	 * A page only the memfd holds (written to the file, never mapped by
+	 * QEMU, as in a QEMU restored from a RAM image) is resident too.
+	 */
+	file_only_page(&acc[0], 0x20008000);
+	CHECK(!kh_residency_new(&acc[0], &res, &err), "%s", err.msg);
+	CHECK(!kh_residency_get(res, 0x20004000, 0x8000, map8, &err),
+	      "%s", err.msg);
+	for (i = 0; i < 8; i++)
+		CHECK(map8[i] == (i == 4), "page %u of 8 around a page only the file holds: resident %d",
+		      i, map8[i]);
+	kh_residency_free(res);
 
 	bench(&acc[0]);
 	bench(&acc[1]);
