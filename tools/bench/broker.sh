@@ -62,7 +62,7 @@ start_qemus() {
 	for ((i = ${#qemus[@]} + 1; i <= $1; i++)); do
 		qemu-system-x86_64 -S -display none -nodefaults \
 			-cpu max,la57=off -m "$mem" \
-			-object "memory-backend-file,id=mem,size=$mem,mem-path=$work/ram.img,share=on,prealloc=on" \
+			-object "memory-backend-file,id=mem,size=$mem,mem-path=$work/ram.img,share=on" \
 			-machine pc,memory-backend=mem -name "kh-scale-$i" \
 			-daemonize -pidfile "$work/q$i.pid"
 		qemus+=("$(cat "$work/q$i.pid")")
@@ -76,10 +76,9 @@ start_qemus() {
 }
 
 # Room for n more QEMUs, at what each has cost so far (its own memory,
-# its page tables, keyholed's share), 2 GiB kept free. prealloc stays:
-# without it every crawl of these QEMUs failed (a bench run of this
-# tree, 0 crawls of 1000 VMs): the kernel search looks only at pages
-# QEMU's pagemap shows resident, none in a QEMU that never touched them.
+# its page tables, keyholed's share), 2 GiB kept free. No prealloc: as
+# a VM restored from an image, each QEMU has touched none of its RAM,
+# which keyhole finds in the file (access/residency.c).
 avail_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 avail0=$(avail_kib)
 room_for() {
@@ -108,7 +107,8 @@ echo "### Scale: many VMs watched at once"
 echo
 echo "Each VM is a real QEMU (\`-S\`, $mem, \`memory-backend-file\` with"
 echo "\`share=on\` on one RAM image of the booted fixed4 guest, so all share"
-echo "its page cache), found by keyholed's rescan and watched with one"
+echo "its page cache, and no prealloc, so none has touched its RAM, as a"
+echo "VM restored from an image), found by keyholed's rescan and watched with one"
 echo "subscription to all of them (\`match\`), summary records. Each row:"
 echo "${secs} s of records after a warm-up in which every VM is attached;"
 echo "*crawls/s* counts the records that came, *per core* divides by the"
