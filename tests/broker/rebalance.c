@@ -21,6 +21,7 @@
 static struct guest g;
 static char dir[] = "/tmp/kh-rebalance.XXXXXX";
 static pid_t daemon_pid, qemus[NR_QEMUS];
+static char names[NR_QEMUS][32];
 static int port;
 
 static void cleanup(void)
@@ -76,6 +77,100 @@ static void wait_listed(int fd, int pid, int want)
 	}
 }
 
+/*
+ * What keyholed had at one moment: the VMs it lists, its moves so far
+ * and each worker's count, read until the list and the moves were the
+ * same before and after the counts.
+ */
+struct census {
+	json_t *list;
+	double moves;
+	int vms[2];
+};
+
+/* Does b list exactly a's VMs, and extra if it is not 0? */
+static int same_vms(json_t *a, json_t *b, int extra)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(b) != json_array_size(a) + !!extra ||
+	    (extra && !broker_list_find(b, extra)))
+		return 0;
+	json_array_foreach(a, i, v)
+		if (!broker_list_find(b, (int)json_integer_value(
+				json_object_get(v, "pid"))))
+			return 0;
+	return 1;
+}
+
+static void take_census(int fd, struct census *c)
+{
+	double end = broker_now() + 120, moves;
+	json_t *again;
+
+	for (;;) {
+		c->list = broker_list(fd);
+		c->moves = broker_metric(port, "keyholed_vm_moves_total");
+		c->vms[0] = worker_vms(0);
+		c->vms[1] = worker_vms(1);
+		again = broker_list(fd);
+		moves = broker_metric(port, "keyholed_vm_moves_total");
+		if (same_vms(c->list, again, 0) && moves == c->moves) {
+			json_decref(again);
+			return;
+		}
+		json_decref(c->list);
+		json_decref(again);
+		CHECK(broker_now() < end,
+		      "keyholed's VMs changed on every look for 120 s");
+		usleep(100000);
+	}
+}
+
+/*
+ * Starts QEMU i and proves it went to the worker with fewer VMs (the
+ * first on a tie). keyholed watches every QEMU of the host: when one of
+ * another test or user came or went meanwhile, or a VM moved, the counts
+ * prove nothing, and QEMU i is started again, ten times at most.
+ */
+static int spawn_placed(int fd, int i)
+{
+	const char *args[] = { "-name", names[i], NULL };
+	struct census then, now;
+	int try, want;
+
+	for (try = 0; try < 10; try++) {
+		take_census(fd, &then);
+		want = then.vms[1] < then.vms[0];
+		qemus[i] = broker_spawn_qemu(args);
+		wait_listed(fd, qemus[i], 1);
+		take_census(fd, &now);
+		if (same_vms(then.list, now.list, qemus[i]) &&
+		    now.moves == then.moves) {
+			CHECK(now.vms[want] == then.vms[want] + 1 &&
+			      now.vms[!want] == then.vms[!want],
+			      "QEMU %d: workers had %d and %d VMs, now %d and %d (want it on %d)",
+			      i, then.vms[0], then.vms[1], now.vms[0],
+			      now.vms[1], want);
+			json_decref(then.list);
+			json_decref(now.list);
+			return want;
+		}
+		fprintf(stderr, "QEMU %d: other VMs came, went or moved meanwhile (%zu then %zu listed, %g then %g moves); again\n",
+			i, json_array_size(then.list),
+			json_array_size(now.list), then.moves, now.moves);
+		json_decref(then.list);
+		json_decref(now.list);
+		kill(qemus[i], SIGKILL);
+		waitpid(qemus[i], NULL, 0);
+		wait_listed(fd, qemus[i], 0);
+	}
+	CHECK(0, "QEMU %d: other VMs came, went or moved during each of 10 tries",
+	      i);
+	return -1;
+}
+
 /* Watched VMs: the last seq each streamed, by pid. */
 struct stream {
 	int pid;
@@ -85,7 +180,6 @@ struct stream {
 
 static struct stream streams[NR_QEMUS + 1];
 static int nr_streams;
-static char names[NR_QEMUS][32];
 
 static struct stream *stream_of(int pid)
 {
@@ -128,7 +222,7 @@ int main(int argc, char **argv)
 {
 	char sock[64], log[64], metrics[32], request[256];
 	const char *extra[] = { "--workers", "2", "--metrics", metrics, NULL };
-	int fd, wfd, i, before[2], home[NR_QEMUS], guest_worker, moved = 0;
+	int fd, wfd, i, home[NR_QEMUS], guest_worker, moved = 0;
 	int others, killed;
 	json_int_t seq_then[NR_QEMUS + 1];
 	double end;
@@ -147,22 +241,9 @@ int main(int argc, char **argv)
 
 	/* Each new QEMU goes to the worker with fewer (the first on a tie). */
 	for (i = 0; i < NR_QEMUS; i++) {
-		const char *args[] = { "-name", names[i], NULL };
-		int want;
-
 		snprintf(names[i], sizeof(names[i]), "kh-rebal-%d-%d", i,
 			 (int)getpid());
-		before[0] = worker_vms(0);
-		before[1] = worker_vms(1);
-		want = before[1] < before[0];
-		qemus[i] = broker_spawn_qemu(args);
-		wait_listed(fd, qemus[i], 1);
-		CHECK(worker_vms(want) == before[want] + 1 &&
-		      worker_vms(!want) == before[!want],
-		      "QEMU %d: workers had %d and %d VMs, now %d and %d (want it on %d)",
-		      i, before[0], before[1], worker_vms(0), worker_vms(1),
-		      want);
-		home[i] = want;
+		home[i] = spawn_placed(fd, i);
 	}
 
 	/* Watch them all, and the guest, and learn the guest's worker. */
