@@ -74,17 +74,45 @@ static json_t *find_by_libvirt_name(json_t *list, const char *name)
 	return NULL;
 }
 
+/*
+ * What keyholed lists under name's -name, and what libvirt's pid file
+ * says: for a failure to show which of the two did not come.
+ */
+static void explain(json_t *list, const char *name)
+{
+	char path[256], *out;
+	size_t i;
+	json_t *vm;
+	int status;
+
+	json_array_foreach(list, i, vm)
+		if (strstr(json_string_value(json_object_get(vm, "name")) ?: "",
+			   name))
+			fprintf(stderr, "keyholed lists: %s\n",
+				json_dumps(vm, JSON_COMPACT));
+	snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name);
+	out = run_capture(&status,
+			  "echo \"pid file: $(cat '%s' 2>&1)\"; pgrep -af 'guest=%s'",
+			  path, name);
+	fprintf(stderr, "%s", out);
+	free(out);
+}
+
 static json_t *wait_listed(int fd, const char *name, int want, double end)
 {
 	json_t *list, *vm;
+	int late;
 
 	for (;;) {
+		late = broker_now() >= end;
 		list = broker_list(fd);
 		vm = find_by_libvirt_name(list, name);
 		if (!!vm == want)
 			return list;
+		if (late)
+			explain(list, name);
 		json_decref(list);
-		CHECK(broker_now() < end, "domain %s %s keyholed's list in time",
+		CHECK(!late, "domain %s %s keyholed's list in time",
 		      name, want ? "never entered" : "never left");
 		usleep(100000);
 	}
