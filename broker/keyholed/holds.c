@@ -72,6 +72,11 @@ int hold_pause(struct hold **list, struct vm_entry *e, struct client *c,
 		(*link)->until_ns = until_ns;
 		return 1;
 	}
+	/* Its "client gone" job may have run already (a VM that moved). */
+	if (client_gone(c))
+		return fail(err, ECONNRESET,
+			    "the client that asked for this pause has gone",
+			    (int)e->id.pid);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return fail(err, ENOMEM, "out of memory for a pause",

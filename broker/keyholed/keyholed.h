@@ -118,6 +118,11 @@ void client_send_fds(struct client *c, json_t *msg, const int *fds,
 void client_job_started(struct client *c);
 /* Authorization answers remembered for this client (auth.c). */
 struct auth_memo *client_auth_memo(struct client *c);
+/*
+ * Its socket is closed (any thread): a pause it asked for that a worker
+ * comes to only now would hold the guest for nobody.
+ */
+bool client_gone(const struct client *c);
 
 /* The event loop polls each VM's pidfd and drops the VM when it exits. */
 /* keyhole.ko's netlink events (module_events.c), on the loop thread. */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ struct client {
 	atomic_int refs;
 	bool closing;		/* read no more; close once flushed */
 	bool eof;		/* it shut its side: answer what it sent */
-	bool dead;		/* socket closed */
+	_Atomic bool dead;	/* socket closed; workers read it too */
 	struct peer peer;
 	struct auth_memo memo;
 	char *in;
@@ -123,6 +124,11 @@ const struct peer *client_peer(const struct client *c)
 struct auth_memo *client_auth_memo(struct client *c)
 {
 	return &c->memo;
+}
+
+bool client_gone(const struct client *c)
+{
+	return atomic_load(&c->dead);
 }
 
 static void client_close(struct client *c)

@@ -90,6 +90,7 @@ void workers_release(struct vm_entry *e)
 }
 
 static void enqueue(struct worker *w, struct job *job);
+static void enqueue_for_vm(struct vm_entry *e, struct job *job);
 
 void workers_rebalance(void)
 {
@@ -122,28 +123,57 @@ void workers_rebalance(void)
 	enqueue(&workers[most], job);
 }
 
+static bool still_on(const struct vm_entry *e, const struct worker *w)
+{
+	return e->counted && atomic_load(&e->worker) == w->index;
+}
+
+/* Takes e's queued jobs off w's queue, in order; moves of e go to *stale. */
+static struct job *take_jobs(struct worker *w, struct vm_entry *e,
+			     struct job **stale)
+{
+	struct job **link = &w->head, *job, *taken = NULL, **tail = &taken;
+
+	while ((job = *link)) {
+		if (job->vm != e) {
+			link = &job->next;
+			continue;
+		}
+		*link = job->next;
+		job->next = NULL;
+		if (job->move) {
+			job->next = *stale;
+			*stale = job;
+		} else {
+			*tail = job;
+			tail = &job->next;
+		}
+	}
+	w->tail = link;
+	return taken;
+}
+
 /*
- * On w's thread: e's feeds go to worker "to", with their deadlines, and
- * its attachment is closed (the next worker attaches again: a technique
- * may be bound to the thread that attached, as ptrace is). A VM a client
- * holds paused stays.
+ * On w's thread: e goes to worker "to" with its feeds (and their
+ * deadlines) and its queued jobs, all at once: under both workers' locks
+ * (lower index first) and count_lock, e's worker, the counts, the feeds
+ * and the queue change together, so that a job for e is never run out of
+ * order and an exit meanwhile is counted against the right worker. Its
+ * attachment is closed first (the next worker attaches again: a
+ * technique may be bound to the thread that attached, as ptrace is). A
+ * VM a client holds paused stays, and nothing goes to a stopping worker.
  */
 static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 {
-	struct feed **link, *f, *moving = NULL;
-	struct worker *dest = &workers[to];
+	struct worker *dest = &workers[to], *first, *second;
+	struct job *jobs, *stale = NULL, *job;
+	struct feed **link, *f;
 	bool moved = false;
 
 	if (to == w->index || holds_on(w->holds, e))
 		return;
 	pthread_mutex_lock(&count_lock);
-	if (e->counted && atomic_load(&e->worker) == w->index) {
-		w->nr_vms--;
-		dest->nr_vms++;
-		count_changed(w->index);
-		count_changed(to);
-		moved = true;
-	}
+	moved = still_on(e, w);
 	pthread_mutex_unlock(&count_lock);
 	if (!moved)
 		return;
@@ -152,28 +182,48 @@ static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 		e->vm = NULL;
 		atomic_store(&e->kmod_session, 0);
 	}
-	pthread_mutex_lock(&w->lock);
-	for (link = &w->feeds; (f = *link);) {
-		if (f->vm == e) {
+	first = w->index < to ? w : dest;
+	second = first == w ? dest : w;
+	pthread_mutex_lock(&first->lock);
+	pthread_mutex_lock(&second->lock);
+	pthread_mutex_lock(&count_lock);
+	moved = !dest->stop && still_on(e, w);
+	if (moved) {
+		w->nr_vms--;
+		dest->nr_vms++;
+		count_changed(w->index);
+		count_changed(to);
+		atomic_store(&e->worker, to);
+	}
+	pthread_mutex_unlock(&count_lock);
+	if (moved) {
+		for (link = &w->feeds; (f = *link);) {
+			if (f->vm != e) {
+				link = &f->next_in_worker;
+				continue;
+			}
 			*link = f->next_in_worker;
-			f->next_in_worker = moving;
-			moving = f;
-		} else {
-			link = &f->next_in_worker;
+			f->next_in_worker = dest->feeds;
+			dest->feeds = f;
 		}
+		/* None of e's can be on dest's queue yet: after them all. */
+		jobs = take_jobs(w, e, &stale);
+		if (jobs) {
+			*dest->tail = jobs;
+			while (jobs->next)
+				jobs = jobs->next;
+			dest->tail = &jobs->next;
+		}
+		pthread_cond_signal(&dest->wake);
 	}
-	/* From here jobs for e go to dest, and w passes on what it has. */
-	atomic_store(&e->worker, to);
-	pthread_mutex_unlock(&w->lock);
-	pthread_mutex_lock(&dest->lock);
-	while ((f = moving)) {
-		moving = f->next_in_worker;
-		f->next_in_worker = dest->feeds;
-		dest->feeds = f;
+	pthread_mutex_unlock(&second->lock);
+	pthread_mutex_unlock(&first->lock);
+	while ((job = stale)) {
+		stale = job->next;
+		job_free(job);
 	}
-	pthread_cond_signal(&dest->wake);
-	pthread_mutex_unlock(&dest->lock);
-	metrics_vm_moved();
+	if (moved)
+		metrics_vm_moved();
 }
 
 void feed_put(struct feed *f)
@@ -645,6 +695,44 @@ static void wait_until(struct worker *w, uint64_t due_ns)
 	pthread_cond_timedwait(&w->wake, &w->lock, &ts);
 }
 
+struct unheld {
+	struct worker *w;
+	struct vm_entry *found;
+};
+
+static void find_unheld(struct vm_entry *e, void *arg)
+{
+	struct unheld *u = arg;
+
+	if (!u->found && !e->gone &&
+	    atomic_load(&e->worker) == u->w->index &&
+	    !holds_on(u->w->holds, e)) {
+		vm_get(e);
+		u->found = e;
+	}
+}
+
+/*
+ * Moves e, or when a client holds e paused another VM of w's that no
+ * client holds: else one held VM would stop all balancing for as long
+ * as its client holds it.
+ */
+static void move_some_vm(struct worker *w, struct vm_entry *e,
+			 unsigned int to)
+{
+	struct unheld u = { .w = w };
+
+	if (!holds_on(w->holds, e)) {
+		move_vm(w, e, to);
+		return;
+	}
+	registry_foreach(find_unheld, &u);
+	if (u.found) {
+		move_vm(w, u.found, to);
+		vm_put(u.found);
+	}
+}
+
 /*
  * A job off w's queue, run unlocked: a client's end (no VM), a job whose
  * VM moved to another worker (passed on), a move, a look at a VM's holds
@@ -657,12 +745,15 @@ static void run_queued(struct worker *w, struct job *job, bool stopping)
 	if (!job->vm) {
 		/* A client went: its holds end. */
 		holds_release_client(&w->holds, job->client);
+	} else if (job->move && atomic_load(&job->vm->worker) != w->index) {
+		/* A move of a VM that moved since: dropped, not passed on. */
 	} else if (!stopping && atomic_load(&job->vm->worker) != w->index) {
-		enqueue(&workers[job->vm->worker], job);
+		/* Not expected: move_vm takes a VM's jobs along. */
+		enqueue_for_vm(job->vm, job);
 		return;
 	} else if (job->move) {
 		if (!stopping)
-			move_vm(w, job->vm, job->move_to);
+			move_some_vm(w, job->vm, job->move_to);
 	} else if (!job->client) {
 		/* keyhole.ko ended a pause: see which. */
 		holds_tick(&w->holds, mono_ns(), true, hold_ended);
@@ -813,6 +904,21 @@ static void enqueue(struct worker *w, struct job *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * On the queue of e's worker, under that worker's lock: a move of e
+ * (move_vm) takes it along then, behind e's earlier jobs.
+ */
+static void enqueue_for_vm(struct vm_entry *e, struct job *job)
+{
+	struct worker *w = lock_worker_of(e);
+
+	job->next = NULL;
+	*w->tail = job;
+	w->tail = &job->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* A job with a VM and no client: the worker looks at the VM's holds. */
 void workers_check_holds(struct vm_entry *e)
 {
@@ -823,7 +929,7 @@ void workers_check_holds(struct vm_entry *e)
 		return;
 	vm_get(e);
 	job->vm = e;
-	enqueue(&workers[e->worker], job);
+	enqueue_for_vm(e, job);
 }
 
 /* A job with a client and no VM: the worker ends the client's holds. */
@@ -845,7 +951,7 @@ void workers_client_gone(struct client *c)
 
 void workers_submit(struct job *job)
 {
-	enqueue(&workers[job->vm->worker], job);
+	enqueue_for_vm(job->vm, job);
 }
 
 int workers_start(const struct daemon_config *cfg)
