@@ -117,6 +117,7 @@ uint64_t holds_tick(struct hold **list, uint64_t now, bool renew_now,
 
 	while ((h = *list)) {
 		if (h->vm->gone) {
+			ended(h->client, h->vm, "QEMU exited");
 			end_hold(list, NULL);
 			continue;
 		}

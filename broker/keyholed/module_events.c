@@ -87,7 +87,8 @@ static int on_message(struct nl_msg *msg, void *arg)
 	struct genlmsghdr *gnlh = nlmsg_data(nlh);
 	struct nlattr *tb[KEYHOLE_GENL_A_MAX + 1];
 
-	if (nlh->nlmsg_type != family ||
+	/* Only the kernel (port 0) speaks for keyhole.ko. */
+	if (nlmsg_get_src(msg)->nl_pid != 0 || nlh->nlmsg_type != family ||
 	    genlmsg_parse(nlh, 0, tb, KEYHOLE_GENL_A_MAX, policy) < 0 ||
 	    !tb[KEYHOLE_GENL_A_PID] || !tb[KEYHOLE_GENL_A_SESSION_ID])
 		return NL_SKIP;

@@ -353,12 +353,14 @@ static bool same_process(const struct vm_entry *e, struct kh_err *err)
  */
 static bool layout_stale(struct vm_entry *e)
 {
-	uint64_t ours, theirs = atomic_load(&e->layout_event);
+	uint64_t ours, theirs;
 
-	if (!theirs || holds_on(workers[e->worker].holds, e))
+	if (!atomic_load(&e->layout_event) ||
+	    holds_on(workers[e->worker].holds, e))
 		return false;
-	atomic_store(&e->layout_event, 0);
-	return kh_vm_kmod_session(e->vm, &ours) || ours != theirs;
+	/* Taken and cleared at once: an event landing meanwhile stays. */
+	theirs = atomic_exchange(&e->layout_event, 0);
+	return theirs && (kh_vm_kmod_session(e->vm, &ours) || ours != theirs);
 }
 
 static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
@@ -771,9 +773,9 @@ static void run_queued(struct worker *w, struct job *job, bool stopping)
 }
 
 /*
- * Jobs (one-shot queries) first, in order; then the feed whose crawl is
- * due soonest (earliest deadline first); else sleep until it is due or
- * work comes.
+ * Holds that are due first; then jobs (one-shot queries), in order; then
+ * the feed whose crawl is due soonest (earliest deadline first); else
+ * sleep until one is due or work comes.
  */
 static void *worker_main(void *arg)
 {
@@ -791,6 +793,18 @@ static void *worker_main(void *arg)
 	rcu_register_thread();
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
+		/*
+		 * Holds before anything else, at every turn (a look at a few
+		 * entries when none is due): a queue kept full must not starve
+		 * their renewal past keyhole.ko's watchdog, nor their deadline.
+		 */
+		hold_due = 0;
+		if (w->holds) {
+			pthread_mutex_unlock(&w->lock);
+			hold_due = holds_tick(&w->holds, mono_ns(), false,
+					      hold_ended);
+			pthread_mutex_lock(&w->lock);
+		}
 		job = w->head;
 		if (job) {
 			bool stopping = w->stop;
@@ -805,16 +819,6 @@ static void *worker_main(void *arg)
 		}
 		if (w->stop)
 			break;
-		if (w->holds) {
-			pthread_mutex_unlock(&w->lock);
-			hold_due = holds_tick(&w->holds, mono_ns(), false,
-					      hold_ended);
-			pthread_mutex_lock(&w->lock);
-			if (w->head)
-				continue;
-		} else {
-			hold_due = 0;
-		}
 		feed = earliest_feed(w);
 		now = mono_ns();
 		if (feed && feed->due_ns <= now) {
