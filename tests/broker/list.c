@@ -7,6 +7,8 @@
  * need not hold a kernel to be listed. It takes the guest's -name, as
  * anyone may: while both run, the name is refused as ambiguous rather
  * than resolved to either, and the pid still names the guest.
+ * `keyhole --broker list` prints keyholed's list (the same JSON, while
+ * nothing changed), and fails, saying so, when no keyholed answers.
  */
 #include "broker.h"
 #include "guest.h"
@@ -63,12 +65,56 @@ static void ambiguous_name(int fd, const struct guest *g)
 	json_decref(reply);
 }
 
+/* `keyhole --broker --json list` is the daemon's list. */
+static void cli_list(int fd, int pid)
+{
+	double end = broker_now() + 60;
+	json_t *before, *after, *cli;
+	json_error_t jerr;
+	int status, same;
+	char *out;
+
+	for (;;) {
+		before = broker_list(fd);
+		out = run_capture(&status, "%s --broker=%s --json list",
+				  env_or("KEYHOLE", "build/bin/keyhole"),
+				  broker_socket());
+		after = broker_list(fd);
+		cli = json_loads(out, 0, &jerr);
+		CHECK(status == 0 && json_is_array(cli),
+		      "keyhole --broker list: exit %d: %s", status, out);
+		/* QEMUs of other tests may come or go meanwhile: again. */
+		same = json_equal(before, after);
+		if (same) {
+			CHECK(json_equal(cli, before),
+			      "keyhole --broker list printed %s, keyholed lists %s",
+			      out, json_dumps(before, JSON_COMPACT));
+			CHECK(broker_list_find(cli, pid),
+			      "keyhole --broker list has no pid %d", pid);
+		}
+		json_decref(before);
+		json_decref(after);
+		json_decref(cli);
+		free(out);
+		if (same)
+			break;
+		CHECK(broker_now() < end,
+		      "keyholed's list changed on every look for 60 s");
+	}
+	out = run_capture(&status, "%s --broker=/nonexistent/keyholed.sock list 2>&1",
+			  env_or("KEYHOLE", "build/bin/keyhole"));
+	CHECK(status == 1 && strstr(out, "cannot reach keyholed"),
+	      "keyhole --broker list with no keyholed: exit %d: %s", status,
+	      out);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	char name[64];
 	struct guest g;
 	json_t *list, *vm;
-	int fd;
+	int fd, gone;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
@@ -95,11 +141,13 @@ int main(int argc, char **argv)
 	      json_string_value(json_object_get(vm, "uuid")));
 	json_decref(list);
 	ambiguous_name(fd, &g);
+	cli_list(fd, qemu);
 
+	gone = qemu;
 	kill(qemu, SIGKILL);
 	waitpid(qemu, NULL, 0);
 	qemu = 0;
-	json_decref(wait_listed(fd, qemu, 0, 10));
+	json_decref(wait_listed(fd, gone, 0, 10));
 	close(fd);
 	return KH_PASS;
 }

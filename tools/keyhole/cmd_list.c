@@ -6,7 +6,9 @@
  * alone (kh_qemu_discover); nothing is attached to. With --probe each VM
  * is attached to as any command would, for its guest kernel release and
  * the access techniques that work on it; a VM that cannot be probed is
- * listed all the same, with the error.
+ * listed all the same, with the error. With --broker the list is
+ * keyholed's (list_broker.c): the VMs it watches that the caller could
+ * introspect.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -296,9 +298,18 @@ int cmd_list(const struct options *opts, int argc, char **argv)
 	}
 	if (optind != argc)
 		return report_error(opts, "list: takes no VM; it lists them all");
-	if (kh_qemu_discover(&list, &nr, &err))
-		return report_error(opts, "%s", err.msg);
-	nr = keep_introspectable(list, nr);
+	if (opts->broker) {
+		/* keyholed's list, which it filtered for this caller. */
+		if (do_probe)
+			return report_error(opts, "list: --probe attaches in this process, which --broker does not; ask keyholed with 'keyhole --broker techniques VM'");
+		ret = broker_list(opts, &list, &nr);
+		if (ret)
+			return ret;
+	} else {
+		if (kh_qemu_discover(&list, &nr, &err))
+			return report_error(opts, "%s", err.msg);
+		nr = keep_introspectable(list, nr);
+	}
 
 	if (do_probe && nr) {
 		ccfg.cache_dir = cache_dir(opts, dir, sizeof(dir));

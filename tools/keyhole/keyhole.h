@@ -43,6 +43,13 @@ int report_error(const struct options *opts, const char *fmt, ...)
 int attach_ram_file(const struct options *opts, const char *spec,
 		    struct kh_ctx **ctxp, struct kh_vm **vmp);
 
+/*
+ * keyholed's list of VMs (list_broker.c), as kh_qemu_discover() lists
+ * them; reports its errors, exit code 1.
+ */
+int broker_list(const struct options *opts, struct kh_qemu_proc **listp,
+		unsigned int *nrp);
+
 /* The VM settings of the options and the environment (keyhole.1). */
 void vm_config(const struct options *opts, struct kh_vm_config *cfg);
 
