@@ -116,8 +116,8 @@ echo "$(nproc) cores, *lateness* is how late each crawl started against its"
 echo "deadline, *CPU per crawl* is keyholed's user+system time over the"
 echo "records (the crawl, the JSON and the socket)."
 echo
-echo "| VMs | Hz asked | crawls/s | per core | lateness p50 | lateness p99 | CPU per crawl | crawl errors |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| VMs | VMs streamed | Hz asked | crawls/s | per core | lateness p50 | lateness p99 | CPU per crawl | crawl errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
 reached=0
 for n in 1 10 50 100 200 500 1000; do
 	[ "$n" -le "$max_vms" ] || break

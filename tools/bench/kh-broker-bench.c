@@ -11,7 +11,8 @@
  * kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS
  *	Watches every VM whose name matches PATTERN at HZ (summary records)
  *	for SECONDS and reports
- *	the VMs, the crawls per second that came, per worker core, their
+ *	the VMs (matched when it subscribed, and those that streamed in
+ *	the SECONDS), the crawls per second that came, per worker core, their
  *	lateness (p50, p99), and the daemon's CPU time per crawl (from
  *	/proc/DAEMON_PID/stat).
  *
@@ -170,19 +171,45 @@ static double cpu_seconds(int pid)
 	return (ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/*
+ * The distinct VMs that streamed: pids in an open-addressed table, which
+ * holds far more than this machine runs QEMUs.
+ */
+#define PIDSET_SLOTS 16384
+
+struct pidset {
+	int pid[PIDSET_SLOTS];
+	size_t nr;
+};
+
+static void pidset_add(struct pidset *set, int pid)
+{
+	size_t i = (unsigned int)pid * 2654435761u % PIDSET_SLOTS;
+
+	if (pid <= 0 || set->nr >= PIDSET_SLOTS / 2)
+		return;
+	while (set->pid[i] && set->pid[i] != pid)
+		i = (i + 1) % PIDSET_SLOTS;
+	if (!set->pid[i]) {
+		set->pid[i] = pid;
+		set->nr++;
+	}
+}
+
 static void scale(const char *sock, int daemon_pid, const char *pattern,
 		  double hz, double secs)
 {
 	struct kh_proto_conn conn;
 	size_t cap = 1 << 16, nr = 0;
 	double *late = malloc(cap * sizeof(double));
+	struct pidset *streamed = calloc(1, sizeof(*streamed));
 	double start, end, cpu0, cpu1, busy0 = 0;
 	json_t *reply, *msg, *data;
 	unsigned long errors = 0;
 	size_t vms;
 	char why[512];
 
-	if (!late)
+	if (!late || !streamed)
 		fail("scale", "out of memory");
 	if (kh_proto_connect(sock, &conn, why, sizeof(why)))
 		fail("connect", why);
@@ -214,6 +241,9 @@ static void scale(const char *sock, int daemon_pid, const char *pattern,
 			}
 			late[nr++] = json_number_value(json_object_get(data,
 							"lateness_ms"));
+			pidset_add(streamed, (int)json_integer_value(
+				json_object_get(json_object_get(data, "vm"),
+						"pid")));
 		} else if (!strcmp(json_string_value(json_object_get(msg,
 				"event")) ?: "", "crawl-error")) {
 			errors++;
@@ -222,12 +252,13 @@ static void scale(const char *sock, int daemon_pid, const char *pattern,
 	}
 	cpu1 = cpu_seconds(daemon_pid);
 	(void)busy0;
-	printf("| %zu | %g | %.0f | %.0f | %.1f ms | %.1f ms | %.3f ms | %lu |\n",
-	       vms, hz, nr / secs, nr / secs / sysconf(_SC_NPROCESSORS_ONLN),
+	printf("| %zu | %zu | %g | %.0f | %.0f | %.1f ms | %.1f ms | %.3f ms | %lu |\n",
+	       vms, streamed->nr, hz, nr / secs, nr / secs / sysconf(_SC_NPROCESSORS_ONLN),
 	       quantile(late, nr, 0.5), quantile(late, nr, 0.99),
 	       nr ? (cpu1 - cpu0) * 1e3 / nr : 0, errors);
 	kh_proto_close(&conn);
 	free(late);
+	free(streamed);
 }
 
 /* The daemon's VmRSS in KiB and its open fds. */
