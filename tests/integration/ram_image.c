@@ -48,14 +48,6 @@ static void cleanup(void)
 	rmdir(work);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* QEMU's fd of its RAM memfd: the largest memfd it holds. */
 static int ram_memfd(int pid)
 {
@@ -121,23 +113,12 @@ static void save_ram(const char *mem)
 /* A QEMU at -S on the image, without prealloc: nothing of it touched. */
 static void start_copy(const char *mem)
 {
-	char buf[32];
-	int status, i;
-	char *out;
-	FILE *f;
+	char args[8600];
 
-	out = run_capture(&status,
-			  "qemu-system-x86_64 -S -accel tcg -m %s -nodefaults -display none -object memory-backend-file,id=mem,size=%s,mem-path=%s,share=on -machine %s,memory-backend=mem -name kh-restored -qmp unix:%s,server=on,wait=off -pidfile %s -daemonize </dev/null 2>&1",
-			  mem, mem, image, g.machine, sock, pidfile);
-	CHECK(status == 0, "cannot start a QEMU on the image: %s", out);
-	free(out);
-	/* -daemonize returns once QEMU is set up; a busy host may lag. */
-	for (i = 0; i < 60000 && access(sock, F_OK); i++)
-		sleep_ms(1);
-	f = fopen(pidfile, "r");
-	CHECK(f && fgets(buf, sizeof(buf), f), "no %s", pidfile);
-	fclose(f);
-	copy_pid = atoi(buf);
+	snprintf(args, sizeof(args),
+		 "-S -accel tcg -m %s -nodefaults -display none -object memory-backend-file,id=mem,size=%s,mem-path=%s,share=on -machine %s,memory-backend=mem -name kh-restored",
+		 mem, mem, image, g.machine);
+	copy_pid = spawn_qemu_daemon(args, sock, pidfile);
 }
 
 /* File and shared memory QEMU has in its page tables, in KiB. */

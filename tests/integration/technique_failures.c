@@ -45,14 +45,6 @@ static void cleanup(void)
 	rmdir(work);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* keyhole's exit status and its stderr+stdout. */
 static char *keyhole(int *status, const char *env, const char *args, int pid)
 {
@@ -116,26 +108,12 @@ static int hold_qmp(void)
 /* A QEMU of our own with 1 GiB of RAM and no guest: it may be killed. */
 static int start_bare_qemu(void)
 {
-	char sock[4200], pidfile[4200], buf[32];
-	int status, i;
-	char *out;
-	FILE *f;
+	char sock[4200], pidfile[4200];
 
 	snprintf(sock, sizeof(sock), "%s/q.sock", work);
 	snprintf(pidfile, sizeof(pidfile), "%s/q.pid", work);
-	unlink(pidfile);
-	out = run_capture(&status,
-			  "qemu-system-x86_64 -accel tcg -m 1G -nodefaults -display none -name kh-fail-victim -qmp unix:%s,server=on,wait=off -pidfile %s -daemonize </dev/null 2>&1",
-			  sock, pidfile);
-	CHECK(status == 0, "cannot start a QEMU to kill: %s", out);
-	free(out);
-	/* -daemonize returns once QEMU is set up; a busy host may lag. */
-	for (i = 0; i < 60000 && access(sock, F_OK); i++)
-		sleep_ms(1);
-	f = fopen(pidfile, "r");
-	CHECK(f && fgets(buf, sizeof(buf), f), "no %s", pidfile);
-	fclose(f);
-	bare_pid = atoi(buf);
+	bare_pid = spawn_qemu_daemon("-accel tcg -m 1G -nodefaults -display none -name kh-fail-victim",
+				     sock, pidfile);
 	return bare_pid;
 }
 

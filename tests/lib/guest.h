@@ -87,6 +87,43 @@ static inline char *run_capture(int *status, const char *fmt, ...)
 	return out;
 }
 
+/* Sleeps for ms milliseconds (a poll's pace, never a wait for a state). */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = ms % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * A QEMU of the test's own: qemu-system-x86_64 with args, daemonized,
+ * its QMP monitor at sock and its pid in pidfile; its pid, once the
+ * socket is there (polled: -daemonize returns once QEMU is set up, and a
+ * busy host may lag), or the test fails saying why.
+ */
+static inline int spawn_qemu_daemon(const char *args, const char *sock,
+				    const char *pidfile)
+{
+	char buf[32];
+	int status, i;
+	char *out;
+	FILE *f;
+
+	unlink(pidfile);
+	out = run_capture(&status,
+			  "qemu-system-x86_64 %s -qmp unix:%s,server=on,wait=off -pidfile %s -daemonize </dev/null 2>&1",
+			  args, sock, pidfile);
+	CHECK(status == 0, "cannot start a QEMU: %s", out);
+	free(out);
+	for (i = 0; i < 60000 && access(sock, F_OK); i++)
+		sleep_ms(1);
+	f = fopen(pidfile, "r");
+	CHECK(f && fgets(buf, sizeof(buf), f), "no %s", pidfile);
+	fclose(f);
+	return atoi(buf);
+}
+
 /* Reads KEY=VALUE (shell-quoted) from RUNDIR/options. */
 static inline void guest_option(const char *rundir, const char *key,
 				char *val, size_t size)
