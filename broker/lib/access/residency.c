@@ -28,35 +28,58 @@
 #define PAGEMAP_CHUNK		512	/* entries per pread: 2 MiB */
 #define HUGETLBFS_MAGIC		0x958458f6
 
+/*
+ * The last extent SEEK_DATA and SEEK_HOLE found in a file: no data in
+ * [from, data), data in [data, hole). SEEK_HOLE runs to the end of the
+ * data, a whole GiB in a guest that touched all its RAM, so scans that
+ * ask page by page must not ask again inside an extent already found.
+ */
+struct extent {
+	off_t from, data, hole;
+};
+
 struct kh_residency {
 	struct kh_access *acc;
 	/* The file behind layout range i and where the range starts in it. */
 	int fd[KH_LAYOUT_MAX_RANGES];
 	uint64_t offset[KH_LAYOUT_MAX_RANGES];
+	struct extent seen[KH_LAYOUT_MAX_RANGES];
 };
+
+/* The extent at or after off, from ext when it covers off. */
+static int next_extent(int fd, off_t off, struct extent *ext)
+{
+	off_t data, hole;
+
+	if (off >= ext->from && off < ext->hole)
+		return 0;
+	data = lseek(fd, off, SEEK_DATA);
+	if (data < 0 && errno == ENXIO)
+		data = hole = INT64_MAX;	/* a hole to the end of file */
+	else if (data < 0)
+		return -1;
+	else if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
+		return -1;
+	*ext = (struct extent){ .from = off, .data = data, .hole = hole };
+	return 0;
+}
 
 /*
  * Marks in map the pages of fd's [off, off + n pages) that hold data;
  * leaves the others as they were.
  */
 static int file_data(int fd, off_t off, uint64_t n, uint8_t *map,
-		     struct kh_err *err)
+		     struct extent *ext, struct kh_err *err)
 {
 	off_t end = off + (off_t)(n * PAGE_SIZE), data, hole;
 
 	while (off < end) {
-		data = lseek(fd, off, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			return 0;		/* a hole to the end of file */
-		if (data < 0)
+		if (next_extent(fd, off, ext))
 			goto fail;
+		data = ext->data > off ? ext->data : off;
 		if (data >= end)
 			return 0;
-		hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			goto fail;
-		if (hole > end)
-			hole = end;
+		hole = ext->hole > end ? end : ext->hole;
 		data &= ~(off_t)(PAGE_SIZE - 1);
 		memset(map + (data - off) / PAGE_SIZE, 1,
 		       (hole - data + PAGE_SIZE - 1) / PAGE_SIZE);
@@ -103,8 +126,10 @@ int kh_residency_new(struct kh_access *acc, struct kh_residency **resp,
 	if (!res)
 		return kh_err_set(err, ENOMEM, "out of memory");
 	res->acc = acc;
-	for (i = 0; i < KH_LAYOUT_MAX_RANGES; i++)
+	for (i = 0; i < KH_LAYOUT_MAX_RANGES; i++) {
 		res->fd[i] = -1;
+		res->seen[i].from = res->seen[i].hole = -1;
+	}
 	/* A RAM file handed over (ram_file.c) or an image answer alone. */
 	for (i = 0; acc->pid && !acc->ram_file && i < acc->layout->nr; i++)
 		find_file(res, i);
@@ -207,7 +232,7 @@ int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
 		if (acc->ram_file) {
 			/* Each range's hva is its offset in the file. */
 			r = file_data(acc->ram_fd, rr->hva + (page - rr->gpa),
-				      n, map + done, err);
+				      n, map + done, &res->seen[i], err);
 		} else if (!acc->pid) {
 			/* An image file: every page it holds is there. */
 			memset(map + done, 1, n);
@@ -221,7 +246,7 @@ int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
 			if (r > 0 && res->fd[i] >= 0)
 				r = file_data(res->fd[i], res->offset[i] +
 					      (page - rr->gpa), n, map + done,
-					      err);
+					      &res->seen[i], err);
 		}
 		done += n;
 	}
