@@ -290,6 +290,23 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	return 0;
 }
 
+/*
+ * QEMU's life, confirmed once for the whole crawl: a QEMU gone is the
+ * cause of whatever else failed, as each view would have said.
+ */
+static int verify_once(struct kh_vm *vm, int ret, struct kh_err *err)
+{
+	struct kh_err verr = { 0 };
+	int vret = kh_vm_verify_resume(vm, &verr);
+
+	if (vret == -ESRCH || (vret && !ret)) {
+		if (err)
+			*err = verr;
+		return vret;
+	}
+	return ret;
+}
+
 int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 		    const struct kh_crawl_budget *budget,
 		    struct kh_crawl **crawlp, struct kh_err *err)
@@ -317,7 +334,9 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 		crawl->paused = 1;
 	}
 	kh_budget_begin(&time, budget ? budget->time_ms : 0);
+	kh_vm_verify_defer(vm);
 	ret = crawl_parts(vm, crawl, budget, err);
+	ret = verify_once(vm, ret, err);
 	kh_budget_end(&time);
 	/*
 	 * Past the deadline, walks may have ended on a failed read and said

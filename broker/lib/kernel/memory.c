@@ -239,13 +239,28 @@ int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 			 err);
 }
 
+/* Per thread: a handle may serve other threads' operations meanwhile. */
+static __thread const struct kh_vm *verify_deferred;
+
+void kh_vm_verify_defer(const struct kh_vm *vm)
+{
+	verify_deferred = vm;
+}
+
+int kh_vm_verify_resume(struct kh_vm *vm, struct kh_err *err)
+{
+	verify_deferred = NULL;
+	return kh_vm_verify(vm, err);
+}
+
 int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
 {
 	int ret = 0;
 
 	if (vm->acc.ops->pause)
 		ret = kh_vm_op_resume(vm, err);
-	if (!vm->acc.ops->pid_addressed || !kh_access_alive(&vm->acc))
+	if (!vm->acc.ops->pid_addressed || verify_deferred == vm ||
+	    !kh_access_alive(&vm->acc))
 		return ret;
 	return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
 			  (int)vm->target.pid);
