@@ -169,7 +169,7 @@ int kh_kmap_copy(struct kh_access *acc, struct kh_kmap *map,
 	volatile uint64_t bytes = 0;
 	sigjmp_buf jmp;
 
-	atomic_fetch_add_explicit(&acc->elems, nr, memory_order_relaxed);
+	kh_access_count(&acc->elems, nr);
 	if (sigsetjmp(jmp, 0)) {
 		/* Element i faulted: QEMU has gone, or its page cannot be had. */
 		if (kh_access_alive(acc))
@@ -195,7 +195,7 @@ int kh_kmap_copy(struct kh_access *acc, struct kh_kmap *map,
 		bytes += reads[i].len;
 	}
 	copy_jmp = NULL;
-	atomic_fetch_add_explicit(&acc->bytes, bytes, memory_order_relaxed);
+	kh_access_count(&acc->bytes, bytes);
 	return failed;
 gone:
 	copy_jmp = NULL;

@@ -228,8 +228,8 @@ static int memmap_read(struct kh_access *acc, struct kh_read *reads,
 		reads[i].result = 0;
 		bytes += reads[i].len;
 	}
-	atomic_fetch_add_explicit(&acc->elems, nr, memory_order_relaxed);
-	atomic_fetch_add_explicit(&acc->bytes, bytes, memory_order_relaxed);
+	kh_access_count(&acc->elems, nr);
+	kh_access_count(&acc->bytes, bytes);
 	return 0;
 }
 

@@ -253,8 +253,8 @@ int kh_snap_read(struct kh_access *acc, const struct kh_snap *snap,
 			failed++;
 		}
 	}
-	atomic_fetch_add_explicit(&acc->elems, nr, memory_order_relaxed);
-	atomic_fetch_add_explicit(&acc->bytes, bytes, memory_order_relaxed);
+	kh_access_count(&acc->elems, nr);
+	kh_access_count(&acc->bytes, bytes);
 	return failed;
 }
 

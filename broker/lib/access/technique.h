@@ -177,6 +177,20 @@ void kh_residency_free(struct kh_residency *res);
 int kh_access_alive(const struct kh_access *acc);
 
 /*
+ * Adds to one of acc's report counters from a mapped technique's read,
+ * which is a memcpy: an atomic add there would wait for the copy's
+ * stores to drain, 11% of a memmap crawl. A load and a store are enough
+ * for a report; two threads reading one handle at once may lose a count.
+ */
+static inline void kh_access_count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter,
+			      atomic_load_explicit(counter,
+						   memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/*
  * After an operation on QEMU failed with ret: -ESRCH if QEMU has exited,
  * else 0. When ret says the connection was lost (-ECONNRESET, -EPIPE)
  * or a file passed to QEMU is gone (-ENOENT), which is how a QEMU that is
