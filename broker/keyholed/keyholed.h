@@ -204,10 +204,11 @@ struct feed {
 	atomic_uint wants;		/* FEED_WANTS_*: what to make of a crawl */
 	/* The worker's alone. */
 	uint64_t actual_ns;		/* slowed down when it cannot keep up */
-	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
 	uint64_t seq;
 	json_t *prev;			/* last full record, for changes */
-	struct feed *next_in_worker;
+	/* The worker's, under its lock: its place in the worker's heap. */
+	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
+	unsigned int heap_index;
 	/* The loop's alone. */
 	struct subscription **subs;
 	unsigned int nr_subs;
@@ -219,6 +220,20 @@ struct feed {
 #define FEED_WANTS_CHANGES	(1u << 1)	/* change events */
 
 void feed_put(struct feed *f);
+
+/* A worker's feeds by due_ns (feed_heap.c). */
+struct feed_heap {
+	struct feed **at;
+	unsigned int nr, cap;
+};
+
+int feed_heap_reserve(struct feed_heap *h, unsigned int more);
+void feed_heap_push(struct feed_heap *h, struct feed *f);
+struct feed *feed_heap_top(const struct feed_heap *h);
+void feed_heap_remove(struct feed_heap *h, struct feed *f);
+/* f's due_ns changed: back to its place. */
+void feed_heap_fix(struct feed_heap *h, struct feed *f);
+void feed_heap_release(struct feed_heap *h);
 
 struct job {
 	struct client *client;		/* referenced; NULL for a feed's */
@@ -246,8 +261,11 @@ int workers_start(const struct daemon_config *cfg);
 /* The client went: every worker ends its pause holds. Loop thread. */
 void workers_client_gone(struct client *c);
 void workers_check_holds(struct vm_entry *e);
-/* Starts crawling a new feed on its VM's worker. Event loop thread. */
-void workers_add_feed(struct feed *f);
+/*
+ * Starts crawling a new feed on its VM's worker, or -ENOMEM. Event loop
+ * thread.
+ */
+int workers_add_feed(struct feed *f);
 /* The feed has no subscriber left: its worker drops it. Any thread. */
 void workers_cancel_feed(struct feed *f);
 /* Hands the job to its VM's worker. Event loop thread. */

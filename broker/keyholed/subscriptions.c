@@ -70,9 +70,12 @@ static int join_feed(struct subscription *s, struct vm_entry *e)
 		f->period_ns = s->period_ns;
 		f->crawl_flags = s->crawl_flags;
 		atomic_init(&f->refs, 1);	/* the loop's */
+		if (workers_add_feed(f)) {
+			feed_put(f);
+			return -ENOMEM;
+		}
 		f->next_in_loop = feeds;
 		feeds = f;
-		workers_add_feed(f);
 	}
 	fsubs = realloc(f->subs, (f->nr_subs + 1) * sizeof(*fsubs));
 	if (fsubs)

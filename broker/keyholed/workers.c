@@ -26,7 +26,7 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct job *head, **tail;
-	struct feed *feeds;		/* its VMs' subscriptions' feeds */
+	struct feed_heap feeds;		/* its VMs' subscriptions' feeds */
 	struct hold *holds;		/* its VMs' pause holds (holds.c) */
 	bool stop;
 	unsigned int nr_vms;		/* under count_lock */
@@ -167,8 +167,9 @@ static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 {
 	struct worker *dest = &workers[to], *first, *second;
 	struct job *jobs, *stale = NULL, *job;
-	struct feed **link, *f;
+	unsigned int i, nr_feeds = 0;
 	bool moved = false;
+	struct feed *f;
 
 	if (to == w->index || holds_on(w->holds, e))
 		return;
@@ -186,8 +187,12 @@ static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 	second = first == w ? dest : w;
 	pthread_mutex_lock(&first->lock);
 	pthread_mutex_lock(&second->lock);
+	for (i = 0; i < w->feeds.nr; i++)
+		nr_feeds += w->feeds.at[i]->vm == e;
 	pthread_mutex_lock(&count_lock);
-	moved = !dest->stop && still_on(e, w);
+	/* Without room in dest's heap the VM stays: balance can wait. */
+	moved = !dest->stop && still_on(e, w) &&
+		!feed_heap_reserve(&dest->feeds, nr_feeds);
 	if (moved) {
 		w->nr_vms--;
 		dest->nr_vms++;
@@ -197,14 +202,13 @@ static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 	}
 	pthread_mutex_unlock(&count_lock);
 	if (moved) {
-		for (link = &w->feeds; (f = *link);) {
-			if (f->vm != e) {
-				link = &f->next_in_worker;
-				continue;
-			}
-			*link = f->next_in_worker;
-			f->next_in_worker = dest->feeds;
-			dest->feeds = f;
+		/* A removal reorders the heap: each search from the top. */
+		while (nr_feeds--) {
+			for (i = 0; w->feeds.at[i]->vm != e; i++)
+				;
+			f = w->feeds.at[i];
+			feed_heap_remove(&w->feeds, f);
+			feed_heap_push(&dest->feeds, f);
 		}
 		/* None of e's can be on dest's queue yet: after them all. */
 		jobs = take_jobs(w, e, &stale);
@@ -263,13 +267,19 @@ void job_free(struct job *job)
 static void finish(struct job *job)
 {
 	uint64_t one = 1;
+	bool first;
 
 	pthread_mutex_lock(&done_lock);
+	first = !done_head;
 	job->next = NULL;
 	*done_tail = job;
 	done_tail = &job->next;
 	pthread_mutex_unlock(&done_lock);
-	if (write(done_fd, &one, sizeof(one)) < 0) {
+	/*
+	 * The loop takes every job there is when woken: only a job on an
+	 * empty list wakes it, not one system call per crawl record.
+	 */
+	if (first && write(done_fd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow at one per job; nothing to do. */
 	}
 }
@@ -413,7 +423,12 @@ static void clamp_budget(json_t *args, const char *key, uint64_t limit)
  * minute) rather than late forever, so that it cannot delay the other
  * VMs of its worker; once it is fast again, its rate goes back up.
  */
-static struct job *crawl_feed(struct feed *f, uint64_t now)
+/*
+ * One crawl of f, which fell due at "was"; its next due time in *due
+ * (f->due_ns is read and set under the worker's lock, for the heap).
+ */
+static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
+			      uint64_t *due)
 {
 	struct job *out = calloc(1, sizeof(*out));
 	struct kh_err err = { 0 };
@@ -421,12 +436,13 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 	struct kh_vm *vm;
 	uint64_t took;
 
+	*due = now + f->actual_ns;
 	if (!out)
 		return NULL;
 	atomic_fetch_add(&f->refs, 1);
 	out->feed = f;
 	out->seq = ++f->seq;
-	out->lateness_ms = (now - f->due_ns) / 1e6;
+	out->lateness_ms = (now - was) / 1e6;
 	vm = f->vm->gone ? NULL : attached(f->vm, &err);
 	if (!vm || kh_crawl_within(vm, f->crawl_flags, &config->budget,
 				   &crawl, &err)) {
@@ -460,9 +476,9 @@ static struct job *crawl_feed(struct feed *f, uint64_t now)
 		f->actual_ns = f->actual_ns / 2 > f->period_ns ?
 			       f->actual_ns / 2 : f->period_ns;
 	out->rate_hz = 1e9 / f->actual_ns;
-	f->due_ns += f->actual_ns;
-	if (f->due_ns < now + took)
-		f->due_ns = now + took;	/* late: from now, not catching up */
+	*due = was + f->actual_ns;
+	if (*due < now + took)
+		*due = now + took;	/* late: from now, not catching up */
 	return out;
 }
 
@@ -669,22 +685,16 @@ out:
 	return reply;
 }
 
-/* Unlinks cancelled feeds; the earliest due of the others. Locked. */
+/* Drops cancelled feeds; the earliest due of the others. Locked. */
 static struct feed *earliest_feed(struct worker *w)
 {
-	struct feed **link = &w->feeds, *f, *first = NULL;
+	struct feed *f;
 
-	while ((f = *link)) {
-		if (atomic_load(&f->cancelled)) {
-			*link = f->next_in_worker;
-			feed_put(f);
-			continue;
-		}
-		if (!first || f->due_ns < first->due_ns)
-			first = f;
-		link = &f->next_in_worker;
+	while ((f = feed_heap_top(&w->feeds)) && atomic_load(&f->cancelled)) {
+		feed_heap_remove(&w->feeds, f);
+		feed_put(f);
 	}
-	return first;
+	return f;
 }
 
 static void wait_until(struct worker *w, uint64_t due_ns)
@@ -822,15 +832,20 @@ static void *worker_main(void *arg)
 		feed = earliest_feed(w);
 		now = mono_ns();
 		if (feed && feed->due_ns <= now) {
-			/* The worker's reference keeps it while unlocked. */
-			atomic_fetch_add(&feed->refs, 1);
+			uint64_t was = feed->due_ns, due;
+
+			/*
+			 * Only this thread takes a feed out of w's heap (a
+			 * move of its VM runs here too): still there after.
+			 */
 			pthread_mutex_unlock(&w->lock);
-			job = crawl_feed(feed, now);
+			job = crawl_feed(feed, now, was, &due);
 			metrics_worker_busy(w->index, mono_ns() - now);
 			if (job)
 				finish(job);
-			feed_put(feed);
 			pthread_mutex_lock(&w->lock);
+			feed->due_ns = due;
+			feed_heap_fix(&w->feeds, feed);
 			continue;
 		}
 		if (feed || hold_due)
@@ -843,10 +858,11 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&w->lock);
 	holds_release_all(&w->holds);
 	pthread_mutex_lock(&w->lock);
-	while ((feed = w->feeds)) {
-		w->feeds = feed->next_in_worker;
+	while ((feed = feed_heap_top(&w->feeds))) {
+		feed_heap_remove(&w->feeds, feed);
 		feed_put(feed);
 	}
+	feed_heap_release(&w->feeds);
 	pthread_mutex_unlock(&w->lock);
 	rcu_unregister_thread();
 	return NULL;
@@ -866,11 +882,10 @@ static struct worker *lock_worker_of(struct vm_entry *e)
 	}
 }
 
-void workers_add_feed(struct feed *f)
+int workers_add_feed(struct feed *f)
 {
 	struct worker *w;
 
-	atomic_fetch_add(&f->refs, 1);	/* the worker's */
 	f->actual_ns = f->period_ns;
 	/*
 	 * Feeds start at a phase of their own within the period, spread
@@ -881,10 +896,15 @@ void workers_add_feed(struct feed *f)
 	f->due_ns = mono_ns() + ((uint64_t)f->vm->id.pid *
 				 0x9E3779B97F4A7C15ull) % f->period_ns;
 	w = lock_worker_of(f->vm);
-	f->next_in_worker = w->feeds;
-	w->feeds = f;
+	if (feed_heap_reserve(&w->feeds, 1)) {
+		pthread_mutex_unlock(&w->lock);
+		return -ENOMEM;
+	}
+	atomic_fetch_add(&f->refs, 1);	/* the worker's */
+	feed_heap_push(&w->feeds, f);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+	return 0;
 }
 
 void workers_cancel_feed(struct feed *f)
@@ -893,6 +913,15 @@ void workers_cancel_feed(struct feed *f)
 
 	atomic_store(&f->cancelled, true);
 	w = lock_worker_of(f->vm);
+	/*
+	 * Due now, so that the worker drops it (and its VM reference) at
+	 * its next turn, not a period later. A crawl of it under way sets
+	 * its due time after; it is dropped when that comes.
+	 */
+	if (f->heap_index < w->feeds.nr && w->feeds.at[f->heap_index] == f) {
+		f->due_ns = 0;
+		feed_heap_fix(&w->feeds, f);
+	}
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
