@@ -74,25 +74,62 @@ static unsigned int *worker_vms;
 static int module_listening;
 static struct MHD_Daemon *httpd;
 
+/*
+ * vms[] by pid: an open-addressed table of indexes + 1 (0: empty), twice
+ * the array's capacity. Every crawl looks its VM up under the one lock,
+ * and a scan of a thousand VMs' metrics was most of a crawl's cost there.
+ */
+static unsigned int *slot;
+static unsigned int nr_slots;
+
+static unsigned int *slot_for(pid_t pid)
+{
+	unsigned int i = ((uint32_t)pid * 2654435761u) & (nr_slots - 1);
+
+	while (slot[i] && vms[slot[i] - 1].pid != pid)
+		i = (i + 1) & (nr_slots - 1);
+	return &slot[i];
+}
+
+/* Indexes every VM again, in a table of n slots (a power of two). */
+static int reindex(unsigned int n)
+{
+	unsigned int *table = calloc(n, sizeof(*table)), i;
+
+	if (!table)
+		return -ENOMEM;
+	free(slot);
+	slot = table;
+	nr_slots = n;
+	for (i = 0; i < nr_vms; i++)
+		*slot_for(vms[i].pid) = i + 1;
+	return 0;
+}
+
 static struct vm_metrics *vm_of(pid_t pid)
 {
-	unsigned int i;
+	unsigned int *s, cap = cap_vms ? cap_vms * 2 : 16;
 	void *grown;
 
-	for (i = 0; i < nr_vms; i++)
-		if (vms[i].pid == pid)
-			return &vms[i];
+	if (!nr_slots && reindex(cap * 2))
+		return NULL;
+	s = slot_for(pid);
+	if (*s)
+		return &vms[*s - 1];
 	if (nr_vms == cap_vms) {
-		grown = realloc(vms, (cap_vms ? cap_vms * 2 : 16) *
-				sizeof(*vms));
+		grown = realloc(vms, cap * sizeof(*vms));
 		if (!grown)
 			return NULL;
 		vms = grown;
-		cap_vms = cap_vms ? cap_vms * 2 : 16;
+		if (reindex(cap * 2))
+			return NULL;
+		cap_vms = cap;
+		s = slot_for(pid);
 	}
 	memset(&vms[nr_vms], 0, sizeof(*vms));
 	vms[nr_vms].pid = pid;
-	return &vms[nr_vms++];
+	*s = ++nr_vms;
+	return &vms[nr_vms - 1];
 }
 
 void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
@@ -101,14 +138,16 @@ void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
 	json_t *counts = json_object_get(summary, "counts");
 	json_t *consistency = json_object_get(summary, "consistency");
 	struct vm_metrics *m;
+	const char *name;
 	unsigned int i;
 
 	pthread_mutex_lock(&lock);
 	m = vm_of(vm->pid);
 	if (!m)
 		goto out;
-	snprintf(m->name, sizeof(m->name), "%s",
-		 vm->libvirt_name[0] ? vm->libvirt_name : vm->name);
+	name = vm->libvirt_name[0] ? vm->libvirt_name : vm->name;
+	if (strcmp(m->name, name))
+		snprintf(m->name, sizeof(m->name), "%s", name);
 	m->lateness = lateness_seconds;
 	m->worker = worker;
 	if (!summary) {
@@ -175,6 +214,11 @@ void metrics_vm_gone(pid_t pid)
 	for (i = 0; i < nr_vms; i++)
 		if (vms[i].pid == pid)
 			vms[i] = vms[--nr_vms];
+	/* Rare (a VM exits): the table is made again, not mended. */
+	if (nr_slots && reindex(nr_slots)) {
+		/* Without memory for it: no table, and vm_of starts one. */
+		nr_slots = 0;
+	}
 	pthread_mutex_unlock(&lock);
 }
 
