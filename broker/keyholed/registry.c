@@ -18,6 +18,8 @@
  * kernel gave a new process is a new VM.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +170,21 @@ struct vm_entry *registry_any_on(unsigned int worker)
 }
 
 /* The process is one the registry holds: marked seen, not read again. */
-static int known(pid_t pid, uint64_t start_time, void *priv)
+/*
+ * pid is a VM listed before, still the same process: its pidfd has not
+ * said exit (a pid is reused only after its process exits). One poll,
+ * not the read of its stat file that was most of a rescan's cost.
+ */
+static int known(pid_t pid, void *priv)
 {
 	struct vm_entry *e = lookup_pid(pid);
-	int same = e && e->id.start_time == start_time;
+	struct pollfd p = { .events = POLLIN };
+	int same = 0;
+
+	if (e) {
+		p.fd = e->pidfd;
+		same = poll(&p, 1, 0) == 0;
+	}
 
 	if (same)
 		e->seen = scan;
@@ -234,6 +247,34 @@ static int names(const struct vm_entry *e, const char *spec)
 	return NAMED_NOT;
 }
 
+/*
+ * The entry of a pid spelled as names() spells it, found through the
+ * table's key: a pid names a VM more strongly than anything else, and
+ * only one, so no scan of every VM for each request is needed.
+ */
+static struct vm_entry *find_by_pid(const char *spec)
+{
+	struct vm_entry *e;
+	char *end, again[16];
+	long pid;
+
+	if (*spec < '1' || *spec > '9')
+		return NULL;
+	errno = 0;
+	pid = strtol(spec, &end, 10);
+	if (*end || errno || pid > INT_MAX)
+		return NULL;
+	snprintf(again, sizeof(again), "%ld", pid);
+	if (strcmp(again, spec))
+		return NULL;
+	e = lookup_pid((pid_t)pid);
+	if (e && e->gone) {
+		vm_put(e);
+		return NULL;
+	}
+	return e;
+}
+
 struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous)
 {
 	struct vm_entry *e, *best = NULL;
@@ -241,6 +282,11 @@ struct vm_entry *registry_find(const char *spec, unsigned int *ambiguous)
 	int strength = NAMED_NOT, how;
 	unsigned int count = 0;
 
+	best = find_by_pid(spec);
+	if (best) {
+		*ambiguous = 1;
+		return best;
+	}
 	rcu_read_lock();
 	cds_lfht_for_each_entry(table, &iter, e, node) {
 		if (e->gone)

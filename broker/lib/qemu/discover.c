@@ -266,26 +266,6 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* The start time of process pid, read alone; 0 when it cannot be. */
-static uint64_t start_time_of(pid_t pid)
-{
-	struct kh_procfs_stat st;
-	char text[1024];
-	size_t len;
-	int dirfd, r;
-
-	dirfd = kh_procfs_open(pid);
-	if (dirfd < 0)
-		return 0;
-	r = kh_procfs_read(dirfd, "stat", text, sizeof(text), &len);
-	close(dirfd);
-	/* A zombie is no VM: read whole, it is then left out. */
-	if (r || kh_procfs_parse_stat(text, len, &st) || st.state == 'Z' ||
-	    st.state == 'X')
-		return 0;
-	return st.start_time;
-}
-
 int kh_qemu_discover(struct kh_qemu_proc **listp, unsigned int *nr,
 		     struct kh_err *err)
 {
@@ -293,15 +273,13 @@ int kh_qemu_discover(struct kh_qemu_proc **listp, unsigned int *nr,
 }
 
 int kh_qemu_discover_known(struct kh_qemu_proc **listp, unsigned int *nr,
-			   int (*known)(pid_t pid, uint64_t start_time,
-					void *priv),
+			   int (*known)(pid_t pid, void *priv),
 			   void *priv, struct kh_err *err)
 {
 	struct kh_qemu_proc *list = NULL, *bigger;
 	struct kh_qemu_view *view;
 	unsigned int n = 0, cap = 0;
 	struct dirent *de;
-	uint64_t start;
 	int ret = 0;
 	DIR *dir;
 
@@ -326,11 +304,8 @@ int kh_qemu_discover_known(struct kh_qemu_proc **listp, unsigned int *nr,
 		pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid > INT_MAX)
 			continue;
-		if (known) {
-			start = start_time_of(pid);
-			if (start && known(pid, start, priv))
-				continue;
-		}
+		if (known && known(pid, priv))
+			continue;
 		/* Gone, not QEMU, or not to be read: no VM to list. */
 		if (kh_qemu_read(pid, view, NULL))
 			continue;

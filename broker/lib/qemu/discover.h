@@ -42,12 +42,12 @@ int kh_qemu_read(pid_t pid, struct kh_qemu_view *view, struct kh_err *err);
 
 /*
  * kh_qemu_discover() for a caller that keeps what it read before
- * (keyholed's rescan): a process for which known(pid, start_time, priv)
- * returns 1 costs one read of its stat file and is left out of the list.
+ * (keyholed's rescan): a process for which known(pid, priv) returns 1 is
+ * left out of the list unread. known must tell the same process from a
+ * new one with the pid (keyholed: the pidfd it holds has not said exit).
  */
 int kh_qemu_discover_known(struct kh_qemu_proc **listp, unsigned int *nr,
-			   int (*known)(pid_t pid, uint64_t start_time,
-					void *priv),
+			   int (*known)(pid_t pid, void *priv),
 			   void *priv, struct kh_err *err);
 
 #endif /* KH_QEMU_DISCOVER_H */
