@@ -124,7 +124,9 @@ for n in 1 10 50 100 200 500 1000; do
 	room_for $((n - ${#qemus[@]})) || break
 	start_qemus "$n"
 	reached=$n
-	"$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' 1 "$secs"
+	row=$("$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' 1 "$secs")
+	echo "$row"
+	cpu_1hz=$(echo "$row" | awk -F'|' '{ print $9 }' | tr -dc '0-9.')
 	# The soak runs once, on the first count of VMs that reaches its own.
 	if [ "$n" -ge "$soak_vms" ] && [ -z "${soaked:-}" ]; then
 		soaked=$n
@@ -133,8 +135,12 @@ for n in 1 10 50 100 200 500 1000; do
 	fi
 done
 for hz in 10 100; do
-	"$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' "$hz" "$secs"
+	row=$("$O/bin/kh-broker-bench" scale "$sock" "$daemon" 'kh-scale-*' "$hz" "$secs")
+	echo "$row"
+	[ "$hz" != 10 ] || cpu_10hz=$(echo "$row" | awk -F'|' '{ print $9 }' | tr -dc '0-9.')
 done
+inproc=$("$O/bin/kh-broker-bench" inproc 'kh-scale-*' "$secs")
+cpu_inproc=$(echo "$inproc" | awk -F'|' '{ print $4 }' | tr -dc '0-9.')
 pss=$(awk '/^Pss:/ { print $2 }' "/proc/${qemus[0]}/smaps_rollup")
 echo
 echo "$reached QEMUs ran at once (the largest count that left 2 GiB of this"
@@ -146,6 +152,25 @@ echo "forever (keyholed halves its rate; see Documentation/broker.md)."
 echo "At 1 crawl a second the daemon's fixed costs (a /proc rescan a"
 echo "second, its timers) are shared by few crawls, so CPU per crawl is"
 echo "highest in the first rows."
+echo
+echo "### Overhead at scale: keyholed's CPU per crawl against in-process"
+echo
+echo "The yardstick: this machine's $reached QEMUs attached in one process"
+echo "(\`kh-broker-bench inproc\`) and crawled round robin on one thread with"
+echo "\`kh_crawl()\` for ${secs} s, no JSON and no socket, so that each crawl"
+echo "misses the caches as keyholed's do; against it, keyholed's CPU per"
+echo "crawl in the rows above (the crawl, its summary record, metrics, the"
+echo "JSON and the socket, and the daemon's rescans)."
+echo
+echo "| VMs | in-process crawls/s (one core) | in-process CPU per crawl | crawl errors |"
+echo "|---|---|---|---|"
+echo "$inproc"
+echo
+overhead() { awk -v d="$1" -v i="$cpu_inproc" 'BEGIN { if (i > 0) printf "%+.0f%%", (d / i - 1) * 100; else print "n/a" }'; }
+echo "| keyholed, $reached VMs | CPU per crawl | over in-process |"
+echo "|---|---|---|"
+echo "| 1 Hz | ${cpu_1hz} ms | $(overhead "$cpu_1hz") |"
+echo "| 10 Hz (as many as it gives) | ${cpu_10hz} ms | $(overhead "$cpu_10hz") |"
 if [ -n "${soaked:-}" ]; then
 	echo
 	echo "### Soak: $soaked VMs at 10 Hz for $((soak_secs / 60)) minutes"

@@ -16,6 +16,14 @@
  *	lateness (p50, p99), and the daemon's CPU time per crawl (from
  *	/proc/DAEMON_PID/stat).
  *
+ * kh-broker-bench inproc PATTERN SECONDS
+ *	The yardstick for scale's CPU per crawl: this process attaches to
+ *	every VM whose name matches PATTERN, as keyholed does, and crawls
+ *	them round robin on one thread for SECONDS with kh_crawl(), no
+ *	JSON, no socket; it reports the VMs, crawls per second and CPU time
+ *	per crawl. Many VMs in turn miss the caches as keyholed's crawls
+ *	do, which one VM crawled again and again would not.
+ *
  * kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL
  *	The same watch for SECONDS, one row every INTERVAL seconds: the
  *	daemon's resident memory and open fds (/proc/DAEMON_PID), the
@@ -24,6 +32,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +357,68 @@ static void soak(const char *sock, int daemon_pid, const char *pattern,
 	kh_proto_close(&conn);
 }
 
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void inproc(const char *pattern, double secs)
+{
+	struct kh_ctx_config ccfg = { 0 };
+	struct kh_err err = { 0 };
+	struct kh_qemu_proc *procs;
+	unsigned long crawls = 0, errors = 0;
+	unsigned int nr, i, nr_vms = 0;
+	struct kh_vm **vms;
+	struct kh_crawl *crawl;
+	struct kh_ctx *ctx;
+	double end, cpu0, wall0;
+	char spec[16];
+
+	if (kh_ctx_new(&ccfg, &ctx, &err) ||
+	    kh_qemu_discover(&procs, &nr, &err))
+		fail("inproc", err.msg);
+	vms = calloc(nr ? nr : 1, sizeof(*vms));
+	if (!vms)
+		fail("inproc", "out of memory");
+	for (i = 0; i < nr; i++) {
+		if (fnmatch(pattern, procs[i].name, 0))
+			continue;
+		snprintf(spec, sizeof(spec), "%d", (int)procs[i].pid);
+		if (kh_vm_open(ctx, spec, NULL, &vms[nr_vms], &err))
+			fail(spec, err.msg);
+		nr_vms++;
+	}
+	if (!nr_vms)
+		fail("inproc", "no VM matches");
+	/* One round first: every VM's first crawl warms what it can. */
+	for (i = 0; i < nr_vms; i++)
+		if (!kh_crawl(vms[i], 0, &crawl, &err))
+			kh_crawl_free(crawl);
+	cpu0 = thread_cpu_s();
+	wall0 = now_s();
+	end = wall0 + secs;
+	for (i = 0; now_s() < end; i = (i + 1) % nr_vms) {
+		if (kh_crawl(vms[i], 0, &crawl, &err)) {
+			errors++;
+			continue;
+		}
+		kh_crawl_free(crawl);
+		crawls++;
+	}
+	printf("| %u | %.0f | %.3f ms | %lu |\n", nr_vms,
+	       crawls / (now_s() - wall0),
+	       crawls ? (thread_cpu_s() - cpu0) * 1e3 / crawls : 0, errors);
+	for (i = 0; i < nr_vms; i++)
+		kh_vm_close(vms[i]);
+	free(vms);
+	free(procs);
+	kh_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "overhead")) {
@@ -359,6 +430,10 @@ int main(int argc, char **argv)
 		      atof(argv[6]));
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "inproc")) {
+		inproc(argv[2], atof(argv[3]));
+		return 0;
+	}
 	if (argc == 8 && !strcmp(argv[1], "soak")) {
 		soak(argv[2], atoi(argv[3]), argv[4], atof(argv[5]),
 		     atof(argv[6]), atof(argv[7]));
@@ -366,6 +441,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: kh-broker-bench overhead SOCK VM N\n"
 			"       kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS\n"
+			"       kh-broker-bench inproc PATTERN SECONDS\n"
 			"       kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL\n");
 	return 2;
 }
