@@ -125,6 +125,12 @@ $(KEYHOLE): $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
 		$(PKG_LIBS) $(LDLIBS)
 
+# Unit tests of keyholed's parts compile the part's source in.
+$(O)/tests/unit/keyholed/%.o: tests/unit/keyholed/%.c \
+		$(wildcard broker/keyholed/*.c broker/keyholed/*.h) tests/lib/check.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) $(DAEMON_CFLAGS) -c -o $@ $<
+
 $(O)/broker/keyholed/%.o: broker/keyholed/%.c $(wildcard broker/keyholed/*.h) \
 		broker/proto/proto.h broker/include/libkeyhole.h
 	@mkdir -p $(@D)
