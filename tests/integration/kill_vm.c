@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Proves: a VM that exits while keyhole walks it ends the walk with a clear
- * "exited" error (ESRCH), never a crash, hang or silently short list; and
+ * Proves: a VM that exits while keyhole walks or crawls it ends the walk or
+ * crawl with a clear "exited" error (ESRCH), never a crash, hang or
+ * silently short list (a crawl confirms QEMU's life once, at its end); and
  * that afterwards the CLI says the process is gone. It kills its guest, so
  * tests/run runs it last.
  */
@@ -30,6 +31,7 @@ static void *killer(void *arg)
 int main(int argc, char **argv)
 {
 	struct kh_task_list *list;
+	struct kh_crawl *crawl;
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
@@ -49,6 +51,17 @@ int main(int argc, char **argv)
 	CHECK(!kh_vm_open(ctx, spec, NULL, &vm, &err), "%s", err.msg);
 	CHECK(!pthread_create(&thread, NULL, killer, &pid), "pthread_create");
 	for (;;) {
+		/* Walks and crawls in turn: the kill lands in either. */
+		if (atomic_load(&walks) % 2) {
+			ret = kh_crawl(vm, 0, &crawl, &err);
+			if (ret)
+				break;
+			CHECK(crawl->tasks->nr > 20 ||
+			      crawl->result.flags, "short crawl without a mark");
+			kh_crawl_free(crawl);
+			atomic_fetch_add(&walks, 1);
+			continue;
+		}
 		ret = kh_tasks(vm, KH_TASKS_THREADS, &list, &err);
 		if (ret)
 			break;
@@ -60,7 +73,9 @@ int main(int argc, char **argv)
 	pthread_join(thread, NULL);
 	CHECK(ret == -ESRCH && strstr(err.msg, "exited"),
 	      "after %u walks: ret %d: %s", atomic_load(&walks), ret, err.msg);
-	printf("ok: %u walks, then: %s\n", atomic_load(&walks), err.msg);
+	printf("ok: %u walks and crawls, then a %s said: %s\n",
+	       atomic_load(&walks), atomic_load(&walks) % 2 ? "crawl" : "walk",
+	       err.msg);
 	kh_vm_close(vm);
 	kh_ctx_free(ctx);
 
