@@ -181,9 +181,14 @@ static int known(pid_t pid, void *priv)
 	struct pollfd p = { .events = POLLIN };
 	int same = 0;
 
-	if (e) {
+	/*
+	 * Without a pidfd (its exit watch failed) nothing tells: read it
+	 * again, as new. A poll that fails tells nothing either: kept, its
+	 * exit is seen by the next rescan.
+	 */
+	if (e && e->pidfd >= 0) {
 		p.fd = e->pidfd;
-		same = poll(&p, 1, 0) == 0;
+		same = poll(&p, 1, 0) <= 0;
 	}
 
 	if (same)

@@ -844,6 +844,15 @@ static void *worker_main(void *arg)
 			if (job)
 				finish(job);
 			pthread_mutex_lock(&w->lock);
+			/*
+			 * Cancelled meanwhile (its VM exited, most likely):
+			 * dropped now, with its VM, not at its next due time.
+			 */
+			if (atomic_load(&feed->cancelled)) {
+				feed_heap_remove(&w->feeds, feed);
+				feed_put(feed);
+				continue;
+			}
 			feed->due_ns = due;
 			feed_heap_fix(&w->feeds, feed);
 			continue;

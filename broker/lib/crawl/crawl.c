@@ -366,7 +366,9 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 	}
 	kh_vm_get_stats(vm, &after);
 	crawl->read_calls = after.read_calls - before.read_calls;
-	crawl->read_bytes = after.read_bytes - before.read_bytes;
+	/* Mapped techniques' counts may lose one to another thread. */
+	crawl->read_bytes = after.read_bytes > before.read_bytes ?
+			    after.read_bytes - before.read_bytes : 0;
 	crawl->cpu_ms = now_ms(CLOCK_THREAD_CPUTIME_ID) - cpu;
 	crawl->wall_ms = now_ms(CLOCK_MONOTONIC) - wall;
 	*crawlp = crawl;
