@@ -72,6 +72,7 @@ static const char *const module_event_names[] = {
 static uint64_t module_events[3], layout_rereads, vm_moves;
 static unsigned int *worker_vms;
 static int module_listening;
+static uint64_t module_joins;
 static struct MHD_Daemon *httpd;
 
 /*
@@ -180,6 +181,7 @@ void metrics_module_event(unsigned int kind)
 void metrics_module_listening(bool on)
 {
 	pthread_mutex_lock(&lock);
+	module_joins += on;
 	module_listening = on;
 	pthread_mutex_unlock(&lock);
 }
@@ -321,6 +323,10 @@ static void render(FILE *out)
 	FAMILY(out, "keyholed_module_listening", "gauge",
 	       "1 while keyholed listens to keyhole.ko's netlink events.");
 	fprintf(out, "keyholed_module_listening %d\n", module_listening);
+	FAMILY(out, "keyholed_module_joins_total", "counter",
+	       "Times keyholed joined keyhole.ko's event group (one per load of the module).");
+	fprintf(out, "keyholed_module_joins_total %llu\n",
+		(unsigned long long)module_joins);
 	FAMILY(out, "keyholed_module_events_total", "counter",
 	       "keyhole.ko's netlink events, by kind.");
 	for (i = 0; i < 3; i++)

@@ -14,7 +14,9 @@
  *   tells the client the guest ran.
  * The module may be loaded after keyholed starts (each rescan looks) and
  * unloaded under it (the group goes quiet; the next load is joined
- * again). Without the module, or without CAP_NET_ADMIN, nothing here
+ * again). A reload between two rescans leaves /sys/module/keyhole in
+ * place, but the new family and group have new ids, and a socket in the
+ * old group hears nothing: each rescan asks the ids again. Without the module, or without CAP_NET_ADMIN, nothing here
  * runs and pidfds and renewals do the same work, later.
  */
 #include <errno.h>
@@ -36,7 +38,7 @@
 
 static struct nl_sock *sock;
 static sd_event_source *source;
-static int family;
+static int family, group;
 static bool said_why;
 
 static struct nla_policy policy[KEYHOLE_GENL_A_MAX + 1] = {
@@ -127,7 +129,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 
 static int connect_module(sd_event *loop)
 {
-	int group, ret;
+	int ret;
 
 	sock = nl_socket_alloc();
 	if (!sock)
@@ -158,12 +160,30 @@ static int connect_module(sd_event *loop)
 	return 0;
 }
 
+/*
+ * The family and group the module has now are the ones joined, asked on
+ * a socket of its own (the joined one may have events queued).
+ */
+static bool same_module(void)
+{
+	struct nl_sock *ask = nl_socket_alloc();
+	bool same = false;
+
+	if (ask && !genl_connect(ask))
+		same = genl_ctrl_resolve(ask, KEYHOLE_GENL_NAME) == family &&
+		       genl_ctrl_resolve_grp(ask, KEYHOLE_GENL_NAME,
+					     KEYHOLE_GENL_MCGRP) == group;
+	if (ask)
+		nl_socket_free(ask);
+	return same;
+}
+
 void module_events_poll(sd_event *loop)
 {
 	bool loaded = !access(MODULE_SYSFS, F_OK);
 	int ret;
 
-	if (sock && !loaded)
+	if (sock && (!loaded || !same_module()))
 		disconnect();
 	if (sock || !loaded)
 		return;

@@ -20,7 +20,10 @@
  * - keyholed killed with SIGKILL while it holds the guest: the guest runs
  *   at once (the module ends a pause when its fd closes) and answers;
  * - QEMU killed: the module's VM_EXITED reaches a new keyholed, which
- *   drops the VM from its list.
+ *   drops the VM from its list;
+ * - the module unloaded and loaded again between two of keyholed's
+ *   rescans (its family and group get new ids): keyholed joins the new
+ *   group (keyholed_module_joins_total) and hears its events.
  */
 #include <signal.h>
 #include <sys/syscall.h>
@@ -296,6 +299,56 @@ static void qemu_exits(void)
 	close(fd);
 }
 
+/* Until nobody holds the module (keyholed closed its attachments). */
+static void wait_module_unused(void)
+{
+	double end = broker_now() + 120;
+	char *out;
+	int status;
+
+	for (;;) {
+		out = run_capture(&status, "cat /sys/module/keyhole/refcnt");
+		if (status == 0 && atoi(out) == 0)
+			break;
+		CHECK(broker_now() < end, "keyhole.ko still used after 120 s: refcnt %s",
+		      out);
+		free(out);
+		usleep(100000);
+	}
+	free(out);
+}
+
+static void module_reloaded(void)
+{
+	struct kt_l2_opts opts = { .smp = 1, .mem_mib = 32,
+				   .accel = KT_ACCEL_KVM };
+	const char *module = getenv("KT_MODULE");
+	double joins, exits;
+	struct kt_l2 l2;
+	int dev, vm_fd, status;
+	char *out;
+
+	CHECK(module, "KT_MODULE must be set (tests/kmod/l1/inner)");
+	joins = wait_metric("keyholed_module_joins_total", 1, "listening");
+	exits = metric("keyholed_module_events_total{event=\"vm-exited\"}");
+	wait_module_unused();
+	/* One command: well inside the second between two rescans. */
+	out = run_capture(&status, "rmmod keyhole && insmod '%s' 2>&1", module);
+	CHECK(status == 0, "rmmod; insmod %s: %s", module, out);
+	free(out);
+	wait_metric("keyholed_module_joins_total", joins + 1,
+		    "the module reloaded");
+	CHECK(kt_l2_start(&l2, &opts) == 0, "a KVM L2 must start");
+	dev = kt_dev_open();
+	CHECK(dev >= 0, "open /dev/keyhole after the reload");
+	vm_fd = kp_attach(dev, l2.pid, NULL);
+	kt_l2_stop(&l2);
+	wait_metric("keyholed_module_events_total{event=\"vm-exited\"}",
+		    exits + 1, "a QEMU exited after the module reloaded");
+	close(vm_fd);
+	close(dev);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = getenv("KT_BUILD");
@@ -336,6 +389,7 @@ int main(int argc, char **argv)
 	close(fd);
 	qemu_exits();
 	kp_nl_close(&nl);
+	module_reloaded();
 	passed = true;
 	return KH_PASS;
 }
