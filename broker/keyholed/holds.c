@@ -11,7 +11,8 @@
  *
  * Through keyhole.ko (kmap, kpause) the module's watchdog would end a
  * pause after its pause_timeout_ms (2 s by default): the worker renews
- * every hold each HOLD_RENEW_NS. Should the module end one anyway (the
+ * every hold each HOLD_RENEW_NS, or each eighth of pause_timeout_ms when
+ * that is shorter (an admin may lower it at run time). Should the module end one anyway (the
  * worker busy with a long crawl), the hold ends there and its client is
  * told the guest ran: a hold never claims a halt that did not last.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "access/kmod_pause.h"
 #include "keyholed.h"
 
 #define HOLD_RENEW_NS	(500 * 1000000ull)
@@ -30,6 +32,14 @@ struct hold {
 	uint64_t renew_ns;		/* when to renew the pause: 0 at once */
 	struct hold *next;
 };
+
+/* The module's cap read at each renewal: a lowered one is seen at once. */
+static uint64_t renew_every_ns(void)
+{
+	uint64_t eighth = kh_kmod_pause_cap_ms() * 1000000ull / 8;
+
+	return eighth && eighth < HOLD_RENEW_NS ? eighth : HOLD_RENEW_NS;
+}
 
 static int fail(struct kh_err *err, int code, const char *why, int pid)
 {
@@ -132,7 +142,7 @@ uint64_t holds_tick(struct hold **list, uint64_t now, bool renew_now,
 				end_hold(list, NULL);
 				continue;
 			}
-			h->renew_ns = now + HOLD_RENEW_NS;
+			h->renew_ns = now + renew_every_ns();
 		}
 		if (!next || h->until_ns < next)
 			next = h->until_ns;

@@ -9,7 +9,8 @@
  *   still says "running" while the vCPU threads sleep in keyhole_park();
  *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
  *   more than twice over because keyholed renews it, and "resume" lets
- *   the guest run;
+ *   the guest run; so does a hold while an admin lowers the watchdog to
+ *   450 ms, below keyholed's usual renewal interval;
  * - a hold the watchdog ends (keyholed stopped with SIGSTOP meanwhile) is
  *   over: the module's PAUSE_ENDED reaches keyholed, which tells the
  *   client "pause-expired" with reason "guest-ran", and "resume" then
@@ -202,6 +203,32 @@ static void hold_outlasts_watchdog(int fd, struct kp_nl *nl)
 	answers("after resume");
 }
 
+/*
+ * An admin lowers pause_timeout_ms below keyholed's usual 500 ms renewal
+ * while a hold lasts: keyholed renews in an eighth of the cap it reads,
+ * so the hold still outlasts the watchdog many times over.
+ */
+static void hold_outlasts_short_watchdog(int fd, struct kp_nl *nl)
+{
+	struct kp_thread parked[8];
+	uint64_t start;
+
+	json_decref(ok(fd, "pause", "\"seconds\":120"));
+	kp_wait_parked(g->pid, 1, parked, 8, "pause through keyholed");
+	CHECK(!kp_param_set_ms(450), "set %s to 450", KP_PARAM);
+	start = kt_now_ms();
+	while (kt_now_ms() - start < 4000) {
+		CHECK(pause_depth(nl) >= 1,
+		      "the hold ended after %llu ms of 120 s (watchdog lowered to 450 ms): keyholed renewed too seldom",
+		      (unsigned long long)(kt_now_ms() - start));
+		usleep(100000);
+	}
+	json_decref(ok(fd, "resume", ""));
+	wait_depth(nl, 0, "resume");
+	CHECK(!kp_param_set_ms(2 * KP_HOLD_MS), "set %s", KP_PARAM);
+	answers("after a hold under a 450 ms watchdog");
+}
+
 static void watchdog_ends_hold(int fd, struct kp_nl *nl)
 {
 	double before = metric("keyholed_module_events_total{event=\"pause-ended\"}");
@@ -383,6 +410,7 @@ int main(int argc, char **argv)
 	fd = broker_connect(sock);
 	attach_with_kmap(fd);
 	hold_outlasts_watchdog(fd, &nl);
+	hold_outlasts_short_watchdog(fd, &nl);
 	watchdog_ends_hold(fd, &nl);
 	foreign_layout(fd);
 	killed_while_holding(fd, &nl);

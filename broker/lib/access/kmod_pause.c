@@ -4,8 +4,11 @@
  * (access/kmod_pause.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <keyhole.h>
 
@@ -13,6 +16,33 @@
 
 #define PAUSE_TIMEOUT_MS	10000	/* asked for; the module may cap it */
 #define RENEW_NS		(250 * 1000000ull)
+
+#define CAP_PARAM	"/sys/module/keyhole/parameters/pause_timeout_ms"
+
+unsigned int kh_kmod_pause_cap_ms(void)
+{
+	char text[16];
+	ssize_t n;
+	int fd = open(CAP_PARAM, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	return (unsigned int)strtoul(text, NULL, 10);
+}
+
+/* Read again at each pause and renewal, so that a lowered cap is seen. */
+static uint64_t renew_every_ns(void)
+{
+	uint64_t cap = kh_kmod_pause_cap_ms();
+	uint64_t eighth = cap * 1000000ull / 8;
+
+	return cap && eighth < RENEW_NS ? eighth : RENEW_NS;
+}
 
 void kh_kmod_pause_init(struct kh_kmod_pause *kp, int vm_fd)
 {
@@ -46,6 +76,7 @@ int kh_kmod_pause_locked(struct kh_access *acc, struct kh_kmod_pause *kp,
 		kp->paused = 1;
 		kp->expired = 0;
 		kp->paused_at = kp->renewed_at = kh_access_now_ns();
+		kp->renew_ns = renew_every_ns();
 		return 0;
 	}
 	switch (errno) {
@@ -117,9 +148,10 @@ int kh_kmod_renew_locked(struct kh_access *acc, struct kh_kmod_pause *kp,
 	struct keyhole_resume res = { .size = sizeof(res) };
 	uint64_t now = kh_access_now_ns();
 
-	if (!kp->paused || now - kp->renewed_at < RENEW_NS)
+	if (!kp->paused || now - kp->renewed_at < kp->renew_ns)
 		return kp->paused && kp->expired ? expired_error(acc, err) : 0;
 	kp->renewed_at = now;
+	kp->renew_ns = renew_every_ns();
 	atomic_fetch_add_explicit(&acc->calls, 1, memory_order_relaxed);
 	if (ioctl(kp->vm_fd, KEYHOLE_PAUSE, &p))
 		return errno == ESRCH ?

@@ -25,7 +25,15 @@ struct kh_kmod_pause {
 	int paused;		/* this fd holds a pause */
 	int expired;		/* the module ended it before resume */
 	uint64_t paused_at, renewed_at;
+	uint64_t renew_ns;	/* renewal interval, from the module's cap */
 };
+
+/*
+ * The module's pause_timeout_ms as it is now (the admin may lower it at
+ * run time), or 0 when it cannot be read. A holder renews in an eighth
+ * of it: keyholed's holds and the renewals below.
+ */
+unsigned int kh_kmod_pause_cap_ms(void);
 
 void kh_kmod_pause_init(struct kh_kmod_pause *kp, int vm_fd);
 void kh_kmod_pause_destroy(struct kh_kmod_pause *kp);
@@ -34,8 +42,9 @@ void kh_kmod_pause_destroy(struct kh_kmod_pause *kp);
  * With kp->lock held. pause: 0 once the guest is parked (and when this fd
  * already holds a pause). resume: releases it, its length added to
  * acc->halted_ns; -ETIMEDOUT when the module had ended it first (the
- * guest ran meanwhile). renew: at most every 250 ms moves the watchdog of
- * a pause this fd holds; -ETIMEDOUT when it had already run out (the
+ * guest ran meanwhile). renew: at most every 250 ms (an eighth of the
+ * module's cap when that is less) moves the watchdog of a pause this fd
+ * holds; -ETIMEDOUT when it had already run out (the
  * guest is paused again now, and resume will say it ran).
  */
 int kh_kmod_pause_locked(struct kh_access *acc, struct kh_kmod_pause *kp,
