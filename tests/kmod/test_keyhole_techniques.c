@@ -16,6 +16,10 @@
  *   kread and kpause (libkeyhole, loaded with dlopen: kmod tests do not
  *   link it) are byte-identical to procmem's; kpause reports the time it
  *   held the guest, and leaves it stopped as it found it;
+ * - a guest held with kh_vm_pause() through kmap, whose pause keyhole.ko's
+ *   watchdog ended meanwhile (nothing renewed it): the next read says the
+ *   guest ran (ETIMEDOUT) instead of returning bytes as if held, and so
+ *   does the resume, after which the guest runs;
  * - QEMU killed while kmap, kread and kpause are attached: a read through
  *   each then fails with ESRCH (kmap's mirror raises SIGBUS, which the
  *   engine catches) and the program lives on.
@@ -53,6 +57,8 @@ static struct {
 	__typeof__(kh_vm_get_info) *vm_get_info;
 	__typeof__(kh_read_phys) *read_phys;
 	__typeof__(kh_vm_get_access_cost) *get_access_cost;
+	__typeof__(kh_vm_pause) *vm_pause;
+	__typeof__(kh_vm_resume) *vm_resume;
 } lib;
 
 static void load_lib(const char *build)
@@ -75,6 +81,8 @@ static void load_lib(const char *build)
 	SYM(vm_get_info, "kh_vm_get_info");
 	SYM(read_phys, "kh_read_phys");
 	SYM(get_access_cost, "kh_vm_get_access_cost");
+	SYM(vm_pause, "kh_vm_pause");
+	SYM(vm_resume, "kh_vm_resume");
 #undef SYM
 }
 
@@ -445,6 +453,45 @@ static void check_bytes(const char *build)
 	free(got_buf);
 }
 
+/*
+ * A hold the watchdog ended: the cap is lowered to 1 s before the
+ * pause (it applies to a pause when made or renewed), then nothing
+ * renews it for 4 s.
+ */
+static void check_lapsed_hold(void)
+{
+	struct kh_vm_config cfg = { .technique = "kmap" };
+	struct kh_err err = { 0 };
+	struct kh_read read;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	uint8_t page[4096];
+	char spec[32];
+	int ret;
+
+	snprintf(spec, sizeof(spec), "%d", g->pid);
+	CHECK(!lib.ctx_new(NULL, &ctx, &err), "%s", err.msg);
+	CHECK(!lib.vm_open(ctx, spec, &cfg, &vm, &err), "open with kmap: %s",
+	      err.msg);
+	CHECK(!write_param("1000"), "write 1000 to %s", PAUSE_PARAM);
+	CHECK(!lib.vm_pause(vm, &err), "kh_vm_pause through kmap: %s",
+	      err.msg);
+	usleep(4000000);
+	read = (struct kh_read){ .addr = 0x100000, .buf = page,
+				 .len = sizeof(page) };
+	ret = lib.read_phys(vm, &read, 1, &err);
+	CHECK(ret == -ETIMEDOUT && strstr(err.msg, "pause_timeout_ms"),
+	      "a read 4 s into a hold the watchdog ended after 1 s: %d (%s)",
+	      ret, ret ? err.msg : "bytes returned as if the guest were held");
+	ret = lib.vm_resume(vm, &err);
+	CHECK(ret == -ETIMEDOUT, "resume after the watchdog: %d (%s)", ret,
+	      err.msg);
+	CHECK(!write_param("60000"), "write 60000 to %s", PAUSE_PARAM);
+	lib.vm_close(vm);
+	lib.ctx_free(ctx);
+	CHECK(guest_running(), "the guest does not run after the lapsed hold");
+}
+
 /* QEMU dies under attached module techniques: errors, not a crash. */
 static void check_exit(void)
 {
@@ -511,6 +558,8 @@ int main(int argc, char **argv)
 	check_ps();
 	check_still_running();
 	check_bytes(build);
+	check_still_running();
+	check_lapsed_hold();
 	check_still_running();
 	check_exit();
 	return KH_PASS;

@@ -178,6 +178,24 @@ int kh_vm_keep_paused(struct kh_vm *vm, struct kh_err *err)
 	return ret;
 }
 
+int kh_vm_pause_lasted(struct kh_vm *vm, struct kh_err *err)
+{
+	const struct kh_access_ops *ops = vm->acc.ops;
+	int ret = 0;
+
+	/*
+	 * The renewal is throttled to its interval: a look at a flag, but a
+	 * pause the watchdog ended was not renewed for longer than that, so
+	 * this renewal is made, and finds it out.
+	 */
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_depth && ops && ops->keep_halted &&
+	    (ops->pause || module_halt(vm)))
+		ret = ops->keep_halted(&vm->acc, err);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret == -ETIMEDOUT ? ret : 0;
+}
+
 int kh_vm_kmod_session(const struct kh_vm *vm, uint64_t *session_id)
 {
 	if (!vm->acc.kmod_session)

@@ -259,6 +259,8 @@ int kh_vm_verify(struct kh_vm *vm, struct kh_err *err)
 
 	if (vm->acc.ops->pause)
 		ret = kh_vm_op_resume(vm, err);
+	if (!ret)
+		ret = kh_vm_pause_lasted(vm, err);
 	if (!vm->acc.ops->pid_addressed || verify_deferred == vm ||
 	    !kh_access_alive(&vm->acc))
 		return ret;
