@@ -476,9 +476,17 @@ static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
 		f->actual_ns = f->actual_ns / 2 > f->period_ns ?
 			       f->actual_ns / 2 : f->period_ns;
 	out->rate_hz = 1e9 / f->actual_ns;
+	/*
+	 * Late: the periods missed are skipped, not caught up, and the feed
+	 * keeps its phase. Due "from now" instead, every feed late after a
+	 * stall (a thousand VMs attaching) fell due within the same fraction
+	 * of a second from then on, and the last of each burst was late by
+	 * the whole burst.
+	 */
 	*due = was + f->actual_ns;
 	if (*due < now + took)
-		*due = now + took;	/* late: from now, not catching up */
+		*due += ((now + took - *due) / f->actual_ns + 1) *
+			f->actual_ns;
 	return out;
 }
 

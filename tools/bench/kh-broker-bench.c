@@ -211,7 +211,7 @@ static void scale(const char *sock, int daemon_pid, const char *pattern,
 	struct kh_proto_conn conn;
 	size_t cap = 1 << 16, nr = 0;
 	double *late = malloc(cap * sizeof(double));
-	struct pidset *streamed = calloc(1, sizeof(*streamed));
+	struct pidset *streamed = calloc(1, sizeof(*streamed)), *warm;
 	double start, end, cpu0, cpu1, busy0 = 0;
 	json_t *reply, *msg, *data;
 	unsigned long errors = 0;
@@ -228,8 +228,29 @@ static void scale(const char *sock, int daemon_pid, const char *pattern,
 	vms = json_array_size(json_object_get(json_object_get(reply,
 				"return"), "vms"));
 	json_decref(reply);
-	/* The first round attaches every VM: measure after it. */
-	end = now_s() + 3 + vms * 0.05;
+	/*
+	 * A VM's first crawl attaches it, which keeps its worker for tens of
+	 * ms: measure once every VM has streamed a record (and a second
+	 * more), not after a guess at how long attaching them all takes.
+	 */
+	end = now_s() + 600;
+	warm = calloc(1, sizeof(*warm));
+	if (!warm)
+		fail("scale", "out of memory");
+	while (warm->nr < vms && now_s() < end &&
+	       !kh_proto_receive(&conn, &msg, why, sizeof(why))) {
+		if (!strcmp(json_string_value(json_object_get(msg, "event")) ?: "",
+			    "record"))
+			pidset_add(warm, (int)json_integer_value(json_object_get(
+				json_object_get(json_object_get(msg, "data"),
+						"vm"), "pid")));
+		json_decref(msg);
+	}
+	if (warm->nr < vms)
+		fprintf(stderr, "kh-broker-bench: %zu of %zu VMs streamed in 600 s of warm-up\n",
+			warm->nr, vms);
+	free(warm);
+	end = now_s() + 1;
 	while (now_s() < end &&
 	       !kh_proto_receive(&conn, &msg, why, sizeof(why)))
 		json_decref(msg);
