@@ -205,6 +205,7 @@ struct feed {
 	/* The worker's alone. */
 	uint64_t actual_ns;		/* slowed down when it cannot keep up */
 	uint64_t seq;
+	uint64_t took_ns;		/* its last crawl, 0 before the first */
 	json_t *prev;			/* last full record, for changes */
 	/* The worker's, under its lock: its place in the worker's heap. */
 	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */

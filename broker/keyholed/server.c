@@ -68,6 +68,8 @@ struct client {
 	uint64_t dropped;	/* stream messages dropped */
 	unsigned int in_flight;
 	struct client *prev, *next;
+	struct client *flush_next;	/* on flush_list: stream to write */
+	bool flush_queued;
 };
 
 static sd_event *loop;
@@ -76,6 +78,12 @@ static struct client *clients;
 static unsigned int nr_clients;
 static bool stopping;
 static sd_event_source *listen_src;
+/*
+ * Clients with stream messages queued since the loop last wrote: written
+ * once the event that queued them is done (on_post), each in as few
+ * system calls as its queue allows, not one epoll round per record.
+ */
+static struct client *flush_list;
 
 static uint64_t now_usec(void)
 {
@@ -203,13 +211,32 @@ static ssize_t send_some(struct client *c, struct outbuf *b)
 	return n;
 }
 
+/* Most outbufs one sendmsg() takes: replies and records in a row. */
+#define FLUSH_IOV	64
+
+/* Writes queued outbufs with no descriptors, several in one sendmsg(). */
+static ssize_t send_many(struct client *c)
+{
+	struct iovec iov[FLUSH_IOV];
+	struct msghdr mh = { .msg_iov = iov };
+	struct outbuf *b;
+
+	for (b = c->out_head; b && !b->nr_fds && mh.msg_iovlen < FLUSH_IOV;
+	     b = b->next) {
+		iov[mh.msg_iovlen].iov_base = b->data + b->off;
+		iov[mh.msg_iovlen].iov_len = b->len - b->off;
+		mh.msg_iovlen++;
+	}
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static void flush(struct client *c)
 {
 	struct outbuf *b;
 	ssize_t n;
 
 	while ((b = c->out_head)) {
-		n = send_some(c, b);
+		n = b->nr_fds ? send_some(c, b) : send_many(c);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -218,16 +245,21 @@ static void flush(struct client *c)
 			client_close(c);	/* the client went away */
 			return;
 		}
-		b->off += n;
 		c->out_bytes -= n;
-		if (b->off < b->len)
-			break;
-		c->out_head = b->next;
-		if (!c->out_head)
-			c->out_tail = &c->out_head;
-		if (b->stream)
-			c->nr_stream--;
-		outbuf_free(b);
+		/* n covers whole outbufs from the head, then part of one. */
+		while ((b = c->out_head) && n >= (ssize_t)(b->len - b->off)) {
+			n -= b->len - b->off;
+			c->out_head = b->next;
+			if (!c->out_head)
+				c->out_tail = &c->out_head;
+			if (b->stream)
+				c->nr_stream--;
+			outbuf_free(b);
+		}
+		if (b && n) {
+			b->off += n;
+			break;		/* the socket took no more */
+		}
 	}
 }
 
@@ -304,8 +336,12 @@ static void queue_held(struct client *c, json_t *msg, bool stream,
 	c->out_bytes += len;
 	if (stream) {
 		c->nr_stream++;
-		sd_event_source_set_io_events(c->io, EPOLLOUT |
-			(c->in_flight < MAX_IN_FLIGHT && !c->eof ? EPOLLIN : 0));
+		if (!c->flush_queued) {
+			c->flush_queued = true;
+			client_get(c);
+			c->flush_next = flush_list;
+			flush_list = c;
+		}
 		return;
 	}
 	flush(c);
@@ -657,6 +693,23 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *data)
 	return 0;
 }
 
+/* After every event: the stream messages it queued go out. */
+static int on_post(sd_event_source *s, void *data)
+{
+	struct client *c;
+
+	while ((c = flush_list)) {
+		flush_list = c->flush_next;
+		c->flush_queued = false;
+		if (!c->dead) {
+			flush(c);
+			update_events(c);
+		}
+		client_put(c);
+	}
+	return 0;
+}
+
 int server_listen(const char *path, int *fd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -727,7 +780,7 @@ static void say_goodbye(void)
 int server_run(const struct daemon_config *cfg, int listen_fd)
 {
 	sd_event_source *done_src = NULL;
-	sd_event_source *rescan = NULL, *sweep = NULL;
+	sd_event_source *rescan = NULL, *sweep = NULL, *post = NULL;
 	int ret;
 
 	ret = sd_event_default(&loop);
@@ -741,6 +794,8 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 	if (ret >= 0)
 		ret = sd_event_add_io(loop, &done_src, workers_done_fd(),
 				      EPOLLIN, on_done, NULL);
+	if (ret >= 0)
+		ret = sd_event_add_post(loop, &post, on_post, NULL);
 	if (ret >= 0)
 		ret = sd_event_add_time_relative(loop, &rescan,
 						 CLOCK_MONOTONIC, RESCAN_USEC,
@@ -773,8 +828,10 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 	workers_stop();
 	/* The replies of the jobs that were running go out first. */
 	on_done(done_src, workers_done_fd(), 0, NULL);
+	on_post(post, NULL);
 	say_goodbye();
 	sd_event_source_disable_unref(done_src);
+	sd_event_source_disable_unref(post);
 	sd_event_source_disable_unref(rescan);
 	sd_event_source_disable_unref(sweep);
 	registry_exit();

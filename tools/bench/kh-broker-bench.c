@@ -16,13 +16,18 @@
  *	lateness (p50, p99), and the daemon's CPU time per crawl (from
  *	/proc/DAEMON_PID/stat).
  *
- * kh-broker-bench inproc PATTERN SECONDS
+ * kh-broker-bench inproc PATTERN SECONDS THREADS HZ[,HZ...]
  *	The yardstick for scale's CPU per crawl: this process attaches to
  *	every VM whose name matches PATTERN, as keyholed does, and crawls
- *	them round robin on one thread for SECONDS with kh_crawl(), no
- *	JSON, no socket; it reports the VMs, crawls per second and CPU time
- *	per crawl. Many VMs in turn miss the caches as keyholed's crawls
- *	do, which one VM crawled again and again would not.
+ *	them round robin for SECONDS with kh_crawl(), no JSON, no socket,
+ *	on THREADS threads pinned one per core as keyholed's workers are,
+ *	each over its share of the VMs: flat out (HZ 0), or each VM HZ
+ *	times a second, sleeping between crawls as a worker does; one row
+ *	per HZ, attached once. A row: the VMs, threads, crawls per second
+ *	and CPU time per crawl. Many VMs
+ *	in turn miss the caches as keyholed's crawls do, which one VM
+ *	crawled again and again would not; crawls with sleeps between
+ *	them find colder caches still.
  *
  * kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL
  *	The same watch for SECONDS, one row every INTERVAL seconds: the
@@ -33,6 +38,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,24 +394,121 @@ static double thread_cpu_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void inproc(const char *pattern, double secs)
+/* One in-process crawler: its share of the VMs, on a core of its own. */
+struct crawler {
+	pthread_t thread;
+	unsigned int index;
+	struct kh_vm **vms;
+	unsigned int nr_vms;
+	double secs, hz;
+	unsigned long crawls, errors;
+	double cpu_s;
+};
+
+static void sleep_until_ns(uint64_t ns)
 {
+	struct timespec ts = { .tv_sec = ns / 1000000000ull,
+			       .tv_nsec = ns % 1000000000ull };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+/*
+ * Round robin over its VMs: flat out, or each VM at hz with phases spread
+ * over the period, sleeping until the next is due (as a worker of
+ * keyholed's would, without the daemon).
+ */
+static void *crawler_main(void *arg)
+{
+	struct crawler *c = arg;
+	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t period = c->hz > 0 ? 1e9 / c->hz : 0, start;
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+	double cpu0, end;
+	cpu_set_t cpus;
+	unsigned long k;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(c->index % (nr_cpus > 0 ? nr_cpus : 1), &cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	cpu0 = thread_cpu_s();
+	start = now_s() * 1e9;
+	end = now_s() + c->secs;
+	for (k = 0; now_s() < end; k++) {
+		unsigned int i = k % c->nr_vms;
+
+		if (period)
+			sleep_until_ns(start + k / c->nr_vms * period +
+				       period * i / c->nr_vms);
+		if (kh_crawl(c->vms[i], 0, &crawl, &err)) {
+			c->errors++;
+			continue;
+		}
+		kh_crawl_free(crawl);
+		c->crawls++;
+	}
+	c->cpu_s = thread_cpu_s() - cpu0;
+	return NULL;
+}
+
+/* Thread t takes a contiguous share, as a worker takes its VMs. */
+static void inproc_run(struct kh_vm **vms, unsigned int nr_vms,
+		       struct crawler *crawlers, unsigned int threads,
+		       double secs, double hz)
+{
+	unsigned long crawls = 0, errors = 0;
+	double cpu = 0, wall0;
+	unsigned int i;
+
+	memset(crawlers, 0, threads * sizeof(*crawlers));
+	for (i = 0; i < threads; i++) {
+		crawlers[i].index = i;
+		crawlers[i].vms = vms + (size_t)nr_vms * i / threads;
+		crawlers[i].nr_vms = (size_t)nr_vms * (i + 1) / threads -
+				     (size_t)nr_vms * i / threads;
+		crawlers[i].secs = secs;
+		crawlers[i].hz = hz;
+	}
+	wall0 = now_s();
+	for (i = 0; i < threads; i++)
+		if (pthread_create(&crawlers[i].thread, NULL, crawler_main,
+				   &crawlers[i]))
+			fail("inproc", "cannot start a thread");
+	for (i = 0; i < threads; i++) {
+		pthread_join(crawlers[i].thread, NULL);
+		crawls += crawlers[i].crawls;
+		errors += crawlers[i].errors;
+		cpu += crawlers[i].cpu_s;
+	}
+	printf("| %u | %u | %s | %.0f | %.3f ms | %lu |\n", nr_vms, threads,
+	       hz > 0 ? "paced" : "flat out",
+	       crawls / (now_s() - wall0),
+	       crawls ? cpu * 1e3 / crawls : 0, errors);
+}
+
+static void inproc(const char *pattern, double secs, unsigned int threads,
+		   const char *rates)
+{
+	char *list = strdup(rates), *rate, *save;
 	struct kh_ctx_config ccfg = { 0 };
 	struct kh_err err = { 0 };
 	struct kh_qemu_proc *procs;
-	unsigned long crawls = 0, errors = 0;
 	unsigned int nr, i, nr_vms = 0;
+	struct crawler *crawlers;
 	struct kh_vm **vms;
 	struct kh_crawl *crawl;
 	struct kh_ctx *ctx;
-	double end, cpu0, wall0;
 	char spec[16];
 
 	if (kh_ctx_new(&ccfg, &ctx, &err) ||
 	    kh_qemu_discover(&procs, &nr, &err))
 		fail("inproc", err.msg);
 	vms = calloc(nr ? nr : 1, sizeof(*vms));
-	if (!vms)
+	crawlers = calloc(threads, sizeof(*crawlers));
+	if (!vms || !crawlers)
 		fail("inproc", "out of memory");
 	for (i = 0; i < nr; i++) {
 		if (fnmatch(pattern, procs[i].name, 0))
@@ -413,28 +518,21 @@ static void inproc(const char *pattern, double secs)
 			fail(spec, err.msg);
 		nr_vms++;
 	}
-	if (!nr_vms)
-		fail("inproc", "no VM matches");
+	if (nr_vms < threads)
+		fail("inproc", "fewer VMs match than threads");
 	/* One round first: every VM's first crawl warms what it can. */
 	for (i = 0; i < nr_vms; i++)
 		if (!kh_crawl(vms[i], 0, &crawl, &err))
 			kh_crawl_free(crawl);
-	cpu0 = thread_cpu_s();
-	wall0 = now_s();
-	end = wall0 + secs;
-	for (i = 0; now_s() < end; i = (i + 1) % nr_vms) {
-		if (kh_crawl(vms[i], 0, &crawl, &err)) {
-			errors++;
-			continue;
-		}
-		kh_crawl_free(crawl);
-		crawls++;
-	}
-	printf("| %u | %.0f | %.3f ms | %lu |\n", nr_vms,
-	       crawls / (now_s() - wall0),
-	       crawls ? (thread_cpu_s() - cpu0) * 1e3 / crawls : 0, errors);
+	if (!list)
+		fail("inproc", "out of memory");
+	for (rate = strtok_r(list, ",", &save); rate;
+	     rate = strtok_r(NULL, ",", &save))
+		inproc_run(vms, nr_vms, crawlers, threads, secs, atof(rate));
 	for (i = 0; i < nr_vms; i++)
 		kh_vm_close(vms[i]);
+	free(list);
+	free(crawlers);
 	free(vms);
 	free(procs);
 	kh_ctx_free(ctx);
@@ -451,8 +549,9 @@ int main(int argc, char **argv)
 		      atof(argv[6]));
 		return 0;
 	}
-	if (argc == 4 && !strcmp(argv[1], "inproc")) {
-		inproc(argv[2], atof(argv[3]));
+	if (argc == 6 && !strcmp(argv[1], "inproc")) {
+		inproc(argv[2], atof(argv[3]), atoi(argv[4]) > 0 ?
+		       atoi(argv[4]) : 1, argv[5]);
 		return 0;
 	}
 	if (argc == 8 && !strcmp(argv[1], "soak")) {
@@ -462,7 +561,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: kh-broker-bench overhead SOCK VM N\n"
 			"       kh-broker-bench scale SOCK DAEMON_PID PATTERN HZ SECONDS\n"
-			"       kh-broker-bench inproc PATTERN SECONDS\n"
+			"       kh-broker-bench inproc PATTERN SECONDS THREADS HZ[,HZ...]\n"
 			"       kh-broker-bench soak SOCK DAEMON_PID PATTERN HZ SECONDS INTERVAL\n");
 	return 2;
 }

@@ -243,17 +243,35 @@ struct kh_profile_memo {
 	uint64_t data[];	/* size bytes, 8-aligned */
 };
 
+static struct kh_profile_memo *find_memo(struct kh_profile_memo *memo,
+					 const void *key, size_t size)
+{
+	for (; memo; memo = memo->next)
+		if (memo->key == key && memo->size == size)
+			return memo;
+	return NULL;
+}
+
 int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
 		    kh_memo_build_fn build, const void **data,
 		    struct kh_err *err)
 {
-	struct kh_profile_memo *memo;
+	struct kh_profile_memo *memo, *head;
 	int ret = 0;
 
+	/*
+	 * Two workers crawling VMs of one kernel build both come here per
+	 * task: a lock here had them wait on each other.
+	 */
+	memo = find_memo(atomic_load_explicit(&profile->memos,
+					      memory_order_acquire), key, size);
+	if (memo) {
+		*data = memo->data;
+		return 0;
+	}
 	pthread_mutex_lock(&profile->memo_lock);
-	for (memo = profile->memos; memo; memo = memo->next)
-		if (memo->key == key && memo->size == size)
-			break;
+	head = atomic_load_explicit(&profile->memos, memory_order_relaxed);
+	memo = find_memo(head, key, size);
 	if (!memo) {
 		memo = calloc(1, sizeof(*memo) + size);
 		if (!memo) {
@@ -266,8 +284,9 @@ int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
 				free(memo);
 				memo = NULL;
 			} else {
-				memo->next = profile->memos;
-				profile->memos = memo;
+				memo->next = head;
+				atomic_store_explicit(&profile->memos, memo,
+						      memory_order_release);
 			}
 		}
 	}
@@ -285,16 +304,16 @@ struct kh_profile *kh_profile_get(struct kh_profile *profile)
 
 void kh_profile_put(struct kh_profile *profile)
 {
+	struct kh_profile_memo *memo;
+
 	if (!profile || atomic_fetch_sub(&profile->refs, 1) != 1)
 		return;
 	kh_symtab_free(profile->symtab);
 	kh_btf_free(profile->btf);
 	if (profile->backing)
 		munmap(profile->backing, profile->backing_len);
-	while (profile->memos) {
-		struct kh_profile_memo *memo = profile->memos;
-
-		profile->memos = memo->next;
+	while ((memo = atomic_load(&profile->memos))) {
+		atomic_store(&profile->memos, memo->next);
 		free(memo);
 	}
 	pthread_mutex_destroy(&profile->memo_lock);

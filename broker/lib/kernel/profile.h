@@ -66,8 +66,13 @@ struct kh_profile {
 	void *backing;			/* mapped cache file, or NULL */
 	size_t backing_len;
 
-	pthread_mutex_t memo_lock;	/* protects memos */
-	struct kh_profile_memo *memos;
+	/*
+	 * memos only grows, a memo published whole: read without a lock by
+	 * every crawl of every VM of this kernel build (one per task, per
+	 * file), added to under memo_lock.
+	 */
+	pthread_mutex_t memo_lock;
+	_Atomic(struct kh_profile_memo *) memos;
 };
 
 /* What a profile is made of; kh_profile_new() takes ownership of all. */
