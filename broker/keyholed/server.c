@@ -352,8 +352,8 @@ static void queue_held(struct client *c, json_t *msg, bool stream,
  * A reply that does not fit ends the client; a stream message never does
  * (it is dropped, and counted, instead): the subscription code sends to
  * many clients in a row, and must never see one vanish under it. For the
- * same reason a stream message is only queued here, and written when the
- * loop finds the socket writable.
+ * same reason a stream message is only queued here, and written once the
+ * code that queued it is done (flush_listed()).
  */
 static void queue(struct client *c, json_t *msg, bool stream,
 		  const int *fds, unsigned int nr_fds)
@@ -604,17 +604,31 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 }
 
 /* Finished jobs: their replies go out in the order they finished. */
+static void flush_listed(void);
+
+/* Every this many jobs, the stream queued so far goes out. */
+#define FLUSH_EVERY	32
+
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *data)
 {
+	unsigned int taken = 0;
 	struct job *job;
 	uint64_t count;
 
 	if (read(fd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: another turn took them; the list says what is left. */
 	}
+	/*
+	 * All of them, until the list is empty: the workers wake the loop
+	 * again only then (workers.c). Workers keep adding while this runs,
+	 * so a long drain writes as it goes: a client's queue of 64 stream
+	 * messages would otherwise drop records of a reader that keeps up.
+	 */
 	while ((job = workers_take_done())) {
 		struct client *c = job->client;
 
+		if (++taken % FLUSH_EVERY == 0)
+			flush_listed();
 		if (job->feed) {
 			subscriptions_deliver(job);
 			job_free(job);
@@ -693,8 +707,8 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *data)
 	return 0;
 }
 
-/* After every event: the stream messages it queued go out. */
-static int on_post(sd_event_source *s, void *data)
+/* The stream messages queued since the last time go out. */
+static void flush_listed(void)
 {
 	struct client *c;
 
@@ -707,6 +721,12 @@ static int on_post(sd_event_source *s, void *data)
 		}
 		client_put(c);
 	}
+}
+
+/* After every event. */
+static int on_post(sd_event_source *s, void *data)
+{
+	flush_listed();
 	return 0;
 }
 
@@ -828,7 +848,7 @@ int server_run(const struct daemon_config *cfg, int listen_fd)
 	workers_stop();
 	/* The replies of the jobs that were running go out first. */
 	on_done(done_src, workers_done_fd(), 0, NULL);
-	on_post(post, NULL);
+	flush_listed();
 	say_goodbye();
 	sd_event_source_disable_unref(done_src);
 	sd_event_source_disable_unref(post);

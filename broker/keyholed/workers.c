@@ -30,7 +30,9 @@ struct worker {
 	struct hold *holds;		/* its VMs' pause holds (holds.c) */
 	bool stop;
 	unsigned int nr_vms;		/* under count_lock */
-	unsigned int untold;		/* records finished, loop not woken */
+	/* The worker's alone: records finished, the loop not yet told. */
+	unsigned int untold;
+	uint64_t untold_since;		/* when the first of them finished */
 };
 
 static struct worker *workers;
@@ -267,9 +269,12 @@ void job_free(struct job *job)
 
 /*
  * The loop's wake-up: written once for the jobs the loop has not yet
- * been told of, the first reply at once, crawl records when their
- * worker goes to sleep (workers_wake_loop), so that a worker that runs
- * a batch of crawls wakes the loop once for them all, not per record.
+ * been told of, a reply at once, crawl records when their worker stops
+ * running fast crawls (tell_loop), so that a worker that runs a batch of
+ * crawls wakes the loop once for them all, not per record. It holds
+ * only because the loop, once woken, takes jobs until the list is empty
+ * (workers_take_done() then clears it): a loop that stopped early would
+ * never be woken again.
  */
 static bool loop_told;
 
@@ -459,7 +464,7 @@ static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
 	struct kh_vm *vm;
 	uint64_t took;
 
-	*due = now + f->actual_ns;
+	*due = (was > now ? was : now) + f->actual_ns;
 	if (!out)
 		return NULL;
 	atomic_fetch_add(&f->refs, 1);
@@ -832,9 +837,13 @@ static uint64_t early_ns(const struct feed *f)
 
 /*
  * Records a worker finished wait for the loop to be told (once for the
- * batch): at most this many, and never across a crawl that may be slow.
+ * batch) only while the worker runs crawls that have been fast: at most
+ * this many, for at most this long, and never across a query, a hold's
+ * turn, an attach or a crawl whose last run was slow. A crawl that turns
+ * slow unforeseen can still hold them back, by at most its time budget.
  */
 #define MAX_UNTOLD	16
+#define MAX_UNTOLD_NS	1000000ull
 #define SLOW_CRAWL_NS	1000000ull
 
 static void tell_loop(struct worker *w)
@@ -843,6 +852,25 @@ static void tell_loop(struct worker *w)
 		return;
 	w->untold = 0;
 	wake_loop();
+}
+
+static void told_later(struct worker *w)
+{
+	if (!w->untold++)
+		w->untold_since = mono_ns();
+	if (w->untold >= MAX_UNTOLD)
+		tell_loop(w);
+}
+
+/* Whether f's crawl may be slow, or records have waited long enough. */
+static bool tell_before(const struct worker *w, const struct feed *f,
+			uint64_t now)
+{
+	const struct vm_entry *e = f->vm;
+
+	return !f->took_ns || f->took_ns > SLOW_CRAWL_NS || !e->vm ||
+	       atomic_load(&e->layout_event) ||
+	       now - w->untold_since > MAX_UNTOLD_NS;
 }
 
 /*
@@ -872,6 +900,11 @@ static void *worker_main(void *arg)
 		 * their renewal past keyhole.ko's watchdog, nor their deadline.
 		 */
 		hold_due = 0;
+		if (w->untold && (w->holds || w->head)) {
+			pthread_mutex_unlock(&w->lock);
+			tell_loop(w);
+			pthread_mutex_lock(&w->lock);
+		}
 		if (w->holds) {
 			pthread_mutex_unlock(&w->lock);
 			hold_due = holds_tick(&w->holds, mono_ns(), false,
@@ -902,14 +935,13 @@ static void *worker_main(void *arg)
 			 * move of its VM runs here too): still there after.
 			 */
 			pthread_mutex_unlock(&w->lock);
-			if (!feed->took_ns || feed->took_ns > SLOW_CRAWL_NS)
+			if (w->untold && tell_before(w, feed, now))
 				tell_loop(w);
 			job = crawl_feed(feed, now, was, &due);
 			metrics_worker_busy(w->index, mono_ns() - now);
 			if (job) {
 				finish(job, true);
-				if (++w->untold >= MAX_UNTOLD)
-					tell_loop(w);
+				told_later(w);
 			}
 			pthread_mutex_lock(&w->lock);
 			/*

@@ -22,9 +22,9 @@
  *	them round robin for SECONDS with kh_crawl(), no JSON, no socket,
  *	on THREADS threads pinned one per core as keyholed's workers are,
  *	each over its share of the VMs: flat out (HZ 0), or each VM HZ
- *	times a second, sleeping between crawls as a worker does; one row
- *	per HZ, attached once. A row: the VMs, threads, crawls per second
- *	and CPU time per crawl. Many VMs
+ *	times a second, scheduled and sleeping as a worker does; one row
+ *	per HZ, attached once. A row: the VMs, threads, crawls per second,
+ *	the share of crawls that came after a sleep, and CPU time per crawl. Many VMs
  *	in turn miss the caches as keyholed's crawls do, which one VM
  *	crawled again and again would not; crawls with sleeps between
  *	them find colder caches still.
@@ -399,11 +399,24 @@ struct crawler {
 	pthread_t thread;
 	unsigned int index;
 	struct kh_vm **vms;
+	const pid_t *pids;
 	unsigned int nr_vms;
 	double secs, hz;
-	unsigned long crawls, errors;
+	unsigned long crawls, errors, slept;
 	double cpu_s;
 };
+
+struct due_order {
+	uint64_t phase;
+	unsigned int vm;
+};
+
+static int by_phase(const void *a, const void *b)
+{
+	const struct due_order *x = a, *y = b;
+
+	return (x->phase > y->phase) - (x->phase < y->phase);
+}
 
 static void sleep_until_ns(uint64_t ns)
 {
@@ -416,33 +429,55 @@ static void sleep_until_ns(uint64_t ns)
 }
 
 /*
- * Round robin over its VMs: flat out, or each VM at hz with phases spread
- * over the period, sleeping until the next is due (as a worker of
- * keyholed's would, without the daemon).
+ * Round robin over its VMs flat out, or each VM at hz as a worker of
+ * keyholed's runs its feeds (workers.c): each VM at a phase of its own
+ * within the period, from its pid by the same hash; a crawl runs when it
+ * is due, or up to a hundredth of the period (at most 2 ms) early when
+ * the thread is awake anyway; else the thread sleeps until it is due.
  */
 static void *crawler_main(void *arg)
 {
 	struct crawler *c = arg;
 	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t period = c->hz > 0 ? 1e9 / c->hz : 0, start;
+	uint64_t period = c->hz > 0 ? 1e9 / c->hz : 0, start, early;
+	struct due_order *order = NULL;
 	struct kh_err err = { 0 };
 	struct kh_crawl *crawl;
 	double cpu0, end;
 	cpu_set_t cpus;
 	unsigned long k;
+	unsigned int i;
 
 	CPU_ZERO(&cpus);
 	CPU_SET(c->index % (nr_cpus > 0 ? nr_cpus : 1), &cpus);
 	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	early = period / 100 < 2000000 ? period / 100 : 2000000;
+	if (period) {
+		order = calloc(c->nr_vms, sizeof(*order));
+		if (!order)
+			fail("inproc", "out of memory");
+		for (i = 0; i < c->nr_vms; i++) {
+			order[i].phase = (uint64_t)c->pids[i] *
+					 0x9E3779B97F4A7C15ull % period;
+			order[i].vm = i;
+		}
+		qsort(order, c->nr_vms, sizeof(*order), by_phase);
+	}
 	cpu0 = thread_cpu_s();
 	start = now_s() * 1e9;
 	end = now_s() + c->secs;
 	for (k = 0; now_s() < end; k++) {
-		unsigned int i = k % c->nr_vms;
+		i = k % c->nr_vms;
+		if (period) {
+			uint64_t due = start + k / c->nr_vms * period +
+				       order[i].phase;
 
-		if (period)
-			sleep_until_ns(start + k / c->nr_vms * period +
-				       period * i / c->nr_vms);
+			if (due > now_s() * 1e9 + early) {
+				sleep_until_ns(due);
+				c->slept++;
+			}
+			i = order[i].vm;
+		}
 		if (kh_crawl(c->vms[i], 0, &crawl, &err)) {
 			c->errors++;
 			continue;
@@ -451,15 +486,16 @@ static void *crawler_main(void *arg)
 		c->crawls++;
 	}
 	c->cpu_s = thread_cpu_s() - cpu0;
+	free(order);
 	return NULL;
 }
 
 /* Thread t takes a contiguous share, as a worker takes its VMs. */
-static void inproc_run(struct kh_vm **vms, unsigned int nr_vms,
-		       struct crawler *crawlers, unsigned int threads,
-		       double secs, double hz)
+static void inproc_run(struct kh_vm **vms, const pid_t *pids,
+		       unsigned int nr_vms, struct crawler *crawlers,
+		       unsigned int threads, double secs, double hz)
 {
-	unsigned long crawls = 0, errors = 0;
+	unsigned long crawls = 0, errors = 0, slept = 0;
 	double cpu = 0, wall0;
 	unsigned int i;
 
@@ -467,6 +503,7 @@ static void inproc_run(struct kh_vm **vms, unsigned int nr_vms,
 	for (i = 0; i < threads; i++) {
 		crawlers[i].index = i;
 		crawlers[i].vms = vms + (size_t)nr_vms * i / threads;
+		crawlers[i].pids = pids + (size_t)nr_vms * i / threads;
 		crawlers[i].nr_vms = (size_t)nr_vms * (i + 1) / threads -
 				     (size_t)nr_vms * i / threads;
 		crawlers[i].secs = secs;
@@ -481,11 +518,16 @@ static void inproc_run(struct kh_vm **vms, unsigned int nr_vms,
 		pthread_join(crawlers[i].thread, NULL);
 		crawls += crawlers[i].crawls;
 		errors += crawlers[i].errors;
+		slept += crawlers[i].slept;
 		cpu += crawlers[i].cpu_s;
 	}
-	printf("| %u | %u | %s | %.0f | %.3f ms | %lu |\n", nr_vms, threads,
-	       hz > 0 ? "paced" : "flat out",
-	       crawls / (now_s() - wall0),
+	char how[32];
+
+	snprintf(how, sizeof(how), hz > 0 ? "each VM at %g Hz" : "flat out",
+		 hz);
+	printf("| %u | %u | %s | %.0f | %.0f%% | %.3f ms | %lu |\n", nr_vms,
+	       threads, how,
+	       crawls / (now_s() - wall0), crawls ? slept * 100.0 / crawls : 0,
 	       crawls ? cpu * 1e3 / crawls : 0, errors);
 }
 
@@ -502,13 +544,15 @@ static void inproc(const char *pattern, double secs, unsigned int threads,
 	struct kh_crawl *crawl;
 	struct kh_ctx *ctx;
 	char spec[16];
+	pid_t *pids;
 
 	if (kh_ctx_new(&ccfg, &ctx, &err) ||
 	    kh_qemu_discover(&procs, &nr, &err))
 		fail("inproc", err.msg);
 	vms = calloc(nr ? nr : 1, sizeof(*vms));
+	pids = calloc(nr ? nr : 1, sizeof(*pids));
 	crawlers = calloc(threads, sizeof(*crawlers));
-	if (!vms || !crawlers)
+	if (!vms || !pids || !crawlers)
 		fail("inproc", "out of memory");
 	for (i = 0; i < nr; i++) {
 		if (fnmatch(pattern, procs[i].name, 0))
@@ -516,10 +560,12 @@ static void inproc(const char *pattern, double secs, unsigned int threads,
 		snprintf(spec, sizeof(spec), "%d", (int)procs[i].pid);
 		if (kh_vm_open(ctx, spec, NULL, &vms[nr_vms], &err))
 			fail(spec, err.msg);
-		nr_vms++;
+		pids[nr_vms++] = procs[i].pid;
 	}
-	if (nr_vms < threads)
-		fail("inproc", "fewer VMs match than threads");
+	if (!nr_vms)
+		fail("inproc", "no VM matches");
+	if (threads > nr_vms)
+		threads = nr_vms;
 	/* One round first: every VM's first crawl warms what it can. */
 	for (i = 0; i < nr_vms; i++)
 		if (!kh_crawl(vms[i], 0, &crawl, &err))
@@ -528,11 +574,13 @@ static void inproc(const char *pattern, double secs, unsigned int threads,
 		fail("inproc", "out of memory");
 	for (rate = strtok_r(list, ",", &save); rate;
 	     rate = strtok_r(NULL, ",", &save))
-		inproc_run(vms, nr_vms, crawlers, threads, secs, atof(rate));
+		inproc_run(vms, pids, nr_vms, crawlers, threads, secs,
+			   atof(rate));
 	for (i = 0; i < nr_vms; i++)
 		kh_vm_close(vms[i]);
 	free(list);
 	free(crawlers);
+	free(pids);
 	free(vms);
 	free(procs);
 	kh_ctx_free(ctx);
