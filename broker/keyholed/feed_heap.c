@@ -12,6 +12,17 @@
 
 #include "keyholed.h"
 
+/*
+ * Whether a falls due before b. Crawls put off behind an attach share
+ * one due time (workers.c): among them, the one due first before.
+ */
+static bool before(const struct feed *a, const struct feed *b)
+{
+	if (a->due_ns != b->due_ns)
+		return a->due_ns < b->due_ns;
+	return (a->asked_ns ?: a->due_ns) < (b->asked_ns ?: b->due_ns);
+}
+
 static void place(struct feed_heap *h, unsigned int i, struct feed *f)
 {
 	h->at[i] = f;
@@ -25,7 +36,7 @@ static void sift_up(struct feed_heap *h, unsigned int i)
 	while (i) {
 		unsigned int parent = (i - 1) / 2;
 
-		if (h->at[parent]->due_ns <= f->due_ns)
+		if (!before(f, h->at[parent]))
 			break;
 		place(h, i, h->at[parent]);
 		i = parent;
@@ -43,9 +54,9 @@ static void sift_down(struct feed_heap *h, unsigned int i)
 		if (child >= h->nr)
 			break;
 		if (child + 1 < h->nr &&
-		    h->at[child + 1]->due_ns < h->at[child]->due_ns)
+		    before(h->at[child + 1], h->at[child]))
 			child++;
-		if (f->due_ns <= h->at[child]->due_ns)
+		if (!before(h->at[child], f))
 			break;
 		place(h, i, h->at[child]);
 		i = child;

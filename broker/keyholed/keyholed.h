@@ -209,6 +209,7 @@ struct feed {
 	json_t *prev;			/* last full record, for changes */
 	/* The worker's, under its lock: its place in the worker's heap. */
 	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
+	uint64_t asked_ns;		/* due_ns before an attach put it off */
 	unsigned int heap_index;
 	/* The loop's alone. */
 	struct subscription **subs;

@@ -33,6 +33,8 @@ struct worker {
 	/* The worker's alone: records finished, the loop not yet told. */
 	unsigned int untold;
 	uint64_t untold_since;		/* when the first of them finished */
+	/* Under its lock: no attach before this while crawls are due. */
+	uint64_t attach_after;
 };
 
 static struct worker *workers;
@@ -874,6 +876,25 @@ static bool tell_before(const struct worker *w, const struct feed *f,
 }
 
 /*
+ * Whether f's crawl, which would attach its VM first, is put off behind
+ * crawls due meanwhile. An attach takes milliseconds (tens with a slow
+ * QEMU) against a crawl's fraction of one, and when hundreds of VMs
+ * appear at once their first crawls, all due, would run back to back in
+ * deadline order, ahead of every crawl that fell due behind them. So
+ * after an attach that took t, crawls due within the next t go first.
+ * A due crawl then waits for one attach at most, and attaching still
+ * gets at least half of the worker while it has VMs to attach (a
+ * put-off crawl that reaches the top runs at once). Its lateness counts
+ * from when it was due before it was put off.
+ */
+static bool attach_waits(const struct worker *w, const struct feed *f,
+			 uint64_t now)
+{
+	return !f->vm->vm && f->due_ns <= now + early_ns(f) &&
+	       now < w->attach_after && f->due_ns < w->attach_after;
+}
+
+/*
  * Holds that are due first; then jobs (one-shot queries), in order; then
  * the feed whose crawl is due soonest (earliest deadline first); else
  * sleep until one is due or work comes.
@@ -927,8 +948,17 @@ static void *worker_main(void *arg)
 			break;
 		feed = earliest_feed(w);
 		now = mono_ns();
-		if (feed && feed->due_ns <= now + early_ns(feed)) {
-			uint64_t was = feed->due_ns, due;
+		if (feed && attach_waits(w, feed, now)) {
+			if (!feed->asked_ns)
+				feed->asked_ns = feed->due_ns;
+			feed->due_ns = w->attach_after;
+			feed_heap_fix(&w->feeds, feed);
+			continue;
+		}
+		if (feed && (feed->due_ns <= now + early_ns(feed) ||
+			     feed->asked_ns)) {
+			uint64_t was = feed->asked_ns ?: feed->due_ns, due, end;
+			bool attach = !feed->vm->vm;
 
 			/*
 			 * Only this thread takes a feed out of w's heap (a
@@ -938,7 +968,8 @@ static void *worker_main(void *arg)
 			if (w->untold && tell_before(w, feed, now))
 				tell_loop(w);
 			job = crawl_feed(feed, now, was, &due);
-			metrics_worker_busy(w->index, mono_ns() - now);
+			end = mono_ns();
+			metrics_worker_busy(w->index, end - now);
 			if (job) {
 				finish(job, true);
 				told_later(w);
@@ -953,6 +984,10 @@ static void *worker_main(void *arg)
 				feed_put(feed);
 				continue;
 			}
+			/* Never earlier: put-off feeds keep their order. */
+			if (attach && end + (end - now) > w->attach_after)
+				w->attach_after = end + (end - now);
+			feed->asked_ns = 0;
 			feed->due_ns = due;
 			feed_heap_fix(&w->feeds, feed);
 			continue;

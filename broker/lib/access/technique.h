@@ -49,6 +49,15 @@ struct kh_access_ops {
 	 */
 	const void *(*map)(struct kh_access *acc, uint64_t gpa, uint64_t len);
 	/*
+	 * scan: as read, for a few bytes from each of many places read once
+	 * (the search for the kernel probes every 2 MiB of RAM). A technique
+	 * that maps guest RAM reads these without touching its mapping,
+	 * whose every first touch of 2 MiB costs a page fault and a page
+	 * table page kept for as long as the VM is attached.
+	 */
+	int (*scan)(struct kh_access *acc, struct kh_read *reads,
+		    unsigned int nr);
+	/*
 	 * pause/resume: halting techniques (classes VI, VIII) stop the guest
 	 * around each public operation of the engine; the engine counts
 	 * nesting, so each is called once per outermost operation. resume

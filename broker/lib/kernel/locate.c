@@ -97,7 +97,7 @@ static int find_candidates(struct kh_vm *vm, struct kh_residency *res,
 			nr_probe++;
 		}
 	}
-	ret = kh_gpa_fetch(vm, probes, nr_probe, err);
+	ret = kh_gpa_scan(vm, probes, nr_probe, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;

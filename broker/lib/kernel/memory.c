@@ -33,8 +33,12 @@ static int in_ram(const struct kh_vm *vm, const struct kh_read *read)
 	       read->len <= range->gpa + range->size - read->addr;
 }
 
-int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
-		 struct kh_err *err)
+typedef int (*access_fn)(struct kh_access *acc, struct kh_read *reads,
+			 unsigned int nr);
+
+static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
+			struct kh_read *reads, unsigned int nr,
+			struct kh_err *err)
 {
 	struct kh_read *valid;
 	unsigned int i, nr_valid = 0, bad = 0;
@@ -55,7 +59,7 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 			return ret;
 	}
 	if (!bad) {
-		ret = vm->acc.ops->read(&vm->acc, reads, nr);
+		ret = read(&vm->acc, reads, nr);
 		return ret < 0 ? batch_failed(vm, ret, err) : ret;
 	}
 
@@ -66,7 +70,7 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	for (i = 0; i < nr; i++)
 		if (!reads[i].result)
 			valid[nr_valid++] = reads[i];
-	ret = vm->acc.ops->read(&vm->acc, valid, nr_valid);
+	ret = read(&vm->acc, valid, nr_valid);
 	if (ret >= 0) {
 		for (i = 0, nr_valid = 0; i < nr; i++)
 			if (!reads[i].result)
@@ -77,6 +81,19 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	}
 	free(valid);
 	return ret;
+}
+
+int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		 struct kh_err *err)
+{
+	return gpa_fetch_by(vm, vm->acc.ops->read, reads, nr, err);
+}
+
+int kh_gpa_scan(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err)
+{
+	return gpa_fetch_by(vm, vm->acc.ops->scan ?: vm->acc.ops->read, reads,
+			    nr, err);
 }
 
 typedef int (*fetch_fn)(struct kh_vm *vm, struct kh_read *reads,

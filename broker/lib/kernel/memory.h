@@ -22,6 +22,9 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err);
 int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err);
+/* As kh_gpa_fetch, for small reads far apart, read once (ops->scan). */
+int kh_gpa_scan(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
+		struct kh_err *err);
 int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 		     struct kh_err *err);
 int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
