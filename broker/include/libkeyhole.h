@@ -162,14 +162,26 @@ void kh_vm_close(struct kh_vm *vm);
 /*
  * Guest RAM handed over as a file (keyholed's "ram" command,
  * Documentation/broker-protocol.md): the memfd or file that backs every
- * RAM range, opened read-only, and where each range lies in it. A
+ * RAM range, opened read-only, and where each range lies in it; or, for
+ * RAM no file holds (anonymous memory), a keyhole.ko session of its own
+ * on the QEMU process, whose read-only mapping is at offset = GPA. A
  * process that holds one maps guest RAM itself, with nobody in the read
- * path; the file grants reading guest RAM and nothing else (no write, no
- * access to QEMU's other memory, no control of the VM).
+ * path. A file grants reading guest RAM and nothing else (no write, no
+ * access to QEMU's other memory, no control of the VM); a session also
+ * grants what keyhole.ko lets its holder do to that one VM: pause it
+ * (bounded by the module's watchdog, ended when the fd closes) and read
+ * it with KEYHOLE_READ.
  */
 #define KH_RAM_FILE_MAX_RANGES 32
 
+enum kh_ram_file_kind {
+	KH_RAM_FILE_BACKEND,	/* QEMU's memfd or file, read-only */
+	KH_RAM_FILE_KMOD,	/* keyhole.ko's per-VM fd (kmap) */
+};
+
 struct kh_ram_file {
+	enum kh_ram_file_kind kind;
+	uint64_t kmod_session;	/* KMOD: its id in keyhole.ko's events */
 	int fd;			/* the RAM backend, O_RDONLY */
 	int pidfd;		/* the QEMU process (exit shows), or -1 */
 	pid_t pid;		/* the QEMU process, for messages */
@@ -183,15 +195,17 @@ struct kh_ram_file {
 
 /*
  * Opens the file behind vm's guest RAM (fd and pidfd are new; the
- * caller closes them). -ENODEV when RAM is anonymous memory, which no
- * file holds; -ENOTSUP when the ranges lie in different files.
+ * caller closes them). For anonymous memory, which no file holds, a
+ * keyhole.ko session when the module is loaded, else -ENODEV; -ENOTSUP
+ * when the ranges lie in different files.
  */
 int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
 		   struct kh_err *err);
 
 /*
- * Attaches to a VM through such a file: technique memmap on ram->fd,
- * the guest kernel located as kh_vm_open() does. fd and pidfd stay the
+ * Attaches to a VM through such a file: technique memmap on a backend,
+ * kmap on a keyhole.ko session, the guest kernel located as kh_vm_open()
+ * does. fd and pidfd stay the
  * caller's (they are duplicated). cfg's technique and layout must be
  * unset.
  */

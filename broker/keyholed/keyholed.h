@@ -26,6 +26,7 @@ struct daemon_config {
 	unsigned int workers;
 	const char *cache_dir;		/* kernel profiles; NULL: none */
 	const char *libvirt_uri;
+	const char *technique;		/* of its own attachments; NULL: best */
 	const char *metrics;		/* ADDR:PORT for /metrics, or NULL */
 	const char *state_dir;		/* the halt journal's; NULL: none */
 	struct kh_crawl_budget budget;	/* of every crawl it makes */
@@ -41,6 +42,8 @@ const char *state_journal(void);
 void state_recover(void);
 
 /* --- the VM registry (registry.c) --- */
+
+#define NR_HANDED 4
 
 struct vm_entry {
 	struct cds_lfht_node node;	/* keyed by pid */
@@ -60,6 +63,9 @@ struct vm_entry {
 	unsigned long seen;		/* the last rescan that saw it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
+	/* The module sessions last made for clients ("ram"), worker's. */
+	uint64_t handed[NR_HANDED];
+	unsigned int nr_handed;
 	/* keyhole.ko's id of that attachment, or 0 (module_events.c). */
 	_Atomic uint64_t kmod_session;
 	/* The session of the module's last LAYOUT_CHANGED, until read. */

@@ -43,6 +43,8 @@ static void usage(FILE *out)
 		"      --cache-dir DIR    kernel profile cache (default /var/cache/keyhole;\n"
 		"                         \"\" disables)\n"
 		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
+		"  -t, --technique NAME   read every VM with NAME (default: the fastest\n"
+		"                         live technique each VM has; keyhole techniques)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics\n"
 		"      --budget-ms MS     wall time a crawl may take (default %u; 0: none)\n"
 		"      --budget-kib KIB   memory a crawl's results may hold (default\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "connect", required_argument, NULL, 'c' },
+		{ "technique", required_argument, NULL, 't' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "budget-ms", required_argument, NULL, 'T' },
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
 	int c, listen_fd, ret;
 	sigset_t mask;
 
-	while ((c = getopt_long(argc, argv, "fs:w:c:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fs:w:c:t:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			foreground = true;
@@ -143,6 +146,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cfg.libvirt_uri = optarg;
+			break;
+		case 't':
+			cfg.technique = optarg;
 			break;
 		case 'M':
 			cfg.metrics = optarg;

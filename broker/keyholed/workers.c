@@ -389,8 +389,20 @@ static bool same_process(const struct vm_entry *e, struct kh_err *err)
  * keyhole.ko said another attachment gave it new RAM ranges for this QEMU
  * (module_events.c): the layout we read may be stale, so it is read again,
  * by attaching again, unless a hold keeps the guest paused through this
- * attachment (then after the hold). Our own attach's event is not one.
+ * attachment (then after the hold). Our own attach's event is not one,
+ * nor are those of the sessions last made for clients' "ram" (their
+ * ranges are ours), whose events may come after the next is made.
  */
+static bool handed(const struct vm_entry *e, uint64_t session)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_HANDED; i++)
+		if (e->handed[i] == session)
+			return true;
+	return false;
+}
+
 static bool layout_stale(struct vm_entry *e)
 {
 	uint64_t ours, theirs;
@@ -400,12 +412,14 @@ static bool layout_stale(struct vm_entry *e)
 		return false;
 	/* Taken and cleared at once: an event landing meanwhile stays. */
 	theirs = atomic_exchange(&e->layout_event, 0);
-	return theirs && (kh_vm_kmod_session(e->vm, &ours) || ours != theirs);
+	return theirs && !handed(e, theirs) &&
+	       (kh_vm_kmod_session(e->vm, &ours) || ours != theirs);
 }
 
 static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 {
-	struct kh_vm_config cfg = { .libvirt_uri = config->libvirt_uri };
+	struct kh_vm_config cfg = { .libvirt_uri = config->libvirt_uri,
+				    .technique = config->technique };
 	uint64_t session;
 	char spec[16];
 
@@ -549,8 +563,9 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 }
 
 /*
- * "ram": the file behind the VM's RAM and a pidfd of its QEMU, passed
- * with the reply; the reply says where each range lies in the file.
+ * "ram": the file behind the VM's RAM (or for anonymous RAM a keyhole.ko
+ * session of the client's own) and a pidfd of its QEMU, passed with the
+ * reply; the reply says which, and where each range lies in it.
  */
 static json_t *run_ram(struct job *job, struct kh_vm *vm)
 {
@@ -562,14 +577,19 @@ static json_t *run_ram(struct job *job, struct kh_vm *vm)
 	if (kh_vm_ram_file(vm, &ram, &err))
 		return kh_proto_error(error_class(job, err.code), job->id,
 				      "%s", err.msg);
+	if (ram.kind == KH_RAM_FILE_KMOD)
+		job->vm->handed[job->vm->nr_handed++ % NR_HANDED] =
+			ram.kmod_session;
 	ranges = json_array();
 	for (i = 0; i < ram.nr; i++)
 		json_array_append_new(ranges, json_pack("{s:I, s:I, s:I}",
 			"gpa", (json_int_t)ram.range[i].gpa,
 			"size", (json_int_t)ram.range[i].size,
 			"offset", (json_int_t)ram.range[i].offset));
-	doc = json_pack("{s:i, s:s, s:o, s:[s, s]}", "pid", (int)ram.pid,
-			"name", ram.name, "ranges", ranges, "fds", "ram",
+	doc = json_pack("{s:i, s:s, s:s, s:o, s:[s, s]}", "pid", (int)ram.pid,
+			"name", ram.name, "kind",
+			ram.kind == KH_RAM_FILE_KMOD ? "keyhole.ko" : "backend",
+			"ranges", ranges, "fds", "ram",
 			ram.pidfd >= 0 ? "pidfd" : "none");
 	job->fds[job->nr_fds++] = ram.fd;
 	if (ram.pidfd >= 0)

@@ -20,12 +20,43 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <keyhole.h>
+
+#include "access/kmod_session.h"
 #include "access/technique.h"
 #include "kernel/memory.h"
 #include "vm.h"
 
 _Static_assert(KH_RAM_FILE_MAX_RANGES >= KH_LAYOUT_MAX_RANGES,
 	       "a layout must fit in a kh_ram_file");
+
+/*
+ * Anonymous RAM is in no file: a keyhole.ko session of its own on the
+ * QEMU process instead, its ranges set, mapped at offset = GPA. The
+ * session is not the caller's (keyholed's own stays its own): what its
+ * holder does with it, a pause or a new set of ranges, touches nobody
+ * else's view. Without the module, the error says what each way lacks.
+ */
+static int kmod_session(struct kh_access *acc, struct kh_ram_file *ram,
+			int *fdp, uint64_t *offsets, struct kh_err *err)
+{
+	char memmap_why[sizeof(err->msg)];
+	struct kh_err why = { 0 };
+	unsigned int i;
+	int fd;
+
+	snprintf(memmap_why, sizeof(memmap_why), "%s", err->msg);
+	fd = kh_kmod_attach(acc, KEYHOLE_FEATURE_MAP, &why);
+	if (fd < 0)
+		return kh_err_set(err, ENODEV, "%s; nor can keyhole.ko hand it over: %s",
+				  memmap_why, why.msg);
+	for (i = 0; i < acc->layout->nr; i++)
+		offsets[i] = acc->layout->range[i].gpa;
+	ram->kind = KH_RAM_FILE_KMOD;
+	ram->kmod_session = acc->kmod_session;
+	*fdp = fd;
+	return 0;
+}
 
 int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
 		   struct kh_err *err)
@@ -47,6 +78,8 @@ int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
 				  "VM %s is a RAM image, not a running QEMU: open the image itself",
 				  vm->target.name);
 	ret = kh_memmap_file(&acc, &fd, offsets, err);
+	if (ret == -ENODEV)
+		ret = kmod_session(&acc, ram, &fd, offsets, err);
 	if (ret)
 		return ret;
 	/* The file is the process's only if it still runs now. */
@@ -88,9 +121,17 @@ static int check_ranges(const struct kh_ram_file *ram, struct kh_err *err)
 		return kh_err_set(err, EINVAL,
 				  "a RAM file must have 1 to %u ranges, not %u",
 				  KH_LAYOUT_MAX_RANGES, ram->nr);
+	if (ram->kind != KH_RAM_FILE_BACKEND && ram->kind != KH_RAM_FILE_KMOD)
+		return kh_err_set(err, EINVAL, "a RAM file of unknown kind %d",
+				  (int)ram->kind);
 	for (i = 0; i < ram->nr; i++) {
 		uint64_t gpa = ram->range[i].gpa, size = ram->range[i].size;
 
+		/* keyhole.ko's mapping is at the GPA itself. */
+		if (ram->kind == KH_RAM_FILE_KMOD && ram->range[i].offset != gpa)
+			return kh_err_set(err, EINVAL,
+					  "keyhole.ko's RAM range %u (gpa 0x%" PRIx64 ") must be at offset 0x%" PRIx64 ", not 0x%" PRIx64,
+					  i, gpa, gpa, ram->range[i].offset);
 		if (!size || ((gpa | size | ram->range[i].offset) & 4095) ||
 		    gpa + size < gpa ||
 		    ram->range[i].offset + size < ram->range[i].offset ||
@@ -111,7 +152,7 @@ int kh_vm_open_ram_file(struct kh_ctx *ctx, const struct kh_ram_file *ram,
 	struct timespec t0, t1;
 	struct kh_vm *vm;
 	unsigned int i;
-	int ret;
+	int ret, fd;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!cfg)
@@ -139,13 +180,6 @@ int kh_vm_open_ram_file(struct kh_ctx *ctx, const struct kh_ram_file *ram,
 		vm->layout.range[i].hva = ram->range[i].offset;
 		offsets[i] = ram->range[i].offset;
 	}
-	vm->acc.ram_file = 1;
-	vm->acc.ram_fd = fcntl(ram->fd, F_DUPFD_CLOEXEC, 0);
-	if (vm->acc.ram_fd < 0) {
-		ret = kh_err_set(err, errno, "cannot duplicate the RAM file: %s",
-				 strerror(errno));
-		goto fail;
-	}
 	vm->acc.pid = ram->pid;
 	vm->acc.layout = &vm->layout;
 	vm->acc.target = &vm->target;
@@ -157,7 +191,22 @@ int kh_vm_open_ram_file(struct kh_ctx *ctx, const struct kh_ram_file *ram,
 			goto fail;
 		}
 	}
-	ret = kh_memmap_open_fd(&vm->acc, vm->acc.ram_fd, offsets, err);
+	fd = fcntl(ram->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = kh_err_set(err, errno, "cannot duplicate the RAM file: %s",
+				 strerror(errno));
+		goto fail;
+	}
+	if (ram->kind == KH_RAM_FILE_KMOD) {
+		vm->acc.ram_mirror = 1;	/* kmap takes fd, even on failure */
+	} else {
+		vm->acc.ram_file = 1;
+		vm->acc.ram_fd = fd;
+	}
+	if (vm->acc.ram_mirror)
+		ret = kh_kmap_open_fd(&vm->acc, fd, err);
+	else
+		ret = kh_memmap_open_fd(&vm->acc, fd, offsets, err);
 	if (!ret)
 		ret = kh_kernel_locate(vm, err);
 	if (!ret)

@@ -5,6 +5,10 @@
  * - it listens to the module's netlink events (keyholed_module_listening
  *   on /metrics) and attaches with kmap; its own attach's LAYOUT_CHANGED
  *   makes it read nothing again;
+ * - "ram" hands a client a module session of its own for the guest's
+ *   anonymous RAM: `keyhole --broker --ram-file` reads it with kmap and
+ *   finds every process the guest had throughout; the session ends with
+ *   the client, keyholed's stays;
  * - a client's "pause" halts the guest through the module, not QMP: QEMU
  *   still says "running" while the vCPU threads sleep in keyhole_park();
  *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
@@ -175,6 +179,92 @@ static void attach_with_kmap(int fd)
 	      "keyholed read the layout again after its own attach");
 }
 
+/* How many module sessions are attached to the guest's QEMU. */
+static int sessions_on_guest(struct kp_nl *nl)
+{
+	static struct kp_msg sessions[64];
+	int n = kp_nl_dump(nl, sessions, 64, 0), i, on = 0;
+
+	CHECK(n >= 0, "GET_SESSIONS: %s", strerror(-n));
+	for (i = 0; i < n; i++)
+		on += sessions[i].u[KEYHOLE_GENL_A_PID] == (uint64_t)g->pid;
+	return on;
+}
+
+static bool has_task(json_t *tasks, int pid)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(tasks, i, t)
+		if (json_integer_value(json_object_get(t, "pid")) == pid)
+			return true;
+	return false;
+}
+
+/*
+ * "ram" on the guest's anonymous RAM, which no file holds: keyholed
+ * hands the client a keyhole.ko session of its own, which `keyhole
+ * --ram-file` reads with kmap in its own process, finding every process
+ * the guest had throughout; the session ends with the client, and
+ * keyholed's own is not the one handed over (it stays, alone).
+ */
+static void ram_handed_over(int fd, struct kp_nl *nl)
+{
+	const char *series = "keyholed_module_events_total{event=\"layout-changed\"}";
+	struct truth_task *before, *after;
+	int nr_before, nr_after, status, i, j, matched = 0;
+	int sessions = sessions_on_guest(nl);
+	double events = metric(series);
+	json_t *vm, *tasks;
+	uint64_t start;
+
+	CHECK(sessions == 1, "%d module sessions on the guest's QEMU before ram, not keyholed's alone",
+	      sessions);
+	vm = keyhole_json(&status, "--broker=%s --ram-file vm %d", sock, g->pid);
+	CHECK(status == 0 &&
+	      !strcmp(json_string_value(json_object_get(vm, "technique")) ?: "",
+		      "kmap"),
+	      "keyhole --broker --ram-file vm: exit %d: %s", status,
+	      json_dumps(vm, JSON_COMPACT));
+	json_decref(vm);
+	nr_before = guest_truth_ps(g, &before);
+	tasks = keyhole_json_whole(&status, "--broker=%s --ram-file ps %d",
+				   sock, g->pid);
+	nr_after = guest_truth_ps(g, &after);
+	CHECK(status == 0 && json_is_array(tasks),
+	      "keyhole --broker --ram-file ps: exit %d: %s", status,
+	      json_dumps(tasks, JSON_COMPACT));
+	for (i = 0; i < nr_before; i++) {
+		for (j = 0; j < nr_after; j++)
+			if (after[j].pid == before[i].pid &&
+			    after[j].start_ticks == before[i].start_ticks)
+				break;
+		if (before[i].pid != before[i].tgid || j == nr_after)
+			continue;
+		CHECK(has_task(tasks, before[i].pid),
+		      "process %d (%s) missing from ps through the handed-over session",
+		      before[i].pid, before[i].comm);
+		matched++;
+	}
+	CHECK(matched >= 10, "only %d stable processes to compare", matched);
+	start = kt_now_ms();
+	while (sessions_on_guest(nl) != 1) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%d module sessions on the guest's QEMU %u ms after the clients exited, not keyholed's alone",
+		      sessions_on_guest(nl), KP_RUN_MS);
+		usleep(50000);
+	}
+	/* The sessions it made for clients are not news to keyholed. */
+	wait_metric(series, events + 2, "the handed-over sessions' ranges");
+	json_decref(ok(fd, "vm", ""));
+	CHECK(metric("keyholed_layout_rereads_total") == 0,
+	      "keyholed read the layout again after handing over a session");
+	free(before);
+	free(after);
+	json_decref(tasks);
+}
+
 static void hold_outlasts_watchdog(int fd, struct kp_nl *nl)
 {
 	struct kp_thread parked[8];
@@ -272,6 +362,7 @@ static void foreign_layout(int fd)
 {
 	const char *series = "keyholed_module_events_total{event=\"layout-changed\"}";
 	double before = metric(series);
+	double rereads = metric("keyholed_layout_rereads_total");
 	int status;
 	char *out = run_capture(&status, "'%s' --technique kread vm %d 2>&1",
 				getenv("KEYHOLE"), g->pid);
@@ -280,7 +371,7 @@ static void foreign_layout(int fd)
 	free(out);
 	wait_metric(series, before + 1, "another process's attach");
 	json_decref(ok(fd, "vm", ""));
-	wait_metric("keyholed_layout_rereads_total", 1,
+	wait_metric("keyholed_layout_rereads_total", rereads + 1,
 		    "the VM's next use after another's attach");
 }
 
@@ -409,6 +500,7 @@ int main(int argc, char **argv)
 	start_daemon();
 	fd = broker_connect(sock);
 	attach_with_kmap(fd);
+	ram_handed_over(fd, &nl);
 	hold_outlasts_watchdog(fd, &nl);
 	hold_outlasts_short_watchdog(fd, &nl);
 	watchdog_ends_hold(fd, &nl);

@@ -124,7 +124,8 @@ static void usage(FILE *out)
 		"      --broker[=SOCK]    ask keyholed (default socket " KH_PROTO_SOCKET ")\n"
 		"                         instead of attaching; same output\n"
 		"      --ram-file         with --broker: keyholed hands over the file behind\n"
-		"                         the VM's RAM and keyhole reads it itself\n"
+		"                         the VM's RAM (or keyhole.ko's mapping of it) and\n"
+		"                         keyhole reads it itself\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
@@ -391,7 +392,7 @@ int main(int argc, char **argv)
 	}
 	if (opts.ram_file && (!opts.broker || opts.technique ||
 			      opts.layout != KH_LAYOUT_AUTO)) {
-		report_error(&opts, "--ram-file needs --broker, and takes no --technique or --layout: keyholed hands over the file, read with memmap");
+		report_error(&opts, "--ram-file needs --broker, and takes no --technique or --layout: keyholed hands over the file (read with memmap) or keyhole.ko's mapping (kmap)");
 		return 2;
 	}
 	catch_signals();

@@ -146,7 +146,7 @@ int run_query(const struct options *opts, const char *spec,
 
 	if (kh_query_known(name) == 2 && opts->ram_file) {
 		json_decref(args);
-		return report_error(opts, "--ram-file reads the VM one way (memmap on the file keyholed hands over): there are no techniques to list");
+		return report_error(opts, "--ram-file reads the VM one way (memmap on the file keyholed hands over, or kmap on keyhole.ko's mapping): there are no techniques to list");
 	}
 	if (kh_query_known(name) == 2 && !opts->broker)
 		return query_techniques(opts, spec, args, res);

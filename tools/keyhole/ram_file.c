@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * --broker --ram-file: keyholed hands over the file behind the VM's RAM
- * (its "ram" command, Documentation/broker-protocol.md), and this
+ * (its "ram" command, Documentation/broker-protocol.md), or for
+ * anonymous RAM a keyhole.ko session of this process's own, and this
  * process maps it and reads the guest itself: keyholed decides who may,
  * and then stays out of the read path.
  */
@@ -16,6 +17,7 @@ static int ram_of_reply(json_t *ret, struct kh_proto_conn *conn,
 			struct kh_ram_file *ram, char *why, size_t why_size)
 {
 	json_t *ranges = json_object_get(ret, "ranges"), *r;
+	const char *kind = json_string_value(json_object_get(ret, "kind"));
 	int fds[KH_PROTO_MAX_FDS];
 	unsigned int n;
 	size_t i;
@@ -45,6 +47,14 @@ static int ram_of_reply(json_t *ret, struct kh_proto_conn *conn,
 			json_integer_value(json_object_get(r, "offset"));
 	}
 	ram->nr = json_array_size(ranges);
+	/* Before "kind" there was only the backend. */
+	if (kind && !strcmp(kind, "keyhole.ko")) {
+		ram->kind = KH_RAM_FILE_KMOD;
+	} else if (kind && strcmp(kind, "backend")) {
+		snprintf(why, why_size, "keyholed handed over RAM of a kind this keyhole does not know: %s",
+			 kind);
+		return -1;
+	}
 	ram->pid = json_integer_value(json_object_get(ret, "pid"));
 	snprintf(ram->name, sizeof(ram->name), "%s",
 		 json_string_value(json_object_get(ret, "name")) ?: "");
@@ -101,7 +111,7 @@ int attach_ram_file(const struct options *opts, const char *spec,
 		snprintf(why, sizeof(why), "%s", err.msg);
 		goto out;
 	}
-	set_used_technique("memmap");
+	set_used_technique(ram.kind == KH_RAM_FILE_KMOD ? "kmap" : "memmap");
 	ret = 0;
 	goto out;
 fail:

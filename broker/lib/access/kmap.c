@@ -98,21 +98,23 @@ int kh_kmap_vm_fd(const struct kh_kmap *map)
 	return map->vm_fd;
 }
 
-int kh_kmap_new(struct kh_access *acc, uint64_t features,
-		struct kh_kmap **mapp, struct kh_err *err)
+static int guard_sigbus(struct kh_err *err)
 {
-	const struct kh_layout *layout = acc->layout;
-	struct kh_kmap *map;
-	unsigned int i;
-	int fd;
-
 	pthread_once(&sigbus_once, install_sigbus);
 	if (!sigbus_installed)
 		return kh_err_set(err, errno,
 				  "cannot install the SIGBUS handler that guards reads of keyhole.ko's mapping");
-	fd = kh_kmod_attach(acc, features | KEYHOLE_FEATURE_MAP, err);
-	if (fd < 0)
-		return fd;
+	return 0;
+}
+
+/* The mirror of acc's layout from the per-VM fd, which it takes. */
+static int map_mirror(struct kh_access *acc, int fd, struct kh_kmap **mapp,
+		      struct kh_err *err)
+{
+	const struct kh_layout *layout = acc->layout;
+	struct kh_kmap *map;
+	unsigned int i;
+
 	map = calloc(1, sizeof(*map));
 	if (!map) {
 		close(fd);
@@ -139,6 +141,19 @@ int kh_kmap_new(struct kh_access *acc, uint64_t features,
 	}
 	*mapp = map;
 	return 0;
+}
+
+int kh_kmap_new(struct kh_access *acc, uint64_t features,
+		struct kh_kmap **mapp, struct kh_err *err)
+{
+	int fd, ret = guard_sigbus(err);
+
+	if (ret)
+		return ret;
+	fd = kh_kmod_attach(acc, features | KEYHOLE_FEATURE_MAP, err);
+	if (fd < 0)
+		return fd;
+	return map_mirror(acc, fd, mapp, err);
 }
 
 static const struct kmap_range *find(const struct kh_kmap *map, uint64_t gpa,
@@ -210,14 +225,26 @@ struct kmap {
 	struct kh_kmod_pause pause;
 };
 
-static int kmap_open(struct kh_access *acc, struct kh_err *err)
+/* kmap on the per-VM fd (taken), or on a new attachment when fd < 0. */
+static int kmap_start(struct kh_access *acc, int fd, struct kh_err *err)
 {
 	struct kmap *km = calloc(1, sizeof(*km));
 	int ret;
 
-	if (!km)
+	if (!km) {
+		if (fd >= 0)
+			close(fd);
 		return kh_err_set(err, ENOMEM, "out of memory");
-	ret = kh_kmap_new(acc, 0, &km->map, err);
+	}
+	if (fd < 0) {
+		ret = kh_kmap_new(acc, 0, &km->map, err);
+	} else {
+		ret = guard_sigbus(err);
+		if (ret)
+			close(fd);
+		else
+			ret = map_mirror(acc, fd, &km->map, err);
+	}
 	if (ret) {
 		free(km);
 		return ret;
@@ -225,6 +252,20 @@ static int kmap_open(struct kh_access *acc, struct kh_err *err)
 	kh_kmod_pause_init(&km->pause, kh_kmap_vm_fd(km->map));
 	acc->priv = km;
 	return 0;
+}
+
+static int kmap_open(struct kh_access *acc, struct kh_err *err)
+{
+	return kmap_start(acc, -1, err);
+}
+
+int kh_kmap_open_fd(struct kh_access *acc, int fd, struct kh_err *err)
+{
+	int ret = kmap_start(acc, fd, err);
+
+	if (!ret)
+		acc->ops = &kh_access_kmap;
+	return ret;
 }
 
 static int kmap_read(struct kh_access *acc, struct kh_read *reads,

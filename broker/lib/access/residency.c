@@ -131,7 +131,8 @@ int kh_residency_new(struct kh_access *acc, struct kh_residency **resp,
 		res->seen[i].from = res->seen[i].hole = -1;
 	}
 	/* A RAM file handed over (ram_file.c) or an image answer alone. */
-	for (i = 0; acc->pid && !acc->ram_file && i < acc->layout->nr; i++)
+	for (i = 0; acc->pid && !acc->ram_file && !acc->ram_mirror &&
+		    i < acc->layout->nr; i++)
 		find_file(res, i);
 	*resp = res;
 	return 0;
@@ -210,7 +211,7 @@ int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
 				  gpa, len);
 	npages = len / PAGE_SIZE;
 	memset(map, 0, npages);
-	if (acc->pid && !acc->ram_file) {
+	if (acc->pid && !acc->ram_file && !acc->ram_mirror) {
 		fd = open_pagemap(acc, err);
 		if (fd < 0)
 			return fd;
@@ -233,8 +234,12 @@ int kh_residency_get(struct kh_residency *res, uint64_t gpa, uint64_t len,
 			/* Each range's hva is its offset in the file. */
 			r = file_data(acc->ram_fd, rr->hva + (page - rr->gpa),
 				      n, map + done, &res->seen[i], err);
-		} else if (!acc->pid) {
-			/* An image file: every page it holds is there. */
+		} else if (!acc->pid || acc->ram_mirror) {
+			/*
+			 * An image file: every page it holds is there. A
+			 * session handed over: its pid may be another
+			 * namespace's, so none is asked.
+			 */
 			memset(map + done, 1, n);
 		} else {
 			if (n > PAGEMAP_CHUNK)

@@ -112,6 +112,11 @@ struct kh_access {
 	 */
 	int ram_file;
 	int ram_fd;
+	/*
+	 * Attached through a keyhole.ko session handed over (kmap on it):
+	 * residency is not known, every page is read as there.
+	 */
+	int ram_mirror;
 	const struct kh_layout *layout;
 	const struct kh_target *target;	/* QMP socket, name, RAM backing */
 	uint64_t kmod_session;		/* keyhole.ko's id of ours, or 0 */
@@ -148,6 +153,12 @@ int kh_memmap_file(const struct kh_access *acc, int *fdp, uint64_t *offsets,
 		   struct kh_err *err);
 int kh_memmap_open_fd(struct kh_access *acc, int fd, const uint64_t *offsets,
 		      struct kh_err *err);
+/*
+ * kmap on a per-VM fd of keyhole.ko whose ranges are set (keyholed
+ * hands one to a client, ram_file.c): acc's layout mapped from it at
+ * offset = GPA; acc->ops is then kmap's, which owns fd from then on.
+ */
+int kh_kmap_open_fd(struct kh_access *acc, int fd, struct kh_err *err);
 extern const struct kh_access_ops kh_access_pvreadv;
 extern const struct kh_access_ops kh_access_ptrace;
 extern const struct kh_access_ops kh_access_gdbstub;
