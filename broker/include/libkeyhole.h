@@ -167,10 +167,11 @@ void kh_vm_close(struct kh_vm *vm);
  * on the QEMU process, whose read-only mapping is at offset = GPA. A
  * process that holds one maps guest RAM itself, with nobody in the read
  * path. A file grants reading guest RAM and nothing else (no write, no
- * access to QEMU's other memory, no control of the VM); a session also
- * grants what keyhole.ko lets its holder do to that one VM: pause it
- * (bounded by the module's watchdog, ended when the fd closes) and read
- * it with KEYHOLE_READ.
+ * access to QEMU's other memory, no control of the VM); a session grants
+ * what keyhole.ko lets its holder do to that QEMU process: read any of
+ * its readable memory (its ranges can be set anew) and pause its vCPUs
+ * for as long as the holder keeps renewing the pause (ended when the fd
+ * closes), which is why it goes only to callers with those rights.
  */
 #define KH_RAM_FILE_MAX_RANGES 32
 
@@ -195,12 +196,16 @@ struct kh_ram_file {
 
 /*
  * Opens the file behind vm's guest RAM (fd and pidfd are new; the
- * caller closes them). For anonymous memory, which no file holds, a
- * keyhole.ko session when the module is loaded, else -ENODEV; -ENOTSUP
- * when the ranges lie in different files.
+ * caller closes them). For RAM no file holds, with KH_RAM_FILE_MAY_KMOD
+ * in flags, a keyhole.ko session when the module is loaded (made with
+ * the caller's rights: only for a caller that may use /dev/keyhole
+ * itself), else -ENODEV; -ENOTSUP when the ranges lie in different
+ * files.
  */
-int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
-		   struct kh_err *err);
+#define KH_RAM_FILE_MAY_KMOD	(1u << 0)
+
+int kh_vm_ram_file(struct kh_vm *vm, unsigned int flags,
+		   struct kh_ram_file *ram, struct kh_err *err);
 
 /*
  * Attaches to a VM through such a file: technique memmap on a backend,

@@ -567,14 +567,47 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
  * session of the client's own) and a pidfd of its QEMU, passed with the
  * reply; the reply says which, and where each range lies in it.
  */
+/*
+ * The kinds of RAM file the client takes ("kinds", default the backend
+ * alone, which every client understands): a keyhole.ko session only for
+ * one that asks and is root. keyholed makes the session with its own
+ * rights; any other client could not open /dev/keyhole, and a session
+ * reads all of QEMU's memory, not only guest RAM. -1: malformed.
+ */
+static int ram_kinds(const struct job *job, unsigned int *flags)
+{
+	json_t *kinds = json_object_get(job->args, "kinds"), *kind;
+	size_t i;
+
+	*flags = 0;
+	if (!kinds)
+		return 0;
+	if (!json_is_array(kinds))
+		return -1;
+	json_array_foreach(kinds, i, kind) {
+		const char *name = json_string_value(kind);
+
+		if (!name || (strcmp(name, "backend") &&
+			      strcmp(name, "keyhole.ko")))
+			return -1;
+		if (!strcmp(name, "keyhole.ko") &&
+		    client_peer(job->client)->cred.uid == 0)
+			*flags |= KH_RAM_FILE_MAY_KMOD;
+	}
+	return 0;
+}
+
 static json_t *run_ram(struct job *job, struct kh_vm *vm)
 {
 	struct kh_ram_file ram;
 	struct kh_err err = { 0 };
 	json_t *ranges, *doc;
-	unsigned int i;
+	unsigned int i, flags;
 
-	if (kh_vm_ram_file(vm, &ram, &err))
+	if (ram_kinds(job, &flags))
+		return kh_proto_error(KH_ERR_BAD_ARGUMENT, job->id,
+				      "ram: 'kinds' is a list of \"backend\" and \"keyhole.ko\"");
+	if (kh_vm_ram_file(vm, flags, &ram, &err))
 		return kh_proto_error(error_class(job, err.code), job->id,
 				      "%s", err.msg);
 	if (ram.kind == KH_RAM_FILE_KMOD)
@@ -896,6 +929,25 @@ static bool tell_before(const struct worker *w, const struct feed *f,
 }
 
 /*
+ * Until when f's crawl may be put off: for the next attach, and by 10 s
+ * at most. A worker that cannot keep up always has crawls due before
+ * the next attach (late ones, whose deadlines are older), and a crawl
+ * put off for as long as that would never attach its VM: one put off by
+ * 10 s runs in deadline order among them. Shorter, and the first crawls
+ * of a burst of new VMs that takes longer than that to attach would
+ * again run back to back ahead of the watched ones (a thousand VMs, 9 ms
+ * each, take 4.5 s of each of two workers).
+ */
+#define PUT_OFF_MAX_NS	(10 * 1000000000ull)
+
+static uint64_t put_off_until(const struct worker *w, const struct feed *f)
+{
+	uint64_t limit = (f->asked_ns ?: f->due_ns) + PUT_OFF_MAX_NS;
+
+	return w->attach_after < limit ? w->attach_after : limit;
+}
+
+/*
  * Whether f's crawl, which would attach its VM first, is put off behind
  * crawls due meanwhile. An attach takes milliseconds (tens with a slow
  * QEMU) against a crawl's fraction of one, and when hundreds of VMs
@@ -903,15 +955,16 @@ static bool tell_before(const struct worker *w, const struct feed *f,
  * deadline order, ahead of every crawl that fell due behind them. So
  * after an attach that took t, crawls due within the next t go first.
  * A due crawl then waits for one attach at most, and attaching still
- * gets at least half of the worker while it has VMs to attach (a
- * put-off crawl that reaches the top runs at once). Its lateness counts
- * from when it was due before it was put off.
+ * gets at least half of a worker that keeps up while it has VMs to
+ * attach (a put-off crawl that reaches the top runs at once). Its
+ * lateness counts from when it was due before it was put off.
  */
 static bool attach_waits(const struct worker *w, const struct feed *f,
 			 uint64_t now)
 {
 	return !f->vm->vm && f->due_ns <= now + early_ns(f) &&
-	       now < w->attach_after && f->due_ns < w->attach_after;
+	       now < w->attach_after && f->due_ns < w->attach_after &&
+	       f->due_ns < put_off_until(w, f);
 }
 
 /*
@@ -969,9 +1022,11 @@ static void *worker_main(void *arg)
 		feed = earliest_feed(w);
 		now = mono_ns();
 		if (feed && attach_waits(w, feed, now)) {
+			uint64_t until = put_off_until(w, feed);
+
 			if (!feed->asked_ns)
 				feed->asked_ns = feed->due_ns;
-			feed->due_ns = w->attach_after;
+			feed->due_ns = until;
 			feed_heap_fix(&w->feeds, feed);
 			continue;
 		}

@@ -58,8 +58,8 @@ static int kmod_session(struct kh_access *acc, struct kh_ram_file *ram,
 	return 0;
 }
 
-int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
-		   struct kh_err *err)
+int kh_vm_ram_file(struct kh_vm *vm, unsigned int flags,
+		   struct kh_ram_file *ram, struct kh_err *err)
 {
 	uint64_t offsets[KH_LAYOUT_MAX_RANGES];
 	struct kh_access acc = {
@@ -78,7 +78,7 @@ int kh_vm_ram_file(struct kh_vm *vm, struct kh_ram_file *ram,
 				  "VM %s is a RAM image, not a running QEMU: open the image itself",
 				  vm->target.name);
 	ret = kh_memmap_file(&acc, &fd, offsets, err);
-	if (ret == -ENODEV)
+	if (ret == -ENODEV && (flags & KH_RAM_FILE_MAY_KMOD))
 		ret = kmod_session(&acc, ram, &fd, offsets, err);
 	if (ret)
 		return ret;
@@ -198,6 +198,7 @@ int kh_vm_open_ram_file(struct kh_ctx *ctx, const struct kh_ram_file *ram,
 		goto fail;
 	}
 	if (ram->kind == KH_RAM_FILE_KMOD) {
+		vm->acc.ram_fd = -1;
 		vm->acc.ram_mirror = 1;	/* kmap takes fd, even on failure */
 	} else {
 		vm->acc.ram_file = 1;

@@ -5,10 +5,11 @@
  * - it listens to the module's netlink events (keyholed_module_listening
  *   on /metrics) and attaches with kmap; its own attach's LAYOUT_CHANGED
  *   makes it read nothing again;
- * - "ram" hands a client a module session of its own for the guest's
- *   anonymous RAM: `keyhole --broker --ram-file` reads it with kmap and
- *   finds every process the guest had throughout; the session ends with
- *   the client, keyholed's stays;
+ * - "ram" hands a root client that asks for one ("kinds") a module
+ *   session of its own for the guest's anonymous RAM, and no session to
+ *   one that does not ask: `keyhole --broker --ram-file` reads it with
+ *   kmap and finds every process the guest had throughout; the session
+ *   ends with the client, keyholed's stays and reads nothing again;
  * - a client's "pause" halts the guest through the module, not QMP: QEMU
  *   still says "running" while the vCPU threads sleep in keyhole_park();
  *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
@@ -221,6 +222,13 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 
 	CHECK(sessions == 1, "%d module sessions on the guest's QEMU before ram, not keyholed's alone",
 	      sessions);
+	/* A client that does not say it takes a session gets none. */
+	vm = command(fd, "ram", "");
+	CHECK(json_object_get(vm, "error") && !json_object_get(vm, "return") &&
+	      sessions_on_guest(nl) == 1,
+	      "ram without kinds on anonymous RAM: %s",
+	      json_dumps(vm, JSON_COMPACT));
+	json_decref(vm);
 	vm = keyhole_json(&status, "--broker=%s --ram-file vm %d", sock, g->pid);
 	CHECK(status == 0 &&
 	      !strcmp(json_string_value(json_object_get(vm, "technique")) ?: "",

@@ -48,7 +48,10 @@ static int ram_of_reply(json_t *ret, struct kh_proto_conn *conn,
 	}
 	ram->nr = json_array_size(ranges);
 	/* Before "kind" there was only the backend. */
-	if (kind && !strcmp(kind, "keyhole.ko")) {
+	if (json_object_get(ret, "kind") && !kind) {
+		snprintf(why, why_size, "keyholed's ram reply has a kind that is not a name");
+		return -1;
+	} else if (kind && !strcmp(kind, "keyhole.ko")) {
 		ram->kind = KH_RAM_FILE_KMOD;
 	} else if (kind && strcmp(kind, "backend")) {
 		snprintf(why, why_size, "keyholed handed over RAM of a kind this keyhole does not know: %s",
@@ -82,7 +85,9 @@ int attach_ram_file(const struct options *opts, const char *spec,
 
 	if (kh_proto_connect(opts->broker, &conn, why, sizeof(why)))
 		return report_error(opts, "%s", why);
-	if (kh_proto_send(&conn, "ram", json_pack("{s:s}", "vm", spec), 1,
+	if (kh_proto_send(&conn, "ram", json_pack("{s:s, s:[s, s]}", "vm", spec,
+						  "kinds", "backend",
+						  "keyhole.ko"), 1,
 			  why, sizeof(why)))
 		goto fail;
 	do {
