@@ -61,6 +61,7 @@ struct vm_entry {
 	void *exit_watch;		/* the loop's source on pidfd */
 	atomic_bool gone;		/* QEMU exited: no new work */
 	unsigned long seen;		/* the last rescan that saw it (loop) */
+	unsigned long found;		/* the rescan that found it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
 	/* The module sessions last made for clients ("ram"), worker's. */

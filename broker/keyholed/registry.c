@@ -116,7 +116,7 @@ static void add_proc(const struct kh_qemu_proc *proc)
 	if (!e)
 		return;
 	e->id = *proc;
-	e->seen = scan;
+	e->seen = e->found = scan;
 	atomic_init(&e->refs, 1);
 	e->pidfd = syscall(SYS_pidfd_open, proc->pid, 0);
 	if (e->pidfd < 0) {
@@ -169,6 +169,21 @@ struct vm_entry *registry_any_on(unsigned int worker)
 	return found;
 }
 
+/*
+ * libvirt writes a domain's pid file only once its QEMU runs: a QEMU
+ * found before that would stay unbound to its domain for good. One that
+ * looks like libvirt's (a -uuid, and its monitor passed as an fd, so no
+ * socket on its argv) is read again at each rescan for its first
+ * minute, until its domain is known.
+ */
+#define BIND_SCANS	60
+
+static bool unbound(const struct vm_entry *e)
+{
+	return !e->id.libvirt_name[0] && e->id.uuid[0] && !e->id.qmp_path[0] &&
+	       scan - e->found < BIND_SCANS;
+}
+
 /* The process is one the registry holds: marked seen, not read again. */
 /*
  * pid is a VM listed before, still the same process: its pidfd has not
@@ -193,6 +208,8 @@ static int known(pid_t pid, void *priv)
 
 	if (same)
 		e->seen = scan;
+	if (same && unbound(e))
+		same = 0;	/* alive, read again: it may be bound now */
 	if (e)
 		vm_put(e);
 	return same;
@@ -225,10 +242,21 @@ void registry_rescan(void)
 	workers_rebalance();
 	for (i = 0; i < nr; i++) {
 		e = lookup_pid(procs[i].pid);
-		if (e)
-			vm_put(e);	/* exited and reused within the scan */
-		else
+		/*
+		 * Bound to its libvirt domain since it was found: the VM
+		 * goes and comes back under that name (its subscribers see
+		 * it leave and return), rather than change name under them.
+		 */
+		if (e && e->id.start_time == procs[i].start_time &&
+		    !e->id.libvirt_name[0] && procs[i].libvirt_name[0]) {
+			remove_entry(e);
+			vm_put(e);
 			add_proc(&procs[i]);
+		} else if (e) {
+			vm_put(e);	/* the same, or exited and reused */
+		} else {
+			add_proc(&procs[i]);
+		}
 	}
 	free(procs);
 }
