@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <stdint.h>
 
+#include "access/kmod_session.h"
 #include "keyholed.h"
 
 /* "/proc/PID/mem" without stdio, which a forked child may not use. */
@@ -46,8 +48,20 @@ static void mem_path(pid_t pid, char *path)
 /*
  * In the forked child of a threaded daemon: raw system calls only. The
  * id changes are the raw ones too, which change the calling thread's
- * credentials, here the whole process.
+ * credentials, here the whole process. The child keeps the daemon's fds,
+ * but dropping to the client's ids makes it undumpable (suid_dumpable),
+ * so the client cannot ptrace it or open them through /proc.
  */
+static void become(const struct peer *peer)
+{
+	if (syscall(SYS_setgroups, peer->nr_groups, peer->groups) ||
+	    syscall(SYS_setresgid, peer->cred.gid, peer->cred.gid,
+		    peer->cred.gid) ||
+	    syscall(SYS_setresuid, peer->cred.uid, peer->cred.uid,
+		    peer->cred.uid))
+		_exit(1);
+}
+
 static void child_check(const struct peer *peer, const pid_t *pids,
 			unsigned int nr, int out)
 {
@@ -55,12 +69,7 @@ static void child_check(const struct peer *peer, const pid_t *pids,
 	unsigned int i;
 	int fd;
 
-	if (syscall(SYS_setgroups, peer->nr_groups, peer->groups) ||
-	    syscall(SYS_setresgid, peer->cred.gid, peer->cred.gid,
-		    peer->cred.gid) ||
-	    syscall(SYS_setresuid, peer->cred.uid, peer->cred.uid,
-		    peer->cred.uid))
-		_exit(1);
+	become(peer);
 	for (i = 0; i < nr; i++) {
 		mem_path(pids[i], path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -120,6 +129,100 @@ int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		for (i = 0; i < nr; i++)
 			ok[i] = false;
 	return 0;
+}
+
+/* What the attaching child says: the attach's result and session id. */
+struct attach_answer {
+	int ret;		/* the vm fd passed along, or -errno */
+	uint64_t session;
+};
+
+static void child_attach(const struct peer *peer, int dev,
+			 const struct kh_access *acc, int out)
+{
+	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct attach_answer a = { 0 };
+	struct iovec iov = { .iov_base = &a, .iov_len = sizeof(a) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	become(peer);
+	a.ret = kh_kmod_attach_once(dev, acc, &a.session);
+	if (a.ret >= 0) {
+		mh.msg_control = control;
+		mh.msg_controllen = sizeof(control);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &a.ret, sizeof(int));
+	}
+	_exit(sendmsg(out, &mh, MSG_NOSIGNAL) == sizeof(a) ? 0 : 1);
+}
+
+static int receive_attach(int in, uint64_t *session)
+{
+	char control[CMSG_SPACE(sizeof(int))];
+	struct attach_answer a;
+	struct iovec iov = { .iov_base = &a, .iov_len = sizeof(a) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cm;
+	int fd = -1;
+	ssize_t n;
+
+	do
+		n = recvmsg(in, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	/* A child that could not become the client said nothing: refused. */
+	if (n != sizeof(a) || (a.ret >= 0 && fd < 0) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd >= 0)
+			close(fd);
+		return n == 0 ? -EPERM : -EPROTO;
+	}
+	if (a.ret < 0)
+		return a.ret;
+	*session = a.session;
+	return fd;
+}
+
+int auth_kmod_attach(void *arg, int dev, const struct kh_access *acc,
+		     uint64_t *session)
+{
+	const struct peer *peer = arg;
+	int sv[2], status, fd;
+	pid_t child;
+
+	if (peer->cred.uid == 0)
+		return kh_kmod_attach_once(dev, acc, session);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		fd = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return fd;
+	}
+	if (child == 0) {
+		close(sv[0]);
+		child_attach(peer, dev, acc, sv[1]);
+	}
+	close(sv[1]);
+	fd = receive_attach(sv[0], session);
+	close(sv[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return fd;
 }
 
 static int memo_find(const struct auth_memo *memo, pid_t pid,

@@ -43,7 +43,9 @@ void state_recover(void);
 
 /* --- the VM registry (registry.c) --- */
 
-#define NR_HANDED 4
+#define NR_HANDED 16
+/* layout_event after events of two sessions: one may be another's. */
+#define LAYOUT_EVENTS_MANY UINT64_MAX
 
 struct vm_entry {
 	struct cds_lfht_node node;	/* keyed by pid */
@@ -64,12 +66,18 @@ struct vm_entry {
 	unsigned long found;		/* the rescan that found it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
-	/* The module sessions last made for clients ("ram"), worker's. */
+	/*
+	 * The module sessions keyholed last made besides its own: for
+	 * clients ("ram") and for queries with another technique; worker's.
+	 */
 	uint64_t handed[NR_HANDED];
 	unsigned int nr_handed;
 	/* keyhole.ko's id of that attachment, or 0 (module_events.c). */
 	_Atomic uint64_t kmod_session;
-	/* The session of the module's last LAYOUT_CHANGED, until read. */
+	/*
+	 * The session of the module's LAYOUT_CHANGED since last read, or
+	 * LAYOUT_EVENTS_MANY when more than one session's came.
+	 */
 	_Atomic uint64_t layout_event;
 };
 
@@ -149,6 +157,16 @@ void server_unwatch_exit(struct vm_entry *e);
  */
 int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		    unsigned int nr, bool *ok);
+
+/*
+ * keyhole.ko's attach for a "ram" session (kh_kmod_attach_t, arg the
+ * struct peer): made in a child with the peer's credentials, so that the
+ * module checks the client's right to read QEMU's memory, not the
+ * daemon's, and the session grants the client nothing it lacks.
+ */
+struct kh_access;
+int auth_kmod_attach(void *arg, int dev, const struct kh_access *acc,
+		     uint64_t *session);
 
 #define AUTH_MEMOS 256
 

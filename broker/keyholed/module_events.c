@@ -55,6 +55,20 @@ static bool pidfd_exited(int pidfd)
 	return pidfd < 0 || poll(&p, 1, 0) == 1;
 }
 
+/*
+ * One slot for the worker to read: a second session's event before it
+ * does makes it "many", which the worker takes as another's, rather than
+ * lose an event of another's under one of its own.
+ */
+static void layout_event(struct vm_entry *e, uint64_t session)
+{
+	uint64_t was = atomic_load(&e->layout_event), now;
+
+	do
+		now = !was || was == session ? session : LAYOUT_EVENTS_MANY;
+	while (!atomic_compare_exchange_weak(&e->layout_event, &was, now));
+}
+
 static void on_event(uint8_t cmd, pid_t pid, uint64_t session,
 		     uint32_t pause_end)
 {
@@ -70,7 +84,7 @@ static void on_event(uint8_t cmd, pid_t pid, uint64_t session,
 		metrics_module_event(METRICS_MODULE_LAYOUT_CHANGED);
 		/* The worker tells its own attach's event from another's. */
 		if (e)
-			atomic_store(&e->layout_event, session);
+			layout_event(e, session);
 		break;
 	case KEYHOLE_GENL_CMD_PAUSE_ENDED:
 		metrics_module_event(METRICS_MODULE_PAUSE_ENDED);

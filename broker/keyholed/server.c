@@ -7,9 +7,10 @@
  * A client can cost the daemon only bounded memory and never delays the
  * others: a request line is at most KH_PROTO_MAX_REQUEST bytes; at most
  * MAX_IN_FLIGHT of its requests run at once (it is not read meanwhile);
- * what it does not read piles up to MAX_QUEUED bytes, then it is cut
- * off; a request it starts and does not finish within PARTIAL_USEC ends
- * the connection; and past MAX_CLIENTS, new ones are told so and closed.
+ * what it does not read piles up to MAX_QUEUED bytes (and
+ * MAX_QUEUED_FDS descriptors), then it is cut off; a request it starts
+ * and does not finish within PARTIAL_USEC ends the connection; and past
+ * MAX_CLIENTS, new ones are told so and closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,8 @@
 #define MAX_PER_UID	1024
 #define MAX_IN_FLIGHT	16
 #define MAX_QUEUED	(64u << 20)
+/* Descriptors ("ram") waiting unread: each is one of the daemon's fds. */
+#define MAX_QUEUED_FDS	(4 * MAX_IN_FLIGHT)
 #define PARTIAL_USEC	(10 * 1000000ull)
 #define RESCAN_USEC	(1000000ull)
 #define SWEEP_USEC	(1000000ull)
@@ -64,6 +67,7 @@ struct client {
 	uint64_t partial_since;	/* CLOCK_MONOTONIC usec; 0: none */
 	struct outbuf *out_head, **out_tail;
 	size_t out_bytes;
+	unsigned int out_fds;	/* in out_head's list, not yet sent */
 	unsigned int nr_stream;	/* stream outbufs queued */
 	uint64_t dropped;	/* stream messages dropped */
 	unsigned int in_flight;
@@ -205,9 +209,11 @@ static ssize_t send_some(struct client *c, struct outbuf *b)
 	cm->cmsg_len = CMSG_LEN(b->nr_fds * sizeof(int));
 	memcpy(CMSG_DATA(cm), b->fds, b->nr_fds * sizeof(int));
 	n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n > 0)	/* they went with the first byte: ours to close */
+	if (n > 0) {	/* they went with the first byte: ours to close */
+		c->out_fds -= b->nr_fds;
 		while (b->nr_fds)
 			close(b->fds[--b->nr_fds]);
+	}
 	return n;
 }
 
@@ -307,7 +313,8 @@ static void queue_held(struct client *c, json_t *msg, bool stream,
 	 * large one still reaches a client that reads.
 	 */
 	b = c->out_bytes > MAX_QUEUED || (stream && c->out_bytes + len >
-					   MAX_QUEUED) ? NULL :
+					   MAX_QUEUED) ||
+	    c->out_fds + nr_fds > MAX_QUEUED_FDS ? NULL :
 	    malloc(sizeof(*b) + len);
 	if (!b) {
 		free(line);
@@ -330,6 +337,7 @@ static void queue_held(struct client *c, json_t *msg, bool stream,
 	b->stream = stream;
 	b->nr_fds = nr_fds;
 	memcpy(b->fds, fds, nr_fds * sizeof(*fds));
+	c->out_fds += nr_fds;
 	b->next = NULL;
 	*c->out_tail = b;
 	c->out_tail = &b->next;

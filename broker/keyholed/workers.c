@@ -19,6 +19,7 @@
 #include "changes.h"
 #include "keyholed.h"
 #include "metrics.h"
+#include "ram_file.h"
 
 struct worker {
 	pthread_t thread;
@@ -390,8 +391,9 @@ static bool same_process(const struct vm_entry *e, struct kh_err *err)
  * (module_events.c): the layout we read may be stale, so it is read again,
  * by attaching again, unless a hold keeps the guest paused through this
  * attachment (then after the hold). Our own attach's event is not one,
- * nor are those of the sessions last made for clients' "ram" (their
- * ranges are ours), whose events may come after the next is made.
+ * nor are those of the sessions last made for clients' "ram" or for a
+ * query's own technique (their ranges are ours), whose events may come
+ * after the next is made.
  */
 static bool handed(const struct vm_entry *e, uint64_t session)
 {
@@ -412,8 +414,16 @@ static bool layout_stale(struct vm_entry *e)
 		return false;
 	/* Taken and cleared at once: an event landing meanwhile stays. */
 	theirs = atomic_exchange(&e->layout_event, 0);
+	if (theirs == LAYOUT_EVENTS_MANY)
+		return true;
 	return theirs && !handed(e, theirs) &&
 	       (kh_vm_kmod_session(e->vm, &ours) || ours != theirs);
+}
+
+/* A module session of keyholed's besides e's own: its events are ours. */
+static void hand(struct vm_entry *e, uint64_t session)
+{
+	e->handed[e->nr_handed++ % NR_HANDED] = session;
 }
 
 static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
@@ -546,6 +556,7 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 {
 	struct kh_vm_config cfg = job->cfg;
 	struct kh_vm *vm;
+	uint64_t session;
 	char spec[16];
 
 	vm_spec(job, spec, sizeof(spec));
@@ -555,6 +566,8 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 		return attached(job->vm, err);
 	if (kh_vm_open(ctx, spec, &cfg, &vm, err))
 		return NULL;
+	if (!kh_vm_kmod_session(vm, &session))
+		hand(job->vm, session);
 	if (!same_process(job->vm, err)) {
 		kh_vm_close(vm);
 		return NULL;
@@ -570,9 +583,9 @@ static struct kh_vm *vm_for(struct job *job, bool *transient,
 /*
  * The kinds of RAM file the client takes ("kinds", default the backend
  * alone, which every client understands): a keyhole.ko session only for
- * one that asks and is root. keyholed makes the session with its own
- * rights; any other client could not open /dev/keyhole, and a session
- * reads all of QEMU's memory, not only guest RAM. -1: malformed.
+ * one that asks, as it grants more than guest RAM (all of QEMU's
+ * readable memory, and pausing the vCPUs). The module checks the client's
+ * own right to that (auth_kmod_attach()). -1: malformed.
  */
 static int ram_kinds(const struct job *job, unsigned int *flags)
 {
@@ -590,8 +603,7 @@ static int ram_kinds(const struct job *job, unsigned int *flags)
 		if (!name || (strcmp(name, "backend") &&
 			      strcmp(name, "keyhole.ko")))
 			return -1;
-		if (!strcmp(name, "keyhole.ko") &&
-		    client_peer(job->client)->cred.uid == 0)
+		if (!strcmp(name, "keyhole.ko"))
 			*flags |= KH_RAM_FILE_MAY_KMOD;
 	}
 	return 0;
@@ -607,12 +619,12 @@ static json_t *run_ram(struct job *job, struct kh_vm *vm)
 	if (ram_kinds(job, &flags))
 		return kh_proto_error(KH_ERR_BAD_ARGUMENT, job->id,
 				      "ram: 'kinds' is a list of \"backend\" and \"keyhole.ko\"");
-	if (kh_vm_ram_file(vm, flags, &ram, &err))
+	if (kh_vm_ram_file_by(vm, flags, auth_kmod_attach,
+			      (void *)client_peer(job->client), &ram, &err))
 		return kh_proto_error(error_class(job, err.code), job->id,
 				      "%s", err.msg);
 	if (ram.kind == KH_RAM_FILE_KMOD)
-		job->vm->handed[job->vm->nr_handed++ % NR_HANDED] =
-			ram.kmod_session;
+		hand(job->vm, ram.kmod_session);
 	ranges = json_array();
 	for (i = 0; i < ram.nr; i++)
 		json_array_append_new(ranges, json_pack("{s:I, s:I, s:I}",

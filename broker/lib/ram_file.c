@@ -10,7 +10,8 @@
  * and the mapping is PROT_READ), nothing of QEMU's other memory, no
  * control of the VM. The pidfd that comes with it only tells when QEMU
  * exits: signals sent through it are checked against the sender's own
- * rights. What it cannot hand over: anonymous RAM (no file holds it).
+ * rights. Anonymous RAM is in no file: with keyhole.ko loaded, a session
+ * of the module stands in for it (kmod_session() below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "access/kmod_session.h"
 #include "access/technique.h"
 #include "kernel/memory.h"
+#include "ram_file.h"
 #include "vm.h"
 
 _Static_assert(KH_RAM_FILE_MAX_RANGES >= KH_LAYOUT_MAX_RANGES,
@@ -37,8 +39,9 @@ _Static_assert(KH_RAM_FILE_MAX_RANGES >= KH_LAYOUT_MAX_RANGES,
  * holder does with it, a pause or a new set of ranges, touches nobody
  * else's view. Without the module, the error says what each way lacks.
  */
-static int kmod_session(struct kh_access *acc, struct kh_ram_file *ram,
-			int *fdp, uint64_t *offsets, struct kh_err *err)
+static int kmod_session(struct kh_access *acc, kh_kmod_attach_t attach,
+			void *arg, struct kh_ram_file *ram, int *fdp,
+			uint64_t *offsets, struct kh_err *err)
 {
 	char memmap_why[sizeof(err->msg)];
 	struct kh_err why = { 0 };
@@ -46,7 +49,7 @@ static int kmod_session(struct kh_access *acc, struct kh_ram_file *ram,
 	int fd;
 
 	snprintf(memmap_why, sizeof(memmap_why), "%s", err->msg);
-	fd = kh_kmod_attach(acc, KEYHOLE_FEATURE_MAP, &why);
+	fd = kh_kmod_attach_by(acc, KEYHOLE_FEATURE_MAP, attach, arg, &why);
 	if (fd < 0)
 		return kh_err_set(err, ENODEV, "%s; nor can keyhole.ko hand it over: %s",
 				  memmap_why, why.msg);
@@ -60,6 +63,13 @@ static int kmod_session(struct kh_access *acc, struct kh_ram_file *ram,
 
 int kh_vm_ram_file(struct kh_vm *vm, unsigned int flags,
 		   struct kh_ram_file *ram, struct kh_err *err)
+{
+	return kh_vm_ram_file_by(vm, flags, NULL, NULL, ram, err);
+}
+
+int kh_vm_ram_file_by(struct kh_vm *vm, unsigned int flags,
+		      kh_kmod_attach_t attach, void *arg,
+		      struct kh_ram_file *ram, struct kh_err *err)
 {
 	uint64_t offsets[KH_LAYOUT_MAX_RANGES];
 	struct kh_access acc = {
@@ -79,7 +89,7 @@ int kh_vm_ram_file(struct kh_vm *vm, unsigned int flags,
 				  vm->target.name);
 	ret = kh_memmap_file(&acc, &fd, offsets, err);
 	if (ret == -ENODEV && (flags & KH_RAM_FILE_MAY_KMOD))
-		ret = kmod_session(&acc, ram, &fd, offsets, err);
+		ret = kmod_session(&acc, attach, arg, ram, &fd, offsets, err);
 	if (ret)
 		return ret;
 	/* The file is the process's only if it still runs now. */

@@ -7,9 +7,11 @@
  * a query without a VM or on a VM that does not exist; a line of 64 MiB;
  * a request cut off by the client's close; a client kill -9'd with its
  * request in flight; a client that never finishes its line (slowloris); a
- * client that never reads its replies; 1,000 idle connections; and a
+ * client that never reads its replies, or the RAM files passed with them
+ * (cut off, its descriptors closed); 1,000 idle connections; and a
  * client that shuts its side after its request, which is still answered.
  */
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include "broker.h"
@@ -205,6 +207,66 @@ static void never_reads(void)
 	bystander("a client that never read");
 }
 
+static unsigned int open_fds(pid_t pid)
+{
+	char path[64];
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	CHECK(dir, "cannot list %s", path);
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Asks for the guest's RAM file and never reads: each reply holds two
+ * of the daemon's descriptors until sent, so it is cut off long before
+ * MAX_QUEUED bytes, and the descriptors are closed with it.
+ */
+static void never_reads_ram(void)
+{
+	struct timeval stall = { .tv_sec = 30 };
+	struct ucred daemon;
+	socklen_t len = sizeof(daemon);
+	unsigned int before, now;
+	int fd = broker_connect(sock), sent = 0, i;
+	char request[128];
+	double start;
+	ssize_t n = 0;
+
+	CHECK(!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &daemon, &len),
+	      "SO_PEERCRED: %s", strerror(errno));
+	before = open_fds(daemon.pid);
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"ram\",\"arguments\":{\"vm\":\"%d\"}}\n",
+		 guest_pid);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stall, sizeof(stall));
+	for (i = 0; i < 200000; i++) {
+		n = send(fd, request, strlen(request), MSG_NOSIGNAL);
+		if (n != (ssize_t)strlen(request))
+			break;
+		sent++;
+	}
+	CHECK(n < 0 && (errno == EPIPE || errno == ECONNRESET),
+	      "a client that never reads its RAM files was not cut off after %d requests (%s)",
+	      sent, n < 0 ? strerror(errno) : "all sent");
+	fprintf(stderr, "never_reads_ram: cut off after %d requests\n", sent);
+	close(fd);
+	start = broker_now();
+	while ((now = open_fds(daemon.pid)) > before + 8) {
+		CHECK(broker_now() - start < 60,
+		      "keyholed holds %u descriptors 60 s after cutting off a client that never read, %u before",
+		      now, before);
+		usleep(100000);
+	}
+	bystander("a client that never read its RAM files");
+}
+
 static void idle_crowd(void)
 {
 	struct rlimit lim;
@@ -243,6 +305,7 @@ int main(int argc, char **argv)
 	half_closed();
 	slowloris();
 	never_reads();
+	never_reads_ram();
 	idle_crowd();
 	return KH_PASS;
 }

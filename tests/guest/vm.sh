@@ -7,7 +7,7 @@
 #                      [--machine pc|q35] [--mem SIZE] [--name NAME] [--smp N]
 #                      [--maxcpus N]
 #                      [--no-qmp] [--timeout SECS] [--append 'KERNEL ARGS']
-#                      [--images DIR] [--gdb] [--agent]
+#                      [--images DIR] [--gdb] [--agent] [--user USER]
 #   vm.sh stop RUNDIR
 #   vm.sh truth RUNDIR REQUEST        (shortcut for: truth RUNDIR/truth.sock REQUEST)
 #
@@ -26,6 +26,9 @@
 # QEMU pid. A guest whose init or workload reported "FAIL" on its console
 # is not the guest the tests describe: `start` fails then. On failure it
 # shows the console tail and leaves no QEMU behind.
+# With --user, QEMU runs as USER (its uid, gid and groups, from the start,
+# so that USER may ptrace it) and RUNDIR is given to USER; USER must be
+# able to read the images and, under KVM, open /dev/kvm.
 # `stop` quits QEMU (QMP quit, then SIGTERM, then SIGKILL) and waits for it.
 set -euo pipefail
 
@@ -119,7 +122,7 @@ start) ;;
 esac
 
 boot=bzimage paging=4 ram=memfd machine=pc mem=1G name=$(basename "$rundir")
-smp=1 maxcpus='' qmp=1 timeout=180 append_extra='' gdb=0 agent=0
+smp=1 maxcpus='' qmp=1 timeout=180 append_extra='' gdb=0 agent=0 user=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--boot) boot=${2:?}; shift ;;
@@ -136,6 +139,7 @@ while [ $# -gt 0 ]; do
 	--images) images=${2:?}; shift ;;
 	--gdb) gdb=1 ;;
 	--agent) agent=1 ;;
+	--user) user=${2:?}; shift ;;
 	*) echo "vm.sh: unknown option $1" >&2; usage ;;
 	esac
 	shift
@@ -157,6 +161,18 @@ images=$(cd "$images" && pwd)
 
 accel=tcg
 [ "$("$here/kvm-usable.sh" "$images")" = yes ] && accel=kvm
+
+# As USER: setpriv sets its uid, gid and groups before QEMU runs.
+runas=()
+if [ -n "$user" ]; then
+	uid=$(id -u "$user" 2>/dev/null) || die "--user $user: no such user"
+	runas=(setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups --)
+	chown "$uid:$(id -g "$user")" "$rundir"
+	"${runas[@]}" test -r "$images/vmlinux" -a -r "$images/initramfs.cpio.gz" ||
+		die "--user $user cannot read the images in $images"
+	[ "$accel" != kvm ] || "${runas[@]}" test -r /dev/kvm -a -w /dev/kvm ||
+		die "--user $user cannot open /dev/kvm"
+fi
 
 if [ "$boot" = bzimage ]; then
 	kernel=$images/bzImage
@@ -207,6 +223,7 @@ rm -f "$rundir/console.log" "$rundir/qmp.sock" "$rundir/qmp-watch.sock" \
 	done
 	printf 'kernel_release=%s\n' "$(cat "$images/kernel-release")"
 	printf 'qemu=%s\n' "qemu-system-x86_64 ${args[*]@Q}"
+	printf 'user=%s\n' "${user@Q}"
 } >"$rundir/options"
 
 started=0
@@ -231,7 +248,7 @@ tries=1
 [ "$accel" = kvm ] && tries=2
 for try in $(seq 1 "$tries"); do
 	t0=$(date +%s.%N)
-	if ! qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
+	if ! "${runas[@]}" qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.log" 2>&1; then
 		cat "$rundir/qemu.log" >&2
 		die "qemu-system-x86_64 failed to start"
 	fi

@@ -5,11 +5,13 @@
  * - it listens to the module's netlink events (keyholed_module_listening
  *   on /metrics) and attaches with kmap; its own attach's LAYOUT_CHANGED
  *   makes it read nothing again;
- * - "ram" hands a root client that asks for one ("kinds") a module
- *   session of its own for the guest's anonymous RAM, and no session to
- *   one that does not ask: `keyhole --broker --ram-file` reads it with
- *   kmap and finds every process the guest had throughout; the session
- *   ends with the client, keyholed's stays and reads nothing again;
+ * - "ram" hands a client that asks for one ("kinds") a module session of
+ *   its own for the guest's anonymous RAM, and no session to one that
+ *   does not ask: `keyhole --broker --ram-file` reads it with kmap and
+ *   finds every process the guest had throughout, as root and as nobody,
+ *   the user the guest's QEMU runs as (its session attached with its own
+ *   credentials); the sessions end with the clients, keyholed's stays
+ *   and reads nothing again;
  * - a client's "pause" halts the guest through the module, not QMP: QEMU
  *   still says "running" while the vCPU threads sleep in keyhole_park();
  *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
@@ -192,6 +194,27 @@ static int sessions_on_guest(struct kp_nl *nl)
 	return on;
 }
 
+/* keyhole_json_whole() as uid nobody, the guest's QEMU's user. */
+static json_t *as_nobody(int *status, const char *fmt, ...)
+{
+	char args[4096], *keyhole, runas[4400];
+	json_t *doc;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	keyhole = strdup(getenv("KEYHOLE"));
+	snprintf(runas, sizeof(runas),
+		 "setpriv --reuid=nobody --regid=nogroup --clear-groups -- %s",
+		 keyhole);
+	setenv("KEYHOLE", runas, 1);
+	doc = keyhole_json_whole(status, "%s", args);
+	setenv("KEYHOLE", keyhole, 1);
+	free(keyhole);
+	return doc;
+}
+
 static bool has_task(json_t *tasks, int pid)
 {
 	json_t *t;
@@ -256,6 +279,17 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 		matched++;
 	}
 	CHECK(matched >= 10, "only %d stable processes to compare", matched);
+	json_decref(tasks);
+	/*
+	 * QEMU's own user gets one too, attached with its credentials (root
+	 * is not needed to be given what ptrace already allows).
+	 */
+	tasks = as_nobody(&status, "--broker=%s --ram-file ps %d", sock,
+			  g->pid);
+	CHECK(status == 0 && json_is_array(tasks) &&
+	      has_task(tasks, before[0].pid),
+	      "keyhole --broker --ram-file ps as nobody, QEMU's user: exit %d: %s",
+	      status, json_dumps(tasks, JSON_COMPACT));
 	start = kt_now_ms();
 	while (sessions_on_guest(nl) != 1) {
 		CHECK(kt_now_ms() - start < KP_RUN_MS,
@@ -264,10 +298,10 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 		usleep(50000);
 	}
 	/* The sessions it made for clients are not news to keyholed. */
-	wait_metric(series, events + 2, "the handed-over sessions' ranges");
+	wait_metric(series, events + 3, "the handed-over sessions' ranges");
 	json_decref(ok(fd, "vm", ""));
 	CHECK(metric("keyholed_layout_rereads_total") == 0,
-	      "keyholed read the layout again after handing over a session");
+	      "keyholed read the layout again after handing over the sessions");
 	free(before);
 	free(after);
 	json_decref(tasks);
@@ -494,6 +528,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/guest/truth", build);
 	setenv("TRUTH", path, 1);
 	CHECK(mkdtemp(dir), "mkdtemp %s", dir);
+	/* nobody's client reaches the socket in it */
+	CHECK(!chmod(dir, 0711), "chmod %s: %s", dir, strerror(errno));
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	snprintf(log_path, sizeof(log_path), "%s/keyholed.log", dir);
 	/* the L1 boots with lo down: /metrics is served on 127.0.0.1 */
@@ -504,7 +540,16 @@ int main(int argc, char **argv)
 	kp_param_hold();
 	CHECK(!kp_nl_open(&nl, false), "the keyhole netlink family");
 
-	kt_guest_start(&kg, "kt-keyholed");
+	/*
+	 * QEMU runs as nobody, so that a client of its uid may ask for a
+	 * module session: the L1's /dev/kvm is made open to it, and Yama
+	 * (if present) lets a uid ptrace its own processes.
+	 */
+	out = run_capture(&status,
+			  "chmod 0666 /dev/kvm && { [ ! -e /proc/sys/kernel/yama/ptrace_scope ] || echo 0 > /proc/sys/kernel/yama/ptrace_scope; } 2>&1");
+	CHECK(status == 0, "/dev/kvm and Yama for nobody's QEMU: %s", out);
+	free(out);
+	kt_guest_start_as(&kg, "kt-keyholed", "nobody");
 	start_daemon();
 	fd = broker_connect(sock);
 	attach_with_kmap(fd);

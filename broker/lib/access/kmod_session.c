@@ -81,11 +81,11 @@ static int handshake(int dev, uint64_t features, struct kh_err *err)
 	return 0;
 }
 
-static int attach(int dev, struct kh_access *acc, struct kh_err *err)
+int kh_kmod_attach_once(int dev, const struct kh_access *acc,
+			uint64_t *session)
 {
 	struct keyhole_attach at;
 	unsigned int tries;
-	int r;
 
 	for (tries = 0; tries < ATTACH_TRIES; tries++) {
 		at = (struct keyhole_attach){ .size = sizeof(at) };
@@ -97,13 +97,18 @@ static int attach(int dev, struct kh_access *acc, struct kh_err *err)
 			at.pid = acc->pid;
 		}
 		if (!ioctl(dev, KEYHOLE_ATTACH, &at)) {
-			acc->kmod_session = at.session_id;
+			*session = at.session_id;
 			return at.vm_fd;
 		}
 		if (errno != EAGAIN && errno != EINTR)
 			break;
 	}
-	r = errno;
+	return -errno;
+}
+
+int kh_kmod_attach_failed(const struct kh_access *acc, int r,
+			  struct kh_err *err)
+{
 	switch (r) {
 	case EPERM:
 	case EACCES:
@@ -171,8 +176,8 @@ static int set_ranges(int vm_fd, struct kh_access *acc, struct kh_err *err)
 	}
 }
 
-int kh_kmod_attach(struct kh_access *acc, uint64_t features,
-		   struct kh_err *err)
+int kh_kmod_attach_by(struct kh_access *acc, uint64_t features,
+		      kh_kmod_attach_t attach, void *arg, struct kh_err *err)
 {
 	int dev, vm_fd, ret;
 
@@ -183,15 +188,26 @@ int kh_kmod_attach(struct kh_access *acc, uint64_t features,
 	if (dev < 0)
 		return dev;
 	ret = handshake(dev, features, err);
-	vm_fd = ret ? ret : attach(dev, acc, err);
+	if (ret) {
+		close(dev);
+		return ret;
+	}
+	vm_fd = attach ? attach(arg, dev, acc, &acc->kmod_session) :
+		kh_kmod_attach_once(dev, acc, &acc->kmod_session);
 	/* The per-VM fd holds the module by itself. */
 	close(dev);
 	if (vm_fd < 0)
-		return vm_fd;
+		return kh_kmod_attach_failed(acc, -vm_fd, err);
 	ret = set_ranges(vm_fd, acc, err);
 	if (ret) {
 		close(vm_fd);
 		return ret;
 	}
 	return vm_fd;
+}
+
+int kh_kmod_attach(struct kh_access *acc, uint64_t features,
+		   struct kh_err *err)
+{
+	return kh_kmod_attach_by(acc, features, NULL, NULL, err);
 }

@@ -22,6 +22,30 @@
 int kh_kmod_attach(struct kh_access *acc, uint64_t features,
 		   struct kh_err *err);
 
+/*
+ * The attach step alone, on an open and checked device: the per-VM fd,
+ * its session id in *session, or -errno. System calls only, so that a
+ * forked child of a threaded process may run it.
+ */
+int kh_kmod_attach_once(int dev, const struct kh_access *acc,
+			uint64_t *session);
+/* err for an attach that failed with errno r; returns -r. */
+int kh_kmod_attach_failed(const struct kh_access *acc, int r,
+			  struct kh_err *err);
+
+/*
+ * Who attaches, when not the caller: keyholed attaches with its client's
+ * credentials, so that the module checks the client's right to read
+ * QEMU's memory, not the daemon's. Same contract as kh_kmod_attach_once().
+ */
+typedef int (*kh_kmod_attach_t)(void *arg, int dev,
+				const struct kh_access *acc,
+				uint64_t *session);
+
+/* kh_kmod_attach() with attach (if not NULL) doing the attach step. */
+int kh_kmod_attach_by(struct kh_access *acc, uint64_t features,
+		      kh_kmod_attach_t attach, void *arg, struct kh_err *err);
+
 /* The mirror of guest RAM (access/kmap.c). */
 struct kh_kmap;
 

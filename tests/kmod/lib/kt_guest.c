@@ -8,6 +8,12 @@
 
 void kt_guest_start(struct kt_guest *kg, const char *name)
 {
+	kt_guest_start_as(kg, name, NULL);
+}
+
+void kt_guest_start_as(struct kt_guest *kg, const char *name,
+		       const char *user)
+{
 	const char *build = getenv("KT_BUILD"), *repo = getenv("KT_REPO");
 	char accel[16], *out;
 	int status;
@@ -19,8 +25,9 @@ void kt_guest_start(struct kt_guest *kg, const char *name)
 	kg->started = true;
 	/* PVH: no decompressor, the quickest boot; 512 MiB is plenty. */
 	out = run_capture(&status,
-			  "'%s' start '%s' --images '%s/guest' --boot pvh --ram anon --mem 512M --name '%s' --timeout 600 2>&1",
-			  kg->vm_sh, kg->rundir, build, name);
+			  "'%s' start '%s' --images '%s/guest' --boot pvh --ram anon --mem 512M --name '%s' --timeout 600%s%s 2>&1",
+			  kg->vm_sh, kg->rundir, build, name,
+			  user ? " --user " : "", user ?: "");
 	CHECK(status == 0, "vm.sh start failed: %s", out);
 	fprintf(stderr, "%s", out);
 	free(out);

@@ -24,6 +24,9 @@ struct kt_guest {
  * it runs under KVM and answers.
  */
 void kt_guest_start(struct kt_guest *kg, const char *name);
+/* The same with QEMU run as user (vm.sh --user). */
+void kt_guest_start_as(struct kt_guest *kg, const char *name,
+		       const char *user);
 /* Stops it, if started, and removes its folder; safe at exit. */
 void kt_guest_stop(struct kt_guest *kg);
 
