@@ -6,8 +6,16 @@
  * LSMs, Yama), the daemon asks the kernel: a child process takes on the
  * client's uid, gid and supplementary groups, as SO_PEERCRED and
  * SO_PEERGROUPS gave them at connect, and opens /proc/PID/mem, whose open
- * is the kernel's PTRACE_MODE_ATTACH check. Having dropped to the
- * client's ids, the child has none of root's capabilities.
+ * is the kernel's PTRACE_MODE_ATTACH check. "ram" attaches keyhole.ko the
+ * same way (auth_kmod_attach()), as the module makes that check too.
+ *
+ * The child takes the client's ids as its effective ones (which the
+ * check uses, as the fs ids follow them) and keeps root as its real and
+ * saved uid: the effective capabilities are gone with the effective uid,
+ * and the client can neither signal the child (a SIGSTOP would hang the
+ * daemon waiting for it) nor ptrace it to reach the daemon's fds, which
+ * it holds. A child that does not answer within CHILD_DEADLINE_MS is
+ * killed all the same.
  *
  * What this cannot see: Yama's ptrace_scope=1 lets a process ptrace its
  * own descendants only, and the child is the daemon's, not the client's,
@@ -15,12 +23,15 @@
  * errs on the side of refusing (Documentation/broker.md).
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -45,21 +56,57 @@ static void mem_path(pid_t pid, char *path)
 	memcpy(path, "/mem", 5);
 }
 
+#define CHILD_DEADLINE_MS	10000
+
 /*
  * In the forked child of a threaded daemon: raw system calls only. The
  * id changes are the raw ones too, which change the calling thread's
- * credentials, here the whole process. The child keeps the daemon's fds,
- * but dropping to the client's ids makes it undumpable (suid_dumpable),
- * so the client cannot ptrace it or open them through /proc.
+ * credentials, here the whole process. Real and saved ids stay root's
+ * (-1: unchanged), see above.
  */
 static void become(const struct peer *peer)
 {
 	if (syscall(SYS_setgroups, peer->nr_groups, peer->groups) ||
-	    syscall(SYS_setresgid, peer->cred.gid, peer->cred.gid,
-		    peer->cred.gid) ||
-	    syscall(SYS_setresuid, peer->cred.uid, peer->cred.uid,
-		    peer->cred.uid))
+	    syscall(SYS_setresgid, -1, peer->cred.gid, -1) ||
+	    syscall(SYS_setresuid, -1, peer->cred.uid, -1))
 		_exit(1);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* Whether fd has something to read before the deadline (monotonic ms). */
+static bool readable_by(int fd, uint64_t deadline_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t now;
+	int n;
+
+	for (;;) {
+		now = now_ms();
+		if (now >= deadline_ms)
+			return false;
+		n = poll(&p, 1, (int)(deadline_ms - now));
+		if (n > 0)
+			return true;
+		if (n == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/* Reaps the child, killed first: one that stalls never holds us. */
+static void reap(pid_t child)
+{
+	int status;
+
+	kill(child, SIGKILL);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
 }
 
 static void child_check(const struct peer *peer, const pid_t *pids,
@@ -85,8 +132,9 @@ static void child_check(const struct peer *peer, const pid_t *pids,
 int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		    unsigned int nr, bool *ok)
 {
+	uint64_t deadline = now_ms() + CHILD_DEADLINE_MS;
 	unsigned int i, got = 0;
-	int pipefd[2], status;
+	int pipefd[2];
 	char answer;
 	pid_t child;
 	ssize_t n;
@@ -113,7 +161,7 @@ int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		child_check(peer, pids, nr, pipefd[1]);
 	}
 	close(pipefd[1]);
-	while (got < nr) {
+	while (got < nr && readable_by(pipefd[0], deadline)) {
 		n = read(pipefd[0], &answer, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -122,8 +170,7 @@ int auth_may_ptrace(const struct peer *peer, const pid_t *pids,
 		ok[got++] = answer == 1;
 	}
 	close(pipefd[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(child);
 	/* A child that could not become the client answered nothing: no. */
 	if (got < nr)
 		for (i = 0; i < nr; i++)
@@ -160,7 +207,7 @@ static void child_attach(const struct peer *peer, int dev,
 	_exit(sendmsg(out, &mh, MSG_NOSIGNAL) == sizeof(a) ? 0 : 1);
 }
 
-static int receive_attach(int in, uint64_t *session)
+static int receive_attach(int in, uint64_t deadline, uint64_t *session)
 {
 	char control[CMSG_SPACE(sizeof(int))];
 	struct attach_answer a;
@@ -173,6 +220,8 @@ static int receive_attach(int in, uint64_t *session)
 	int fd = -1;
 	ssize_t n;
 
+	if (!readable_by(in, deadline))
+		return -ETIMEDOUT;
 	do
 		n = recvmsg(in, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -189,8 +238,11 @@ static int receive_attach(int in, uint64_t *session)
 			close(fd);
 		return n == 0 ? -EPERM : -EPROTO;
 	}
-	if (a.ret < 0)
+	if (a.ret < 0) {
+		if (fd >= 0)
+			close(fd);
 		return a.ret;
+	}
 	*session = a.session;
 	return fd;
 }
@@ -198,8 +250,9 @@ static int receive_attach(int in, uint64_t *session)
 int auth_kmod_attach(void *arg, int dev, const struct kh_access *acc,
 		     uint64_t *session)
 {
+	uint64_t deadline = now_ms() + CHILD_DEADLINE_MS;
 	const struct peer *peer = arg;
-	int sv[2], status, fd;
+	int sv[2], fd;
 	pid_t child;
 
 	if (peer->cred.uid == 0)
@@ -218,10 +271,9 @@ int auth_kmod_attach(void *arg, int dev, const struct kh_access *acc,
 		child_attach(peer, dev, acc, sv[1]);
 	}
 	close(sv[1]);
-	fd = receive_attach(sv[0], session);
+	fd = receive_attach(sv[0], deadline, session);
 	close(sv[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(child);
 	return fd;
 }
 

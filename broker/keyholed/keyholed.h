@@ -72,6 +72,7 @@ struct vm_entry {
 	 */
 	uint64_t handed[NR_HANDED];
 	unsigned int nr_handed;
+	uint64_t reread_after_ns;	/* no layout re-read before (worker's) */
 	/* keyhole.ko's id of that attachment, or 0 (module_events.c). */
 	_Atomic uint64_t kmod_session;
 	/*
@@ -144,6 +145,8 @@ bool client_gone(const struct client *c);
 struct sd_event;
 void module_events_poll(struct sd_event *loop);
 void module_events_stop(void);
+/* How many sessions keyhole.ko has on QEMU process pid, or -errno. */
+int module_sessions_on(pid_t pid);
 
 void server_watch_exit(struct vm_entry *e);
 void server_unwatch_exit(struct vm_entry *e);

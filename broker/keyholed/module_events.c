@@ -192,6 +192,49 @@ static bool same_module(void)
 	return same;
 }
 
+struct count_on {
+	pid_t pid;
+	int nr;
+};
+
+static int count_session(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[KEYHOLE_GENL_A_MAX + 1];
+	struct count_on *count = arg;
+
+	if (!genlmsg_parse(nlmsg_hdr(msg), 0, tb, KEYHOLE_GENL_A_MAX,
+			   policy) &&
+	    tb[KEYHOLE_GENL_A_PID] &&
+	    (pid_t)nla_get_u32(tb[KEYHOLE_GENL_A_PID]) == count->pid)
+		count->nr++;
+	return NL_OK;
+}
+
+int module_sessions_on(pid_t pid)
+{
+	struct count_on count = { .pid = pid };
+	struct nl_sock *ask = nl_socket_alloc();
+	int id, ret;
+
+	if (!ask)
+		return -ENOMEM;
+	ret = genl_connect(ask);
+	id = ret ? ret : genl_ctrl_resolve(ask, KEYHOLE_GENL_NAME);
+	if (id < 0) {
+		nl_socket_free(ask);
+		return -ENODEV;
+	}
+	ret = nl_socket_modify_cb(ask, NL_CB_VALID, NL_CB_CUSTOM,
+				  count_session, &count);
+	if (!ret)
+		ret = genl_send_simple(ask, id, KEYHOLE_GENL_CMD_GET_SESSIONS,
+				       KEYHOLE_GENL_VERSION, NLM_F_DUMP);
+	if (ret >= 0)
+		ret = nl_recvmsgs_default(ask);
+	nl_socket_free(ask);
+	return ret < 0 ? -EIO : count.nr;
+}
+
 void module_events_poll(sd_event *loop)
 {
 	bool loaded = !access(MODULE_SYSFS, F_OK);

@@ -285,7 +285,7 @@ static void drop_oldest_stream(struct client *c)
 		c->dropped++;
 		metrics_client_dropped(c->id, c->peer.cred.uid, c->peer.cred.pid,
 				       c->dropped);
-		free(b);
+		outbuf_free(b);
 		return;
 	}
 }

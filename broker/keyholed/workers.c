@@ -405,12 +405,20 @@ static bool handed(const struct vm_entry *e, uint64_t session)
 	return false;
 }
 
+/*
+ * At most one layout re-read per VM in LAYOUT_REREAD_NS: a client that
+ * sets its session's ranges again and again costs keyholed one attach a
+ * second, not one per crawl. The event waits in its slot meanwhile.
+ */
+#define LAYOUT_REREAD_NS	(1000 * 1000000ull)
+
 static bool layout_stale(struct vm_entry *e)
 {
 	uint64_t ours, theirs;
 
 	if (!atomic_load(&e->layout_event) ||
-	    holds_on(workers[e->worker].holds, e))
+	    holds_on(workers[e->worker].holds, e) ||
+	    mono_ns() < e->reread_after_ns)
 		return false;
 	/* Taken and cleared at once: an event landing meanwhile stays. */
 	theirs = atomic_exchange(&e->layout_event, 0);
@@ -439,6 +447,7 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 		kh_vm_close(e->vm);
 		e->vm = NULL;
 		metrics_layout_reread();
+		e->reread_after_ns = mono_ns() + LAYOUT_REREAD_NS;
 	}
 	snprintf(spec, sizeof(spec), "%d", (int)e->id.pid);
 	if (kh_vm_open(ctx, spec, &cfg, &e->vm, err))
@@ -609,6 +618,27 @@ static int ram_kinds(const struct job *job, unsigned int *flags)
 	return 0;
 }
 
+/*
+ * Sessions of keyhole.ko on one QEMU, all holders together, past which
+ * "ram" hands out no more: a client's unread or kept fds each pin one,
+ * with the module's state for it, and the client could not have opened
+ * them itself.
+ */
+#define MAX_SESSIONS_PER_QEMU	64
+
+/* kh_kmod_attach_t for "ram": the session made as the client. */
+static int attach_for_client(void *peer, int dev, const struct kh_access *acc,
+			     uint64_t *session)
+{
+	int nr = module_sessions_on(acc->pid);
+
+	if (nr < 0)
+		return nr;
+	if (nr >= MAX_SESSIONS_PER_QEMU)
+		return -EUSERS;
+	return auth_kmod_attach(peer, dev, acc, session);
+}
+
 static json_t *run_ram(struct job *job, struct kh_vm *vm)
 {
 	struct kh_ram_file ram;
@@ -619,7 +649,7 @@ static json_t *run_ram(struct job *job, struct kh_vm *vm)
 	if (ram_kinds(job, &flags))
 		return kh_proto_error(KH_ERR_BAD_ARGUMENT, job->id,
 				      "ram: 'kinds' is a list of \"backend\" and \"keyhole.ko\"");
-	if (kh_vm_ram_file_by(vm, flags, auth_kmod_attach,
+	if (kh_vm_ram_file_by(vm, flags, attach_for_client,
 			      (void *)client_peer(job->client), &ram, &err))
 		return kh_proto_error(error_class(job, err.code), job->id,
 				      "%s", err.msg);

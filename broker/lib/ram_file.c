@@ -50,8 +50,11 @@ static int kmod_session(struct kh_access *acc, kh_kmod_attach_t attach,
 
 	snprintf(memmap_why, sizeof(memmap_why), "%s", err->msg);
 	fd = kh_kmod_attach_by(acc, KEYHOLE_FEATURE_MAP, attach, arg, &why);
+	/* A refusal or an exit is said as one, not as a lack of means. */
 	if (fd < 0)
-		return kh_err_set(err, ENODEV, "%s; nor can keyhole.ko hand it over: %s",
+		return kh_err_set(err, why.code == EPERM || why.code == EACCES ||
+				  why.code == ESRCH ? why.code : ENODEV,
+				  "%s; nor can keyhole.ko hand it over: %s",
 				  memmap_why, why.msg);
 	for (i = 0; i < acc->layout->nr; i++)
 		offsets[i] = acc->layout->range[i].gpa;

@@ -11,7 +11,8 @@
  *   finds every process the guest had throughout, as root and as nobody,
  *   the user the guest's QEMU runs as (its session attached with its own
  *   credentials); the sessions end with the clients, keyholed's stays
- *   and reads nothing again;
+ *   and reads nothing again; a client that keeps asking gets no more
+ *   than 64 sessions on the QEMU, all holders together, and is told so;
  * - a client's "pause" halts the guest through the module, not QMP: QEMU
  *   still says "running" while the vCPU threads sleep in keyhole_park();
  *   the hold outlasts the module's watchdog (pause_timeout_ms, set to 5 s)
@@ -185,8 +186,8 @@ static void attach_with_kmap(int fd)
 /* How many module sessions are attached to the guest's QEMU. */
 static int sessions_on_guest(struct kp_nl *nl)
 {
-	static struct kp_msg sessions[64];
-	int n = kp_nl_dump(nl, sessions, 64, 0), i, on = 0;
+	static struct kp_msg sessions[256];
+	int n = kp_nl_dump(nl, sessions, 256, 0), i, on = 0;
 
 	CHECK(n >= 0, "GET_SESSIONS: %s", strerror(-n));
 	for (i = 0; i < n; i++)
@@ -305,6 +306,85 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 	free(before);
 	free(after);
 	json_decref(tasks);
+}
+
+/* One reply line and the descriptors that came with it (kept). */
+static json_t *reply_with_fds(int fd, int *fds, int *nr_fds, int max)
+{
+	char line[65536], control[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	size_t len = 0;
+	ssize_t n;
+	int i, nr;
+
+	do {
+		iov = (struct iovec){ line + len, sizeof(line) - 1 - len };
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = control,
+				      .msg_controllen = sizeof(control) };
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		CHECK(n > 0, "keyholed closed the connection (%s)",
+		      n < 0 ? strerror(errno) : "EOF");
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			nr = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < nr; i++) {
+				CHECK(*nr_fds < max, "more than %d descriptors",
+				      max);
+				memcpy(&fds[(*nr_fds)++],
+				       CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+			}
+		}
+		len += n;
+	} while (line[len - 1] != '\n' && len < sizeof(line) - 1);
+	line[len] = '\0';
+	return json_loads(line, 0, NULL);
+}
+
+/*
+ * A client that asks for session after session and keeps them: keyholed
+ * hands out no more than 64 on one QEMU (all holders together), says
+ * why, and they all end with the client's fds.
+ */
+static void sessions_capped(struct kp_nl *nl)
+{
+	static int fds[256];
+	char request[256];
+	int fd = broker_connect(sock), nr_fds = 0, asked;
+	const char *desc = NULL;
+	json_t *reply = NULL;
+	uint64_t start;
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"ram\",\"arguments\":{\"vm\":\"%d\",\"kinds\":[\"keyhole.ko\"]}}\n",
+		 g->pid);
+	for (asked = 0; asked < 100 && !desc; asked++) {
+		json_decref(reply);
+		CHECK(write(fd, request, strlen(request)) ==
+		      (ssize_t)strlen(request), "write: %s", strerror(errno));
+		reply = reply_with_fds(fd, fds, &nr_fds, 256);
+		CHECK(reply, "a reply that is not JSON");
+		desc = json_string_value(json_object_get(
+			json_object_get(reply, "error"), "desc"));
+	}
+	CHECK(desc && strstr(desc, "too many keyhole.ko sessions") &&
+	      sessions_on_guest(nl) == 64 && nr_fds == 2 * (asked - 1),
+	      "after %d asked: %d sessions on the guest, %d fds, last reply %s",
+	      asked, sessions_on_guest(nl), nr_fds,
+	      json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+	while (nr_fds)
+		close(fds[--nr_fds]);
+	close(fd);
+	start = kt_now_ms();
+	while (sessions_on_guest(nl) != 1) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%d module sessions on the guest's QEMU %u ms after the client closed them",
+		      sessions_on_guest(nl), KP_RUN_MS);
+		usleep(50000);
+	}
 }
 
 static void hold_outlasts_watchdog(int fd, struct kp_nl *nl)
@@ -554,6 +634,7 @@ int main(int argc, char **argv)
 	fd = broker_connect(sock);
 	attach_with_kmap(fd);
 	ram_handed_over(fd, &nl);
+	sessions_capped(&nl);
 	hold_outlasts_watchdog(fd, &nl);
 	hold_outlasts_short_watchdog(fd, &nl);
 	watchdog_ends_hold(fd, &nl);

@@ -122,6 +122,10 @@ int kh_kmod_attach_failed(const struct kh_access *acc, int r,
 		return kh_err_set(err, EAGAIN,
 				  "QEMU pid %d kept running execve() while keyhole.ko attached",
 				  (int)acc->pid);
+	case EUSERS:
+		return kh_err_set(err, EUSERS,
+				  "QEMU pid %d has too many keyhole.ko sessions open: close some first",
+				  (int)acc->pid);
 	default:
 		return kh_err_set(err, r,
 				  "keyhole.ko cannot attach to QEMU pid %d: %s",
