@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,25 @@ int kh_qemu_discover(struct kh_qemu_proc **listp, unsigned int *nr,
 	return kh_qemu_discover_known(listp, nr, NULL, NULL, err);
 }
 
+/*
+ * What one readlink can tell in a scan: an executable that is not
+ * QEMU's, or none (a kernel thread, or gone). A rescan each second of a
+ * host with a few hundred other processes then reads nothing else of
+ * them. Unreadable (another user's, not root): not sure.
+ */
+static bool surely_not_qemu(pid_t pid)
+{
+	char path[32], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return errno == ENOENT;
+	exe[n] = '\0';
+	return !kh_qemu_exe_is_qemu(exe);
+}
+
 int kh_qemu_discover_known(struct kh_qemu_proc **listp, unsigned int *nr,
 			   int (*known)(pid_t pid, void *priv),
 			   void *priv, struct kh_err *err)
@@ -307,7 +327,7 @@ int kh_qemu_discover_known(struct kh_qemu_proc **listp, unsigned int *nr,
 		if (known && known(pid, priv))
 			continue;
 		/* Gone, not QEMU, or not to be read: no VM to list. */
-		if (kh_qemu_read(pid, view, NULL))
+		if (surely_not_qemu(pid) || kh_qemu_read(pid, view, NULL))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
