@@ -671,6 +671,8 @@ void server_watch_exit(struct vm_entry *e)
 		return;
 	}
 	sd_event_source_set_io_fd_own(src, 1);
+	/* Before a rescan due at once: it takes a listed VM as alive. */
+	sd_event_source_set_priority(src, SD_EVENT_PRIORITY_IMPORTANT);
 	e->exit_watch = src;
 }
 

@@ -970,7 +970,7 @@ static bool tell_before(const struct worker *w, const struct feed *f,
 	const struct vm_entry *e = f->vm;
 
 	return !f->took_ns || f->took_ns > SLOW_CRAWL_NS || !e->vm ||
-	       atomic_load(&e->layout_event) ||
+	       (atomic_load(&e->layout_event) && now >= e->reread_after_ns) ||
 	       now - w->untold_since > MAX_UNTOLD_NS;
 }
 
@@ -1113,12 +1113,10 @@ static void *worker_main(void *arg)
 			feed_heap_fix(&w->feeds, feed);
 			continue;
 		}
-		if (w->untold && !hold_due &&
-		    now < w->untold_since + MAX_UNTOLD_NS) {
-			uint64_t tell_at = w->untold_since + MAX_UNTOLD_NS;
-
-			wait_until(w, feed && feed->due_ns < tell_at ?
-				   feed->due_ns : tell_at);
+		/* Only for a crawl whose record can share the wake-up. */
+		if (w->untold && !hold_due && feed &&
+		    feed->due_ns < w->untold_since + MAX_UNTOLD_NS) {
+			wait_until(w, feed->due_ns);
 			continue;
 		}
 		if (w->untold) {

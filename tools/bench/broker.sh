@@ -169,6 +169,10 @@ for _ in 2 3; do
 		awk -F'|' '{ print $9 }' | tr -dc '0-9.')
 	ip=$("$O/bin/kh-broker-bench" inproc 'kh-scale-*' "$secs" "$workers" 1 |
 		awk -F'|' '$4 ~ "at 1 Hz" { print $7 }' | tr -dc '0-9.')
+	if [ -z "$kd" ] || [ -z "$ip" ]; then
+		echo "bench: a 1 Hz pair gave no CPU per crawl ('$kd'/'$ip')" >&2
+		continue
+	fi
 	pairs="$pairs, $kd/$ip"
 	kd_cpus="$kd_cpus $kd" ip_cpus="$ip_cpus $ip"
 done
@@ -261,7 +265,8 @@ echo "against 1 Hz, 10 Hz against 10 Hz if keyholed kept up, else against"
 echo "flat out. keyholed's CPU per crawl (the rows above) adds the summary"
 echo "record, metrics, the JSON and the socket, and the daemon's rescans."
 echo "At 1 Hz this machine's noise between two runs is as large as that, so"
-echo "the 1 Hz row is the median of three pairs of runs, keyholed's then the"
+echo "the 1 Hz row takes the medians of the $reached-VM row above with the first"
+echo "in-process run, and of two more pairs of runs, keyholed's then the"
 echo "in-process one right after (keyholed/in-process ms: $pairs)."
 echo
 echo "| VMs | threads | how | in-process crawls/s | after a sleep | in-process CPU per crawl | crawl errors |"
