@@ -216,6 +216,19 @@ static json_t *as_nobody(int *status, const char *fmt, ...)
 	return doc;
 }
 
+/* Until keyholed's own is the guest's only module session again. */
+static void sessions_back(struct kp_nl *nl, const char *after)
+{
+	uint64_t start = kt_now_ms();
+
+	while (sessions_on_guest(nl) != 1) {
+		CHECK(kt_now_ms() - start < KP_RUN_MS,
+		      "%d module sessions on the guest's QEMU %u ms after %s, not keyholed's alone",
+		      sessions_on_guest(nl), KP_RUN_MS, after);
+		usleep(50000);
+	}
+}
+
 static bool has_task(json_t *tasks, int pid)
 {
 	json_t *t;
@@ -242,7 +255,6 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 	int sessions = sessions_on_guest(nl);
 	double events = metric(series);
 	json_t *vm, *tasks;
-	uint64_t start;
 
 	CHECK(sessions == 1, "%d module sessions on the guest's QEMU before ram, not keyholed's alone",
 	      sessions);
@@ -291,13 +303,7 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 	      has_task(tasks, before[0].pid),
 	      "keyhole --broker --ram-file ps as nobody, QEMU's user: exit %d: %s",
 	      status, json_dumps(tasks, JSON_COMPACT));
-	start = kt_now_ms();
-	while (sessions_on_guest(nl) != 1) {
-		CHECK(kt_now_ms() - start < KP_RUN_MS,
-		      "%d module sessions on the guest's QEMU %u ms after the clients exited, not keyholed's alone",
-		      sessions_on_guest(nl), KP_RUN_MS);
-		usleep(50000);
-	}
+	sessions_back(nl, "the clients exited");
 	/* The sessions it made for clients are not news to keyholed. */
 	wait_metric(series, events + 3, "the handed-over sessions' ranges");
 	json_decref(ok(fd, "vm", ""));
@@ -355,7 +361,6 @@ static void sessions_capped(struct kp_nl *nl)
 	int fd = broker_connect(sock), nr_fds = 0, asked;
 	const char *desc = NULL;
 	json_t *reply = NULL;
-	uint64_t start;
 
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"ram\",\"arguments\":{\"vm\":\"%d\",\"kinds\":[\"keyhole.ko\"]}}\n",
@@ -378,13 +383,7 @@ static void sessions_capped(struct kp_nl *nl)
 	while (nr_fds)
 		close(fds[--nr_fds]);
 	close(fd);
-	start = kt_now_ms();
-	while (sessions_on_guest(nl) != 1) {
-		CHECK(kt_now_ms() - start < KP_RUN_MS,
-		      "%d module sessions on the guest's QEMU %u ms after the client closed them",
-		      sessions_on_guest(nl), KP_RUN_MS);
-		usleep(50000);
-	}
+	sessions_back(nl, "the client closed its sessions");
 }
 
 static void hold_outlasts_watchdog(int fd, struct kp_nl *nl)
