@@ -80,11 +80,13 @@ struct kh_profile *kh_ctx_add_profile(struct kh_ctx *ctx,
 				      struct kh_profile *profile);
 
 /*
- * kernel/memory.h: reads of guest memory inside the engine; access/halt.h:
- * halting the guest for one operation. Declared there, included here for
+ * kernel/memory.h: reads of guest memory inside the engine, and
+ * kernel/page_cache.h their per-operation cache; access/halt.h: halting
+ * the guest for one operation. Declared there, included here for
  * every file that works on a handle.
  */
 #include "access/halt.h"
 #include "kernel/memory.h"
+#include "kernel/page_cache.h"
 
 #endif

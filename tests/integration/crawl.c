@@ -3,7 +3,9 @@
  * Proves: `keyhole crawl` prints one whole JSON document per iteration
  * (every part of the generic state, its cost and its consistency
  * counters), and what it says of each long-lived process (argv, resident
- * pages and memory map) is what the guest's own /proc says; with --pause
+ * pages, memory map and open files) is what the guest's own /proc says,
+ * through memmap and through pvreadv and procmem (a system call per read,
+ * so through the crawl's page cache); with --pause
  * the guest is halted throughout, so the extrinsic counters (II.A, II.B)
  * stay zero over many crawls, and the guest is running again afterwards;
  * a guest its owner paused is crawled the same way and stays paused; and
@@ -70,15 +72,21 @@ static void qmp(const struct guest *g, const char *cmd)
 	free(out);
 }
 
-/* Runs a crawl; returns its documents, one per line. */
-static json_t *crawl(const char *args, int pid, int want)
+/*
+ * Runs a crawl through technique (NULL: the default); returns its
+ * documents, one per line.
+ */
+static json_t *crawl_by(const char *technique, const char *args, int pid,
+			int want)
 {
 	char *out, *line, *save = NULL;
 	json_t *docs = json_array();
 	int status;
 
-	out = run_capture(&status, "%s crawl %s %d",
-			  env_or("KEYHOLE", "keyhole"), args, pid);
+	out = run_capture(&status, "%s %s%s crawl %s %d",
+			  env_or("KEYHOLE", "keyhole"),
+			  technique ? "--technique " : "",
+			  technique ? technique : "", args, pid);
 	CHECK(status == 0, "keyhole crawl %s: exit %d: %s", args, status, out);
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -91,6 +99,11 @@ static json_t *crawl(const char *args, int pid, int want)
 	CHECK((int)json_array_size(docs) == want, "%zu documents, want %d",
 	      json_array_size(docs), want);
 	return docs;
+}
+
+static json_t *crawl(const char *args, int pid, int want)
+{
+	return crawl_by(NULL, args, pid, want);
 }
 
 static long long counter(json_t *doc, const char *name)
@@ -216,8 +229,57 @@ static int same_proc(const struct guest *g, json_t *proc, int pid,
 	return still;
 }
 
-/* argv, resident pages and maps of every quiet process, as the guest's. */
-static void crawl_contents(const struct guest *g)
+/*
+ * The open files of a quiet process in a crawl's "files": each fd the
+ * guest lists, with the path readlink gives; no other.
+ */
+static void same_fds(const struct guest *g, json_t *files, int pid,
+		     const char *comm)
+{
+	char request[64], *out, *line, *save = NULL;
+	int nr_truth = 0, nr_crawl = 0;
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+		nr_crawl += json_integer_value(json_object_get(f, "pid")) ==
+			    pid;
+	snprintf(request, sizeof(request), "fds %d", pid);
+	out = guest_truth(g, request);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long inode;
+		int fd, off = 0, found = 0;
+
+		CHECK(sscanf(line, "%d %llu %n", &fd, &inode, &off) >= 2 && off,
+		      "unexpected truth fds line '%s'", line);
+		json_array_foreach(files, i, f)
+			if (json_integer_value(json_object_get(f, "pid")) ==
+			    pid &&
+			    json_integer_value(json_object_get(f, "fd")) == fd) {
+				CHECK(!strcmp(json_string_value(json_object_get(
+					      f, "path")), line + off),
+				      "crawl: fd %d of %s (pid %d) is %s, the guest's %s",
+				      fd, comm, pid,
+				      json_string_value(json_object_get(f,
+									"path")),
+				      line + off);
+				found = 1;
+			}
+		CHECK(found, "crawl: fd %d of %s (pid %d) (%s) is missing", fd,
+		      comm, pid, line + off);
+		nr_truth++;
+	}
+	CHECK(nr_crawl == nr_truth, "crawl: %s (pid %d) has %d open files, the guest %d",
+	      comm, pid, nr_crawl, nr_truth);
+	free(out);
+}
+
+/*
+ * argv, resident pages and maps of every quiet process, as the guest's,
+ * through technique (NULL: the default, memmap for these guests).
+ */
+static void crawl_contents(const struct guest *g, const char *technique)
 {
 	struct truth_task *tasks;
 	int nr, i, attempt, compared = 0;
@@ -240,11 +302,14 @@ static void crawl_contents(const struct guest *g)
 			maps0 = guest_truth(g, request);
 			snprintf(request, sizeof(request), "stat %d", t->pid);
 			stat0 = guest_truth(g, request);
-			docs = crawl("--count 1", g->pid, 1);
+			docs = crawl_by(technique, "--count 1", g->pid, 1);
 			snprintf(pid, sizeof(pid), "%d", t->pid);
 			same = same_proc(g, json_object_get(json_object_get(
 					 json_array_get(docs, 0), "proc"), pid),
 					 t->pid, t->comm, cmdline, maps0, stat0);
+			if (same)
+				same_fds(g, json_object_get(json_array_get(
+					 docs, 0), "files"), t->pid, t->comm);
 			json_decref(docs);
 			free(maps0);
 			free(stat0);
@@ -256,8 +321,8 @@ static void crawl_contents(const struct guest *g)
 	}
 	/* init, kh-tree, 3 kh-leaf, kh-files, ...: the whole quiet set. */
 	CHECK(compared >= 10, "only %d quiet processes compared", compared);
-	printf("crawl: argv, rss and maps of %d processes match the guest\n",
-	       compared);
+	printf("crawl (%s): argv, rss, maps and open files of %d processes match the guest\n",
+	       technique ? technique : "default technique", compared);
 	free(tasks);
 }
 
@@ -338,13 +403,20 @@ int main(int argc, char **argv)
 	}
 	json_decref(docs);
 
-	crawl_contents(&guest);
+	/* The default maps guest RAM; these read it a system call at a time. */
+	crawl_contents(&guest, NULL);
+	crawl_contents(&guest, "pvreadv");
+	crawl_contents(&guest, "procmem");
 
 	/* Halted: nothing can change under the crawl. */
 	CHECK(guest_run_state(&guest, state, sizeof(state)),
 	      "guest should be running before, is %s", state);
 	docs = crawl("--pause --summary --count 30", guest.pid, 30);
 	halted_docs(docs, "crawl --pause");
+	json_decref(docs);
+	docs = crawl_by("pvreadv", "--pause --summary --count 10", guest.pid,
+			10);
+	halted_docs(docs, "crawl --pause through pvreadv");
 	json_decref(docs);
 	CHECK(guest_run_state(&guest, state, sizeof(state)),
 	      "guest left %s after --pause", state);

@@ -16,9 +16,14 @@
  * II.B changed:         alive throughout, but its mm changed (exec), or a
  *                       list changed under a walk (marked inconsistent).
  *
- * The task list is read at the start and again at the end: the second read
- * is what tells II.A and II.B apart from I.*. Under KH_CRAWL_PAUSE the
- * guest is halted throughout, so II.* must be 0.
+ * The task list is read at the start, and each of its tasks again at the
+ * end, fresh from the guest: that second look is what tells II.A and II.B
+ * apart from I.*. It reads the tasks where they were rather than walking
+ * the list again: a task that left the list has exited (PF_EXITING and
+ * exit_state set before release_task unlinks it), and a task_struct freed
+ * and reused since holds another pid or no task at all, so each reads as
+ * gone, in one batch rather than one read per task. Under KH_CRAWL_PAUSE
+ * the guest is halted throughout, so II.* must be 0.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@
 #include <time.h>
 
 #include "crawl/budget.h"
+#include "kernel/page_cache.h"
 #include "walk/toolkit.h"
 #include "kernel/task_state.h"
 
@@ -39,22 +45,6 @@ static double now_ms(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int by_addr(const void *a, const void *b)
-{
-	const struct kh_task *x = a, *y = b;
-
-	return (x->addr > y->addr) - (x->addr < y->addr);
-}
-
-/* end is sorted by addr (compare_ends sorts it): a lookup is a bsearch. */
-static const struct kh_task *find_task(const struct kh_task_list *end,
-				       uint64_t addr)
-{
-	const struct kh_task key = { .addr = addr };
-
-	return bsearch(&key, end->tasks, end->nr, sizeof(key), by_addr);
 }
 
 /*
@@ -145,6 +135,29 @@ static int crawl_process(struct kh_vm *vm, const struct kh_task *t,
 	return ret;
 }
 
+/*
+ * What the processes' argv takes, for all of them at once: one process
+ * after another, each would make a read per page-table level.
+ */
+static int prefetch(struct kh_vm *vm, const struct kh_task_list *tasks)
+{
+	const struct kh_task **procs;
+	unsigned int i, nr = 0;
+	int ret;
+
+	if (!kh_page_cache_on(vm))
+		return 0;
+	procs = malloc(sizeof(*procs) * (tasks->nr ? tasks->nr : 1));
+	if (!procs)
+		return 0;
+	for (i = 0; i < tasks->nr; i++)
+		if (is_user_process(&tasks->tasks[i]) && tasks->tasks[i].mm)
+			procs[nr++] = &tasks->tasks[i];
+	ret = kh_cmdline_prefetch(vm, procs, nr);
+	free(procs);
+	return ret;
+}
+
 static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 			   uint64_t now_ns,
 			   const struct kh_crawl_budget *budget,
@@ -162,6 +175,9 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 			      sizeof(*crawl->procs));
 	if (!crawl->procs)
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	ret = prefetch(vm, tasks);
+	if (ret == -ESRCH)
+		return kh_vm_verify(vm, err) ?: ret;
 	for (i = 0; i < tasks->nr; i++) {
 		const struct kh_task *t = &tasks->tasks[i];
 		struct kh_proc_state *ps;
@@ -200,28 +216,68 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 	return 0;
 }
 
-/* II.A and II.B: what the second look at the task list says. */
-static void compare_ends(struct kh_crawl *crawl, struct kh_task_list *end)
+/* What the second look reads of each task. */
+struct second_look {
+	int32_t pid;
+	uint32_t exit_state, flags;
+	uint64_t mm;
+};
+
+static void look_at(struct kh_read *reads, uint64_t task,
+		    const struct kh_task_layout *tl, struct second_look *l)
+{
+	reads[0] = (struct kh_read){ .addr = task + tl->pid, .buf = &l->pid,
+				     .len = 4 };
+	reads[1] = (struct kh_read){ .addr = task + tl->exit_state,
+				     .buf = &l->exit_state, .len = 4 };
+	reads[2] = (struct kh_read){ .addr = task + tl->flags,
+				     .buf = &l->flags, .len = 4 };
+	reads[3] = (struct kh_read){ .addr = task + tl->mm, .buf = &l->mm,
+				     .len = 8 };
+}
+
+/* II.A and II.B: what the second look at each task says. */
+static int second_look(struct kh_vm *vm, struct kh_crawl *crawl,
+		       struct kh_err *err)
 {
 	const struct kh_task_list *start = crawl->tasks;
+	struct second_look *now;
+	struct kh_read *reads;
 	unsigned int i;
+	int ret;
 
-	/* The guest sets the length of both lists: no quadratic matching. */
-	if (end->nr)
-		qsort(end->tasks, end->nr, sizeof(*end->tasks), by_addr);
-
-	for (i = 0; i < start->nr; i++) {
+	if (!start->nr)
+		return 0;
+	now = calloc(start->nr, sizeof(*now));
+	reads = calloc(start->nr * 4, sizeof(*reads));
+	if (!now || !reads) {
+		free(now);
+		free(reads);
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	}
+	/* It must see the guest as it is now, not as the crawl read it. */
+	kh_vm_fresh(vm);
+	for (i = 0; i < start->nr; i++)
+		look_at(reads + i * 4, start->tasks[i].addr,
+			&vm->profile->task, &now[i]);
+	ret = kh_kva_fetch(vm, reads, start->nr * 4, err);
+	for (i = 0; ret >= 0 && i < start->nr; i++) {
 		const struct kh_task *a = &start->tasks[i];
-		const struct kh_task *b = find_task(end, a->addr);
+		const struct second_look *b = &now[i];
 
 		if (a->exit_state || (a->flags & PF_EXITING))
 			continue;	/* counted as I.* already */
-		if (!b || b->pid != a->pid || b->exit_state ||
+		if (reads[i * 4].result || reads[i * 4 + 1].result ||
+		    reads[i * 4 + 2].result || reads[i * 4 + 3].result ||
+		    b->pid != a->pid || b->exit_state ||
 		    (b->flags & PF_EXITING))
 			crawl->consistency.died++;
 		else if (b->mm != a->mm)
 			crawl->consistency.changed++;
 	}
+	free(now);
+	free(reads);
+	return ret < 0 ? ret : 0;
 }
 
 /* After a walk: the memory budget, else the walk's own result. */
@@ -240,7 +296,6 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		       const struct kh_crawl_budget *budget,
 		       struct kh_err *err)
 {
-	struct kh_task_list *end = NULL;
 	uint64_t now_ns;
 	int ret;
 
@@ -275,19 +330,15 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		ret = walked(vm, crawl, budget, &crawl->files->result,
 			     "files", err);
 	if (!ret)
-		ret = kh_conns(vm, &crawl->conns, err);
+		ret = kh_conns_of(vm, crawl->files, &crawl->conns, err);
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->conns->result,
 			     "connections", err);
 	if (!ret)
 		ret = crawl_processes(vm, crawl, now_ns, budget, err);
 	if (!ret)
-		ret = kh_tasks(vm, KH_TASKS_THREADS, &end, err);
-	if (ret)
-		return ret;
-	compare_ends(crawl, end);
-	kh_task_list_free(end);
-	return 0;
+		ret = second_look(vm, crawl, err);
+	return ret;
 }
 
 /*
@@ -335,7 +386,9 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 	}
 	kh_budget_begin(&time, budget ? budget->time_ms : 0);
 	kh_vm_verify_defer(vm);
+	kh_page_cache_begin(vm);
 	ret = crawl_parts(vm, crawl, budget, err);
+	kh_page_cache_end(vm);
 	ret = verify_once(vm, ret, err);
 	kh_budget_end(&time);
 	/*

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crawl/budget.h"
+#include "kernel/page_cache.h"
 #include "kernel/pgtable.h"
 #include "vm.h"
 
@@ -36,6 +37,15 @@ static int in_ram(const struct kh_vm *vm, const struct kh_read *read)
 typedef int (*access_fn)(struct kh_access *acc, struct kh_read *reads,
 			 unsigned int nr);
 
+/* The technique's read, through this operation's page cache if on. */
+static int technique_read(struct kh_vm *vm, access_fn read,
+			  struct kh_read *reads, unsigned int nr)
+{
+	if (read == vm->acc.ops->read && kh_page_cache_on(vm))
+		return kh_page_cache_read(vm, read, reads, nr);
+	return read(&vm->acc, reads, nr);
+}
+
 static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
 			struct kh_read *reads, unsigned int nr,
 			struct kh_err *err)
@@ -59,7 +69,7 @@ static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
 			return ret;
 	}
 	if (!bad) {
-		ret = read(&vm->acc, reads, nr);
+		ret = technique_read(vm, read, reads, nr);
 		return ret < 0 ? batch_failed(vm, ret, err) : ret;
 	}
 
@@ -70,7 +80,7 @@ static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
 	for (i = 0; i < nr; i++)
 		if (!reads[i].result)
 			valid[nr_valid++] = reads[i];
-	ret = read(&vm->acc, valid, nr_valid);
+	ret = technique_read(vm, read, valid, nr_valid);
 	if (ret >= 0) {
 		for (i = 0, nr_valid = 0; i < nr; i++)
 			if (!reads[i].result)
@@ -145,12 +155,18 @@ int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		*contiguous = k->direct_map_size - *gpa;
 		return 0;
 	}
-	ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, va, &xlate);
-	if (ret)
-		return kh_err_set(err, -ret,
-				  "kernel address 0x%llx is not mapped",
-				  (unsigned long long)va);
-	*gpa = xlate.gpa;
+	if (kh_tlb_find(vm, va, &xlate.gpa, &xlate.page_size)) {
+		*gpa = xlate.gpa + (va & 0xfff);
+	} else {
+		ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, va,
+				      &xlate);
+		if (ret)
+			return kh_err_set(err, -ret,
+					  "kernel address 0x%llx is not mapped",
+					  (unsigned long long)va);
+		kh_tlb_put(vm, va, xlate.gpa, xlate.page_size);
+		*gpa = xlate.gpa;
+	}
 	*contiguous = xlate.page_size - (va & (xlate.page_size - 1));
 	return 0;
 }

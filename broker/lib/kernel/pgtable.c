@@ -30,51 +30,78 @@ static int canonical(uint64_t va, unsigned int levels)
 	return (uint64_t)sext == va;
 }
 
-int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
-		    unsigned int levels, uint64_t va, struct kh_xlate *out)
+int kh_pgwalk_start(struct kh_pgwalk *w, uint64_t root, unsigned int levels,
+		    uint64_t va)
 {
-	uint64_t table = root & ADDR_MASK;
-	int writable = 1, user = 1, nx = 0;
-	unsigned int level;
-
-	if (!read || !out || (levels != 4 && levels != 5))
+	if (levels != 4 && levels != 5)
 		return -EINVAL;
 	if (!canonical(va, levels))
 		return -EINVAL;
+	w->va = va;
+	w->table = root & ADDR_MASK;
+	w->level = levels;	/* 5: PML5, 4: PML4, 3: PDPT, 2: PD, 1: PT */
+	w->writable = 1;
+	w->user = 1;
+	w->nx = 0;
+	return 0;
+}
 
-	/* level 5: PML5, 4: PML4, 3: PDPT, 2: PD, 1: PT. */
-	for (level = levels; level >= 1; level--) {
-		unsigned int shift = 12 + 9 * (level - 1);
-		uint64_t idx = (va >> shift) & 511, e;
-		int ret;
+uint64_t kh_pgwalk_entry(const struct kh_pgwalk *w)
+{
+	return w->table + ((w->va >> (12 + 9 * (w->level - 1))) & 511) * 8;
+}
 
-		ret = read(opaque, table + idx * 8, &e);
+int kh_pgwalk_step(struct kh_pgwalk *w, uint64_t e, struct kh_xlate *out)
+{
+	unsigned int level = w->level, shift = 12 + 9 * (level - 1);
+
+	if (!(e & PTE_PRESENT))
+		return -EFAULT;
+	/* Access rights are the most restrictive along the walk. */
+	w->writable &= !!(e & PTE_RW);
+	w->user &= !!(e & PTE_USER);
+	w->nx |= !!(e & PTE_NX);
+
+	if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+		uint64_t mask = level == 3 ? ADDR_MASK_1G :
+				level == 2 ? ADDR_MASK_2M : ADDR_MASK;
+		uint64_t size = 1ULL << shift;
+
+		out->gpa = (e & mask) | (w->va & (size - 1));
+		out->page_size = size;
+		out->writable = w->writable;
+		out->user = w->user;
+		out->nx = w->nx;
+		return 0;
+	}
+	/*
+	 * PS is reserved in PML4/PML5 entries: a guest that sets it has
+	 * corrupt tables, and the CPU would fault.
+	 */
+	if (e & PTE_PS)
+		return -EFAULT;
+	w->table = e & ADDR_MASK;
+	w->level--;
+	return 1;
+}
+
+int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
+		    unsigned int levels, uint64_t va, struct kh_xlate *out)
+{
+	struct kh_pgwalk w;
+	uint64_t e;
+	int ret;
+
+	if (!read || !out)
+		return -EINVAL;
+	ret = kh_pgwalk_start(&w, root, levels, va);
+	if (ret)
+		return ret;
+	do {
+		ret = read(opaque, kh_pgwalk_entry(&w), &e);
 		if (ret)
 			return ret < 0 ? ret : -EIO;
-		if (!(e & PTE_PRESENT))
-			return -EFAULT;
-		/* Access rights are the most restrictive along the walk. */
-		writable &= !!(e & PTE_RW);
-		user &= !!(e & PTE_USER);
-		nx |= !!(e & PTE_NX);
-
-		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
-			uint64_t mask = level == 3 ? ADDR_MASK_1G :
-					level == 2 ? ADDR_MASK_2M : ADDR_MASK;
-			uint64_t size = 1ULL << shift;
-
-			out->gpa = (e & mask) | (va & (size - 1));
-			out->page_size = size;
-			out->writable = writable;
-			out->user = user;
-			out->nx = nx;
-			return 0;
-		}
-		/* PS is reserved in PML4/PML5 entries: a guest that sets it
-		 * has corrupt tables, and the CPU would fault. */
-		if (e & PTE_PS)
-			return -EFAULT;
-		table = e & ADDR_MASK;
-	}
-	return -EFAULT;
+		ret = kh_pgwalk_step(&w, e, out);
+	} while (ret > 0);
+	return ret;
 }

@@ -30,4 +30,22 @@ struct kh_xlate {
 int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
 		    unsigned int levels, uint64_t va, struct kh_xlate *out);
 
+/*
+ * The same walk a step at a time, so that many walks can go level by
+ * level together, each level's entries read in one batch: start, then
+ * read the entry at kh_pgwalk_entry() and give it to kh_pgwalk_step(),
+ * which returns 1 while there is another level to read, 0 with out set,
+ * or -EFAULT. Exactly one step per level, as above.
+ */
+struct kh_pgwalk {
+	uint64_t va, table;
+	unsigned int level;
+	int writable, user, nx;
+};
+
+int kh_pgwalk_start(struct kh_pgwalk *w, uint64_t root, unsigned int levels,
+		    uint64_t va);
+uint64_t kh_pgwalk_entry(const struct kh_pgwalk *w);
+int kh_pgwalk_step(struct kh_pgwalk *w, uint64_t e, struct kh_xlate *out);
+
 #endif

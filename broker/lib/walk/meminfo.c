@@ -354,6 +354,8 @@ static int blockdev_pages(struct kh_vm *vm, const uint32_t *off,
 		struct bdev_walk w = { 0 };
 
 		memset(&result, 0, sizeof(result));
+		if (attempt)
+			kh_vm_fresh(vm);
 		ret = kh_kva_u64(vm, sym, &sb);
 		if (ret == -ESRCH)
 			return kh_err_set(err, ESRCH, "the VM is gone");

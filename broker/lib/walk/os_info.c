@@ -246,14 +246,23 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	reads[nr++] = os_read(s.online, online, off[CPUMASK_SIZE]);
 	reads[nr++] = os_read(s.possible, possible, off[CPUMASK_SIZE]);
 	for (attempt = 0; attempt < TK_ATTEMPTS; attempt++) {
-		/* A batch is read in order: sequence, timekeeper, sequence. */
+		/*
+		 * Sequence and timekeeper (a batch is read in order), then
+		 * the sequence again, fresh from the guest: the operation's
+		 * page cache would give the first copy's.
+		 */
 		reads[nr] = os_read(s.tk_core + off[SEQ_SEQUENCE],
 				    &seq_before, 4);
 		reads[nr + 1] = os_read(s.tk_core, core,
 					TK_SLACK + off[TK_SIZE]);
 		reads[nr + 2] = os_read(s.tk_core + off[SEQ_SEQUENCE],
 					&seq_after, 4);
-		ret = kh_kva_fetch(vm, reads, nr + 3, err);
+		kh_vm_fresh(vm);
+		ret = kh_kva_fetch(vm, reads, nr + 2, err);
+		if (ret >= 0) {
+			kh_vm_fresh(vm);
+			ret = kh_kva_fetch(vm, reads + nr + 2, 1, err);
+		}
 		if (ret < 0)
 			return ret;
 		for (i = 0; i < nr + 3; i++)

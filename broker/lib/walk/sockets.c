@@ -15,7 +15,8 @@
  * Other families and protocols (netlink, packet, raw, UDP-Lite, MPTCP)
  * have no /proc/net file here and are left out.
  *
- * Cost: kh_files(), then three batched reads for all sockets together.
+ * Cost: kh_files() (a crawl passes its own to kh_conns_of), then three
+ * batched reads for all sockets together.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -343,10 +344,9 @@ out:
 	return ret;
 }
 
-int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
-	     struct kh_err *err)
+int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
+		struct kh_conn_list **listp, struct kh_err *err)
 {
-	struct kh_file_list *files = NULL;
 	struct kh_conn_list *list = NULL;
 	struct sock_view *views = NULL;
 	const struct sk_bits *bits;
@@ -378,9 +378,6 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	list = calloc(1, sizeof(*list));
 	if (!list)
 		return kh_err_set(err, ENOMEM, "out of memory for sockets");
-	ret = kh_files(vm, 0, &files, err);
-	if (ret)
-		goto out;
 	if (files->result.flags)
 		kh_mark(&list->result, files->result.flags, "open files: %s",
 			files->result.problem);
@@ -450,7 +447,6 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	}
 	ret = kh_vm_verify(vm, err);
 out:
-	kh_file_list_free(files);
 	free(order);
 	free(views);
 	free(common);
@@ -461,6 +457,23 @@ out:
 	}
 	*listp = list;
 	return 0;
+}
+
+int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
+	     struct kh_err *err)
+{
+	struct kh_file_list *files;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	*listp = NULL;
+	ret = kh_files(vm, 0, &files, err);
+	if (ret)
+		return ret;
+	ret = kh_conns_of(vm, files, listp, err);
+	kh_file_list_free(files);
+	return ret;
 }
 
 void kh_conn_list_free(struct kh_conn_list *list)

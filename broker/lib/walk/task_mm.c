@@ -203,6 +203,127 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 	return kh_vm_verify(vm, err);
 }
 
+/*
+ * A walk of one process's page tables towards one end of its argv,
+ * for kh_cmdline_prefetch.
+ */
+struct argv_walk {
+	struct kh_pgwalk walk;
+	struct kh_xlate xlate;
+	uint64_t entry;
+	int state;		/* 1: going on, 0: done, < 0: failed */
+};
+
+static int start_argv_walk(struct kh_vm *vm, const struct mm_args *args,
+			   uint64_t va, struct argv_walk *w)
+{
+	uint64_t root_gpa, run;
+
+	w->state = -EFAULT;
+	if (!args->env_end || args->arg_start >= args->arg_end ||
+	    !kh_kernel_ptr(vm, args->pgd) ||
+	    kh_kva_to_gpa(vm, args->pgd, &root_gpa, &run, NULL))
+		return 0;
+	w->state = kh_pgwalk_start(&w->walk, root_gpa, vm->kernel.levels, va)
+		   ?: 1;
+	return w->state > 0;
+}
+
+/* Reads the next level of every walk still going, in one batch. */
+static int argv_walks_step(struct kh_vm *vm, struct argv_walk *w,
+			   unsigned int nr, struct kh_read *reads)
+{
+	unsigned int i, n = 0;
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		if (w[i].state > 0)
+			reads[n++] = (struct kh_read){
+				.addr = kh_pgwalk_entry(&w[i].walk),
+				.buf = &w[i].entry, .len = 8 };
+	if (!n)
+		return 0;
+	ret = kh_gpa_fetch(vm, reads, n, NULL);
+	if (ret < 0)
+		return ret;
+	for (i = 0, n = 0; i < nr; i++) {
+		if (w[i].state <= 0)
+			continue;
+		w[i].state = reads[n++].result ?:
+			     kh_pgwalk_step(&w[i].walk, w[i].entry,
+					    &w[i].xlate);
+	}
+	return 1;
+}
+
+int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
+			unsigned int nr)
+{
+	struct mm_args *args = NULL;
+	struct argv_walk *walks = NULL;
+	struct kh_read *reads = NULL;
+	const uint32_t *off;
+	unsigned int i, n;
+	uint8_t byte;
+	int ret;
+
+	if (!nr || !kh_page_cache_on(vm) ||
+	    kh_offsets(vm, fields, NR_FIELDS, &off, NULL))
+		return 0;
+	args = calloc(nr, sizeof(*args));
+	walks = calloc(2 * nr, sizeof(*walks));
+	reads = calloc(5 * nr, sizeof(*reads));
+	ret = -ENOMEM;
+	if (!args || !walks || !reads)
+		goto out;
+
+	/* Every mm_struct's argv fields, then both ends of every argv. */
+	for (i = 0, n = 0; i < nr; i++) {
+		uint64_t mm = tasks[i]->mm;
+
+		if (!kh_kernel_ptr(vm, mm))
+			continue;
+		reads[n++] = (struct kh_read){ .addr = mm + off[MM_PGD],
+					       .buf = &args[i].pgd, .len = 8 };
+		reads[n++] = (struct kh_read){ .addr = mm + off[MM_ARG_START],
+					       .buf = &args[i].arg_start,
+					       .len = 8 };
+		reads[n++] = (struct kh_read){ .addr = mm + off[MM_ARG_END],
+					       .buf = &args[i].arg_end,
+					       .len = 8 };
+		reads[n++] = (struct kh_read){ .addr = mm + off[MM_ENV_END],
+					       .buf = &args[i].env_end,
+					       .len = 8 };
+	}
+	ret = kh_kva_fetch(vm, reads, n, NULL);
+	if (ret < 0)
+		goto out;
+	for (i = 0; i < nr; i++)
+		if (start_argv_walk(vm, &args[i], args[i].arg_end - 1,
+				    &walks[2 * i]) &&
+		    (args[i].arg_start ^ (args[i].arg_end - 1)) >= PAGE_SIZE)
+			start_argv_walk(vm, &args[i], args[i].arg_start,
+					&walks[2 * i + 1]);
+	do
+		ret = argv_walks_step(vm, walks, 2 * nr, reads);
+	while (ret > 0);
+	if (ret < 0)
+		goto out;
+
+	/* The pages themselves: a byte brings the whole page in. */
+	for (i = 0, n = 0; i < 2 * nr && n < 5 * nr; i++)
+		if (!walks[i].state && walks[i].xlate.user)
+			reads[n++] = (struct kh_read){
+				.addr = walks[i].xlate.gpa, .buf = &byte,
+				.len = 1 };
+	ret = kh_gpa_fetch(vm, reads, n, NULL);
+out:
+	free(args);
+	free(walks);
+	free(reads);
+	return ret < 0 ? ret : 0;
+}
+
 /* get_mm_rss(): file + anonymous + shmem pages, each clamped at 0. */
 int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 		uint64_t *pages, struct kh_err *err)

@@ -506,6 +506,8 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	ret = grow(&w, err);
 	for (attempt = 0; !ret && attempt < WALK_ATTEMPTS; attempt++) {
 		walk_reset(&w);
+		if (attempt)
+			kh_vm_fresh(vm);
 		ret = walk_once(&w, vm->kernel.text_va + init_task, err);
 		if (!(w.list->result.flags & KH_RESULT_INCOMPLETE))
 			break;

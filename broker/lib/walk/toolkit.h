@@ -144,4 +144,22 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	       struct kh_vma_list **listp, struct kh_err *err);
 
+/*
+ * kh_conns() from open files already in hand (kh_files(vm, 0)), sparing
+ * the walk of every fd table that finding the sockets costs.
+ */
+int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
+		struct kh_conn_list **listp, struct kh_err *err);
+
+/*
+ * Brings into the operation's page cache what kh_task_cmdline() will read
+ * for each of tasks[0..nr): their mm_structs, their page tables level by
+ * level and the pages at both ends of argv, each step one batch for all
+ * of them, where one process at a time would make a read per level.
+ * Only a hint, and nothing without a page cache: what fails here is left
+ * for kh_task_cmdline to find and report. 0, or -errno when the VM is gone.
+ */
+int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
+			unsigned int nr);
+
 #endif /* KH_TOOLKIT_H */

@@ -449,6 +449,8 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	mw.max = kh_max_objects(vm, off[VMA_SIZE]);
 	for (attempt = 0; attempt < WALK_ATTEMPTS; attempt++) {
 		list_reset(mw.list);
+		if (attempt)
+			kh_vm_fresh(vm);
 		ret = read_mm(vm, off, mm, &view, err);
 		if (ret < 0)
 			goto out;

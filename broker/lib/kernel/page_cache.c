@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The per-operation cache of guest pages and kernel translations
+ * (kernel/page_cache.h). One per thread, for the VM whose operation the
+ * thread runs: keyholed's workers crawl one VM at a time each, so nothing
+ * here is shared and nothing is locked.
+ *
+ * Entries belong to a generation: forgetting everything is one increment,
+ * not a sweep of the table. Page buffers come from one pool, allocated on
+ * first use and kept for the thread's life (a crawl faulting in fresh
+ * buffers would pay more than the copies it saves); when the pool fills,
+ * the cache forgets and starts again, so a guest of any size is served
+ * with bounded memory.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/page_cache.h"
+#include "vm.h"
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1ULL << PAGE_SHIFT)
+#define MAX_PAGES	4096		/* 16 MiB of pool, at most */
+#define NR_SLOTS	(2 * MAX_PAGES)	/* a power of two, half full at most */
+#define TLB_SIZE	256		/* a power of two */
+/* Larger reads go straight to the technique: each page once anyway. */
+#define MAX_CACHED_READ	(4 * PAGE_SIZE)
+#define FAILED		UINT32_MAX
+
+struct slot {
+	uint64_t gfn;
+	uint32_t gen;
+	uint32_t page;		/* index in the pool, or FAILED */
+};
+
+struct tlb_entry {
+	uint64_t vpn;
+	uint64_t gpa;		/* of the 4 KiB page */
+	uint64_t page_size;
+	uint32_t gen;
+};
+
+struct page_cache {
+	const struct kh_vm *vm;
+	unsigned int depth;
+	uint32_t gen;
+	unsigned int nr_pages;
+	struct slot *slots;
+	uint8_t *pool;
+	struct kh_read *fetch;	/* this batch's misses and direct reads */
+	struct tlb_entry tlb[TLB_SIZE];
+};
+
+static __thread struct page_cache *cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p)
+{
+	struct page_cache *pc = p;
+
+	free(pc->slots);
+	free(pc->pool);
+	free(pc->fetch);
+	free(pc);
+}
+
+static void key_create(void)
+{
+	pthread_key_create(&cache_key, cache_free);
+}
+
+static struct page_cache *current(const struct kh_vm *vm)
+{
+	struct page_cache *pc = cache;
+
+	return pc && pc->depth && pc->vm == vm ? pc : NULL;
+}
+
+static void forget(struct page_cache *pc)
+{
+	pc->nr_pages = 0;
+	if (++pc->gen)
+		return;
+	/* Wrapped: entries of generation 0 must not match anything. */
+	if (pc->slots)
+		memset(pc->slots, 0, sizeof(*pc->slots) * NR_SLOTS);
+	memset(pc->tlb, 0, sizeof(pc->tlb));
+	pc->gen = 1;
+}
+
+void kh_page_cache_begin(struct kh_vm *vm)
+{
+	struct page_cache *pc = cache;
+
+	if (pc && pc->depth) {
+		/* Nested, or an operation on another VM inside one. */
+		if (pc->vm == vm)
+			pc->depth++;
+		return;
+	}
+	if (!pc) {
+		pthread_once(&cache_once, key_create);
+		pc = calloc(1, sizeof(*pc));
+		if (!pc)
+			return;		/* no cache: reads go straight */
+		pc->gen = 1;
+		cache = pc;
+		pthread_setspecific(cache_key, pc);
+	}
+	pc->vm = vm;
+	pc->depth = 1;
+	forget(pc);
+}
+
+void kh_page_cache_end(struct kh_vm *vm)
+{
+	struct page_cache *pc = current(vm);
+
+	if (pc && !--pc->depth) {
+		forget(pc);
+		pc->vm = NULL;
+	}
+}
+
+void kh_vm_fresh(struct kh_vm *vm)
+{
+	struct page_cache *pc = current(vm);
+
+	if (pc)
+		forget(pc);
+}
+
+uint32_t kh_page_cache_epoch(const struct kh_vm *vm)
+{
+	struct page_cache *pc = current(vm);
+
+	return pc ? pc->gen : 0;
+}
+
+int kh_page_cache_on(const struct kh_vm *vm)
+{
+	return current(vm) && !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED);
+}
+
+static uint32_t hash(uint64_t gfn)
+{
+	return (uint32_t)((gfn * 0x9e3779b97f4a7c15ULL) >> 40) &
+	       (NR_SLOTS - 1);
+}
+
+/* gfn's slot: the one holding it, or the free one where it would go. */
+static struct slot *slot_of(struct page_cache *pc, uint64_t gfn)
+{
+	uint32_t i = hash(gfn);
+
+	while (pc->slots[i].gen == pc->gen && pc->slots[i].gfn != gfn)
+		i = (i + 1) & (NR_SLOTS - 1);
+	return &pc->slots[i];
+}
+
+static int allocate(struct page_cache *pc)
+{
+	if (!pc->slots)
+		pc->slots = calloc(NR_SLOTS, sizeof(*pc->slots));
+	if (!pc->pool)
+		pc->pool = malloc(MAX_PAGES * PAGE_SIZE);
+	if (!pc->fetch)
+		pc->fetch = malloc(sizeof(*pc->fetch) * MAX_PAGES);
+	return pc->slots && pc->pool && pc->fetch ? 0 : -ENOMEM;
+}
+
+/* Whether gfn lies wholly inside one RAM range (the pages we may fetch). */
+static int whole_page_in_ram(const struct kh_vm *vm, uint64_t gfn)
+{
+	uint64_t gpa = gfn << PAGE_SHIFT;
+	const struct kh_ram_range *range = kh_layout_find(&vm->layout, gpa);
+
+	return range && range->gpa + range->size - gpa >= PAGE_SIZE;
+}
+
+static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
+{
+	uint64_t gfn;
+
+	if (r->len > MAX_CACHED_READ)
+		return 0;
+	for (gfn = r->addr >> PAGE_SHIFT;
+	     gfn <= (r->addr + r->len - 1) >> PAGE_SHIFT; gfn++)
+		if (!whole_page_in_ram(vm, gfn))
+			return 0;
+	return 1;
+}
+
+/*
+ * Makes room for every page of reads[0..nr) that is not cached yet:
+ * forgets all when the pool could not take them (pages cached before
+ * this batch are not needed by it once refetched). 1 if they fit.
+ */
+static int room_for(struct page_cache *pc, const struct kh_read *reads,
+		    unsigned int nr)
+{
+	uint64_t pages = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		pages += ((reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT) -
+			 (reads[i].addr >> PAGE_SHIFT) + 1;
+	if (pages > MAX_PAGES)
+		return 0;
+	if (pc->nr_pages + pages > MAX_PAGES)
+		forget(pc);
+	return 1;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct kh_read *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* Copies read r out of cached pages: 0, or -EFAULT if one failed. */
+static int copy_out(struct page_cache *pc, struct kh_read *r)
+{
+	uint64_t addr = r->addr, left = r->len;
+	uint8_t *buf = r->buf;
+
+	while (left) {
+		struct slot *s = slot_of(pc, addr >> PAGE_SHIFT);
+		uint64_t off = addr & (PAGE_SIZE - 1);
+		uint64_t n = PAGE_SIZE - off < left ? PAGE_SIZE - off : left;
+
+		if (s->gen != pc->gen || s->page == FAILED)
+			return -EFAULT;
+		memcpy(buf, pc->pool + s->page * PAGE_SIZE + off, n);
+		addr += n;
+		buf += n;
+		left -= n;
+	}
+	return 0;
+}
+
+/*
+ * The reads the cache does not take (result 1), in one read of their own:
+ * how many failed, or -errno.
+ */
+static int direct(struct kh_vm *vm, kh_access_read_fn read,
+		  struct kh_read *reads, unsigned int nr)
+{
+	struct kh_read *batch;
+	unsigned int i, n = 0;
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		n += reads[i].result == 1;
+	if (!n)
+		return 0;
+	batch = malloc(sizeof(*batch) * n);
+	if (!batch)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < nr; i++)
+		if (reads[i].result == 1)
+			batch[n++] = reads[i];
+	ret = read(&vm->acc, batch, n);
+	for (i = 0, n = 0; i < nr; i++)
+		if (reads[i].result == 1)
+			reads[i].result = ret < 0 ? ret : batch[n++].result;
+	free(batch);
+	return ret;
+}
+
+int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
+		       struct kh_read *reads, unsigned int nr)
+{
+	struct page_cache *pc = current(vm);
+	unsigned int i, nr_fetch = 0, failed = 0;
+	uint64_t gfn;
+	int ret;
+
+	if (!pc || allocate(pc) || !room_for(pc, reads, nr))
+		return read(&vm->acc, reads, nr);
+
+	/* Misses, each page once, as whole-page reads into the pool. */
+	for (i = 0; i < nr; i++) {
+		if (!cacheable(vm, &reads[i]))
+			continue;
+		for (gfn = reads[i].addr >> PAGE_SHIFT;
+		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
+		     gfn++) {
+			struct slot *s = slot_of(pc, gfn);
+
+			if (s->gen == pc->gen)
+				continue;
+			s->gfn = gfn;
+			s->gen = pc->gen;
+			s->page = pc->nr_pages++;
+			pc->fetch[nr_fetch++] = (struct kh_read){
+				.addr = gfn << PAGE_SHIFT,
+				.buf = pc->pool + s->page * PAGE_SIZE,
+				.len = PAGE_SIZE,
+			};
+		}
+	}
+	if (nr_fetch) {
+		/* In address order, so that runs of pages are one read. */
+		qsort(pc->fetch, nr_fetch, sizeof(*pc->fetch), by_addr);
+		ret = read(&vm->acc, pc->fetch, nr_fetch);
+		if (ret < 0) {
+			forget(pc);
+			return ret;
+		}
+		for (i = 0; i < nr_fetch && ret; i++)
+			if (pc->fetch[i].result)
+				slot_of(pc, pc->fetch[i].addr >>
+					PAGE_SHIFT)->page = FAILED;
+	}
+
+	for (i = 0; i < nr; i++) {
+		if (cacheable(vm, &reads[i])) {
+			reads[i].result = copy_out(pc, &reads[i]);
+			failed += !!reads[i].result;
+		} else {
+			reads[i].result = 1;	/* not read yet */
+		}
+	}
+	ret = direct(vm, read, reads, nr);
+	return ret < 0 ? ret : (int)failed + ret;
+}
+
+int kh_tlb_find(const struct kh_vm *vm, uint64_t va, uint64_t *gpa,
+		uint64_t *page_size)
+{
+	struct page_cache *pc = current(vm);
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct tlb_entry *e;
+
+	if (!pc)
+		return 0;
+	e = &pc->tlb[vpn & (TLB_SIZE - 1)];
+	if (e->gen != pc->gen || e->vpn != vpn)
+		return 0;
+	*gpa = e->gpa;
+	*page_size = e->page_size;
+	return 1;
+}
+
+void kh_tlb_put(const struct kh_vm *vm, uint64_t va, uint64_t gpa,
+		uint64_t page_size)
+{
+	struct page_cache *pc = current(vm);
+	uint64_t vpn = va >> PAGE_SHIFT;
+	struct tlb_entry *e;
+
+	if (!pc)
+		return;
+	e = &pc->tlb[vpn & (TLB_SIZE - 1)];
+	e->vpn = vpn;
+	e->gpa = gpa & ~(PAGE_SIZE - 1);
+	e->page_size = page_size;
+	e->gen = pc->gen;
+}

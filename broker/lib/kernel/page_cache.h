@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The guest pages one operation has read, kept for the rest of it (a
+ * crawl asks for the same page many times: a task_struct field by field,
+ * every level of a page-table walk into vmalloc'd memory). Through a
+ * technique whose every read is a system call (pvreadv, procmem, kread,
+ * the halting ones) each 4 KiB page is then fetched whole, once, the
+ * misses of a batch in one read; later reads are copies from here.
+ *
+ * Never stale beyond its operation: the cache is this thread's, for one
+ * VM, from kh_page_cache_begin to the matching end; walkers that read
+ * again to see whether something changed (a retried walk, a seqcount, the
+ * crawl's second look at the task list) call kh_vm_fresh first.
+ */
+#ifndef KH_PAGE_CACHE_H
+#define KH_PAGE_CACHE_H
+
+#include <stdint.h>
+
+struct kh_access;
+struct kh_vm;
+struct kh_read;
+
+typedef int (*kh_access_read_fn)(struct kh_access *acc, struct kh_read *reads,
+				 unsigned int nr);
+
+/* Scopes nest: only the outermost begin and end count. */
+void kh_page_cache_begin(struct kh_vm *vm);
+void kh_page_cache_end(struct kh_vm *vm);
+
+/* Forgets every page and translation cached for vm on this thread. */
+void kh_vm_fresh(struct kh_vm *vm);
+
+/*
+ * This thread's operation on vm as a number that changes whenever what
+ * it read is forgotten (kh_vm_fresh, the next operation), or 0 outside
+ * one: a walker may keep what it derived from guest memory (a file's
+ * path) under it, for exactly as long as the pages it came from.
+ */
+uint32_t kh_page_cache_epoch(const struct kh_vm *vm);
+
+/*
+ * Whether reads of vm on this thread go through the cache: inside a
+ * scope, for a technique with no mapping of guest RAM (where a read is
+ * already a copy, caching would only add one).
+ */
+int kh_page_cache_on(const struct kh_vm *vm);
+
+/*
+ * As the technique's read (every element inside RAM), through the cache:
+ * the number that failed, or the technique's -errno for the whole batch.
+ */
+int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
+		       struct kh_read *reads, unsigned int nr);
+
+/*
+ * The kernel's own page-table translations, cached as pages are: the
+ * 4 KiB-aligned gpa of va's page, or 0 when none is cached.
+ */
+int kh_tlb_find(const struct kh_vm *vm, uint64_t va, uint64_t *gpa,
+		uint64_t *page_size);
+void kh_tlb_put(const struct kh_vm *vm, uint64_t va, uint64_t gpa,
+		uint64_t page_size);
+
+#endif /* KH_PAGE_CACHE_H */
