@@ -284,6 +284,28 @@ static int memmap_read(struct kh_access *acc, struct kh_read *reads,
 }
 
 /*
+ * The mapping itself, for the engine's copies of small reads (its general
+ * path costs more than the copy) and for measuring: NULL when
+ * [gpa, gpa + len) is not inside one range, or is a bulk read that
+ * prefault() should serve.
+ */
+static const void *memmap_map(struct kh_access *acc, uint64_t gpa,
+			      uint64_t len)
+{
+	const struct memmap *mm = acc->priv;
+	unsigned int r;
+
+	if (len >= PREFAULT_MIN)
+		return NULL;
+	for (r = 0; r < mm->nr; r++)
+		if (gpa - mm->range[r].gpa < mm->range[r].size)
+			break;
+	if (r == mm->nr || len > mm->range[r].size - (gpa - mm->range[r].gpa))
+		return NULL;
+	return mm->range[r].base + (gpa - mm->range[r].gpa);
+}
+
+/*
  * Reads from the backend's page cache with pread, leaving the mapping
  * untouched: the kernel search's 64 bytes from each 2 MiB of a 1 GiB
  * guest would otherwise fault in 512 page table pages (2 MiB, kept
@@ -344,5 +366,6 @@ const struct kh_access_ops kh_access_memmap = {
 	.open = memmap_open,
 	.read = memmap_read,
 	.scan = memmap_scan,
+	.map = memmap_map,
 	.close = memmap_close,
 };

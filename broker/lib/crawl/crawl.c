@@ -325,7 +325,7 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		ret = walked(vm, crawl, budget, &crawl->ifaces->result,
 			     "interfaces", err);
 	if (!ret)
-		ret = kh_files(vm, 0, &crawl->files, err);
+		ret = kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->files->result,
 			     "files", err);

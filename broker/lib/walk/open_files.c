@@ -448,11 +448,10 @@ out:
 	return ret;
 }
 
-int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
-	     struct kh_err *err)
+int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
+		int32_t pid, struct kh_file_list **listp, struct kh_err *err)
 {
 	struct walk w = { .vm = vm };
-	struct kh_task_list *tasks = NULL;
 	struct kh_task *chosen = NULL;
 	struct proc *procs = NULL;
 	unsigned int i, nr = 0;
@@ -471,9 +470,6 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	w.list = calloc(1, sizeof(*w.list));
 	if (!w.list)
 		return kh_err_set(err, ENOMEM, "out of memory for open files");
-	ret = kh_tasks(vm, 0, &tasks, err);
-	if (ret)
-		goto out;
 	if (tasks->result.flags)
 		kh_mark(&w.list->result, tasks->result.flags, "task list: %s",
 			tasks->result.problem);
@@ -486,6 +482,9 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	}
 	for (i = 0; i < tasks->nr; i++) {
 		if (pid && tasks->tasks[i].tgid != pid)
+			continue;
+		/* A list with threads: each process once, by its leader. */
+		if (tasks->tasks[i].pid != tasks->tasks[i].tgid)
 			continue;
 		/*
 		 * Kernel threads share init_files and /proc shows them no fds:
@@ -512,7 +511,6 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
 out:
-	kh_task_list_free(tasks);
 	free(procs);
 	free(chosen);
 	if (ret) {
@@ -529,4 +527,21 @@ void kh_file_list_free(struct kh_file_list *list)
 		return;
 	free(list->files);
 	free(list);
+}
+
+int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
+	     struct kh_err *err)
+{
+	struct kh_task_list *tasks;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	*listp = NULL;
+	ret = kh_tasks(vm, 0, &tasks, err);
+	if (ret)
+		return ret;
+	ret = kh_files_of(vm, tasks, pid, listp, err);
+	kh_task_list_free(tasks);
+	return ret;
 }

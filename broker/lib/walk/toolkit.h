@@ -145,6 +145,13 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	       struct kh_vma_list **listp, struct kh_err *err);
 
 /*
+ * kh_files() for a task list already in hand (with or without threads),
+ * sparing the task-list walk.
+ */
+int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
+		int32_t pid, struct kh_file_list **listp, struct kh_err *err);
+
+/*
  * kh_conns() from open files already in hand (kh_files(vm, 0)), sparing
  * the walk of every fd table that finding the sockets costs.
  */

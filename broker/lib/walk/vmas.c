@@ -216,27 +216,45 @@ struct file_name {
  * walk, and a hostile tree may point every VMA at a different "file".
  */
 #define MAPS_FILES_MAX	2048u
-#define MAPS_INDEX_SLOTS (2 * MAPS_FILES_MAX)
 
 struct file_cache {
 	struct file_name *names;	/* grown on demand: most maps have few */
 	unsigned int nr, cap;
-	uint32_t index[MAPS_INDEX_SLOTS];	/* 1 + position in names */
+	/*
+	 * 1 + position in names; twice as many slots as the map can have
+	 * distinct files (a power of two), so that a crawl does not zero
+	 * an index for 2048 files per process.
+	 */
+	uint32_t *index;
+	unsigned int slots;
 };
+
+static int file_cache_init(struct file_cache *cache, unsigned int nr_vmas)
+{
+	unsigned int files = nr_vmas < MAPS_FILES_MAX ? nr_vmas :
+			     MAPS_FILES_MAX;
+
+	memset(cache, 0, sizeof(*cache));
+	cache->slots = 2;
+	while (cache->slots < 2 * files)
+		cache->slots *= 2;
+	cache->index = calloc(cache->slots, sizeof(*cache->index));
+	return cache->index ? 0 : -ENOMEM;
+}
 
 static const struct file_name *file_path(struct kh_vm *vm,
 					 struct file_cache *cache,
 					 uint64_t file)
 {
 	unsigned int slot = (unsigned int)((file >> 3) *
-					   0x9e3779b97f4a7c15ULL >> 40) %
-			    MAPS_INDEX_SLOTS;
+					   0x9e3779b97f4a7c15ULL >> 40) &
+			    (cache->slots - 1);
 	struct file_name *f;
 
-	for (; cache->index[slot]; slot = (slot + 1) % MAPS_INDEX_SLOTS)
+	for (; cache->index[slot]; slot = (slot + 1) & (cache->slots - 1))
 		if (cache->names[cache->index[slot] - 1].file == file)
 			return &cache->names[cache->index[slot] - 1];
-	if (cache->nr == MAPS_FILES_MAX)
+	if (cache->nr == MAPS_FILES_MAX || cache->nr == cache->slots / 2)
 		return NULL;
 	if (cache->nr == cache->cap) {
 		unsigned int cap = cache->cap ? cache->cap * 2 : 16;
@@ -277,7 +295,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		     struct kh_err *err)
 {
 	struct kh_vma_list *list = mw->list;
-	struct file_cache *files = NULL;
+	struct file_cache files[1] = { 0 };
 	unsigned int i;
 	uint64_t special_vmops = 0;
 	struct kh_read *reads;
@@ -290,8 +308,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 	vma_span(off, &start, &len);
 	reads = calloc(list->nr, sizeof(*reads));
 	spans = malloc((size_t)list->nr * len);
-	files = calloc(1, sizeof(*files));
-	if (!reads || !spans || !files) {
+	if (!reads || !spans || file_cache_init(files, list->nr)) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for %u VMAs",
 				 list->nr);
 		goto out;
@@ -368,9 +385,8 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 out:
 	free(reads);
 	free(spans);
-	if (files)
-		free(files->names);
-	free(files);
+	free(files->index);
+	free(files->names);
 	return ret < 0 ? ret : 0;
 }
 
