@@ -24,7 +24,7 @@ DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 DEPS_TEST := clang libclang-rt-14-dev prometheus curl \
 	libvirt-daemon-system libvirt-clients \
 	libvirt-daemon-driver-qemu
-DEPS_BENCH := gnuplot-nox
+DEPS_BENCH := gnuplot-nox linux-perf
 # checkpatch.pl comes out of the kernel source tarball
 DEPS_KMOD_TEST := linux-source-6.1 sparse
 DEPS := $(DEPS_BUILD) $(DEPS_GUEST) $(DEPS_TEST) $(DEPS_BENCH) \
@@ -71,6 +71,7 @@ KEYHOLED := $(O)/bin/keyholed
 
 BENCH := $(O)/bin/kh-bench
 BROKER_BENCH := $(O)/bin/kh-broker-bench
+CRAWL_BENCH := $(O)/bin/kh-crawl-bench
 
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
@@ -101,7 +102,7 @@ KDIR ?= $(shell for v in $$(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | \
 all: userspace kmod
 
 userspace: $(LIBKEYHOLE_A) $(LIBKEYHOLE_SO) $(KEYHOLE) $(KEYHOLED) $(BENCH) \
-	$(BROKER_BENCH) \
+	$(BROKER_BENCH) $(CRAWL_BENCH) \
 	$(UNIT_BINS) $(INTEG_BINS)
 
 $(O)/%.o: %.c $(wildcard broker/include/*.h broker/lib/*.h broker/lib/*/*.h uapi/*.h \
@@ -148,6 +149,10 @@ $(BROKER_BENCH): $(O)/tools/bench/kh-broker-bench.o $(PROTO_OBJS) \
 		$(LDLIBS)
 
 $(BENCH): $(O)/tools/bench/kh-bench.o $(LIBKEYHOLE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
+
+$(CRAWL_BENCH): $(O)/tools/bench/kh-crawl-bench.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
 

@@ -289,6 +289,24 @@ int kh_read_phys(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		struct kh_err *err);
 
+/*
+ * For measuring: the guest-physical reads this thread's operations ask
+ * for, recorded in order from kh_trace_start() to kh_trace_stop(), as
+ * the walkers asked (before a crawl's page cache widens them to pages).
+ * kh_trace_replay() copies exactly those bytes, in that order, from the
+ * mapping of guest RAM of vm (memmap or kmap, on the same guest): the
+ * floor under the cost of whatever was traced. The first replay finds
+ * each read in the mapping and warms it; time the later ones.
+ */
+struct kh_trace;
+int kh_trace_start(struct kh_trace **tracep, struct kh_err *err);
+void kh_trace_stop(struct kh_trace *trace);
+uint64_t kh_trace_bytes(const struct kh_trace *trace);
+size_t kh_trace_reads(const struct kh_trace *trace);
+int kh_trace_replay(struct kh_vm *vm, struct kh_trace *trace,
+		    struct kh_err *err);
+void kh_trace_free(struct kh_trace *trace);
+
 /* Counters of what a VM handle has done, for cost accounting. */
 struct kh_stats {
 	uint64_t read_calls;	/* system calls (or equivalent) issued */
@@ -548,6 +566,12 @@ struct kh_crawl {
 };
 
 #define KH_CRAWL_PAUSE	(1u << 0)	/* halt the guest while crawling */
+/*
+ * Every read goes to the technique as the walkers ask for it, with no
+ * page cache for the crawl: what a crawl cost before there was one, for
+ * comparison. A technique that maps guest RAM has no such cache anyway.
+ */
+#define KH_CRAWL_UNCACHED (1u << 1)
 
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err);

@@ -157,6 +157,45 @@ ladder_section() {
 # test VM (make bench runs them first) and merged in when present: each
 # "## bench_NAME" section of key/value lines becomes a table, any other
 # section is shown as its program printed it.
+# A full crawl against its floor, with and without the page cache, and a
+# profile of memmap's crawl: where the time goes (Documentation/crawl-speed.md).
+crawl_speed_section() {
+	local pid perf_data
+	pid=$(cat "$work/fixed4/qemu.pid")
+	perf_data=$work/crawl.perf
+	echo
+	echo "## Crawl speed against its floor (guest fixed4)"
+	echo
+	echo "\`kh-crawl-bench\` (tools/bench/kh-crawl-bench.c): each variant"
+	echo "crawls 5 times in a row per round, the variants in turn, 60 rounds;"
+	echo "medians over all 300 crawls. *moved* is what the technique"
+	echo "copied out of QEMU (whole pages, through the page cache); *touched*"
+	echo "is what the walkers asked for (kh_trace_start). The *floor* is the"
+	echo "crawl's own trace replayed from memmap's warm mapping of the same"
+	echo "guest: exactly those bytes copied, in that order, nothing else."
+	echo "*no page cache* is the same engine with KH_CRAWL_UNCACHED: every"
+	echo "read sent to the technique as the walkers ask for it, as before the"
+	echo "page cache."
+	echo
+	"$O/bin/kh-crawl-bench" "$pid" 60
+	echo
+	echo "### Where memmap's crawl spends its time"
+	echo
+	echo "\`perf record\` of \`kh-crawl-bench --loop\` crawling with memmap for"
+	echo "5 s; the entries above 1% of samples, by the function they were in."
+	echo
+	if perf record -q -F 1999 -o "$perf_data" -- \
+		"$O/bin/kh-crawl-bench" --loop "$pid" memmap 5 >/dev/null 2>&1; then
+		echo "| share | function | in |"
+		echo "|---|---|---|"
+		perf report -i "$perf_data" --no-children --stdio \
+			--percent-limit 1 2>/dev/null |
+			awk '/^ +[0-9.]+%/ { printf("| %s | %s | %s |\n", $1, $5, $3) }'
+	else
+		echo "perf could not record here."
+	fi
+}
+
 kmod_value() {
 	awk -v k="$1" '$1 == k { print $2; exit }' "$O/bench/kmod.txt"
 }
@@ -243,6 +282,7 @@ kmod_section() {
 		echo
 		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat"
 	done
+	crawl_speed_section
 	echo
 	echo "## libvirt domain: $libvirt_shape (tests/guest/libvirt.sh)"
 	echo

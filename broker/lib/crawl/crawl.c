@@ -386,9 +386,11 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 	}
 	kh_budget_begin(&time, budget ? budget->time_ms : 0);
 	kh_vm_verify_defer(vm);
-	kh_page_cache_begin(vm);
+	if (!(flags & KH_CRAWL_UNCACHED))
+		kh_page_cache_begin(vm);
 	ret = crawl_parts(vm, crawl, budget, err);
-	kh_page_cache_end(vm);
+	if (!(flags & KH_CRAWL_UNCACHED))
+		kh_page_cache_end(vm);
 	ret = verify_once(vm, ret, err);
 	kh_budget_end(&time);
 	/*

@@ -12,6 +12,7 @@
 #include "crawl/budget.h"
 #include "kernel/page_cache.h"
 #include "kernel/pgtable.h"
+#include "kernel/trace.h"
 #include "vm.h"
 
 static int batch_failed(struct kh_vm *vm, int ret, struct kh_err *err)
@@ -60,6 +61,7 @@ static int copy_mapped(struct kh_vm *vm, uint64_t gpa, struct kh_read *r)
 		return 0;
 	memcpy(r->buf, src, r->len);
 	r->result = 0;
+	kh_trace_note(gpa, r->len);
 	return 1;
 }
 
@@ -86,6 +88,8 @@ static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
 	for (i = 0; i < nr; i++) {
 		reads[i].result = in_ram(vm, &reads[i]) ? 0 : -EFAULT;
 		bad += !!reads[i].result;
+		if (!reads[i].result)
+			kh_trace_note(reads[i].addr, reads[i].len);
 	}
 	if (!nr || bad == nr)
 		return bad;

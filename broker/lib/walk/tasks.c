@@ -80,9 +80,11 @@ static void plan_pieces(struct walk *w)
 	w->nr_pieces = 0;
 	/*
 	 * A technique with a system call per element (procmem, hmp) pays
-	 * more for pieces than for bytes: one read of the whole span.
+	 * more for pieces than for bytes: one read of the whole span,
+	 * unless the operation's page cache makes pieces of a page one read.
 	 */
-	if (!(w->vm->acc.ops->props & KH_TECHNIQUE_MAPPED)) {
+	if (!(w->vm->acc.ops->props & KH_TECHNIQUE_MAPPED) &&
+	    !kh_page_cache_on(w->vm)) {
 		w->piece[w->nr_pieces++] = (struct kh_read){
 			.addr = 0, .len = tl->span_len };
 		return;

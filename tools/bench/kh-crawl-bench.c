@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kh-crawl-bench VM ROUNDS: what a full crawl costs against its floor,
+ * per access technique, with and without the crawl's page cache, as a
+ * Markdown table.
+ *
+ * Every variant crawls BLOCK times in a row per round, the variants in
+ * turn, so that all rows sample the same stretch of a noisy machine while
+ * each is timed as one VM crawled again and again is (the first crawl of
+ * a block finds the caches the others left; the table gives medians over
+ * every crawl). Each variant's first
+ * crawl (before the rounds) is traced (kh_trace_start): the reads the
+ * walkers asked for, in order. Its floor is that trace replayed from
+ * memmap's mapping of the same guest, warm, once per round: exactly the
+ * bytes the crawl touched, copied, with nothing else done.
+ *
+ * kh-crawl-bench --loop VM TECHNIQUE SECONDS: crawls flat out for
+ * SECONDS, for a profiler to watch.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "libkeyhole.h"
+
+struct variant {
+	const char *technique;
+	unsigned int flags;
+	const char *how;
+	struct kh_ctx *ctx;
+	struct kh_vm *vm;
+	struct kh_trace *trace;
+	double *wall, *cpu, *floor;
+	uint64_t calls, bytes;
+	int available;
+	char why[256];
+};
+
+static struct variant variants[] = {
+	{ .technique = "memmap", .how = "" },
+	{ .technique = "pvreadv", .how = "" },
+	{ .technique = "pvreadv", .flags = KH_CRAWL_UNCACHED,
+	  .how = "no page cache" },
+	{ .technique = "procmem", .how = "" },
+	{ .technique = "procmem", .flags = KH_CRAWL_UNCACHED,
+	  .how = "no page cache" },
+};
+#define NR_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+#define BLOCK 5
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static void die(const char *what, const struct kh_err *err)
+{
+	fprintf(stderr, "kh-crawl-bench: %s: %s\n", what, err->msg);
+	exit(1);
+}
+
+static int open_vm(const char *spec, const char *technique,
+		   struct kh_ctx **ctxp, struct kh_vm **vmp,
+		   struct kh_err *err)
+{
+	struct kh_ctx_config nocache = { .cache_dir = "" };
+	struct kh_vm_config cfg = { .technique = technique };
+
+	if (kh_ctx_new(&nocache, ctxp, err))
+		return -1;
+	if (!kh_vm_open(*ctxp, spec, &cfg, vmp, err))
+		return 0;
+	kh_ctx_free(*ctxp);
+	return -1;
+}
+
+/* One crawl of v, its cost added to round i (i < 0: not counted). */
+static void crawl_once(struct variant *v, int i)
+{
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+
+	if (kh_crawl(v->vm, v->flags, &crawl, &err))
+		die(v->technique, &err);
+	if (i >= 0) {
+		v->wall[i] = crawl->wall_ms;
+		v->cpu[i] = crawl->cpu_ms;
+		v->calls += crawl->read_calls;
+		v->bytes += crawl->read_bytes;
+	}
+	kh_crawl_free(crawl);
+}
+
+static void prepare(const char *spec, struct variant *v, int rounds)
+{
+	struct kh_err err = { 0 };
+
+	v->wall = calloc(rounds * BLOCK, sizeof(double));
+	v->cpu = calloc(rounds * BLOCK, sizeof(double));
+	v->floor = calloc(rounds * BLOCK, sizeof(double));
+	if (!v->wall || !v->cpu || !v->floor) {
+		fprintf(stderr, "kh-crawl-bench: out of memory\n");
+		exit(1);
+	}
+	if (open_vm(spec, v->technique, &v->ctx, &v->vm, &err)) {
+		snprintf(v->why, sizeof(v->why), "%s", err.msg);
+		return;
+	}
+	v->available = 1;
+	if (kh_trace_start(&v->trace, &err))
+		die("trace", &err);
+	crawl_once(v, -1);
+	kh_trace_stop(v->trace);
+}
+
+static void report(struct variant *v, int rounds)
+{
+	double wall, cpu, floor_us;
+	char label[64];
+
+	snprintf(label, sizeof(label), "%s%s%s", v->technique,
+		 *v->how ? ", " : "", v->how);
+	if (!v->available) {
+		printf("| %s | - | - | - | - | - | - | - | - | not available: %s |\n",
+		       label, v->why);
+		return;
+	}
+	wall = median(v->wall, rounds * BLOCK);
+	cpu = median(v->cpu, rounds * BLOCK);
+	floor_us = median(v->floor, rounds * BLOCK) * 1e3;
+	printf("| %s | %.0f | %.3g ms | %.3g ms | %.0f | %.0f KiB | %.0f KiB in %zu reads | %.3g us | %.0fx |\n",
+	       label, 1e3 / wall, wall, cpu,
+	       (double)v->calls / rounds / BLOCK,
+	       (double)v->bytes / rounds / BLOCK / 1024,
+	       (double)kh_trace_bytes(v->trace) / 1024,
+	       kh_trace_reads(v->trace), floor_us, wall * 1e3 / floor_us);
+}
+
+static int table(const char *spec, int rounds)
+{
+	struct kh_err err = { 0 };
+	struct kh_ctx *floor_ctx;
+	struct kh_vm *floor_vm;
+	unsigned int j, k;
+	int i;
+
+	/* The floor's mapping: memmap's, on the same guest. */
+	if (open_vm(spec, "memmap", &floor_ctx, &floor_vm, &err))
+		die("memmap for the floor", &err);
+	for (j = 0; j < NR_VARIANTS; j++) {
+		prepare(spec, &variants[j], rounds);
+		/* Warms the mapping for this trace and finds each read. */
+		if (variants[j].available &&
+		    kh_trace_replay(floor_vm, variants[j].trace, &err))
+			die("replay", &err);
+	}
+	for (i = 0; i < rounds; i++) {
+		for (j = 0; j < NR_VARIANTS; j++) {
+			struct variant *v = &variants[j];
+			double start;
+
+			if (!v->available)
+				continue;
+			for (k = 0; k < BLOCK; k++)
+				crawl_once(v, i * BLOCK + k);
+			for (k = 0; k < BLOCK; k++) {
+				start = now_ms();
+				if (kh_trace_replay(floor_vm, v->trace, &err))
+					die("replay", &err);
+				v->floor[i * BLOCK + k] = now_ms() - start;
+			}
+		}
+	}
+	printf("| crawl | crawls/s | wall | CPU | read calls | moved | touched | floor | wall over floor |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
+	for (j = 0; j < NR_VARIANTS; j++)
+		report(&variants[j], rounds);
+	for (j = 0; j < NR_VARIANTS; j++) {
+		if (!variants[j].available)
+			continue;
+		kh_trace_free(variants[j].trace);
+		kh_vm_close(variants[j].vm);
+		kh_ctx_free(variants[j].ctx);
+	}
+	kh_vm_close(floor_vm);
+	kh_ctx_free(floor_ctx);
+	return 0;
+}
+
+static int loop(const char *spec, const char *technique, double seconds)
+{
+	struct variant v = { .technique = technique };
+	struct kh_err err = { 0 };
+	double end;
+	long n = 0;
+
+	if (open_vm(spec, technique, &v.ctx, &v.vm, &err))
+		die(technique, &err);
+	end = now_ms() + seconds * 1e3;
+	while (now_ms() < end) {
+		crawl_once(&v, -1);
+		n++;
+	}
+	printf("%ld crawls in %.0f s\n", n, seconds);
+	kh_vm_close(v.vm);
+	kh_ctx_free(v.ctx);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "--loop"))
+		return loop(argv[2], argv[3], atof(argv[4]));
+	if (argc != 3 || atoi(argv[2]) < 3) {
+		fprintf(stderr, "usage: kh-crawl-bench VM ROUNDS (>= 3) | --loop VM TECHNIQUE SECONDS\n");
+		return 2;
+	}
+	return table(argv[1], atoi(argv[2]));
+}
