@@ -133,13 +133,6 @@ void kh_vm_fresh(struct kh_vm *vm)
 		forget(pc);
 }
 
-uint32_t kh_page_cache_epoch(const struct kh_vm *vm)
-{
-	struct page_cache *pc = current(vm);
-
-	return pc ? pc->gen : 0;
-}
-
 int kh_page_cache_on(const struct kh_vm *vm)
 {
 	return current(vm) && !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED);

@@ -32,14 +32,6 @@ void kh_page_cache_end(struct kh_vm *vm);
 void kh_vm_fresh(struct kh_vm *vm);
 
 /*
- * This thread's operation on vm as a number that changes whenever what
- * it read is forgotten (kh_vm_fresh, the next operation), or 0 outside
- * one: a walker may keep what it derived from guest memory (a file's
- * path) under it, for exactly as long as the pages it came from.
- */
-uint32_t kh_page_cache_epoch(const struct kh_vm *vm);
-
-/*
  * Whether reads of vm on this thread go through the cache: inside a
  * scope, for a technique with no mapping of guest RAM (where a read is
  * already a copy, caching would only add one).
