@@ -563,6 +563,9 @@ struct kh_crawl {
 	double wall_ms, cpu_ms;		/* cost of this crawl */
 	uint64_t read_calls, read_bytes;
 	int paused;			/* the guest was halted throughout */
+	/* kh_crawl_since: processes whose state was kept, not walked */
+	unsigned int nr_reused;
+	struct kh_crawl_memo *memo;	/* internal: what the next one checks */
 };
 
 #define KH_CRAWL_PAUSE	(1u << 0)	/* halt the guest while crawling */
@@ -596,6 +599,23 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 		    const struct kh_crawl_budget *budget,
 		    struct kh_crawl **crawlp, struct kh_err *err);
 void kh_crawl_free(struct kh_crawl *crawl);
+
+/*
+ * An incremental crawl: kh_crawl_within that also keeps, per process,
+ * every read its state (maps, argv, rss) came from, and takes prev (an
+ * earlier kh_crawl_since of the same VM, or NULL) into account: a process
+ * of prev whose reads all give the same bytes again, read now in one
+ * batch, keeps prev's state instead of being walked again (nr_reused
+ * counts them). Never stale: the state kept is exactly what walking again
+ * would return, and a state read while the guest changed under it is
+ * never kept. Everything else, and the task list that the consistency
+ * counters come from, is read afresh: the counters are a full crawl's.
+ * prev stays the caller's; free both.
+ */
+int kh_crawl_since(struct kh_vm *vm, unsigned int flags,
+		   const struct kh_crawl_budget *budget,
+		   const struct kh_crawl *prev, struct kh_crawl **crawlp,
+		   struct kh_err *err);
 
 /*
  * What the access technique cost the guest, summed over the handle's life:

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kh-crawl-bench VM ROUNDS: what a full crawl costs against its floor,
- * per access technique, with and without the crawl's page cache, as a
- * Markdown table.
+ * per access technique, with and without the crawl's page cache, and
+ * incrementally (kh_crawl_since, each crawl against the one before), as
+ * Markdown tables: one with the guest running its workload (fork churn
+ * included), one with it halted (kh_vm_pause), where nothing changes.
  *
  * Every variant crawls BLOCK times in a row per round, the variants in
  * turn, so that all rows sample the same stretch of a noisy machine while
@@ -28,26 +30,41 @@
 struct variant {
 	const char *technique;
 	unsigned int flags;
+	int incremental;
 	const char *how;
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
 	struct kh_trace *trace;
 	double *wall, *cpu, *floor;
-	uint64_t calls, bytes;
+	uint64_t calls, bytes, procs, reused;
+	struct kh_crawl *prev;
 	int available;
 	char why[256];
 };
 
-static struct variant variants[] = {
+static struct variant live[] = {
 	{ .technique = "memmap", .how = "" },
+	{ .technique = "memmap", .incremental = 1, .how = "incremental" },
 	{ .technique = "pvreadv", .how = "" },
+	{ .technique = "pvreadv", .incremental = 1, .how = "incremental" },
 	{ .technique = "pvreadv", .flags = KH_CRAWL_UNCACHED,
 	  .how = "no page cache" },
 	{ .technique = "procmem", .how = "" },
+	{ .technique = "procmem", .incremental = 1, .how = "incremental" },
 	{ .technique = "procmem", .flags = KH_CRAWL_UNCACHED,
 	  .how = "no page cache" },
 };
-#define NR_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static struct variant halted[] = {
+	{ .technique = "memmap", .how = "" },
+	{ .technique = "memmap", .incremental = 1, .how = "incremental" },
+	{ .technique = "pvreadv", .how = "" },
+	{ .technique = "pvreadv", .incremental = 1, .how = "incremental" },
+	{ .technique = "procmem", .how = "" },
+	{ .technique = "procmem", .incremental = 1, .how = "incremental" },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define BLOCK 5
 
 static double now_ms(void)
@@ -98,15 +115,24 @@ static void crawl_once(struct variant *v, int i)
 	struct kh_err err = { 0 };
 	struct kh_crawl *crawl;
 
-	if (kh_crawl(v->vm, v->flags, &crawl, &err))
+	if (v->incremental ?
+	    kh_crawl_since(v->vm, v->flags, NULL, v->prev, &crawl, &err) :
+	    kh_crawl(v->vm, v->flags, &crawl, &err))
 		die(v->technique, &err);
 	if (i >= 0) {
 		v->wall[i] = crawl->wall_ms;
 		v->cpu[i] = crawl->cpu_ms;
 		v->calls += crawl->read_calls;
 		v->bytes += crawl->read_bytes;
+		v->procs += crawl->nr_procs;
+		v->reused += crawl->nr_reused;
 	}
-	kh_crawl_free(crawl);
+	if (v->incremental) {
+		kh_crawl_free(v->prev);
+		v->prev = crawl;
+	} else {
+		kh_crawl_free(crawl);
+	}
 }
 
 static void prepare(const char *spec, struct variant *v, int rounds)
@@ -134,47 +160,47 @@ static void prepare(const char *spec, struct variant *v, int rounds)
 static void report(struct variant *v, int rounds)
 {
 	double wall, cpu, floor_us;
-	char label[64];
+	char label[64], kept[32] = "";
 
 	snprintf(label, sizeof(label), "%s%s%s", v->technique,
 		 *v->how ? ", " : "", v->how);
 	if (!v->available) {
-		printf("| %s | - | - | - | - | - | - | - | - | not available: %s |\n",
+		printf("| %s | - | - | - | - | - | - | - | - | - | not available: %s |\n",
 		       label, v->why);
 		return;
 	}
 	wall = median(v->wall, rounds * BLOCK);
 	cpu = median(v->cpu, rounds * BLOCK);
 	floor_us = median(v->floor, rounds * BLOCK) * 1e3;
-	printf("| %s | %.0f | %.3g ms | %.3g ms | %.0f | %.0f KiB | %.0f KiB in %zu reads | %.3g us | %.0fx |\n",
+	if (v->incremental && v->procs)
+		snprintf(kept, sizeof(kept), "%.0f%%",
+			 100.0 * v->reused / v->procs);
+	printf("| %s | %.0f | %.3g ms | %.3g ms | %.0f | %.0f KiB | %.0f KiB in %zu reads | %.3g us | %.0fx | %s |\n",
 	       label, 1e3 / wall, wall, cpu,
 	       (double)v->calls / rounds / BLOCK,
 	       (double)v->bytes / rounds / BLOCK / 1024,
 	       (double)kh_trace_bytes(v->trace) / 1024,
-	       kh_trace_reads(v->trace), floor_us, wall * 1e3 / floor_us);
+	       kh_trace_reads(v->trace), floor_us, wall * 1e3 / floor_us, kept);
 }
 
-static int table(const char *spec, int rounds)
+/* Every variant of vs, ROUNDS rounds, and its table. */
+static void measure(const char *spec, struct variant *vs, unsigned int nr,
+		    int rounds, struct kh_vm *floor_vm)
 {
 	struct kh_err err = { 0 };
-	struct kh_ctx *floor_ctx;
-	struct kh_vm *floor_vm;
 	unsigned int j, k;
 	int i;
 
-	/* The floor's mapping: memmap's, on the same guest. */
-	if (open_vm(spec, "memmap", &floor_ctx, &floor_vm, &err))
-		die("memmap for the floor", &err);
-	for (j = 0; j < NR_VARIANTS; j++) {
-		prepare(spec, &variants[j], rounds);
+	for (j = 0; j < nr; j++) {
+		prepare(spec, &vs[j], rounds);
 		/* Warms the mapping for this trace and finds each read. */
-		if (variants[j].available &&
-		    kh_trace_replay(floor_vm, variants[j].trace, &err))
+		if (vs[j].available &&
+		    kh_trace_replay(floor_vm, vs[j].trace, &err))
 			die("replay", &err);
 	}
 	for (i = 0; i < rounds; i++) {
-		for (j = 0; j < NR_VARIANTS; j++) {
-			struct variant *v = &variants[j];
+		for (j = 0; j < nr; j++) {
+			struct variant *v = &vs[j];
 			double start;
 
 			if (!v->available)
@@ -189,17 +215,38 @@ static int table(const char *spec, int rounds)
 			}
 		}
 	}
-	printf("| crawl | crawls/s | wall | CPU | read calls | moved | touched | floor | wall over floor |\n");
-	printf("|---|---|---|---|---|---|---|---|---|\n");
-	for (j = 0; j < NR_VARIANTS; j++)
-		report(&variants[j], rounds);
-	for (j = 0; j < NR_VARIANTS; j++) {
-		if (!variants[j].available)
+	printf("| crawl | crawls/s | wall | CPU | read calls | moved | touched | floor | wall over floor | processes kept |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	for (j = 0; j < nr; j++)
+		report(&vs[j], rounds);
+	for (j = 0; j < nr; j++) {
+		if (!vs[j].available)
 			continue;
-		kh_trace_free(variants[j].trace);
-		kh_vm_close(variants[j].vm);
-		kh_ctx_free(variants[j].ctx);
+		kh_crawl_free(vs[j].prev);
+		kh_trace_free(vs[j].trace);
+		kh_vm_close(vs[j].vm);
+		kh_ctx_free(vs[j].ctx);
 	}
+}
+
+static int table(const char *spec, int rounds)
+{
+	struct kh_err err = { 0 };
+	struct kh_ctx *floor_ctx;
+	struct kh_vm *floor_vm;
+
+	/* The floor's mapping: memmap's, on the same guest. */
+	if (open_vm(spec, "memmap", &floor_ctx, &floor_vm, &err))
+		die("memmap for the floor", &err);
+	printf("### The guest running its workload\n\n");
+	measure(spec, live, COUNT(live), rounds, floor_vm);
+	printf("\n### The guest halted: nothing changes between crawls\n\n");
+	if (kh_vm_pause(floor_vm, &err))
+		die("pause", &err);
+	measure(spec, halted, COUNT(halted), rounds / 2 > 3 ? rounds / 2 : 3,
+		floor_vm);
+	if (kh_vm_resume(floor_vm, &err))
+		die("resume", &err);
 	kh_vm_close(floor_vm);
 	kh_ctx_free(floor_ctx);
 	return 0;

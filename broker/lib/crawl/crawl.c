@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "crawl/budget.h"
+#include "crawl/since.h"
 #include "kernel/page_cache.h"
 #include "walk/toolkit.h"
 #include "kernel/task_state.h"
@@ -135,11 +136,93 @@ static int crawl_process(struct kh_vm *vm, const struct kh_task *t,
 	return ret;
 }
 
+/* Per task: the state prev had for it that still holds, if any. */
+struct kept {
+	struct kh_read_log *log;
+	unsigned int idx;		/* in prev->procs */
+};
+
+/* Not classified away: its own state is read (classify(), side-effect free). */
+static int state_wanted(const struct kh_task *t)
+{
+	return is_user_process(t) && !(t->exit_state &
+				       (EXIT_ZOMBIE | EXIT_DEAD)) &&
+	       !((t->flags & PF_EXITING) && !t->mm);
+}
+
+/*
+ * Which processes keep prev's state: all their logged reads are read
+ * again first, in one batch where a page cache makes that one read.
+ */
+static int check_prev(struct kh_vm *vm, const struct kh_crawl *prev,
+		      const struct kh_task_list *tasks, struct kept *kept,
+		      struct kh_err *err)
+{
+	const struct kh_task **procs;
+	unsigned int i, nr = 0;
+	int ret = 0;
+
+	if (!prev || !prev->memo)
+		return 0;
+	procs = malloc(sizeof(*procs) * (tasks->nr ? tasks->nr : 1));
+	if (!procs)
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	for (i = 0; i < tasks->nr; i++)
+		if (state_wanted(&tasks->tasks[i]))
+			procs[nr++] = &tasks->tasks[i];
+	ret = kh_memo_prefetch(vm, prev, procs, nr);
+	for (i = 0; !ret && i < tasks->nr; i++) {
+		if (!state_wanted(&tasks->tasks[i]))
+			continue;
+		ret = kh_memo_check(vm, prev, &tasks->tasks[i], &kept[i].log,
+				    &kept[i].idx, err);
+		ret = ret < 0 ? ret : 0;
+	}
+	free(procs);
+	return ret;
+}
+
+/* A process's state as prev had it; its log goes on into this crawl's memo. */
+static int keep_process(struct kh_crawl *crawl, const struct kh_crawl *prev,
+			const struct kh_task *t, const struct kept *kept,
+			struct kh_proc_state *ps, struct kh_err *err)
+{
+	if (kh_proc_state_copy(ps, &prev->procs[kept->idx]) ||
+	    kh_memo_add(crawl->memo, t, crawl->nr_procs, kept->log)) {
+		kh_vma_list_free(ps->maps);
+		memset(ps, 0, sizeof(*ps));
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	}
+	crawl->nr_reused++;
+	return 0;
+}
+
+/* crawl_process, logging its reads when the crawl keeps a memo. */
+static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
+			const struct kh_task *t, struct kh_proc_state *ps)
+{
+	struct kh_read_log *log = NULL;
+	int ret, clean;
+
+	if (!crawl->memo)
+		return crawl_process(vm, t, ps);
+	kh_read_log_begin(&log);
+	ret = crawl_process(vm, t, ps);
+	clean = !kh_read_log_end(log);
+	/* Only a state read cleanly may stand for a later crawl's. */
+	if (!ret && clean && ps->maps && !ps->maps->result.flags &&
+	    kh_memo_add(crawl->memo, t, crawl->nr_procs, log))
+		ret = -ENOMEM;
+	kh_read_log_put(log);
+	return ret;
+}
+
 /*
  * What the processes' argv takes, for all of them at once: one process
  * after another, each would make a read per page-table level.
  */
-static int prefetch(struct kh_vm *vm, const struct kh_task_list *tasks)
+static int prefetch(struct kh_vm *vm, const struct kh_task_list *tasks,
+		    const struct kept *kept)
 {
 	const struct kh_task **procs;
 	unsigned int i, nr = 0;
@@ -151,33 +234,23 @@ static int prefetch(struct kh_vm *vm, const struct kh_task_list *tasks)
 	if (!procs)
 		return 0;
 	for (i = 0; i < tasks->nr; i++)
-		if (is_user_process(&tasks->tasks[i]) && tasks->tasks[i].mm)
+		if (is_user_process(&tasks->tasks[i]) && tasks->tasks[i].mm &&
+		    !kept[i].log)
 			procs[nr++] = &tasks->tasks[i];
 	ret = kh_cmdline_prefetch(vm, procs, nr);
 	free(procs);
 	return ret;
 }
 
-static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
-			   uint64_t now_ns,
-			   const struct kh_crawl_budget *budget,
-			   struct kh_err *err)
+static int processes(struct kh_vm *vm, struct kh_crawl *crawl,
+		     uint64_t now_ns, const struct kh_crawl_budget *budget,
+		     const struct kh_crawl *prev, const struct kept *kept,
+		     uint64_t bytes, struct kh_err *err)
 {
 	const struct kh_task_list *tasks = crawl->tasks;
-	uint64_t bytes = lists_bytes(crawl);
 	unsigned int i;
 	int ret;
 
-	bytes += (uint64_t)(tasks->nr ? tasks->nr : 1) * sizeof(*crawl->procs);
-	if (over_memory(vm, budget, bytes, "the process table", err))
-		return -ENOBUFS;
-	crawl->procs = calloc(tasks->nr ? tasks->nr : 1,
-			      sizeof(*crawl->procs));
-	if (!crawl->procs)
-		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
-	ret = prefetch(vm, tasks);
-	if (ret == -ESRCH)
-		return kh_vm_verify(vm, err) ?: ret;
 	for (i = 0; i < tasks->nr; i++) {
 		const struct kh_task *t = &tasks->tasks[i];
 		struct kh_proc_state *ps;
@@ -189,7 +262,12 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 		if (!is_user_process(t))
 			continue;
 		ps = &crawl->procs[crawl->nr_procs];
-		ret = crawl_process(vm, t, ps);
+		if (kept[i].log)
+			ret = keep_process(crawl, prev, t, &kept[i], ps, err);
+		else
+			ret = walk_process(vm, crawl, t, ps);
+		if (ret == -ENOMEM)
+			return kh_err_set(err, ENOMEM, "out of memory for a crawl");
 		if (ret == -ESRCH) {
 			kh_vma_list_free(ps->maps);
 			ps->maps = NULL;
@@ -214,6 +292,38 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 			return -ENOBUFS;
 	}
 	return 0;
+}
+
+static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
+			   uint64_t now_ns,
+			   const struct kh_crawl_budget *budget,
+			   const struct kh_crawl *prev, struct kh_err *err)
+{
+	const struct kh_task_list *tasks = crawl->tasks;
+	uint64_t bytes = lists_bytes(crawl);
+	struct kept *kept;
+	int ret;
+
+	bytes += (uint64_t)(tasks->nr ? tasks->nr : 1) * sizeof(*crawl->procs);
+	if (over_memory(vm, budget, bytes, "the process table", err))
+		return -ENOBUFS;
+	crawl->procs = calloc(tasks->nr ? tasks->nr : 1,
+			      sizeof(*crawl->procs));
+	kept = calloc(tasks->nr ? tasks->nr : 1, sizeof(*kept));
+	if (!crawl->procs || !kept) {
+		free(kept);
+		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	}
+	ret = check_prev(vm, prev, tasks, kept, err);
+	if (!ret)
+		ret = prefetch(vm, tasks, kept);
+	if (ret) {
+		free(kept);
+		return ret == -ESRCH ? kh_vm_verify(vm, err) ?: ret : ret;
+	}
+	ret = processes(vm, crawl, now_ns, budget, prev, kept, bytes, err);
+	free(kept);
+	return ret;
 }
 
 /* What the second look reads of each task. */
@@ -294,7 +404,7 @@ static int walked(struct kh_vm *vm, struct kh_crawl *crawl,
 
 static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		       const struct kh_crawl_budget *budget,
-		       struct kh_err *err)
+		       const struct kh_crawl *prev, struct kh_err *err)
 {
 	uint64_t now_ns;
 	int ret;
@@ -335,7 +445,7 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		ret = walked(vm, crawl, budget, &crawl->conns->result,
 			     "connections", err);
 	if (!ret)
-		ret = crawl_processes(vm, crawl, now_ns, budget, err);
+		ret = crawl_processes(vm, crawl, now_ns, budget, prev, err);
 	if (!ret)
 		ret = second_look(vm, crawl, err);
 	return ret;
@@ -358,9 +468,11 @@ static int verify_once(struct kh_vm *vm, int ret, struct kh_err *err)
 	return ret;
 }
 
-int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
-		    const struct kh_crawl_budget *budget,
-		    struct kh_crawl **crawlp, struct kh_err *err)
+/* A crawl; with a memo when it is incremental (prev may still be NULL). */
+static int crawl_run(struct kh_vm *vm, unsigned int flags,
+		     const struct kh_crawl_budget *budget, int incremental,
+		     const struct kh_crawl *prev, struct kh_crawl **crawlp,
+		     struct kh_err *err)
 {
 	double wall = now_ms(CLOCK_MONOTONIC);
 	double cpu = now_ms(CLOCK_THREAD_CPUTIME_ID);
@@ -373,8 +485,10 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 		return -EOPNOTSUPP;
 
 	crawl = calloc(1, sizeof(*crawl));
-	if (!crawl)
+	if (!crawl || (incremental && kh_memo_new(&crawl->memo))) {
+		free(crawl);
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	}
 	kh_vm_get_stats(vm, &before);
 	if (flags & KH_CRAWL_PAUSE) {
 		ret = kh_vm_pause(vm, err);
@@ -388,7 +502,8 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 	kh_vm_verify_defer(vm);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_begin(vm);
-	ret = crawl_parts(vm, crawl, budget, err);
+	ret = crawl_parts(vm, crawl, budget, prev, err);
+	kh_memo_seal(crawl->memo);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_end(vm);
 	ret = verify_once(vm, ret, err);
@@ -430,6 +545,21 @@ int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
 	return 0;
 }
 
+int kh_crawl_within(struct kh_vm *vm, unsigned int flags,
+		    const struct kh_crawl_budget *budget,
+		    struct kh_crawl **crawlp, struct kh_err *err)
+{
+	return crawl_run(vm, flags, budget, 0, NULL, crawlp, err);
+}
+
+int kh_crawl_since(struct kh_vm *vm, unsigned int flags,
+		   const struct kh_crawl_budget *budget,
+		   const struct kh_crawl *prev, struct kh_crawl **crawlp,
+		   struct kh_err *err)
+{
+	return crawl_run(vm, flags, budget, 1, prev, crawlp, err);
+}
+
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err)
 {
@@ -450,5 +580,6 @@ void kh_crawl_free(struct kh_crawl *crawl)
 	for (i = 0; i < crawl->nr_procs; i++)
 		kh_vma_list_free(crawl->procs[i].maps);
 	free(crawl->procs);
+	kh_memo_free(crawl->memo);
 	free(crawl);
 }

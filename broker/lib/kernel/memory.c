@@ -12,6 +12,7 @@
 #include "crawl/budget.h"
 #include "kernel/page_cache.h"
 #include "kernel/pgtable.h"
+#include "kernel/read_log.h"
 #include "kernel/trace.h"
 #include "vm.h"
 
@@ -152,9 +153,15 @@ static int gpa_fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
 int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
+	int ret;
+
 	if (copies_itself(vm->acc.ops))
-		return gpa_fetch_mapped(vm, reads, nr, err);
-	return gpa_fetch_by(vm, vm->acc.ops->read, reads, nr, err);
+		ret = gpa_fetch_mapped(vm, reads, nr, err);
+	else
+		ret = gpa_fetch_by(vm, vm->acc.ops->read, reads, nr, err);
+	if (ret >= 0)
+		kh_read_log_note(KH_SPACE_GPA, reads, nr);
+	return ret;
 }
 
 int kh_gpa_scan(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
@@ -310,9 +317,19 @@ static int kva_fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
 int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
 {
+	struct kh_read_log *log = kh_logging;
+	int ret;
+
+	/* The translation's reads and the physical pieces are its own. */
+	kh_logging = NULL;
 	if (copies_itself(vm->acc.ops))
-		return kva_fetch_mapped(vm, reads, nr, err);
-	return kva_fetch_pieces(vm, reads, nr, err);
+		ret = kva_fetch_mapped(vm, reads, nr, err);
+	else
+		ret = kva_fetch_pieces(vm, reads, nr, err);
+	kh_logging = log;
+	if (ret >= 0)
+		kh_read_log_note(KH_SPACE_KVA, reads, nr);
+	return ret;
 }
 
 static int kva_fetch_pieces(struct kh_vm *vm, struct kh_read *reads,

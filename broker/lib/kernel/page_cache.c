@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kernel/page_cache.h"
+#include "kernel/read_log.h"
 #include "vm.h"
 
 #define PAGE_SHIFT	12
@@ -129,6 +130,8 @@ void kh_vm_fresh(struct kh_vm *vm)
 {
 	struct page_cache *pc = current(vm);
 
+	/* Reading again means a change was seen: a log cannot vouch. */
+	kh_read_log_taint();
 	if (pc)
 		forget(pc);
 }

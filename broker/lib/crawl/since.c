@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Incremental crawls (crawl/since.h). A process's maps, argv and rss are
+ * a function of the bytes their walks read, each address coming from
+ * bytes read before it: if every one of those reads gives the same bytes
+ * again, walking again would make the same reads and return the same
+ * state. So a crawl keeps, per process, the log of its reads; the next
+ * crawl reads them all again in one batch and compares, and walks only
+ * the processes for which something differs. Never stale: nothing is
+ * kept on a guess, only on bytes read now, and a state read while the
+ * guest changed under it (a walk retried, a result marked) is never kept.
+ *
+ * The task list, OS, memory, modules, interfaces, files and connections
+ * are read in full every time: the task list is what says which processes
+ * there are and what the consistency counters count, and the rest is a
+ * few batches.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crawl/since.h"
+#include "vm.h"
+
+struct memo_entry {
+	uint64_t task, mm;
+	int32_t pid;
+	unsigned int idx;		/* in the crawl's procs */
+	struct kh_read_log *log;
+};
+
+struct kh_crawl_memo {
+	struct memo_entry *entries;
+	unsigned int nr, cap;
+};
+
+int kh_memo_new(struct kh_crawl_memo **memop)
+{
+	*memop = calloc(1, sizeof(**memop));
+	return *memop ? 0 : -ENOMEM;
+}
+
+void kh_memo_free(struct kh_crawl_memo *memo)
+{
+	unsigned int i;
+
+	if (!memo)
+		return;
+	for (i = 0; i < memo->nr; i++)
+		kh_read_log_put(memo->entries[i].log);
+	free(memo->entries);
+	free(memo);
+}
+
+int kh_memo_add(struct kh_crawl_memo *memo, const struct kh_task *task,
+		unsigned int idx, struct kh_read_log *log)
+{
+	if (memo->nr == memo->cap) {
+		unsigned int cap = memo->cap ? memo->cap * 2 : 64;
+		struct memo_entry *e = realloc(memo->entries,
+					       sizeof(*e) * cap);
+
+		if (!e)
+			return -ENOMEM;
+		memo->entries = e;
+		memo->cap = cap;
+	}
+	kh_read_log_get(log);
+	memo->entries[memo->nr++] = (struct memo_entry){
+		.task = task->addr, .mm = task->mm, .pid = task->pid,
+		.idx = idx, .log = log };
+	return 0;
+}
+
+static int by_task(const void *a, const void *b)
+{
+	const struct memo_entry *x = a, *y = b;
+
+	return (x->task > y->task) - (x->task < y->task);
+}
+
+void kh_memo_seal(struct kh_crawl_memo *memo)
+{
+	if (memo && memo->nr)
+		qsort(memo->entries, memo->nr, sizeof(*memo->entries),
+		      by_task);
+}
+
+static const struct memo_entry *find(const struct kh_crawl *prev,
+				     const struct kh_task *task)
+{
+	const struct memo_entry key = { .task = task->addr }, *e;
+
+	if (!prev || !prev->memo || !prev->memo->nr)
+		return NULL;
+	e = bsearch(&key, prev->memo->entries, prev->memo->nr, sizeof(key),
+		    by_task);
+	/* The same task_struct as the same process, with the same mm. */
+	if (!e || e->pid != task->pid || e->mm != task->mm ||
+	    e->idx >= prev->nr_procs)
+		return NULL;
+	return e;
+}
+
+int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
+		  const struct kh_task *task, struct kh_read_log **logp,
+		  unsigned int *idxp, struct kh_err *err)
+{
+	const struct memo_entry *e = find(prev, task);
+	int ret;
+
+	if (!e)
+		return 0;
+	ret = kh_read_log_same(vm, e->log, err);
+	if (ret == 1) {
+		*logp = e->log;
+		*idxp = e->idx;
+	}
+	return ret;
+}
+
+int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
+		     const struct kh_task *const *tasks, unsigned int nr)
+{
+	struct kh_read_log **logs;
+	unsigned int i, n = 0;
+	int ret;
+
+	if (!nr || !prev || !prev->memo || !kh_page_cache_on(vm))
+		return 0;
+	logs = malloc(sizeof(*logs) * nr);
+	if (!logs)
+		return 0;
+	for (i = 0; i < nr; i++) {
+		const struct memo_entry *e = find(prev, tasks[i]);
+
+		if (e)
+			logs[n++] = e->log;
+	}
+	ret = kh_read_log_prefetch(vm, logs, n);
+	free(logs);
+	return ret;
+}
+
+int kh_proc_state_copy(struct kh_proc_state *to,
+		       const struct kh_proc_state *from)
+{
+	struct kh_vma_list *maps = NULL;
+
+	if (from->maps) {
+		maps = malloc(sizeof(*maps));
+		if (!maps)
+			return -ENOMEM;
+		*maps = *from->maps;
+		maps->vmas = malloc(sizeof(*maps->vmas) *
+				    (maps->nr ? maps->nr : 1));
+		if (!maps->vmas) {
+			free(maps);
+			return -ENOMEM;
+		}
+		memcpy(maps->vmas, from->maps->vmas,
+		       sizeof(*maps->vmas) * maps->nr);
+	}
+	*to = *from;
+	to->maps = maps;
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * crawl/since.c: what an incremental crawl (kh_crawl_since) keeps of each
+ * process, and how it decides that a process's state may be kept: the
+ * reads that produced it (kernel/read_log.h) read the same bytes now.
+ */
+#ifndef KH_CRAWL_SINCE_H
+#define KH_CRAWL_SINCE_H
+
+#include "libkeyhole.h"
+#include "kernel/read_log.h"
+
+struct kh_vm;
+
+/* A crawl's memo: per process whose state it read cleanly, the reads. */
+struct kh_crawl_memo;
+
+int kh_memo_new(struct kh_crawl_memo **memop);
+void kh_memo_free(struct kh_crawl_memo *memo);
+/* Keeps log (a reference is taken) as what made procs[idx] of task. */
+int kh_memo_add(struct kh_crawl_memo *memo, const struct kh_task *task,
+		unsigned int idx, struct kh_read_log *log);
+/* Sorts the memo for lookups; after the last add. */
+void kh_memo_seal(struct kh_crawl_memo *memo);
+
+/*
+ * Whether prev's state of task can stand for this crawl's: prev kept one
+ * for the same task (address, pid, mm) and every read behind it reads the
+ * same now. 1 with *logp and *idxp (into prev->procs) set, 0, or -errno.
+ */
+int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
+		  const struct kh_task *task, struct kh_read_log **logp,
+		  unsigned int *idxp, struct kh_err *err);
+/* Brings every read prev kept for tasks into the page cache at once. */
+int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
+		     const struct kh_task *const *tasks, unsigned int nr);
+
+/* A copy of a process state: its own map. */
+int kh_proc_state_copy(struct kh_proc_state *to,
+		       const struct kh_proc_state *from);
+
+#endif /* KH_CRAWL_SINCE_H */

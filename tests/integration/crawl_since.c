@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: an incremental crawl (kh_crawl_since) returns what a full crawl
+ * returns, and its consistency counters are a full crawl's.
+ *
+ * With the guest halted nothing changes, so a full crawl, a first
+ * incremental one and a second that keeps every process's state from the
+ * first must agree exactly: every process's argv, rss and map, and all
+ * six consistency counters (the guest is halted until a full crawl sees
+ * one of the I.* types, so that the comparison covers a non-zero count
+ * when the fork churn gives one). Live, with the guest's workload and
+ * fork churn running, a chain of incremental crawls keeps most
+ * processes' state, and what it kept is what a full crawl of the halted
+ * guest right after it reads; each crawl through memmap, pvreadv and
+ * procmem. A state read while a process changed is never kept, so one
+ * that changes between crawls is read again (kh-churnchild processes
+ * come and go; their state is never taken from a crawl they were not in).
+ *
+ * And never stale: with the guest halted, the test itself changes one
+ * word the last crawl read for a sleeping process (its anonymous-page
+ * counter in mm_struct, through /proc/QEMU/mem; put back at once) and the
+ * next incremental crawl reads that process again and reports the new
+ * count, keeping every other process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "libkeyhole.h"
+#include "vm.h"
+#include "walk/toolkit.h"
+
+#define BUMP 1000
+
+#define LIVE_CRAWLS	40
+#define HALT_TRIES	30
+
+static const char *const techniques[] = { "memmap", "pvreadv", "procmem" };
+
+static struct guest guest;
+static int halting;		/* the test holds the guest halted */
+static struct kh_vm *poked_vm;	/* a word the test changed, to put back */
+static uint64_t poked_gpa;
+
+static void poke(struct kh_vm *vm, int pid, uint64_t gpa, int64_t delta);
+
+/*
+ * A failed CHECK must not leave the guest halted: cont through the
+ * second monitor (the handle that paused it holds the first).
+ */
+static void cleanup(void)
+{
+	struct kh_vm *vm = poked_vm;
+	int status;
+
+	poked_vm = NULL;	/* a CHECK failing in here must not loop */
+	if (vm)
+		poke(vm, guest.pid, poked_gpa, -BUMP);
+	if (halting)
+		free(run_capture(&status, "%s --qmp '%s' '{\"execute\":\"cont\"}'",
+				 env_or("TRUTH", "truth"), guest.watch_sock));
+}
+
+static void pause_guest(struct kh_vm *vm)
+{
+	struct kh_err err = { 0 };
+
+	halting = 1;
+	CHECK(!kh_vm_pause(vm, &err), "pause: %s", err.msg);
+}
+
+static void resume_guest(struct kh_vm *vm)
+{
+	struct kh_err err = { 0 };
+
+	CHECK(!kh_vm_resume(vm, &err), "resume: %s", err.msg);
+	halting = 0;
+}
+
+/*
+ * Processes of the guest's workload that sleep once set up, so their
+ * argv, map and resident pages hold still (tests/guest/README.md).
+ */
+static const char *const quiet[] = { "init", "kh-tree", "kh-leaf",
+				     "kh-files", "kh-listen", "kh-threads",
+				     "kh-sockets", "kh-maps" };
+
+static int is_quiet(const struct kh_crawl *c, int32_t pid)
+{
+	unsigned int i, q;
+
+	for (i = 0; i < c->tasks->nr; i++) {
+		if (c->tasks->tasks[i].pid != pid)
+			continue;
+		for (q = 0; q < sizeof(quiet) / sizeof(quiet[0]); q++)
+			if (!strcmp(c->tasks->tasks[i].comm, quiet[q]))
+				return 1;
+	}
+	return 0;
+}
+
+static const struct kh_proc_state *proc_of(const struct kh_crawl *c,
+					   int32_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_procs; i++)
+		if (c->procs[i].pid == pid)
+			return &c->procs[i];
+	return NULL;
+}
+
+/* 1 when a and b hold the same argv, rss and map. */
+static int same_state(const struct kh_proc_state *a,
+		      const struct kh_proc_state *b)
+{
+	unsigned int i;
+
+	if (a->rss_pages != b->rss_pages || a->cmdline_len != b->cmdline_len ||
+	    memcmp(a->cmdline, b->cmdline, a->cmdline_len) ||
+	    !a->maps != !b->maps)
+		return 0;
+	if (!a->maps)
+		return 1;
+	if (a->maps->nr != b->maps->nr)
+		return 0;
+	for (i = 0; i < a->maps->nr; i++) {
+		const struct kh_vma *x = &a->maps->vmas[i], *y = &b->maps->vmas[i];
+
+		if (x->start != y->start || x->end != y->end ||
+		    x->offset != y->offset || x->inode != y->inode ||
+		    strcmp(x->perms, y->perms) || strcmp(x->path, y->path))
+			return 0;
+	}
+	return 1;
+}
+
+static void same_counters(const struct kh_crawl *a, const struct kh_crawl *b,
+			  const char *what)
+{
+	const struct kh_consistency *x = &a->consistency, *y = &b->consistency;
+
+	CHECK(x->zombie == y->zombie && x->dying == y->dying &&
+	      x->as_good_as_dead == y->as_good_as_dead &&
+	      x->fresh == y->fresh && x->died == y->died &&
+	      x->changed == y->changed,
+	      "%s: counters differ: full %u %u %u %u %u %u, incremental %u %u %u %u %u %u",
+	      what, x->zombie, x->dying, x->as_good_as_dead, x->fresh,
+	      x->died, x->changed, y->zombie, y->dying, y->as_good_as_dead,
+	      y->fresh, y->died, y->changed);
+}
+
+static void same_crawl(const struct kh_crawl *full,
+		       const struct kh_crawl *incr, const char *what)
+{
+	unsigned int i;
+
+	CHECK(full->nr_procs == incr->nr_procs,
+	      "%s: %u processes in the full crawl, %u in the incremental one",
+	      what, full->nr_procs, incr->nr_procs);
+	for (i = 0; i < full->nr_procs; i++) {
+		const struct kh_proc_state *p = &full->procs[i];
+		const struct kh_proc_state *q = proc_of(incr, p->pid);
+
+		CHECK(q, "%s: pid %d missing from the incremental crawl", what,
+		      p->pid);
+		CHECK(same_state(p, q),
+		      "%s: pid %d: the incremental crawl's state differs from the full crawl's",
+		      what, p->pid);
+	}
+	same_counters(full, incr, what);
+}
+
+static void crawl_or_die(struct kh_vm *vm, const struct kh_crawl *prev,
+			 int incremental, struct kh_crawl **c)
+{
+	struct kh_err err = { 0 };
+	int ret = incremental ? kh_crawl_since(vm, 0, NULL, prev, c, &err) :
+		  kh_crawl(vm, 0, c, &err);
+
+	CHECK(!ret, "crawl: %s", err.msg);
+}
+
+static int any_i(const struct kh_crawl *c)
+{
+	return c->consistency.zombie || c->consistency.dying ||
+	       c->consistency.as_good_as_dead || c->consistency.fresh;
+}
+
+/* Guest-physical address of the anonymous-page counter of mm. */
+static uint64_t anon_counter_gpa(struct kh_vm *vm, uint64_t mm)
+{
+	static const struct kh_field fields[] = {
+		{ "mm_struct", "rss_stat", NULL, 0 },
+		{ "mm_rss_stat", "count", NULL, 0 },
+	};
+	const uint32_t *off;
+	struct kh_err err = { 0 };
+	uint64_t gpa, run;
+	int64_t anon;
+
+	CHECK(!kh_offsets(vm, fields, 2, &off, &err) &&
+	      !kh_enum_value(vm, "MM_ANONPAGES", &anon, &err),
+	      "layout: %s", err.msg);
+	CHECK(!kh_kva_to_gpa(vm, mm + off[0] + off[1] + anon * 8, &gpa, &run,
+			     &err), "mm 0x%llx: %s", (unsigned long long)mm,
+	      err.msg);
+	return gpa;
+}
+
+/* Adds delta to the 8-byte word at gpa, through QEMU's memory. */
+static void poke(struct kh_vm *vm, int pid, uint64_t gpa, int64_t delta)
+{
+	const struct kh_ram_range *r = kh_layout_find(&vm->layout, gpa);
+	char path[64];
+	int64_t word;
+	int fd;
+
+	CHECK(r, "0x%llx is not in guest RAM", (unsigned long long)gpa);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0, "%s: %s", path, strerror(errno));
+	CHECK(pread(fd, &word, 8, r->hva + (gpa - r->gpa)) == 8,
+	      "read %s: %s", path, strerror(errno));
+	word += delta;
+	CHECK(pwrite(fd, &word, 8, r->hva + (gpa - r->gpa)) == 8,
+	      "write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * A sleeping process's counter changed behind the crawl's back: the next
+ * incremental crawl reads it again, and keeps every other process.
+ */
+static void never_stale(struct kh_vm *vm, int qemu_pid, struct kh_crawl *prev,
+			const char *technique)
+{
+	const struct kh_proc_state *before, *after;
+	const struct kh_task *victim = NULL;
+	struct kh_crawl *next;
+	unsigned int i;
+	uint64_t gpa;
+
+	for (i = 0; i < prev->tasks->nr && !victim; i++)
+		if (!strcmp(prev->tasks->tasks[i].comm, "kh-tree") &&
+		    prev->tasks->tasks[i].pid == prev->tasks->tasks[i].tgid)
+			victim = &prev->tasks->tasks[i];
+	CHECK(victim, "no kh-tree in the guest");
+	before = proc_of(prev, victim->pid);
+	CHECK(before, "kh-tree (pid %d) has no state", victim->pid);
+	gpa = anon_counter_gpa(vm, victim->mm);
+	poke(vm, qemu_pid, gpa, BUMP);
+	poked_vm = vm;
+	poked_gpa = gpa;
+	crawl_or_die(vm, prev, 1, &next);
+	poked_vm = NULL;
+	poke(vm, qemu_pid, gpa, -BUMP);
+	after = proc_of(next, victim->pid);
+	CHECK(after && after->rss_pages == before->rss_pages + BUMP,
+	      "%s: kh-tree's rss is %llu after its counter went from %llu to %llu: a stale state was kept",
+	      technique, after ? (unsigned long long)after->rss_pages : 0ULL,
+	      (unsigned long long)before->rss_pages,
+	      (unsigned long long)before->rss_pages + BUMP);
+	CHECK(next->nr_reused == next->nr_procs - 1,
+	      "%s: %u of %u kept when only kh-tree changed", technique,
+	      next->nr_reused, next->nr_procs);
+	printf("crawl_since (%s): a counter changed behind its back: kh-tree read again, %u others kept\n",
+	       technique, next->nr_reused);
+	kh_crawl_free(next);
+}
+
+static void halted(struct kh_vm *vm, int qemu_pid, const char *technique)
+{
+	struct kh_crawl *full = NULL, *first, *second;
+	char what[96];
+	int tries;
+
+	for (tries = 0; tries < HALT_TRIES; tries++) {
+		pause_guest(vm);
+		crawl_or_die(vm, NULL, 0, &full);
+		if (any_i(full) || tries == HALT_TRIES - 1)
+			break;
+		kh_crawl_free(full);
+		resume_guest(vm);
+		sleep_ms(37);
+	}
+	crawl_or_die(vm, NULL, 1, &first);
+	crawl_or_die(vm, first, 1, &second);
+	never_stale(vm, qemu_pid, second, technique);
+	resume_guest(vm);
+
+	snprintf(what, sizeof(what), "%s, halted, first", technique);
+	same_crawl(full, first, what);
+	snprintf(what, sizeof(what), "%s, halted, second", technique);
+	same_crawl(full, second, what);
+	CHECK(full->nr_procs >= 20, "%s: only %u processes", technique,
+	      full->nr_procs);
+	CHECK(first->nr_reused == 0, "%s: a first incremental crawl kept %u",
+	      technique, first->nr_reused);
+	CHECK(second->nr_reused == second->nr_procs,
+	      "%s: halted, the second incremental crawl kept %u of %u processes",
+	      technique, second->nr_reused, second->nr_procs);
+	printf("crawl_since (%s): halted, %u processes kept, counters I.A %u I.B %u I.C %u I.D %u II.A %u II.B %u as a full crawl's\n",
+	       technique, second->nr_reused, full->consistency.zombie,
+	       full->consistency.dying, full->consistency.as_good_as_dead,
+	       full->consistency.fresh, full->consistency.died,
+	       full->consistency.changed);
+	kh_crawl_free(full);
+	kh_crawl_free(first);
+	kh_crawl_free(second);
+}
+
+/* A live chain; every few crawls, its state against a halted full crawl. */
+static void live(struct kh_vm *vm, const char *technique)
+{
+	struct kh_crawl *prev = NULL, *c, *full;
+	unsigned int kept = 0, procs = 0, compared = 0, i, j;
+
+	for (i = 0; i < LIVE_CRAWLS; i++) {
+		crawl_or_die(vm, prev, 1, &c);
+		kept += c->nr_reused;
+		procs += c->nr_procs;
+		kh_crawl_free(prev);
+		prev = c;
+		if (i % 8 != 7)
+			continue;
+		/*
+		 * Halted right after: a process that did not change since
+		 * the incremental crawl has the state it gave.
+		 */
+		pause_guest(vm);
+		crawl_or_die(vm, NULL, 0, &full);
+		resume_guest(vm);
+		for (j = 0; j < c->nr_procs; j++) {
+			const struct kh_proc_state *q = proc_of(full,
+								c->procs[j].pid);
+
+			if (!q || !is_quiet(c, c->procs[j].pid))
+				continue;
+			CHECK(same_state(&c->procs[j], q),
+			      "%s: live: pid %d (%s) is not what a full crawl reads right after",
+			      technique, c->procs[j].pid, c->procs[j].cmdline);
+			compared++;
+		}
+		kh_crawl_free(full);
+	}
+	kh_crawl_free(prev);
+	CHECK(compared >= 10, "%s: only %u quiet states compared", technique,
+	      compared);
+	/* Most processes sleep between crawls: their state is kept. */
+	CHECK(kept * 2 > procs,
+	      "%s: live, incremental crawls kept %u of %u process states",
+	      technique, kept, procs);
+	printf("crawl_since (%s): live, %u of %u process states kept over %d crawls; %u compared with a halted full crawl\n",
+	       technique, kept, procs, LIVE_CRAWLS, compared);
+}
+
+int main(int argc, char **argv)
+{
+	struct kh_ctx_config nocache = { .cache_dir = "" };
+	unsigned int t;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&guest, argv[1]);
+	atexit(cleanup);
+	for (t = 0; t < sizeof(techniques) / sizeof(techniques[0]); t++) {
+		struct kh_vm_config cfg = { .technique = techniques[t] };
+		struct kh_err err = { 0 };
+		char spec[32];
+		struct kh_ctx *ctx;
+		struct kh_vm *vm;
+
+		snprintf(spec, sizeof(spec), "%d", guest.pid);
+		CHECK(!kh_ctx_new(&nocache, &ctx, &err), "context: %s",
+		      err.msg);
+		CHECK(!kh_vm_open(ctx, spec, &cfg, &vm, &err), "%s: %s",
+		      techniques[t], err.msg);
+		halted(vm, guest.pid, techniques[t]);
+		live(vm, techniques[t]);
+		kh_vm_close(vm);
+		kh_ctx_free(ctx);
+	}
+	return 0;
+}
