@@ -296,7 +296,9 @@ int kh_read_kva(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
  * kh_trace_replay() copies exactly those bytes, in that order, from the
  * mapping of guest RAM of vm (memmap or kmap, on the same guest): the
  * floor under the cost of whatever was traced. The first replay finds
- * each read in the mapping and warms it; time the later ones.
+ * each read in the mapping and warms it; time the later ones, on the same
+ * vm. One trace records per thread at a time (a second start takes over);
+ * stop and free it on the thread that started it.
  */
 struct kh_trace;
 int kh_trace_start(struct kh_trace **tracep, struct kh_err *err);

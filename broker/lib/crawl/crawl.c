@@ -176,7 +176,8 @@ static int check_prev(struct kh_vm *vm, const struct kh_crawl *prev,
 			continue;
 		ret = kh_memo_check(vm, prev, &tasks->tasks[i], &kept[i].log,
 				    &kept[i].idx, err);
-		ret = ret < 0 ? ret : 0;
+		/* Only a VM gone ends the crawl: else the process is walked. */
+		ret = ret == -ESRCH ? ret : 0;
 	}
 	free(procs);
 	return ret;
@@ -214,6 +215,34 @@ static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
 	    kh_memo_add(crawl->memo, t, crawl->nr_procs, log))
 		ret = -ENOMEM;
 	kh_read_log_put(log);
+	return ret;
+}
+
+/*
+ * Each process's state starts by checking that its task still has the
+ * mm it was listed with: the pages holding those words are fetched again,
+ * all in one read, rather than read as the task walk left them in the
+ * page cache (or one read each).
+ */
+static int refresh_mms(struct kh_vm *vm, const struct kh_task_list *tasks)
+{
+	uint64_t *gpas, run;
+	unsigned int i, nr = 0;
+	int ret;
+
+	if (!kh_page_cache_on(vm))
+		return 0;
+	gpas = malloc(sizeof(*gpas) * (tasks->nr ? tasks->nr : 1));
+	if (!gpas)
+		return 0;
+	for (i = 0; i < tasks->nr; i++)
+		if (state_wanted(&tasks->tasks[i]) &&
+		    !kh_kva_to_gpa(vm, tasks->tasks[i].addr +
+				   vm->profile->task.mm, &gpas[nr], &run,
+				   NULL))
+			nr++;
+	ret = kh_page_cache_refresh(vm, gpas, nr);
+	free(gpas);
 	return ret;
 }
 
@@ -266,8 +295,11 @@ static int processes(struct kh_vm *vm, struct kh_crawl *crawl,
 			ret = keep_process(crawl, prev, t, &kept[i], ps, err);
 		else
 			ret = walk_process(vm, crawl, t, ps);
-		if (ret == -ENOMEM)
+		if (ret == -ENOMEM) {
+			kh_vma_list_free(ps->maps);
+			memset(ps, 0, sizeof(*ps));
 			return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+		}
 		if (ret == -ESRCH) {
 			kh_vma_list_free(ps->maps);
 			ps->maps = NULL;
@@ -288,7 +320,8 @@ static int processes(struct kh_vm *vm, struct kh_crawl *crawl,
 		note(crawl, &ps->maps->result, "maps");
 		crawl->nr_procs++;
 		bytes += (uint64_t)ps->maps->nr * sizeof(*ps->maps->vmas);
-		if (over_memory(vm, budget, bytes, "a process's maps", err))
+		if (over_memory(vm, budget, bytes + kh_memo_bytes(crawl->memo),
+				"a process's maps", err))
 			return -ENOBUFS;
 	}
 	return 0;
@@ -314,7 +347,9 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 		free(kept);
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
 	}
-	ret = check_prev(vm, prev, tasks, kept, err);
+	ret = refresh_mms(vm, tasks);
+	if (!ret)
+		ret = check_prev(vm, prev, tasks, kept, err);
 	if (!ret)
 		ret = prefetch(vm, tasks, kept);
 	if (ret) {
@@ -485,7 +520,7 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 		return -EOPNOTSUPP;
 
 	crawl = calloc(1, sizeof(*crawl));
-	if (!crawl || (incremental && kh_memo_new(&crawl->memo))) {
+	if (!crawl || (incremental && kh_memo_new(&crawl->memo, vm))) {
 		free(crawl);
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
 	}
@@ -493,6 +528,7 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	if (flags & KH_CRAWL_PAUSE) {
 		ret = kh_vm_pause(vm, err);
 		if (ret) {
+			kh_memo_free(crawl->memo);
 			free(crawl);
 			return ret;
 		}

@@ -30,14 +30,24 @@ struct memo_entry {
 };
 
 struct kh_crawl_memo {
+	const struct kh_vm *vm;
 	struct memo_entry *entries;
 	unsigned int nr, cap;
+	uint64_t bytes;
 };
 
-int kh_memo_new(struct kh_crawl_memo **memop)
+int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm)
 {
 	*memop = calloc(1, sizeof(**memop));
-	return *memop ? 0 : -ENOMEM;
+	if (!*memop)
+		return -ENOMEM;
+	(*memop)->vm = vm;
+	return 0;
+}
+
+uint64_t kh_memo_bytes(const struct kh_crawl_memo *memo)
+{
+	return memo ? memo->bytes : 0;
 }
 
 void kh_memo_free(struct kh_crawl_memo *memo)
@@ -66,6 +76,7 @@ int kh_memo_add(struct kh_crawl_memo *memo, const struct kh_task *task,
 		memo->cap = cap;
 	}
 	kh_read_log_get(log);
+	memo->bytes += kh_read_log_bytes(log);
 	memo->entries[memo->nr++] = (struct memo_entry){
 		.task = task->addr, .mm = task->mm, .pid = task->pid,
 		.idx = idx, .log = log };
@@ -86,12 +97,13 @@ void kh_memo_seal(struct kh_crawl_memo *memo)
 		      by_task);
 }
 
-static const struct memo_entry *find(const struct kh_crawl *prev,
+static const struct memo_entry *find(const struct kh_vm *vm,
+				     const struct kh_crawl *prev,
 				     const struct kh_task *task)
 {
 	const struct memo_entry key = { .task = task->addr }, *e;
 
-	if (!prev || !prev->memo || !prev->memo->nr)
+	if (!prev || !prev->memo || !prev->memo->nr || prev->memo->vm != vm)
 		return NULL;
 	e = bsearch(&key, prev->memo->entries, prev->memo->nr, sizeof(key),
 		    by_task);
@@ -106,7 +118,7 @@ int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
 		  const struct kh_task *task, struct kh_read_log **logp,
 		  unsigned int *idxp, struct kh_err *err)
 {
-	const struct memo_entry *e = find(prev, task);
+	const struct memo_entry *e = find(vm, prev, task);
 	int ret;
 
 	if (!e)
@@ -132,7 +144,7 @@ int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
 	if (!logs)
 		return 0;
 	for (i = 0; i < nr; i++) {
-		const struct memo_entry *e = find(prev, tasks[i]);
+		const struct memo_entry *e = find(vm, prev, tasks[i]);
 
 		if (e)
 			logs[n++] = e->log;

@@ -15,11 +15,14 @@ struct kh_vm;
 /* A crawl's memo: per process whose state it read cleanly, the reads. */
 struct kh_crawl_memo;
 
-int kh_memo_new(struct kh_crawl_memo **memop);
+/* A memo of vm's: a crawl of another handle never matches it. */
+int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm);
 void kh_memo_free(struct kh_crawl_memo *memo);
 /* Keeps log (a reference is taken) as what made procs[idx] of task. */
 int kh_memo_add(struct kh_crawl_memo *memo, const struct kh_task *task,
 		unsigned int idx, struct kh_read_log *log);
+/* What the memo holds, for the crawl's memory budget (0 for NULL). */
+uint64_t kh_memo_bytes(const struct kh_crawl_memo *memo);
 /* Sorts the memo for lookups; after the last add. */
 void kh_memo_seal(struct kh_crawl_memo *memo);
 

@@ -40,16 +40,17 @@ typedef int (*access_fn)(struct kh_access *acc, struct kh_read *reads,
 			 unsigned int nr);
 
 /*
- * A technique that maps guest RAM and needs nothing done per read
- * (memmap): the engine copies small reads out of its mapping itself,
- * which for a crawl of thousands of them costs a fraction of the general
- * path (a batch checked against the layout, then the technique's read).
- * Not kmap, whose reads keep a pause alive, nor the halting techniques.
+ * memmap maps guest RAM and needs nothing done per read: the engine
+ * copies small reads out of its mapping itself, which for a crawl of
+ * thousands of them costs a fraction of the general path (a batch checked
+ * against the layout, then the technique's read). memmap_map answers only
+ * inside the ranges of the layout it mapped, which is vm's. Not kmap,
+ * whose reads keep a pause alive, nor a RAM image, whose ranges are the
+ * image's own.
  */
 static int copies_itself(const struct kh_access_ops *ops)
 {
-	return ops->map && (ops->props & KH_TECHNIQUE_MAPPED) && !ops->halt &&
-	       !ops->pause;
+	return ops == &kh_access_memmap;
 }
 
 /* 1 when the mapping served [gpa, gpa + r->len) whole into r. */
@@ -220,7 +221,11 @@ int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		*contiguous = k->direct_map_size - *gpa;
 		return 0;
 	}
-	if (kh_tlb_find(vm, va, &xlate.gpa, &xlate.page_size)) {
+	/*
+	 * Not while a part's reads are logged: a translation the cache
+	 * gave would leave its page-table reads out of the log.
+	 */
+	if (!kh_logging && kh_tlb_find(vm, va, &xlate.gpa, &xlate.page_size)) {
 		*gpa = xlate.gpa + (va & 0xfff);
 	} else {
 		ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, va,

@@ -46,6 +46,7 @@ struct tlb_entry {
 struct page_cache {
 	const struct kh_vm *vm;
 	unsigned int depth;
+	int bypass;		/* kh_kva_fetch_fresh under way */
 	uint32_t gen;
 	unsigned int nr_pages;
 	struct slot *slots;
@@ -138,7 +139,24 @@ void kh_vm_fresh(struct kh_vm *vm)
 
 int kh_page_cache_on(const struct kh_vm *vm)
 {
-	return current(vm) && !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED);
+	const struct page_cache *pc = current(vm);
+
+	return pc && !pc->bypass &&
+	       !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED);
+}
+
+int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
+		       unsigned int nr, struct kh_err *err)
+{
+	struct page_cache *pc = current(vm);
+	int ret;
+
+	if (pc)
+		pc->bypass++;
+	ret = kh_kva_fetch(vm, reads, nr, err);
+	if (pc)
+		pc->bypass--;
+	return ret;
 }
 
 static uint32_t hash(uint64_t gfn)
@@ -191,24 +209,25 @@ static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
 }
 
 /*
- * Makes room for every page of reads[0..nr) that is not cached yet:
- * forgets all when the pool could not take them (pages cached before
- * this batch are not needed by it once refetched). 1 if they fit.
+ * At most how many pages reads[0..nr) would add: the pages of each read
+ * the cache takes that are not cached yet (a page two reads share counts
+ * twice; the caller splits a batch this overstates).
  */
-static int room_for(struct page_cache *pc, const struct kh_read *reads,
-		    unsigned int nr)
+static uint64_t pages_to_add(struct page_cache *pc, const struct kh_vm *vm,
+			     const struct kh_read *reads, unsigned int nr)
 {
-	uint64_t pages = 0;
+	uint64_t pages = 0, gfn;
 	unsigned int i;
 
-	for (i = 0; i < nr; i++)
-		pages += ((reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT) -
-			 (reads[i].addr >> PAGE_SHIFT) + 1;
-	if (pages > MAX_PAGES)
-		return 0;
-	if (pc->nr_pages + pages > MAX_PAGES)
-		forget(pc);
-	return 1;
+	for (i = 0; i < nr; i++) {
+		if (!cacheable(vm, &reads[i]))
+			continue;
+		for (gfn = reads[i].addr >> PAGE_SHIFT;
+		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
+		     gfn++)
+			pages += slot_of(pc, gfn)->gen != pc->gen;
+	}
+	return pages;
 }
 
 static int by_addr(const void *a, const void *b)
@@ -273,11 +292,31 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 {
 	struct page_cache *pc = current(vm);
 	unsigned int i, nr_fetch = 0, failed = 0;
-	uint64_t gfn;
+	uint64_t gfn, pages;
 	int ret;
 
-	if (!pc || allocate(pc) || !room_for(pc, reads, nr))
+	if (!pc || allocate(pc))
 		return read(&vm->acc, reads, nr);
+	pages = pages_to_add(pc, vm, reads, nr);
+	if (pages > MAX_PAGES - pc->nr_pages) {
+		int first, second;
+
+		/*
+		 * Pages cached before this batch are not needed by it once
+		 * fetched again; a batch too big for the pool goes in halves
+		 * (a read the cache takes spans at most 5 pages).
+		 */
+		if (pages <= MAX_PAGES || nr == 1) {
+			forget(pc);
+		} else {
+			first = kh_page_cache_read(vm, read, reads, nr / 2);
+			if (first < 0)
+				return first;
+			second = kh_page_cache_read(vm, read, reads + nr / 2,
+						    nr - nr / 2);
+			return second < 0 ? second : first + second;
+		}
+	}
 
 	/* Misses, each page once, as whole-page reads into the pool. */
 	for (i = 0; i < nr; i++) {
@@ -324,6 +363,45 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 	}
 	ret = direct(vm, read, reads, nr);
 	return ret < 0 ? ret : (int)failed + ret;
+}
+
+int kh_page_cache_refresh(struct kh_vm *vm, const uint64_t *gpas,
+			  unsigned int nr)
+{
+	struct page_cache *pc = current(vm);
+	unsigned int i, n = 0;
+	int ret;
+
+	if (!pc || !kh_page_cache_on(vm) || !pc->fetch)
+		return 0;
+	for (i = 0; i < nr && n < MAX_PAGES; i++) {
+		struct slot *s = slot_of(pc, gpas[i] >> PAGE_SHIFT);
+		unsigned int j;
+
+		if (s->gen != pc->gen || s->page == FAILED)
+			continue;
+		for (j = 0; j < n; j++)
+			if (pc->fetch[j].addr == s->gfn << PAGE_SHIFT)
+				break;
+		if (j < n)
+			continue;
+		pc->fetch[n++] = (struct kh_read){
+			.addr = s->gfn << PAGE_SHIFT,
+			.buf = pc->pool + s->page * PAGE_SIZE,
+			.len = PAGE_SIZE };
+	}
+	if (!n)
+		return 0;
+	ret = vm->acc.ops->read(&vm->acc, pc->fetch, n);
+	if (ret < 0) {
+		forget(pc);
+		return ret;
+	}
+	for (i = 0; i < n && ret; i++)
+		if (pc->fetch[i].result)
+			slot_of(pc, pc->fetch[i].addr >> PAGE_SHIFT)->page =
+				FAILED;
+	return 0;
 }
 
 int kh_tlb_find(const struct kh_vm *vm, uint64_t va, uint64_t *gpa,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct kh_access;
+struct kh_err;
 struct kh_vm;
 struct kh_read;
 
@@ -30,6 +31,24 @@ void kh_page_cache_end(struct kh_vm *vm);
 
 /* Forgets every page and translation cached for vm on this thread. */
 void kh_vm_fresh(struct kh_vm *vm);
+
+/*
+ * Fetches again the cached pages that hold gpas[0..nr), in one read: a
+ * walker's next reads of them see the guest as it is now (a crawl checks
+ * every process's mm this way before reading their state). 0 or -errno
+ * for the whole batch; nothing without a cache.
+ */
+int kh_page_cache_refresh(struct kh_vm *vm, const uint64_t *gpas,
+			  unsigned int nr);
+
+/*
+ * kh_kva_fetch straight from the guest, past the cache, for a walker that
+ * reads one thing again to see whether it changed since it was listed
+ * (a task's mm, a task_struct slot met twice): 0 or -errno as
+ * kh_kva_fetch, with nothing else forgotten.
+ */
+int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
+		       unsigned int nr, struct kh_err *err);
 
 /*
  * Whether reads of vm on this thread go through the cache: inside a

@@ -28,7 +28,19 @@ struct kh_read_log {
 	int broken;		/* a read went unrecorded, or one was redone */
 };
 
+/*
+ * A part that reads more than this is not logged (nor kept): checking it
+ * again would cost about as much as walking it, and a hostile guest could
+ * make a process's walk read all its bound allows.
+ */
+#define LOG_MAX_BYTES	(4u << 20)
+
 __thread struct kh_read_log *kh_logging;
+
+uint64_t kh_read_log_bytes(const struct kh_read_log *log)
+{
+	return log->used + log->nr * sizeof(*log->reads);
+}
 
 void kh_read_log_begin(struct kh_read_log **logp)
 {
@@ -96,7 +108,8 @@ void kh_read_log_add(enum kh_space space, const struct kh_read *reads,
 		const struct kh_read *r = &reads[i];
 		struct logged_read *l;
 
-		if (grow((void **)&log->reads, &log->cap, log->nr + 1,
+		if (log->used + r->len > LOG_MAX_BYTES ||
+		    grow((void **)&log->reads, &log->cap, log->nr + 1,
 			 sizeof(*log->reads)) ||
 		    (!r->result && grow((void **)&log->bytes, &log->bytes_cap,
 					log->used + r->len, 1))) {

@@ -34,6 +34,8 @@ void kh_read_log_begin(struct kh_read_log **logp);
  */
 int kh_read_log_end(struct kh_read_log *log);
 void kh_read_log_get(struct kh_read_log *log);
+/* What the log holds, in bytes. */
+uint64_t kh_read_log_bytes(const struct kh_read_log *log);
 void kh_read_log_put(struct kh_read_log *log);
 
 /* Whether every read in log reads the same now: 1, 0, or -errno. */

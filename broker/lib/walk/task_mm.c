@@ -102,6 +102,11 @@ static int task_mm(struct kh_vm *vm, const struct kh_task *task,
 	if (!kh_kernel_ptr(vm, task->addr) || !kh_kernel_ptr(vm, task->mm))
 		return kh_err_set(err, EFAULT, "task %d: bad task or mm pointer",
 				  task->pid);
+	/*
+	 * In a crawl, the page was fetched again for this check with every
+	 * other process's (kh_page_cache_refresh), not left as the task
+	 * walk saw it.
+	 */
 	ret = kh_kva_u64(vm, task->addr + vm->profile->task.mm, &now);
 	if (ret == -ESRCH)
 		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",

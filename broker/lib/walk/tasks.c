@@ -161,7 +161,9 @@ static uint32_t span_u32(const struct walk *w, uint32_t off)
  * w->span: 1 when read, 0 when it cannot be (marked; the walk stops), or
  * -errno (fatal).
  */
-static int read_task_span(struct walk *w, uint64_t addr, struct kh_err *err)
+/* fresh: past the crawl's page cache (a slot met again, to see if reused). */
+static int read_task_span(struct walk *w, uint64_t addr, int fresh,
+			  struct kh_err *err)
 {
 	const struct kh_task_layout *tl = w->tl;
 	struct kh_read reads[NR_FIELDS];
@@ -173,7 +175,8 @@ static int read_task_span(struct walk *w, uint64_t addr, struct kh_err *err)
 		reads[i].buf = w->span + w->piece[i].addr;
 		reads[i].addr = addr + tl->span_start + w->piece[i].addr;
 	}
-	ret = kh_kva_fetch(w->vm, reads, w->nr_pieces, err);
+	ret = (fresh ? kh_kva_fetch_fresh : kh_kva_fetch)(w->vm, reads,
+							 w->nr_pieces, err);
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -200,7 +203,7 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 		     addr);
 		return 0;
 	}
-	ret = read_task_span(w, addr, err);
+	ret = read_task_span(w, addr, 0, err);
 	if (ret <= 0)
 		return ret;
 	if (w->list->nr == w->cap) {
@@ -251,7 +254,7 @@ static int seen_again(struct walk *w, uint64_t addr, int idx, const char *list,
 	const struct kh_task *old = &w->list->tasks[idx];
 	int ret;
 
-	ret = read_task_span(w, addr, err);
+	ret = read_task_span(w, addr, 1, err);
 	if (ret <= 0)
 		return ret;
 	if ((int32_t)span_u32(w, tl->pid) == old->pid &&
