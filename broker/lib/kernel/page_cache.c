@@ -141,8 +141,10 @@ int kh_page_cache_on(const struct kh_vm *vm)
 {
 	const struct page_cache *pc = current(vm);
 
+	/* A technique that maps what it reads (or a copy of it) copies. */
 	return pc && !pc->bypass &&
-	       !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED);
+	       !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED) &&
+	       !vm->acc.ops->map;
 }
 
 int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,

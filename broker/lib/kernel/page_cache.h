@@ -52,8 +52,8 @@ int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
 
 /*
  * Whether reads of vm on this thread go through the cache: inside a
- * scope, for a technique with no mapping of guest RAM (where a read is
- * already a copy, caching would only add one).
+ * scope, for a technique with no mapping of guest RAM or of its copy
+ * (where a read is already a copy, caching would only add one).
  */
 int kh_page_cache_on(const struct kh_vm *vm);
 
