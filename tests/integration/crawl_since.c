@@ -11,8 +11,8 @@
  * when the fork churn gives one). Live, with the guest's workload and
  * fork churn running, a chain of incremental crawls keeps most
  * processes' state, and what it kept is what a full crawl of the halted
- * guest right after it reads; each crawl through memmap, pvreadv and
- * procmem. A state read while a process changed is never kept, so one
+ * guest right after it reads; each crawl through pvreadv and procmem, and
+ * memmap where guest RAM is a memfd it can map (anonymous RAM is not). A state read while a process changed is never kept, so one
  * that changes between crawls is read again (kh-churnchild processes
  * come and go; their state is never taken from a crawl they were not in).
  *
@@ -371,6 +371,12 @@ int main(int argc, char **argv)
 		struct kh_ctx *ctx;
 		struct kh_vm *vm;
 
+		if (!strcmp(techniques[t], "memmap") &&
+		    strcmp(guest.ram, "memfd")) {
+			printf("crawl_since: memmap left out: this guest's RAM is %s, not a memfd\n",
+			       guest.ram);
+			continue;
+		}
 		snprintf(spec, sizeof(spec), "%d", guest.pid);
 		CHECK(!kh_ctx_new(&nocache, &ctx, &err), "context: %s",
 		      err.msg);

@@ -221,7 +221,9 @@ static void compare(json_t *c, const struct truth_sock *t, const char *comm,
  * its walk, with the same protocol and struct sock; or it is one of the
  * web load's short connections to 127.0.0.1:8080, which may be caught
  * closing: unhashed from its port, its local port reads 0 (inet_num is
- * cleared by inet_put_port), and only the peer's ephemeral port is left.
+ * cleared by inet_put_port), and only the peer's ephemeral port is left;
+ * or, closed with an RST as kh-webload closes (tcp_disconnect), its
+ * source address reset to 0.0.0.0 and the peer's port to 0 as well.
  * Returns how many of each (<< 16 | load).
  */
 static int web_load(json_t *c)
@@ -230,6 +232,9 @@ static int web_load(json_t *c)
 	       (json_int(c, "lport") == 8080 || json_int(c, "rport") == 8080 ||
 		(json_int(c, "lport") == 0 &&
 		 !strcmp(json_str(c, "local"), "127.0.0.1") &&
+		 !strcmp(json_str(c, "remote"), "127.0.0.1")) ||
+		(json_int(c, "lport") == 0 && json_int(c, "rport") == 0 &&
+		 !strcmp(json_str(c, "local"), "0.0.0.0") &&
 		 !strcmp(json_str(c, "remote"), "127.0.0.1")));
 }
 

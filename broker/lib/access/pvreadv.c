@@ -145,6 +145,7 @@ const struct kh_access_ops kh_access_pvreadv = {
 	.klass = "V",
 	.props = KH_TECHNIQUE_LIVE,
 	.pid_addressed = 1,
+	.batches = 1,
 	.description = "process_vm_readv, many reads per system call (needs ptrace access)",
 	.open = pvreadv_open,
 	.read = pvreadv_read,

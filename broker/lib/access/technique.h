@@ -30,6 +30,11 @@ struct kh_access_ops {
 	 * so a reused pid can never be read by mistake.
 	 */
 	int pid_addressed;
+	/*
+	 * One read carries many places (process_vm_readv's iovecs): pages
+	 * are worth fetching ahead, all in one read (kernel/page_cache.c).
+	 */
+	int batches;
 	int (*open)(struct kh_access *acc, struct kh_err *err);
 	/*
 	 * Reads a batch. The caller guarantees each element lies inside one

@@ -444,6 +444,10 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	uint64_t now_ns;
 	int ret;
 
+	ret = kh_memo_fetch_pages(vm, prev);
+	if (ret)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
 	ret = kh_os_info(vm, &crawl->os, err);
 	if (!ret) {
 		note(crawl, &crawl->os.result, "os");
@@ -481,6 +485,8 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 			     "connections", err);
 	if (!ret)
 		ret = crawl_processes(vm, crawl, now_ns, budget, prev, err);
+	if (!ret && crawl->memo)
+		kh_memo_remember_pages(vm, crawl->memo);
 	if (!ret)
 		ret = second_look(vm, crawl, err);
 	return ret;

@@ -34,6 +34,9 @@ struct kh_crawl_memo {
 	struct memo_entry *entries;
 	unsigned int nr, cap;
 	uint64_t bytes;
+	/* The pages the crawl read, for the next one to fetch ahead. */
+	uint64_t *gfns;
+	unsigned int nr_gfns;
 };
 
 int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm)
@@ -59,6 +62,7 @@ void kh_memo_free(struct kh_crawl_memo *memo)
 	for (i = 0; i < memo->nr; i++)
 		kh_read_log_put(memo->entries[i].log);
 	free(memo->entries);
+	free(memo->gfns);
 	free(memo);
 }
 
@@ -152,6 +156,22 @@ int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
 	ret = kh_read_log_prefetch(vm, logs, n);
 	free(logs);
 	return ret;
+}
+
+void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo)
+{
+	free(memo->gfns);
+	if (kh_page_cache_pages(vm, &memo->gfns, &memo->nr_gfns))
+		memo->nr_gfns = 0;
+	memo->bytes += memo->nr_gfns * sizeof(*memo->gfns);
+}
+
+int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev)
+{
+	if (!prev || !prev->memo || prev->memo->vm != vm)
+		return 0;
+	return kh_page_cache_prefetch(vm, prev->memo->gfns,
+				      prev->memo->nr_gfns);
 }
 
 int kh_proc_state_copy(struct kh_proc_state *to,

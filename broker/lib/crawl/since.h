@@ -38,6 +38,16 @@ int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
 int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
 		     const struct kh_task *const *tasks, unsigned int nr);
 
+/*
+ * The pages the crawl has read (its page cache's, before the second look
+ * forgets them), kept so that the next crawl can fetch them all at its
+ * start, in one read where the technique batches: most are the same
+ * objects again, whose walks then find them cached.
+ */
+void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo);
+/* At the next crawl's start: 0, or -ESRCH when the VM is gone. */
+int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev);
+
 /* A copy of a process state: its own map. */
 int kh_proc_state_copy(struct kh_proc_state *to,
 		       const struct kh_proc_state *from);

@@ -406,6 +406,54 @@ int kh_page_cache_refresh(struct kh_vm *vm, const uint64_t *gpas,
 	return 0;
 }
 
+int kh_page_cache_pages(const struct kh_vm *vm, uint64_t **gfnsp,
+			unsigned int *nrp)
+{
+	const struct page_cache *pc = current(vm);
+	unsigned int i, n = 0;
+	uint64_t *gfns;
+
+	*gfnsp = NULL;
+	*nrp = 0;
+	if (!pc || !pc->slots || !pc->nr_pages)
+		return 0;
+	gfns = malloc(sizeof(*gfns) * pc->nr_pages);
+	if (!gfns)
+		return -ENOMEM;
+	for (i = 0; i < NR_SLOTS && n < pc->nr_pages; i++)
+		if (pc->slots[i].gen == pc->gen && pc->slots[i].page != FAILED)
+			gfns[n++] = pc->slots[i].gfn;
+	*gfnsp = gfns;
+	*nrp = n;
+	return 0;
+}
+
+int kh_page_cache_prefetch(struct kh_vm *vm, const uint64_t *gfns,
+			   unsigned int nr)
+{
+	struct kh_read *reads;
+	unsigned int i, n = 0;
+	uint8_t byte;
+	int ret;
+
+	if (!nr || !kh_page_cache_on(vm) || !vm->acc.ops->batches)
+		return 0;
+	if (nr > MAX_PAGES)
+		nr = MAX_PAGES;
+	reads = malloc(sizeof(*reads) * nr);
+	if (!reads)
+		return 0;
+	/* A byte of each brings its page (one no longer in RAM: none). */
+	for (i = 0; i < nr; i++)
+		if (whole_page_in_ram(vm, gfns[i]))
+			reads[n++] = (struct kh_read){
+				.addr = gfns[i] << PAGE_SHIFT, .buf = &byte,
+				.len = 1 };
+	ret = n ? kh_page_cache_read(vm, vm->acc.ops->read, reads, n) : 0;
+	free(reads);
+	return ret == -ESRCH ? ret : 0;
+}
+
 int kh_tlb_find(const struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		uint64_t *page_size)
 {

@@ -42,6 +42,20 @@ int kh_page_cache_refresh(struct kh_vm *vm, const uint64_t *gpas,
 			  unsigned int nr);
 
 /*
+ * The pages cached for vm now (gfns, malloc'd; *nrp may be 0), so that
+ * the next crawl can fetch them ahead: 0 or -ENOMEM.
+ */
+int kh_page_cache_pages(const struct kh_vm *vm, uint64_t **gfnsp,
+			unsigned int *nrp);
+/*
+ * Fetches gfns[0..nr) into the cache ahead of the walks that will want
+ * them, when the technique batches (pvreadv: a read per IOV_MAX pages);
+ * only a hint, fresh as of now. 0, or -errno when the VM is gone.
+ */
+int kh_page_cache_prefetch(struct kh_vm *vm, const uint64_t *gfns,
+			   unsigned int nr);
+
+/*
  * kh_kva_fetch straight from the guest, past the cache, for a walker that
  * reads one thing again to see whether it changed since it was listed
  * (a task's mm, a task_struct slot met twice): 0 or -errno as

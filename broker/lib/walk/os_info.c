@@ -214,6 +214,13 @@ static int check_sizes(const uint32_t *off, struct kh_err *err)
 	return 0;
 }
 
+static int os_unreadable(const struct kh_read *read, struct kh_err *err)
+{
+	return kh_err_set(err, -read->result,
+			  "OS information: cannot read %u bytes at kernel address 0x%llx",
+			  read->len, (unsigned long long)read->addr);
+}
+
 int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 {
 	uint8_t uts[MAX_TYPE_SIZE], core[TK_SLACK + MAX_TYPE_SIZE];
@@ -245,32 +252,31 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	reads[nr++] = os_read(s.nr_cpu_ids, &nr_cpu_ids, 4);
 	reads[nr++] = os_read(s.online, online, off[CPUMASK_SIZE]);
 	reads[nr++] = os_read(s.possible, possible, off[CPUMASK_SIZE]);
+	ret = kh_kva_fetch(vm, reads, nr, err);
+	for (i = 0; ret >= 0 && i < nr; i++)
+		if (reads[i].result)
+			return os_unreadable(&reads[i], err);
+	if (ret < 0)
+		return ret;
 	for (attempt = 0; attempt < TK_ATTEMPTS; attempt++) {
 		/*
 		 * Sequence and timekeeper (a batch is read in order), then
-		 * the sequence again, fresh from the guest: the operation's
-		 * page cache would give the first copy's.
+		 * the sequence again: each when it is made, past the
+		 * operation's page cache, which would give older copies.
 		 */
-		reads[nr] = os_read(s.tk_core + off[SEQ_SEQUENCE],
-				    &seq_before, 4);
-		reads[nr + 1] = os_read(s.tk_core, core,
-					TK_SLACK + off[TK_SIZE]);
-		reads[nr + 2] = os_read(s.tk_core + off[SEQ_SEQUENCE],
-					&seq_after, 4);
-		kh_vm_fresh(vm);
-		ret = kh_kva_fetch(vm, reads, nr + 2, err);
-		if (ret >= 0) {
-			kh_vm_fresh(vm);
-			ret = kh_kva_fetch(vm, reads + nr + 2, 1, err);
-		}
+		reads[0] = os_read(s.tk_core + off[SEQ_SEQUENCE], &seq_before,
+				   4);
+		reads[1] = os_read(s.tk_core, core, TK_SLACK + off[TK_SIZE]);
+		reads[2] = os_read(s.tk_core + off[SEQ_SEQUENCE], &seq_after,
+				   4);
+		ret = kh_kva_fetch_fresh(vm, reads, 2, err);
+		if (ret >= 0)
+			ret = kh_kva_fetch_fresh(vm, reads + 2, 1, err);
 		if (ret < 0)
 			return ret;
-		for (i = 0; i < nr + 3; i++)
+		for (i = 0; i < 3; i++)
 			if (reads[i].result)
-				return kh_err_set(err, -reads[i].result,
-						  "OS information: cannot read %u bytes at kernel address 0x%llx",
-						  reads[i].len, (unsigned long long)
-						  reads[i].addr);
+				return os_unreadable(&reads[i], err);
 		if (!(seq_before & 1) && seq_before == seq_after)
 			break;
 		/*
@@ -281,8 +287,6 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 		if (attempt && seq_before == stuck_seq)
 			break;
 		stuck_seq = seq_before;
-		/* Only the timekeeper needs reading again. */
-		nr = 0;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	memset(&info->result, 0, sizeof(info->result));
