@@ -29,34 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libkeyhole.h"
-
-static double now_us(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(int)(q * (n - 1) + 0.5)];
-}
-
-static void die(const char *what, const struct kh_err *err)
-{
-	fprintf(stderr, "kh-bench: %s: %s\n", what, err->msg);
-	exit(1);
-}
+#include "bench.h"
 
 static void row(const char *what, double *v, int n, const char *unit,
 		const char *extra)

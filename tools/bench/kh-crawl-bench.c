@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "libkeyhole.h"
+#include "bench.h"
 
 struct variant {
 	const char *technique;
@@ -69,29 +69,12 @@ static struct variant halted[] = {
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return now_us(CLOCK_MONOTONIC) / 1e3;
 }
 
 static double median(double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-static void die(const char *what, const struct kh_err *err)
-{
-	fprintf(stderr, "kh-crawl-bench: %s: %s\n", what, err->msg);
-	exit(1);
+	return quantile(v, n, 0.5);
 }
 
 static int open_vm(const char *spec, const char *technique,

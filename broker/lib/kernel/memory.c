@@ -125,31 +125,8 @@ static int gpa_fetch_by(struct kh_vm *vm, access_fn read,
 	return ret;
 }
 
-/* kh_gpa_fetch by copies_itself(), the rest by the general path. */
-static int gpa_fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
-			    unsigned int nr, struct kh_err *err)
-{
-	unsigned int i, served = 0, failed = 0;
-	uint64_t bytes = 0;
-	int ret;
-
-	if (kh_budget_over_time())
-		return kh_err_set(err, ETIME, "the crawl went over its time budget");
-	for (i = 0; i < nr; i++) {
-		if (copy_mapped(vm, reads[i].addr, &reads[i])) {
-			bytes += reads[i].len;
-			served++;
-			continue;
-		}
-		ret = gpa_fetch_by(vm, vm->acc.ops->read, &reads[i], 1, err);
-		if (ret < 0)
-			return ret;
-		failed += ret;
-	}
-	kh_access_count(&vm->acc.elems, served);
-	kh_access_count(&vm->acc.bytes, bytes);
-	return failed;
-}
+static int fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
+			unsigned int nr, int kva, struct kh_err *err);
 
 int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err)
@@ -157,7 +134,7 @@ int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	int ret;
 
 	if (copies_itself(vm->acc.ops))
-		ret = gpa_fetch_mapped(vm, reads, nr, err);
+		ret = fetch_mapped(vm, reads, nr, 0, err);
 	else
 		ret = gpa_fetch_by(vm, vm->acc.ops->read, reads, nr, err);
 	if (ret >= 0)
@@ -290,9 +267,13 @@ static int pieces_add(struct pieces *p, uint64_t gpa, uint8_t *buf,
 	return 0;
 }
 
-/* kh_kva_fetch by copies_itself(), the rest by the general path. */
-static int kva_fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
-			    unsigned int nr, struct kh_err *err)
+/*
+ * kh_gpa_fetch or (kva set) kh_kva_fetch by copies_itself(): each read
+ * the mapping serves whole is copied here, the rest takes the general
+ * path alone.
+ */
+static int fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
+			unsigned int nr, int kva, struct kh_err *err)
 {
 	unsigned int i, served = 0, failed = 0;
 	uint64_t gpa, run, bytes = 0;
@@ -303,13 +284,15 @@ static int kva_fetch_mapped(struct kh_vm *vm, struct kh_read *reads,
 	for (i = 0; i < nr; i++) {
 		struct kh_read *r = &reads[i];
 
-		if (!kh_kva_to_gpa(vm, r->addr, &gpa, &run, NULL) &&
-		    run >= r->len && copy_mapped(vm, gpa, r)) {
+		gpa = r->addr;
+		if ((!kva || (!kh_kva_to_gpa(vm, r->addr, &gpa, &run, NULL) &&
+			      run >= r->len)) && copy_mapped(vm, gpa, r)) {
 			bytes += r->len;
 			served++;
 			continue;
 		}
-		ret = kva_fetch_pieces(vm, r, 1, err);
+		ret = kva ? kva_fetch_pieces(vm, r, 1, err) :
+		      gpa_fetch_by(vm, vm->acc.ops->read, r, 1, err);
 		if (ret < 0)
 			return ret;
 		failed += ret;
@@ -328,7 +311,7 @@ int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 	/* The translation's reads and the physical pieces are its own. */
 	kh_logging = NULL;
 	if (copies_itself(vm->acc.ops))
-		ret = kva_fetch_mapped(vm, reads, nr, err);
+		ret = fetch_mapped(vm, reads, nr, 1, err);
 	else
 		ret = kva_fetch_pieces(vm, reads, nr, err);
 	kh_logging = log;
