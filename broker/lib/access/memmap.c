@@ -175,6 +175,12 @@ static int map_ranges(struct kh_access *acc, int fd, const uint64_t *offsets,
 		return ret;
 	}
 	acc->priv = mm;
+	for (i = 0; i < mm->nr; i++)
+		if (mm->range[i].size > acc->hot.size)
+			acc->hot = (struct kh_hot_range){
+				.gpa = mm->range[i].gpa,
+				.size = mm->range[i].size,
+				.base = mm->range[i].base };
 	return 0;
 }
 
@@ -355,6 +361,7 @@ static void memmap_close(struct kh_access *acc)
 	if (acc->priv)
 		unmap_all(acc->priv);
 	acc->priv = NULL;
+	memset(&acc->hot, 0, sizeof(acc->hot));
 }
 
 const struct kh_access_ops kh_access_memmap = {

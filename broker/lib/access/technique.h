@@ -136,6 +136,15 @@ struct kh_access {
 	 */
 	_Atomic uint64_t halted_ns, snapshot_ns;
 	void *priv;			/* the technique's own state */
+	/*
+	 * A technique that maps guest RAM may name its largest mapped range
+	 * here (size 0: none), so that the engine copies small reads from
+	 * it without a call per read (memory.c); memmap does.
+	 */
+	struct kh_hot_range {
+		uint64_t gpa, size;
+		const uint8_t *base;
+	} hot;
 	_Atomic uint64_t calls, elems, bytes;
 	/*
 	 * The QMP connection kh_vm_pause() holds while the guest is paused

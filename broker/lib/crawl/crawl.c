@@ -334,14 +334,17 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 {
 	const struct kh_task_list *tasks = crawl->tasks;
 	uint64_t bytes = lists_bytes(crawl);
+	unsigned int i, nr = 1;
 	struct kept *kept;
 	int ret;
 
-	bytes += (uint64_t)(tasks->nr ? tasks->nr : 1) * sizeof(*crawl->procs);
+	/* An entry per process, not per task: each is a KiB to zero. */
+	for (i = 0; i < tasks->nr; i++)
+		nr += is_user_process(&tasks->tasks[i]);
+	bytes += (uint64_t)nr * sizeof(*crawl->procs);
 	if (over_memory(vm, budget, bytes, "the process table", err))
 		return -ENOBUFS;
-	crawl->procs = calloc(tasks->nr ? tasks->nr : 1,
-			      sizeof(*crawl->procs));
+	crawl->procs = calloc(nr, sizeof(*crawl->procs));
 	kept = calloc(tasks->nr ? tasks->nr : 1, sizeof(*kept));
 	if (!crawl->procs || !kept) {
 		free(kept);

@@ -282,11 +282,6 @@ static int read_sym_u64(struct kh_vm *vm, const char *name, uint64_t *val,
 	return kh_gpa_fetch_one(vm, vm->kernel.phys + off, val, 8, err);
 }
 
-static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
-{
-	return kh_gpa_fetch_one(opaque, gpa, entry, 8, NULL);
-}
-
 /* Per-boot facts, each cross-checked before it is believed. */
 static int place_kernel(struct kh_vm *vm, uint64_t phys, struct kh_err *err)
 {
@@ -317,7 +312,7 @@ static int place_kernel(struct kh_vm *vm, uint64_t phys, struct kh_err *err)
 	if (!kh_profile_sym(vm->profile, "__pgtable_l5_enabled", &l5_off, NULL))
 		kh_gpa_fetch_one(vm, phys + l5_off, &l5, 4, NULL);
 	k->levels = l5 ? 5 : 4;
-	ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels, k->text_va,
+	ret = kh_pgtable_walk(kh_gpa_pte, vm, k->pgd, k->levels, k->text_va,
 			      &xlate);
 	if (ret || xlate.gpa != phys)
 		return kh_err_set(err, EPROTO,
@@ -336,7 +331,7 @@ static int place_kernel(struct kh_vm *vm, uint64_t phys, struct kh_err *err)
 				  "page_offset_base 0x%llx is not a kernel address",
 				  (unsigned long long)k->page_offset_base);
 	/* The direct map must agree with the page tables too. */
-	ret = kh_pgtable_walk(pte_read, vm, k->pgd, k->levels,
+	ret = kh_pgtable_walk(kh_gpa_pte, vm, k->pgd, k->levels,
 			      k->page_offset_base + phys, &xlate);
 	if (ret || xlate.gpa != phys)
 		return kh_err_set(err, EPROTO,

@@ -30,6 +30,12 @@ int kh_gpa_fetch_one(struct kh_vm *vm, uint64_t gpa, void *buf, uint32_t len,
 int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 		     struct kh_err *err);
 /*
+ * A page-table entry for kh_pgtable_walk (opaque is the kh_vm): as
+ * kh_gpa_fetch_one of 8 bytes, copied inline where the technique maps
+ * guest RAM (a crawl reads thousands of them).
+ */
+int kh_gpa_pte(void *opaque, uint64_t gpa, uint64_t *entry);
+/*
  * Ends a public operation: resumes a guest a halting technique paused for
  * it, then -ESRCH (with err set) if QEMU exited, so reads may not have
  * been its.

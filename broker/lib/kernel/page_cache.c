@@ -137,6 +137,13 @@ void kh_vm_fresh(struct kh_vm *vm)
 		forget(pc);
 }
 
+uint32_t kh_page_cache_epoch(const struct kh_vm *vm)
+{
+	const struct page_cache *pc = current(vm);
+
+	return pc ? pc->gen : 0;
+}
+
 int kh_page_cache_on(const struct kh_vm *vm)
 {
 	const struct page_cache *pc = current(vm);

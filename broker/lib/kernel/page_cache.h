@@ -33,6 +33,15 @@ void kh_page_cache_end(struct kh_vm *vm);
 void kh_vm_fresh(struct kh_vm *vm);
 
 /*
+ * This thread's operation on vm as a number that changes whenever what
+ * it read is forgotten (kh_vm_fresh, the next operation), or 0 outside
+ * one: a walker may keep what it derived from guest memory (a file's
+ * path) under it, for exactly as long as the pages it came from. Scopes
+ * exist for every technique, cached or not.
+ */
+uint32_t kh_page_cache_epoch(const struct kh_vm *vm);
+
+/*
  * Fetches again the cached pages that hold gpas[0..nr), in one read: a
  * walker's next reads of them see the guest as it is now (a crawl checks
  * every process's mm this way before reading their state). 0 or -errno

@@ -256,6 +256,7 @@ int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
 		    kh_memo_build_fn build, const void **data,
 		    struct kh_err *err)
 {
+	_Atomic(struct kh_profile_memo *) *chain;
 	struct kh_profile_memo *memo, *head;
 	int ret = 0;
 
@@ -263,14 +264,16 @@ int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
 	 * Two workers crawling VMs of one kernel build both come here per
 	 * task: a lock here had them wait on each other.
 	 */
-	memo = find_memo(atomic_load_explicit(&profile->memos,
-					      memory_order_acquire), key, size);
+	chain = &profile->memos[((uintptr_t)key * 0x9e3779b97f4a7c15ULL >> 40) &
+				(KH_PROFILE_MEMO_CHAINS - 1)];
+	memo = find_memo(atomic_load_explicit(chain, memory_order_acquire), key,
+			 size);
 	if (memo) {
 		*data = memo->data;
 		return 0;
 	}
 	pthread_mutex_lock(&profile->memo_lock);
-	head = atomic_load_explicit(&profile->memos, memory_order_relaxed);
+	head = atomic_load_explicit(chain, memory_order_relaxed);
 	memo = find_memo(head, key, size);
 	if (!memo) {
 		memo = calloc(1, sizeof(*memo) + size);
@@ -285,7 +288,7 @@ int kh_profile_memo(struct kh_profile *profile, const void *key, size_t size,
 				memo = NULL;
 			} else {
 				memo->next = head;
-				atomic_store_explicit(&profile->memos, memo,
+				atomic_store_explicit(chain, memo,
 						      memory_order_release);
 			}
 		}
@@ -305,6 +308,7 @@ struct kh_profile *kh_profile_get(struct kh_profile *profile)
 void kh_profile_put(struct kh_profile *profile)
 {
 	struct kh_profile_memo *memo;
+	unsigned int i;
 
 	if (!profile || atomic_fetch_sub(&profile->refs, 1) != 1)
 		return;
@@ -312,10 +316,11 @@ void kh_profile_put(struct kh_profile *profile)
 	kh_btf_free(profile->btf);
 	if (profile->backing)
 		munmap(profile->backing, profile->backing_len);
-	while ((memo = atomic_load(&profile->memos))) {
-		atomic_store(&profile->memos, memo->next);
-		free(memo);
-	}
+	for (i = 0; i < KH_PROFILE_MEMO_CHAINS; i++)
+		while ((memo = atomic_load(&profile->memos[i]))) {
+			atomic_store(&profile->memos[i], memo->next);
+			free(memo);
+		}
 	pthread_mutex_destroy(&profile->memo_lock);
 	pthread_mutex_destroy(&profile->btf_lock);
 	free(profile);

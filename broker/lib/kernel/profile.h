@@ -43,6 +43,8 @@ struct kh_task_layout {
 
 struct kh_profile_memo;
 
+#define KH_PROFILE_MEMO_CHAINS	64	/* a power of two */
+
 struct kh_profile {
 	_Atomic unsigned int refs;
 	char banner[KH_BANNER_MAX];	/* linux_banner, NUL-terminated */
@@ -67,12 +69,13 @@ struct kh_profile {
 	size_t backing_len;
 
 	/*
-	 * memos only grows, a memo published whole: read without a lock by
+	 * memos only grow, a memo published whole: read without a lock by
 	 * every crawl of every VM of this kernel build (one per task, per
-	 * file), added to under memo_lock.
+	 * file), added to under memo_lock. Chained by the key's address:
+	 * one list of every walker's memos was 2% of a crawl to search.
 	 */
 	pthread_mutex_t memo_lock;
-	_Atomic(struct kh_profile_memo *) memos;
+	_Atomic(struct kh_profile_memo *) memos[KH_PROFILE_MEMO_CHAINS];
 };
 
 /* What a profile is made of; kh_profile_new() takes ownership of all. */

@@ -7,11 +7,23 @@
  * Files of pseudo filesystems have no path; they are named the way their
  * d_dname() does: "pipe:[ino]", "socket:[ino]", "anon_inode:[eventfd]".
  * Depth and lengths are bounded: a hostile dentry chain ends the walk.
+ *
+ * Within one operation a path is walked once per mount and dentry: every
+ * process maps the C library, most hold /dev/null open, and walking to the
+ * root again for each was a tenth of a crawl through memmap. The memo
+ * lives as long as the operation's page cache (kh_page_cache_epoch), so
+ * it is never older than the pages the walk would have read. It stays
+ * off while a part's reads are logged (an incremental crawl's processes):
+ * a path taken from it would leave the walk's reads out of the log, and
+ * the log must account for everything the part's result depends on.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kernel/read_log.h"
 #include "walk/toolkit.h"
 
 #define MAX_DEPTH 256
@@ -49,6 +61,94 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MOUNT_MOUNTPOINT] = { "mount", "mnt_mountpoint" },
 	[VFSMOUNT_ROOT] = { "vfsmount", "mnt_root" },
 };
+
+#define MEMO_SLOTS	1024		/* a power of two */
+#define MEMO_TEXT	(128 * 1024)
+
+struct memo_slot {
+	uint64_t mnt, dentry;
+	uint32_t epoch, at;		/* text[at], NUL-terminated */
+	size_t size;			/* of the buffer it was walked for */
+};
+
+struct path_memo {
+	uint32_t epoch;
+	uint32_t used;			/* of text, this epoch */
+	struct memo_slot slot[MEMO_SLOTS];
+	char text[MEMO_TEXT];
+};
+
+static __thread struct path_memo *path_memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_key_create(void)
+{
+	pthread_key_create(&memo_key, free);
+}
+
+/* The memo of this operation, or NULL (no operation, out of memory). */
+static struct path_memo *memo_get(struct kh_vm *vm)
+{
+	uint32_t epoch = kh_page_cache_epoch(vm);
+	struct path_memo *m = path_memo;
+
+	if (!epoch || kh_logging)
+		return NULL;
+	if (!m) {
+		pthread_once(&memo_once, memo_key_create);
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return NULL;
+		path_memo = m;
+		pthread_setspecific(memo_key, m);
+	}
+	if (m->epoch != epoch) {
+		m->epoch = epoch;
+		m->used = 0;
+	}
+	return m;
+}
+
+static struct memo_slot *memo_slot(struct path_memo *m, uint64_t mnt,
+				   uint64_t dentry)
+{
+	uint64_t h = (mnt ^ (dentry * 0x9e3779b97f4a7c15ULL)) >> 32;
+
+	return &m->slot[h & (MEMO_SLOTS - 1)];
+}
+
+static int memo_find(struct path_memo *m, uint64_t mnt, uint64_t dentry,
+		     char *buf, size_t size)
+{
+	struct memo_slot *s;
+
+	if (!m)
+		return 0;
+	s = memo_slot(m, mnt, dentry);
+	if (s->epoch != m->epoch || s->mnt != mnt || s->dentry != dentry ||
+	    s->size != size)
+		return 0;
+	strcpy(buf, m->text + s->at);
+	return 1;
+}
+
+/* Keeps buf as the path of (mnt, dentry); a collision replaces. */
+static void memo_put(struct path_memo *m, uint64_t mnt, uint64_t dentry,
+		     const char *buf, size_t size)
+{
+	size_t len = strlen(buf) + 1;
+	struct memo_slot *s;
+
+	if (!m || len > MEMO_TEXT - m->used)
+		return;
+	s = memo_slot(m, mnt, dentry);
+	memcpy(m->text + m->used, buf, len);
+	*s = (struct memo_slot){ .mnt = mnt, .dentry = dentry,
+				 .epoch = m->epoch, .at = m->used,
+				 .size = size };
+	m->used += len;
+}
 
 /* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
 static int read_batch(struct kh_vm *vm, struct kh_read *reads,
@@ -210,6 +310,7 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		 uint64_t *ino, uint32_t *mode)
 {
 	uint64_t mnt, dentry, inode, sb, magic, pprev, parent, inum = 0;
+	struct path_memo *memo;
 	const uint32_t *off;
 	uint32_t imode = 0;
 	int ret;
@@ -279,7 +380,12 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	}
 	if (!kh_kernel_ptr(vm, mnt))
 		return -EFAULT;
+	memo = memo_get(vm);
+	if (memo_find(memo, mnt, dentry, buf, size))
+		return 0;
 	ret = simple_dname(vm, off, mnt, dentry, buf, size);
+	if (!ret)
+		memo_put(memo, mnt, dentry, buf, size);
 	if (ret <= 0)
 		return ret;
 	ret = walk_to_root(vm, off, mnt - off[MOUNT_MNT], dentry, buf, size);
@@ -294,5 +400,6 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	    !kh_kva_u64(vm, dentry + off[D_PARENT], &parent) &&
 	    parent != dentry && strlen(buf) + 11 < size)
 		strcat(buf, " (deleted)");
+	memo_put(memo, mnt, dentry, buf, size);
 	return 0;
 }

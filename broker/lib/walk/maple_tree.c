@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "walk/maple_tree.h"
+#include "walk/scratch.h"
 #include "walk/toolkit.h"
 
 struct pending {
@@ -29,8 +30,9 @@ static int level_add(struct level *lvl, const struct pending *p)
 {
 	if (lvl->nr == lvl->cap) {
 		unsigned int cap = lvl->cap ? lvl->cap * 2 : 16;
-		struct pending *nodes = realloc(lvl->nodes,
-						sizeof(*nodes) * cap);
+		struct pending *nodes = kh_scratch_grow(lvl->nodes,
+							sizeof(*nodes) * lvl->cap,
+							sizeof(*nodes) * cap);
 
 		if (!nodes)
 			return -ENOMEM;
@@ -210,19 +212,17 @@ static int walk_level(struct walker *wk, const struct level *cur,
 	unsigned int i;
 	int ret;
 
-	reads = calloc(cur->nr, sizeof(*reads));
-	nodes = malloc((size_t)cur->nr * size);
-	if (!reads || !nodes) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	reads = kh_scratch_alloc(sizeof(*reads) * cur->nr);
+	nodes = kh_scratch_alloc((size_t)cur->nr * size);
+	if (!reads || !nodes)
+		return -ENOMEM;
 	for (i = 0; i < cur->nr; i++)
 		reads[i] = (struct kh_read){ .addr = cur->nodes[i].node,
 					     .buf = nodes + (size_t)i * size,
 					     .len = size };
 	ret = w->read(w->opaque, reads, cur->nr, err);
 	if (ret < 0)
-		goto out;
+		return ret;
 	for (i = 0, ret = 0; i < cur->nr && !ret; i++) {
 		if (reads[i].result) {
 			kh_mark(wk->result, KH_RESULT_INCOMPLETE,
@@ -233,17 +233,16 @@ static int walk_level(struct walker *wk, const struct level *cur,
 		ret = walk_node(wk, &cur->nodes[i], nodes + (size_t)i * size,
 				depth, next);
 	}
-out:
-	free(reads);
-	free(nodes);
 	return ret;
 }
 
 int kh_maple_walk(const struct kh_maple_walk *w, struct kh_result *result,
 		  struct kh_err *err)
 {
-	struct walker wk = { .w = w, .result = result };
+	struct walker wk = { .w = w, .result = result,
+			     .seen = KH_ADDR_SET_SCRATCH };
 	struct level cur = { 0 }, next = { 0 }, swap;
+	struct kh_scratch_mark mark;
 	uint64_t root = w->root;
 	unsigned int depth;
 	int ret;
@@ -255,6 +254,8 @@ int kh_maple_walk(const struct kh_maple_walk *w, struct kh_result *result,
 		ret = w->entry(w->opaque, root, 0, 0);
 		return ret < 0 ? ret : 0;
 	}
+	/* Levels, reads, nodes and seen: all of the walk's own memory. */
+	mark = kh_scratch_mark();
 	ret = queue_child(&wk, &cur, root & ~(uint64_t)KH_MAPLE_ROOT_NODE, 0,
 			  UINT64_MAX, 0);
 	for (depth = 1; !ret && cur.nr; depth++) {
@@ -264,9 +265,7 @@ int kh_maple_walk(const struct kh_maple_walk *w, struct kh_result *result,
 		cur = next;
 		next = swap;
 	}
-	free(cur.nodes);
-	free(next.nodes);
-	kh_addr_set_free(&wk.seen);
+	kh_scratch_release(mark);
 	if (ret == -ENOMEM)
 		return kh_err_set(err, ENOMEM, "out of memory walking a maple tree");
 	return ret < 0 ? ret : 0;

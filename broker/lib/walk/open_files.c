@@ -384,8 +384,8 @@ static int resolve_files(struct walk *w, struct kh_err *err)
 	}
 	free(order);
 	for (i = n = 0; i < list->nr; i++)
-		if (list->files[i].type[0])
-			list->files[n++] = list->files[i];
+		if (list->files[i].type[0] && n++ != i)
+			list->files[n - 1] = list->files[i];
 	list->nr = n;
 	return 0;
 }

@@ -47,11 +47,6 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[RSS_SIZE] = { "mm_rss_stat", NULL, NULL, 1 },
 };
 
-static int pte_read(void *opaque, uint64_t gpa, uint64_t *entry)
-{
-	return kh_gpa_fetch_one(opaque, gpa, entry, 8, NULL);
-}
-
 /*
  * Reads up to len bytes of user memory at va through the page tables at
  * root_gpa; stops at the first page that is not present. Returns the bytes
@@ -70,7 +65,7 @@ static long read_user(struct kh_vm *vm, uint64_t root_gpa, uint64_t va,
 
 		if (chunk > len - done)
 			chunk = len - done;
-		ret = kh_pgtable_walk(pte_read, vm, root_gpa, vm->kernel.levels,
+		ret = kh_pgtable_walk(kh_gpa_pte, vm, root_gpa, vm->kernel.levels,
 				      va + done, &xlate);
 		/* Kernel pages are mapped here too: never read through. */
 		if (!ret && !xlate.user)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walk/scratch.h"
 #include "walk/toolkit.h"
 
 #define PAGE_SIZE 4096ULL
@@ -170,9 +171,14 @@ int kh_mark(struct kh_result *result, unsigned int flag, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * The product's high half: its low bits depend only on the address's low
+ * bits, which slab alignment makes zero (maple nodes are 256-aligned), and
+ * linear probing then ran through long clusters.
+ */
 static uint64_t hash_addr(uint64_t addr)
 {
-	return (addr >> 3) * 0x9e3779b97f4a7c15ULL;
+	return (addr * 0x9e3779b97f4a7c15ULL) >> 32;
 }
 
 int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
@@ -184,10 +190,18 @@ int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
 		return 0;
 	/* open addressing, never more than half full */
 	if ((set->nr + 1) * 2 > set->cap) {
-		struct kh_addr_set grown = { .cap = set->cap ? set->cap * 2 : 64 };
+		struct kh_addr_set grown = { .cap = set->cap ? set->cap * 2 : 64,
+					     .scratch = set->scratch };
 
-		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
-		grown.index = calloc(grown.cap, sizeof(*grown.index));
+		if (set->scratch) {
+			grown.slots = kh_scratch_zalloc(sizeof(*grown.slots) *
+							grown.cap);
+			grown.index = kh_scratch_alloc(sizeof(*grown.index) *
+						       grown.cap);
+		} else {
+			grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+			grown.index = calloc(grown.cap, sizeof(*grown.index));
+		}
 		if (!grown.slots || !grown.index) {
 			kh_addr_set_free(&grown);
 			return -ENOMEM;
@@ -251,9 +265,14 @@ void kh_addr_set_clear(struct kh_addr_set *set)
 
 void kh_addr_set_free(struct kh_addr_set *set)
 {
-	free(set->slots);
-	free(set->index);
+	int scratch = set->scratch;
+
+	if (!scratch) {
+		free(set->slots);
+		free(set->index);
+	}
 	memset(set, 0, sizeof(*set));
+	set->scratch = scratch;
 }
 
 unsigned int kh_max_objects(const struct kh_vm *vm, uint32_t object_size)

@@ -110,7 +110,14 @@ struct kh_addr_set {
 	uint64_t *slots;
 	unsigned int *index;
 	unsigned int cap, nr;
+	/*
+	 * Set (as KH_ADDR_SET_SCRATCH does) for a set inside one walk: its
+	 * memory then comes from the thread's scratch (walk/scratch.h) and
+	 * goes with the walk's release, not with kh_addr_set_free.
+	 */
+	int scratch;
 };
+#define KH_ADDR_SET_SCRATCH	{ .scratch = 1 }
 /* 1 if addr was new (and is now in, with index), 0 if present, -ENOMEM. */
 int kh_addr_set_put(struct kh_addr_set *set, uint64_t addr,
 		    unsigned int index);
