@@ -488,7 +488,8 @@ struct kh_vma {
 	char perms[5];		/* "r-xp" */
 	uint64_t offset;	/* bytes into the file */
 	uint64_t inode;
-	char path[256];		/* file, [heap], [stack], [vdso], or "" */
+	/* file, [heap], [stack], [vdso], or ""; bytes past the NUL unset */
+	char path[256];
 };
 struct kh_vma_list {
 	struct kh_result result;

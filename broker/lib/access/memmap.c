@@ -358,10 +358,10 @@ static int memmap_scan(struct kh_access *acc, struct kh_read *reads,
 
 static void memmap_close(struct kh_access *acc)
 {
+	memset(&acc->hot, 0, sizeof(acc->hot));
 	if (acc->priv)
 		unmap_all(acc->priv);
 	acc->priv = NULL;
-	memset(&acc->hot, 0, sizeof(acc->hot));
 }
 
 const struct kh_access_ops kh_access_memmap = {

@@ -216,14 +216,14 @@ int kh_gpa_pte(void *opaque, uint64_t gpa, uint64_t *entry)
 static inline int kva_linear(const struct kh_kernel *k, uint64_t va,
 			     uint64_t *gpa, uint64_t *contiguous)
 {
-	if (va - k->page_offset_base < k->direct_map_size) {
-		*gpa = va - k->page_offset_base;
-		*contiguous = k->direct_map_size - *gpa;
-		return 1;
-	}
 	if (va - k->text_va < k->image_size) {
 		*gpa = k->phys + (va - k->text_va);
 		*contiguous = k->image_size - (va - k->text_va);
+		return 1;
+	}
+	if (va - k->page_offset_base < k->direct_map_size) {
+		*gpa = va - k->page_offset_base;
+		*contiguous = k->direct_map_size - *gpa;
 		return 1;
 	}
 	return 0;

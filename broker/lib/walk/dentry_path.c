@@ -11,8 +11,14 @@
  * Within one operation a path is walked once per mount and dentry: every
  * process maps the C library, most hold /dev/null open, and walking to the
  * root again for each was a tenth of a crawl through memmap. The memo
- * lives as long as the operation's page cache (kh_page_cache_epoch), so
- * it is never older than the pages the walk would have read. It stays
+ * lives as long as the operation's page-cache scope (kh_page_cache_epoch,
+ * which kh_vm_fresh ends too). Through a cached technique that is as old
+ * as the pages the walk would have read; through memmap, which reads the
+ * live guest, a path is as of its first walk in the crawl, which is no
+ * older than the crawl itself: a rename during it may or may not show,
+ * as it may or may not for a walk that comes to it at another moment.
+ * A dentry reused for another file meanwhile has another inode, which
+ * is part of the key. It stays
  * off while a part's reads are logged (an incremental crawl's processes):
  * a path taken from it would leave the walk's reads out of the log, and
  * the log must account for everything the part's result depends on.
@@ -65,15 +71,30 @@ static const struct kh_field fields[NR_FIELDS] = {
 #define MEMO_SLOTS	1024		/* a power of two */
 #define MEMO_TEXT	(128 * 1024)
 
+/*
+ * A file is its mount and dentry; the inode and its number are in the
+ * key too, so that a dentry freed and given to another file during the
+ * crawl is not taken for the one it was.
+ */
+struct memo_key {
+	uint64_t mnt, dentry, inode, ino;
+};
+
 struct memo_slot {
-	uint64_t mnt, dentry;
-	uint32_t epoch, at;		/* text[at], NUL-terminated */
+	struct memo_key key;
+	uint64_t gen;
+	uint32_t at;			/* text[at], NUL-terminated */
 	size_t size;			/* of the buffer it was walked for */
 };
 
 struct path_memo {
-	uint32_t epoch;
-	uint32_t used;			/* of text, this epoch */
+	uint32_t epoch;			/* the page cache's, when last seen */
+	/*
+	 * Ours, 64 bits: the page cache's epoch starts again at 1 when it
+	 * wraps, and a slot of that old epoch must not match then.
+	 */
+	uint64_t gen;
+	uint32_t used;			/* of text, this gen */
 	struct memo_slot slot[MEMO_SLOTS];
 	char text[MEMO_TEXT];
 };
@@ -105,36 +126,37 @@ static struct path_memo *memo_get(struct kh_vm *vm)
 	}
 	if (m->epoch != epoch) {
 		m->epoch = epoch;
+		m->gen++;
 		m->used = 0;
 	}
 	return m;
 }
 
-static struct memo_slot *memo_slot(struct path_memo *m, uint64_t mnt,
-				   uint64_t dentry)
+static struct memo_slot *memo_slot(struct path_memo *m,
+				   const struct memo_key *k)
 {
-	uint64_t h = (mnt ^ (dentry * 0x9e3779b97f4a7c15ULL)) >> 32;
+	uint64_t h = (k->mnt ^ (k->dentry * 0x9e3779b97f4a7c15ULL)) >> 32;
 
 	return &m->slot[h & (MEMO_SLOTS - 1)];
 }
 
-static int memo_find(struct path_memo *m, uint64_t mnt, uint64_t dentry,
+static int memo_find(struct path_memo *m, const struct memo_key *k,
 		     char *buf, size_t size)
 {
 	struct memo_slot *s;
 
 	if (!m)
 		return 0;
-	s = memo_slot(m, mnt, dentry);
-	if (s->epoch != m->epoch || s->mnt != mnt || s->dentry != dentry ||
+	s = memo_slot(m, k);
+	if (s->gen != m->gen || memcmp(&s->key, k, sizeof(*k)) ||
 	    s->size != size)
 		return 0;
 	strcpy(buf, m->text + s->at);
 	return 1;
 }
 
-/* Keeps buf as the path of (mnt, dentry); a collision replaces. */
-static void memo_put(struct path_memo *m, uint64_t mnt, uint64_t dentry,
+/* Keeps buf as the path of k; a collision replaces. */
+static void memo_put(struct path_memo *m, const struct memo_key *k,
 		     const char *buf, size_t size)
 {
 	size_t len = strlen(buf) + 1;
@@ -142,10 +164,9 @@ static void memo_put(struct path_memo *m, uint64_t mnt, uint64_t dentry,
 
 	if (!m || len > MEMO_TEXT - m->used)
 		return;
-	s = memo_slot(m, mnt, dentry);
+	s = memo_slot(m, k);
 	memcpy(m->text + m->used, buf, len);
-	*s = (struct memo_slot){ .mnt = mnt, .dentry = dentry,
-				 .epoch = m->epoch, .at = m->used,
+	*s = (struct memo_slot){ .key = *k, .gen = m->gen, .at = m->used,
 				 .size = size };
 	m->used += len;
 }
@@ -311,6 +332,7 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 {
 	uint64_t mnt, dentry, inode, sb, magic, pprev, parent, inum = 0;
 	struct path_memo *memo;
+	struct memo_key key;
 	const uint32_t *off;
 	uint32_t imode = 0;
 	int ret;
@@ -380,12 +402,14 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	}
 	if (!kh_kernel_ptr(vm, mnt))
 		return -EFAULT;
+	key = (struct memo_key){ .mnt = mnt, .dentry = dentry,
+				 .inode = inode, .ino = inum };
 	memo = memo_get(vm);
-	if (memo_find(memo, mnt, dentry, buf, size))
+	if (memo_find(memo, &key, buf, size))
 		return 0;
 	ret = simple_dname(vm, off, mnt, dentry, buf, size);
 	if (!ret)
-		memo_put(memo, mnt, dentry, buf, size);
+		memo_put(memo, &key, buf, size);
 	if (ret <= 0)
 		return ret;
 	ret = walk_to_root(vm, off, mnt - off[MOUNT_MNT], dentry, buf, size);
@@ -400,6 +424,6 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	    !kh_kva_u64(vm, dentry + off[D_PARENT], &parent) &&
 	    parent != dentry && strlen(buf) + 11 < size)
 		strcat(buf, " (deleted)");
-	memo_put(memo, mnt, dentry, buf, size);
+	memo_put(memo, &key, buf, size);
 	return 0;
 }

@@ -171,7 +171,8 @@ void *kh_scratch_alloc(size_t size)
 
 	if (size > SIZE_MAX / 2 - sizeof(*b))
 		return NULL;
-	size = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	/* Never 0: two allocations must not share an address. */
+	size = size ? (size + ALIGN - 1) & ~(size_t)(ALIGN - 1) : ALIGN;
 	if (!b || b->size - b->used < size) {
 		b = push(size);
 		if (!b)
