@@ -438,7 +438,10 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 	      struct kh_err *err);
 void kh_iface_list_free(struct kh_iface_list *list);
 
-/* Open files, as readlink(/proc/PID/fd/FD) and lsof show them. */
+/*
+ * Open files, as readlink(/proc/PID/fd/FD) and lsof show them. The bytes
+ * of type and path past their NUL are unspecified.
+ */
 struct kh_file {
 	int32_t pid;		/* tgid */
 	int32_t fd;

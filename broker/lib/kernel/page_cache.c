@@ -48,6 +48,7 @@ struct page_cache {
 	unsigned int depth;
 	int bypass;		/* kh_kva_fetch_fresh under way */
 	uint32_t gen;
+	uint64_t epoch;		/* as gen, but never wraps */
 	unsigned int nr_pages;
 	struct slot *slots;
 	uint8_t *pool;
@@ -84,6 +85,7 @@ static struct page_cache *current(const struct kh_vm *vm)
 static void forget(struct page_cache *pc)
 {
 	pc->nr_pages = 0;
+	pc->epoch++;
 	if (++pc->gen)
 		return;
 	/* Wrapped: entries of generation 0 must not match anything. */
@@ -137,11 +139,11 @@ void kh_vm_fresh(struct kh_vm *vm)
 		forget(pc);
 }
 
-uint32_t kh_page_cache_epoch(const struct kh_vm *vm)
+uint64_t kh_page_cache_epoch(const struct kh_vm *vm)
 {
 	const struct page_cache *pc = current(vm);
 
-	return pc ? pc->gen : 0;
+	return pc ? pc->epoch : 0;
 }
 
 int kh_page_cache_on(const struct kh_vm *vm)

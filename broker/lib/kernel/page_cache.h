@@ -37,9 +37,10 @@ void kh_vm_fresh(struct kh_vm *vm);
  * it read is forgotten (kh_vm_fresh, the next operation), or 0 outside
  * one: a walker may keep what it derived from guest memory (a file's
  * path) under it, for exactly as long as the pages it came from. Scopes
- * exist for every technique, cached or not.
+ * exist for every technique, cached or not. 64 bits: it never comes back
+ * to a value a memo may still hold.
  */
-uint32_t kh_page_cache_epoch(const struct kh_vm *vm);
+uint64_t kh_page_cache_epoch(const struct kh_vm *vm);
 
 /*
  * Fetches again the cached pages that hold gpas[0..nr), in one read: a

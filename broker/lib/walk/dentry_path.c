@@ -82,19 +82,14 @@ struct memo_key {
 
 struct memo_slot {
 	struct memo_key key;
-	uint64_t gen;
+	uint64_t epoch;
 	uint32_t at;			/* text[at], NUL-terminated */
 	size_t size;			/* of the buffer it was walked for */
 };
 
 struct path_memo {
-	uint32_t epoch;			/* the page cache's, when last seen */
-	/*
-	 * Ours, 64 bits: the page cache's epoch starts again at 1 when it
-	 * wraps, and a slot of that old epoch must not match then.
-	 */
-	uint64_t gen;
-	uint32_t used;			/* of text, this gen */
+	uint64_t epoch;			/* the page cache's, when last seen */
+	uint32_t used;			/* of text, this epoch */
 	struct memo_slot slot[MEMO_SLOTS];
 	char text[MEMO_TEXT];
 };
@@ -111,7 +106,7 @@ static void memo_key_create(void)
 /* The memo of this operation, or NULL (no operation, out of memory). */
 static struct path_memo *memo_get(struct kh_vm *vm)
 {
-	uint32_t epoch = kh_page_cache_epoch(vm);
+	uint64_t epoch = kh_page_cache_epoch(vm);
 	struct path_memo *m = path_memo;
 
 	if (!epoch || kh_logging)
@@ -126,7 +121,6 @@ static struct path_memo *memo_get(struct kh_vm *vm)
 	}
 	if (m->epoch != epoch) {
 		m->epoch = epoch;
-		m->gen++;
 		m->used = 0;
 	}
 	return m;
@@ -148,7 +142,7 @@ static int memo_find(struct path_memo *m, const struct memo_key *k,
 	if (!m)
 		return 0;
 	s = memo_slot(m, k);
-	if (s->gen != m->gen || memcmp(&s->key, k, sizeof(*k)) ||
+	if (s->epoch != m->epoch || memcmp(&s->key, k, sizeof(*k)) ||
 	    s->size != size)
 		return 0;
 	strcpy(buf, m->text + s->at);
@@ -166,7 +160,7 @@ static void memo_put(struct path_memo *m, const struct memo_key *k,
 		return;
 	s = memo_slot(m, k);
 	memcpy(m->text + m->used, buf, len);
-	*s = (struct memo_slot){ .key = *k, .gen = m->gen, .at = m->used,
+	*s = (struct memo_slot){ .key = *k, .epoch = m->epoch, .at = m->used,
 				 .size = size };
 	m->used += len;
 }

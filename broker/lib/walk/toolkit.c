@@ -98,12 +98,48 @@ int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
 	return ret;
 }
 
+/*
+ * A symbol's offset, memoized by the address of its name: walkers ask
+ * per process (special_mapping_vmops for every map), and the search of
+ * the symbol table by name was 2% of a crawl. The name is kept too, so
+ * that a name at an address that once held another is still looked up.
+ */
+struct sym_memo {
+	int64_t off;
+	int found;
+	char name[64];
+};
+
+static int build_sym(struct kh_profile *profile, const void *key,
+		     void *data, size_t size, struct kh_err *err)
+{
+	struct sym_memo *memo = data;
+
+	strcpy(memo->name, key);
+	memo->found = !kh_profile_sym(profile, key, &memo->off, NULL);
+	return 0;
+}
+
 int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 	      struct kh_err *err)
 {
+	const struct sym_memo *memo;
+	const void *data;
 	int64_t off;
 	int ret;
 
+	if (strlen(name) < sizeof(memo->name) &&
+	    !kh_profile_memo(vm->profile, name, sizeof(*memo), build_sym,
+			     &data, NULL) &&
+	    !strcmp(((const struct sym_memo *)data)->name, name)) {
+		memo = data;
+		if (!memo->found)
+			return kh_err_set(err, ENOENT,
+					  "kernel symbol %s not found in kallsyms",
+					  name);
+		*va = vm->kernel.text_va + memo->off;
+		return 0;
+	}
 	ret = kh_profile_sym(vm->profile, name, &off, err);
 	if (!ret)
 		*va = vm->kernel.text_va + off;

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/page_cache.h"
+#include "kernel/read_log.h"
 #include "walk/toolkit.h"
 #include "walk/maple_tree.h"
 #include "walk/scratch.h"
@@ -34,7 +36,7 @@
 #define VM_MAYSHARE	0x80
 
 enum {
-	MM_MT, MT_ROOT, MM_START_BRK, MM_BRK, MM_START_STACK,
+	MM_MT, MT_ROOT, MM_START_BRK, MM_BRK, MM_START_STACK, MM_MAP_COUNT,
 	VMA_START, VMA_END, VMA_FLAGS, VMA_PGOFF, VMA_FILE, VMA_OPS,
 	VMA_PRIVATE, VMA_MM, VMA_SIZE, SPECIAL_NAME,
 	NODE_SIZE, NODE_PARENT, R64_OFF, R64_SIZE, R64_PIVOT, R64_SLOT,
@@ -48,6 +50,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MM_START_BRK] = { "mm_struct", "start_brk" },
 	[MM_BRK] = { "mm_struct", "brk" },
 	[MM_START_STACK] = { "mm_struct", "start_stack" },
+	[MM_MAP_COUNT] = { "mm_struct", "map_count" },
 	[VMA_START] = { "vm_area_struct", "vm_start" },
 	[VMA_END] = { "vm_area_struct", "vm_end" },
 	[VMA_FLAGS] = { "vm_area_struct", "vm_flags" },
@@ -110,9 +113,36 @@ static int maple_layout(const uint32_t *off, struct kh_maple_layout *l,
 struct maps_walk {
 	struct kh_vm *vm;
 	struct kh_vma_list *list;
-	uint64_t *vma_addr;	/* per list->vmas[i] */
 	unsigned int cap, max;
 };
+
+/*
+ * Room for cap VMAs. The first walk of a map asks for mm->map_count of
+ * them at once (at most RESERVE_MAX: the count is the guest's word),
+ * since growing the array VMA by VMA was 3% of a crawl.
+ */
+#define RESERVE_MAX	4096u
+
+static unsigned int min3(unsigned int a, unsigned int b, unsigned int c)
+{
+	unsigned int m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+static int reserve(struct maps_walk *mw, unsigned int cap)
+{
+	struct kh_vma *vmas;
+
+	if (cap <= mw->cap)
+		return 0;
+	vmas = realloc(mw->list->vmas, sizeof(*vmas) * cap);
+	if (!vmas)
+		return -ENOMEM;
+	mw->list->vmas = vmas;
+	mw->cap = cap;
+	return 0;
+}
 
 static int maps_read_nodes(void *opaque, struct kh_read *reads,
 			   unsigned int nr, struct kh_err *err)
@@ -139,35 +169,25 @@ static int maps_entry(void *opaque, uint64_t entry, uint64_t first,
 			"more than %u VMAs", mw->max);
 		return 1;
 	}
-	if (mw->list->nr == mw->cap) {
-		unsigned int cap = mw->cap ? mw->cap * 2 : 64;
-		struct kh_vma *vmas = realloc(mw->list->vmas,
-					      sizeof(*vmas) * cap);
-		uint64_t *addr;
-
-		if (!vmas)
-			return -ENOMEM;
-		mw->list->vmas = vmas;
-		addr = realloc(mw->vma_addr, sizeof(*addr) * cap);
-		if (!addr)
-			return -ENOMEM;
-		mw->vma_addr = addr;
-		mw->cap = cap;
-	}
-	vma = &mw->list->vmas[mw->list->nr];
+	if (mw->list->nr == mw->cap &&
+	    reserve(mw, mw->cap ? mw->cap * 2 : 16))
+		return -ENOMEM;
+	vma = &mw->list->vmas[mw->list->nr++];
 	/*
-	 * The tree's range, until the VMA itself is read; fill_vmas sets
-	 * the rest (zeroing 296 bytes per VMA here was 5% of a crawl).
+	 * The tree's range, and in offset the VMA's address, until the VMA
+	 * itself is read; fill_vmas sets the rest (zeroing 296 bytes per
+	 * VMA here was 5% of a crawl).
 	 */
 	vma->start = first;
 	vma->end = last + 1;
-	mw->vma_addr[mw->list->nr++] = entry;
+	vma->offset = entry;
 	return 0;
 }
 
 /* The mm_struct fields the map needs, in one batch. */
 struct mm_view {
 	uint64_t root, start_brk, brk, start_stack;
+	int32_t map_count;
 };
 
 static int read_mm(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
@@ -181,6 +201,8 @@ static int read_mm(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		{ .addr = mm + off[MM_BRK], .buf = &view->brk, .len = 8 },
 		{ .addr = mm + off[MM_START_STACK], .buf = &view->start_stack,
 		  .len = 8 },
+		{ .addr = mm + off[MM_MAP_COUNT], .buf = &view->map_count,
+		  .len = 4 },
 	};
 
 	return kh_kva_fetch(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
@@ -279,18 +301,52 @@ static const struct file_name *file_path(struct kh_vm *vm,
 	return f;
 }
 
+/*
+ * The names of special mappings seen in this operation, by their struct
+ * vm_special_mapping: every process has [vdso] and [vvar], and reading
+ * the same two names again for each was 3% of a crawl. Kept as the path
+ * memo is (walk/dentry_path.c): for the operation's page-cache scope,
+ * and not while a part's reads are logged.
+ */
+#define SPECIAL_MEMO	8
+#define SPECIAL_NAME_MAX 32
+
+struct special_memo {
+	uint64_t epoch, mapping;
+	char name[SPECIAL_NAME_MAX];
+};
+
+static __thread struct special_memo special_memo[SPECIAL_MEMO];
+
+static struct special_memo *special_slot(uint64_t mapping)
+{
+	return &special_memo[(mapping >> 3) & (SPECIAL_MEMO - 1)];
+}
+
 static void name_special(struct kh_vm *vm, const uint32_t *off,
 			 uint64_t special_vmops, uint64_t ops,
 			 uint64_t private, struct kh_vma *vma)
 {
+	uint64_t epoch = kh_logging ? 0 : kh_page_cache_epoch(vm);
+	struct special_memo *memo = special_slot(private);
 	uint64_t name;
 
 	if (!special_vmops || ops != special_vmops ||
-	    !kh_kernel_ptr(vm, private) ||
-	    kh_kva_u64(vm, private + off[SPECIAL_NAME], &name) ||
-	    !kh_kernel_ptr(vm, name))
+	    !kh_kernel_ptr(vm, private))
 		return;
-	kh_kva_str(vm, name, vma->path, sizeof(vma->path));
+	if (epoch && memo->epoch == epoch && memo->mapping == private) {
+		strcpy(vma->path, memo->name);
+		return;
+	}
+	if (kh_kva_u64(vm, private + off[SPECIAL_NAME], &name) ||
+	    !kh_kernel_ptr(vm, name) ||
+	    kh_kva_str(vm, name, vma->path, sizeof(vma->path)))
+		return;
+	if (epoch && strlen(vma->path) < SPECIAL_NAME_MAX) {
+		memo->epoch = epoch;
+		memo->mapping = private;
+		strcpy(memo->name, vma->path);
+	}
 }
 
 /* Reads every VMA the tree named and fills in the /proc columns. */
@@ -319,7 +375,8 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		goto out;
 	}
 	for (i = 0; i < list->nr; i++)
-		reads[i] = (struct kh_read){ .addr = mw->vma_addr[i] + start,
+		reads[i] = (struct kh_read){ .addr = list->vmas[i].offset +
+						     start,
 					     .buf = spans + (size_t)i * len,
 					     .len = len };
 	ret = kh_kva_fetch(vm, reads, list->nr, err);
@@ -343,7 +400,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		if (reads[i].result) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"VMA 0x%" PRIx64 " cannot be read",
-				mw->vma_addr[i]);
+				reads[i].addr - start);
 			strcpy(vma->perms, "----");
 			continue;
 		}
@@ -352,7 +409,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
 				"VMA 0x%" PRIx64 " (0x%" PRIx64 "-0x%" PRIx64
 				") is not where the tree has it; the map changed during the walk",
-				mw->vma_addr[i], vstart, vend);
+				reads[i].addr - start, vstart, vend);
 		vma->start = vstart;
 		vma->end = vend;
 		vma->perms[0] = flags & VM_READ ? 'r' : '-';
@@ -491,6 +548,11 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 				mm, (int)pid);
 			break;
 		}
+		if (view.map_count > 0 &&
+		    reserve(&mw, min3(view.map_count, RESERVE_MAX, mw.max))) {
+			ret = kh_err_set(err, ENOMEM, "out of memory for a map");
+			goto out;
+		}
 		walk.root = view.root;
 		ret = kh_maple_walk(&walk, &mw.list->result, err);
 		if (!ret)
@@ -506,7 +568,6 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 verify:
 	ret = kh_vm_verify(vm, err);
 out:
-	free(mw.vma_addr);
 	if (ret) {
 		kh_vma_list_free(mw.list);
 		return ret;
