@@ -41,7 +41,7 @@
 
 enum {
 	F_PATH_MNT, F_PATH_DENTRY, F_INODE,
-	D_PARENT, D_NAME, D_NAME_LEN, D_HASH_PPREV,
+	D_PARENT, D_NAME, D_NAME_LEN, D_HASH_PPREV, D_INAME,
 	D_OP, DOPS_D_DNAME,
 	I_MODE, I_INO, I_SB, SB_MAGIC,
 	MOUNT_MNT, MOUNT_PARENT, MOUNT_MOUNTPOINT, VFSMOUNT_ROOT,
@@ -56,6 +56,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[D_NAME] = { "dentry", "d_name.name" },
 	[D_NAME_LEN] = { "dentry", "d_name.len" },
 	[D_HASH_PPREV] = { "dentry", "d_hash.pprev" },
+	[D_INAME] = { "dentry", "d_iname", NULL, 1 },
 	[D_OP] = { "dentry", "d_op" },
 	[DOPS_D_DNAME] = { "dentry_operations", "d_dname" },
 	[I_MODE] = { "inode", "i_mode" },
@@ -165,6 +166,19 @@ static void memo_put(struct path_memo *m, const struct memo_key *k,
 	m->used += len;
 }
 
+/*
+ * A superblock's magic, kept by the same rule as the memo: a crawl's
+ * files live on a handful of filesystems, and reading the magic again
+ * for each file was a third of its reads.
+ */
+#define SB_MEMO	8
+
+struct sb_memo {
+	uint64_t epoch, sb, magic;
+};
+
+static __thread struct sb_memo sb_memo[SB_MEMO];
+
 /* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
 static int read_batch(struct kh_vm *vm, struct kh_read *reads,
 		      unsigned int nr)
@@ -174,31 +188,48 @@ static int read_batch(struct kh_vm *vm, struct kh_read *reads,
 	return ret < 0 ? ret : ret ? -EFAULT : 0;
 }
 
+/*
+ * DNAME_INLINE_LEN on 64-bit kernels before 6.14: a name shorter than
+ * this lives in the dentry's d_iname, which the dentry's batch reads.
+ */
+#define INLINE_NAME	32
+
 /* What the walk needs of one dentry, read in one batch. */
 struct dentry_view {
-	uint64_t parent, name;
+	uint64_t dentry, parent, name;
 	uint32_t len;
+	int has_iname;
+	char iname[INLINE_NAME];
 };
 
 static int read_dentry(struct kh_vm *vm, const uint32_t *off,
 		       uint64_t dentry, struct dentry_view *d,
 		       uint64_t mount_root_va, uint64_t *mount_root)
 {
-	struct kh_read reads[] = {
+	struct kh_read reads[5] = {
 		{ .addr = dentry + off[D_PARENT], .buf = &d->parent,
 		  .len = 8 },
 		{ .addr = dentry + off[D_NAME], .buf = &d->name, .len = 8 },
 		{ .addr = dentry + off[D_NAME_LEN], .buf = &d->len,
 		  .len = 4 },
-		{ .addr = mount_root_va, .buf = mount_root, .len = 8 },
 	};
+	unsigned int nr = 3;
 
-	return read_batch(vm, reads, mount_root ? 4 : 3);
+	d->dentry = dentry;
+	d->has_iname = off[D_INAME] != KH_FIELD_ABSENT;
+	if (d->has_iname)
+		reads[nr++] = (struct kh_read){ .addr = dentry + off[D_INAME],
+						.buf = d->iname,
+						.len = INLINE_NAME };
+	if (mount_root)
+		reads[nr++] = (struct kh_read){ .addr = mount_root_va,
+						.buf = mount_root, .len = 8 };
+	return read_batch(vm, reads, nr);
 }
 
 /* Prepends "/name" to the path being built backwards in buf[0..*start). */
-static int prepend_name(struct kh_vm *vm, const struct dentry_view *d,
-			char *buf, size_t *start)
+static int prepend_name(struct kh_vm *vm, const uint32_t *off,
+			const struct dentry_view *d, char *buf, size_t *start)
 {
 	char name[NAME_MAX_LEN + 1];
 	uint32_t len = d->len;
@@ -208,8 +239,14 @@ static int prepend_name(struct kh_vm *vm, const struct dentry_view *d,
 		return -EFAULT;
 	if (len > NAME_MAX_LEN)
 		len = NAME_MAX_LEN;
-	if (kh_kva_str(vm, d->name, name, len + 1))
+	if (d->has_iname && d->name == d->dentry + off[D_INAME] &&
+	    len < INLINE_NAME) {
+		/* Read with the dentry: no read of its own. */
+		memcpy(name, d->iname, len);
+		name[len] = '\0';
+	} else if (kh_kva_str(vm, d->name, name, len + 1)) {
 		return -EFAULT;
+	}
 	n = strlen(name);
 	if (n + 1 > *start)
 		return -ENAMETOOLONG;
@@ -225,7 +262,7 @@ static int prepend(struct kh_vm *vm, const uint32_t *off, uint64_t dentry,
 	struct dentry_view d;
 	int ret = read_dentry(vm, off, dentry, &d, 0, NULL);
 
-	return ret ? ret : prepend_name(vm, &d, buf, start);
+	return ret ? ret : prepend_name(vm, off, &d, buf, start);
 }
 
 /*
@@ -274,7 +311,7 @@ static int walk_to_root(struct kh_vm *vm, const uint32_t *off,
 		/* A disconnected root: d_path() stops there too. */
 		if (d.parent == dentry || !kh_kernel_ptr(vm, d.parent))
 			break;
-		ret = prepend_name(vm, &d, buf, &start);
+		ret = prepend_name(vm, off, &d, buf, &start);
 		if (ret)
 			return ret;
 		dentry = d.parent;
@@ -318,6 +355,24 @@ static int simple_dname(struct kh_vm *vm, const uint32_t *off, uint64_t mnt,
 	if (prepend(vm, off, dentry, name, &start))
 		return -EFAULT;
 	snprintf(buf, size, "%s (deleted)", name + start);
+	return 0;
+}
+
+static int sb_magic(struct kh_vm *vm, const uint32_t *off, uint64_t sb,
+		    uint64_t *magic)
+{
+	uint64_t epoch = kh_logging ? 0 : kh_page_cache_epoch(vm);
+	struct sb_memo *m = &sb_memo[(sb >> 6) & (SB_MEMO - 1)];
+
+	if (epoch && m->epoch == epoch && m->sb == sb) {
+		*magic = m->magic;
+		return 0;
+	}
+	if (kh_kva_u64(vm, sb + off[SB_MAGIC], magic))
+		return -EFAULT;
+	if (epoch)
+		*m = (struct sb_memo){ .epoch = epoch, .sb = sb,
+				       .magic = *magic };
 	return 0;
 }
 
@@ -366,9 +421,11 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		if (ret)
 			return ret;
 	}
-	if (!kh_kernel_ptr(vm, sb) ||
-	    kh_kva_u64(vm, sb + off[SB_MAGIC], &magic))
+	if (!kh_kernel_ptr(vm, sb))
 		return -EFAULT;
+	ret = sb_magic(vm, off, sb, &magic);
+	if (ret)
+		return ret;
 	imode &= 0xffff;
 	if (ino)
 		*ino = inum;
