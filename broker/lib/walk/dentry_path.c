@@ -88,10 +88,23 @@ struct memo_slot {
 	size_t size;			/* of the buffer it was walked for */
 };
 
+/*
+ * A struct file, keyed by its address and its f_path and f_inode, with
+ * what its inode says: a forked process shares its parent's files and
+ * mapped files, and resolving each again cost three reads before the
+ * path memo was even asked.
+ */
+struct file_slot {
+	struct memo_slot path;		/* key.ino is the struct file */
+	uint64_t ino;
+	uint32_t mode;
+};
+
 struct path_memo {
 	uint64_t epoch;			/* the page cache's, when last seen */
 	uint32_t used;			/* of text, this epoch */
 	struct memo_slot slot[MEMO_SLOTS];
+	struct file_slot file[MEMO_SLOTS];
 	char text[MEMO_TEXT];
 };
 
@@ -178,6 +191,48 @@ struct sb_memo {
 };
 
 static __thread struct sb_memo sb_memo[SB_MEMO];
+
+static struct file_slot *file_slot(struct path_memo *m,
+				   const struct memo_key *k)
+{
+	uint64_t h = (k->ino * 0x9e3779b97f4a7c15ULL) >> 32;
+
+	return &m->file[h & (MEMO_SLOTS - 1)];
+}
+
+static int file_find(struct path_memo *m, const struct memo_key *k,
+		     char *buf, size_t size, uint64_t *ino, uint32_t *mode)
+{
+	struct file_slot *f;
+
+	if (!m)
+		return 0;
+	f = file_slot(m, k);
+	if (f->path.epoch != m->epoch || memcmp(&f->path.key, k, sizeof(*k)) ||
+	    f->path.size != size)
+		return 0;
+	strcpy(buf, m->text + f->path.at);
+	*ino = f->ino;
+	*mode = f->mode;
+	return 1;
+}
+
+static void file_put(struct path_memo *m, const struct memo_key *k,
+		     const char *buf, size_t size, uint64_t ino, uint32_t mode)
+{
+	size_t len = strlen(buf) + 1;
+	struct file_slot *f;
+
+	if (!m || len > MEMO_TEXT - m->used)
+		return;
+	f = file_slot(m, k);
+	memcpy(m->text + m->used, buf, len);
+	f->path = (struct memo_slot){ .key = *k, .epoch = m->epoch,
+				      .at = m->used, .size = size };
+	f->ino = ino;
+	f->mode = mode;
+	m->used += len;
+}
 
 /* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
 static int read_batch(struct kh_vm *vm, struct kh_read *reads,
@@ -376,38 +431,20 @@ static int sb_magic(struct kh_vm *vm, const uint32_t *off, uint64_t sb,
 	return 0;
 }
 
-int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
-		 uint64_t *ino, uint32_t *mode)
+/*
+ * Inode number, mode and path of the file whose f_path is (mnt, dentry)
+ * and f_inode inode.
+ */
+static int resolve(struct kh_vm *vm, const uint32_t *off,
+		   struct path_memo *memo, uint64_t mnt, uint64_t dentry,
+		   uint64_t inode, char *buf, size_t size, uint64_t *ino,
+		   uint32_t *mode)
 {
-	uint64_t mnt, dentry, inode, sb, magic, pprev, parent, inum = 0;
-	struct path_memo *memo;
+	uint64_t sb, magic, pprev, parent, inum = 0;
 	struct memo_key key;
-	const uint32_t *off;
 	uint32_t imode = 0;
 	int ret;
 
-	if (size < 2)
-		return -EINVAL;
-	buf[0] = '\0';
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
-	if (ret)
-		return ret;
-	{
-		struct kh_read reads[] = {
-			{ .addr = file_va + off[F_PATH_MNT], .buf = &mnt,
-			  .len = 8 },
-			{ .addr = file_va + off[F_PATH_DENTRY], .buf = &dentry,
-			  .len = 8 },
-			{ .addr = file_va + off[F_INODE], .buf = &inode,
-			  .len = 8 },
-		};
-
-		ret = read_batch(vm, reads, 3);
-		if (ret)
-			return ret;
-	}
-	if (!kh_kernel_ptr(vm, dentry) || !kh_kernel_ptr(vm, inode))
-		return -EFAULT;
 	{
 		/* i_mode is a umode_t: read 4 bytes, keep 16. */
 		struct kh_read reads[] = {
@@ -426,11 +463,8 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	ret = sb_magic(vm, off, sb, &magic);
 	if (ret)
 		return ret;
-	imode &= 0xffff;
-	if (ino)
-		*ino = inum;
-	if (mode)
-		*mode = imode;
+	*ino = inum;
+	*mode = imode & 0xffff;
 
 	switch (magic) {
 	case PIPEFS_MAGIC:
@@ -455,7 +489,6 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		return -EFAULT;
 	key = (struct memo_key){ .mnt = mnt, .dentry = dentry,
 				 .inode = inode, .ino = inum };
-	memo = memo_get(vm);
 	if (memo_find(memo, &key, buf, size))
 		return 0;
 	ret = simple_dname(vm, off, mnt, dentry, buf, size);
@@ -477,4 +510,55 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		strcat(buf, " (deleted)");
 	memo_put(memo, &key, buf, size);
 	return 0;
+}
+
+int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
+		 uint64_t *ino, uint32_t *mode)
+{
+	uint64_t mnt, dentry, inode, inum;
+	struct path_memo *memo;
+	struct memo_key key;
+	const uint32_t *off;
+	uint32_t imode;
+	int ret;
+
+	if (size < 2)
+		return -EINVAL;
+	buf[0] = '\0';
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
+	if (ret)
+		return ret;
+	{
+		struct kh_read reads[] = {
+			{ .addr = file_va + off[F_PATH_MNT], .buf = &mnt,
+			  .len = 8 },
+			{ .addr = file_va + off[F_PATH_DENTRY], .buf = &dentry,
+			  .len = 8 },
+			{ .addr = file_va + off[F_INODE], .buf = &inode,
+			  .len = 8 },
+		};
+
+		ret = read_batch(vm, reads, 3);
+		if (ret)
+			return ret;
+	}
+	if (!kh_kernel_ptr(vm, dentry) || !kh_kernel_ptr(vm, inode))
+		return -EFAULT;
+	/* The struct file and what it points at: as the path memo's key. */
+	key = (struct memo_key){ .mnt = mnt, .dentry = dentry,
+				 .inode = inode, .ino = file_va };
+	memo = memo_get(vm);
+	if (file_find(memo, &key, buf, size, &inum, &imode)) {
+		ret = 0;
+	} else {
+		ret = resolve(vm, off, memo, mnt, dentry, inode, buf, size,
+			      &inum, &imode);
+		if (!ret)
+			file_put(memo, &key, buf, size, inum, imode);
+	}
+	if (!ret && ino)
+		*ino = inum;
+	if (!ret && mode)
+		*mode = imode;
+	return ret;
 }
