@@ -148,14 +148,10 @@ static struct memo_slot *memo_slot(struct path_memo *m,
 	return &m->slot[h & (MEMO_SLOTS - 1)];
 }
 
-static int memo_find(struct path_memo *m, const struct memo_key *k,
-		     char *buf, size_t size)
+/* Copies the path slot s keeps for k into buf: 0 when it keeps none. */
+static int slot_get(const struct path_memo *m, const struct memo_slot *s,
+		    const struct memo_key *k, char *buf, size_t size)
 {
-	struct memo_slot *s;
-
-	if (!m)
-		return 0;
-	s = memo_slot(m, k);
 	if (s->epoch != m->epoch || memcmp(&s->key, k, sizeof(*k)) ||
 	    s->size != size)
 		return 0;
@@ -163,20 +159,32 @@ static int memo_find(struct path_memo *m, const struct memo_key *k,
 	return 1;
 }
 
-/* Keeps buf as the path of k; a collision replaces. */
-static void memo_put(struct path_memo *m, const struct memo_key *k,
-		     const char *buf, size_t size)
+/* Keeps buf in s as the path of k (a collision replaces): 0 when full. */
+static int slot_put(struct path_memo *m, struct memo_slot *s,
+		    const struct memo_key *k, const char *buf, size_t size)
 {
 	size_t len = strlen(buf) + 1;
-	struct memo_slot *s;
 
-	if (!m || len > MEMO_TEXT - m->used)
-		return;
-	s = memo_slot(m, k);
+	if (len > MEMO_TEXT - m->used)
+		return 0;
 	memcpy(m->text + m->used, buf, len);
 	*s = (struct memo_slot){ .key = *k, .epoch = m->epoch, .at = m->used,
 				 .size = size };
 	m->used += len;
+	return 1;
+}
+
+static int memo_find(struct path_memo *m, const struct memo_key *k,
+		     char *buf, size_t size)
+{
+	return m && slot_get(m, memo_slot(m, k), k, buf, size);
+}
+
+static void memo_put(struct path_memo *m, const struct memo_key *k,
+		     const char *buf, size_t size)
+{
+	if (m)
+		slot_put(m, memo_slot(m, k), k, buf, size);
 }
 
 /*
@@ -208,10 +216,8 @@ static int file_find(struct path_memo *m, const struct memo_key *k,
 	if (!m)
 		return 0;
 	f = file_slot(m, k);
-	if (f->path.epoch != m->epoch || memcmp(&f->path.key, k, sizeof(*k)) ||
-	    f->path.size != size)
+	if (!slot_get(m, &f->path, k, buf, size))
 		return 0;
-	strcpy(buf, m->text + f->path.at);
 	*ino = f->ino;
 	*mode = f->mode;
 	return 1;
@@ -220,18 +226,15 @@ static int file_find(struct path_memo *m, const struct memo_key *k,
 static void file_put(struct path_memo *m, const struct memo_key *k,
 		     const char *buf, size_t size, uint64_t ino, uint32_t mode)
 {
-	size_t len = strlen(buf) + 1;
 	struct file_slot *f;
 
-	if (!m || len > MEMO_TEXT - m->used)
+	if (!m)
 		return;
 	f = file_slot(m, k);
-	memcpy(m->text + m->used, buf, len);
-	f->path = (struct memo_slot){ .key = *k, .epoch = m->epoch,
-				      .at = m->used, .size = size };
-	f->ino = ino;
-	f->mode = mode;
-	m->used += len;
+	if (slot_put(m, &f->path, k, buf, size)) {
+		f->ino = ino;
+		f->mode = mode;
+	}
 }
 
 /* One batch of reads: 0, or -errno (-EFAULT if any part failed). */

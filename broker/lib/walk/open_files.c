@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "walk/firsts.h"
 #include "walk/scratch.h"
 #include "walk/toolkit.h"
 
@@ -106,10 +107,16 @@ static int add_file(struct walk *w, int32_t tgid, int32_t fd, uint64_t addr,
 			return kh_err_set(err, ENOMEM,
 					  "out of memory for %u open files",
 					  cap);
+		/*
+		 * Zeroed once as the array grows, not per file (300 bytes
+		 * a file was 2% of a crawl): bytes past a path's NUL never
+		 * hold what the heap held before.
+		 */
+		memset(files + w->cap, 0, sizeof(*files) * (cap - w->cap));
 		list->files = files;
 		w->cap = cap;
 	}
-	/* Type, path and inode are resolve_files' (zeroing 300 bytes was 2%). */
+	/* Type, path and inode are resolve_files'. */
 	file = &list->files[list->nr++];
 	file->pid = tgid;
 	file->fd = fd;
@@ -331,28 +338,6 @@ out:
 }
 
 /*
- * The first file before files[i] with its struct file, found through an
- * open-addressing index of 1 + position (slots a power of two, at least
- * twice the files): stdin, stdout and stderr are shared by most
- * processes, and sorting the files to find them was 4% of a crawl.
- */
-static const struct kh_file *first_of(const struct kh_file_list *list,
-				      uint32_t *index, unsigned int slots,
-				      unsigned int i)
-{
-	uint64_t addr = list->files[i].addr;
-	unsigned int slot = (unsigned int)((addr >> 3) *
-					   0x9e3779b97f4a7c15ULL >> 40) &
-			    (slots - 1);
-
-	for (; index[slot]; slot = (slot + 1) & (slots - 1))
-		if (list->files[index[slot] - 1].addr == addr)
-			return &list->files[index[slot] - 1];
-	index[slot] = i + 1;
-	return NULL;
-}
-
-/*
  * Path, inode and type of every file; each distinct struct file once.
  * Files whose path cannot be resolved (closed and freed under us, or bad
  * data) are dropped and the result is marked.
@@ -361,29 +346,32 @@ static int resolve_files(struct walk *w, struct kh_err *err)
 {
 	struct kh_file_list *list = w->list;
 	struct kh_scratch_mark mark = kh_scratch_mark();
-	unsigned int i, n, slots = 2;
-	uint32_t *index;
+	unsigned int i, n;
+	uint32_t *first;
 
 	if (!list->nr)
 		return 0;
-	while (slots < 2 * list->nr)
-		slots *= 2;
-	index = kh_scratch_zalloc(sizeof(*index) * slots);
-	if (!index)
+	/* stdin, stdout and stderr are shared by most processes. */
+	first = kh_scratch_alloc(sizeof(*first) * list->nr);
+	if (!first || kh_firsts(&list->files[0].addr, sizeof(*list->files),
+				list->nr, first) < 0) {
+		kh_scratch_release(mark);
 		return kh_err_set(err, ENOMEM, "out of memory for %u files",
 				  list->nr);
+	}
 	for (i = 0; i < list->nr; i++) {
 		struct kh_file *f = &list->files[i];
-		const struct kh_file *first = first_of(list, index, slots, i);
 		uint32_t mode = 0;
 		int ret;
 
-		if (first) {
+		if (first[i] != i) {
+			const struct kh_file *prev = &list->files[first[i]];
+
 			/* Resolved already, or dropped (type ""). */
-			strcpy(f->type, first->type);
+			strcpy(f->type, prev->type);
 			if (f->type[0])
-				strcpy(f->path, first->path);
-			f->inode = first->inode;
+				strcpy(f->path, prev->path);
+			f->inode = prev->inode;
 			continue;
 		}
 		ret = kh_file_path(w->vm, f->addr, f->path, sizeof(f->path),

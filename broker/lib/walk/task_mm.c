@@ -48,11 +48,6 @@ static const struct kh_field fields[NR_FIELDS] = {
 };
 
 /*
- * Reads up to len bytes of user memory at va through the page tables at
- * root_gpa; stops at the first page that is not present. Returns the bytes
- * read or -ESRCH when the VM is gone.
- */
-/*
  * The last page read_user() translated: the end of argv, read first to
  * tell a rewritten title, is nearly always on the page argv starts on,
  * and walking the process's page tables twice for it was 2% of a crawl.
@@ -63,6 +58,11 @@ struct user_page {
 	int user;
 };
 
+/*
+ * Reads up to len bytes of user memory at va through the page tables at
+ * root_gpa; stops at the first page that is not present. Returns the bytes
+ * read or -ESRCH when the VM is gone.
+ */
 static long read_user(struct kh_vm *vm, uint64_t root_gpa, uint64_t va,
 		      void *buf, size_t len, struct user_page *last,
 		      struct kh_err *err)

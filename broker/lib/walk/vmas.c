@@ -50,7 +50,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MM_START_BRK] = { "mm_struct", "start_brk" },
 	[MM_BRK] = { "mm_struct", "brk" },
 	[MM_START_STACK] = { "mm_struct", "start_stack" },
-	[MM_MAP_COUNT] = { "mm_struct", "map_count" },
+	[MM_MAP_COUNT] = { "mm_struct", "map_count", .optional = 1 },
 	[VMA_START] = { "vm_area_struct", "vm_start" },
 	[VMA_END] = { "vm_area_struct", "vm_end" },
 	[VMA_FLAGS] = { "vm_area_struct", "vm_flags" },
@@ -144,6 +144,24 @@ static int reserve(struct maps_walk *mw, unsigned int cap)
 	return 0;
 }
 
+/*
+ * A guest that claims thousands of VMAs and has few must not keep the
+ * room: the crawl's memory budget counts the VMAs, not the capacity.
+ */
+static void trim(struct maps_walk *mw)
+{
+	unsigned int cap = mw->list->nr ? mw->list->nr : 1;
+	struct kh_vma *vmas;
+
+	if (mw->cap <= 2 * cap)
+		return;
+	vmas = realloc(mw->list->vmas, sizeof(*vmas) * cap);
+	if (vmas) {
+		mw->list->vmas = vmas;
+		mw->cap = cap;
+	}
+}
+
 static int maps_read_nodes(void *opaque, struct kh_read *reads,
 			   unsigned int nr, struct kh_err *err)
 {
@@ -184,7 +202,10 @@ static int maps_entry(void *opaque, uint64_t entry, uint64_t first,
 	return 0;
 }
 
-/* The mm_struct fields the map needs, in one batch. */
+/*
+ * The mm_struct fields the map needs, in one batch. map_count is only a
+ * hint for the array's size: when it alone cannot be read it is 0.
+ */
 struct mm_view {
 	uint64_t root, start_brk, brk, start_stack;
 	int32_t map_count;
@@ -204,8 +225,18 @@ static int read_mm(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		{ .addr = mm + off[MM_MAP_COUNT], .buf = &view->map_count,
 		  .len = 4 },
 	};
+	unsigned int nr = sizeof(reads) / sizeof(reads[0]);
+	int ret;
 
-	return kh_kva_fetch(vm, reads, sizeof(reads) / sizeof(reads[0]), err);
+	view->map_count = 0;
+	if (off[MM_MAP_COUNT] == KH_FIELD_ABSENT)
+		nr--;
+	ret = kh_kva_fetch(vm, reads, nr, err);
+	if (ret > 0 && nr == sizeof(reads) / sizeof(reads[0])) {
+		view->map_count = 0;
+		ret = kh_kva_fetch(vm, reads, nr - 1, err);
+	}
+	return ret;
 }
 
 /* Span of vm_area_struct that holds every field read per VMA. */
@@ -548,11 +579,9 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 				mm, (int)pid);
 			break;
 		}
-		if (view.map_count > 0 &&
-		    reserve(&mw, min3(view.map_count, RESERVE_MAX, mw.max))) {
-			ret = kh_err_set(err, ENOMEM, "out of memory for a map");
-			goto out;
-		}
+		/* Only a hint: without the room, the walk grows the array. */
+		if (view.map_count > 0)
+			reserve(&mw, min3(view.map_count, RESERVE_MAX, mw.max));
 		walk.root = view.root;
 		ret = kh_maple_walk(&walk, &mw.list->result, err);
 		if (!ret)
@@ -565,6 +594,7 @@ int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	if (!in_order(mw.list))
 		qsort(mw.list->vmas, mw.list->nr, sizeof(*mw.list->vmas),
 		      by_start);
+	trim(&mw);
 verify:
 	ret = kh_vm_verify(vm, err);
 out:
