@@ -209,11 +209,22 @@ static int whole_page_in_ram(const struct kh_vm *vm, uint64_t gfn)
 	return range && range->gpa + range->size - gpa >= PAGE_SIZE;
 }
 
+/*
+ * Whether the cache could hold all of r: not empty, not large, and not
+ * wrapping past the top of the address space (its last page would come
+ * before its first).
+ */
+static int small(const struct kh_read *r)
+{
+	return r->len && r->len <= MAX_CACHED_READ &&
+	       r->addr + r->len - 1 >= r->addr;
+}
+
 static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
 {
 	uint64_t gfn;
 
-	if (r->len > MAX_CACHED_READ || !r->len)
+	if (!small(r))
 		return 0;
 	for (gfn = r->addr >> PAGE_SHIFT;
 	     gfn <= (r->addr + r->len - 1) >> PAGE_SHIFT; gfn++)
@@ -223,12 +234,13 @@ static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
 }
 
 /*
- * At most how many pages reads[0..nr) would add: the pages of each MISS
- * not cached yet (a page two reads share counts twice; the caller splits
- * a batch this overstates).
+ * At most how many pages reads[0..nr) would add: the pages of each MISS,
+ * all of them (after forget) or those not cached yet. A page two reads
+ * share counts twice: the caller splits a batch this overstates.
  */
-static uint64_t pages_to_add(struct page_cache *pc, const struct kh_vm *vm,
-			     const struct kh_read *reads, unsigned int nr)
+static uint64_t pages_to_add(struct page_cache *pc,
+			     const struct kh_read *reads, unsigned int nr,
+			     int all)
 {
 	uint64_t pages = 0, gfn;
 	unsigned int i;
@@ -239,7 +251,7 @@ static uint64_t pages_to_add(struct page_cache *pc, const struct kh_vm *vm,
 		for (gfn = reads[i].addr >> PAGE_SHIFT;
 		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
 		     gfn++)
-			pages += slot_of(pc, gfn)->gen != pc->gen;
+			pages += all || slot_of(pc, gfn)->gen != pc->gen;
 	}
 	return pages;
 }
@@ -260,7 +272,7 @@ static int copy_out(struct page_cache *pc, struct kh_read *r)
 	uint64_t addr = r->addr, left = r->len, gfn;
 	uint8_t *buf = r->buf;
 
-	if (r->len > MAX_CACHED_READ || !r->len)
+	if (!small(r))
 		return MISS;
 	for (gfn = addr >> PAGE_SHIFT;
 	     gfn <= (addr + left - 1) >> PAGE_SHIFT; gfn++) {
@@ -313,12 +325,70 @@ static int direct(struct kh_vm *vm, kh_access_read_fn read,
 	return ret;
 }
 
+/* A batch that failed as a whole: no read is left with a sentinel. */
+static int fail(struct kh_read *reads, unsigned int nr, int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (reads[i].result == MISS || reads[i].result == DIRECT)
+			reads[i].result = err;
+	return err;
+}
+
+/*
+ * The pages of the misses, each once, as whole-page reads into the pool
+ * (the caller made room for them): 0 or -errno.
+ */
+static int fetch_misses(struct kh_vm *vm, kh_access_read_fn read,
+			struct page_cache *pc, const struct kh_read *reads,
+			unsigned int nr)
+{
+	unsigned int i, nr_fetch = 0;
+	uint64_t gfn;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		if (reads[i].result != MISS)
+			continue;
+		for (gfn = reads[i].addr >> PAGE_SHIFT;
+		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
+		     gfn++) {
+			struct slot *s = slot_of(pc, gfn);
+
+			if (s->gen == pc->gen)
+				continue;
+			s->gfn = gfn;
+			s->gen = pc->gen;
+			s->page = pc->nr_pages++;
+			pc->fetch[nr_fetch++] = (struct kh_read){
+				.addr = gfn << PAGE_SHIFT,
+				.buf = pc->pool + s->page * PAGE_SIZE,
+				.len = PAGE_SIZE,
+			};
+		}
+	}
+	if (!nr_fetch)
+		return 0;
+	/* In address order, so that runs of pages are one read. */
+	qsort(pc->fetch, nr_fetch, sizeof(*pc->fetch), by_addr);
+	ret = read(&vm->acc, pc->fetch, nr_fetch);
+	if (ret < 0) {
+		forget(pc);
+		return ret;
+	}
+	for (i = 0; i < nr_fetch && ret; i++)
+		if (pc->fetch[i].result)
+			slot_of(pc, pc->fetch[i].addr >> PAGE_SHIFT)->page =
+				FAILED;
+	return 0;
+}
+
 int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 		       struct kh_read *reads, unsigned int nr)
 {
 	struct page_cache *pc = current(vm);
-	unsigned int i, nr_fetch = 0, failed = 0, missed = 0;
-	uint64_t gfn, pages;
+	unsigned int i, failed = 0, missed = 0;
 	int ret;
 
 	if (!pc || allocate(pc))
@@ -340,62 +410,31 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 	}
 	if (!missed)
 		return (int)failed;
-	pages = pages_to_add(pc, vm, reads, nr);
-	if (pages > MAX_PAGES - pc->nr_pages) {
+	if (pages_to_add(pc, reads, nr, 0) > MAX_PAGES - pc->nr_pages) {
 		int first, second;
 
 		/*
 		 * Pages cached before this batch are not needed by it once
-		 * fetched again; a batch too big for the pool goes in halves
-		 * (a read the cache takes spans at most 5 pages).
+		 * fetched again, but then every page of every miss is: a
+		 * batch too big for the pool even so goes in halves (a read
+		 * the cache takes spans at most 5 pages). The pool and the
+		 * fetch list hold MAX_PAGES, and the slot table stays half
+		 * free, which ends every probe.
 		 */
-		if (pages <= MAX_PAGES || nr == 1) {
-			forget(pc);
-		} else {
+		if (nr > 1 && pages_to_add(pc, reads, nr, 1) > MAX_PAGES) {
 			first = kh_page_cache_read(vm, read, reads, nr / 2);
 			if (first < 0)
-				return first;
+				return fail(reads + nr / 2, nr - nr / 2,
+					    first);
 			second = kh_page_cache_read(vm, read, reads + nr / 2,
 						    nr - nr / 2);
 			return second < 0 ? second : first + second;
 		}
+		forget(pc);
 	}
-
-	/* Misses, each page once, as whole-page reads into the pool. */
-	for (i = 0; i < nr; i++) {
-		if (reads[i].result != MISS)
-			continue;
-		for (gfn = reads[i].addr >> PAGE_SHIFT;
-		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
-		     gfn++) {
-			struct slot *s = slot_of(pc, gfn);
-
-			if (s->gen == pc->gen)
-				continue;
-			s->gfn = gfn;
-			s->gen = pc->gen;
-			s->page = pc->nr_pages++;
-			pc->fetch[nr_fetch++] = (struct kh_read){
-				.addr = gfn << PAGE_SHIFT,
-				.buf = pc->pool + s->page * PAGE_SIZE,
-				.len = PAGE_SIZE,
-			};
-		}
-	}
-	if (nr_fetch) {
-		/* In address order, so that runs of pages are one read. */
-		qsort(pc->fetch, nr_fetch, sizeof(*pc->fetch), by_addr);
-		ret = read(&vm->acc, pc->fetch, nr_fetch);
-		if (ret < 0) {
-			forget(pc);
-			return ret;
-		}
-		for (i = 0; i < nr_fetch && ret; i++)
-			if (pc->fetch[i].result)
-				slot_of(pc, pc->fetch[i].addr >>
-					PAGE_SHIFT)->page = FAILED;
-	}
-
+	ret = fetch_misses(vm, read, pc, reads, nr);
+	if (ret < 0)
+		return fail(reads, nr, ret);
 	for (i = 0; i < nr; i++) {
 		if (reads[i].result != MISS)
 			continue;
@@ -403,7 +442,7 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 		failed += !!reads[i].result;
 	}
 	ret = direct(vm, read, reads, nr);
-	return ret < 0 ? ret : (int)failed + ret;
+	return ret < 0 ? fail(reads, nr, ret) : (int)failed + ret;
 }
 
 int kh_page_cache_refresh(struct kh_vm *vm, const uint64_t *gpas,

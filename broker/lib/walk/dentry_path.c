@@ -18,7 +18,8 @@
  * older than the crawl itself: a rename during it may or may not show,
  * as it may or may not for a walk that comes to it at another moment.
  * A dentry reused for another file meanwhile has another inode, which
- * is part of the key. It stays
+ * is part of the key; a struct file met again is taken from the memo
+ * only if its inode still has the number and mode it had. It stays
  * off while a part's reads are logged (an incremental crawl's processes):
  * a path taken from it would leave the walk's reads out of the log, and
  * the log must account for everything the part's result depends on.
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/page_cache.h"
 #include "kernel/read_log.h"
 #include "walk/toolkit.h"
 
@@ -56,7 +58,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[D_NAME] = { "dentry", "d_name.name" },
 	[D_NAME_LEN] = { "dentry", "d_name.len" },
 	[D_HASH_PPREV] = { "dentry", "d_hash.pprev" },
-	[D_INAME] = { "dentry", "d_iname", NULL, 1 },
+	[D_INAME] = { "dentry", "d_iname", "d_shortname.string", 1 },
 	[D_OP] = { "dentry", "d_op" },
 	[DOPS_D_DNAME] = { "dentry_operations", "d_dname" },
 	[I_MODE] = { "inode", "i_mode" },
@@ -68,6 +70,15 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MOUNT_MOUNTPOINT] = { "mount", "mnt_mountpoint" },
 	[VFSMOUNT_ROOT] = { "vfsmount", "mnt_root" },
 };
+
+/* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
+static int read_batch(struct kh_vm *vm, struct kh_read *reads,
+		      unsigned int nr)
+{
+	int ret = kh_kva_fetch(vm, reads, nr, NULL);
+
+	return ret < 0 ? ret : ret ? -EFAULT : 0;
+}
 
 #define MEMO_SLOTS	1024		/* a power of two */
 #define MEMO_TEXT	(128 * 1024)
@@ -83,7 +94,7 @@ struct memo_key {
 
 struct memo_slot {
 	struct memo_key key;
-	uint64_t epoch;
+	uint64_t stamp;			/* the memo's, when kept */
 	uint32_t at;			/* text[at], NUL-terminated */
 	size_t size;			/* of the buffer it was walked for */
 };
@@ -92,7 +103,8 @@ struct memo_slot {
  * A struct file, keyed by its address and its f_path and f_inode, with
  * what its inode says: a forked process shares its parent's files and
  * mapped files, and resolving each again cost three reads before the
- * path memo was even asked.
+ * path memo was even asked. Its text is the path memo's where the path
+ * is one (a file slot adds no copy of it).
  */
 struct file_slot {
 	struct memo_slot path;		/* key.ino is the struct file */
@@ -100,9 +112,15 @@ struct file_slot {
 	uint32_t mode;
 };
 
+/*
+ * Everything kept is under one stamp, which changes when the page
+ * cache's epoch does and when the text fills (then the memo starts
+ * again, rather than stop keeping anything for the rest of a crawl).
+ */
 struct path_memo {
 	uint64_t epoch;			/* the page cache's, when last seen */
-	uint32_t used;			/* of text, this epoch */
+	uint64_t stamp;
+	uint32_t used;			/* of text, this stamp */
 	struct memo_slot slot[MEMO_SLOTS];
 	struct file_slot file[MEMO_SLOTS];
 	char text[MEMO_TEXT];
@@ -135,6 +153,7 @@ static struct path_memo *memo_get(struct kh_vm *vm)
 	}
 	if (m->epoch != epoch) {
 		m->epoch = epoch;
+		m->stamp++;
 		m->used = 0;
 	}
 	return m;
@@ -152,39 +171,61 @@ static struct memo_slot *memo_slot(struct path_memo *m,
 static int slot_get(const struct path_memo *m, const struct memo_slot *s,
 		    const struct memo_key *k, char *buf, size_t size)
 {
-	if (s->epoch != m->epoch || memcmp(&s->key, k, sizeof(*k)) ||
+	if (s->stamp != m->stamp || memcmp(&s->key, k, sizeof(*k)) ||
 	    s->size != size)
 		return 0;
 	strcpy(buf, m->text + s->at);
 	return 1;
 }
 
-/* Keeps buf in s as the path of k (a collision replaces): 0 when full. */
-static int slot_put(struct path_memo *m, struct memo_slot *s,
-		    const struct memo_key *k, const char *buf, size_t size)
+#define NO_TEXT	UINT32_MAX
+
+/*
+ * Keeps buf in s as the path of k (a collision replaces), in the text at
+ * at if buf is there already: where it is kept, or NO_TEXT.
+ */
+static uint32_t slot_put(struct path_memo *m, struct memo_slot *s,
+			 const struct memo_key *k, const char *buf,
+			 size_t size, uint32_t at)
 {
 	size_t len = strlen(buf) + 1;
 
-	if (len > MEMO_TEXT - m->used)
-		return 0;
-	memcpy(m->text + m->used, buf, len);
-	*s = (struct memo_slot){ .key = *k, .epoch = m->epoch, .at = m->used,
+	if (at == NO_TEXT) {
+		if (len > MEMO_TEXT)
+			return NO_TEXT;
+		if (len > MEMO_TEXT - m->used) {
+			m->stamp++;
+			m->used = 0;
+		}
+		memcpy(m->text + m->used, buf, len);
+		at = m->used;
+		m->used += len;
+	}
+	*s = (struct memo_slot){ .key = *k, .stamp = m->stamp, .at = at,
 				 .size = size };
-	m->used += len;
+	return at;
+}
+
+/* buf from the memo, and where its text is (or NO_TEXT): 1, else 0. */
+static int memo_find(struct path_memo *m, const struct memo_key *k,
+		     char *buf, size_t size, uint32_t *at)
+{
+	const struct memo_slot *s;
+
+	if (!m)
+		return 0;
+	s = memo_slot(m, k);
+	if (!slot_get(m, s, k, buf, size))
+		return 0;
+	*at = s->at;
 	return 1;
 }
 
-static int memo_find(struct path_memo *m, const struct memo_key *k,
-		     char *buf, size_t size)
+static uint32_t memo_put(struct path_memo *m, const struct memo_key *k,
+			 const char *buf, size_t size)
 {
-	return m && slot_get(m, memo_slot(m, k), k, buf, size);
-}
-
-static void memo_put(struct path_memo *m, const struct memo_key *k,
-		     const char *buf, size_t size)
-{
-	if (m)
-		slot_put(m, memo_slot(m, k), k, buf, size);
+	return m ? slot_put(m, memo_slot(m, k), k, buf, size, NO_TEXT) :
+		   NO_TEXT;
 }
 
 /*
@@ -192,7 +233,8 @@ static void memo_put(struct path_memo *m, const struct memo_key *k,
  * files live on a handful of filesystems, and reading the magic again
  * for each file was a third of its reads.
  */
-#define SB_MEMO	8
+#define SB_MEMO_BITS	3
+#define SB_MEMO		(1 << SB_MEMO_BITS)
 
 struct sb_memo {
 	uint64_t epoch, sb, magic;
@@ -208,42 +250,57 @@ static struct file_slot *file_slot(struct path_memo *m,
 	return &m->file[h & (MEMO_SLOTS - 1)];
 }
 
-static int file_find(struct path_memo *m, const struct memo_key *k,
-		     char *buf, size_t size, uint64_t *ino, uint32_t *mode)
+/*
+ * The memo's word on a file, when it has one. Through a technique that
+ * reads the live guest (memmap) the struct file, dentry and inode at the
+ * key's addresses may have been freed and given to another file since
+ * the memo took them: the inode's number and mode are read again and
+ * must be what they were. Through the page cache they are the pages the
+ * memo took them from.
+ */
+static int file_find(struct kh_vm *vm, const uint32_t *off,
+		     struct path_memo *m, const struct memo_key *k, char *buf,
+		     size_t size, uint64_t *ino, uint32_t *mode)
 {
 	struct file_slot *f;
+	uint64_t inum = 0;
+	uint32_t imode = 0;
 
 	if (!m)
 		return 0;
 	f = file_slot(m, k);
 	if (!slot_get(m, &f->path, k, buf, size))
 		return 0;
+	if (!kh_page_cache_on(vm)) {
+		struct kh_read reads[] = {
+			{ .addr = k->inode + off[I_MODE], .buf = &imode,
+			  .len = 4 },
+			{ .addr = k->inode + off[I_INO], .buf = &inum,
+			  .len = 8 },
+		};
+
+		if (read_batch(vm, reads, 2) || inum != f->ino ||
+		    (imode & 0xffff) != f->mode)
+			return 0;
+	}
 	*ino = f->ino;
 	*mode = f->mode;
 	return 1;
 }
 
 static void file_put(struct path_memo *m, const struct memo_key *k,
-		     const char *buf, size_t size, uint64_t ino, uint32_t mode)
+		     const char *buf, size_t size, uint64_t ino, uint32_t mode,
+		     uint32_t at)
 {
 	struct file_slot *f;
 
 	if (!m)
 		return;
 	f = file_slot(m, k);
-	if (slot_put(m, &f->path, k, buf, size)) {
+	if (slot_put(m, &f->path, k, buf, size, at) != NO_TEXT) {
 		f->ino = ino;
 		f->mode = mode;
 	}
-}
-
-/* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
-static int read_batch(struct kh_vm *vm, struct kh_read *reads,
-		      unsigned int nr)
-{
-	int ret = kh_kva_fetch(vm, reads, nr, NULL);
-
-	return ret < 0 ? ret : ret ? -EFAULT : 0;
 }
 
 /*
@@ -420,7 +477,9 @@ static int sb_magic(struct kh_vm *vm, const uint32_t *off, uint64_t sb,
 		    uint64_t *magic)
 {
 	uint64_t epoch = kh_logging ? 0 : kh_page_cache_epoch(vm);
-	struct sb_memo *m = &sb_memo[(sb >> 6) & (SB_MEMO - 1)];
+	/* Superblocks are kmalloc'd 2 KiB apart: a hash, not low bits. */
+	struct sb_memo *m =
+		&sb_memo[(sb * 0x9e3779b97f4a7c15ULL) >> (64 - SB_MEMO_BITS)];
 
 	if (epoch && m->epoch == epoch && m->sb == sb) {
 		*magic = m->magic;
@@ -436,12 +495,13 @@ static int sb_magic(struct kh_vm *vm, const uint32_t *off, uint64_t sb,
 
 /*
  * Inode number, mode and path of the file whose f_path is (mnt, dentry)
- * and f_inode inode.
+ * and f_inode inode; *at is where the path memo keeps the path, or
+ * NO_TEXT.
  */
 static int resolve(struct kh_vm *vm, const uint32_t *off,
 		   struct path_memo *memo, uint64_t mnt, uint64_t dentry,
 		   uint64_t inode, char *buf, size_t size, uint64_t *ino,
-		   uint32_t *mode)
+		   uint32_t *mode, uint32_t *at)
 {
 	uint64_t sb, magic, pprev, parent, inum = 0;
 	struct memo_key key;
@@ -492,11 +552,11 @@ static int resolve(struct kh_vm *vm, const uint32_t *off,
 		return -EFAULT;
 	key = (struct memo_key){ .mnt = mnt, .dentry = dentry,
 				 .inode = inode, .ino = inum };
-	if (memo_find(memo, &key, buf, size))
+	if (memo_find(memo, &key, buf, size, at))
 		return 0;
 	ret = simple_dname(vm, off, mnt, dentry, buf, size);
 	if (!ret)
-		memo_put(memo, &key, buf, size);
+		*at = memo_put(memo, &key, buf, size);
 	if (ret <= 0)
 		return ret;
 	ret = walk_to_root(vm, off, mnt - off[MOUNT_MNT], dentry, buf, size);
@@ -511,7 +571,7 @@ static int resolve(struct kh_vm *vm, const uint32_t *off,
 	    !kh_kva_u64(vm, dentry + off[D_PARENT], &parent) &&
 	    parent != dentry && strlen(buf) + 11 < size)
 		strcat(buf, " (deleted)");
-	memo_put(memo, &key, buf, size);
+	*at = memo_put(memo, &key, buf, size);
 	return 0;
 }
 
@@ -519,10 +579,10 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		 uint64_t *ino, uint32_t *mode)
 {
 	uint64_t mnt, dentry, inode, inum;
+	uint32_t imode, at = NO_TEXT;
 	struct path_memo *memo;
 	struct memo_key key;
 	const uint32_t *off;
-	uint32_t imode;
 	int ret;
 
 	if (size < 2)
@@ -551,13 +611,13 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	key = (struct memo_key){ .mnt = mnt, .dentry = dentry,
 				 .inode = inode, .ino = file_va };
 	memo = memo_get(vm);
-	if (file_find(memo, &key, buf, size, &inum, &imode)) {
+	if (file_find(vm, off, memo, &key, buf, size, &inum, &imode)) {
 		ret = 0;
 	} else {
 		ret = resolve(vm, off, memo, mnt, dentry, inode, buf, size,
-			      &inum, &imode);
+			      &inum, &imode, &at);
 		if (!ret)
-			file_put(memo, &key, buf, size, inum, imode);
+			file_put(memo, &key, buf, size, inum, imode, at);
 	}
 	if (!ret && ino)
 		*ino = inum;
