@@ -16,8 +16,9 @@
  * memmap's mapping of the same guest, warm, once per round: exactly the
  * bytes the crawl touched, copied, with nothing else done.
  *
- * kh-crawl-bench --loop VM TECHNIQUE SECONDS: crawls flat out for
- * SECONDS, for a profiler to watch.
+ * kh-crawl-bench --loop VM TECHNIQUE[:since] SECONDS: crawls flat out for
+ * SECONDS (":since": each against the one before), for a profiler to
+ * watch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -237,19 +238,27 @@ static int table(const char *spec, int rounds)
 
 static int loop(const char *spec, const char *technique, double seconds)
 {
-	struct variant v = { .technique = technique };
+	struct variant v = { 0 };
 	struct kh_err err = { 0 };
+	char name[64];
 	double end;
 	long n = 0;
 
-	if (open_vm(spec, technique, &v.ctx, &v.vm, &err))
-		die(technique, &err);
+	snprintf(name, sizeof(name), "%s", technique);
+	if (strlen(name) > 6 && !strcmp(name + strlen(name) - 6, ":since")) {
+		name[strlen(name) - 6] = '\0';
+		v.incremental = 1;
+	}
+	v.technique = name;
+	if (open_vm(spec, name, &v.ctx, &v.vm, &err))
+		die(name, &err);
 	end = now_ms() + seconds * 1e3;
 	while (now_ms() < end) {
 		crawl_once(&v, -1);
 		n++;
 	}
 	printf("%ld crawls in %.0f s\n", n, seconds);
+	kh_crawl_free(v.prev);
 	kh_vm_close(v.vm);
 	kh_ctx_free(v.ctx);
 	return 0;
@@ -260,7 +269,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "--loop"))
 		return loop(argv[2], argv[3], atof(argv[4]));
 	if (argc != 3 || atoi(argv[2]) < 3) {
-		fprintf(stderr, "usage: kh-crawl-bench VM ROUNDS (>= 3) | --loop VM TECHNIQUE SECONDS\n");
+		fprintf(stderr, "usage: kh-crawl-bench VM ROUNDS (>= 3) | --loop VM TECHNIQUE[:since] SECONDS\n");
 		return 2;
 	}
 	return table(argv[1], atoi(argv[2]));

@@ -152,34 +152,46 @@ static int state_wanted(const struct kh_task *t)
 
 /*
  * Which processes keep prev's state: all their logged reads are read
- * again first, in one batch where a page cache makes that one read.
+ * again in one batch (kernel/read_log.c reads only their bytes).
  */
 static int check_prev(struct kh_vm *vm, const struct kh_crawl *prev,
 		      const struct kh_task_list *tasks, struct kept *kept,
 		      struct kh_err *err)
 {
 	const struct kh_task **procs;
-	unsigned int i, nr = 0;
+	struct kh_read_log **logs;
+	unsigned int i, nr = 0, *idxs;
 	int ret = 0;
 
 	if (!prev || !prev->memo)
 		return 0;
 	procs = malloc(sizeof(*procs) * (tasks->nr ? tasks->nr : 1));
-	if (!procs)
-		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+	logs = malloc(sizeof(*logs) * (tasks->nr ? tasks->nr : 1));
+	idxs = malloc(sizeof(*idxs) * (tasks->nr ? tasks->nr : 1));
+	if (!procs || !logs || !idxs) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for a crawl");
+		goto out;
+	}
 	for (i = 0; i < tasks->nr; i++)
 		if (state_wanted(&tasks->tasks[i]))
 			procs[nr++] = &tasks->tasks[i];
-	ret = kh_memo_prefetch(vm, prev, procs, nr);
-	for (i = 0; !ret && i < tasks->nr; i++) {
+	ret = kh_memo_check(vm, prev, procs, nr, logs, idxs, err);
+	/* Only a VM gone ends the crawl: else every process is walked. */
+	if (ret) {
+		ret = ret == -ESRCH ? ret : 0;
+		goto out;
+	}
+	for (i = 0, nr = 0; i < tasks->nr; i++) {
 		if (!state_wanted(&tasks->tasks[i]))
 			continue;
-		ret = kh_memo_check(vm, prev, &tasks->tasks[i], &kept[i].log,
-				    &kept[i].idx, err);
-		/* Only a VM gone ends the crawl: else the process is walked. */
-		ret = ret == -ESRCH ? ret : 0;
+		kept[i].log = logs[nr];
+		kept[i].idx = idxs[nr];
+		nr++;
 	}
+out:
 	free(procs);
+	free(logs);
+	free(idxs);
 	return ret;
 }
 
@@ -209,7 +221,7 @@ static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
 		return crawl_process(vm, t, ps);
 	kh_read_log_begin(&log);
 	ret = crawl_process(vm, t, ps);
-	clean = !kh_read_log_end(log);
+	clean = !kh_read_log_end(log) && !kh_read_log_seal(vm, log);
 	/* Only a state read cleanly may stand for a later crawl's. */
 	if (!ret && clean && ps->maps && !ps->maps->result.flags &&
 	    kh_memo_add(crawl->memo, t, crawl->nr_procs, log))
@@ -486,10 +498,15 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->conns->result,
 			     "connections", err);
-	if (!ret)
-		ret = crawl_processes(vm, crawl, now_ns, budget, prev, err);
+	/*
+	 * The pages so far, not the processes' own: a process kept by the
+	 * next crawl reads none of its pages, and one read again is
+	 * mostly pages it has not had before.
+	 */
 	if (!ret && crawl->memo)
 		kh_memo_remember_pages(vm, crawl->memo);
+	if (!ret)
+		ret = crawl_processes(vm, crawl, now_ns, budget, prev, err);
 	if (!ret)
 		ret = second_look(vm, crawl, err);
 	return ret;

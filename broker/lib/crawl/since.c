@@ -4,9 +4,10 @@
  * a function of the bytes their walks read, each address coming from
  * bytes read before it: if every one of those reads gives the same bytes
  * again, walking again would make the same reads and return the same
- * state. So a crawl keeps, per process, the log of its reads; the next
- * crawl reads them all again in one batch and compares, and walks only
- * the processes for which something differs. Never stale: nothing is
+ * state. So a crawl keeps, per process, the log of its reads, sealed
+ * into spans of guest-physical bytes (kernel/read_log.c); the next crawl
+ * reads them all again in one batch and compares, and walks only the
+ * processes for which something differs. Never stale: nothing is
  * kept on a guess, only on bytes read now, and a state read while the
  * guest changed under it (a walk retried, a result marked) is never kept.
  *
@@ -119,42 +120,39 @@ static const struct memo_entry *find(const struct kh_vm *vm,
 }
 
 int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
-		  const struct kh_task *task, struct kh_read_log **logp,
-		  unsigned int *idxp, struct kh_err *err)
+		  const struct kh_task *const *tasks, unsigned int nr,
+		  struct kh_read_log **logs, unsigned int *idxs,
+		  struct kh_err *err)
 {
-	const struct memo_entry *e = find(vm, prev, task);
-	int ret;
-
-	if (!e)
-		return 0;
-	ret = kh_read_log_same(vm, e->log, err);
-	if (ret == 1) {
-		*logp = e->log;
-		*idxp = e->idx;
-	}
-	return ret;
-}
-
-int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
-		     const struct kh_task *const *tasks, unsigned int nr)
-{
-	struct kh_read_log **logs;
+	const struct memo_entry **found;
+	struct kh_read_log **check;
 	unsigned int i, n = 0;
-	int ret;
+	int *same, ret;
 
-	if (!nr || !prev || !prev->memo || !kh_page_cache_on(vm))
-		return 0;
-	logs = malloc(sizeof(*logs) * nr);
-	if (!logs)
-		return 0;
-	for (i = 0; i < nr; i++) {
-		const struct memo_entry *e = find(vm, prev, tasks[i]);
-
-		if (e)
-			logs[n++] = e->log;
+	memset(logs, 0, sizeof(*logs) * nr);
+	found = malloc(sizeof(*found) * (nr ? nr : 1));
+	check = malloc(sizeof(*check) * (nr ? nr : 1));
+	same = malloc(sizeof(*same) * (nr ? nr : 1));
+	if (!found || !check || !same) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for a crawl");
+		goto out;
 	}
-	ret = kh_read_log_prefetch(vm, logs, n);
-	free(logs);
+	for (i = 0; i < nr; i++) {
+		found[i] = find(vm, prev, tasks[i]);
+		if (found[i])
+			check[n++] = found[i]->log;
+	}
+	ret = n ? kh_read_logs_same(vm, check, n, same, err) : 0;
+	for (i = 0, n = 0; !ret && i < nr; i++) {
+		if (!found[i] || !same[n++])
+			continue;
+		logs[i] = found[i]->log;
+		idxs[i] = found[i]->idx;
+	}
+out:
+	free(found);
+	free(check);
+	free(same);
 	return ret;
 }
 

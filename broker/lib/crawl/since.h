@@ -27,16 +27,15 @@ uint64_t kh_memo_bytes(const struct kh_crawl_memo *memo);
 void kh_memo_seal(struct kh_crawl_memo *memo);
 
 /*
- * Whether prev's state of task can stand for this crawl's: prev kept one
- * for the same task (address, pid, mm) and every read behind it reads the
- * same now. 1 with *logp and *idxp (into prev->procs) set, 0, or -errno.
+ * Which of tasks[0..nr) may keep prev's state: prev kept one for the same
+ * task (address, pid, mm) and every read behind it reads the same now,
+ * all checked in one batch. logs[i] (NULL: walk it) and idxs[i] (into
+ * prev->procs) per task; 0, or -errno for the whole check.
  */
 int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
-		  const struct kh_task *task, struct kh_read_log **logp,
-		  unsigned int *idxp, struct kh_err *err);
-/* Brings every read prev kept for tasks into the page cache at once. */
-int kh_memo_prefetch(struct kh_vm *vm, const struct kh_crawl *prev,
-		     const struct kh_task *const *tasks, unsigned int nr);
+		  const struct kh_task *const *tasks, unsigned int nr,
+		  struct kh_read_log **logs, unsigned int *idxs,
+		  struct kh_err *err);
 
 /*
  * The pages the crawl has read (its page cache's, before the second look

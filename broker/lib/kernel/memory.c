@@ -212,6 +212,19 @@ int kh_gpa_pte(void *opaque, uint64_t gpa, uint64_t *entry)
 	return kh_gpa_fetch_one(vm, gpa, entry, 8, NULL);
 }
 
+int kh_gpa_same(struct kh_vm *vm, uint64_t gpa, const void *bytes,
+		uint64_t len)
+{
+	const struct kh_hot_range *hot = &vm->acc.hot;
+
+	if (kh_logging || gpa - hot->gpa >= hot->size ||
+	    len > hot->size - (gpa - hot->gpa))
+		return -1;
+	kh_access_count(&vm->acc.elems, 1);
+	kh_access_count(&vm->acc.bytes, len);
+	return !memcmp(hot->base + (gpa - hot->gpa), bytes, len);
+}
+
 /* The kernel image and the direct map are linear: 1 when va is in one. */
 static inline int kva_linear(const struct kh_kernel *k, uint64_t va,
 			     uint64_t *gpa, uint64_t *contiguous)
@@ -227,6 +240,14 @@ static inline int kva_linear(const struct kh_kernel *k, uint64_t va,
 		return 1;
 	}
 	return 0;
+}
+
+int kh_kva_linear(const struct kh_vm *vm, uint64_t va, uint64_t len,
+		  uint64_t *gpa)
+{
+	uint64_t run;
+
+	return kva_linear(&vm->kernel, va, gpa, &run) && len <= run;
 }
 
 int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,

@@ -18,6 +18,13 @@ struct kh_read;
  */
 int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		  uint64_t *contiguous, struct kh_err *err);
+/*
+ * 1 when [va, va + len) lies in the kernel image or the direct map, whose
+ * translation is fixed for the boot (no page table is read): *gpa is its
+ * start.
+ */
+int kh_kva_linear(const struct kh_vm *vm, uint64_t va, uint64_t len,
+		  uint64_t *gpa);
 int kh_gpa_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 		 struct kh_err *err);
 int kh_kva_fetch(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
@@ -35,6 +42,13 @@ int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
  * guest RAM (a crawl reads thousands of them).
  */
 int kh_gpa_pte(void *opaque, uint64_t gpa, uint64_t *entry);
+/*
+ * Whether guest RAM at [gpa, gpa + len) holds bytes now, compared in
+ * place where the technique maps it (no copy): 1 or 0; -1 where it does
+ * not, for the caller to read it.
+ */
+int kh_gpa_same(struct kh_vm *vm, uint64_t gpa, const void *bytes,
+		uint64_t len);
 /*
  * Ends a public operation: resumes a guest a halting technique paused for
  * it, then -ESRCH (with err set) if QEMU exited, so reads may not have

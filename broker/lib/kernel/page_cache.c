@@ -173,6 +173,20 @@ int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
 	return ret;
 }
 
+int kh_gpa_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
+		       unsigned int nr, struct kh_err *err)
+{
+	struct page_cache *pc = current(vm);
+	int ret;
+
+	if (pc)
+		pc->bypass++;
+	ret = kh_gpa_fetch(vm, reads, nr, err);
+	if (pc)
+		pc->bypass--;
+	return ret;
+}
+
 static uint32_t hash(uint64_t gfn)
 {
 	return (uint32_t)((gfn * 0x9e3779b97f4a7c15ULL) >> 40) &

@@ -73,6 +73,9 @@ int kh_page_cache_prefetch(struct kh_vm *vm, const uint64_t *gfns,
  */
 int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
 		       unsigned int nr, struct kh_err *err);
+/* The same by guest-physical address: only the bytes asked for are read. */
+int kh_gpa_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
+		       unsigned int nr, struct kh_err *err);
 
 /*
  * Whether reads of vm on this thread go through the cache: inside a

@@ -38,13 +38,20 @@ void kh_read_log_get(struct kh_read_log *log);
 uint64_t kh_read_log_bytes(const struct kh_read_log *log);
 void kh_read_log_put(struct kh_read_log *log);
 
-/* Whether every read in log reads the same now: 1, 0, or -errno. */
-int kh_read_log_same(struct kh_vm *vm, const struct kh_read_log *log,
-		     struct kh_err *err);
+/*
+ * Makes a finished log quick to check: its reads of guest-physical memory
+ * and of the kernel's linear map become a few spans of guest-physical
+ * bytes, read now between the reads and as the walk saw them on them.
+ * 0, or -errno with the log broken (nothing can be judged by it).
+ */
+int kh_read_log_seal(struct kh_vm *vm, struct kh_read_log *log);
 
-/* Brings all of logs' reads into the operation's page cache at once. */
-int kh_read_log_prefetch(struct kh_vm *vm, struct kh_read_log *const *logs,
-			 unsigned int nr);
+/*
+ * Whether every read in each of logs[0..nr) reads the same now, all in
+ * one batch: same[i] 1 or 0. 0, or -errno for the whole check.
+ */
+int kh_read_logs_same(struct kh_vm *vm, struct kh_read_log *const *logs,
+		      unsigned int nr, int *same, struct kh_err *err);
 
 /* For kernel/memory.c and kernel/page_cache.c. */
 extern __thread struct kh_read_log *kh_logging;
