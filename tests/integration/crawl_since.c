@@ -16,11 +16,15 @@
  * that changes between crawls is read again (kh-churnchild processes
  * come and go; their state is never taken from a crawl they were not in).
  *
+ * The open files are kept as one part: halted, the incremental crawls'
+ * list is the full crawl's, entry for entry.
+ *
  * And never stale: with the guest halted, the test itself changes one
  * word the last crawl read for a sleeping process (its anonymous-page
  * counter in mm_struct, through /proc/QEMU/mem; put back at once) and the
  * next incremental crawl reads that process again and reports the new
- * count, keeping every other process.
+ * count, keeping every other process; then the inode number of a file
+ * that process holds open, and the next crawl reports the new number.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +155,27 @@ static void same_counters(const struct kh_crawl *a, const struct kh_crawl *b,
 	      y->fresh, y->died, y->changed);
 }
 
+static void same_files(const struct kh_crawl *full,
+		       const struct kh_crawl *incr, const char *what)
+{
+	const struct kh_file_list *a = full->files, *b = incr->files;
+	unsigned int i;
+
+	CHECK(a && b && a->nr == b->nr,
+	      "%s: %u open files in the full crawl, %u in the incremental one",
+	      what, a ? a->nr : 0, b ? b->nr : 0);
+	for (i = 0; i < a->nr; i++) {
+		const struct kh_file *x = &a->files[i], *y = &b->files[i];
+
+		CHECK(x->pid == y->pid && x->fd == y->fd &&
+		      x->inode == y->inode && x->addr == y->addr &&
+		      x->sock == y->sock && !strcmp(x->type, y->type) &&
+		      !strcmp(x->path, y->path),
+		      "%s: open file %u: pid %d fd %d %s in the full crawl, pid %d fd %d %s in the incremental one",
+		      what, i, x->pid, x->fd, x->path, y->pid, y->fd, y->path);
+	}
+}
+
 static void same_crawl(const struct kh_crawl *full,
 		       const struct kh_crawl *incr, const char *what)
 {
@@ -170,6 +195,7 @@ static void same_crawl(const struct kh_crawl *full,
 		      what, p->pid);
 	}
 	same_counters(full, incr, what);
+	same_files(full, incr, what);
 }
 
 static void crawl_or_die(struct kh_vm *vm, const struct kh_crawl *prev,
@@ -207,6 +233,36 @@ static uint64_t anon_counter_gpa(struct kh_vm *vm, uint64_t mm)
 			     &err), "mm 0x%llx: %s", (unsigned long long)mm,
 	      err.msg);
 	return gpa;
+}
+
+/* Guest-physical address of i_ino of the inode behind struct file file. */
+static uint64_t inode_number_gpa(struct kh_vm *vm, uint64_t file)
+{
+	static const struct kh_field fields[] = {
+		{ "file", "f_inode", NULL, 0 },
+		{ "inode", "i_ino", NULL, 0 },
+	};
+	struct kh_err err = { 0 };
+	const uint32_t *off;
+	uint64_t inode, gpa, run;
+
+	CHECK(!kh_offsets(vm, fields, 2, &off, &err), "layout: %s", err.msg);
+	CHECK(!kh_kva_fetch_one(vm, file + off[0], &inode, 8, &err),
+	      "file 0x%llx: %s", (unsigned long long)file, err.msg);
+	CHECK(!kh_kva_to_gpa(vm, inode + off[1], &gpa, &run, &err),
+	      "inode 0x%llx: %s", (unsigned long long)inode, err.msg);
+	return gpa;
+}
+
+static const struct kh_file *file_of(const struct kh_crawl *c, int32_t pid,
+				     int32_t fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->files->nr; i++)
+		if (c->files->files[i].pid == pid && c->files->files[i].fd == fd)
+			return &c->files->files[i];
+	return NULL;
 }
 
 /* Adds delta to the 8-byte word at gpa, through QEMU's memory. */
@@ -267,6 +323,35 @@ static void never_stale(struct kh_vm *vm, int qemu_pid, struct kh_crawl *prev,
 	      next->nr_reused, next->nr_procs);
 	printf("crawl_since (%s): a counter changed behind its back: kh-tree read again, %u others kept\n",
 	       technique, next->nr_reused);
+
+	/* Its first open file's inode number, behind the crawl's back. */
+	{
+		const struct kh_file *f = NULL, *g;
+		struct kh_crawl *last;
+		unsigned int k;
+
+		for (k = 0; k < next->files->nr && !f; k++)
+			if (next->files->files[k].pid == victim->pid)
+				f = &next->files->files[k];
+		CHECK(f, "%s: kh-tree (pid %d) has no open file", technique,
+		      victim->pid);
+		gpa = inode_number_gpa(vm, f->addr);
+		poke(vm, qemu_pid, gpa, BUMP);
+		poked_vm = vm;
+		poked_gpa = gpa;
+		crawl_or_die(vm, next, 1, &last);
+		poked_vm = NULL;
+		poke(vm, qemu_pid, gpa, -BUMP);
+		g = file_of(last, f->pid, f->fd);
+		CHECK(g && g->inode == f->inode + BUMP,
+		      "%s: kh-tree's fd %d has inode %llu after its number went from %llu to %llu: a stale list was kept",
+		      technique, f->fd, g ? (unsigned long long)g->inode : 0ULL,
+		      (unsigned long long)f->inode,
+		      (unsigned long long)f->inode + BUMP);
+		printf("crawl_since (%s): an inode number changed behind its back: the open files read again\n",
+		       technique);
+		kh_crawl_free(last);
+	}
 	kh_crawl_free(next);
 }
 

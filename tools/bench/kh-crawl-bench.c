@@ -106,6 +106,8 @@ static void crawl_once(struct variant *v, int i)
 	if (i >= 0) {
 		v->wall[i] = crawl->wall_ms;
 		v->cpu[i] = crawl->cpu_ms;
+	}
+	if (i >= 0 || !v->wall) {
 		v->calls += crawl->read_calls;
 		v->bytes += crawl->read_bytes;
 		v->procs += crawl->nr_procs;
@@ -257,7 +259,9 @@ static int loop(const char *spec, const char *technique, double seconds)
 		crawl_once(&v, -1);
 		n++;
 	}
-	printf("%ld crawls in %.0f s\n", n, seconds);
+	printf("%ld crawls in %.0f s; per crawl %.0f read calls, %.0f KiB moved, %.0f%% of processes kept\n",
+	       n, seconds, (double)v.calls / n, (double)v.bytes / n / 1024,
+	       v.procs ? 100.0 * v.reused / v.procs : 0.0);
 	kh_crawl_free(v.prev);
 	kh_vm_close(v.vm);
 	kh_ctx_free(v.ctx);

@@ -440,6 +440,92 @@ static int second_look(struct kh_vm *vm, struct kh_crawl *crawl,
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Whether the open-file walk would start from the same tasks in b as in
+ * a: each process's leader (kernel threads aside) at the same address
+ * with the same ids, in the same order, and the same marks on the list.
+ */
+static int same_file_tasks(const struct kh_task_list *a,
+			   const struct kh_task_list *b)
+{
+	unsigned int i = 0, j = 0;
+
+	if (a->result.flags != b->result.flags)
+		return 0;
+	for (;;) {
+		while (i < a->nr && (a->tasks[i].pid != a->tasks[i].tgid ||
+				     (a->tasks[i].flags & PF_KTHREAD)))
+			i++;
+		while (j < b->nr && (b->tasks[j].pid != b->tasks[j].tgid ||
+				     (b->tasks[j].flags & PF_KTHREAD)))
+			j++;
+		if (i == a->nr || j == b->nr)
+			return i == a->nr && j == b->nr;
+		if (a->tasks[i].addr != b->tasks[j].addr ||
+		    a->tasks[i].pid != b->tasks[j].pid)
+			return 0;
+		i++;
+		j++;
+	}
+}
+
+static int copy_files(const struct kh_file_list *from,
+		      struct kh_file_list **top)
+{
+	struct kh_file_list *to = malloc(sizeof(*to));
+
+	if (!to)
+		return -ENOMEM;
+	*to = *from;
+	to->files = malloc(sizeof(*to->files) * (from->nr ? from->nr : 1));
+	if (!to->files) {
+		free(to);
+		return -ENOMEM;
+	}
+	memcpy(to->files, from->files, sizeof(*to->files) * from->nr);
+	*top = to;
+	return 0;
+}
+
+/*
+ * The open files of every process: prev's list again when its walk would
+ * start from the same tasks and read the same bytes (crawl/since.c), else
+ * walked, and logged for the next crawl when this one keeps a memo.
+ */
+static int crawl_files(struct kh_vm *vm, struct kh_crawl *crawl,
+		       const struct kh_crawl *prev, struct kh_err *err)
+{
+	struct kh_read_log *log;
+	int ret, changed, same = 0;
+
+	if (!crawl->memo)
+		return kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+	log = kh_memo_files(vm, prev, &changed);
+	if (log && same_file_tasks(prev->tasks, crawl->tasks)) {
+		ret = kh_read_logs_same(vm, &log, 1, &same, err);
+		if (ret)
+			return ret;
+		if (same) {
+			if (copy_files(prev->files, &crawl->files))
+				return kh_err_set(err, ENOMEM, "out of memory for a crawl");
+			kh_memo_keep_files(crawl->memo, log);
+			return 0;
+		}
+	}
+	if (log || changed) {
+		/* Changed since: walked at full speed, logged next time. */
+		kh_memo_files_changed(crawl->memo);
+		return kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+	}
+	kh_read_log_begin(&log);
+	ret = kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+	if (!kh_read_log_end(log) && !kh_read_log_seal(vm, log) && !ret &&
+	    !crawl->files->result.flags)
+		kh_memo_keep_files(crawl->memo, log);
+	kh_read_log_put(log);
+	return ret;
+}
+
 /* After a walk: the memory budget, else the walk's own result. */
 static int walked(struct kh_vm *vm, struct kh_crawl *crawl,
 		  const struct kh_crawl_budget *budget,
@@ -488,8 +574,16 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->ifaces->result,
 			     "interfaces", err);
+	/*
+	 * The pages so far, not those of the parts the next crawl may keep
+	 * (the open files, each process's own state): a part kept reads
+	 * none of its pages, and one read again mostly reads pages it has
+	 * not had before.
+	 */
+	if (!ret && crawl->memo)
+		kh_memo_remember_pages(vm, crawl->memo);
 	if (!ret)
-		ret = kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+		ret = crawl_files(vm, crawl, prev, err);
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->files->result,
 			     "files", err);
@@ -498,13 +592,6 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->conns->result,
 			     "connections", err);
-	/*
-	 * The pages so far, not the processes' own: a process kept by the
-	 * next crawl reads none of its pages, and one read again is
-	 * mostly pages it has not had before.
-	 */
-	if (!ret && crawl->memo)
-		kh_memo_remember_pages(vm, crawl->memo);
 	if (!ret)
 		ret = crawl_processes(vm, crawl, now_ns, budget, prev, err);
 	if (!ret)

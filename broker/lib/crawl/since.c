@@ -11,8 +11,14 @@
  * kept on a guess, only on bytes read now, and a state read while the
  * guest changed under it (a walk retried, a result marked) is never kept.
  *
- * The task list, OS, memory, modules, interfaces, files and connections
- * are read in full every time: the task list is what says which processes
+ * The open files are kept the same way, as one part: the whole list
+ * when the processes it was read for are the same and every read behind
+ * it reads the same. Logging that walk costs (its path memo is off), so
+ * a crawl that found the list changed walks it unlogged, and the next
+ * one logs it again: on a guest whose files churn, every other crawl.
+ *
+ * The task list, OS, memory, modules, interfaces and connections are
+ * read in full every time: the task list is what says which processes
  * there are and what the consistency counters count, and the rest is a
  * few batches.
  */
@@ -38,6 +44,9 @@ struct kh_crawl_memo {
 	/* The pages the crawl read, for the next one to fetch ahead. */
 	uint64_t *gfns;
 	unsigned int nr_gfns;
+	/* The open-file walk's reads, or why there are none. */
+	struct kh_read_log *files_log;
+	int files_changed;
 };
 
 int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm)
@@ -62,6 +71,7 @@ void kh_memo_free(struct kh_crawl_memo *memo)
 		return;
 	for (i = 0; i < memo->nr; i++)
 		kh_read_log_put(memo->entries[i].log);
+	kh_read_log_put(memo->files_log);
 	free(memo->entries);
 	free(memo->gfns);
 	free(memo);
@@ -154,6 +164,28 @@ out:
 	free(check);
 	free(same);
 	return ret;
+}
+
+struct kh_read_log *kh_memo_files(const struct kh_vm *vm,
+				  const struct kh_crawl *prev, int *changed)
+{
+	*changed = 0;
+	if (!prev || !prev->memo || prev->memo->vm != vm)
+		return NULL;
+	*changed = prev->memo->files_changed;
+	return prev->memo->files_log;
+}
+
+void kh_memo_keep_files(struct kh_crawl_memo *memo, struct kh_read_log *log)
+{
+	kh_read_log_get(log);
+	memo->files_log = log;
+	memo->bytes += kh_read_log_bytes(log);
+}
+
+void kh_memo_files_changed(struct kh_crawl_memo *memo)
+{
+	memo->files_changed = 1;
 }
 
 void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo)

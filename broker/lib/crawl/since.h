@@ -38,6 +38,16 @@ int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
 		  struct kh_err *err);
 
 /*
+ * The log behind prev's open files (NULL: none), and whether prev found
+ * the one before it changed (then it logged none, to save the cost).
+ */
+struct kh_read_log *kh_memo_files(const struct kh_vm *vm,
+				  const struct kh_crawl *prev, int *changed);
+/* Keeps log (a reference is taken) as what made the crawl's open files. */
+void kh_memo_keep_files(struct kh_crawl_memo *memo, struct kh_read_log *log);
+void kh_memo_files_changed(struct kh_crawl_memo *memo);
+
+/*
  * The pages the crawl has read (its page cache's, before the second look
  * forgets them), kept so that the next crawl can fetch them all at its
  * start, in one read where the technique batches: most are the same

@@ -13,9 +13,10 @@
  * gaps, kept with the bytes they hold. The bytes between the reads are
  * read then; the reads' own bytes are laid over them as the walk saw
  * them, so a span reading the same later means every read in it does.
- * A check is then one batch of whole spans, past the page cache (only
- * their bytes are moved), and one compare each. What is left (reads of
- * vmalloc'd memory, reads that failed) is checked read by read.
+ * A check is then one batch of whole spans (past the page cache where
+ * one call carries a batch, so that only their bytes move), and one
+ * compare each. What is left (reads of vmalloc'd memory, reads that
+ * failed) is checked read by read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -411,7 +412,14 @@ static int spans_same(struct kh_vm *vm, struct kh_read_log *const *logs,
 		reads[i].buf = buf + bytes;
 		bytes += reads[i].len;
 	}
-	ret = kh_gpa_fetch_fresh(vm, reads, n, err);
+	/*
+	 * Where one call carries the whole batch (pvreadv), past the page
+	 * cache: only the spans' bytes move. Where each element is a call
+	 * of its own (procmem), through it: a page many spans share is one
+	 * call, and the walks after the check find it cached.
+	 */
+	ret = vm->acc.ops->batches ? kh_gpa_fetch_fresh(vm, reads, n, err) :
+				     kh_gpa_fetch(vm, reads, n, err);
 	for (i = 0; ret >= 0 && i < n; i++) {
 		const struct kh_read_log *log = logs[check[i].log];
 
