@@ -46,6 +46,7 @@ static struct guest guest;
 static int halting;		/* the test holds the guest halted */
 static struct kh_vm *poked_vm;	/* a word the test changed, to put back */
 static uint64_t poked_gpa;
+static int64_t poked_delta;
 
 static void poke(struct kh_vm *vm, int pid, uint64_t gpa, int64_t delta);
 
@@ -60,7 +61,7 @@ static void cleanup(void)
 
 	poked_vm = NULL;	/* a CHECK failing in here must not loop */
 	if (vm)
-		poke(vm, guest.pid, poked_gpa, -BUMP);
+		poke(vm, guest.pid, poked_gpa, -poked_delta);
 	if (halting)
 		free(run_capture(&status, "%s --qmp '%s' '{\"execute\":\"cont\"}'",
 				 env_or("TRUTH", "truth"), guest.watch_sock));
@@ -286,6 +287,42 @@ static void poke(struct kh_vm *vm, int pid, uint64_t gpa, int64_t delta)
 }
 
 /*
+ * The next incremental crawl after prev, with the word at gpa changed by
+ * delta meanwhile (put back after it).
+ */
+static struct kh_crawl *crawl_poked(struct kh_vm *vm, int qemu_pid,
+				    const struct kh_crawl *prev, uint64_t gpa,
+				    int64_t delta)
+{
+	struct kh_crawl *next;
+
+	poke(vm, qemu_pid, gpa, delta);
+	poked_vm = vm;
+	poked_gpa = gpa;
+	poked_delta = delta;
+	crawl_or_die(vm, prev, 1, &next);
+	poked_vm = NULL;
+	poke(vm, qemu_pid, gpa, -delta);
+	return next;
+}
+
+/* Guest-physical address of the first word of task's comm. */
+static uint64_t comm_gpa(struct kh_vm *vm, uint64_t task)
+{
+	static const struct kh_field fields[] = {
+		{ "task_struct", "comm", NULL, 0 },
+	};
+	struct kh_err err = { 0 };
+	const uint32_t *off;
+	uint64_t gpa, run;
+
+	CHECK(!kh_offsets(vm, fields, 1, &off, &err), "layout: %s", err.msg);
+	CHECK(!kh_kva_to_gpa(vm, task + off[0], &gpa, &run, &err),
+	      "task 0x%llx: %s", (unsigned long long)task, err.msg);
+	return gpa;
+}
+
+/*
  * A sleeping process's counter changed behind the crawl's back: the next
  * incremental crawl reads it again, and keeps every other process.
  */
@@ -306,12 +343,7 @@ static void never_stale(struct kh_vm *vm, int qemu_pid, struct kh_crawl *prev,
 	before = proc_of(prev, victim->pid);
 	CHECK(before, "kh-tree (pid %d) has no state", victim->pid);
 	gpa = anon_counter_gpa(vm, victim->mm);
-	poke(vm, qemu_pid, gpa, BUMP);
-	poked_vm = vm;
-	poked_gpa = gpa;
-	crawl_or_die(vm, prev, 1, &next);
-	poked_vm = NULL;
-	poke(vm, qemu_pid, gpa, -BUMP);
+	next = crawl_poked(vm, qemu_pid, prev, gpa, BUMP);
 	after = proc_of(next, victim->pid);
 	CHECK(after && after->rss_pages == before->rss_pages + BUMP,
 	      "%s: kh-tree's rss is %llu after its counter went from %llu to %llu: a stale state was kept",
@@ -336,12 +368,7 @@ static void never_stale(struct kh_vm *vm, int qemu_pid, struct kh_crawl *prev,
 		CHECK(f, "%s: kh-tree (pid %d) has no open file", technique,
 		      victim->pid);
 		gpa = inode_number_gpa(vm, f->addr);
-		poke(vm, qemu_pid, gpa, BUMP);
-		poked_vm = vm;
-		poked_gpa = gpa;
-		crawl_or_die(vm, next, 1, &last);
-		poked_vm = NULL;
-		poke(vm, qemu_pid, gpa, -BUMP);
+		last = crawl_poked(vm, qemu_pid, next, gpa, BUMP);
 		g = file_of(last, f->pid, f->fd);
 		CHECK(g && g->inode == f->inode + BUMP,
 		      "%s: kh-tree's fd %d has inode %llu after its number went from %llu to %llu: a stale list was kept",
@@ -350,6 +377,25 @@ static void never_stale(struct kh_vm *vm, int qemu_pid, struct kh_crawl *prev,
 		      (unsigned long long)f->inode + BUMP);
 		printf("crawl_since (%s): an inode number changed behind its back: the open files read again\n",
 		       technique);
+
+		/* Its name in the task list: 'k' becomes 'K'. */
+		{
+			struct kh_crawl *named;
+			const struct kh_task *t = NULL;
+
+			gpa = comm_gpa(vm, victim->addr);
+			named = crawl_poked(vm, qemu_pid, last, gpa,
+					    'K' - 'k');
+			for (k = 0; k < named->tasks->nr && !t; k++)
+				if (named->tasks->tasks[k].pid == victim->pid)
+					t = &named->tasks->tasks[k];
+			CHECK(t && !strcmp(t->comm, "Kh-tree"),
+			      "%s: pid %d is named %s after its name became Kh-tree: a stale task list was kept",
+			      technique, victim->pid, t ? t->comm : "(gone)");
+			printf("crawl_since (%s): a name changed behind its back: the task list read again\n",
+			       technique);
+			kh_crawl_free(named);
+		}
 		kh_crawl_free(last);
 	}
 	kh_crawl_free(next);

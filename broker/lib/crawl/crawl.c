@@ -236,7 +236,8 @@ static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
  * all in one read, rather than read as the task walk left them in the
  * page cache (or one read each).
  */
-static int refresh_mms(struct kh_vm *vm, const struct kh_task_list *tasks)
+static int refresh_mms(struct kh_vm *vm, const struct kh_task_list *tasks,
+		       const struct kept *kept)
 {
 	uint64_t *gpas, run;
 	unsigned int i, nr = 0;
@@ -248,7 +249,7 @@ static int refresh_mms(struct kh_vm *vm, const struct kh_task_list *tasks)
 	if (!gpas)
 		return 0;
 	for (i = 0; i < tasks->nr; i++)
-		if (state_wanted(&tasks->tasks[i]) &&
+		if (state_wanted(&tasks->tasks[i]) && !kept[i].log &&
 		    !kh_kva_to_gpa(vm, tasks->tasks[i].addr +
 				   vm->profile->task.mm, &gpas[nr], &run,
 				   NULL))
@@ -362,9 +363,9 @@ static int crawl_processes(struct kh_vm *vm, struct kh_crawl *crawl,
 		free(kept);
 		return kh_err_set(err, ENOMEM, "out of memory for a crawl");
 	}
-	ret = refresh_mms(vm, tasks);
+	ret = check_prev(vm, prev, tasks, kept, err);
 	if (!ret)
-		ret = check_prev(vm, prev, tasks, kept, err);
+		ret = refresh_mms(vm, tasks, kept);
 	if (!ret)
 		ret = prefetch(vm, tasks, kept);
 	if (ret) {
@@ -469,9 +470,72 @@ static int same_file_tasks(const struct kh_task_list *a,
 	}
 }
 
-static int copy_files(const struct kh_file_list *from,
-		      struct kh_file_list **top)
+/*
+ * A part an incremental crawl may keep whole (crawl/since.c): its walk,
+ * whether prev's was walked from the same inputs, a copy of prev's
+ * result (0 or -ENOMEM), and the marks on the result.
+ */
+struct whole_part {
+	enum kh_memo_part id;
+	int (*walk)(struct kh_vm *vm, struct kh_crawl *crawl,
+		    struct kh_err *err);
+	int (*same_inputs)(const struct kh_crawl *prev,
+			   const struct kh_crawl *crawl);
+	int (*copy)(const struct kh_crawl *prev, struct kh_crawl *crawl);
+	unsigned int (*flags)(const struct kh_crawl *crawl);
+};
+
+static int walk_tasks(struct kh_vm *vm, struct kh_crawl *crawl,
+		      struct kh_err *err)
 {
+	return kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
+}
+
+/* The task walk starts from the kernel's own symbols: always the same. */
+static int tasks_inputs(const struct kh_crawl *prev,
+			const struct kh_crawl *crawl)
+{
+	return 1;
+}
+
+static int copy_tasks(const struct kh_crawl *prev, struct kh_crawl *crawl)
+{
+	const struct kh_task_list *from = prev->tasks;
+	struct kh_task_list *to = malloc(sizeof(*to));
+
+	if (!to)
+		return -ENOMEM;
+	*to = *from;
+	to->tasks = malloc(sizeof(*to->tasks) * (from->nr ? from->nr : 1));
+	if (!to->tasks) {
+		free(to);
+		return -ENOMEM;
+	}
+	memcpy(to->tasks, from->tasks, sizeof(*to->tasks) * from->nr);
+	crawl->tasks = to;
+	return 0;
+}
+
+static unsigned int tasks_flags(const struct kh_crawl *crawl)
+{
+	return crawl->tasks->result.flags;
+}
+
+static int walk_files(struct kh_vm *vm, struct kh_crawl *crawl,
+		      struct kh_err *err)
+{
+	return kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+}
+
+static int files_inputs(const struct kh_crawl *prev,
+			const struct kh_crawl *crawl)
+{
+	return same_file_tasks(prev->tasks, crawl->tasks);
+}
+
+static int copy_files(const struct kh_crawl *prev, struct kh_crawl *crawl)
+{
+	const struct kh_file_list *from = prev->files;
 	struct kh_file_list *to = malloc(sizeof(*to));
 
 	if (!to)
@@ -483,45 +547,61 @@ static int copy_files(const struct kh_file_list *from,
 		return -ENOMEM;
 	}
 	memcpy(to->files, from->files, sizeof(*to->files) * from->nr);
-	*top = to;
+	crawl->files = to;
 	return 0;
 }
 
+static unsigned int files_flags(const struct kh_crawl *crawl)
+{
+	return crawl->files->result.flags;
+}
+
+static const struct whole_part tasks_part = {
+	.id = KH_PART_TASKS, .walk = walk_tasks, .same_inputs = tasks_inputs,
+	.copy = copy_tasks, .flags = tasks_flags,
+};
+
+static const struct whole_part files_part = {
+	.id = KH_PART_FILES, .walk = walk_files, .same_inputs = files_inputs,
+	.copy = copy_files, .flags = files_flags,
+};
+
 /*
- * The open files of every process: prev's list again when its walk would
- * start from the same tasks and read the same bytes (crawl/since.c), else
- * walked, and logged for the next crawl when this one keeps a memo.
+ * Part p of the crawl: prev's result again when it was walked from the
+ * same inputs and every read behind it reads the same now, else walked,
+ * and logged for the next crawl when this one keeps a memo.
  */
-static int crawl_files(struct kh_vm *vm, struct kh_crawl *crawl,
-		       const struct kh_crawl *prev, struct kh_err *err)
+static int crawl_part(struct kh_vm *vm, struct kh_crawl *crawl,
+		      const struct kh_crawl *prev, const struct whole_part *p,
+		      struct kh_err *err)
 {
 	struct kh_read_log *log;
 	int ret, changed, same = 0;
 
 	if (!crawl->memo)
-		return kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
-	log = kh_memo_files(vm, prev, &changed);
-	if (log && same_file_tasks(prev->tasks, crawl->tasks)) {
+		return p->walk(vm, crawl, err);
+	log = kh_memo_part(vm, prev, p->id, &changed);
+	if (log && p->same_inputs(prev, crawl)) {
 		ret = kh_read_logs_same(vm, &log, 1, &same, err);
 		if (ret)
 			return ret;
 		if (same) {
-			if (copy_files(prev->files, &crawl->files))
+			if (p->copy(prev, crawl))
 				return kh_err_set(err, ENOMEM, "out of memory for a crawl");
-			kh_memo_keep_files(crawl->memo, log);
+			kh_memo_keep_part(crawl->memo, p->id, log);
 			return 0;
 		}
 	}
 	if (log || changed) {
 		/* Changed since: walked at full speed, logged next time. */
-		kh_memo_files_changed(crawl->memo);
-		return kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+		kh_memo_part_changed(crawl->memo, p->id);
+		return p->walk(vm, crawl, err);
 	}
 	kh_read_log_begin(&log);
-	ret = kh_files_of(vm, crawl->tasks, 0, &crawl->files, err);
+	ret = p->walk(vm, crawl, err);
 	if (!kh_read_log_end(log) && !kh_read_log_seal(vm, log) && !ret &&
-	    !crawl->files->result.flags)
-		kh_memo_keep_files(crawl->memo, log);
+	    !p->flags(crawl))
+		kh_memo_keep_part(crawl->memo, p->id, log);
 	kh_read_log_put(log);
 	return ret;
 }
@@ -557,7 +637,7 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 			note(crawl, &crawl->mem.result, "mem");
 	}
 	if (!ret)
-		ret = kh_tasks(vm, KH_TASKS_THREADS, &crawl->tasks, err);
+		ret = crawl_part(vm, crawl, prev, &tasks_part, err);
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->tasks->result,
 			     "tasks", err);
@@ -575,15 +655,15 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		ret = walked(vm, crawl, budget, &crawl->ifaces->result,
 			     "interfaces", err);
 	/*
-	 * The pages so far, not those of the parts the next crawl may keep
-	 * (the open files, each process's own state): a part kept reads
-	 * none of its pages, and one read again mostly reads pages it has
-	 * not had before.
+	 * The pages so far, not those of the open files and of each
+	 * process's own state: a part kept reads none of its pages, and one
+	 * read again mostly reads pages it has not had before. (A task list
+	 * kept read none either; one walked is likely to be walked again.)
 	 */
 	if (!ret && crawl->memo)
 		kh_memo_remember_pages(vm, crawl->memo);
 	if (!ret)
-		ret = crawl_files(vm, crawl, prev, err);
+		ret = crawl_part(vm, crawl, prev, &files_part, err);
 	if (!ret)
 		ret = walked(vm, crawl, budget, &crawl->files->result,
 			     "files", err);

@@ -11,16 +11,15 @@
  * kept on a guess, only on bytes read now, and a state read while the
  * guest changed under it (a walk retried, a result marked) is never kept.
  *
- * The open files are kept the same way, as one part: the whole list
- * when the processes it was read for are the same and every read behind
- * it reads the same. Logging that walk costs (its path memo is off), so
- * a crawl that found the list changed walks it unlogged, and the next
- * one logs it again: on a guest whose files churn, every other crawl.
+ * The task list and the open files are kept the same way, each as one
+ * part: the whole list when its walk would start from the same inputs
+ * and every read behind it reads the same. Logging a walk costs (the
+ * log's copies; the path memo is off), so a crawl that found a part
+ * changed walks it unlogged, and the next one logs it again: on a guest
+ * whose tasks or files churn, every other crawl pays for the log.
  *
- * The task list, OS, memory, modules, interfaces and connections are
- * read in full every time: the task list is what says which processes
- * there are and what the consistency counters count, and the rest is a
- * few batches.
+ * The OS, memory, modules, interfaces and connections are read in full
+ * every time: a few batches each.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,9 +43,9 @@ struct kh_crawl_memo {
 	/* The pages the crawl read, for the next one to fetch ahead. */
 	uint64_t *gfns;
 	unsigned int nr_gfns;
-	/* The open-file walk's reads, or why there are none. */
-	struct kh_read_log *files_log;
-	int files_changed;
+	/* Each whole part's reads, or why there are none. */
+	struct kh_read_log *part_log[KH_NR_PARTS];
+	int part_changed[KH_NR_PARTS];
 };
 
 int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm)
@@ -71,7 +70,8 @@ void kh_memo_free(struct kh_crawl_memo *memo)
 		return;
 	for (i = 0; i < memo->nr; i++)
 		kh_read_log_put(memo->entries[i].log);
-	kh_read_log_put(memo->files_log);
+	for (i = 0; i < KH_NR_PARTS; i++)
+		kh_read_log_put(memo->part_log[i]);
 	free(memo->entries);
 	free(memo->gfns);
 	free(memo);
@@ -166,26 +166,29 @@ out:
 	return ret;
 }
 
-struct kh_read_log *kh_memo_files(const struct kh_vm *vm,
-				  const struct kh_crawl *prev, int *changed)
+struct kh_read_log *kh_memo_part(const struct kh_vm *vm,
+				 const struct kh_crawl *prev,
+				 enum kh_memo_part part, int *changed)
 {
 	*changed = 0;
 	if (!prev || !prev->memo || prev->memo->vm != vm)
 		return NULL;
-	*changed = prev->memo->files_changed;
-	return prev->memo->files_log;
+	*changed = prev->memo->part_changed[part];
+	return prev->memo->part_log[part];
 }
 
-void kh_memo_keep_files(struct kh_crawl_memo *memo, struct kh_read_log *log)
+void kh_memo_keep_part(struct kh_crawl_memo *memo, enum kh_memo_part part,
+		       struct kh_read_log *log)
 {
 	kh_read_log_get(log);
-	memo->files_log = log;
+	kh_read_log_put(memo->part_log[part]);
+	memo->part_log[part] = log;
 	memo->bytes += kh_read_log_bytes(log);
 }
 
-void kh_memo_files_changed(struct kh_crawl_memo *memo)
+void kh_memo_part_changed(struct kh_crawl_memo *memo, enum kh_memo_part part)
 {
-	memo->files_changed = 1;
+	memo->part_changed[part] = 1;
 }
 
 void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo)

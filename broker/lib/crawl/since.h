@@ -37,15 +37,20 @@ int kh_memo_check(struct kh_vm *vm, const struct kh_crawl *prev,
 		  struct kh_read_log **logs, unsigned int *idxs,
 		  struct kh_err *err);
 
+/* The parts an incremental crawl may keep whole. */
+enum kh_memo_part { KH_PART_TASKS, KH_PART_FILES, KH_NR_PARTS };
+
 /*
- * The log behind prev's open files (NULL: none), and whether prev found
- * the one before it changed (then it logged none, to save the cost).
+ * The log behind prev's part (NULL: none), and whether prev found the
+ * one before it changed (then it logged none, to save the cost).
  */
-struct kh_read_log *kh_memo_files(const struct kh_vm *vm,
-				  const struct kh_crawl *prev, int *changed);
-/* Keeps log (a reference is taken) as what made the crawl's open files. */
-void kh_memo_keep_files(struct kh_crawl_memo *memo, struct kh_read_log *log);
-void kh_memo_files_changed(struct kh_crawl_memo *memo);
+struct kh_read_log *kh_memo_part(const struct kh_vm *vm,
+				 const struct kh_crawl *prev,
+				 enum kh_memo_part part, int *changed);
+/* Keeps log (a reference is taken) as what made the crawl's part. */
+void kh_memo_keep_part(struct kh_crawl_memo *memo, enum kh_memo_part part,
+		       struct kh_read_log *log);
+void kh_memo_part_changed(struct kh_crawl_memo *memo, enum kh_memo_part part);
 
 /*
  * The pages the crawl has read (its page cache's, before the second look

@@ -56,6 +56,13 @@ struct page_cache {
 	struct slot *slots;
 	uint8_t *pool;
 	struct kh_read *fetch;	/* this batch's misses and direct reads */
+	/*
+	 * Per pool page, whether a walker read it (not only a prefetch):
+	 * the pages the next crawl fetches ahead are those, or a page
+	 * fetched ahead once would be fetched ahead for ever.
+	 */
+	uint8_t *used;
+	int prefetching;
 	struct tlb_entry tlb[TLB_SIZE];
 };
 
@@ -70,6 +77,7 @@ static void cache_free(void *p)
 	free(pc->slots);
 	free(pc->pool);
 	free(pc->fetch);
+	free(pc->used);
 	free(pc);
 }
 
@@ -211,7 +219,9 @@ static int allocate(struct page_cache *pc)
 		pc->pool = malloc(MAX_PAGES * PAGE_SIZE);
 	if (!pc->fetch)
 		pc->fetch = malloc(sizeof(*pc->fetch) * MAX_PAGES);
-	return pc->slots && pc->pool && pc->fetch ? 0 : -ENOMEM;
+	if (!pc->used)
+		pc->used = malloc(MAX_PAGES);
+	return pc->slots && pc->pool && pc->fetch && pc->used ? 0 : -ENOMEM;
 }
 
 /* Whether gfn lies wholly inside one RAM range (the pages we may fetch). */
@@ -303,6 +313,7 @@ static int copy_out(struct page_cache *pc, struct kh_read *r)
 		uint64_t n = PAGE_SIZE - off < left ? PAGE_SIZE - off : left;
 
 		memcpy(buf, pc->pool + s->page * PAGE_SIZE + off, n);
+		pc->used[s->page] |= !pc->prefetching;
 		addr += n;
 		buf += n;
 		left -= n;
@@ -375,6 +386,7 @@ static int fetch_misses(struct kh_vm *vm, kh_access_read_fn read,
 			s->gfn = gfn;
 			s->gen = pc->gen;
 			s->page = pc->nr_pages++;
+			pc->used[s->page] = 0;
 			pc->fetch[nr_fetch++] = (struct kh_read){
 				.addr = gfn << PAGE_SHIFT,
 				.buf = pc->pool + s->page * PAGE_SIZE,
@@ -513,7 +525,8 @@ int kh_page_cache_pages(const struct kh_vm *vm, uint64_t **gfnsp,
 	if (!gfns)
 		return -ENOMEM;
 	for (i = 0; i < NR_SLOTS && n < pc->nr_pages; i++)
-		if (pc->slots[i].gen == pc->gen && pc->slots[i].page != FAILED)
+		if (pc->slots[i].gen == pc->gen &&
+		    pc->slots[i].page != FAILED && pc->used[pc->slots[i].page])
 			gfns[n++] = pc->slots[i].gfn;
 	*gfnsp = gfns;
 	*nrp = n;
@@ -523,6 +536,7 @@ int kh_page_cache_pages(const struct kh_vm *vm, uint64_t **gfnsp,
 int kh_page_cache_prefetch(struct kh_vm *vm, const uint64_t *gfns,
 			   unsigned int nr)
 {
+	struct page_cache *pc = current(vm);
 	struct kh_read *reads;
 	unsigned int i, n = 0;
 	uint8_t byte;
@@ -541,7 +555,9 @@ int kh_page_cache_prefetch(struct kh_vm *vm, const uint64_t *gfns,
 			reads[n++] = (struct kh_read){
 				.addr = gfns[i] << PAGE_SHIFT, .buf = &byte,
 				.len = 1 };
+	pc->prefetching = 1;
 	ret = n ? kh_page_cache_read(vm, vm->acc.ops->read, reads, n) : 0;
+	pc->prefetching = 0;
 	free(reads);
 	return ret == -ESRCH ? ret : 0;
 }
