@@ -221,9 +221,10 @@ static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
 		return crawl_process(vm, t, ps);
 	kh_read_log_begin(&log);
 	ret = crawl_process(vm, t, ps);
-	clean = !kh_read_log_end(log) && !kh_read_log_seal(vm, log);
+	clean = !kh_read_log_end(log);
 	/* Only a state read cleanly may stand for a later crawl's. */
 	if (!ret && clean && ps->maps && !ps->maps->result.flags &&
+	    !kh_read_log_seal(vm, log) &&
 	    kh_memo_add(crawl->memo, t, crawl->nr_procs, log))
 		ret = -ENOMEM;
 	kh_read_log_put(log);
@@ -599,8 +600,8 @@ static int crawl_part(struct kh_vm *vm, struct kh_crawl *crawl,
 	}
 	kh_read_log_begin(&log);
 	ret = p->walk(vm, crawl, err);
-	if (!kh_read_log_end(log) && !kh_read_log_seal(vm, log) && !ret &&
-	    !p->flags(crawl))
+	if (!kh_read_log_end(log) && !ret && !p->flags(crawl) &&
+	    !kh_read_log_seal(vm, log))
 		kh_memo_keep_part(crawl->memo, p->id, log);
 	kh_read_log_put(log);
 	return ret;

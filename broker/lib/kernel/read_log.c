@@ -183,6 +183,14 @@ static int by_gpa(const void *a, const void *b)
 	return (x->gpa > y->gpa) - (x->gpa < y->gpa);
 }
 
+/*
+ * A hostile guest can space what a walk reads a gap apart, so that the
+ * spans hold up to SPAN_GAP_READ times the bytes read: a log whose spans
+ * would hold more than this is not sealed (nor kept), and span offsets
+ * fit 32 bits.
+ */
+#define SPAN_BYTES_MAX	(2 * LOG_MAX_BYTES)
+
 /* Spans hold at most this much: a read of the technique, not a bulk copy. */
 #define SPAN_MAX	(16u << 10)
 
@@ -209,6 +217,9 @@ static size_t make_spans(const struct kh_vm *vm, const struct piece *pieces,
 		}
 		if (n)
 			at += spans[n - 1].len;
+		/* Gaps must not grow a log far past what it read. */
+		if (at > SPAN_BYTES_MAX)
+			return 0;
 		/* Each piece lies inside one RAM range: the engine read it. */
 		range = kh_layout_find(&vm->layout, p->gpa);
 		if (!range)
@@ -218,7 +229,7 @@ static size_t make_spans(const struct kh_vm *vm, const struct piece *pieces,
 		spans[n++] = (struct span){ .gpa = start, .len = p->len,
 					    .at = at };
 	}
-	return n;
+	return n && at + spans[n - 1].len <= SPAN_BYTES_MAX ? n : 0;
 }
 
 /*
