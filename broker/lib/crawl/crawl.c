@@ -26,6 +26,7 @@
  * the guest is halted throughout, so II.* must be 0.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -499,22 +500,38 @@ static int tasks_inputs(const struct kh_crawl *prev,
 	return 1;
 }
 
-static int copy_tasks(const struct kh_crawl *prev, struct kh_crawl *crawl)
+/*
+ * A copy of list, whose head is head_size bytes and whose nr items of
+ * item_size are the array its pointer at items_off points to; NULL when
+ * out of memory. COPY_LIST names these from the list's type.
+ */
+static void *copy_list(const void *list, size_t head_size, size_t items_off,
+		       size_t item_size, unsigned int nr)
 {
-	const struct kh_task_list *from = prev->tasks;
-	struct kh_task_list *to = malloc(sizeof(*to));
+	void *to = malloc(head_size), *items;
 
 	if (!to)
-		return -ENOMEM;
-	*to = *from;
-	to->tasks = malloc(sizeof(*to->tasks) * (from->nr ? from->nr : 1));
-	if (!to->tasks) {
+		return NULL;
+	memcpy(to, list, head_size);
+	items = malloc(item_size * (nr ? nr : 1));
+	if (!items) {
 		free(to);
-		return -ENOMEM;
+		return NULL;
 	}
-	memcpy(to->tasks, from->tasks, sizeof(*to->tasks) * from->nr);
-	crawl->tasks = to;
-	return 0;
+	memcpy(items, *(void *const *)((const char *)list + items_off),
+	       item_size * nr);
+	memcpy((char *)to + items_off, &items, sizeof(items));
+	return to;
+}
+
+#define COPY_LIST(list, array)						\
+	copy_list((list), sizeof(*(list)), offsetof(typeof(*(list)), array),	\
+		  sizeof(*(list)->array), (list)->nr)
+
+static int copy_tasks(const struct kh_crawl *prev, struct kh_crawl *crawl)
+{
+	crawl->tasks = COPY_LIST(prev->tasks, tasks);
+	return crawl->tasks ? 0 : -ENOMEM;
 }
 
 static unsigned int tasks_flags(const struct kh_crawl *crawl)
@@ -536,20 +553,8 @@ static int files_inputs(const struct kh_crawl *prev,
 
 static int copy_files(const struct kh_crawl *prev, struct kh_crawl *crawl)
 {
-	const struct kh_file_list *from = prev->files;
-	struct kh_file_list *to = malloc(sizeof(*to));
-
-	if (!to)
-		return -ENOMEM;
-	*to = *from;
-	to->files = malloc(sizeof(*to->files) * (from->nr ? from->nr : 1));
-	if (!to->files) {
-		free(to);
-		return -ENOMEM;
-	}
-	memcpy(to->files, from->files, sizeof(*to->files) * from->nr);
-	crawl->files = to;
-	return 0;
+	crawl->files = COPY_LIST(prev->files, files);
+	return crawl->files ? 0 : -ENOMEM;
 }
 
 static unsigned int files_flags(const struct kh_crawl *crawl)

@@ -168,11 +168,8 @@ int kh_gpa_scan(struct kh_vm *vm, struct kh_read *reads, unsigned int nr,
 			    nr, err);
 }
 
-typedef int (*fetch_fn)(struct kh_vm *vm, struct kh_read *reads,
-			unsigned int nr, struct kh_err *err);
-
 /* One read by fetch, whose failure is an error naming space and addr. */
-static int fetch_one(struct kh_vm *vm, fetch_fn fetch, const char *space,
+static int fetch_one(struct kh_vm *vm, kh_fetch_fn fetch, const char *space,
 		     uint64_t addr, void *buf, uint32_t len,
 		     struct kh_err *err)
 {

@@ -18,6 +18,10 @@ struct kh_read;
  */
 int kh_kva_to_gpa(struct kh_vm *vm, uint64_t va, uint64_t *gpa,
 		  uint64_t *contiguous, struct kh_err *err);
+/* kh_gpa_fetch or kh_kva_fetch, for code that takes either. */
+typedef int (*kh_fetch_fn)(struct kh_vm *vm, struct kh_read *reads,
+			   unsigned int nr, struct kh_err *err);
+
 /*
  * 1 when [va, va + len) lies in the kernel image or the direct map, whose
  * translation is fixed for the boot (no page table is read): *gpa is its

@@ -23,7 +23,7 @@
 
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	(1ULL << PAGE_SHIFT)
-#define MAX_PAGES	4096		/* 16 MiB of pool, at most */
+#define MAX_PAGES	KH_PAGE_CACHE_PAGES
 #define NR_SLOTS	(2 * MAX_PAGES)	/* a power of two, half full at most */
 #define TLB_SIZE	256		/* a power of two */
 /* Larger reads go straight to the technique: each page once anyway. */
@@ -167,32 +167,32 @@ int kh_page_cache_on(const struct kh_vm *vm)
 	       !vm->acc.ops->map;
 }
 
-int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
-		       unsigned int nr, struct kh_err *err)
+/* fetch's answer, past this thread's page cache. */
+static int fetch_fresh(struct kh_vm *vm, kh_fetch_fn fetch,
+		       struct kh_read *reads, unsigned int nr,
+		       struct kh_err *err)
 {
 	struct page_cache *pc = current(vm);
 	int ret;
 
 	if (pc)
 		pc->bypass++;
-	ret = kh_kva_fetch(vm, reads, nr, err);
+	ret = fetch(vm, reads, nr, err);
 	if (pc)
 		pc->bypass--;
 	return ret;
 }
 
+int kh_kva_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
+		       unsigned int nr, struct kh_err *err)
+{
+	return fetch_fresh(vm, kh_kva_fetch, reads, nr, err);
+}
+
 int kh_gpa_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
 		       unsigned int nr, struct kh_err *err)
 {
-	struct page_cache *pc = current(vm);
-	int ret;
-
-	if (pc)
-		pc->bypass++;
-	ret = kh_gpa_fetch(vm, reads, nr, err);
-	if (pc)
-		pc->bypass--;
-	return ret;
+	return fetch_fresh(vm, kh_gpa_fetch, reads, nr, err);
 }
 
 static uint32_t hash(uint64_t gfn)
@@ -260,7 +260,7 @@ static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
 /*
  * At most how many pages reads[0..nr) would add: the pages of each MISS,
  * all of them (after forget) or those not cached yet. A page two reads
- * share counts twice: the caller splits a batch this overstates.
+ * share counts twice; distinct_pages_to_add counts it once.
  */
 static uint64_t pages_to_add(struct page_cache *pc,
 			     const struct kh_read *reads, unsigned int nr,
@@ -278,6 +278,44 @@ static uint64_t pages_to_add(struct page_cache *pc,
 			pages += all || slot_of(pc, gfn)->gen != pc->gen;
 	}
 	return pages;
+}
+
+static int by_gfn(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return (*x > *y) - (*x < *y);
+}
+
+/*
+ * pages_to_add without counting twice a page that reads share, for a
+ * batch whose quick count said it would not fit: a thousand reads of one
+ * new page add one page, not a thousand (which would forget the pool for
+ * nothing). Out of memory, the quick count stands: too many is safe.
+ */
+static uint64_t distinct_pages_to_add(struct page_cache *pc,
+				      const struct kh_read *reads,
+				      unsigned int nr, int all)
+{
+	uint64_t quick = pages_to_add(pc, reads, nr, all), n = 0, distinct = 0;
+	uint64_t *gfns = malloc(sizeof(*gfns) * (quick ? quick : 1)), gfn, i;
+
+	if (!gfns)
+		return quick;
+	for (i = 0; i < nr; i++) {
+		if (reads[i].result != MISS)
+			continue;
+		for (gfn = reads[i].addr >> PAGE_SHIFT;
+		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
+		     gfn++)
+			if (all || slot_of(pc, gfn)->gen != pc->gen)
+				gfns[n++] = gfn;
+	}
+	qsort(gfns, n, sizeof(*gfns), by_gfn);
+	for (i = 0; i < n; i++)
+		distinct += !i || gfns[i] != gfns[i - 1];
+	free(gfns);
+	return distinct;
 }
 
 static int by_addr(const void *a, const void *b)
@@ -436,7 +474,8 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 	}
 	if (!missed)
 		return (int)failed;
-	if (pages_to_add(pc, reads, nr, 0) > MAX_PAGES - pc->nr_pages) {
+	if (pages_to_add(pc, reads, nr, 0) > MAX_PAGES - pc->nr_pages &&
+	    distinct_pages_to_add(pc, reads, nr, 0) > MAX_PAGES - pc->nr_pages) {
 		int first, second;
 
 		/*
@@ -447,7 +486,7 @@ int kh_page_cache_read(struct kh_vm *vm, kh_access_read_fn read,
 		 * fetch list hold MAX_PAGES, and the slot table stays half
 		 * free, which ends every probe.
 		 */
-		if (nr > 1 && pages_to_add(pc, reads, nr, 1) > MAX_PAGES) {
+		if (nr > 1 && distinct_pages_to_add(pc, reads, nr, 1) > MAX_PAGES) {
 			first = kh_page_cache_read(vm, read, reads, nr / 2);
 			if (first < 0)
 				return fail(reads + nr / 2, nr - nr / 2,

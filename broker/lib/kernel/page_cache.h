@@ -22,6 +22,9 @@ struct kh_err;
 struct kh_vm;
 struct kh_read;
 
+/* The pool: pages one operation keeps at most (16 MiB). */
+#define KH_PAGE_CACHE_PAGES	4096
+
 typedef int (*kh_access_read_fn)(struct kh_access *acc, struct kh_read *reads,
 				 unsigned int nr);
 

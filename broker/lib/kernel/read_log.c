@@ -162,7 +162,8 @@ void kh_read_log_add(enum kh_space space, const struct kh_read *reads,
 		*l = (struct logged_read){ .addr = r->addr, .len = r->len,
 					   .result = r->result,
 					   .space = space, .at = log->used };
-		if (!r->result) {
+		/* A read of no bytes has none to keep (and maybe no buf). */
+		if (!r->result && r->len) {
 			memcpy(log->bytes + log->used, r->buf, r->len);
 			log->used += r->len;
 		}
@@ -266,7 +267,7 @@ static int keep_left_over(struct kh_read_log *log, const uint8_t *taken)
 
 		if (taken[i])
 			continue;
-		if (!r.result) {
+		if (!r.result && r.len) {
 			memcpy(bytes + used, log->bytes + r.at, r.len);
 			r.at = used;
 			used += r.len;
@@ -550,7 +551,7 @@ static int left_over_same(struct kh_vm *vm, struct kh_read_log *const *logs,
 						    &reads[nr_gpa + kva++];
 
 			if (now->result != r->result ||
-			    (!r->result &&
+			    (!r->result && r->len &&
 			     memcmp(now->buf, log->bytes + r->at, r->len)))
 				same[l] = 0;
 		}

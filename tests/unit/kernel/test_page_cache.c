@@ -6,7 +6,8 @@
  * partial last page and pages that fail; that a batch whose misses fill
  * the pool past its size while the pool is nearly full is served with
  * never more than a pool of pages fetched at once (it once overflowed the
- * pool and the fetch list); that a read wrapping past the top of the
+ * pool and the fetch list); that many reads of one new page do not make
+ * a nearly full pool forget what it holds; that a read wrapping past the top of the
  * address space goes to the technique whole; and that a technique that
  * fails the whole batch leaves no read with the cache's working marks.
  *
@@ -19,11 +20,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_vm.h"
 #include "kernel/page_cache.h"
 #include "vm.h"
 
 #define PAGE		4096ULL
-#define POOL_PAGES	4096		/* MAX_PAGES in page_cache.c */
+#define POOL_PAGES	KH_PAGE_CACHE_PAGES
 #define LOW_SIZE	(64ULL << 20)
 #define HIGH_SIZE	((8ULL << 20) + 100)	/* a partial last page */
 #define TOP		(UINT64_MAX - 2 * PAGE + 1)
@@ -214,6 +216,45 @@ static void pool_nearly_full(void)
 }
 
 /*
+ * The pool nearly full, then a thousand reads of one page not cached:
+ * one page to add, which fits. Counted once per read it would not, and
+ * the cache would forget every page it held to make room for one.
+ */
+static void many_reads_one_page(void)
+{
+	enum { NR = 1000, HELD = POOL_PAGES - 8 };
+	static uint8_t bytes[HELD + NR];
+	struct kh_read *reads = calloc(HELD + NR, sizeof(*reads));
+	unsigned int i;
+	int ret;
+
+	CHECK(reads, "out of memory");
+	kh_vm_fresh(&vm);
+	for (i = 0; i < HELD; i++)
+		reads[i] = (struct kh_read){ .addr = i * PAGE, .buf = &bytes[i],
+					     .len = 1 };
+	ret = kh_page_cache_read(&vm, technique_read, reads, HELD);
+	same_as_technique(reads, HELD, ret, "filling the pool");
+	for (i = 0; i < NR; i++)
+		reads[i] = (struct kh_read){ .addr = HELD * PAGE + i,
+					     .buf = &bytes[HELD + i], .len = 1 };
+	page_reads = 0;
+	ret = kh_page_cache_read(&vm, technique_read, reads, NR);
+	same_as_technique(reads, NR, ret, "a thousand reads of one page");
+	CHECK(page_reads == 1, "one new page cost %lu page reads", page_reads);
+	for (i = 0; i < HELD; i++)
+		reads[i] = (struct kh_read){ .addr = i * PAGE, .buf = &bytes[i],
+					     .len = 1 };
+	page_reads = 0;
+	ret = kh_page_cache_read(&vm, technique_read, reads, HELD);
+	same_as_technique(reads, HELD, ret, "the pool read again");
+	CHECK(page_reads == 0,
+	      "the pool was forgotten for one page: %lu pages fetched again",
+	      page_reads);
+	free(reads);
+}
+
+/*
  * The engine keeps such a read from the cache (it lies in no RAM range),
  * but the cache must not take it either: its last page comes before its
  * first, and the pages between would never be looked up.
@@ -261,19 +302,17 @@ static void whole_batch_fails(void)
 
 int main(void)
 {
-	ops.name = "pattern";
-	ops.read = technique_read;
-	vm.acc.ops = &ops;
-	vm.layout.nr = 3;
-	vm.layout.range[0] = (struct kh_ram_range){ .gpa = 0,
-						    .size = LOW_SIZE };
-	vm.layout.range[1] = (struct kh_ram_range){ .gpa = LOW_SIZE,
-						    .size = HIGH_SIZE };
-	vm.layout.range[2] = (struct kh_ram_range){ .gpa = TOP,
-						    .size = 2 * PAGE };
+	const struct kh_ram_range ranges[] = {
+		{ .gpa = 0, .size = LOW_SIZE },
+		{ .gpa = LOW_SIZE, .size = HIGH_SIZE },	/* a partial last page */
+		{ .gpa = TOP, .size = 2 * PAGE },
+	};
+
+	fake_vm(&vm, &ops, "pattern", technique_read, ranges, 3);
 	kh_page_cache_begin(&vm);
 	random_batches();
 	pool_nearly_full();
+	many_reads_one_page();
 	wrapping_read();
 	whole_batch_fails();
 	kh_page_cache_end(&vm);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_vm.h"
 #include "kernel/memory.h"
 #include "kernel/read_log.h"
 #include "vm.h"
@@ -155,16 +156,12 @@ static void every_case(void)
 
 int main(void)
 {
+	const struct kh_ram_range whole = { .gpa = 0, .size = RAM_SIZE };
 	unsigned int i;
 
 	for (i = 0; i < RAM_SIZE; i++)
 		ram[i] = (uint8_t)(i * 7 + (i >> 9));
-	ops.name = "array";
-	ops.read = technique_read;
-	vm.acc.ops = &ops;
-	vm.layout.nr = 1;
-	vm.layout.range[0] = (struct kh_ram_range){ .gpa = 0,
-						    .size = RAM_SIZE };
+	fake_vm(&vm, &ops, "array", technique_read, &whole, 1);
 	vm.kernel.page_offset_base = DIRECT_MAP;
 	vm.kernel.direct_map_size = RAM_SIZE;
 	vm.kernel.text_va = 0xffffffff81000000ULL;
