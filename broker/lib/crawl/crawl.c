@@ -386,17 +386,22 @@ struct second_look {
 	uint64_t mm;
 };
 
+static void look(struct kh_read *r, uint64_t addr, void *buf, uint32_t len)
+{
+	/* Field by field: a compound literal here was zeroed with rep stos. */
+	r->addr = addr;
+	r->buf = buf;
+	r->len = len;
+	r->result = 0;
+}
+
 static void look_at(struct kh_read *reads, uint64_t task,
 		    const struct kh_task_layout *tl, struct second_look *l)
 {
-	reads[0] = (struct kh_read){ .addr = task + tl->pid, .buf = &l->pid,
-				     .len = 4 };
-	reads[1] = (struct kh_read){ .addr = task + tl->exit_state,
-				     .buf = &l->exit_state, .len = 4 };
-	reads[2] = (struct kh_read){ .addr = task + tl->flags,
-				     .buf = &l->flags, .len = 4 };
-	reads[3] = (struct kh_read){ .addr = task + tl->mm, .buf = &l->mm,
-				     .len = 8 };
+	look(&reads[0], task + tl->pid, &l->pid, 4);
+	look(&reads[1], task + tl->exit_state, &l->exit_state, 4);
+	look(&reads[2], task + tl->flags, &l->flags, 4);
+	look(&reads[3], task + tl->mm, &l->mm, 8);
 }
 
 /* II.A and II.B: what the second look at each task says. */

@@ -99,7 +99,7 @@ static int add_file(struct walk *w, int32_t tgid, int32_t fd, uint64_t addr,
 		return 1;
 	}
 	if (list->nr == w->cap) {
-		unsigned int cap = w->cap ? w->cap * 2 : 256;
+		unsigned int cap = w->cap ? w->cap * 2 : 64;
 		struct kh_file *files = realloc(list->files,
 						sizeof(*files) * cap);
 
