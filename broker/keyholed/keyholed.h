@@ -30,6 +30,7 @@ struct daemon_config {
 	const char *metrics;		/* ADDR:PORT for /metrics, or NULL */
 	const char *state_dir;		/* the halt journal's; NULL: none */
 	struct kh_crawl_budget budget;	/* of every crawl it makes */
+	bool full_crawls;		/* never kh_crawl_since (--full-crawls) */
 };
 
 /* --- the state directory and its halt journal (recover.c) --- */
@@ -66,6 +67,7 @@ struct vm_entry {
 	unsigned long found;		/* the rescan that found it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
+	unsigned long opened;		/* vm's attachments so far (worker's) */
 	/*
 	 * The module sessions keyholed last made besides its own: for
 	 * clients ("ram") and for queries with another technique; worker's.
@@ -235,6 +237,13 @@ struct feed {
 	uint64_t seq;
 	uint64_t took_ns;		/* its last crawl, 0 before the first */
 	json_t *prev;			/* last full record, for changes */
+	/*
+	 * The last crawl, for the next to keep what reads the same
+	 * (kh_crawl_since), and the attachment of f->vm it was made with:
+	 * a crawl of another attachment is not taken into account.
+	 */
+	struct kh_crawl *last;
+	unsigned long last_opened;
 	/* The worker's, under its lock: its place in the worker's heap. */
 	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
 	uint64_t asked_ns;		/* due_ns before an attach put it off */

@@ -49,6 +49,9 @@ static void usage(FILE *out)
 		"      --budget-ms MS     wall time a crawl may take (default %u; 0: none)\n"
 		"      --budget-kib KIB   memory a crawl's results may hold (default\n"
 		"                         %u; 0: none)\n"
+		"      --full-crawls      walk everything on every crawl of a watched VM\n"
+		"                         (default: keep each process's state, found\n"
+		"                         unchanged, from the feed's last crawl)\n"
 		"      --state-dir DIR    halt journal in DIR/paused, to resume guests a\n"
 		"                         killed keyholed left halted (default\n"
 		"                         /run/keyhole; \"\" disables)\n"
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "budget-ms", required_argument, NULL, 'T' },
 		{ "budget-kib", required_argument, NULL, 'K' },
+		{ "full-crawls", no_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -170,6 +174,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.budget.memory_bytes = (uint64_t)kib << 10;
+			break;
+		case 'F':
+			cfg.full_crawls = true;
 			break;
 		case 'V':
 			printf("keyholed %s\n", KEYHOLED_VERSION);

@@ -4,7 +4,8 @@
  * monitoring system scrapes keyholed as it scrapes anything else: one
  * keyholed per host, Prometheus across them (Documentation/broker.md).
  *
- * Per VM: crawls, crawl errors, a histogram of crawl durations, the last
+ * Per VM: crawls, crawl errors, processes whose state crawls kept
+ * (incremental crawls), a histogram of crawl durations, the last
  * crawl's lateness, the consistency counters (Documentation/consistency.md)
  * summed over crawls, and the last crawl's task, module and connection
  * counts. Per worker: the seconds it spent working (its utilisation is
@@ -43,7 +44,7 @@ static const char *const consistency_keys[] = {
 struct vm_metrics {
 	pid_t pid;
 	char name[256];
-	uint64_t crawls, errors;
+	uint64_t crawls, errors, procs_kept;
 	uint64_t bucket[NR_BUCKETS];
 	double duration_sum, lateness;
 	uint64_t consistency[NR_CONSISTENCY];
@@ -156,6 +157,8 @@ void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
 		goto out;
 	}
 	m->crawls++;
+	m->procs_kept += json_integer_value(json_object_get(
+		json_object_get(summary, "cost"), "procs_kept"));
 	m->duration_sum += seconds;
 	for (i = 0; i < NR_BUCKETS; i++)
 		if (seconds <= buckets[i])
@@ -354,6 +357,13 @@ static void render(FILE *out)
 		fputs("keyholed_crawls_total", out);
 		vm_labels(out, &vms[i]);
 		fprintf(out, "} %llu\n", (unsigned long long)vms[i].crawls);
+	}
+	FAMILY(out, "keyholed_crawl_procs_kept_total", "counter",
+	       "Processes whose state a crawl kept from the last, found unchanged.");
+	for (i = 0; i < nr_vms; i++) {
+		fputs("keyholed_crawl_procs_kept_total", out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)vms[i].procs_kept);
 	}
 	FAMILY(out, "keyholed_crawl_errors_total", "counter",
 	       "Crawls that failed.");

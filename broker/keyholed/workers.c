@@ -242,6 +242,7 @@ void feed_put(struct feed *f)
 		return;
 	vm_put(f->vm);
 	json_decref(f->prev);
+	kh_crawl_free(f->last);
 	free(f->subs);
 	free(f);
 }
@@ -456,6 +457,8 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 		kh_vm_close(e->vm);
 		e->vm = NULL;
 	}
+	if (e->vm)
+		e->opened++;
 	if (e->vm && !kh_vm_kmod_session(e->vm, &session))
 		atomic_store(&e->kmod_session, session);
 	return e->vm;
@@ -479,6 +482,32 @@ static void clamp_budget(json_t *args, const char *key, uint64_t limit)
 }
 
 #define SLOWEST_NS	(60 * 1000000000ull)
+
+/*
+ * The feed's next crawl: incremental against its last one, made with the
+ * same attachment, unless the daemon makes full crawls only. Each kept
+ * process costs one batched check instead of a walk, and its state is
+ * exactly what a walk would give (kh_crawl_since). A failed crawl leaves
+ * nothing to compare with.
+ */
+static int crawl_next(struct feed *f, struct kh_vm *vm,
+		      struct kh_crawl **crawlp, struct kh_err *err)
+{
+	const struct kh_crawl *since = f->last_opened == f->vm->opened ?
+				       f->last : NULL;
+	int ret;
+
+	if (config->full_crawls)
+		return kh_crawl_within(vm, f->crawl_flags, &config->budget,
+				       crawlp, err);
+	ret = kh_crawl_since(vm, f->crawl_flags, &config->budget, since,
+			     crawlp, err);
+	if (ret) {
+		kh_crawl_free(f->last);
+		f->last = NULL;
+	}
+	return ret;
+}
 
 /*
  * One crawl of a feed, and when the next is due. A VM whose crawl takes
@@ -508,8 +537,7 @@ static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
 	/* Early by at most early_ns(): not late. */
 	out->lateness_ms = now > was ? (now - was) / 1e6 : 0;
 	vm = f->vm->gone ? NULL : attached(f->vm, &err);
-	if (!vm || kh_crawl_within(vm, f->crawl_flags, &config->budget,
-				   &crawl, &err)) {
+	if (!vm || crawl_next(f, vm, &crawl, &err)) {
 		out->reply = json_pack("{s:s}", "desc",
 				       f->vm->gone ? "QEMU exited" :
 				       err.msg[0] ? err.msg : "crawl failed");
@@ -523,7 +551,11 @@ static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
 		if (wants & (FEED_WANTS_RECORD | FEED_WANTS_CHANGES))
 			out->record = kh_json_crawl(crawl, out->seq, 0);
 		out->summary = kh_json_crawl(crawl, out->seq, 1);
-		kh_crawl_free(crawl);
+		kh_crawl_free(f->last);
+		f->last = config->full_crawls ? NULL : crawl;
+		f->last_opened = f->vm->opened;
+		if (config->full_crawls)
+			kh_crawl_free(crawl);
 		if ((wants & FEED_WANTS_CHANGES) && out->record && f->prev)
 			out->changes = crawl_changes(f->prev, out->record);
 		json_decref(f->prev);

@@ -4,7 +4,8 @@
  * test's own serves /metrics, a real Prometheus (Debian's) scrapes it
  * every second, a client watches the guest at 5 Hz, and Prometheus's
  * query API must then show, for the guest's pid and name, crawls that
- * keep counting up, a crawl duration histogram, the guest's task count as
+ * keep counting up, processes those crawls kept (watched VMs are crawled
+ * incrementally), a crawl duration histogram, the guest's task count as
  * the guest's own /proc has it (within the churn of kh-churn), the
  * consistency counters, and a worker's busy time that grows. A client
  * that does not read shows up in keyholed_client_dropped_total.
@@ -145,6 +146,10 @@ int main(int argc, char **argv)
 	snprintf(q, sizeof(q), "keyholed_crawl_duration_seconds_bucket{pid=\"%d\",le=\"+Inf\"}",
 		 g.pid);
 	wait_above(pport, q, 0, 60);
+	/* Watched VMs are crawled incrementally: idle processes are kept. */
+	snprintf(q, sizeof(q), "keyholed_crawl_procs_kept_total{pid=\"%d\"}",
+		 g.pid);
+	wait_above(pport, q, 0, 120);
 	snprintf(q, sizeof(q), "sum(keyholed_inconsistencies_total{pid=\"%d\"}) >= 0",
 		 g.pid);
 	wait_above(pport, q, -1, 60);

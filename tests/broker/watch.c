@@ -10,6 +10,9 @@
  *    number, cost included (two crawls would never cost the same);
  *  - a client that does not read loses its oldest records, counted in
  *    "dropped", while another client's records keep coming;
+ *  - a watched VM is crawled incrementally, never stale: while the guest
+ *    is held halted, a record keeps every process's state from the last
+ *    crawl and equals a full crawl;
  *  - unwatch ends a subscription at once; bad arguments are refused;
  *  - a VM that exits ends the subscriptions to it (vm-exited, then
  *    subscription-ended), and one whose RAM holds no kernel (a QEMU at -S)
@@ -267,6 +270,87 @@ static void one_crawl_feeds_all(void)
 	close(b);
 }
 
+/* A command of the daemon for g's VM, which must succeed. */
+static void vm_command(int fd, const char *execute, const char *more)
+{
+	char request[512];
+	json_t *reply;
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"%s\",\"arguments\":{\"vm\":\"%d\"%s},\"id\":\"c\"}",
+		 execute, g.pid, more);
+	reply = broker_call(fd, request);
+	CHECK(json_object_get(reply, "return"), "%s: %s", execute,
+	      json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+}
+
+/*
+ * A watched VM is crawled incrementally (kh_crawl_since), and that is
+ * never stale: with the guest held halted, so that nothing can change,
+ * a record soon keeps every process's state from the feed's last crawl
+ * (cost.procs_kept), and everything in it is what a full crawl the
+ * daemon makes for a query meanwhile says.
+ */
+static void kept_state_is_a_full_crawl(void)
+{
+	static const char *const parts[] = { "processes", "proc", "files",
+					     "conns", "modules", "ifaces",
+					     "consistency" };
+	int hold = broker_connect(sock), fd = broker_connect(sock), i;
+	json_t *kept = NULL, *reply;
+	char request[256];
+
+	/* Closing "hold" (or the test dying) resumes the guest too. */
+	vm_command(hold, "pause", ",\"seconds\":300");
+	snprintf(request, sizeof(request),
+		 "{\"vm\":\"%s\",\"hz\":4,\"records\":\"full\"}", g.name);
+	watch(fd, request);
+	for (i = 0; i < 40 && !kept; i++) {
+		json_t *msg = next_event(fd, "record", 60), *record;
+		json_int_t nr_kept;
+
+		CHECK(msg, "no record within 60 s");
+		record = json_object_get(json_object_get(msg, "data"),
+					 "record");
+		nr_kept = json_integer_value(json_object_get(
+			json_object_get(record, "cost"), "procs_kept"));
+		if (nr_kept > 0 &&
+		    (size_t)nr_kept == json_object_size(json_object_get(record,
+									"proc")))
+			kept = json_incref(record);
+		json_decref(msg);
+	}
+	CHECK(kept, "in 40 records of a halted guest, none kept every process");
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"crawl\",\"arguments\":{\"vm\":\"%d\"},\"id\":\"f\"}",
+		 g.pid);
+	reply = broker_call(hold, request);
+	CHECK(json_object_get(reply, "return"), "crawl: %s",
+	      json_dumps(reply, JSON_COMPACT));
+	CHECK(json_integer_value(json_object_get(json_object_get(
+		json_object_get(reply, "return"), "cost"), "procs_kept")) == 0,
+	      "a query's crawl kept processes: it must be a full one");
+	for (i = 0; i < (int)(sizeof(parts) / sizeof(parts[0])); i++)
+		CHECK(json_equal(json_object_get(kept, parts[i]),
+				 json_object_get(json_object_get(reply,
+								 "return"),
+						 parts[i])),
+		      "the kept record's %s differ from a full crawl's: %s vs %s",
+		      parts[i],
+		      json_dumps(json_object_get(kept, parts[i]), JSON_COMPACT),
+		      json_dumps(json_object_get(json_object_get(reply,
+								 "return"),
+						 parts[i]), JSON_COMPACT));
+	printf("watch: a record of the halted guest kept all %zu processes and equals a full crawl\n",
+	       json_object_size(json_object_get(kept, "proc")));
+	json_decref(reply);
+	json_decref(kept);
+	close(fd);
+	vm_command(hold, "resume", "");
+	close(hold);
+}
+
 static void slow_client(void)
 {
 	int slow = broker_connect(sock), fast = broker_connect(sock);
@@ -419,6 +503,7 @@ int main(int argc, char **argv)
 
 	events_are_true();
 	one_crawl_feeds_all();
+	kept_state_is_a_full_crawl();
 	unwatch_and_refusals();
 	slow_client();
 	vm_without_kernel_exits();

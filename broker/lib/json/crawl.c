@@ -65,11 +65,13 @@ static json_t *procs_json(const struct kh_crawl *crawl)
 json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
 		      int summary)
 {
-	json_t *doc = json_pack("{s:i, s:{s:f, s:f, s:I, s:I}, s:o, s:i, s:b}",
+	json_t *doc = json_pack("{s:i, s:{s:f, s:f, s:I, s:I, s:i}, s:o, s:i, s:b}",
 		"iteration", (int)iteration,
 		"cost", "wall_ms", crawl->wall_ms, "cpu_ms", crawl->cpu_ms,
 		"read_bytes", (json_int_t)crawl->read_bytes,
 		"read_calls", (json_int_t)crawl->read_calls,
+		/* kh_crawl_since: processes whose state was kept, not walked */
+		"procs_kept", (int)crawl->nr_reused,
 		"consistency", consistency_json(&crawl->consistency),
 		"skipped", (int)crawl->nr_skipped, "paused", crawl->paused);
 

@@ -196,13 +196,13 @@ static const char techniques_want[] =
 	"{\"name\":\"dump\",\"class\":\"VII\",\"description\":\"QMP dump-guest-memory\",\"live\":false,\"halting\":true,\"snapshot\":true,\"agent\":false,\"interface\":true,\"mapped\":true,\"available\":false,\"reason\":\"no QMP socket\"}]";
 
 static const char crawl_summary_want[] =
-	"{\"iteration\":7,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12},"
+	"{\"iteration\":7,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12,\"procs_kept\":0},"
 	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
 	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,"
 	"\"counts\":{\"tasks\":3,\"modules\":2,\"ifaces\":2,\"files\":3,\"conns\":4,\"procs\":2}}";
 
 static const char crawl_want_head[] =
-	"{\"iteration\":0,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12},"
+	"{\"iteration\":0,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12,\"procs_kept\":0},"
 	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
 	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,\"os\":";
 
