@@ -67,7 +67,14 @@ struct vm_entry {
 	unsigned long found;		/* the rescan that found it (loop) */
 	/* Attached on first use, by its worker only. */
 	struct kh_vm *vm;
-	unsigned long opened;		/* vm's attachments so far (worker's) */
+	/*
+	 * vm's last crawl for a feed, for the next to keep what reads the
+	 * same (kh_crawl_since), whichever feed of the VM makes it: its
+	 * worker's, freed whenever vm is closed. full_crawls_left: after an
+	 * incremental crawl went over budget, how many more are full ones.
+	 */
+	struct kh_crawl *last;
+	unsigned int full_crawls_left;
 	/*
 	 * The module sessions keyholed last made besides its own: for
 	 * clients ("ram") and for queries with another technique; worker's.
@@ -237,13 +244,6 @@ struct feed {
 	uint64_t seq;
 	uint64_t took_ns;		/* its last crawl, 0 before the first */
 	json_t *prev;			/* last full record, for changes */
-	/*
-	 * The last crawl, for the next to keep what reads the same
-	 * (kh_crawl_since), and the attachment of f->vm it was made with:
-	 * a crawl of another attachment is not taken into account.
-	 */
-	struct kh_crawl *last;
-	unsigned long last_opened;
 	/* The worker's, under its lock: its place in the worker's heap. */
 	uint64_t due_ns;		/* next crawl, CLOCK_MONOTONIC */
 	uint64_t asked_ns;		/* due_ns before an attach put it off */

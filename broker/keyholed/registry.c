@@ -67,6 +67,7 @@ static void free_entry(struct rcu_head *head)
 	/* Closing resumes a VM the daemon left paused (kh_vm_close()). */
 	if (e->vm)
 		kh_vm_close(e->vm);
+	kh_crawl_free(e->last);
 	free(e);
 }
 

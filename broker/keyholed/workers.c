@@ -159,6 +159,15 @@ static struct job *take_jobs(struct worker *w, struct vm_entry *e,
 	return taken;
 }
 
+/* Closes e's attachment, and drops the crawl made through it. */
+static void detach(struct vm_entry *e)
+{
+	kh_vm_close(e->vm);
+	e->vm = NULL;
+	kh_crawl_free(e->last);
+	e->last = NULL;
+}
+
 /*
  * On w's thread: e goes to worker "to" with its feeds (and their
  * deadlines) and its queued jobs, all at once: under both workers' locks
@@ -185,8 +194,7 @@ static void move_vm(struct worker *w, struct vm_entry *e, unsigned int to)
 	if (!moved)
 		return;
 	if (e->vm) {
-		kh_vm_close(e->vm);
-		e->vm = NULL;
+		detach(e);
 		atomic_store(&e->kmod_session, 0);
 	}
 	first = w->index < to ? w : dest;
@@ -242,7 +250,6 @@ void feed_put(struct feed *f)
 		return;
 	vm_put(f->vm);
 	json_decref(f->prev);
-	kh_crawl_free(f->last);
 	free(f->subs);
 	free(f);
 }
@@ -445,20 +452,15 @@ static struct kh_vm *attached(struct vm_entry *e, struct kh_err *err)
 	if (e->vm && !layout_stale(e))
 		return e->vm;
 	if (e->vm) {
-		kh_vm_close(e->vm);
-		e->vm = NULL;
+		detach(e);
 		metrics_layout_reread();
 		e->reread_after_ns = mono_ns() + LAYOUT_REREAD_NS;
 	}
 	snprintf(spec, sizeof(spec), "%d", (int)e->id.pid);
 	if (kh_vm_open(ctx, spec, &cfg, &e->vm, err))
 		e->vm = NULL;
-	else if (!same_process(e, err)) {
-		kh_vm_close(e->vm);
-		e->vm = NULL;
-	}
-	if (e->vm)
-		e->opened++;
+	else if (!same_process(e, err))
+		detach(e);
 	if (e->vm && !kh_vm_kmod_session(e->vm, &session))
 		atomic_store(&e->kmod_session, session);
 	return e->vm;
@@ -484,29 +486,49 @@ static void clamp_budget(json_t *args, const char *key, uint64_t limit)
 #define SLOWEST_NS	(60 * 1000000000ull)
 
 /*
- * The feed's next crawl: incremental against its last one, made with the
- * same attachment, unless the daemon makes full crawls only. Each kept
- * process costs one batched check instead of a walk, and its state is
- * exactly what a walk would give (kh_crawl_since). A failed crawl leaves
- * nothing to compare with.
+ * A feed's crawl: incremental against the VM's last one (made through the
+ * same attachment, which detach() ends), unless the daemon makes full
+ * crawls only. Each kept process costs one batched check instead of a
+ * walk, and its state is exactly what a walk would give (kh_crawl_since);
+ * which feed made the last crawl does not matter, since everything kept
+ * is read again. A crawl that logs what it read holds more and takes
+ * longer than a full one: one that went over budget is followed by full
+ * crawls for a while, so that a VM near its budget is not failed for
+ * good by the logging alone.
  */
+#define FULL_CRAWLS_AFTER_OVER	64
+
 static int crawl_next(struct feed *f, struct kh_vm *vm,
 		      struct kh_crawl **crawlp, struct kh_err *err)
 {
-	const struct kh_crawl *since = f->last_opened == f->vm->opened ?
-				       f->last : NULL;
+	struct vm_entry *e = f->vm;
 	int ret;
 
-	if (config->full_crawls)
+	if (config->full_crawls || e->full_crawls_left) {
+		if (e->full_crawls_left)
+			e->full_crawls_left--;
 		return kh_crawl_within(vm, f->crawl_flags, &config->budget,
 				       crawlp, err);
-	ret = kh_crawl_since(vm, f->crawl_flags, &config->budget, since,
+	}
+	ret = kh_crawl_since(vm, f->crawl_flags, &config->budget, e->last,
 			     crawlp, err);
-	if (ret) {
-		kh_crawl_free(f->last);
-		f->last = NULL;
+	if (ret == -ENOBUFS || ret == -ETIME) {
+		kh_crawl_free(e->last);
+		e->last = NULL;
+		e->full_crawls_left = FULL_CRAWLS_AFTER_OVER;
 	}
 	return ret;
+}
+
+/* The VM's new last crawl, or crawl freed when none is kept. */
+static void keep_last(struct vm_entry *e, struct kh_crawl *crawl)
+{
+	if (!crawl->memo) {
+		kh_crawl_free(crawl);
+		return;
+	}
+	kh_crawl_free(e->last);
+	e->last = crawl;
 }
 
 /*
@@ -551,11 +573,7 @@ static struct job *crawl_feed(struct feed *f, uint64_t now, uint64_t was,
 		if (wants & (FEED_WANTS_RECORD | FEED_WANTS_CHANGES))
 			out->record = kh_json_crawl(crawl, out->seq, 0);
 		out->summary = kh_json_crawl(crawl, out->seq, 1);
-		kh_crawl_free(f->last);
-		f->last = config->full_crawls ? NULL : crawl;
-		f->last_opened = f->vm->opened;
-		if (config->full_crawls)
-			kh_crawl_free(crawl);
+		keep_last(f->vm, crawl);
 		if ((wants & FEED_WANTS_CHANGES) && out->record && f->prev)
 			out->changes = crawl_changes(f->prev, out->record);
 		json_decref(f->prev);

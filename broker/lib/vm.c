@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,8 @@ static int copy_setting(char *to, size_t size, const char *from,
 	return 0;
 }
 
+static _Atomic uint64_t serials;
+
 int kh_vm_alloc(const struct kh_vm_config *cfg, struct kh_vm **vmp,
 		struct kh_err *err)
 {
@@ -323,6 +326,7 @@ int kh_vm_alloc(const struct kh_vm_config *cfg, struct kh_vm **vmp,
 
 	if (!vm)
 		return kh_err_set(err, ENOMEM, "out of memory for a VM handle");
+	vm->serial = atomic_fetch_add(&serials, 1) + 1;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
 	vm->acc.pidfd = -1;

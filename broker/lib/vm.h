@@ -31,6 +31,12 @@ struct kh_ctx {
 struct kh_vm {
 	struct kh_ctx *ctx;
 	/*
+	 * This handle among every one the process opened: what an
+	 * incremental crawl's memo names its VM by (a handle closed and
+	 * opened again often gets the same address).
+	 */
+	uint64_t serial;
+	/*
 	 * The only mutable part, under pause_lock: who paused the guest.
 	 * pause_depth counts kh_vm_pause calls; op_paused is set while a
 	 * halting technique holds the guest for one public operation: its

@@ -297,31 +297,43 @@ static void kept_state_is_a_full_crawl(void)
 	static const char *const parts[] = { "processes", "proc", "files",
 					     "conns", "modules", "ifaces",
 					     "consistency" };
-	int hold = broker_connect(sock), fd = broker_connect(sock), i;
+	int hold = broker_connect(sock), fd = -1, i, attempt;
 	json_t *kept = NULL, *reply;
 	char request[256];
 
-	/* Closing "hold" (or the test dying) resumes the guest too. */
-	vm_command(hold, "pause", ",\"seconds\":300");
 	snprintf(request, sizeof(request),
 		 "{\"vm\":\"%s\",\"hz\":4,\"records\":\"full\"}", g.name);
-	watch(fd, request);
-	for (i = 0; i < 40 && !kept; i++) {
-		json_t *msg = next_event(fd, "record", 60), *record;
-		json_int_t nr_kept;
+	/*
+	 * A process halted where its state cannot be read whole (a churn
+	 * child mid-exec) is never kept while that hold lasts: then the
+	 * guest runs a moment and is held again.
+	 */
+	for (attempt = 0; attempt < 3 && !kept; attempt++) {
+		/* Closing "hold" (or the test dying) resumes the guest. */
+		vm_command(hold, "pause", ",\"seconds\":300");
+		fd = broker_connect(sock);
+		watch(fd, request);
+		for (i = 0; i < 20 && !kept; i++) {
+			json_t *msg = next_event(fd, "record", 60), *record;
+			json_int_t nr_kept;
 
-		CHECK(msg, "no record within 60 s");
-		record = json_object_get(json_object_get(msg, "data"),
-					 "record");
-		nr_kept = json_integer_value(json_object_get(
-			json_object_get(record, "cost"), "procs_kept"));
-		if (nr_kept > 0 &&
-		    (size_t)nr_kept == json_object_size(json_object_get(record,
-									"proc")))
-			kept = json_incref(record);
-		json_decref(msg);
+			CHECK(msg, "no record within 60 s");
+			record = json_object_get(json_object_get(msg, "data"),
+						 "record");
+			nr_kept = json_integer_value(json_object_get(
+				json_object_get(record, "cost"), "procs_kept"));
+			if (nr_kept > 0 &&
+			    (size_t)nr_kept ==
+			    json_object_size(json_object_get(record, "proc")))
+				kept = json_incref(record);
+			json_decref(msg);
+		}
+		if (!kept) {
+			close(fd);
+			vm_command(hold, "resume", "");
+		}
 	}
-	CHECK(kept, "in 40 records of a halted guest, none kept every process");
+	CHECK(kept, "in 3 holds of 20 records each, no record kept every process");
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"crawl\",\"arguments\":{\"vm\":\"%d\"},\"id\":\"f\"}",
 		 g.pid);

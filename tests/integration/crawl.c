@@ -290,7 +290,12 @@ static void crawl_contents(const struct guest *g, const char *technique)
 		char request[64], *cmdline, *maps0, *stat0;
 		int same = 0;
 
-		if (t->pid != t->tgid || !is_quiet(t->comm))
+		/*
+		 * PID 1's forks are "init" too: the subshell it runs every
+		 * 30 s, gone a moment later. Only PID 1 is the quiet init.
+		 */
+		if (t->pid != t->tgid || !is_quiet(t->comm) ||
+		    (!strcmp(t->comm, "init") && t->pid != 1))
 			continue;
 		snprintf(request, sizeof(request), "cmdline %d", t->pid);
 		cmdline = guest_truth(g, request);

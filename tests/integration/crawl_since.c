@@ -98,8 +98,10 @@ static int is_quiet(const struct kh_crawl *c, int32_t pid)
 	for (i = 0; i < c->tasks->nr; i++) {
 		if (c->tasks->tasks[i].pid != pid)
 			continue;
+		/* PID 1's forks are "init" too: short-lived subshells. */
 		for (q = 0; q < sizeof(quiet) / sizeof(quiet[0]); q++)
-			if (!strcmp(c->tasks->tasks[i].comm, quiet[q]))
+			if (!strcmp(c->tasks->tasks[i].comm, quiet[q]) &&
+			    (pid == 1 || strcmp(quiet[q], "init")))
 				return 1;
 	}
 	return 0;

@@ -36,7 +36,7 @@ struct memo_entry {
 };
 
 struct kh_crawl_memo {
-	const struct kh_vm *vm;
+	uint64_t vm;			/* its kh_vm's serial */
 	struct memo_entry *entries;
 	unsigned int nr, cap;
 	uint64_t bytes;
@@ -53,7 +53,7 @@ int kh_memo_new(struct kh_crawl_memo **memop, const struct kh_vm *vm)
 	*memop = calloc(1, sizeof(**memop));
 	if (!*memop)
 		return -ENOMEM;
-	(*memop)->vm = vm;
+	(*memop)->vm = vm->serial;
 	return 0;
 }
 
@@ -118,7 +118,7 @@ static const struct memo_entry *find(const struct kh_vm *vm,
 {
 	const struct memo_entry key = { .task = task->addr }, *e;
 
-	if (!prev || !prev->memo || !prev->memo->nr || prev->memo->vm != vm)
+	if (!prev || !prev->memo || !prev->memo->nr || prev->memo->vm != vm->serial)
 		return NULL;
 	e = bsearch(&key, prev->memo->entries, prev->memo->nr, sizeof(key),
 		    by_task);
@@ -171,7 +171,7 @@ struct kh_read_log *kh_memo_part(const struct kh_vm *vm,
 				 enum kh_memo_part part, int *changed)
 {
 	*changed = 0;
-	if (!prev || !prev->memo || prev->memo->vm != vm)
+	if (!prev || !prev->memo || prev->memo->vm != vm->serial)
 		return NULL;
 	*changed = prev->memo->part_changed[part];
 	return prev->memo->part_log[part];
@@ -201,7 +201,7 @@ void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo)
 
 int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev)
 {
-	if (!prev || !prev->memo || prev->memo->vm != vm)
+	if (!prev || !prev->memo || prev->memo->vm != vm->serial)
 		return 0;
 	return kh_page_cache_prefetch(vm, prev->memo->gfns,
 				      prev->memo->nr_gfns);
