@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -311,6 +312,21 @@ static void vm_labels(FILE *out, const struct vm_metrics *m)
 	fputs("\"", out);
 }
 
+/* A per-VM counter: the uint64_t at offset in each VM's metrics. */
+static void vm_counter(FILE *out, const char *name, const char *help,
+		       size_t offset)
+{
+	unsigned int i;
+
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (i = 0; i < nr_vms; i++) {
+		fputs(name, out);
+		vm_labels(out, &vms[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)
+			*(const uint64_t *)((const char *)&vms[i] + offset));
+	}
+}
+
 #define FAMILY(out, name, type, help) \
 	fprintf(out, "# HELP " name " " help "\n# TYPE " name " " type "\n")
 
@@ -351,27 +367,13 @@ static void render(FILE *out)
 	fprintf(out, "keyholed_vm_moves_total %llu\n",
 		(unsigned long long)vm_moves);
 
-	FAMILY(out, "keyholed_crawls_total", "counter",
-	       "Crawls of subscribed VMs.");
-	for (i = 0; i < nr_vms; i++) {
-		fputs("keyholed_crawls_total", out);
-		vm_labels(out, &vms[i]);
-		fprintf(out, "} %llu\n", (unsigned long long)vms[i].crawls);
-	}
-	FAMILY(out, "keyholed_crawl_procs_kept_total", "counter",
-	       "Processes whose state a crawl kept from the last, found unchanged.");
-	for (i = 0; i < nr_vms; i++) {
-		fputs("keyholed_crawl_procs_kept_total", out);
-		vm_labels(out, &vms[i]);
-		fprintf(out, "} %llu\n", (unsigned long long)vms[i].procs_kept);
-	}
-	FAMILY(out, "keyholed_crawl_errors_total", "counter",
-	       "Crawls that failed.");
-	for (i = 0; i < nr_vms; i++) {
-		fputs("keyholed_crawl_errors_total", out);
-		vm_labels(out, &vms[i]);
-		fprintf(out, "} %llu\n", (unsigned long long)vms[i].errors);
-	}
+	vm_counter(out, "keyholed_crawls_total", "Crawls of subscribed VMs.",
+		   offsetof(struct vm_metrics, crawls));
+	vm_counter(out, "keyholed_crawl_procs_kept_total",
+		   "Processes whose state a crawl kept from the last, found unchanged.",
+		   offsetof(struct vm_metrics, procs_kept));
+	vm_counter(out, "keyholed_crawl_errors_total", "Crawls that failed.",
+		   offsetof(struct vm_metrics, errors));
 	FAMILY(out, "keyholed_crawl_duration_seconds", "histogram",
 	       "Wall time of a crawl.");
 	for (i = 0; i < nr_vms; i++) {

@@ -118,10 +118,7 @@ static void daemon_memory_budget(const char *dir)
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"watch\",\"arguments\":{\"vm\":\"%d\",\"hz\":5,\"records\":\"summary\"},\"id\":\"w\"}",
 		 g.pid);
-	msg = broker_call(watcher, request);
-	CHECK(json_object_get(msg, "return"), "watch: %s",
-	      json_dumps(msg, JSON_COMPACT));
-	json_decref(msg);
+	json_decref(broker_call_ok(watcher, request));
 	for (i = 0; i < 3; i++) {
 		msg = next_crawl_error(watcher);
 		desc = json_string_value(json_object_get(json_object_get(

@@ -75,15 +75,11 @@ static int journal_entries(char *first, size_t size)
 static void watch_paused(int fd, const struct guest *g)
 {
 	char request[256];
-	json_t *reply;
 
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"watch\",\"arguments\":{\"vm\":\"%d\",\"hz\":20,\"records\":\"summary\",\"pause\":true},\"id\":1}",
 		 g->pid);
-	reply = broker_call(fd, request);
-	CHECK(json_object_get(reply, "return"), "watch: %s",
-	      json_dumps(reply, JSON_COMPACT));
-	json_decref(reply);
+	json_decref(broker_call_ok(fd, request));
 }
 
 /*

@@ -274,15 +274,11 @@ static void one_crawl_feeds_all(void)
 static void vm_command(int fd, const char *execute, const char *more)
 {
 	char request[512];
-	json_t *reply;
 
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"%s\",\"arguments\":{\"vm\":\"%d\"%s},\"id\":\"c\"}",
 		 execute, g.pid, more);
-	reply = broker_call(fd, request);
-	CHECK(json_object_get(reply, "return"), "%s: %s", execute,
-	      json_dumps(reply, JSON_COMPACT));
-	json_decref(reply);
+	json_decref(broker_call_ok(fd, request));
 }
 
 /*
@@ -298,7 +294,7 @@ static void kept_state_is_a_full_crawl(void)
 					     "conns", "modules", "ifaces",
 					     "consistency" };
 	int hold = broker_connect(sock), fd = -1, i, attempt;
-	json_t *kept = NULL, *reply;
+	json_t *kept = NULL, *full;
 	char request[256];
 
 	snprintf(request, sizeof(request),
@@ -337,26 +333,20 @@ static void kept_state_is_a_full_crawl(void)
 	snprintf(request, sizeof(request),
 		 "{\"execute\":\"crawl\",\"arguments\":{\"vm\":\"%d\"},\"id\":\"f\"}",
 		 g.pid);
-	reply = broker_call(hold, request);
-	CHECK(json_object_get(reply, "return"), "crawl: %s",
-	      json_dumps(reply, JSON_COMPACT));
-	CHECK(json_integer_value(json_object_get(json_object_get(
-		json_object_get(reply, "return"), "cost"), "procs_kept")) == 0,
+	full = broker_call_ok(hold, request);
+	CHECK(json_integer_value(json_object_get(json_object_get(full, "cost"),
+						 "procs_kept")) == 0,
 	      "a query's crawl kept processes: it must be a full one");
 	for (i = 0; i < (int)(sizeof(parts) / sizeof(parts[0])); i++)
 		CHECK(json_equal(json_object_get(kept, parts[i]),
-				 json_object_get(json_object_get(reply,
-								 "return"),
-						 parts[i])),
+				 json_object_get(full, parts[i])),
 		      "the kept record's %s differ from a full crawl's: %s vs %s",
 		      parts[i],
 		      json_dumps(json_object_get(kept, parts[i]), JSON_COMPACT),
-		      json_dumps(json_object_get(json_object_get(reply,
-								 "return"),
-						 parts[i]), JSON_COMPACT));
+		      json_dumps(json_object_get(full, parts[i]), JSON_COMPACT));
 	printf("watch: a record of the halted guest kept all %zu processes and equals a full crawl\n",
 	       json_object_size(json_object_get(kept, "proc")));
-	json_decref(reply);
+	json_decref(full);
 	json_decref(kept);
 	close(fd);
 	vm_command(hold, "resume", "");

@@ -171,6 +171,18 @@ static inline json_t *broker_call(int fd, const char *request)
 	return reply;
 }
 
+/* broker_call for a request that must succeed: its "return". */
+static inline json_t *broker_call_ok(int fd, const char *request)
+{
+	json_t *reply = broker_call(fd, request), *ret;
+
+	ret = json_object_get(reply, "return");
+	CHECK(ret, "%s: %s", request, json_dumps(reply, JSON_COMPACT));
+	json_incref(ret);
+	json_decref(reply);
+	return ret;
+}
+
 /* The class of an error reply, or NULL if it is not one. */
 static inline const char *broker_error_class(json_t *reply)
 {

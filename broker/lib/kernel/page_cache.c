@@ -258,6 +258,17 @@ static int cacheable(const struct kh_vm *vm, const struct kh_read *r)
 }
 
 /*
+ * Every page of every read still marked MISS, read by read; "continue"
+ * in the body goes on to the next page.
+ */
+#define for_each_missed_page(reads, nr, i, gfn)				\
+	for ((i) = 0; (i) < (nr); (i)++)					\
+		for ((gfn) = (reads)[i].addr >> PAGE_SHIFT;			\
+		     (reads)[i].result == MISS &&				\
+		     (gfn) <= ((reads)[i].addr + (reads)[i].len - 1) >> PAGE_SHIFT; \
+		     (gfn)++)
+
+/*
  * At most how many pages reads[0..nr) would add: the pages of each MISS,
  * all of them (after forget) or those not cached yet. A page two reads
  * share counts twice; distinct_pages_to_add counts it once.
@@ -269,14 +280,8 @@ static uint64_t pages_to_add(struct page_cache *pc,
 	uint64_t pages = 0, gfn;
 	unsigned int i;
 
-	for (i = 0; i < nr; i++) {
-		if (reads[i].result != MISS)
-			continue;
-		for (gfn = reads[i].addr >> PAGE_SHIFT;
-		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
-		     gfn++)
-			pages += all || slot_of(pc, gfn)->gen != pc->gen;
-	}
+	for_each_missed_page(reads, nr, i, gfn)
+		pages += all || slot_of(pc, gfn)->gen != pc->gen;
 	return pages;
 }
 
@@ -302,15 +307,9 @@ static uint64_t distinct_pages_to_add(struct page_cache *pc,
 
 	if (!gfns)
 		return quick;
-	for (i = 0; i < nr; i++) {
-		if (reads[i].result != MISS)
-			continue;
-		for (gfn = reads[i].addr >> PAGE_SHIFT;
-		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
-		     gfn++)
-			if (all || slot_of(pc, gfn)->gen != pc->gen)
-				gfns[n++] = gfn;
-	}
+	for_each_missed_page(reads, nr, i, gfn)
+		if (all || slot_of(pc, gfn)->gen != pc->gen)
+			gfns[n++] = gfn;
 	qsort(gfns, n, sizeof(*gfns), by_gfn);
 	for (i = 0; i < n; i++)
 		distinct += !i || gfns[i] != gfns[i - 1];
@@ -411,26 +410,20 @@ static int fetch_misses(struct kh_vm *vm, kh_access_read_fn read,
 	uint64_t gfn;
 	int ret;
 
-	for (i = 0; i < nr; i++) {
-		if (reads[i].result != MISS)
-			continue;
-		for (gfn = reads[i].addr >> PAGE_SHIFT;
-		     gfn <= (reads[i].addr + reads[i].len - 1) >> PAGE_SHIFT;
-		     gfn++) {
-			struct slot *s = slot_of(pc, gfn);
+	for_each_missed_page(reads, nr, i, gfn) {
+		struct slot *s = slot_of(pc, gfn);
 
-			if (s->gen == pc->gen)
-				continue;
-			s->gfn = gfn;
-			s->gen = pc->gen;
-			s->page = pc->nr_pages++;
-			pc->used[s->page] = 0;
-			pc->fetch[nr_fetch++] = (struct kh_read){
-				.addr = gfn << PAGE_SHIFT,
-				.buf = pc->pool + s->page * PAGE_SIZE,
-				.len = PAGE_SIZE,
-			};
-		}
+		if (s->gen == pc->gen)
+			continue;
+		s->gfn = gfn;
+		s->gen = pc->gen;
+		s->page = pc->nr_pages++;
+		pc->used[s->page] = 0;
+		pc->fetch[nr_fetch++] = (struct kh_read){
+			.addr = gfn << PAGE_SHIFT,
+			.buf = pc->pool + s->page * PAGE_SIZE,
+			.len = PAGE_SIZE,
+		};
 	}
 	if (!nr_fetch)
 		return 0;
