@@ -42,8 +42,8 @@ maps_pid=$("$O/guest/truth" "$rundir/truth.sock" "pids kh-maps" | sed -n 1p)
 step "$keyhole" lsof -p "$maps_pid" "$name"
 step "$keyhole" maps "$maps_pid" "$name"
 echo
-echo "\$ $keyhole --json ps $rundir/qmp.sock   (first entry)"
-"$keyhole" --json ps "$rundir/qmp.sock" >"$rundir/ps.json"
+echo "\$ $keyhole ps $rundir/qmp.sock --pretty   (first entry)"
+"$keyhole" ps "$rundir/qmp.sock" --pretty >"$rundir/ps.json"
 sed -n '1,12p' "$rundir/ps.json"
 step "$keyhole" crawl --summary --count 3 --hz 10 "$name"
 step "$keyhole" crawl --summary --count 2 --pause "$name"

@@ -47,6 +47,16 @@ int kh_ctx_new(const struct kh_ctx_config *cfg, struct kh_ctx **ctxp,
 void kh_ctx_free(struct kh_ctx *ctx);
 
 /*
+ * A debug log for the whole process (NULL: off, the default): log gets
+ * one sentence per decision the library makes while it attaches, such as
+ * which process a VM spec named, each access technique tried and why it
+ * was passed over, and where the RAM layout and the guest kernel were
+ * found. Set it before opening VMs.
+ */
+void kh_set_debug_log(void (*log)(void *opaque, const char *msg),
+		      void *opaque);
+
+/*
  * The halt journal (Documentation/broker.md, "Surviving a crash"): a
  * directory, the caller's alone (not group- or other-writable), where the
  * library notes each running guest it halts, from just before the QMP

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "access/snapshot_store.h"
+#include "debug.h"
 #include "qemu/libvirt.h"
 #include "qemu/procfs.h"
 #include "vm.h"
@@ -198,6 +199,7 @@ static int open_access(struct kh_vm *vm, const char *technique,
 		return kh_err_set(err, errno, "cannot open pidfd of QEMU pid %d: %s",
 				  (int)vm->target.pid, strerror(errno));
 	if (technique) {
+		kh_debug("technique %s, as asked", technique);
 		vm->acc.ops = kh_access_lookup(technique);
 		if (!vm->acc.ops) {
 			technique_names(names, sizeof(names));
@@ -221,8 +223,12 @@ static int open_access(struct kh_vm *vm, const char *technique,
 		vm->acc.ops = *ops;
 		vm->acc.priv = NULL;
 		ret = vm->acc.ops->open(&vm->acc, &why);
-		if (!ret)
+		if (!ret) {
+			kh_debug("technique %s works: chosen", (*ops)->name);
 			return 0;
+		}
+		kh_debug("technique %s passed over: %s", (*ops)->name,
+			 why.msg);
 		if (len < sizeof(tried))
 			len += snprintf(tried + len, sizeof(tried) - len,
 					"%s%s: %s", len ? "; " : "",
@@ -267,6 +273,22 @@ static int override_socket(char sock[108], const char *path,
 	return 0;
 }
 
+static void debug_layout(const struct kh_vm *vm)
+{
+	unsigned int i;
+
+	if (!kh_debug_on())
+		return;
+	kh_debug("guest RAM layout from %s: %u ranges",
+		 vm->layout.source ?: "?", vm->layout.nr);
+	for (i = 0; i < vm->layout.nr; i++)
+		kh_debug("  gpa 0x%llx-0x%llx at QEMU address 0x%llx",
+			 (unsigned long long)vm->layout.range[i].gpa,
+			 (unsigned long long)(vm->layout.range[i].gpa +
+					      vm->layout.range[i].size),
+			 (unsigned long long)vm->layout.range[i].hva);
+}
+
 /* The QEMU process behind spec and its guest RAM layout. */
 int kh_vm_find_target(struct kh_vm *vm, const char *spec,
 		      const struct kh_vm_config *cfg, struct kh_err *err)
@@ -294,10 +316,17 @@ int kh_vm_find_target(struct kh_vm *vm, const char *spec,
 				      "guest agent", err);
 	if (ret)
 		return ret;
+	kh_debug("'%s' is QEMU pid %d (name '%s', QMP %s%s%s)", spec,
+		 (int)vm->target.pid, vm->target.name,
+		 vm->target.qmp_path[0] ? vm->target.qmp_path : "none",
+		 vm->target.libvirt_name[0] ? ", libvirt domain " : "",
+		 vm->target.libvirt_name);
 	ret = find_layout(vm, cfg->layout, err);
 	if (!ret && !vm->layout.nr)
 		ret = kh_err_set(err, ENOENT, "QEMU pid %d has no guest RAM",
 				 (int)vm->target.pid);
+	if (!ret)
+		debug_layout(vm);
 	return ret;
 }
 
@@ -380,6 +409,15 @@ located:
 	if (ret)
 		goto fail;
 	vm->attach_ms = now_ms() - start;
+	if (vm->profile)
+		kh_debug("guest kernel %s: text at 0x%llx (KASLR slide 0x%llx), %u-level paging, profile %s; attached in %.1f ms",
+			 vm->profile->release,
+			 (unsigned long long)vm->kernel.text_va,
+			 (unsigned long long)(vm->kernel.text_va -
+					      KH_KERNEL_LINK_VA),
+			 vm->kernel.levels,
+			 vm->profile->from_cache ? "from the cache" :
+			 "built from guest RAM", vm->attach_ms);
 	*vmp = vm;
 	return 0;
 fail:

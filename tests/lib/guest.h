@@ -394,53 +394,79 @@ static inline int guest_pid_of(const struct guest *g, const char *comm)
 	return pid;
 }
 
-/* Runs keyhole --json ARGS; returns the parsed document and exit status. */
-static inline json_t *keyhole_json(int *status, const char *fmt, ...)
+/* The document keyhole ARGS printed as out, which it frees. */
+static inline json_t *keyhole_doc(char *out, const char *args)
 {
-	char args[4096];
 	json_error_t jerr;
-	json_t *doc;
-	va_list ap;
-	char *out;
+	json_t *doc = json_loads(out, 0, &jerr);
 
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	out = run_capture(status, "%s --json %s",
-			  env_or("KEYHOLE", "build/bin/keyhole"), args);
-	doc = json_loads(out, 0, &jerr);
-	CHECK(doc, "keyhole --json %s printed no JSON (%s): %s", args,
-	      jerr.text, out);
+	CHECK(doc, "keyhole %s printed no JSON (%s): %s", args, jerr.text,
+	      out);
 	free(out);
 	return doc;
 }
 
 /*
- * keyhole_json for a walk of the whole running guest, which forks about
- * 30 times a second: a walk that finds a process dying under it (its
- * files or parent freed meanwhile) says the result is incomplete (exit
- * 3) rather than guess, now and then. Such a walk is taken again, up to
- * three times; one still incomplete is returned as it is, for the test to
- * fail on like any other error.
+ * keyhole ARGS for a walk of the whole running guest,
+ * which forks about 30 times a second: a walk that finds a process dying
+ * under it (its files or parent freed meanwhile) says the result is
+ * incomplete (exit 3) rather than guess, now and then. Such a walk is
+ * taken again, up to three times; one still incomplete is returned as it
+ * is, for the test to fail on like any other error. Its stdout.
  */
-static inline json_t *keyhole_json_whole(int *status, const char *fmt, ...)
+static inline char *keyhole_whole(int *status, const char *args)
 {
-	char args[4096];
-	json_t *doc = NULL;
-	va_list ap;
+	char *out = NULL;
 	int attempt;
 
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
 	for (attempt = 0; attempt < 3; attempt++) {
-		json_decref(doc);
-		doc = keyhole_json(status, "%s", args);
+		free(out);
+		out = run_capture(status, "%s %s",
+				  env_or("KEYHOLE", "build/bin/keyhole"), args);
 		if (*status != 3)
 			break;
 		fprintf(stderr, "keyhole %s: incomplete, walking again\n",
 			args);
 	}
+	return out;
+}
+
+/* keyhole --json ARGS, taken again (whole) as keyhole_whole() does. */
+static inline json_t *keyhole_json_v(int *status, int whole, const char *fmt,
+				     va_list ap)
+{
+	char args[4096];
+	int n = snprintf(args, sizeof(args), "--json ");
+
+	vsnprintf(args + n, sizeof(args) - n, fmt, ap);
+	if (whole)
+		return keyhole_doc(keyhole_whole(status, args), args);
+	return keyhole_doc(run_capture(status, "%s %s",
+				       env_or("KEYHOLE", "build/bin/keyhole"),
+				       args), args);
+}
+
+/* Runs keyhole --json ARGS; returns the parsed document and exit status. */
+static inline json_t *keyhole_json(int *status, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *doc;
+
+	va_start(ap, fmt);
+	doc = keyhole_json_v(status, 0, fmt, ap);
+	va_end(ap);
+	return doc;
+}
+
+/* keyhole_json, taken again as keyhole_whole() does. */
+static inline json_t *keyhole_json_whole(int *status, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *doc;
+
+	va_start(ap, fmt);
+	doc = keyhole_json_v(status, 1, fmt, ap);
+	va_end(ap);
 	return doc;
 }
 

@@ -9,29 +9,11 @@
  * --budget-ms and --budget-kib bound each iteration (kh_crawl_within()):
  * one that goes over fails with an error naming the budget.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "keyhole.h"
-
-/* A budget: a whole number >= 0 that fits in an unsigned int. */
-static int parse_budget(const char *arg, unsigned int *val)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v > UINT_MAX)
-		return -1;
-	*val = v;
-	return 0;
-}
 
 static void sleep_until(struct timespec *next, double hz)
 {
@@ -55,34 +37,41 @@ static void print_record(struct kh_query_result *res)
 	kh_query_result_release(res);
 }
 
-int cmd_crawl(const struct options *opts, int argc, char **argv)
+enum { BUDGET_MS = OPT_LONG_ONLY, BUDGET_KIB };
+
+const struct cmd_option crawl_options[] = {
+	OPTION("count", 'n', "N", "crawl N times (default 1)"),
+	OPTION("hz", 'f', "F", "at most F crawls a second (default 0: back to back)"),
+	OPTION("pause", 'p', NULL, "halt the guest for each crawl"),
+	OPTION("summary", 's', NULL, "counts and cost only, not the lists"),
+	OPTION("budget-ms", BUDGET_MS, "MS", "fail a crawl that takes longer"),
+	OPTION("budget-kib", BUDGET_KIB, "KIB",
+	  "fail a crawl that needs more memory"),
+	{ .name = NULL },
+};
+
+int cmd_crawl(const struct options *opts, const struct subcommand *cmd,
+	      const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "hz", required_argument, NULL, 'f' },
-		{ "pause", no_argument, NULL, 'p' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "budget-ms", required_argument, NULL, 't' },
-		{ "budget-kib", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned int count = 1, budget_ms = 0, budget_kib = 0, i;
-	int c, pause = 0, summary = 0, ret = 0;
+	unsigned long count = 1, budget_ms = 0, budget_kib = 0;
+	int pause = 0, summary = 0, ret = 0;
 	struct query_session session;
 	struct kh_query_result res;
 	sigset_t hold, old;
 	struct timespec next;
+	unsigned long i;
 	double hz = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:f:pst:m:h", longopts, NULL)) != -1) {
-		switch (c) {
+	for (i = 0; i < args->nr_opts && !ret; i++) {
+		const char *value = args->opt[i].value;
+
+		switch (args->opt[i].key) {
 		case 'n':
-			count = strtoul(optarg, NULL, 10);
+			ret = parse_uint(opts, cmd, "--count", value, 1,
+					 UINT_MAX, &count);
 			break;
 		case 'f':
-			hz = strtod(optarg, NULL);
+			ret = parse_rate(opts, cmd, "--hz", value, true, &hz);
 			break;
 		case 'p':
 			pause = 1;
@@ -90,26 +79,21 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 		case 's':
 			summary = 1;
 			break;
-		case 't':
-			if (parse_budget(optarg, &budget_ms))
-				return report_error(opts, "crawl: --budget-ms wants milliseconds (a whole number >= 0), not '%s'",
-						    optarg);
+		case BUDGET_MS:
+			ret = parse_uint(opts, cmd, "--budget-ms", value, 0,
+					 UINT_MAX, &budget_ms);
 			break;
-		case 'm':
-			if (parse_budget(optarg, &budget_kib))
-				return report_error(opts, "crawl: --budget-kib wants KiB (a whole number >= 0), not '%s'",
-						    optarg);
+		case BUDGET_KIB:
+			ret = parse_uint(opts, cmd, "--budget-kib", value, 0,
+					 UINT_MAX, &budget_kib);
 			break;
-		case 'h':
-			subcommand_usage(subcommand_find("crawl"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "crawl: bad option; see 'crawl --help'");
 		}
 	}
-	if (optind != argc - 1 || !count || hz < 0)
-		return report_error(opts, "crawl: expected [--count N>0] [--hz F>=0] [--pause] VM");
-	if (session_open(opts, argv[optind], &session))
+	if (!ret)
+		ret = expect_args(opts, cmd, args, 1, "one VM");
+	if (ret)
+		return ret;
+	if (session_open(opts, args->pos[0], &session))
 		return 1;
 	sigemptyset(&hold);
 	sigaddset(&hold, SIGINT);
@@ -118,20 +102,20 @@ int cmd_crawl(const struct options *opts, int argc, char **argv)
 	sigaddset(&hold, SIGPIPE);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (i = 0; i < count && !ret && !interrupted(); i++) {
-		json_t *args = json_pack("{s:b, s:b, s:i}", "pause", pause,
-					 "summary", summary, "iteration", (int)i);
+		json_t *q = json_pack("{s:b, s:b, s:i}", "pause", pause,
+				      "summary", summary, "iteration", (int)i);
 
 		/* Absent unless asked for: as the record was before budgets. */
 		if (budget_ms)
-			json_object_set_new(args, "budget_ms",
-					    json_integer(budget_ms));
+			json_object_set_new(q, "budget_ms",
+					    json_integer((json_int_t)budget_ms));
 		if (budget_kib)
-			json_object_set_new(args, "budget_kib",
-					    json_integer(budget_kib));
+			json_object_set_new(q, "budget_kib",
+					    json_integer((json_int_t)budget_kib));
 
 		if (pause)
 			sigprocmask(SIG_BLOCK, &hold, &old);
-		ret = session_query(opts, &session, "crawl", args, &res);
+		ret = session_query(opts, &session, "crawl", q, &res);
 		if (pause)
 			sigprocmask(SIG_SETMASK, &old, NULL);
 		if (ret)

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,13 +264,15 @@ static unsigned int keep_introspectable(struct kh_qemu_proc *list,
 	return kept;
 }
 
-int cmd_list(const struct options *opts, int argc, char **argv)
+const struct cmd_option list_options[] = {
+	OPTION("probe", 'p', NULL,
+	  "attach to each VM: its kernel and the techniques that work"),
+	{ .name = NULL },
+};
+
+int cmd_list(const struct options *opts, const struct subcommand *cmd,
+	     const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "probe", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct probe *probes = NULL;
 	struct kh_qemu_proc *list;
 	struct kh_err err = { 0 };
@@ -280,28 +281,15 @@ int cmd_list(const struct options *opts, int argc, char **argv)
 	struct kh_ctx *ctx;
 	unsigned int nr, i;
 	char dir[4096];
-	bool do_probe = false;
-	int c, ret = 0;
+	bool do_probe = args->nr_opts > 0;
+	int ret = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ph", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			do_probe = true;
-			break;
-		case 'h':
-			subcommand_usage(subcommand_find("list"), stdout);
-			return 0;
-		default:
-			return report_error(opts, "list: bad option; see 'list --help'");
-		}
-	}
-	if (optind != argc)
-		return report_error(opts, "list: takes no VM; it lists them all");
+	if (args->nr_pos)
+		return usage_error(opts, cmd, "takes no VM; it lists them all");
 	if (opts->broker) {
 		/* keyholed's list, which it filtered for this caller. */
 		if (do_probe)
-			return report_error(opts, "list: --probe attaches in this process, which --broker does not; ask keyholed with 'keyhole --broker techniques VM'");
+			return usage_error(opts, cmd, "--probe attaches in this process, which --broker does not; ask keyholed with 'keyhole --broker techniques VM'");
 		ret = broker_list(opts, &list, &nr);
 		if (ret)
 			return ret;

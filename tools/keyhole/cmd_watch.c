@@ -7,71 +7,49 @@
  * the same VM at the same rate, is what the daemon is for; `keyhole
  * crawl` is the same without it.
  */
-#include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keyhole.h"
 
-static int parse_count(const char *arg, unsigned long *count)
+const struct cmd_option watch_options[] = {
+	OPTION("all", 'a', NULL, "every VM keyholed watches that you may see"),
+	OPTION("match", 'm', "PAT", "the VMs whose name matches PAT (fnmatch)"),
+	OPTION("hz", 'f', "F", "crawls a second (default 1)"),
+	OPTION("events", 'e', NULL, "the changes between crawls, not records"),
+	OPTION("summary", 's', NULL, "records with counts and cost only"),
+	OPTION("pause", 'p', NULL, "halt the guest for each crawl"),
+	OPTION("count", 'n', "N", "stop after N messages"),
+	{ .name = NULL },
+};
+
+int cmd_watch(const struct options *opts, const struct subcommand *cmd,
+	      const struct cmd_args *cargs)
 {
-	char *end;
-
-	errno = 0;
-	*count = strtoul(arg, &end, 10);
-	return errno || *end || end == arg || !*count || arg[0] == '-' ?
-	       -EINVAL : 0;
-}
-
-static int parse_hz(const char *arg, double *hz)
-{
-	char *end;
-
-	errno = 0;
-	*hz = strtod(arg, &end);
-	return errno || *end || end == arg || !(*hz > 0) ? -EINVAL : 0;
-}
-
-int cmd_watch(const struct options *opts, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "match", required_argument, NULL, 'm' },
-		{ "hz", required_argument, NULL, 'f' },
-		{ "events", no_argument, NULL, 'e' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "pause", no_argument, NULL, 'p' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *sock = opts->broker ?: KH_PROTO_SOCKET;
-	json_t *args = json_object(), *msg, *error;
+	json_t *args, *msg, *error;
 	unsigned long count = 0, seen = 0;
 	struct kh_proto_conn conn;
-	const char *event;
-	int c, all = 0, events = 0, summary = 0;
+	const char *event, *match = NULL;
+	int all = 0, events = 0, summary = 0, pause = 0, ret = 0;
+	unsigned int i;
 	char why[512];
 	double hz = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+am:f:espn:h", longopts,
-				NULL)) != -1) {
-		switch (c) {
+	for (i = 0; i < cargs->nr_opts && !ret; i++) {
+		const char *value = cargs->opt[i].value;
+
+		switch (cargs->opt[i].key) {
 		case 'a':
 			all = 1;
 			break;
 		case 'm':
-			json_object_set_new(args, "match", json_string(optarg));
+			match = value;
 			break;
 		case 'f':
-			if (parse_hz(optarg, &hz)) {
-				json_decref(args);
-				return report_error(opts, "watch: --hz takes a rate > 0, not '%s'",
-						    optarg);
-			}
+			ret = parse_rate(opts, cmd, "--hz", value, false, &hz);
 			break;
 		case 'e':
 			events = 1;
@@ -80,31 +58,25 @@ int cmd_watch(const struct options *opts, int argc, char **argv)
 			summary = 1;
 			break;
 		case 'p':
-			json_object_set_new(args, "pause", json_true());
+			pause = 1;
 			break;
 		case 'n':
-			if (parse_count(optarg, &count)) {
-				json_decref(args);
-				return report_error(opts, "watch: --count takes a number > 0, not '%s'",
-						    optarg);
-			}
+			ret = parse_uint(opts, cmd, "--count", value, 1,
+					 ULONG_MAX, &count);
 			break;
-		case 'h':
-			subcommand_usage(subcommand_find("watch"), stdout);
-			json_decref(args);
-			return 0;
-		default:
-			json_decref(args);
-			return report_error(opts, "watch: bad option; see 'watch --help'");
 		}
 	}
-	if (all + !!json_object_get(args, "match") + (optind < argc) != 1 ||
-	    optind + 1 < argc) {
-		json_decref(args);
-		return report_error(opts, "watch: expected one VM, --all or --match PATTERN");
-	}
-	if (optind < argc)
-		json_object_set_new(args, "vm", json_string(argv[optind]));
+	if (ret)
+		return ret;
+	if (all + !!match + !!cargs->nr_pos != 1 || cargs->nr_pos > 1)
+		return usage_error(opts, cmd, "expected one VM, --all or --match PATTERN");
+	args = json_object();
+	if (match)
+		json_object_set_new(args, "match", json_string(match));
+	if (pause)
+		json_object_set_new(args, "pause", json_true());
+	if (cargs->nr_pos)
+		json_object_set_new(args, "vm", json_string(cargs->pos[0]));
 	if (all)
 		json_object_set_new(args, "all", json_true());
 	json_object_set_new(args, "hz", json_real(hz));

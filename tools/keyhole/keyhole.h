@@ -14,6 +14,9 @@
 
 struct options {
 	bool json;
+	bool pretty;		/* JSON indented */
+	bool debug;		/* the engine and libbpf explain on stderr */
+	bool version, help;	/* asked for, anywhere on the line */
 	const char *technique;
 	enum kh_layout_source layout;
 	const char *cache_dir;
@@ -22,15 +25,90 @@ struct options {
 	bool ram_file;		/* with broker: read the RAM file it hands over */
 };
 
+/*
+ * One option of a command, or of keyhole itself: its name, its letter
+ * (or a number from OPT_LONG_ONLY up when it has none), the name of its
+ * value in help (NULL: it takes none) and its help.
+ */
+#define OPT_LONG_ONLY	256
+
+struct cmd_option {
+	const char *name;
+	int key;
+	const char *arg;
+	const char *help;
+	bool optional;		/* the value only as --name=VALUE */
+};
+
+#define OPTION(n, k, a, h) { .name = (n), .key = (k), .arg = (a), .help = (h) }
+
+/* A command's options (key and value, in order) and arguments. */
+#define CMD_ARGS_MAX	64
+
+struct cmd_arg {
+	int key;
+	const char *value;
+};
+
+struct cmd_args {
+	unsigned int nr_opts, nr_pos;
+	struct cmd_arg opt[CMD_ARGS_MAX];
+	const char *pos[CMD_ARGS_MAX];
+};
+
+/* Text from a query's document (render_*.c). */
+typedef void render_fn(const json_t *doc, FILE *out);
+
 struct subcommand {
 	const char *name;
-	int (*run)(const struct options *opts, int argc, char **argv);
+	int (*run)(const struct options *opts, const struct subcommand *cmd,
+		   const struct cmd_args *args);
 	const char *usage;	/* arguments after the subcommand name */
 	const char *summary;
+	const struct cmd_option *options;	/* NULL-terminated, or NULL */
+	const char *example;	/* arguments after "keyhole NAME" */
+	render_fn *render;	/* of the query cmd_view sends */
 };
 
 extern const struct subcommand subcommands[];
 extern const char *prog_name;
+
+/* What VM is, for every help text and message that names it. */
+#define VM_HELP \
+	"VM is a QEMU pid, the path of its QMP socket, its -name or -uuid, the\n" \
+	"name or UUID of a libvirt domain, or the path of a RAM dump (ELF or raw)\n" \
+	"or migration stream. With --broker, keyholed attaches (or hands over the\n" \
+	"RAM file, with --ram-file) and VM is never a path.\n"
+
+#define EXIT_USAGE 2	/* the command line was wrong; nothing was done */
+
+/*
+ * The command line (args.c): keyhole's options into opts wherever they
+ * are, the command into *cmdp (NULL if none was named), its options and
+ * arguments into args. 0, or the exit status of a usage error it
+ * reported. --help and --version only set opts.
+ */
+int parse_command_line(int argc, char **argv, struct options *opts,
+		       const struct subcommand **cmdp, struct cmd_args *args);
+/* keyhole's own options, for its help. */
+const struct cmd_option *keyhole_options(void);
+void print_options(const struct cmd_option *options, FILE *out);
+
+/* Reports a usage error of cmd (or of keyhole, NULL); returns 2. */
+int usage_error(const struct options *opts, const struct subcommand *cmd,
+		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 0 when args has exactly nr arguments, else a usage error naming what. */
+int expect_args(const struct options *opts, const struct subcommand *cmd,
+		const struct cmd_args *args, unsigned int nr,
+		const char *what);
+/* An option's value as a whole number in [min, max], or a usage error. */
+int parse_uint(const struct options *opts, const struct subcommand *cmd,
+	       const char *option, const char *value, unsigned long min,
+	       unsigned long max, unsigned long *out);
+/* An option's value as a rate in Hz, above 0 (or 0 too), or a usage error. */
+int parse_rate(const struct options *opts, const struct subcommand *cmd,
+	       const char *option, const char *value, bool zero_ok,
+	       double *out);
 
 /* Reports an error (as {"error": ...} with --json); returns exit code 1. */
 int report_error(const struct options *opts, const char *fmt, ...)
@@ -65,12 +143,6 @@ void set_used_technique(const char *name);
 /* A signal arrived that waits for detach: stop looping and detach. */
 int interrupted(void);
 
-/*
- * For commands whose only argument is a VM: handles --help and a wrong
- * argument count. The VM spec, or NULL with *status the exit code.
- */
-const char *only_vm_argument(const struct options *opts, int argc,
-			     char **argv, int *status);
 
 #define EXIT_PARTIAL 3	/* printed what could be read; see the warning */
 
@@ -105,8 +177,6 @@ void session_close(struct query_session *s);
 int run_query(const struct options *opts, const char *spec,
 	      const char *name, json_t *args, struct kh_query_result *res);
 
-/* Text from a query's document (render_*.c). */
-typedef void render_fn(const json_t *doc, FILE *out);
 
 /*
  * Prints res as JSON or as render makes it text, warns as result_status()
@@ -115,22 +185,25 @@ typedef void render_fn(const json_t *doc, FILE *out);
 int show_result(const struct options *opts, struct kh_query_result *res,
 		render_fn *render);
 
-/* Prints a subcommand's usage. */
+/* Prints a subcommand's help: usage, options, VM, an example. */
 void subcommand_usage(const struct subcommand *cmd, FILE *out);
 
-int cmd_ps(const struct options *opts, int argc, char **argv);
-int cmd_vm(const struct options *opts, int argc, char **argv);
-int cmd_info(const struct options *opts, int argc, char **argv);
-int cmd_mem(const struct options *opts, int argc, char **argv);
-int cmd_lsmod(const struct options *opts, int argc, char **argv);
-int cmd_ifconfig(const struct options *opts, int argc, char **argv);
-int cmd_lsof(const struct options *opts, int argc, char **argv);
-int cmd_netstat(const struct options *opts, int argc, char **argv);
-int cmd_maps(const struct options *opts, int argc, char **argv);
-int cmd_crawl(const struct options *opts, int argc, char **argv);
-int cmd_watch(const struct options *opts, int argc, char **argv);
-int cmd_techniques(const struct options *opts, int argc, char **argv);
-int cmd_list(const struct options *opts, int argc, char **argv);
+#define COMMAND(name) \
+	int cmd_##name(const struct options *opts, \
+		       const struct subcommand *cmd, \
+		       const struct cmd_args *args); \
+	extern const struct cmd_option name##_options[]
+
+COMMAND(ps);
+COMMAND(lsof);
+COMMAND(maps);
+COMMAND(crawl);
+COMMAND(watch);
+COMMAND(list);
+
+/* The commands whose one argument is a VM and which take no options. */
+int cmd_view(const struct options *opts, const struct subcommand *cmd,
+	     const struct cmd_args *args);
 
 /* The subcommand entry called name (for --help of each). */
 const struct subcommand *subcommand_find(const char *name);

@@ -2,11 +2,10 @@
 /*
  * keyhole: introspect live QEMU/KVM Linux guests from the host.
  *
- * Global options come before the subcommand; each subcommand parses its
- * own and answers --help.
+ * keyhole's options go anywhere on the line, a command's after its name
+ * (args.c); each command answers --help with its own.
  */
 #include <bpf/libbpf.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 
 #include "keyhole.h"
+#include "render.h"
 
 const char *prog_name = "keyhole";
 
@@ -65,6 +65,9 @@ static void leave_critical(void)
  */
 static const char *used_technique;
 
+/* One line, unless --pretty. */
+static size_t json_flags = JSON_COMPACT;
+
 void set_used_technique(const char *name)
 {
 	static char copy[64];
@@ -73,63 +76,67 @@ void set_used_technique(const char *name)
 	used_technique = copy[0] ? copy : NULL;
 }
 
+/* A command that shows one view of a VM (cmd_view.c). */
+#define VIEW(n, sum, ex) \
+	{ .name = #n, .run = cmd_view, .usage = "VM", .summary = (sum), \
+	  .example = (ex), .render = render_##n }
+
 const struct subcommand subcommands[] = {
-	{ "ps", cmd_ps, "[-T] VM", "list the guest's processes (threads with -T)" },
-	{ "vm", cmd_vm, "VM", "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging" },
-	{ "info", cmd_info, "VM", "OS and CPUs: kernel, hostname, uptime, CPUs, load" },
-	{ "mem", cmd_mem, "VM", "memory use, as /proc/meminfo" },
-	{ "lsmod", cmd_lsmod, "VM", "loaded kernel modules" },
-	{ "ifconfig", cmd_ifconfig, "VM", "network interfaces and addresses" },
-	{ "lsof", cmd_lsof, "[-p PID] VM", "open files of every process (or one)" },
-	{ "netstat", cmd_netstat, "VM", "TCP, UDP and UNIX sockets with their processes" },
-	{ "maps", cmd_maps, "PID VM", "a process's memory map, as /proc/PID/maps" },
-	{ "techniques", cmd_techniques, "VM",
-	  "access techniques, their class and properties, and which work here" },
-	{ "crawl", cmd_crawl,
-	  "[--count N] [--hz F] [--pause] [--summary] [--budget-ms MS] [--budget-kib KIB] VM",
-	  "the whole state, N times at F Hz, as JSON lines with cost and consistency" },
-	{ "watch", cmd_watch,
-	  "[--hz F] [--events] [--summary] [--pause] [--count N] VM|--all|--match PAT",
-	  "stream keyholed's crawls of VMs: records, or change events" },
-	{ "list", cmd_list, "[--probe]",
-	  "the QEMU VMs on this host you may introspect (--probe: kernel, techniques)" },
-	{ NULL, NULL, NULL, NULL },
+	{ .name = "list", .run = cmd_list, .usage = "[--probe]",
+	  .summary = "the QEMU VMs on this host you may introspect (--probe: kernel, techniques)",
+	  .options = list_options, .example = "--probe" },
+	{ .name = "ps", .run = cmd_ps, .usage = "[-T] VM",
+	  .summary = "list the guest's processes (threads with -T)",
+	  .options = ps_options, .example = "-T web1" },
+	VIEW(vm, "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging",
+	     "4242"),
+	VIEW(info, "OS and CPUs: kernel, hostname, uptime, CPUs, load",
+	     "/run/web1/qmp.sock"),
+	VIEW(mem, "memory use, as /proc/meminfo", "web1"),
+	VIEW(lsmod, "loaded kernel modules", "--json web1"),
+	VIEW(ifconfig, "network interfaces and addresses", "web1"),
+	{ .name = "lsof", .run = cmd_lsof, .usage = "[-p PID] VM",
+	  .summary = "open files of every process (or one)",
+	  .options = lsof_options, .example = "-p 1 web1" },
+	VIEW(netstat, "TCP, UDP and UNIX sockets with their processes",
+	     "web1 --pretty"),
+	{ .name = "maps", .run = cmd_maps, .usage = "PID VM",
+	  .summary = "a process's memory map, as /proc/PID/maps",
+	  .example = "1 web1" },
+	VIEW(techniques,
+	     "access techniques, their class and properties, and which work here",
+	     "web1"),
+	{ .name = "crawl", .run = cmd_crawl,
+	  .usage = "[--count N] [--hz F] [--pause] [--summary] [--budget-ms MS] [--budget-kib KIB] VM",
+	  .summary = "the whole state, N times at F Hz, as JSON lines with cost and consistency",
+	  .options = crawl_options,
+	  .example = "--count 10 --hz 2 --summary web1" },
+	{ .name = "watch", .run = cmd_watch,
+	  .usage = "[--hz F] [--events] [--summary] [--pause] [--count N] VM|--all|--match PAT",
+	  .summary = "stream keyholed's crawls of VMs: records, or change events",
+	  .options = watch_options, .example = "--events --match 'web*'" },
+	{ .name = NULL },
 };
 
 static void usage(FILE *out)
 {
 	const struct subcommand *cmd;
 
-	fprintf(out,
-		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
-		"\n"
-		"VM is a QEMU pid, the path of its QMP socket, its -name or -uuid, or\n"
-		"the name or UUID of a libvirt domain.\n"
-		"\n"
-		"Commands:\n", prog_name);
+	fprintf(out, "Usage: %s [OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n"
+		"\n" VM_HELP "\nCommands:\n", prog_name);
 	for (cmd = subcommands; cmd->name; cmd++)
-		fprintf(out, "  %-8s %-12s %s\n", cmd->name, cmd->usage,
-			cmd->summary);
+		fprintf(out, "  %-10s %s\n", cmd->name, cmd->summary);
+	fprintf(out, "\nOptions (anywhere on the line; after a command's name its own\n"
+		"options come first: 'keyhole lsof -p PID', 'keyhole --pretty lsof'):\n");
+	print_options(keyhole_options(), out);
 	fprintf(out,
-		"\n"
-		"Options:\n"
-		"  -j, --json             print JSON (errors too)\n"
-		"  -t, --technique NAME   access technique (keyhole techniques VM lists\n"
-		"                         them; default: the fastest live one that works)\n"
-
-		"  -l, --layout SOURCE    guest RAM layout from: auto, qmp, maps\n"
-		"      --cache-dir DIR    kernel profile cache (\"\" disables)\n"
-		"  -c, --connect URI      libvirt connection for libvirt's domains\n"
-		"                         (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)\n"
-		"      --broker[=SOCK]    ask keyholed (default socket " KH_PROTO_SOCKET ")\n"
-		"                         instead of attaching; same output\n"
-		"      --ram-file         with --broker: keyholed hands over the file behind\n"
-		"                         the VM's RAM (or keyhole.ko's mapping of it) and\n"
-		"                         keyhole reads it itself\n"
-		"  -h, --help             this help\n"
+		"\n'%s COMMAND --help' shows a command's options and an example.\n"
+		"Exit status: 0 done; 1 an error; 2 a usage error; 3 the result is\n"
+		"incomplete (printed, with a warning saying why).\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
-		"KEYHOLE_KEEP_SNAPSHOT=FILE (dump, migrate, bgsnap keep their copy there).\n");
+		"KEYHOLE_KEEP_SNAPSHOT=FILE (dump, migrate, bgsnap keep their copy there).\n",
+		prog_name);
 }
 
 const struct subcommand *subcommand_find(const char *name)
@@ -146,6 +153,16 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out)
 {
 	fprintf(out, "Usage: %s [OPTIONS] %s %s\n%s\n", prog_name, cmd->name,
 		cmd->usage, cmd->summary);
+	if (cmd->options) {
+		fprintf(out, "\nOptions of %s:\n", cmd->name);
+		print_options(cmd->options, out);
+	}
+	if (strstr(cmd->usage, "VM"))
+		fprintf(out, "\n" VM_HELP);
+	fprintf(out, "\nExample:\n  %s %s %s\n"
+		"\nkeyhole's own options (--json, --pretty, --technique, ...) go anywhere;\n"
+		"see '%s --help'.\n", prog_name, cmd->name, cmd->example,
+		prog_name);
 }
 
 int report_error(const struct options *opts, const char *fmt, ...)
@@ -161,23 +178,6 @@ int report_error(const struct options *opts, const char *fmt, ...)
 	else
 		fprintf(stderr, "%s: %s\n", prog_name, msg);
 	return 1;
-}
-
-const char *only_vm_argument(const struct options *opts, int argc,
-			     char **argv, int *status)
-{
-	if (argc == 2 && (!strcmp(argv[1], "-h") ||
-			  !strcmp(argv[1], "--help"))) {
-		subcommand_usage(subcommand_find(argv[0]), stdout);
-		*status = 0;
-		return NULL;
-	}
-	if (argc != 2 || argv[1][0] == '-') {
-		*status = report_error(opts, "%s: expected one VM (a QEMU pid, QMP socket path, -name or RAM dump); see '%s --help'",
-				       argv[0], argv[0]);
-		return NULL;
-	}
-	return argv[1];
 }
 
 int result_status(unsigned int flags, const char *problem)
@@ -200,7 +200,7 @@ int print_json(json_t *doc)
 	    !json_object_get(doc, "technique"))
 		json_object_set_new(doc, "technique",
 				    json_string(used_technique));
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(doc, stdout, json_flags | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(doc);
 	return 0;
@@ -308,19 +308,6 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static int parse_layout(const char *arg, enum kh_layout_source *layout)
-{
-	if (!strcmp(arg, "auto"))
-		*layout = KH_LAYOUT_AUTO;
-	else if (!strcmp(arg, "qmp"))
-		*layout = KH_LAYOUT_QMP;
-	else if (!strcmp(arg, "maps"))
-		*layout = KH_LAYOUT_MAPS;
-	else
-		return -1;
-	return 0;
-}
-
 /*
  * libbpf reports BTF it rejects on stderr; a hostile guest's BTF is
  * reported by keyhole's own error instead.
@@ -331,74 +318,55 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+/* --debug: libbpf says what it makes of the guest's BTF, too. */
+static int debug_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	fprintf(stderr, "%s: debug: libbpf: ", prog_name);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void debug_engine(void *opaque, const char *msg)
+{
+	fprintf(stderr, "%s: debug: %s\n", prog_name, msg);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "technique", required_argument, NULL, 't' },
-		{ "layout", required_argument, NULL, 'l' },
-		{ "cache-dir", required_argument, NULL, 'C' },
-		{ "connect", required_argument, NULL, 'c' },
-		{ "broker", optional_argument, NULL, 'B' },
-		{ "ram-file", no_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct options opts = { 0 };
 	const struct subcommand *cmd;
-	int c;
+	struct options opts = { 0 };
+	struct cmd_args *args = calloc(1, sizeof(*args));
+	int ret;
 
-	libbpf_set_print(quiet_libbpf);
-	/* Scan for --json first so that option errors are JSON too. */
-	for (c = 1; c < argc && argv[c][0] == '-'; c++)
-		if (!strcmp(argv[c], "--json") || !strcmp(argv[c], "-j"))
-			opts.json = true;
-	while ((c = getopt_long(argc, argv, "+jt:l:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opts.json = true;
-			break;
-		case 't':
-			opts.technique = optarg;
-			break;
-		case 'l':
-			if (parse_layout(optarg, &opts.layout))
-				return report_error(&opts, "unknown layout source '%s' (auto, qmp, maps)",
-						    optarg);
-			break;
-		case 'C':
-			opts.cache_dir = optarg;
-			break;
-		case 'c':
-			opts.connect = optarg;
-			break;
-		case 'B':
-			opts.broker = optarg ?: KH_PROTO_SOCKET;
-			break;
-		case 'R':
-			opts.ram_file = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return report_error(&opts, "bad option; see '%s --help'",
-					    prog_name);
-		}
-	}
-	if (optind >= argc) {
+	if (!args)
+		return report_error(NULL, "out of memory");
+	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		free(args);
+		return EXIT_USAGE;
 	}
-	if (opts.ram_file && (!opts.broker || opts.technique ||
-			      opts.layout != KH_LAYOUT_AUTO)) {
-		report_error(&opts, "--ram-file needs --broker, and takes no --technique or --layout: keyholed hands over the file (read with memmap) or keyhole.ko's mapping (kmap)");
-		return 2;
+	ret = parse_command_line(argc, argv, &opts, &cmd, args);
+	if (ret)
+		goto out;
+	if (opts.pretty)
+		json_flags = JSON_INDENT(2);
+	if (opts.version) {
+		printf("%s %s\n", prog_name, KEYHOLED_VERSION);
+		goto out;
 	}
+	if (opts.help) {
+		if (cmd)
+			subcommand_usage(cmd, stdout);
+		else
+			usage(stdout);
+		goto out;
+	}
+	libbpf_set_print(opts.debug ? debug_libbpf : quiet_libbpf);
+	if (opts.debug)
+		kh_set_debug_log(debug_engine, NULL);
 	catch_signals();
-	for (cmd = subcommands; cmd->name; cmd++)
-		if (!strcmp(cmd->name, argv[optind]))
-			return cmd->run(&opts, argc - optind, argv + optind);
-	return report_error(&opts, "unknown command '%s'; see '%s --help'",
-			    argv[optind], prog_name);
+	ret = cmd->run(&opts, cmd, args);
+out:
+	free(args);
+	return ret;
 }

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The commands that show one view of a VM and take nothing but the VM:
+ * each sends the query of its own name and prints the document as JSON
+ * or as its render_*() makes it text.
+ *
+ * - vm: what keyhole learnt while attaching: the QEMU process, the guest
+ *   RAM layout and where it came from, the access technique, and the
+ *   guest kernel's identity and placement (KASLR, paging levels).
+ * - info: the guest OS as uname(2), /proc/uptime and /proc/loadavg show
+ *   it, and its CPUs, read from the guest kernel's own variables.
+ * - mem: the guest's memory use with /proc/meminfo's meanings, computed
+ *   from the guest kernel's counters as its /proc/meminfo does.
+ * - lsmod: the loaded kernel modules, in the order and with the sizes,
+ *   use counts and states of the guest's /proc/modules.
+ * - ifconfig: the interfaces of the guest's initial network namespace
+ *   with their flags, MTU, hardware address and IPv4 and IPv6 addresses.
+ * - netstat: the TCP, UDP and unix sockets that processes hold open,
+ *   with their addresses, state, inode and owning processes.
+ * - techniques: every access technique with its class in the taxonomy
+ *   of Suneja et al. (VEE 2015), its properties, and whether it can work
+ *   on this VM, and if not, why and what would enable it.
+ */
+#include "keyhole.h"
+
+int cmd_view(const struct options *opts, const struct subcommand *cmd,
+	     const struct cmd_args *args)
+{
+	struct kh_query_result res;
+	int ret = expect_args(opts, cmd, args, 1, "one VM");
+
+	if (ret)
+		return ret;
+	if (run_query(opts, args->pos[0], cmd->name, json_object(), &res))
+		return 1;
+	return show_result(opts, &res, cmd->render);
+}
