@@ -18,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 # Debian packages, grouped by what needs them.
 DEPS_BUILD := build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libjansson-dev libnl-3-dev libnl-genl-3-dev liburcu-dev libvirt-dev \
-	libsystemd-dev libmicrohttpd-dev
+	libsystemd-dev libmicrohttpd-dev libsmartcols-dev
 DEPS_GUEST := qemu-system-x86 busybox-static linux-image-amd64 \
 	linux-headers-amd64 cpio xz-utils kmod
 DEPS_TEST := clang libclang-rt-14-dev prometheus curl \
@@ -121,10 +121,20 @@ $(LIBKEYHOLE_SO): $(LIB_OBJS) broker/libkeyhole.map
 		-Wl,--version-script=broker/libkeyhole.map -o $@ $(LIB_OBJS) \
 		$(PKG_LIBS) $(LDLIBS)
 
+# The command alone renders tables, with libsmartcols (as lsblk does).
+TOOL_PKG := smartcols
+TOOL_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TOOL_PKG) 2>/dev/null)
+TOOL_LIBS = $(shell $(PKG_CONFIG) --libs $(TOOL_PKG) 2>/dev/null)
+
 $(KEYHOLE): $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(PROTO_OBJS) $(LIBKEYHOLE_A) \
-		$(PKG_LIBS) $(LDLIBS)
+		$(PKG_LIBS) $(TOOL_LIBS) $(LDLIBS)
+
+$(O)/tools/keyhole/%.o: tools/keyhole/%.c $(wildcard broker/include/*.h \
+		broker/proto/*.h tools/keyhole/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) $(TOOL_CFLAGS) -c -o $@ $<
 
 # Unit tests of keyholed's parts compile the part's source in.
 $(O)/tests/unit/keyholed/%.o: tests/unit/keyholed/%.c \
@@ -160,6 +170,18 @@ $(O)/tests/%: $(O)/tests/%.o $(PROTO_OBJS) $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(PROTO_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) \
 		$(LDLIBS)
+
+# The command's unit tests compile its renderers and tables in.
+$(O)/tests/unit/tools/%.o: tests/unit/tools/%.c $(wildcard tools/keyhole/*.c \
+		tools/keyhole/*.h broker/include/*.h tests/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KH_CFLAGS) $(PKG_CFLAGS) $(TOOL_CFLAGS) -c -o $@ $<
+
+$(O)/tests/unit/tools/%: $(O)/tests/unit/tools/%.o $(PROTO_OBJS) \
+		$(LIBKEYHOLE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(PROTO_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) \
+		$(TOOL_LIBS) $(LDLIBS)
 
 fuzz-build: $(FUZZ)
 

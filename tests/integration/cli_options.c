@@ -12,8 +12,10 @@
  *   pretty document is the same document; after the command's name -p is
  *   the command's (lsof -p PID);
  * - usage errors (an unknown command or option, an ambiguous or missing
- *   value, numbers that do not parse, a wrong argument count) exit 2
- *   with one message naming the problem, as text and as JSON;
+ *   value, numbers that do not parse, a wrong argument count, a column
+ *   the table has not) exit 2 with one message naming the problem, as
+ *   text and as JSON;
+ * - tables take --output (any case), --noheadings and --raw;
  * - every command's --help, wherever it stands, exits 0 and lists the
  *   command's own options and an example; --version names the version;
  *   --debug says on stderr which technique was chosen and which kernel
@@ -269,6 +271,9 @@ static const struct {
 	{ "--layout sideways ps %s", "unknown layout source 'sideways'" },
 	{ "list x", "takes no VM" },
 	{ "--ram-file ps %s", "--ram-file needs --broker" },
+	{ "ps %s -o pid,nosuch", "no column 'nosuch'" },
+	{ "lsmod %s --output ''", "names no column" },
+	{ "vm %s --raw", "prints no table" },
 };
 
 static void usage_errors(const char *vm)
@@ -346,6 +351,37 @@ static void help(const char *vm)
 	printf("ok: every command's --help, wherever it stands\n");
 }
 
+/* ps's table with --output and --noheadings, against ps --json. */
+static void table_columns(const char *vm)
+{
+	char *out, *line, *save = NULL;
+	int status, pid, lines = 0, init = 0;
+	char comm[64];
+
+	out = run(&status, "ps %s --output pid,Comm --noheadings", vm);
+	CHECK(status == 0, "ps -o pid,comm --noheadings: exit %d", status);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), lines++) {
+		CHECK(sscanf(line, "%d %63s", &pid, comm) >= 1 && pid > 0 &&
+		      !strstr(line, "PID"),
+		      "ps -o pid,comm --noheadings: line '%s'", line);
+		init |= pid == 1 && !strcmp(comm, "init");
+	}
+	CHECK(lines > 20 && init, "ps -o pid,comm: %d lines, init %s", lines,
+	      init ? "there" : "missing");
+	free(out);
+	out = run(&status, "--raw -o s,pid ps %s", vm);
+	CHECK(status == 0 && !strncmp(out, "S PID\n", 6),
+	      "--raw -o s,pid ps: exit %d: %.100s", status, out);
+	for (line = strtok_r(out + 6, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		CHECK(sscanf(line, "%63s %d", comm, &pid) == 2 &&
+		      strlen(comm) == 1 && line[1] == ' ' && line[2] != ' ',
+		      "--raw -o s,pid ps: line '%s'", line);
+	free(out);
+	printf("ok: tables: --output, --noheadings, --raw\n");
+}
+
 static void version_and_debug(const char *vm)
 {
 	char *out, *err_out;
@@ -406,6 +442,7 @@ int main(int argc, char **argv)
 	pretty(vm);
 	usage_errors(vm);
 	help(vm);
+	table_columns(vm);
 	version_and_debug(vm);
 	return KH_PASS;
 }

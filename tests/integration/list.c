@@ -378,7 +378,8 @@ static void check_unprivileged(const struct guest *g)
 	json_decref(list);
 
 	status = run_as_nobody(bin, text_argv, out, sizeof(out));
-	CHECK(status == 0 && !strncmp(out, "PID ", 4),
+	/* The header first; PID is right-aligned, like the pids. */
+	CHECK(status == 0 && !strncmp(out + strspn(out, " "), "PID ", 4),
 	      "text list as nobody: exit %d: %s", status, out);
 	CHECK(text_columns(out, g->pid, cols) == 0,
 	      "nobody sees root's QEMU %d in text:\n%s", g->pid, out);

@@ -25,6 +25,8 @@ enum {
 	OPT_CACHE_DIR = OPT_LONG_ONLY,
 	OPT_BROKER,
 	OPT_RAM_FILE,
+	OPT_NOHEADINGS,
+	OPT_RAW,
 };
 
 static const struct cmd_option global_options[] = {
@@ -47,6 +49,12 @@ static const struct cmd_option global_options[] = {
 	  "with --broker: keyholed hands over the file behind the\n"
 	  "VM's RAM (or keyhole.ko's mapping of it) and keyhole\n"
 	  "reads it itself"),
+	OPTION("output", 'o', "COLS",
+	  "the table's columns, in this order (a command's --help\n"
+	  "lists its columns)"),
+	OPTION("noheadings", OPT_NOHEADINGS, NULL, "tables without their header"),
+	OPTION("raw", OPT_RAW, NULL,
+	  "tables unaligned: one space between cells"),
 	OPTION("debug", 'd', NULL,
 	  "say on stderr what the engine and libbpf decide while\n"
 	  "attaching (the target, each technique tried, the kernel)"),
@@ -196,6 +204,15 @@ static int take_global(struct options *opts, const struct cmd_option *o,
 		break;
 	case OPT_RAM_FILE:
 		opts->ram_file = true;
+		break;
+	case 'o':
+		opts->output = value;
+		break;
+	case OPT_NOHEADINGS:
+		opts->noheadings = true;
+		break;
+	case OPT_RAW:
+		opts->raw = true;
 		break;
 	case 'd':
 		opts->debug = true;

@@ -176,44 +176,38 @@ static void make_row(const struct kh_qemu_proc *proc, const struct probe *p,
 	r->techniques = p && p->techniques[0] ? p->techniques : "-";
 }
 
-static int width(int w, const char *s)
-{
-	int n = strlen(s);
+const struct table_column list_columns[] = {
+	{ "PID", TABLE_RIGHT, "QEMU's process id" },
+	{ "NAME", 0, "its -name" },
+	{ "LIBVIRT", 0, "the libvirt domain it is" },
+	{ "UUID", 0, "its -uuid" },
+	{ "RAM", TABLE_RIGHT, "guest RAM" },
+	{ "KERNEL", 0, "the guest kernel's release (--probe)" },
+	{ "TECHNIQUES", 0, "the access techniques that work (--probe)" },
+	{ NULL },
+};
 
-	return n > w ? n : w;
+static void add_row(struct table *t, const struct row *r)
+{
+	const char *cells[] = { r->pid, r->name, r->libvirt, r->uuid, r->ram,
+				r->kernel, r->techniques };
+
+	table_row(t, cells);
 }
 
 static void print_text(const struct kh_qemu_proc *list, unsigned int nr,
 		       const struct probe *probes)
 {
-	struct row head = { .pid = "PID", .name = "NAME", .libvirt = "LIBVIRT",
-			    .uuid = "UUID", .ram = "RAM", .kernel = "KERNEL",
-			    .techniques = "TECHNIQUES" };
-	struct row *rows = calloc(nr + 1, sizeof(*rows));
-	int w[6] = { 0 };
+	struct table *t = table_new(list_columns);
 	unsigned int i;
+	struct row r;
 
-	if (!rows) {
-		fprintf(stderr, "%s: out of memory\n", prog_name);
-		return;
+	for (i = 0; i < nr; i++) {
+		make_row(&list[i], probes ? &probes[i] : NULL, &r);
+		add_row(t, &r);
 	}
-	rows[0] = head;
-	for (i = 0; i < nr; i++)
-		make_row(&list[i], probes ? &probes[i] : NULL, &rows[i + 1]);
-	for (i = 0; i <= nr; i++) {
-		w[0] = width(w[0], rows[i].pid);
-		w[1] = width(w[1], rows[i].name);
-		w[2] = width(w[2], rows[i].libvirt);
-		w[3] = width(w[3], rows[i].uuid);
-		w[4] = width(w[4], rows[i].ram);
-		w[5] = width(w[5], rows[i].kernel);
-	}
-	for (i = 0; i <= nr; i++)
-		printf("%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s\n",
-		       w[0], rows[i].pid, w[1], rows[i].name, w[2],
-		       rows[i].libvirt, w[3], rows[i].uuid, w[4], rows[i].ram,
-		       w[5], rows[i].kernel, rows[i].techniques);
-	free(rows);
+	table_print(t, stdout);
+	table_free(t);
 	for (i = 0; probes && i < nr; i++) {
 		char pid[32];
 

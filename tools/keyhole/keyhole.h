@@ -17,6 +17,8 @@ struct options {
 	bool pretty;		/* JSON indented */
 	bool debug;		/* the engine and libbpf explain on stderr */
 	bool version, help;	/* asked for, anywhere on the line */
+	const char *output;	/* the table's columns; NULL: all */
+	bool noheadings, raw;	/* of tables */
 	const char *technique;
 	enum kh_layout_source layout;
 	const char *cache_dir;
@@ -59,6 +61,37 @@ struct cmd_args {
 /* Text from a query's document (render_*.c). */
 typedef void render_fn(const json_t *doc, FILE *out);
 
+/*
+ * A table's column (table.c): its header, which --output names it by,
+ * how it is laid out, and what it shows.
+ */
+#define TABLE_RIGHT	(1 << 0)	/* aligned right: a number */
+#define TABLE_TRUNC	(1 << 1)	/* may be cut to fit a terminal */
+
+struct table_column {
+	const char *name;
+	unsigned int flags;
+	const char *help;
+};
+
+struct table;
+
+/* --output, --noheadings and --raw, for every table from now on. */
+void table_setup(const struct options *opts);
+/*
+ * 0 when the options ask a table of cols (NULL: the command prints none)
+ * only for columns it has; else -EINVAL and why (its columns named).
+ */
+int table_check(const struct options *opts,
+		const struct table_column *cols, char *why, size_t size);
+/* A table of cols (NULL-terminated) as the options say; NULL: no memory. */
+struct table *table_new(const struct table_column *cols);
+/* A row: one cell per column of cols, in their order. */
+int table_row(struct table *t, const char *const *cells);
+/* Prints t (nothing but a message if it is NULL). */
+void table_print(struct table *t, FILE *out);
+void table_free(struct table *t);
+
 struct subcommand {
 	const char *name;
 	int (*run)(const struct options *opts, const struct subcommand *cmd,
@@ -68,6 +101,7 @@ struct subcommand {
 	const struct cmd_option *options;	/* NULL-terminated, or NULL */
 	const char *example;	/* arguments after "keyhole NAME" */
 	render_fn *render;	/* of the query cmd_view sends */
+	const struct table_column *columns;	/* of its table, if any */
 };
 
 extern const struct subcommand subcommands[];

@@ -80,26 +80,33 @@ void set_used_technique(const char *name)
 #define VIEW(n, sum, ex) \
 	{ .name = #n, .run = cmd_view, .usage = "VM", .summary = (sum), \
 	  .example = (ex), .render = render_##n }
+/* One with a table. */
+#define TABLE_VIEW(n, sum, ex) \
+	{ .name = #n, .run = cmd_view, .usage = "VM", .summary = (sum), \
+	  .example = (ex), .render = render_##n, .columns = n##_columns }
 
 const struct subcommand subcommands[] = {
 	{ .name = "list", .run = cmd_list, .usage = "[--probe]",
 	  .summary = "the QEMU VMs on this host you may introspect (--probe: kernel, techniques)",
-	  .options = list_options, .example = "--probe" },
+	  .options = list_options, .example = "--probe",
+	  .columns = list_columns },
 	{ .name = "ps", .run = cmd_ps, .usage = "[-T] VM",
 	  .summary = "list the guest's processes (threads with -T)",
-	  .options = ps_options, .example = "-T web1" },
+	  .options = ps_options, .example = "-T web1 -o pid,comm",
+	  .columns = ps_columns },
 	VIEW(vm, "show how keyhole sees a VM: RAM layout, kernel, KASLR, paging",
 	     "4242"),
 	VIEW(info, "OS and CPUs: kernel, hostname, uptime, CPUs, load",
 	     "/run/web1/qmp.sock"),
 	VIEW(mem, "memory use, as /proc/meminfo", "web1"),
-	VIEW(lsmod, "loaded kernel modules", "--json web1"),
+	TABLE_VIEW(lsmod, "loaded kernel modules", "web1 --noheadings"),
 	VIEW(ifconfig, "network interfaces and addresses", "web1"),
 	{ .name = "lsof", .run = cmd_lsof, .usage = "[-p PID] VM",
 	  .summary = "open files of every process (or one)",
-	  .options = lsof_options, .example = "-p 1 web1" },
-	VIEW(netstat, "TCP, UDP and UNIX sockets with their processes",
-	     "web1 --pretty"),
+	  .options = lsof_options, .example = "-p 1 web1",
+	  .columns = lsof_columns },
+	TABLE_VIEW(netstat, "TCP, UDP and UNIX sockets with their processes",
+		   "web1 --output proto,local,remote,state"),
 	{ .name = "maps", .run = cmd_maps, .usage = "PID VM",
 	  .summary = "a process's memory map, as /proc/PID/maps",
 	  .example = "1 web1" },
@@ -151,11 +158,19 @@ const struct subcommand *subcommand_find(const char *name)
 
 void subcommand_usage(const struct subcommand *cmd, FILE *out)
 {
+	unsigned int i;
+
 	fprintf(out, "Usage: %s [OPTIONS] %s %s\n%s\n", prog_name, cmd->name,
 		cmd->usage, cmd->summary);
 	if (cmd->options) {
 		fprintf(out, "\nOptions of %s:\n", cmd->name);
 		print_options(cmd->options, out);
+	}
+	if (cmd->columns) {
+		fprintf(out, "\nColumns (--output NAME,...; any case, '-' for a space):\n");
+		for (i = 0; cmd->columns[i].name; i++)
+			fprintf(out, "  %-12s %s\n", cmd->columns[i].name,
+				cmd->columns[i].help);
 	}
 	if (strstr(cmd->usage, "VM"))
 		fprintf(out, "\n" VM_HELP);
@@ -336,6 +351,7 @@ int main(int argc, char **argv)
 	const struct subcommand *cmd;
 	struct options opts = { 0 };
 	struct cmd_args *args = calloc(1, sizeof(*args));
+	char why[512];
 	int ret;
 
 	if (!args)
@@ -361,6 +377,11 @@ int main(int argc, char **argv)
 			usage(stdout);
 		goto out;
 	}
+	if (table_check(&opts, cmd->columns, why, sizeof(why))) {
+		ret = usage_error(&opts, cmd, "%s", why);
+		goto out;
+	}
+	table_setup(&opts);
 	libbpf_set_print(opts.debug ? debug_libbpf : quiet_libbpf);
 	if (opts.debug)
 		kh_set_debug_log(debug_engine, NULL);

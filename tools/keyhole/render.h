@@ -16,7 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "keyhole.h"
 #include "libkeyhole.h"
+
+/* The columns of the tables, for --output and each command's --help. */
+extern const struct table_column ps_columns[], lsof_columns[],
+	netstat_columns[], lsmod_columns[], list_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);

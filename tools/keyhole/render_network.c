@@ -122,21 +122,34 @@ static void pid_list(const json_t *pids, char *out, size_t size)
 			      (int)json_integer_value(json_array_get(pids, i)));
 }
 
+const struct table_column netstat_columns[] = {
+	{ "Proto", 0, "tcp, tcp6, udp, udp6 or unix" },
+	{ "Local", 0, "the local address and port, or a unix socket's path" },
+	{ "Remote", 0, "the peer's address and port" },
+	{ "State", 0, "the TCP state" },
+	{ "Inode", TABLE_RIGHT, "the socket's inode" },
+	{ "PIDs", 0, "the processes that hold it" },
+	{ NULL },
+};
+
 void render_netstat(const json_t *doc, FILE *out)
 {
-	char local[ENDPOINT_LEN], remote[ENDPOINT_LEN], pids[128];
+	struct table *t = table_new(netstat_columns);
+	char local[ENDPOINT_LEN], remote[ENDPOINT_LEN], pids[128], inode[24];
 	const json_t *conn;
 	size_t i;
 
-	fprintf(out, "%-5s %-30s %-30s %-12s %8s %s\n", "Proto", "Local",
-		"Remote", "State", "Inode", "PIDs");
 	json_array_foreach(doc, i, conn) {
+		const char *cells[] = { field_str(conn, "proto"), local, remote,
+					field_str(conn, "state"), inode, pids };
+
 		endpoint(conn, 1, local, sizeof(local));
 		endpoint(conn, 0, remote, sizeof(remote));
 		pid_list(json_object_get(conn, "pids"), pids, sizeof(pids));
-		fprintf(out, "%-5s %-30s %-30s %-12s %8" PRIu64 " %s\n",
-			field_str(conn, "proto"), local, remote,
-			field_str(conn, "state"), field_u64(conn, "inode"),
-			pids);
+		snprintf(inode, sizeof(inode), "%" PRIu64,
+			 field_u64(conn, "inode"));
+		table_row(t, cells);
 	}
+	table_print(t, out);
+	table_free(t);
 }

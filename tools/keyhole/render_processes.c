@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ps, lsof and maps as text: ps and lsof as tables with a header, maps
+ * ps, lsof and maps as text: ps and lsof as tables (table.c), maps
  * laid out as /proc/PID/maps (the device column is 00:00: keyhole does
  * not resolve devices).
  */
@@ -14,41 +14,72 @@
 /* The sizes of struct kh_file's and struct kh_vma's path. */
 #define PATH_LEN 256
 
+const struct table_column ps_columns[] = {
+	{ "PID", TABLE_RIGHT, "the task's id (with -T each thread's)" },
+	{ "TGID", TABLE_RIGHT, "its process's id" },
+	{ "PPID", TABLE_RIGHT, "the parent process's id" },
+	{ "UID", TABLE_RIGHT, "the real user id" },
+	{ "S", 0, "the state, a letter as in /proc/PID/stat" },
+	{ "COMM", 0, "the command name" },
+	{ NULL },
+};
+
 void render_ps(const json_t *doc, FILE *out)
 {
-	char comm[KH_COMM_LEN];
+	struct table *t = table_new(ps_columns);
+	char comm[KH_COMM_LEN], pid[16], tgid[16], ppid[16], uid[16];
 	const json_t *task;
 	size_t i;
 
-	fprintf(out, "%7s %7s %7s %6s %s %s\n", "PID", "TGID", "PPID", "UID",
-		"S", "COMM");
 	json_array_foreach(doc, i, task) {
+		const char *cells[] = { pid, tgid, ppid, uid,
+					field_str(task, "state"), comm };
+
+		snprintf(pid, sizeof(pid), "%d", (int)field_int(task, "pid"));
+		snprintf(tgid, sizeof(tgid), "%d",
+			 (int)field_int(task, "tgid"));
+		snprintf(ppid, sizeof(ppid), "%d",
+			 (int)field_int(task, "ppid"));
+		snprintf(uid, sizeof(uid), "%u",
+			 (unsigned int)field_int(task, "uid"));
 		kh_printable(field_str(task, "comm"), KH_COMM_LEN, comm);
-		fprintf(out, "%7d %7d %7d %6u %c %s\n",
-			(int)field_int(task, "pid"),
-			(int)field_int(task, "tgid"),
-			(int)field_int(task, "ppid"),
-			(unsigned int)field_int(task, "uid"),
-			field_str(task, "state")[0], comm);
+		table_row(t, cells);
 	}
+	table_print(t, out);
+	table_free(t);
 }
+
+const struct table_column lsof_columns[] = {
+	{ "COMMAND", 0, "the process's command name" },
+	{ "PID", TABLE_RIGHT, "the process's id" },
+	{ "FD", TABLE_RIGHT, "the file descriptor" },
+	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, SOCK, LNK, a_inode or ?" },
+	{ "INODE", TABLE_RIGHT, "the inode number" },
+	{ "NAME", 0, "the path, or pipe:[ino], socket:[ino], anon_inode:[..]" },
+	{ NULL },
+};
 
 void render_lsof(const json_t *doc, FILE *out)
 {
-	char comm[KH_COMM_LEN], path[PATH_LEN];
+	struct table *t = table_new(lsof_columns);
+	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], fd[16], inode[24];
 	const json_t *file;
 	size_t i;
 
-	fprintf(out, "%-15s %7s %5s %-7s %10s %s\n", "COMMAND", "PID", "FD",
-		"TYPE", "INODE", "NAME");
 	json_array_foreach(doc, i, file) {
+		const char *cells[] = { comm, pid, fd, field_str(file, "type"),
+					inode, path };
+
 		kh_printable(field_str(file, "comm"), sizeof(comm), comm);
 		kh_printable(field_str(file, "path"), sizeof(path), path);
-		fprintf(out, "%-15s %7d %5d %-7s %10" PRIu64 " %s\n", comm,
-			(int)field_int(file, "pid"), (int)field_int(file, "fd"),
-			field_str(file, "type"), field_u64(file, "inode"),
-			path);
+		snprintf(pid, sizeof(pid), "%d", (int)field_int(file, "pid"));
+		snprintf(fd, sizeof(fd), "%d", (int)field_int(file, "fd"));
+		snprintf(inode, sizeof(inode), "%" PRIu64,
+			 field_u64(file, "inode"));
+		table_row(t, cells);
 	}
+	table_print(t, out);
+	table_free(t);
 }
 
 void render_maps(const json_t *doc, FILE *out)

@@ -60,24 +60,35 @@ void render_mem(const json_t *doc, FILE *out)
 		field_u64(doc, "shmem"));
 }
 
+const struct table_column lsmod_columns[] = {
+	{ "Module", 0, "the module's name" },
+	{ "Size", TABLE_RIGHT, "its size in bytes" },
+	{ "Used by", TABLE_RIGHT, "its reference count (- when not counted)" },
+	{ "State", 0, "Live, Loading or Unloading" },
+	{ NULL },
+};
+
 void render_lsmod(const json_t *doc, FILE *out)
 {
-	char name[MODULE_NAME_LEN], state[MODULE_STATE_LEN];
+	struct table *t = table_new(lsmod_columns);
+	char name[MODULE_NAME_LEN], state[MODULE_STATE_LEN], size[24];
 	const json_t *module;
 	size_t i;
 
-	fprintf(out, "%-19s %8s  %-7s  %s\n", "Module", "Size", "Used by",
-		"State");
 	json_array_foreach(doc, i, module) {
 		char used[16] = "-";
 		int refcount = field_int(module, "refcount");
+		const char *cells[] = { name, size, used, state };
 
 		kh_printable(field_str(module, "name"), sizeof(name), name);
 		kh_printable(field_str(module, "state"), sizeof(state), state);
+		snprintf(size, sizeof(size), "%" PRIu64,
+			 field_u64(module, "size"));
 		/* -1: the kernel counts no users (no CONFIG_MODULE_UNLOAD). */
 		if (refcount != -1)
 			snprintf(used, sizeof(used), "%d", refcount);
-		fprintf(out, "%-19s %8" PRIu64 "  %-7s  %s\n", name,
-			field_u64(module, "size"), used, state);
+		table_row(t, cells);
 	}
+	table_print(t, out);
+	table_free(t);
 }

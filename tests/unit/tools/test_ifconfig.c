@@ -10,6 +10,7 @@
  * tests link only against libkeyhole.a, so that file is compiled in here.
  */
 #include "../../tools/keyhole/render_network.c"
+#include "../../tools/keyhole/table.c"
 
 #include <string.h>
 #include <sys/socket.h>

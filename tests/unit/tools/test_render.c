@@ -2,20 +2,24 @@
 /*
  * Proves: keyhole's text tables, rendered from their queries' JSON
  * documents after a trip through JSON text (as a document from keyholed
- * makes it), are byte for byte what the commands printed from the
- * library's structs before there were queries, for values a hostile guest
- * can choose: control characters, bytes that are not UTF-8, strings that
- * fill their arrays, unsigned 64-bit extremes, negative ids, unknown
- * protocols and address families. The expected text was printed by the
- * commands' print_text() functions as they were (ifconfig's table is
- * test_ifconfig's).
+ * makes it), are byte for byte what they should be, for values a
+ * hostile guest can choose: control characters, bytes that are not UTF-8,
+ * strings that fill their arrays, unsigned 64-bit extremes, negative ids,
+ * unknown protocols and address families. The text of info, mem, vm,
+ * maps and techniques is what the commands printed from the library's
+ * structs before there were queries (ifconfig's is test_ifconfig's); ps,
+ * lsof, lsmod and netstat are libsmartcols tables, each column as wide as
+ * its widest cell (so an IPv6 endpoint no longer overflows its column),
+ * and --output, --noheadings and --raw choose and lay out their columns.
  *
- * The renderers are compiled in here: unit tests link only libkeyhole.a.
+ * The renderers and tables are compiled in here: unit tests link only
+ * libkeyhole.a (and libsmartcols).
  */
 #include "../../tools/keyhole/render_processes.c"
 #include "../../tools/keyhole/render_system.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
+#include "../../tools/keyhole/table.c"
 
 #include <sys/socket.h>
 
@@ -198,12 +202,12 @@ static struct kh_technique techs[] = {
 };
 
 static const char ps_want[] =
-	"    PID    TGID    PPID    UID S COMM\n"
-	"      1       1       0      0 S init\n"
-	"     42      42       1 4294967295 R ev?[31mil??xxxx\n"
-	"     43      42       1   1000 D worker?1\n"
-	"2147483647 2147483647      -1      7 ? abcdefghijklmno\n"
-	"      5       5       1      0 Z \n";
+	"       PID       TGID PPID        UID S COMM\n"
+	"         1          1    0          0 S init\n"
+	"        42         42    1 4294967295 R ev?[31mil??xxxx\n"
+	"        43         42    1       1000 D worker?1\n"
+	"2147483647 2147483647   -1          7 ? abcdefghijklmno\n"
+	"         5          5    1          0 Z \n";
 
 static const char info_want[] =
 	"sysname       Linux\n"
@@ -227,12 +231,16 @@ static const char mem_want[] =
 	"Shmem:          18446744073709551615 kB\n";
 
 static const char lsmod_want[] =
-	"Module                  Size  Used by  State\n"
-	"dummy                  16384  0        Live\n"
-	"nf?tables?          18446744073709551615  -        Unloading\n"
-	"a_very_long_module_name_that_is_longer_than_nineteen        1  2"
-	"147483647  Lo?ading\n"
-	"neg                        0  -7       \n";
+	"Module                                                        "
+	"       Size    Used by State\n"
+	"dummy                                                         "
+	"      16384          0 Live\n"
+	"nf?tables?                                           184467440"
+	"73709551615          - Unloading\n"
+	"a_very_long_module_name_that_is_longer_than_nineteen          "
+	"          1 2147483647 Lo?ading\n"
+	"neg                                                           "
+	"          0         -7 \n";
 
 static const char ifconfig_want[] =
 	"lo: index 1 flags=0x9<UP,LOOPBACK> mtu 65536\n"
@@ -255,40 +263,54 @@ static const char ifconfig_want[] =
 	"nomac: index 3 flags=0x0<> mtu 0\n";
 
 static const char lsof_want[] =
-	"COMMAND             PID    FD TYPE         INODE NAME\n"
-	"init                  1     0 CHR              3 /dev/console\n"
-	"                      5     1 REG     18446744073709551615 /tmp/"
-	"?]0;pwn???\n"
-	"ev?[31mil??xxxx      42 2147483647 a_inode          0 anon_inode"
-	":[eventfd]\n"
-	"worker?1             43    -1 SOCK            99 socket:[99]\n"
-	"?                    99     3 FIFO             5 pipe:[5]\n";
+	"COMMAND         PID         FD TYPE                   INODE NA"
+	"ME\n"
+	"init              1          0 CHR                        3 /d"
+	"ev/console\n"
+	"                  5          1 REG     18446744073709551615 /t"
+	"mp/?]0;pwn???\n"
+	"ev?[31mil??xxxx  42 2147483647 a_inode                    0 an"
+	"on_inode:[eventfd]\n"
+	"worker?1         43         -1 SOCK                      99 so"
+	"cket:[99]\n"
+	"?                99          3 FIFO                       5 pi"
+	"pe:[5]\n";
 
 static const char netstat_want[] =
-	"Proto Local                          Remote                     "
-	"    State           Inode PIDs\n"
-	"tcp   127.0.0.1:7777                 0.0.0.0:0                  "
-	"    LISTEN            100 121\n"
-	"tcp   127.0.0.1:65535                127.0.0.1:7778             "
-	"    ESTABLISHED  18446744073709551615 1,2147483647,-2147483648,4"
-	",5,6,7,8\n"
-	"tcp6  [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:7780 [::ffff:1.2"
-	".3.4]:0             LISTEN            101 \n"
-	"udp   127.0.0.1:7779                 0.0.0.0:0                  "
-	"    CLOSE             102 9,10,0,0,0,0,0,0\n"
-	"udp6  [::]:0                         [::]:0                     "
-	"                      103 \n"
-	"unix  /tmp/kh.sock                   -                          "
-	"    LISTEN            104 124\n"
-	"unix  @abstract???                   -                          "
-	"    CONNECTED         105 \n"
-	"unix  -                              -                          "
-	"    UNCONNECTED       106 \n"
-	"unix  0123456789012345678901234567890123456789012345678901234567"
-	"890123456789012345678901234567890123456789abcdefgh -            "
-	"                  CONNECTED         107 \n"
-	"weird 1.2.3.4:1                      0.0.0.0:0                  "
-	"    X                   1 \n";
+	"Proto Local                                                   "
+	"                                                     Remote   "
+	"          State                      Inode PIDs\n"
+	"tcp   127.0.0.1:7777                                          "
+	"                                                     0.0.0.0:0"
+	"          LISTEN                       100 121\n"
+	"tcp   127.0.0.1:65535                                         "
+	"                                                     127.0.0.1"
+	":7778     ESTABLISHED 18446744073709551615 1,2147483647,-21474"
+	"83648,4,5,6,7,8\n"
+	"tcp6  [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:7780          "
+	"                                                     [::ffff:1"
+	".2.3.4]:0 LISTEN                       101 \n"
+	"udp   127.0.0.1:7779                                          "
+	"                                                     0.0.0.0:0"
+	"          CLOSE                        102 9,10,0,0,0,0,0,0\n"
+	"udp6  [::]:0                                                  "
+	"                                                     [::]:0   "
+	"                                       103 \n"
+	"unix  /tmp/kh.sock                                            "
+	"                                                     -        "
+	"          LISTEN                       104 124\n"
+	"unix  @abstract???                                            "
+	"                                                     -        "
+	"          CONNECTED                    105 \n"
+	"unix  -                                                       "
+	"                                                     -        "
+	"          UNCONNECTED                  106 \n"
+	"unix  01234567890123456789012345678901234567890123456789012345"
+	"67890123456789012345678901234567890123456789abcdefgh -        "
+	"          CONNECTED                    107 \n"
+	"weird 1.2.3.4:1                                               "
+	"                                                     0.0.0.0:0"
+	"          X                              1 \n";
 
 static const char maps_want[] =
 	"00400000-00401000 r--p 00000000 00:00 45                        "
@@ -391,6 +413,54 @@ static void malformed(void)
 	fclose(out);
 }
 
+static const char ps_chosen_want[] =
+	"init                     1\n"
+	"ev?[31mil??xxxx         42\n"
+	"worker?1                42\n"
+	"abcdefghijklmno 2147483647\n"
+	"                         5\n";
+
+static const char ps_raw_want[] =
+	"PID COMM\n"
+	"1 init\n"
+	"42 ev?[31mil??xxxx\n"
+	"43 worker?1\n"
+	"2147483647 abcdefghijklmno\n"
+	"5 \n";
+
+/* --output in its order and any case, --noheadings, --raw; bad names. */
+static void table_options(void)
+{
+	struct options opts = { .output = "Comm,tgid,COMM", .noheadings = true };
+	char why[512];
+
+	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)),
+	      "Comm,tgid,COMM: %s", why);
+	table_setup(&opts);
+	expect("ps -o comm,tgid --noheadings", kh_json_tasks(&task_list),
+	       render_ps, ps_chosen_want);
+	opts = (struct options){ .output = "pid,comm", .raw = true };
+	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)), "%s", why);
+	table_setup(&opts);
+	expect("ps -o pid,comm --raw", kh_json_tasks(&task_list), render_ps,
+	       ps_raw_want);
+	opts = (struct options){ .output = "used-by,module" };
+	CHECK(!table_check(&opts, lsmod_columns, why, sizeof(why)), "%s",
+	      why);
+	opts = (struct options){ .output = "pid,nosuch" };
+	CHECK(table_check(&opts, ps_columns, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "no column 'nosuch'") && strstr(why, "TGID"),
+	      "pid,nosuch: %s", why);
+	opts = (struct options){ .output = "" };
+	CHECK(table_check(&opts, ps_columns, why, sizeof(why)) == -EINVAL,
+	      "an empty --output was taken");
+	opts = (struct options){ .raw = true };
+	CHECK(table_check(&opts, NULL, why, sizeof(why)) == -EINVAL &&
+	      strstr(why, "prints no table"), "--raw without a table: %s",
+	      why);
+	table_setup(&(struct options){ 0 });
+}
+
 int main(void)
 {
 	expect("ps", kh_json_tasks(&task_list), render_ps, ps_want);
@@ -409,6 +479,7 @@ int main(void)
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
 	malformed();
-	printf("text from documents: as the commands printed it, byte for byte\n");
+	table_options();
+	printf("text from documents: as the commands print it, byte for byte\n");
 	return KH_PASS;
 }
