@@ -61,13 +61,19 @@ static int keys_in(const json_t *a, const json_t *b)
 	return 1;
 }
 
-/* The same kind of document: type, and for objects the same keys. */
+/*
+ * The same kind of document: type, and for objects the same keys; for
+ * arrays, both empty or both with a first element of the same kind.
+ */
 static int same_shape(const json_t *a, const json_t *b)
 {
 	if (json_typeof(a) != json_typeof(b))
 		return 0;
 	if (json_is_array(a))
-		return !json_array_size(a) == !json_array_size(b);
+		return !json_array_size(a) == !json_array_size(b) &&
+		       (!json_array_size(a) ||
+			same_shape(json_array_get(a, 0),
+				   json_array_get(b, 0)));
 	return !json_is_object(a) || (keys_in(a, b) && keys_in(b, a));
 }
 
@@ -154,35 +160,52 @@ static void lsof_of_init(const char *args, const char *vm, int pretty)
 	free(out);
 }
 
-/* Processes with their own thread count, and threads, in the same run. */
+/* The tasks named comm in a ps document. */
+static int tasks_named(const json_t *tasks, const char *comm)
+{
+	const json_t *t;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(tasks, i, t)
+		n += !strcmp(json_string_value(json_object_get(t, "comm")) ?: "",
+			     comm);
+	return n;
+}
+
+/*
+ * ps -T before and after the VM: the workload's kh-threads (one process,
+ * several threads; it lives as long as the guest) is one task in ps and
+ * one per thread in both forms of ps -T.
+ */
+static void threads_anywhere(const char *vm)
+{
+	static const char *const forms[] = {
+		"--json ps %s", "--json ps -T %s", "ps %s --threads --json",
+	};
+	unsigned int i;
+	int status, n[3];
+
+	for (i = 0; i < 3; i++) {
+		char *out = run(&status, forms[i], vm);
+		json_t *doc = parse(out, forms[i]);
+
+		CHECK(status == 0, "%s: exit %d", forms[i], status);
+		n[i] = tasks_named(doc, "kh-threads");
+		json_decref(doc);
+		free(out);
+	}
+	CHECK(n[0] == 1 && n[1] > 1 && n[2] == n[1],
+	      "kh-threads: %d in ps, %d in ps -T, %d in ps VM --threads",
+	      n[0], n[1], n[2]);
+}
+
 static void command_options_anywhere(const char *vm)
 {
 	char *a, *b, *c;
-	json_t *before, *after, *procs;
 	int status;
 
-	a = run(&status, "--json ps %s", vm);
-	CHECK(status == 0, "ps: exit %d", status);
-	b = run(&status, "--json ps -T %s", vm);
-	CHECK(status == 0, "ps -T: exit %d", status);
-	c = run(&status, "ps %s --threads --json", vm);
-	CHECK(status == 0, "ps VM --threads: exit %d", status);
-	procs = parse(a, "ps");
-	before = parse(b, "ps -T");
-	after = parse(c, "ps VM --threads");
-	/* The workload's kh-threads process has 4 threads: -T shows more. */
-	CHECK(json_array_size(before) > json_array_size(procs) &&
-	      json_array_size(after) > json_array_size(procs),
-	      "ps: %zu processes, ps -T %zu, ps VM --threads %zu tasks",
-	      json_array_size(procs), json_array_size(before),
-	      json_array_size(after));
-	json_decref(procs);
-	json_decref(before);
-	json_decref(after);
-	free(a);
-	free(b);
-	free(c);
-
+	threads_anywhere(vm);
 	lsof_of_init("lsof %s -p 1 --json", vm, 0);
 	/* keyhole's -p before the command, lsof's after it. */
 	lsof_of_init("-p lsof -p 1 %s", vm, 1);
@@ -257,6 +280,10 @@ static const struct {
 	{ "ps %s --c x", "ambiguous" },
 	{ "ps %s --technique", "needs a value" },
 	{ "ps %s --threads=yes", "takes no value" },
+	{ "lsof --=5 %s", "unknown option '--=5'" },
+	{ "watch --count ' -1' --all", "' -1'" },
+	{ "crawl --hz 1e-10 %s", "'1e-10'" },
+	{ "crawl --hz 0x10 %s", "'0x10'" },
 	{ "ps", "expected one VM" },
 	{ "ps %s 1", "unexpected argument '1'" },
 	{ "crawl --count 5x %s", "'5x'" },
@@ -332,8 +359,11 @@ static void help(const char *vm)
 		      strstr(out, "Example:"),
 		      "keyhole %s VM --help: exit %d: %s", helps[i].cmd,
 		      status, out);
+		/* In its options' list, not only in the usage line. */
 		for (j = 0; helps[i].options[j]; j++)
-			CHECK(strstr(out, helps[i].options[j]),
+			CHECK(strstr(out, "\nOptions of ") &&
+			      strstr(strstr(out, "\nOptions of "),
+				     helps[i].options[j]),
 			      "keyhole %s --help does not list %s: %s",
 			      helps[i].cmd, helps[i].options[j], out);
 		free(out);
@@ -407,6 +437,8 @@ static void version_and_debug(const char *vm)
 	free(err_out);
 	out = run_capture(&status, "%s -d --json info %s 2>/dev/null",
 			  keyhole(), vm);
+	CHECK(status == 0 && one_line(out), "-d --json info: exit %d: %s",
+	      status, out);
 	json_decref(parse(out, "-d --json info"));
 	free(out);
 	err_out = run_capture(&status, "%s info %s 2>&1 >/dev/null",

@@ -394,6 +394,46 @@ static inline int guest_pid_of(const struct guest *g, const char *comm)
 	return pid;
 }
 
+/* QMP cmd (without arguments) on the guest's monitor: its reply. */
+static inline char *guest_qmp_reply(const struct guest *g, const char *cmd,
+				    int *status)
+{
+	return run_capture(status, "%s --qmp '%s' '{\"execute\":\"%s\"}'",
+			   env_or("TRUTH", "truth"), g->qmp_sock, cmd);
+}
+
+/* The guest the test paused as its owner would, until it resumes it. */
+static const struct guest *guest_held;
+
+static inline void guest_held_resume(void)
+{
+	int status;
+
+	/* Also at exit, after a failed CHECK: no CHECK here. */
+	if (guest_held)
+		free(guest_qmp_reply(guest_held, "cont", &status));
+	guest_held = NULL;
+}
+
+/*
+ * Pauses g (QMP stop), so that every view a test takes is of the same
+ * guest; it runs again on guest_held_resume() or when the test exits,
+ * whether it passed or not.
+ */
+static inline void guest_hold(const struct guest *g)
+{
+	static int registered;
+	int status;
+	char *out;
+
+	if (!registered++)
+		atexit(guest_held_resume);
+	guest_held = g;
+	out = guest_qmp_reply(g, "stop", &status);
+	CHECK(status == 0, "QMP stop failed: %s", out);
+	free(out);
+}
+
 /* The document keyhole ARGS printed as out, which it frees. */
 static inline json_t *keyhole_doc(char *out, const char *args)
 {

@@ -55,7 +55,7 @@ done
 
 listed() {
 	"$O/bin/keyhole" --broker="$sock" --json list |
-		grep -c '"name":"kh-scale-' || true
+		grep -o '"name":"kh-scale-' | wc -l
 }
 
 # start_qemus N: until N of them run (and keyholed lists them all).

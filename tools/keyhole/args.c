@@ -11,6 +11,7 @@
  * Usage errors (an unknown command or option, a missing or malformed
  * value) exit 2, as "no command" always did; --help and --version exit 0.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -137,6 +138,9 @@ static const struct cmd_option *find_long(const struct cmd_option *table,
 {
 	const struct cmd_option *o, *found = NULL;
 
+	/* "--=x" names nothing, not every option. */
+	if (!len)
+		return NULL;
 	for (o = table; o && o->name; o++)
 		if (strlen(o->name) == len && !strncmp(o->name, name, len))
 			return o;
@@ -280,8 +284,7 @@ static int long_option(struct parser *p, const char *arg)
 		return usage_error(p->opts, p->cmd, "option '--%.*s' is ambiguous",
 				   (int)len, name);
 	if (!o)
-		return usage_error(p->opts, p->cmd, "unknown option '--%.*s'",
-				   (int)len, name);
+		return usage_error(p->opts, p->cmd, "unknown option '%s'", arg);
 	return take(p, o, global, arg, eq ? eq + 1 : NULL);
 }
 
@@ -382,15 +385,19 @@ int parse_uint(const struct options *opts, const struct subcommand *cmd,
 	unsigned long v;
 	char *end;
 
+	/* Digits only: strtoul would take " -1" for ULONG_MAX. */
 	errno = 0;
 	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' ||
-	    value[0] == '+' || v < min || v > max)
+	if (errno || !isdigit((unsigned char)value[0]) || *end || v < min ||
+	    v > max)
 		return usage_error(opts, cmd, "%s wants a whole number from %lu to %lu, not '%s'",
 				   option, min, max, value);
 	*out = v;
 	return 0;
 }
+
+#define RATE_MIN	(1.0 / 86400)
+#define RATE_MAX	1e6
 
 int parse_rate(const struct options *opts, const struct subcommand *cmd,
 	       const char *option, const char *value, bool zero_ok,
@@ -399,12 +406,18 @@ int parse_rate(const struct options *opts, const struct subcommand *cmd,
 	char *end;
 	double v;
 
+	/*
+	 * Decimal only, and no slower than one a day: the period of a rate
+	 * closer to 0 is no time a timer takes.
+	 */
 	errno = 0;
 	v = strtod(value, &end);
-	if (errno || end == value || *end || !isfinite(v) || v < 0 ||
-	    (!zero_ok && !(v > 0)))
-		return usage_error(opts, cmd, "%s wants a rate in Hz %s, not '%s'",
-				   option, zero_ok ? "of 0 or more" : "above 0", value);
+	if (errno || !(isdigit((unsigned char)value[0]) || value[0] == '.') ||
+	    strpbrk(value, "xX") || *end || !isfinite(v) || v > RATE_MAX ||
+	    (v < RATE_MIN && !(zero_ok && v == 0)))
+		return usage_error(opts, cmd, "%s wants a rate in Hz from %g to %g%s, not '%s'",
+				   option, RATE_MIN, RATE_MAX,
+				   zero_ok ? " (or 0)" : "", value);
 	*out = v;
 	return 0;
 }

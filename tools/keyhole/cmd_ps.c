@@ -1,30 +1,119 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * keyhole ps: the guest's processes, or with -T its threads, as the guest
- * kernel's task list has them.
+ * kernel's task list has them; with -p only the processes named (their
+ * threads with -T), and with --forest as a tree of parents and children.
  */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "keyhole.h"
 #include "render.h"
 
+enum { FOREST = OPT_LONG_ONLY };
+
 const struct cmd_option ps_options[] = {
 	OPTION("threads", 'T', NULL, "every thread, not only processes"),
+	OPTION("pid", 'p', "PID[,PID...]",
+	       "only these processes (with -T, their threads)"),
+	OPTION("forest", FOREST, NULL,
+	       "as a tree: children under their parent, threads\n"
+	       "under their process (text only)"),
 	{ .name = NULL },
 };
+
+#define PIDS_MAX 64
+
+struct pid_set {
+	unsigned int nr;
+	int32_t pid[PIDS_MAX];
+	bool seen[PIDS_MAX];
+};
+
+static int parse_pids(const struct options *opts, const struct subcommand *cmd,
+		      const char *list, struct pid_set *set)
+{
+	char one[24];
+	const char *p = list, *end;
+	unsigned long pid;
+	int ret;
+
+	do {
+		end = strchrnul(p, ',');
+		if (set->nr == PIDS_MAX)
+			return usage_error(opts, cmd, "--pid: more than %d processes",
+					   PIDS_MAX);
+		snprintf(one, sizeof(one), "%.*s", (int)(end - p), p);
+		ret = parse_uint(opts, cmd, "--pid", one, 1, INT32_MAX, &pid);
+		if (ret)
+			return ret;
+		set->pid[set->nr++] = pid;
+		p = end + 1;
+	} while (*end);
+	return 0;
+}
+
+/*
+ * Keeps the tasks of the processes in set, in place. 0, or an error
+ * naming the first process the guest does not have.
+ */
+static int keep_pids(const struct options *opts, json_t *tasks,
+		     struct pid_set *set)
+{
+	size_t i = 0;
+	unsigned int j;
+
+	while (i < json_array_size(tasks)) {
+		json_int_t tgid = field_int(json_array_get(tasks, i), "tgid");
+		bool keep = false;
+
+		for (j = 0; j < set->nr; j++)
+			if (tgid == set->pid[j])
+				keep = set->seen[j] = true;
+		if (keep)
+			i++;
+		else
+			json_array_remove(tasks, i);
+	}
+	for (j = 0; j < set->nr; j++)
+		if (!set->seen[j])
+			return report_error(opts, "ps: no process %d in the guest",
+					    (int)set->pid[j]);
+	return 0;
+}
 
 int cmd_ps(const struct options *opts, const struct subcommand *cmd,
 	   const struct cmd_args *args)
 {
+	struct pid_set pids = { 0 };
 	struct kh_query_result res;
+	int threads = 0, forest = 0, ret = 0;
 	unsigned int i;
-	int threads = 0, ret;
 
-	for (i = 0; i < args->nr_opts; i++)
-		threads |= args->opt[i].key == 'T';
-	ret = expect_args(opts, cmd, args, 1, "one VM");
+	for (i = 0; i < args->nr_opts && !ret; i++) {
+		switch (args->opt[i].key) {
+		case 'T':
+			threads = 1;
+			break;
+		case 'p':
+			ret = parse_pids(opts, cmd, args->opt[i].value, &pids);
+			break;
+		case FOREST:
+			forest = 1;
+			break;
+		}
+	}
+	if (!ret)
+		ret = expect_args(opts, cmd, args, 1, "one VM");
 	if (ret)
 		return ret;
 	if (run_query(opts, args->pos[0], "ps",
 		      json_pack("{s:b}", "threads", threads), &res))
 		return 1;
-	return show_result(opts, &res, render_ps);
+	if (pids.nr && keep_pids(opts, res.doc, &pids)) {
+		kh_query_result_release(&res);
+		return 1;
+	}
+	return show_result(opts, &res, forest ? render_ps_forest : render_ps);
 }

@@ -86,8 +86,17 @@ int table_check(const struct options *opts,
 		const struct table_column *cols, char *why, size_t size);
 /* A table of cols (NULL-terminated) as the options say; NULL: no memory. */
 struct table *table_new(const struct table_column *cols);
+/*
+ * One whose column tree draws the rows' tree (if --output shows it), as
+ * ps --forest does.
+ */
+struct table *table_new_tree(const struct table_column *cols, int tree);
 /* A row: one cell per column of cols, in their order. */
 int table_row(struct table *t, const char *const *cells);
+/* A row under parent (NULL: at the top); the row, or NULL: no memory. */
+struct table_row;
+struct table_row *table_row_under(struct table *t, struct table_row *parent,
+				  const char *const *cells);
 /* Prints t (nothing but a message if it is NULL). */
 void table_print(struct table *t, FILE *out);
 void table_free(struct table *t);

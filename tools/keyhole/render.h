@@ -25,6 +25,7 @@ extern const struct table_column ps_columns[], lsof_columns[],
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
+void render_ps_forest(const json_t *doc, FILE *out);
 void render_lsof(const json_t *doc, FILE *out);
 void render_maps(const json_t *doc, FILE *out);
 /* render_system.c */

@@ -24,29 +24,169 @@ const struct table_column ps_columns[] = {
 	{ NULL },
 };
 
+/* One task's cells, in ps_columns' order, in the buffers of c. */
+struct ps_cells {
+	char pid[16], tgid[16], ppid[16], uid[16], comm[KH_COMM_LEN];
+	char state[2];
+	const char *cell[6];
+};
+
+static const char *const *ps_cells(const json_t *task, struct ps_cells *c)
+{
+	snprintf(c->pid, sizeof(c->pid), "%d", (int)field_int(task, "pid"));
+	snprintf(c->tgid, sizeof(c->tgid), "%d", (int)field_int(task, "tgid"));
+	snprintf(c->ppid, sizeof(c->ppid), "%d", (int)field_int(task, "ppid"));
+	snprintf(c->uid, sizeof(c->uid), "%u",
+		 (unsigned int)field_int(task, "uid"));
+	kh_printable(field_str(task, "comm"), KH_COMM_LEN, c->comm);
+	/* One letter, as /proc/PID/stat has it. */
+	kh_printable(field_str(task, "state"), sizeof(c->state), c->state);
+	c->cell[0] = c->pid;
+	c->cell[1] = c->tgid;
+	c->cell[2] = c->ppid;
+	c->cell[3] = c->uid;
+	c->cell[4] = c->state;
+	c->cell[5] = c->comm;
+	return c->cell;
+}
+
 void render_ps(const json_t *doc, FILE *out)
 {
 	struct table *t = table_new(ps_columns);
-	char comm[KH_COMM_LEN], pid[16], tgid[16], ppid[16], uid[16];
+	struct ps_cells c;
 	const json_t *task;
 	size_t i;
 
-	json_array_foreach(doc, i, task) {
-		const char *cells[] = { pid, tgid, ppid, uid,
-					field_str(task, "state"), comm };
-
-		snprintf(pid, sizeof(pid), "%d", (int)field_int(task, "pid"));
-		snprintf(tgid, sizeof(tgid), "%d",
-			 (int)field_int(task, "tgid"));
-		snprintf(ppid, sizeof(ppid), "%d",
-			 (int)field_int(task, "ppid"));
-		snprintf(uid, sizeof(uid), "%u",
-			 (unsigned int)field_int(task, "uid"));
-		kh_printable(field_str(task, "comm"), KH_COMM_LEN, comm);
-		table_row(t, cells);
-	}
+	json_array_foreach(doc, i, task)
+		table_row(t, ps_cells(task, &c));
 	table_print(t, out);
 	table_free(t);
+}
+
+/* The column that draws ps --forest's tree. */
+#define PS_TREE 5
+
+/* A task and the one it hangs under: a thread's process, else its parent. */
+struct forest_node {
+	json_int_t pid, up;
+	const json_t *task;
+	struct table_row *row;
+	struct forest_node *above;	/* placed under its row */
+	bool placed;
+};
+
+static int by_up(const void *a, const void *b)
+{
+	const struct forest_node *x = a, *y = b;
+
+	if (x->up != y->up)
+		return x->up < y->up ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const json_int_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* The first node hanging under pid, in nodes sorted by_up; or nr. */
+static size_t first_under(const struct forest_node *nodes, size_t nr,
+			  json_int_t pid)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nodes[mid].up < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Places node i and everything under it, depth first, children in pid
+ * order: a row is made when its node comes off the stack, under the row
+ * of the node that pushed it. Each node is pushed once (placed marks
+ * it), so the stack never holds more than all of them, and a cycle of
+ * parents a hostile guest made ends with nothing lost.
+ */
+static void place(struct table *t, struct forest_node *nodes, size_t nr,
+		  size_t i, size_t *stack)
+{
+	struct ps_cells c;
+	size_t depth = 0, j;
+
+	nodes[i].placed = true;
+	nodes[i].above = NULL;
+	stack[depth++] = i;
+	while (depth) {
+		struct forest_node *n = &nodes[stack[--depth]];
+
+		n->row = table_row_under(t, n->above ? n->above->row : NULL,
+					 ps_cells(n->task, &c));
+		/* Pushed highest pid first: the lowest comes off first. */
+		for (j = first_under(nodes, nr, n->pid); j < nr &&
+		     nodes[j].up == n->pid; j++)
+			;
+		while (j-- > 0 && nodes[j].up == n->pid) {
+			if (nodes[j].placed)
+				continue;
+			nodes[j].placed = true;
+			nodes[j].above = n;
+			stack[depth++] = j;
+		}
+	}
+}
+
+void render_ps_forest(const json_t *doc, FILE *out)
+{
+	struct table *t = table_new_tree(ps_columns, PS_TREE);
+	size_t nr = json_array_size(doc), i, *stack;
+	struct forest_node *nodes = calloc(nr + 1, sizeof(*nodes));
+	json_int_t *pids = calloc(nr + 1, sizeof(*pids));
+	const json_t *task;
+
+	stack = calloc(nr + 1, sizeof(*stack));
+	if (!nodes || !stack || !pids) {
+		free(nodes);
+		free(stack);
+		free(pids);
+		table_free(t);
+		render_ps(doc, out);
+		return;
+	}
+	json_array_foreach(doc, i, task) {
+		json_int_t pid = field_int(task, "pid");
+		json_int_t tgid = field_int(task, "tgid");
+
+		nodes[i] = (struct forest_node){
+			.pid = pid, .task = task,
+			.up = pid != tgid ? tgid : field_int(task, "ppid"),
+		};
+	}
+	for (i = 0; i < nr; i++)
+		pids[i] = nodes[i].pid;
+	qsort(pids, nr, sizeof(*pids), by_pid);
+	qsort(nodes, nr, sizeof(*nodes), by_up);
+	/* Roots: those whose parent is not listed (0 for init, kthreadd). */
+	for (i = 0; i < nr; i++)
+		if (!nodes[i].placed &&
+		    !bsearch(&nodes[i].up, pids, nr, sizeof(*pids), by_pid))
+			place(t, nodes, nr, i, stack);
+	/* What is left hangs in a cycle: each such task as a root. */
+	for (i = 0; i < nr; i++)
+		if (!nodes[i].placed)
+			place(t, nodes, nr, i, stack);
+	table_print(t, out);
+	table_free(t);
+	free(nodes);
+	free(stack);
+	free(pids);
 }
 
 const struct table_column lsof_columns[] = {

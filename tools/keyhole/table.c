@@ -125,6 +125,7 @@ int table_check(const struct options *opts,
 struct adding {
 	struct table *t;
 	const struct table_column *cols;
+	int tree;		/* the column that draws the tree, or -1 */
 	int failed;
 };
 
@@ -138,6 +139,8 @@ static void add_column(void *ctx, int col)
 		flags |= SCOLS_FL_RIGHT;
 	if (c->flags & TABLE_TRUNC)
 		flags |= SCOLS_FL_TRUNC;
+	if (a->tree == col)
+		flags |= SCOLS_FL_TREE;
 	/* A column asked for twice is shown once. */
 	if (a->t->at[col] >= 0)
 		return;
@@ -146,10 +149,10 @@ static void add_column(void *ctx, int col)
 	a->t->at[col] = scols_table_get_ncols(a->t->tb) - 1;
 }
 
-struct table *table_new(const struct table_column *cols)
+struct table *table_new_tree(const struct table_column *cols, int tree)
 {
 	struct table *t = calloc(1, sizeof(*t));
-	struct adding a = { .t = t, .cols = cols };
+	struct adding a = { .t = t, .cols = cols, .tree = tree };
 	unsigned int i;
 	char why[128];
 
@@ -180,21 +183,32 @@ struct table *table_new(const struct table_column *cols)
 	return t;
 }
 
-int table_row(struct table *t, const char *const *cells)
+struct table_row *table_row_under(struct table *t, struct table_row *parent,
+				  const char *const *cells)
 {
 	struct libscols_line *ln;
 	unsigned int i;
 
 	if (!t)
-		return -ENOMEM;
-	ln = scols_table_new_line(t->tb, NULL);
+		return NULL;
+	ln = scols_table_new_line(t->tb, (struct libscols_line *)parent);
 	if (!ln)
-		return -ENOMEM;
+		return NULL;
 	for (i = 0; i < t->nr_cols; i++)
 		if (t->at[i] >= 0 &&
 		    scols_line_set_data(ln, t->at[i], cells[i] ?: ""))
-			return -ENOMEM;
-	return 0;
+			return NULL;
+	return (struct table_row *)ln;
+}
+
+int table_row(struct table *t, const char *const *cells)
+{
+	return table_row_under(t, NULL, cells) ? 0 : -ENOMEM;
+}
+
+struct table *table_new(const struct table_column *cols)
+{
+	return table_new_tree(cols, -1);
 }
 
 void table_print(struct table *t, FILE *out)

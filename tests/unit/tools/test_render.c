@@ -389,7 +389,8 @@ static void expect(const char *what, json_t *doc, render_fn *render,
 static void malformed(void)
 {
 	render_fn *renderers[] = {
-		render_ps, render_lsof, render_maps, render_info, render_mem,
+		render_ps, render_ps_forest, render_lsof, render_maps,
+		render_info, render_mem,
 		render_lsmod, render_ifconfig, render_netstat, render_vm,
 		render_techniques,
 	};
@@ -461,6 +462,36 @@ static void table_options(void)
 	table_setup(&(struct options){ 0 });
 }
 
+/*
+ * A forest from a hostile guest: parents in a cycle (7 -> 8 -> 7), a task
+ * its own parent, a thread whose process is missing. Each is shown once.
+ */
+static void forest(void)
+{
+	static const char want[] =
+		"PID TGID PPID UID S COMM\n"
+		"  1    1    0   0 S init\n"
+		"  3    3    1   0 S |-child\n"
+		"  4    3    1   0 S | `-thread\n"
+		"  9    9    1   0 S `-other\n"
+		" 10   99    1   0 S lost\n"
+		"  6    6    6   0 S self\n"
+		"  8    8    7   0 S b\n"
+		"  7    7    8   0 S `-a\n";
+	json_t *doc = json_loads(
+		"[{\"pid\":9,\"tgid\":9,\"ppid\":1,\"comm\":\"other\",\"state\":\"S\"},"
+		"{\"pid\":1,\"tgid\":1,\"ppid\":0,\"comm\":\"init\",\"state\":\"S\"},"
+		"{\"pid\":4,\"tgid\":3,\"ppid\":1,\"comm\":\"thread\",\"state\":\"S\"},"
+		"{\"pid\":3,\"tgid\":3,\"ppid\":1,\"comm\":\"child\",\"state\":\"S\"},"
+		"{\"pid\":7,\"tgid\":7,\"ppid\":8,\"comm\":\"a\",\"state\":\"S\"},"
+		"{\"pid\":8,\"tgid\":8,\"ppid\":7,\"comm\":\"b\",\"state\":\"S\"},"
+		"{\"pid\":6,\"tgid\":6,\"ppid\":6,\"comm\":\"self\",\"state\":\"S\"},"
+		"{\"pid\":10,\"tgid\":99,\"ppid\":1,\"comm\":\"lost\",\"state\":\"S\"}]",
+		0, NULL);
+
+	expect("ps --forest", doc, render_ps_forest, want);
+}
+
 int main(void)
 {
 	expect("ps", kh_json_tasks(&task_list), render_ps, ps_want);
@@ -479,6 +510,7 @@ int main(void)
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
 	malformed();
+	forest();
 	table_options();
 	printf("text from documents: as the commands print it, byte for byte\n");
 	return KH_PASS;

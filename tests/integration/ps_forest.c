@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves `keyhole ps --forest` and `ps -p`, on the guest paused by the
+ * test (so that every view is of the same tasks):
+ * - the forest shows every task of ps -T exactly once, each under its
+ *   parent: a thread under its process, a process under its ppid, and
+ *   those with no listed parent (init, kthreadd) at the top;
+ * - ps -p PID,PID shows those processes and no other; with -T, every
+ *   thread of the process and no other; a pid the guest does not have is
+ *   an error naming it.
+ * The parents come from keyhole's own ps -T of the same paused guest,
+ * which ps_truth proves against the guest's /proc.
+ */
+#include "guest.h"
+
+static struct guest guest;
+
+/* The task with this pid in a ps document, or NULL. */
+static const json_t *task_of(const json_t *tasks, json_int_t pid)
+{
+	const json_t *t;
+	size_t i;
+
+	json_array_foreach(tasks, i, t)
+		if (json_integer_value(json_object_get(t, "pid")) == pid)
+			return t;
+	return NULL;
+}
+
+static json_int_t field(const json_t *t, const char *key)
+{
+	return json_integer_value(json_object_get(t, key));
+}
+
+/*
+ * Each line "PID ART COMM": ART is the tree drawn in ASCII (keyhole sets
+ * no locale), two characters a level. The line's parent is the nearest
+ * line above it one level up.
+ */
+static void forest(const json_t *tasks)
+{
+	json_int_t stack[4096];
+	char *out, *line, *save = NULL;
+	int status, lines = 0;
+
+	out = run_capture(&status, "%s ps -T --forest -o pid,comm --noheadings %d",
+			  env_or("KEYHOLE", "build/bin/keyhole"), guest.pid);
+	CHECK(status == 0, "ps -T --forest: exit %d", status);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), lines++) {
+		char *p = line;
+		json_int_t pid = strtoll(p, &p, 10), want;
+		const json_t *t = task_of(tasks, pid);
+		size_t art, depth;
+
+		CHECK(t, "forest line '%s': no task %lld in ps -T", line,
+		      (long long)pid);
+		CHECK(*p == ' ', "forest line '%s'", line);
+		p++;
+		art = strspn(p, "|`- ");
+		CHECK(art % 2 == 0 && art / 2 < 4096,
+		      "forest line '%s': tree of %zu characters", line, art);
+		depth = art / 2;
+		stack[depth] = pid;
+		want = field(t, "pid") != field(t, "tgid") ? field(t, "tgid") :
+		       field(t, "ppid");
+		if (depth)
+			CHECK(stack[depth - 1] == want,
+			      "forest: task %lld under %lld, its parent is %lld",
+			      (long long)pid, (long long)stack[depth - 1],
+			      (long long)want);
+		else
+			CHECK(!task_of(tasks, want),
+			      "forest: task %lld at the top, its parent %lld is listed",
+			      (long long)pid, (long long)want);
+	}
+	CHECK(lines == (int)json_array_size(tasks),
+	      "forest: %d lines, ps -T has %zu tasks", lines,
+	      json_array_size(tasks));
+	free(out);
+	printf("ok: --forest: %d tasks, each under its parent\n", lines);
+}
+
+static void only_pids(const json_t *tasks)
+{
+	int status, threads = 0, n = 0;
+	json_t *doc, *t;
+	size_t i;
+
+	/* The workload's kh-threads: one process of several threads. */
+	json_array_foreach(tasks, i, t)
+		if (!strcmp(json_string_value(json_object_get(t, "comm")) ?: "",
+			    "kh-threads") && field(t, "pid") == field(t, "tgid"))
+			threads = field(t, "pid");
+	CHECK(threads, "no kh-threads process in ps -T");
+
+	doc = keyhole_json(&status, "ps -p 1,2 %d", guest.pid);
+	CHECK(status == 0 && json_array_size(doc) == 2 &&
+	      field(json_array_get(doc, 0), "pid") == 1 &&
+	      field(json_array_get(doc, 1), "pid") == 2,
+	      "ps -p 1,2: exit %d: %s", status, json_dumps(doc, 0));
+	json_decref(doc);
+
+	doc = keyhole_json(&status, "ps %d -T --pid %d", guest.pid, threads);
+	CHECK(status == 0, "ps -T -p %d: exit %d", threads, status);
+	json_array_foreach(doc, i, t)
+		CHECK(field(t, "tgid") == threads, "ps -T -p %d shows task %lld",
+		      threads, (long long)field(t, "pid"));
+	json_array_foreach(tasks, i, t)
+		n += field(t, "tgid") == threads;
+	CHECK(n > 1 && (size_t)n == json_array_size(doc),
+	      "ps -T -p %d: %zu threads, ps -T has %d", threads,
+	      json_array_size(doc), n);
+	json_decref(doc);
+
+	doc = keyhole_json(&status, "ps -p 1,2147483647 %d", guest.pid);
+	CHECK(status == 1 && strstr(json_string_value(json_object_get(doc,
+			"error")) ?: "", "no process 2147483647"),
+	      "ps -p with a missing pid: exit %d: %s", status,
+	      json_dumps(doc, 0));
+	json_decref(doc);
+	printf("ok: -p: the processes asked for, with -T their %d threads\n",
+	       n);
+}
+
+int main(int argc, char **argv)
+{
+	json_t *tasks;
+	int status;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&guest, argv[1]);
+	guest_hold(&guest);
+	tasks = keyhole_json(&status, "ps -T %d", guest.pid);
+	CHECK(status == 0 && json_array_size(tasks) > 20,
+	      "ps -T: exit %d", status);
+	forest(tasks);
+	only_pids(tasks);
+	json_decref(tasks);
+	guest_held_resume();
+	return KH_PASS;
+}
