@@ -412,6 +412,12 @@ struct kh_module {
 	uint64_t size;		/* bytes, as /proc/modules */
 	int32_t refcount;
 	char state[12];		/* Live, Loading, Unloading */
+	/*
+	 * The modules that use this one, "a,b", in the order of the
+	 * guest's /proc/modules; "" for none (or without
+	 * CONFIG_MODULE_UNLOAD, which keeps no such list).
+	 */
+	char used_by[256];
 };
 struct kh_module_list {
 	struct kh_result result;
@@ -725,7 +731,8 @@ json_t *kh_json_os_info(const struct kh_os_info *info);
 json_t *kh_json_mem_info(const struct kh_mem_info *mem);
 
 /*
- * [{"addr", "name", "size", "refcount" (-1: not counted), "state"}].
+ * [{"addr", "name", "size", "refcount" (-1: not counted), "used_by"
+ * (the names of the modules that use it), "state"}].
  */
 json_t *kh_json_modules(const struct kh_module_list *list);
 

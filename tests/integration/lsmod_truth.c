@@ -2,7 +2,9 @@
 /*
  * Proves: `keyhole lsmod` lists exactly the modules of the guest's own
  * /proc/modules (through its truth daemon), in the same order, each with
- * the same size, use count and state, through both access techniques;
+ * the same size, use count, users (the modules that use it, in order:
+ * the test guest's virtio modules use one another) and state, through
+ * both access techniques;
  * and each module's addr, which keyhole documents as the address of its
  * struct module, is where the guest's kallsyms puts that module's
  * __this_module, inside the module's memory as /proc/modules places it
@@ -21,6 +23,7 @@ struct truth_module {
 	unsigned long long size;
 	int refcount;		/* -1 for "-" (no CONFIG_MODULE_UNLOAD) */
 	char state[16];
+	char users[1024];	/* "a,b", "" for none */
 	unsigned long long base;	/* /proc/modules: its memory */
 	unsigned long long addr;	/* __this_module: struct module */
 };
@@ -43,6 +46,11 @@ static int truth_modules(const struct guest *g, struct truth_module **modsp,
 		      m.base,
 		      "unexpected /proc/modules line '%s'", line);
 		m.refcount = strcmp(refcount, "-") ? atoi(refcount) : -1;
+		/* "a,b," or "-": as keyhole joins used_by, "a,b" or "". */
+		if (strcmp(users, "-"))
+			snprintf(m.users, sizeof(m.users), "%.*s",
+				 (int)strlen(users) -
+				 (users[strlen(users) - 1] == ','), users);
 		if (nr == cap) {
 			cap = cap ? cap * 2 : 32;
 			mods = realloc(mods, sizeof(*mods) * cap);
@@ -87,15 +95,30 @@ static const struct truth_module *find_truth(const struct truth_module *mods,
 static int same(const struct truth_module *a, const struct truth_module *b)
 {
 	return a && b && a->size == b->size && a->refcount == b->refcount &&
-	       !strcmp(a->state, b->state) && a->base == b->base;
+	       !strcmp(a->state, b->state) && a->base == b->base &&
+	       !strcmp(a->users, b->users);
+}
+
+/* A JSON array of names as "a,b". */
+static void joined(const json_t *names, char *buf, size_t size)
+{
+	const json_t *name;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	CHECK(json_is_array(names), "used_by is not an array");
+	json_array_foreach(names, i, name)
+		n += snprintf(buf + n, n < size ? size - n : 0, "%s%s",
+			      i ? "," : "", json_string_value(name) ?: "?");
 }
 
 static void compare(const char *what, json_t *doc,
 		    const struct truth_module *before, int nr_before,
 		    const struct truth_module *after, int nr_after)
 {
-	int i, compared = 0;
+	int i, compared = 0, users_seen = 0;
 	size_t k, pos = 0;
+	char users[1024];
 	json_t *m;
 
 	CHECK(json_is_array(doc), "%s: not a JSON array", what);
@@ -128,6 +151,11 @@ static void compare(const char *what, json_t *doc,
 			      t->state), "%s: %s state %s, guest says %s", what,
 		      t->name, json_string_value(json_object_get(m, "state")),
 		      t->state);
+		joined(json_object_get(m, "used_by"), users, sizeof(users));
+		CHECK(!strcmp(users, t->users),
+		      "%s: %s used by '%s', guest says '%s'", what, t->name,
+		      users, t->users);
+		users_seen += !!t->users[0];
 		addr = json_string_value(json_object_get(m, "addr"));
 		CHECK(t->addr >= t->base && t->addr < t->base + t->size,
 		      "the guest's %s: __this_module 0x%llx outside its memory 0x%llx+%llu",
@@ -149,6 +177,9 @@ static void compare(const char *what, json_t *doc,
 	}
 	CHECK(compared >= 2, "%s: only %d stable modules compared", what,
 	      compared);
+	/* The guest's virtio modules use one another: users were compared. */
+	CHECK(users_seen >= 2, "%s: only %d modules with users compared", what,
+	      users_seen);
 }
 
 int main(int argc, char **argv)

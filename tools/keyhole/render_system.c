@@ -4,6 +4,7 @@
  * and /proc/loadavg, memory as /proc/meminfo, modules as lsmod show them.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "keyhole.h"
 #include "render.h"
@@ -60,10 +61,30 @@ void render_mem(const json_t *doc, FILE *out)
 		field_u64(doc, "shmem"));
 }
 
+/* The size of "refcount a,b,c" (struct kh_module's used_by and more). */
+#define USED_BY_LEN 300
+
+/* Appends " a,b" (lsmod's users) to the count in buf. */
+static void used_by(const json_t *names, char *buf, size_t size)
+{
+	size_t n = strlen(buf), i;
+	const json_t *name;
+	char text[MODULE_NAME_LEN];
+
+	json_array_foreach(names, i, name) {
+		if (n >= size)
+			break;
+		kh_printable(json_string_value(name) ?: "", sizeof(text), text);
+		n += snprintf(buf + n, size - n, "%c%s", i ? ',' : ' ', text);
+	}
+}
+
 const struct table_column lsmod_columns[] = {
 	{ "Module", 0, "the module's name" },
 	{ "Size", TABLE_RIGHT, "its size in bytes" },
-	{ "Used by", TABLE_RIGHT, "its reference count (- when not counted)" },
+	{ "Used by", 0,
+	  "its reference count (- when not counted) and the modules\n"
+	  "               that use it, as lsmod shows them" },
 	{ "State", 0, "Live, Loading or Unloading" },
 	{ NULL },
 };
@@ -76,7 +97,7 @@ void render_lsmod(const json_t *doc, FILE *out)
 	size_t i;
 
 	json_array_foreach(doc, i, module) {
-		char used[16] = "-";
+		char used[USED_BY_LEN] = "-";
 		int refcount = field_int(module, "refcount");
 		const char *cells[] = { name, size, used, state };
 
@@ -87,6 +108,8 @@ void render_lsmod(const json_t *doc, FILE *out)
 		/* -1: the kernel counts no users (no CONFIG_MODULE_UNLOAD). */
 		if (refcount != -1)
 			snprintf(used, sizeof(used), "%d", refcount);
+		used_by(json_object_get(module, "used_by"), used,
+			sizeof(used));
 		table_row(t, cells);
 	}
 	table_print(t, out);

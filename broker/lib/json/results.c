@@ -76,6 +76,19 @@ json_t *kh_json_mem_info(const struct kh_mem_info *mem)
 			 "shmem", (json_int_t)mem->shmem);
 }
 
+/* "a,b" as ["a", "b"], each name made printable. */
+static json_t *used_by_json(const struct kh_module *m)
+{
+	char used[sizeof(m->used_by)], *name, *save = NULL;
+	json_t *names = json_array();
+
+	kh_printable(m->used_by, sizeof(m->used_by), used);
+	for (name = strtok_r(used, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save))
+		json_array_append_new(names, json_string(name));
+	return names;
+}
+
 json_t *kh_json_modules(const struct kh_module_list *list)
 {
 	char name[sizeof(list->modules->name)];
@@ -91,10 +104,12 @@ json_t *kh_json_modules(const struct kh_module_list *list)
 		kh_printable(m->state, sizeof(m->state), state);
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, m->addr);
 		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:I, s:i, s:s}",
+			json_pack("{s:s, s:s, s:I, s:i, s:o, s:s}",
 				  "addr", addr, "name", name,
 				  "size", (json_int_t)m->size,
-				  "refcount", m->refcount, "state", state));
+				  "refcount", m->refcount,
+				  "used_by", used_by_json(m),
+				  "state", state));
 	}
 	return array;
 }

@@ -10,11 +10,17 @@
  * guest's BTF has decide which sum is taken, so no kernel version is
  * named here.
  *
+ * The modules using each one are its source_list of struct module_use,
+ * each naming the user (source), as /proc/modules prints them.
+ *
  * Cost: the list walk reads one list_head per module, then one batch
- * reads every module's fields (one span of struct module each).
+ * reads every module's fields (one span of struct module each, which
+ * covers source_list's first pointer: an empty list costs nothing more);
+ * a module that others use costs a walk of its uses and one batch.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +34,14 @@
 #define NAME_LEN sizeof(((struct kh_module *)0)->name)
 /* module_refcount(): refcnt is biased by MODULE_REF_BASE while loaded. */
 #define MODULE_REF_BASE 1
+/* Users of one module walked at most: more is a corrupt list. */
+#define MAX_USERS 1024
 
 enum {
 	MOD_STATE, MOD_LIST, MOD_NAME, MOD_REFCNT,
 	MOD_CORE_SIZE, MOD_INIT_SIZE, MOD_DATA_SIZE,
 	MOD_MEM, MODMEM_SIZE, MODMEM_SIZEOF, MOD_SIZEOF,
+	MOD_SOURCE_LIST, USE_SOURCE_LIST, USE_SOURCE,
 	NR_FIELDS
 };
 
@@ -52,6 +61,10 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MODMEM_SIZE] = { "module_memory", "size", .optional = 1 },
 	[MODMEM_SIZEOF] = { "module_memory", NULL, .optional = 1 },
 	[MOD_SIZEOF] = { "module", NULL },
+	/* Only with CONFIG_MODULE_UNLOAD, as refcnt. */
+	[MOD_SOURCE_LIST] = { "module", "source_list", .optional = 1 },
+	[USE_SOURCE_LIST] = { "module_use", "source_list", .optional = 1 },
+	[USE_SOURCE] = { "module_use", "source", .optional = 1 },
 };
 
 /* What one walk needs besides the offsets. */
@@ -59,6 +72,7 @@ struct mod_layout {
 	const uint32_t *off;
 	uint32_t span_start, span_len;
 	uint32_t nr_mem;		/* mod->mem[] entries, 0 before 6.4 */
+	int uses;			/* source_list and module_use known */
 	int64_t live, coming, going, unformed;
 };
 
@@ -119,9 +133,15 @@ static int resolve(struct kh_vm *vm, struct mod_layout *ml,
 		return kh_err_prefix(err, "guest kernel layout");
 
 	ml->span_start = UINT32_MAX;
+	ml->uses = off[MOD_SOURCE_LIST] != KH_FIELD_ABSENT;
 	span_cover(ml, off[MOD_STATE], 4, &end);
 	span_cover(ml, off[MOD_NAME], NAME_LEN, &end);
 	span_cover(ml, off[MOD_REFCNT], 4, &end);
+	if (off[USE_SOURCE_LIST] != KH_FIELD_ABSENT &&
+	    off[USE_SOURCE] != KH_FIELD_ABSENT)
+		span_cover(ml, off[MOD_SOURCE_LIST], 8, &end);
+	else
+		ml->uses = 0;
 	if (ml->nr_mem) {
 		span_cover(ml, off[MOD_MEM] + off[MODMEM_SIZE], 4, &end);
 		span_cover(ml, off[MOD_MEM] + off[MODMEM_SIZE] +
@@ -191,7 +211,7 @@ static uint64_t module_size(const struct mod_layout *ml, const uint8_t *span)
  * be skipped as /proc/modules skips it.
  */
 static int decode(const struct mod_layout *ml, uint64_t addr,
-		  const uint8_t *span, struct kh_module *mod,
+		  const uint8_t *span, struct kh_module *mod, bool *has_users,
 		  struct kh_result *result)
 {
 	const uint32_t *off = ml->off;
@@ -208,6 +228,10 @@ static int decode(const struct mod_layout *ml, uint64_t addr,
 	mod->refcount = off[MOD_REFCNT] == KH_FIELD_ABSENT ? -1 :
 			(int32_t)span_u32(ml, span, off[MOD_REFCNT]) -
 			MODULE_REF_BASE;
+	/* An empty source_list points at itself: no walk for its users. */
+	*has_users = ml->uses &&
+		     kh_load_u64(span, off[MOD_SOURCE_LIST] - ml->span_start) !=
+		     addr + off[MOD_SOURCE_LIST];
 	/* m_show()'s own choice: anything not coming or going is "Live". */
 	if (state == ml->going) {
 		strcpy(mod->state, "Unloading");
@@ -223,6 +247,79 @@ static int decode(const struct mod_layout *ml, uint64_t addr,
 	return 0;
 }
 
+/* A module's name among those listed, or NULL. */
+static const char *listed_name(const struct kh_module_list *list,
+			       uint64_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < list->nr; i++)
+		if (list->modules[i].addr == addr)
+			return list->modules[i].name;
+	return NULL;
+}
+
+/*
+ * mod->used_by: the source of each struct module_use on its source_list.
+ * A user that is not among the modules listed is named "?" and the list
+ * marked inconsistent (it was loaded or unloaded during the walk, or
+ * the list is corrupt); a list too long for used_by ends in "...".
+ */
+static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
+		      struct kh_module_list *list, struct kh_module *mod,
+		      struct kh_err *err)
+{
+	const uint32_t *off = ml->off;
+	struct collect uses = { 0 };
+	struct kh_read *reads = NULL;
+	uint64_t *sources = NULL;
+	size_t n = 0;
+	unsigned int i;
+	int ret;
+
+	ret = kh_list_walk(vm, mod->addr + off[MOD_SOURCE_LIST],
+			   off[USE_SOURCE_LIST], MAX_USERS, collect_module,
+			   &uses, &list->result, err);
+	if (ret || !uses.nr)
+		goto out;
+	reads = calloc(uses.nr, sizeof(*reads));
+	sources = calloc(uses.nr, sizeof(*sources));
+	if (!reads || !sources) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for module users");
+		goto out;
+	}
+	for (i = 0; i < uses.nr; i++)
+		reads[i] = (struct kh_read){ .addr = uses.addrs[i] +
+						     off[USE_SOURCE],
+					     .buf = &sources[i], .len = 8 };
+	ret = kh_kva_fetch(vm, reads, uses.nr, err);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	for (i = 0; i < uses.nr; i++) {
+		const char *name = reads[i].result ? NULL :
+				   listed_name(list, sources[i]);
+		size_t len = strlen(name ?: "?") + (n ? 1 : 0);
+
+		if (!name)
+			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
+				"module %s: user 0x%" PRIx64 " is not a listed module",
+				mod->name, sources[i]);
+		/* Room kept for ",...": n + 5 fits whenever len did not. */
+		if (n + len + 5 > sizeof(mod->used_by)) {
+			strcpy(mod->used_by + n, n ? ",..." : "...");
+			break;
+		}
+		n += snprintf(mod->used_by + n, sizeof(mod->used_by) - n,
+			      "%s%s", n ? "," : "", name ?: "?");
+	}
+out:
+	free(uses.addrs);
+	free(reads);
+	free(sources);
+	return ret;
+}
+
 int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	       struct kh_err *err)
 {
@@ -231,6 +328,7 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	struct kh_read *reads = NULL;
 	struct mod_layout ml;
 	uint8_t *spans = NULL;
+	unsigned int *users = NULL, nr_users = 0;
 	uint64_t head;
 	unsigned int i;
 	int ret;
@@ -254,8 +352,9 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	if (c.nr) {
 		reads = calloc(c.nr, sizeof(*reads));
 		spans = calloc(c.nr, ml.span_len);
+		users = calloc(c.nr, sizeof(*users));
 		list->modules = calloc(c.nr, sizeof(*list->modules));
-		if (!reads || !spans || !list->modules) {
+		if (!reads || !spans || !users || !list->modules) {
 			ret = kh_err_set(err, ENOMEM,
 					 "out of memory for %u modules", c.nr);
 			goto out;
@@ -270,7 +369,9 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	if (ret < 0)
 		goto out;
 	ret = 0;
-	for (i = 0; i < c.nr; i++) {
+	for (i = 0; i < c.nr && !ret; i++) {
+		bool has_users = false;
+
 		if (reads[i].result) {
 			/* Unloaded (and vfree'd) since the walk saw it. */
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
@@ -278,15 +379,22 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 				c.addrs[i]);
 			continue;
 		}
-		if (!decode(&ml, c.addrs[i], spans + (size_t)i * ml.span_len,
-			    &list->modules[list->nr], &list->result))
-			list->nr++;
+		if (decode(&ml, c.addrs[i], spans + (size_t)i * ml.span_len,
+			   &list->modules[list->nr], &has_users, &list->result))
+			continue;
+		if (has_users)
+			users[nr_users++] = list->nr;
+		list->nr++;
 	}
-	ret = kh_vm_verify(vm, err);
+	for (i = 0; i < nr_users && !ret; i++)
+		ret = read_users(vm, &ml, list, &list->modules[users[i]], err);
+	if (!ret)
+		ret = kh_vm_verify(vm, err);
 out:
 	free(c.addrs);
 	free(reads);
 	free(spans);
+	free(users);
 	if (ret) {
 		kh_module_list_free(list);
 		return ret;

@@ -70,15 +70,15 @@ static const char mem_want[] =
 
 static struct kh_module modules[] = {
 	{ .addr = 0xffffffffc0002000, .name = "dummy", .size = 16384,
-	  .refcount = 0, .state = "Live" },
+	  .refcount = 2, .state = "Live", .used_by = "nf\xfftables,x\x1by" },
 	{ .addr = 0xffffffffc0010000, .name = "nf\xfftables", .size = 1,
 	  .refcount = -1, .state = "Unloading" },
 };
 static struct kh_module_list module_list = { .nr = 2, .modules = modules };
 
 static const char modules_want[] =
-	"[{\"addr\":\"0xffffffffc0002000\",\"name\":\"dummy\",\"size\":16384,\"refcount\":0,\"state\":\"Live\"},"
-	"{\"addr\":\"0xffffffffc0010000\",\"name\":\"nf?tables\",\"size\":1,\"refcount\":-1,\"state\":\"Unloading\"}]";
+	"[{\"addr\":\"0xffffffffc0002000\",\"name\":\"dummy\",\"size\":16384,\"refcount\":2,\"used_by\":[\"nf?tables\",\"x?y\"],\"state\":\"Live\"},"
+	"{\"addr\":\"0xffffffffc0010000\",\"name\":\"nf?tables\",\"size\":1,\"refcount\":-1,\"used_by\":[],\"state\":\"Unloading\"}]";
 
 static struct kh_iface ifaces[] = {
 	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,

@@ -67,7 +67,7 @@ static struct kh_mem_info mem = {
 
 static struct kh_module modules[] = {
 	{ .addr = 0xffffffffc0002000, .name = "dummy", .size = 16384,
-	  .refcount = 0, .state = "Live" },
+	  .refcount = 1, .state = "Live", .used_by = "nf\xfftables\x1b" },
 	{ .addr = 0xffffffffc0010000, .name = "nf\xfftables\x1b",
 	  .size = 18446744073709551615ull, .refcount = -1,
 	  .state = "Unloading" },
@@ -232,15 +232,15 @@ static const char mem_want[] =
 
 static const char lsmod_want[] =
 	"Module                                                        "
-	"       Size    Used by State\n"
+	"       Size Used by      State\n"
 	"dummy                                                         "
-	"      16384          0 Live\n"
+	"      16384 1 nf?tables? Live\n"
 	"nf?tables?                                           184467440"
-	"73709551615          - Unloading\n"
+	"73709551615 -            Unloading\n"
 	"a_very_long_module_name_that_is_longer_than_nineteen          "
-	"          1 2147483647 Lo?ading\n"
+	"          1 2147483647   Lo?ading\n"
 	"neg                                                           "
-	"          0         -7 \n";
+	"          0 -7           \n";
 
 static const char ifconfig_want[] =
 	"lo: index 1 flags=0x9<UP,LOOPBACK> mtu 65536\n"
