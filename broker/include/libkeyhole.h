@@ -415,7 +415,9 @@ struct kh_module {
 	/*
 	 * The modules that use this one, "a,b", in the order of the
 	 * guest's /proc/modules; "" for none (or without
-	 * CONFIG_MODULE_UNLOAD, which keeps no such list).
+	 * CONFIG_MODULE_UNLOAD, which keeps no such list). A user that
+	 * is no module is "?" (a comma in a name is too); a list too long
+	 * ends in "...".
 	 */
 	char used_by[256];
 };

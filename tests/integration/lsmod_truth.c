@@ -46,8 +46,13 @@ static int truth_modules(const struct guest *g, struct truth_module **modsp,
 		      m.base,
 		      "unexpected /proc/modules line '%s'", line);
 		m.refcount = strcmp(refcount, "-") ? atoi(refcount) : -1;
-		/* "a,b," or "-": as keyhole joins used_by, "a,b" or "". */
-		if (strcmp(users, "-"))
+		/*
+		 * "a,b," or "-": as keyhole joins used_by, "a,b" or "".
+		 * "[permanent]," (no exit function) names no module.
+		 */
+		if (!strncmp(users, "[permanent],", 12))
+			memmove(users, users + 12, strlen(users + 12) + 1);
+		if (strcmp(users, "-") && users[0])
 			snprintf(m.users, sizeof(m.users), "%.*s",
 				 (int)strlen(users) -
 				 (users[strlen(users) - 1] == ','), users);

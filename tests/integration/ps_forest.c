@@ -2,9 +2,9 @@
 /*
  * Proves `keyhole ps --forest` and `ps -p`, on the guest paused by the
  * test (so that every view is of the same tasks):
- * - the forest shows every task of ps -T exactly once, each under its
- *   parent: a thread under its process, a process under its ppid, and
- *   those with no listed parent (init, kthreadd) at the top;
+ * - the forest shows every task of ps -T exactly once, with its comm,
+ *   each under its parent: a thread under its process, a process under
+ *   its ppid, and those with no listed parent (init, kthreadd) at the top;
  * - ps -p PID,PID shows those processes and no other; with -T, every
  *   thread of the process and no other; a pid the guest does not have is
  *   an error naming it.
@@ -27,6 +27,16 @@ static const json_t *task_of(const json_t *tasks, json_int_t pid)
 	return NULL;
 }
 
+/* Where t is in tasks. */
+static size_t task_index(const json_t *tasks, const json_t *t)
+{
+	size_t i;
+
+	for (i = 0; json_array_get(tasks, i) != t; i++)
+		;
+	return i;
+}
+
 static json_int_t field(const json_t *t, const char *key)
 {
 	return json_integer_value(json_object_get(t, key));
@@ -42,7 +52,9 @@ static void forest(const json_t *tasks)
 	json_int_t stack[4096];
 	char *out, *line, *save = NULL;
 	int status, lines = 0;
+	char *seen = calloc(json_array_size(tasks) + 1, 1);
 
+	CHECK(seen, "out of memory");
 	out = run_capture(&status, "%s ps -T --forest -o pid,comm --noheadings %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), guest.pid);
 	CHECK(status == 0, "ps -T --forest: exit %d", status);
@@ -57,10 +69,25 @@ static void forest(const json_t *tasks)
 		      (long long)pid);
 		CHECK(*p == ' ', "forest line '%s'", line);
 		p++;
-		art = strspn(p, "|`- ");
-		CHECK(art % 2 == 0 && art / 2 < 4096,
-		      "forest line '%s': tree of %zu characters", line, art);
-		depth = art / 2;
+		/*
+		 * Two characters a level: "| " or "  " above, then "|-" or
+		 * "`-" at the task's own (so "|--bash" is "--bash").
+		 */
+		for (depth = 0; depth < 4095; depth++, p += 2) {
+			if (!strncmp(p, "|-", 2) || !strncmp(p, "`-", 2)) {
+				depth++;
+				p += 2;
+				break;
+			}
+			if (strncmp(p, "| ", 2) && strncmp(p, "  ", 2))
+				break;
+		}
+		art = task_index(tasks, t);
+		CHECK(!seen[art]++, "forest: task %lld shown twice",
+		      (long long)pid);
+		CHECK(!strcmp(p, json_string_value(json_object_get(t, "comm"))),
+		      "forest line '%s': comm '%s', ps -T has '%s'", line, p,
+		      json_string_value(json_object_get(t, "comm")));
 		stack[depth] = pid;
 		want = field(t, "pid") != field(t, "tgid") ? field(t, "tgid") :
 		       field(t, "ppid");
@@ -77,6 +104,7 @@ static void forest(const json_t *tasks)
 	CHECK(lines == (int)json_array_size(tasks),
 	      "forest: %d lines, ps -T has %zu tasks", lines,
 	      json_array_size(tasks));
+	free(seen);
 	free(out);
 	printf("ok: --forest: %d tasks, each under its parent\n", lines);
 }

@@ -5,6 +5,7 @@
  * threads with -T), and with --forest as a tree of parents and children.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -44,6 +45,9 @@ static int parse_pids(const struct options *opts, const struct subcommand *cmd,
 		if (set->nr == PIDS_MAX)
 			return usage_error(opts, cmd, "--pid: more than %d processes",
 					   PIDS_MAX);
+		if (end - p >= (ptrdiff_t)sizeof(one))
+			return usage_error(opts, cmd, "--pid wants process ids, not '%s'",
+					   list);
 		snprintf(one, sizeof(one), "%.*s", (int)(end - p), p);
 		ret = parse_uint(opts, cmd, "--pid", one, 1, INT32_MAX, &pid);
 		if (ret)
@@ -55,27 +59,31 @@ static int parse_pids(const struct options *opts, const struct subcommand *cmd,
 }
 
 /*
- * Keeps the tasks of the processes in set, in place. 0, or an error
- * naming the first process the guest does not have.
+ * The tasks of the processes in set, as a new array in place of *tasks
+ * (one pass: removing in place moves the rest each time). 0, or an
+ * error naming the first process the guest does not have.
  */
-static int keep_pids(const struct options *opts, json_t *tasks,
+static int keep_pids(const struct options *opts, json_t **tasks,
 		     struct pid_set *set)
 {
-	size_t i = 0;
+	json_t *kept = json_array(), *task;
 	unsigned int j;
+	size_t i;
 
-	while (i < json_array_size(tasks)) {
-		json_int_t tgid = field_int(json_array_get(tasks, i), "tgid");
+	if (!kept)
+		return report_error(opts, "out of memory");
+	json_array_foreach(*tasks, i, task) {
+		json_int_t tgid = field_int(task, "tgid");
 		bool keep = false;
 
 		for (j = 0; j < set->nr; j++)
 			if (tgid == set->pid[j])
 				keep = set->seen[j] = true;
 		if (keep)
-			i++;
-		else
-			json_array_remove(tasks, i);
+			json_array_append(kept, task);
 	}
+	json_decref(*tasks);
+	*tasks = kept;
 	for (j = 0; j < set->nr; j++)
 		if (!set->seen[j])
 			return report_error(opts, "ps: no process %d in the guest",
@@ -111,7 +119,7 @@ int cmd_ps(const struct options *opts, const struct subcommand *cmd,
 	if (run_query(opts, args->pos[0], "ps",
 		      json_pack("{s:b}", "threads", threads), &res))
 		return 1;
-	if (pids.nr && keep_pids(opts, res.doc, &pids)) {
+	if (pids.nr && keep_pids(opts, &res.doc, &pids)) {
 		kh_query_result_release(&res);
 		return 1;
 	}

@@ -72,8 +72,18 @@ struct forest_node {
 	const json_t *task;
 	struct table_row *row;
 	struct forest_node *above;	/* placed under its row */
+	unsigned int level;		/* its depth in the tree */
 	bool placed;
 };
+
+/* A pid, and whether the tasks under it were placed (once per pid). */
+struct pid_scan {
+	json_int_t pid;
+	size_t scanned;
+};
+
+/* Deeper than this, a chain of parents starts again at the top. */
+#define FOREST_DEPTH 200
 
 static int by_up(const void *a, const void *b)
 {
@@ -86,9 +96,18 @@ static int by_up(const void *a, const void *b)
 
 static int by_pid(const void *a, const void *b)
 {
-	const json_int_t *x = a, *y = b;
+	const struct pid_scan *x = a, *y = b;
 
-	return *x < *y ? -1 : *x > *y;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* bsearch's: a json_int_t key against a struct pid_scan. */
+static int by_pid_of(const void *key, const void *elem)
+{
+	const json_int_t *k = key;
+	const struct pid_scan *e = elem;
+
+	return *k < e->pid ? -1 : *k > e->pid;
 }
 
 /* The first node hanging under pid, in nodes sorted by_up; or nr. */
@@ -116,19 +135,36 @@ static size_t first_under(const struct forest_node *nodes, size_t nr,
  * parents a hostile guest made ends with nothing lost.
  */
 static void place(struct table *t, struct forest_node *nodes, size_t nr,
-		  size_t i, size_t *stack)
+		  size_t i, size_t *stack, struct pid_scan *pids,
+		  size_t nr_pids)
 {
 	struct ps_cells c;
 	size_t depth = 0, j;
 
 	nodes[i].placed = true;
 	nodes[i].above = NULL;
+	nodes[i].level = 0;
 	stack[depth++] = i;
 	while (depth) {
 		struct forest_node *n = &nodes[stack[--depth]];
+		struct pid_scan *scanned;
 
+		/*
+		 * Past FOREST_DEPTH a chain starts again at the top: the
+		 * tree is printed recursively, at a cost that grows with
+		 * the square of its depth.
+		 */
+		if (n->above && n->above->level + 1 >= FOREST_DEPTH)
+			n->above = NULL;
+		n->level = n->above ? n->above->level + 1 : 0;
 		n->row = table_row_under(t, n->above ? n->above->row : NULL,
 					 ps_cells(n->task, &c));
+		/* Children of a pid that came twice are the first one's. */
+		scanned = bsearch(&n->pid, pids, nr_pids, sizeof(*pids),
+				  by_pid_of);
+		if (!scanned || scanned->scanned)
+			continue;
+		scanned->scanned = 1;
 		/* Pushed highest pid first: the lowest comes off first. */
 		for (j = first_under(nodes, nr, n->pid); j < nr &&
 		     nodes[j].up == n->pid; j++)
@@ -146,9 +182,9 @@ static void place(struct table *t, struct forest_node *nodes, size_t nr,
 void render_ps_forest(const json_t *doc, FILE *out)
 {
 	struct table *t = table_new_tree(ps_columns, PS_TREE);
-	size_t nr = json_array_size(doc), i, *stack;
+	size_t nr = json_array_size(doc), i, j, nr_pids, *stack;
 	struct forest_node *nodes = calloc(nr + 1, sizeof(*nodes));
-	json_int_t *pids = calloc(nr + 1, sizeof(*pids));
+	struct pid_scan *pids = calloc(nr + 1, sizeof(*pids));
 	const json_t *task;
 
 	stack = calloc(nr + 1, sizeof(*stack));
@@ -170,18 +206,24 @@ void render_ps_forest(const json_t *doc, FILE *out)
 		};
 	}
 	for (i = 0; i < nr; i++)
-		pids[i] = nodes[i].pid;
+		pids[i].pid = nodes[i].pid;
 	qsort(pids, nr, sizeof(*pids), by_pid);
+	/* A pid twice: bsearch must find one entry, the first. */
+	for (i = 1, j = 1; i < nr; i++)
+		if (pids[i].pid != pids[j - 1].pid)
+			pids[j++] = pids[i];
+	nr_pids = nr ? j : 0;
 	qsort(nodes, nr, sizeof(*nodes), by_up);
 	/* Roots: those whose parent is not listed (0 for init, kthreadd). */
 	for (i = 0; i < nr; i++)
 		if (!nodes[i].placed &&
-		    !bsearch(&nodes[i].up, pids, nr, sizeof(*pids), by_pid))
-			place(t, nodes, nr, i, stack);
+		    !bsearch(&nodes[i].up, pids, nr_pids, sizeof(*pids),
+			     by_pid_of))
+			place(t, nodes, nr, i, stack, pids, nr_pids);
 	/* What is left hangs in a cycle: each such task as a root. */
 	for (i = 0; i < nr; i++)
 		if (!nodes[i].placed)
-			place(t, nodes, nr, i, stack);
+			place(t, nodes, nr, i, stack, pids, nr_pids);
 	table_print(t, out);
 	table_free(t);
 	free(nodes);

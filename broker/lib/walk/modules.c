@@ -34,8 +34,9 @@
 #define NAME_LEN sizeof(((struct kh_module *)0)->name)
 /* module_refcount(): refcnt is biased by MODULE_REF_BASE while loaded. */
 #define MODULE_REF_BASE 1
-/* Users of one module walked at most: more is a corrupt list. */
+/* Users walked at most, of one module and of all: more is corruption. */
 #define MAX_USERS 1024
+#define MAX_ALL_USERS 16384
 
 enum {
 	MOD_STATE, MOD_LIST, MOD_NAME, MOD_REFCNT,
@@ -247,27 +248,59 @@ static int decode(const struct mod_layout *ml, uint64_t addr,
 	return 0;
 }
 
-/* A module's name among those listed, or NULL. */
-static const char *listed_name(const struct kh_module_list *list,
-			       uint64_t addr)
-{
-	unsigned int i;
+/*
+ * Every struct module the walk read, listed or not (a module still being
+ * formed can already use others, and /proc/modules names it), by
+ * address: users are looked up here, not by a scan per user.
+ */
+struct mod_name {
+	uint64_t addr;
+	char name[NAME_LEN];
+};
 
-	for (i = 0; i < list->nr; i++)
-		if (list->modules[i].addr == addr)
-			return list->modules[i].name;
-	return NULL;
+static int by_addr(const void *a, const void *b)
+{
+	const struct mod_name *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static const char *name_at(const struct mod_name *names, unsigned int nr,
+			   uint64_t addr)
+{
+	struct mod_name key = { .addr = addr };
+	const struct mod_name *found = bsearch(&key, names, nr,
+					       sizeof(*names), by_addr);
+
+	return found ? found->name : NULL;
 }
 
 /*
- * mod->used_by: the source of each struct module_use on its source_list.
- * A user that is not among the modules listed is named "?" and the list
- * marked inconsistent (it was loaded or unloaded during the walk, or
- * the list is corrupt); a list too long for used_by ends in "...".
+ * A name as used_by holds it: its commas (which separate users) and an
+ * empty name (which would vanish) become "?".
+ */
+static void user_name(const char *name, char *out, size_t size)
+{
+	char *c;
+
+	snprintf(out, size, "%s", name && name[0] ? name : "?");
+	for (c = out; *c; c++)
+		if (*c == ',')
+			*c = '?';
+}
+
+/*
+ * mod->used_by: the source of each struct module_use on its source_list,
+ * named from names. A user that is not a module the walk read is named
+ * "?" and the list marked inconsistent (loaded or unloaded during the
+ * walk, or a corrupt list); one that cannot be read makes it incomplete.
+ * A list too long for used_by ends in "..."; budget bounds the users
+ * walked over all modules.
  */
 static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
+		      const struct mod_name *names, unsigned int nr_names,
 		      struct kh_module_list *list, struct kh_module *mod,
-		      struct kh_err *err)
+		      unsigned int *budget, struct kh_err *err)
 {
 	const uint32_t *off = ml->off;
 	struct collect uses = { 0 };
@@ -277,9 +310,17 @@ static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
 	unsigned int i;
 	int ret;
 
+	if (!*budget) {
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"module %s: users not read, over %u users in all",
+			mod->name, MAX_ALL_USERS);
+		return 0;
+	}
 	ret = kh_list_walk(vm, mod->addr + off[MOD_SOURCE_LIST],
-			   off[USE_SOURCE_LIST], MAX_USERS, collect_module,
-			   &uses, &list->result, err);
+			   off[USE_SOURCE_LIST],
+			   *budget < MAX_USERS ? *budget : MAX_USERS,
+			   collect_module, &uses, &list->result, err);
+	*budget -= uses.nr < *budget ? uses.nr : *budget;
 	if (ret || !uses.nr)
 		goto out;
 	reads = calloc(uses.nr, sizeof(*reads));
@@ -297,13 +338,19 @@ static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
 		goto out;
 	ret = 0;
 	for (i = 0; i < uses.nr; i++) {
-		const char *name = reads[i].result ? NULL :
-				   listed_name(list, sources[i]);
-		size_t len = strlen(name ?: "?") + (n ? 1 : 0);
+		const char *found = reads[i].result ? NULL :
+				    name_at(names, nr_names, sources[i]);
+		char name[NAME_LEN];
+		size_t len;
 
-		if (!name)
+		user_name(found, name, sizeof(name));
+		len = strlen(name) + (n ? 1 : 0);
+		if (reads[i].result)
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"module %s: a user cannot be read", mod->name);
+		else if (!found)
 			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
-				"module %s: user 0x%" PRIx64 " is not a listed module",
+				"module %s: user 0x%" PRIx64 " is not a module on the list",
 				mod->name, sources[i]);
 		/* Room kept for ",...": n + 5 fits whenever len did not. */
 		if (n + len + 5 > sizeof(mod->used_by)) {
@@ -311,7 +358,7 @@ static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
 			break;
 		}
 		n += snprintf(mod->used_by + n, sizeof(mod->used_by) - n,
-			      "%s%s", n ? "," : "", name ?: "?");
+			      "%s%s", n ? "," : "", name);
 	}
 out:
 	free(uses.addrs);
@@ -329,6 +376,7 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	struct mod_layout ml;
 	uint8_t *spans = NULL;
 	unsigned int *users = NULL, nr_users = 0;
+	struct mod_name *names = NULL;
 	uint64_t head;
 	unsigned int i;
 	int ret;
@@ -386,8 +434,29 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 			users[nr_users++] = list->nr;
 		list->nr++;
 	}
-	for (i = 0; i < nr_users && !ret; i++)
-		ret = read_users(vm, &ml, list, &list->modules[users[i]], err);
+	if (nr_users) {
+		unsigned int nr_names = 0, budget = MAX_ALL_USERS;
+
+		names = calloc(c.nr, sizeof(*names));
+		if (!names) {
+			ret = kh_err_set(err, ENOMEM,
+					 "out of memory for module names");
+			goto out;
+		}
+		for (i = 0; i < c.nr; i++) {
+			if (reads[i].result)
+				continue;
+			names[nr_names].addr = c.addrs[i];
+			memcpy(names[nr_names++].name, spans +
+			       (size_t)i * ml.span_len + ml.off[MOD_NAME] -
+			       ml.span_start, NAME_LEN - 1);
+		}
+		qsort(names, nr_names, sizeof(*names), by_addr);
+		for (i = 0; i < nr_users && !ret; i++)
+			ret = read_users(vm, &ml, names, nr_names, list,
+					 &list->modules[users[i]], &budget,
+					 err);
+	}
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
 out:
@@ -395,6 +464,7 @@ out:
 	free(reads);
 	free(spans);
 	free(users);
+	free(names);
 	if (ret) {
 		kh_module_list_free(list);
 		return ret;

@@ -463,6 +463,50 @@ static void table_options(void)
 }
 
 /*
+ * A chain of 3,000 parents and a pid listed 500 times with 500 children:
+ * each task printed once, no line deeper than FOREST_DEPTH levels, and no
+ * cost that grows with depth or duplicates squared (the test's time).
+ */
+static void deep_forest(void)
+{
+	json_t *doc = json_array();
+	size_t size, lines = 0, longest = 0, len;
+	char *text = NULL, *p, *nl;
+	FILE *out;
+	int i;
+
+	for (i = 1; i <= 3000; i++)
+		json_array_append_new(doc, json_pack("{s:i, s:i, s:i, s:s, s:s}",
+			"pid", i, "tgid", i, "ppid", i - 1, "comm", "c",
+			"state", "S"));
+	for (i = 0; i < 500; i++) {
+		json_array_append_new(doc, json_pack("{s:i, s:i, s:i, s:s, s:s}",
+			"pid", 5000, "tgid", 5000, "ppid", 1, "comm", "dup",
+			"state", "S"));
+		json_array_append_new(doc, json_pack("{s:i, s:i, s:i, s:s, s:s}",
+			"pid", 6000 + i, "tgid", 6000 + i, "ppid", 5000,
+			"comm", "kid", "state", "S"));
+	}
+	out = open_memstream(&text, &size);
+	CHECK(out, "open_memstream");
+	render_ps_forest(doc, out);
+	fclose(out);
+	for (p = text; (nl = strchr(p, '\n')); p = nl + 1) {
+		len = nl - p;
+		longest = len > longest ? len : longest;
+		lines++;
+	}
+	CHECK(lines == 1 + json_array_size(doc),
+	      "deep forest: %zu lines for %zu tasks", lines,
+	      json_array_size(doc));
+	/* PID..COMM columns, then two characters a level, then "c". */
+	CHECK(longest < 40 + 2 * FOREST_DEPTH,
+	      "deep forest: a line of %zu characters", longest);
+	free(text);
+	json_decref(doc);
+}
+
+/*
  * A forest from a hostile guest: parents in a cycle (7 -> 8 -> 7), a task
  * its own parent, a thread whose process is missing. Each is shown once.
  */
@@ -490,6 +534,7 @@ static void forest(void)
 		0, NULL);
 
 	expect("ps --forest", doc, render_ps_forest, want);
+	deep_forest();
 }
 
 int main(void)
