@@ -471,14 +471,24 @@ static inline char *keyhole_whole(int *status, const char *args)
 	return out;
 }
 
-/* keyhole --json ARGS, taken again (whole) as keyhole_whole() does. */
-static inline json_t *keyhole_json_v(int *status, int whole, const char *fmt,
-				     va_list ap)
+/*
+ * keyhole --json ARGS: the parsed document, and the exit status; taken
+ * again while incomplete (whole) as keyhole_whole() does.
+ */
+static inline json_t *keyhole_json_as(int *status, int whole,
+				      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline json_t *keyhole_json_as(int *status, int whole,
+				      const char *fmt, ...)
 {
 	char args[4096];
 	int n = snprintf(args, sizeof(args), "--json ");
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(args + n, sizeof(args) - n, fmt, ap);
+	va_end(ap);
 	if (whole)
 		return keyhole_doc(keyhole_whole(status, args), args);
 	return keyhole_doc(run_capture(status, "%s %s",
@@ -486,29 +496,9 @@ static inline json_t *keyhole_json_v(int *status, int whole, const char *fmt,
 				       args), args);
 }
 
-/* Runs keyhole --json ARGS; returns the parsed document and exit status. */
-static inline json_t *keyhole_json(int *status, const char *fmt, ...)
-{
-	va_list ap;
-	json_t *doc;
-
-	va_start(ap, fmt);
-	doc = keyhole_json_v(status, 0, fmt, ap);
-	va_end(ap);
-	return doc;
-}
-
-/* keyhole_json, taken again as keyhole_whole() does. */
-static inline json_t *keyhole_json_whole(int *status, const char *fmt, ...)
-{
-	va_list ap;
-	json_t *doc;
-
-	va_start(ap, fmt);
-	doc = keyhole_json_v(status, 1, fmt, ap);
-	va_end(ap);
-	return doc;
-}
+#define keyhole_json(status, ...) keyhole_json_as(status, 0, __VA_ARGS__)
+#define keyhole_json_whole(status, ...) \
+	keyhole_json_as(status, 1, __VA_ARGS__)
 
 /* The object of a JSON array whose "pid" is pid, or NULL. */
 static inline json_t *json_by_pid(json_t *array, int pid)
