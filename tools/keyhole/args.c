@@ -16,6 +16,8 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,55 +180,51 @@ static int set_layout(const char *arg, enum kh_layout_source *layout)
 	return 0;
 }
 
+/*
+ * Where each of keyhole's plain options lands in struct options: a flag
+ * set, or its value kept. The few that do more are take_global()'s.
+ */
+static const struct {
+	int key;
+	size_t flag, text;	/* offsetof a bool, or a const char * */
+} targets[] = {
+#define FLAG(k, field) { k, offsetof(struct options, field), SIZE_MAX }
+#define TEXT(k, field) { k, SIZE_MAX, offsetof(struct options, field) }
+	FLAG('j', json), FLAG(OPT_RAM_FILE, ram_file),
+	FLAG(OPT_NOHEADINGS, noheadings), FLAG(OPT_RAW, raw),
+	FLAG('d', debug), FLAG('V', version), FLAG('h', help),
+	TEXT('t', technique), TEXT(OPT_CACHE_DIR, cache_dir),
+	TEXT('c', connect), TEXT('o', output),
+#undef FLAG
+#undef TEXT
+};
+
 /* One of keyhole's own options, with its value (NULL if it takes none). */
 static int take_global(struct options *opts, const struct cmd_option *o,
 		       const char *value)
 {
+	unsigned int i;
+
 	switch (o->key) {
-	case 'j':
-		opts->json = true;
-		break;
 	case 'p':
 		opts->json = opts->pretty = true;
-		break;
-	case 't':
-		opts->technique = value;
-		break;
+		return 0;
 	case 'l':
 		if (set_layout(value, &opts->layout))
 			return usage_error(opts, NULL, "unknown layout source '%s' (auto, qmp, maps)",
 					   value);
-		break;
-	case OPT_CACHE_DIR:
-		opts->cache_dir = value;
-		break;
-	case 'c':
-		opts->connect = value;
-		break;
+		return 0;
 	case OPT_BROKER:
 		opts->broker = value ?: KH_PROTO_SOCKET;
-		break;
-	case OPT_RAM_FILE:
-		opts->ram_file = true;
-		break;
-	case 'o':
-		opts->output = value;
-		break;
-	case OPT_NOHEADINGS:
-		opts->noheadings = true;
-		break;
-	case OPT_RAW:
-		opts->raw = true;
-		break;
-	case 'd':
-		opts->debug = true;
-		break;
-	case 'V':
-		opts->version = true;
-		break;
-	case 'h':
-		opts->help = true;
-		break;
+		return 0;
+	}
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		if (targets[i].key != o->key)
+			continue;
+		if (targets[i].flag != SIZE_MAX)
+			*(bool *)((char *)opts + targets[i].flag) = true;
+		else
+			*(const char **)((char *)opts + targets[i].text) = value;
 	}
 	return 0;
 }
