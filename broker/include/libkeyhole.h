@@ -332,6 +332,7 @@ void kh_vm_get_stats(const struct kh_vm *vm, struct kh_stats *stats);
 #define KH_RESULT_INCONSISTENT	(1u << 1)	/* guest changed during walk */
 
 #define KH_COMM_LEN 16
+#define KH_TTY_LEN 32	/* "pts/" and a number, or a driver's name and index */
 
 struct kh_task {
 	uint64_t addr;		/* kernel virtual address of task_struct */
@@ -347,6 +348,23 @@ struct kh_task {
 	uint64_t start_time;	/* ns since boot (CLOCK_BOOTTIME) */
 	uint64_t mm;		/* struct mm_struct, 0 for kernel threads */
 	uint32_t nr_threads;	/* threads in the thread group */
+	/* With KH_TASKS_DETAILS (else 0 and ""): what ps -ef adds. */
+	uint32_t euid, egid;	/* effective ids, as Uid:/Gid: second */
+	/*
+	 * ns on a CPU, as ps's TIME (utime + stime of /proc/PID/stat): a
+	 * thread's own in a list of threads, its whole thread group's
+	 * (threads that exited included) in a list of processes.
+	 */
+	uint64_t cpu_time;
+	/* The controlling terminal as ps names it ("pts/0"); "" for none. */
+	char tty[KH_TTY_LEN];
+	/*
+	 * With KH_TASKS_CMDLINE: its process's argv, NUL-separated as
+	 * /proc/PID/cmdline (in the list's memory); NULL when it has none
+	 * (a kernel thread, a zombie) or it could not be read (marked).
+	 */
+	const char *cmdline;
+	size_t cmdline_len;
 };
 
 /* How far a result can be trusted; embedded in every result below. */
@@ -359,9 +377,15 @@ struct kh_task_list {
 	struct kh_result result;
 	unsigned int nr;
 	struct kh_task *tasks;
+	unsigned int flags;	/* the KH_TASKS_* it was walked with */
+	/* With KH_TASKS_DETAILS: the guest's boot by its clock (kh_os_info). */
+	int64_t boot_time;
+	char *arena;		/* what the tasks' pointers point into */
 };
 
 #define KH_TASKS_THREADS	(1u << 0)	/* one entry per thread */
+#define KH_TASKS_DETAILS	(1u << 1)	/* euid, egid, cpu_time, tty */
+#define KH_TASKS_CMDLINE	(1u << 2)	/* each process's argv */
 
 int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	     struct kh_err *err);
@@ -390,6 +414,8 @@ struct kh_os_info {
 	unsigned int cpus_possible;
 	double loadavg[3];
 	struct kh_result result;	/* e.g. uptime read mid-update */
+	/* When it booted by its own clock, ns since the epoch; 0: unknown. */
+	int64_t boot_time;
 };
 int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err);
 
@@ -719,6 +745,10 @@ void kh_format_technique_props(unsigned int props, char *buf, size_t size);
 /*
  * [{"pid", "tgid", "ppid", "uid", "gid", "state" (one letter), "comm",
  * "start_time" (seconds since boot), "threads"}], in the list's order.
+ * A list walked with KH_TASKS_DETAILS adds "addr", "euid", "egid",
+ * "start_utc" ("2026-12-05T19:46:11Z", null when the boot time is
+ * unknown), "cpu_time" (seconds) and "tty" (null for none); one with
+ * KH_TASKS_CMDLINE adds "cmdline" [argv] (null when it has none).
  */
 json_t *kh_json_tasks(const struct kh_task_list *list);
 

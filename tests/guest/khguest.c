@@ -124,12 +124,28 @@ static pid_t spawn_leaf(int syncw, int grandchild, int syncr)
 	return 0;
 }
 
+/*
+ * A pseudo-terminal that becomes kh-tree's controlling terminal (it is a
+ * session leader, started by setsid), which its leaves inherit: ps's TTY
+ * column then has something to show besides "?".
+ */
+static void take_pty(void)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (master < 0 || grantpt(master) || unlockpt(master))
+		die("posix_openpt");
+	if (open(ptsname(master), O_RDWR) < 0)
+		die("open %s", ptsname(master));
+}
+
 static int kh_tree(void)
 {
 	int p[2];
 	char c;
 
 	set_name("kh-tree");
+	take_pty();
 	if (pipe(p))
 		die("pipe");
 	spawn_leaf(p[1], 1, p[0]);	/* kh-leaf with a kh-leaf child */
@@ -210,12 +226,30 @@ static int kh_listen(void)
 
 #define NTHREADS 8	/* total, including the main thread */
 
+#define BURN_NS	100000000L	/* CPU time each thread spends first */
+
 static pthread_barrier_t barrier;
+
+/*
+ * Spends BURN_NS of this thread's CPU time, so that a process's time
+ * (its threads' sum) is told from its main thread's: 10 clock ticks.
+ */
+static void burn_cpu(void)
+{
+	struct timespec ts;
+
+	do {
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+			die("clock_gettime");
+	} while (ts.tv_sec == 0 && ts.tv_nsec < BURN_NS);
+}
 
 static void *thread_fn(void *arg)
 {
-	(void)arg;
 	set_name("kh-threads");
+	burn_cpu();
+	if (arg)
+		return NULL;	/* the one that exits: its time stays */
 	pthread_barrier_wait(&barrier);
 	sleep_forever();
 	return NULL;
@@ -227,6 +261,9 @@ static int kh_threads(void)
 	int i;
 
 	set_name("kh-threads");
+	errno = pthread_create(&t, NULL, thread_fn, (void *)"exits");
+	if (errno || (errno = pthread_join(t, NULL)))
+		die("pthread_create (exiting thread)");
 	pthread_barrier_init(&barrier, NULL, NTHREADS);
 	for (i = 1; i < NTHREADS; i++) {
 		errno = pthread_create(&t, NULL, thread_fn, NULL);
@@ -577,17 +614,25 @@ static const char *stat_field(const char *stat, int n)
 	return p ? p + strspn(p, " ") : NULL;
 }
 
+/* A task's status and stat (4096 and 2048 bytes); 0 if it went away. */
+static int read_task(long pid, long tid, char *status, char *stat)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", pid, tid);
+	if (read_small(path, status, 4096) <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, tid);
+	return read_small(path, stat, 2048) > 0;
+}
+
 static void ps_task(long pid, long tid)
 {
 	char path[96], status[4096], stat[2048], comm[64];
 	const char *st, *tg, *pp, *ui, *gi, *th, *start;
 
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", pid, tid);
-	if (read_small(path, status, sizeof(status)) <= 0)
+	if (!read_task(pid, tid, status, stat))
 		return;		/* task went away */
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, tid);
-	if (read_small(path, stat, sizeof(stat)) <= 0)
-		return;
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/comm", pid, tid);
 	if (read_small(path, comm, sizeof(comm)) < 0)
 		return;
@@ -607,7 +652,40 @@ static void ps_task(long pid, long tid)
 		strtol(th, NULL, 10), strtoull(start, NULL, 10), comm);
 }
 
-static void req_ps(void)
+/*
+ * What ps -ef adds, per task: "tid tgid euid egid tty_nr ticks
+ * group_ticks" (utime + stime of the task's own stat and of its
+ * process's), after a line "btime SECONDS" from /proc/stat.
+ */
+static void psx_task(long pid, long tid)
+{
+	char path[96], status[4096], stat[2048], group[2048];
+	const char *ui, *gi, *tty, *ut, *st, *gut, *gst;
+	unsigned long uid[2], gid[2];
+
+	if (!read_task(pid, tid, status, stat))
+		return;		/* task went away */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (read_small(path, group, sizeof(group)) <= 0)
+		return;
+	ui = status_field(status, "Uid");
+	gi = status_field(status, "Gid");
+	tty = stat_field(stat, 7);
+	ut = stat_field(stat, 14);
+	st = stat_field(stat, 15);
+	gut = stat_field(group, 14);
+	gst = stat_field(group, 15);
+	if (!ui || !gi || !tty || !ut || !st || !gut || !gst ||
+	    sscanf(ui, "%lu %lu", &uid[0], &uid[1]) != 2 ||
+	    sscanf(gi, "%lu %lu", &gid[0], &gid[1]) != 2)
+		return;
+	fprintf(out, "%ld %ld %lu %lu %lu %llu %llu\n", tid, pid, uid[1],
+		gid[1], strtoul(tty, NULL, 10),
+		strtoull(ut, NULL, 10) + strtoull(st, NULL, 10),
+		strtoull(gut, NULL, 10) + strtoull(gst, NULL, 10));
+}
+
+static void for_each_task(void (*fn)(long pid, long tid))
 {
 	DIR *d = opendir("/proc"), *td;
 	struct dirent *de, *te;
@@ -627,11 +705,30 @@ static void req_ps(void)
 			continue;
 		while ((te = readdir(td)))
 			if (numeric(te->d_name))
-				ps_task(atol(de->d_name),
-					atol(te->d_name));
+				fn(atol(de->d_name), atol(te->d_name));
 		closedir(td);
 	}
 	closedir(d);
+}
+
+static void req_psx(void)
+{
+	char stat[8192];
+	const char *btime = NULL;
+
+	if (read_small("/proc/stat", stat, sizeof(stat)) > 0)
+		btime = strstr(stat, "\nbtime ");
+	if (!btime) {
+		fprintf(out, "error no btime in /proc/stat\n");
+		return;
+	}
+	fprintf(out, "btime %lu\n", strtoul(btime + 7, NULL, 10));
+	for_each_task(psx_task);
+}
+
+static void req_ps(void)
+{
+	for_each_task(ps_task);
 }
 
 static void req_uname(void)
@@ -1138,6 +1235,8 @@ static void handle(char *req)
 		req_uname();
 	else if (!strcmp(req, "ps"))
 		req_ps();
+	else if (!strcmp(req, "psx"))
+		req_psx();
 	else if (!strcmp(req, "kaslr"))
 		req_kaslr();
 	else if (!strcmp(req, "la57"))

@@ -103,8 +103,10 @@ int main(int argc, char **argv)
 		"--json", "--pretty", "--technique", "--output", "--raw",
 		"--noheadings", "--debug", "--version", "--broker", NULL,
 	};
-	static const char *const columns[] = { "pid", "tgid", "ppid", "uid",
-					       "s", "comm", NULL };
+	static const char *const columns[] = {
+		"uid", "pid", "tid", "ppid", "stime", "tty", "time", "cmd",
+		"ruid", "gid", "rgid", "s", "comm", "threads", "addr", NULL,
+	};
 	static const char *const after_comma[] = { "pid,comm", NULL };
 	static const char *const used_by[] = { "module,used-by", NULL };
 	static const char *const layouts[] = { "auto", "qmp", "maps", NULL };

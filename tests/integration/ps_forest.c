@@ -43,7 +43,7 @@ static json_int_t field(const json_t *t, const char *key)
 }
 
 /*
- * Each line "PID ART COMM": ART is the tree drawn in ASCII (keyhole sets
+ * Each line "TID ART COMM": ART is the tree drawn in ASCII (keyhole sets
  * no locale), two characters a level. The line's parent is the nearest
  * line above it one level up.
  */
@@ -55,7 +55,7 @@ static void forest(const json_t *tasks)
 	char *seen = calloc(json_array_size(tasks) + 1, 1);
 
 	CHECK(seen, "out of memory");
-	out = run_capture(&status, "%s ps -T --forest -o pid,comm --noheadings %d",
+	out = run_capture(&status, "%s ps -T --forest -o tid,comm --noheadings %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), guest.pid);
 	CHECK(status == 0, "ps -T --forest: exit %d", status);
 	for (line = strtok_r(out, "\n", &save); line;

@@ -123,5 +123,6 @@ int cmd_ps(const struct options *opts, const struct subcommand *cmd,
 		kh_query_result_release(&res);
 		return 1;
 	}
+	table_show_threads(threads);
 	return show_result(opts, &res, forest ? render_ps_forest : render_ps);
 }

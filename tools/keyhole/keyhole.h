@@ -67,6 +67,8 @@ typedef void render_fn(const json_t *doc, FILE *out);
  */
 #define TABLE_RIGHT	(1 << 0)	/* aligned right: a number */
 #define TABLE_TRUNC	(1 << 1)	/* may be cut to fit a terminal */
+#define TABLE_HIDDEN	(1 << 2)	/* shown only when --output names it */
+#define TABLE_THREADS	(1 << 3)	/* shown by default in thread lists */
 
 struct table_column {
 	const char *name;
@@ -78,6 +80,8 @@ struct table;
 
 /* --output, --noheadings and --raw, for every table from now on. */
 void table_setup(const struct options *opts);
+/* Whether the tables list threads: TABLE_THREADS columns are then shown. */
+void table_show_threads(bool threads);
 /*
  * 0 when the options ask a table of cols (NULL: the command prints none)
  * only for columns it has; else -EINVAL and why (its columns named).
@@ -87,10 +91,11 @@ int table_check(const struct options *opts,
 /* A table of cols (NULL-terminated) as the options say; NULL: no memory. */
 struct table *table_new(const struct table_column *cols);
 /*
- * One whose column tree draws the rows' tree (if --output shows it), as
- * ps --forest does.
+ * One that draws the rows' tree, as ps --forest does, in the first column
+ * of trees (ended by -1) that --output shows; none shown, no tree.
  */
-struct table *table_new_tree(const struct table_column *cols, int tree);
+struct table *table_new_tree(const struct table_column *cols,
+			     const int *trees);
 /* A row: one cell per column of cols, in their order. */
 int table_row(struct table *t, const char *const *cells);
 /* A row under parent (NULL: at the top); the row, or NULL: no memory. */

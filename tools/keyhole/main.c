@@ -170,8 +170,12 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out)
 	if (cmd->columns) {
 		fprintf(out, "\nColumns (--output NAME,...; any case, '-' for a space):\n");
 		for (i = 0; cmd->columns[i].name; i++)
-			fprintf(out, "  %-12s %s\n", cmd->columns[i].name,
-				cmd->columns[i].help);
+			fprintf(out, "  %-12s %s%s\n", cmd->columns[i].name,
+				cmd->columns[i].help,
+				cmd->columns[i].flags & TABLE_HIDDEN ?
+				" (with -o only)" :
+				cmd->columns[i].flags & TABLE_THREADS ?
+				" (with -T)" : "");
 	}
 	if (strstr(cmd->usage, "VM"))
 		fprintf(out, "\n" VM_HELP);

@@ -5,6 +5,8 @@
  * not resolve devices).
  */
 #include <inttypes.h>
+#include <string.h>
+#include <time.h>
 
 #include "keyhole.h"
 #include "render.h"
@@ -15,38 +17,143 @@
 #define PATH_LEN 256
 
 const struct table_column ps_columns[] = {
-	{ "PID", TABLE_RIGHT, "the task's id (with -T each thread's)" },
-	{ "TGID", TABLE_RIGHT, "its process's id" },
+	{ "UID", TABLE_RIGHT, "the effective user id" },
+	{ "PID", TABLE_RIGHT, "the process's id (its thread group's)" },
+	{ "TID", TABLE_RIGHT | TABLE_THREADS, "the thread's id" },
 	{ "PPID", TABLE_RIGHT, "the parent process's id" },
-	{ "UID", TABLE_RIGHT, "the real user id" },
-	{ "S", 0, "the state, a letter as in /proc/PID/stat" },
-	{ "COMM", 0, "the command name" },
+	{ "STIME", 0, "when it started: HH:MM today, else MonDD, else the year" },
+	{ "TTY", 0, "the controlling terminal, or ?" },
+	{ "TIME", TABLE_RIGHT, "CPU time, [DD-]HH:MM:SS (a process's: all its threads')" },
+	{ "CMD", 0, "the command line; [name] when it has none (a kernel thread)" },
+	{ "RUID", TABLE_RIGHT | TABLE_HIDDEN, "the real user id" },
+	{ "GID", TABLE_RIGHT | TABLE_HIDDEN, "the effective group id" },
+	{ "RGID", TABLE_RIGHT | TABLE_HIDDEN, "the real group id" },
+	{ "S", TABLE_HIDDEN, "the state, a letter as in /proc/PID/stat" },
+	{ "COMM", TABLE_HIDDEN, "the command name" },
+	{ "THREADS", TABLE_RIGHT | TABLE_HIDDEN, "threads in its process" },
+	{ "ADDR", TABLE_HIDDEN, "the task_struct's kernel address" },
 	{ NULL },
 };
 
+/* The columns that may draw ps --forest's tree: CMD as ps, else COMM. */
+static const int ps_trees[] = { 7, 12, -1 };
+#define PS_CELLS 15
+
 /* One task's cells, in ps_columns' order, in the buffers of c. */
 struct ps_cells {
-	char pid[16], tgid[16], ppid[16], uid[16], comm[KH_COMM_LEN];
-	char state[2];
-	const char *cell[6];
+	char uid[16], pid[16], tid[16], ppid[16], stime[16], time[32];
+	char ruid[16], gid[16], rgid[16], threads[16], addr[24];
+	char state[2], comm[KH_COMM_LEN], tty[KH_TTY_LEN];
+	char cmd[4096];
+	const char *cell[PS_CELLS];
 };
+
+/*
+ * As ps's STIME: the hour and minute for a start less than a day ago,
+ * the month and day within the year, else the year; in local time.
+ */
+static void format_stime(const char *utc, time_t now, char *out,
+			 size_t size)
+{
+	struct tm tm = { 0 }, local, today;
+	const char *end = strptime(utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_t t;
+
+	snprintf(out, size, "?");
+	if (!end || *end)
+		return;
+	t = timegm(&tm);
+	if (!localtime_r(&t, &local) || !localtime_r(&now, &today))
+		return;
+	if (now - t < 24 * 3600)
+		strftime(out, size, "%H:%M", &local);
+	else if (local.tm_year == today.tm_year)
+		strftime(out, size, "%b%d", &local);
+	else
+		strftime(out, size, "%Y", &local);
+}
+
+/* As ps's TIME: [DD-]HH:MM:SS of whole seconds. */
+static void format_cpu_time(double secs, char *out, size_t size)
+{
+	unsigned long long s = secs > 0 && secs < 1e15 ? (unsigned long long)secs : 0;
+
+	if (s >= 86400)
+		snprintf(out, size, "%llu-%02llu:%02llu:%02llu", s / 86400,
+			 s / 3600 % 24, s / 60 % 60, s % 60);
+	else
+		snprintf(out, size, "%02llu:%02llu:%02llu", s / 3600,
+			 s / 60 % 60, s % 60);
+}
+
+/* argv joined by spaces; [comm] when there is none, as ps shows it. */
+static void format_cmd(const json_t *task, const char *comm, char *out,
+		       size_t size)
+{
+	const json_t *argv = json_object_get(task, "cmdline"), *arg;
+	size_t i, n = 0;
+
+	json_array_foreach(argv, i, arg) {
+		const char *s = json_string_value(arg);
+		char printable[4096];
+
+		if (!s || n >= size)
+			continue;
+		kh_printable(s, sizeof(printable), printable);
+		n += snprintf(out + n, size - n, "%s%s", i ? " " : "",
+			      printable);
+	}
+	/* No argv read at all (the agent technique): the name as it is. */
+	if (!argv)
+		snprintf(out, size, "%s", comm);
+	else if (!n)
+		snprintf(out, size, "[%s]%s", comm,
+			 !strcmp(field_str(task, "state"), "Z") ? " <defunct>" : "");
+}
 
 static const char *const *ps_cells(const json_t *task, struct ps_cells *c)
 {
-	snprintf(c->pid, sizeof(c->pid), "%d", (int)field_int(task, "pid"));
-	snprintf(c->tgid, sizeof(c->tgid), "%d", (int)field_int(task, "tgid"));
-	snprintf(c->ppid, sizeof(c->ppid), "%d", (int)field_int(task, "ppid"));
+	const char *tty = field_str(task, "tty");
+	unsigned int i = 0;
+
 	snprintf(c->uid, sizeof(c->uid), "%u",
-		 (unsigned int)field_int(task, "uid"));
+		 (unsigned int)field_int(task, "euid"));
+	snprintf(c->pid, sizeof(c->pid), "%d", (int)field_int(task, "tgid"));
+	snprintf(c->tid, sizeof(c->tid), "%d", (int)field_int(task, "pid"));
+	snprintf(c->ppid, sizeof(c->ppid), "%d", (int)field_int(task, "ppid"));
+	format_stime(field_str(task, "start_utc"), time(NULL), c->stime,
+		     sizeof(c->stime));
+	snprintf(c->tty, sizeof(c->tty), "%s", tty[0] ? tty : "?");
+	format_cpu_time(json_number_value(json_object_get(task, "cpu_time")),
+			c->time, sizeof(c->time));
 	kh_printable(field_str(task, "comm"), KH_COMM_LEN, c->comm);
+	format_cmd(task, c->comm, c->cmd, sizeof(c->cmd));
+	snprintf(c->ruid, sizeof(c->ruid), "%u",
+		 (unsigned int)field_int(task, "uid"));
+	snprintf(c->gid, sizeof(c->gid), "%u",
+		 (unsigned int)field_int(task, "egid"));
+	snprintf(c->rgid, sizeof(c->rgid), "%u",
+		 (unsigned int)field_int(task, "gid"));
 	/* One letter, as /proc/PID/stat has it. */
 	kh_printable(field_str(task, "state"), sizeof(c->state), c->state);
-	c->cell[0] = c->pid;
-	c->cell[1] = c->tgid;
-	c->cell[2] = c->ppid;
-	c->cell[3] = c->uid;
-	c->cell[4] = c->state;
-	c->cell[5] = c->comm;
+	snprintf(c->threads, sizeof(c->threads), "%d",
+		 (int)field_int(task, "threads"));
+	snprintf(c->addr, sizeof(c->addr), "%s", field_str(task, "addr"));
+	c->cell[i++] = c->uid;
+	c->cell[i++] = c->pid;
+	c->cell[i++] = c->tid;
+	c->cell[i++] = c->ppid;
+	c->cell[i++] = c->stime;
+	c->cell[i++] = c->tty;
+	c->cell[i++] = c->time;
+	c->cell[i++] = c->cmd;
+	c->cell[i++] = c->ruid;
+	c->cell[i++] = c->gid;
+	c->cell[i++] = c->rgid;
+	c->cell[i++] = c->state;
+	c->cell[i++] = c->comm;
+	c->cell[i++] = c->threads;
+	c->cell[i++] = c->addr;
 	return c->cell;
 }
 
@@ -63,8 +170,6 @@ void render_ps(const json_t *doc, FILE *out)
 	table_free(t);
 }
 
-/* The column that draws ps --forest's tree. */
-#define PS_TREE 5
 
 /* A task and the one it hangs under: a thread's process, else its parent. */
 struct forest_node {
@@ -181,7 +286,7 @@ static void place(struct table *t, struct forest_node *nodes, size_t nr,
 
 void render_ps_forest(const json_t *doc, FILE *out)
 {
-	struct table *t = table_new_tree(ps_columns, PS_TREE);
+	struct table *t = table_new_tree(ps_columns, ps_trees);
 	size_t nr = json_array_size(doc), i, j, nr_pids, *stack;
 	struct forest_node *nodes = calloc(nr + 1, sizeof(*nodes));
 	struct pid_scan *pids = calloc(nr + 1, sizeof(*pids));

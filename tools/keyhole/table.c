@@ -18,6 +18,7 @@
 static struct {
 	const char *output;	/* "PID,COMM", or NULL: every column */
 	bool noheadings, raw;
+	bool threads;		/* TABLE_THREADS columns by default */
 } table_opts;
 
 struct table {
@@ -32,6 +33,11 @@ void table_setup(const struct options *opts)
 	table_opts.output = opts->output;
 	table_opts.noheadings = opts->noheadings;
 	table_opts.raw = opts->raw;
+}
+
+void table_show_threads(bool threads)
+{
+	table_opts.threads = threads;
 }
 
 static int same_char(char a, char b)
@@ -125,7 +131,6 @@ int table_check(const struct options *opts,
 struct adding {
 	struct table *t;
 	const struct table_column *cols;
-	int tree;		/* the column that draws the tree, or -1 */
 	int failed;
 };
 
@@ -139,8 +144,6 @@ static void add_column(void *ctx, int col)
 		flags |= SCOLS_FL_RIGHT;
 	if (c->flags & TABLE_TRUNC)
 		flags |= SCOLS_FL_TRUNC;
-	if (a->tree == col)
-		flags |= SCOLS_FL_TREE;
 	/* A column asked for twice is shown once. */
 	if (a->t->at[col] >= 0)
 		return;
@@ -149,10 +152,26 @@ static void add_column(void *ctx, int col)
 	a->t->at[col] = scols_table_get_ncols(a->t->tb) - 1;
 }
 
-struct table *table_new_tree(const struct table_column *cols, int tree)
+/* The tree in the first of trees shown: set once the columns are made. */
+static int draw_tree(struct table *t, const int *trees)
+{
+	struct libscols_column *cl;
+
+	for (; trees && *trees >= 0; trees++) {
+		if (t->at[*trees] < 0)
+			continue;
+		cl = scols_table_get_column(t->tb, t->at[*trees]);
+		return cl ? scols_column_set_flags(cl, scols_column_get_flags(cl) |
+						   SCOLS_FL_TREE) : -ENOMEM;
+	}
+	return 0;
+}
+
+struct table *table_new_tree(const struct table_column *cols,
+			     const int *trees)
 {
 	struct table *t = calloc(1, sizeof(*t));
-	struct adding a = { .t = t, .cols = cols, .tree = tree };
+	struct adding a = { .t = t, .cols = cols };
 	unsigned int i;
 	char why[128];
 
@@ -172,11 +191,14 @@ struct table *table_new_tree(const struct table_column *cols, int tree)
 		each_output(cols, add_column, &a, why, sizeof(why));
 	} else {
 		for (i = 0; i < t->nr_cols; i++)
-			add_column(&a, i);
+			if (!(cols[i].flags & TABLE_HIDDEN) &&
+			    (!(cols[i].flags & TABLE_THREADS) ||
+			     table_opts.threads))
+				add_column(&a, i);
 	}
 	scols_table_enable_noheadings(t->tb, table_opts.noheadings);
 	scols_table_enable_raw(t->tb, table_opts.raw);
-	if (a.failed) {
+	if (a.failed || draw_tree(t, trees)) {
 		table_free(t);
 		return NULL;
 	}
@@ -208,7 +230,7 @@ int table_row(struct table *t, const char *const *cells)
 
 struct table *table_new(const struct table_column *cols)
 {
-	return table_new_tree(cols, -1);
+	return table_new_tree(cols, NULL);
 }
 
 void table_print(struct table *t, FILE *out)

@@ -235,6 +235,8 @@ static int agent_tasks(struct kh_access *acc, struct kh_task **tasksp,
 			continue;
 		tasks[nr].uid = id->uid;
 		tasks[nr].gid = id->gid;
+		tasks[nr].euid = id->euid;
+		tasks[nr].egid = id->egid;
 		nr++;
 	}
 	if (!nr)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,29 @@
 
 #define PF_KTHREAD	0x00200000
 #define STAT_FIELDS	20	/* state .. starttime, after the comm */
+#define NS_PER_TICK	(1000000000 / KH_GUEST_USER_HZ)
+/* utime and stime each, so that their sum in ns cannot overflow. */
+#define TICKS_MAX	((long long)(UINT64_MAX / NS_PER_TICK / 2))
+
+void kh_guest_tty_name(uint32_t dev, char *name)
+{
+	/* new_encode_dev(): minor in bits 0-7 and 20-31, major in 8-19. */
+	unsigned int major = (dev >> 8) & 0xfff;
+	unsigned int minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+
+	if (!dev)
+		name[0] = '\0';
+	else if (major >= 136 && major <= 143)	/* UNIX98_PTY_SLAVE_MAJOR */
+		snprintf(name, KH_TTY_LEN, "pts/%u", (major - 136) * 256 + minor);
+	else if (major == 4 && minor >= 64)
+		snprintf(name, KH_TTY_LEN, "ttyS%u", minor - 64);
+	else if (major == 4)
+		snprintf(name, KH_TTY_LEN, "tty%u", minor);
+	else if (major == 5 && minor == 1)
+		snprintf(name, KH_TTY_LEN, "console");
+	else
+		snprintf(name, KH_TTY_LEN, "%u:%u", major, minor);
+}
 
 /* A decimal field of at most 20 digits, optionally negative. */
 static int parse_num(const char **p, const char *end, long long *out)
@@ -72,7 +96,9 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 		if (parse_num(&p, end, &f[i]))
 			return -EBADMSG;
 	if (f[1] < 0 || f[1] > INT32_MAX || f[17] < 0 || f[17] > UINT32_MAX ||
-	    f[19] < 0 || f[6] < 0 || f[6] > UINT32_MAX)
+	    f[19] < 0 || f[6] < 0 || f[6] > UINT32_MAX || f[4] < 0 ||
+	    f[4] > UINT32_MAX || f[11] < 0 || f[12] < 0 ||
+	    f[11] > TICKS_MAX || f[12] > TICKS_MAX)
 		return -EBADMSG;
 	clen = close - open - 1;
 	if (clen >= KH_COMM_LEN)
@@ -83,9 +109,11 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 	t->ppid = f[1];
 	t->flags = f[6];
 	t->nr_threads = f[17];
-	if ((unsigned long long)f[19] > UINT64_MAX / (1000000000 / KH_GUEST_USER_HZ))
+	t->cpu_time = (uint64_t)(f[11] + f[12]) * NS_PER_TICK;
+	kh_guest_tty_name(f[4], t->tty);
+	if ((unsigned long long)f[19] > UINT64_MAX / NS_PER_TICK)
 		return -EBADMSG;
-	t->start_time = (uint64_t)f[19] * (1000000000 / KH_GUEST_USER_HZ);
+	t->start_time = (uint64_t)f[19] * NS_PER_TICK;
 	if (t->state == 'Z')
 		t->exit_state = EXIT_ZOMBIE;
 	else if (t->state == 'X')
@@ -93,32 +121,46 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 	return 0;
 }
 
-/* "Key:\tvalue..." at the start of line: the first number after it. */
-static int field(const char *line, const char *end, const char *key,
-		 long long *out)
+/* A number of at most 11 digits after blanks at *p; -1 if none. */
+static long long status_num(const char **p, const char *end)
 {
-	size_t klen = strlen(key);
-	const char *p = line + klen;
+	const char *s = *p;
 	long long v = 0;
 	int digits = 0;
 
+	while (s < end && (*s == '\t' || *s == ' '))
+		s++;
+	while (s < end && *s >= '0' && *s <= '9' && digits++ < 12)
+		v = v * 10 + (*s++ - '0');
+	if (!digits || digits > 11 || (s < end && *s != '\t' && *s != ' '))
+		return -1;
+	*p = s;
+	return v;
+}
+
+/*
+ * "Key:\tvalue..." at the start of line: the first number after it, and
+ * the second (the effective id of Uid: and Gid:) when second is not NULL.
+ */
+static int field(const char *line, const char *end, const char *key,
+		 long long *out, long long *second)
+{
+	size_t klen = strlen(key);
+	const char *p = line + klen;
+
 	if ((size_t)(end - line) <= klen || memcmp(line, key, klen))
 		return 0;
-	while (p < end && (*p == '\t' || *p == ' '))
-		p++;
-	while (p < end && *p >= '0' && *p <= '9' && digits++ < 12)
-		v = v * 10 + (*p++ - '0');
-	if (!digits || digits > 11 || (p < end && *p != '\t' && *p != ' '))
-		return -1;
-	*out = v;
-	return 1;
+	*out = status_num(&p, end);
+	if (second)
+		*second = status_num(&p, end);
+	return *out >= 0 && (!second || *second >= 0) ? 1 : -1;
 }
 
 int kh_guest_parse_status(const char *text, size_t len,
 			  struct kh_guest_ids *ids, size_t max)
 {
 	const char *p = text, *end = text + len;
-	long long pid = -1, uid = -1, v;
+	long long pid = -1, uid = -1, euid = -1, v, ev;
 	size_t n = 0;
 
 	while (p < end) {
@@ -128,17 +170,18 @@ int kh_guest_parse_status(const char *text, size_t len,
 			eol = end;
 		if (eol - p >= 5 && !memcmp(p, "Name:", 5)) {
 			pid = uid = -1;	/* a new file begins */
-		} else if (field(p, eol, "Pid:", &v) == 1) {
+		} else if (field(p, eol, "Pid:", &v, NULL) == 1) {
 			pid = v <= INT32_MAX ? v : -1;
-		} else if (field(p, eol, "Uid:", &v) == 1) {
-			uid = v <= UINT32_MAX ? v : -1;
-		} else if (field(p, eol, "Gid:", &v) == 1 && pid > 0 &&
-			   uid >= 0 && v <= UINT32_MAX) {
+		} else if (field(p, eol, "Uid:", &v, &ev) == 1) {
+			uid = v <= UINT32_MAX && ev <= UINT32_MAX ? v : -1;
+			euid = ev;
+		} else if (field(p, eol, "Gid:", &v, &ev) == 1 && pid > 0 &&
+			   uid >= 0 && v <= UINT32_MAX && ev <= UINT32_MAX) {
 			if (n >= max)
 				return -E2BIG;
-			ids[n].pid = pid;
-			ids[n].uid = uid;
-			ids[n].gid = v;
+			ids[n] = (struct kh_guest_ids){
+				.pid = pid, .uid = uid, .gid = v,
+				.euid = euid, .egid = ev };
 			n++;
 			pid = uid = -1;
 		}

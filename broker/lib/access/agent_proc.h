@@ -20,14 +20,22 @@
 
 /*
  * One line of /proc/PID/stat (no newline needed) into t: pid, tgid (=
- * pid), ppid, comm, state, flags, nr_threads, start_time. -EBADMSG when
- * the line is not a stat line.
+ * pid), ppid, comm, state, flags, nr_threads, start_time, cpu_time
+ * (its process's) and tty. -EBADMSG when the line is not a stat line.
  */
 int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t);
 
+/*
+ * A terminal's device number (tty_nr of /proc/PID/stat) as ps names the
+ * common ones ("pts/0", "ttyS0", "tty1", "console"), else "MAJOR:MINOR";
+ * "" for 0. name holds KH_TTY_LEN bytes.
+ */
+void kh_guest_tty_name(uint32_t dev, char *name);
+
 struct kh_guest_ids {
 	int pid;
-	unsigned int uid, gid;	/* real ids */
+	unsigned int uid, gid;		/* real ids */
+	unsigned int euid, egid;	/* effective ids */
 };
 
 /*

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "libkeyhole.h"
+#include "json/format.h"
 
 static json_t *consistency_json(const struct kh_consistency *c)
 {
@@ -15,32 +15,6 @@ static json_t *consistency_json(const struct kh_consistency *c)
 			 "I.C_as_good_as_dead", c->as_good_as_dead,
 			 "I.D_fresh", c->fresh, "II.A_died", c->died,
 			 "II.B_changed", c->changed);
-}
-
-/*
- * argv from guest memory, one printable string per argument: not
- * kh_printable(), which would stop at the first NUL.
- */
-static json_t *cmdline_json(const struct kh_proc_state *ps)
-{
-	json_t *argv = json_array();
-	char arg[sizeof(ps->cmdline) + 1];
-	size_t i, n = 0;
-
-	for (i = 0; i <= ps->cmdline_len && i < sizeof(ps->cmdline); i++) {
-		char c = i < ps->cmdline_len ? ps->cmdline[i] : '\0';
-
-		if (c) {
-			arg[n++] = c >= 0x20 && c < 0x7f ? c : '?';
-			continue;
-		}
-		if (n || i < ps->cmdline_len) {
-			arg[n] = '\0';
-			json_array_append_new(argv, json_string(arg));
-		}
-		n = 0;
-	}
-	return argv;
 }
 
 /* Per process: its maps, argv and resident pages, keyed by pid. */
@@ -55,7 +29,7 @@ static json_t *procs_json(const struct kh_crawl *crawl)
 
 		snprintf(pid, sizeof(pid), "%d", ps->pid);
 		json_object_set_new(procs, pid, json_pack("{s:o, s:I, s:o}",
-			"cmdline", cmdline_json(ps),
+			"cmdline", kh_json_argv(ps->cmdline, ps->cmdline_len),
 			"rss_pages", (json_int_t)ps->rss_pages,
 			"maps", kh_json_vmas(ps->maps)));
 	}

@@ -15,6 +15,13 @@ void kh_conn_addr(const struct kh_conn *conn, const uint8_t *addr,
 /* A unix socket's bound path, printable; "" for none. size > 0. */
 void kh_conn_path(const struct kh_conn *conn, char *out, size_t size);
 
+/*
+ * argv from guest memory (NUL-separated, as /proc/PID/cmdline), one
+ * printable string per argument: not kh_printable(), which would stop at
+ * the first NUL. An array, or NULL when out of memory.
+ */
+json_t *kh_json_argv(const char *cmdline, size_t len);
+
 /* The KH_TECHNIQUE_* properties by name, in the order they are shown. */
 struct kh_technique_prop {
 	unsigned int bit;

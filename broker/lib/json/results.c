@@ -15,10 +15,85 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "json/format.h"
+
+json_t *kh_json_argv(const char *cmdline, size_t len)
+{
+	json_t *argv = json_array();
+	char *arg = malloc(len + 1);
+	size_t i, n = 0;
+
+	if (!argv || !arg) {
+		json_decref(argv);
+		free(arg);
+		return NULL;
+	}
+	for (i = 0; i <= len; i++) {
+		char c = i < len ? cmdline[i] : '\0';
+
+		if (c) {
+			arg[n++] = c >= 0x20 && c < 0x7f ? c : '?';
+			continue;
+		}
+		if (n || i < len) {
+			arg[n] = '\0';
+			json_array_append_new(argv, json_string(arg));
+		}
+		n = 0;
+	}
+	free(arg);
+	return argv;
+}
+
+/* A wall-clock time as ISO 8601 in UTC: "2026-12-05T19:46:11Z". */
+static json_t *utc_json(int64_t ns)
+{
+	time_t secs = ns / 1000000000;
+	char buf[32];
+	struct tm tm;
+
+	if (!gmtime_r(&secs, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return json_null();
+	return json_string(buf);
+}
+
+/* What KH_TASKS_DETAILS and KH_TASKS_CMDLINE add to a task's object. */
+static int task_details_json(const struct kh_task_list *list,
+			     const struct kh_task *t, json_t *obj)
+{
+	char tty[KH_TTY_LEN], addr[24];
+	int bad = 0;
+
+	if (list->flags & KH_TASKS_DETAILS) {
+		kh_printable(t->tty, KH_TTY_LEN, tty);
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, t->addr);
+		bad |= json_object_set_new(obj, "addr", json_string(addr));
+		bad |= json_object_set_new(obj, "euid",
+					   json_integer(t->euid));
+		bad |= json_object_set_new(obj, "egid",
+					   json_integer(t->egid));
+		bad |= json_object_set_new(obj, "start_utc",
+			list->boot_time > 0 &&
+			t->start_time <= (uint64_t)(INT64_MAX - list->boot_time) ?
+			utc_json(list->boot_time + (int64_t)t->start_time) :
+			json_null());
+		bad |= json_object_set_new(obj, "cpu_time",
+					   json_real(t->cpu_time / 1e9));
+		bad |= json_object_set_new(obj, "tty", tty[0] ?
+					   json_string(tty) : json_null());
+	}
+	if (list->flags & KH_TASKS_CMDLINE)
+		bad |= json_object_set_new(obj, "cmdline", t->cmdline ?
+			kh_json_argv(t->cmdline, t->cmdline_len) :
+			json_null());
+	return bad;
+}
 
 json_t *kh_json_tasks(const struct kh_task_list *list)
 {
@@ -26,19 +101,28 @@ json_t *kh_json_tasks(const struct kh_task_list *list)
 	char comm[KH_COMM_LEN];
 	unsigned int i;
 
-	for (i = 0; i < list->nr; i++) {
+	for (i = 0; array && i < list->nr; i++) {
 		const struct kh_task *t = &list->tasks[i];
 		char state[2] = { t->state, '\0' };
+		json_t *obj;
 
 		kh_printable(t->comm, KH_COMM_LEN, comm);
-		json_array_append_new(array,
-			json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
-				  "pid", t->pid, "tgid", t->tgid,
-				  "ppid", t->ppid, "uid", (json_int_t)t->uid,
-				  "gid", (json_int_t)t->gid,
-				  "state", state, "comm", comm,
-				  "start_time", t->start_time / 1e9,
-				  "threads", (int)t->nr_threads));
+		obj = json_pack("{s:i, s:i, s:i, s:I, s:I, s:s, s:s, s:f, s:i}",
+				"pid", t->pid, "tgid", t->tgid,
+				"ppid", t->ppid, "uid", (json_int_t)t->uid,
+				"gid", (json_int_t)t->gid,
+				"state", state, "comm", comm,
+				"start_time", t->start_time / 1e9,
+				"threads", (int)t->nr_threads);
+		if (obj && task_details_json(list, t, obj)) {
+			json_decref(obj);
+			obj = NULL;
+		}
+		/* json_array_append_new() takes obj, even when it fails. */
+		if (!obj || json_array_append_new(array, obj)) {
+			json_decref(array);
+			return NULL;
+		}
 	}
 	return array;
 }

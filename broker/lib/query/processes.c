@@ -40,7 +40,9 @@ static int run_ps(struct kh_vm *vm, const struct kh_query_args *args,
 	struct kh_task_list *list;
 	int ret;
 
-	ret = kh_tasks(vm, args->threads ? KH_TASKS_THREADS : 0, &list, err);
+	/* What ps -ef shows: effective ids, terminal, CPU time, argv. */
+	ret = kh_tasks(vm, KH_TASKS_DETAILS | KH_TASKS_CMDLINE |
+		       (args->threads ? KH_TASKS_THREADS : 0), &list, err);
 	if (ret)
 		return ret;
 	qsort(list->tasks, list->nr, sizeof(*list->tasks), task_by_tgid_pid);

@@ -48,7 +48,7 @@ enum {
 	SEQ_SIZE, SEQ_SEQUENCE,
 	TK_SIZE, TK_MONO_CLOCK, TK_MONO_MULT, TK_MONO_SHIFT,
 	TK_MONO_XTIME_NSEC, TK_MONO_BASE, TK_RAW_CLOCK, TK_KTIME_SEC,
-	TK_OFFS_BOOT,
+	TK_OFFS_BOOT, TK_OFFS_REAL,
 	CPUMASK_SIZE,
 	NR_OS_FIELDS
 };
@@ -73,6 +73,7 @@ static const struct kh_field os_fields[NR_OS_FIELDS] = {
 	[TK_RAW_CLOCK] = { "timekeeper", "tkr_raw.clock" },
 	[TK_KTIME_SEC] = { "timekeeper", "ktime_sec" },
 	[TK_OFFS_BOOT] = { "timekeeper", "offs_boot" },
+	[TK_OFFS_REAL] = { "timekeeper", "offs_real" },
 	[CPUMASK_SIZE] = { "cpumask", NULL },
 };
 
@@ -106,13 +107,17 @@ static unsigned int cpumask_weight(const uint64_t *bits, uint32_t nbits,
 
 /*
  * CLOCK_BOOTTIME in ns as of the last update of the timekeeper image at
- * tk, or -EINVAL if tk is not a timekeeper: a real one has a clocksource
- * pointer shared by its mono and raw readers, a usable mult/shift, and the
- * ktime_sec that tk_update_ktime_data() derives from the same base and
- * xtime_nsec.
+ * tk, and when the guest booted by its own wall clock (ns since the
+ * epoch: CLOCK_REALTIME less CLOCK_BOOTTIME, offs_real - offs_boot, as
+ * /proc/stat's btime), or -EINVAL if tk is not a timekeeper: a real one
+ * has a clocksource pointer shared by its mono and raw readers, a usable
+ * mult/shift, and the ktime_sec that tk_update_ktime_data() derives from
+ * the same base and xtime_nsec.
  */
-static int tk_boot_ns(const uint8_t *tk, const uint32_t *off, int64_t *ns)
+static int tk_boot_ns(const uint8_t *tk, const uint32_t *off, int64_t *ns,
+		      int64_t *boot_wall)
 {
+	int64_t offs_real = (int64_t)kh_load_u64(tk, off[TK_OFFS_REAL]);
 	uint64_t clock = kh_load_u64(tk, off[TK_MONO_CLOCK]);
 	uint32_t mult = kh_load_u32(tk, off[TK_MONO_MULT]);
 	uint32_t shift = kh_load_u32(tk, off[TK_MONO_SHIFT]);
@@ -135,12 +140,13 @@ static int tk_boot_ns(const uint8_t *tk, const uint32_t *off, int64_t *ns)
 	if (mono / NSEC_PER_SEC != ktime_sec)
 		return -EINVAL;
 	*ns = (int64_t)mono + offs_boot;
+	*boot_wall = offs_real >= offs_boot ? offs_real - offs_boot : 0;
 	return 0;
 }
 
 /* The timekeeper's offset in tk_core: the first candidate that holds one. */
 static int tk_find(const uint8_t *core, uint32_t seq_size,
-		   const uint32_t *off, int64_t *ns)
+		   const uint32_t *off, int64_t *ns, int64_t *boot_wall)
 {
 	unsigned int i;
 
@@ -148,7 +154,7 @@ static int tk_find(const uint8_t *core, uint32_t seq_size,
 		uint32_t at = (seq_size + tk_aligns[i] - 1) &
 			      ~(tk_aligns[i] - 1);
 
-		if (at <= TK_SLACK && !tk_boot_ns(core + at, off, ns))
+		if (at <= TK_SLACK && !tk_boot_ns(core + at, off, ns, boot_wall))
 			return 0;
 	}
 	return -ENOENT;
@@ -208,7 +214,8 @@ static int check_sizes(const uint32_t *off, struct kh_err *err)
 	    off[TK_MONO_BASE] + 8 > off[TK_SIZE] ||
 	    off[TK_RAW_CLOCK] + 8 > off[TK_SIZE] ||
 	    off[TK_KTIME_SEC] + 8 > off[TK_SIZE] ||
-	    off[TK_OFFS_BOOT] + 8 > off[TK_SIZE])
+	    off[TK_OFFS_BOOT] + 8 > off[TK_SIZE] ||
+	    off[TK_OFFS_REAL] + 8 > off[TK_SIZE])
 		return kh_err_set(err, EINVAL,
 				  "the guest's BTF puts timekeeper members outside the struct");
 	return 0;
@@ -231,7 +238,7 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	const uint32_t *off;
 	struct kh_read reads[8];
 	unsigned int attempt, i, nr;
-	int64_t boot_ns = 0;
+	int64_t boot_ns = 0, boot_wall = 0;
 	int ret;
 
 	if (kh_vm_need_memory(vm, err))
@@ -294,10 +301,10 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 		kh_mark(&info->result, KH_RESULT_INCONSISTENT,
 			"the guest's timekeeper was mid-update in every read (sequence %u); uptime may be torn",
 			seq_before);
-	if (tk_find(core, off[SEQ_SIZE], off, &boot_ns)) {
+	if (tk_find(core, off[SEQ_SIZE], off, &boot_ns, &boot_wall)) {
 		kh_mark(&info->result, KH_RESULT_INCOMPLETE,
 			"no consistent struct timekeeper in the guest's tk_core: uptime unknown");
-		boot_ns = 0;
+		boot_ns = boot_wall = 0;
 	}
 
 	copy_uts(info->sysname, uts, off[UTS_SIZE], off[UTS_SYSNAME]);
@@ -307,6 +314,7 @@ int kh_os_info(struct kh_vm *vm, struct kh_os_info *info, struct kh_err *err)
 	copy_uts(info->machine, uts, off[UTS_SIZE], off[UTS_MACHINE]);
 	copy_uts(info->domainname, uts, off[UTS_SIZE], off[UTS_DOMAINNAME]);
 	info->uptime = (double)boot_ns / NSEC_PER_SEC;
+	info->boot_time = boot_wall;
 	info->cpus_online = cpumask_weight(online, off[CPUMASK_SIZE] * 8,
 					   nr_cpu_ids);
 	info->cpus_possible = cpumask_weight(possible, off[CPUMASK_SIZE] * 8,

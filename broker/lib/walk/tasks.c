@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walk/task_details.h"
 #include "walk/toolkit.h"
 
 #define WALK_ATTEMPTS 3
@@ -47,6 +48,8 @@ struct walk {
 	uint64_t *parent;	/* real_parent of list->tasks[i] */
 	uint64_t *cred;		/* real_cred of list->tasks[i] */
 	uint64_t *signal;	/* signal of list->tasks[i] */
+	unsigned int *leader;	/* index of list->tasks[i]'s group leader */
+	int thread_of;		/* leader of the tasks added now, or -1 */
 	struct kh_addr_set seen;	/* task address -> index in list */
 	uint8_t *span;		/* one task's fields, at their offsets */
 	/* The parts of the span read: clusters of the fields, in order. */
@@ -126,6 +129,7 @@ static int grow(struct walk *w, struct kh_err *err)
 	unsigned int cap = w->cap ? w->cap * 2 : 256;
 	struct kh_task *tasks;
 	uint64_t *parent, *cred, *signal;
+	unsigned int *leader;
 
 	tasks = realloc(w->list->tasks, sizeof(*tasks) * cap);
 	if (tasks)
@@ -139,7 +143,10 @@ static int grow(struct walk *w, struct kh_err *err)
 	signal = realloc(w->signal, sizeof(*signal) * cap);
 	if (signal)
 		w->signal = signal;
-	if (!tasks || !parent || !cred || !signal)
+	leader = realloc(w->leader, sizeof(*leader) * cap);
+	if (leader)
+		w->leader = leader;
+	if (!tasks || !parent || !cred || !signal || !leader)
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
 				  cap);
 	w->cap = cap;
@@ -227,6 +234,8 @@ static int add_task(struct walk *w, uint64_t addr, struct kh_err *err)
 	w->parent[w->list->nr] = span_u64(w, tl->real_parent);
 	w->cred[w->list->nr] = span_u64(w, tl->real_cred);
 	w->signal[w->list->nr] = span_u64(w, tl->signal);
+	w->leader[w->list->nr] = w->thread_of < 0 ? w->list->nr :
+			       (unsigned int)w->thread_of;
 	ret = kh_addr_set_put(&w->seen, addr, w->list->nr);
 	if (ret < 0)
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks",
@@ -364,7 +373,10 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 		uint64_t node = span_u64(w, tl->tasks);
 
 		if (w->flags & KH_TASKS_THREADS) {
+			/* The leader is the task added last. */
+			w->thread_of = w->list->nr - 1;
 			ret = walk_threads(w, task, err);
+			w->thread_of = -1;
 			if (ret < 0)
 				return ret;
 		}
@@ -435,6 +447,19 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 	return ret < 0 ? ret : 0;
 }
 
+/* Cuts a list walked with threads to its processes (threads not asked). */
+static void keep_leaders(struct walk *w)
+{
+	unsigned int i, n = 0;
+
+	if (!(w->flags & KH_TASKS_THREADS))
+		return;
+	for (i = 0; i < w->list->nr; i++)
+		if (w->leader[i] == i)
+			w->list->tasks[n++] = w->list->tasks[i];
+	w->list->nr = n;
+}
+
 static void walk_reset(struct walk *w)
 {
 	w->list->nr = 0;
@@ -471,6 +496,8 @@ static int tasks_from_technique(struct kh_vm *vm, unsigned int flags,
 	}
 	list->tasks = tasks;
 	list->nr = nr;
+	/* /proc/PID/cmdline cannot be told apart when cat joins them. */
+	list->flags = flags & ~KH_TASKS_CMDLINE;
 	if (ret > 0)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			"the %s technique could not read every process",
@@ -479,14 +506,31 @@ static int tasks_from_technique(struct kh_vm *vm, unsigned int flags,
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			"the %s technique lists processes, not threads",
 			vm->acc.ops->name);
+
 	*listp = list;
 	return 0;
+}
+
+/* When the guest booted by its clock: start times as wall-clock times. */
+static void boot_time(struct kh_vm *vm, struct kh_task_list *list)
+{
+	struct kh_os_info os;
+	struct kh_err why = { 0 };
+
+	if (kh_os_info(vm, &os, &why))
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"boot time unknown: %s", why.msg);
+	else if (!os.boot_time)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"boot time unknown: %s", os.result.problem);
+	else
+		list->boot_time = os.boot_time;
 }
 
 int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	     struct kh_err *err)
 {
-	struct walk w = { .vm = vm, .flags = flags };
+	struct walk w = { .vm = vm, .flags = flags, .thread_of = -1 };
 	uint64_t ram;
 	int64_t init_task;
 	int attempt, ret;
@@ -494,6 +538,9 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	if (vm->acc.ops && vm->acc.ops->tasks)
 		return tasks_from_technique(vm, flags, listp, err);
 	w.tl = &vm->profile->task;
+	/* A process's CPU time is its threads': they are walked, then cut. */
+	if (flags & KH_TASKS_DETAILS)
+		w.flags |= KH_TASKS_THREADS;
 	ram = kh_layout_ram_size(&vm->layout);
 	ret = kh_profile_sym(vm->profile, "init_task", &init_task, err);
 	if (ret)
@@ -519,24 +566,37 @@ int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
 	}
 	if (!ret)
 		ret = fill_parents_and_uids(&w, err);
+	if (!ret && (flags & KH_TASKS_DETAILS))
+		ret = kh_task_details(vm, w.list, &(struct kh_task_sources){
+					.cred = w.cred, .signal = w.signal,
+					.leader = w.leader },
+				      !(flags & KH_TASKS_THREADS), err);
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
+	if (!ret && !(flags & KH_TASKS_THREADS))
+		keep_leaders(&w);
 	if (!ret && w.list->nr) {
 		/* pid 0 is the idle task, which /proc does not list either. */
 		w.list->nr--;
 		memmove(w.list->tasks, w.list->tasks + 1,
 			sizeof(*w.list->tasks) * w.list->nr);
 	}
+	if (!ret && (flags & KH_TASKS_CMDLINE))
+		ret = kh_task_cmdlines(vm, w.list, err);
+	if (!ret && (flags & KH_TASKS_DETAILS))
+		boot_time(vm, w.list);
 out:
 	free(w.parent);
 	free(w.cred);
 	free(w.signal);
+	free(w.leader);
 	kh_addr_set_free(&w.seen);
 	free(w.span);
 	if (ret) {
 		kh_task_list_free(w.list);
 		return ret;
 	}
+	w.list->flags = flags;
 	*listp = w.list;
 	return 0;
 }
@@ -546,5 +606,6 @@ void kh_task_list_free(struct kh_task_list *list)
 	if (!list)
 		return;
 	free(list->tasks);
+	free(list->arena);
 	free(list);
 }

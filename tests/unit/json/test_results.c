@@ -47,6 +47,41 @@ static const char tasks_want[] =
 	"{\"pid\":42,\"tgid\":42,\"ppid\":1,\"uid\":4294967295,\"gid\":1000,\"state\":\"R\",\"comm\":\"ev?[31mil??xxxx\",\"start_time\":1.5,\"threads\":2},"
 	"{\"pid\":43,\"tgid\":42,\"ppid\":1,\"uid\":1000,\"gid\":1000,\"state\":\"D\",\"comm\":\"worker?1\",\"start_time\":123456.78901234501,\"threads\":2}]";
 
+/*
+ * ps's details: ids, a terminal that steers one, wall-clock start (none
+ * past the end of time), CPU seconds, argv with empty and hostile
+ * arguments, and none.
+ */
+static void task_details(void)
+{
+	static const char argv[] = "sh\0\0-c\x1b\xff";
+	struct kh_task t[] = {
+		{ .addr = 0xffff888003a00000, .pid = 1, .tgid = 1,
+		  .state = 'S', .comm = "init", .start_time = 1500000000,
+		  .euid = 1002, .egid = 1003, .tty = "pts/0\x1b",
+		  .cpu_time = 2500000000, .cmdline = argv,
+		  .cmdline_len = sizeof(argv) - 1 },
+		{ .addr = 0xffff888003a04000, .pid = 2, .tgid = 2,
+		  .state = 'S', .comm = "kthreadd", .start_time = UINT64_MAX },
+	};
+	struct kh_task_list list = {
+		.nr = 2, .tasks = t, .boot_time = 992606400ll * 1000000000,
+		.flags = KH_TASKS_DETAILS | KH_TASKS_CMDLINE,
+	};
+	static const char want[] =
+		"[{\"pid\":1,\"tgid\":1,\"ppid\":0,\"uid\":0,\"gid\":0,\"state\":\"S\",\"comm\":\"init\",\"start_time\":1.5,\"threads\":0,"
+		"\"addr\":\"0xffff888003a00000\",\"euid\":1002,\"egid\":1003,\"start_utc\":\"2001-06-15T12:00:01Z\",\"cpu_time\":2.5,\"tty\":\"pts/0?\",\"cmdline\":[\"sh\",\"\",\"-c??\"]},"
+		"{\"pid\":2,\"tgid\":2,\"ppid\":0,\"uid\":0,\"gid\":0,\"state\":\"S\",\"comm\":\"kthreadd\",\"start_time\":18446744073.709553,\"threads\":0,"
+		"\"addr\":\"0xffff888003a04000\",\"euid\":0,\"egid\":0,\"start_utc\":null,\"cpu_time\":0.0,\"tty\":null,\"cmdline\":null}]";
+
+	expect("tasks with details", kh_json_tasks(&list), want);
+	list.boot_time = 0;
+	list.nr = 1;
+	CHECK(json_is_null(json_object_get(json_array_get(kh_json_tasks(&list), 0),
+					   "start_utc")),
+	      "an unknown boot time gave a start");
+}
+
 static struct kh_os_info os = {
 	.sysname = "Linux", .nodename = "khguest\x01", .release = "6.1.0-26-amd64",
 	.version = "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)",
@@ -256,6 +291,7 @@ static void test_crawl(void)
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
+	task_details();
 	expect("os", kh_json_os_info(&os), os_want);
 	expect("mem", kh_json_mem_info(&mem), mem_want);
 	expect("modules", kh_json_modules(&module_list), modules_want);

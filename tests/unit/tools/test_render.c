@@ -25,21 +25,35 @@
 
 #include "check.h"
 
+/* argv that steers a terminal, and one whose arguments are empty. */
+static const char init_argv[] = "/bin/sh\0/init";
+static const char evil_argv[] = "ev\x1b[31mil\0\0--x\xff";
+
 /* Sorted as the ps query sorts them; comms that steer a terminal. */
 static struct kh_task tasks[] = {
 	{ .pid = 1, .tgid = 1, .ppid = 0, .uid = 0, .state = 'S',
-	  .comm = "init" },
+	  .comm = "init", .cpu_time = 1500000000, .start_time = 5,
+	  .cmdline = init_argv, .cmdline_len = sizeof(init_argv) },
 	{ .pid = 42, .tgid = 42, .ppid = 1, .uid = 4294967295u, .state = 'R',
-	  .comm = "ev\x1b[31mil\xc3\xa9xxxxx" },
+	  .comm = "ev\x1b[31mil\xc3\xa9xxxxx", .euid = 1002, .egid = 3,
+	  .tty = "pts/0\x1b[1m", .cpu_time = 90061ull * 1000000000,
+	  .cmdline = evil_argv, .cmdline_len = sizeof(evil_argv) - 1 },
 	{ .pid = 43, .tgid = 42, .ppid = 1, .uid = 1000, .state = 'D',
-	  .comm = "worker\t1" },
-	/* A comm that fills its array, without a NUL. */
+	  .comm = "worker\t1", .euid = 1002, .tty = "ttyS0",
+	  .cmdline = evil_argv, .cmdline_len = sizeof(evil_argv) - 1 },
+	/* A comm that fills its array, without a NUL; no argv. */
 	{ .pid = 2147483647, .tgid = 2147483647, .ppid = -1, .uid = 7,
 	  .state = '?', .comm = { 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h',
-				  'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p' } },
+				  'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p' },
+	  .cpu_time = UINT64_MAX, .start_time = UINT64_MAX,
+	  .addr = 0xffff888004a12100 },
 	{ .pid = 5, .tgid = 5, .ppid = 1, .state = 'Z', .comm = "" },
 };
-static struct kh_task_list task_list = { .nr = 5, .tasks = tasks };
+/* Booted 2001-06-15 12:00:00 UTC: STIME shows the year, in any zone. */
+static struct kh_task_list task_list = {
+	.nr = 5, .tasks = tasks, .boot_time = 992606400ll * 1000000000,
+	.flags = KH_TASKS_DETAILS | KH_TASKS_CMDLINE,
+};
 
 /* By pid, as lsof looks comms up. */
 static struct kh_task tasks_by_pid[] = {
@@ -202,12 +216,12 @@ static struct kh_technique techs[] = {
 };
 
 static const char ps_want[] =
-	"       PID       TGID PPID        UID S COMM\n"
-	"         1          1    0          0 S init\n"
-	"        42         42    1 4294967295 R ev?[31mil??xxxx\n"
-	"        43         42    1       1000 D worker?1\n"
-	"2147483647 2147483647   -1          7 ? abcdefghijklmno\n"
-	"         5          5    1          0 Z \n";
+	" UID        PID PPID STIME TTY                  TIME CMD\n"
+	"   0          1    0 2001  ?                00:00:01 /bin/sh /init\n"
+	"1002         42    1 2001  pts/0?[1m      1-01:01:01 ev?[31mil  --x?\n"
+	"1002         42    1 2001  ttyS0            00:00:00 ev?[31mil  --x?\n"
+	"   0 2147483647   -1 ?     ?         213503-23:34:33 [abcdefghijklmno]\n"
+	"   0          5    1 2001  ?                00:00:00 [] <defunct>\n";
 
 static const char info_want[] =
 	"sysname       Linux\n"
@@ -422,7 +436,7 @@ static const char ps_chosen_want[] =
 	"                         5\n";
 
 static const char ps_raw_want[] =
-	"PID COMM\n"
+	"TID COMM\n"
 	"1 init\n"
 	"42 ev?[31mil??xxxx\n"
 	"43 worker?1\n"
@@ -432,25 +446,25 @@ static const char ps_raw_want[] =
 /* --output in its order and any case, --noheadings, --raw; bad names. */
 static void table_options(void)
 {
-	struct options opts = { .output = "Comm,tgid,COMM", .noheadings = true };
+	struct options opts = { .output = "Comm,pid,COMM", .noheadings = true };
 	char why[512];
 
 	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)),
-	      "Comm,tgid,COMM: %s", why);
+	      "Comm,pid,COMM: %s", why);
 	table_setup(&opts);
 	expect("ps -o comm,tgid --noheadings", kh_json_tasks(&task_list),
 	       render_ps, ps_chosen_want);
-	opts = (struct options){ .output = "pid,comm", .raw = true };
+	opts = (struct options){ .output = "tid,comm", .raw = true };
 	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)), "%s", why);
 	table_setup(&opts);
-	expect("ps -o pid,comm --raw", kh_json_tasks(&task_list), render_ps,
+	expect("ps -o tid,comm --raw", kh_json_tasks(&task_list), render_ps,
 	       ps_raw_want);
 	opts = (struct options){ .output = "used-by,module" };
 	CHECK(!table_check(&opts, lsmod_columns, why, sizeof(why)), "%s",
 	      why);
 	opts = (struct options){ .output = "pid,nosuch" };
 	CHECK(table_check(&opts, ps_columns, why, sizeof(why)) == -EINVAL &&
-	      strstr(why, "no column 'nosuch'") && strstr(why, "TGID"),
+	      strstr(why, "no column 'nosuch'") && strstr(why, "RUID"),
 	      "pid,nosuch: %s", why);
 	opts = (struct options){ .output = "" };
 	CHECK(table_check(&opts, ps_columns, why, sizeof(why)) == -EINVAL,
@@ -513,15 +527,15 @@ static void deep_forest(void)
 static void forest(void)
 {
 	static const char want[] =
-		"PID TGID PPID UID S COMM\n"
-		"  1    1    0   0 S init\n"
-		"  3    3    1   0 S |-child\n"
-		"  4    3    1   0 S | `-thread\n"
-		"  9    9    1   0 S `-other\n"
-		" 10   99    1   0 S lost\n"
-		"  6    6    6   0 S self\n"
-		"  8    8    7   0 S b\n"
-		"  7    7    8   0 S `-a\n";
+		"TID PID PPID S COMM\n"
+		"  1   1    0 S init\n"
+		"  3   3    1 S |-child\n"
+		"  4   3    1 S | `-thread\n"
+		"  9   9    1 S `-other\n"
+		" 10  99    1 S lost\n"
+		"  6   6    6 S self\n"
+		"  8   8    7 S b\n"
+		"  7   7    8 S `-a\n";
 	json_t *doc = json_loads(
 		"[{\"pid\":9,\"tgid\":9,\"ppid\":1,\"comm\":\"other\",\"state\":\"S\"},"
 		"{\"pid\":1,\"tgid\":1,\"ppid\":0,\"comm\":\"init\",\"state\":\"S\"},"
@@ -533,7 +547,10 @@ static void forest(void)
 		"{\"pid\":10,\"tgid\":99,\"ppid\":1,\"comm\":\"lost\",\"state\":\"S\"}]",
 		0, NULL);
 
+	/* Without CMD, COMM draws the tree. */
+	table_setup(&(struct options){ .output = "tid,pid,ppid,s,comm" });
 	expect("ps --forest", doc, render_ps_forest, want);
+	table_setup(&(struct options){ 0 });
 	deep_forest();
 }
 

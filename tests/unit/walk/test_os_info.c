@@ -76,7 +76,7 @@ static void test_cpumask(void)
 static void test_timekeeper(void)
 {
 	uint8_t core[TK_SLACK + 512];
-	int64_t ns = 0;
+	int64_t ns = 0, wall = 0;
 	unsigned int seq_size;
 
 	tk_off[TK_MONO_CLOCK] = 0;
@@ -87,34 +87,44 @@ static void test_timekeeper(void)
 	tk_off[TK_RAW_CLOCK] = 56;
 	tk_off[TK_KTIME_SEC] = 120;
 	tk_off[TK_OFFS_BOOT] = 160;
+	tk_off[TK_OFFS_REAL] = 168;
 
 	/* wall_to_monotonic is negative: mono = xtime - (wall at boot). */
 	memset(core, 0, sizeof(core));
 	make_tk(core, -1700000000LL * NSEC_PER_SEC + 250000000,
 		1700000100ULL, 900000000, 0);
-	CHECK(!tk_boot_ns(core, tk_off, &ns), "valid timekeeper rejected");
+	CHECK(!tk_boot_ns(core, tk_off, &ns, &wall), "valid timekeeper rejected");
 	CHECK(ns == 101150000000LL, "boot ns %lld", (long long)ns);
 
 	make_tk(core, 0, 42, 5, 3 * NSEC_PER_SEC);
-	CHECK(!tk_boot_ns(core, tk_off, &ns) &&
+	CHECK(!tk_boot_ns(core, tk_off, &ns, &wall) &&
 	      ns == 45 * NSEC_PER_SEC + 5, "offs_boot not added: %lld",
 	      (long long)ns);
+	/* Boot by the wall clock: realtime less boottime, btime's sum. */
+	set_u64(core, tk_off[TK_OFFS_REAL], 1700000000ULL * NSEC_PER_SEC);
+	CHECK(!tk_boot_ns(core, tk_off, &ns, &wall) &&
+	      wall == 1699999997LL * NSEC_PER_SEC, "boot wall time %lld",
+	      (long long)wall);
+	/* A real offset below the boot one is not a time: unknown. */
+	set_u64(core, tk_off[TK_OFFS_REAL], NSEC_PER_SEC);
+	CHECK(!tk_boot_ns(core, tk_off, &ns, &wall) && wall == 0,
+	      "boot before the epoch: %lld", (long long)wall);
 
 	/* ktime_sec that disagrees with base: not a timekeeper. */
 	set_u64(core, tk_off[TK_KTIME_SEC], 41);
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "bad ktime_sec");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "bad ktime_sec");
 	make_tk(core, 0, 42, 5, 0);
 	set_u64(core, tk_off[TK_RAW_CLOCK], 0xffffffff82a3c0c8ULL);
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "clock mismatch");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "clock mismatch");
 	make_tk(core, 0, 42, 5, 0);
 	set_u32(core, tk_off[TK_MONO_SHIFT], 64);
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "shift 64");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "shift 64");
 	make_tk(core, 0, 42, 5, -1);
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "negative offs_boot");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "negative offs_boot");
 	make_tk(core, 0, 42, 5, INT64_MAX);
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "overflow");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "overflow");
 	memset(core, 0xff, sizeof(core));
-	CHECK(tk_boot_ns(core, tk_off, &ns) == -EINVAL, "all ones");
+	CHECK(tk_boot_ns(core, tk_off, &ns, &wall) == -EINVAL, "all ones");
 
 	/* tk_core: the timekeeper after a 4-byte (or lockdep 16-byte) seq,
 	 * at 8, 16 or 64: found wherever it is, nowhere in garbage. */
@@ -128,14 +138,14 @@ static void test_timekeeper(void)
 			memset(core, 0xa5, sizeof(core));
 			make_tk(core + at[i], 0, 77, 123, 0);
 			ns = 0;
-			CHECK(!tk_find(core, seq_size, tk_off, &ns) &&
+			CHECK(!tk_find(core, seq_size, tk_off, &ns, &wall) &&
 			      ns == 77 * NSEC_PER_SEC + 123,
 			      "timekeeper at %u after a %u-byte seq not found",
 			      at[i], seq_size);
 		}
 	}
 	memset(core, 0xa5, sizeof(core));
-	CHECK(tk_find(core, 4, tk_off, &ns) == -ENOENT, "garbage accepted");
+	CHECK(tk_find(core, 4, tk_off, &ns, &wall) == -ENOENT, "garbage accepted");
 }
 
 static void test_meminfo(void)
