@@ -494,16 +494,30 @@ struct kh_file {
 	char path[256];		/* "/dev/null", "socket:[123]", "pipe:[45]" */
 	uint64_t addr;		/* struct file */
 	uint64_t sock;		/* struct sock of a socket, else 0 */
+	/* With kh_file_details() (else 0): what lsof adds. */
+	char mode;		/* 'r', 'w', 'u' (both), as lsof's FD suffix; ' ' */
+	uint64_t pos;		/* the file offset */
+	uint64_t size;		/* the inode's size */
+	uint32_t dev;		/* its file system's (MAJOR << 20 | MINOR) */
+	uint32_t rdev;		/* a device file's device, the same way */
+	uint16_t family;	/* a socket's AF_*, else 0 */
 };
 struct kh_file_list {
 	struct kh_result result;
 	unsigned int nr;
 	struct kh_file *files;
+	int details;		/* kh_file_details() filled them */
 };
 /* pid 0: every process. */
 int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	     struct kh_err *err);
 void kh_file_list_free(struct kh_file_list *list);
+/*
+ * Fills each file's mode, offset, size, devices and socket family, as lsof
+ * shows them. Reads that fail mark the list; -errno when the VM is gone.
+ */
+int kh_file_details(struct kh_vm *vm, struct kh_file_list *list,
+		    struct kh_err *err);
 
 /* Network connections, as /proc/net/{tcp,tcp6,udp,udp6,unix}. */
 #define KH_CONN_PIDS 8
@@ -778,7 +792,11 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list);
 /*
  * [{"comm" (as kh_format_comm, from tasks sorted by pid; may be NULL),
  * "pid", "fd", "type", "inode", "path", "addr" (struct file), "sock"
- * (struct sock, "0x0" for none)}].
+ * (struct sock, "0x0" for none)}]. Tasks walked with KH_TASKS_DETAILS
+ * add "euid"; a list kh_file_details() filled adds "mode" ("r", "w",
+ * "u" or null), "offset", "size" (-1 past 2^63), "device" and "rdev"
+ * ("MAJOR:MINOR") and "family" ("inet", "inet6", "unix", "netlink",
+ * "packet", the number for another, null for a file).
  */
 json_t *kh_json_files(const struct kh_file_list *list,
 		      const struct kh_task_list *tasks);

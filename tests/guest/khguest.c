@@ -55,6 +55,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -1082,20 +1083,20 @@ static int long_cmp(const void *a, const void *b)
 	return (*x > *y) - (*x < *y);
 }
 
-static void req_fds(long pid)
+/* The fds process pid has open, sorted; NULL (said) if it has none. */
+static long *list_fds(long pid, size_t *nr)
 {
-	char path[96], target[4096];
+	char path[96];
 	struct dirent *de;
 	long *fds = NULL;
-	size_t n = 0, cap = 0, i;
-	ssize_t len;
+	size_t n = 0, cap = 0;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
 	d = opendir(path);
 	if (!d) {
 		fprintf(out, "error %s: %s\n", path, strerror(errno));
-		return;
+		return NULL;
 	}
 	while ((de = readdir(d))) {
 		if (!numeric(de->d_name))
@@ -1110,6 +1111,17 @@ static void req_fds(long pid)
 	}
 	closedir(d);
 	qsort(fds, n, sizeof(*fds), long_cmp);
+	*nr = n;
+	return fds;
+}
+
+static void req_fds(long pid)
+{
+	char path[96], target[4096];
+	size_t n = 0, i;
+	long *fds = list_fds(pid, &n);
+	ssize_t len;
+
 	for (i = 0; i < n; i++) {
 		struct stat sb;
 
@@ -1120,6 +1132,39 @@ static void req_fds(long pid)
 		target[len] = 0;
 		fprintf(out, "%ld %llu %s\n", fds[i],
 			(unsigned long long)sb.st_ino, target);
+	}
+	free(fds);
+}
+
+/*
+ * What lsof adds, per fd: "fd accmode pos dev rdev size" (O_ACCMODE of
+ * fdinfo's flags, its pos, and st_dev, st_rdev as MAJOR:MINOR and st_size
+ * of the file the fd refers to).
+ */
+static void req_fdx(long pid)
+{
+	char path[96], info[1024];
+	const char *flags, *pos;
+	size_t n = 0, i;
+	long *fds = list_fds(pid, &n);
+
+	for (i = 0; i < n; i++) {
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%ld", pid,
+			 fds[i]);
+		if (read_small(path, info, sizeof(info)) <= 0)
+			continue;	/* closed meanwhile */
+		flags = status_field(info, "flags");
+		pos = status_field(info, "pos");
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fds[i]);
+		if (!flags || !pos || stat(path, &sb))
+			continue;
+		fprintf(out, "%ld %lo %llu %u:%u %u:%u %lld\n", fds[i],
+			strtoul(flags, NULL, 8) & O_ACCMODE,
+			strtoull(pos, NULL, 10), major(sb.st_dev),
+			minor(sb.st_dev), major(sb.st_rdev), minor(sb.st_rdev),
+			(long long)sb.st_size);
 	}
 	free(fds);
 }
@@ -1209,6 +1254,8 @@ static void pid_request(const char *word, const char *arg)
 	}
 	if (!strcmp(word, "fds")) {
 		req_fds(pid);
+	} else if (!strcmp(word, "fdx")) {
+		req_fdx(pid);
 	} else if (!strcmp(word, "maps")) {
 		snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 		req_cat(path);
@@ -1257,7 +1304,8 @@ static void handle(char *req)
 		req_net();
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
-	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "maps ", 5) ||
+	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||
+			 !strncmp(req, "maps ", 5) ||
 			 !strncmp(req, "cmdline ", 8) || !strncmp(req, "stat ", 5))) {
 		*arg = 0;
 		pid_request(req, arg + 1);

@@ -500,16 +500,23 @@ static inline json_t *keyhole_json_as(int *status, int whole,
 #define keyhole_json_whole(status, ...) \
 	keyhole_json_as(status, 1, __VA_ARGS__)
 
-/* The object of a JSON array whose "pid" is pid, or NULL. */
-static inline json_t *json_by_pid(json_t *array, int pid)
+/* The object of a JSON array whose integer key is value, or NULL. */
+static inline json_t *json_by_int(json_t *array, const char *key,
+				  json_int_t value)
 {
 	size_t i;
 	json_t *obj;
 
 	json_array_foreach(array, i, obj)
-		if (json_integer_value(json_object_get(obj, "pid")) == pid)
+		if (json_integer_value(json_object_get(obj, key)) == value)
 			return obj;
 	return NULL;
+}
+
+/* The object of a JSON array whose "pid" is pid, or NULL. */
+static inline json_t *json_by_pid(json_t *array, int pid)
+{
+	return json_by_int(array, "pid", pid);
 }
 
 /* A string member that must be there. */

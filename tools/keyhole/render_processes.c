@@ -21,7 +21,7 @@ const struct table_column ps_columns[] = {
 	{ "PID", TABLE_RIGHT, "the process's id (its thread group's)" },
 	{ "TID", TABLE_RIGHT | TABLE_THREADS, "the thread's id" },
 	{ "PPID", TABLE_RIGHT, "the parent process's id" },
-	{ "STIME", 0, "when it started: HH:MM today, else MonDD, else the year" },
+	{ "STIME", 0, "when it started: HH:MM today, MonDD this year, else the year" },
 	{ "TTY", 0, "the controlling terminal, or ?" },
 	{ "TIME", TABLE_RIGHT, "CPU time, [DD-]HH:MM:SS (a process's: all its threads')" },
 	{ "CMD", 0, "the command line; [name] when it has none (a kernel thread)" },
@@ -49,8 +49,9 @@ struct ps_cells {
 };
 
 /*
- * As ps's STIME: the hour and minute for a start less than a day ago,
- * the month and day within the year, else the year; in local time.
+ * As ps's STIME (procps's pr_stime): the hour and minute for a start
+ * today, the month and day for one this year, else the year; in local
+ * time.
  */
 static void format_stime(const char *utc, time_t now, char *out,
 			 size_t size)
@@ -65,12 +66,12 @@ static void format_stime(const char *utc, time_t now, char *out,
 	t = timegm(&tm);
 	if (!localtime_r(&t, &local) || !localtime_r(&now, &today))
 		return;
-	if (now - t < 24 * 3600)
-		strftime(out, size, "%H:%M", &local);
-	else if (local.tm_year == today.tm_year)
+	if (local.tm_year != today.tm_year)
+		strftime(out, size, "%Y", &local);
+	else if (local.tm_yday != today.tm_yday)
 		strftime(out, size, "%b%d", &local);
 	else
-		strftime(out, size, "%Y", &local);
+		strftime(out, size, "%H:%M", &local);
 }
 
 /* As ps's TIME: [DD-]HH:MM:SS of whole seconds. */
@@ -116,8 +117,9 @@ static const char *const *ps_cells(const json_t *task, struct ps_cells *c)
 	const char *tty = field_str(task, "tty");
 	unsigned int i = 0;
 
-	snprintf(c->uid, sizeof(c->uid), "%u",
-		 (unsigned int)field_int(task, "euid"));
+	/* A document from an older keyholed has the real uid only. */
+	snprintf(c->uid, sizeof(c->uid), "%u", (unsigned int)field_int(task,
+		 json_object_get(task, "euid") ? "euid" : "uid"));
 	snprintf(c->pid, sizeof(c->pid), "%d", (int)field_int(task, "tgid"));
 	snprintf(c->tid, sizeof(c->tid), "%d", (int)field_int(task, "pid"));
 	snprintf(c->ppid, sizeof(c->ppid), "%d", (int)field_int(task, "ppid"));
@@ -339,30 +341,86 @@ void render_ps_forest(const json_t *doc, FILE *out)
 const struct table_column lsof_columns[] = {
 	{ "COMMAND", 0, "the process's command name" },
 	{ "PID", TABLE_RIGHT, "the process's id" },
-	{ "FD", TABLE_RIGHT, "the file descriptor" },
-	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, SOCK, LNK, a_inode or ?" },
-	{ "INODE", TABLE_RIGHT, "the inode number" },
+	{ "USER", TABLE_RIGHT, "the process's effective user id" },
+	{ "FD", TABLE_RIGHT, "the file descriptor and its mode: r, w or u (both)" },
+	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, LNK, a_inode, IPv4, IPv6, unix, netlink, sock" },
+	{ "DEVICE", TABLE_RIGHT, "major,minor; a device file's own; a socket's address" },
+	{ "SIZE/OFF", TABLE_RIGHT, "a file's size, else 0t and the offset" },
+	{ "NODE", TABLE_RIGHT, "the inode number" },
 	{ "NAME", 0, "the path, or pipe:[ino], socket:[ino], anon_inode:[..]" },
+	{ "ADDR", TABLE_HIDDEN, "the struct file's kernel address" },
 	{ NULL },
 };
+
+/* A socket's TYPE as lsof names it by its family. */
+static const char *lsof_type(const json_t *file)
+{
+	static const struct {
+		const char *family, *type;
+	} types[] = {
+		{ "inet", "IPv4" }, { "inet6", "IPv6" }, { "unix", "unix" },
+		{ "netlink", "netlink" }, { "packet", "pack" },
+	};
+	const char *type = field_str(file, "type");
+	const char *family = field_str(file, "family");
+	size_t i;
+
+	if (strcmp(type, "SOCK"))
+		return type;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(family, types[i].family))
+			return types[i].type;
+	return "sock";
+}
+
+/* "MAJOR:MINOR" as lsof writes it, "MAJOR,MINOR". */
+static void lsof_device(const json_t *file, const char *type, char *out,
+			size_t size)
+{
+	const char *dev = field_str(file, "device");
+
+	if (!strcmp(field_str(file, "type"), "SOCK"))
+		dev = field_str(file, "sock");
+	else if (!strcmp(type, "CHR") || !strcmp(type, "BLK"))
+		dev = field_str(file, "rdev");
+	snprintf(out, size, "%s", dev);
+	if (strchr(out, ':'))
+		*strchr(out, ':') = ',';
+}
 
 void render_lsof(const json_t *doc, FILE *out)
 {
 	struct table *t = table_new(lsof_columns);
-	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], fd[16], inode[24];
+	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], fd[24], inode[24];
+	char user[16], device[32], size_off[32], addr[24];
 	const json_t *file;
 	size_t i;
 
 	json_array_foreach(doc, i, file) {
-		const char *cells[] = { comm, pid, fd, field_str(file, "type"),
-					inode, path };
+		const char *type = lsof_type(file);
+		const char *cells[] = { comm, pid, user, fd, type, device,
+					size_off, inode, path, addr };
+		const json_t *euid = json_object_get(file, "euid");
 
 		kh_printable(field_str(file, "comm"), sizeof(comm), comm);
 		kh_printable(field_str(file, "path"), sizeof(path), path);
 		snprintf(pid, sizeof(pid), "%d", (int)field_int(file, "pid"));
-		snprintf(fd, sizeof(fd), "%d", (int)field_int(file, "fd"));
+		snprintf(user, sizeof(user), json_is_integer(euid) ? "%u" : "?",
+			 (unsigned int)json_integer_value(euid));
+		snprintf(fd, sizeof(fd), "%d%s", (int)field_int(file, "fd"),
+			 field_str(file, "mode"));
+		lsof_device(file, type, device, sizeof(device));
+		/* lsof's SIZE/OFF: a size for what has one, else 0t offset. */
+		if (!strcmp(type, "REG") || !strcmp(type, "DIR") ||
+		    !strcmp(type, "LNK"))
+			snprintf(size_off, sizeof(size_off), "%lld",
+				 (long long)field_int(file, "size"));
+		else
+			snprintf(size_off, sizeof(size_off), "0t%lld",
+				 (long long)field_int(file, "offset"));
 		snprintf(inode, sizeof(inode), "%" PRIu64,
 			 field_u64(file, "inode"));
+		snprintf(addr, sizeof(addr), "%s", field_str(file, "addr"));
 		table_row(t, cells);
 	}
 	table_print(t, out);

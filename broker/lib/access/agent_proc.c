@@ -96,7 +96,7 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 		if (parse_num(&p, end, &f[i]))
 			return -EBADMSG;
 	if (f[1] < 0 || f[1] > INT32_MAX || f[17] < 0 || f[17] > UINT32_MAX ||
-	    f[19] < 0 || f[6] < 0 || f[6] > UINT32_MAX || f[4] < 0 ||
+	    f[19] < 0 || f[6] < 0 || f[6] > UINT32_MAX || f[4] < INT32_MIN ||
 	    f[4] > UINT32_MAX || f[11] < 0 || f[12] < 0 ||
 	    f[11] > TICKS_MAX || f[12] > TICKS_MAX)
 		return -EBADMSG;
@@ -110,7 +110,8 @@ int kh_guest_parse_stat(const char *line, size_t len, struct kh_task *t)
 	t->flags = f[6];
 	t->nr_threads = f[17];
 	t->cpu_time = (uint64_t)(f[11] + f[12]) * NS_PER_TICK;
-	kh_guest_tty_name(f[4], t->tty);
+	/* An int in the kernel's print: a pts past 524287 is negative. */
+	kh_guest_tty_name((uint32_t)f[4], t->tty);
 	if ((unsigned long long)f[19] > UINT64_MAX / NS_PER_TICK)
 		return -EBADMSG;
 	t->start_time = (uint64_t)f[19] * NS_PER_TICK;

@@ -104,15 +104,22 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+const struct kh_task *kh_task_of(const struct kh_task_list *tasks,
+				 int32_t pid)
+{
+	struct kh_task key = { .pid = pid };
+
+	if (!tasks)
+		return NULL;
+	return bsearch(&key, tasks->tasks, tasks->nr, sizeof(*tasks->tasks),
+		       by_pid);
+}
+
 void kh_format_comm(const struct kh_task_list *tasks, int32_t tgid,
 		    char *out)
 {
-	struct kh_task key = { .pid = tgid };
-	const struct kh_task *task = NULL;
+	const struct kh_task *task = kh_task_of(tasks, tgid);
 
-	if (tasks)
-		task = bsearch(&key, tasks->tasks, tasks->nr,
-			       sizeof(*tasks->tasks), by_pid);
 	if (task)
 		kh_printable(task->comm, KH_COMM_LEN, out);
 	else

@@ -22,6 +22,10 @@ void kh_conn_path(const struct kh_conn *conn, char *out, size_t size);
  */
 json_t *kh_json_argv(const char *cmdline, size_t len);
 
+/* The task with this pid in tasks sorted by pid (as kh_format_comm). */
+const struct kh_task *kh_task_of(const struct kh_task_list *tasks,
+				 int32_t pid);
+
 /* The KH_TECHNIQUE_* properties by name, in the order they are shown. */
 struct kh_technique_prop {
 	unsigned int bit;

@@ -73,7 +73,9 @@ static int task_details_json(const struct kh_task_list *list,
 	if (list->flags & KH_TASKS_DETAILS) {
 		kh_printable(t->tty, KH_TTY_LEN, tty);
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, t->addr);
-		bad |= json_object_set_new(obj, "addr", json_string(addr));
+		/* A technique that lists from /proc knows no address. */
+		bad |= json_object_set_new(obj, "addr", t->addr ?
+					   json_string(addr) : json_null());
 		bad |= json_object_set_new(obj, "euid",
 					   json_integer(t->euid));
 		bad |= json_object_set_new(obj, "egid",
@@ -242,6 +244,58 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list)
 	return array;
 }
 
+/* An address family by name, as ip and ss name them; NULL: unknown. */
+static const char *family_name(unsigned int family)
+{
+	switch (family) {
+	case AF_UNIX: return "unix";
+	case AF_INET: return "inet";
+	case AF_INET6: return "inet6";
+	case AF_NETLINK: return "netlink";
+	case AF_PACKET: return "packet";
+	}
+	return NULL;
+}
+
+/* A kernel dev_t (MAJOR << 20 | MINOR) as "MAJOR:MINOR". */
+static json_t *dev_json(uint32_t dev)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%u:%u", dev >> 20, dev & 0xfffff);
+	return json_string(buf);
+}
+
+/* What kh_file_details() and a detailed task list add to a file. */
+static int file_details_json(const struct kh_file_list *list,
+			     const struct kh_task_list *tasks,
+			     const struct kh_file *f, json_t *obj)
+{
+	const struct kh_task *task = kh_task_of(tasks, f->pid);
+	char mode[2] = { f->mode, '\0' };
+	const char *family = family_name(f->family);
+	int bad = 0;
+
+	if (tasks && (tasks->flags & KH_TASKS_DETAILS))
+		bad |= json_object_set_new(obj, "euid", task ?
+					   json_integer(task->euid) :
+					   json_null());
+	if (!list->details)
+		return bad;
+	bad |= json_object_set_new(obj, "mode", mode[0] != ' ' ?
+				   json_string(mode) : json_null());
+	bad |= json_object_set_new(obj, "offset", json_integer(
+		f->pos <= INT64_MAX ? (json_int_t)f->pos : -1));
+	bad |= json_object_set_new(obj, "size", json_integer(
+		f->size <= INT64_MAX ? (json_int_t)f->size : -1));
+	bad |= json_object_set_new(obj, "device", dev_json(f->dev));
+	bad |= json_object_set_new(obj, "rdev", dev_json(f->rdev));
+	bad |= json_object_set_new(obj, "family", family ?
+				   json_string(family) : f->sock ?
+				   json_integer(f->family) : json_null());
+	return bad;
+}
+
 json_t *kh_json_files(const struct kh_file_list *list,
 		      const struct kh_task_list *tasks)
 {
@@ -250,19 +304,27 @@ json_t *kh_json_files(const struct kh_file_list *list,
 	json_t *array = json_array();
 	unsigned int i;
 
-	for (i = 0; i < list->nr; i++) {
+	for (i = 0; array && i < list->nr; i++) {
 		const struct kh_file *f = &list->files[i];
+		json_t *obj;
 
 		kh_format_comm(tasks, f->pid, comm);
 		kh_printable(f->path, sizeof(f->path), path);
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
 		snprintf(sock, sizeof(sock), "0x%" PRIx64, f->sock);
-		json_array_append_new(array,
-			json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
-				  "comm", comm, "pid", f->pid, "fd", f->fd,
-				  "type", f->type,
-				  "inode", (json_int_t)f->inode, "path", path,
-				  "addr", addr, "sock", sock));
+		obj = json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
+				"comm", comm, "pid", f->pid, "fd", f->fd,
+				"type", f->type,
+				"inode", (json_int_t)f->inode, "path", path,
+				"addr", addr, "sock", sock);
+		if (obj && file_details_json(list, tasks, f, obj)) {
+			json_decref(obj);
+			obj = NULL;
+		}
+		if (!obj || json_array_append_new(array, obj)) {
+			json_decref(array);
+			return NULL;
+		}
 	}
 	return array;
 }

@@ -68,10 +68,17 @@ static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 	int ret;
 
 	ret = kh_files(vm, args->pid, &list, err);
-	if (ret)
+	if (!ret)
+		ret = kh_file_details(vm, list, err);
+	if (ret) {
+		kh_file_list_free(list);
 		return ret;
-	/* Only for the comm: without it the files are still worth showing. */
-	if (kh_tasks(vm, 0, &tasks, &tasks_err))
+	}
+	/*
+	 * Only for the comm and user: without them the files are still
+	 * worth showing.
+	 */
+	if (kh_tasks(vm, KH_TASKS_DETAILS, &tasks, &tasks_err))
 		tasks = NULL;
 	else
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks),

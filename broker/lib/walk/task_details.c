@@ -250,31 +250,61 @@ static int find_leader(const struct kh_task *tasks, const unsigned int *leaders,
 	return -1;
 }
 
-/* Reads process i's argv onto the end of the list's arena. */
+/* The arena the argv go in, grown as they come (never for garbage). */
+struct arena {
+	char *buf;
+	size_t used, cap;
+};
+
+static int arena_add(struct arena *a, const char *bytes, size_t len)
+{
+	if (len > a->cap - a->used) {
+		size_t cap = a->cap ? a->cap : 64 * 1024;
+		char *buf;
+
+		while (cap - a->used < len)
+			cap *= 2;
+		buf = realloc(a->buf, cap);
+		if (!buf)
+			return -ENOMEM;
+		a->buf = buf;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->used, bytes, len);
+	a->used += len;
+	return 0;
+}
+
+/*
+ * Reads process i's argv onto the end of the arena: 1 when it has one,
+ * 0 when not (none, or unreadable: marked), or -errno (fatal).
+ */
 static int read_argv(struct kh_vm *vm, struct kh_task_list *list,
-		     unsigned int i, size_t *used, size_t *offset,
+		     unsigned int i, struct arena *arena, size_t *offset,
 		     struct kh_err *err)
 {
 	struct kh_task *t = &list->tasks[i];
 	struct kh_err why = { 0 };
+	char argv[ARGV_MAX];
 	size_t len = 0;
 	int ret;
 
-	ret = kh_task_cmdline(vm, t, list->arena + *used, ARGV_MAX, &len,
-			      &why);
+	ret = kh_task_cmdline(vm, t, argv, sizeof(argv), &len, &why);
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return kh_err_set(err, -ret, "%s", why.msg);
-	/* No mm: a kernel thread, a zombie, or it exited since the walk. */
-	if (ret == -ENOENT)
+	/* A kernel thread or a zombie, as /proc shows it: no argv. */
+	if (ret == -ENOENT && !t->mm)
 		return 0;
 	if (ret) {
 		kh_mark(&list->result, KH_RESULT_INCONSISTENT,
-			"argv of process %d: %s", t->pid, why.msg);
+			"argv of process %d (it may have exited or exec'd since the walk): %s",
+			t->pid, why.msg);
 		return 0;
 	}
-	*offset = *used;
+	*offset = arena->used;
 	t->cmdline_len = len;
-	*used += len;
+	if (arena_add(arena, argv, len))
+		return kh_err_set(err, ENOMEM, "out of memory for command lines");
 	return 1;
 }
 
@@ -284,10 +314,12 @@ int kh_task_cmdlines(struct kh_vm *vm, struct kh_task_list *list,
 	unsigned int nr = list->nr, nr_leaders = 0, i;
 	const struct kh_task **wanted = calloc(nr + 1, sizeof(*wanted));
 	unsigned int *leaders = calloc(nr + 1, sizeof(*leaders));
-	size_t *offset = calloc(nr + 1, sizeof(*offset)), used = 0;
+	size_t *offset = calloc(nr + 1, sizeof(*offset));
+	uint8_t *has = calloc(nr + 1, 1);
+	struct arena arena = { 0 };
 	int ret = 0, leader;
 
-	if (!wanted || !leaders || !offset) {
+	if (!wanted || !leaders || !offset || !has) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for %u tasks", nr);
 		goto out;
 	}
@@ -296,42 +328,43 @@ int kh_task_cmdlines(struct kh_vm *vm, struct kh_task_list *list,
 			wanted[nr_leaders] = &list->tasks[i];
 			leaders[nr_leaders++] = i;
 		}
-	free(list->arena);
-	list->arena = malloc((size_t)nr_leaders * ARGV_MAX + 1);
-	if (!list->arena) {
-		ret = kh_err_set(err, ENOMEM, "out of memory for %u command lines",
-				 nr_leaders);
-		goto out;
-	}
 	/* Each level of every page-table walk in one batch; only a hint. */
-	ret = kh_cmdline_prefetch(vm, wanted, nr_leaders);
-	for (i = 0; !ret && i < nr_leaders; i++) {
-		ret = read_argv(vm, list, leaders[i], &used,
-				&offset[leaders[i]], err);
-		if (ret == 1) {
-			list->tasks[leaders[i]].cmdline = list->arena;
-			ret = 0;
-		}
-	}
-	if (ret)
+	if (kh_cmdline_prefetch(vm, wanted, nr_leaders) == -ESRCH) {
+		ret = kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				 (int)vm->target.pid);
 		goto out;
+	}
+	for (i = 0; i < nr_leaders; i++) {
+		ret = read_argv(vm, list, leaders[i], &arena,
+				&offset[leaders[i]], err);
+		if (ret < 0)
+			goto out;
+		has[leaders[i]] = ret;
+	}
+	ret = 0;
+	free(list->arena);
+	list->arena = arena.buf;
+	arena.buf = NULL;
 	/* The arena is whole: point each task at its process's argv. */
 	qsort_r(leaders, nr_leaders, sizeof(*leaders), by_tgid, list->tasks);
 	for (i = 0; i < nr; i++) {
 		struct kh_task *t = &list->tasks[i];
 
 		leader = find_leader(list->tasks, leaders, nr_leaders, t->tgid);
-		if (leader < 0 || !list->tasks[leader].cmdline) {
+		if (leader < 0 || !has[leader]) {
 			t->cmdline = NULL;
 			t->cmdline_len = 0;
 			continue;
 		}
-		t->cmdline = list->arena + offset[leader];
+		/* An argv of no bytes has an arena of none: still argv. */
+		t->cmdline = list->arena ? list->arena + offset[leader] : "";
 		t->cmdline_len = list->tasks[leader].cmdline_len;
 	}
 out:
+	free(arena.buf);
 	free(wanted);
 	free(leaders);
 	free(offset);
+	free(has);
 	return ret;
 }

@@ -522,21 +522,21 @@ static void boot_time(struct kh_vm *vm, struct kh_task_list *list)
 			"boot time unknown: %s", why.msg);
 	else if (!os.boot_time)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"boot time unknown: %s", os.result.problem);
+			"boot time unknown: %s", os.result.problem[0] ?
+			os.result.problem :
+			"the guest's clock puts its boot before 1970");
 	else
 		list->boot_time = os.boot_time;
 }
 
-int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
-	     struct kh_err *err)
+static int walk_tasks(struct kh_vm *vm, unsigned int flags,
+		      struct kh_task_list **listp, struct kh_err *err)
 {
 	struct walk w = { .vm = vm, .flags = flags, .thread_of = -1 };
 	uint64_t ram;
 	int64_t init_task;
 	int attempt, ret;
 
-	if (vm->acc.ops && vm->acc.ops->tasks)
-		return tasks_from_technique(vm, flags, listp, err);
 	w.tl = &vm->profile->task;
 	/* A process's CPU time is its threads': they are walked, then cut. */
 	if (flags & KH_TASKS_DETAILS)
@@ -599,6 +599,37 @@ out:
 	w.list->flags = flags;
 	*listp = w.list;
 	return 0;
+}
+
+int kh_tasks(struct kh_vm *vm, unsigned int flags, struct kh_task_list **listp,
+	     struct kh_err *err)
+{
+	int held, ret, resumed;
+
+	if (vm->acc.ops && vm->acc.ops->tasks)
+		return tasks_from_technique(vm, flags, listp, err);
+	/*
+	 * A halting technique holds the guest for one read operation; the
+	 * details and argv are several, and must see the guest the walk
+	 * saw: one halt for all of them.
+	 */
+	held = (flags & (KH_TASKS_DETAILS | KH_TASKS_CMDLINE)) &&
+	       vm->acc.ops && vm->acc.ops->pause;
+	if (held) {
+		ret = kh_vm_pause(vm, err);
+		if (ret)
+			return ret;
+	}
+	ret = walk_tasks(vm, flags, listp, err);
+	if (held) {
+		resumed = kh_vm_resume(vm, ret ? NULL : err);
+		if (!ret && resumed) {
+			kh_task_list_free(*listp);
+			*listp = NULL;
+			ret = resumed;
+		}
+	}
+	return ret;
 }
 
 void kh_task_list_free(struct kh_task_list *list)

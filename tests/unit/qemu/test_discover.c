@@ -80,6 +80,23 @@ static void make_fake(const char *path)
  * Starts exe with argv (argv[0] included) in tmpdir, as uid if not 0;
  * returns once the process runs exe.
  */
+/* Whether process pid's argv[0] is arg0 yet. */
+static int argv0_is(pid_t pid, const char *arg0)
+{
+	char path[64], buf[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n && !strncmp(buf, arg0, sizeof(buf) - 1);
+}
+
 static pid_t start_as(const char *exe, const char *const *argv, uid_t uid)
 {
 	char link[64], target[256];
@@ -100,10 +117,16 @@ static pid_t start_as(const char *exe, const char *const *argv, uid_t uid)
 	}
 	fakes[nr_fakes++] = pid;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	/*
+	 * exec points exe at the new program before it sets up argv: the
+	 * fake has started once both are its own, or a look at its
+	 * command line in between finds none.
+	 */
 	for (i = 0; i < 500; i++) {
 		ssize_t n = readlink(link, target, sizeof(target) - 1);
 
-		if (n > 0 && (target[n] = '\0', strstr(target, FAKE)))
+		if (n > 0 && (target[n] = '\0', strstr(target, FAKE)) &&
+		    argv0_is(pid, argv[0]))
 			return pid;
 		usleep(10000);
 	}

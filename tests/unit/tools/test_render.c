@@ -59,10 +59,13 @@ static struct kh_task_list task_list = {
 static struct kh_task tasks_by_pid[] = {
 	{ .pid = 1, .tgid = 1, .comm = "init" },
 	{ .pid = 5, .tgid = 5, .comm = "" },
-	{ .pid = 42, .tgid = 42, .comm = "ev\x1b[31mil\xc3\xa9xxxxx" },
-	{ .pid = 43, .tgid = 42, .comm = "worker\t1" },
+	{ .pid = 42, .tgid = 42, .comm = "ev\x1b[31mil\xc3\xa9xxxxx",
+	  .euid = 1002 },
+	{ .pid = 43, .tgid = 42, .comm = "worker\t1", .euid = 4294967295u },
 };
-static struct kh_task_list tasks_pid = { .nr = 4, .tasks = tasks_by_pid };
+static struct kh_task_list tasks_pid = {
+	.nr = 4, .tasks = tasks_by_pid, .flags = KH_TASKS_DETAILS,
+};
 
 static struct kh_os_info os = {
 	.sysname = "Linux", .nodename = "kh\x01guest\xff",
@@ -120,17 +123,22 @@ static struct kh_iface_list iface_list = { .nr = 3, .ifaces = ifaces };
 
 static struct kh_file files[] = {
 	{ .pid = 1, .fd = 0, .type = "CHR", .inode = 3,
-	  .path = "/dev/console" },
+	  .path = "/dev/console", .mode = 'u', .dev = 6, .rdev = 5 << 20 | 1 },
 	{ .pid = 5, .fd = 1, .type = "REG", .inode = 18446744073709551615ull,
-	  .path = "/tmp/\x1b]0;pwn\x07\xc3\xa9" },
+	  .path = "/tmp/\x1b]0;pwn\x07\xc3\xa9", .mode = 'w',
+	  .pos = 8, .size = UINT64_MAX, .dev = 0xfff00000 | 0xfffff },
 	{ .pid = 42, .fd = 2147483647, .type = "a_inode",
-	  .path = "anon_inode:[eventfd]" },
+	  .path = "anon_inode:[eventfd]", .mode = ' ', .pos = 12 },
 	{ .pid = 43, .fd = -1, .type = "SOCK", .inode = 99,
-	  .path = "socket:[99]" },
+	  .path = "socket:[99]", .mode = 'r', .sock = 0xffff888004a12100,
+	  .family = 10 },
 	/* A process not in the task list: comm "?". */
-	{ .pid = 99, .fd = 3, .type = "FIFO", .inode = 5, .path = "pipe:[5]" },
+	{ .pid = 99, .fd = 3, .type = "FIFO", .inode = 5, .path = "pipe:[5]",
+	  .mode = 'r', .sock = 0xffff888004a12200, .family = 77 },
 };
-static struct kh_file_list file_list = { .nr = 5, .files = files };
+static struct kh_file_list file_list = {
+	.nr = 5, .files = files, .details = 1,
+};
 
 static struct kh_conn conns[] = {
 	{ .proto = "tcp", .local = { 127, 0, 0, 1 }, .lport = 7777,
@@ -277,18 +285,12 @@ static const char ifconfig_want[] =
 	"nomac: index 3 flags=0x0<> mtu 0\n";
 
 static const char lsof_want[] =
-	"COMMAND         PID         FD TYPE                   INODE NA"
-	"ME\n"
-	"init              1          0 CHR                        3 /d"
-	"ev/console\n"
-	"                  5          1 REG     18446744073709551615 /t"
-	"mp/?]0;pwn???\n"
-	"ev?[31mil??xxxx  42 2147483647 a_inode                    0 an"
-	"on_inode:[eventfd]\n"
-	"worker?1         43         -1 SOCK                      99 so"
-	"cket:[99]\n"
-	"?                99          3 FIFO                       5 pi"
-	"pe:[5]\n";
+	"COMMAND         PID       USER         FD TYPE                DEVICE SIZE/OFF                 NODE NAME\n"
+	"init              1          0         0u CHR                    5,1      0t0                    3 /dev/console\n"
+	"                  5          0         1w REG           4095,1048575       -1 18446744073709551615 /tmp/?]0;pwn???\n"
+	"ev?[31mil??xxxx  42       1002 2147483647 a_inode                0,0     0t12                    0 anon_inode:[eventfd]\n"
+	"worker?1         43 4294967295        -1r IPv6    0xffff888004a12100      0t0                   99 socket:[99]\n"
+	"?                99          ?         3r FIFO                   0,0      0t0                    5 pipe:[5]\n";
 
 static const char netstat_want[] =
 	"Proto Local                                                   "
@@ -554,8 +556,38 @@ static void forest(void)
 	deep_forest();
 }
 
+/* STIME as procps's pr_stime: today's hour, this year's day, a year. */
+static void stime(void)
+{
+	static const struct {
+		const char *start;
+		time_t now;
+		const char *want;
+	} cases[] = {
+		/* 2027-01-01 01:00 UTC: yesterday is last year. */
+		{ "2026-12-31T23:00:00Z", 1798765200, "2026" },
+		{ "2027-01-01T00:30:00Z", 1798765200, "00:30" },
+		/* 2026-12-05 20:00 UTC: an hour before midnight yesterday. */
+		{ "2026-12-04T23:00:00Z", 1796500800, "Dec04" },
+		{ "2026-12-05T00:00:01Z", 1796500800, "00:00" },
+		{ "not a time", 1796500800, "?" },
+		{ "2026-12-05T00:00:01Zjunk", 1796500800, "?" },
+	};
+	char out[16];
+	size_t i;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		format_stime(cases[i].start, cases[i].now, out, sizeof(out));
+		CHECK(!strcmp(out, cases[i].want), "STIME of %s: '%s', want '%s'",
+		      cases[i].start, out, cases[i].want);
+	}
+}
+
 int main(void)
 {
+	stime();
 	expect("ps", kh_json_tasks(&task_list), render_ps, ps_want);
 	expect("info", kh_json_os_info(&os), render_info, info_want);
 	expect("mem", kh_json_mem_info(&mem), render_mem, mem_want);
