@@ -526,22 +526,34 @@ struct kh_conn {
 	uint8_t local[16];	/* network byte order; IPv4 in the first 4 */
 	uint8_t remote[16];
 	uint16_t lport, rport;	/* host byte order */
-	char state[16];		/* ESTABLISHED, LISTEN, ...; unix: LISTEN,
-				 * CONNECTED, UNCONNECTED */
+	char state[16];		/* ESTABLISHED, LISTEN, ...; udp: UNCONN or
+				 * ESTABLISHED; unix: LISTEN, CONNECTED,
+				 * UNCONNECTED */
+	char type[12];		/* stream, dgram, seqpacket */
 	uint64_t inode;
 	char path[108];		/* unix: bound path ("@..." abstract), or "" */
 	uint64_t sock;		/* struct sock */
 	uint32_t nr_pids;
 	int32_t pids[KH_CONN_PIDS];	/* processes holding it open */
+	/*
+	 * With kh_conn_queues(), as ss shows them: a listener's pending
+	 * and most connections; else bytes not yet read and not yet sent
+	 * (acknowledged, for TCP; memory charged, for UDP and unix).
+	 */
+	uint32_t recv_q, send_q;
 };
 struct kh_conn_list {
 	struct kh_result result;
 	unsigned int nr;
 	struct kh_conn *conns;
+	int queues;		/* kh_conn_queues() filled them */
 };
 int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	     struct kh_err *err);
 void kh_conn_list_free(struct kh_conn_list *list);
+/* Fills recv_q and send_q. Failures mark the list; -errno: VM gone. */
+int kh_conn_queues(struct kh_vm *vm, struct kh_conn_list *list,
+		   struct kh_err *err);
 
 /* A process's memory map, as /proc/PID/maps. */
 struct kh_vma {
@@ -804,7 +816,8 @@ json_t *kh_json_files(const struct kh_file_list *list,
 /*
  * [{"proto", "local", "remote" (addresses without port, "" for unix),
  * "lport", "rport", "state", "inode", "path" (a unix socket's, or ""),
- * "sock", "pids" [...]}].
+ * "sock", "pids" [...], "type" ("stream", "dgram", "seqpacket")}]; a
+ * list kh_conn_queues() filled adds "recv_q" and "send_q".
  */
 json_t *kh_json_conns(const struct kh_conn_list *list);
 

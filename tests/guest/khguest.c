@@ -405,6 +405,18 @@ static int kh_sockets(void)
 		die("socketpair");
 	if (pipe(p))
 		die("pipe");
+	/*
+	 * Bytes nobody reads, so that receive queues have a known length:
+	 * 10 at the accepted TCP end, 11 at the accepted unix end, 5 at the
+	 * socketpair's second end, one datagram at the UDP socket.
+	 */
+	sa.sin_port = htons(7779);
+	if (write(c4, "kh-tcp-rq\n", 10) != 10 ||
+	    write(cu, "kh-unix-rq\n", 11) != 11 ||
+	    write(sp[0], "kh-sp", 5) != 5 ||
+	    sendto(u, "kh-udp-rq", 9, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) != 9)
+		die("queue bytes");
 	/* every fd above stays open for the life of the process */
 	(void)a4, (void)u, (void)l6, (void)au;
 	mark_ready("kh-sockets");

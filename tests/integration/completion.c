@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"list", "ps", "vm", "info", "mem", "lsmod", "ifconfig", "lsof",
-		"netstat", "maps", "techniques", "crawl", "watch", NULL,
+		"ss", "netstat", "maps", "techniques", "crawl", "watch", NULL,
 	};
 	static const char *const ps_th[] = { "--threads", NULL };
 	static const char *const budgets[] = { "--budget-kib", "--budget-ms",

@@ -14,6 +14,12 @@
  * but for the web load's connections to port 8080, which come and go
  * twenty times a second.
  *
+ * The queues are the guest's: Recv-Q and Send-Q as /proc/net's rx_queue
+ * and tx_queue for TCP and UDP, and the bytes kh-sockets left unread in
+ * its unix sockets. `ss` (netstat's other name) chooses as ss does:
+ * -t, -u, -x, -l (listening and unconnected), -a, and by default only
+ * connected sockets, with ss's Netid and State names.
+ *
  * /proc/net is parsed here from its hex formats (addresses are the raw
  * network-order words printed as host-order hex), independently of
  * keyhole's decoding. The guest is read before and after keyhole; these
@@ -31,6 +37,7 @@ struct truth_sock {
 	unsigned long long inode;
 	unsigned long long sock;	/* struct sock, unhashed */
 	char path[128];
+	unsigned int tx, rx;		/* tx_queue:rx_queue, tcp and udp */
 };
 
 struct truth_net {
@@ -100,12 +107,15 @@ static void parse_net(const struct guest *g, struct truth_net *net)
 			s->path[strcspn(s->path, " \r")] = '\0';
 		} else {
 			if (sscanf(line,
-				   " %*d: %63s %63s %x %*s %*s %*s %*u %*u %llu %*d %llx",
-				   local, remote, &st, &s->inode, &s->sock) != 5 ||
+				   " %*d: %63s %63s %x %x:%x %*s %*s %*u %*u %llu %*d %llx",
+				   local, remote, &st, &s->tx, &s->rx, &s->inode,
+				   &s->sock) != 7 ||
 			    !parse_endpoint(local, s->local, &s->lport) ||
 			    !parse_endpoint(remote, s->remote, &s->rport))
 				continue;
-			strcpy(s->state, tcp_state(st));
+			/* ss's name for a UDP socket in TCP_CLOSE. */
+			strcpy(s->state, !strncmp(file, "udp", 3) && st == 7 ?
+					 "UNCONN" : tcp_state(st));
 		}
 		snprintf(s->proto, sizeof(s->proto), "%s", file);
 		CHECK(net->nr < 1023, "too many sockets for the test");
@@ -131,7 +141,8 @@ static int same(const struct truth_sock *a, const struct truth_sock *b)
 	return !strcmp(a->proto, b->proto) && !strcmp(a->state, b->state) &&
 	       !memcmp(a->local, b->local, 16) &&
 	       !memcmp(a->remote, b->remote, 16) && a->lport == b->lport &&
-	       a->rport == b->rport && !strcmp(a->path, b->path);
+	       a->rport == b->rport && !strcmp(a->path, b->path) &&
+	       a->tx == b->tx && a->rx == b->rx;
 }
 
 static json_t *find_json(json_t *doc, unsigned long long inode)
@@ -209,6 +220,17 @@ static void compare(json_t *c, const struct truth_sock *t, const char *comm,
 	}
 	check_addr(c, "local", t->local, t);
 	check_addr(c, "remote", t->remote, t);
+	/*
+	 * /proc/net's rx_queue: a listener's pending connections, else
+	 * bytes unread (TCP) or memory held (UDP); tx_queue what is not
+	 * yet acknowledged or freed. A listener's Send-Q in ss is its
+	 * backlog, which /proc/net does not show.
+	 */
+	CHECK(json_int(c, "recv_q") == t->rx &&
+	      (!strcmp(t->state, "LISTEN") || json_int(c, "send_q") == t->tx),
+	      "socket %llu (%s %s): queues %lld/%lld, guest says %u/%u",
+	      t->inode, t->proto, t->state, json_int(c, "recv_q"),
+	      json_int(c, "send_q"), t->rx, t->tx);
 	CHECK(json_int(c, "lport") == t->lport &&
 	      json_int(c, "rport") == t->rport,
 	      "socket %llu (%s): ports %lld->%lld, guest says %u->%u",
@@ -287,6 +309,122 @@ static int socket_inodes(const struct guest *g, int pid,
 	return nr;
 }
 
+/*
+ * kh-sockets's unix sockets: the bytes it left unread (README): 11 at
+ * the accepted end of /tmp/kh.sock, 5 at the socketpair's second end,
+ * and their writers' Send-Q charged for them.
+ */
+static void unix_queues(json_t *doc, int pid)
+{
+	int eleven = 0, five = 0, charged = 0;
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(doc, i, c) {
+		if (!owned_by(c, pid) || strcmp(json_str(c, "proto"), "unix"))
+			continue;
+		CHECK(!strcmp(json_str(c, "type"), "stream"),
+		      "unix socket %lld: type %s", json_int(c, "inode"),
+		      json_str(c, "type"));
+		eleven += json_int(c, "recv_q") == 11 &&
+			  !strcmp(json_str(c, "path"), "/tmp/kh.sock");
+		five += json_int(c, "recv_q") == 5;
+		charged += json_int(c, "send_q") > 0 &&
+			   strcmp(json_str(c, "state"), "LISTEN");
+	}
+	CHECK(eleven == 1 && five == 1 && charged == 2,
+	      "unix queues: %d sockets with the 11 bytes, %d with the 5, %d writers charged",
+	      eleven, five, charged);
+}
+
+/* The line of text whose fields are, in order, the words given. */
+static int has_row(const char *text, const char *words)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+	int found = 0;
+
+	for (line = strtok_r(copy, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char want[256], *w, *wsave = NULL, *at = line;
+
+		snprintf(want, sizeof(want), "%s", words);
+		found = 1;
+		for (w = strtok_r(want, " ", &wsave); w && found;
+		     w = strtok_r(NULL, " ", &wsave)) {
+			at = strstr(at, w);
+			found = at != NULL;
+			if (at)
+				at += strlen(w);
+		}
+	}
+	free(copy);
+	return found;
+}
+
+/* Every line of a table but the header starts with one of the words. */
+static void only(const char *what, const char *text, const char *netids,
+		 const char *states)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+	char netid[16], state[24], key[32];
+
+	line = strtok_r(copy, "\n", &save);
+	CHECK(line && sscanf(line, "%15s %23s", netid, state) == 2 &&
+	      !strcmp(netid, "Netid") && !strcmp(state, "State") &&
+	      strstr(line, "Recv-Q") && strstr(line, "Send-Q") &&
+	      strstr(line, "Local") && strstr(line, "Peer"),
+	      "%s: header '%s'", what, line ? line : "");
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		CHECK(sscanf(line, "%15s %23s", netid, state) == 2,
+		      "%s: line '%s'", what, line);
+		snprintf(key, sizeof(key), " %s ", netid);
+		CHECK(strstr(netids, key), "%s: line '%s' is not one of %s",
+		      what, line, netids);
+		snprintf(key, sizeof(key), " %s ", state);
+		CHECK(strstr(states, key),
+		      "%s: line '%s' is not one of %s in %s", what, line,
+		      netids, states);
+	}
+	free(copy);
+}
+
+/* ss's choices: -t -u -x, -l, -a, and the default, with ss's names. */
+static void choices(const struct guest *g)
+{
+	static const struct {
+		const char *args, *netids, *states, *rows[2];
+	} cases[] = {
+		{ "ss -tl", " tcp ", " LISTEN ",
+		  { "tcp LISTEN 0 16 127.0.0.1:7778 0.0.0.0:*",
+		    "tcp LISTEN 0 16 [::1]:7780 [::]:*" } },
+		{ "ss -u -a", " udp ", " UNCONN ESTAB ",
+		  { "udp UNCONN 127.0.0.1:7779 0.0.0.0:*" } },
+		/* The default: connected only, every protocol. */
+		{ "netstat", " tcp udp u_str u_dgr u_seq ",
+		  " ESTAB SYN-SENT FIN-WAIT-1 FIN-WAIT-2 CLOSE-WAIT LAST-ACK CLOSING ",
+		  { "tcp ESTAB 10 0 127.0.0.1:7778",
+		    "u_str ESTAB 11 0 /tmp/kh.sock" } },
+		{ "ss -x -l", " u_str u_dgr u_seq ", " LISTEN UNCONN ",
+		  { "u_str LISTEN 0 16 /tmp/kh.sock" } },
+	};
+	size_t i, r;
+	char *out;
+	int status;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = run_capture(&status, "%s %s %d",
+				  env_or("KEYHOLE", "build/bin/keyhole"),
+				  cases[i].args, g->pid);
+		CHECK(status == 0, "%s: exit %d", cases[i].args, status);
+		only(cases[i].args, out, cases[i].netids, cases[i].states);
+		for (r = 0; r < 2 && cases[i].rows[r]; r++)
+			CHECK(has_row(out, cases[i].rows[r]),
+			      "%s: no line '%s' in\n%s", cases[i].args,
+			      cases[i].rows[r], out);
+		free(out);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const comms[] = { "kh-sockets", "kh-listen" };
@@ -304,7 +442,7 @@ int main(int argc, char **argv)
 	CHECK(before && after, "out of memory");
 
 	parse_net(&g, before);
-	doc = keyhole_json_whole(&status, "netstat %d", g.pid);
+	doc = keyhole_json_whole(&status, "netstat -a %d", g.pid);
 	CHECK(status == 0 && json_is_array(doc), "netstat: exit %d: %s",
 	      status, json_dumps(doc, 0));
 	parse_net(&g, after);
@@ -335,9 +473,11 @@ int main(int argc, char **argv)
 	for (k = 0; k < 4; k++)
 		CHECK(seen[k], "no %s socket was compared", protos[k]);
 	invented = nothing_invented(doc, before, after);
+	unix_queues(doc, guest_pid_of(&g, "kh-sockets"));
+	json_decref(doc);
+	choices(&g);
 	/* kh-sockets's ten sockets and kh-listen's listener. */
 	CHECK(matched >= 11, "only %d sockets compared", matched);
-	json_decref(doc);
 	free(before);
 	free(after);
 	printf("netstat_truth: %d sockets match the guest's /proc/net; of all keyhole lists, %d are the guest's, %d the web load's\n",

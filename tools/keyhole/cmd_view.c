@@ -15,11 +15,10 @@
  *   use counts and states of the guest's /proc/modules.
  * - ifconfig: the interfaces of the guest's initial network namespace
  *   with their flags, MTU, hardware address and IPv4 and IPv6 addresses.
- * - netstat: the TCP, UDP and unix sockets that processes hold open,
- *   with their addresses, state, inode and owning processes.
  * - techniques: every access technique with its class in the taxonomy
  *   of Suneja et al. (VEE 2015), its properties, and whether it can work
  *   on this VM, and if not, why and what would enable it.
+ * (ss and netstat, the sockets, take options: cmd_ss.c.)
  */
 #include "keyhole.h"
 

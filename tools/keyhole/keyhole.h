@@ -244,6 +244,7 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out);
 
 COMMAND(ps);
 COMMAND(lsof);
+COMMAND(ss);
 COMMAND(maps);
 COMMAND(crawl);
 COMMAND(watch);

@@ -21,7 +21,7 @@
 
 /* The columns of the tables, for --output and each command's --help. */
 extern const struct table_column ps_columns[], lsof_columns[],
-	netstat_columns[], lsmod_columns[], list_columns[];
+	ss_columns[], lsmod_columns[], list_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -34,7 +34,7 @@ void render_mem(const json_t *doc, FILE *out);
 void render_lsmod(const json_t *doc, FILE *out);
 /* render_network.c */
 void render_ifconfig(const json_t *doc, FILE *out);
-void render_netstat(const json_t *doc, FILE *out);
+void render_ss(const json_t *doc, FILE *out);
 /* render_vm.c */
 void render_vm(const json_t *doc, FILE *out);
 void render_techniques(const json_t *doc, FILE *out);

@@ -92,23 +92,29 @@ void render_ifconfig(const json_t *doc, FILE *out)
 }
 
 /*
- * One end of a connection as kh_format_endpoint() shows it: "addr:port",
- * "[v6addr]:port"; a unix socket's path at the local end, else "-".
+ * One end of a connection as ss shows it: "addr:port", "[v6addr]:port",
+ * "*" for port 0 (no peer); a unix socket's path at the local end, else
+ * "*".
  */
 static void endpoint(const json_t *conn, int local, char *out, size_t size)
 {
 	const char *proto = field_str(conn, "proto");
 	int inet6 = !strcmp(proto, "tcp6") || !strcmp(proto, "udp6");
+	char portstr[8] = "*";
+	unsigned int port;
 
 	if (!strcmp(proto, "unix")) {
 		kh_printable(local ? field_str(conn, "path") : "", size, out);
 		if (!out[0])
-			snprintf(out, size, "-");
+			snprintf(out, size, "*");
 		return;
 	}
-	snprintf(out, size, inet6 ? "[%s]:%u" : "%s:%u",
-		 field_str(conn, local ? "local" : "remote"),
-		 (unsigned int)field_int(conn, local ? "lport" : "rport"));
+	port = field_int(conn, local ? "lport" : "rport");
+	/* No peer: port 0, which ss shows as "*". */
+	if (port)
+		snprintf(portstr, sizeof(portstr), "%u", port);
+	snprintf(out, size, inet6 ? "[%s]:%s" : "%s:%s",
+		 field_str(conn, local ? "local" : "remote"), portstr);
 }
 
 static void pid_list(const json_t *pids, char *out, size_t size)
@@ -122,27 +128,81 @@ static void pid_list(const json_t *pids, char *out, size_t size)
 			      (int)json_integer_value(json_array_get(pids, i)));
 }
 
-const struct table_column netstat_columns[] = {
-	{ "Proto", 0, "tcp, tcp6, udp, udp6 or unix" },
+const struct table_column ss_columns[] = {
+	{ "Netid", 0, "tcp, udp, u_str, u_dgr or u_seq (unix stream, datagram, seqpacket)" },
+	{ "State", 0, "as ss names it: ESTAB, LISTEN, UNCONN, TIME-WAIT, ..." },
+	{ "Recv-Q", TABLE_RIGHT, "bytes not yet read; a listener's connections waiting" },
+	{ "Send-Q", TABLE_RIGHT, "bytes not yet acknowledged or freed; a listener's backlog" },
 	{ "Local", 0, "the local address and port, or a unix socket's path" },
-	{ "Remote", 0, "the peer's address and port" },
-	{ "State", 0, "the TCP state" },
-	{ "Inode", TABLE_RIGHT, "the socket's inode" },
-	{ "PIDs", 0, "the processes that hold it" },
+	{ "Peer", 0, "the peer's address and port" },
+	{ "Process", 0, "the processes that hold it" },
+	{ "Proto", TABLE_HIDDEN, "tcp, tcp6, udp, udp6 or unix" },
+	{ "Inode", TABLE_RIGHT | TABLE_HIDDEN, "the socket's inode" },
+	{ "Sock", TABLE_HIDDEN, "the struct sock's kernel address" },
 	{ NULL },
 };
 
-void render_netstat(const json_t *doc, FILE *out)
+/* ss's Netid: the protocol without its version, a unix socket's type. */
+static const char *ss_netid(const json_t *conn)
 {
-	struct table *t = table_new(netstat_columns);
+	const char *proto = field_str(conn, "proto");
+	const char *type = field_str(conn, "type");
+
+	if (!strncmp(proto, "tcp", 3))
+		return "tcp";
+	if (!strncmp(proto, "udp", 3))
+		return "udp";
+	if (strcmp(proto, "unix"))
+		return proto;
+	if (!strcmp(type, "dgram"))
+		return "u_dgr";
+	if (!strcmp(type, "seqpacket"))
+		return "u_seq";
+	return "u_str";
+}
+
+/* ss's name for a state: ESTAB, TIME-WAIT, FIN-WAIT-1, UNCONN. */
+static void ss_state(const char *state, char *out, size_t size)
+{
+	static const struct {
+		const char *kernel, *ss;
+	} names[] = {
+		{ "ESTABLISHED", "ESTAB" }, { "CONNECTED", "ESTAB" },
+		{ "UNCONNECTED", "UNCONN" }, { "CLOSE", "UNCONN" },
+		{ "FIN_WAIT1", "FIN-WAIT-1" }, { "FIN_WAIT2", "FIN-WAIT-2" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(state, names[i].kernel)) {
+			snprintf(out, size, "%s", names[i].ss);
+			return;
+		}
+	snprintf(out, size, "%s", state);
+	for (i = 0; out[i]; i++)
+		if (out[i] == '_')
+			out[i] = '-';
+}
+
+void render_ss(const json_t *doc, FILE *out)
+{
+	struct table *t = table_new(ss_columns);
 	char local[ENDPOINT_LEN], remote[ENDPOINT_LEN], pids[128], inode[24];
+	char state[24], recv_q[16], send_q[16];
 	const json_t *conn;
 	size_t i;
 
 	json_array_foreach(doc, i, conn) {
-		const char *cells[] = { field_str(conn, "proto"), local, remote,
-					field_str(conn, "state"), inode, pids };
+		const char *cells[] = { ss_netid(conn), state, recv_q, send_q,
+					local, remote, pids,
+					field_str(conn, "proto"), inode,
+					field_str(conn, "sock") };
 
+		ss_state(field_str(conn, "state"), state, sizeof(state));
+		snprintf(recv_q, sizeof(recv_q), "%u",
+			 (unsigned int)field_int(conn, "recv_q"));
+		snprintf(send_q, sizeof(send_q), "%u",
+			 (unsigned int)field_int(conn, "send_q"));
 		endpoint(conn, 1, local, sizeof(local));
 		endpoint(conn, 0, remote, sizeof(remote));
 		pid_list(json_object_get(conn, "pids"), pids, sizeof(pids));

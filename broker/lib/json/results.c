@@ -333,10 +333,10 @@ json_t *kh_json_conns(const struct kh_conn_list *list)
 {
 	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], sock[32];
 	char path[sizeof(list->conns->path) + 1];
-	json_t *array = json_array();
+	json_t *array = json_array(), *obj;
 	unsigned int i, j;
 
-	for (i = 0; i < list->nr; i++) {
+	for (i = 0; array && i < list->nr; i++) {
 		const struct kh_conn *c = &list->conns[i];
 		json_t *pids = json_array();
 
@@ -346,13 +346,24 @@ json_t *kh_json_conns(const struct kh_conn_list *list)
 		snprintf(sock, sizeof(sock), "0x%" PRIx64, c->sock);
 		for (j = 0; j < c->nr_pids && j < KH_CONN_PIDS; j++)
 			json_array_append_new(pids, json_integer(c->pids[j]));
-		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o}",
-				  "proto", c->proto, "local", local,
-				  "remote", remote, "lport", c->lport,
-				  "rport", c->rport, "state", c->state,
-				  "inode", (json_int_t)c->inode, "path", path,
-				  "sock", sock, "pids", pids));
+		obj = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o, s:s}",
+				"proto", c->proto, "local", local,
+				"remote", remote, "lport", c->lport,
+				"rport", c->rport, "state", c->state,
+				"inode", (json_int_t)c->inode, "path", path,
+				"sock", sock, "pids", pids, "type", c->type);
+		if (obj && list->queues &&
+		    (json_object_set_new(obj, "recv_q",
+					 json_integer(c->recv_q)) ||
+		     json_object_set_new(obj, "send_q",
+					 json_integer(c->send_q)))) {
+			json_decref(obj);
+			obj = NULL;
+		}
+		if (!obj || json_array_append_new(array, obj)) {
+			json_decref(array);
+			return NULL;
+		}
 	}
 	return array;
 }

@@ -61,8 +61,12 @@ static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 	int ret;
 
 	ret = kh_conns(vm, &list, err);
-	if (ret)
+	if (!ret)
+		ret = kh_conn_queues(vm, list, err);
+	if (ret) {
+		kh_conn_list_free(list);
 		return ret;
+	}
 	qsort(list->conns, list->nr, sizeof(*list->conns),
 	      conn_by_proto_port);
 	ret = kh_query_done("netstat", kh_json_conns(list), &list->result,

@@ -30,9 +30,11 @@
 #define AF_INET6_	10
 #define SOCK_STREAM_	1
 #define SOCK_DGRAM_	2
+#define SOCK_SEQPACKET_	5
 #define IPPROTO_TCP_	6
 #define IPPROTO_UDP_	17
 #define TCP_ESTABLISHED	1
+#define TCP_CLOSE	7
 #define TCP_LISTEN	10
 
 #define SUN_PATH_LEN	108
@@ -197,6 +199,9 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 					     bits->span_start);
 	uint16_t dport;
 
+	strcpy(conn->type, type == SOCK_STREAM_ ? "stream" :
+			   type == SOCK_DGRAM_ ? "dgram" :
+			   type == SOCK_SEQPACKET_ ? "seqpacket" : "?");
 	if (family == AF_UNIX_) {
 		strcpy(conn->proto, "unix");
 		strcpy(conn->state, state == TCP_LISTEN ? "LISTEN" :
@@ -223,7 +228,9 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 	conn->lport = field_u(v->common, off[SKC_NUM], 2);
 	dport = field_u(v->common, off[SKC_DPORT], 2);
 	conn->rport = (uint16_t)(dport >> 8 | dport << 8);
-	strcpy(conn->state, inet_state(state));
+	/* UDP has no states: unconnected is TCP_CLOSE, as ss says. */
+	strcpy(conn->state, protocol == IPPROTO_UDP_ && state == TCP_CLOSE ?
+			    "UNCONN" : inet_state(state));
 	return 1;
 }
 

@@ -146,6 +146,7 @@ static struct kh_conn conns[] = {
 	{ .proto = "tcp", .local = { 127, 0, 0, 1 },
 	  .remote = { 127, 0, 0, 1 }, .lport = 65535, .rport = 7778,
 	  .state = "ESTABLISHED", .inode = 18446744073709551615ull,
+	  .recv_q = 10, .send_q = 4294967295u, .type = "stream",
 	  .nr_pids = 8,
 	  .pids = { 1, 2147483647, -2147483647 - 1, 4, 5, 6, 7, 8 } },
 	{ .proto = "tcp6",
@@ -162,16 +163,20 @@ static struct kh_conn conns[] = {
 	  .path = "/tmp/kh.sock", .nr_pids = 1, .pids = { 124 } },
 	{ .proto = "unix", .state = "CONNECTED", .inode = 105,
 	  .path = "@abstract\x1b\xc3\xa9" },
-	{ .proto = "unix", .state = "UNCONNECTED", .inode = 106 },
+	{ .proto = "unix", .state = "UNCONNECTED", .inode = 106,
+	  .type = "dgram", .recv_q = 5 },
 	/* A path that fills its array, without a NUL. */
 	{ .proto = "unix", .state = "CONNECTED", .inode = 107,
+	  .type = "seqpacket",
 	  .path = "01234567890123456789012345678901234567890123456789"
 		  "01234567890123456789012345678901234567890123456789"
 		  "abcdefgh" },
 	{ .proto = "weird", .local = { 1, 2, 3, 4 }, .lport = 1, .state = "X",
 	  .inode = 1 },
 };
-static struct kh_conn_list conn_list = { .nr = 10, .conns = conns };
+static struct kh_conn_list conn_list = {
+	.nr = 10, .conns = conns, .queues = 1,
+};
 
 static struct kh_vma vmas[] = {
 	{ .start = 0x400000, .end = 0x401000, .perms = "r--p", .inode = 45,
@@ -293,40 +298,17 @@ static const char lsof_want[] =
 	"?                99          ?         3r FIFO                   0,0      0t0                    5 pipe:[5]\n";
 
 static const char netstat_want[] =
-	"Proto Local                                                   "
-	"                                                     Remote   "
-	"          State                      Inode PIDs\n"
-	"tcp   127.0.0.1:7777                                          "
-	"                                                     0.0.0.0:0"
-	"          LISTEN                       100 121\n"
-	"tcp   127.0.0.1:65535                                         "
-	"                                                     127.0.0.1"
-	":7778     ESTABLISHED 18446744073709551615 1,2147483647,-21474"
-	"83648,4,5,6,7,8\n"
-	"tcp6  [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:7780          "
-	"                                                     [::ffff:1"
-	".2.3.4]:0 LISTEN                       101 \n"
-	"udp   127.0.0.1:7779                                          "
-	"                                                     0.0.0.0:0"
-	"          CLOSE                        102 9,10,0,0,0,0,0,0\n"
-	"udp6  [::]:0                                                  "
-	"                                                     [::]:0   "
-	"                                       103 \n"
-	"unix  /tmp/kh.sock                                            "
-	"                                                     -        "
-	"          LISTEN                       104 124\n"
-	"unix  @abstract???                                            "
-	"                                                     -        "
-	"          CONNECTED                    105 \n"
-	"unix  -                                                       "
-	"                                                     -        "
-	"          UNCONNECTED                  106 \n"
-	"unix  01234567890123456789012345678901234567890123456789012345"
-	"67890123456789012345678901234567890123456789abcdefgh -        "
-	"          CONNECTED                    107 \n"
-	"weird 1.2.3.4:1                                               "
-	"                                                     0.0.0.0:0"
-	"          X                              1 \n";
+	"Netid State  Recv-Q     Send-Q Local                                                                                                        Peer               Process\n"
+	"tcp   LISTEN      0          0 127.0.0.1:7777                                                                                               0.0.0.0:*          121\n"
+	"tcp   ESTAB      10 4294967295 127.0.0.1:65535                                                                                              127.0.0.1:7778     1,2147483647,-2147483648,4,5,6,7,8\n"
+	"tcp   LISTEN      0          0 [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:7780                                                               [::ffff:1.2.3.4]:* \n"
+	"udp   UNCONN      0          0 127.0.0.1:7779                                                                                               0.0.0.0:*          9,10,0,0,0,0,0,0\n"
+	"udp               0          0 [::]:*                                                                                                       [::]:*             \n"
+	"u_str LISTEN      0          0 /tmp/kh.sock                                                                                                 *                  124\n"
+	"u_str ESTAB       0          0 @abstract???                                                                                                 *                  \n"
+	"u_dgr UNCONN      5          0 *                                                                                                            *                  \n"
+	"u_seq ESTAB       0          0 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789abcdefgh *                  \n"
+	"weird X           0          0 1.2.3.4:1                                                                                                    0.0.0.0:*          \n";
 
 static const char maps_want[] =
 	"00400000-00401000 r--p 00000000 00:00 45                        "
@@ -407,7 +389,7 @@ static void malformed(void)
 	render_fn *renderers[] = {
 		render_ps, render_ps_forest, render_lsof, render_maps,
 		render_info, render_mem,
-		render_lsmod, render_ifconfig, render_netstat, render_vm,
+		render_lsmod, render_ifconfig, render_ss, render_vm,
 		render_techniques,
 	};
 	const char *docs[] = {
@@ -597,7 +579,7 @@ int main(void)
 	       ifconfig_want);
 	expect("lsof", kh_json_files(&file_list, &tasks_pid), render_lsof,
 	       lsof_want);
-	expect("netstat", kh_json_conns(&conn_list), render_netstat,
+	expect("netstat", kh_json_conns(&conn_list), render_ss,
 	       netstat_want);
 	expect("maps", kh_json_vmas(&vma_list), render_maps, maps_want);
 	expect("techniques", kh_json_techniques(techs, 4), render_techniques,
