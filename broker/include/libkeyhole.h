@@ -563,14 +563,24 @@ struct kh_vma {
 	uint64_t inode;
 	/* file, [heap], [stack], [vdso], or ""; bytes past the NUL unset */
 	char path[256];
+	uint64_t file;		/* the struct file mapped, or 0 */
+	/* With kh_vma_devices(): the file's file system, MAJOR << 20 | MINOR. */
+	uint32_t dev;
 };
 struct kh_vma_list {
 	struct kh_result result;
 	unsigned int nr;
 	struct kh_vma *vmas;
+	int devices;		/* kh_vma_devices() filled them */
 };
 int kh_maps(struct kh_vm *vm, int32_t pid, struct kh_vma_list **listp,
 	    struct kh_err *err);
+/*
+ * Fills each file mapping's dev, the device column of /proc/PID/maps.
+ * Reads that fail mark the list; -errno when the VM is gone.
+ */
+int kh_vma_devices(struct kh_vm *vm, struct kh_vma_list *list,
+		   struct kh_err *err);
 void kh_vma_list_free(struct kh_vma_list *list);
 
 /*

@@ -5,10 +5,9 @@
  * the guest's own /proc/PID/maps: start, end, perms, offset, inode and
  * path (heap, stack, vdso and vvar included), in the same order; so
  * does kh-threads, whose thread stacks make its maple tree more than a
- * single leaf. The device column is not compared: keyhole does not
- * resolve devices (its text output prints 00:00, its JSON has no such
- * field). A kernel thread has an empty map; an unknown pid is a JSON
- * error.
+ * single leaf; the device column too (every line's, each a string in
+ * the JSON), and the text is the guest's own, byte for byte. A kernel
+ * thread has an empty map; an unknown pid is a JSON error.
  *
  * These processes sleep once ready, so their maps do not change; a guest
  * snapshot taken after keyhole's must equal the one before, else the
@@ -27,7 +26,7 @@ static void check_process(const struct guest *g, int pid, const char *what,
 
 	snprintf(request, sizeof(request), "maps %d", pid);
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		char *before = guest_truth(g, request), *after;
+		char *before = guest_truth(g, request), *after, *text;
 		struct maps_line *lines;
 		json_t *doc;
 
@@ -42,6 +41,19 @@ static void check_process(const struct guest *g, int pid, const char *what,
 		}
 		nr = maps_parse(before, &lines);
 		diff = maps_differ(doc, lines, nr, why, sizeof(why));
+		for (i = 0; !diff && i < nr; i++)
+			if (!json_is_string(json_object_get(
+				    json_array_get(doc, i), "device")))
+				diff = "a line without its device";
+		/* The text: the guest's own lines, byte for byte. */
+		if (!diff) {
+			text = run_capture(&status, "%s maps %d %d",
+					   env_or("KEYHOLE", "build/bin/keyhole"),
+					   pid, g->pid);
+			if (status || strcmp(text, after))
+				diff = "the text is not the guest's";
+			free(text);
+		}
 		for (i = 0; must_have && i < nr; i++)
 			found |= !strcmp(lines[i].path, must_have);
 		free(lines);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The guest's own /proc/PID/maps (the truth daemon's "maps PID" reply)
- * and its comparison with a map keyhole printed: every column but the
- * device, which keyhole does not resolve. Parsed here, independently of
- * keyhole's code.
+ * and its comparison with a map keyhole printed: every column, the device
+ * where keyhole's document has one (`keyhole maps` does, a crawl's maps
+ * do not). Parsed here, independently of keyhole's code.
  */
 #ifndef KH_TEST_MAPS_H
 #define KH_TEST_MAPS_H
@@ -15,6 +15,7 @@
 struct maps_line {
 	uint64_t start, end, offset, inode;
 	char perms[8];
+	char dev[24];		/* "MAJOR:MINOR" in decimal, as keyhole's JSON */
 	char path[4096];
 };
 
@@ -28,13 +29,15 @@ static inline int maps_parse(char *text, struct maps_line **linesp)
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct maps_line l = { 0 };
+		unsigned int major, minor;
 		int off = 0;
 		char *path;
 
 		CHECK(sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64
-			     " %*s %" SCNu64 "%n", &l.start, &l.end, l.perms,
-			     &l.offset, &l.inode, &off) == 5 && off,
-		      "bad maps line from the guest: '%s'", line);
+			     " %x:%x %" SCNu64 "%n", &l.start, &l.end, l.perms,
+			     &l.offset, &major, &minor, &l.inode, &off) == 7 &&
+		      off, "bad maps line from the guest: '%s'", line);
+		snprintf(l.dev, sizeof(l.dev), "%u:%u", major, minor);
 		for (path = line + off; *path == ' '; path++)
 			;
 		snprintf(l.path, sizeof(l.path), "%s", path);
@@ -76,9 +79,15 @@ static inline const char *maps_differ(json_t *doc,
 	}
 	json_array_foreach(doc, i, v) {
 		const struct maps_line *l = &lines[i];
-		const char *perms, *path;
+		const char *perms, *path, *dev;
 		uint64_t offset, inode;
 
+		dev = json_string_value(json_object_get(v, "device"));
+		if (dev && strcmp(dev, l->dev)) {
+			snprintf(why, size, "line %zu (%" PRIx64 "): device %s, guest %s",
+				 i, l->start, dev, l->dev);
+			return why;
+		}
 		perms = json_string_value(json_object_get(v, "perms"));
 		path = json_string_value(json_object_get(v, "path"));
 		offset = json_integer_value(json_object_get(v, "offset"));

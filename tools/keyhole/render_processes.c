@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * ps, lsof and maps as text: ps and lsof as tables (table.c), maps
- * laid out as /proc/PID/maps (the device column is 00:00: keyhole does
- * not resolve devices).
+ * laid out as /proc/PID/maps.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -435,10 +434,17 @@ void render_maps(const json_t *doc, FILE *out)
 	int n;
 
 	json_array_foreach(doc, i, vma) {
+		unsigned int major = 0, minor = 0;
+
+		/* A document without devices (an older keyholed's): 00:00. */
+		if (sscanf(field_str(vma, "device"), "%u:%u", &major,
+			   &minor) != 2)
+			major = minor = 0;
 		n = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
-			    " 00:00 %" PRIu64 " ", field_hex(vma, "start"),
+			    " %02x:%02x %" PRIu64 " ", field_hex(vma, "start"),
 			    field_hex(vma, "end"), field_str(vma, "perms"),
-			    field_u64(vma, "offset"), field_u64(vma, "inode"));
+			    field_u64(vma, "offset"), major, minor,
+			    field_u64(vma, "inode"));
 		/* The document keeps a UTF-8 path as it is; text never does. */
 		kh_printable(field_str(vma, "path"), sizeof(path), path);
 		if (path[0])

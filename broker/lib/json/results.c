@@ -371,10 +371,10 @@ json_t *kh_json_conns(const struct kh_conn_list *list)
 json_t *kh_json_vmas(const struct kh_vma_list *list)
 {
 	char start[24], end[24], path[sizeof(list->vmas->path)];
-	json_t *array = json_array();
+	json_t *array = json_array(), *obj;
 	unsigned int i;
 
-	for (i = 0; i < list->nr; i++) {
+	for (i = 0; array && i < list->nr; i++) {
 		const struct kh_vma *v = &list->vmas[i];
 		json_t *name = json_string(v->path);
 
@@ -385,13 +385,20 @@ json_t *kh_json_vmas(const struct kh_vma_list *list)
 		}
 		snprintf(start, sizeof(start), "0x%" PRIx64, v->start);
 		snprintf(end, sizeof(end), "0x%" PRIx64, v->end);
-		json_array_append_new(array,
-			json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}",
-				  "start", start, "end", end,
-				  "perms", v->perms,
-				  "offset", (json_int_t)v->offset,
-				  "inode", (json_int_t)v->inode,
-				  "path", name));
+		obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}",
+				"start", start, "end", end, "perms", v->perms,
+				"offset", (json_int_t)v->offset,
+				"inode", (json_int_t)v->inode, "path", name);
+		/* The device column: 0:0 for what maps no file, as maps. */
+		if (obj && list->devices &&
+		    json_object_set_new(obj, "device", dev_json(v->dev))) {
+			json_decref(obj);
+			obj = NULL;
+		}
+		if (!obj || json_array_append_new(array, obj)) {
+			json_decref(array);
+			return NULL;
+		}
 	}
 	return array;
 }

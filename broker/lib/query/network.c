@@ -57,7 +57,7 @@ static int conn_by_proto_port(const void *a, const void *b)
 static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 		       struct kh_query_result *res, struct kh_err *err)
 {
-	struct kh_conn_list *list;
+	struct kh_conn_list *list = NULL;
 	int ret;
 
 	ret = kh_conns(vm, &list, err);

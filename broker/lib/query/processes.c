@@ -64,7 +64,7 @@ static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 {
 	struct kh_task_list *tasks = NULL;
 	struct kh_err tasks_err = { 0 };
-	struct kh_file_list *list;
+	struct kh_file_list *list = NULL;
 	int ret;
 
 	ret = kh_files(vm, args->pid, &list, err);
@@ -101,12 +101,16 @@ const struct kh_query_op kh_query_lsof = { "lsof", lsof_args, run_lsof };
 static int run_maps(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
 {
-	struct kh_vma_list *list;
+	struct kh_vma_list *list = NULL;
 	int ret;
 
 	ret = kh_maps(vm, args->pid, &list, err);
-	if (ret)
+	if (!ret)
+		ret = kh_vma_devices(vm, list, err);
+	if (ret) {
+		kh_vma_list_free(list);
 		return ret;
+	}
 	ret = kh_query_done("maps", kh_json_vmas(list), &list->result, res,
 			    err);
 	kh_vma_list_free(list);

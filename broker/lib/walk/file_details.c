@@ -5,7 +5,8 @@
  * devices of DEVICE and, for a socket, the family that names its TYPE
  * (IPv4, IPv6, unix). Three batches for all files, each a step along
  * file -> inode -> super_block (and sock): only lsof pays for them, not
- * the walk of open files that a crawl makes.
+ * the walk of open files that a crawl makes. The same steps give the
+ * device column of a memory map (kh_vma_devices), which only maps pays.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,7 +51,7 @@ static int fetch(struct kh_vm *vm, struct kh_file_list *list,
 {
 	int ret = kh_kva_fetch(vm, reads, n, err);
 
-	if (ret > 0)
+	if (ret > 0 && list)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			"%d reads of open files' %s failed", ret, what);
 	return ret < 0 ? ret : 0;
@@ -132,5 +133,60 @@ int kh_file_details(struct kh_vm *vm, struct kh_file_list *list,
 out:
 	free(reads);
 	free(step);
+	return ret;
+}
+
+/* One step file -> inode -> super_block -> s_dev for every mapped file. */
+int kh_vma_devices(struct kh_vm *vm, struct kh_vma_list *list,
+		   struct kh_err *err)
+{
+	static const unsigned int steps[] = { FILE_INODE, INODE_SB, SB_DEV };
+	unsigned int nr = list->nr, i, n, step;
+	struct kh_read *reads = calloc(nr + 1, sizeof(*reads));
+	uint64_t *at_ptr = calloc(nr + 1, sizeof(*at_ptr));
+	const uint32_t *off;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		ret = -EOPNOTSUPP;
+	else if (!reads || !at_ptr)
+		ret = kh_err_set(err, ENOMEM, "out of memory for %u VMAs", nr);
+	else
+		ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	for (i = 0; !ret && i < nr; i++) {
+		at_ptr[i] = list->vmas[i].file;
+		list->vmas[i].dev = 0;
+	}
+	for (step = 0; !ret && step < 3; step++) {
+		for (i = n = 0; i < nr; i++) {
+			if (!at_ptr[i])
+				continue;
+			if (!kh_kernel_ptr_aligned(vm, at_ptr[i], 8)) {
+				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+					"VMA 0x%" PRIx64 ": 0x%" PRIx64 " on the way to its device is not a kernel address",
+					list->vmas[i].start, at_ptr[i]);
+				at_ptr[i] = 0;
+				continue;
+			}
+			/* The last step reads s_dev, 4 bytes, into dev. */
+			reads[n++] = step < 2 ?
+				at(at_ptr[i] + off[steps[step]], &at_ptr[i], 8) :
+				at(at_ptr[i] + off[SB_DEV], &list->vmas[i].dev,
+				   4);
+		}
+		ret = fetch(vm, NULL, reads, n, "mapped files' devices", err);
+		for (i = n = 0; !ret && i < nr; i++)
+			if (at_ptr[i] && reads[n++].result) {
+				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+					"VMA 0x%" PRIx64 ": its file's device cannot be read",
+					list->vmas[i].start);
+				at_ptr[i] = 0;
+			}
+	}
+	if (!ret)
+		ret = kh_vm_verify(vm, err);
+	list->devices = !ret;
+	free(reads);
+	free(at_ptr);
 	return ret;
 }

@@ -428,6 +428,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		vma->offset = 0;
 		vma->inode = 0;
 		vma->path[0] = '\0';
+		vma->file = 0;
 		if (reads[i].result) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"VMA 0x%" PRIx64 " cannot be read",
@@ -449,6 +450,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		vma->perms[3] = flags & VM_MAYSHARE ? 's' : 'p';
 		vma->perms[4] = '\0';
 		if (file) {
+			vma->file = file;
 			vma->offset = kh_load_u64(s, off[VMA_PGOFF] - start) <<
 				      PAGE_SHIFT;
 			fn = file_path(vm, files, file);

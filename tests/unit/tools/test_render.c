@@ -180,12 +180,12 @@ static struct kh_conn_list conn_list = {
 
 static struct kh_vma vmas[] = {
 	{ .start = 0x400000, .end = 0x401000, .perms = "r--p", .inode = 45,
-	  .path = "/bin/khguest" },
+	  .path = "/bin/khguest", .dev = 8 << 20 | 1 },
 	/* UTF-8 with control characters: kept in JSON, never in text. */
 	{ .start = 0x7fffffffe000, .end = 0xffffffffffffffffull,
 	  .perms = "rw-s", .offset = 18446744073709551615ull,
 	  .inode = 18446744073709551615ull,
-	  .path = "/tmp/caf\xc3\xa9 \x1b[2J\n" },
+	  .path = "/tmp/caf\xc3\xa9 \x1b[2J\n", .dev = 0xfffu << 20 | 0xfffff },
 	{ .start = 0x1000, .end = 0x2000, .perms = "---p", .offset = 4096 },
 	{ .start = 0x3000, .end = 0x4000, .perms = "r-xp", .offset = 1,
 	  .inode = 2, .path = "/bad\xff\xfe utf8" },
@@ -198,7 +198,7 @@ static struct kh_vma vmas[] = {
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
 };
-static struct kh_vma_list vma_list = { .nr = 6, .vmas = vmas };
+static struct kh_vma_list vma_list = { .nr = 6, .vmas = vmas, .devices = 1 };
 
 static const struct kh_ram_range ranges[] = {
 	{ .gpa = 0, .size = 0xc0000000, .hva = 0x7f0000000000 },
@@ -311,10 +311,10 @@ static const char netstat_want[] =
 	"weird X           0          0 1.2.3.4:1                                                                                                    0.0.0.0:*          \n";
 
 static const char maps_want[] =
-	"00400000-00401000 r--p 00000000 00:00 45                        "
+	"00400000-00401000 r--p 00000000 08:01 45                        "
 	"         /bin/khguest\n"
-	"7fffffffe000-ffffffffffffffff rw-s ffffffffffffffff 00:00 184467"
-	"44073709551615 /tmp/caf?? ?[2J?\n"
+	"7fffffffe000-ffffffffffffffff rw-s ffffffffffffffff fff:fffff 18"
+	"446744073709551615 /tmp/caf?? ?[2J?\n"
 	"00001000-00002000 ---p 00001000 00:00 0 \n"
 	"00003000-00004000 r-xp 00000001 00:00 2                         "
 	"         /bad?? utf8\n"
