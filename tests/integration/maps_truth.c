@@ -7,7 +7,9 @@
  * does kh-threads, whose thread stacks make its maple tree more than a
  * single leaf; the device column too (every line's, each a string in
  * the JSON), and the text is the guest's own, byte for byte. A kernel
- * thread has an empty map; an unknown pid is a JSON error.
+ * thread has an empty map; an unknown pid is a JSON error. maps --all
+ * gives every process with a map once (no kernel thread), the sleepers'
+ * maps the guest's, its text each line after its pid.
  *
  * These processes sleep once ready, so their maps do not change; a guest
  * snapshot taken after keyhole's must equal the one before, else the
@@ -71,6 +73,63 @@ static void check_process(const struct guest *g, int pid, const char *what,
 	printf("%s (pid %d): %d mappings match\n", what, pid, nr);
 }
 
+/*
+ * maps --all: the sleepers' maps are the guest's, each process once, no
+ * kernel thread, and the text is each process's lines after its pid.
+ */
+static void check_all(const struct guest *g)
+{
+	static const char *const comms[] = { "kh-maps", "kh-files", "init" };
+	char request[64], why[1024], prefix[24], *truth, *text;
+	struct maps_line *lines;
+	json_t *doc, *proc, *seen_pids = json_object();
+	int status, pid, nr;
+	const char *diff;
+	size_t i, procs;
+
+	doc = keyhole_json_whole(&status, "maps --all %d", g->pid);
+	CHECK(status == 0 && json_is_array(doc), "maps --all: exit %d",
+	      status);
+	procs = json_array_size(doc);
+	CHECK(procs >= 10, "maps --all: %zu processes", procs);
+	json_array_foreach(doc, i, proc) {
+		snprintf(request, sizeof(request), "%lld",
+			 json_integer_value(json_object_get(proc, "pid")));
+		CHECK(!json_object_get(seen_pids, request),
+		      "maps --all: process %s twice", request);
+		json_object_set_new(seen_pids, request, json_true());
+		CHECK(strcmp(request, "2"), "maps --all: kthreadd has a map");
+	}
+	for (i = 0; i < 3; i++) {
+		pid = i < 2 ? guest_pid_of(g, comms[i]) : 1;
+		proc = json_by_pid(doc, pid);
+		CHECK(proc, "maps --all: no %s (%d)", comms[i], pid);
+		CHECK(!strcmp(json_string_value(json_object_get(proc, "comm")) ?: "",
+			      comms[i]), "maps --all: %d is not %s", pid,
+		      comms[i]);
+		snprintf(request, sizeof(request), "maps %d", pid);
+		truth = guest_truth(g, request);
+		nr = maps_parse(truth, &lines);
+		diff = maps_differ(json_object_get(proc, "maps"), lines, nr,
+				   why, sizeof(why));
+		CHECK(!diff, "maps --all: %s: %s", comms[i], diff);
+		free(lines);
+		free(truth);
+	}
+	/* The text: init's first line after its pid. */
+	text = run_capture(&status, "%s maps --all %d",
+			   env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+	truth = guest_truth(g, "maps 1");
+	snprintf(prefix, sizeof(prefix), "1 %.*s", (int)strcspn(truth, "\n"),
+		 truth);
+	CHECK(status == 0 && !strncmp(text, prefix, strlen(prefix)),
+	      "maps --all: text starts '%.80s', want '%s'", text, prefix);
+	free(text);
+	free(truth);
+	json_decref(seen_pids);
+	json_decref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	struct guest g;
@@ -89,6 +148,7 @@ int main(int argc, char **argv)
 	 * its tree has internal nodes, the others' is a single leaf.
 	 */
 	check_process(&g, guest_pid_of(&g, "kh-threads"), "kh-threads", NULL, 17);
+	check_all(&g);
 
 	/* kthreadd (pid 2) has no mm: an empty map, as /proc shows it. */
 	doc = keyhole_json(&status, "maps 2 %d", g.pid);

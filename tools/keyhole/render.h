@@ -28,6 +28,7 @@ void render_ps(const json_t *doc, FILE *out);
 void render_ps_forest(const json_t *doc, FILE *out);
 void render_lsof(const json_t *doc, FILE *out);
 void render_maps(const json_t *doc, FILE *out);
+void render_maps_all(const json_t *doc, FILE *out);
 /* render_system.c */
 void render_info(const json_t *doc, FILE *out);
 void render_mem(const json_t *doc, FILE *out);

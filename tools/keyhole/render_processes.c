@@ -426,7 +426,8 @@ void render_lsof(const json_t *doc, FILE *out)
 	table_free(t);
 }
 
-void render_maps(const json_t *doc, FILE *out)
+/* One map's lines, as /proc/PID/maps; each after prefix when not NULL. */
+static void maps_lines(const json_t *doc, const char *prefix, FILE *out)
 {
 	char path[PATH_LEN];
 	const json_t *vma;
@@ -440,6 +441,8 @@ void render_maps(const json_t *doc, FILE *out)
 		if (sscanf(field_str(vma, "device"), "%u:%u", &major,
 			   &minor) != 2)
 			major = minor = 0;
+		if (prefix)
+			fputs(prefix, out);
 		n = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
 			    " %02x:%02x %" PRIu64 " ", field_hex(vma, "start"),
 			    field_hex(vma, "end"), field_str(vma, "perms"),
@@ -452,5 +455,24 @@ void render_maps(const json_t *doc, FILE *out)
 				n < PATH_COLUMN ? PATH_COLUMN - n : 0, "",
 				path);
 		fputc('\n', out);
+	}
+}
+
+void render_maps(const json_t *doc, FILE *out)
+{
+	maps_lines(doc, NULL, out);
+}
+
+/* maps --all: every line after its process's id, as grep -H would. */
+void render_maps_all(const json_t *doc, FILE *out)
+{
+	const json_t *proc;
+	char prefix[24];
+	size_t i;
+
+	json_array_foreach(doc, i, proc) {
+		snprintf(prefix, sizeof(prefix), "%d ",
+			 (int)field_int(proc, "pid"));
+		maps_lines(json_object_get(proc, "maps"), prefix, out);
 	}
 }

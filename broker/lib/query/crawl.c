@@ -41,4 +41,6 @@ static const struct kh_query_arg crawl_args[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct kh_query_op kh_query_crawl = { "crawl", crawl_args, run_crawl };
+const struct kh_query_op kh_query_crawl = {
+	.name = "crawl", .args = crawl_args, .run = run_crawl,
+};

@@ -25,7 +25,7 @@ static int run_ifconfig(struct kh_vm *vm, const struct kh_query_args *args,
 }
 
 const struct kh_query_op kh_query_ifconfig = {
-	"ifconfig", kh_query_no_args, run_ifconfig
+	.name = "ifconfig", .args = kh_query_no_args, .run = run_ifconfig,
 };
 
 static const char *const proto_order[] = {
@@ -76,5 +76,5 @@ static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 }
 
 const struct kh_query_op kh_query_netstat = {
-	"netstat", kh_query_no_args, run_netstat
+	.name = "netstat", .args = kh_query_no_args, .run = run_netstat,
 };

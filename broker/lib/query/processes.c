@@ -4,9 +4,19 @@
  * follow it), lsof (files by pid, then fd, named by their process's comm)
  * and maps (one process's VMAs, in address order as read).
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "query/query.h"
+#include "walk/toolkit.h"
+
+#define PF_KTHREAD_	0x00200000
+
+/* Whether each read would halt the guest by itself (ptrace, gdbstub). */
+static int vm_halts(const struct kh_vm *vm)
+{
+	return vm->acc.ops && vm->acc.ops->pause;
+}
 
 static int task_by_tgid_pid(const void *a, const void *b)
 {
@@ -57,7 +67,9 @@ static const struct kh_query_arg ps_args[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct kh_query_op kh_query_ps = { "ps", ps_args, run_ps };
+const struct kh_query_op kh_query_ps = {
+	.name = "ps", .args = ps_args, .run = run_ps,
+};
 
 static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
@@ -96,7 +108,101 @@ static const struct kh_query_arg lsof_args[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct kh_query_op kh_query_lsof = { "lsof", lsof_args, run_lsof };
+const struct kh_query_op kh_query_lsof = {
+	.name = "lsof", .args = lsof_args, .run = run_lsof,
+};
+
+/* One process's map with its devices: 0, or -errno with err set. */
+static int one_map(struct kh_vm *vm, const struct kh_task *task,
+		   struct kh_vma_list **listp, struct kh_err *err)
+{
+	int ret;
+
+	*listp = NULL;
+	ret = kh_maps_mm(vm, task->pid, task->mm, listp, err);
+	if (!ret)
+		ret = kh_vma_devices(vm, *listp, err);
+	if (ret) {
+		kh_vma_list_free(*listp);
+		*listp = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Every process's map: [{"pid", "comm", "maps": [...]}], in pid order.
+ * A process that exits meanwhile loses its map, and the result says so;
+ * a halting technique holds the guest once for all of them.
+ */
+static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
+		    struct kh_err *err)
+{
+	struct kh_task_list *tasks = NULL;
+	struct kh_result result = { 0 };
+	json_t *doc = json_array();
+	char comm[KH_COMM_LEN];
+	unsigned int i;
+	int held = vm_halts(vm), ret;
+
+	if (!doc)
+		return kh_err_set(err, ENOMEM, "out of memory");
+	ret = kh_vm_need_memory(vm, err);
+	if (!ret && held)
+		ret = kh_vm_pause(vm, err);
+	if (ret)
+		held = 0;	/* nothing to resume */
+	if (!ret)
+		ret = kh_tasks(vm, 0, &tasks, err);
+	if (!ret) {
+		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks),
+		      task_by_pid);
+		result = tasks->result;
+	}
+	for (i = 0; !ret && i < tasks->nr; i++) {
+		const struct kh_task *t = &tasks->tasks[i];
+		struct kh_vma_list *list;
+		struct kh_err why = { 0 };
+		json_t *maps;
+
+		if (!t->mm || (t->flags & PF_KTHREAD_))
+			continue;
+		ret = one_map(vm, t, &list, &why);
+		if (ret == -ESRCH || ret == -ENOMEM) {
+			*err = why;
+			break;
+		}
+		if (ret) {
+			kh_mark(&result, KH_RESULT_INCONSISTENT,
+				"map of process %d (it may have exited): %s",
+				t->pid, why.msg);
+			ret = 0;
+			continue;
+		}
+		if (list->result.flags)
+			kh_mark(&result, list->result.flags, "process %d: %s",
+				t->pid, list->result.problem);
+		kh_printable(t->comm, KH_COMM_LEN, comm);
+		maps = kh_json_vmas(list);
+		kh_vma_list_free(list);
+		if (!maps || json_array_append_new(doc,
+				json_pack("{s:i, s:s, s:o}", "pid", t->pid,
+					  "comm", comm, "maps", maps))) {
+			ret = kh_err_set(err, ENOMEM, "out of memory");
+			break;
+		}
+	}
+	if (held) {
+		int resumed = kh_vm_resume(vm, ret ? NULL : err);
+
+		ret = ret ? ret : resumed;
+	}
+	kh_task_list_free(tasks);
+	if (ret) {
+		json_decref(doc);
+		return ret;
+	}
+	return kh_query_done("maps", doc, &result, res, err);
+}
 
 static int run_maps(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
@@ -104,6 +210,8 @@ static int run_maps(struct kh_vm *vm, const struct kh_query_args *args,
 	struct kh_vma_list *list = NULL;
 	int ret;
 
+	if (args->all)
+		return all_maps(vm, res, err);
 	ret = kh_maps(vm, args->pid, &list, err);
 	if (!ret)
 		ret = kh_vma_devices(vm, list, err);
@@ -118,8 +226,24 @@ static int run_maps(struct kh_vm *vm, const struct kh_query_args *args,
 }
 
 static const struct kh_query_arg maps_args[] = {
-	{ "pid", KH_QUERY_PID, 1, offsetof(struct kh_query_args, pid) },
+	{ "pid", KH_QUERY_PID, 0, offsetof(struct kh_query_args, pid) },
+	{ "all", KH_QUERY_BOOL, 0, offsetof(struct kh_query_args, all) },
 	{ NULL, 0, 0, 0 },
 };
 
-const struct kh_query_op kh_query_maps = { "maps", maps_args, run_maps };
+/* A pid, or all; checked before anything is attached. */
+static int check_maps(const struct kh_query_args *args, struct kh_err *err)
+{
+	if (args->pid && args->all)
+		return kh_err_set(err, EINVAL,
+				  "maps: 'pid' and 'all' exclude each other");
+	if (!args->pid && !args->all)
+		return kh_err_set(err, EINVAL,
+				  "maps: 'pid' or 'all' is required");
+	return 0;
+}
+
+const struct kh_query_op kh_query_maps = {
+	.name = "maps", .args = maps_args, .run = run_maps,
+	.check = check_maps,
+};

@@ -100,6 +100,8 @@ int kh_query(struct kh_vm *vm, const char *name, const json_t *args,
 				     shown);
 	}
 	ret = kh_query_parse_args(op, args, &parsed, err);
+	if (!ret && op->check)
+		ret = op->check(&parsed, err);
 	if (ret)
 		return ret;
 	if (!vm)

@@ -16,6 +16,7 @@
 struct kh_query_args {
 	int threads;		/* ps */
 	int32_t pid;		/* lsof, maps */
+	int all;		/* maps: every process's */
 	int pause;		/* crawl */
 	int summary;		/* crawl */
 	unsigned int iteration;	/* crawl */
@@ -43,6 +44,8 @@ struct kh_query_op {
 	/* Reads, sorts and encodes; vm is never NULL here. */
 	int (*run)(struct kh_vm *vm, const struct kh_query_args *args,
 		   struct kh_query_result *res, struct kh_err *err);
+	/* What the arguments must be together, or NULL: 0 or -EINVAL. */
+	int (*check)(const struct kh_query_args *args, struct kh_err *err);
 };
 
 extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps;

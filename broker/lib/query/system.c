@@ -15,7 +15,9 @@ static int run_vm(struct kh_vm *vm, const struct kh_query_args *args,
 	return kh_query_done("vm", kh_json_vm_info(&info), NULL, res, err);
 }
 
-const struct kh_query_op kh_query_vm = { "vm", kh_query_no_args, run_vm };
+const struct kh_query_op kh_query_vm = {
+	.name = "vm", .args = kh_query_no_args, .run = run_vm,
+};
 
 static int run_info(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
@@ -31,7 +33,7 @@ static int run_info(struct kh_vm *vm, const struct kh_query_args *args,
 }
 
 const struct kh_query_op kh_query_info = {
-	"info", kh_query_no_args, run_info
+	.name = "info", .args = kh_query_no_args, .run = run_info,
 };
 
 static int run_mem(struct kh_vm *vm, const struct kh_query_args *args,
@@ -47,7 +49,9 @@ static int run_mem(struct kh_vm *vm, const struct kh_query_args *args,
 			     err);
 }
 
-const struct kh_query_op kh_query_mem = { "mem", kh_query_no_args, run_mem };
+const struct kh_query_op kh_query_mem = {
+	.name = "mem", .args = kh_query_no_args, .run = run_mem,
+};
 
 static int run_lsmod(struct kh_vm *vm, const struct kh_query_args *args,
 		     struct kh_query_result *res, struct kh_err *err)
@@ -65,5 +69,5 @@ static int run_lsmod(struct kh_vm *vm, const struct kh_query_args *args,
 }
 
 const struct kh_query_op kh_query_lsmod = {
-	"lsmod", kh_query_no_args, run_lsmod
+	.name = "lsmod", .args = kh_query_no_args, .run = run_lsmod,
 };

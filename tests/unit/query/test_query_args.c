@@ -97,9 +97,13 @@ int main(void)
 	expect_error("crawl", "{\"summary\": 0}",
 		     "crawl: 'summary' must be a boolean");
 
-	/* maps needs its pid; no other query needs anything. */
-	expect_error("maps", NULL, "maps: 'pid' is required");
-	expect_error("maps", "{}", "maps: 'pid' is required");
+	/* maps needs its pid or all; no other query needs anything. */
+	expect_error("maps", NULL, "maps: 'pid' or 'all' is required");
+	expect_error("maps", "{}", "maps: 'pid' or 'all' is required");
+	expect_error("maps", "{\"all\": false}",
+		     "maps: 'pid' or 'all' is required");
+	expect_error("maps", "{\"pid\": 1, \"all\": true}",
+		     "maps: 'pid' and 'all' exclude each other");
 
 	/* Arguments that are not an object. */
 	expect_error("ps", "[]", "ps: the arguments must be a JSON object");
@@ -124,6 +128,7 @@ int main(void)
 	expect_checked("lsof", NULL);
 	expect_checked("lsof", "{\"pid\": 2147483647}");
 	expect_checked("maps", "{\"pid\": 1}");
+	expect_checked("maps", "{\"all\": true}");
 	expect_checked("crawl", NULL);
 	expect_checked("crawl",
 		       "{\"pause\": true, \"summary\": true, \"iteration\": 0}");
