@@ -37,7 +37,7 @@ echo "\$ $keyhole ps -T $name | grep kh-threads"
 "$keyhole" ps -T "$name" | grep kh-threads || true
 step "$keyhole" lsmod "$name"
 step "$keyhole" ifconfig "$name"
-step "$keyhole" netstat "$name"
+step "$keyhole" ss -a "$name"
 maps_pid=$("$O/guest/truth" "$rundir/truth.sock" "pids kh-maps" | sed -n 1p)
 step "$keyhole" lsof -p "$maps_pid" "$name"
 step "$keyhole" maps "$maps_pid" "$name"

@@ -44,8 +44,9 @@ init_pid=1
 
 # Every command, with its arguments after the VM; both output forms.
 commands=(
-	"ps" "ps -T" "vm" "info" "mem" "lsmod" "ifconfig" "netstat" "lsof"
-	"lsof -p $init_pid" "maps $init_pid" "crawl --count 1" "crawl --summary"
+	"ps" "ps -T" "vm" "info" "mem" "lsmod" "ifconfig" "netstat" "ss -a" "lsof"
+	"lsof -p $init_pid" "maps $init_pid" "maps --all" "crawl --count 1"
+	"crawl --summary"
 	"techniques"
 )
 

@@ -185,6 +185,9 @@ static int kh_files(void)
 		die("open /tmp/kh-files.txt");
 	if (write(fd, "keyhole\n", 8) != 8)
 		die("write /tmp/kh-files.txt");
+	/* An offset that is not the size, so that one is not the other. */
+	if (lseek(fd, 3, SEEK_SET) != 3)
+		die("lseek /tmp/kh-files.txt");
 	if (pipe(p))
 		die("pipe");
 	if (open("/dev/null", O_RDWR) < 0)
@@ -352,7 +355,8 @@ static int kh_sockets(void)
 {
 	struct sockaddr_in sa;
 	struct sockaddr_un su;
-	int l4, c4, a4, u, l6, lu, cu, au, sp[2], p[2];
+	int l4, c4, a4, u, l6, lu, cu, au, sp[2], p[2], c4b, cu2, dp[2], u2;
+	char dgram[16];
 
 	set_name("kh-sockets");
 
@@ -417,8 +421,36 @@ static int kh_sockets(void)
 	    sendto(u, "kh-udp-rq", 9, 0, (struct sockaddr *)&sa,
 		   sizeof(sa)) != 9)
 		die("queue bytes");
+
+	/*
+	 * fds 15-19: a connection to each listener that is never accepted
+	 * (each listener's Recv-Q is 1), a unix datagram pair with two
+	 * datagrams of 3 and 4 bytes waiting (its Recv-Q is the first's),
+	 * and a UDP socket on 127.0.0.1:7781 that read one of the three
+	 * datagrams it sent itself (memory freed but not yet returned).
+	 */
+	c4b = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons(7778);
+	if (c4b < 0 || connect(c4b, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect 127.0.0.1:7778 again");
+	cu2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (cu2 < 0 || connect(cu2, (struct sockaddr *)&su, sizeof(su)))
+		die("connect /tmp/kh.sock again");
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dp) ||
+	    write(dp[0], "abc", 3) != 3 || write(dp[0], "defg", 4) != 4)
+		die("unix datagram pair");
+	u2 = socket(AF_INET, SOCK_DGRAM, 0);
+	sa.sin_port = htons(7781);
+	if (u2 < 0 || bind(u2, (struct sockaddr *)&sa, sizeof(sa)))
+		die("bind udp 127.0.0.1:7781");
+	for (int i = 0; i < 3; i++)
+		if (sendto(u2, "kh-udp-3", 8, 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) != 8)
+			die("sendto 127.0.0.1:7781");
+	if (recv(u2, dgram, sizeof(dgram), 0) != 8)
+		die("recv 127.0.0.1:7781");
 	/* every fd above stays open for the life of the process */
-	(void)a4, (void)u, (void)l6, (void)au;
+	(void)a4, (void)u, (void)l6, (void)au, (void)c4b, (void)cu2;
 	mark_ready("kh-sockets");
 	sleep_forever();
 	return 0;

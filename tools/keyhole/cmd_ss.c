@@ -83,8 +83,9 @@ int cmd_ss(const struct options *opts, const struct subcommand *cmd,
 		case 'x':
 			protos |= SS_UNIX;
 			break;
+		/* As in ss, the last of -l and -a counts. */
 		case 'l':
-			states = states == SS_ALL ? SS_ALL : SS_LISTENING;
+			states = SS_LISTENING;
 			break;
 		case 'a':
 			states = SS_ALL;

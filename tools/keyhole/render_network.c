@@ -184,6 +184,15 @@ static void ss_state(const char *state, char *out, size_t size)
 			out[i] = '-';
 }
 
+static void queue(const json_t *conn, const char *key, char *out,
+		  size_t size)
+{
+	const json_t *q = json_object_get(conn, key);
+
+	snprintf(out, size, json_is_integer(q) ? "%u" : "?",
+		 (unsigned int)json_integer_value(q));
+}
+
 void render_ss(const json_t *doc, FILE *out)
 {
 	struct table *t = table_new(ss_columns);
@@ -199,10 +208,9 @@ void render_ss(const json_t *doc, FILE *out)
 					field_str(conn, "sock") };
 
 		ss_state(field_str(conn, "state"), state, sizeof(state));
-		snprintf(recv_q, sizeof(recv_q), "%u",
-			 (unsigned int)field_int(conn, "recv_q"));
-		snprintf(send_q, sizeof(send_q), "%u",
-			 (unsigned int)field_int(conn, "send_q"));
+		/* An older keyholed's document has no queues: "?". */
+		queue(conn, "recv_q", recv_q, sizeof(recv_q));
+		queue(conn, "send_q", send_q, sizeof(send_q));
 		endpoint(conn, 1, local, sizeof(local));
 		endpoint(conn, 0, remote, sizeof(remote));
 		pid_list(json_object_get(conn, "pids"), pids, sizeof(pids));

@@ -344,7 +344,7 @@ const struct table_column lsof_columns[] = {
 	{ "FD", TABLE_RIGHT, "the file descriptor and its mode: r, w or u (both)" },
 	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, LNK, a_inode, IPv4, IPv6, unix, netlink, sock" },
 	{ "DEVICE", TABLE_RIGHT, "major,minor; a device file's own; a socket's address" },
-	{ "SIZE/OFF", TABLE_RIGHT, "a file's size, else 0t and the offset" },
+	{ "SIZE/OFF", TABLE_RIGHT, "0t and the offset of a device, pipe or socket, else the size" },
 	{ "NODE", TABLE_RIGHT, "the inode number" },
 	{ "NAME", 0, "the path, or pipe:[ino], socket:[ino], anon_inode:[..]" },
 	{ "ADDR", TABLE_HIDDEN, "the struct file's kernel address" },
@@ -409,14 +409,18 @@ void render_lsof(const json_t *doc, FILE *out)
 		snprintf(fd, sizeof(fd), "%d%s", (int)field_int(file, "fd"),
 			 field_str(file, "mode"));
 		lsof_device(file, type, device, sizeof(device));
-		/* lsof's SIZE/OFF: a size for what has one, else 0t offset. */
-		if (!strcmp(type, "REG") || !strcmp(type, "DIR") ||
-		    !strcmp(type, "LNK"))
-			snprintf(size_off, sizeof(size_off), "%lld",
-				 (long long)field_int(file, "size"));
-		else
+		/*
+		 * lsof's SIZE/OFF: a stream's offset (devices, pipes,
+		 * sockets), else the size.
+		 */
+		if (!strcmp(type, "CHR") || !strcmp(type, "BLK") ||
+		    !strcmp(type, "FIFO") ||
+		    !strcmp(field_str(file, "type"), "SOCK"))
 			snprintf(size_off, sizeof(size_off), "0t%lld",
 				 (long long)field_int(file, "offset"));
+		else
+			snprintf(size_off, sizeof(size_off), "%lld",
+				 (long long)field_int(file, "size"));
 		snprintf(inode, sizeof(inode), "%" PRIu64,
 			 field_u64(file, "inode"));
 		snprintf(addr, sizeof(addr), "%s", field_str(file, "addr"));

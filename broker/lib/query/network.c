@@ -58,11 +58,14 @@ static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 		       struct kh_query_result *res, struct kh_err *err)
 {
 	struct kh_conn_list *list = NULL;
-	int ret;
+	int held, ret;
 
-	ret = kh_conns(vm, &list, err);
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_conns(vm, &list, err);
 	if (!ret)
 		ret = kh_conn_queues(vm, list, err);
+	ret = kh_query_release(vm, held, ret, err);
 	if (ret) {
 		kh_conn_list_free(list);
 		return ret;

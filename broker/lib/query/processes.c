@@ -12,11 +12,6 @@
 
 #define PF_KTHREAD_	0x00200000
 
-/* Whether each read would halt the guest by itself (ptrace, gdbstub). */
-static int vm_halts(const struct kh_vm *vm)
-{
-	return vm->acc.ops && vm->acc.ops->pause;
-}
 
 static int task_by_tgid_pid(const void *a, const void *b)
 {
@@ -77,22 +72,26 @@ static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 	struct kh_task_list *tasks = NULL;
 	struct kh_err tasks_err = { 0 };
 	struct kh_file_list *list = NULL;
-	int ret;
+	int held, ret;
 
-	ret = kh_files(vm, args->pid, &list, err);
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_files(vm, args->pid, &list, err);
 	if (!ret)
 		ret = kh_file_details(vm, list, err);
-	if (ret) {
-		kh_file_list_free(list);
-		return ret;
-	}
 	/*
 	 * Only for the comm and user: without them the files are still
 	 * worth showing.
 	 */
-	if (kh_tasks(vm, KH_TASKS_DETAILS, &tasks, &tasks_err))
+	if (!ret && kh_tasks(vm, KH_TASKS_DETAILS, &tasks, &tasks_err))
 		tasks = NULL;
-	else
+	ret = kh_query_release(vm, held, ret, err);
+	if (ret) {
+		kh_task_list_free(tasks);
+		kh_file_list_free(list);
+		return ret;
+	}
+	if (tasks)
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks),
 		      task_by_pid);
 	qsort(list->files, list->nr, sizeof(*list->files), file_by_pid_fd);
@@ -142,15 +141,13 @@ static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
 	json_t *doc = json_array();
 	char comm[KH_COMM_LEN];
 	unsigned int i;
-	int held = vm_halts(vm), ret;
+	int held = 0, ret;
 
 	if (!doc)
 		return kh_err_set(err, ENOMEM, "out of memory");
 	ret = kh_vm_need_memory(vm, err);
-	if (!ret && held)
-		ret = kh_vm_pause(vm, err);
-	if (ret)
-		held = 0;	/* nothing to resume */
+	if (!ret)
+		ret = kh_query_hold(vm, &held, err);
 	if (!ret)
 		ret = kh_tasks(vm, 0, &tasks, err);
 	if (!ret) {
@@ -191,11 +188,7 @@ static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
 			break;
 		}
 	}
-	if (held) {
-		int resumed = kh_vm_resume(vm, ret ? NULL : err);
-
-		ret = ret ? ret : resumed;
-	}
+	ret = kh_query_release(vm, held, ret, err);
 	kh_task_list_free(tasks);
 	if (ret) {
 		json_decref(doc);
@@ -208,13 +201,16 @@ static int run_maps(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
 {
 	struct kh_vma_list *list = NULL;
-	int ret;
+	int held, ret;
 
 	if (args->all)
 		return all_maps(vm, res, err);
-	ret = kh_maps(vm, args->pid, &list, err);
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_maps(vm, args->pid, &list, err);
 	if (!ret)
 		ret = kh_vma_devices(vm, list, err);
+	ret = kh_query_release(vm, held, ret, err);
 	if (ret) {
 		kh_vma_list_free(list);
 		return ret;

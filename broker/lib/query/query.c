@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "query/query.h"
+#include "vm.h"
 
 /* The order keyhole --help lists them in. */
 static const struct kh_query_op *const queries[] = {
@@ -55,6 +56,25 @@ int kh_query_done(const char *name, json_t *doc,
 			 result->problem);
 	}
 	return 0;
+}
+
+int kh_query_hold(struct kh_vm *vm, int *held, struct kh_err *err)
+{
+	int ret;
+
+	*held = 0;
+	if (!vm->acc.ops || !vm->acc.ops->pause)
+		return 0;
+	ret = kh_vm_pause(vm, err);
+	*held = !ret;
+	return ret;
+}
+
+int kh_query_release(struct kh_vm *vm, int held, int ret, struct kh_err *err)
+{
+	int resumed = held ? kh_vm_resume(vm, ret ? NULL : err) : 0;
+
+	return ret ? ret : resumed;
 }
 
 static const struct kh_query_op *find(const char *name)

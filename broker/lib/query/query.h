@@ -54,6 +54,16 @@ extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
 extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;
 extern const struct kh_query_op kh_query_crawl;
 
+/*
+ * A halting technique (ptrace, gdbstub) halts the guest for each read
+ * operation and lets it run after; a query of several (a walk, then its
+ * details) holds it once, so that all see the same guest. hold sets
+ * *held when it paused; release resumes then, and returns ret, or the
+ * resume's error when ret was 0.
+ */
+int kh_query_hold(struct kh_vm *vm, int *held, struct kh_err *err);
+int kh_query_release(struct kh_vm *vm, int held, int ret, struct kh_err *err);
+
 /* An op without arguments. */
 extern const struct kh_query_arg kh_query_no_args[];
 

@@ -293,7 +293,7 @@ static const char lsof_want[] =
 	"COMMAND         PID       USER         FD TYPE                DEVICE SIZE/OFF                 NODE NAME\n"
 	"init              1          0         0u CHR                    5,1      0t0                    3 /dev/console\n"
 	"                  5          0         1w REG           4095,1048575       -1 18446744073709551615 /tmp/?]0;pwn???\n"
-	"ev?[31mil??xxxx  42       1002 2147483647 a_inode                0,0     0t12                    0 anon_inode:[eventfd]\n"
+	"ev?[31mil??xxxx  42       1002 2147483647 a_inode                0,0        0                    0 anon_inode:[eventfd]\n"
 	"worker?1         43 4294967295        -1r IPv6    0xffff888004a12100      0t0                   99 socket:[99]\n"
 	"?                99          ?         3r FIFO                   0,0      0t0                    5 pipe:[5]\n";
 
