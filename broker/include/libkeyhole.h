@@ -466,7 +466,15 @@ struct kh_ifaddr {
 struct kh_iface {
 	char name[16];
 	int32_t index;
+	uint32_t netns;		/* its network namespace's inode number */
 	uint32_t flags;		/* IFF_*, as /sys/class/net/NAME/flags */
+	/*
+	 * As SIOCGIFFLAGS and ip link show them (dev_get_flags()): flags
+	 * with RUNNING, LOWER_UP and DORMANT from the link's state.
+	 */
+	uint32_t link_flags;
+	uint8_t operstate;	/* IF_OPER_*: 0 unknown .. 6 up */
+	uint16_t type;		/* ARPHRD_*: 1 ether, 772 loopback */
 	uint32_t mtu;
 	uint8_t mac[32];
 	uint32_t mac_len;
@@ -807,7 +815,11 @@ json_t *kh_json_modules(const struct kh_module_list *list);
 /*
  * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),
  * "mac_len", "addrs" [{"family" ("inet", "inet6"), "addr" (without the
- * prefix; "?" for an unknown family), "prefixlen"}]}].
+ * prefix; "?" for an unknown family), "prefixlen"}], "link_flags" (IFF_*
+ * as ip link shows them, with RUNNING, LOWER_UP), "operstate" ("UP",
+ * "DOWN", "UNKNOWN", ...), "link_type" ("ether", "loopback", "none", or
+ * the ARPHRD_* number), "netns" (its network namespace's inode number,
+ * as /proc/PID/ns/net shows it)}], every namespace's, the initial first.
  */
 json_t *kh_json_ifaces(const struct kh_iface_list *list);
 

@@ -96,7 +96,10 @@ static void compare(json_t *prev, json_t *cur, const char *field,
 	json_decref(after);
 }
 
-/* Interface addresses: flattened to {"iface", "family", "addr", ...}. */
+/*
+ * Interface addresses: flattened to {"iface", "netns", "family", "addr",
+ * ...}; each namespace has its own lo, with the same addresses.
+ */
 static json_t *iface_addrs(json_t *record)
 {
 	json_t *flat = json_array(), *ifc, *a;
@@ -106,8 +109,10 @@ static json_t *iface_addrs(json_t *record)
 		json_array_foreach(json_object_get(ifc, "addrs"), j, a)
 			if (json_is_object(a))
 				json_array_append_new(flat,
-					json_pack("{s:s, s:s, s:s, s:I}",
+					json_pack("{s:s, s:I, s:s, s:s, s:I}",
 						  "iface", str(ifc, "name"),
+						  "netns",
+						  (json_int_t)num(ifc, "netns"),
 						  "family", str(a, "family"),
 						  "addr", str(a, "addr"),
 						  "prefixlen",
@@ -117,8 +122,9 @@ static json_t *iface_addrs(json_t *record)
 
 static int addr_identity(json_t *a, char *key, size_t size)
 {
-	snprintf(key, size, "%s %s %s/%lld", str(a, "iface"), str(a, "family"),
-		 str(a, "addr"), num(a, "prefixlen"));
+	snprintf(key, size, "%s %lld %s %s/%lld", str(a, "iface"),
+		 num(a, "netns"), str(a, "family"), str(a, "addr"),
+		 num(a, "prefixlen"));
 	return 0;
 }
 

@@ -166,7 +166,7 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 	done
 	cp "$out/khguest" "$root/bin/khguest"
 	for p in kh-tree kh-files kh-listen kh-threads kh-churn kh-sockets \
-		 kh-maps kh-webload kh-truth; do
+		 kh-netns kh-maps kh-webload kh-truth; do
 		ln -sf khguest "$root/bin/$p"
 	done
 	# modules flat in /lib/modules/V/NAME.ko; /etc/kh-modules lists

@@ -43,6 +43,8 @@
 #include <grp.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -582,6 +584,34 @@ static int kh_webload(void)
 	return 0;
 }
 
+/* ---- kh-netns -------------------------------------------------------- */
+
+/*
+ * A network namespace of its own, with its loopback up (the kernel gives
+ * it 127.0.0.1/8 and ::1): interfaces beyond the initial namespace's.
+ */
+static int kh_netns(void)
+{
+	struct ifreq ifr;
+	int s;
+
+	set_name("kh-netns");
+	if (unshare(CLONE_NEWNET))
+		die("unshare(CLONE_NEWNET)");
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		die("SIOCGIFFLAGS lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		die("SIOCSIFFLAGS lo up");
+	close(s);
+	mark_ready("kh-netns");
+	sleep_forever();
+	return 0;
+}
+
 /* ---- kh-truth -------------------------------------------------------- */
 
 static FILE *out;
@@ -1032,6 +1062,105 @@ static int ifindex_cmp(const void *a, const void *b)
 }
 
 /* iface lines from sysfs (by ifindex), then inet/inet6 from getifaddrs */
+/*
+ * What ip link shows: "NAME FLAGS OPERSTATE TYPE" per interface, FLAGS
+ * in hex as rtnetlink gives them (dev_get_flags(): RUNNING, LOWER_UP),
+ * operstate and type as /sys/class/net/NAME has them.
+ */
+static void req_links(void)
+{
+	struct ifaddrs *ifa, *a;
+	char path[128], state[32], type[32];
+
+	if (getifaddrs(&ifa)) {
+		fprintf(out, "error getifaddrs: %s\n", strerror(errno));
+		return;
+	}
+	for (a = ifa; a; a = a->ifa_next) {
+		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_PACKET)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/operstate",
+			 a->ifa_name);
+		first_fields(path, 1, state, sizeof(state));
+		snprintf(path, sizeof(path), "/sys/class/net/%s/type",
+			 a->ifa_name);
+		first_fields(path, 1, type, sizeof(type));
+		fprintf(out, "%s 0x%x %s %s\n", a->ifa_name, a->ifa_flags,
+			state, type);
+	}
+	freeifaddrs(ifa);
+}
+
+/*
+ * The interfaces of process pid's network namespace, as its own
+ * rtnetlink shows them (sysfs shows its mounter's): "ns INODE", then
+ * "link NAME IFINDEX 0xFLAGS" and "inet|inet6 NAME ADDR/PREFIXLEN".
+ * Read by a child that enters the namespace, so the daemon stays out.
+ */
+static void req_netns(long pid)
+{
+	char path[64], addr[INET6_ADDRSTRLEN];
+	struct ifaddrs *ifa, *a;
+	struct stat st;
+	pid_t child;
+	int fd, status;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fflush(out);
+	child = fork();
+	if (child < 0) {
+		fprintf(out, "error fork: %s\n", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (!child) {
+		if (setns(fd, CLONE_NEWNET) || getifaddrs(&ifa))
+			_exit(1);
+		fprintf(out, "ns %lu\n", (unsigned long)st.st_ino);
+		for (a = ifa; a; a = a->ifa_next) {
+			int fam = a->ifa_addr ? a->ifa_addr->sa_family : 0;
+			const void *src;
+			unsigned int plen = 0;
+
+			if (fam == AF_PACKET) {
+				fprintf(out, "link %s %u 0x%x\n", a->ifa_name,
+					if_nametoindex(a->ifa_name),
+					a->ifa_flags);
+				continue;
+			}
+			if (fam != AF_INET && fam != AF_INET6)
+				continue;
+			src = fam == AF_INET ?
+			      (const void *)&((struct sockaddr_in *)a->ifa_addr)->sin_addr :
+			      (const void *)&((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
+			inet_ntop(fam, src, addr, sizeof(addr));
+			if (a->ifa_netmask) {
+				const uint8_t *m = fam == AF_INET ?
+					(const uint8_t *)&((struct sockaddr_in *)a->ifa_netmask)->sin_addr :
+					(const uint8_t *)&((struct sockaddr_in6 *)a->ifa_netmask)->sin6_addr;
+				int i, n = fam == AF_INET ? 4 : 16;
+
+				for (i = 0; i < n; i++)
+					plen += __builtin_popcount(m[i]);
+			}
+			fprintf(out, "%s %s %s/%u\n",
+				fam == AF_INET ? "inet" : "inet6",
+				a->ifa_name, addr, plen);
+		}
+		fflush(out);
+		_exit(0);
+	}
+	close(fd);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		fprintf(out, "error reading the namespace of %ld\n", pid);
+}
+
 static void req_ifaces(void)
 {
 	char names[64][IF_NAMESIZE + 1], path[128], buf[64];
@@ -1298,6 +1427,8 @@ static void pid_request(const char *word, const char *arg)
 	}
 	if (!strcmp(word, "fds")) {
 		req_fds(pid);
+	} else if (!strcmp(word, "netns")) {
+		req_netns(pid);
 	} else if (!strcmp(word, "fdx")) {
 		req_fdx(pid);
 	} else if (!strcmp(word, "maps")) {
@@ -1344,11 +1475,14 @@ static void handle(char *req)
 		req_module_structs();
 	else if (!strcmp(req, "ifaces"))
 		req_ifaces();
+	else if (!strcmp(req, "links"))
+		req_links();
 	else if (!strcmp(req, "net"))
 		req_net();
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||
+			 !strncmp(req, "netns ", 6) ||
 			 !strncmp(req, "maps ", 5) ||
 			 !strncmp(req, "cmdline ", 8) || !strncmp(req, "stat ", 5))) {
 		*arg = 0;
@@ -1423,8 +1557,10 @@ int main(int argc, char **argv)
 		return kh_maps();
 	if (!strcmp(name, "kh-webload"))
 		return kh_webload();
+	if (!strcmp(name, "kh-netns"))
+		return kh_netns();
 	if (!strcmp(name, "kh-truth"))
 		return kh_truth(argc, argv);
-	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-sockets|kh-maps|kh-webload|kh-truth [tty]\n");
+	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-sockets|kh-maps|kh-webload|kh-netns|kh-truth [tty]\n");
 	return 2;
 }

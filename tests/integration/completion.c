@@ -93,7 +93,8 @@ static void techniques(const struct guest *g)
 int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
-		"list", "ps", "vm", "info", "mem", "lsmod", "ifconfig", "lsof",
+		"list", "ps", "vm", "info", "mem", "lsmod", "ifconfig", "ip",
+		"addr", "lsof",
 		"ss", "netstat", "maps", "techniques", "crawl", "watch", NULL,
 	};
 	static const char *const ps_th[] = { "--threads", NULL };

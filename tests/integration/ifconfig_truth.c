@@ -5,7 +5,12 @@
  * truth daemon), each with the same ifindex, flags (as
  * /sys/class/net/NAME/flags), MTU and MAC, and exactly the same sets of
  * IPv4 and IPv6 addresses with their prefix lengths, through both access
- * techniques.
+ * techniques. The link's flags (RUNNING and LOWER_UP, as rtnetlink gives
+ * them to ip), operstate and type are the guest's too, and `keyhole ip`
+ * shows them as ip does, its JSON in ip -j's names. The interfaces of
+ * other network namespaces follow the initial one's: kh-netns's own
+ * namespace, by its inode number, has exactly the interfaces and
+ * addresses the guest's rtnetlink shows inside it.
  *
  * Interfaces and addresses are long-lived in the test guest. One that
  * differs between the guest's snapshots before and after keyhole's reads
@@ -191,6 +196,165 @@ static void compare(const char *what, json_t *doc,
 	}
 }
 
+/* The guest's links: "NAME 0xFLAGS operstate type" (truth "links"). */
+struct truth_link {
+	char name[32], operstate[32];
+	unsigned int flags, type;
+};
+
+static int truth_links(const struct guest *g, struct truth_link *links,
+		       int max)
+{
+	char *out = guest_truth(g, "links"), *line, *save = NULL;
+	int nr = 0;
+
+	/* Compared whole (memcmp): nothing left past the strings. */
+	memset(links, 0, sizeof(*links) * max);
+	for (line = strtok_r(out, "\n", &save); line && nr < max;
+	     line = strtok_r(NULL, "\n", &save), nr++)
+		CHECK(sscanf(line, "%31s %x %31s %u", links[nr].name,
+			     &links[nr].flags, links[nr].operstate,
+			     &links[nr].type) == 4,
+		      "truth links line '%s'", line);
+	free(out);
+	return nr;
+}
+
+/*
+ * keyhole's link_flags, operstate and link_type for every link the
+ * guest had the same before and after; `ip` names them as ip does.
+ */
+static void check_links(const struct guest *g)
+{
+	struct truth_link before[32], after[32];
+	int nr_before, nr_after, i, j, status, compared = 0, lower_up = 0;
+	json_t *doc, *ip;
+	char *text;
+
+	nr_before = truth_links(g, before, 32);
+	doc = keyhole_json(&status, "ifconfig %d", g->pid);
+	ip = keyhole_json(&status, "ip %d", g->pid);
+	CHECK(status == 0 && json_is_array(ip), "ip --json: exit %d", status);
+	nr_after = truth_links(g, after, 32);
+	for (i = 0; i < nr_before; i++) {
+		const struct truth_link *t = &before[i];
+		json_t *k = NULL, *link = NULL, *c;
+		size_t n;
+
+		for (j = 0; j < nr_after; j++)
+			if (!strcmp(after[j].name, t->name))
+				break;
+		if (j == nr_after || memcmp(&after[j], t, sizeof(*t)))
+			continue;
+		/* The first of the name: the initial namespace's. */
+		json_array_foreach(doc, n, c)
+			if (!k && !strcmp(json_string_value(json_object_get(c, "name")) ?: "",
+					  t->name))
+				k = c;
+		json_array_foreach(ip, n, c)
+			if (!link && !strcmp(json_string_value(json_object_get(c, "ifname")) ?: "",
+					     t->name))
+				link = c;
+		CHECK(k && link, "%s: missing from ifconfig or ip", t->name);
+		CHECK(json_integer_value(json_object_get(k, "link_flags")) ==
+		      t->flags, "%s: link_flags 0x%llx, the guest's 0x%x",
+		      t->name, json_integer_value(json_object_get(k, "link_flags")),
+		      t->flags);
+		CHECK(!strcasecmp(json_string_value(json_object_get(k, "operstate")) ?: "",
+				  t->operstate),
+		      "%s: operstate %s, the guest's %s", t->name,
+		      json_string_value(json_object_get(k, "operstate")),
+		      t->operstate);
+		CHECK(!strcmp(json_string_value(json_object_get(link, "link_type")) ?: "",
+			      t->type == 772 ? "loopback" : t->type == 1 ?
+			      "ether" : "?"),
+		      "%s: link type %s, the guest's ARPHRD %u", t->name,
+		      json_string_value(json_object_get(link, "link_type")),
+		      t->type);
+		lower_up += !!(t->flags & 0x10000);
+		compared++;
+	}
+	CHECK(compared >= 2 && lower_up >= 2,
+	      "only %d links compared, %d with LOWER_UP", compared, lower_up);
+	/* ip's text: flags in ip's order, without RUNNING. */
+	text = run_capture(&status, "%s ip %d",
+			   env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+	CHECK(status == 0 && strstr(text, ": lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n    link/loopback") &&
+	      strstr(text, ": khdummy0: <BROADCAST,NOARP,UP,LOWER_UP> mtu 1400 state UNKNOWN\n    link/ether 02:00:00:00:00:42\n") &&
+	      strstr(text, "    inet 10.99.0.1/24\n"),
+	      "ip's text:\n%s", text);
+	free(text);
+	json_decref(doc);
+	json_decref(ip);
+}
+
+/* The interfaces of doc in namespace ns: a new array. */
+static json_t *in_netns(json_t *doc, json_int_t ns)
+{
+	json_t *kept = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(doc, i, c)
+		if (json_integer_value(json_object_get(c, "netns")) == ns)
+			json_array_append(kept, c);
+	return kept;
+}
+
+/* kh-netns's namespace: its lo as the guest sees it from inside. */
+static void check_netns(const struct guest *g, json_t *doc)
+{
+	char request[64], *out, *line, *save = NULL, name[32], addr[80];
+	unsigned long long ns = 0;
+	unsigned int index, flags, links = 0, addrs = 0;
+	json_t *ours, *lo = NULL, *a;
+	size_t i;
+
+	snprintf(request, sizeof(request), "netns %d",
+		 guest_pid_of(g, "kh-netns"));
+	out = guest_truth(g, request);
+	line = strtok_r(out, "\n", &save);
+	CHECK(line && sscanf(line, "ns %llu", &ns) == 1, "truth netns: %s",
+	      line ? line : "");
+	CHECK(ns != (unsigned long long)json_integer_value(json_object_get(
+		      json_array_get(doc, 0), "netns")),
+	      "kh-netns is in the initial namespace");
+	ours = in_netns(doc, ns);
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		if (sscanf(line, "link %31s %u %x", name, &index, &flags) == 3) {
+			json_array_foreach(ours, i, a)
+				if (!strcmp(json_string_value(json_object_get(a, "name")) ?: "",
+					    name))
+					lo = a;
+			CHECK(lo && json_integer_value(json_object_get(lo, "index")) == index &&
+			      json_integer_value(json_object_get(lo, "link_flags")) == flags,
+			      "netns %llu: %s (index %u, flags 0x%x) is not keyhole's: %s",
+			      ns, name, index, flags,
+			      lo ? json_dumps(lo, 0) : "missing");
+			links++;
+		} else if (!strncmp(line, "inet", 4) &&
+			   sscanf(line, "%*s %31s %79s", name, addr) == 2) {
+			int found = 0;
+			char *slash = strchr(addr, '/');
+
+			CHECK(slash, "truth netns line '%s'", line);
+			*slash = '\0';
+			json_array_foreach(json_object_get(lo, "addrs"), i, a)
+				found |= !strcmp(json_string_value(json_object_get(a, "addr")) ?: "",
+						 addr) &&
+					 json_integer_value(json_object_get(a, "prefixlen")) ==
+					 atoi(slash + 1);
+			CHECK(lo && found, "netns %llu: %s has no %s/%s in keyhole's view",
+			      ns, name, addr, slash + 1);
+			addrs++;
+		}
+	}
+	CHECK(links == 1 && json_array_size(ours) == 1 && addrs >= 1,
+	      "netns %llu: the guest shows %u links and %u addresses, keyhole %zu interfaces",
+	      ns, links, addrs, json_array_size(ours));
+	json_decref(ours);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "pvreadv", "procmem" };
@@ -222,9 +386,18 @@ int main(int argc, char **argv)
 	      has_addr(lo, "inet6 ::1/128"),
 	      "the guest's lo lacks 127.0.0.1/8 or ::1/128");
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
+		json_t *all = docs[i];
+
+		check_netns(&g, all);
+		/* The guest's sysfs shows the initial namespace's only. */
+		docs[i] = in_netns(all, json_integer_value(json_object_get(
+			json_array_get(all, 0), "netns")));
+		json_decref(all);
 		compare(techniques[i], docs[i], before, nr_before, after,
 			nr_after);
+	}
+	check_links(&g);
 	printf("%zu interfaces matched the guest via %s and %s\n",
 	       json_array_size(docs[0]), techniques[0], techniques[1]);
 	return KH_PASS;

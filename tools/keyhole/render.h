@@ -36,6 +36,9 @@ void render_lsmod(const json_t *doc, FILE *out);
 /* render_network.c */
 void render_ifconfig(const json_t *doc, FILE *out);
 void render_ss(const json_t *doc, FILE *out);
+void render_ip(const json_t *doc, FILE *out);
+/* The ifconfig document as ip -j addr's; NULL: out of memory. */
+json_t *ip_document(const json_t *doc);
 /* render_vm.c */
 void render_vm(const json_t *doc, FILE *out);
 void render_techniques(const json_t *doc, FILE *out);

@@ -19,11 +19,13 @@
 /* An endpoint: "[v6 address]:port", or a unix socket's path. */
 #define ENDPOINT_LEN 128
 
-/* The IFF_* bits of <linux/if.h>, named as ifconfig names them. */
-static const struct {
+struct iff_name {
 	unsigned int bit;
 	const char *name;
-} iff_names[] = {
+};
+
+/* The IFF_* bits of <linux/if.h>, named as ifconfig names them. */
+static const struct iff_name iff_names[] = {
 	{ 0x1, "UP" }, { 0x2, "BROADCAST" }, { 0x4, "DEBUG" },
 	{ 0x8, "LOOPBACK" }, { 0x10, "POINTOPOINT" }, { 0x20, "NOTRAILERS" },
 	{ 0x40, "RUNNING" }, { 0x80, "NOARP" }, { 0x100, "PROMISC" },
@@ -70,24 +72,147 @@ static void render_ifaddrs(const json_t *addrs, FILE *out)
 	}
 }
 
+/*
+ * Before the first interface of each namespace but the first one's:
+ * "netns: INODE", as ip -all netns exec names each namespace.
+ */
+static void netns_header(const json_t *doc, size_t i, const char *lead,
+			 FILE *out)
+{
+	json_int_t ns = field_int(json_array_get(doc, i), "netns");
+
+	if (i && ns != field_int(json_array_get(doc, i - 1), "netns"))
+		fprintf(out, "%snetns: %lld\n", lead, (long long)ns);
+}
+
 void render_ifconfig(const json_t *doc, FILE *out)
 {
 	char name[IFNAME_LEN], flags[256];
-	const json_t *ifc;
+	const json_t *ifc, *lf;
 	unsigned int bits;
 	size_t i;
 
 	json_array_foreach(doc, i, ifc) {
-		bits = field_int(ifc, "flags");
+		/* As SIOCGIFFLAGS: RUNNING and LOWER_UP from the link. */
+		lf = json_object_get(ifc, "link_flags");
+		bits = json_is_integer(lf) ? json_integer_value(lf) :
+		       field_int(ifc, "flags");
 		kh_printable(field_str(ifc, "name"), sizeof(name), name);
 		format_flags(bits, flags, sizeof(flags));
-		fprintf(out, "%s%s: index %d flags=0x%x<%s> mtu %u\n",
-			i ? "\n" : "", name, (int)field_int(ifc, "index"),
+		if (i)
+			fputc('\n', out);
+		netns_header(doc, i, "", out);
+		fprintf(out, "%s: index %d flags=0x%x<%s> mtu %u\n",
+			name, (int)field_int(ifc, "index"),
 			bits, flags, (unsigned int)field_int(ifc, "mtu"));
 		if (field_int(ifc, "mac_len"))
 			fprintf(out, "        hwaddr %s\n",
 				field_str(ifc, "mac"));
 		render_ifaddrs(json_object_get(ifc, "addrs"), out);
+	}
+}
+
+/* ip's order of the IFF_* names (print_link_flags); RUNNING is not shown. */
+static const struct iff_name ip_flag_names[] = {
+	{ 0x8, "LOOPBACK" }, { 0x2, "BROADCAST" }, { 0x10, "POINTOPOINT" },
+	{ 0x1000, "MULTICAST" }, { 0x80, "NOARP" }, { 0x200, "ALLMULTI" },
+	{ 0x100, "PROMISC" }, { 0x20, "NOTRAILERS" }, { 0x4, "DEBUG" },
+	{ 0x8000, "DYNAMIC" }, { 0x4000, "AUTOMEDIA" }, { 0x2000, "PORTSEL" },
+	{ 0x400, "MASTER" }, { 0x800, "SLAVE" }, { 0x1, "UP" },
+	{ 0x10000, "LOWER_UP" }, { 0x20000, "DORMANT" }, { 0x40000, "ECHO" },
+	{ 0, NULL },
+};
+
+#define IFF_UP		0x1
+#define IFF_RUNNING	0x40
+
+static json_t *ip_flag_list(unsigned int flags)
+{
+	json_t *names = json_array();
+	unsigned int i;
+
+	/* A device up without a carrier, as ip says it. */
+	if ((flags & IFF_UP) && !(flags & IFF_RUNNING))
+		json_array_append_new(names, json_string("NO-CARRIER"));
+	for (i = 0; ip_flag_names[i].name; i++)
+		if (flags & ip_flag_names[i].bit)
+			json_array_append_new(names,
+					      json_string(ip_flag_names[i].name));
+	return names;
+}
+
+/* One interface of the ifconfig document in ip -j's shape. */
+static json_t *ip_link(const json_t *ifc)
+{
+	const json_t *lf = json_object_get(ifc, "link_flags"), *a;
+	json_t *info = json_array(), *link;
+	size_t i;
+
+	json_array_foreach(json_object_get(ifc, "addrs"), i, a)
+		json_array_append_new(info, json_pack("{s:s, s:s, s:I}",
+			"family", field_str(a, "family"),
+			"local", field_str(a, "addr"),
+			"prefixlen", field_int(a, "prefixlen")));
+	link = json_pack("{s:I, s:s, s:o, s:I, s:s, s:s, s:s, s:o, s:I}",
+			 "ifindex", field_int(ifc, "index"),
+			 "ifname", field_str(ifc, "name"),
+			 "flags", ip_flag_list(json_is_integer(lf) ?
+					       json_integer_value(lf) :
+					       field_int(ifc, "flags")),
+			 "mtu", field_int(ifc, "mtu"),
+			 "operstate", field_str(ifc, "operstate"),
+			 "link_type", field_str(ifc, "link_type"),
+			 "address", field_str(ifc, "mac"),
+			 "addr_info", info,
+			 "netns", field_int(ifc, "netns"));
+	return link;
+}
+
+json_t *ip_document(const json_t *doc)
+{
+	json_t *links = json_array(), *link;
+	const json_t *ifc;
+	size_t i;
+
+	json_array_foreach(doc, i, ifc) {
+		link = ip_link(ifc);
+		if (!link || json_array_append_new(links, link)) {
+			json_decref(links);
+			return NULL;
+		}
+	}
+	return links;
+}
+
+/* ip addr: "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN". */
+void render_ip(const json_t *doc, FILE *out)
+{
+	char name[IFNAME_LEN], flags[256];
+	const json_t *link, *a, *f;
+	size_t i, j, n;
+
+	json_array_foreach(doc, i, link) {
+		kh_printable(field_str(link, "ifname"), sizeof(name), name);
+		netns_header(doc, i, "\n", out);
+		flags[0] = '\0';
+		n = 0;
+		json_array_foreach(json_object_get(link, "flags"), j, f)
+			if (n < sizeof(flags))
+				n += snprintf(flags + n, sizeof(flags) - n,
+					      "%s%s", j ? "," : "",
+					      json_string_value(f) ?: "?");
+		fprintf(out, "%d: %s: <%s> mtu %u state %s\n",
+			(int)field_int(link, "ifindex"), name, flags,
+			(unsigned int)field_int(link, "mtu"),
+			field_str(link, "operstate"));
+		fprintf(out, "    link/%s", field_str(link, "link_type"));
+		if (field_str(link, "address")[0])
+			fprintf(out, " %s", field_str(link, "address"));
+		fputc('\n', out);
+		json_array_foreach(json_object_get(link, "addr_info"), j, a)
+			fprintf(out, "    %s %s/%u\n", field_str(a, "family"),
+				field_str(a, "local"),
+				(unsigned int)field_int(a, "prefixlen"));
 	}
 }
 

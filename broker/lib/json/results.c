@@ -203,8 +203,35 @@ json_t *kh_json_modules(const struct kh_module_list *list)
 /* "a.b.c.d/p" or an IPv6 address with "/ppp". */
 #define ADDR_STR_LEN (INET6_ADDRSTRLEN + 5)
 
+/* IF_OPER_* as ip names them. */
+static const char *operstate_name(unsigned int state)
+{
+	static const char *const names[] = {
+		"UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING",
+		"DORMANT", "UP",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+/* ARPHRD_* as ip's link/TYPE names it; another as its number. */
+static const char *link_type_name(unsigned int type, char *buf)
+{
+	switch (type) {
+	case 1: return "ether";
+	case 772: return "loopback";
+	case 776: return "sit";
+	case 768: return "ipip";
+	case 778: return "gre";
+	case 65534: return "none";
+	}
+	snprintf(buf, 8, "%u", type);
+	return buf;
+}
+
 json_t *kh_json_ifaces(const struct kh_iface_list *list)
 {
+	char type[8];
 	char name[sizeof(list->ifaces->name)];
 	/* Every MAC byte as "xx:". */
 	char mac[sizeof(list->ifaces->mac) * 3];
@@ -234,12 +261,16 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list)
 		kh_printable(ifc->name, sizeof(name), name);
 		kh_format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
 		json_array_append_new(array,
-			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o}",
+			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o, s:I, s:s, s:s, s:I}",
 				  "name", name, "index", ifc->index,
 				  "flags", (json_int_t)ifc->flags,
 				  "mtu", (json_int_t)ifc->mtu, "mac", mac,
 				  "mac_len", (json_int_t)ifc->mac_len,
-				  "addrs", addrs));
+				  "addrs", addrs,
+				  "link_flags", (json_int_t)ifc->link_flags,
+				  "operstate", operstate_name(ifc->operstate),
+				  "link_type", link_type_name(ifc->type, type),
+				  "netns", (json_int_t)ifc->netns));
 	}
 	return array;
 }

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Network interfaces of the initial network namespace: init_net's
- * dev_base_head list of net_devices (ifindex order, as /proc/net/dev),
+ * Network interfaces of every network namespace (net_namespace_list,
+ * init_net first), each namespace's dev_base_head list of net_devices
+ * (ifindex order, as its /proc/net/dev),
  * each with its hardware address and its IPv4 (in_device->ifa_list, a
  * singly linked RCU list) and IPv6 (inet6_dev->addr_list) addresses.
  *
  * flags is dev->flags, which is what /sys/class/net/NAME/flags prints
  * (net-sysfs.c shows the field itself). SIOCGIFFLAGS and `ip link` show
  * dev_get_flags() instead, which also derives IFF_RUNNING, IFF_LOWER_UP
- * and IFF_DORMANT from the link state and never has them in dev->flags.
+ * and IFF_DORMANT from the link state and never has them in dev->flags:
+ * link_flags is that, from dev->state, operstate and gflags.
  *
  * Cost: the device walk reads one list_head per device; then one batch
  * reads every device's fields, one batch every MAC and IPv4 list head;
@@ -28,10 +30,20 @@
 #define MAC_MAX ((uint32_t)sizeof(((struct kh_iface *)0)->mac))
 #define IFNAMSIZ ((uint32_t)sizeof(((struct kh_iface *)0)->name))
 
+/* The ABI: <linux/if.h>'s IFF_* and IF_OPER_*. */
+#define IFF_PROMISC_	0x100
+#define IFF_ALLMULTI_	0x200
+#define IFF_RUNNING_	0x40
+#define IFF_LOWER_UP_	0x10000
+#define IFF_DORMANT_	0x20000
+#define IF_OPER_UNKNOWN_	0
+#define IF_OPER_UP_	6
+
 enum {
-	NET_DEV_BASE_HEAD,
+	NET_DEV_BASE_HEAD, NET_LIST, NET_INUM, NET_SIZEOF,
 	ND_DEV_LIST, ND_NAME, ND_IFINDEX, ND_FLAGS, ND_MTU, ND_DEV_ADDR,
-	ND_ADDR_LEN, ND_IP_PTR, ND_IP6_PTR, ND_SIZEOF,
+	ND_ADDR_LEN, ND_STATE, ND_OPERSTATE, ND_GFLAGS, ND_TYPE, ND_IP_PTR,
+	ND_IP6_PTR, ND_SIZEOF,
 	IN_DEV_IFA_LIST, IFA_NEXT, IFA_LOCAL, IFA_PREFIXLEN,
 	IN6_DEV_ADDR_LIST, IFA6_IF_LIST, IFA6_ADDR, IFA6_PREFIX_LEN,
 	IFA6_SIZEOF,
@@ -40,6 +52,9 @@ enum {
 
 static const struct kh_field fields[NR_FIELDS] = {
 	[NET_DEV_BASE_HEAD] = { "net", "dev_base_head" },
+	[NET_LIST] = { "net", "list" },
+	[NET_INUM] = { "net", "ns.inum" },
+	[NET_SIZEOF] = { "net", NULL },
 	[ND_DEV_LIST] = { "net_device", "dev_list" },
 	[ND_NAME] = { "net_device", "name" },
 	[ND_IFINDEX] = { "net_device", "ifindex" },
@@ -47,6 +62,10 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[ND_MTU] = { "net_device", "mtu" },
 	[ND_DEV_ADDR] = { "net_device", "dev_addr" },
 	[ND_ADDR_LEN] = { "net_device", "addr_len" },
+	[ND_STATE] = { "net_device", "state" },
+	[ND_OPERSTATE] = { "net_device", "operstate" },
+	[ND_GFLAGS] = { "net_device", "gflags" },
+	[ND_TYPE] = { "net_device", "type" },
 	[ND_IP_PTR] = { "net_device", "ip_ptr" },
 	[ND_IP6_PTR] = { "net_device", "ip6_ptr", .optional = 1 },
 	[ND_SIZEOF] = { "net_device", NULL },
@@ -70,6 +89,7 @@ struct span {
 /* Per device, what the later passes need. */
 struct dev_state {
 	uint64_t addr;		/* struct net_device */
+	uint32_t netns;		/* its namespace's inode number */
 	uint64_t dev_addr, ip_ptr, ip6_ptr;
 	uint64_t ifa;		/* next in_ifaddr to read, or 0 */
 	unsigned int nr_ifa;	/* in_ifaddrs seen, for the bound */
@@ -89,6 +109,12 @@ struct walk {
 	unsigned int *ifa6_dev;
 	unsigned int nr_ifa6, cap_ifa6;
 	unsigned int cur_dev;	/* whose addr_list is being walked */
+	unsigned int start_bit, nocarrier_bit, dormant_bit;	/* of state */
+	uint32_t cur_netns;	/* whose devices are being collected */
+	/* The namespaces: struct net and its inode number, in list order. */
+	uint64_t *nets;
+	uint32_t *net_inums;
+	unsigned int nr_nets, cap_nets;
 };
 
 static int span_of(const uint32_t *off, const unsigned int *idx,
@@ -113,13 +139,65 @@ static int span_of(const uint32_t *off, const unsigned int *idx,
 	return 0;
 }
 
+/* The bits of dev->state that dev_get_flags() reads, from BTF. */
+static int link_state_bits(struct walk *w, struct kh_err *err)
+{
+	static const char *const names[] = {
+		"__LINK_STATE_START", "__LINK_STATE_NOCARRIER",
+		"__LINK_STATE_DORMANT",
+	};
+	int64_t bit[3];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < 3; i++) {
+		ret = kh_enum_value(w->vm, names[i], &bit[i], err);
+		if (ret)
+			return ret;
+		if (bit[i] < 0 || bit[i] > 63)
+			return kh_err_set(err, EINVAL,
+					  "guest kernel layout: %s is %lld",
+					  names[i], (long long)bit[i]);
+	}
+	w->start_bit = bit[0];
+	w->nocarrier_bit = bit[1];
+	w->dormant_bit = bit[2];
+	return 0;
+}
+
+/*
+ * dev_get_flags(): dev->flags with what the link state says, for a
+ * device that runs; promiscuity and allmulti as the user set them.
+ */
+static uint32_t link_flags(const struct walk *w, uint32_t flags,
+			   uint64_t state, uint8_t operstate, uint16_t gflags)
+{
+	uint32_t f = (flags & ~(IFF_PROMISC_ | IFF_ALLMULTI_ | IFF_RUNNING_ |
+				IFF_LOWER_UP_ | IFF_DORMANT_)) |
+		     (gflags & (IFF_PROMISC_ | IFF_ALLMULTI_));
+
+	if (!(state & (1ULL << w->start_bit)))
+		return f;
+	if (operstate == IF_OPER_UP_ || operstate == IF_OPER_UNKNOWN_)
+		f |= IFF_RUNNING_;
+	if (!(state & (1ULL << w->nocarrier_bit)))
+		f |= IFF_LOWER_UP_;
+	if (state & (1ULL << w->dormant_bit))
+		f |= IFF_DORMANT_;
+	return f;
+}
+
 static int resolve(struct walk *w, struct kh_err *err)
 {
+	/* ND_IP6_PTR last: a kernel without IPv6 leaves it out. */
 	static const unsigned int nd_idx[] = {
 		ND_NAME, ND_IFINDEX, ND_FLAGS, ND_MTU, ND_DEV_ADDR,
-		ND_ADDR_LEN, ND_IP_PTR, ND_IP6_PTR,
+		ND_ADDR_LEN, ND_STATE, ND_OPERSTATE, ND_GFLAGS, ND_TYPE,
+		ND_IP_PTR, ND_IP6_PTR,
 	};
-	static const uint32_t nd_len[] = { IFNAMSIZ, 4, 4, 4, 8, 1, 8, 8 };
+	static const uint32_t nd_len[] = {
+		IFNAMSIZ, 4, 4, 4, 8, 1, 8, 1, 2, 2, 8, 8,
+	};
 	static const unsigned int ifa_idx[] = {
 		IFA_NEXT, IFA_LOCAL, IFA_PREFIXLEN,
 	};
@@ -138,7 +216,10 @@ static int resolve(struct walk *w, struct kh_err *err)
 	for (i = ND_IP6_PTR; i < NR_FIELDS; i++)
 		if (fields[i].optional && off[i] == KH_FIELD_ABSENT)
 			w->has_ipv6 = 0;
-	ret = span_of(off, nd_idx, nd_len, w->has_ipv6 ? 8 : 7, &w->nd, err);
+	ret = span_of(off, nd_idx, nd_len, w->has_ipv6 ? 12 : 11, &w->nd,
+		      err);
+	if (!ret)
+		ret = link_state_bits(w, err);
 	if (!ret)
 		ret = span_of(off, ifa_idx, ifa_len, 3, &w->ifa, err);
 	if (!ret && w->has_ipv6)
@@ -160,8 +241,71 @@ static int collect_dev(struct kh_vm *vm, uint64_t entry, void *opaque)
 		w->cap_devs = cap;
 	}
 	memset(&w->devs[w->nr_devs], 0, sizeof(*w->devs));
+	w->devs[w->nr_devs].netns = w->cur_netns;
 	w->devs[w->nr_devs++].addr = entry;
 	return 0;
+}
+
+static int collect_net(struct kh_vm *vm, uint64_t entry, void *opaque)
+{
+	struct walk *w = opaque;
+
+	if (w->nr_nets == w->cap_nets) {
+		unsigned int cap = w->cap_nets ? w->cap_nets * 2 : 8;
+		uint64_t *nets = realloc(w->nets, sizeof(*nets) * cap);
+
+		if (!nets)
+			return -ENOMEM;
+		w->nets = nets;
+		w->cap_nets = cap;
+	}
+	w->nets[w->nr_nets++] = entry;
+	return 0;
+}
+
+/*
+ * Every namespace's devices: net_namespace_list links the struct nets
+ * (init_net first), each with its dev_base_head list. A namespace whose
+ * inode number cannot be read still has its devices listed, as 0.
+ */
+static int collect_all(struct kh_vm *vm, struct walk *w, struct kh_err *err)
+{
+	struct kh_read *reads;
+	uint64_t head;
+	unsigned int i;
+	int ret;
+
+	ret = kh_sym_va(vm, "net_namespace_list", &head, err);
+	if (!ret)
+		ret = kh_list_walk(vm, head, w->off[NET_LIST],
+				   kh_max_objects(vm, w->off[NET_SIZEOF]),
+				   collect_net, w, &w->list->result, err);
+	if (ret)
+		return ret;
+	w->net_inums = calloc(w->nr_nets + 1, sizeof(*w->net_inums));
+	reads = calloc(w->nr_nets + 1, sizeof(*reads));
+	if (!w->net_inums || !reads) {
+		free(reads);
+		return kh_err_set(err, ENOMEM, "out of memory for %u namespaces",
+				  w->nr_nets);
+	}
+	for (i = 0; i < w->nr_nets; i++)
+		reads[i] = (struct kh_read){
+			.addr = w->nets[i] + w->off[NET_INUM],
+			.buf = &w->net_inums[i], .len = 4 };
+	ret = kh_kva_fetch(vm, reads, w->nr_nets, err);
+	free(reads);
+	if (ret > 0)
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+			"%d network namespaces' numbers cannot be read", ret);
+	for (i = 0; ret >= 0 && i < w->nr_nets; i++) {
+		w->cur_netns = w->net_inums[i];
+		ret = kh_list_walk(vm, w->nets[i] + w->off[NET_DEV_BASE_HEAD],
+				   w->off[ND_DEV_LIST],
+				   kh_max_objects(vm, w->off[ND_SIZEOF]),
+				   collect_dev, w, &w->list->result, err);
+	}
+	return ret < 0 ? ret : 0;
 }
 
 static uint64_t get_u64(const uint8_t *span, const struct span *s,
@@ -216,6 +360,7 @@ static int read_devices(struct walk *w, struct kh_err *err)
 		const uint8_t *span = spans + (size_t)i * w->nd.len;
 		struct dev_state *dev = &w->devs[i];
 		struct kh_iface *iface = &list->ifaces[list->nr];
+		uint16_t gflags;
 		uint8_t addr_len;
 
 		if (reads[i].result) {
@@ -228,7 +373,16 @@ static int read_devices(struct walk *w, struct kh_err *err)
 		memcpy(iface->name, span + off[ND_NAME] - w->nd.start,
 		       IFNAMSIZ - 1);
 		iface->index = get_u32(span, &w->nd, off[ND_IFINDEX]);
+		iface->netns = dev->netns;
 		iface->flags = get_u32(span, &w->nd, off[ND_FLAGS]);
+		memcpy(&iface->operstate,
+		       span + off[ND_OPERSTATE] - w->nd.start, 1);
+		memcpy(&iface->type, span + off[ND_TYPE] - w->nd.start, 2);
+		memcpy(&gflags, span + off[ND_GFLAGS] - w->nd.start, 2);
+		iface->link_flags = link_flags(w, iface->flags,
+					       get_u64(span, &w->nd,
+						       off[ND_STATE]),
+					       iface->operstate, gflags);
 		iface->mtu = get_u32(span, &w->nd, off[ND_MTU]);
 		memcpy(&addr_len, span + off[ND_ADDR_LEN] - w->nd.start, 1);
 		iface->mac_len = addr_len;
@@ -526,7 +680,6 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 	      struct kh_err *err)
 {
 	struct walk w = { .vm = vm };
-	uint64_t init_net;
 	unsigned int i;
 	int ret;
 
@@ -534,17 +687,12 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 		return -EOPNOTSUPP;
 
 	ret = resolve(&w, err);
-	if (!ret)
-		ret = kh_sym_va(vm, "init_net", &init_net, err);
 	if (ret)
 		return ret;
 	w.list = calloc(1, sizeof(*w.list));
 	if (!w.list)
 		return kh_err_set(err, ENOMEM, "out of memory for interfaces");
-	ret = kh_list_walk(vm, init_net + w.off[NET_DEV_BASE_HEAD],
-			   w.off[ND_DEV_LIST],
-			   kh_max_objects(vm, w.off[ND_SIZEOF]), collect_dev,
-			   &w, &w.list->result, err);
+	ret = collect_all(vm, &w, err);
 	if (!ret && w.nr_devs) {
 		w.list->ifaces = calloc(w.nr_devs, sizeof(*w.list->ifaces));
 		if (!w.list->ifaces)
@@ -565,6 +713,8 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 	for (i = 0; i < w.nr_devs; i++)
 		kh_addr_set_free(&w.devs[i].seen);
 	free(w.devs);
+	free(w.nets);
+	free(w.net_inums);
 	free(w.ifa6);
 	free(w.ifa6_dev);
 	if (ret) {

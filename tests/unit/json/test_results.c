@@ -117,12 +117,15 @@ static const char modules_want[] =
 
 static struct kh_iface ifaces[] = {
 	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,
-	  .mac_len = 6, .nr_addrs = 2,
+	  .mac_len = 6, .nr_addrs = 2, .link_flags = 0x10049, .type = 772,
+	  .netns = 4026531840u,
 	  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
 		       .prefixlen = 8 },
 		     { .family = AF_INET6, .addr = { [15] = 1 },
 		       .prefixlen = 128 } } },
 	{ .name = "khdummy0\x7f", .index = 3, .flags = 0x80083,
+	  .link_flags = 0x900c3, .operstate = 6, .type = 1234,
+	  .netns = 4026532300u,
 	  .mtu = 1500, .mac = { 0x02, 0, 0, 0, 0, 0x42 }, .mac_len = 6,
 	  .nr_addrs = 2,
 	  .addrs = { { .family = AF_INET, .addr = { 10, 99, 0, 1 },
@@ -133,9 +136,9 @@ static struct kh_iface_list iface_list = { .nr = 2, .ifaces = ifaces };
 
 static const char ifaces_want[] =
 	"[{\"name\":\"lo\",\"index\":1,\"flags\":9,\"mtu\":65536,\"mac\":\"00:00:00:00:00:00\",\"mac_len\":6,"
-	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"127.0.0.1\",\"prefixlen\":8},{\"family\":\"inet6\",\"addr\":\"::1\",\"prefixlen\":128}]},"
+	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"127.0.0.1\",\"prefixlen\":8},{\"family\":\"inet6\",\"addr\":\"::1\",\"prefixlen\":128}],\"link_flags\":65609,\"operstate\":\"UNKNOWN\",\"link_type\":\"loopback\",\"netns\":4026531840},"
 	"{\"name\":\"khdummy0?\",\"index\":3,\"flags\":524419,\"mtu\":1500,\"mac\":\"02:00:00:00:00:42\",\"mac_len\":6,"
-	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"10.99.0.1\",\"prefixlen\":24},{\"family\":\"inet6\",\"addr\":\"?\",\"prefixlen\":7}]}]";
+	"\"addrs\":[{\"family\":\"inet\",\"addr\":\"10.99.0.1\",\"prefixlen\":24},{\"family\":\"inet6\",\"addr\":\"?\",\"prefixlen\":7}],\"link_flags\":590019,\"operstate\":\"UP\",\"link_type\":\"1234\",\"netns\":4026532300}]";
 
 static struct kh_file files[] = {
 	{ .pid = 1, .fd = 0, .type = "CHR", .inode = 5, .path = "/dev/null",

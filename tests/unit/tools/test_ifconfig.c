@@ -43,14 +43,53 @@ static char *table_of(const struct kh_iface_list *list)
 	return text;
 }
 
+/* ip addr and ip -j addr of the same interfaces. */
+static void ip_table(const struct kh_iface_list *list)
+{
+	json_t *doc = kh_json_ifaces(list), *ip = ip_document(doc);
+	char *text = NULL, *json;
+	size_t size;
+	FILE *out = open_memstream(&text, &size);
+	const char *want =
+		"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n"
+		"    link/loopback\n"
+		"    inet 127.0.0.1/8\n"
+		"\n"
+		"netns: 4026532300\n"
+		"3: kh?dummy0: <NO-CARRIER,BROADCAST,UP> mtu 1500 state DOWN\n"
+		"    link/ether 02:00:00:00:00:42\n"
+		"    inet6 ::1/128\n"
+		"    inet6 ?/0\n";
+	const char *want_json =
+		"[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],"
+		"\"mtu\":65536,\"operstate\":\"UNKNOWN\",\"link_type\":\"loopback\",\"address\":\"\","
+		"\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8}],"
+		"\"netns\":4026531840},";
+
+	CHECK(out && ip, "ip document");
+	render_ip(ip, out);
+	fclose(out);
+	CHECK(!strcmp(text, want), "ip:\n%s\nwant:\n%s", text, want);
+	json = json_dumps(ip, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	CHECK(json && !strncmp(json, want_json, strlen(want_json)),
+	      "ip -j:\n%s\nwant it to start:\n%s", json, want_json);
+	free(json);
+	free(text);
+	json_decref(ip);
+	json_decref(doc);
+}
+
 static void test_table(void)
 {
 	struct kh_iface ifaces[] = {
 		{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,
-		  .nr_addrs = 1,
+		  .link_flags = 0x10049, .nr_addrs = 1, .type = 772,
+		  .netns = 4026531840u,
 		  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
 			       .prefixlen = 8 } } },
 		{ .name = "kh\x1b" "dummy0", .index = 3, .flags = 0x80083,
+		  .link_flags = 0x80003, .operstate = 2, .type = 1,
+		  .netns = 4026532300u,
 		  .mtu = 1500, .mac = { 0x02, 0, 0, 0, 0, 0x42 },
 		  .mac_len = 6, .nr_addrs = 2,
 		  .addrs = { { .family = AF_INET6, .addr = { [15] = 1 },
@@ -59,10 +98,11 @@ static void test_table(void)
 	};
 	struct kh_iface_list list = { .nr = 2, .ifaces = ifaces };
 	const char *want =
-		"lo: index 1 flags=0x9<UP,LOOPBACK> mtu 65536\n"
+		"lo: index 1 flags=0x10049<UP,LOOPBACK,RUNNING,LOWER_UP> mtu 65536\n"
 		"        inet 127.0.0.1/8\n"
 		"\n"
-		"kh?dummy0: index 3 flags=0x80083<UP,BROADCAST,NOARP,0x80000> mtu 1500\n"
+		"netns: 4026532300\n"
+		"kh?dummy0: index 3 flags=0x80003<UP,BROADCAST,0x80000> mtu 1500\n"
 		"        hwaddr 02:00:00:00:00:42\n"
 		"        inet6 ::1/128\n"
 		"        inet6 ?\n";
@@ -70,6 +110,7 @@ static void test_table(void)
 
 	CHECK(!strcmp(got, want), "table:\n%s\nwant:\n%s", got, want);
 	free(got);
+	ip_table(&list);
 }
 
 int main(void)

@@ -95,14 +95,14 @@ static struct kh_module modules[] = {
 static struct kh_module_list module_list = { .nr = 4, .modules = modules };
 
 static struct kh_iface ifaces[] = {
-	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536, .mac_len = 6,
+	{ .name = "lo", .index = 1, .flags = 0x9, .link_flags = 0x9, .mtu = 65536, .mac_len = 6,
 	  .nr_addrs = 2,
 	  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
 		       .prefixlen = 8 },
 		     { .family = AF_INET6, .addr = { [15] = 1 },
 		       .prefixlen = 128 } } },
 	/* Every flag, the longest MAC, address and prefix, a bad family. */
-	{ .name = "kh\x1b" "dummy0\xfe", .index = -3, .flags = 0xffffffff,
+	{ .name = "kh\x1b" "dummy0\xfe", .index = -3, .flags = 0xffffffff, .link_flags = 0xffffffff,
 	  .mtu = 4294967295u, .mac = { 0x02, 0, 0, 0, 0, 0x42 },
 	  .mac_len = 32, .nr_addrs = 4,
 	  .addrs = { { .family = AF_INET6,
