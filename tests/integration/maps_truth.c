@@ -79,8 +79,9 @@ static void check_process(const struct guest *g, int pid, const char *what,
  */
 static void check_all(const struct guest *g)
 {
-	static const char *const comms[] = { "kh-maps", "kh-files", "init" };
-	char request[64], why[1024], prefix[24], *truth, *text;
+	/* Sleepers: init runs a loop that may change its heap. */
+	static const char *const comms[] = { "kh-maps", "kh-files" };
+	char request[64], why[1024], prefix[4200], *truth, *text;
 	struct maps_line *lines;
 	json_t *doc, *proc, *seen_pids = json_object();
 	int status, pid, nr;
@@ -100,8 +101,8 @@ static void check_all(const struct guest *g)
 		json_object_set_new(seen_pids, request, json_true());
 		CHECK(strcmp(request, "2"), "maps --all: kthreadd has a map");
 	}
-	for (i = 0; i < 3; i++) {
-		pid = i < 2 ? guest_pid_of(g, comms[i]) : 1;
+	for (i = 0; i < 2; i++) {
+		pid = guest_pid_of(g, comms[i]);
 		proc = json_by_pid(doc, pid);
 		CHECK(proc, "maps --all: no %s (%d)", comms[i], pid);
 		CHECK(!strcmp(json_string_value(json_object_get(proc, "comm")) ?: "",
@@ -116,14 +117,16 @@ static void check_all(const struct guest *g)
 		free(lines);
 		free(truth);
 	}
-	/* The text: init's first line after its pid. */
-	text = run_capture(&status, "%s maps --all %d",
-			   env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
-	truth = guest_truth(g, "maps 1");
-	snprintf(prefix, sizeof(prefix), "1 %.*s", (int)strcspn(truth, "\n"),
-		 truth);
-	CHECK(status == 0 && !strncmp(text, prefix, strlen(prefix)),
-	      "maps --all: text starts '%.80s', want '%s'", text, prefix);
+	/* The text: kh-maps's first line after its pid. */
+	snprintf(request, sizeof(request), "maps --all %d", g->pid);
+	text = keyhole_whole(&status, request);
+	pid = guest_pid_of(g, "kh-maps");
+	snprintf(request, sizeof(request), "maps %d", pid);
+	truth = guest_truth(g, request);
+	snprintf(prefix, sizeof(prefix), "\n%d %.*s\n", pid,
+		 (int)strcspn(truth, "\n"), truth);
+	CHECK(status == 0 && strstr(text, prefix),
+	      "maps --all: no line '%s' in the text", prefix + 1);
 	free(text);
 	free(truth);
 	json_decref(seen_pids);

@@ -116,9 +116,9 @@ void render_ifconfig(const json_t *doc, FILE *out)
 static const struct iff_name ip_flag_names[] = {
 	{ 0x8, "LOOPBACK" }, { 0x2, "BROADCAST" }, { 0x10, "POINTOPOINT" },
 	{ 0x1000, "MULTICAST" }, { 0x80, "NOARP" }, { 0x200, "ALLMULTI" },
-	{ 0x100, "PROMISC" }, { 0x20, "NOTRAILERS" }, { 0x4, "DEBUG" },
-	{ 0x8000, "DYNAMIC" }, { 0x4000, "AUTOMEDIA" }, { 0x2000, "PORTSEL" },
-	{ 0x400, "MASTER" }, { 0x800, "SLAVE" }, { 0x1, "UP" },
+	{ 0x100, "PROMISC" }, { 0x400, "MASTER" }, { 0x800, "SLAVE" },
+	{ 0x4, "DEBUG" }, { 0x8000, "DYNAMIC" }, { 0x4000, "AUTOMEDIA" },
+	{ 0x2000, "PORTSEL" }, { 0x20, "NOTRAILERS" }, { 0x1, "UP" },
 	{ 0x10000, "LOWER_UP" }, { 0x20000, "DORMANT" }, { 0x40000, "ECHO" },
 	{ 0, NULL },
 };

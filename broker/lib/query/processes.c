@@ -128,19 +128,81 @@ static int one_map(struct kh_vm *vm, const struct kh_task *task,
 	return ret;
 }
 
+/* The VMAs maps --all prints at most, over every process. */
+#define MAPS_ALL_VMAS	(1u << 22)
+
+/*
+ * Drops the entries of doc whose task (tasks[which[i]]) is not what it
+ * was when the list was read: it exited or exec'd while its map was
+ * read, and the map may be its mm's next owner's. One batch for all.
+ * What the walk of a kept one's map found (marks[i]) goes into result;
+ * a dropped one's is its exit's doing.
+ */
+static int drop_changed(struct kh_vm *vm, const struct kh_task_list *tasks,
+			const unsigned int *which,
+			const struct kh_result *marks, json_t *doc,
+			struct kh_result *result, struct kh_err *err)
+{
+	const struct kh_task_layout *tl = &vm->profile->task;
+	size_t nr = json_array_size(doc), i, n;
+	struct kh_read *reads = calloc(2 * nr + 1, sizeof(*reads));
+	struct { int32_t pid; uint64_t mm; } *now = calloc(nr + 1, sizeof(*now));
+	int ret = 0;
+
+	if (!reads || !now) {
+		ret = kh_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct kh_task *t = &tasks->tasks[which[i]];
+
+		reads[2 * i] = (struct kh_read){ .addr = t->addr + tl->pid,
+						 .buf = &now[i].pid, .len = 4 };
+		reads[2 * i + 1] = (struct kh_read){ .addr = t->addr + tl->mm,
+						     .buf = &now[i].mm, .len = 8 };
+	}
+	ret = kh_kva_fetch(vm, reads, 2 * nr, err);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	for (i = n = 0; i < nr; i++) {
+		const struct kh_task *t = &tasks->tasks[which[i]];
+
+		if (reads[2 * i].result || reads[2 * i + 1].result ||
+		    now[i].pid != t->pid || now[i].mm != t->mm) {
+			kh_mark(result, KH_RESULT_INCONSISTENT,
+				"process %d exited or exec'd while its map was read: left out",
+				t->pid);
+			json_array_remove(doc, n);
+			continue;
+		}
+		if (marks[i].flags)
+			kh_mark(result, marks[i].flags, "process %d: %s",
+				t->pid, marks[i].problem);
+		n++;
+	}
+out:
+	free(reads);
+	free(now);
+	return ret;
+}
+
 /*
  * Every process's map: [{"pid", "comm", "maps": [...]}], in pid order.
- * A process that exits meanwhile loses its map, and the result says so;
- * a halting technique holds the guest once for all of them.
+ * Processes that share an mm share its map, walked once; a process that
+ * exits meanwhile is left out, and the result says so; a halting
+ * technique holds the guest once for all of them.
  */
 static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
 		    struct kh_err *err)
 {
 	struct kh_task_list *tasks = NULL;
 	struct kh_result result = { 0 };
+	struct kh_addr_set mms = { 0 };
 	json_t *doc = json_array();
 	char comm[KH_COMM_LEN];
-	unsigned int i;
+	unsigned int i, *which = NULL, total = 0;
+	struct kh_result *marks = NULL;
 	int held = 0, ret;
 
 	if (!doc)
@@ -154,33 +216,58 @@ static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks),
 		      task_by_pid);
 		result = tasks->result;
+		which = calloc(tasks->nr + 1, sizeof(*which));
+		marks = calloc(tasks->nr + 1, sizeof(*marks));
+		if (!which || !marks)
+			ret = kh_err_set(err, ENOMEM, "out of memory");
 	}
 	for (i = 0; !ret && i < tasks->nr; i++) {
 		const struct kh_task *t = &tasks->tasks[i];
 		struct kh_vma_list *list;
 		struct kh_err why = { 0 };
 		json_t *maps;
+		int seen;
 
 		if (!t->mm || (t->flags & PF_KTHREAD_))
 			continue;
-		ret = one_map(vm, t, &list, &why);
-		if (ret == -ESRCH || ret == -ENOMEM) {
-			*err = why;
+		seen = kh_addr_set_find(&mms, t->mm);
+		if (seen >= 0) {
+			/* CLONE_VM without a thread group: the same map. */
+			maps = json_incref(json_object_get(
+				json_array_get(doc, seen), "maps"));
+		} else {
+			ret = one_map(vm, t, &list, &why);
+			/* Its mm gone since the list was read: left out. */
+			if (ret == -ENOENT) {
+				kh_mark(&result, KH_RESULT_INCONSISTENT,
+					"process %d exited while maps were read: %s",
+					t->pid, why.msg);
+				ret = 0;
+				continue;
+			}
+			if (ret) {
+				*err = why;
+				break;
+			}
+			marks[json_array_size(doc)] = list->result;
+			maps = kh_json_vmas(list);
+			kh_vma_list_free(list);
+			if (kh_addr_set_put(&mms, t->mm,
+					    json_array_size(doc)) < 0) {
+				json_decref(maps);
+				maps = NULL;
+			}
+		}
+		total += json_array_size(maps);
+		if (total > MAPS_ALL_VMAS) {
+			json_decref(maps);
+			kh_mark(&result, KH_RESULT_INCOMPLETE,
+				"more than %u mappings in all: stopped at process %d",
+				MAPS_ALL_VMAS, t->pid);
 			break;
 		}
-		if (ret) {
-			kh_mark(&result, KH_RESULT_INCONSISTENT,
-				"map of process %d (it may have exited): %s",
-				t->pid, why.msg);
-			ret = 0;
-			continue;
-		}
-		if (list->result.flags)
-			kh_mark(&result, list->result.flags, "process %d: %s",
-				t->pid, list->result.problem);
 		kh_printable(t->comm, KH_COMM_LEN, comm);
-		maps = kh_json_vmas(list);
-		kh_vma_list_free(list);
+		which[json_array_size(doc)] = i;
 		if (!maps || json_array_append_new(doc,
 				json_pack("{s:i, s:s, s:o}", "pid", t->pid,
 					  "comm", comm, "maps", maps))) {
@@ -188,8 +275,13 @@ static int all_maps(struct kh_vm *vm, struct kh_query_result *res,
 			break;
 		}
 	}
+	if (!ret)
+		ret = drop_changed(vm, tasks, which, marks, doc, &result, err);
 	ret = kh_query_release(vm, held, ret, err);
 	kh_task_list_free(tasks);
+	kh_addr_set_free(&mms);
+	free(which);
+	free(marks);
 	if (ret) {
 		json_decref(doc);
 		return ret;

@@ -37,6 +37,7 @@
 #define IFF_LOWER_UP_	0x10000
 #define IFF_DORMANT_	0x20000
 #define IF_OPER_UNKNOWN_	0
+#define IF_OPER_DOWN_	2
 #define IF_OPER_UP_	6
 
 enum {
@@ -111,6 +112,8 @@ struct walk {
 	unsigned int cur_dev;	/* whose addr_list is being walked */
 	unsigned int start_bit, nocarrier_bit, dormant_bit;	/* of state */
 	uint32_t cur_netns;	/* whose devices are being collected */
+	unsigned int max_devs;	/* over every namespace together */
+	struct kh_addr_set dev_seen;	/* a device in two lists is once */
 	/* The namespaces: struct net and its inode number, in list order. */
 	uint64_t *nets;
 	uint32_t *net_inums;
@@ -230,7 +233,23 @@ static int resolve(struct walk *w, struct kh_err *err)
 static int collect_dev(struct kh_vm *vm, uint64_t entry, void *opaque)
 {
 	struct walk *w = opaque;
+	int ret;
 
+	if (w->nr_devs >= w->max_devs) {
+		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
+			"more interfaces than guest RAM can hold; stopped at 0x%" PRIx64,
+			entry);
+		return 1;
+	}
+	ret = kh_addr_set_add(&w->dev_seen, entry);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
+			"net_device 0x%" PRIx64 " is in two namespaces' lists",
+			entry);
+		return 1;
+	}
 	if (w->nr_devs == w->cap_devs) {
 		unsigned int cap = w->cap_devs ? w->cap_devs * 2 : 16;
 		struct dev_state *devs = realloc(w->devs, sizeof(*devs) * cap);
@@ -298,12 +317,15 @@ static int collect_all(struct kh_vm *vm, struct walk *w, struct kh_err *err)
 	if (ret > 0)
 		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 			"%d network namespaces' numbers cannot be read", ret);
-	for (i = 0; ret >= 0 && i < w->nr_nets; i++) {
+	/* One bound for the devices of every namespace together. */
+	w->max_devs = kh_max_objects(vm, w->off[ND_SIZEOF]);
+	for (i = 0; ret >= 0 && i < w->nr_nets && w->nr_devs < w->max_devs;
+	     i++) {
 		w->cur_netns = w->net_inums[i];
 		ret = kh_list_walk(vm, w->nets[i] + w->off[NET_DEV_BASE_HEAD],
 				   w->off[ND_DEV_LIST],
-				   kh_max_objects(vm, w->off[ND_SIZEOF]),
-				   collect_dev, w, &w->list->result, err);
+				   w->max_devs - w->nr_devs + 1, collect_dev, w,
+				   &w->list->result, err);
 	}
 	return ret < 0 ? ret : 0;
 }
@@ -361,6 +383,7 @@ static int read_devices(struct walk *w, struct kh_err *err)
 		struct dev_state *dev = &w->devs[i];
 		struct kh_iface *iface = &list->ifaces[list->nr];
 		uint16_t gflags;
+		uint64_t state;
 		uint8_t addr_len;
 
 		if (reads[i].result) {
@@ -379,10 +402,12 @@ static int read_devices(struct walk *w, struct kh_err *err)
 		       span + off[ND_OPERSTATE] - w->nd.start, 1);
 		memcpy(&iface->type, span + off[ND_TYPE] - w->nd.start, 2);
 		memcpy(&gflags, span + off[ND_GFLAGS] - w->nd.start, 2);
-		iface->link_flags = link_flags(w, iface->flags,
-					       get_u64(span, &w->nd,
-						       off[ND_STATE]),
+		state = get_u64(span, &w->nd, off[ND_STATE]);
+		iface->link_flags = link_flags(w, iface->flags, state,
 					       iface->operstate, gflags);
+		/* As rtnetlink and sysfs: a device not running is down. */
+		if (!(state & (1ULL << w->start_bit)))
+			iface->operstate = IF_OPER_DOWN_;
 		iface->mtu = get_u32(span, &w->nd, off[ND_MTU]);
 		memcpy(&addr_len, span + off[ND_ADDR_LEN] - w->nd.start, 1);
 		iface->mac_len = addr_len;
@@ -712,6 +737,7 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 		ret = kh_vm_verify(vm, err);
 	for (i = 0; i < w.nr_devs; i++)
 		kh_addr_set_free(&w.devs[i].seen);
+	kh_addr_set_free(&w.dev_seen);
 	free(w.devs);
 	free(w.nets);
 	free(w.net_inums);
