@@ -77,11 +77,6 @@ struct mod_layout {
 	int64_t live, coming, going, unformed;
 };
 
-struct collect {
-	uint64_t *addrs;
-	unsigned int nr, cap;
-};
-
 static void span_cover(struct mod_layout *ml, uint32_t off, uint32_t len,
 		       uint32_t *end)
 {
@@ -158,23 +153,6 @@ static int resolve(struct kh_vm *vm, struct mod_layout *ml,
 				  "guest kernel layout: struct module fields span %u bytes",
 				  end - ml->span_start);
 	ml->span_len = end - ml->span_start;
-	return 0;
-}
-
-static int collect_module(struct kh_vm *vm, uint64_t entry, void *opaque)
-{
-	struct collect *c = opaque;
-
-	if (c->nr == c->cap) {
-		unsigned int cap = c->cap ? c->cap * 2 : 64;
-		uint64_t *addrs = realloc(c->addrs, sizeof(*addrs) * cap);
-
-		if (!addrs)
-			return -ENOMEM;
-		c->addrs = addrs;
-		c->cap = cap;
-	}
-	c->addrs[c->nr++] = entry;
 	return 0;
 }
 
@@ -303,7 +281,7 @@ static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
 		      unsigned int *budget, struct kh_err *err)
 {
 	const uint32_t *off = ml->off;
-	struct collect uses = { 0 };
+	struct kh_addr_list uses = { 0 };
 	struct kh_read *reads = NULL;
 	uint64_t *sources = NULL;
 	size_t n = 0;
@@ -319,7 +297,7 @@ static int read_users(struct kh_vm *vm, const struct mod_layout *ml,
 	ret = kh_list_walk(vm, mod->addr + off[MOD_SOURCE_LIST],
 			   off[USE_SOURCE_LIST],
 			   *budget < MAX_USERS ? *budget : MAX_USERS,
-			   collect_module, &uses, &list->result, err);
+			   kh_list_collect, &uses, &list->result, err);
 	*budget -= uses.nr < *budget ? uses.nr : *budget;
 	if (ret || !uses.nr)
 		goto out;
@@ -371,7 +349,7 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	       struct kh_err *err)
 {
 	struct kh_module_list *list;
-	struct collect c = { 0 };
+	struct kh_addr_list c = { 0 };
 	struct kh_read *reads = NULL;
 	struct mod_layout ml;
 	uint8_t *spans = NULL;
@@ -394,7 +372,7 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 		return kh_err_set(err, ENOMEM, "out of memory for modules");
 	ret = kh_list_walk(vm, head, ml.off[MOD_LIST],
 			   kh_max_objects(vm, ml.off[MOD_SIZEOF]),
-			   collect_module, &c, &list->result, err);
+			   kh_list_collect, &c, &list->result, err);
 	if (ret)
 		goto out;
 	if (c.nr) {

@@ -115,9 +115,8 @@ struct walk {
 	unsigned int max_devs;	/* over every namespace together */
 	struct kh_addr_set dev_seen;	/* a device in two lists is once */
 	/* The namespaces: struct net and its inode number, in list order. */
-	uint64_t *nets;
+	struct kh_addr_list nets;
 	uint32_t *net_inums;
-	unsigned int nr_nets, cap_nets;
 };
 
 static int span_of(const uint32_t *off, const unsigned int *idx,
@@ -265,23 +264,6 @@ static int collect_dev(struct kh_vm *vm, uint64_t entry, void *opaque)
 	return 0;
 }
 
-static int collect_net(struct kh_vm *vm, uint64_t entry, void *opaque)
-{
-	struct walk *w = opaque;
-
-	if (w->nr_nets == w->cap_nets) {
-		unsigned int cap = w->cap_nets ? w->cap_nets * 2 : 8;
-		uint64_t *nets = realloc(w->nets, sizeof(*nets) * cap);
-
-		if (!nets)
-			return -ENOMEM;
-		w->nets = nets;
-		w->cap_nets = cap;
-	}
-	w->nets[w->nr_nets++] = entry;
-	return 0;
-}
-
 /*
  * Every namespace's devices: net_namespace_list links the struct nets
  * (init_net first), each with its dev_base_head list. A namespace whose
@@ -298,31 +280,32 @@ static int collect_all(struct kh_vm *vm, struct walk *w, struct kh_err *err)
 	if (!ret)
 		ret = kh_list_walk(vm, head, w->off[NET_LIST],
 				   kh_max_objects(vm, w->off[NET_SIZEOF]),
-				   collect_net, w, &w->list->result, err);
+				   kh_list_collect, &w->nets, &w->list->result,
+				   err);
 	if (ret)
 		return ret;
-	w->net_inums = calloc(w->nr_nets + 1, sizeof(*w->net_inums));
-	reads = calloc(w->nr_nets + 1, sizeof(*reads));
+	w->net_inums = calloc(w->nets.nr + 1, sizeof(*w->net_inums));
+	reads = calloc(w->nets.nr + 1, sizeof(*reads));
 	if (!w->net_inums || !reads) {
 		free(reads);
 		return kh_err_set(err, ENOMEM, "out of memory for %u namespaces",
-				  w->nr_nets);
+				  w->nets.nr);
 	}
-	for (i = 0; i < w->nr_nets; i++)
+	for (i = 0; i < w->nets.nr; i++)
 		reads[i] = (struct kh_read){
-			.addr = w->nets[i] + w->off[NET_INUM],
+			.addr = w->nets.addrs[i] + w->off[NET_INUM],
 			.buf = &w->net_inums[i], .len = 4 };
-	ret = kh_kva_fetch(vm, reads, w->nr_nets, err);
+	ret = kh_kva_fetch(vm, reads, w->nets.nr, err);
 	free(reads);
 	if (ret > 0)
 		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
 			"%d network namespaces' numbers cannot be read", ret);
 	/* One bound for the devices of every namespace together. */
 	w->max_devs = kh_max_objects(vm, w->off[ND_SIZEOF]);
-	for (i = 0; ret >= 0 && i < w->nr_nets && w->nr_devs < w->max_devs;
+	for (i = 0; ret >= 0 && i < w->nets.nr && w->nr_devs < w->max_devs;
 	     i++) {
 		w->cur_netns = w->net_inums[i];
-		ret = kh_list_walk(vm, w->nets[i] + w->off[NET_DEV_BASE_HEAD],
+		ret = kh_list_walk(vm, w->nets.addrs[i] + w->off[NET_DEV_BASE_HEAD],
 				   w->off[ND_DEV_LIST],
 				   w->max_devs - w->nr_devs + 1, collect_dev, w,
 				   &w->list->result, err);
@@ -739,7 +722,7 @@ int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 		kh_addr_set_free(&w.devs[i].seen);
 	kh_addr_set_free(&w.dev_seen);
 	free(w.devs);
-	free(w.nets);
+	free(w.nets.addrs);
 	free(w.net_inums);
 	free(w.ifa6);
 	free(w.ifa6_dev);

@@ -319,6 +319,24 @@ unsigned int kh_max_objects(const struct kh_vm *vm, uint32_t object_size)
 	return max > (1u << 24) ? 1u << 24 : (unsigned int)max;
 }
 
+int kh_list_collect(struct kh_vm *vm, uint64_t entry, void *opaque)
+{
+	struct kh_addr_list *l = opaque;
+
+	(void)vm;
+	if (l->nr == l->cap) {
+		unsigned int cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *addrs = realloc(l->addrs, sizeof(*addrs) * cap);
+
+		if (!addrs)
+			return -ENOMEM;
+		l->addrs = addrs;
+		l->cap = cap;
+	}
+	l->addrs[l->nr++] = entry;
+	return 0;
+}
+
 int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
 		 unsigned int max, kh_list_fn fn, void *opaque,
 		 struct kh_result *result, struct kh_err *err)

@@ -101,6 +101,14 @@ int kh_list_walk(struct kh_vm *vm, uint64_t head, uint32_t member,
 		 unsigned int max, kh_list_fn fn, void *opaque,
 		 struct kh_result *result, struct kh_err *err);
 
+/* The entries of a list, in order: what kh_list_collect() gathers. */
+struct kh_addr_list {
+	uint64_t *addrs;	/* free() it */
+	unsigned int nr, cap;
+};
+/* A kh_list_fn that appends each entry to the kh_addr_list opaque. */
+int kh_list_collect(struct kh_vm *vm, uint64_t entry, void *opaque);
+
 /*
  * Addresses of guest objects seen by a walk, each with an index of the
  * walker's (where it keeps what it read there): cycle detection in walks
