@@ -7,10 +7,12 @@
 # scratch build folder that borrows BUILD_DIR's L1 images, payload and the
 # built kmod/keyhole.ko) that pass, skip (once as a documented environment
 # skip, once not), fail, log a kernel WARNING, leave a process behind,
-# crash the L1 kernel, and stop the inner runner so the L1 hangs. Checks
-# that each gets the verdict it must, that the programs after the crash
-# and after the hang still run in a fresh L1, that the hang is reported
-# as one, that the summary line adds up and that the exit status is
+# crash the L1 kernel, stop the inner runner so the L1 hangs, and print
+# what the kernel prints when the emulator loses a CPU. Checks that each
+# gets the verdict it must, that the programs after the crash and after
+# the hang still run in a fresh L1, that the test during which a CPU was
+# lost runs again in one, that the hang and the lost CPU are reported
+# as such, that the summary line adds up and that the exit status is
 # non-zero. About 4 minutes.
 set -u
 
@@ -48,9 +50,23 @@ prog test_g_after 'exit 0'
 # results, the L1 itself stays up
 prog test_h_stuck 'kill -STOP "$(ps -o ppid= -p "$PPID")"; exit 0'
 prog test_i_after_hang 'exit 0'
+# what the L1 kernel prints when the emulator stops running CPU 1 (the
+# NMI sent to it is never answered), the first time only: tests/kmod/run
+# must end this L1 and run the test again in a fresh one
+prog test_j_lost '[ -e "$KT_BUILD/lost.once" ] && exit 0
+touch "$KT_BUILD/lost.once"
+for l in "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" \
+	"rcu: 	1-...!: (0 ticks this GP) idle=0540/0/0x0 softirq=1/1 fqs=0 (false positive?)" \
+	"Sending NMI from CPU 0 to CPUs 1:" \
+	"rcu: Stack dump where RCU GP kthread last ran:" \
+	"Sending NMI from CPU 0 to CPUs 1:"; do
+	echo "<3>$l" >/dev/kmsg
+done
+sleep 600'
+prog test_k_after_lost 'exit 0'
 
 out=$scratch/out
-KT_NO_BUILD=1 KT_TIMEOUT=25 KT_ENV_SKIPS=$scratch/env-skips \
+KT_NO_BUILD=1 KT_TIMEOUT=25 KT_L1_BOOTS=4 KT_ENV_SKIPS=$scratch/env-skips \
 	"$here/../run" --no-lint "$scratch" >"$out" 2>&1
 rc=$?
 
@@ -77,6 +93,10 @@ expect FAIL l1/clean-exit
 expect PASS kmod/test_g_after
 expect FAIL kmod/test_h_stuck
 expect PASS kmod/test_i_after_hang
+expect LOST kmod/test_j_lost
+expect PASS kmod/test_j_lost
+expect PASS kmod/test_k_after_lost
+expect PASS l1/vcpu-lost
 expect PASS kmod/rmmod
 grep -q 'the output of a failing test' "$out" ||
 	{ echo "FAIL the failing test's output is not shown"; fail=1; }
@@ -90,14 +110,19 @@ grep -q 'booting a fresh L1 for the tests after kmod/test_h_stuck' "$out" ||
 	{ echo "FAIL no fresh L1 after the hang"; fail=1; }
 grep -qx 'L1 hang: 1 (during kmod/test_h_stuck)' "$out" ||
 	{ echo "FAIL the summary does not tell the L1 hang apart"; fail=1; }
+grep -q 'booting a fresh L1 to run kmod/test_j_lost again' "$out" ||
+	{ echo "FAIL no fresh L1 to run the test again after the lost CPU"; fail=1; }
+grep -qx 'L1 CPU lost by the emulator: 1 (during kmod/test_j_lost)' "$out" ||
+	{ echo "FAIL the summary does not tell the lost CPU apart"; fail=1; }
 grep -q 'not a documented environment skip' "$out" ||
 	{ echo "FAIL the undocumented skip is not explained"; fail=1; }
-# kmsg-check, kvm_amd, insmod, a, g, i, rmmod pass; b2 c d e f h and two
-# clean-exit fail; b is the one documented skip
-if tail -n1 "$out" | grep -qx '7 passed, 8 failed, 1 skipped'; then
+# vcpu-lost, kmsg-check, kvm_amd, insmod, a, g, i, j (run again), k,
+# rmmod pass; b2 c d e f h and two clean-exit fail; b is the one
+# documented skip
+if tail -n1 "$out" | grep -qx '10 passed, 8 failed, 1 skipped'; then
 	echo "ok   summary: $(tail -n1 "$out")"
 else
-	echo "FAIL summary: $(tail -n1 "$out"), not 7 passed, 8 failed, 1 skipped"
+	echo "FAIL summary: $(tail -n1 "$out"), not 10 passed, 8 failed, 1 skipped"
 	fail=1
 fi
 if [ $rc = 0 ]; then
