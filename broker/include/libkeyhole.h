@@ -480,6 +480,16 @@ struct kh_iface {
 	uint32_t mac_len;
 	uint32_t nr_addrs;
 	struct kh_ifaddr addrs[KH_IFADDR_MAX];
+	uint64_t dev;		/* struct net_device */
+	/*
+	 * With kh_iface_stats(), where stats is 1: what /proc/net/dev and
+	 * ip -s show, summed over the CPUs as the driver's own
+	 * ndo_get_stats64 does (loopback, dummy, tunnels' tstats) or from
+	 * dev->stats for a driver without one. 0: a driver that keeps
+	 * counters its own way, not read.
+	 */
+	int stats;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 };
 struct kh_iface_list {
 	struct kh_result result;
@@ -489,6 +499,9 @@ struct kh_iface_list {
 int kh_ifaces(struct kh_vm *vm, struct kh_iface_list **listp,
 	      struct kh_err *err);
 void kh_iface_list_free(struct kh_iface_list *list);
+/* Fills the counters. Failures mark the list; -errno: VM gone. */
+int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
+		   struct kh_err *err);
 
 /*
  * Open files, as readlink(/proc/PID/fd/FD) and lsof show them. The bytes
@@ -540,7 +553,12 @@ struct kh_conn {
 	char type[12];		/* stream, dgram, seqpacket */
 	uint64_t inode;
 	char path[108];		/* unix: bound path ("@..." abstract), or "" */
-	uint64_t sock;		/* struct sock */
+	uint64_t sock;		/* struct sock (or its mini-socket) */
+	char found[8];		/* "fd": a process holds it open; "hash":
+				 * only the kernel's TCP hash table has it
+				 * (kh_conns_unheld) */
+	int mini;		/* found "hash" as a TIME_WAIT or request
+				 * mini-socket: no struct sock, no queues */
 	uint32_t nr_pids;
 	int32_t pids[KH_CONN_PIDS];	/* processes holding it open */
 	/*
@@ -559,6 +577,14 @@ struct kh_conn_list {
 int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	     struct kh_err *err);
 void kh_conn_list_free(struct kh_conn_list *list);
+/*
+ * Adds to list the TCP sockets that no process holds, from the kernel's
+ * established hash: connections not yet accept()ed, TIME_WAIT, half-open
+ * requests (SYN_RECV). Each has found "hash", inode 0 and no pids.
+ * Failures mark the list; -errno: VM gone.
+ */
+int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
+		    struct kh_err *err);
 /* Fills recv_q and send_q. Failures mark the list; -errno: VM gone. */
 int kh_conn_queues(struct kh_vm *vm, struct kh_conn_list *list,
 		   struct kh_err *err);

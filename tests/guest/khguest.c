@@ -1357,6 +1357,65 @@ static void req_net(void)
 	}
 }
 
+/*
+ * A loopback connection whose client closes first, so that the client's
+ * side waits in TIME_WAIT for 60 s after the server closes too: no
+ * process holds it. Its client port, or 0 (errno set).
+ */
+static unsigned int time_wait(int family)
+{
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6,
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET };
+	struct sockaddr *sa = family == AF_INET6 ? (struct sockaddr *)&sa6 :
+						   (struct sockaddr *)&sa4;
+	socklen_t size = family == AF_INET6 ? sizeof(sa6) : sizeof(sa4);
+	socklen_t len = size;
+	int l, c = -1, a = -1, saved;
+	unsigned int port = 0;
+	char buf[16];
+
+	sa4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(family, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, sa, size) || listen(l, 1) ||
+	    getsockname(l, sa, &len))
+		goto out;
+	c = socket(family, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, sa, size))
+		goto out;
+	a = accept(l, NULL, NULL);
+	len = size;
+	if (a < 0 || getsockname(c, sa, &len))
+		goto out;
+	port = ntohs(family == AF_INET6 ? sa6.sin6_port : sa4.sin_port);
+	/* the client's FIN first; the server reads it, then closes too */
+	close(c);
+	c = -1;
+	if (read(a, buf, sizeof(buf)) != 0)
+		port = 0;
+out:
+	saved = errno;
+	if (a >= 0)
+		close(a);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	errno = saved;
+	return port;
+}
+
+/* "timewait PORT PORT6": a TIME_WAIT socket over IPv4 and one over IPv6. */
+static void req_timewait(void)
+{
+	unsigned int port = time_wait(AF_INET), port6 = time_wait(AF_INET6);
+
+	if (port && port6)
+		fprintf(out, "timewait %u %u\n", port, port6);
+	else
+		fprintf(out, "error timewait: %s\n", strerror(errno));
+}
+
 static void req_cmdline(long pid)
 {
 	static char buf[65536];
@@ -1479,6 +1538,10 @@ static void handle(char *req)
 		req_links();
 	else if (!strcmp(req, "net"))
 		req_net();
+	else if (!strcmp(req, "timewait"))
+		req_timewait();
+	else if (!strcmp(req, "netdev"))
+		req_cat("/proc/net/dev");
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||

@@ -12,6 +12,12 @@
  * namespace, by its inode number, has exactly the interfaces and
  * addresses the guest's rtnetlink shows inside it.
  *
+ * The packet and byte counters, received and sent (`keyhole ip -s`,
+ * stats64 as ip -s -j names it), are the guest's /proc/net/dev: for lo
+ * (every packet both sent and received: the two equal) and khdummy0 (a
+ * dummy only sends: nothing received), each counter between the guest's
+ * before keyhole's read and after it, and lo's not 0.
+ *
  * Interfaces and addresses are long-lived in the test guest. One that
  * differs between the guest's snapshots before and after keyhole's reads
  * (IPv6 autoconfiguration still settling, say) is left out, but lo and
@@ -355,6 +361,86 @@ static void check_netns(const struct guest *g, json_t *doc)
 	free(out);
 }
 
+/* The guest's /proc/net/dev line of name: rx bytes, packets, tx ... */
+static void truth_counters(const struct guest *g, const char *name,
+			   unsigned long long c[4])
+{
+	char *out = guest_truth(g, "netdev"), *line, *save = NULL, want[40];
+	int found = 0;
+
+	snprintf(want, sizeof(want), "%s:", name);
+	for (line = strtok_r(out, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char first[40];
+
+		if (sscanf(line, "%39s", first) != 1 || strcmp(first, want))
+			continue;
+		found = sscanf(line + strcspn(line, ":") + 1,
+			       "%llu %llu %*u %*u %*u %*u %*u %*u %llu %llu",
+			       &c[0], &c[1], &c[2], &c[3]) == 4;
+	}
+	CHECK(found, "no counters of %s in the guest's /proc/net/dev:\n%s",
+	      name, out);
+	free(out);
+}
+
+/* keyhole ip -s: every counter between the guest's two readings. */
+static void check_counters(const struct guest *g)
+{
+	static const char *const names[] = { "lo", "khdummy0" };
+	static const char *const keys[4][2] = {
+		{ "rx", "bytes" }, { "rx", "packets" },
+		{ "tx", "bytes" }, { "tx", "packets" },
+	};
+	unsigned long long before[2][4], after[2][4], got[2][4];
+	json_t *doc, *link, *stats;
+	char *text, args[64];
+	int i, k, status;
+	size_t j;
+
+	for (i = 0; i < 2; i++)
+		truth_counters(g, names[i], before[i]);
+	doc = keyhole_json(&status, "ip -s %d", g->pid);
+	for (i = 0; i < 2; i++)
+		truth_counters(g, names[i], after[i]);
+	CHECK(status == 0 && json_is_array(doc), "ip -s --json: exit %d",
+	      status);
+	for (i = 0; i < 2; i++) {
+		stats = NULL;
+		json_array_foreach(doc, j, link)
+			if (!strcmp(json_string_value(json_object_get(
+				    link, "ifname")) ?: "", names[i])) {
+				stats = json_object_get(link, "stats64");
+				break;
+			}
+		CHECK(stats, "ip -s: %s has no stats64", names[i]);
+		for (k = 0; k < 4; k++) {
+			got[i][k] = json_integer_value(json_object_get(
+				json_object_get(stats, keys[k][0]),
+				keys[k][1]));
+			CHECK(got[i][k] >= before[i][k] &&
+			      got[i][k] <= after[i][k],
+			      "%s %s %s: keyhole %llu, the guest %llu before and %llu after",
+			      names[i], keys[k][0], keys[k][1], got[i][k],
+			      before[i][k], after[i][k]);
+		}
+	}
+	/* The same read: lo's received are its sent; a dummy receives none. */
+	CHECK(got[0][0] == got[0][2] && got[0][1] == got[0][3],
+	      "lo: received %llu bytes in %llu packets, sent %llu in %llu",
+	      got[0][0], got[0][1], got[0][2], got[0][3]);
+	CHECK(!got[1][0] && !got[1][1], "khdummy0 received %llu packets",
+	      got[1][1]);
+	CHECK(before[0][1] > 0 && before[0][3] > 0,
+	      "lo has sent no packets: nothing was compared");
+	json_decref(doc);
+	snprintf(args, sizeof(args), "ip -s %d", g->pid);
+	text = keyhole_whole(&status, args);
+	CHECK(status == 0 && strstr(text, "    RX:") && strstr(text, "    TX:"),
+	      "ip -s: exit %d, no RX:/TX: lines in\n%s", status, text);
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "pvreadv", "procmem" };
@@ -398,6 +484,7 @@ int main(int argc, char **argv)
 			nr_after);
 	}
 	check_links(&g);
+	check_counters(&g);
 	printf("%zu interfaces matched the guest via %s and %s\n",
 	       json_array_size(docs[0]), techniques[0], techniques[1]);
 	return KH_PASS;

@@ -245,8 +245,7 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out);
 COMMAND(ps);
 COMMAND(lsof);
 COMMAND(ss);
-int cmd_ip(const struct options *opts, const struct subcommand *cmd,
-	   const struct cmd_args *args);
+COMMAND(ip);
 COMMAND(maps);
 COMMAND(crawl);
 COMMAND(watch);

@@ -38,7 +38,7 @@ void render_ifconfig(const json_t *doc, FILE *out);
 void render_ss(const json_t *doc, FILE *out);
 void render_ip(const json_t *doc, FILE *out);
 /* The ifconfig document as ip -j addr's; NULL: out of memory. */
-json_t *ip_document(const json_t *doc);
+json_t *ip_document(const json_t *doc, int stats);
 /* render_vm.c */
 void render_vm(const json_t *doc, FILE *out);
 void render_techniques(const json_t *doc, FILE *out);

@@ -85,6 +85,21 @@ static void netns_header(const json_t *doc, size_t i, const char *lead,
 		fprintf(out, "%snetns: %lld\n", lead, (long long)ns);
 }
 
+/* ifconfig's "RX packets N  bytes N", where they were read. */
+static void counters(const json_t *stats, FILE *out)
+{
+	static const char *const dirs[] = { "rx", "tx" };
+	const json_t *d;
+	unsigned int i;
+
+	for (i = 0; stats && i < 2; i++) {
+		d = json_object_get(stats, dirs[i]);
+		fprintf(out, "        %s packets %lld  bytes %lld\n",
+			i ? "TX" : "RX", (long long)field_int(d, "packets"),
+			(long long)field_int(d, "bytes"));
+	}
+}
+
 void render_ifconfig(const json_t *doc, FILE *out)
 {
 	char name[IFNAME_LEN], flags[256];
@@ -109,6 +124,7 @@ void render_ifconfig(const json_t *doc, FILE *out)
 			fprintf(out, "        hwaddr %s\n",
 				field_str(ifc, "mac"));
 		render_ifaddrs(json_object_get(ifc, "addrs"), out);
+		counters(json_object_get(ifc, "stats64"), out);
 	}
 }
 
@@ -142,7 +158,7 @@ static json_t *ip_flag_list(unsigned int flags)
 }
 
 /* One interface of the ifconfig document in ip -j's shape. */
-static json_t *ip_link(const json_t *ifc)
+static json_t *ip_link(const json_t *ifc, int stats)
 {
 	const json_t *lf = json_object_get(ifc, "link_flags"), *a;
 	json_t *info = json_array(), *link;
@@ -165,23 +181,43 @@ static json_t *ip_link(const json_t *ifc)
 			 "address", field_str(ifc, "mac"),
 			 "addr_info", info,
 			 "netns", field_int(ifc, "netns"));
+	/* ip -s -j: the counters, where keyhole could read them. */
+	if (link && stats && json_object_get(ifc, "stats64"))
+		json_object_set(link, "stats64",
+				json_object_get(ifc, "stats64"));
 	return link;
 }
 
-json_t *ip_document(const json_t *doc)
+json_t *ip_document(const json_t *doc, int stats)
 {
 	json_t *links = json_array(), *link;
 	const json_t *ifc;
 	size_t i;
 
 	json_array_foreach(doc, i, ifc) {
-		link = ip_link(ifc);
+		link = ip_link(ifc, stats);
 		if (!link || json_array_append_new(links, link)) {
 			json_decref(links);
 			return NULL;
 		}
 	}
 	return links;
+}
+
+/* ip -s: "RX: bytes packets" over its numbers, then TX's. */
+static void ip_counters(const json_t *stats, FILE *out)
+{
+	static const char *const dirs[] = { "rx", "tx" };
+	const json_t *d;
+	unsigned int i;
+
+	for (i = 0; stats && i < 2; i++) {
+		d = json_object_get(stats, dirs[i]);
+		fprintf(out, "    %s: %12s %8s\n    %16lld %8lld\n",
+			i ? "TX" : "RX", "bytes", "packets",
+			(long long)field_int(d, "bytes"),
+			(long long)field_int(d, "packets"));
+	}
 }
 
 /* ip addr: "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN". */
@@ -209,6 +245,7 @@ void render_ip(const json_t *doc, FILE *out)
 		if (field_str(link, "address")[0])
 			fprintf(out, " %s", field_str(link, "address"));
 		fputc('\n', out);
+		ip_counters(json_object_get(link, "stats64"), out);
 		json_array_foreach(json_object_get(link, "addr_info"), j, a)
 			fprintf(out, "    %s %s/%u\n", field_str(a, "family"),
 				field_str(a, "local"),
@@ -264,6 +301,7 @@ const struct table_column ss_columns[] = {
 	{ "Proto", TABLE_HIDDEN, "tcp, tcp6, udp, udp6 or unix" },
 	{ "Inode", TABLE_RIGHT | TABLE_HIDDEN, "the socket's inode" },
 	{ "Sock", TABLE_HIDDEN, "the struct sock's kernel address" },
+	{ "Found", TABLE_HIDDEN, "fd: through a process's fd; hash: only the kernel's TCP hash table has it" },
 	{ NULL },
 };
 
@@ -318,6 +356,14 @@ static void queue(const json_t *conn, const char *key, char *out,
 		 (unsigned int)json_integer_value(q));
 }
 
+/* An older keyholed's document says nothing: it found them all by fd. */
+static const char *found(const json_t *conn)
+{
+	const char *how = field_str(conn, "found");
+
+	return *how ? how : "fd";
+}
+
 void render_ss(const json_t *doc, FILE *out)
 {
 	struct table *t = table_new(ss_columns);
@@ -330,7 +376,7 @@ void render_ss(const json_t *doc, FILE *out)
 		const char *cells[] = { ss_netid(conn), state, recv_q, send_q,
 					local, remote, pids,
 					field_str(conn, "proto"), inode,
-					field_str(conn, "sock") };
+					field_str(conn, "sock"), found(conn) };
 
 		ss_state(field_str(conn, "state"), state, sizeof(state));
 		/* An older keyholed's document has no queues: "?". */

@@ -258,10 +258,11 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list)
 					  "addr", addr,
 					  "prefixlen", (json_int_t)a->prefixlen));
 		}
+		json_t *obj;
+
 		kh_printable(ifc->name, sizeof(name), name);
 		kh_format_mac(ifc->mac, ifc->mac_len, mac, sizeof(mac));
-		json_array_append_new(array,
-			json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o, s:I, s:s, s:s, s:I}",
+		obj = json_pack("{s:s, s:i, s:I, s:I, s:s, s:I, s:o, s:I, s:s, s:s, s:I}",
 				  "name", name, "index", ifc->index,
 				  "flags", (json_int_t)ifc->flags,
 				  "mtu", (json_int_t)ifc->mtu, "mac", mac,
@@ -270,7 +271,16 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list)
 				  "link_flags", (json_int_t)ifc->link_flags,
 				  "operstate", operstate_name(ifc->operstate),
 				  "link_type", link_type_name(ifc->type, type),
-				  "netns", (json_int_t)ifc->netns));
+				  "netns", (json_int_t)ifc->netns);
+		/* ip -s -j's shape; only where the counters were read. */
+		if (obj && ifc->stats)
+			json_object_set_new(obj, "stats64", json_pack(
+				"{s:{s:I, s:I}, s:{s:I, s:I}}",
+				"rx", "bytes", (json_int_t)ifc->rx_bytes,
+				"packets", (json_int_t)ifc->rx_packets,
+				"tx", "bytes", (json_int_t)ifc->tx_bytes,
+				"packets", (json_int_t)ifc->tx_packets));
+		json_array_append_new(array, obj);
 	}
 	return array;
 }
@@ -377,12 +387,13 @@ json_t *kh_json_conns(const struct kh_conn_list *list)
 		snprintf(sock, sizeof(sock), "0x%" PRIx64, c->sock);
 		for (j = 0; j < c->nr_pids && j < KH_CONN_PIDS; j++)
 			json_array_append_new(pids, json_integer(c->pids[j]));
-		obj = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o, s:s}",
+		obj = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:o, s:s, s:s}",
 				"proto", c->proto, "local", local,
 				"remote", remote, "lport", c->lport,
 				"rport", c->rport, "state", c->state,
 				"inode", (json_int_t)c->inode, "path", path,
-				"sock", sock, "pids", pids, "type", c->type);
+				"sock", sock, "pids", pids, "type", c->type,
+				"found", c->found[0] ? c->found : "fd");
 		if (obj && list->queues &&
 		    (json_object_set_new(obj, "recv_q",
 					 json_integer(c->recv_q)) ||

@@ -2,7 +2,8 @@
 /*
  * The network queries: ifconfig (interfaces in the guest's order) and
  * netstat (connections by protocol as /proc/net lists them: tcp, tcp6,
- * udp, udp6, unix; then by local port, then inode).
+ * udp, udp6, unix; then by local port, then inode), the ones processes
+ * hold and the TCP sockets only the kernel's hash table has.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,19 @@
 static int run_ifconfig(struct kh_vm *vm, const struct kh_query_args *args,
 			struct kh_query_result *res, struct kh_err *err)
 {
-	struct kh_iface_list *list;
-	int ret;
+	struct kh_iface_list *list = NULL;
+	int held, ret;
 
-	ret = kh_ifaces(vm, &list, err);
-	if (ret)
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_ifaces(vm, &list, err);
+	if (!ret)
+		ret = kh_iface_stats(vm, list, err);
+	ret = kh_query_release(vm, held, ret, err);
+	if (ret) {
+		kh_iface_list_free(list);
 		return ret;
+	}
 	ret = kh_query_done("ifconfig", kh_json_ifaces(list), &list->result,
 			    res, err);
 	kh_iface_list_free(list);
@@ -63,6 +71,8 @@ static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 	ret = kh_query_hold(vm, &held, err);
 	if (!ret)
 		ret = kh_conns(vm, &list, err);
+	if (!ret)
+		ret = kh_conns_unheld(vm, list, err);
 	if (!ret)
 		ret = kh_conn_queues(vm, list, err);
 	ret = kh_query_release(vm, held, ret, err);

@@ -379,6 +379,7 @@ static int read_devices(struct walk *w, struct kh_err *err)
 		memcpy(iface->name, span + off[ND_NAME] - w->nd.start,
 		       IFNAMSIZ - 1);
 		iface->index = get_u32(span, &w->nd, off[ND_IFINDEX]);
+		iface->dev = dev->addr;
 		iface->netns = dev->netns;
 		iface->flags = get_u32(span, &w->nd, off[ND_FLAGS]);
 		memcpy(&iface->operstate,

@@ -219,6 +219,9 @@ int kh_conn_queues(struct kh_vm *vm, struct kh_conn_list *list,
 		const struct kh_conn *c = &list->conns[i];
 		struct sock_words *w = &words[i];
 
+		/* A TIME_WAIT or request mini-socket has no queues: 0 0. */
+		if (c->mini)
+			continue;
 		reads[n++] = at(c->sock + off[SK_ACK_BACKLOG], &w->backlog, 4);
 		reads[n++] = at(c->sock + off[SK_MAX_ACK_BACKLOG],
 				&w->max_backlog, 4);
@@ -244,7 +247,8 @@ int kh_conn_queues(struct kh_vm *vm, struct kh_conn_list *list,
 		goto out;
 	/* Which socket each failed read was of: its queues are unknown. */
 	for (i = n = 0; i < nr; i++) {
-		unsigned int k = 6 + is_udp(&list->conns[i]) +
+		unsigned int k = list->conns[i].mini ? 0 :
+				 6 + is_udp(&list->conns[i]) +
 				 4 * is_tcp(&list->conns[i]);
 
 		for (; k; k--)
@@ -254,6 +258,10 @@ int kh_conn_queues(struct kh_vm *vm, struct kh_conn_list *list,
 		struct kh_conn *c = &list->conns[i];
 		uint64_t head = c->sock + off[SK_RQ];
 
+		if (c->mini) {
+			c->recv_q = c->send_q = 0;
+			continue;
+		}
 		if (failed[i]) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"socket 0x%" PRIx64 ": its queues cannot be read",

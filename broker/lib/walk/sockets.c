@@ -2,11 +2,11 @@
 /*
  * Network connections, as /proc/net/{tcp,tcp6,udp,udp6,unix} show them,
  * found through the processes that hold them: every socket file of
- * kh_files(vm, 0), deduplicated by struct sock. So a socket no process
- * holds open is not seen: TIME_WAIT and NEW_SYN_RECV mini-sockets, a
- * connection not yet accept()ed, kernel-internal sockets. The kernel's own
- * hash tables would find those, but walking them needs per-protocol code
- * for every table shape; the process view answers "who talks to whom".
+ * kh_files(vm, 0), deduplicated by struct sock. A TCP socket no process
+ * holds open (TIME_WAIT, a connection not yet accept()ed, a half-open
+ * request) is found in the kernel's hash table instead, by
+ * kh_conns_unheld() (walk/sock_hash.c), which decodes its sock_common
+ * with kh_skc_decode_tcp() from here.
  *
  * Per struct sock, __sk_common gives family, state, addresses and ports;
  * sk_type and sk_protocol say TCP or UDP (bitfields before Linux 5.6, so
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walk/sockets.h"
 #include "walk/toolkit.h"
 
 /* ABI values: socket(2) arguments and /proc/net/tcp's state numbers. */
@@ -34,16 +35,16 @@
 #define IPPROTO_TCP_	6
 #define IPPROTO_UDP_	17
 #define TCP_ESTABLISHED	1
+#define TCP_TIME_WAIT	6
 #define TCP_CLOSE	7
 #define TCP_LISTEN	10
+#define TCP_NEW_SYN_RECV 12
 
 #define SUN_PATH_LEN	108
 
 enum {
-	SKC_FAMILY, SKC_STATE, SKC_RCV_SADDR, SKC_DADDR, SKC_NUM, SKC_DPORT,
-	SKC_V6_RCV_SADDR, SKC_V6_DADDR, SOCK_COMMON_SIZE,
-	UNIX_SOCK_SK, UNIX_SOCK_ADDR, UNIX_ADDRESS_LEN, UNIX_ADDRESS_NAME,
-	SUN_PATH, NR_FIELDS
+	UNIX_SOCK_SK = KH_SKC_NR, UNIX_SOCK_ADDR, UNIX_ADDRESS_LEN,
+	UNIX_ADDRESS_NAME, SUN_PATH, NR_FIELDS
 };
 
 static const struct kh_field fields[NR_FIELDS] = {
@@ -57,6 +58,8 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[SKC_V6_RCV_SADDR] = { "sock", "__sk_common.skc_v6_rcv_saddr",
 			       NULL, 1 },
 	[SKC_V6_DADDR] = { "sock", "__sk_common.skc_v6_daddr", NULL, 1 },
+	/* Where an entry of the kernel's hash tables links to the next. */
+	[SKC_NULLS_NODE] = { "sock", "__sk_common.skc_nulls_node" },
 	[SOCK_COMMON_SIZE] = { "sock_common", NULL },
 	[UNIX_SOCK_SK] = { "unix_sock", "sk" },
 	[UNIX_SOCK_ADDR] = { "unix_sock", "addr" },
@@ -187,6 +190,31 @@ static uint64_t field_u(const uint8_t *buf, uint32_t off, unsigned int size)
 	return val;
 }
 
+/* IPv4, or IPv6 in a kernel built with it. */
+static int inet_family(const uint32_t *off, unsigned int family)
+{
+	return family == AF_INET_ ||
+	       (family == AF_INET6_ && off[SKC_V6_DADDR] != KH_FIELD_ABSENT);
+}
+
+/* Addresses and ports of an inet sock_common. */
+static void endpoints(const uint32_t *off, const uint8_t *common,
+		      unsigned int family, struct kh_conn *conn)
+{
+	uint16_t dport;
+
+	if (family == AF_INET_) {
+		memcpy(conn->local, common + off[SKC_RCV_SADDR], 4);
+		memcpy(conn->remote, common + off[SKC_DADDR], 4);
+	} else {
+		memcpy(conn->local, common + off[SKC_V6_RCV_SADDR], 16);
+		memcpy(conn->remote, common + off[SKC_V6_DADDR], 16);
+	}
+	conn->lport = field_u(common, off[SKC_NUM], 2);
+	dport = field_u(common, off[SKC_DPORT], 2);
+	conn->rport = (uint16_t)(dport >> 8 | dport << 8);
+}
+
 /* Fills conn from the bytes read; 0 if it is not a kind we list. */
 static int decode(const uint32_t *off, const struct sk_bits *bits,
 		  const struct sock_view *v, struct kh_conn *conn)
@@ -197,7 +225,6 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 					 bits->span_start);
 	unsigned int protocol = member_value(&bits->protocol, v->bits,
 					     bits->span_start);
-	uint16_t dport;
 
 	strcpy(conn->type, type == SOCK_STREAM_ ? "stream" :
 			   type == SOCK_DGRAM_ ? "dgram" :
@@ -209,8 +236,7 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 							       "UNCONNECTED");
 		return 1;
 	}
-	if (family != AF_INET_ &&
-	    (family != AF_INET6_ || off[SKC_V6_DADDR] == KH_FIELD_ABSENT))
+	if (!inet_family(off, family))
 		return 0;
 	if (type == SOCK_STREAM_ && protocol == IPPROTO_TCP_)
 		strcpy(conn->proto, family == AF_INET_ ? "tcp" : "tcp6");
@@ -218,19 +244,28 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 		strcpy(conn->proto, family == AF_INET_ ? "udp" : "udp6");
 	else
 		return 0;
-	if (family == AF_INET_) {
-		memcpy(conn->local, v->common + off[SKC_RCV_SADDR], 4);
-		memcpy(conn->remote, v->common + off[SKC_DADDR], 4);
-	} else {
-		memcpy(conn->local, v->common + off[SKC_V6_RCV_SADDR], 16);
-		memcpy(conn->remote, v->common + off[SKC_V6_DADDR], 16);
-	}
-	conn->lport = field_u(v->common, off[SKC_NUM], 2);
-	dport = field_u(v->common, off[SKC_DPORT], 2);
-	conn->rport = (uint16_t)(dport >> 8 | dport << 8);
+	endpoints(off, v->common, family, conn);
 	/* UDP has no states: unconnected is TCP_CLOSE, as ss says. */
 	strcpy(conn->state, protocol == IPPROTO_UDP_ && state == TCP_CLOSE ?
 			    "UNCONN" : inet_state(state));
+	return 1;
+}
+
+int kh_skc_decode_tcp(const uint32_t *off, const uint8_t *common,
+		      struct kh_conn *conn)
+{
+	unsigned int family = field_u(common, off[SKC_FAMILY], 2);
+	unsigned int state = field_u(common, off[SKC_STATE], 1);
+
+	if (!inet_family(off, family))
+		return 0;
+	strcpy(conn->proto, family == AF_INET_ ? "tcp" : "tcp6");
+	strcpy(conn->type, "stream");
+	endpoints(off, common, family, conn);
+	/* A request_sock: /proc/net/tcp and ss call it SYN_RECV. */
+	strcpy(conn->state, state == TCP_NEW_SYN_RECV ? "SYN_RECV" :
+			    inet_state(state));
+	conn->mini = state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV;
 	return 1;
 }
 
@@ -240,6 +275,7 @@ static int layout_fits(const uint32_t *off)
 		{ SKC_FAMILY, 2 }, { SKC_STATE, 1 }, { SKC_RCV_SADDR, 4 },
 		{ SKC_DADDR, 4 }, { SKC_NUM, 2 }, { SKC_DPORT, 2 },
 		{ SKC_V6_RCV_SADDR, 16 }, { SKC_V6_DADDR, 16 },
+		{ SKC_NULLS_NODE, 8 },
 	};
 	unsigned int i;
 
@@ -351,6 +387,17 @@ out:
 	return ret;
 }
 
+int kh_skc_offsets(struct kh_vm *vm, const uint32_t **off,
+		   struct kh_err *err)
+{
+	int ret = kh_offsets(vm, fields, NR_FIELDS, off, err);
+
+	if (!ret && !layout_fits(*off))
+		ret = kh_err_set(err, EINVAL,
+				 "guest kernel layout: struct sock_common or unix_address of an unexpected size");
+	return ret;
+}
+
 int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
 		struct kh_conn_list **listp, struct kh_err *err)
 {
@@ -369,7 +416,7 @@ int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
 		return -EOPNOTSUPP;
 
 	*listp = NULL;
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	ret = kh_skc_offsets(vm, &off, err);
 	if (!ret)
 		ret = kh_profile_memo(vm->profile, sk_bits_key,
 				      sizeof(struct sk_bits), build_sk_bits,
@@ -377,9 +424,6 @@ int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
 	if (ret)
 		return ret;
 	bits = memo;
-	if (!layout_fits(off))
-		return kh_err_set(err, EINVAL,
-				  "guest kernel layout: struct sock_common or unix_address of an unexpected size");
 	addr_span = off[UNIX_ADDRESS_NAME] + off[SUN_PATH] + SUN_PATH_LEN;
 
 	list = calloc(1, sizeof(*list));
@@ -434,6 +478,7 @@ int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
 			continue;
 		}
 		conn->sock = v->sock;
+		strcpy(conn->found, "fd");
 		if (v->unix_addr) {
 			int32_t len;
 

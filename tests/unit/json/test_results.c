@@ -165,11 +165,12 @@ static struct kh_conn conns[] = {
 	{ .proto = "tcp", .local = { 127, 0, 0, 1 }, .remote = { 0 },
 	  .lport = 7777, .rport = 0, .state = "LISTEN", .inode = 1234,
 	  .sock = 0xffff888005000000, .nr_pids = 1, .pids = { 42 },
-	  .type = "stream", .recv_q = 3, .send_q = 128 },
+	  .type = "stream", .found = "fd", .recv_q = 3, .send_q = 128 },
+	/* Not yet accepted: only the kernel's TCP hash has it. */
 	{ .proto = "tcp6", .local = { [15] = 1 }, .remote = { [15] = 1 },
 	  .lport = 7780, .rport = 40000, .state = "ESTABLISHED",
-	  .inode = 1235, .sock = 0xffff888005000100, .nr_pids = 2,
-	  .pids = { 42, 43 }, .type = "stream", .send_q = 4294967295u },
+	  .inode = 0, .sock = 0xffff888005000100, .found = "hash",
+	  .type = "stream", .send_q = 4294967295u },
 	{ .proto = "unix", .state = "LISTEN", .inode = 1236, .type = "dgram",
 	  .path = "@kh\x01sock", .sock = 0xffff888005000200, .nr_pids = 0 },
 	{ .proto = "unix", .state = "CONNECTED", .inode = 1237,
@@ -181,10 +182,10 @@ static struct kh_conn_list conn_list = {
 };
 
 static const char conns_want[] =
-	"[{\"proto\":\"tcp\",\"local\":\"127.0.0.1\",\"remote\":\"0.0.0.0\",\"lport\":7777,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1234,\"path\":\"\",\"sock\":\"0xffff888005000000\",\"pids\":[42],\"type\":\"stream\",\"recv_q\":3,\"send_q\":128},"
-	"{\"proto\":\"tcp6\",\"local\":\"::1\",\"remote\":\"::1\",\"lport\":7780,\"rport\":40000,\"state\":\"ESTABLISHED\",\"inode\":1235,\"path\":\"\",\"sock\":\"0xffff888005000100\",\"pids\":[42,43],\"type\":\"stream\",\"recv_q\":0,\"send_q\":4294967295},"
-	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1236,\"path\":\"@kh?sock\",\"sock\":\"0xffff888005000200\",\"pids\":[],\"type\":\"dgram\",\"recv_q\":0,\"send_q\":0},"
-	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"CONNECTED\",\"inode\":1237,\"path\":\"\",\"sock\":\"0xffff888005000300\",\"pids\":[1,2,3,4,5,6,7,8],\"type\":\"\",\"recv_q\":0,\"send_q\":0}]";
+	"[{\"proto\":\"tcp\",\"local\":\"127.0.0.1\",\"remote\":\"0.0.0.0\",\"lport\":7777,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1234,\"path\":\"\",\"sock\":\"0xffff888005000000\",\"pids\":[42],\"type\":\"stream\",\"found\":\"fd\",\"recv_q\":3,\"send_q\":128},"
+	"{\"proto\":\"tcp6\",\"local\":\"::1\",\"remote\":\"::1\",\"lport\":7780,\"rport\":40000,\"state\":\"ESTABLISHED\",\"inode\":0,\"path\":\"\",\"sock\":\"0xffff888005000100\",\"pids\":[],\"type\":\"stream\",\"found\":\"hash\",\"recv_q\":0,\"send_q\":4294967295},"
+	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"LISTEN\",\"inode\":1236,\"path\":\"@kh?sock\",\"sock\":\"0xffff888005000200\",\"pids\":[],\"type\":\"dgram\",\"found\":\"fd\",\"recv_q\":0,\"send_q\":0},"
+	"{\"proto\":\"unix\",\"local\":\"\",\"remote\":\"\",\"lport\":0,\"rport\":0,\"state\":\"CONNECTED\",\"inode\":1237,\"path\":\"\",\"sock\":\"0xffff888005000300\",\"pids\":[1,2,3,4,5,6,7,8],\"type\":\"\",\"found\":\"fd\",\"recv_q\":0,\"send_q\":0}]";
 
 static struct kh_vma vmas[] = {
 	{ .start = 0x400000, .end = 0x401000, .perms = "r-xp",

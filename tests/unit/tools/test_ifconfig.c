@@ -46,13 +46,17 @@ static char *table_of(const struct kh_iface_list *list)
 /* ip addr and ip -j addr of the same interfaces. */
 static void ip_table(const struct kh_iface_list *list)
 {
-	json_t *doc = kh_json_ifaces(list), *ip = ip_document(doc);
+	json_t *doc = kh_json_ifaces(list), *ip = ip_document(doc, 1);
 	char *text = NULL, *json;
 	size_t size;
 	FILE *out = open_memstream(&text, &size);
 	const char *want =
 		"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN\n"
 		"    link/loopback\n"
+		"    RX:        bytes  packets\n"
+		"                 300        3\n"
+		"    TX:        bytes  packets\n"
+		"                 300        3\n"
 		"    inet 127.0.0.1/8\n"
 		"\n"
 		"netns: 4026532300\n"
@@ -64,7 +68,8 @@ static void ip_table(const struct kh_iface_list *list)
 		"[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],"
 		"\"mtu\":65536,\"operstate\":\"UNKNOWN\",\"link_type\":\"loopback\",\"address\":\"\","
 		"\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8}],"
-		"\"netns\":4026531840},";
+		"\"netns\":4026531840,\"stats64\":{\"rx\":{\"bytes\":300,\"packets\":3},"
+		"\"tx\":{\"bytes\":300,\"packets\":3}}},";
 
 	CHECK(out && ip, "ip document");
 	render_ip(ip, out);
@@ -84,7 +89,8 @@ static void test_table(void)
 	struct kh_iface ifaces[] = {
 		{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,
 		  .link_flags = 0x10049, .nr_addrs = 1, .type = 772,
-		  .netns = 4026531840u,
+		  .netns = 4026531840u, .stats = 1, .rx_packets = 3,
+		  .rx_bytes = 300, .tx_packets = 3, .tx_bytes = 300,
 		  .addrs = { { .family = AF_INET, .addr = { 127, 0, 0, 1 },
 			       .prefixlen = 8 } } },
 		{ .name = "kh\x1b" "dummy0", .index = 3, .flags = 0x80083,
@@ -100,6 +106,8 @@ static void test_table(void)
 	const char *want =
 		"lo: index 1 flags=0x10049<UP,LOOPBACK,RUNNING,LOWER_UP> mtu 65536\n"
 		"        inet 127.0.0.1/8\n"
+		"        RX packets 3  bytes 300\n"
+		"        TX packets 3  bytes 300\n"
 		"\n"
 		"netns: 4026532300\n"
 		"kh?dummy0: index 3 flags=0x80003<UP,BROADCAST,0x80000> mtu 1500\n"
