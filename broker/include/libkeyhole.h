@@ -88,6 +88,16 @@ enum kh_layout_source {
 	KH_LAYOUT_MAPS,		/* memory backend found in /proc/PID/maps */
 };
 
+/*
+ * How far a halting snapshot (pmemsave, dump, migrate) is: bytes of guest
+ * RAM copied of total, and how long the guest has been halted so far (0
+ * while it still runs). Called from the thread that takes the snapshot,
+ * as it goes.
+ */
+typedef void (*kh_progress_fn)(void *opaque, const char *technique,
+			       uint64_t done, uint64_t total,
+			       uint64_t halted_ns);
+
 struct kh_vm_config {
 	const char *technique;	/* NULL: fastest available live technique */
 	enum kh_layout_source layout;
@@ -105,6 +115,8 @@ struct kh_vm_config {
 	 * monitor is libvirtd's); NULL: qemu:///system, as virsh as root.
 	 */
 	const char *libvirt_uri;
+	kh_progress_fn progress;	/* NULL: none */
+	void *progress_opaque;
 };
 
 /*

@@ -360,6 +360,8 @@ int kh_vm_alloc(const struct kh_vm_config *cfg, struct kh_vm **vmp,
 	pthread_mutex_init(&vm->acc.qmp_lock, NULL);
 	vm->acc.pidfd = -1;
 	vm->acc.pagemap_fd = -1;
+	vm->acc.progress = cfg->progress;
+	vm->acc.progress_opaque = cfg->progress_opaque;
 	ret = copy_setting(vm->tmpdir, sizeof(vm->tmpdir), cfg->tmpdir,
 			   "the snapshot directory", &vm->acc.tmpdir, err);
 	if (!ret)

@@ -6,6 +6,7 @@
  * (args.c); each command answers --help with its own.
  */
 #include <bpf/libbpf.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -249,9 +250,37 @@ static const char *env_setting(const char *name)
 	return value && value[0] ? value : NULL;
 }
 
+/* Whether a progress line is on stderr now, to be ended before more. */
+static int progress_shown;
+
+/*
+ * A halting snapshot's progress, on a terminal only, one line rewritten
+ * in place: "keyhole: pmemsave 512/1024 MiB, guest halted 1.2 s".
+ */
+static void show_progress(void *opaque, const char *technique, uint64_t done,
+			  uint64_t total, uint64_t halted_ns)
+{
+	(void)opaque;
+	fprintf(stderr, "\rkeyhole: %s %" PRIu64 "/%" PRIu64 " MiB", technique,
+		done >> 20, total >> 20);
+	if (halted_ns)
+		fprintf(stderr, ", guest halted %.1f s", halted_ns / 1e9);
+	fputs("\033[K", stderr);
+	progress_shown = 1;
+}
+
+/* Ends a progress line, if there is one, before anything else is said. */
+static void end_progress(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = 0;
+}
+
 void vm_config(const struct options *opts, struct kh_vm_config *cfg)
 {
 	*cfg = (struct kh_vm_config){
+		.progress = isatty(STDERR_FILENO) ? show_progress : NULL,
 		.technique = opts->technique,
 		.layout = opts->layout,
 		.gdb_path = env_setting("KEYHOLE_GDB_SOCKET"),
@@ -299,13 +328,16 @@ int attach(const struct options *opts, const char *spec,
 	struct kh_vm_config vcfg;
 	struct kh_err err = { 0 };
 	struct kh_vm_info info;
+	int ret;
 
 	vm_config(opts, &vcfg);
 
 	if (kh_ctx_new(&ccfg, ctxp, &err))
 		return report_error(opts, "%s", err.msg);
 	enter_critical();
-	if (kh_vm_open(*ctxp, spec, &vcfg, vmp, &err)) {
+	ret = kh_vm_open(*ctxp, spec, &vcfg, vmp, &err);
+	end_progress();
+	if (ret) {
 		kh_ctx_free(*ctxp);
 		report_error(opts, "%s", err.msg);
 		leave_critical();
@@ -322,9 +354,29 @@ int attach(const struct options *opts, const char *spec,
 	return 0;
 }
 
+/*
+ * On a terminal, how long a halting technique kept the guest stopped in
+ * all: who runs keyhole by hand should know what it cost the guest.
+ */
+static void tell_halted(struct kh_vm *vm)
+{
+	struct kh_access_cost cost;
+	struct kh_vm_info info;
+
+	end_progress();
+	if (!isatty(STDERR_FILENO))
+		return;
+	kh_vm_get_access_cost(vm, &cost);
+	kh_vm_get_info(vm, &info);
+	if (cost.halted_ns)
+		fprintf(stderr, "keyhole: %s kept the guest halted for %.3f s in all\n",
+			info.technique, cost.halted_ns / 1e9);
+}
+
 void detach(struct kh_ctx *ctx, struct kh_vm *vm)
 {
 	enter_critical();
+	tell_halted(vm);
 	kh_vm_close(vm);
 	kh_ctx_free(ctx);
 	leave_critical();

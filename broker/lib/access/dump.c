@@ -6,6 +6,7 @@
  * through the same ELF reader as a dump given on the command line. QEMU
  * stops the guest for the dump and resumes it itself; keyhole checks the
  * run state afterwards all the same and resumes a guest that ran before.
+ * The dump runs detached, and query-dump tells its progress meanwhile.
  *
  * The file is unlinked as soon as it is open here, unless the user asked
  * to keep it (KEYHOLE_KEEP_SNAPSHOT, keyhole --keep-snapshot).
@@ -16,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access/snapshot_store.h"
 #include "qemu/qmp.h"
 
 #define DUMP_TIMEOUT_MS	(10 * 60 * 1000)
+#define POLL_MS		100
 
 static void dump_release(struct kh_access *acc)
 {
@@ -55,6 +58,51 @@ static int dump_path(const struct kh_access *acc, char *path, size_t size,
 	return 0;
 }
 
+/*
+ * dump-guest-memory with detach, so that its progress can be asked for:
+ * query-dump every POLL_MS until it is over (QEMU resumes the guest
+ * itself then), telling acc->progress as it goes.
+ */
+static int dump_detached(struct kh_access *acc, struct kh_qmp *qmp,
+			 const char *path, uint64_t stopped_at,
+			 struct kh_err *err)
+{
+	json_t *args = json_pack("{s:b, s:b, s:s+}", "paging", 0, "detach",
+				 1, "protocol", "file:", path);
+	uint64_t deadline = kh_access_now_ns() + DUMP_TIMEOUT_MS * 1000000ULL;
+	const char *status = "active";
+	json_t *ret = NULL;
+	int r;
+
+	r = kh_qmp_execute(qmp, "dump-guest-memory", args, NULL, err);
+	while (!r && !strcmp(status, "active")) {
+		struct timespec ts = { 0, POLL_MS * 1000000L };
+
+		if (kh_access_now_ns() > deadline)
+			return kh_err_set(err, ETIMEDOUT,
+					  "QEMU pid %d did not finish dump-guest-memory within %d s",
+					  (int)acc->pid,
+					  DUMP_TIMEOUT_MS / 1000);
+		nanosleep(&ts, NULL);
+		json_decref(ret);
+		ret = NULL;
+		r = kh_qmp_execute(qmp, "query-dump", NULL, &ret, err);
+		if (r)
+			break;
+		status = json_string_value(json_object_get(ret, "status")) ?:
+			 "failed";
+		kh_access_progress(acc,
+			json_integer_value(json_object_get(ret, "completed")),
+			json_integer_value(json_object_get(ret, "total")),
+			stopped_at);
+	}
+	if (!r && strcmp(status, "completed"))
+		r = kh_err_set(err, EIO, "QEMU pid %d's dump-guest-memory ended %s",
+			       (int)acc->pid, status);
+	json_decref(ret);
+	return r;
+}
+
 static int dump_take(struct kh_access *acc, struct kh_err *err)
 {
 	uint64_t start = kh_access_now_ns();
@@ -62,7 +110,6 @@ static int dump_take(struct kh_access *acc, struct kh_err *err)
 	struct kh_snap *snap;
 	struct kh_qmp *qmp;
 	int running = 0, keep, fd = -1, ret, restore;
-	json_t *args;
 
 	dump_release(acc);
 	snap = calloc(1, sizeof(*snap));
@@ -81,9 +128,7 @@ static int dump_take(struct kh_access *acc, struct kh_err *err)
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	args = json_pack("{s:b, s:s+}", "paging", 0, "protocol", "file:",
-			 path);
-	ret = kh_qmp_execute(qmp, "dump-guest-memory", args, NULL, err);
+	ret = dump_detached(acc, qmp, path, running ? start : 0, err);
 	if (ret && kh_access_tmp_free(dir) < kh_layout_ram_size(acc->layout))
 		ret = kh_access_tmp_failed(dir, "dump-guest-memory", ENOSPC,
 					   "", err);

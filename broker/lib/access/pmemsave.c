@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Access technique "pmemsave" (the paper's class II, halting snapshot):
- * QMP "stop", then "pmemsave" of each guest RAM range into a private
- * temporary file, then the guest's prior run state back, then reads from
- * the files. Consistent (the guest was stopped for the whole copy), and
+ * QMP "stop", then "pmemsave" of each guest RAM range, 256 MiB at a time
+ * (progress is told between them), into private temporary files, then
+ * the guest's prior run state back, then reads from the files. Consistent (the guest was stopped for the whole copy), and
  * the guest stays stopped for as long as QEMU takes to write all of RAM.
  *
  * QEMU writes into files keyhole makes and hands it, never into a file
@@ -31,6 +31,8 @@
 #define PMEMSAVE_TIMEOUT_MS	(10 * 60 * 1000)
 
 #define PMEMSAVE_FDNAME	"keyhole-pmemsave"
+/* A file per 256 MiB: progress between them, a few QMP round trips more. */
+#define PIECE		(256ULL << 20)
 
 /*
  * QEMU's number for the file it got as PMEMSAVE_FDNAME: found by inode in
@@ -55,8 +57,9 @@ static int qemu_fd_number(const struct kh_access *acc, int fd,
 	return n;
 }
 
-static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
-		      struct kh_snap *snap, const struct kh_ram_range *rr,
+/* One pmemsave of [gpa, gpa + size) into a file of its own. */
+static int save_piece(struct kh_access *acc, struct kh_qmp *qmp,
+		      struct kh_snap *snap, uint64_t gpa, uint64_t size,
 		      struct kh_err *err)
 {
 	const char *dir = kh_access_tmpdir(acc);
@@ -84,8 +87,8 @@ static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", n);
 		ret = kh_qmp_execute(qmp, "pmemsave",
 				     json_pack("{s:I, s:I, s:s}", "val",
-					       (json_int_t)rr->gpa, "size",
-					       (json_int_t)rr->size,
+					       (json_int_t)gpa, "size",
+					       (json_int_t)size,
 					       "filename", path),
 				     NULL, err);
 	}
@@ -94,17 +97,37 @@ static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 				json_pack("{s:s}", "fdname", PMEMSAVE_FDNAME),
 				NULL, ret ? NULL : err);
 	/* Only QEMU's writing can have filled the disk. */
-	if (ret && n >= 0 && kh_access_tmp_free(dir) < rr->size)
+	if (ret && n >= 0 && kh_access_tmp_free(dir) < size)
 		ret = kh_access_tmp_failed(dir, "pmemsave of guest RAM",
 					   ENOSPC, "", err);
 	ret = ret ?: closed;
 	snprintf(name, sizeof(name), "pmemsave of 0x%" PRIx64 " (in %s)",
-		 rr->gpa, dir);
+		 gpa, dir);
 	if (!ret)
-		ret = kh_snap_add_file(snap, fd, rr->gpa, rr->size, name,
-				       err);
+		ret = kh_snap_add_file(snap, fd, gpa, size, name, err);
 out:
 	close(fd);
+	return ret;
+}
+
+/*
+ * A range, PIECE bytes per pmemsave, so that progress can be told
+ * between them; *done counts what all ranges saved so far.
+ */
+static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
+		      struct kh_snap *snap, const struct kh_ram_range *rr,
+		      uint64_t *done, uint64_t stopped_at, struct kh_err *err)
+{
+	uint64_t off, len, total = kh_layout_ram_size(acc->layout);
+	int ret = 0;
+
+	for (off = 0; !ret && off < rr->size; off += len) {
+		len = rr->size - off < PIECE ? rr->size - off : PIECE;
+		ret = save_piece(acc, qmp, snap, rr->gpa + off, len, err);
+		*done += len;
+		if (!ret)
+			kh_access_progress(acc, *done, total, stopped_at);
+	}
 	return ret;
 }
 
@@ -119,7 +142,7 @@ static void pmemsave_release(struct kh_access *acc)
 
 static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 {
-	uint64_t start = kh_access_now_ns(), stopped_at = 0;
+	uint64_t start = kh_access_now_ns(), stopped_at = 0, done = 0;
 	struct kh_snap *snap;
 	struct kh_qmp *qmp;
 	int running = 0, ret, restore;
@@ -140,7 +163,8 @@ static int pmemsave_take(struct kh_access *acc, struct kh_err *err)
 		ret = kh_qmp_execute(qmp, "stop", NULL, NULL, err);
 	}
 	for (i = 0; !ret && i < acc->layout->nr; i++)
-		ret = save_range(acc, qmp, snap, &acc->layout->range[i], err);
+		ret = save_range(acc, qmp, snap, &acc->layout->range[i], &done,
+				 stopped_at, err);
 	/* The guest runs again before anything is reported. */
 	restore = kh_access_qmp_restore(acc, qmp, running, stopped_at,
 					ret ? NULL : err);

@@ -187,6 +187,15 @@ int kh_access_tmp_failed(const char *dir, const char *what, int code,
 	return kh_err_set(err, code, "%s in %s: %s", what, dir, detail);
 }
 
+void kh_access_progress(const struct kh_access *acc, uint64_t done,
+			uint64_t total, uint64_t stopped_at)
+{
+	if (acc->progress)
+		acc->progress(acc->progress_opaque, acc->ops->name, done,
+			      total, stopped_at ?
+			      kh_access_now_ns() - stopped_at : 0);
+}
+
 int kh_access_qmp_restore(struct kh_access *acc, struct kh_qmp *qmp,
 			  int was_running, uint64_t stopped_at,
 			  struct kh_err *err)

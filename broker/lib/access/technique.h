@@ -130,6 +130,9 @@ struct kh_access {
 	const char *keep_snapshot;	/* a file to keep the copy in */
 	/* The context's halt journal directory; NULL or "": none. */
 	const char *halt_journal;
+	/* kh_vm_config's report of a halting snapshot's progress */
+	kh_progress_fn progress;
+	void *progress_opaque;
 	/*
 	 * What the technique did to the guest, for reports: time it kept the
 	 * guest stopped and host CPU it spent, summed over the handle's life.
@@ -275,6 +278,12 @@ int kh_access_tmpfd(const struct kh_access *acc, const char *what,
 int kh_access_tmp_failed(const char *dir, const char *what, int code,
 			 const char *detail, struct kh_err *err);
 
+/*
+ * Reports a halting snapshot's progress (acc->progress, if any): done of
+ * total bytes, the guest stopped since stopped_at (ns; 0: running).
+ */
+void kh_access_progress(const struct kh_access *acc, uint64_t done,
+			uint64_t total, uint64_t stopped_at);
 /*
  * After a snapshot: the guest runs again if it ran before (was_running),
  * whatever state the snapshot left it in (migration leaves postmigrate).

@@ -10,8 +10,8 @@
  *   received;
  * - dummy (rtnl_link_ops->kind "dummy"): the per-CPU dev->lstats, as
  *   sent only (dummy_get_stats64);
- * - tunnels and others using dev_get_tstats64: the per-CPU dev->tstats,
- *   received and sent;
+ * - tunnels and others using dev_get_tstats64: dev->stats plus the
+ *   per-CPU dev->tstats, received and sent;
  * - a driver with neither ndo_get_stats64 nor ndo_get_stats: dev->stats,
  *   the legacy counters it updates itself.
  * Any other driver (virtio_net, veth, bridges...) keeps counters in its
@@ -148,21 +148,20 @@ static int read_devs(struct kh_vm *vm, struct kh_iface_list *list,
 		} else {
 			failed[i] = 1;	/* every device has its ops */
 		}
-		if (w->link_ops && kh_kernel_ptr_aligned(vm, w->link_ops, 8))
-			failed[i] |= reads[n++].result != 0;
+		/* Only a dummy needs its kind: else it is just not known. */
+		if (w->link_ops && kh_kernel_ptr_aligned(vm, w->link_ops, 8) &&
+		    reads[n++].result)
+			w->kind_ptr = 0;
 	}
-	for (i = n = 0; i < list->nr; i++)
+	/*
+	 * A name, page by page (the kind of a module's device is in the
+	 * module); one that cannot be read is no kind we know. Few devices
+	 * have a kind: one read each.
+	 */
+	for (i = 0; i < list->nr; i++)
 		if (!failed[i] && words[i].kind_ptr &&
-		    kh_kernel_ptr(vm, words[i].kind_ptr))
-			reads[n++] = at(words[i].kind_ptr, words[i].kind,
-					KIND_LEN - 1);
-	ret = kh_kva_fetch(vm, reads, n, err);
-	if (ret < 0)
-		return ret;
-	/* A name that cannot be read is no kind we know. */
-	for (i = n = 0; i < list->nr; i++)
-		if (!failed[i] && words[i].kind_ptr &&
-		    kh_kernel_ptr(vm, words[i].kind_ptr) && reads[n++].result)
+		    kh_kernel_ptr(vm, words[i].kind_ptr) &&
+		    kh_kva_str(vm, words[i].kind_ptr, words[i].kind, KIND_LEN))
 			words[i].kind[0] = '\0';
 	return 0;
 }
@@ -183,6 +182,12 @@ static enum source source_of(const struct kh_iface *iface,
 	return UNKNOWN;
 }
 
+static int per_cpu(const struct dev_words *w)
+{
+	return w->source == LOOPBACK || w->source == DUMMY ||
+	       w->source == TSTATS;
+}
+
 /* The per-CPU counters, every device's and CPU's in one batch. */
 static int sum_pcpu(struct kh_vm *vm, struct kh_iface_list *list,
 		    const uint32_t *off, struct dev_words *words,
@@ -199,14 +204,22 @@ static int sum_pcpu(struct kh_vm *vm, struct kh_iface_list *list,
 	uint64_t *vals;
 	int ret;
 
-	for (i = 0; i < list->nr; i++)
-		if (!failed[i] && words[i].source != LEGACY &&
-		    words[i].source != UNKNOWN)
-			nr_reads += pcpu->nr * (words[i].source == TSTATS ? 4 : 2);
-	if (nr_reads > PCPU_READS_MAX)
-		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			       "interface counters: %u per-CPU reads, more than %u",
-			       nr_reads, PCPU_READS_MAX);
+	/* Devices past the bound on reads keep no counters, marked. */
+	for (i = 0; i < list->nr; i++) {
+		unsigned int each;
+
+		if (failed[i] || !per_cpu(&words[i]))
+			continue;
+		each = pcpu->nr * (words[i].source == TSTATS ? 4 : 2);
+		if (each > PCPU_READS_MAX - nr_reads) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"%s: its counters are past %u per-CPU reads",
+				list->ifaces[i].name, PCPU_READS_MAX);
+			failed[i] = 1;
+			continue;
+		}
+		nr_reads += each;
+	}
 	reads = calloc(nr_reads + 1, sizeof(*reads));
 	vals = calloc(nr_reads + 1, sizeof(*vals));
 	if (!reads || !vals) {
@@ -218,8 +231,7 @@ static int sum_pcpu(struct kh_vm *vm, struct kh_iface_list *list,
 					lstats;
 		unsigned int nr_f = words[i].source == TSTATS ? 4 : 2;
 
-		if (failed[i] || words[i].source == LEGACY ||
-		    words[i].source == UNKNOWN)
+		if (failed[i] || !per_cpu(&words[i]))
 			continue;
 		for (c = 0; c < pcpu->nr; c++)
 			for (k = 0; k < nr_f; k++, n++)
@@ -236,8 +248,7 @@ static int sum_pcpu(struct kh_vm *vm, struct kh_iface_list *list,
 		uint64_t sum[4] = { 0 };
 		int bad = 0;
 
-		if (failed[i] || words[i].source == LEGACY ||
-		    words[i].source == UNKNOWN)
+		if (failed[i] || !per_cpu(&words[i]))
 			continue;
 		for (c = 0; c < pcpu->nr; c++)
 			for (k = 0; k < nr_f; k++, n++) {
@@ -252,10 +263,11 @@ static int sum_pcpu(struct kh_vm *vm, struct kh_iface_list *list,
 		}
 		iface->stats = 1;
 		if (words[i].source == TSTATS) {
-			iface->rx_packets = sum[0];
-			iface->rx_bytes = sum[1];
-			iface->tx_packets = sum[2];
-			iface->tx_bytes = sum[3];
+			/* dev_get_tstats64: dev->stats, then the sums. */
+			iface->rx_packets = words[i].legacy[0] + sum[0];
+			iface->rx_bytes = words[i].legacy[2] + sum[1];
+			iface->tx_packets = words[i].legacy[1] + sum[2];
+			iface->tx_bytes = words[i].legacy[3] + sum[3];
 		} else {
 			iface->tx_packets = sum[0];
 			iface->tx_bytes = sum[1];
@@ -269,6 +281,34 @@ out:
 	free(reads);
 	free(vals);
 	return ret;
+}
+
+/*
+ * The CPUs, where a device keeps per-CPU counters. CPUs that make no
+ * sense (a guest's nr_cpu_ids of 0, say), or a kernel without SMP's
+ * offsets, cost those devices their counters, marked, not the list.
+ */
+static int read_percpu(struct kh_vm *vm, struct kh_iface_list *list,
+		       const struct dev_words *words, uint8_t *failed,
+		       struct kh_percpu *pcpu, struct kh_err *err)
+{
+	struct kh_err why = { 0 };
+	unsigned int i;
+	int ret, needed = 0;
+
+	for (i = 0; i < list->nr; i++)
+		needed |= !failed[i] && per_cpu(&words[i]);
+	if (!needed)
+		return 0;
+	ret = kh_percpu_read(vm, pcpu, &why);
+	if (ret == -ESRCH || ret == -ENOMEM) {
+		*err = why;
+		return ret;
+	}
+	if (ret)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"interface counters kept per CPU: %s", why.msg);
+	return 0;
 }
 
 int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
@@ -291,8 +331,6 @@ int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
 				 "out of memory for %u interfaces", list->nr);
 	else
 		ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (!ret)
-		ret = kh_percpu_read(vm, &pcpu, err);
 	if (!ret)
 		ret = read_devs(vm, list, off, words, reads, failed, err);
 	if (ret)
@@ -329,7 +367,9 @@ int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
 			failed[i] = 1;
 		}
 	}
-	ret = sum_pcpu(vm, list, off, words, failed, &pcpu, err);
+	ret = read_percpu(vm, list, words, failed, &pcpu, err);
+	if (!ret && pcpu.nr)
+		ret = sum_pcpu(vm, list, off, words, failed, &pcpu, err);
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
 out:

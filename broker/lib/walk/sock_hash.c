@@ -50,7 +50,8 @@
 #define PAGE		4096u
 
 enum {
-	HASH_EHASH, HASH_EHASH_MASK, SK_SOCKET, SOCKET_FILE, NR_HASH_FIELDS
+	HASH_EHASH, HASH_EHASH_MASK, SK_SOCKET, SOCKET_FILE, TW_SUBSTATE,
+	NR_HASH_FIELDS
 };
 
 static const struct kh_field hash_fields[NR_HASH_FIELDS] = {
@@ -58,6 +59,7 @@ static const struct kh_field hash_fields[NR_HASH_FIELDS] = {
 	[HASH_EHASH_MASK] = { "inet_hashinfo", "ehash_mask" },
 	[SK_SOCKET] = { "sock", "sk_socket" },
 	[SOCKET_FILE] = { "socket", "file" },
+	[TW_SUBSTATE] = { "inet_timewait_sock", "tw_substate" },
 };
 
 /* One chain being walked: its bucket, the entry to read next, its bytes. */
@@ -324,6 +326,54 @@ static int start_chains(struct walk *w, const uint64_t *heads, uint32_t nr,
 }
 
 /*
+ * An inet_timewait_sock's state is always TIME_WAIT; /proc/net/tcp and ss
+ * show its tw_substate, FIN_WAIT2 for a closed socket whose peer has not
+ * closed yet. One batch for the TIME_WAIT entries found.
+ */
+static int tw_substates(struct kh_vm *vm, struct kh_conn_list *list,
+			unsigned int first, uint32_t tw_substate,
+			struct kh_err *err)
+{
+	unsigned int nr = list->nr - first, i, n;
+	struct kh_read *reads = calloc(nr + 1, sizeof(*reads));
+	uint8_t *sub = calloc(nr + 1, 1);
+	int ret;
+
+	if (!reads || !sub) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for %u sockets",
+				 nr);
+		goto out;
+	}
+	for (i = n = 0; i < nr; i++)
+		if (list->conns[first + i].mini &&
+		    !strcmp(list->conns[first + i].state, "TIME_WAIT"))
+			reads[n++] = (struct kh_read){
+				.addr = list->conns[first + i].sock +
+					tw_substate,
+				.buf = &sub[i], .len = 1 };
+	ret = kh_kva_fetch(vm, reads, n, err);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	for (i = n = 0; i < nr; i++) {
+		struct kh_conn *c = &list->conns[first + i];
+
+		if (!c->mini || strcmp(c->state, "TIME_WAIT"))
+			continue;
+		if (reads[n++].result)
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"TIME_WAIT sock 0x%" PRIx64 ": its substate cannot be read",
+				c->sock);
+		else
+			strcpy(c->state, kh_inet_state(sub[i]));
+	}
+out:
+	free(reads);
+	free(sub);
+	return ret;
+}
+
+/*
  * A full sock in the table that no fd table the walk read holds: accept()
  * has not taken it, its process closed it (an orphan: no struct socket),
  * or it is a kernel socket's (a struct socket without a file). One whose
@@ -452,6 +502,8 @@ int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
 		if (!ret)
 			ret = walk_chains(w, chains, n, err);
 	}
+	if (!ret)
+		ret = tw_substates(vm, list, first, hash_off[TW_SUBSTATE], err);
 	if (!ret)
 		ret = drop_held(vm, list, first, hash_off, err);
 	if (!ret)

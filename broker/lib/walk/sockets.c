@@ -126,7 +126,7 @@ static uint32_t member_value(const struct kh_member *m, const uint8_t *span,
 }
 
 /* The name /proc/net/tcp's numeric state has in netstat and ss. */
-static const char *inet_state(unsigned int state)
+const char *kh_inet_state(unsigned int state)
 {
 	static const char *const names[] = {
 		[1] = "ESTABLISHED", [2] = "SYN_SENT", [3] = "SYN_RECV",
@@ -247,7 +247,7 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 	endpoints(off, v->common, family, conn);
 	/* UDP has no states: unconnected is TCP_CLOSE, as ss says. */
 	strcpy(conn->state, protocol == IPPROTO_UDP_ && state == TCP_CLOSE ?
-			    "UNCONN" : inet_state(state));
+			    "UNCONN" : kh_inet_state(state));
 	return 1;
 }
 
@@ -264,7 +264,7 @@ int kh_skc_decode_tcp(const uint32_t *off, const uint8_t *common,
 	endpoints(off, common, family, conn);
 	/* A request_sock: /proc/net/tcp and ss call it SYN_RECV. */
 	strcpy(conn->state, state == TCP_NEW_SYN_RECV ? "SYN_RECV" :
-			    inet_state(state));
+			    kh_inet_state(state));
 	conn->mini = state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV;
 	return 1;
 }

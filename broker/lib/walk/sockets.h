@@ -32,4 +32,7 @@ int kh_skc_decode_tcp(const uint32_t *off, const uint8_t *common,
 		      struct kh_conn *conn);
 
 
+/* The name netstat and ss give /proc/net/tcp's numeric state. */
+const char *kh_inet_state(unsigned int state);
+
 #endif /* KH_WALK_SOCKETS_H */

@@ -130,11 +130,11 @@ int main(void)
 	CHECK(!decode(off, &plain, &v, &c), "raw socket listed");
 
 	/* Every state number /proc/net/tcp has, and hostile ones. */
-	CHECK(!strcmp(inet_state(10), "LISTEN"), "state 10");
-	CHECK(!strcmp(inet_state(6), "TIME_WAIT"), "state 6");
-	CHECK(!strcmp(inet_state(12), "NEW_SYN_RECV"), "state 12");
-	CHECK(!strcmp(inet_state(0), "UNKNOWN"), "state 0");
-	CHECK(!strcmp(inet_state(255), "UNKNOWN"), "state 255");
+	CHECK(!strcmp(kh_inet_state(10), "LISTEN"), "state 10");
+	CHECK(!strcmp(kh_inet_state(6), "TIME_WAIT"), "state 6");
+	CHECK(!strcmp(kh_inet_state(12), "NEW_SYN_RECV"), "state 12");
+	CHECK(!strcmp(kh_inet_state(0), "UNKNOWN"), "state 0");
+	CHECK(!strcmp(kh_inet_state(255), "UNKNOWN"), "state 255");
 
 	/* Unix names: len counts sun_family and a path's NUL. */
 	check_unix_path("/tmp/kh.sock", 2 + 12 + 1, "/tmp/kh.sock");
