@@ -521,6 +521,9 @@ int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
  */
 struct kh_file {
 	int32_t pid;		/* tgid */
+	/* The thread whose own fd table has it (unshare(CLONE_FILES)); 0:
+	 * the process's table, which its threads share */
+	int32_t tid;
 	int32_t fd;
 	char type[8];		/* REG DIR CHR BLK FIFO SOCK LNK a_inode */
 	uint64_t inode;

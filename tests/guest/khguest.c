@@ -12,7 +12,9 @@
  *   kh-tree     parent of 2 kh-leaf children; the first has a kh-leaf child
  *   kh-files    real uid 1000, gid 1001 (effective 1002, 1003); holds
  *               /proc/version, /init, /tmp/kh-files.txt,
- *               both ends of a pipe and /dev/null open
+ *               both ends of a pipe and /dev/null open; a second
+ *               thread has an fd table of its own (unshare(CLONE_FILES))
+ *               that also holds /tmp/kh-own-fds.txt
  *   kh-listen   TCP listener on 127.0.0.1:7777, accepts and closes
  *   kh-threads  one process with 8 threads in total (main + 7), all named
  *               kh-threads
@@ -164,9 +166,31 @@ static int kh_tree(void)
 
 /* ---- kh-files -------------------------------------------------------- */
 
+/*
+ * kh-files's second thread: an fd table of its own (unshare(CLONE_FILES)
+ * copies the process's), holding /tmp/kh-own-fds.txt, which the
+ * process's table does not. It says so on the pipe in arg, then closes
+ * its copy of the pipe.
+ */
+static void *own_table(void *arg)
+{
+	int *p = arg;
+
+	if (unshare(CLONE_FILES) ||
+	    open("/tmp/kh-own-fds.txt", O_RDWR | O_CREAT, 0644) < 0 ||
+	    write(p[1], "1", 1) != 1)
+		die("a thread's own fd table");
+	close(p[0]);
+	close(p[1]);
+	sleep_forever();
+	return NULL;
+}
+
 static int kh_files(void)
 {
-	int p[2], fd;
+	int p[2], q[2], fd;
+	pthread_t t;
+	char c;
 
 	set_name("kh-files");
 	/*
@@ -194,6 +218,13 @@ static int kh_files(void)
 		die("pipe");
 	if (open("/dev/null", O_RDWR) < 0)
 		die("open /dev/null");
+	if (pipe(q))
+		die("pipe");
+	errno = pthread_create(&t, NULL, own_table, q);
+	if (errno || read(q[0], &c, 1) != 1)
+		die("pthread_create (own fd table)");
+	close(q[0]);
+	close(q[1]);
 	mark_ready("kh-files");
 	sleep_forever();
 	return 0;

@@ -231,7 +231,8 @@ static int same_proc(const struct guest *g, json_t *proc, int pid,
 
 /*
  * The open files of a quiet process in a crawl's "files": each fd the
- * guest lists, with the path readlink gives; no other.
+ * guest lists, with the path readlink gives; no other (a thread's own
+ * table, kh-files's, is lsof_truth's to check).
  */
 static void same_fds(const struct guest *g, json_t *files, int pid,
 		     const char *comm)
@@ -243,7 +244,8 @@ static void same_fds(const struct guest *g, json_t *files, int pid,
 
 	json_array_foreach(files, i, f)
 		nr_crawl += json_integer_value(json_object_get(f, "pid")) ==
-			    pid;
+			    pid &&
+			    !json_integer_value(json_object_get(f, "tid"));
 	snprintf(request, sizeof(request), "fds %d", pid);
 	out = guest_truth(g, request);
 	for (line = strtok_r(out, "\n", &save); line;
@@ -256,6 +258,7 @@ static void same_fds(const struct guest *g, json_t *files, int pid,
 		json_array_foreach(files, i, f)
 			if (json_integer_value(json_object_get(f, "pid")) ==
 			    pid &&
+			    !json_integer_value(json_object_get(f, "tid")) &&
 			    json_integer_value(json_object_get(f, "fd")) == fd) {
 				CHECK(!strcmp(json_string_value(json_object_get(
 					      f, "path")), line + off),

@@ -10,6 +10,8 @@
  * pipe or socket also the number in its name), and the comm is the
  * process's own. Both with -p PID and in the listing of every process,
  * where every process the guest had throughout is shown by its comm.
+ * A thread with an fd table of its own (kh-files's second) is listed
+ * with its tid, as the guest's /proc/TID/fd shows it.
  *
  * The guest's fds are read before and after keyhole's; only fds present
  * and unchanged in both are required (none of these processes churns
@@ -140,11 +142,15 @@ static void compare(const char *what, json_t *doc, int pid,
 		      what, pid, t->fd);
 		matched++;
 	}
-	/* Nothing invented: each fd keyhole shows is one the guest had. */
+	/*
+	 * Nothing invented: each fd keyhole shows is one the guest had (a
+	 * thread's own table is own_table()'s to check).
+	 */
 	json_array_foreach(doc, k, f) {
 		int fd = json_integer_value(json_object_get(f, "fd"));
 
-		if (json_integer_value(json_object_get(f, "pid")) != pid)
+		if (json_integer_value(json_object_get(f, "pid")) != pid ||
+		    json_integer_value(json_object_get(f, "tid")))
 			continue;
 		CHECK(find_fd(before, fd) || find_fd(after, fd),
 		      "%s: process %d fd %d (%s) is not open in the guest",
@@ -153,6 +159,68 @@ static void compare(const char *what, json_t *doc, int pid,
 	}
 	CHECK(matched >= 3, "%s: only %d stable fds of process %d", what,
 	      matched, pid);
+}
+
+/*
+ * kh-files's second thread has an fd table of its own: keyhole lists it
+ * under the thread's tid, fd for fd as the guest's /proc/TID/fd shows
+ * it, /tmp/kh-own-fds.txt included, which the process's table (tid 0)
+ * does not hold; and lsof's text has a TID column for it.
+ */
+static void own_table(const struct guest *g, json_t *doc, int pid)
+{
+	struct truth_fds *t = calloc(1, sizeof(*t));
+	int tid = 0, rows = 0, own = 0, status;
+	char args[64], row[64], *text;
+	json_t *f;
+	size_t k;
+
+	CHECK(t, "out of memory");
+	json_array_foreach(doc, k, f) {
+		int ftid = json_integer_value(json_object_get(f, "tid"));
+
+		if (json_integer_value(json_object_get(f, "pid")) != pid ||
+		    !ftid)
+			continue;
+		CHECK(!tid || tid == ftid,
+		      "kh-files: the files of two threads, %d and %d", tid,
+		      ftid);
+		tid = ftid;
+	}
+	CHECK(tid && tid != pid,
+	      "lsof: no thread of kh-files (%d) with an fd table of its own",
+	      pid);
+	truth_fds(g, tid, t);
+	json_array_foreach(doc, k, f) {
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const struct truth_fd *fd;
+
+		if (json_integer_value(json_object_get(f, "pid")) != pid)
+			continue;
+		if (!json_integer_value(json_object_get(f, "tid"))) {
+			CHECK(strcmp(path, "/tmp/kh-own-fds.txt"),
+			      "kh-files's own table has the thread's file");
+			continue;
+		}
+		fd = find_fd(t, json_integer_value(json_object_get(f, "fd")));
+		CHECK(fd && !strcmp(fd->target, path),
+		      "thread %d: fd %lld (%s) is not the guest's", tid,
+		      json_integer_value(json_object_get(f, "fd")), path);
+		own += !strcmp(path, "/tmp/kh-own-fds.txt");
+		rows++;
+	}
+	CHECK(rows == t->nr && own == 1,
+	      "thread %d: keyhole lists %d fds (%d of /tmp/kh-own-fds.txt), the guest %d",
+	      tid, rows, own, t->nr);
+	snprintf(args, sizeof(args), "lsof -p %d %d", pid, g->pid);
+	text = keyhole_whole(&status, args);
+	snprintf(row, sizeof(row), " %d %d ", pid, tid);
+	CHECK(status == 0 && strstr(text, " TID ") && strstr(text, row) &&
+	      strstr(text, "/tmp/kh-own-fds.txt"),
+	      "lsof -p %d: exit %d, no TID column or row '%s' in\n%s", pid,
+	      status, row, text);
+	free(text);
+	free(t);
 }
 
 static const struct truth_task *find_task(const struct truth_task *tasks,
@@ -246,6 +314,8 @@ int main(int argc, char **argv)
 		      "lsof -p %d lists other processes", pids[i]);
 		json_decref(one);
 	}
+
+	own_table(&g, all, pids[1]);
 
 	/* init, the workload, kh-truth, httpd: a dozen at least. */
 	nr_ps_after = guest_truth_ps(&g, &ps_after);

@@ -340,6 +340,7 @@ void render_ps_forest(const json_t *doc, FILE *out)
 const struct table_column lsof_columns[] = {
 	{ "COMMAND", 0, "the process's command name" },
 	{ "PID", TABLE_RIGHT, "the process's id" },
+	{ "TID", TABLE_RIGHT | TABLE_THREADS, "a thread with an fd table of its own (unshare(CLONE_FILES)); shown when one has" },
 	{ "USER", TABLE_RIGHT, "the process's effective user id" },
 	{ "FD", TABLE_RIGHT, "the file descriptor and its mode: r, w or u (both)" },
 	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, LNK, a_inode, IPv4, IPv6, unix, netlink, sock" },
@@ -387,23 +388,43 @@ static void lsof_device(const json_t *file, const char *type, char *out,
 		*strchr(out, ':') = ',';
 }
 
+/* As lsof: a TID column only when a thread has files of its own. */
+static bool any_tid(const json_t *doc)
+{
+	const json_t *file;
+	size_t i;
+
+	json_array_foreach(doc, i, file)
+		if (field_int(file, "tid"))
+			return true;
+	return false;
+}
+
 void render_lsof(const json_t *doc, FILE *out)
 {
-	struct table *t = table_new(lsof_columns);
-	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], fd[24], inode[24];
+	struct table *t;
+	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], tid[16], fd[24];
+	char inode[24];
 	char user[16], device[32], size_off[32], addr[24];
 	const json_t *file;
 	size_t i;
 
+	table_show_threads(any_tid(doc));
+	t = table_new(lsof_columns);
 	json_array_foreach(doc, i, file) {
 		const char *type = lsof_type(file);
-		const char *cells[] = { comm, pid, user, fd, type, device,
+		const char *cells[] = { comm, pid, tid, user, fd, type, device,
 					size_off, inode, path, addr };
 		const json_t *euid = json_object_get(file, "euid");
 
 		kh_printable(field_str(file, "comm"), sizeof(comm), comm);
 		kh_printable(field_str(file, "path"), sizeof(path), path);
 		snprintf(pid, sizeof(pid), "%d", (int)field_int(file, "pid"));
+		/* lsof's TID: only on a thread's own rows. */
+		tid[0] = '\0';
+		if (field_int(file, "tid"))
+			snprintf(tid, sizeof(tid), "%d",
+				 (int)field_int(file, "tid"));
 		snprintf(user, sizeof(user), json_is_integer(euid) ? "%u" : "?",
 			 (unsigned int)json_integer_value(euid));
 		snprintf(fd, sizeof(fd), "%d%s", (int)field_int(file, "fd"),

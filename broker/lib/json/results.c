@@ -353,8 +353,9 @@ json_t *kh_json_files(const struct kh_file_list *list,
 		kh_printable(f->path, sizeof(f->path), path);
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
 		snprintf(sock, sizeof(sock), "0x%" PRIx64, f->sock);
-		obj = json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
-				"comm", comm, "pid", f->pid, "fd", f->fd,
+		obj = json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:s, s:s, s:s}",
+				"comm", comm, "pid", f->pid, "tid", f->tid,
+				"fd", f->fd,
 				"type", f->type,
 				"inode", (json_int_t)f->inode, "path", path,
 				"addr", addr, "sock", sock);

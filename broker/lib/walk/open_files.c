@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Open files of the guest's processes, as /proc/PID/fd shows them:
- * task_struct.files -> files_struct.fdt -> fdtable {max_fds, fd[]}, and for
+ * task_struct.files -> files_struct.fdt -> fdtable {max_fds, fd[]}, and of
+ * a thread that has a files_struct of its own (unshare(CLONE_FILES)) as
+ * /proc/PID/task/TID/fd shows it, with its tid; and for
  * each installed struct file its path (walk/dentry_path.c), inode and type; for
  * sockets the struct sock behind it (file->private_data is the struct socket,
  * socket.sk the sock), which kh_conns() decodes.
@@ -54,9 +56,12 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[FILE_SIZE] = { "file", NULL },
 };
 
-/* One process whose fd table is read. */
+/*
+ * One fd table to read: a process's, or a thread's own (tid: one that
+ * unshare(CLONE_FILES) or clone without CLONE_FILES gave a table apart).
+ */
 struct proc {
-	int32_t tgid;
+	int32_t tgid, tid;
 	uint64_t files, fdt;
 	uint32_t max_fds;
 	uint64_t fd_array;
@@ -86,9 +91,10 @@ static const char *file_type(uint32_t mode, const char *path)
 	return "?";
 }
 
-static int add_file(struct walk *w, int32_t tgid, int32_t fd, uint64_t addr,
-		    struct kh_err *err)
+static int add_file(struct walk *w, const struct proc *p, int32_t fd,
+		    uint64_t addr, struct kh_err *err)
 {
+	int32_t tgid = p->tgid;
 	struct kh_file_list *list = w->list;
 	struct kh_file *file;
 
@@ -119,6 +125,7 @@ static int add_file(struct walk *w, int32_t tgid, int32_t fd, uint64_t addr,
 	/* Type, path and inode are resolve_files'. */
 	file = &list->files[list->nr++];
 	file->pid = tgid;
+	file->tid = p->tid;
 	file->fd = fd;
 	file->type[0] = '\0';
 	file->inode = 0;
@@ -170,7 +177,7 @@ static int read_chunks(struct walk *w, const struct proc *procs,
 					(unsigned long long)file);
 				continue;
 			}
-			ret = add_file(w, p->tgid, start[i] + j, file, err);
+			ret = add_file(w, p, start[i] + j, file, err);
 			if (ret)
 				return ret;
 		}
@@ -227,6 +234,28 @@ out:
 }
 
 /*
+ * Each files_struct once: the process's (leaders come first), and a
+ * thread's only when no one before had it, its own table then.
+ */
+static int own_tables(struct proc *procs, unsigned int *nr_procs,
+		      struct kh_err *err)
+{
+	struct kh_addr_set seen = { 0 };
+	unsigned int i, n;
+	int fresh = 0;
+
+	for (i = n = 0; i < *nr_procs && fresh >= 0; i++) {
+		fresh = kh_addr_set_add(&seen, procs[i].files);
+		if (fresh > 0)
+			procs[n++] = procs[i];
+	}
+	kh_addr_set_free(&seen);
+	*nr_procs = n;
+	return fresh < 0 ? kh_err_set(err, ENOMEM,
+				      "out of memory for %u fd tables", i) : 0;
+}
+
+/*
  * One batch per step from task to fd table: files, then fdt, then the
  * fdtable's max_fds and fd. Processes without files (exited, or whose
  * pointers are not kernel addresses) drop out; the latter mark the result.
@@ -272,6 +301,9 @@ static int read_fd_tables(struct walk *w, struct proc *procs,
 		procs[n++] = procs[i];
 	}
 	nr = n;
+	ret = own_tables(procs, &nr, err);
+	if (ret)
+		goto out;
 
 	for (i = 0; i < nr; i++)
 		reads[i] = (struct kh_read){
@@ -462,7 +494,7 @@ int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
 	struct walk w = { .vm = vm };
 	struct kh_task *chosen = NULL;
 	struct proc *procs = NULL;
-	unsigned int i, nr = 0;
+	unsigned int i, nr = 0, pass;
 	int ret;
 
 	if (kh_vm_need_memory(vm, err))
@@ -488,22 +520,28 @@ int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
 				 tasks->nr);
 		goto out;
 	}
-	for (i = 0; i < tasks->nr; i++) {
-		if (pid && tasks->tasks[i].tgid != pid)
-			continue;
-		/* A list with threads: each process once, by its leader. */
-		if (tasks->tasks[i].pid != tasks->tasks[i].tgid)
-			continue;
-		/*
-		 * Kernel threads share init_files and /proc shows them no fds:
-		 * reading it ~50 times over would only multiply the cost of a
-		 * corrupted init_files.
-		 */
-		if (tasks->tasks[i].flags & PF_KTHREAD)
-			continue;
-		chosen[nr] = tasks->tasks[i];
-		procs[nr++].tgid = tasks->tasks[i].tgid;
-	}
+	/*
+	 * Leaders first, then the threads of a list with threads: a thread
+	 * counts only with a table of its own (own_tables()).
+	 */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < tasks->nr; i++) {
+			const struct kh_task *t = &tasks->tasks[i];
+
+			if ((pid && t->tgid != pid) ||
+			    (t->pid == t->tgid) == pass)
+				continue;
+			/*
+			 * Kernel threads share init_files and /proc shows
+			 * them no fds: reading it ~50 times over would only
+			 * multiply the cost of a corrupted init_files.
+			 */
+			if (t->flags & PF_KTHREAD)
+				continue;
+			chosen[nr] = *t;
+			procs[nr].tgid = t->tgid;
+			procs[nr++].tid = pass ? t->pid : 0;
+		}
 	if (pid && !nr) {
 		ret = kh_err_set(err, ENOENT, "no process %d in the guest",
 				 pid);
@@ -546,7 +584,8 @@ int kh_files(struct kh_vm *vm, int32_t pid, struct kh_file_list **listp,
 	if (kh_vm_need_memory(vm, err))
 		return -EOPNOTSUPP;
 	*listp = NULL;
-	ret = kh_tasks(vm, 0, &tasks, err);
+	/* With threads: one may have a table of its own. */
+	ret = kh_tasks(vm, KH_TASKS_THREADS, &tasks, err);
 	if (ret)
 		return ret;
 	ret = kh_files_of(vm, tasks, pid, listp, err);

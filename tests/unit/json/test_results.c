@@ -152,14 +152,14 @@ static struct kh_file files[] = {
 static struct kh_file_list file_list = { .nr = 3, .files = files };
 
 static const char files_want[] =
-	"[{\"comm\":\"init\",\"pid\":1,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
-	"{\"comm\":\"ev?[31mil??xxxx\",\"pid\":42,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
-	"{\"comm\":\"?\",\"pid\":77,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
+	"[{\"comm\":\"init\",\"pid\":1,\"tid\":0,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
+	"{\"comm\":\"ev?[31mil??xxxx\",\"pid\":42,\"tid\":0,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
+	"{\"comm\":\"?\",\"pid\":77,\"tid\":0,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
 
 static const char files_no_tasks_want[] =
-	"[{\"comm\":\"?\",\"pid\":1,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
-	"{\"comm\":\"?\",\"pid\":42,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
-	"{\"comm\":\"?\",\"pid\":77,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
+	"[{\"comm\":\"?\",\"pid\":1,\"tid\":0,\"fd\":0,\"type\":\"CHR\",\"inode\":5,\"path\":\"/dev/null\",\"addr\":\"0xffff888004000000\",\"sock\":\"0x0\"},"
+	"{\"comm\":\"?\",\"pid\":42,\"tid\":0,\"fd\":3,\"type\":\"SOCK\",\"inode\":1234,\"path\":\"socket:[1234]\",\"addr\":\"0xffff888004000100\",\"sock\":\"0xffff888005000000\"},"
+	"{\"comm\":\"?\",\"pid\":77,\"tid\":0,\"fd\":4,\"type\":\"REG\",\"inode\":99,\"path\":\"/tmp/????\",\"addr\":\"0xffff888004000200\",\"sock\":\"0x0\"}]";
 
 static struct kh_conn conns[] = {
 	{ .proto = "tcp", .local = { 127, 0, 0, 1 }, .remote = { 0 },
