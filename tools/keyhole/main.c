@@ -81,6 +81,17 @@ void set_used_technique(const char *name)
 #define VIEW(n, sum, ex) \
 	{ .name = #n, .run = cmd_view, .usage = "VM", .summary = (sum), \
 	  .example = (ex), .render = render_##n }
+/* Whether cmd takes the option with this short key. */
+static bool has_option(const struct subcommand *cmd, int key)
+{
+	unsigned int i;
+
+	for (i = 0; cmd->options && cmd->options[i].name; i++)
+		if (cmd->options[i].key == key)
+			return true;
+	return false;
+}
+
 /* One with a table. */
 #define TABLE_VIEW(n, sum, ex) \
 	{ .name = #n, .run = cmd_view, .usage = "VM", .summary = (sum), \
@@ -187,8 +198,8 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out)
 				cmd->columns[i].help,
 				cmd->columns[i].flags & TABLE_HIDDEN ?
 				" (with -o only)" :
-				cmd->columns[i].flags & TABLE_THREADS ?
-				" (with -T)" : "");
+				cmd->columns[i].flags & TABLE_THREADS &&
+				has_option(cmd, 'T') ? " (with -T)" : "");
 	}
 	if (strstr(cmd->usage, "VM"))
 		fprintf(out, "\n" VM_HELP);

@@ -59,6 +59,32 @@ static int dump_path(const struct kh_access *acc, char *path, size_t size,
 }
 
 /*
+ * QEMU says "completed" before its dump thread cleans up: it resumes the
+ * guest, then lifts the dump's migration blocker. Until then the guest
+ * is still halted, and a snapshot by migration right after is refused
+ * ("dump-guest-memory in progress"): wait until the guest runs again
+ * (the blocker goes right after, in the same thread).
+ */
+static int wait_cleanup(const struct kh_access *acc, struct kh_qmp *qmp,
+			uint64_t deadline, struct kh_err *err)
+{
+	int running = 0, r;
+
+	for (;;) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		r = kh_access_qmp_running(qmp, &running, NULL, 0, err);
+		if (r || running)
+			return r;
+		if (kh_access_now_ns() > deadline)
+			return kh_err_set(err, ETIMEDOUT,
+					  "QEMU pid %d did not resume the guest after dump-guest-memory",
+					  (int)acc->pid);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
  * dump-guest-memory with detach, so that its progress can be asked for:
  * query-dump every POLL_MS until it is over (QEMU resumes the guest
  * itself then), telling acc->progress as it goes.
@@ -78,11 +104,13 @@ static int dump_detached(struct kh_access *acc, struct kh_qmp *qmp,
 	while (!r && !strcmp(status, "active")) {
 		struct timespec ts = { 0, POLL_MS * 1000000L };
 
-		if (kh_access_now_ns() > deadline)
+		if (kh_access_now_ns() > deadline) {
+			json_decref(ret);
 			return kh_err_set(err, ETIMEDOUT,
-					  "QEMU pid %d did not finish dump-guest-memory within %d s",
+					  "QEMU pid %d did not finish dump-guest-memory within %d s (it goes on writing the dump, which cannot be cancelled)",
 					  (int)acc->pid,
 					  DUMP_TIMEOUT_MS / 1000);
+		}
 		nanosleep(&ts, NULL);
 		json_decref(ret);
 		ret = NULL;
@@ -100,6 +128,8 @@ static int dump_detached(struct kh_access *acc, struct kh_qmp *qmp,
 		r = kh_err_set(err, EIO, "QEMU pid %d's dump-guest-memory ended %s",
 			       (int)acc->pid, status);
 	json_decref(ret);
+	if (!r && stopped_at)
+		r = wait_cleanup(acc, qmp, deadline, err);
 	return r;
 }
 
@@ -129,7 +159,9 @@ static int dump_take(struct kh_access *acc, struct kh_err *err)
 	if (slash)
 		*slash = '\0';
 	ret = dump_detached(acc, qmp, path, running ? start : 0, err);
-	if (ret && kh_access_tmp_free(dir) < kh_layout_ram_size(acc->layout))
+	/* A dump that failed, not one still going, may have filled the disk. */
+	if (ret == -EIO &&
+	    kh_access_tmp_free(dir) < kh_layout_ram_size(acc->layout))
 		ret = kh_access_tmp_failed(dir, "dump-guest-memory", ENOSPC,
 					   "", err);
 	/* QEMU stopped the guest for the dump: all of it was halted. */

@@ -415,7 +415,7 @@ static int migrate(struct migration *m, struct kh_snap *snap, int running,
 			 (int)m->acc->pid);
 		r = kh_migstream_receive(snap, m->conn_fd, name,
 					 m->acc->layout, m->copy_fd, m->keep,
-					 err);
+					 m->acc, err);
 		if (r)
 			drain(m->conn_fd);
 		close(m->conn_fd);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,11 +58,16 @@ static int qemu_fd_number(const struct kh_access *acc, int fd,
 	return n;
 }
 
-/* One pmemsave of [gpa, gpa + size) into a file of its own. */
-static int save_piece(struct kh_access *acc, struct kh_qmp *qmp,
-		      struct kh_snap *snap, uint64_t gpa, uint64_t size,
-		      struct kh_err *err)
+/*
+ * One pmemsave of [gpa, gpa + size) into a file of its own, mapped at
+ * 'at' (inside its range's reservation, MAP_FIXED): private and writable,
+ * as kh_snap_add_file maps, since the file never changes and a patcher
+ * may write.
+ */
+static int save_piece(struct kh_access *acc, struct kh_qmp *qmp, void *at,
+		      uint64_t gpa, uint64_t size, struct kh_err *err)
 {
+	struct stat st;
 	const char *dir = kh_access_tmpdir(acc);
 	char path[64], name[128];
 	int fd, n, ret, closed;
@@ -103,8 +109,17 @@ static int save_piece(struct kh_access *acc, struct kh_qmp *qmp,
 	ret = ret ?: closed;
 	snprintf(name, sizeof(name), "pmemsave of 0x%" PRIx64 " (in %s)",
 		 gpa, dir);
-	if (!ret)
-		ret = kh_snap_add_file(snap, fd, gpa, size, name, err);
+	if (!ret && fstat(fd, &st))
+		ret = kh_err_set(err, errno, "cannot stat %s: %s", name,
+				 strerror(errno));
+	else if (!ret && (uint64_t)st.st_size < size)
+		ret = kh_err_set(err, EIO,
+				 "%s holds %lld bytes, not the %" PRIu64 " of guest RAM",
+				 name, (long long)st.st_size, size);
+	if (!ret && mmap(at, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+		ret = kh_err_set(err, errno, "cannot map %s: %s", name,
+				 strerror(errno));
 out:
 	close(fd);
 	return ret;
@@ -112,22 +127,49 @@ out:
 
 /*
  * A range, PIECE bytes per pmemsave, so that progress can be told
- * between them; *done counts what all ranges saved so far.
+ * between them; *done counts what all ranges saved so far. The pieces'
+ * files are mapped side by side into one reservation, so the range is
+ * one range and one mapping of the snapshot, as one file would be: a
+ * read across two pieces is one read, and a guest of any size stays
+ * within the snapshot's ranges.
  */
 static int save_range(struct kh_access *acc, struct kh_qmp *qmp,
 		      struct kh_snap *snap, const struct kh_ram_range *rr,
 		      uint64_t *done, uint64_t stopped_at, struct kh_err *err)
 {
 	uint64_t off, len, total = kh_layout_ram_size(acc->layout);
-	int ret = 0;
+	uint8_t *base;
+	int ret = 0, added;
 
+	base = mmap(NULL, rr->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return kh_err_set(err, errno,
+				  "cannot reserve %" PRIu64 " bytes for a copy of guest RAM: %s",
+				  rr->size, strerror(errno));
 	for (off = 0; !ret && off < rr->size; off += len) {
 		len = rr->size - off < PIECE ? rr->size - off : PIECE;
-		ret = save_piece(acc, qmp, snap, rr->gpa + off, len, err);
+		ret = save_piece(acc, qmp, base + off, rr->gpa + off, len,
+				 err);
 		*done += len;
 		if (!ret)
 			kh_access_progress(acc, *done, total, stopped_at);
 	}
+	if (!ret && kh_snap_add_map(snap, base, rr->size)) {
+		ret = kh_err_set(err, E2BIG,
+				 "pmemsave of 0x%" PRIx64 ": too many mappings",
+				 rr->gpa);
+	} else if (!ret) {
+		added = kh_snap_add_range(snap, rr->gpa, rr->size, base, 0);
+		if (added) {
+			snap->nr_maps--;	/* the map just added */
+			ret = kh_err_set(err, -added,
+					 "pmemsave of 0x%" PRIx64 ": overlapping or too many RAM ranges",
+					 rr->gpa);
+		}
+	}
+	if (ret)
+		munmap(base, rr->size);
 	return ret;
 }
 

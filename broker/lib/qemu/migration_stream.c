@@ -83,7 +83,20 @@ struct loader {
 	uint32_t ram_section;	/* section id of "ram" */
 	int have_ram;
 	int ram_done;
+	/* Whose progress to tell (receive only), and pages received. */
+	const struct kh_access *acc;
+	uint64_t pages;
 };
+
+/* Every 64 MiB of the main block's pages received once, and the last. */
+#define PROGRESS_PAGES	(16384u)
+
+static void tell_progress(const struct loader *l)
+{
+	if (l->acc && l->main_block >= 0)
+		kh_access_progress(l->acc, l->pages * PAGE_SIZE,
+				   l->blocks[l->main_block].length, 0);
+}
 
 static int copy_out(struct stream *s, const uint8_t *data, size_t len,
 		    struct kh_err *err)
@@ -408,9 +421,12 @@ static int read_ram_records(struct loader *l, struct kh_err *err)
 		}
 		if (r)
 			return r;
-		if (block == l->main_block)
+		if (block == l->main_block && !was_written(l, offset)) {
 			l->written[offset / PAGE_SIZE / 8] |=
 				1u << (offset / PAGE_SIZE % 8);
+			if (!(++l->pages % PROGRESS_PAGES))
+				tell_progress(l);
+		}
 	}
 }
 
@@ -566,7 +582,7 @@ static int place_ram(struct loader *l, struct kh_snap *snap,
 
 static int load(struct kh_snap *snap, int fd, const char *name,
 		const struct kh_layout *live, int copy_fd, const char *copy_name,
-		int drain, struct kh_err *err)
+		const struct kh_access *acc, int drain, struct kh_err *err)
 {
 	struct loader *l;
 	uint64_t magic, version;
@@ -588,6 +604,7 @@ static int load(struct kh_snap *snap, int fd, const char *name,
 	l->s.name = name;
 	l->main_block = -1;
 	l->last_block = -1;
+	l->acc = acc;
 	r = get_be(&l->s, 4, &magic, err) ?: get_be(&l->s, 4, &version, err);
 	if (r)
 		goto out;
@@ -604,6 +621,8 @@ static int load(struct kh_snap *snap, int fd, const char *name,
 			goto out;
 	}
 	r = read_sections(l, err) ?: place_ram(l, snap, live, err);
+	if (!r)
+		tell_progress(l);
 	/* The sender finishes only once all it sent was read. */
 	while (!r && drain && !l->s.eof) {
 		l->s.pos = l->s.len;
@@ -631,12 +650,13 @@ int kh_migstream_load(struct kh_snap *snap, int fd, const char *name,
 	if (lseek(fd, 0, SEEK_SET))
 		return kh_err_set(err, errno, "cannot seek in %s: %s", name,
 				  strerror(errno));
-	return load(snap, fd, name, live, -1, NULL, 0, err);
+	return load(snap, fd, name, live, -1, NULL, NULL, 0, err);
 }
 
 int kh_migstream_receive(struct kh_snap *snap, int fd, const char *name,
 			 const struct kh_layout *live, int copy_fd,
-			 const char *copy_name, struct kh_err *err)
+			 const char *copy_name, const struct kh_access *acc,
+			 struct kh_err *err)
 {
-	return load(snap, fd, name, live, copy_fd, copy_name, 1, err);
+	return load(snap, fd, name, live, copy_fd, copy_name, acc, 1, err);
 }

@@ -21,13 +21,15 @@ int kh_migstream_load(struct kh_snap *snap, int fd, const char *name,
 /*
  * The same from a connection QEMU is migrating into: read to its end (so
  * QEMU can complete), with every byte also written to copy_fd unless it
- * is -1. A read that waits KH_MIGSTREAM_IDLE_S seconds (SO_RCVTIMEO set
- * by the caller) fails.
+ * is -1, telling acc's progress (kh_access_progress) every 64 MiB of RAM
+ * received. A read that waits KH_MIGSTREAM_IDLE_S seconds (SO_RCVTIMEO
+ * set by the caller) fails.
  */
 #define KH_MIGSTREAM_IDLE_S 30
 int kh_migstream_receive(struct kh_snap *snap, int fd, const char *name,
 			 const struct kh_layout *live, int copy_fd,
-			 const char *copy_name, struct kh_err *err);
+			 const char *copy_name, const struct kh_access *acc,
+			 struct kh_err *err);
 
 /*
  * A snapshot by migration (access/migrate.c), for migrate and bgsnap:

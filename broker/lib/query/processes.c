@@ -36,6 +36,9 @@ static int file_by_pid_fd(const void *a, const void *b)
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
+	/* The process's table, then each thread's own, as lsof lists. */
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 

@@ -234,25 +234,37 @@ out:
 }
 
 /*
- * Each files_struct once: the process's (leaders come first), and a
- * thread's only when no one before had it, its own table then.
+ * Each process's tables once. Its first (its leader's, as leaders come
+ * first; a thread's when the leader has none, a zombie) is the
+ * process's, tid 0; a thread's counts only when the process had not
+ * met it yet: its own table then. Two processes that share a table
+ * (clone(CLONE_FILES) without CLONE_THREAD) each list it, as /proc does.
  */
 static int own_tables(struct proc *procs, unsigned int *nr_procs,
 		      struct kh_err *err)
 {
-	struct kh_addr_set seen = { 0 };
+	struct kh_addr_set tables = { 0 }, groups = { 0 };
 	unsigned int i, n;
-	int fresh = 0;
+	int ret = 0, at;
 
-	for (i = n = 0; i < *nr_procs && fresh >= 0; i++) {
-		fresh = kh_addr_set_add(&seen, procs[i].files);
-		if (fresh > 0)
-			procs[n++] = procs[i];
+	for (i = n = 0; i < *nr_procs && ret >= 0; i++) {
+		struct proc *p = &procs[i];
+
+		at = kh_addr_set_find(&tables, p->files);
+		if (at >= 0 && procs[at].tgid == p->tgid)
+			continue;
+		ret = kh_addr_set_add(&groups, (uint64_t)(uint32_t)p->tgid + 1);
+		if (ret > 0)
+			p->tid = 0;
+		if (ret >= 0 && at < 0)
+			ret = kh_addr_set_put(&tables, p->files, n);
+		procs[n++] = *p;
 	}
-	kh_addr_set_free(&seen);
+	kh_addr_set_free(&tables);
+	kh_addr_set_free(&groups);
 	*nr_procs = n;
-	return fresh < 0 ? kh_err_set(err, ENOMEM,
-				      "out of memory for %u fd tables", i) : 0;
+	return ret < 0 ? kh_err_set(err, ENOMEM,
+				    "out of memory for %u fd tables", i) : 0;
 }
 
 /*
