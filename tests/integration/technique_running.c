@@ -92,9 +92,11 @@ static json_t *find_pid(json_t *view, json_int_t pid)
 
 /*
  * A process in the views taken before and after every technique's, with
- * the same start time, lived through all of them: every view must show
- * it, with the same name and parent. Snapshots take seconds, so shorter
- * lived processes may rightly be in some views only.
+ * the same start time and name, lived through all of them: every view
+ * must show it, with the same name and parent. Snapshots take seconds, so
+ * shorter lived processes may rightly be in some views only; and one that
+ * exec'd meanwhile (a child of init caught before it exec'd sleep keeps
+ * its pid and start time) has another name in later views.
  */
 static void same_processes(json_t *before, json_t *after, json_t **views,
 			   const char **names, int nr)
@@ -109,7 +111,8 @@ static void same_processes(json_t *before, json_t *after, json_t **views,
 
 		q = find_pid(after, pid);
 		if (!q || json_real_value(json_object_get(q, "start_time")) !=
-			  json_real_value(json_object_get(p, "start_time")))
+			  json_real_value(json_object_get(p, "start_time")) ||
+		    strcmp(comm, json_string_value(json_object_get(q, "comm"))))
 			continue;
 		for (j = 0; j < nr; j++) {
 			v = find_pid(views[j], pid);
