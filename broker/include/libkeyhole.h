@@ -822,10 +822,25 @@ void kh_format_technique_props(unsigned int props, char *buf, size_t size);
  * jansson cannot build it (out of memory, or a string it must refuse, as
  * said below). Objects keep their keys in the order given here (dump
  * them with JSON_PRESERVE_ORDER); addresses are "0x..." strings, counts
- * and sizes integers, times seconds or milliseconds as reals. A result's
- * flags and problem are not encoded: the caller reports them as it
- * reports errors.
+ * and sizes integers, times seconds or milliseconds as reals. The lists'
+ * encoders give arrays and leave out the result's flags and problem:
+ * kh_json_listing() makes one a document.
  */
+
+/*
+ * Every document a program shows keeps one rule: it is an object that
+ * says how the reads behind it went, "incomplete" (true when something
+ * could not be read and is missing: KH_RESULT_INCOMPLETE) and "problems"
+ * [TEXT] (what the reads met: empty when the result has no flags, else
+ * its problem, printable). kh_json_result() adds the two to the object
+ * doc (0, or -1 when doc is not an object or out of memory; result NULL
+ * is a complete one). kh_json_listing() makes a list doc: {key: list,
+ * "incomplete", "problems"}; it takes list's reference, also when it
+ * fails (NULL), and returns NULL when list is NULL.
+ */
+int kh_json_result(json_t *doc, const struct kh_result *result);
+json_t *kh_json_listing(const char *key, json_t *list,
+			const struct kh_result *result);
 
 /*
  * [{"pid", "tgid", "ppid", "uid", "gid", "state" (one letter), "comm",
@@ -922,13 +937,13 @@ json_t *kh_json_qemu_procs(const struct kh_qemu_proc *list, unsigned int nr);
  * {"iteration", "cost" {"wall_ms", "cpu_ms", "read_bytes", "read_calls"},
  * "consistency" {"I.A_zombie", "I.B_dying", "I.C_as_good_as_dead",
  * "I.D_fresh", "II.A_died", "II.B_changed"}, "skipped", "paused",
- * "problem" (when the crawl's result has flags, and is valid UTF-8),
- * "incomplete", then with summary "counts" {"tasks", "modules", "ifaces",
- * "files", "conns", "procs"}, else the state: "os", "mem", "processes",
- * "modules", "ifaces", "files" (comm looked up in the crawl's task list,
- * which is in the guest's order, not by pid: a comm may be "?"), "conns"
- * as the encoders above, and "proc" {"PID": {"cmdline" [each argument
- * printable], "rss_pages", "maps"}}}.
+ * "incomplete", "problems" (kh_json_result()), then with summary
+ * "counts" {"ps", "lsmod", "ifconfig", "lsof", "ss", "proc"}, else the
+ * state, each part under the name of the command that shows it alone:
+ * "info", "mem", "ps", "lsmod", "ifconfig", "lsof" (comm looked up in
+ * the crawl's task list, which is in the guest's order, not by pid: a
+ * comm may be "?"), "ss" as the encoders above, and "proc" {"PID":
+ * {"cmdline" [each argument printable], "rss_pages", "maps"}}.
  */
 json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
 		      int summary);
@@ -949,8 +964,11 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  *               (kh_crawl_within()'s budget; 0 or absent: none)
  *   "techniques" (kh_query_techniques(): it needs no attached VM)
  * The document is what `keyhole CMD --json` prints, sorted as it prints
- * it, before keyhole adds "technique" to an object; lists are sorted the
- * way the command shows them (ps by tgid then pid, lsof by pid then fd).
+ * it, before keyhole adds "technique": an object that says how the reads
+ * went (kh_json_result()), a list under the name of the command that
+ * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps",
+ * "techniques"; netstat's under "ss"), sorted the way the command shows
+ * it (ps by tgid then pid, lsof by pid then fd).
  *
  * The name and the arguments are checked before the VM is touched, so a
  * request can be refused before attaching: with vm NULL, kh_query() fails
@@ -960,8 +978,8 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * object, an unknown key, a value of the wrong type or out of range and
  * maps without its pid; EILSEQ when the document cannot be made (a
  * string jansson refuses, such as a banner that is not UTF-8, or out of
- * memory); else the read's own error. A crawl's record also says itself
- * how the crawl went ("problem", "incomplete"), besides res.flags.
+ * memory); else the read's own error. The document says how the reads
+ * went as res.flags and res.problem do.
  */
 struct kh_query_result {
 	json_t *doc;		/* new reference */

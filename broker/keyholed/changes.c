@@ -105,7 +105,7 @@ static json_t *iface_addrs(json_t *record)
 	json_t *flat = json_array(), *ifc, *a;
 	size_t i, j;
 
-	json_array_foreach(json_object_get(record, "ifaces"), i, ifc)
+	json_array_foreach(json_object_get(record, "ifconfig"), i, ifc)
 		json_array_foreach(json_object_get(ifc, "addrs"), j, a)
 			if (json_is_object(a))
 				json_array_append_new(flat,
@@ -133,11 +133,11 @@ json_t *crawl_changes(json_t *prev, json_t *cur)
 	json_t *out = json_array();
 	json_t *before, *after;
 
-	compare(prev, cur, "processes", process_identity, "process-started",
+	compare(prev, cur, "ps", process_identity, "process-started",
 		"process-exited", out);
-	compare(prev, cur, "modules", module_identity, "module-loaded",
+	compare(prev, cur, "lsmod", module_identity, "module-loaded",
 		"module-unloaded", out);
-	compare(prev, cur, "conns", socket_identity, "socket-opened",
+	compare(prev, cur, "ss", socket_identity, "socket-opened",
 		"socket-closed", out);
 	before = json_pack("{s:o}", "addrs", iface_addrs(prev));
 	after = json_pack("{s:o}", "addrs", iface_addrs(cur));

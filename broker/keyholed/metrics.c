@@ -167,9 +167,10 @@ void metrics_crawl(const struct kh_qemu_proc *vm, unsigned int worker,
 	for (i = 0; i < NR_CONSISTENCY; i++)
 		m->consistency[i] += json_integer_value(
 			json_object_get(consistency, consistency_keys[i]));
-	m->tasks = json_integer_value(json_object_get(counts, "tasks"));
-	m->modules = json_integer_value(json_object_get(counts, "modules"));
-	m->conns = json_integer_value(json_object_get(counts, "conns"));
+	/* The record's counts are named after the commands (ps, ...). */
+	m->tasks = json_integer_value(json_object_get(counts, "ps"));
+	m->modules = json_integer_value(json_object_get(counts, "lsmod"));
+	m->conns = json_integer_value(json_object_get(counts, "ss"));
 out:
 	pthread_mutex_unlock(&lock);
 }

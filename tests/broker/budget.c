@@ -70,8 +70,8 @@ static void client_budgets(const char *sock)
 
 	reply = crawl(fd, "\"budget_ms\":600000,\"budget_kib\":1048576");
 	counts = json_object_get(json_object_get(reply, "return"), "counts");
-	CHECK(json_integer_value(json_object_get(counts, "tasks")) > 20 &&
-	      json_integer_value(json_object_get(counts, "procs")) > 5,
+	CHECK(json_integer_value(json_object_get(counts, "ps")) > 20 &&
+	      json_integer_value(json_object_get(counts, "proc")) > 5,
 	      "a crawl within its budget: %s", json_dumps(reply, JSON_COMPACT));
 	json_decref(reply);
 	close(fd);
@@ -132,7 +132,8 @@ static void daemon_memory_budget(const char *dir)
 			 "{\"execute\":\"ps\",\"arguments\":{\"vm\":\"%d\"},\"id\":%d}",
 			 g.pid, i);
 		ps = broker_call(fd, request);
-		CHECK(json_array_size(json_object_get(ps, "return")) > 20,
+		CHECK(json_array_size(json_object_get(json_object_get(
+			      ps, "return"), "ps")) > 20,
 		      "ps while crawls go over budget: %s",
 		      json_dumps(ps, JSON_COMPACT));
 		json_decref(ps);
@@ -162,7 +163,8 @@ static void daemon_time_budget(const char *dir)
 		 "{\"execute\":\"ps\",\"arguments\":{\"vm\":\"%d\"},\"id\":1}",
 		 g.pid);
 	ps = broker_call(fd, request);
-	CHECK(json_array_size(json_object_get(ps, "return")) > 20,
+	CHECK(json_array_size(json_object_get(json_object_get(ps, "return"),
+					      "ps")) > 20,
 	      "ps: %s", json_dumps(ps, JSON_COMPACT));
 	json_decref(ps);
 	over_budget(fd, "\"technique\":\"hmp\",\"budget_ms\":600000",

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		 g.pid);
 	reply = broker_call(fd, request);
 	text = json_dumps(reply, JSON_COMPACT);
-	tasks = json_object_get(reply, "return");
+	tasks = json_object_get(json_object_get(reply, "return"), "ps");
 	CHECK(json_array_size(tasks) >= 20 &&
 	      json_by_pid(tasks, 1) != NULL,
 	      "ps through the gdbstub with the monitor held: %.600s", text);

@@ -65,11 +65,11 @@ static void ambiguous_name(int fd, const struct guest *g)
 	json_decref(reply);
 }
 
-/* `keyhole --broker --json list` is the daemon's list. */
+/* `keyhole --broker --json list` holds the daemon's list. */
 static void cli_list(int fd, int pid)
 {
 	double end = broker_now() + 60;
-	json_t *before, *after, *cli;
+	json_t *before, *after, *doc, *cli;
 	json_error_t jerr;
 	int status, same;
 	char *out;
@@ -80,9 +80,11 @@ static void cli_list(int fd, int pid)
 				  env_or("KEYHOLE", "build/bin/keyhole"),
 				  broker_socket());
 		after = broker_list(fd);
-		cli = json_loads(out, 0, &jerr);
-		CHECK(status == 0 && json_is_array(cli),
-		      "keyhole --broker list: exit %d: %s", status, out);
+		doc = json_loads(out, 0, &jerr);
+		CHECK(status == 0 && doc, "keyhole --broker list: exit %d: %s",
+		      status, out);
+		keyhole_doc_rule(doc, status, "--broker --json list");
+		cli = doc_list(doc, "list");
 		/* QEMUs of other tests may come or go meanwhile: again. */
 		same = json_equal(before, after);
 		if (same) {
@@ -94,7 +96,7 @@ static void cli_list(int fd, int pid)
 		}
 		json_decref(before);
 		json_decref(after);
-		json_decref(cli);
+		json_decref(doc);
 		free(out);
 		if (same)
 			break;

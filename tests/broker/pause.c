@@ -85,7 +85,8 @@ static void held_and_read(int fd)
 		 "{\"execute\":\"ps\",\"arguments\":{\"vm\":\"%d\"},\"id\":1}",
 		 g.pid);
 	reply = broker_call(fd, request);
-	CHECK(json_array_size(json_object_get(reply, "return")) > 20,
+	CHECK(json_array_size(json_object_get(json_object_get(reply, "return"),
+					      "ps")) > 20,
 	      "ps of the held guest: %s", json_dumps(reply, JSON_COMPACT));
 	json_decref(reply);
 	reply = command(fd, "pause", "\"seconds\":300");

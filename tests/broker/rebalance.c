@@ -209,7 +209,7 @@ static void drain(int fd, double timeout)
 			    "record"))
 			CHECK(json_integer_value(json_object_get(json_object_get(
 				json_object_get(data, "record"), "counts"),
-				"tasks")) > 20,
+				"ps")) > 20,
 			      "a record of the guest with few tasks: %s",
 			      json_dumps(msg, JSON_COMPACT));
 		json_decref(msg);

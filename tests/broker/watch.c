@@ -180,7 +180,7 @@ static void events_are_true(void)
 	first = next_event(fd, "record", 120);
 	CHECK(first, "no first record within 120 s");
 	json_array_foreach(json_object_get(json_object_get(json_object_get(
-			first, "data"), "record"), "processes"), j, task) {
+			first, "data"), "record"), "ps"), j, task) {
 		int pid = json_integer_value(json_object_get(task, "pid"));
 
 		add(&first_all, pid);
@@ -290,8 +290,8 @@ static void vm_command(int fd, const char *execute, const char *more)
  */
 static void kept_state_is_a_full_crawl(void)
 {
-	static const char *const parts[] = { "processes", "proc", "files",
-					     "conns", "modules", "ifaces",
+	static const char *const parts[] = { "ps", "proc", "lsof", "ss",
+					     "lsmod", "ifconfig",
 					     "consistency" };
 	int hold = broker_connect(sock), fd = -1, i, attempt;
 	json_t *kept = NULL, *full;

@@ -105,6 +105,7 @@ static void unprivileged(int qemu_pid)
 	msg = json_string_value(json_object_get(doc, "error"));
 	CHECK(WEXITSTATUS(status) != 0 && msg && strstr(msg, "permission"),
 	      "unprivileged ps: exit %d: %s", WEXITSTATUS(status), out);
+	keyhole_doc_rule(doc, WEXITSTATUS(status), "--json ps (as nobody)");
 	printf("ok: unprivileged -> %s\n", msg);
 	json_decref(doc);
 }

@@ -4,8 +4,10 @@
  * against the running guest:
  * - every command runs with keyhole's --json before its name, right after
  *   it and after its arguments, and gives the same kind of document each
- *   time (the guest runs, so the same type and keys, not the same bytes);
- *   --technique (an option with a value) takes effect in every position;
+ *   time (the guest runs, so the same keys, and in a listing command's
+ *   list the same kind of entry, not the same bytes), each keeping the
+ *   rule of keyhole's documents (keyhole_doc_rule()); --technique (an
+ *   option with a value) takes effect in every position;
  * - the commands' own options work before and after the VM (ps -T gives
  *   threads, lsof -p one process, crawl --count its records);
  * - JSON is one line unless --pretty (or -p before the command), and the
@@ -40,23 +42,49 @@ static char *run(int *status, const char *fmt, ...)
 	return keyhole_whole(status, args);
 }
 
-/* The document of out (which stays the caller's). */
-static json_t *parse(const char *out, const char *args)
+/*
+ * The document of out (which stays the caller's), exit status status: it
+ * keeps the rule of keyhole's documents.
+ */
+static json_t *parse(const char *out, int status, const char *args)
 {
 	char *copy = strdup(out);
+	json_t *doc;
 
 	CHECK(copy, "out of memory");
-	return keyhole_doc(copy, args);
+	doc = keyhole_doc(copy, args);
+	keyhole_doc_rule(doc, status, args);
+	return doc;
 }
 
-/* Every key of a is in b, but "problem" (there when incomplete). */
+/*
+ * A crawl's record: the rule too, but a crawl exits 0 and says in the
+ * record whether it is incomplete (keyhole.1), so its "incomplete" stands
+ * for the exit status.
+ */
+static json_t *parse_record(const char *out, const char *args)
+{
+	char *copy = strdup(out);
+	json_t *doc;
+
+	CHECK(copy, "out of memory");
+	doc = keyhole_doc(copy, args);
+	keyhole_doc_rule(doc, json_is_true(json_object_get(doc, "incomplete")) ?
+			 3 : 0, args);
+	return doc;
+}
+
+/*
+ * Every key of a is in b ("incomplete" and "problems" are in every
+ * document, whatever their values).
+ */
 static int keys_in(const json_t *a, const json_t *b)
 {
 	const char *key;
 	json_t *v;
 
 	json_object_foreach((json_t *)a, key, v)
-		if (strcmp(key, "problem") && !json_object_get(b, key))
+		if (!json_object_get(b, key))
 			return 0;
 	return 1;
 }
@@ -85,8 +113,13 @@ static int one_line(const char *out)
 	return nl && !nl[1];
 }
 
-/* keyhole's --json before the command, after its name, after the VM. */
-static void json_anywhere(const char *cmd, const char *rest, const char *vm)
+/*
+ * keyhole's --json before the command, after its name, after the VM; a
+ * listing command's list (under key, NULL for others) holds the same kind
+ * of entry each time.
+ */
+static void json_anywhere(const char *cmd, const char *rest, const char *vm,
+			  const char *key)
 {
 	char a[3][1024];
 	json_t *doc[3];
@@ -101,11 +134,14 @@ static void json_anywhere(const char *cmd, const char *rest, const char *vm)
 		CHECK(status == 0, "keyhole %s: exit %d: %.300s", a[i],
 		      status, out);
 		CHECK(one_line(out), "keyhole %s: JSON not on one line", a[i]);
-		doc[i] = parse(out, a[i]);
+		doc[i] = strcmp(cmd, "crawl") ? parse(out, status, a[i]) :
+						 parse_record(out, a[i]);
 		free(out);
 	}
 	for (i = 1; i < 3; i++)
-		CHECK(same_shape(doc[0], doc[i]),
+		CHECK(same_shape(doc[0], doc[i]) &&
+		      (!key || same_shape(doc_list(doc[0], key),
+					  doc_list(doc[i], key))),
 		      "keyhole %s and keyhole %s: different documents", a[0],
 		      a[i]);
 	for (i = 0; i < 3; i++)
@@ -126,7 +162,7 @@ static void technique_anywhere(const char *vm)
 
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		char *out = run(&status, forms[i], vm);
-		json_t *doc = parse(out, forms[i]);
+		json_t *doc = parse(out, status, forms[i]);
 		const char *t = json_string_value(json_object_get(doc,
 								  "technique"));
 
@@ -142,7 +178,7 @@ static void technique_anywhere(const char *vm)
 /* lsof of pid 1 alone, with args a format taking the VM. */
 static void lsof_of_init(const char *args, const char *vm, int pretty)
 {
-	json_t *files, *e;
+	json_t *doc, *files, *e;
 	size_t i;
 	int status;
 	char *out = run(&status, args, vm);
@@ -150,17 +186,18 @@ static void lsof_of_init(const char *args, const char *vm, int pretty)
 	CHECK(status == 0 && one_line(out) == !pretty,
 	      "%s: exit %d, or %s", args, status,
 	      pretty ? "not indented" : "not one line");
-	files = parse(out, args);
+	doc = parse(out, status, args);
+	files = doc_list(doc, "lsof");
 	CHECK(json_array_size(files) > 0, "%s: no files", args);
 	json_array_foreach(files, i, e)
 		CHECK(json_integer_value(json_object_get(e, "pid")) == 1,
 		      "%s: a file of pid %lld", args,
 		      json_integer_value(json_object_get(e, "pid")));
-	json_decref(files);
+	json_decref(doc);
 	free(out);
 }
 
-/* The tasks named comm in a ps document. */
+/* The tasks named comm in a ps document's list. */
 static int tasks_named(const json_t *tasks, const char *comm)
 {
 	const json_t *t;
@@ -188,10 +225,10 @@ static void threads_anywhere(const char *vm)
 
 	for (i = 0; i < 3; i++) {
 		char *out = run(&status, forms[i], vm);
-		json_t *doc = parse(out, forms[i]);
+		json_t *doc = parse(out, status, forms[i]);
 
 		CHECK(status == 0, "%s: exit %d", forms[i], status);
-		n[i] = tasks_named(doc, "kh-threads");
+		n[i] = tasks_named(doc_list(doc, "ps"), "kh-threads");
 		json_decref(doc);
 		free(out);
 	}
@@ -232,8 +269,8 @@ static void pretty(const char *vm)
 	CHECK(status == 0 && !one_line(indented) &&
 	      strstr(indented, "\n  \""),
 	      "vm --pretty: exit %d, not indented: %.200s", status, indented);
-	a = parse(compact, "vm --json");
-	b = parse(indented, "vm --pretty");
+	a = parse(compact, 0, "vm --json");
+	b = parse(indented, 0, "vm --pretty");
 	/* attach_ms is this run's own: all else must be the same. */
 	json_object_del(a, "attach_ms");
 	json_object_del(b, "attach_ms");
@@ -260,7 +297,7 @@ static void usage_error(const char *args, const char *needle)
 	free(out);
 	out = run_capture(&status, "%s --json %s 2>/dev/null", keyhole(),
 			  args);
-	doc = parse(out, args);
+	doc = parse(out, status, args);
 	msg = json_string_value(json_object_get(doc, "error"));
 	CHECK(status == 2 && msg && strstr(msg, needle),
 	      "keyhole --json %s: want exit 2 and an error naming '%s', got exit %d: %s",
@@ -439,7 +476,7 @@ static void version_and_debug(const char *vm)
 			  keyhole(), vm);
 	CHECK(status == 0 && one_line(out), "-d --json info: exit %d: %s",
 	      status, out);
-	json_decref(parse(out, "-d --json info"));
+	json_decref(parse(out, status, "-d --json info"));
 	free(out);
 	err_out = run_capture(&status, "%s info %s 2>&1 >/dev/null",
 			      keyhole(), vm);
@@ -451,12 +488,15 @@ static void version_and_debug(const char *vm)
 
 int main(int argc, char **argv)
 {
-	static const char *const commands[][2] = {
-		{ "ps", "" }, { "ps", "-T" }, { "vm", "" }, { "info", "" },
-		{ "mem", "" }, { "lsmod", "" }, { "ifconfig", "" },
-		{ "netstat", "" }, { "lsof", "" }, { "lsof", "-p 1" },
-		{ "maps", "1" }, { "techniques", "" },
-		{ "crawl", "--summary" },
+	/* The command, its arguments, and its list's key (a listing's). */
+	static const char *const commands[][3] = {
+		{ "ps", "", "ps" }, { "ps", "-T", "ps" }, { "vm", "", NULL },
+		{ "info", "", NULL }, { "mem", "", NULL },
+		{ "lsmod", "", "lsmod" }, { "ifconfig", "", "ifconfig" },
+		{ "netstat", "", "ss" }, { "lsof", "", "lsof" },
+		{ "lsof", "-p 1", "lsof" }, { "maps", "1", "maps" },
+		{ "techniques", "", "techniques" },
+		{ "crawl", "--summary", NULL },
 	};
 	char vm[32];
 	unsigned int i;
@@ -467,8 +507,9 @@ int main(int argc, char **argv)
 	snprintf(vm, sizeof(vm), "%d", g.pid);
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		json_anywhere(commands[i][0], commands[i][1], vm);
-	json_anywhere("list", "", "");
+		json_anywhere(commands[i][0], commands[i][1], vm,
+			      commands[i][2]);
+	json_anywhere("list", "", "", "list");
 	technique_anywhere(vm);
 	command_options_anywhere(vm);
 	pretty(vm);

@@ -73,9 +73,8 @@ static void techniques(const struct guest *g)
 	size_t i;
 
 	doc = keyhole_json(&status, "techniques %d", g->pid);
-	CHECK(status == 0 && json_is_array(doc), "techniques: exit %d",
-	      status);
-	json_array_foreach(doc, i, t) {
+	CHECK(status == 0, "techniques: exit %d", status);
+	json_array_foreach(doc_list(doc, "techniques"), i, t) {
 		const char *name = json_string_value(json_object_get(t,
 								     "name"));
 

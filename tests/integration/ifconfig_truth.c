@@ -234,13 +234,16 @@ static void check_links(const struct guest *g)
 {
 	struct truth_link before[32], after[32];
 	int nr_before, nr_after, i, j, status, compared = 0, lower_up = 0;
-	json_t *doc, *ip;
+	json_t *doc, *ip, *ifaces, *links;
 	char *text;
 
 	nr_before = truth_links(g, before, 32);
 	doc = keyhole_json(&status, "ifconfig %d", g->pid);
+	CHECK(status == 0, "ifconfig --json: exit %d", status);
+	ifaces = doc_list(doc, "ifconfig");
 	ip = keyhole_json(&status, "ip %d", g->pid);
-	CHECK(status == 0 && json_is_array(ip), "ip --json: exit %d", status);
+	CHECK(status == 0, "ip --json: exit %d", status);
+	links = doc_list(ip, "ip");
 	nr_after = truth_links(g, after, 32);
 	for (i = 0; i < nr_before; i++) {
 		const struct truth_link *t = &before[i];
@@ -253,11 +256,11 @@ static void check_links(const struct guest *g)
 		if (j == nr_after || memcmp(&after[j], t, sizeof(*t)))
 			continue;
 		/* The first of the name: the initial namespace's. */
-		json_array_foreach(doc, n, c)
+		json_array_foreach(ifaces, n, c)
 			if (!k && !strcmp(json_string_value(json_object_get(c, "name")) ?: "",
 					  t->name))
 				k = c;
-		json_array_foreach(ip, n, c)
+		json_array_foreach(links, n, c)
 			if (!link && !strcmp(json_string_value(json_object_get(c, "ifname")) ?: "",
 					     t->name))
 				link = c;
@@ -393,7 +396,7 @@ static void check_counters(const struct guest *g)
 		{ "tx", "bytes" }, { "tx", "packets" },
 	};
 	unsigned long long before[2][4], after[2][4], got[2][4];
-	json_t *doc, *link, *stats;
+	json_t *doc, *links, *link, *stats;
 	char *text, args[64];
 	int i, k, status;
 	size_t j;
@@ -403,11 +406,11 @@ static void check_counters(const struct guest *g)
 	doc = keyhole_json(&status, "ip -s %d", g->pid);
 	for (i = 0; i < 2; i++)
 		truth_counters(g, names[i], after[i]);
-	CHECK(status == 0 && json_is_array(doc), "ip -s --json: exit %d",
-	      status);
+	CHECK(status == 0, "ip -s --json: exit %d", status);
+	links = doc_list(doc, "ip");
 	for (i = 0; i < 2; i++) {
 		stats = NULL;
-		json_array_foreach(doc, j, link)
+		json_array_foreach(links, j, link)
 			if (!strcmp(json_string_value(json_object_get(
 				    link, "ifname")) ?: "", names[i])) {
 				stats = json_object_get(link, "stats64");
@@ -473,12 +476,12 @@ int main(int argc, char **argv)
 	      "the guest's lo lacks 127.0.0.1/8 or ::1/128");
 
 	for (i = 0; i < 2; i++) {
-		json_t *all = docs[i];
+		json_t *all = docs[i], *ifaces = doc_list(all, "ifconfig");
 
-		check_netns(&g, all);
+		check_netns(&g, ifaces);
 		/* The guest's sysfs shows the initial namespace's only. */
-		docs[i] = in_netns(all, json_integer_value(json_object_get(
-			json_array_get(all, 0), "netns")));
+		docs[i] = in_netns(ifaces, json_integer_value(json_object_get(
+			json_array_get(ifaces, 0), "netns")));
 		json_decref(all);
 		compare(techniques[i], docs[i], before, nr_before, after,
 			nr_after);

@@ -80,13 +80,13 @@ static void check_processes(json_t *list)
 
 static void check_json(const struct guest *g, const char *mem)
 {
-	json_t *list, *vm;
+	json_t *doc, *list, *vm;
 	char qmp[8];
 	int status;
 
-	list = keyhole_json(&status, "list");
-	CHECK(status == 0 && json_is_array(list), "list: exit %d: %s", status,
-	      json_dumps(list, 0));
+	doc = keyhole_json(&status, "list");
+	CHECK(status == 0, "list: exit %d: %s", status, json_dumps(doc, 0));
+	list = doc_list(doc, "list");
 	check_processes(list);
 	vm = json_by_pid(list, g->pid);
 	CHECK(vm, "list does not show the guest's QEMU %d: %s", g->pid,
@@ -114,7 +114,7 @@ static void check_json(const struct guest *g, const char *mem)
 	      !json_object_get(vm, "techniques") &&
 	      !json_object_get(vm, "error"), "probe keys without --probe: %s",
 	      json_dumps(vm, 0));
-	json_decref(list);
+	json_decref(doc);
 	printf("ok: JSON list shows pid %d as %s, %s of %s RAM\n", g->pid,
 	       g->name, mem, g->ram);
 }
@@ -203,7 +203,7 @@ static void default_technique(const struct guest *g, char *name, size_t size)
 static void check_probe(const struct guest *g)
 {
 	char release[128], technique[32], cols[8][256], want[40];
-	json_t *list, *vm, *t;
+	json_t *doc, *list, *vm, *t;
 	int status, found = 0;
 	size_t i;
 	char *out;
@@ -211,9 +211,10 @@ static void check_probe(const struct guest *g)
 	guest_release(g, release, sizeof(release));
 	default_technique(g, technique, sizeof(technique));
 
-	list = keyhole_json(&status, "list --probe");
-	CHECK(status == 0 && json_is_array(list), "list --probe: exit %d: %s",
-	      status, json_dumps(list, 0));
+	doc = keyhole_json(&status, "list --probe");
+	CHECK(status == 0, "list --probe: exit %d: %s", status,
+	      json_dumps(doc, 0));
+	list = doc_list(doc, "list");
 	vm = json_by_pid(list, g->pid);
 	CHECK(vm, "list --probe does not show pid %d", g->pid);
 	CHECK(!json_object_get(vm, "error"), "probing the guest failed: %s",
@@ -227,7 +228,7 @@ static void check_probe(const struct guest *g)
 		found |= !strcmp(json_string_value(t), technique);
 	CHECK(found, "techniques %s lack %s, the default",
 	      json_dumps(json_object_get(vm, "techniques"), 0), technique);
-	json_decref(list);
+	json_decref(doc);
 
 	out = run_capture(&status, "%s list --probe 2>/dev/null",
 			  env_or("KEYHOLE", "keyhole"));
@@ -332,7 +333,7 @@ static void check_unprivileged(const struct guest *g)
 	char *const json_argv[] = { bin, "--json", "--cache-dir", "", "list",
 				    NULL };
 	char *const text_argv[] = { bin, "--cache-dir", "", "list", NULL };
-	json_t *list, *vm;
+	json_t *doc, *list, *vm;
 	pid_t own;
 	int status, expect_own, tries;
 
@@ -363,9 +364,10 @@ static void check_unprivileged(const struct guest *g)
 	expect_own = nobody_may_read(own);
 
 	status = run_as_nobody(bin, json_argv, out, sizeof(out));
-	list = json_loads(out, 0, NULL);
-	CHECK(status == 0 && json_is_array(list), "list as nobody: exit %d: %s",
-	      status, out);
+	doc = json_loads(out, 0, NULL);
+	CHECK(status == 0 && doc, "list as nobody: exit %d: %s", status, out);
+	keyhole_doc_rule(doc, status, "--json list (as nobody)");
+	list = doc_list(doc, "list");
 	CHECK(!json_by_pid(list, g->pid), "nobody sees root's QEMU %d", g->pid);
 	vm = json_by_pid(list, own);
 	CHECK(!vm == !expect_own,
@@ -375,7 +377,7 @@ static void check_unprivileged(const struct guest *g)
 		CHECK(!strcmp(json_need_str(vm, "name"), name) &&
 		      json_integer_value(json_object_get(vm, "uid")) == NOBODY,
 		      "nobody's QEMU: %s", json_dumps(vm, 0));
-	json_decref(list);
+	json_decref(doc);
 
 	status = run_as_nobody(bin, text_argv, out, sizeof(out));
 	/* The header first; PID is right-aligned, like the pids. */

@@ -107,15 +107,18 @@ static int compare(const char *what, json_t *doc, const struct fdx_view *b,
 	return compared;
 }
 
+/* The files of pid: the list of `lsof -p PID`, a new reference. */
 static json_t *lsof(const struct guest *g, int pid)
 {
 	int status;
 	json_t *doc = keyhole_json_whole(&status, "lsof -p %d %d", pid,
-					 g->pid);
+					 g->pid), *files;
 
-	CHECK(status == 0 && json_is_array(doc), "lsof -p %d: exit %d: %s",
-	      pid, status, json_dumps(doc, 0));
-	return doc;
+	CHECK(status == 0, "lsof -p %d: exit %d: %s", pid, status,
+	      json_dumps(doc, 0));
+	files = json_incref(doc_list(doc, "lsof"));
+	json_decref(doc);
+	return files;
 }
 
 /*

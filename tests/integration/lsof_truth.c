@@ -274,7 +274,7 @@ int main(int argc, char **argv)
 	struct truth_fds *before, *after;
 	struct truth_task *ps_before, *ps_after;
 	int pids[4], nr = 0, i, status, nr_ps_before, nr_ps_after, named;
-	json_t *all, *one;
+	json_t *all_doc, *one_doc, *all, *one;
 	struct guest g;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
@@ -289,17 +289,18 @@ int main(int argc, char **argv)
 	nr_ps_before = guest_truth_ps(&g, &ps_before);
 	for (i = 0; i < nr; i++)
 		truth_fds(&g, pids[i], &before[i]);
-	all = keyhole_json_whole(&status, "lsof %d", g.pid);
-	CHECK(status == 0 && json_is_array(all), "lsof: exit %d: %s", status,
-	      json_dumps(all, 0));
+	all_doc = keyhole_json_whole(&status, "lsof %d", g.pid);
+	CHECK(status == 0, "lsof: exit %d: %s", status,
+	      json_dumps(all_doc, 0));
+	all = doc_list(all_doc, "lsof");
 	for (i = 0; i < nr; i++) {
 		char what[64];
 
-		one = keyhole_json_whole(&status, "lsof -p %d %d", pids[i],
-					 g.pid);
-		CHECK(status == 0 && json_is_array(one),
-		      "lsof -p %d: exit %d: %s", pids[i], status,
-		      json_dumps(one, 0));
+		one_doc = keyhole_json_whole(&status, "lsof -p %d %d", pids[i],
+					     g.pid);
+		CHECK(status == 0, "lsof -p %d: exit %d: %s", pids[i], status,
+		      json_dumps(one_doc, 0));
+		one = doc_list(one_doc, "lsof");
 		truth_fds(&g, pids[i], &after[i]);
 		snprintf(what, sizeof(what), "lsof -p %d", pids[i]);
 		compare(what, one, pids[i], &before[i], &after[i]);
@@ -312,7 +313,7 @@ int main(int argc, char **argv)
 		      json_integer_value(json_object_get(
 			      json_array_get(one, 0), "pid")) == pids[i],
 		      "lsof -p %d lists other processes", pids[i]);
-		json_decref(one);
+		json_decref(one_doc);
 	}
 
 	own_table(&g, all, pids[1]);
@@ -324,11 +325,11 @@ int main(int argc, char **argv)
 	CHECK(named >= 10, "lsof: only %d processes named", named);
 
 	/* A process that does not exist is an error, not an empty list. */
-	one = keyhole_json(&status, "lsof -p 2147483647 %d", g.pid);
-	CHECK(status == 1 && json_object_get(one, "error"),
+	one_doc = keyhole_json(&status, "lsof -p 2147483647 %d", g.pid);
+	CHECK(status == 1 && json_object_get(one_doc, "error"),
 	      "lsof of a missing process: exit %d", status);
-	json_decref(one);
-	json_decref(all);
+	json_decref(one_doc);
+	json_decref(all_doc);
 	free(before);
 	free(after);
 	free(ps_before);

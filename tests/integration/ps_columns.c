@@ -144,14 +144,18 @@ static void check_task(const char *what, const json_t *task,
 		check_ticks(what, task, b->group, a->group);
 }
 
+/* The tasks of `ps OPTS`: its list, a new reference. */
 static json_t *ps_json(const struct guest *g, const char *opts)
 {
 	int status;
 	json_t *doc = keyhole_json_whole(&status, "ps %s %d", opts, g->pid);
+	json_t *tasks;
 
-	CHECK(status == 0 && json_is_array(doc), "ps %s: exit %d: %s", opts,
-	      status, json_dumps(doc, 0));
-	return doc;
+	CHECK(status == 0, "ps %s: exit %d: %s", opts, status,
+	      json_dumps(doc, 0));
+	tasks = json_incref(doc_list(doc, "ps"));
+	json_decref(doc);
+	return tasks;
 }
 
 /* Every task the guest kept throughout, in the processes or threads view. */

@@ -15,7 +15,7 @@
 
 static struct guest guest;
 
-/* The task with this pid in a ps document, or NULL. */
+/* The task with this pid in a ps document's list, or NULL. */
 static const json_t *task_of(const json_t *tasks, json_int_t pid)
 {
 	const json_t *t;
@@ -112,7 +112,7 @@ static void forest(const json_t *tasks)
 static void only_pids(const json_t *tasks)
 {
 	int status, threads = 0, n = 0;
-	json_t *doc, *t;
+	json_t *doc, *list, *t;
 	size_t i;
 
 	/* The workload's kh-threads: one process of several threads. */
@@ -123,22 +123,26 @@ static void only_pids(const json_t *tasks)
 	CHECK(threads, "no kh-threads process in ps -T");
 
 	doc = keyhole_json(&status, "ps -p 1,2 %d", guest.pid);
-	CHECK(status == 0 && json_array_size(doc) == 2 &&
-	      field(json_array_get(doc, 0), "pid") == 1 &&
-	      field(json_array_get(doc, 1), "pid") == 2,
-	      "ps -p 1,2: exit %d: %s", status, json_dumps(doc, 0));
+	CHECK(status == 0, "ps -p 1,2: exit %d: %s", status,
+	      json_dumps(doc, 0));
+	list = doc_list(doc, "ps");
+	CHECK(json_array_size(list) == 2 &&
+	      field(json_array_get(list, 0), "pid") == 1 &&
+	      field(json_array_get(list, 1), "pid") == 2,
+	      "ps -p 1,2: %s", json_dumps(doc, 0));
 	json_decref(doc);
 
 	doc = keyhole_json(&status, "ps %d -T --pid %d", guest.pid, threads);
 	CHECK(status == 0, "ps -T -p %d: exit %d", threads, status);
-	json_array_foreach(doc, i, t)
+	list = doc_list(doc, "ps");
+	json_array_foreach(list, i, t)
 		CHECK(field(t, "tgid") == threads, "ps -T -p %d shows task %lld",
 		      threads, (long long)field(t, "pid"));
 	json_array_foreach(tasks, i, t)
 		n += field(t, "tgid") == threads;
-	CHECK(n > 1 && (size_t)n == json_array_size(doc),
+	CHECK(n > 1 && (size_t)n == json_array_size(list),
 	      "ps -T -p %d: %zu threads, ps -T has %d", threads,
-	      json_array_size(doc), n);
+	      json_array_size(list), n);
 	json_decref(doc);
 
 	doc = keyhole_json(&status, "ps -p 1,2147483647 %d", guest.pid);
@@ -153,18 +157,20 @@ static void only_pids(const json_t *tasks)
 
 int main(int argc, char **argv)
 {
-	json_t *tasks;
+	json_t *doc, *tasks;
 	int status;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&guest, argv[1]);
 	guest_hold(&guest);
-	tasks = keyhole_json(&status, "ps -T %d", guest.pid);
-	CHECK(status == 0 && json_array_size(tasks) > 20,
-	      "ps -T: exit %d", status);
+	doc = keyhole_json(&status, "ps -T %d", guest.pid);
+	CHECK(status == 0, "ps -T: exit %d", status);
+	tasks = doc_list(doc, "ps");
+	CHECK(json_array_size(tasks) > 20, "ps -T: %zu tasks",
+	      json_array_size(tasks));
 	forest(tasks);
 	only_pids(tasks);
-	json_decref(tasks);
+	json_decref(doc);
 	guest_held_resume();
 	return KH_PASS;
 }

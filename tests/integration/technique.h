@@ -209,8 +209,8 @@ static inline void check_availability(const struct guest *g, const char *name,
 }
 
 /*
- * `keyhole --json techniques` of the guest: every technique keyhole has,
- * each available exactly when this guest must have it.
+ * The list of `keyhole --json techniques` of the guest: every technique
+ * keyhole has, each available exactly when this guest must have it.
  */
 static inline void check_techniques(const struct guest *g, json_t *list,
 				    int running)
@@ -242,17 +242,16 @@ static inline void check_techniques(const struct guest *g, json_t *list,
 static inline json_t *technique_entry(const struct guest *g, const char *name,
 				      const char *klass)
 {
-	json_t *list, *t, *found = NULL;
+	json_t *doc, *t, *found = NULL;
 	int status;
 	size_t i;
 
-	list = keyhole_json(&status, "techniques %d", g->pid);
-	CHECK(status == 0 && json_is_array(list), "techniques: exit %d",
-	      status);
-	json_array_foreach(list, i, t)
+	doc = keyhole_json(&status, "techniques %d", g->pid);
+	CHECK(status == 0, "techniques: exit %d", status);
+	json_array_foreach(doc_list(doc, "techniques"), i, t)
 		if (!strcmp(json_string_value(json_object_get(t, "name")), name))
 			found = json_incref(t);
-	json_decref(list);
+	json_decref(doc);
 	CHECK(found, "technique %s not listed", name);
 	CHECK(!strcmp(json_string_value(json_object_get(found, "class")),
 		      klass), "%s is class %s, not %s", name,
@@ -323,12 +322,15 @@ static inline json_t *task_by_pid(json_t *list, json_int_t pid)
 	return NULL;
 }
 
-/* Two ps views of a paused guest: the same tasks, field by field. */
-static inline void same_ps(json_t *a, json_t *b, const char *what)
+/*
+ * Two ps documents of a paused guest: the same tasks in their lists,
+ * field by field.
+ */
+static inline void same_ps(json_t *doc_a, json_t *doc_b, const char *what)
 {
 	static const char *const fields[] = { "tgid", "ppid", "uid", "gid" };
+	json_t *a = doc_list(doc_a, "ps"), *b = doc_list(doc_b, "ps"), *t;
 	size_t i, k;
-	json_t *t;
 
 	CHECK(json_array_size(a) == json_array_size(b) &&
 	      json_array_size(a) > 20, "%s: %zu and %zu tasks", what,

@@ -32,7 +32,7 @@ static const struct truth_task *find_task(const struct truth_task *tasks,
 int main(int argc, char **argv)
 {
 	struct truth_task *truth, *before;
-	json_t *t, *view, *p;
+	json_t *t, *doc, *view, *p;
 	int status, nr, nr_before, i, compared = 0;
 	struct guest g;
 	char *out;
@@ -72,8 +72,9 @@ int main(int argc, char **argv)
 	 * and go meanwhile).
 	 */
 	nr_before = guest_truth_ps(&g, &before);
-	view = keyhole_json(&status, "--technique agent ps %d", g.pid);
-	CHECK(status == 0 && json_is_array(view), "ps -t agent failed");
+	doc = keyhole_json(&status, "--technique agent ps %d", g.pid);
+	CHECK(status == 0, "ps -t agent failed: exit %d", status);
+	view = doc_list(doc, "ps");
 	nr = guest_truth_ps(&g, &truth);
 	for (i = 0; i < nr; i++) {
 		const struct truth_task *b = find_task(before, nr_before,
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		      "the agent lists pid %lld (%s), the guest does not",
 		      (long long)pid, comm);
 	}
+	json_decref(doc);
 	free(truth);
 	free(before);
 

@@ -169,7 +169,7 @@ static void kill_mid_snapshot(const char *technique)
 int main(int argc, char **argv)
 {
 	char env[4300];
-	json_t *list, *t;
+	json_t *doc, *list, *t;
 	size_t i;
 	int status, fd, unavailable = 0;
 
@@ -187,8 +187,9 @@ int main(int argc, char **argv)
 	 * the first: each is refused with its own reason and what would
 	 * enable it.
 	 */
-	list = keyhole_json(&status, "techniques %d", g.pid);
+	doc = keyhole_json(&status, "techniques %d", g.pid);
 	CHECK(status == 0, "techniques failed");
+	list = doc_list(doc, "techniques");
 	check_techniques(&g, list, 1);
 	json_array_foreach(list, i, t) {
 		const char *name = json_string_value(json_object_get(t, "name"));
@@ -207,7 +208,7 @@ int main(int argc, char **argv)
 	}
 	CHECK(unavailable > 0,
 	      "every technique is available: cannot test an unavailable one");
-	json_decref(list);
+	json_decref(doc);
 
 	snprintf(away, sizeof(away), "%s.kh-away", g.qmp_sock);
 	CHECK(!rename(g.qmp_sock, away), "cannot move %s", g.qmp_sock);

@@ -91,31 +91,33 @@ static json_t *find_pid(json_t *view, json_int_t pid)
 }
 
 /*
- * A process in the views taken before and after every technique's, with
- * the same start time and name, lived through all of them: every view
- * must show it, with the same name and parent. Snapshots take seconds, so
- * shorter lived processes may rightly be in some views only; and one that
- * exec'd meanwhile (a child of init caught before it exec'd sleep keeps
- * its pid and start time) has another name in later views.
+ * A process in the views (ps documents) taken before and after every
+ * technique's, with the same start time and name, lived through all of
+ * them: every view must show it, with the same name and parent.
+ * Snapshots take seconds, so shorter lived processes may rightly be in
+ * some views only; and one that exec'd meanwhile (a child of init caught
+ * before it exec'd sleep keeps its pid and start time) has another name
+ * in later views.
  */
 static void same_processes(json_t *before, json_t *after, json_t **views,
 			   const char **names, int nr)
 {
+	json_t *first = doc_list(before, "ps"), *last = doc_list(after, "ps");
 	int j, common = 0;
 	json_t *p, *q, *v;
 	size_t i;
 
-	json_array_foreach(before, i, p) {
+	json_array_foreach(first, i, p) {
 		json_int_t pid = json_integer_value(json_object_get(p, "pid"));
 		const char *comm = json_string_value(json_object_get(p, "comm"));
 
-		q = find_pid(after, pid);
+		q = find_pid(last, pid);
 		if (!q || json_real_value(json_object_get(q, "start_time")) !=
 			  json_real_value(json_object_get(p, "start_time")) ||
 		    strcmp(comm, json_string_value(json_object_get(q, "comm"))))
 			continue;
 		for (j = 0; j < nr; j++) {
-			v = find_pid(views[j], pid);
+			v = find_pid(doc_list(views[j], "ps"), pid);
 			CHECK(v, "pid %lld (%s), alive throughout, is missing through %s",
 			      (long long)pid, comm, names[j]);
 			CHECK(!strcmp(comm, json_string_value(json_object_get(v, "comm"))) &&
@@ -189,7 +191,8 @@ static void interrupt_pmemsave(void)
 
 int main(int argc, char **argv)
 {
-	json_t *list, *t, *views[MAX_VIEWS], *doc, *before, *after;
+	json_t *techniques, *list, *t, *views[MAX_VIEWS], *doc, *before;
+	json_t *after;
 	const char *names[MAX_VIEWS];
 	char status[32];
 	int st, nr = 0, attempt;
@@ -202,8 +205,9 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	CHECK(guest_running(status, sizeof(status)), "guest is %s", status);
 
-	list = keyhole_json(&st, "techniques %d", g.pid);
-	CHECK(st == 0 && json_is_array(list), "techniques: exit %d", st);
+	techniques = keyhole_json(&st, "techniques %d", g.pid);
+	CHECK(st == 0, "techniques: exit %d", st);
+	list = doc_list(techniques, "techniques");
 	/* Those this guest must have work, and only those. */
 	check_techniques(&g, list, 1);
 	before = keyhole_json(&st, "--technique pvreadv ps %d", g.pid);
@@ -239,7 +243,7 @@ int main(int argc, char **argv)
 				name);
 			json_decref(views[nr]);
 		}
-		CHECK(st == 0 && json_is_array(views[nr]),
+		CHECK(st == 0 && json_is_array(json_object_get(views[nr], "ps")),
 		      "ps through %s failed (%d)", name, st);
 		CHECK(guest_running(status, sizeof(status)),
 		      "ps through %s left the guest %s", name, status);

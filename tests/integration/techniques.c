@@ -47,11 +47,11 @@ static const struct truth_task *find_task(const struct truth_task *tasks,
 
 /*
  * Every process the guest had throughout (in its ps before the first view
- * and now, with the same start time) is in every view, under one comm.
- * The guest's forks (its churn, httpd's children, init's sleep and pidof)
- * come and go between views, rightly.
+ * and now, with the same start time) is in every view (a ps document),
+ * under one comm. The guest's forks (its churn, httpd's children, init's
+ * sleep and pidof) come and go between views, rightly.
  */
-static void same_processes(const struct guest *g, json_t **lists, int nr,
+static void same_processes(const struct guest *g, json_t **views, int nr,
 			   const char *what)
 {
 	struct truth_task *after;
@@ -66,7 +66,8 @@ static void same_processes(const struct guest *g, json_t **lists, int nr,
 		if (a->pid != a->tgid || !b || b->start_ticks != a->start_ticks)
 			continue;
 		for (j = 0; j < nr; j++) {
-			json_t *q = task_by_pid(lists[j], a->pid);
+			json_t *q = task_by_pid(doc_list(views[j], "ps"),
+						a->pid);
 			const char *c = json_string_value(json_object_get(q, "comm"));
 
 			CHECK(q && c, "%s: pid %d (%s), alive throughout, missing from a view",
@@ -99,9 +100,10 @@ static json_t *image_view(const char *path, const char *format)
 	view = keyhole_json(&status, "ps %s", path);
 	CHECK(status == 0, "ps of the %s image failed", format);
 	t = keyhole_json(&status, "techniques %s", path);
-	CHECK(status == 0 && json_array_size(t) == 1 &&
+	CHECK(status == 0 && json_array_size(doc_list(t, "techniques")) == 1 &&
 	      !strcmp(json_string_value(json_object_get(
-			json_array_get(t, 0), "name")), "image"),
+			json_array_get(doc_list(t, "techniques"), 0),
+			"name")), "image"),
 	      "a %s image is read by the image technique", format);
 	json_decref(t);
 	vm = keyhole_json(&status, "vm %s", path);
@@ -114,7 +116,7 @@ static json_t *image_view(const char *path, const char *format)
 
 int main(int argc, char **argv)
 {
-	json_t *list, *t, *vm, *views[8];
+	json_t *doc, *list, *t, *vm, *views[8];
 	int status, nr = 0, memfd, klass_seen[8] = { 0 };
 	const char *first = NULL;
 	struct guest g;
@@ -125,9 +127,9 @@ int main(int argc, char **argv)
 	memfd = !strcmp(g.ram, "memfd");
 
 	nr_before = guest_truth_ps(&g, &before);
-	list = keyhole_json(&status, "techniques %d", g.pid);
-	CHECK(status == 0 && json_is_array(list), "techniques: exit %d",
-	      status);
+	doc = keyhole_json(&status, "techniques %d", g.pid);
+	CHECK(status == 0, "techniques: exit %d", status);
+	list = doc_list(doc, "techniques");
 	json_array_foreach(list, i, t) {
 		const char *name = json_string_value(json_object_get(t, "name"));
 		const char *klass = json_string_value(json_object_get(t, "class"));

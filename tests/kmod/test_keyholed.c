@@ -229,12 +229,13 @@ static void sessions_back(struct kp_nl *nl, const char *after)
 	}
 }
 
-static bool has_task(json_t *tasks, int pid)
+/* Whether a ps document lists pid. */
+static bool has_task(json_t *doc, int pid)
 {
 	json_t *t;
 	size_t i;
 
-	json_array_foreach(tasks, i, t)
+	json_array_foreach(doc_list(doc, "ps"), i, t)
 		if (json_integer_value(json_object_get(t, "pid")) == pid)
 			return true;
 	return false;
@@ -276,7 +277,7 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 	tasks = keyhole_json_whole(&status, "--broker=%s --ram-file ps %d",
 				   sock, g->pid);
 	nr_after = guest_truth_ps(g, &after);
-	CHECK(status == 0 && json_is_array(tasks),
+	CHECK(status == 0 && json_is_array(json_object_get(tasks, "ps")),
 	      "keyhole --broker --ram-file ps: exit %d: %s", status,
 	      json_dumps(tasks, JSON_COMPACT));
 	for (i = 0; i < nr_before; i++) {
@@ -299,7 +300,7 @@ static void ram_handed_over(int fd, struct kp_nl *nl)
 	 */
 	tasks = as_nobody(&status, "--broker=%s --ram-file ps %d", sock,
 			  g->pid);
-	CHECK(status == 0 && json_is_array(tasks) &&
+	CHECK(status == 0 && json_is_array(json_object_get(tasks, "ps")) &&
 	      has_task(tasks, before[0].pid),
 	      "keyhole --broker --ram-file ps as nobody, QEMU's user: exit %d: %s",
 	      status, json_dumps(tasks, JSON_COMPACT));

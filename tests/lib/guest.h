@@ -472,8 +472,46 @@ static inline char *keyhole_whole(int *status, const char *args)
 }
 
 /*
+ * The rule every document keyhole prints keeps (keyhole.1, JSON): an
+ * object; an error is {"error": TEXT}; any other says whether it is
+ * complete, "incomplete" true exactly when keyhole exits 3, and lists
+ * what the reads met in "problems" (none when it is complete and
+ * consistent).
+ */
+static inline void keyhole_doc_rule(const json_t *doc, int status,
+				    const char *args)
+{
+	const json_t *problems = json_object_get(doc, "problems");
+	int incomplete = json_is_true(json_object_get(doc, "incomplete"));
+
+	CHECK(json_is_object(doc), "keyhole %s: the document is not an object",
+	      args);
+	if (json_object_get(doc, "error"))
+		return;
+	CHECK(json_is_boolean(json_object_get(doc, "incomplete")) &&
+	      json_is_array(problems),
+	      "keyhole %s: the document lacks \"incomplete\" or \"problems\"",
+	      args);
+	CHECK(incomplete == (status == 3),
+	      "keyhole %s: \"incomplete\" is %s, the exit status %d", args,
+	      incomplete ? "true" : "false", status);
+	CHECK(!incomplete || json_array_size(problems),
+	      "keyhole %s: incomplete, and no problem named", args);
+}
+
+/* The list a listing command's document holds under key (borrowed). */
+static inline json_t *doc_list(const json_t *doc, const char *key)
+{
+	json_t *list = json_object_get(doc, key);
+
+	CHECK(json_is_array(list), "the document has no list \"%s\"", key);
+	return list;
+}
+
+/*
  * keyhole --json ARGS: the parsed document, and the exit status; taken
- * again while incomplete (whole) as keyhole_whole() does.
+ * again while incomplete (whole) as keyhole_whole() does. The document
+ * keeps the rule (keyhole_doc_rule()).
  */
 static inline json_t *keyhole_json_as(int *status, int whole,
 				      const char *fmt, ...)
@@ -484,16 +522,21 @@ static inline json_t *keyhole_json_as(int *status, int whole,
 {
 	char args[4096];
 	int n = snprintf(args, sizeof(args), "--json ");
+	json_t *doc;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(args + n, sizeof(args) - n, fmt, ap);
 	va_end(ap);
 	if (whole)
-		return keyhole_doc(keyhole_whole(status, args), args);
-	return keyhole_doc(run_capture(status, "%s %s",
-				       env_or("KEYHOLE", "build/bin/keyhole"),
-				       args), args);
+		doc = keyhole_doc(keyhole_whole(status, args), args);
+	else
+		doc = keyhole_doc(run_capture(status, "%s %s",
+					      env_or("KEYHOLE",
+						     "build/bin/keyhole"),
+					      args), args);
+	keyhole_doc_rule(doc, *status, args);
+	return doc;
 }
 
 #define keyhole_json(status, ...) keyhole_json_as(status, 0, __VA_ARGS__)

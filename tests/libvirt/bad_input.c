@@ -28,6 +28,7 @@ static void expect_error(const char *what, const char *want, const char *fmt,
 	e = json_object_get(doc, "error");
 	CHECK(json_is_string(e) && strstr(json_string_value(e), want),
 	      "%s: the error does not say '%s': %s", what, want, out);
+	keyhole_doc_rule(doc, status, args);
 	printf("%s: %s\n", what, json_string_value(e));
 	json_decref(doc);
 	free(out);

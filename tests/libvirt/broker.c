@@ -34,7 +34,7 @@ static void ps_by(int fd, const char *spec)
 		 "{\"execute\":\"ps\",\"arguments\":{\"vm\":\"%s\"},\"id\":2}",
 		 spec);
 	reply = broker_call(fd, request);
-	tasks = json_object_get(reply, "return");
+	tasks = json_object_get(json_object_get(reply, "return"), "ps");
 	text = json_dumps(reply, JSON_COMPACT);
 	CHECK(json_is_array(tasks) && has_comm(tasks, "kh-tree") &&
 	      has_comm(tasks, "kh-threads"),

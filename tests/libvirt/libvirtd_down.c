@@ -97,6 +97,7 @@ int main(int argc, char **argv)
 		     want),
 	      "with libvirtd down: exit %d, and the error does not say '%s': %s",
 	      status, want, out);
+	keyhole_doc_rule(doc, status, "--json --connect URI ps DOMAIN");
 	printf("libvirtd down: %s\n",
 	       json_string_value(json_object_get(doc, "error")));
 	json_decref(doc);
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 		CHECK(status == 0, "cannot record the new libvirtd's pid");
 	}
 	doc = keyhole_json(&status, "--connect '%s' ps '%s'", d.uri, d.name);
-	CHECK(status == 0 && json_array_size(doc) > 20,
+	CHECK(status == 0 && json_array_size(doc_list(doc, "ps")) > 20,
 	      "with libvirtd back: exit %d", status);
 	json_decref(doc);
 	domain_expect(&d, "running", "libvirtd's restart");

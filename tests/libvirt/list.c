@@ -34,14 +34,16 @@ static void check(const char *keyhole, const struct domain *d,
 		  const char *uuid)
 {
 	char mem[32], cmd[4200], *out, *line, *save = NULL;
-	json_t *list, *vm, *lv;
+	json_t *doc, *list, *vm, *lv;
 	int status, seen = 0;
 
 	out = run_capture(&status, "'%s' --json list", keyhole);
-	list = json_loads(out, 0, NULL);
-	CHECK(status == 0 && json_is_array(list), "%s --json list: exit %d: %s",
-	      keyhole, status, out);
+	doc = json_loads(out, 0, NULL);
+	CHECK(status == 0 && doc, "%s --json list: exit %d: %s", keyhole,
+	      status, out);
 	free(out);
+	keyhole_doc_rule(doc, status, "--json list");
+	list = doc_list(doc, "list");
 	vm = json_by_pid(list, d->g.pid);
 	CHECK(vm, "%s list does not show QEMU %d of domain %s", keyhole,
 	      d->g.pid, d->name);
@@ -67,7 +69,7 @@ static void check(const char *keyhole, const struct domain *d,
 	      (strchr("gG", mem[strlen(mem) - 1]) ? 30 : 20),
 	      "ram_bytes %lld for %s", (long long)json_integer_value(
 		      json_object_get(vm, "ram_bytes")), mem);
-	json_decref(list);
+	json_decref(doc);
 
 	snprintf(cmd, sizeof(cmd), "'%s' list", keyhole);
 	out = run_capture(&status, "%s", cmd);
@@ -120,17 +122,18 @@ static pid_t start_impostor(const struct domain *d, char *exe, size_t size)
 static void check_impostor(const char *keyhole, const struct domain *d)
 {
 	char exe[128];
-	json_t *list, *vm;
+	json_t *doc, *list, *vm;
 	int status;
 	pid_t pid;
 	char *out;
 
 	pid = start_impostor(d, exe, sizeof(exe));
 	out = run_capture(&status, "'%s' --json list", keyhole);
-	list = json_loads(out, 0, NULL);
-	CHECK(status == 0 && json_is_array(list), "list: exit %d: %s", status,
-	      out);
+	doc = json_loads(out, 0, NULL);
+	CHECK(status == 0 && doc, "list: exit %d: %s", status, out);
 	free(out);
+	keyhole_doc_rule(doc, status, "--json list");
+	list = doc_list(doc, "list");
 	vm = json_by_pid(list, pid);
 	CHECK(vm && !strcmp(json_need_str(vm, "name"), d->name) &&
 	      json_is_null(json_object_get(vm, "libvirt")),
@@ -138,7 +141,7 @@ static void check_impostor(const char *keyhole, const struct domain *d)
 	      vm ? json_dumps(vm, 0) : "not listed");
 	CHECK(json_is_object(json_object_get(json_by_pid(list, d->g.pid), "libvirt")),
 	      "the real domain lost its identity beside an impostor");
-	json_decref(list);
+	json_decref(doc);
 	free(run_capture(&status, "pkill -KILL -P %d", (int)pid));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 		json_t *doc = keyhole_json(&status, "--connect '%s' -t %s ps '%s'",
 					   d.uri, techniques[i], d.name);
 
-		CHECK(status == 0 && json_array_size(doc) > 20,
+		CHECK(status == 0 && json_array_size(doc_list(doc, "ps")) > 20,
 		      "%s on the paused domain: exit %d", techniques[i],
 		      status);
 		json_decref(doc);

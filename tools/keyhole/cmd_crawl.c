@@ -26,8 +26,8 @@ static void sleep_until(struct timespec *next, double hz)
 }
 
 /*
- * One record per line. The record carries the crawl's own "problem" and
- * "incomplete": no warning on stderr, as there never was.
+ * One record per line. The record carries the crawl's own "incomplete" and
+ * "problems": no warning on stderr, as there never was.
  */
 static void print_record(struct kh_query_result *res)
 {

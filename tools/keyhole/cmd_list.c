@@ -243,6 +243,16 @@ static json_t *list_json(const struct kh_qemu_proc *list, unsigned int nr,
 			json_object_set_new(vm, "error",
 					    json_string(p->error));
 	}
+	/*
+	 * The list itself is whole; a probe that failed is a problem the
+	 * document names, as its VM's "error" says it.
+	 */
+	doc = kh_json_listing("list", doc, NULL);
+	for (i = 0; doc && probes && i < nr; i++)
+		if (probes[i].error[0])
+			json_array_append_new(json_object_get(doc, "problems"),
+				json_sprintf("QEMU %d: %s", (int)list[i].pid,
+					     probes[i].error));
 	return doc;
 }
 

@@ -59,11 +59,11 @@ static int parse_pids(const struct options *opts, const struct subcommand *cmd,
 }
 
 /*
- * The tasks of the processes in set, as a new array in place of *tasks
- * (one pass: removing in place moves the rest each time). 0, or an
- * error naming the first process the guest does not have.
+ * The tasks of the processes in set, as a new list in place of the
+ * document's (one pass: removing in place moves the rest each time). 0,
+ * or an error naming the first process the guest does not have.
  */
-static int keep_pids(const struct options *opts, json_t **tasks,
+static int keep_pids(const struct options *opts, json_t *doc,
 		     struct pid_set *set)
 {
 	json_t *kept = json_array(), *task;
@@ -72,7 +72,7 @@ static int keep_pids(const struct options *opts, json_t **tasks,
 
 	if (!kept)
 		return report_error(opts, "out of memory");
-	json_array_foreach(*tasks, i, task) {
+	json_array_foreach(json_object_get(doc, "ps"), i, task) {
 		json_int_t tgid = field_int(task, "tgid");
 		bool keep = false;
 
@@ -82,8 +82,8 @@ static int keep_pids(const struct options *opts, json_t **tasks,
 		if (keep)
 			json_array_append(kept, task);
 	}
-	json_decref(*tasks);
-	*tasks = kept;
+	if (json_object_set_new(doc, "ps", kept))
+		return report_error(opts, "out of memory");
 	for (j = 0; j < set->nr; j++)
 		if (!set->seen[j])
 			return report_error(opts, "ps: no process %d in the guest",
@@ -119,7 +119,7 @@ int cmd_ps(const struct options *opts, const struct subcommand *cmd,
 	if (run_query(opts, args->pos[0], "ps",
 		      json_pack("{s:b}", "threads", threads), &res))
 		return 1;
-	if (pids.nr && keep_pids(opts, &res.doc, &pids)) {
+	if (pids.nr && keep_pids(opts, res.doc, &pids)) {
 		kh_query_result_release(&res);
 		return 1;
 	}

@@ -104,10 +104,12 @@ int cmd_ss(const struct options *opts, const struct subcommand *cmd,
 		kh_query_result_release(&res);
 		return report_error(opts, "out of memory");
 	}
-	json_array_foreach(res.doc, j, conn)
+	json_array_foreach(json_object_get(res.doc, "ss"), j, conn)
 		if (wanted(conn, protos, states))
 			json_array_append(kept, conn);
-	json_decref(res.doc);
-	res.doc = kept;
+	if (json_object_set_new(res.doc, "ss", kept)) {
+		kh_query_result_release(&res);
+		return report_error(opts, "out of memory");
+	}
 	return show_result(opts, &res, render_ss);
 }

@@ -76,12 +76,12 @@ static void render_ifaddrs(const json_t *addrs, FILE *out)
  * Before the first interface of each namespace but the first one's:
  * "netns: INODE", as ip -all netns exec names each namespace.
  */
-static void netns_header(const json_t *doc, size_t i, const char *lead,
+static void netns_header(const json_t *ifaces, size_t i, const char *lead,
 			 FILE *out)
 {
-	json_int_t ns = field_int(json_array_get(doc, i), "netns");
+	json_int_t ns = field_int(json_array_get(ifaces, i), "netns");
 
-	if (i && ns != field_int(json_array_get(doc, i - 1), "netns"))
+	if (i && ns != field_int(json_array_get(ifaces, i - 1), "netns"))
 		fprintf(out, "%snetns: %lld\n", lead, (long long)ns);
 }
 
@@ -102,12 +102,13 @@ static void counters(const json_t *stats, FILE *out)
 
 void render_ifconfig(const json_t *doc, FILE *out)
 {
+	const json_t *ifaces = json_object_get(doc, "ifconfig");
 	char name[IFNAME_LEN], flags[256];
 	const json_t *ifc, *lf;
 	unsigned int bits;
 	size_t i;
 
-	json_array_foreach(doc, i, ifc) {
+	json_array_foreach(ifaces, i, ifc) {
 		/* As SIOCGIFFLAGS: RUNNING and LOWER_UP from the link. */
 		lf = json_object_get(ifc, "link_flags");
 		bits = json_is_integer(lf) ? json_integer_value(lf) :
@@ -116,7 +117,7 @@ void render_ifconfig(const json_t *doc, FILE *out)
 		format_flags(bits, flags, sizeof(flags));
 		if (i)
 			fputc('\n', out);
-		netns_header(doc, i, "", out);
+		netns_header(ifaces, i, "", out);
 		fprintf(out, "%s: index %d flags=0x%x<%s> mtu %u\n",
 			name, (int)field_int(ifc, "index"),
 			bits, flags, (unsigned int)field_int(ifc, "mtu"));
@@ -194,14 +195,17 @@ json_t *ip_document(const json_t *doc, int stats)
 	const json_t *ifc;
 	size_t i;
 
-	json_array_foreach(doc, i, ifc) {
+	json_array_foreach(json_object_get(doc, "ifconfig"), i, ifc) {
 		link = ip_link(ifc, stats);
 		if (!link || json_array_append_new(links, link)) {
 			json_decref(links);
 			return NULL;
 		}
 	}
-	return links;
+	/* How the reads went, as the ifconfig document says it. */
+	return json_pack("{s:o, s:O, s:O}", "ip", links,
+			 "incomplete", json_object_get(doc, "incomplete"),
+			 "problems", json_object_get(doc, "problems"));
 }
 
 /* ip -s: "RX: bytes packets" over its numbers, then TX's. */
@@ -223,13 +227,14 @@ static void ip_counters(const json_t *stats, FILE *out)
 /* ip addr: "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN". */
 void render_ip(const json_t *doc, FILE *out)
 {
+	const json_t *links = json_object_get(doc, "ip");
 	char name[IFNAME_LEN], flags[256];
 	const json_t *link, *a, *f;
 	size_t i, j, n;
 
-	json_array_foreach(doc, i, link) {
+	json_array_foreach(links, i, link) {
 		kh_printable(field_str(link, "ifname"), sizeof(name), name);
-		netns_header(doc, i, "\n", out);
+		netns_header(links, i, "\n", out);
 		flags[0] = '\0';
 		n = 0;
 		json_array_foreach(json_object_get(link, "flags"), j, f)
@@ -366,13 +371,14 @@ static const char *found(const json_t *conn)
 
 void render_ss(const json_t *doc, FILE *out)
 {
+	const json_t *conns = json_object_get(doc, "ss");
 	struct table *t = table_new(ss_columns);
 	char local[ENDPOINT_LEN], remote[ENDPOINT_LEN], pids[128], inode[24];
 	char state[24], recv_q[16], send_q[16];
 	const json_t *conn;
 	size_t i;
 
-	json_array_foreach(doc, i, conn) {
+	json_array_foreach(conns, i, conn) {
 		const char *cells[] = { ss_netid(conn), state, recv_q, send_q,
 					local, remote, pids,
 					field_str(conn, "proto"), inode,

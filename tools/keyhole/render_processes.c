@@ -160,12 +160,13 @@ static const char *const *ps_cells(const json_t *task, struct ps_cells *c)
 
 void render_ps(const json_t *doc, FILE *out)
 {
+	const json_t *tasks = json_object_get(doc, "ps");
 	struct table *t = table_new(ps_columns);
 	struct ps_cells c;
 	const json_t *task;
 	size_t i;
 
-	json_array_foreach(doc, i, task)
+	json_array_foreach(tasks, i, task)
 		table_row(t, ps_cells(task, &c));
 	table_print(t, out);
 	table_free(t);
@@ -287,8 +288,9 @@ static void place(struct table *t, struct forest_node *nodes, size_t nr,
 
 void render_ps_forest(const json_t *doc, FILE *out)
 {
+	const json_t *tasks = json_object_get(doc, "ps");
 	struct table *t = table_new_tree(ps_columns, ps_trees);
-	size_t nr = json_array_size(doc), i, j, nr_pids, *stack;
+	size_t nr = json_array_size(tasks), i, j, nr_pids, *stack;
 	struct forest_node *nodes = calloc(nr + 1, sizeof(*nodes));
 	struct pid_scan *pids = calloc(nr + 1, sizeof(*pids));
 	const json_t *task;
@@ -302,7 +304,7 @@ void render_ps_forest(const json_t *doc, FILE *out)
 		render_ps(doc, out);
 		return;
 	}
-	json_array_foreach(doc, i, task) {
+	json_array_foreach(tasks, i, task) {
 		json_int_t pid = field_int(task, "pid");
 		json_int_t tgid = field_int(task, "tgid");
 
@@ -389,12 +391,12 @@ static void lsof_device(const json_t *file, const char *type, char *out,
 }
 
 /* As lsof: a TID column only when a thread has files of its own. */
-static bool any_tid(const json_t *doc)
+static bool any_tid(const json_t *files)
 {
 	const json_t *file;
 	size_t i;
 
-	json_array_foreach(doc, i, file)
+	json_array_foreach(files, i, file)
 		if (field_int(file, "tid"))
 			return true;
 	return false;
@@ -402,6 +404,7 @@ static bool any_tid(const json_t *doc)
 
 void render_lsof(const json_t *doc, FILE *out)
 {
+	const json_t *files = json_object_get(doc, "lsof");
 	struct table *t;
 	char comm[KH_COMM_LEN], path[PATH_LEN], pid[16], tid[16], fd[24];
 	char inode[24];
@@ -409,9 +412,9 @@ void render_lsof(const json_t *doc, FILE *out)
 	const json_t *file;
 	size_t i;
 
-	table_show_threads(any_tid(doc));
+	table_show_threads(any_tid(files));
 	t = table_new(lsof_columns);
-	json_array_foreach(doc, i, file) {
+	json_array_foreach(files, i, file) {
 		const char *type = lsof_type(file);
 		const char *cells[] = { comm, pid, tid, user, fd, type, device,
 					size_off, inode, path, addr };
@@ -452,14 +455,14 @@ void render_lsof(const json_t *doc, FILE *out)
 }
 
 /* One map's lines, as /proc/PID/maps; each after prefix when not NULL. */
-static void maps_lines(const json_t *doc, const char *prefix, FILE *out)
+static void maps_lines(const json_t *vmas, const char *prefix, FILE *out)
 {
 	char path[PATH_LEN];
 	const json_t *vma;
 	size_t i;
 	int n;
 
-	json_array_foreach(doc, i, vma) {
+	json_array_foreach(vmas, i, vma) {
 		unsigned int major = 0, minor = 0;
 
 		/* A document without devices (an older keyholed's): 00:00. */
@@ -485,17 +488,18 @@ static void maps_lines(const json_t *doc, const char *prefix, FILE *out)
 
 void render_maps(const json_t *doc, FILE *out)
 {
-	maps_lines(doc, NULL, out);
+	maps_lines(json_object_get(doc, "maps"), NULL, out);
 }
 
 /* maps --all: every line after its process's id, as grep -H would. */
 void render_maps_all(const json_t *doc, FILE *out)
 {
+	const json_t *procs = json_object_get(doc, "maps");
 	const json_t *proc;
 	char prefix[24];
 	size_t i;
 
-	json_array_foreach(doc, i, proc) {
+	json_array_foreach(procs, i, proc) {
 		snprintf(prefix, sizeof(prefix), "%d ",
 			 (int)field_int(proc, "pid"));
 		maps_lines(json_object_get(proc, "maps"), prefix, out);

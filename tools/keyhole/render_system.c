@@ -91,12 +91,13 @@ const struct table_column lsmod_columns[] = {
 
 void render_lsmod(const json_t *doc, FILE *out)
 {
+	const json_t *modules = json_object_get(doc, "lsmod");
 	struct table *t = table_new(lsmod_columns);
 	char name[MODULE_NAME_LEN], state[MODULE_STATE_LEN], size[24];
 	const json_t *module;
 	size_t i;
 
-	json_array_foreach(doc, i, module) {
+	json_array_foreach(modules, i, module) {
 		char used[USED_BY_LEN] = "-";
 		int refcount = field_int(module, "refcount");
 		const char *cells[] = { name, size, used, state };

@@ -59,6 +59,7 @@ static const struct {
 
 void render_techniques(const json_t *doc, FILE *out)
 {
+	const json_t *list = json_object_get(doc, "techniques");
 	const json_t *t;
 	unsigned int props, p;
 	char text[128];
@@ -66,7 +67,7 @@ void render_techniques(const json_t *doc, FILE *out)
 
 	fprintf(out, "%-9s %-5s %-4s %-27s %s\n", "NAME", "CLASS", "OK",
 		"PROPERTIES", "WHY NOT");
-	json_array_foreach(doc, i, t) {
+	json_array_foreach(list, i, t) {
 		props = 0;
 		for (p = 0; p < sizeof(technique_props) /
 				sizeof(technique_props[0]); p++)

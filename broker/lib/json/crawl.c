@@ -49,33 +49,29 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
 		"consistency", consistency_json(&crawl->consistency),
 		"skipped", (int)crawl->nr_skipped, "paused", crawl->paused);
 
-	if (!doc)
+	if (!doc || kh_json_result(doc, &crawl->result)) {
+		json_decref(doc);
 		return NULL;
-	if (crawl->result.flags)
-		json_object_set_new(doc, "problem",
-				    json_string(crawl->result.problem));
-	json_object_set_new(doc, "incomplete",
-			    json_boolean(crawl->result.flags &
-					 KH_RESULT_INCOMPLETE));
+	}
 	if (summary) {
 		json_object_set_new(doc, "counts", json_pack(
 			"{s:i, s:i, s:i, s:i, s:i, s:i}",
-			"tasks", (int)crawl->tasks->nr,
-			"modules", (int)crawl->modules->nr,
-			"ifaces", (int)crawl->ifaces->nr,
-			"files", (int)crawl->files->nr,
-			"conns", (int)crawl->conns->nr,
-			"procs", (int)crawl->nr_procs));
+			"ps", (int)crawl->tasks->nr,
+			"lsmod", (int)crawl->modules->nr,
+			"ifconfig", (int)crawl->ifaces->nr,
+			"lsof", (int)crawl->files->nr,
+			"ss", (int)crawl->conns->nr,
+			"proc", (int)crawl->nr_procs));
 		return doc;
 	}
-	json_object_set_new(doc, "os", kh_json_os_info(&crawl->os));
+	json_object_set_new(doc, "info", kh_json_os_info(&crawl->os));
 	json_object_set_new(doc, "mem", kh_json_mem_info(&crawl->mem));
-	json_object_set_new(doc, "processes", kh_json_tasks(crawl->tasks));
-	json_object_set_new(doc, "modules", kh_json_modules(crawl->modules));
-	json_object_set_new(doc, "ifaces", kh_json_ifaces(crawl->ifaces));
-	json_object_set_new(doc, "files",
+	json_object_set_new(doc, "ps", kh_json_tasks(crawl->tasks));
+	json_object_set_new(doc, "lsmod", kh_json_modules(crawl->modules));
+	json_object_set_new(doc, "ifconfig", kh_json_ifaces(crawl->ifaces));
+	json_object_set_new(doc, "lsof",
 			    kh_json_files(crawl->files, crawl->tasks));
-	json_object_set_new(doc, "conns", kh_json_conns(crawl->conns));
+	json_object_set_new(doc, "ss", kh_json_conns(crawl->conns));
 	json_object_set_new(doc, "proc", procs_json(crawl));
 	return doc;
 }

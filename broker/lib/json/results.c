@@ -548,3 +548,42 @@ json_t *kh_json_qemu_procs(const struct kh_qemu_proc *list, unsigned int nr)
 	}
 	return array;
 }
+
+int kh_json_result(json_t *doc, const struct kh_result *result)
+{
+	unsigned int flags = result ? result->flags : 0;
+	json_t *problems = json_array();
+
+	if (!json_is_object(doc) || !problems) {
+		json_decref(problems);
+		return -1;
+	}
+	/* The problem names guest strings: printable, whatever they were. */
+	if (flags && json_array_append_new(problems,
+			chosen_string(result->problem,
+				      sizeof(result->problem)))) {
+		json_decref(problems);
+		return -1;
+	}
+	if (json_object_set_new(doc, "incomplete",
+				json_boolean(flags & KH_RESULT_INCOMPLETE)) ||
+	    json_object_set_new(doc, "problems", problems))
+		return -1;
+	return 0;
+}
+
+json_t *kh_json_listing(const char *key, json_t *list,
+			const struct kh_result *result)
+{
+	json_t *doc;
+
+	if (!list)
+		return NULL;
+	doc = json_object();
+	if (!doc || json_object_set_new(doc, key, list) ||
+	    kh_json_result(doc, result)) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}

@@ -2,7 +2,7 @@
 /*
  * The crawl query: one monitoring iteration as one record. The caller
  * numbers the iterations (it paces them), the record says how the crawl
- * went ("problem", "incomplete") as well as res.flags do.
+ * went ("incomplete", "problems") as well as res.flags do.
  */
 #include "query/query.h"
 

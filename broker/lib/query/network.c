@@ -82,7 +82,8 @@ static int run_netstat(struct kh_vm *vm, const struct kh_query_args *args,
 	}
 	qsort(list->conns, list->nr, sizeof(*list->conns),
 	      conn_by_proto_port);
-	ret = kh_query_done("netstat", kh_json_conns(list), &list->result,
+	/* Under "ss": keyhole ss shows them, netstat is its other name. */
+	ret = kh_query_done("ss", kh_json_conns(list), &list->result,
 			    res, err);
 	kh_conn_list_free(list);
 	return ret;

@@ -37,10 +37,17 @@ static const char techniques_name[] = "techniques";
 
 const struct kh_query_arg kh_query_no_args[] = { { NULL, 0, 0, 0 } };
 
-int kh_query_done(const char *name, json_t *doc,
+int kh_query_done(const char *key, json_t *doc,
 		  const struct kh_result *result, struct kh_query_result *res,
 		  struct kh_err *err)
 {
+	/* A list becomes a document; every document says how it went. */
+	if (json_is_array(doc)) {
+		doc = kh_json_listing(key, doc, result);
+	} else if (doc && kh_json_result(doc, result)) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	/*
 	 * Out of memory, or a string jansson refused: kh_json_vm_info()
 	 * keeps the guest's banner as it is, and it may not be UTF-8.
@@ -48,7 +55,7 @@ int kh_query_done(const char *name, json_t *doc,
 	if (!doc)
 		return kh_err_set(err, EILSEQ,
 				     "%s: the result cannot be made JSON (text that is not valid UTF-8, or out of memory)",
-				     name);
+				     key);
 	res->doc = doc;
 	if (result) {
 		res->flags = result->flags;

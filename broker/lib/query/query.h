@@ -73,9 +73,11 @@ int kh_query_parse_args(const struct kh_query_op *op, const json_t *json,
 
 /*
  * Gives res the document doc (a new reference, or NULL when an encoder
- * failed) and the flags of result (NULL: none).
+ * failed) and the flags of result (NULL: none). The document keeps the
+ * rule of kh_json_result(): a list (an array) goes under key, the name
+ * of the command that shows it, which also names the query in errors.
  */
-int kh_query_done(const char *name, json_t *doc,
+int kh_query_done(const char *key, json_t *doc,
 		  const struct kh_result *result, struct kh_query_result *res,
 		  struct kh_err *err);
 

@@ -240,13 +240,13 @@ static const char techniques_want[] =
 static const char crawl_summary_want[] =
 	"{\"iteration\":7,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12,\"procs_kept\":0},"
 	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
-	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,"
-	"\"counts\":{\"tasks\":3,\"modules\":2,\"ifaces\":2,\"files\":3,\"conns\":4,\"procs\":2}}";
+	"\"skipped\":1,\"paused\":false,\"incomplete\":false,\"problems\":[\"tasks: list changed\"],"
+	"\"counts\":{\"ps\":3,\"lsmod\":2,\"ifconfig\":2,\"lsof\":3,\"ss\":4,\"proc\":2}}";
 
 static const char crawl_want_head[] =
 	"{\"iteration\":0,\"cost\":{\"wall_ms\":3.25,\"cpu_ms\":1.0,\"read_bytes\":65536,\"read_calls\":12,\"procs_kept\":0},"
 	"\"consistency\":{\"I.A_zombie\":1,\"I.B_dying\":0,\"I.C_as_good_as_dead\":0,\"I.D_fresh\":2,\"II.A_died\":0,\"II.B_changed\":3},"
-	"\"skipped\":1,\"paused\":false,\"problem\":\"tasks: list changed\",\"incomplete\":false,\"os\":";
+	"\"skipped\":1,\"paused\":false,\"incomplete\":false,\"problems\":[\"tasks: list changed\"],\"info\":";
 
 static const char crawl_want_procs[] =
 	",\"proc\":{\"1\":{\"cmdline\":[\"/sbin/init\",\"\",\"x?y\"],\"rss_pages\":300,\"maps\":[]},"
@@ -279,7 +279,7 @@ static void test_crawl(void)
 	       crawl_summary_want);
 	/* The whole state: the encoders above, in this order. */
 	snprintf(want, sizeof(want),
-		 "%s%s,\"mem\":%s,\"processes\":%s,\"modules\":%s,\"ifaces\":%s,\"files\":%s,\"conns\":%s%s%s}}}",
+		 "%s%s,\"mem\":%s,\"ps\":%s,\"lsmod\":%s,\"ifconfig\":%s,\"lsof\":%s,\"ss\":%s%s%s}}}",
 		 crawl_want_head, os_want, mem_want, tasks_want, modules_want,
 		 ifaces_want, files_want, conns_want, crawl_want_procs,
 		 vmas_want);
@@ -290,9 +290,43 @@ static void test_crawl(void)
 	crawl.paused = 1;
 	snprintf(want, sizeof(want), "%.*s", (int)(strstr(crawl_summary_want,
 		 "\"paused\"") - crawl_summary_want), crawl_summary_want);
-	strcat(want, "\"paused\":true,\"problem\":\"tasks: list changed\",\"incomplete\":true,"
-		     "\"counts\":{\"tasks\":3,\"modules\":2,\"ifaces\":2,\"files\":3,\"conns\":4,\"procs\":2}}");
+	strcat(want, "\"paused\":true,\"incomplete\":true,\"problems\":[\"tasks: list changed\"],"
+		     "\"counts\":{\"ps\":3,\"lsmod\":2,\"ifconfig\":2,\"lsof\":3,\"ss\":4,\"proc\":2}}");
 	expect("incomplete crawl", kh_json_crawl(&crawl, 7, 1), want);
+}
+
+/*
+ * The rule of every document: how the reads went inside it. A problem
+ * naming guest bytes that are not UTF-8 is still said, printable.
+ */
+static void test_result_rule(void)
+{
+	struct kh_result result = { .flags = KH_RESULT_INCOMPLETE };
+	char want[8192];
+	json_t *doc;
+
+	expect("a complete listing",
+	       kh_json_listing("lsmod", json_array(), NULL),
+	       "{\"lsmod\":[],\"incomplete\":false,\"problems\":[]}");
+	snprintf(result.problem, sizeof(result.problem),
+		 "files of process 7 (ev\xff\x1bl): gone");
+	snprintf(want, sizeof(want),
+		 "{\"ps\":%s,\"incomplete\":true,\"problems\":[\"files of process 7 (ev??l): gone\"]}",
+		 tasks_want);
+	expect("an incomplete listing, its problem printable",
+	       kh_json_listing("ps", kh_json_tasks(&task_list), &result),
+	       want);
+	/* Inconsistent only: complete, and the problem named. */
+	result.flags = KH_RESULT_INCONSISTENT;
+	snprintf(result.problem, sizeof(result.problem), "tasks moved");
+	doc = json_object();
+	CHECK(!kh_json_result(doc, &result), "kh_json_result on an object");
+	expect("an inconsistent object", doc,
+	       "{\"incomplete\":false,\"problems\":[\"tasks moved\"]}");
+	doc = json_array();
+	CHECK(kh_json_result(doc, NULL) == -1, "kh_json_result on an array");
+	json_decref(doc);
+	CHECK(!kh_json_listing("ps", NULL, NULL), "a listing of nothing");
 }
 
 int main(void)
@@ -313,6 +347,7 @@ int main(void)
 	expect("techniques", kh_json_techniques(techniques, 2),
 	       techniques_want);
 	test_crawl();
+	test_result_rule();
 	printf("every encoder prints the document keyhole always printed\n");
 	return KH_PASS;
 }

@@ -29,7 +29,7 @@ static void expect_flags(unsigned int flags, const char *want)
 /* The text keyhole prints for list: through its JSON document. */
 static char *table_of(const struct kh_iface_list *list)
 {
-	json_t *doc = kh_json_ifaces(list);
+	json_t *doc = kh_json_listing("ifconfig", kh_json_ifaces(list), NULL);
 	char *text = NULL;
 	size_t size;
 	FILE *out;
@@ -46,7 +46,8 @@ static char *table_of(const struct kh_iface_list *list)
 /* ip addr and ip -j addr of the same interfaces. */
 static void ip_table(const struct kh_iface_list *list)
 {
-	json_t *doc = kh_json_ifaces(list), *ip = ip_document(doc, 1);
+	json_t *doc = kh_json_listing("ifconfig", kh_json_ifaces(list), NULL);
+	json_t *ip = ip_document(doc, 1);
 	char *text = NULL, *json;
 	size_t size;
 	FILE *out = open_memstream(&text, &size);
@@ -65,7 +66,7 @@ static void ip_table(const struct kh_iface_list *list)
 		"    inet6 ::1/128\n"
 		"    inet6 ?/0\n";
 	const char *want_json =
-		"[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],"
+		"{\"ip\":[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],"
 		"\"mtu\":65536,\"operstate\":\"UNKNOWN\",\"link_type\":\"loopback\",\"address\":\"\","
 		"\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8}],"
 		"\"netns\":4026531840,\"stats64\":{\"rx\":{\"bytes\":300,\"packets\":3},"
@@ -80,6 +81,17 @@ static void ip_table(const struct kh_iface_list *list)
 	      "ip -j:\n%s\nwant it to start:\n%s", json, want_json);
 	free(json);
 	free(text);
+	json_decref(ip);
+	json_decref(doc);
+
+	/* ip's document says what ifconfig's said of the reads. */
+	doc = kh_json_listing("ifconfig", kh_json_ifaces(list), &(struct kh_result){
+		.flags = KH_RESULT_INCOMPLETE, .problem = "netns gone" });
+	ip = ip_document(doc, 0);
+	CHECK(ip && json_is_true(json_object_get(ip, "incomplete")) &&
+	      !strcmp(json_string_value(json_array_get(json_object_get(ip,
+				"problems"), 0)) ?: "", "netns gone"),
+	      "ip -j of an incomplete read does not say so");
 	json_decref(ip);
 	json_decref(doc);
 }

@@ -359,6 +359,15 @@ static const char vm_want[] =
 	"profile          from cache\n"
 	"attach time      12.3 ms\n";
 
+/* A list as the document its query makes: {key: list, ...}. */
+static json_t *listing(const char *key, json_t *list)
+{
+	json_t *doc = kh_json_listing(key, list, NULL);
+
+	CHECK(doc, "%s: no document", key);
+	return doc;
+}
+
 /* doc through JSON text and back, then rendered. */
 static void expect(const char *what, json_t *doc, render_fn *render,
 		   const char *want)
@@ -383,30 +392,44 @@ static void expect(const char *what, json_t *doc, render_fn *render,
 	json_decref(doc);
 }
 
-/* A document that is not what the query makes prints blanks, no crash. */
+/*
+ * A document that is not what the query makes prints blanks, no crash:
+ * each malformed value as the whole document, and as every list.
+ */
 static void malformed(void)
 {
 	render_fn *renderers[] = {
 		render_ps, render_ps_forest, render_lsof, render_maps,
-		render_info, render_mem,
-		render_lsmod, render_ifconfig, render_ss, render_vm,
+		render_maps_all, render_info, render_mem, render_lsmod,
+		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques,
 	};
-	const char *docs[] = {
-		"[{}]", "{}", "[1, null, \"x\"]",
-		"[{\"pid\": \"1\", \"comm\": 5, \"addrs\": 3, \"pids\": {}, "
-		"\"ram\": 7, \"loadavg\": \"x\", \"proto\": null}]",
+	static const char *const keys[] = {
+		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
+		"techniques",
 	};
-	unsigned int r, d;
+	const char *docs[] = {
+		"[{}]", "{}", "[1, null, \"x\"]", "7",
+		"[{\"pid\": \"1\", \"comm\": 5, \"addrs\": 3, \"pids\": {}, "
+		"\"ram\": 7, \"loadavg\": \"x\", \"proto\": null, "
+		"\"maps\": 2, \"addr_info\": \"x\", \"flags\": 1}]",
+	};
+	unsigned int r, d, k;
 	FILE *out = fopen("/dev/null", "w");
 
 	CHECK(out, "/dev/null");
 	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
-		json_t *doc = json_loads(docs[d], 0, NULL);
+		json_t *doc = json_loads(docs[d], JSON_DECODE_ANY, NULL);
+		json_t *lists = json_object();
 
-		CHECK(doc, "bad test document %s", docs[d]);
-		for (r = 0; r < sizeof(renderers) / sizeof(renderers[0]); r++)
+		CHECK(doc && lists, "bad test document %s", docs[d]);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			json_object_set(lists, keys[k], doc);
+		for (r = 0; r < sizeof(renderers) / sizeof(renderers[0]); r++) {
 			renderers[r](doc, out);
+			renderers[r](lists, out);
+		}
+		json_decref(lists);
 		json_decref(doc);
 	}
 	fclose(out);
@@ -436,12 +459,13 @@ static void table_options(void)
 	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)),
 	      "Comm,pid,COMM: %s", why);
 	table_setup(&opts);
-	expect("ps -o comm,tgid --noheadings", kh_json_tasks(&task_list),
+	expect("ps -o comm,tgid --noheadings", listing("ps", kh_json_tasks(&task_list)),
 	       render_ps, ps_chosen_want);
 	opts = (struct options){ .output = "tid,comm", .raw = true };
 	CHECK(!table_check(&opts, ps_columns, why, sizeof(why)), "%s", why);
 	table_setup(&opts);
-	expect("ps -o tid,comm --raw", kh_json_tasks(&task_list), render_ps,
+	expect("ps -o tid,comm --raw", listing("ps", kh_json_tasks(&task_list)),
+	       render_ps,
 	       ps_raw_want);
 	opts = (struct options){ .output = "used-by,module" };
 	CHECK(!table_check(&opts, lsmod_columns, why, sizeof(why)), "%s",
@@ -467,7 +491,7 @@ static void table_options(void)
  */
 static void deep_forest(void)
 {
-	json_t *doc = json_array();
+	json_t *doc = json_array(), *wrapped;
 	size_t size, lines = 0, longest = 0, len;
 	char *text = NULL, *p, *nl;
 	FILE *out;
@@ -487,7 +511,9 @@ static void deep_forest(void)
 	}
 	out = open_memstream(&text, &size);
 	CHECK(out, "open_memstream");
-	render_ps_forest(doc, out);
+	wrapped = listing("ps", json_incref(doc));
+	render_ps_forest(wrapped, out);
+	json_decref(wrapped);
 	fclose(out);
 	for (p = text; (nl = strchr(p, '\n')); p = nl + 1) {
 		len = nl - p;
@@ -533,7 +559,7 @@ static void forest(void)
 
 	/* Without CMD, COMM draws the tree. */
 	table_setup(&(struct options){ .output = "tid,pid,ppid,s,comm" });
-	expect("ps --forest", doc, render_ps_forest, want);
+	expect("ps --forest", listing("ps", doc), render_ps_forest, want);
 	table_setup(&(struct options){ 0 });
 	deep_forest();
 }
@@ -570,19 +596,21 @@ static void stime(void)
 int main(void)
 {
 	stime();
-	expect("ps", kh_json_tasks(&task_list), render_ps, ps_want);
+	expect("ps", listing("ps", kh_json_tasks(&task_list)), render_ps,
+	       ps_want);
 	expect("info", kh_json_os_info(&os), render_info, info_want);
 	expect("mem", kh_json_mem_info(&mem), render_mem, mem_want);
-	expect("lsmod", kh_json_modules(&module_list), render_lsmod,
+	expect("lsmod", listing("lsmod", kh_json_modules(&module_list)), render_lsmod,
 	       lsmod_want);
-	expect("ifconfig", kh_json_ifaces(&iface_list), render_ifconfig,
+	expect("ifconfig", listing("ifconfig", kh_json_ifaces(&iface_list)), render_ifconfig,
 	       ifconfig_want);
-	expect("lsof", kh_json_files(&file_list, &tasks_pid), render_lsof,
+	expect("lsof", listing("lsof", kh_json_files(&file_list, &tasks_pid)), render_lsof,
 	       lsof_want);
-	expect("netstat", kh_json_conns(&conn_list), render_ss,
+	expect("netstat", listing("ss", kh_json_conns(&conn_list)), render_ss,
 	       netstat_want);
-	expect("maps", kh_json_vmas(&vma_list), render_maps, maps_want);
-	expect("techniques", kh_json_techniques(techs, 4), render_techniques,
+	expect("maps", listing("maps", kh_json_vmas(&vma_list)), render_maps,
+	       maps_want);
+	expect("techniques", listing("techniques", kh_json_techniques(techs, 4)), render_techniques,
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
 	malformed();
