@@ -570,8 +570,8 @@ struct kh_conn {
 	char path[108];		/* unix: bound path ("@..." abstract), or "" */
 	uint64_t sock;		/* struct sock (or its mini-socket) */
 	char found[8];		/* "fd": a process holds it open; "hash":
-				 * only the kernel's TCP hash table has it
-				 * (kh_conns_unheld) */
+				 * only the kernel's socket hash tables
+				 * have it (kh_conns_unheld) */
 	int mini;		/* found "hash" as a TIME_WAIT or request
 				 * mini-socket: no struct sock, no queues */
 	uint32_t nr_pids;
@@ -593,10 +593,13 @@ int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	     struct kh_err *err);
 void kh_conn_list_free(struct kh_conn_list *list);
 /*
- * Adds to list the TCP sockets that no process holds, from the kernel's
- * established hash: connections not yet accept()ed, TIME_WAIT, half-open
- * requests (SYN_RECV). Each has found "hash", inode 0 and no pids.
- * Failures mark the list; -errno: VM gone.
+ * Adds to list the TCP and UDP sockets that no process holds, from the
+ * kernel's socket hash tables (TCP's established and listening hashes,
+ * UDP's table): connections not yet accept()ed, TIME_WAIT, half-open
+ * requests (SYN_RECV), kernel sockets, and sockets whose only reference
+ * is in flight (an SCM_RIGHTS message nobody received). Each has found
+ * "hash" and no pids, and its socket's inode (0 when it has none, as
+ * /proc/net/tcp says). Failures mark the list; -errno: VM gone.
  */
 int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
 		    struct kh_err *err);

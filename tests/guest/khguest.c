@@ -23,7 +23,8 @@
  *   kh-sockets  TCP listener 127.0.0.1:7778 with an ESTABLISHED connection
  *               to itself (both ends held), UDP 127.0.0.1:7779, TCP6
  *               listener [::1]:7780, UNIX listener /tmp/kh.sock with a
- *               connected pair, an anonymous socketpair and a pipe
+ *               connected pair, an anonymous socketpair and a pipe;
+ *               and sockets in flight that no process holds (7782, 7783)
  *   kh-maps     maps /init (read-only, private), /tmp/kh-maps.dat
  *               (read-write, shared) and an anonymous region; run as
  *               `kh-maps --alpha beta "gamma delta"` for a known cmdline
@@ -384,6 +385,83 @@ static int tcp_listener(int family, const char *addr, int port)
 	return s;
 }
 
+/*
+ * A socket on addr:port of type (SOCK_STREAM: listening), bound; -1 and
+ * errno on failure.
+ */
+static int bound_socket(int family, int type, const char *addr, int port)
+{
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6,
+				    .sin6_port = htons(port) };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET,
+				   .sin_port = htons(port) };
+	struct sockaddr *sa = family == AF_INET6 ? (struct sockaddr *)&sa6 :
+						   (struct sockaddr *)&sa4;
+	socklen_t size = family == AF_INET6 ? sizeof(sa6) : sizeof(sa4);
+	int s = socket(family, type, 0), one = 1, tries;
+
+	if (family == AF_INET6)
+		inet_pton(AF_INET6, addr, &sa6.sin6_addr);
+	else
+		inet_pton(AF_INET, addr, &sa4.sin_addr);
+	if (s < 0)
+		return -1;
+	if (family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* ::1 may not be usable the instant lo comes up; retry ~2 s */
+	for (tries = 0; bind(s, sa, size); tries++) {
+		if (errno != EADDRNOTAVAIL || tries >= 20) {
+			close(s);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
+	if (type == SOCK_STREAM && listen(s, 4)) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/*
+ * Sockets no process holds, though each has its file: a TCP listener on
+ * 127.0.0.1:7782, UDP on 127.0.0.1:7783 and on [::1]:7783, whose fds
+ * went into an SCM_RIGHTS message on the first end of a unix socketpair
+ * (fds 20-21) and were closed. Nobody receives the message, so the only
+ * references are in flight, and /proc/PID/fd of no process shows them.
+ */
+static void in_flight_sockets(void)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = "kh-in-flight", .iov_len = 12 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cmsg;
+	int pair[2], fds[3], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+		die("socketpair for the sockets in flight");
+	fds[0] = bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 7782);
+	fds[1] = bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 7783);
+	fds[2] = bound_socket(AF_INET6, SOCK_DGRAM, "::1", 7783);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0)
+		die("sockets to send in flight");
+	memset(&control, 0, sizeof(control));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	if (sendmsg(pair[0], &msg, 0) != 12)
+		die("sendmsg SCM_RIGHTS");
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 static int kh_sockets(void)
 {
 	struct sockaddr_in sa;
@@ -482,6 +560,7 @@ static int kh_sockets(void)
 			die("sendto 127.0.0.1:7781");
 	if (recv(u2, dgram, sizeof(dgram), 0) != 8)
 		die("recv 127.0.0.1:7781");
+	in_flight_sockets();
 	/* every fd above stays open for the life of the process */
 	(void)a4, (void)u, (void)l6, (void)au, (void)c4b, (void)cu2;
 	mark_ready("kh-sockets");

@@ -20,14 +20,16 @@
  * -t, -u, -x, -l (listening and unconnected), -a, and by default only
  * connected sockets, with ss's Netid and State names.
  *
- * The TCP sockets no process holds (inode 0 in /proc/net/tcp) come from
- * the kernel's hash table: a TIME_WAIT socket the guest makes for the
- * test (truth "timewait") and the connection kh-sockets leaves
- * unaccepted at 7778 must be listed with found "hash", no process, the
- * guest's endpoints, state, struct sock (the tcp_timewait_sock for
- * TIME_WAIT) and queues; so must every other unheld TCP socket in both
- * reads of the guest; `ss -t -a` shows the TIME-WAIT row and the default
- * view none. Every socket found by fd says "fd".
+ * The sockets no process holds come from the kernel's hash tables: a
+ * TIME_WAIT socket the guest makes for the test (truth "timewait"), the
+ * connection kh-sockets leaves unaccepted at 7778 (inode 0 in
+ * /proc/net/tcp), and the TCP listener and UDP sockets kh-sockets put in
+ * flight in an SCM_RIGHTS message (files, but in no fd table) must be
+ * listed with found "hash", no process, the guest's endpoints, state,
+ * inode, struct sock (the tcp_timewait_sock for TIME_WAIT) and queues;
+ * so must every other unheld TCP socket in both reads of the guest;
+ * `ss -t -a` shows the TIME-WAIT row and the default view none. Every
+ * socket found by fd says "fd".
  *
  * /proc/net is parsed here from its hex formats (addresses are the raw
  * network-order words printed as host-order hex), independently of
@@ -146,13 +148,26 @@ static const struct truth_sock *find_truth(const struct truth_net *net,
 }
 
 /* An unheld socket (inode 0) by its struct sock. */
+/*
+ * A socket no process holds: a TCP one without a file (inode 0 in
+ * /proc/net/tcp), or one kh-sockets put in flight (README): its TCP
+ * listener on 7782 and its UDP sockets on 7783, which have files.
+ */
+static int unheld_sock(const struct truth_sock *t)
+{
+	if (!strncmp(t->proto, "tcp", 3))
+		return !t->inode ||
+		       (t->lport == 7782 && !strcmp(t->state, "LISTEN"));
+	return !strncmp(t->proto, "udp", 3) && t->lport == 7783;
+}
+
 static const struct truth_sock *find_unheld(const struct truth_net *net,
 					    unsigned long long sock)
 {
 	int i;
 
 	for (i = 0; i < net->nr; i++)
-		if (!net->socks[i].inode && net->socks[i].sock == sock)
+		if (unheld_sock(&net->socks[i]) && net->socks[i].sock == sock)
 			return &net->socks[i];
 	return NULL;
 }
@@ -316,7 +331,8 @@ static int nothing_invented(json_t *doc, const struct truth_net *before,
 			load++;
 			continue;
 		}
-		CHECK((inode == 0) == hash &&
+		/* One found by fd has a file; by hash, the guest's inode. */
+		CHECK((hash ? inode == t->inode : inode != 0) &&
 		      !strcmp(json_str(c, "proto"), t->proto) &&
 		      sock == t->sock,
 		      "socket %llu: keyhole says %s at %s, the guest %s at 0x%llx",
@@ -348,12 +364,14 @@ static int socket_inodes(const struct guest *g, int pid,
  * kh-sockets's unix sockets: what it left unread (README): 11 bytes at
  * the accepted end of /tmp/kh.sock, 5 at the stream pair's second end,
  * datagrams of 3 and 4 bytes at the datagram pair's (its Recv-Q is the
- * first's), a connection not accepted at the listener; and the writers'
+ * first's), a connection not accepted at the listener, the 12 bytes of
+ * the message that carries the sockets in flight; and the writers'
  * Send-Q charged for what they sent.
  */
 static void unix_queues(json_t *doc, int pid)
 {
 	int eleven = 0, five = 0, three = 0, pending = 0, charged = 0;
+	int twelve = 0;
 	json_t *c;
 	size_t i;
 
@@ -368,6 +386,7 @@ static void unix_queues(json_t *doc, int pid)
 		eleven += json_int(c, "recv_q") == 11 && !dgram &&
 			  !strcmp(json_str(c, "path"), "/tmp/kh.sock");
 		five += json_int(c, "recv_q") == 5 && !dgram;
+		twelve += json_int(c, "recv_q") == 12 && !dgram;
 		three += json_int(c, "recv_q") == 3 && dgram;
 		pending += json_int(c, "recv_q") == 1 &&
 			   !strcmp(json_str(c, "state"), "LISTEN");
@@ -375,9 +394,9 @@ static void unix_queues(json_t *doc, int pid)
 			   strcmp(json_str(c, "state"), "LISTEN");
 	}
 	CHECK(eleven == 1 && five == 1 && three == 1 && pending == 1 &&
-	      charged == 3,
-	      "unix queues: %d sockets with the 11 bytes, %d with the 5, %d with the 3-byte datagram first, %d listeners with one waiting, %d writers charged",
-	      eleven, five, three, pending, charged);
+	      twelve == 1 && charged == 4,
+	      "unix queues: %d sockets with the 11 bytes, %d with the 5, %d with the 3-byte datagram first, %d listeners with one waiting, %d with the 12 in flight, %d writers charged",
+	      eleven, five, three, pending, twelve, charged);
 }
 
 /*
@@ -527,16 +546,20 @@ static void make_time_wait(const struct guest *g, unsigned int *port,
 }
 
 /*
- * Every TCP socket the guest lists with inode 0 in both reads is in
- * keyhole's list, found in the hash; among them the TIME_WAIT sockets
- * the test made (local ports tw_port, tw_port6) and kh-sockets's
- * connection that 7778 never accepted. Returns how many were compared.
+ * Every socket no process holds (unheld_sock()) that the guest lists in
+ * both reads is in keyhole's list, found in the hash, with the guest's
+ * inode; among them the TIME_WAIT sockets the test made (local ports
+ * tw_port, tw_port6), kh-sockets's connection that 7778 never accepted,
+ * and its sockets in flight: a listener found in TCP's listening hash,
+ * UDP and UDP6 sockets in UDP's table. Returns how many were compared.
  */
 static int unheld(json_t *doc, const struct truth_net *before,
 		  const struct truth_net *after, unsigned int tw_port,
 		  unsigned int tw_port6)
 {
 	int i, nr = 0, time_wait = 0, time_wait6 = 0, unaccepted = 0;
+	int in_flight = 0;
+	json_t *c;
 
 	for (i = 0; i < before->nr; i++) {
 		const struct truth_sock *t = &before->socks[i];
@@ -546,13 +569,21 @@ static int unheld(json_t *doc, const struct truth_net *before,
 		 * /proc/net/tcp is read a page at a time: a socket can be
 		 * printed twice when the table changes between two reads.
 		 */
-		if (t->inode || strncmp(t->proto, "tcp", 3) ||
-		    find_unheld(before, t->sock) != t)
+		if (!unheld_sock(t) || find_unheld(before, t->sock) != t)
 			continue;
 		a = find_unheld(after, t->sock);
-		if (!a || !same(t, a))
+		if (!a || !same(t, a) || a->inode != t->inode)
 			continue;
-		compare(find_sock(doc, t->sock), t, "no process", 0);
+		c = find_sock(doc, t->sock);
+		compare(c, t, "no process", 0);
+		CHECK((unsigned long long)json_integer_value(
+			      json_object_get(c, "inode")) == t->inode,
+		      "socket at 0x%llx (%s %s port %u): inode %lld, guest says %llu",
+		      t->sock, t->proto, t->state, t->lport,
+		      (long long)json_integer_value(json_object_get(c, "inode")),
+		      t->inode);
+		in_flight += t->inode && (t->lport == 7782 ||
+					  t->lport == 7783);
 		time_wait += !strcmp(t->proto, "tcp") &&
 			     !strcmp(t->state, "TIME_WAIT") &&
 			     t->lport == tw_port;
@@ -563,9 +594,11 @@ static int unheld(json_t *doc, const struct truth_net *before,
 			      t->lport == 7778;
 		nr++;
 	}
-	CHECK(time_wait == 1 && time_wait6 == 1 && unaccepted >= 1,
-	      "unheld sockets compared: %d TIME_WAIT from port %u, %d from [::1]:%u, %d unaccepted at 7778",
-	      time_wait, tw_port, time_wait6, tw_port6, unaccepted);
+	CHECK(time_wait == 1 && time_wait6 == 1 && unaccepted >= 1 &&
+	      in_flight == 3,
+	      "unheld sockets compared: %d TIME_WAIT from port %u, %d from [::1]:%u, %d unaccepted at 7778, %d of the 3 in flight",
+	      time_wait, tw_port, time_wait6, tw_port6, unaccepted,
+	      in_flight);
 	return nr;
 }
 

@@ -1,38 +1,49 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The TCP sockets no process holds (kh_conns_unheld), from the kernel's
- * established hash, tcp_hashinfo.ehash, where every TCP socket that is
- * not listening is: a connection not yet accept()ed or one its process
- * closed (a full sock in no fd table), TIME_WAIT (an inet_timewait_sock),
- * a half-open request (a request_sock in NEW_SYN_RECV, which
- * /proc/net/tcp and ss call SYN_RECV) and the connections of kernel
- * sockets (NFS, iSCSI: a struct socket but no file). Each begins with a
- * struct sock_common, so one layout decodes them all (kh_skc_decode_tcp);
- * what a process holds is in the list already, found through its fd,
- * and is left alone.
+ * The sockets no process holds (kh_conns_unheld), from the kernel's own
+ * socket hash tables, which hold every TCP and UDP socket whatever holds
+ * it:
+ * - TCP's established hash, tcp_hashinfo.ehash, where every TCP socket
+ *   that is not listening is: a connection not yet accept()ed or one its
+ *   process closed (a full sock in no fd table), TIME_WAIT (an
+ *   inet_timewait_sock), a half-open request (a request_sock in
+ *   NEW_SYN_RECV, which /proc/net/tcp and ss call SYN_RECV) and the
+ *   connections of kernel sockets (NFS, iSCSI: a struct socket but no
+ *   file);
+ * - TCP's listening hash, tcp_hashinfo.lhash2 (by port and address, with
+ *   "nulls" chains since Linux 5.19): a kernel's listener (nfsd), or one
+ *   whose only reference is in flight in an SCM_RIGHTS message;
+ * - UDP's table, udp_table.hash (by port): kernel tunnels (VXLAN,
+ *   WireGuard, L2TP), and sockets in flight as above.
+ * Each entry begins with a struct sock_common, so one layout decodes them
+ * all (kh_skc_decode); what a process holds is in
+ * the list already, found through its fd, and is left alone.
  *
- * The bucket array is read whole, a page per read (ehash_mask + 1 chain
- * heads, at most BUCKETS_MAX), then GROUP chains at a time, one entry of
- * each per batch. A chain ends at its "nulls" marker, an odd pointer
- * whose value is the bucket's index: the kernel frees these sockets with
- * SLAB_TYPESAFE_BY_RCU, so on a running guest an entry can be freed and
- * reused in another chain while we read, and a walk that ends at another
- * bucket's marker, or meets an entry twice, is marked inconsistent (the
- * guest changed under us), as the kernel's own lookup restarts then. A
- * chain longer than CHAIN_MAX, more than WALK_MAX entries in all, more
- * than UNHELD_MAX found, or a pointer that is not a kernel address ends
- * the walk there and marks the list incomplete.
+ * A table's bucket array is read whole, a page per read (mask + 1
+ * buckets, at most BUCKETS_MAX), then GROUP chains at a time, one entry
+ * of each per batch. A TCP chain ends at its "nulls" marker, an odd
+ * pointer whose value is the bucket's index (plus LISTENING_NULLS_BASE in
+ * the listening hash); a UDP chain at NULL. The kernel frees TCP sockets
+ * with SLAB_TYPESAFE_BY_RCU, so on a running guest an entry can be freed
+ * and reused in another chain while we read, and a walk that ends at
+ * another bucket's marker, or meets an entry twice, is marked
+ * inconsistent (the guest changed under us), as the kernel's own lookup
+ * restarts then. A chain longer than CHAIN_MAX, more than WALK_MAX
+ * entries in all, more than UNHELD_MAX found, or a pointer that is not a
+ * kernel address ends the walk there and marks the list incomplete.
  *
- * Not walked: the listening hash (a listener no process holds is a
- * kernel socket, rare), UDP's table, and the table of their own that
- * child network namespaces get only with the sysctl
- * net.ipv4.tcp_child_ehash_entries. The global table holds every
- * namespace's sockets, so an unheld socket of another namespace is
- * listed too, as ss run there would list it.
+ * Not walked: the established table of their own that child network
+ * namespaces get only with the sysctl net.ipv4.tcp_child_ehash_entries,
+ * UDP's per-namespace tables (net.ipv4.udp_child_hash_entries, Linux
+ * 6.2), and the listening hash before Linux 5.19 (its chains are plain
+ * lists through inet_connection_sock; the list says it is left out). The
+ * global tables hold every namespace's sockets, so an unheld socket of
+ * another namespace is listed too, as ss run there would list it.
  *
- * Cost: two reads for the table, one batch for the bucket array (8 bytes
- * a bucket: 64 KiB for a guest of 1 GiB), one batch per chain depth,
- * two for the full socks found (their struct socket, and its file).
+ * Cost: two reads per table, one batch for each bucket array (8 bytes a
+ * bucket for ehash, 16 for lhash2 and UDP's: about 1.5 MiB for a guest
+ * of 1 GiB), one batch per chain depth, two for the full socks found
+ * (their struct socket, and its file).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,17 +60,52 @@
 #define GROUP		1024		/* chains walked side by side */
 #define PAGE		4096u
 
+/* The listening hash's markers count from here (inet_hashtables.h). */
+#define LISTENING_NULLS_BASE	(1u << 29)
+
 enum {
-	HASH_EHASH, HASH_EHASH_MASK, SK_SOCKET, SOCKET_FILE, TW_SUBSTATE,
+	HASH_EHASH, HASH_EHASH_MASK, EHASH_BUCKET_SIZE, HASH_LHASH2,
+	HASH_LHASH2_MASK, LISTEN_BUCKET_NULLS, LISTEN_BUCKET_SIZE,
+	UDP_TABLE_HASH, UDP_TABLE_MASK, UDP_HSLOT_HEAD, UDP_HSLOT_SIZE,
+	SK_SOCKET, SOCKET_FILE, SOCKET_INODE, INODE_INO, TW_SUBSTATE,
 	NR_HASH_FIELDS
 };
 
 static const struct kh_field hash_fields[NR_HASH_FIELDS] = {
 	[HASH_EHASH] = { "inet_hashinfo", "ehash" },
 	[HASH_EHASH_MASK] = { "inet_hashinfo", "ehash_mask" },
+	[EHASH_BUCKET_SIZE] = { "inet_ehash_bucket", NULL },
+	[HASH_LHASH2] = { "inet_hashinfo", "lhash2", NULL, 1 },
+	[HASH_LHASH2_MASK] = { "inet_hashinfo", "lhash2_mask", NULL, 1 },
+	/* Before 5.19 "head", a list through icsk_listen_portaddr_node. */
+	[LISTEN_BUCKET_NULLS] = { "inet_listen_hashbucket", "nulls_head",
+				  NULL, 1 },
+	[LISTEN_BUCKET_SIZE] = { "inet_listen_hashbucket", NULL, NULL, 1 },
+	[UDP_TABLE_HASH] = { "udp_table", "hash", NULL, 1 },
+	[UDP_TABLE_MASK] = { "udp_table", "mask", NULL, 1 },
+	[UDP_HSLOT_HEAD] = { "udp_hslot", "head", NULL, 1 },
+	[UDP_HSLOT_SIZE] = { "udp_hslot", NULL, NULL, 1 },
 	[SK_SOCKET] = { "sock", "sk_socket" },
 	[SOCKET_FILE] = { "socket", "file" },
+	/* sock_i_ino(): the inode allocated with the socket, after it */
+	[SOCKET_INODE] = { "socket_alloc", "vfs_inode" },
+	[INODE_INO] = { "inode", "i_ino" },
 	[TW_SUBSTATE] = { "inet_timewait_sock", "tw_substate" },
+};
+
+/*
+ * One hash table: its bucket array, and how its chains are linked. Every
+ * chain goes through sock_common's skc_nulls_node, or skc_node in UDP's
+ * (the same place: a union), whose first word is the next entry's.
+ */
+struct table {
+	const char *name;	/* "tcp_hashinfo.ehash": for what is said */
+	uint64_t buckets;
+	uint32_t nr, stride, head;	/* buckets, their size, the head's
+					 * place in one */
+	int nulls;		/* chains end at a nulls marker, else NULL */
+	uint32_t nulls_base;
+	int udp;		/* its entries are UDP sockets */
 };
 
 /* One chain being walked: its bucket, the entry to read next, its bytes. */
@@ -74,6 +120,7 @@ struct chain {
 struct walk {
 	struct kh_vm *vm;
 	struct kh_conn_list *list;
+	const struct table *table;	/* the one being walked */
 	const uint32_t *off;
 	const uint64_t *socks;	/* sorted: what processes hold */
 	unsigned int nr_socks, cap, total, max, found;
@@ -86,50 +133,100 @@ static int is_nulls(uint64_t ptr)
 	return ptr & 1;
 }
 
-/* The table's bucket array and its size; 0 buckets: marked why. */
-static int read_table(struct kh_vm *vm, struct kh_conn_list *list,
-		      const uint32_t *off, uint64_t *ehash, uint32_t *nr)
+/* A bucket array at *at in symbol sym's struct; 0 buckets: marked why. */
+static int locate(struct kh_vm *vm, struct kh_conn_list *list,
+		  const char *sym, uint32_t array_off, uint32_t mask_off,
+		  struct table *t)
 {
 	struct kh_err sym_err = { 0 };
-	uint64_t table;
+	uint64_t at;
 	uint32_t mask;
 
-	*nr = 0;
-	/* A kernel built without TCP, or with another table: say so. */
-	if (kh_sym_va(vm, "tcp_hashinfo", &table, &sym_err))
+	t->nr = 0;
+	/* A kernel built without TCP or UDP, or with other tables: say so. */
+	if (kh_sym_va(vm, sym, &at, &sym_err))
 		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			       "TCP sockets no process holds: %s",
+			       "sockets no process holds, in %s: %s", t->name,
 			       sym_err.msg);
-	if (kh_kva_u64(vm, table + off[HASH_EHASH], ehash) ||
-	    kh_kva_u32(vm, table + off[HASH_EHASH_MASK], &mask))
+	if (kh_kva_u64(vm, at + array_off, &t->buckets) ||
+	    kh_kva_u32(vm, at + mask_off, &mask))
 		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			       "tcp_hashinfo at 0x%" PRIx64 " cannot be read",
-			       table);
+			       "%s at 0x%" PRIx64 " cannot be read", sym, at);
 	if (mask >= BUCKETS_MAX || (mask & (mask + 1)) ||
-	    !kh_kernel_ptr_aligned(vm, *ehash, 8))
+	    !kh_kernel_ptr_aligned(vm, t->buckets, 8))
 		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			       "tcp_hashinfo: ehash 0x%" PRIx64 " with mask 0x%x is not a table",
-			       *ehash, mask);
-	*nr = mask + 1;
+			       "%s: buckets 0x%" PRIx64 " with mask 0x%x are not a table",
+			       t->name, t->buckets, mask);
+	t->nr = mask + 1;
 	return 0;
 }
 
-/* The bucket array, a page per read: a page that fails loses its own. */
+/*
+ * The tables this kernel has, in tables[0..*nr): what is missing or
+ * cannot be read is marked, and left out.
+ */
+static void find_tables(struct kh_vm *vm, struct kh_conn_list *list,
+			const uint32_t *off, struct table *tables,
+			unsigned int *nr)
+{
+	struct table *t = tables;
+
+	*nr = 0;
+	*t = (struct table){ .name = "tcp_hashinfo.ehash", .nulls = 1,
+			     .stride = off[EHASH_BUCKET_SIZE] };
+	locate(vm, list, "tcp_hashinfo", off[HASH_EHASH],
+	       off[HASH_EHASH_MASK], t);
+	if (t->nr)
+		t++;
+
+	*t = (struct table){ .name = "tcp_hashinfo.lhash2", .nulls = 1,
+			     .nulls_base = LISTENING_NULLS_BASE,
+			     .stride = off[LISTEN_BUCKET_SIZE],
+			     .head = off[LISTEN_BUCKET_NULLS] };
+	if (off[HASH_LHASH2] == KH_FIELD_ABSENT ||
+	    off[LISTEN_BUCKET_NULLS] == KH_FIELD_ABSENT)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"listening sockets no process holds: this kernel's listening hash (before Linux 5.19) is not walked");
+	else if (!locate(vm, list, "tcp_hashinfo", off[HASH_LHASH2],
+			 off[HASH_LHASH2_MASK], t) && t->nr)
+		t++;
+
+	*t = (struct table){ .name = "udp_table", .udp = 1,
+			     .stride = off[UDP_HSLOT_SIZE],
+			     .head = off[UDP_HSLOT_HEAD] };
+	if (off[UDP_TABLE_HASH] == KH_FIELD_ABSENT ||
+	    off[UDP_HSLOT_HEAD] == KH_FIELD_ABSENT)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"UDP sockets no process holds: this kernel has no udp_table");
+	else if (!locate(vm, list, "udp_table", off[UDP_TABLE_HASH],
+			 off[UDP_TABLE_MASK], t) && t->nr)
+		t++;
+	*nr = t - tables;
+}
+
+/*
+ * The chain heads of t's bucket array, read a page at a time into
+ * heads[0..t->nr): a page that fails loses its own buckets.
+ */
 static int read_heads(struct kh_vm *vm, struct kh_conn_list *list,
-		      uint64_t ehash, uint64_t *heads, uint32_t nr,
+		      const struct table *t, uint64_t *heads,
 		      struct kh_err *err)
 {
-	uint64_t bytes = (uint64_t)nr * 8, at;
+	uint64_t bytes = (uint64_t)t->nr * t->stride, at;
 	unsigned int n = (bytes + PAGE - 1) / PAGE, i;
 	struct kh_read *reads = calloc(n, sizeof(*reads));
+	uint8_t *array = malloc(bytes);
 	int ret;
 
-	if (!reads)
+	if (!reads || !array) {
+		free(reads);
+		free(array);
 		return kh_err_set(err, ENOMEM, "out of memory for %u buckets",
-				  nr);
+				  t->nr);
+	}
 	for (i = 0, at = 0; i < n; i++, at += PAGE)
 		reads[i] = (struct kh_read){
-			.addr = ehash + at, .buf = (uint8_t *)heads + at,
+			.addr = t->buckets + at, .buf = array + at,
 			.len = bytes - at < PAGE ? bytes - at : PAGE };
 	ret = kh_kva_fetch(vm, reads, n, err);
 	for (i = 0; ret >= 0 && i < n; i++)
@@ -137,10 +234,13 @@ static int read_heads(struct kh_vm *vm, struct kh_conn_list *list,
 			/* 0: read as an empty chain. */
 			memset(reads[i].buf, 0, reads[i].len);
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-				"tcp_hashinfo: buckets at 0x%" PRIx64 " cannot be read",
-				reads[i].addr);
+				"%s: buckets at 0x%" PRIx64 " cannot be read",
+				t->name, reads[i].addr);
 		}
+	for (i = 0; ret >= 0 && i < t->nr; i++)
+		heads[i] = kh_load_u64(array, (size_t)i * t->stride + t->head);
 	free(reads);
+	free(array);
 	return ret < 0 ? ret : 0;
 }
 
@@ -176,7 +276,7 @@ static int add_unheld(struct walk *w, const struct chain *c,
 	struct kh_conn_list *list = w->list;
 	struct kh_conn conn = { 0 };
 
-	if (!kh_skc_decode_tcp(w->off, c->common, &conn))
+	if (!kh_skc_decode(w->off, c->common, w->table->udp, &conn))
 		return 0;
 	conn.sock = c->entry;
 	strcpy(conn.found, "hash");
@@ -207,41 +307,45 @@ static int admit(struct walk *w, uint64_t entry, uint64_t ptr,
 
 	if (!kh_kernel_ptr_aligned(w->vm, ptr, 8))
 		return kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-			       "tcp_hashinfo: 0x%" PRIx64 " in a chain is not a kernel address",
-			       ptr);
+			       "%s: 0x%" PRIx64 " in a chain is not a kernel address",
+			       w->table->name, ptr);
 	if (++w->total > w->max)
 		return kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-			       "tcp_hashinfo: more than %u entries", w->max);
+			       "socket hash tables: more than %u entries",
+			       w->max);
 	fresh = kh_addr_set_add(&w->seen, entry);
 	if (fresh < 0)
 		return kh_err_set(err, ENOMEM, "out of memory for %u entries",
 				  w->total);
 	if (!fresh)
 		return kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
-			       "tcp_hashinfo: entry 0x%" PRIx64 " met twice (moved while read, or a loop)",
-			       entry);
+			       "%s: entry 0x%" PRIx64 " met twice (moved while read, or a loop)",
+			       w->table->name, entry);
 	return 1;
 }
 
 /* Moves c to the entry after its own, or ends it (0, or -ENOMEM). */
 static int step(struct walk *w, struct chain *c, struct kh_err *err)
 {
+	const struct table *t = w->table;
 	uint64_t next = kh_load_u64(c->common, w->off[SKC_NULLS_NODE]);
 	uint64_t entry = next - w->off[SKC_NULLS_NODE];
 	int ret;
 
 	c->entry = 0;
-	if (is_nulls(next)) {
-		if (next >> 1 != c->bucket)
+	if (!t->nulls && !next)
+		return 0;
+	if (t->nulls && is_nulls(next)) {
+		if (next >> 1 != (uint64_t)t->nulls_base + c->bucket)
 			kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
-				"tcp_hashinfo: bucket %u's chain ended in bucket %" PRIu64 "'s (an entry moved while read)",
-				c->bucket, next >> 1);
+				"%s: bucket %u's chain ended at another's marker 0x%" PRIx64 " (an entry moved while read)",
+				t->name, c->bucket, next);
 		return 0;
 	}
 	if (++c->steps > CHAIN_MAX)
 		return kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-			       "tcp_hashinfo: bucket %u's chain is longer than %u",
-			       c->bucket, CHAIN_MAX);
+			       "%s: bucket %u's chain is longer than %u",
+			       t->name, c->bucket, CHAIN_MAX);
 	ret = admit(w, entry, next, err);
 	if (ret == 1)
 		c->entry = entry;
@@ -273,14 +377,14 @@ static int walk_chains(struct walk *w, struct chain *chains, unsigned int nr,
 				continue;
 			if (w->reads[n++].result) {
 				kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-					"tcp_hashinfo: entry 0x%" PRIx64 " cannot be read",
-					c->entry);
+					"%s: entry 0x%" PRIx64 " cannot be read",
+					w->table->name, c->entry);
 				c->entry = 0;
 			} else if (held(w->socks, w->nr_socks, c->entry)) {
 				ret = step(w, c, err);
 			} else if (w->found >= UNHELD_MAX) {
 				kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-					"more than %u TCP sockets no process holds",
+					"more than %u sockets no process holds",
 					UNHELD_MAX);
 				c->entry = 0;
 			} else {
@@ -309,8 +413,11 @@ static int start_chains(struct walk *w, const uint64_t *heads, uint32_t nr,
 		uint64_t first = heads[*next];
 		uint64_t entry = first - w->off[SKC_NULLS_NODE];
 
-		/* An empty chain: its marker (0 where a page was unread). */
-		if (is_nulls(first) || !first)
+		/*
+		 * An empty chain: its marker, or NULL (also where a page
+		 * was unread).
+		 */
+		if (!first || (w->table->nulls && is_nulls(first)))
 			continue;
 		ret = admit(w, entry, first, err);
 		if (ret != 1)
@@ -374,25 +481,73 @@ out:
 }
 
 /*
- * A full sock in the table that no fd table the walk read holds: accept()
- * has not taken it, its process closed it (an orphan: no struct socket),
- * or it is a kernel socket's (a struct socket without a file). One whose
- * socket has a file was opened or accepted after its process's fds were
- * read: a process holds it, so it is left out, and the list says that
- * the guest changed.
+ * Which of the socks that have a file (file[i] != 0 for list->conns[first
+ * + i]) an fd table holds now: those were opened or accepted after their
+ * process's fds were read, the others are held by no process (in flight
+ * in an SCM_RIGHTS message, registered with io_uring, a kernel user's).
+ * Sets open[i]. One more walk of every fd table, only when there is such
+ * a sock: on a quiet guest there is none.
+ */
+static int held_now(struct kh_vm *vm, struct kh_conn_list *list,
+		    unsigned int first, const uint64_t *file, uint8_t *open,
+		    struct kh_err *err)
+{
+	unsigned int nr = list->nr - first, i, n = 0;
+	struct kh_file_list *files = NULL;
+	uint64_t *socks;
+	int ret;
+
+	for (i = 0; i < nr && !file[i]; i++)
+		;
+	if (i == nr)
+		return 0;
+	ret = kh_files(vm, 0, &files, err);
+	if (ret)
+		return ret;
+	socks = malloc(sizeof(*socks) * (files->nr + 1));
+	if (!socks) {
+		kh_file_list_free(files);
+		return kh_err_set(err, ENOMEM, "out of memory for %u files",
+				  files->nr);
+	}
+	for (i = 0; i < files->nr; i++)
+		if (files->files[i].sock)
+			socks[n++] = files->files[i].sock;
+	qsort(socks, n, sizeof(*socks), by_value);
+	for (i = 0; i < nr; i++)
+		open[i] = file[i] && held(socks, n, list->conns[first + i].sock);
+	if (files->result.flags & KH_RESULT_INCOMPLETE)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"whether a process holds the sockets with a file in the hash tables: %s",
+			files->result.problem);
+	free(socks);
+	kh_file_list_free(files);
+	return 0;
+}
+
+/*
+ * The full socks in the tables that no fd table the walk read holds:
+ * accept() has not taken it, its process closed it (an orphan: no struct
+ * socket), a kernel socket's (a struct socket without a file), or one
+ * with a file that no fd table has (held_now()). Each gets its socket's
+ * inode, as /proc/net/tcp shows it. One that an fd table holds after all
+ * was opened or accepted after its process's fds were read: a process
+ * holds it, so it is left out, and the list says that the guest changed.
  */
 static int drop_held(struct kh_vm *vm, struct kh_conn_list *list,
 		     unsigned int first, const uint32_t *off,
 		     struct kh_err *err)
 {
 	unsigned int nr = list->nr - first, i, n, kept, dropped = 0;
-	struct kh_read *reads = calloc(nr + 1, sizeof(*reads));
+	struct kh_read *reads = calloc(2 * nr + 1, sizeof(*reads));
 	uint64_t *socket = calloc(nr + 1, sizeof(*socket));
 	uint64_t *file = calloc(nr + 1, sizeof(*file));
+	uint64_t *ino = calloc(nr + 1, sizeof(*ino));
 	uint8_t *unknown = calloc(nr + 1, 1);
+	uint8_t *open = calloc(nr + 1, 1);
 	int ret = 0;
 
-	if (!reads || !socket || !file || !unknown) {
+	if (!reads || !socket || !file || !ino || !unknown || !open) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for %u sockets",
 				 nr);
 		goto out;
@@ -414,52 +569,71 @@ static int drop_held(struct kh_vm *vm, struct kh_conn_list *list,
 		    !kh_kernel_ptr_aligned(vm, socket[i], 8))
 			unknown[i] = 1;
 	}
-	for (i = n = 0; i < nr; i++)
-		if (!unknown[i] && socket[i])
-			reads[n++] = (struct kh_read){
-				.addr = socket[i] + off[SOCKET_FILE],
-				.buf = &file[i], .len = 8 };
+	for (i = n = 0; i < nr; i++) {
+		if (unknown[i] || !socket[i])
+			continue;
+		reads[n++] = (struct kh_read){
+			.addr = socket[i] + off[SOCKET_FILE],
+			.buf = &file[i], .len = 8 };
+		reads[n++] = (struct kh_read){
+			.addr = socket[i] + off[SOCKET_INODE] + off[INODE_INO],
+			.buf = &ino[i], .len = 8 };
+	}
 	ret = kh_kva_fetch(vm, reads, n, err);
 	if (ret < 0)
 		goto out;
-	ret = 0;
-	for (i = n = 0, kept = first; i < nr; i++) {
+	for (i = n = 0; i < nr; i++) {
+		if (unknown[i] || !socket[i])
+			continue;
+		if (reads[n].result || reads[n + 1].result) {
+			unknown[i] = 1;
+			file[i] = 0;
+		}
+		n += 2;
+	}
+	ret = held_now(vm, list, first, file, open, err);
+	if (ret)
+		goto out;
+	for (i = 0, kept = first; i < nr; i++) {
 		struct kh_conn *c = &list->conns[first + i];
 
-		if (!unknown[i] && socket[i] && reads[n++].result)
-			unknown[i] = 1;
 		if (unknown[i])
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"sock 0x%" PRIx64 ": whether a process holds it cannot be read",
 				c->sock);
-		if (!unknown[i] && file[i])
+		if (open[i]) {
 			dropped++;
-		else
-			list->conns[kept++] = *c;
+			continue;
+		}
+		c->inode = ino[i];
+		list->conns[kept++] = *c;
 	}
 	list->nr = kept;
 	if (dropped)
 		kh_mark(&list->result, KH_RESULT_INCONSISTENT,
-			"%u TCP sockets were opened or accepted while the connections were read",
+			"%u sockets were opened or accepted while the connections were read",
 			dropped);
 out:
 	free(reads);
 	free(socket);
 	free(file);
+	free(ino);
 	free(unknown);
+	free(open);
 	return ret;
 }
 
 int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
 		    struct kh_err *err)
 {
-	unsigned int i, n, nr_socks = 0, first = list->nr;
-	uint64_t *heads = NULL, *socks = NULL, ehash;
+	unsigned int i, n, nr_socks = 0, nr_tables, first = list->nr;
+	uint64_t *heads = NULL, *socks = NULL;
 	const uint32_t *off, *hash_off;
 	struct chain *chains = NULL;
+	struct table tables[3];
 	uint8_t *common = NULL;
 	struct walk *w = NULL;
-	uint32_t nr, next = 0;
+	uint32_t next, most = 0;
 	int ret;
 
 	if (kh_vm_need_memory(vm, err))
@@ -468,19 +642,22 @@ int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
 	if (!ret)
 		ret = kh_offsets(vm, hash_fields, NR_HASH_FIELDS, &hash_off,
 				 err);
-	if (!ret)
-		ret = read_table(vm, list, hash_off, &ehash, &nr);
-	if (ret || !nr)
-		return ret ? ret : kh_vm_verify(vm, err);
+	if (ret)
+		return ret;
+	find_tables(vm, list, hash_off, tables, &nr_tables);
+	for (i = 0; i < nr_tables; i++)
+		most = tables[i].nr > most ? tables[i].nr : most;
+	if (!nr_tables)
+		return kh_vm_verify(vm, err);
 
 	w = calloc(1, sizeof(*w));
-	heads = malloc(sizeof(*heads) * nr);
+	heads = malloc(sizeof(*heads) * most);
 	socks = malloc(sizeof(*socks) * (list->nr + 1));
 	chains = calloc(GROUP, sizeof(*chains));
 	common = calloc(GROUP, off[SOCK_COMMON_SIZE]);
 	if (!w || !heads || !socks || !chains || !common) {
 		ret = kh_err_set(err, ENOMEM,
-				 "out of memory for %u hash buckets", nr);
+				 "out of memory for %u hash buckets", most);
 		goto out;
 	}
 	for (i = 0; i < list->nr; i++)
@@ -495,12 +672,15 @@ int kh_conns_unheld(struct kh_vm *vm, struct kh_conn_list *list,
 	if (w->max > WALK_MAX)
 		w->max = WALK_MAX;
 
-	ret = read_heads(vm, list, ehash, heads, nr, err);
-	while (!ret && next < nr) {
-		ret = start_chains(w, heads, nr, &next, chains, common, &n,
-				   err);
-		if (!ret)
-			ret = walk_chains(w, chains, n, err);
+	for (i = 0; !ret && i < nr_tables; i++) {
+		w->table = &tables[i];
+		ret = read_heads(vm, list, w->table, heads, err);
+		for (next = 0; !ret && next < w->table->nr; ) {
+			ret = start_chains(w, heads, w->table->nr, &next,
+					   chains, common, &n, err);
+			if (!ret)
+				ret = walk_chains(w, chains, n, err);
+		}
 	}
 	if (!ret)
 		ret = tw_substates(vm, list, first, hash_off[TW_SUBSTATE], err);

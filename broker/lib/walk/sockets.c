@@ -2,11 +2,11 @@
 /*
  * Network connections, as /proc/net/{tcp,tcp6,udp,udp6,unix} show them,
  * found through the processes that hold them: every socket file of
- * kh_files(vm, 0), deduplicated by struct sock. A TCP socket no process
- * holds open (TIME_WAIT, a connection not yet accept()ed, a half-open
- * request) is found in the kernel's hash table instead, by
- * kh_conns_unheld() (walk/sock_hash.c), which decodes its sock_common
- * with kh_skc_decode_tcp() from here.
+ * kh_files(vm, 0), deduplicated by struct sock. A TCP or UDP socket no
+ * process holds open (TIME_WAIT, a connection not yet accept()ed, a
+ * half-open request, a kernel's, one in flight) is found in the kernel's
+ * hash tables instead, by kh_conns_unheld() (walk/sock_hash.c), which
+ * decodes its sock_common with kh_skc_decode() from here.
  *
  * Per struct sock, __sk_common gives family, state, addresses and ports;
  * sk_type and sk_protocol say TCP or UDP (bitfields before Linux 5.6, so
@@ -251,21 +251,28 @@ static int decode(const uint32_t *off, const struct sk_bits *bits,
 	return 1;
 }
 
-int kh_skc_decode_tcp(const uint32_t *off, const uint8_t *common,
-		      struct kh_conn *conn)
+int kh_skc_decode(const uint32_t *off, const uint8_t *common, int udp,
+		  struct kh_conn *conn)
 {
 	unsigned int family = field_u(common, off[SKC_FAMILY], 2);
 	unsigned int state = field_u(common, off[SKC_STATE], 1);
+	int v4 = family == AF_INET_;
 
 	if (!inet_family(off, family))
 		return 0;
-	strcpy(conn->proto, family == AF_INET_ ? "tcp" : "tcp6");
-	strcpy(conn->type, "stream");
+	strcpy(conn->proto, udp ? (v4 ? "udp" : "udp6") :
+				  (v4 ? "tcp" : "tcp6"));
+	strcpy(conn->type, udp ? "dgram" : "stream");
 	endpoints(off, common, family, conn);
-	/* A request_sock: /proc/net/tcp and ss call it SYN_RECV. */
-	strcpy(conn->state, state == TCP_NEW_SYN_RECV ? "SYN_RECV" :
+	/*
+	 * UDP has no states: unconnected is TCP_CLOSE, as ss says. A
+	 * request_sock: /proc/net/tcp and ss call it SYN_RECV.
+	 */
+	strcpy(conn->state, udp && state == TCP_CLOSE ? "UNCONN" :
+			    !udp && state == TCP_NEW_SYN_RECV ? "SYN_RECV" :
 			    kh_inet_state(state));
-	conn->mini = state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV;
+	conn->mini = !udp && (state == TCP_TIME_WAIT ||
+			      state == TCP_NEW_SYN_RECV);
 	return 1;
 }
 

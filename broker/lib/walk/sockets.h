@@ -23,14 +23,14 @@ enum {
 int kh_skc_offsets(struct kh_vm *vm, const uint32_t **off,
 		   struct kh_err *err);
 /*
- * Fills conn's protocol (tcp, tcp6), type, endpoints, state and mini (a
- * TIME_WAIT or NEW_SYN_RECV entry: an inet_timewait_sock or request_sock,
- * of which only the sock_common may be read) from a TCP table entry's
- * sock_common bytes; 0 if it is not IPv4 or IPv6.
+ * Fills conn's protocol (tcp, tcp6; with udp, udp6 and udp), type,
+ * endpoints, state and mini (a TIME_WAIT or NEW_SYN_RECV entry: an
+ * inet_timewait_sock or request_sock, of which only the sock_common may
+ * be read) from a TCP or UDP table entry's sock_common bytes; 0 if it is
+ * not IPv4 or IPv6.
  */
-int kh_skc_decode_tcp(const uint32_t *off, const uint8_t *common,
-		      struct kh_conn *conn);
-
+int kh_skc_decode(const uint32_t *off, const uint8_t *common, int udp,
+		  struct kh_conn *conn);
 
 /* The name netstat and ss give /proc/net/tcp's numeric state. */
 const char *kh_inet_state(unsigned int state);
