@@ -857,16 +857,19 @@ json_t *kh_json_tasks(const struct kh_task_list *list);
 
 /*
  * {"sysname", "nodename", "release", "version", "machine", "domainname",
- * "uptime" (seconds), "cpus_online", "cpus_possible", "loadavg" [1, 5,
+ * "uptime_s", "cpus_online", "cpus_possible", "loadavg" [1, 5,
  * 15 minutes]}.
  */
 json_t *kh_json_os_info(const struct kh_os_info *info);
 
-/* {"total", "free", "available", "buffers", "cached", "shmem"}, in KiB. */
+/*
+ * {"total_kb", "free_kb", "available_kb", "buffers_kb", "cached_kb",
+ * "shmem_kb"}.
+ */
 json_t *kh_json_mem_info(const struct kh_mem_info *mem);
 
 /*
- * [{"addr", "name", "size", "refcount" (-1: not counted), "used_by"
+ * [{"addr", "name", "size_bytes", "refcount" (-1: not counted), "used_by"
  * (the names of the modules that use it), "state"}].
  */
 json_t *kh_json_modules(const struct kh_module_list *list);
@@ -887,7 +890,7 @@ json_t *kh_json_ifaces(const struct kh_iface_list *list);
  * "pid", "fd", "type", "inode", "path", "addr" (struct file), "sock"
  * (struct sock, "0x0" for none)}]. Tasks walked with KH_TASKS_DETAILS
  * add "euid"; a list kh_file_details() filled adds "mode" ("r", "w",
- * "u" or null), "offset", "size" (-1 past 2^63), "device" and "rdev"
+ * "u" or null), "offset", "size_bytes" (-1 past 2^63), "device" and "rdev"
  * ("MAJOR:MINOR") and "family" ("inet", "inet6", "unix", "netlink",
  * "packet", the number for another, null for a file).
  */
@@ -911,7 +914,7 @@ json_t *kh_json_vmas(const struct kh_vma_list *list);
 
 /*
  * What kh_vm_get_info() says: {"pid", "name", "technique",
- * "layout_source", "ram" [{"gpa", "size", "hva"}], "kernel_release",
+ * "layout_source", "ram" [{"gpa", "size_bytes", "hva"}], "kernel_release",
  * "kernel_banner", "kernel_phys", "kernel_virt", "kaslr_slide",
  * "page_offset_base", "paging_levels", "profile_cached", "attach_ms"}.
  * The name and the kernel's strings are kept as they are: NULL if one is

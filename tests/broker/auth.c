@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	reply = broker_call(fd, request);
 	text = json_dumps(reply, JSON_COMPACT);
 	CHECK(json_integer_value(json_object_get(json_object_get(reply,
-			"return"), "total")) > 0, "root's mem: %s", text);
+			"return"), "total_kb")) > 0, "root's mem: %s", text);
 	free(text);
 	json_decref(reply);
 	close(fd);

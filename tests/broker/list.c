@@ -60,7 +60,7 @@ static void ambiguous_name(int fd, const struct guest *g)
 		 g->pid);
 	reply = broker_call(fd, request);
 	CHECK(json_integer_value(json_object_get(json_object_get(reply,
-			"return"), "total")) > 0, "mem by pid: %s",
+			"return"), "total_kb")) > 0, "mem by pid: %s",
 	      json_dumps(reply, JSON_COMPACT));
 	json_decref(reply);
 }

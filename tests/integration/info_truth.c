@@ -115,7 +115,7 @@ static void compare(json_t *doc, const char *what,
 		    const struct truth_info *before,
 		    const struct truth_info *after)
 {
-	double uptime = num(doc, "uptime");
+	double uptime = num(doc, "uptime_s");
 	json_t *load = json_object_get(doc, "loadavg");
 	int i;
 
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 		      what, status, json_dumps(doc, 0));
 		compare(doc, what, &before, &after);
 		printf("%s: %s up %.2f s (guest %.2f..%.2f), %g CPUs, load %.2f\n",
-		       what, str(doc, "nodename"), num(doc, "uptime"),
+		       what, str(doc, "nodename"), num(doc, "uptime_s"),
 		       before.uptime, after.uptime, num(doc, "cpus_online"),
 		       json_number_value(json_array_get(
 			       json_object_get(doc, "loadavg"), 0)));

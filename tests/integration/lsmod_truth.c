@@ -144,9 +144,9 @@ static void compare(const char *what, json_t *doc,
 		      what, t->name);
 		m = json_array_get(mods, pos);
 		CHECK((unsigned long long)json_integer_value(
-			      json_object_get(m, "size")) == t->size,
+			      json_object_get(m, "size_bytes")) == t->size,
 		      "%s: %s size %lld, guest says %llu", what, t->name,
-		      json_integer_value(json_object_get(m, "size")), t->size);
+		      json_integer_value(json_object_get(m, "size_bytes")), t->size);
 		CHECK(json_integer_value(json_object_get(m, "refcount")) ==
 		      t->refcount, "%s: %s refcount %lld, guest says %d", what,
 		      t->name, json_integer_value(json_object_get(m, "refcount")),

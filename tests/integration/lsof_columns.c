@@ -96,9 +96,9 @@ static int compare(const char *what, json_t *doc, const struct fdx_view *b,
 		      !strcmp(str(f, "rdev"), t->rdev),
 		      "%s: fd %d device %s rdev %s, the guest's %s %s", what,
 		      t->fd, str(f, "device"), str(f, "rdev"), t->dev, t->rdev);
-		CHECK(json_integer_value(json_object_get(f, "size")) == t->size,
+		CHECK(json_integer_value(json_object_get(f, "size_bytes")) == t->size,
 		      "%s: fd %d size %lld, the guest's %lld", what, t->fd,
-		      json_integer_value(json_object_get(f, "size")), t->size);
+		      json_integer_value(json_object_get(f, "size_bytes")), t->size);
 		CHECK(json_integer_value(json_object_get(f, "euid")) == euid,
 		      "%s: fd %d euid %lld, the process's is %u", what, t->fd,
 		      json_integer_value(json_object_get(f, "euid")), euid);

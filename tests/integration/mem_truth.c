@@ -24,12 +24,12 @@ static const struct {
 	const char *json;	/* struct kh_mem_info field */
 	const char *meminfo;	/* /proc/meminfo label */
 } fields[] = {
-	{ "total", "MemTotal" },
-	{ "free", "MemFree" },
-	{ "available", "MemAvailable" },
-	{ "buffers", "Buffers" },
-	{ "cached", "Cached" },
-	{ "shmem", "Shmem" },
+	{ "total_kb", "MemTotal" },
+	{ "free_kb", "MemFree" },
+	{ "available_kb", "MemAvailable" },
+	{ "buffers_kb", "Buffers" },
+	{ "cached_kb", "Cached" },
+	{ "shmem_kb", "Shmem" },
 };
 #define NR_MEM_FIELDS (sizeof(fields) / sizeof(fields[0]))
 

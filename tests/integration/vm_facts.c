@@ -81,7 +81,7 @@ static uint64_t ram_total(json_t *ram)
 	json_t *range;
 
 	json_array_foreach(ram, i, range)
-		total += json_integer_value(json_object_get(range, "size"));
+		total += json_integer_value(json_object_get(range, "size_bytes"));
 	return total;
 }
 

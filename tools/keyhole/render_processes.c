@@ -444,7 +444,7 @@ void render_lsof(const json_t *doc, FILE *out)
 				 (long long)field_int(file, "offset"));
 		else
 			snprintf(size_off, sizeof(size_off), "%lld",
-				 (long long)field_int(file, "size"));
+				 (long long)field_int(file, "size_bytes"));
 		snprintf(inode, sizeof(inode), "%" PRIu64,
 			 field_u64(file, "inode"));
 		snprintf(addr, sizeof(addr), "%s", field_str(file, "addr"));

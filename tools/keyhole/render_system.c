@@ -34,7 +34,7 @@ void render_info(const json_t *doc, FILE *out)
 	info_line(doc, "version", "version", out);
 	info_line(doc, "machine", "machine", out);
 	info_line(doc, "domainname", "domainname", out);
-	fprintf(out, "uptime        %.2f s\n", field_real(doc, "uptime"));
+	fprintf(out, "uptime        %.2f s\n", field_real(doc, "uptime_s"));
 	fprintf(out, "cpus online   %u\n",
 		(unsigned int)field_int(doc, "cpus_online"));
 	fprintf(out, "cpus possible %u\n",
@@ -48,17 +48,17 @@ void render_info(const json_t *doc, FILE *out)
 void render_mem(const json_t *doc, FILE *out)
 {
 	fprintf(out, "MemTotal:       %8" PRIu64 " kB\n",
-		field_u64(doc, "total"));
+		field_u64(doc, "total_kb"));
 	fprintf(out, "MemFree:        %8" PRIu64 " kB\n",
-		field_u64(doc, "free"));
+		field_u64(doc, "free_kb"));
 	fprintf(out, "MemAvailable:   %8" PRIu64 " kB\n",
-		field_u64(doc, "available"));
+		field_u64(doc, "available_kb"));
 	fprintf(out, "Buffers:        %8" PRIu64 " kB\n",
-		field_u64(doc, "buffers"));
+		field_u64(doc, "buffers_kb"));
 	fprintf(out, "Cached:         %8" PRIu64 " kB\n",
-		field_u64(doc, "cached"));
+		field_u64(doc, "cached_kb"));
 	fprintf(out, "Shmem:          %8" PRIu64 " kB\n",
-		field_u64(doc, "shmem"));
+		field_u64(doc, "shmem_kb"));
 }
 
 /* The size of "refcount a,b,c" (struct kh_module's used_by and more). */
@@ -105,7 +105,7 @@ void render_lsmod(const json_t *doc, FILE *out)
 		kh_printable(field_str(module, "name"), sizeof(name), name);
 		kh_printable(field_str(module, "state"), sizeof(state), state);
 		snprintf(size, sizeof(size), "%" PRIu64,
-			 field_u64(module, "size"));
+			 field_u64(module, "size_bytes"));
 		/* -1: the kernel counts no users (no CONFIG_MODULE_UNLOAD). */
 		if (refcount != -1)
 			snprintf(used, sizeof(used), "%d", refcount);

@@ -24,7 +24,7 @@ void render_vm(const json_t *doc, FILE *out)
 		gpa = field_hex(range, "gpa");
 		fprintf(out, "ram              gpa 0x%09" PRIx64 "-0x%09" PRIx64
 			" at hva 0x%" PRIx64 "\n", gpa,
-			gpa + field_u64(range, "size") - 1,
+			gpa + field_u64(range, "size_bytes") - 1,
 			field_hex(range, "hva"));
 	}
 	fprintf(out, "kernel           %s\n",

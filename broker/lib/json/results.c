@@ -144,7 +144,7 @@ json_t *kh_json_os_info(const struct kh_os_info *info)
 			 "sysname", sysname, "nodename", nodename,
 			 "release", release, "version", version,
 			 "machine", machine, "domainname", domainname,
-			 "uptime", info->uptime,
+			 "uptime_s", info->uptime,
 			 "cpus_online", (json_int_t)info->cpus_online,
 			 "cpus_possible", (json_int_t)info->cpus_possible,
 			 "loadavg", info->loadavg[0], info->loadavg[1],
@@ -154,12 +154,12 @@ json_t *kh_json_os_info(const struct kh_os_info *info)
 json_t *kh_json_mem_info(const struct kh_mem_info *mem)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "total", (json_int_t)mem->total,
-			 "free", (json_int_t)mem->free,
-			 "available", (json_int_t)mem->available,
-			 "buffers", (json_int_t)mem->buffers,
-			 "cached", (json_int_t)mem->cached,
-			 "shmem", (json_int_t)mem->shmem);
+			 "total_kb", (json_int_t)mem->total,
+			 "free_kb", (json_int_t)mem->free,
+			 "available_kb", (json_int_t)mem->available,
+			 "buffers_kb", (json_int_t)mem->buffers,
+			 "cached_kb", (json_int_t)mem->cached,
+			 "shmem_kb", (json_int_t)mem->shmem);
 }
 
 /* "a,b" as ["a", "b"], each name made printable. */
@@ -192,7 +192,7 @@ json_t *kh_json_modules(const struct kh_module_list *list)
 		json_array_append_new(array,
 			json_pack("{s:s, s:s, s:I, s:i, s:o, s:s}",
 				  "addr", addr, "name", name,
-				  "size", (json_int_t)m->size,
+				  "size_bytes", (json_int_t)m->size,
 				  "refcount", m->refcount,
 				  "used_by", used_by_json(m),
 				  "state", state));
@@ -327,7 +327,7 @@ static int file_details_json(const struct kh_file_list *list,
 				   json_string(mode) : json_null());
 	bad |= json_object_set_new(obj, "offset", json_integer(
 		f->pos <= INT64_MAX ? (json_int_t)f->pos : -1));
-	bad |= json_object_set_new(obj, "size", json_integer(
+	bad |= json_object_set_new(obj, "size_bytes", json_integer(
 		f->size <= INT64_MAX ? (json_int_t)f->size : -1));
 	bad |= json_object_set_new(obj, "device", dev_json(f->dev));
 	bad |= json_object_set_new(obj, "rdev", dev_json(f->rdev));
@@ -462,7 +462,7 @@ json_t *kh_json_vm_info(const struct kh_vm_info *info)
 	for (i = 0; i < info->nr_ranges; i++)
 		json_array_append_new(ranges, json_pack("{s:o, s:I, s:o}",
 			"gpa", hex(info->ranges[i].gpa),
-			"size", (json_int_t)info->ranges[i].size,
+			"size_bytes", (json_int_t)info->ranges[i].size,
 			"hva", hex(info->ranges[i].hva)));
 	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:f}",
 			 "pid", (int)info->pid, "name", info->name,

@@ -93,7 +93,7 @@ static struct kh_os_info os = {
 static const char os_want[] =
 	"{\"sysname\":\"Linux\",\"nodename\":\"khguest?\",\"release\":\"6.1.0-26-amd64\","
 	"\"version\":\"#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)\",\"machine\":\"x86_64\","
-	"\"domainname\":\"(none)\",\"uptime\":12.34,\"cpus_online\":2,\"cpus_possible\":4,\"loadavg\":[0.0,0.5,1.25]}";
+	"\"domainname\":\"(none)\",\"uptime_s\":12.34,\"cpus_online\":2,\"cpus_possible\":4,\"loadavg\":[0.0,0.5,1.25]}";
 
 static struct kh_mem_info mem = {
 	.total = 1009716, .free = 912345, .available = 930000,
@@ -101,7 +101,7 @@ static struct kh_mem_info mem = {
 };
 
 static const char mem_want[] =
-	"{\"total\":1009716,\"free\":912345,\"available\":930000,\"buffers\":0,\"cached\":12000,\"shmem\":-1}";
+	"{\"total_kb\":1009716,\"free_kb\":912345,\"available_kb\":930000,\"buffers_kb\":0,\"cached_kb\":12000,\"shmem_kb\":-1}";
 
 static struct kh_module modules[] = {
 	{ .addr = 0xffffffffc0002000, .name = "dummy", .size = 16384,
@@ -112,8 +112,8 @@ static struct kh_module modules[] = {
 static struct kh_module_list module_list = { .nr = 2, .modules = modules };
 
 static const char modules_want[] =
-	"[{\"addr\":\"0xffffffffc0002000\",\"name\":\"dummy\",\"size\":16384,\"refcount\":2,\"used_by\":[\"nf?tables\",\"x?y\"],\"state\":\"Live\"},"
-	"{\"addr\":\"0xffffffffc0010000\",\"name\":\"nf?tables\",\"size\":1,\"refcount\":-1,\"used_by\":[],\"state\":\"Unloading\"}]";
+	"[{\"addr\":\"0xffffffffc0002000\",\"name\":\"dummy\",\"size_bytes\":16384,\"refcount\":2,\"used_by\":[\"nf?tables\",\"x?y\"],\"state\":\"Live\"},"
+	"{\"addr\":\"0xffffffffc0010000\",\"name\":\"nf?tables\",\"size_bytes\":1,\"refcount\":-1,\"used_by\":[],\"state\":\"Unloading\"}]";
 
 static struct kh_iface ifaces[] = {
 	{ .name = "lo", .index = 1, .flags = 0x9, .mtu = 65536,
@@ -219,7 +219,7 @@ static struct kh_vm_info vm_info = {
 
 static const char vm_want[] =
 	"{\"pid\":4242,\"name\":\"khguest\",\"technique\":\"procmem\",\"layout_source\":\"qmp\","
-	"\"ram\":[{\"gpa\":\"0x0\",\"size\":3221225472,\"hva\":\"0x7f0000000000\"},{\"gpa\":\"0x100000000\",\"size\":1073741824,\"hva\":\"0x7f00c0000000\"}],"
+	"\"ram\":[{\"gpa\":\"0x0\",\"size_bytes\":3221225472,\"hva\":\"0x7f0000000000\"},{\"gpa\":\"0x100000000\",\"size_bytes\":1073741824,\"hva\":\"0x7f00c0000000\"}],"
 	"\"kernel_release\":\"6.1.0-26-amd64\",\"kernel_banner\":\"Linux version 6.1.0-26-amd64 \\\"q\\\"\\n\","
 	"\"kernel_phys\":\"0x1000000\",\"kernel_virt\":\"0xffffffff9a000000\",\"kaslr_slide\":\"0x19000000\","
 	"\"page_offset_base\":\"0xffff888000000000\",\"paging_levels\":4,\"profile_cached\":true,\"attach_ms\":12.5}";
