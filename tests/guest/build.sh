@@ -88,9 +88,10 @@ fi
 
 # --- kernel modules ---------------------------------------------------
 # Real Debian modules, loaded by /init, so keyhole has a module list to
-# read: dummy (provides khdummy0) and crc7 (tiny, no dependencies); and
-# virtio_pci + virtio_console for the guest agent's virtio-serial port.
-modules="dummy crc7 virtio_pci virtio_console"
+# read: dummy (provides khdummy0) and crc7 (tiny, no dependencies);
+# virtio_pci + virtio_console for the guest agent's virtio-serial port;
+# virtio_net for eth0, the NIC vm.sh gives every guest.
+modules="dummy crc7 virtio_pci virtio_console virtio_net"
 moddir=/lib/modules/$V
 [ -e "$moddir/modules.dep" ] ||
 	{ say "no $moddir/modules.dep (apt-get install linux-image-$V)"; exit 1; }

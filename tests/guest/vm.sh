@@ -199,7 +199,11 @@ args+=(-machine "$mach" -nodefaults -display none -no-reboot
 	-serial "file:$rundir/console.log"
 	-chardev "socket,id=truth,path=$rundir/truth.sock,server=on,wait=off"
 	-serial chardev:truth
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	# the NIC of most VMs, virtio-net, on QEMU's user network with no
+	# way out (restrict): the guest's eth0, with counters to read
+	-netdev user,id=kh-net,restrict=on
+	-device virtio-net-pci,netdev=kh-net,romfile=)
 [ "$qmp" = 1 ] && args+=(-qmp "unix:$rundir/qmp.sock,server=on,wait=off"
 	-qmp "unix:$rundir/qmp-watch.sock,server=on,wait=off")
 [ "$gdb" = 1 ] && args+=(

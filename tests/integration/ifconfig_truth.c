@@ -14,9 +14,11 @@
  *
  * The packet and byte counters, received and sent (`keyhole ip -s`,
  * stats64 as ip -s -j names it), are the guest's /proc/net/dev: for lo
- * (every packet both sent and received: the two equal) and khdummy0 (a
- * dummy only sends: nothing received), each counter between the guest's
- * before keyhole's read and after it, and lo's not 0.
+ * (every packet both sent and received: the two equal), khdummy0 (a
+ * dummy only sends: nothing received) and eth0 (virtio_net, whose
+ * counters are in its queues, found through the module's BTF; the boot
+ * pinged the gateway), each counter between the guest's before keyhole's
+ * read and after it, and lo's and eth0's not 0.
  *
  * Interfaces and addresses are long-lived in the test guest. One that
  * differs between the guest's snapshots before and after keyhole's reads
@@ -390,25 +392,25 @@ static void truth_counters(const struct guest *g, const char *name,
 /* keyhole ip -s: every counter between the guest's two readings. */
 static void check_counters(const struct guest *g)
 {
-	static const char *const names[] = { "lo", "khdummy0" };
+	static const char *const names[] = { "lo", "khdummy0", "eth0" };
 	static const char *const keys[4][2] = {
 		{ "rx", "bytes" }, { "rx", "packets" },
 		{ "tx", "bytes" }, { "tx", "packets" },
 	};
-	unsigned long long before[2][4], after[2][4], got[2][4];
+	unsigned long long before[3][4], after[3][4], got[3][4];
 	json_t *doc, *links, *link, *stats;
 	char *text, args[64];
 	int i, k, status;
 	size_t j;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		truth_counters(g, names[i], before[i]);
 	doc = keyhole_json(&status, "ip -s %d", g->pid);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		truth_counters(g, names[i], after[i]);
 	CHECK(status == 0, "ip -s --json: exit %d", status);
 	links = doc_list(doc, "ip");
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		stats = NULL;
 		json_array_foreach(links, j, link)
 			if (!strcmp(json_string_value(json_object_get(
@@ -436,6 +438,10 @@ static void check_counters(const struct guest *g)
 	      got[1][1]);
 	CHECK(before[0][1] > 0 && before[0][3] > 0,
 	      "lo has sent no packets: nothing was compared");
+	/* virtio_net's, from its queues: the boot's ping of the gateway. */
+	CHECK(before[2][1] > 0 && before[2][3] > 0,
+	      "eth0 has received %llu and sent %llu packets: nothing was compared",
+	      before[2][1], before[2][3]);
 	json_decref(doc);
 	snprintf(args, sizeof(args), "ip -s %d", g->pid);
 	text = keyhole_whole(&status, args);

@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kernel/btf.h"
 
@@ -60,6 +62,47 @@ int kh_btf_load(const void *data, size_t len, struct kh_btf **btfp,
 		return kh_err_set(err, -ret, "the kernel's BTF (%zu bytes) does not parse: %s",
 				  len, strerror(-ret));
 	}
+	ret = wrap(b, btfp);
+	if (ret)
+		return kh_err_set(err, ENOMEM, "out of memory loading BTF");
+	return 0;
+}
+
+int kh_btf_load_split(const void *data, size_t len,
+		      const struct kh_btf *base, struct kh_btf **btfp,
+		      struct kh_err *err)
+{
+	char path[64];
+	struct btf *b;
+	int fd, ret;
+
+	if (!data || !base || !btfp)
+		return kh_err_set(err, EINVAL, "kh_btf_load_split: bad arguments");
+	if (len < sizeof(struct btf_header) || len > UINT32_MAX)
+		return kh_err_set(err, EINVAL,
+				  "%zu bytes cannot be BTF", len);
+	/*
+	 * libbpf 1.1 (Debian 12) parses split BTF only from a file:
+	 * btf__new_split() came in 1.3. A memfd is that file, never on disk.
+	 */
+	fd = memfd_create("keyhole-btf", MFD_CLOEXEC);
+	if (fd < 0)
+		return kh_err_set(err, errno, "memfd for module BTF: %s",
+				  strerror(errno));
+	if (write(fd, data, len) != (ssize_t)len) {
+		ret = errno ? errno : EIO;
+		close(fd);
+		return kh_err_set(err, ret, "memfd for module BTF: %s",
+				  strerror(ret));
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	errno = 0;
+	b = btf__parse_raw_split(path, base->btf);
+	ret = errno > 0 ? -errno : -EINVAL;
+	close(fd);
+	if (!b)
+		return kh_err_set(err, -ret, "module BTF (%zu bytes) does not parse: %s",
+				  len, strerror(-ret));
 	ret = wrap(b, btfp);
 	if (ret)
 		return kh_err_set(err, ENOMEM, "out of memory loading BTF");

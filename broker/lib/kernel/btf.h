@@ -16,6 +16,13 @@ struct kh_btf;
 /* Parses raw BTF bytes (untrusted; copied). */
 int kh_btf_load(const void *data, size_t len, struct kh_btf **btfp,
 		struct kh_err *err);
+/*
+ * Parses a module's split BTF (untrusted; copied), whose type ids follow
+ * base's: base must outlive *btfp.
+ */
+int kh_btf_load_split(const void *data, size_t len,
+		      const struct kh_btf *base, struct kh_btf **btfp,
+		      struct kh_err *err);
 /* Loads the .BTF section of an ELF vmlinux. */
 int kh_btf_load_elf(const char *path, struct kh_btf **btfp,
 		    struct kh_err *err);

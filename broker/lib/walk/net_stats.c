@@ -13,10 +13,12 @@
  * - tunnels and others using dev_get_tstats64: dev->stats plus the
  *   per-CPU dev->tstats, received and sent;
  * - a driver with neither ndo_get_stats64 nor ndo_get_stats: dev->stats,
- *   the legacy counters it updates itself.
- * Any other driver (virtio_net, veth, bridges...) keeps counters in its
- * own private structures: stats stays 0 and nothing is claimed. The
- * counters of errors and drops are not read.
+ *   the legacy counters it updates itself;
+ * - virtio_net, the NIC of most VMs: its queues' counters, found through
+ *   the module's own BTF (walk/net_stats_virtio.c).
+ * Any other driver (veth, bridges, e1000...) keeps counters in its own
+ * private structures: stats stays 0 and nothing is claimed. The counters
+ * of errors and drops are not read.
  *
  * Cost: four batches (the device fields, the ops, the link kind's name,
  * the per-CPU counters of every device and CPU together) after the
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walk/net_stats.h"
 #include "walk/percpu.h"
 
 #define IFF_LOOPBACK_	0x8
@@ -370,6 +373,11 @@ int kh_iface_stats(struct kh_vm *vm, struct kh_iface_list *list,
 	ret = read_percpu(vm, list, words, failed, &pcpu, err);
 	if (!ret && pcpu.nr)
 		ret = sum_pcpu(vm, list, off, words, failed, &pcpu, err);
+	/* The ones not known yet, by their driver's name. */
+	for (i = 0; i < list->nr; i++)
+		failed[i] = !failed[i] && words[i].source == UNKNOWN;
+	if (!ret)
+		ret = kh_iface_stats_virtio(vm, list, failed, err);
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
 out:
