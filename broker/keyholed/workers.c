@@ -808,7 +808,7 @@ static json_t *run_job(struct job *job)
 	struct kh_vm *vm = NULL;
 	bool transient = false;
 	json_t *reply;
-	char spec[16];
+	char spec[16], problem[sizeof(res.problem)];
 	int ret;
 
 	if (job->vm->gone)
@@ -855,14 +855,17 @@ static json_t *run_job(struct job *job)
 		json_object_set_new(reply, "technique",
 				    json_string(info.technique));
 	}
-	if (res.flags)
+	/* The problem names guest strings: printable, or it is lost. */
+	if (res.flags) {
+		kh_printable(res.problem, sizeof(problem), problem);
 		json_object_set_new(reply, "result",
 			json_pack("{s:b, s:b, s:s}",
 				  "incomplete",
 				  !!(res.flags & KH_RESULT_INCOMPLETE),
 				  "inconsistent",
 				  !!(res.flags & KH_RESULT_INCONSISTENT),
-				  "problem", res.problem));
+				  "problem", problem));
+	}
 out:
 	kh_query_result_release(&res);
 	if (transient)

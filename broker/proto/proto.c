@@ -152,6 +152,7 @@ int kh_proto_connect(const char *path, struct kh_proto_conn *conn,
 		     char *why, size_t why_size)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	json_int_t version;
 	json_t *hello;
 	int ret;
 
@@ -180,6 +181,17 @@ int kh_proto_connect(const char *path, struct kh_proto_conn *conn,
 	if (!json_is_object(json_object_get(hello, "keyholed"))) {
 		json_decref(hello);
 		say(why, why_size, "%s did not greet as keyholed does", path);
+		kh_proto_close(conn);
+		return -EPROTO;
+	}
+	/* Another protocol's documents would be misread, not refused. */
+	version = json_integer_value(json_object_get(json_object_get(hello,
+			"keyholed"), "protocol"));
+	if (version != KH_PROTO_VERSION) {
+		json_decref(hello);
+		say(why, why_size,
+		    "keyholed at %s speaks protocol %lld, this client %d: use the keyhole of the same version",
+		    path, (long long)version, KH_PROTO_VERSION);
 		kh_proto_close(conn);
 		return -EPROTO;
 	}

@@ -17,7 +17,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define KH_PROTO_VERSION	1
+/*
+ * 2: every query's document an object that says how its reads went, a
+ * list under its command's name; crawl records' parts named so too.
+ */
+#define KH_PROTO_VERSION	2
 #define KH_PROTO_SOCKET		"/run/keyhole/keyholed.sock"
 /* A request line longer than this is refused and the connection closed. */
 #define KH_PROTO_MAX_REQUEST	(1u << 20)

@@ -147,7 +147,6 @@ static const struct truth_sock *find_truth(const struct truth_net *net,
 	return NULL;
 }
 
-/* An unheld socket (inode 0) by its struct sock. */
 /*
  * A socket no process holds: a TCP one without a file (inode 0 in
  * /proc/net/tcp), or one kh-sockets put in flight (README): its TCP
@@ -161,6 +160,7 @@ static int unheld_sock(const struct truth_sock *t)
 	return !strncmp(t->proto, "udp", 3) && t->lport == 7783;
 }
 
+/* A socket no process holds, by its struct sock. */
 static const struct truth_sock *find_unheld(const struct truth_net *net,
 					    unsigned long long sock)
 {

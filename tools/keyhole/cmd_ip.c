@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * keyhole ip (and addr, its other name): the guest's interfaces as
- * `ip addr` shows them, and with --json as `ip -j addr` does, key for key
- * where keyhole knows the value: ifindex, ifname, flags (names, as ip
+ * `ip addr` shows them, and with --json under "ip" each link as
+ * `ip -j addr` prints it, key for key where keyhole knows the value: ifindex, ifname, flags (names, as ip
  * prints them), mtu, operstate, link_type, address, addr_info [family,
  * local, prefixlen]. The document the ifconfig query returns is made
  * into that shape (ip_document(), render_network.c), so that keyholed

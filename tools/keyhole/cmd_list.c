@@ -248,11 +248,18 @@ static json_t *list_json(const struct kh_qemu_proc *list, unsigned int nr,
 	 * document names, as its VM's "error" says it.
 	 */
 	doc = kh_json_listing("list", doc, NULL);
-	for (i = 0; doc && probes && i < nr; i++)
-		if (probes[i].error[0])
-			json_array_append_new(json_object_get(doc, "problems"),
-				json_sprintf("QEMU %d: %s", (int)list[i].pid,
-					     probes[i].error));
+	for (i = 0; doc && probes && i < nr; i++) {
+		char problem[sizeof(probes[i].error) + 32];
+
+		if (!probes[i].error[0])
+			continue;
+		/* Printable: the error may quote what the guest chose. */
+		snprintf(problem, sizeof(problem), "QEMU %d: %s",
+			 (int)list[i].pid, probes[i].error);
+		kh_printable(problem, sizeof(problem), problem);
+		json_array_append_new(json_object_get(doc, "problems"),
+				      json_string(problem));
+	}
 	return doc;
 }
 

@@ -80,9 +80,12 @@ static int broker_query(const struct options *opts, struct query_session *s,
 	*res = (struct kh_query_result){
 		.doc = json_incref(json_object_get(reply, "return")),
 	};
-	if (!res->doc) {
+	/* What the commands rely on (kh_json_result()): never an array. */
+	if (!json_is_object(res->doc)) {
+		json_decref(res->doc);
+		res->doc = NULL;
 		json_decref(reply);
-		return report_error(opts, "keyholed's reply has no result");
+		return report_error(opts, "keyholed's reply has no document as this keyhole reads it");
 	}
 	set_used_technique(json_string_value(json_object_get(reply,
 							     "technique")));

@@ -203,8 +203,9 @@ json_t *ip_document(const json_t *doc, int stats)
 		}
 	}
 	/* How the reads went, as the ifconfig document says it. */
-	return json_pack("{s:o, s:O, s:O}", "ip", links,
-			 "incomplete", json_object_get(doc, "incomplete"),
+	return json_pack("{s:o, s:b, s:O?}", "ip", links,
+			 "incomplete", json_is_true(json_object_get(doc,
+								"incomplete")),
 			 "problems", json_object_get(doc, "problems"));
 }
 
@@ -361,7 +362,7 @@ static void queue(const json_t *conn, const char *key, char *out,
 		 (unsigned int)json_integer_value(q));
 }
 
-/* An older keyholed's document says nothing: it found them all by fd. */
+/* A document that does not say: found by fd. */
 static const char *found(const json_t *conn)
 {
 	const char *how = field_str(conn, "found");
@@ -385,7 +386,7 @@ void render_ss(const json_t *doc, FILE *out)
 					field_str(conn, "sock"), found(conn) };
 
 		ss_state(field_str(conn, "state"), state, sizeof(state));
-		/* An older keyholed's document has no queues: "?". */
+		/* A document without queues: "?". */
 		queue(conn, "recv_q", recv_q, sizeof(recv_q));
 		queue(conn, "send_q", send_q, sizeof(send_q));
 		endpoint(conn, 1, local, sizeof(local));

@@ -116,7 +116,7 @@ static const char *const *ps_cells(const json_t *task, struct ps_cells *c)
 	const char *tty = field_str(task, "tty");
 	unsigned int i = 0;
 
-	/* A document from an older keyholed has the real uid only. */
+	/* A document with the real uid only: that one. */
 	snprintf(c->uid, sizeof(c->uid), "%u", (unsigned int)field_int(task,
 		 json_object_get(task, "euid") ? "euid" : "uid"));
 	snprintf(c->pid, sizeof(c->pid), "%d", (int)field_int(task, "tgid"));
@@ -465,7 +465,7 @@ static void maps_lines(const json_t *vmas, const char *prefix, FILE *out)
 	json_array_foreach(vmas, i, vma) {
 		unsigned int major = 0, minor = 0;
 
-		/* A document without devices (an older keyholed's): 00:00. */
+		/* A document without devices: 00:00. */
 		if (sscanf(field_str(vma, "device"), "%u:%u", &major,
 			   &minor) != 2)
 			major = minor = 0;

@@ -559,17 +559,16 @@ int kh_json_result(json_t *doc, const struct kh_result *result)
 		return -1;
 	}
 	/* The problem names guest strings: printable, whatever they were. */
-	if (flags && json_array_append_new(problems,
+	if ((flags && json_array_append_new(problems,
 			chosen_string(result->problem,
-				      sizeof(result->problem)))) {
+				      sizeof(result->problem)))) ||
+	    json_object_set_new(doc, "incomplete",
+				json_boolean(flags & KH_RESULT_INCOMPLETE))) {
 		json_decref(problems);
 		return -1;
 	}
-	if (json_object_set_new(doc, "incomplete",
-				json_boolean(flags & KH_RESULT_INCOMPLETE)) ||
-	    json_object_set_new(doc, "problems", problems))
-		return -1;
-	return 0;
+	/* Takes problems' reference, also when it fails. */
+	return json_object_set_new(doc, "problems", problems) ? -1 : 0;
 }
 
 json_t *kh_json_listing(const char *key, json_t *list,
@@ -580,7 +579,12 @@ json_t *kh_json_listing(const char *key, json_t *list,
 	if (!list)
 		return NULL;
 	doc = json_object();
-	if (!doc || json_object_set_new(doc, key, list) ||
+	if (!doc) {
+		json_decref(list);
+		return NULL;
+	}
+	/* json_object_set_new() takes list's reference, also when it fails. */
+	if (json_object_set_new(doc, key, list) ||
 	    kh_json_result(doc, result)) {
 		json_decref(doc);
 		return NULL;
