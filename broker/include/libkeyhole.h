@@ -591,6 +591,13 @@ struct kh_conn_list {
 };
 int kh_conns(struct kh_vm *vm, struct kh_conn_list **listp,
 	     struct kh_err *err);
+/*
+ * kh_conns() from open files already in hand (kh_files(), of every
+ * process or of one), sparing the walk of the fd tables that finding the
+ * sockets costs: the sockets among files.
+ */
+int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
+		struct kh_conn_list **listp, struct kh_err *err);
 void kh_conn_list_free(struct kh_conn_list *list);
 /*
  * Adds to list the TCP and UDP sockets that no process holds, from the

@@ -9,7 +9,8 @@
  * user is the process's effective uid (kh-files's differs from its real
  * one); each socket's family is its own (kh-sockets holds IPv4, IPv6 and
  * unix sockets at known fds); and the text table has lsof's columns with
- * FD as "5u", TYPE as IPv4/IPv6/unix, DEVICE as "136,0" and SIZE/OFF.
+ * FD as "5u", TYPE as IPv4/IPv6/unix, DEVICE as "136,0" and SIZE/OFF,
+ * and its sockets as lsof -nP shows them (socket_lines()).
  */
 #include <ctype.h>
 
@@ -171,6 +172,41 @@ static void expect_line(const struct guest *g, int pid, int fd,
 	free(out);
 }
 
+/*
+ * The lines lsof -nP prints for kh-sockets's sockets (README: fd 3 its
+ * TCP listener on 127.0.0.1:7778, 4 a connection to it, 6 UDP on
+ * 127.0.0.1:7779, 7 TCP6 listening on [::1]:7780, 8 the unix listener
+ * /tmp/kh.sock, 11 a stream socketpair's end, 17 a datagram pair's): an
+ * inet socket's DEVICE is its inode and NODE its protocol, a unix one's
+ * DEVICE its address and NODE its inode; NAME the endpoints and TCP's
+ * state, or a unix socket's path and type. The inodes are the files'
+ * (compared with the guest's above), the connection's port its own.
+ */
+static void socket_lines(json_t *files, char lines[7][160])
+{
+	long long ino[22], port;
+	int fd;
+
+	for (fd = 0; fd < 22; fd++)
+		ino[fd] = json_integer_value(json_object_get(file_of(files, fd),
+							      "inode"));
+	port = json_integer_value(json_object_get(json_object_get(
+		file_of(files, 4), "socket"), "lport"));
+	CHECK(port > 0, "kh-sockets fd 4: no socket with a local port");
+	snprintf(lines[0], 160, "3u IPv4 %lld 0t0 TCP 127.0.0.1:7778 (LISTEN)",
+		 ino[3]);
+	snprintf(lines[1], 160,
+		 "4u IPv4 %lld 0t0 TCP 127.0.0.1:%lld->127.0.0.1:7778 (ESTABLISHED)",
+		 ino[4], port);
+	snprintf(lines[2], 160, "6u IPv4 %lld 0t0 UDP 127.0.0.1:7779", ino[6]);
+	snprintf(lines[3], 160, "7u IPv6 %lld 0t0 TCP [::1]:7780 (LISTEN)",
+		 ino[7]);
+	snprintf(lines[4], 160, "8u unix 0x* 0t0 %lld /tmp/kh.sock type=STREAM",
+		 ino[8]);
+	snprintf(lines[5], 160, "11u unix 0x* 0t0 %lld type=STREAM", ino[11]);
+	snprintf(lines[6], 160, "17u unix 0x* 0t0 %lld type=DGRAM", ino[17]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -184,8 +220,10 @@ int main(int argc, char **argv)
 		[3] = "inet", [4] = "inet", [5] = "inet", [6] = "inet",
 		[7] = "inet6", [8] = "unix", [9] = "unix", [10] = "unix",
 		[11] = "unix", [12] = "unix", [15] = "inet", [16] = "unix",
-		[17] = "unix", [18] = "unix", [19] = "inet",
+		[17] = "unix", [18] = "unix", [19] = "inet", [20] = "unix",
+		[21] = "unix",
 	};
+	char sockets[7][160];
 	struct fdx_view *before = calloc(1, sizeof(*before));
 	struct fdx_view *after = calloc(1, sizeof(*after));
 	int pid[4], i, compared = 0;
@@ -206,7 +244,7 @@ int main(int argc, char **argv)
 		if (i == 2) {
 			int fd;
 
-			for (fd = 0; fd < 20; fd++) {
+			for (fd = 0; fd < 22; fd++) {
 				json_t *f = file_of(doc, fd);
 				const char *want = families[fd];
 
@@ -216,6 +254,7 @@ int main(int argc, char **argv)
 				      "kh-sockets fd %d: family %s, want %s", fd,
 				      str(f, "family"), want ? want : "null");
 			}
+			socket_lines(doc, sockets);
 		}
 		if (i == 3) {
 			const struct fdx *pts = fdx_of(before, 4);
@@ -235,10 +274,12 @@ int main(int argc, char **argv)
 	expect_line(&g, pid[1], 6, "6r FIFO 0t0 pipe:[*");
 	expect_line(&g, pid[1], 7, "7w FIFO 0t0 pipe:[*");
 	expect_line(&g, pid[1], 0, "0r CHR 1,3 0t0 /dev/null");
-	expect_line(&g, pid[2], 3, "3u IPv4 0x* 0t0 socket:[*");
-	expect_line(&g, pid[2], 7, "7u IPv6 0x* 0t0 socket:[*");
-	expect_line(&g, pid[2], 8, "8u unix 0x* 0t0 socket:[*");
-	expect_line(&g, pid[2], 17, "17u unix 0x* 0t0 socket:[*");
+	{
+		static const int fds[] = { 3, 4, 6, 7, 8, 11, 17 };
+
+		for (i = 0; i < 7; i++)
+			expect_line(&g, pid[2], fds[i], sockets[i]);
+	}
 	{
 		char words[96];
 

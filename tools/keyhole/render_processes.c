@@ -346,10 +346,10 @@ const struct table_column lsof_columns[] = {
 	{ "USER", TABLE_RIGHT, "the process's effective user id" },
 	{ "FD", TABLE_RIGHT, "the file descriptor and its mode: r, w or u (both)" },
 	{ "TYPE", 0, "REG, DIR, CHR, BLK, FIFO, LNK, a_inode, IPv4, IPv6, unix, netlink, sock" },
-	{ "DEVICE", TABLE_RIGHT, "major,minor; a device file's own; a socket's address" },
+	{ "DEVICE", TABLE_RIGHT, "major,minor; a device file's own; an inet socket's inode, a unix socket's address" },
 	{ "SIZE/OFF", TABLE_RIGHT, "0t and the offset of a device, pipe or socket, else the size" },
-	{ "NODE", TABLE_RIGHT, "the inode number" },
-	{ "NAME", 0, "the path, or pipe:[ino], socket:[ino], anon_inode:[..]" },
+	{ "NODE", TABLE_RIGHT, "the inode number; TCP or UDP for an inet socket" },
+	{ "NAME", 0, "the path, or pipe:[ino], anon_inode:[..]; a socket's endpoints (and TCP state), or its path and type=" },
 	{ "ADDR", TABLE_HIDDEN, "the struct file's kernel address" },
 	{ NULL },
 };
@@ -375,12 +375,26 @@ static const char *lsof_type(const json_t *file)
 	return "sock";
 }
 
+/* An inet socket, as lsof shows it: the one the read decoded, or NULL. */
+static const json_t *inet_socket(const json_t *file)
+{
+	const json_t *sock = json_object_get(file, "socket");
+
+	return !strncmp(field_str(sock, "proto"), "tcp", 3) ||
+	       !strncmp(field_str(sock, "proto"), "udp", 3) ? sock : NULL;
+}
+
 /* "MAJOR:MINOR" as lsof writes it, "MAJOR,MINOR". */
 static void lsof_device(const json_t *file, const char *type, char *out,
 			size_t size)
 {
 	const char *dev = field_str(file, "device");
 
+	/* lsof's DEVICE of an inet socket is its inode, NODE its protocol */
+	if (inet_socket(file)) {
+		snprintf(out, size, "%" PRIu64, field_u64(file, "inode"));
+		return;
+	}
 	if (!strcmp(field_str(file, "type"), "SOCK"))
 		dev = field_str(file, "sock");
 	else if (!strcmp(type, "CHR") || !strcmp(type, "BLK"))
@@ -388,6 +402,67 @@ static void lsof_device(const json_t *file, const char *type, char *out,
 	snprintf(out, size, "%s", dev);
 	if (strchr(out, ':'))
 		*strchr(out, ':') = ',';
+}
+
+/* An inet endpoint as lsof -n -P writes it: "*:22", "[::1]:7780". */
+static void lsof_endpoint(const json_t *sock, const char *addr_key,
+			  const char *port_key, char *out, size_t size)
+{
+	char addr[64];
+	const char *a = field_str(sock, addr_key);
+
+	kh_printable(a, sizeof(addr), addr);
+	if (!strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
+		snprintf(out, size, "*:%lld", (long long)field_int(sock,
+								   port_key));
+	else if (strchr(addr, ':'))
+		snprintf(out, size, "[%s]:%lld", addr,
+			 (long long)field_int(sock, port_key));
+	else
+		snprintf(out, size, "%s:%lld", addr,
+			 (long long)field_int(sock, port_key));
+}
+
+/*
+ * lsof's NAME of a socket: "127.0.0.1:41234->127.0.0.1:7778
+ * (ESTABLISHED)", "*:22 (LISTEN)", "127.0.0.1:68" (UDP: no state); a
+ * unix socket's path and type, "/tmp/kh.sock type=STREAM". A socket the
+ * read did not decode keeps its socket:[ino].
+ */
+static void lsof_socket_name(const json_t *file, char *out, size_t size)
+{
+	static const struct {
+		const char *type, *name;
+	} unix_types[] = {
+		{ "stream", "STREAM" }, { "dgram", "DGRAM" },
+		{ "seqpacket", "SEQPACKET" },
+	};
+	const json_t *sock = json_object_get(file, "socket");
+	char local[80], remote[80], path[PATH_LEN];
+	const char *type = "?";
+	size_t i;
+
+	if (inet_socket(file)) {
+		lsof_endpoint(sock, "local", "lport", local, sizeof(local));
+		remote[0] = '\0';
+		if (field_int(sock, "rport"))
+			lsof_endpoint(sock, "remote", "rport", remote,
+				      sizeof(remote));
+		snprintf(out, size, "%s%s%s", local, remote[0] ? "->" : "",
+			 remote);
+		if (!strncmp(field_str(sock, "proto"), "tcp", 3))
+			snprintf(out + strlen(out), size - strlen(out),
+				 " (%s)", field_str(sock, "state"));
+		return;
+	}
+	if (!strcmp(field_str(sock, "proto"), "unix")) {
+		for (i = 0; i < sizeof(unix_types) / sizeof(unix_types[0]); i++)
+			if (!strcmp(field_str(sock, "type"), unix_types[i].type))
+				type = unix_types[i].name;
+		kh_printable(field_str(sock, "path"), sizeof(path), path);
+		snprintf(out, size, "%s%stype=%s", path, path[0] ? " " : "",
+			 type);
+	}
 }
 
 /* As lsof: a TID column only when a thread has files of its own. */
@@ -447,6 +522,13 @@ void render_lsof(const json_t *doc, FILE *out)
 				 (long long)field_int(file, "size_bytes"));
 		snprintf(inode, sizeof(inode), "%" PRIu64,
 			 field_u64(file, "inode"));
+		if (inet_socket(file))
+			snprintf(inode, sizeof(inode), "%s",
+				 strncmp(field_str(json_object_get(file, "socket"),
+						   "proto"), "tcp", 3) ?
+				 "UDP" : "TCP");
+		if (json_object_get(file, "socket"))
+			lsof_socket_name(file, path, sizeof(path));
 		snprintf(addr, sizeof(addr), "%s", field_str(file, "addr"));
 		table_row(t, cells);
 	}

@@ -69,12 +69,52 @@ const struct kh_query_op kh_query_ps = {
 	.name = "ps", .args = ps_args, .run = run_ps,
 };
 
+/*
+ * Each socket file's socket, as lsof names it by its endpoints: "socket"
+ * {"proto", "local", "lport", "remote", "rport", "state", "type",
+ * "path"} in its entry, from the connections the same read found. One
+ * the read did not decode (netlink, packet) has none.
+ */
+static int add_sockets(json_t *files, const struct kh_conn_list *conns)
+{
+	json_t *by_sock = json_object(), *all = kh_json_conns(conns);
+	json_t *file, *c;
+	size_t i;
+	int bad = !by_sock || !all;
+
+	json_array_foreach(all, i, c)
+		bad |= json_object_set(by_sock, json_string_value(
+			json_object_get(c, "sock")) ?: "", c);
+	json_array_foreach(files, i, file) {
+		c = json_object_get(by_sock, json_string_value(
+			json_object_get(file, "sock")) ?: "");
+		if (!c || !strcmp(json_string_value(json_object_get(file,
+							"sock")), "0x0"))
+			continue;
+		bad |= json_object_set_new(file, "socket", json_pack(
+			"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+			"proto", json_object_get(c, "proto"),
+			"local", json_object_get(c, "local"),
+			"lport", json_object_get(c, "lport"),
+			"remote", json_object_get(c, "remote"),
+			"rport", json_object_get(c, "rport"),
+			"state", json_object_get(c, "state"),
+			"type", json_object_get(c, "type"),
+			"path", json_object_get(c, "path")));
+	}
+	json_decref(by_sock);
+	json_decref(all);
+	return bad ? -1 : 0;
+}
+
 static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 		    struct kh_query_result *res, struct kh_err *err)
 {
+	struct kh_err tasks_err = { 0 }, conns_err = { 0 };
+	struct kh_conn_list *conns = NULL;
 	struct kh_task_list *tasks = NULL;
-	struct kh_err tasks_err = { 0 };
 	struct kh_file_list *list = NULL;
+	json_t *files;
 	int held, ret;
 
 	ret = kh_query_hold(vm, &held, err);
@@ -83,23 +123,31 @@ static int run_lsof(struct kh_vm *vm, const struct kh_query_args *args,
 	if (!ret)
 		ret = kh_file_details(vm, list, err);
 	/*
-	 * Only for the comm and user: without them the files are still
-	 * worth showing.
+	 * Only for the comm and user, and the sockets' endpoints: without
+	 * them the files are still worth showing.
 	 */
 	if (!ret && kh_tasks(vm, KH_TASKS_DETAILS, &tasks, &tasks_err))
 		tasks = NULL;
+	if (!ret && kh_conns_of(vm, list, &conns, &conns_err))
+		conns = NULL;
 	ret = kh_query_release(vm, held, ret, err);
-	if (ret) {
-		kh_task_list_free(tasks);
-		kh_file_list_free(list);
-		return ret;
-	}
+	if (ret)
+		goto out;
 	if (tasks)
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks),
 		      task_by_pid);
 	qsort(list->files, list->nr, sizeof(*list->files), file_by_pid_fd);
-	ret = kh_query_done("lsof", kh_json_files(list, tasks), &list->result,
-			    res, err);
+	files = kh_json_files(list, tasks);
+	if (files && conns && add_sockets(files, conns)) {
+		json_decref(files);
+		files = NULL;
+	}
+	/* What the files' read met first, else what the sockets' did. */
+	if (!list->result.flags && conns && conns->result.flags)
+		list->result = conns->result;
+	ret = kh_query_done("lsof", files, &list->result, res, err);
+out:
+	kh_conn_list_free(conns);
 	kh_task_list_free(tasks);
 	kh_file_list_free(list);
 	return ret;

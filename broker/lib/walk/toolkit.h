@@ -167,13 +167,6 @@ int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
 		int32_t pid, struct kh_file_list **listp, struct kh_err *err);
 
 /*
- * kh_conns() from open files already in hand (kh_files(vm, 0)), sparing
- * the walk of every fd table that finding the sockets costs.
- */
-int kh_conns_of(struct kh_vm *vm, const struct kh_file_list *files,
-		struct kh_conn_list **listp, struct kh_err *err);
-
-/*
  * Brings into the operation's page cache what kh_task_cmdline() will read
  * for each of tasks[0..nr): their mm_structs, their page tables level by
  * level and the pages at both ends of argv, each step one batch for all
