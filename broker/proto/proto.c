@@ -189,9 +189,14 @@ int kh_proto_connect(const char *path, struct kh_proto_conn *conn,
 			"keyholed"), "protocol"));
 	if (version != KH_PROTO_VERSION) {
 		json_decref(hello);
-		say(why, why_size,
-		    "keyholed at %s speaks protocol %lld, this client %d: use the keyhole of the same version",
-		    path, (long long)version, KH_PROTO_VERSION);
+		if (version)
+			say(why, why_size,
+			    "keyholed at %s speaks protocol %lld, this client %d: use the keyhole of the same version",
+			    path, (long long)version, KH_PROTO_VERSION);
+		else
+			say(why, why_size,
+			    "keyholed at %s names no protocol in its greeting",
+			    path);
 		kh_proto_close(conn);
 		return -EPROTO;
 	}

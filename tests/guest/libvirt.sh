@@ -15,7 +15,8 @@
 # keyhole cannot talk to QEMU itself: the tests must see that it copes.
 # The guest is vm.sh's default one (bzImage, 4-level paging, machine pc,
 # -cpu max,la57=off, 1 vCPU, 1G) as a TRANSIENT domain (virsh create, gone
-# once destroyed), with the same two serial ports in the same order:
+# once destroyed; without vm.sh's NIC: eth0 is left out), with the same
+# two serial ports in the same order:
 # ttyS0 to RUNDIR/console.log, ttyS1 (the guest's kh-truth) on the unix
 # socket RUNDIR/truth.sock; with --agent a virtio-serial port
 # org.qemu.guest_agent.0 served by qemu-ga in the guest, whose socket

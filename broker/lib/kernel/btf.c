@@ -89,6 +89,7 @@ int kh_btf_load_split(const void *data, size_t len,
 	if (fd < 0)
 		return kh_err_set(err, errno, "memfd for module BTF: %s",
 				  strerror(errno));
+	errno = 0;
 	if (write(fd, data, len) != (ssize_t)len) {
 		ret = errno ? errno : EIO;
 		close(fd);

@@ -115,6 +115,19 @@ static int match_btf(struct kh_vm *vm, uint64_t entry, void *opaque)
 	return 1;
 }
 
+/* Whether this kernel keeps modules' BTF: the list's head at *head. */
+static int has_module_btf(struct kh_vm *vm, const uint32_t *off,
+			  uint64_t *head)
+{
+	struct kh_err sym_err = { 0 };
+	unsigned int f;
+
+	for (f = BTFM_LIST; f <= BTF_NAME; f++)
+		if (off[f] == KH_FIELD_ABSENT)
+			return 0;
+	return !kh_sym_va(vm, "btf_modules", head, &sym_err);
+}
+
 /*
  * virtio_net's BTF, parsed on top of the profile's: 0 and *btfp; 0 and
  * NULL when this kernel keeps none for it, or it cannot be read (the
@@ -125,7 +138,7 @@ static int module_btf(struct kh_vm *vm, const uint32_t *off,
 		      struct kh_err *err)
 {
 	struct btf_search s = { .off = off };
-	struct kh_err sym_err = { 0 }, why_err = { 0 };
+	struct kh_err why_err = { 0 };
 	const struct kh_btf *base;
 	struct kh_read read;
 	uint64_t head, data;
@@ -134,9 +147,7 @@ static int module_btf(struct kh_vm *vm, const uint32_t *off,
 	int ret;
 
 	*btfp = NULL;
-	if (off[BTFM_LIST] == KH_FIELD_ABSENT ||
-	    off[BTF_DATA] == KH_FIELD_ABSENT ||
-	    kh_sym_va(vm, "btf_modules", &head, &sym_err))
+	if (!has_module_btf(vm, off, &head))
 		return 0;
 	ret = kh_list_walk(vm, head, off[BTFM_LIST], MODULES_MAX, match_btf,
 			   &s, &list->result, err);
@@ -165,10 +176,17 @@ static int module_btf(struct kh_vm *vm, const uint32_t *off,
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			MODULE_NAME "'s BTF (%u bytes at 0x%" PRIx64 ") cannot be read",
 			len, data);
-	/* BTF that does not parse is the guest's doing, not a failure. */
-	else if (kh_btf_load_split(bytes, len, base, btfp, &why_err))
+	else if ((ret = kh_btf_load_split(bytes, len, base, btfp,
+					  &why_err))) {
+		/* This host's failure is ours; BTF that does not parse, not. */
+		if (ret == -ENOMEM || ret == -EMFILE || ret == -ENFILE) {
+			*err = why_err;
+			goto out;
+		}
+		ret = 0;
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			MODULE_NAME "'s BTF: %s", why_err.msg);
+	}
 out:
 	free(bytes);
 	return ret;
@@ -181,19 +199,20 @@ static int virtio_layout(const struct kh_btf *btf, struct virtio_layout *l,
 	static const struct {
 		const char *type, *path;
 		size_t at;
+		uint32_t size;
 	} want[] = {
-		{ "virtnet_info", "sq", offsetof(struct virtio_layout, sq) },
-		{ "virtnet_info", "rq", offsetof(struct virtio_layout, rq) },
+		{ "virtnet_info", "sq", offsetof(struct virtio_layout, sq), 8 },
+		{ "virtnet_info", "rq", offsetof(struct virtio_layout, rq), 8 },
 		{ "virtnet_info", "max_queue_pairs",
-		  offsetof(struct virtio_layout, max_pairs) },
+		  offsetof(struct virtio_layout, max_pairs), 2 },
 		{ "send_queue", "stats.packets",
-		  offsetof(struct virtio_layout, sq_packets) },
+		  offsetof(struct virtio_layout, sq_packets), 8 },
 		{ "send_queue", "stats.bytes",
-		  offsetof(struct virtio_layout, sq_bytes) },
+		  offsetof(struct virtio_layout, sq_bytes), 8 },
 		{ "receive_queue", "stats.packets",
-		  offsetof(struct virtio_layout, rq_packets) },
+		  offsetof(struct virtio_layout, rq_packets), 8 },
 		{ "receive_queue", "stats.bytes",
-		  offsetof(struct virtio_layout, rq_bytes) },
+		  offsetof(struct virtio_layout, rq_bytes), 8 },
 	};
 	struct kh_member m;
 	unsigned int i;
@@ -201,6 +220,10 @@ static int virtio_layout(const struct kh_btf *btf, struct virtio_layout *l,
 
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ret = kh_btf_member(btf, want[i].type, want[i].path, &m, err);
+		if (!ret && (m.size != want[i].size || m.bit_size))
+			ret = kh_err_set(err, EINVAL, "%s.%s: %u bytes, not %u",
+					 want[i].type, want[i].path, m.size,
+					 want[i].size);
 		if (ret)
 			return ret;
 		*(uint32_t *)((char *)l + want[i].at) = m.offset;
@@ -218,20 +241,22 @@ static int device_stats(struct kh_vm *vm, struct kh_iface_list *list,
 			struct kh_iface *iface, uint64_t priv,
 			const struct virtio_layout *l, struct kh_err *err)
 {
-	uint64_t sq, rq, vals[4 * QUEUE_PAIRS_MAX];
+	uint16_t max_pairs = 0;
+	struct kh_read pairs = { .addr = priv + l->max_pairs,
+				 .buf = &max_pairs, .len = 2 };
 	struct kh_read *reads;
-	uint32_t pairs = 0;
-	uint16_t max_pairs;
+	uint64_t sq, rq, *vals;
 	unsigned int i, k;
 	int ret;
 
-	if (kh_kva_u64(vm, priv + l->sq, &sq) ||
-	    kh_kva_u64(vm, priv + l->rq, &rq) ||
-	    kh_kva_u32(vm, priv + l->max_pairs, &pairs))
+	ret = kh_kva_fetch(vm, &pairs, 1, err);
+	if (ret < 0)
+		return ret;
+	if (pairs.result || kh_kva_u64(vm, priv + l->sq, &sq) ||
+	    kh_kva_u64(vm, priv + l->rq, &rq))
 		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			       "%s: virtio_net's queues at 0x%" PRIx64 " cannot be read",
 			       iface->name, priv);
-	max_pairs = (uint16_t)pairs;	/* a u16, little-endian */
 	if (!max_pairs || max_pairs > QUEUE_PAIRS_MAX ||
 	    !kh_kernel_ptr_aligned(vm, sq, 8) ||
 	    !kh_kernel_ptr_aligned(vm, rq, 8))
@@ -239,9 +264,13 @@ static int device_stats(struct kh_vm *vm, struct kh_iface_list *list,
 			       "%s: virtio_net with %u queue pairs at 0x%" PRIx64 " and 0x%" PRIx64 ": not a queue array",
 			       iface->name, max_pairs, rq, sq);
 	reads = calloc(4 * max_pairs, sizeof(*reads));
-	if (!reads)
+	vals = calloc(4 * max_pairs, sizeof(*vals));
+	if (!reads || !vals) {
+		free(reads);
+		free(vals);
 		return kh_err_set(err, ENOMEM, "out of memory for %u queues",
 				  max_pairs);
+	}
 	for (i = 0; i < max_pairs; i++) {
 		uint64_t r = rq + (uint64_t)i * l->rq_size;
 		uint64_t s = sq + (uint64_t)i * l->sq_size;
@@ -260,12 +289,13 @@ static int device_stats(struct kh_vm *vm, struct kh_iface_list *list,
 		if (reads[k].result)
 			break;
 	free(reads);
-	if (ret < 0)
-		return ret;
-	if (k < 4u * max_pairs)
-		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			       "%s: virtio_net's counters in its %u queue pairs cannot be read",
-			       iface->name, max_pairs);
+	if (ret < 0 || k < 4u * max_pairs) {
+		free(vals);
+		return ret < 0 ? ret : kh_mark(&list->result,
+			KH_RESULT_INCOMPLETE,
+			"%s: virtio_net's counters in its %u queue pairs cannot be read",
+			iface->name, max_pairs);
+	}
 	iface->rx_packets = iface->rx_bytes = 0;
 	iface->tx_packets = iface->tx_bytes = 0;
 	for (i = 0; i < max_pairs; i++) {
@@ -274,6 +304,7 @@ static int device_stats(struct kh_vm *vm, struct kh_iface_list *list,
 		iface->tx_packets += vals[4 * i + 2];
 		iface->tx_bytes += vals[4 * i + 3];
 	}
+	free(vals);
 	iface->stats = 1;
 	return 0;
 }
@@ -286,12 +317,16 @@ int kh_iface_stats_virtio(struct kh_vm *vm, struct kh_iface_list *list,
 	struct kh_btf *btf = NULL;
 	const uint32_t *off;
 	unsigned int i, any = 0;
+	uint64_t head;
 	int ret;
 
 	if (!virtio)
 		return kh_err_set(err, ENOMEM, "out of memory for %u interfaces",
 				  list->nr);
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	/* Without module BTF, no device's driver needs reading. */
+	if (ret || !has_module_btf(vm, off, &head))
+		goto out;
 	for (i = 0; !ret && i < list->nr; i++) {
 		virtio[i] = want[i] && is_virtio(vm, list->ifaces[i].dev, off);
 		any |= virtio[i];

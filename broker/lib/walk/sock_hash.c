@@ -19,8 +19,8 @@
  * all (kh_skc_decode); what a process holds is in
  * the list already, found through its fd, and is left alone.
  *
- * A table's bucket array is read whole, a page per read (mask + 1
- * buckets, at most BUCKETS_MAX), then GROUP chains at a time, one entry
+ * A table's bucket array is read a MiB a batch, a page per read (mask +
+ * 1 buckets, at most BUCKETS_MAX), then GROUP chains at a time, one entry
  * of each per batch. A TCP chain ends at its "nulls" marker, an odd
  * pointer whose value is the bucket's index (plus LISTENING_NULLS_BASE in
  * the listening hash); a UDP chain at NULL. The kernel frees TCP sockets
@@ -28,7 +28,7 @@
  * and reused in another chain while we read, and a walk that ends at
  * another bucket's marker, or meets an entry twice, is marked
  * inconsistent (the guest changed under us), as the kernel's own lookup
- * restarts then. A chain longer than CHAIN_MAX, more than WALK_MAX
+ * restarts then; a UDP entry no longer linked (linked()) is too. A chain longer than CHAIN_MAX, more than WALK_MAX
  * entries in all, more than UNHELD_MAX found, or a pointer that is not a
  * kernel address ends the walk there and marks the list incomplete.
  *
@@ -36,7 +36,7 @@
  * namespaces get only with the sysctl net.ipv4.tcp_child_ehash_entries,
  * UDP's per-namespace tables (net.ipv4.udp_child_hash_entries, Linux
  * 6.2), and the listening hash before Linux 5.19 (its chains are plain
- * lists through inet_connection_sock; the list says it is left out). The
+ * lists through inet_connection_sock): documented limits, not marked. The
  * global tables hold every namespace's sockets, so an unheld socket of
  * another namespace is listed too, as ss run there would list it.
  *
@@ -56,7 +56,8 @@
 
 #define BUCKETS_MAX	(1u << 22)	/* Linux makes at most 2^19 but for
 					 * a boot option */
-#define STRIDE_MAX	64		/* a bucket: a head and a lock */
+#define STRIDE_MAX	256		/* a bucket: a head and a lock (of
+					 * 64 bytes with lockdep) */
 #define CHAIN_MAX	4096
 #define WALK_MAX	(1u << 20)	/* entries read, in all */
 #define UNHELD_MAX	(1u << 16)	/* entries listed */
@@ -119,8 +120,8 @@ struct table {
 
 /*
  * One chain being walked: its bucket, the entry to read next, where that
- * entry's pprev must point (the bucket's head, else the previous entry's
- * next), its bytes.
+ * entry's pprev pointed when we came (the bucket's head, else the
+ * previous entry's next: linked()), its bytes.
  */
 struct chain {
 	uint32_t bucket;
@@ -388,6 +389,29 @@ static int step(struct walk *w, struct chain *c, struct kh_err *err)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Whether c's entry, just read, is still in a chain: its pprev points at
+ * the word that points at it. UDP's chains have no nulls marker to show
+ * that an entry was freed and its memory reused while we read (their
+ * sockets are freed after RCU's grace period, which a reader from
+ * outside does not get), so each is checked; TCP's end at a marker that
+ * names their bucket. Where the chain was entered is the answer without
+ * a read; else an entry added before it, or one before it removed,
+ * changed its pprev, and *pprev says.
+ */
+static int linked(struct walk *w, const struct chain *c)
+{
+	uint64_t pprev = kh_load_u64(c->common, w->off[SKC_NULLS_NODE] + 8);
+	uint64_t next;
+
+	if (pprev == c->pprev)
+		return 1;
+	/* hlist_del_rcu() leaves LIST_POISON2, no kernel address. */
+	return kh_kernel_ptr_aligned(w->vm, pprev, 8) &&
+	       !kh_kva_u64(w->vm, pprev, &next) &&
+	       next == c->entry + w->off[SKC_NULLS_NODE];
+}
+
 /* Walks chains[0..nr) one entry a batch; adds what no process holds. */
 static int walk_chains(struct walk *w, struct chain *chains, unsigned int nr,
 		       struct kh_err *err)
@@ -416,16 +440,9 @@ static int walk_chains(struct walk *w, struct chain *chains, unsigned int nr,
 					"%s: entry 0x%" PRIx64 " cannot be read",
 					w->table->name, c->entry);
 				c->entry = 0;
-			} else if (kh_load_u64(c->common,
-					       w->off[SKC_NULLS_NODE] + 8) !=
-				   c->pprev) {
-				/*
-				 * Not linked where it was found: freed and
-				 * reused, or moved, while we read (UDP's
-				 * sockets have no nulls marker to say so).
-				 */
+			} else if (w->table->udp && !linked(w, c)) {
 				kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
-					"%s: entry 0x%" PRIx64 " moved while read",
+					"%s: entry 0x%" PRIx64 " was unlinked while read",
 					w->table->name, c->entry);
 				c->entry = 0;
 			} else if (held(w->socks, w->nr_socks, c->entry)) {
