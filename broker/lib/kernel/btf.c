@@ -232,6 +232,32 @@ static int find_member(const struct btf *b, const struct btf_type *t,
 	return -ENOENT;
 }
 
+/*
+ * A type of a module's split BTF by name and kind, among its own types
+ * only: the types looked up there are the module's, and a scan of
+ * vmlinux's (100K types, a few ms each lookup) would find them last.
+ * -ENOENT when b has no base, or none of its own has that name.
+ */
+static __s32 find_own(const struct btf *b, const char *name, __u32 kind)
+{
+	const struct btf *base = btf__base_btf(b);
+	__u32 id, nr = btf__type_cnt(b);
+
+	if (!base)
+		return -ENOENT;
+	for (id = btf__type_cnt(base); id < nr; id++) {
+		const struct btf_type *t = btf__type_by_id(b, id);
+		const char *tn;
+
+		if (!t || btf_kind(t) != kind)
+			continue;
+		tn = btf__name_by_offset(b, t->name_off);
+		if (tn && !strcmp(tn, name))
+			return (__s32)id;
+	}
+	return -ENOENT;
+}
+
 /* A struct or union by name ("task_struct", "struct task_struct", or a
  * typedef of one). */
 static const struct btf_type *find_composite(const struct btf *b,
@@ -249,7 +275,9 @@ static const struct btf_type *find_composite(const struct btf *b,
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const struct btf_type *t;
 
-		id = btf__find_by_name_kind(b, name, kinds[i]);
+		id = find_own(b, name, kinds[i]);
+		if (id <= 0)
+			id = btf__find_by_name_kind(b, name, kinds[i]);
 		if (id <= 0)
 			continue;
 		t = skip_mods(b, (__u32)id, NULL);

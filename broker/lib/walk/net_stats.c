@@ -23,8 +23,8 @@
  * Cost: four batches (the device fields, the ops, the link kind's name,
  * the per-CPU counters of every device and CPU together) after the
  * three reads of walk/percpu.c; and for the devices still unknown,
- * net_stats_virtio.c's (there, most of it parsing the module's BTF:
- * about 6 ms of host CPU, looking names up among vmlinux's types).
+ * net_stats_virtio.c's (there, most of it parsing the module's BTF,
+ * about 0.3 ms of host CPU for virtio_net's 7.6 KiB).
  */
 #include <errno.h>
 #include <inttypes.h>
