@@ -29,13 +29,23 @@ struct kh_btf {
 	struct btf *btf;
 };
 
-static int wrap(struct btf *b, struct kh_btf **btfp)
+/*
+ * What a libbpf parser gave: b, or NULL with errno (libbpf 1.x sets it),
+ * taken as it returned; what names the bytes for the error.
+ */
+static int adopt(struct btf *b, int parse_errno, struct kh_btf **btfp,
+		 const char *what, struct kh_err *err)
 {
-	struct kh_btf *kb = calloc(1, sizeof(*kb));
+	int why = parse_errno > 0 ? parse_errno : EINVAL;
+	struct kh_btf *kb;
 
+	if (!b)
+		return kh_err_set(err, why, "%s does not parse: %s", what,
+				  strerror(why));
+	kb = calloc(1, sizeof(*kb));
 	if (!kb) {
 		btf__free(b);
-		return -ENOMEM;
+		return kh_err_set(err, ENOMEM, "out of memory loading BTF");
 	}
 	kb->btf = b;
 	*btfp = kb;
@@ -45,8 +55,9 @@ static int wrap(struct btf *b, struct kh_btf **btfp)
 int kh_btf_load(const void *data, size_t len, struct kh_btf **btfp,
 		struct kh_err *err)
 {
+	char what[64];
 	struct btf *b;
-	int ret;
+	int saved;
 
 	if (!data || !btfp)
 		return kh_err_set(err, EINVAL, "kh_btf_load: bad arguments");
@@ -56,23 +67,16 @@ int kh_btf_load(const void *data, size_t len, struct kh_btf **btfp,
 	/* btf__new keeps its own copy of the bytes. */
 	errno = 0;
 	b = btf__new(data, (__u32)len);
-	/* libbpf 1.x returns NULL and sets errno. */
-	if (!b) {
-		ret = errno > 0 ? -errno : -EINVAL;
-		return kh_err_set(err, -ret, "the kernel's BTF (%zu bytes) does not parse: %s",
-				  len, strerror(-ret));
-	}
-	ret = wrap(b, btfp);
-	if (ret)
-		return kh_err_set(err, ENOMEM, "out of memory loading BTF");
-	return 0;
+	saved = errno;
+	snprintf(what, sizeof(what), "the kernel's BTF (%zu bytes)", len);
+	return adopt(b, saved, btfp, what, err);
 }
 
 int kh_btf_load_split(const void *data, size_t len,
 		      const struct kh_btf *base, struct kh_btf **btfp,
 		      struct kh_err *err)
 {
-	char path[64];
+	char path[64], what[64];
 	struct btf *b;
 	int fd, ret;
 
@@ -99,37 +103,26 @@ int kh_btf_load_split(const void *data, size_t len,
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	errno = 0;
 	b = btf__parse_raw_split(path, base->btf);
-	ret = errno > 0 ? -errno : -EINVAL;
+	ret = errno;
 	close(fd);
-	if (!b)
-		return kh_err_set(err, -ret, "module BTF (%zu bytes) does not parse: %s",
-				  len, strerror(-ret));
-	ret = wrap(b, btfp);
-	if (ret)
-		return kh_err_set(err, ENOMEM, "out of memory loading BTF");
-	return 0;
+	snprintf(what, sizeof(what), "module BTF (%zu bytes)", len);
+	return adopt(b, ret, btfp, what, err);
 }
 
 int kh_btf_load_elf(const char *path, struct kh_btf **btfp,
 		    struct kh_err *err)
 {
+	char what[PATH_MAX + 16];
 	struct btf *b;
-	int ret;
+	int saved;
 
 	if (!path || !btfp)
 		return kh_err_set(err, EINVAL, "kh_btf_load_elf: bad arguments");
 	errno = 0;
 	b = btf__parse_elf(path, NULL);
-	/* libbpf 1.x returns NULL and sets errno. */
-	if (!b) {
-		ret = errno > 0 ? -errno : -EINVAL;
-		return kh_err_set(err, -ret, "no usable BTF in %s: %s", path,
-				  strerror(-ret));
-	}
-	ret = wrap(b, btfp);
-	if (ret)
-		return kh_err_set(err, ENOMEM, "out of memory loading BTF");
-	return 0;
+	saved = errno;
+	snprintf(what, sizeof(what), "the BTF in %s", path);
+	return adopt(b, saved, btfp, what, err);
 }
 
 void kh_btf_free(struct kh_btf *btf)
