@@ -158,9 +158,10 @@ $(BROKER_BENCH): $(O)/tools/bench/kh-broker-bench.o $(PROTO_OBJS) \
 	$(CC) $(CFLAGS) -o $@ $< $(PROTO_OBJS) $(LIBKEYHOLE_A) $(PKG_LIBS) \
 		$(LDLIBS)
 
-$(BENCH): $(O)/tools/bench/kh-bench.o $(LIBKEYHOLE_A)
+$(BENCH): $(O)/tools/bench/kh-bench.o $(O)/tools/bench/views.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBKEYHOLE_A) $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBKEYHOLE_A) $(PKG_LIBS) \
+		$(LDLIBS)
 
 $(CRAWL_BENCH): $(O)/tools/bench/kh-crawl-bench.o $(LIBKEYHOLE_A)
 	@mkdir -p $(@D)

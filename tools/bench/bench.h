@@ -42,4 +42,7 @@ static inline void die(const char *what, const struct kh_err *err)
 	exit(1);
 }
 
+/* views.c: prints the table of each command's cost per technique. */
+int views_table(const char *spec, int repeat);
+
 #endif /* KH_BENCH_H */

@@ -18,6 +18,9 @@
  *
  * kh-bench --ladder VM DATA: the raw-access ladder, every available access
  * technique side by side on one guest (see ladder()).
+ *
+ * kh-bench --views VM REPEAT: each keyhole command's cost per technique
+ * (views.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -582,13 +585,15 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--ladder"))
 		return ladder(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "--views") && atoi(argv[3]) >= 3)
+		return views_table(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "--consistency")) {
 		/* kh-bench --consistency VM CRAWLS DATAFILE */
 		consistency_rows(argv[2], atoi(argv[3]), argv[4]);
 		return 0;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: kh-bench VM REPEAT | --consistency VM CRAWLS DATAFILE | --ladder VM DATAFILE\n");
+		fprintf(stderr, "usage: kh-bench VM REPEAT | --consistency VM CRAWLS DATAFILE | --ladder VM DATAFILE | --views VM REPEAT\n");
 		return 2;
 	}
 	repeat = atoi(argv[2]);

@@ -196,6 +196,28 @@ crawl_speed_section() {
 	fi
 }
 
+# What each keyhole command costs on a warm handle, per technique, and
+# the two parts of ss and ip that cost the most (tools/bench/views.c).
+views_section() {
+	echo
+	echo "## What each command costs (guest fixed4)"
+	echo
+	echo "\`kh-bench --views\` (tools/bench/views.c) runs each keyhole command"
+	echo "as the CLI and keyholed do, through kh_query() (everything but"
+	echo "printing), $((repeat * 10)) times per technique on one warm handle"
+	echo "after one untimed run; medians and p90 of wall time, CPU as the mean."
+	echo "*read calls* are system calls (0 for memmap, which reads a mapping)."
+	echo "Two commands are also taken apart, each against itself without the"
+	echo "part: ss's walk of the kernel's socket hash tables (the TCP and UDP"
+	echo "sockets no process holds; when one has a file, a second walk of the"
+	echo "fd tables decides whether it is in flight, and the test guest always"
+	echo "has sockets in flight), and ip's per-driver counters (virtio_net's,"
+	echo "laid out by the module's own BTF, which is read and parsed per call)."
+	echo
+	"$O/bin/kh-bench" --views "$(cat "$work/fixed4/qemu.pid")" \
+		"$((repeat * 10))"
+}
+
 kmod_value() {
 	awk -v k="$1" '$1 == k { print $2; exit }' "$O/bench/kmod.txt"
 }
@@ -283,6 +305,7 @@ kmod_section() {
 		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat"
 	done
 	crawl_speed_section
+	views_section
 	echo
 	echo "## libvirt domain: $libvirt_shape (tests/guest/libvirt.sh)"
 	echo
