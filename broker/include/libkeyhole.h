@@ -468,6 +468,37 @@ int kh_modules(struct kh_vm *vm, struct kh_module_list **listp,
 	       struct kh_err *err);
 void kh_module_list_free(struct kh_module_list *list);
 
+/*
+ * The kernel log, as dmesg and /dev/kmsg show it: every finalized record
+ * of the printk ring buffer (Linux 5.10+), oldest first. Records the
+ * guest overwrote while they were read are dropped, and the result says
+ * how many.
+ */
+#define KH_KMSG_SUBSYSTEM_LEN 16
+#define KH_KMSG_DEVICE_LEN 48
+struct kh_kmsg {
+	uint64_t seq;		/* /dev/kmsg's sequence number */
+	uint64_t ts_nsec;	/* local_clock() at logging: since boot */
+	uint64_t desc_id;	/* the ring descriptor's id */
+	size_t text_off;	/* the text, NUL-terminated, at list->text + */
+	uint16_t text_len;	/* ... its bytes, unescaped (may hold NUL) */
+	uint8_t facility;	/* syslog's: 0 kern, 1 user, ... */
+	uint8_t level;		/* 0 emerg ... 7 debug */
+	uint8_t flags;		/* LOG_NEWLINE 2, LOG_CONT 8 */
+	uint32_t caller_id;	/* a thread id, or 0x80000000 | a CPU */
+	char subsystem[KH_KMSG_SUBSYSTEM_LEN];	/* dev_printk's, or "" */
+	char device[KH_KMSG_DEVICE_LEN];
+};
+struct kh_kmsg_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_kmsg *msgs;
+	char *text;
+};
+int kh_dmesg(struct kh_vm *vm, struct kh_kmsg_list **listp,
+	     struct kh_err *err);
+void kh_kmsg_list_free(struct kh_kmsg_list *list);
+
 /* Network interfaces of the initial network namespace. */
 #define KH_IFADDR_MAX 16
 struct kh_ifaddr {
@@ -882,6 +913,16 @@ json_t *kh_json_mem_info(const struct kh_mem_info *mem);
 json_t *kh_json_modules(const struct kh_module_list *list);
 
 /*
+ * [{"seq", "ts_ns", "facility" and "level" (names as dmesg -x gives
+ * them: "kern", "user", ...; "emerg" ... "debug"), "caller" ("T123" a
+ * thread, "C1" a CPU), "text" (escaped as /dev/kmsg escapes it: every
+ * byte below 0x20, from 0x7f, and the backslash as \xHH), "cont" (a
+ * continuation of the record before it), and "subsystem" and "device"
+ * when dev_printk gave them}].
+ */
+json_t *kh_json_dmesg(const struct kh_kmsg_list *list);
+
+/*
  * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),
  * "mac_len", "addrs" [{"family" ("inet", "inet6"), "addr" (without the
  * prefix; "?" for an unknown family), "prefixlen"}], "link_flags" (IFF_*
@@ -969,7 +1010,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * Names and arguments (an object; NULL means {}; an unknown key or a
  * value of the wrong type is EINVAL, named in err):
  *   "ps"        {"threads": bool}
- *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat"   {}
+ *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat", "dmesg"   {}
  *   "lsof"      {"pid": int > 0}       (one process; default every one)
  *   "maps"      {"pid": int > 0}       (required)
  *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
@@ -979,7 +1020,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
- * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps",
+ * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg",
  * "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *

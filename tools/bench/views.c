@@ -76,6 +76,7 @@ static const struct view views[] = {
 	{ "ss (netstat)", "netstat", NULL, NULL },
 	{ "ip -s (ifconfig)", "ifconfig", NULL, NULL },
 	{ "lsmod", "lsmod", NULL, NULL },
+	{ "dmesg", "dmesg", NULL, NULL },
 	{ "maps 1", "maps", "{\"pid\": 1}", NULL },
 	{ "info", "info", NULL, NULL },
 	{ "mem", "mem", NULL, NULL },

@@ -13,6 +13,8 @@
  *   from the guest kernel's counters as its /proc/meminfo does.
  * - lsmod: the loaded kernel modules, in the order and with the sizes,
  *   use counts and states of the guest's /proc/modules.
+ * - dmesg: the kernel log from the guest's printk ring buffer, oldest
+ *   record first, as dmesg prints it.
  * - ifconfig: the interfaces of the guest's initial network namespace
  *   with their flags, MTU, hardware address and IPv4 and IPv6 addresses.
  * - techniques: every access technique with its class in the taxonomy

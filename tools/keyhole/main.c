@@ -113,6 +113,8 @@ const struct subcommand subcommands[] = {
 	     "/run/web1/qmp.sock"),
 	VIEW(mem, "memory use, as /proc/meminfo", "web1"),
 	TABLE_VIEW(lsmod, "loaded kernel modules", "web1 --noheadings"),
+	VIEW(dmesg, "the kernel log, as dmesg (JSON escaped as /dev/kmsg)",
+	     "web1 --json"),
 	VIEW(ifconfig, "network interfaces and addresses", "web1"),
 	{ .name = "ip", .run = cmd_ip, .usage = "[-s] VM",
 	  .summary = "network interfaces and addresses as ip addr (JSON as ip -j addr)",

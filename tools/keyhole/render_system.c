@@ -116,3 +116,29 @@ void render_lsmod(const json_t *doc, FILE *out)
 	table_print(t, out);
 	table_free(t);
 }
+
+/*
+ * The kernel log as dmesg prints it: "[seconds.micros] text", the text as
+ * the document has it (escaped as /dev/kmsg escapes it, so nothing the
+ * guest logged reaches the terminal as a control byte).
+ */
+void render_dmesg(const json_t *doc, FILE *out)
+{
+	const json_t *records = json_object_get(doc, "dmesg");
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(records, i, m) {
+		uint64_t ns = field_u64(m, "ts_ns");
+		const char *text = json_string_value(json_object_get(m, "text"));
+		size_t size = text ? strlen(text) + 1 : 1;
+		char *line = malloc(size);
+
+		if (!line)
+			break;
+		kh_printable(text ?: "", size, line);
+		fprintf(out, "[%5" PRIu64 ".%06" PRIu64 "] %s\n",
+			ns / 1000000000, ns % 1000000000 / 1000, line);
+		free(line);
+	}
+}

@@ -2,7 +2,8 @@
 /*
  * The queries about the VM and its OS as a whole: vm (what attaching
  * learnt), info (uname, uptime, CPUs, load), mem (/proc/meminfo) and
- * lsmod (modules, in the guest's order, as /proc/modules has them).
+ * lsmod (modules, in the guest's order, as /proc/modules has them) and
+ * dmesg (the kernel log, oldest first, as /dev/kmsg has it).
  */
 #include "query/query.h"
 
@@ -70,4 +71,23 @@ static int run_lsmod(struct kh_vm *vm, const struct kh_query_args *args,
 
 const struct kh_query_op kh_query_lsmod = {
 	.name = "lsmod", .args = kh_query_no_args, .run = run_lsmod,
+};
+
+static int run_dmesg(struct kh_vm *vm, const struct kh_query_args *args,
+		     struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_kmsg_list *list;
+	int ret;
+
+	ret = kh_dmesg(vm, &list, err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("dmesg", kh_json_dmesg(list), &list->result,
+			    res, err);
+	kh_kmsg_list_free(list);
+	return ret;
+}
+
+const struct kh_query_op kh_query_dmesg = {
+	.name = "dmesg", .args = kh_query_no_args, .run = run_dmesg,
 };
