@@ -127,7 +127,7 @@ static void compare(const char *broker, int json, const char *cmd)
 int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
-		"ps", "ps -T", "vm", "info", "mem", "lsmod", "ifconfig",
+		"ps", "ps -T", "vm", "info", "mem", "lsmod", "dmesg", "ifconfig",
 		"netstat", "lsof", "lsof -p 1", "maps 1", "techniques",
 		"crawl --summary", "crawl --count 1", NULL,
 	};

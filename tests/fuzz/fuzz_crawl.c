@@ -11,7 +11,10 @@
  * list of 12-byte patches (u16 which range, u16 where in it, u64 value)
  * applied to the private copy of the image, crawled, then undone. Each
  * crawl is also encoded as keyhole crawl prints it (kh_json_crawl), so
- * the encoders see every corruption of the strings they make printable.
+ * the encoders see every corruption of the strings they make printable,
+ * and followed by the views a crawl does not make (dmesg), each through
+ * its query. Reads larger than a page are recorded as the pages they
+ * span, so that arrays read whole are corrupted too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,16 +43,24 @@ static int recording_read(struct kh_access *acc, struct kh_read *reads,
 {
 	unsigned int i;
 
-	for (i = 0; i < nr && nr_seen < MAX_SEEN; i++)
-		if (reads[i].len <= 4096)
-			seen[nr_seen++] = (struct seen){ reads[i].addr,
-							 reads[i].len };
+	/* Large reads (an array read whole) as the pages they span. */
+	for (i = 0; i < nr; i++) {
+		uint64_t at;
+
+		for (at = 0; at < reads[i].len && nr_seen < MAX_SEEN;
+		     at += 4096)
+			seen[nr_seen++] = (struct seen){ reads[i].addr + at,
+				reads[i].len - at < 4096 ?
+				reads[i].len - at : 4096 };
+	}
 	return image_read(acc, reads, nr);
 }
 
 static void crawl_once(void)
 {
+	static const char *const views[] = { "dmesg" };
 	struct kh_crawl *crawl;
+	unsigned int i;
 	struct kh_err err = { 0 };
 	json_t *doc;
 
@@ -59,6 +70,15 @@ static void crawl_once(void)
 	free(json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	json_decref(doc);
 	kh_crawl_free(crawl);
+	/* The views no crawl makes, each through its query's encoder. */
+	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		struct kh_query_result res;
+
+		if (!kh_query(vm, views[i], NULL, &res, &err)) {
+			free(json_dumps(res.doc, JSON_COMPACT));
+			kh_query_result_release(&res);
+		}
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -1164,6 +1164,65 @@ static void req_cat(const char *path)
 		fprintf(out, "error %s: %s\n", path, strerror(errno));
 }
 
+/*
+ * "kmsg-mark TEXT": TEXT logged through /dev/kmsg at level notice (the
+ * facility is then user), as a marker a test can look for.
+ */
+static void req_kmsg_mark(const char *text)
+{
+	char line[512];
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	int n = snprintf(line, sizeof(line), "<5>%s\n", text);
+
+	if (fd < 0 || write(fd, line, n) != n)
+		fprintf(out, "error /dev/kmsg: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * "kmsg SEQ": the records of /dev/kmsg from sequence number SEQ on, one
+ * per line as "SEQ PRI TS_USEC FLAG TEXT" (TEXT escaped as /dev/kmsg
+ * escapes it), without the dictionary lines. Records the ring dropped
+ * while reading (EPIPE) are skipped, as dmesg skips them.
+ */
+static void req_kmsg(const char *arg)
+{
+	unsigned long long from = strtoull(arg, NULL, 10), seq, ts;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char rec[8192 + 1], flag;
+	unsigned int pri;
+	ssize_t n;
+
+	if (fd < 0) {
+		fprintf(out, "error /dev/kmsg: %s\n", strerror(errno));
+		return;
+	}
+	for (;;) {
+		char *text, *nl;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text || sscanf(rec, "%u,%llu,%llu,%c", &pri, &seq, &ts,
+				    &flag) != 4)
+			continue;
+		nl = strchr(++text, '\n');
+		if (nl)
+			*nl = 0;
+		if (seq >= from)
+			fprintf(out, "%llu %u %llu %c %s\n", seq, pri, ts, flag,
+				text);
+	}
+	if (n < 0 && errno != EAGAIN)
+		fprintf(out, "error read /dev/kmsg: %s\n", strerror(errno));
+	close(fd);
+}
+
 static int ifindex_cmp(const void *a, const void *b)
 {
 	const int *x = a, *y = b;
@@ -1652,6 +1711,10 @@ static void handle(char *req)
 		req_timewait();
 	else if (!strcmp(req, "netdev"))
 		req_cat("/proc/net/dev");
+	else if (!strncmp(req, "kmsg ", 5))
+		req_kmsg(req + 5);
+	else if (!strncmp(req, "kmsg-mark ", 10))
+		req_kmsg_mark(req + 10);
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||

@@ -366,7 +366,7 @@ static const struct {
 	{ .cmd = "list", .options = { "--probe" } },
 	{ .cmd = "ps", .options = { "--threads" } },
 	{ .cmd = "vm" }, { .cmd = "info" }, { .cmd = "mem" },
-	{ .cmd = "lsmod" }, { .cmd = "ifconfig" },
+	{ .cmd = "lsmod" }, { .cmd = "dmesg" }, { .cmd = "ifconfig" },
 	{ .cmd = "lsof", .options = { "--pid" } },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
@@ -492,7 +492,8 @@ int main(int argc, char **argv)
 	static const char *const commands[][3] = {
 		{ "ps", "", "ps" }, { "ps", "-T", "ps" }, { "vm", "", NULL },
 		{ "info", "", NULL }, { "mem", "", NULL },
-		{ "lsmod", "", "lsmod" }, { "ifconfig", "", "ifconfig" },
+		{ "lsmod", "", "lsmod" }, { "dmesg", "", "dmesg" },
+		{ "ifconfig", "", "ifconfig" },
 		{ "netstat", "", "ss" }, { "lsof", "", "lsof" },
 		{ "lsof", "-p 1", "lsof" }, { "maps", "1", "maps" },
 		{ "techniques", "", "techniques" },

@@ -92,7 +92,7 @@ static void techniques(const struct guest *g)
 int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
-		"list", "ps", "vm", "info", "mem", "lsmod", "ifconfig", "ip",
+		"list", "ps", "vm", "info", "mem", "lsmod", "dmesg", "ifconfig", "ip",
 		"addr", "lsof",
 		"ss", "netstat", "maps", "techniques", "crawl", "watch", NULL,
 	};

@@ -329,6 +329,34 @@ static void test_result_rule(void)
 	CHECK(!kh_json_listing("ps", NULL, NULL), "a listing of nothing");
 }
 
+/*
+ * The kernel log: text escaped byte for byte as the guest's /dev/kmsg
+ * escapes it (controls, a backslash, bytes past 0x7e, an embedded NUL
+ * and newline), levels and facilities by name, a CPU and a thread as
+ * caller, a continuation, and dev_printk's subsystem and device.
+ */
+static void test_dmesg(void)
+{
+	static char text[] = "Linux version 6.1\0" "a\\b\x1b[31m\xc3\xa9\0x\ny\0" "cont\0";
+	struct kh_kmsg msgs[] = {
+		{ .seq = 0, .ts_nsec = 0, .text_off = 0, .text_len = 17,
+		  .facility = 0, .level = 5, .caller_id = 0x80000000 },
+		{ .seq = 7, .ts_nsec = 1234567891, .text_off = 18,
+		  .text_len = 14, .facility = 1, .level = 6, .flags = 2,
+		  .caller_id = 42, .subsystem = "pci",
+		  .device = "+pci:0000:00:01.0" },
+		{ .seq = 8, .ts_nsec = 1234567999, .text_off = 33,
+		  .text_len = 4, .facility = 23, .level = 7, .flags = 8,
+		  .caller_id = 42 },
+	};
+	struct kh_kmsg_list list = { .nr = 3, .msgs = msgs, .text = text };
+
+	expect("dmesg", kh_json_dmesg(&list),
+	       "[{\"seq\":0,\"ts_ns\":0,\"facility\":\"kern\",\"level\":\"notice\",\"caller\":\"C0\",\"text\":\"Linux version 6.1\",\"cont\":false},"
+	       "{\"seq\":7,\"ts_ns\":1234567891,\"facility\":\"user\",\"level\":\"info\",\"caller\":\"T42\",\"text\":\"a\\\\x5cb\\\\x1b[31m\\\\xc3\\\\xa9\\\\x00x\\\\x0ay\",\"cont\":false,\"subsystem\":\"pci\",\"device\":\"+pci:0000:00:01.0\"},"
+	       "{\"seq\":8,\"ts_ns\":1234567999,\"facility\":\"local7\",\"level\":\"debug\",\"caller\":\"T42\",\"text\":\"cont\",\"cont\":true}]");
+}
+
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
@@ -336,6 +364,7 @@ int main(void)
 	expect("os", kh_json_os_info(&os), os_want);
 	expect("mem", kh_json_mem_info(&mem), mem_want);
 	expect("modules", kh_json_modules(&module_list), modules_want);
+	test_dmesg();
 	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
 	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
 	expect("files", kh_json_files(&file_list, &task_list), files_want);
