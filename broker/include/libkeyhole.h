@@ -412,6 +412,13 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		    size_t size, size_t *len, struct kh_err *err);
 int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 		uint64_t *pages, struct kh_err *err);
+/*
+ * The environment, NUL-separated, as /proc/PID/environ: the bytes from
+ * env_start to env_end (at most size, and 128 KiB) that are resident;
+ * *len 0 for a process that has none yet. -ENOENT as kh_task_cmdline.
+ */
+int kh_task_environ(struct kh_vm *vm, const struct kh_task *task, char *buf,
+		    size_t size, size_t *len, struct kh_err *err);
 
 /* OS and CPUs, as uname(2), /proc/uptime and /proc/loadavg show them. */
 struct kh_os_info {
@@ -923,6 +930,13 @@ json_t *kh_json_modules(const struct kh_module_list *list);
 json_t *kh_json_dmesg(const struct kh_kmsg_list *list);
 
 /*
+ * {"pid", "comm", "environ" [entries, printable as argv's are]} from a
+ * process's environment as kh_task_environ() read it.
+ */
+json_t *kh_json_environ(const struct kh_task *task, const char *env,
+			size_t len);
+
+/*
  * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),
  * "mac_len", "addrs" [{"family" ("inet", "inet6"), "addr" (without the
  * prefix; "?" for an unknown family), "prefixlen"}], "link_flags" (IFF_*
@@ -1011,7 +1025,8 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * value of the wrong type is EINVAL, named in err):
  *   "ps"        {"threads": bool}
  *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat", "dmesg"   {}
- *   "lsof"      {"pid": int > 0}       (one process; default every one)
+ *   "lsof", "envars"   {"pid": int > 0}       (one process; default
+ *               every one)
  *   "maps"      {"pid": int > 0}       (required)
  *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
  *                "budget_ms": int >= 0, "budget_kib": int >= 0}
@@ -1020,7 +1035,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
- * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg",
+ * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars",
  * "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *

@@ -128,7 +128,8 @@ int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"ps", "ps -T", "vm", "info", "mem", "lsmod", "dmesg", "ifconfig",
-		"netstat", "lsof", "lsof -p 1", "maps 1", "techniques",
+		"netstat", "lsof", "lsof -p 1", "maps 1", "envars",
+		"envars -p 1", "techniques",
 		"crawl --summary", "crawl --count 1", NULL,
 	};
 	const char *broker = broker_socket();

@@ -1165,6 +1165,56 @@ static void req_cat(const char *path)
 }
 
 /*
+ * "environs": every process's /proc/PID/environ, one "PID ENTRY" line per
+ * entry (bytes outside printable ASCII as '?', as keyhole gives them),
+ * and "PID" alone for a process with an empty one; processes whose
+ * environ cannot be read (kernel threads, gone) are left out.
+ */
+static void req_environs(void)
+{
+	static char env[128 * 1024];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		fprintf(out, "error opendir /proc: %s\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[64];
+		ssize_t n, i, start = 0;
+		int fd;
+
+		if (!numeric(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/environ",
+			 atol(de->d_name));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, env, sizeof(env));
+		close(fd);
+		if (n < 0)
+			continue;
+		if (!n)
+			fprintf(out, "%ld\n", atol(de->d_name));
+		for (i = 0; i < n; i++) {
+			if (env[i] && i + 1 < n) {
+				if (env[i] < 0x20 || env[i] >= 0x7f)
+					env[i] = '?';
+				continue;
+			}
+			if (env[i] && (env[i] < 0x20 || env[i] >= 0x7f))
+				env[i] = '?';
+			fprintf(out, "%ld %.*s\n", atol(de->d_name),
+				(int)(i - start + !!env[i]), env + start);
+			start = i + 1;
+		}
+	}
+	closedir(d);
+}
+
+/*
  * "kmsg-mark TEXT": TEXT logged through /dev/kmsg at level notice (the
  * facility is then user), as a marker a test can look for.
  */
@@ -1711,6 +1761,8 @@ static void handle(char *req)
 		req_timewait();
 	else if (!strcmp(req, "netdev"))
 		req_cat("/proc/net/dev");
+	else if (!strcmp(req, "environs"))
+		req_environs();
 	else if (!strncmp(req, "kmsg ", 5))
 		req_kmsg(req + 5);
 	else if (!strncmp(req, "kmsg-mark ", 10))

@@ -368,6 +368,7 @@ static const struct {
 	{ .cmd = "vm" }, { .cmd = "info" }, { .cmd = "mem" },
 	{ .cmd = "lsmod" }, { .cmd = "dmesg" }, { .cmd = "ifconfig" },
 	{ .cmd = "lsof", .options = { "--pid" } },
+	{ .cmd = "envars", .options = { "--pid" } },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
 				       "--summary", "--budget-ms",
@@ -496,6 +497,7 @@ int main(int argc, char **argv)
 		{ "ifconfig", "", "ifconfig" },
 		{ "netstat", "", "ss" }, { "lsof", "", "lsof" },
 		{ "lsof", "-p 1", "lsof" }, { "maps", "1", "maps" },
+		{ "envars", "", "envars" }, { "envars", "-p 1", "envars" },
 		{ "techniques", "", "techniques" },
 		{ "crawl", "--summary", NULL },
 	};

@@ -77,6 +77,7 @@ static const struct view views[] = {
 	{ "ip -s (ifconfig)", "ifconfig", NULL, NULL },
 	{ "lsmod", "lsmod", NULL, NULL },
 	{ "dmesg", "dmesg", NULL, NULL },
+	{ "envars", "envars", NULL, NULL },
 	{ "maps 1", "maps", "{\"pid\": 1}", NULL },
 	{ "info", "info", NULL, NULL },
 	{ "mem", "mem", NULL, NULL },

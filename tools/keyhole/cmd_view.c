@@ -21,7 +21,13 @@
  *   of Suneja et al. (VEE 2015), its properties, and whether it can work
  *   on this VM, and if not, why and what would enable it.
  * (ss and netstat, the sockets, take options: cmd_ss.c.)
+ *
+ * And those that take -p PID for one process (every process without):
+ * - lsof: the open files, as the guest's /proc/PID/fd shows them.
+ * - envars: the environment, as the guest's /proc/PID/environ has it.
  */
+#include <stdint.h>
+
 #include "keyhole.h"
 
 int cmd_view(const struct options *opts, const struct subcommand *cmd,
@@ -33,6 +39,36 @@ int cmd_view(const struct options *opts, const struct subcommand *cmd,
 	if (ret)
 		return ret;
 	if (run_query(opts, args->pos[0], cmd->name, json_object(), &res))
+		return 1;
+	return show_result(opts, &res, cmd->render);
+}
+
+const struct cmd_option pid_view_options[] = {
+	OPTION("pid", 'p', "PID", "only this process (as the guest numbers it)"),
+	{ .name = NULL },
+};
+
+int cmd_pid_view(const struct options *opts, const struct subcommand *cmd,
+		 const struct cmd_args *args)
+{
+	struct kh_query_result res;
+	unsigned long pid = 0;
+	unsigned int i;
+	json_t *q;
+	int ret;
+
+	for (i = 0; i < args->nr_opts; i++) {
+		ret = parse_uint(opts, cmd, "--pid", args->opt[i].value, 1,
+				 INT32_MAX, &pid);
+		if (ret)
+			return ret;
+	}
+	ret = expect_args(opts, cmd, args, 1, "one VM");
+	if (ret)
+		return ret;
+	/* Without a pid: every process. */
+	q = pid ? json_pack("{s:i}", "pid", (int)pid) : json_object();
+	if (run_query(opts, args->pos[0], cmd->name, q, &res))
 		return 1;
 	return show_result(opts, &res, cmd->render);
 }

@@ -114,7 +114,7 @@ struct subcommand {
 	const char *summary;
 	const struct cmd_option *options;	/* NULL-terminated, or NULL */
 	const char *example;	/* arguments after "keyhole NAME" */
-	render_fn *render;	/* of the query cmd_view sends */
+	render_fn *render;	/* of the query cmd_view, cmd_pid_view send */
 	const struct table_column *columns;	/* of its table, if any */
 };
 
@@ -243,7 +243,6 @@ void subcommand_usage(const struct subcommand *cmd, FILE *out);
 	extern const struct cmd_option name##_options[]
 
 COMMAND(ps);
-COMMAND(lsof);
 COMMAND(ss);
 COMMAND(ip);
 COMMAND(maps);
@@ -254,6 +253,10 @@ COMMAND(list);
 /* The commands whose one argument is a VM and which take no options. */
 int cmd_view(const struct options *opts, const struct subcommand *cmd,
 	     const struct cmd_args *args);
+/* The same with -p PID, for one process (lsof, envars). */
+extern const struct cmd_option pid_view_options[];
+int cmd_pid_view(const struct options *opts, const struct subcommand *cmd,
+		 const struct cmd_args *args);
 
 /* The subcommand entry called name (for --help of each). */
 const struct subcommand *subcommand_find(const char *name);

@@ -48,7 +48,8 @@ struct kh_query_op {
 	int (*check)(const struct kh_query_args *args, struct kh_err *err);
 };
 
-extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps;
+extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
+	kh_query_envars;
 extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
 	kh_query_lsmod, kh_query_dmesg;
 extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;

@@ -230,6 +230,53 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 }
 
 /*
+ * As environ_read() (fs/proc/base.c): env_start..env_end, at most size
+ * bytes (and CMDLINE_MAX), as far as the pages are there. The kernel
+ * reads exactly that range whatever it holds, so a process that wrote
+ * over its environment shows what it wrote, as /proc/PID/environ does.
+ */
+int kh_task_environ(struct kh_vm *vm, const struct kh_task *task, char *buf,
+		    size_t size, size_t *len, struct kh_err *err)
+{
+	struct user_page page = { .vpn = UINT64_MAX };
+	uint64_t root_gpa, run, mm;
+	const uint32_t *off;
+	struct mm_args args;
+	size_t want;
+	long got;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+
+	*len = 0;
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (!ret)
+		ret = task_mm(vm, task, &mm, err);
+	if (!ret)
+		ret = read_args(vm, off, mm, task->pid, &args, err);
+	if (ret)
+		return ret;
+	/* No environment yet (mid-exec), as the kernel says: empty. */
+	if (!args.env_end || args.env_start >= args.env_end)
+		return kh_vm_verify(vm, err);
+	if (!kh_kernel_ptr(vm, args.pgd) ||
+	    kh_kva_to_gpa(vm, args.pgd, &root_gpa, &run, NULL))
+		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
+				  args.pgd, task->pid);
+	want = args.env_end - args.env_start;
+	if (want > size)
+		want = size;
+	if (want > CMDLINE_MAX)
+		want = CMDLINE_MAX;
+	got = read_user(vm, root_gpa, args.env_start, buf, want, &page, err);
+	if (got < 0)
+		return got;
+	*len = got;
+	return kh_vm_verify(vm, err);
+}
+
+/*
  * A walk of one process's page tables towards one end of its argv,
  * for kh_cmdline_prefetch.
  */

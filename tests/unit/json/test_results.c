@@ -357,6 +357,15 @@ static void test_dmesg(void)
 	       "{\"seq\":8,\"ts_ns\":1234567999,\"facility\":\"local7\",\"level\":\"debug\",\"caller\":\"T42\",\"text\":\"cont\",\"cont\":true}]");
 }
 
+/* An environment: entries printable, an empty one kept, no final NUL. */
+static void test_environ(void)
+{
+	static const char env[] = "HOME=/\0TERM=x\x1b[2J\0\0LAST=1";
+
+	expect("environ", kh_json_environ(&tasks[1], env, sizeof(env) - 1),
+	       "{\"pid\":42,\"comm\":\"ev?[31mil??xxxxx\",\"environ\":[\"HOME=/\",\"TERM=x?[2J\",\"\",\"LAST=1\"]}");
+}
+
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
@@ -365,6 +374,7 @@ int main(void)
 	expect("mem", kh_json_mem_info(&mem), mem_want);
 	expect("modules", kh_json_modules(&module_list), modules_want);
 	test_dmesg();
+	test_environ();
 	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
 	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
 	expect("files", kh_json_files(&file_list, &task_list), files_want);

@@ -86,6 +86,10 @@ int main(void)
 		     "lsof: 'pid' must be an integer > 0");
 	expect_error("lsof", "{\"pid\": true}",
 		     "lsof: 'pid' must be an integer > 0");
+	expect_error("envars", "{\"pid\": 0}",
+		     "envars: 'pid' must be an integer > 0");
+	expect_error("dmesg", "{\"pid\": 1}",
+		     "dmesg: unknown argument 'pid'");
 	expect_error("lsof", "{\"pid\": 2147483648}",
 		     "lsof: 'pid' must be at most 2147483647");
 	expect_error("maps", "{\"pid\": [1]}",
@@ -123,6 +127,9 @@ int main(void)
 	expect_checked("info", "{}");
 	expect_checked("mem", NULL);
 	expect_checked("lsmod", NULL);
+	expect_checked("dmesg", NULL);
+	expect_checked("envars", NULL);
+	expect_checked("envars", "{\"pid\": 1}");
 	expect_checked("ifconfig", NULL);
 	expect_checked("netstat", NULL);
 	expect_checked("lsof", NULL);

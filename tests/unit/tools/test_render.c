@@ -17,6 +17,7 @@
  */
 #include "../../tools/keyhole/render_processes.c"
 #include "../../tools/keyhole/render_system.c"
+#include "../../tools/keyhole/render_environ.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
 #include "../../tools/keyhole/table.c"
@@ -402,11 +403,11 @@ static void malformed(void)
 		render_ps, render_ps_forest, render_lsof, render_maps,
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
-		render_techniques,
+		render_techniques, render_dmesg, render_envars,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques",
+		"techniques", "dmesg", "envars",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",

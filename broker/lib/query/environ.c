@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The envars query: each process's environment (or one's, with "pid"),
+ * as its /proc/PID/environ has it, by pid. Kernel threads have none and
+ * are left out; a process that exits while it is read is left out too,
+ * as /proc would no longer list it; one whose environment cannot be read
+ * is kept, empty, and the result says which and why.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "query/query.h"
+#include "walk/toolkit.h"
+
+/* As much as kh_task_environ() reads. */
+#define ENVIRON_MAX (128 * 1024)
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct kh_task *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int read_all(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_task_list *tasks, json_t *procs,
+		    struct kh_result *result, struct kh_err *err)
+{
+	char *buf = malloc(ENVIRON_MAX);
+	unsigned int i, found = 0;
+	int ret = 0;
+
+	if (!buf)
+		return kh_err_set(err, ENOMEM, "out of memory for an environment");
+	for (i = 0; i < tasks->nr && !ret; i++) {
+		const struct kh_task *t = &tasks->tasks[i];
+		struct kh_err one = { 0 };
+		size_t len = 0;
+
+		if ((args->pid && t->pid != args->pid) || t->pid != t->tgid)
+			continue;
+		found++;
+		if (!t->mm)
+			continue;
+		ret = kh_task_environ(vm, t, buf, ENVIRON_MAX, &len, &one);
+		if (ret == -ESRCH || ret == -EOPNOTSUPP) {
+			*err = one;
+			break;
+		}
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"the environment of process %d: %s", t->pid,
+				one.msg);
+			len = 0;
+			ret = 0;
+		}
+		if (json_array_append_new(procs, kh_json_environ(t, buf, len))) {
+			ret = kh_err_set(err, ENOMEM, "out of memory for an environment");
+			break;
+		}
+	}
+	free(buf);
+	if (!ret && args->pid && !found)
+		ret = kh_err_set(err, ENOENT, "no process %d in the guest",
+				 args->pid);
+	return ret;
+}
+
+static int run_envars(struct kh_vm *vm, const struct kh_query_args *args,
+		      struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_task_list *tasks = NULL;
+	json_t *procs = json_array();
+	int held, ret;
+
+	if (!procs)
+		return kh_err_set(err, ENOMEM, "out of memory for environments");
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_tasks(vm, 0, &tasks, err);
+	if (!ret) {
+		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks), by_pid);
+		ret = read_all(vm, args, tasks, procs, &tasks->result, err);
+	}
+	ret = kh_query_release(vm, held, ret, err);
+	if (!ret)
+		ret = kh_query_done("envars", procs, &tasks->result, res, err);
+	else
+		json_decref(procs);
+	kh_task_list_free(tasks);
+	return ret;
+}
+
+static const struct kh_query_arg envars_args[] = {
+	{ "pid", KH_QUERY_PID, 0, offsetof(struct kh_query_args, pid) },
+	{ NULL, 0, 0, 0 },
+};
+
+const struct kh_query_op kh_query_envars = {
+	.name = "envars", .args = envars_args, .run = run_envars,
+};
