@@ -506,6 +506,27 @@ int kh_dmesg(struct kh_vm *vm, struct kh_kmsg_list **listp,
 	     struct kh_err *err);
 void kh_kmsg_list_free(struct kh_kmsg_list *list);
 
+/*
+ * The kernel's own symbols, as /proc/kallsyms lists them (not modules'):
+ * decoded from the guest's kallsyms tables when attaching, at this
+ * boot's addresses, in address order (then name), one per name (the
+ * global one of a name static symbols share, else the first). match, if
+ * not NULL, keeps the names that contain it.
+ */
+struct kh_symbol {
+	uint64_t addr;
+	char type;		/* nm's letter: T t D d B b R r A ... */
+	const char *name;	/* in list->names */
+};
+struct kh_symbol_list {
+	unsigned int nr;
+	struct kh_symbol *symbols;
+	char *names;
+};
+int kh_kallsyms(struct kh_vm *vm, const char *match,
+		struct kh_symbol_list **listp, struct kh_err *err);
+void kh_symbol_list_free(struct kh_symbol_list *list);
+
 /* Network interfaces of the initial network namespace. */
 #define KH_IFADDR_MAX 16
 struct kh_ifaddr {
@@ -936,6 +957,9 @@ json_t *kh_json_dmesg(const struct kh_kmsg_list *list);
 json_t *kh_json_environ(const struct kh_task *task, const char *env,
 			size_t len);
 
+/* [{"addr", "type" (one letter), "name" (printable)}]. */
+json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
+
 /*
  * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),
  * "mac_len", "addrs" [{"family" ("inet", "inet6"), "addr" (without the
@@ -1025,6 +1049,8 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * value of the wrong type is EINVAL, named in err):
  *   "ps"        {"threads": bool}
  *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat", "dmesg"   {}
+ *   "kallsyms"  {"match": string}      (names containing it; printable
+ *               ASCII, 1 to 127 bytes; default every symbol)
  *   "lsof", "envars"   {"pid": int > 0}       (one process; default
  *               every one)
  *   "maps"      {"pid": int > 0}       (required)
@@ -1035,7 +1061,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
- * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars",
+ * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms",
  * "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *

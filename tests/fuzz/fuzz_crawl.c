@@ -131,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&which, data, 2);
 		memcpy(&where, data + 2, 2);
 		memcpy(&value, data + 4, 8);
-		s = &seen[which % nr_seen];
+		/* Spread over every range, however many a crawl reads. */
+		s = &seen[(uint64_t)which * nr_seen >> 16];
 		where %= s->len;
 		len = s->len - where < 8 ? s->len - where : 8;
 		at = kh_image_ptr(&vm->acc, s->gpa + where, len);

@@ -48,6 +48,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -1215,6 +1216,60 @@ static void req_environs(void)
 }
 
 /*
+ * "kallsyms NAME...": the lines of /proc/kallsyms for the kernel's own
+ * symbols (not modules') with those names, as "ADDR TYPE NAME", then
+ * "count N", how many of the kernel's own it lists in all, and "distinct
+ * N", how many names (static symbols of one name in several files are
+ * one name).
+ */
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void req_kallsyms(char *names)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[1024], want[4096], **all = NULL;
+	unsigned long count = 0, cap = 0, distinct = 0, i;
+
+	if (!f) {
+		fprintf(out, "error /proc/kallsyms: %s\n", strerror(errno));
+		return;
+	}
+	snprintf(want, sizeof(want), " %s ", names);
+	while (fgets(line, sizeof(line), f)) {
+		char addr[32], type[4], name[512], key[520];
+
+		if (strchr(line, '[') ||
+		    sscanf(line, "%31s %3s %511s", addr, type, name) != 3)
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 65536;
+			all = realloc(all, cap * sizeof(*all));
+			if (!all)
+				die("out of memory");
+		}
+		all[count++] = strdup(name);
+		snprintf(key, sizeof(key), " %s ", name);
+		if (strstr(want, key))
+			fprintf(out, "%s %s %s\n", addr, type, name);
+	}
+	fclose(f);
+	if (count)
+		qsort(all, count, sizeof(*all), str_cmp);
+	for (i = 0; i < count; i++) {
+		distinct += !i || strcmp(all[i - 1], all[i]);
+		if (i)
+			free(all[i - 1]);
+	}
+	if (count)
+		free(all[count - 1]);
+	free(all);
+	fprintf(out, "count %lu\ndistinct %lu\n", count, distinct);
+}
+
+/*
  * "kmsg-mark TEXT": TEXT logged through /dev/kmsg at level notice (the
  * facility is then user), as a marker a test can look for.
  */
@@ -1224,10 +1279,57 @@ static void req_kmsg_mark(const char *text)
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	int n = snprintf(line, sizeof(line), "<5>%s\n", text);
 
+	if (n >= (int)sizeof(line))
+		n = sizeof(line) - 1;
 	if (fd < 0 || write(fd, line, n) != n)
 		fprintf(out, "error /dev/kmsg: %s\n", strerror(errno));
 	if (fd >= 0)
 		close(fd);
+}
+
+/* "kmsg-size": the size of the kernel's log buffer (log_buf_len). */
+static void req_kmsg_size(void)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+
+	if (size < 0)
+		fprintf(out, "error klogctl: %s\n", strerror(errno));
+	else
+		fprintf(out, "%d\n", size);
+}
+
+/*
+ * "kmsg-flood TAG BYTES": records of about 200 bytes through /dev/kmsg
+ * until BYTES of text are logged, the last "TAG last", each write on an
+ * open of its own (/dev/kmsg rate-limits each opener to 10 a burst).
+ */
+static void req_kmsg_flood(const char *arg)
+{
+	char tag[64], line[256];
+	long bytes = 0, done = 0, n = 0;
+
+	if (sscanf(arg, "%63s %ld", tag, &bytes) != 2 || bytes < 0) {
+		fprintf(out, "error kmsg-flood TAG BYTES\n");
+		return;
+	}
+	while (done < bytes) {
+		int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+		int len = done + 256 < bytes ?
+			snprintf(line, sizeof(line), "<6>%s %ld %0180d\n", tag,
+				 n++, 0) :
+			snprintf(line, sizeof(line), "<6>%s last\n", tag);
+
+		if (fd < 0 || write(fd, line, len) != len) {
+			fprintf(out, "error /dev/kmsg: %s\n", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		close(fd);
+		if (done + 256 >= bytes)
+			break;
+		done += len;
+	}
 }
 
 /*
@@ -1761,10 +1863,16 @@ static void handle(char *req)
 		req_timewait();
 	else if (!strcmp(req, "netdev"))
 		req_cat("/proc/net/dev");
+	else if (!strncmp(req, "kallsyms ", 9))
+		req_kallsyms(req + 9);
 	else if (!strcmp(req, "environs"))
 		req_environs();
 	else if (!strncmp(req, "kmsg ", 5))
 		req_kmsg(req + 5);
+	else if (!strcmp(req, "kmsg-size"))
+		req_kmsg_size();
+	else if (!strncmp(req, "kmsg-flood ", 11))
+		req_kmsg_flood(req + 11);
 	else if (!strncmp(req, "kmsg-mark ", 10))
 		req_kmsg_mark(req + 10);
 	else if (!strncmp(req, "pids ", 5))

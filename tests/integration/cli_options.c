@@ -369,6 +369,7 @@ static const struct {
 	{ .cmd = "lsmod" }, { .cmd = "dmesg" }, { .cmd = "ifconfig" },
 	{ .cmd = "lsof", .options = { "--pid" } },
 	{ .cmd = "envars", .options = { "--pid" } },
+	{ .cmd = "kallsyms", .options = { "--match" } },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
 				       "--summary", "--budget-ms",
@@ -498,6 +499,7 @@ int main(int argc, char **argv)
 		{ "netstat", "", "ss" }, { "lsof", "", "lsof" },
 		{ "lsof", "-p 1", "lsof" }, { "maps", "1", "maps" },
 		{ "envars", "", "envars" }, { "envars", "-p 1", "envars" },
+		{ "kallsyms", "-m sys_call_table", "kallsyms" },
 		{ "techniques", "", "techniques" },
 		{ "crawl", "--summary", NULL },
 	};

@@ -7,7 +7,12 @@
  * it has the same sequence number, priority, timestamp (to the
  * microsecond /dev/kmsg gives), continuation flag and text, escaped as
  * /dev/kmsg escapes it, with no record missing or added. Through two
- * access techniques.
+ * access techniques: the second after the guest logged half again as
+ * much as its ring holds, in steps of an eighth, so that the ring
+ * wrapped, its positions overflowed (the kernel starts them at minus the
+ * ring's size) and every step read a block that wraps: each read is
+ * complete, in order, ends with what was just logged, and the boot's
+ * first records are gone at the end.
  *
  * The guest may log more after the marker: only records up to it are
  * compared. Records older than the window are not, so that a guest whose
@@ -65,6 +70,9 @@ static const char *const levels[] = {
 };
 static const char *const facilities[] = {
 	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", "res0", "res1", "res2", "res3",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
+	"local7",
 };
 
 static unsigned int pri_of(const json_t *rec)
@@ -76,7 +84,7 @@ static unsigned int pri_of(const json_t *rec)
 
 	for (l = 0; l < 8 && (!level || strcmp(levels[l], level)); l++)
 		;
-	for (f = 0; f < 8 && (!facility || strcmp(facilities[f], facility));
+	for (f = 0; f < 24 && (!facility || strcmp(facilities[f], facility));
 	     f++)
 		;
 	return f * 8 + l;
@@ -184,6 +192,59 @@ static void compare(const char *technique, const struct guest *g,
 	json_decref(doc);
 }
 
+/* Logs 1.5 rings' worth in eighths, reading the log after each. */
+static void flood(const struct guest *g)
+{
+	char req[128], tag[64], *out = guest_truth(g, "kmsg-size");
+	long size = atol(out);
+	unsigned long long first = 0;
+	int step, status;
+
+	CHECK(size >= 4096, "the guest's log buffer size: %s", out);
+	free(out);
+	for (step = 0; step < 12; step++) {
+		json_t *doc, *recs, *rec;
+		unsigned long long prev = 0;
+		int last = 0;
+		size_t k;
+
+		snprintf(tag, sizeof(tag), "kh-flood-%d-%d", (int)getpid(),
+			 step);
+		snprintf(req, sizeof(req), "kmsg-flood %s %ld", tag, size / 8);
+		out = guest_truth(g, req);
+		CHECK(!strstr(out, "error"), "the guest could not log: %s",
+		      out);
+		free(out);
+		doc = keyhole_json(&status, "dmesg %d", g->pid);
+		CHECK(status == 0, "dmesg after %d eighths of the ring: exit %d: %s",
+		      step + 1, status, json_dumps(json_object_get(doc,
+								  "problems"),
+						   0));
+		recs = doc_list(doc, "dmesg");
+		json_array_foreach(recs, k, rec) {
+			unsigned long long seq = json_integer_value(
+				json_object_get(rec, "seq"));
+			const char *text = json_string_value(
+				json_object_get(rec, "text"));
+
+			CHECK(!k || seq > prev, "step %d: record %llu after %llu",
+			      step, seq, prev);
+			prev = seq;
+			last += text && !strncmp(text, tag, strlen(tag)) &&
+				!strcmp(text + strlen(tag), " last");
+		}
+		CHECK(last == 1, "step %d: '%s last', just logged, is there %d times",
+		      step, tag, last);
+		first = json_integer_value(json_object_get(
+			json_array_get(recs, 0), "seq"));
+		json_decref(doc);
+	}
+	CHECK(first > 0, "after 1.5 rings of log the first record is still %llu",
+	      first);
+	printf("the ring wrapped: 12 reads complete, the oldest record now %llu\n",
+	       first);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "pvreadv", "procmem" };
@@ -194,6 +255,8 @@ int main(int argc, char **argv)
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
 	for (i = 0; i < 2; i++) {
+		if (i == 1)
+			flood(&g);
 		snprintf(marker, sizeof(marker), "kh-dmesg-%s-%d-%ld",
 			 techniques[i], (int)getpid(), (long)time(NULL));
 		snprintf(req, sizeof(req), "kmsg-mark %s", marker);

@@ -22,6 +22,8 @@
  *   on this VM, and if not, why and what would enable it.
  * (ss and netstat, the sockets, take options: cmd_ss.c.)
  *
+ * kallsyms takes -m TEXT, the names to keep (every symbol without).
+ *
  * And those that take -p PID for one process (every process without):
  * - lsof: the open files, as the guest's /proc/PID/fd shows them.
  * - envars: the environment, as the guest's /proc/PID/environ has it.
@@ -68,6 +70,39 @@ int cmd_pid_view(const struct options *opts, const struct subcommand *cmd,
 		return ret;
 	/* Without a pid: every process. */
 	q = pid ? json_pack("{s:i}", "pid", (int)pid) : json_object();
+	if (run_query(opts, args->pos[0], cmd->name, q, &res))
+		return 1;
+	return show_result(opts, &res, cmd->render);
+}
+
+const struct cmd_option kallsyms_options[] = {
+	OPTION("match", 'm', "TEXT", "only the symbols whose names contain TEXT"),
+	{ .name = NULL },
+};
+
+int cmd_kallsyms(const struct options *opts, const struct subcommand *cmd,
+		 const struct cmd_args *args)
+{
+	struct kh_query_result res;
+	const char *match = NULL;
+	unsigned int i;
+	json_t *q;
+	int ret;
+
+	for (i = 0; i < args->nr_opts; i++)
+		match = args->opt[i].value;
+	/* The query checks it too (the daemon must), but as exit 1. */
+	for (i = 0; match && match[i]; i++)
+		if (match[i] < 0x20 || match[i] >= 0x7f || i >= 126)
+			return usage_error(opts, cmd,
+					   "--match: 1 to 127 bytes of printable ASCII");
+	if (match && !match[0])
+		return usage_error(opts, cmd,
+				   "--match: 1 to 127 bytes of printable ASCII");
+	ret = expect_args(opts, cmd, args, 1, "one VM");
+	if (ret)
+		return ret;
+	q = match ? json_pack("{s:s}", "match", match) : json_object();
 	if (run_query(opts, args->pos[0], cmd->name, q, &res))
 		return 1;
 	return show_result(opts, &res, cmd->render);

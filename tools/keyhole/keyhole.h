@@ -246,6 +246,7 @@ COMMAND(ps);
 COMMAND(ss);
 COMMAND(ip);
 COMMAND(maps);
+COMMAND(kallsyms);
 COMMAND(crawl);
 COMMAND(watch);
 COMMAND(list);

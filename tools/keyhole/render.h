@@ -36,6 +36,7 @@ void render_info(const json_t *doc, FILE *out);
 void render_mem(const json_t *doc, FILE *out);
 void render_lsmod(const json_t *doc, FILE *out);
 void render_dmesg(const json_t *doc, FILE *out);
+void render_kallsyms(const json_t *doc, FILE *out);
 /* render_network.c */
 void render_ifconfig(const json_t *doc, FILE *out);
 void render_ss(const json_t *doc, FILE *out);

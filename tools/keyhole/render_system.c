@@ -142,3 +142,14 @@ void render_dmesg(const json_t *doc, FILE *out)
 		free(line);
 	}
 }
+
+/* The symbols as /proc/kallsyms lists them: "ffffffff81000000 T _text". */
+void render_kallsyms(const json_t *doc, FILE *out)
+{
+	const json_t *symbols = json_object_get(doc, "kallsyms"), *s;
+	size_t i;
+
+	json_array_foreach(symbols, i, s)
+		fprintf(out, "%016" PRIx64 " %.1s %s\n", field_hex(s, "addr"),
+			field_str(s, "type"), field_str(s, "name"));
+}

@@ -59,6 +59,28 @@ static int get_int(const struct kh_query_op *op,
 	return 0;
 }
 
+/* Printable ASCII, so that it can be quoted and matched as it is. */
+static int set_text(const struct kh_query_op *op,
+		    const struct kh_query_arg *arg, const json_t *value,
+		    char *dst, struct kh_err *err)
+{
+	const char *s = json_string_value(value);
+	size_t i, len = s ? strlen(s) : 0;
+
+	if (!s || !len || len >= KH_QUERY_TEXT_MAX ||
+	    len != json_string_length(value))
+		return kh_err_set(err, EINVAL,
+				  "%s: '%s' must be a string of 1 to %d bytes",
+				  op->name, arg->key, KH_QUERY_TEXT_MAX - 1);
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			return kh_err_set(err, EINVAL,
+					  "%s: '%s' must be printable ASCII",
+					  op->name, arg->key);
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
 static int set_value(const struct kh_query_op *op,
 		     const struct kh_query_arg *arg, const json_t *value,
 		     struct kh_query_args *args, struct kh_err *err)
@@ -75,6 +97,8 @@ static int set_value(const struct kh_query_op *op,
 		if (!ret)
 			*(int32_t *)dst = v;
 		return ret;
+	case KH_QUERY_TEXT:
+		return set_text(op, arg, value, dst, err);
 	case KH_QUERY_INDEX:
 		/* kh_json_crawl() encodes the iteration as an int. */
 		ret = get_int(op, arg, value, 0, INT32_MAX, &v, err);

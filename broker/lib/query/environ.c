@@ -2,15 +2,19 @@
 /*
  * The envars query: each process's environment (or one's, with "pid"),
  * as its /proc/PID/environ has it, by pid. Kernel threads have none and
- * are left out; a process that exits while it is read is left out too,
- * as /proc would no longer list it; one whose environment cannot be read
- * is kept, empty, and the result says which and why.
+ * are left out (one that borrowed a process's mm, as vhost workers do,
+ * too: /proc gives them none); a process that exits or execs while it is
+ * read is left out and the result says it was inconsistent; one whose
+ * environment cannot be read is kept, empty, and the result says which
+ * and why.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "query/query.h"
 #include "walk/toolkit.h"
+
+#define PF_KTHREAD_	0x00200000
 
 /* As much as kh_task_environ() reads. */
 #define ENVIRON_MAX (128 * 1024)
@@ -40,7 +44,7 @@ static int read_all(struct kh_vm *vm, const struct kh_query_args *args,
 		if ((args->pid && t->pid != args->pid) || t->pid != t->tgid)
 			continue;
 		found++;
-		if (!t->mm)
+		if (!t->mm || (t->flags & PF_KTHREAD_))
 			continue;
 		ret = kh_task_environ(vm, t, buf, ENVIRON_MAX, &len, &one);
 		if (ret == -ESRCH || ret == -EOPNOTSUPP) {
@@ -48,6 +52,9 @@ static int read_all(struct kh_vm *vm, const struct kh_query_args *args,
 			break;
 		}
 		if (ret == -ENOENT) {
+			kh_mark(result, KH_RESULT_INCONSISTENT,
+				"process %d exited or exec'd while its environment was read",
+				t->pid);
 			ret = 0;
 			continue;
 		}

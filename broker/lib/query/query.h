@@ -12,6 +12,9 @@
 #include "err.h"
 #include "libkeyhole.h"
 
+/* The longest text argument, with its NUL. */
+#define KH_QUERY_TEXT_MAX 128
+
 /* Every query's arguments once checked; what was not given is 0. */
 struct kh_query_args {
 	int threads;		/* ps */
@@ -22,12 +25,15 @@ struct kh_query_args {
 	unsigned int iteration;	/* crawl */
 	unsigned int budget_ms;	/* crawl */
 	unsigned int budget_kib;	/* crawl */
+	char match[KH_QUERY_TEXT_MAX];	/* kallsyms; "" for none */
 };
 
 enum kh_query_arg_type {
 	KH_QUERY_BOOL,		/* true or false, into an int */
 	KH_QUERY_PID,		/* an integer > 0, into an int32_t */
 	KH_QUERY_INDEX,		/* an integer >= 0, into an unsigned int */
+	KH_QUERY_TEXT,		/* printable ASCII, 1 to KH_QUERY_TEXT_MAX - 1
+				 * bytes, into a char[KH_QUERY_TEXT_MAX] */
 };
 
 /* One key a query accepts; any other key is EINVAL. */
@@ -51,7 +57,7 @@ struct kh_query_op {
 extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
 	kh_query_envars;
 extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
-	kh_query_lsmod, kh_query_dmesg;
+	kh_query_lsmod, kh_query_dmesg, kh_query_kallsyms;
 extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;
 extern const struct kh_query_op kh_query_crawl;
 

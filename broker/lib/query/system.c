@@ -3,7 +3,8 @@
  * The queries about the VM and its OS as a whole: vm (what attaching
  * learnt), info (uname, uptime, CPUs, load), mem (/proc/meminfo) and
  * lsmod (modules, in the guest's order, as /proc/modules has them) and
- * dmesg (the kernel log, oldest first, as /dev/kmsg has it).
+ * dmesg (the kernel log, oldest first, as /dev/kmsg has it) and
+ * kallsyms (the kernel's symbols, as /proc/kallsyms has its own).
  */
 #include "query/query.h"
 
@@ -90,4 +91,29 @@ static int run_dmesg(struct kh_vm *vm, const struct kh_query_args *args,
 
 const struct kh_query_op kh_query_dmesg = {
 	.name = "dmesg", .args = kh_query_no_args, .run = run_dmesg,
+};
+
+static int run_kallsyms(struct kh_vm *vm, const struct kh_query_args *args,
+			struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_symbol_list *list;
+	int ret;
+
+	ret = kh_kallsyms(vm, args->match[0] ? args->match : NULL, &list,
+			  err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("kallsyms", kh_json_kallsyms(list), NULL, res,
+			    err);
+	kh_symbol_list_free(list);
+	return ret;
+}
+
+static const struct kh_query_arg kallsyms_args[] = {
+	{ "match", KH_QUERY_TEXT, 0, offsetof(struct kh_query_args, match) },
+	{ NULL, 0, 0, 0 },
+};
+
+const struct kh_query_op kh_query_kallsyms = {
+	.name = "kallsyms", .args = kallsyms_args, .run = run_kallsyms,
 };

@@ -133,7 +133,8 @@ static int read_header(struct kh_vm *vm, struct ring *r,
 
 	ret = kh_sym_va(vm, "prb", &prb_va, err);
 	if (ret)
-		return ret;
+		return kh_err_set(err, -ret,
+				  "the guest kernel has no printk ring buffer in kallsyms (prb: Linux 5.10 and later, with CONFIG_KALLSYMS_ALL)");
 	ret = kh_kva_u64(vm, prb_va, &prb);
 	if (ret || !kh_kernel_ptr_aligned(vm, prb, 8))
 		return kh_mark(result, KH_RESULT_INCOMPLETE,
@@ -156,9 +157,10 @@ static int read_header(struct kh_vm *vm, struct ring *r,
 			return kh_mark(result, KH_RESULT_INCOMPLETE,
 				       "the printk ring buffer at 0x%" PRIx64 " cannot be read",
 				       prb) ?: -ENOENT;
+	/* The kernel has a record per 32 bytes of text (PRB_AVGBITS). */
 	if (count_bits > 30 || (1ull << count_bits) > MAX_DESCS ||
 	    size_bits > 31 || (1ull << size_bits) > MAX_DATA ||
-	    (1ull << size_bits) < CHUNK)
+	    (1ull << size_bits) < CHUNK || count_bits + 5 != size_bits)
 		return kh_mark(result, KH_RESULT_INCOMPLETE,
 			       "the printk ring buffer's sizes are not believable (2^%u records, 2^%u bytes of text)",
 			       count_bits, size_bits) ?: -ENOENT;
@@ -185,15 +187,22 @@ static const uint8_t *record_text(const struct ring *r, uint64_t id,
 	if ((begin & 1) && (next & 1))
 		return begin == NO_LPOS && next == NO_LPOS && !text_len ?
 		       (const uint8_t *)"" : NULL;
-	if (begin & 7)
+	if ((begin & 7) || (next & 7) || next == begin)
 		return NULL;
-	if (begin >> r->size_bits == next >> r->size_bits && begin < next) {
+	/*
+	 * Positions count bytes ever written, modulo 2^64: the kernel starts
+	 * them at -size, so the first lap overflows on purpose, and the
+	 * arithmetic here wraps with it. A block lies in one lap (the last
+	 * byte, next - 1, in begin's), or wrapped to the start of the next
+	 * (6.1's get_data(); later kernels let a block end exactly at the
+	 * array's end, which the first case takes).
+	 */
+	if (!((begin ^ (next - 1)) >> r->size_bits)) {
 		at = begin & (r->size - 1);
 		len = next - begin;
-	} else if ((begin >> r->size_bits) + 1 == next >> r->size_bits) {
-		/* Wrapped: the whole block is at the start of the ring. */
+	} else if (!(((begin + r->size) ^ (next - 1)) >> r->size_bits)) {
 		at = 0;
-		len = next & (r->size - 1);
+		len = ((next - 1) & (r->size - 1)) + 1;
 	} else {
 		return NULL;
 	}
@@ -247,14 +256,22 @@ static int add_record(struct kh_kmsg_list *list, const struct ring *r,
 
 static int check_layout(const uint32_t *off, struct kh_err *err)
 {
+	/* BTF is the guest's too: every field read lies in its struct. */
 	if (off[INFO_FLAGS] != off[INFO_LEVEL] ||
+	    off[INFO_SIZE] > 1024 || off[DESC_SIZE] > 256 ||
 	    off[INFO_SIZE] < off[INFO_CALLER] + 4 ||
+	    off[INFO_SIZE] < off[INFO_SEQ] + 8 ||
+	    off[INFO_SIZE] < off[INFO_TS] + 8 ||
+	    off[INFO_SIZE] < off[INFO_TEXT_LEN] + 2 ||
+	    off[INFO_SIZE] < off[INFO_FACILITY] + 1 ||
+	    off[INFO_SIZE] < off[INFO_FLAGS] + 1 ||
+	    off[DESC_SIZE] < off[DESC_STATE_VAR] + 8 ||
+	    off[DESC_SIZE] < off[DESC_BEGIN] + 8 ||
 	    off[DESC_SIZE] < off[DESC_NEXT] + 8 ||
 	    (off[INFO_SUBSYSTEM] != KH_FIELD_ABSENT &&
 	     off[INFO_SIZE] < off[INFO_SUBSYSTEM] + KH_KMSG_SUBSYSTEM_LEN - 1) ||
 	    (off[INFO_DEVICE] != KH_FIELD_ABSENT &&
-	     off[INFO_SIZE] < off[INFO_DEVICE] + KH_KMSG_DEVICE_LEN - 1) ||
-	    off[INFO_SIZE] > 1024 || off[DESC_SIZE] > 256)
+	     off[INFO_SIZE] < off[INFO_DEVICE] + KH_KMSG_DEVICE_LEN - 1))
 		return kh_err_set(err, EPROTO,
 				  "guest kernel layout: struct printk_info or prb_desc is not as Linux 5.10+ has it");
 	return 0;
@@ -266,9 +283,9 @@ static int collect(struct kh_vm *vm, struct ring *r,
 {
 	const uint32_t *off = r->off;
 	uint64_t id, nr = ((r->head_id - r->tail_id) & DESC_ID_MASK) + 1;
-	unsigned int lost = 0, changed = 0, i, kept, cap = 0;
-	/* Each block is in the ring once: its texts fit in its size. */
-	size_t text_used = 0, text_cap = r->size;
+	unsigned int lost = 0, changed = 0, i, kept, cap = 0, nr_lost = 0;
+	unsigned int *lost_idx;
+	size_t text_used = 0, text_cap;
 	uint64_t last_seq = 0;
 	uint64_t unread;
 	int ret;
@@ -280,9 +297,14 @@ static int collect(struct kh_vm *vm, struct ring *r,
 			r->tail_id, r->head_id, nr, r->count);
 		nr = r->count;
 	}
+	/* Blocks are disjoint: their texts and NULs fit in size + count. */
+	text_cap = r->size + nr;
 	list->text = malloc(text_cap);
-	if (!list->text)
+	lost_idx = malloc(nr * sizeof(*lost_idx));
+	if (!list->text || !lost_idx) {
+		free(lost_idx);
 		return kh_err_set(err, ENOMEM, "out of memory for the kernel log");
+	}
 	for (id = (r->head_id - nr + 1) & DESC_ID_MASK; nr--;
 	     id = (id + 1) & DESC_ID_MASK) {
 		unsigned int idx = id & (r->count - 1);
@@ -302,7 +324,8 @@ static int collect(struct kh_vm *vm, struct ring *r,
 				   kh_load_u64(desc, off[DESC_BEGIN]),
 				   kh_load_u64(desc, off[DESC_NEXT]), len);
 		if (!text) {
-			lost++;
+			/* Lost, or overwritten since: the re-read says. */
+			lost_idx[nr_lost++] = idx;
 			continue;
 		}
 		if (list->nr && kh_load_u64(info, off[INFO_SEQ]) <= last_seq) {
@@ -316,21 +339,36 @@ static int collect(struct kh_vm *vm, struct ring *r,
 		 * than the ring: more is a lie, and the rest is dropped.
 		 */
 		if ((size_t)len + 1 > text_cap - text_used) {
+			free(lost_idx);
 			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
 				"the kernel log's records hold more text than its ring (%" PRIu64 " bytes): blocks overlap",
 				r->size);
 			break;
 		}
 		last_seq = kh_load_u64(info, off[INFO_SEQ]);
-		if (add_record(list, r, idx, text, len, &text_used, &cap))
+		if (add_record(list, r, idx, text, len, &text_used, &cap)) {
+			free(lost_idx);
 			return kh_err_set(err, ENOMEM, "out of memory for the kernel log");
+		}
 		list->msgs[list->nr - 1].desc_id = id;
 	}
 	/* A descriptor that changed since the first read was reused. */
 	ret = read_array(vm, r->descs_va, r->descs_after,
 			 (uint64_t)r->count * off[DESC_SIZE], 1, &unread, err);
-	if (ret)
+	if (ret) {
+		free(lost_idx);
 		return ret;
+	}
+	for (i = 0; i < nr_lost; i++) {
+		size_t at = (size_t)lost_idx[i] * off[DESC_SIZE] +
+			    off[DESC_STATE_VAR];
+
+		if (memcmp(r->descs + at, r->descs_after + at, 8))
+			changed++;
+		else
+			lost++;
+	}
+	free(lost_idx);
 	for (i = 0, kept = 0; i < list->nr; i++) {
 		unsigned int idx = list->msgs[i].desc_id & (r->count - 1);
 		size_t at = (size_t)idx * off[DESC_SIZE] + off[DESC_STATE_VAR];

@@ -250,9 +250,11 @@ int kh_task_environ(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		return -EOPNOTSUPP;
 
 	*len = 0;
+	/* Not -ENOENT, which callers take for a process gone. */
 	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (!ret)
-		ret = task_mm(vm, task, &mm, err);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
+	ret = task_mm(vm, task, &mm, err);
 	if (!ret)
 		ret = read_args(vm, off, mm, task->pid, &args, err);
 	if (ret)

@@ -90,6 +90,12 @@ int main(void)
 		     "envars: 'pid' must be an integer > 0");
 	expect_error("dmesg", "{\"pid\": 1}",
 		     "dmesg: unknown argument 'pid'");
+	expect_error("kallsyms", "{\"match\": \"\"}",
+		     "kallsyms: 'match' must be a string of 1 to 127 bytes");
+	expect_error("kallsyms", "{\"match\": 5}",
+		     "kallsyms: 'match' must be a string of 1 to 127 bytes");
+	expect_error("kallsyms", "{\"match\": \"\\u001b[2J\"}",
+		     "kallsyms: 'match' must be printable ASCII");
 	expect_error("lsof", "{\"pid\": 2147483648}",
 		     "lsof: 'pid' must be at most 2147483647");
 	expect_error("maps", "{\"pid\": [1]}",
@@ -130,6 +136,8 @@ int main(void)
 	expect_checked("dmesg", NULL);
 	expect_checked("envars", NULL);
 	expect_checked("envars", "{\"pid\": 1}");
+	expect_checked("kallsyms", NULL);
+	expect_checked("kallsyms", "{\"match\": \"sys_call_table\"}");
 	expect_checked("ifconfig", NULL);
 	expect_checked("netstat", NULL);
 	expect_checked("lsof", NULL);
