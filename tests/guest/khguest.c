@@ -1250,7 +1250,9 @@ static void req_kallsyms(char *names)
 			if (!all)
 				die("out of memory");
 		}
-		all[count++] = strdup(name);
+		all[count] = strdup(name);
+		if (!all[count++])
+			die("out of memory");
 		snprintf(key, sizeof(key), " %s ", name);
 		if (strstr(want, key))
 			fprintf(out, "%s %s %s\n", addr, type, name);
@@ -1315,9 +1317,9 @@ static void req_kmsg_flood(const char *arg)
 	while (done < bytes) {
 		int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 		int len = done + 256 < bytes ?
-			snprintf(line, sizeof(line), "<6>%s %ld %0180d\n", tag,
+			snprintf(line, sizeof(line), "<7>%s %ld %0180d\n", tag,
 				 n++, 0) :
-			snprintf(line, sizeof(line), "<6>%s last\n", tag);
+			snprintf(line, sizeof(line), "<7>%s last\n", tag);
 
 		if (fd < 0 || write(fd, line, len) != len) {
 			fprintf(out, "error /dev/kmsg: %s\n", strerror(errno));

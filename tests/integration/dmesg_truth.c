@@ -10,7 +10,7 @@
  * access techniques: the second after the guest logged half again as
  * much as its ring holds, in steps of an eighth, so that the ring
  * wrapped, its positions overflowed (the kernel starts them at minus the
- * ring's size) and every step read a block that wraps: each read is
+ * ring's size) and blocks that wrap were read (one a lap): each read is
  * complete, in order, ends with what was just logged, and the boot's
  * first records are gone at the end.
  *

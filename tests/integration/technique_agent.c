@@ -6,8 +6,9 @@
  * must then exist): `keyhole --json ps -t agent` gives the guest's own process
  * list (every long-lived process of the truth daemon's ps with the same
  * comm, parent and uid, and nothing the guest does not have, bar the
- * guest's churn), and a memory-only command (`lsmod -t agent`) fails with
- * a clear reason instead of crashing or printing nothing.
+ * guest's churn), and the memory-only commands (`lsmod -t agent`, dmesg,
+ * kallsyms, envars) fail with a clear reason instead of crashing or
+ * printing nothing.
  */
 #include "technique.h"
 
@@ -31,6 +32,9 @@ static const struct truth_task *find_task(const struct truth_task *tasks,
 
 int main(int argc, char **argv)
 {
+	static const char *const memory_only[] = {
+		"lsmod", "dmesg", "kallsyms", "envars",
+	};
 	struct truth_task *truth, *before;
 	json_t *t, *doc, *view, *p;
 	int status, nr, nr_before, i, compared = 0;
@@ -122,11 +126,14 @@ int main(int argc, char **argv)
 	free(truth);
 	free(before);
 
-	out = run_capture(&status, "%s --technique agent lsmod %d 2>&1",
-			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
-	CHECK(status != 0 && status < 128 && strstr(out, "agent"),
-	      "lsmod -t agent should fail saying why: exit %d: %s", status,
-	      out);
-	free(out);
+	for (k = 0; k < sizeof(memory_only) / sizeof(memory_only[0]); k++) {
+		out = run_capture(&status, "%s --technique agent %s %d 2>&1",
+				  env_or("KEYHOLE", "build/bin/keyhole"),
+				  memory_only[k], g.pid);
+		CHECK(status != 0 && status < 128 && strstr(out, "agent"),
+		      "%s -t agent should fail saying why: exit %d: %s",
+		      memory_only[k], status, out);
+		free(out);
+	}
 	return KH_PASS;
 }

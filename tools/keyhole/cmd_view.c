@@ -93,7 +93,7 @@ int cmd_kallsyms(const struct options *opts, const struct subcommand *cmd,
 		match = args->opt[i].value;
 	/* The query checks it too (the daemon must), but as exit 1. */
 	for (i = 0; match && match[i]; i++)
-		if (match[i] < 0x20 || match[i] >= 0x7f || i >= 126)
+		if (match[i] < 0x20 || match[i] >= 0x7f || i >= 127)
 			return usage_error(opts, cmd,
 					   "--match: 1 to 127 bytes of printable ASCII");
 	if (match && !match[0])

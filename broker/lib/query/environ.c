@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "kernel/memory.h"
 #include "query/query.h"
 #include "walk/toolkit.h"
 
@@ -84,6 +85,11 @@ static int run_envars(struct kh_vm *vm, const struct kh_query_args *args,
 	json_t *procs = json_array();
 	int held, ret;
 
+	/* Before walking: the agent's tasks carry no mm to read through. */
+	if (kh_vm_need_memory(vm, err)) {
+		json_decref(procs);
+		return -EOPNOTSUPP;
+	}
 	if (!procs)
 		return kh_err_set(err, ENOMEM, "out of memory for environments");
 	ret = kh_query_hold(vm, &held, err);

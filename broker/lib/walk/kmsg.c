@@ -133,7 +133,8 @@ static int read_header(struct kh_vm *vm, struct ring *r,
 
 	ret = kh_sym_va(vm, "prb", &prb_va, err);
 	if (ret)
-		return kh_err_set(err, -ret,
+		/* Not -ENOENT, which says the result has it. */
+		return kh_err_set(err, EOPNOTSUPP,
 				  "the guest kernel has no printk ring buffer in kallsyms (prb: Linux 5.10 and later, with CONFIG_KALLSYMS_ALL)");
 	ret = kh_kva_u64(vm, prb_va, &prb);
 	if (ret || !kh_kernel_ptr_aligned(vm, prb, 8))
@@ -202,7 +203,7 @@ static const uint8_t *record_text(const struct ring *r, uint64_t id,
 		len = next - begin;
 	} else if (!(((begin + r->size) ^ (next - 1)) >> r->size_bits)) {
 		at = 0;
-		len = ((next - 1) & (r->size - 1)) + 1;
+		len = next & (r->size - 1);
 	} else {
 		return NULL;
 	}
@@ -339,7 +340,6 @@ static int collect(struct kh_vm *vm, struct ring *r,
 		 * than the ring: more is a lie, and the rest is dropped.
 		 */
 		if ((size_t)len + 1 > text_cap - text_used) {
-			free(lost_idx);
 			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
 				"the kernel log's records hold more text than its ring (%" PRIu64 " bytes): blocks overlap",
 				r->size);
@@ -387,7 +387,7 @@ static int collect(struct kh_vm *vm, struct ring *r,
 			changed);
 	if (lost)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"%u kernel log records have no readable text (lost, or overwritten while read)",
+			"%u kernel log records have no readable text (the kernel lost it)",
 			lost);
 	return 0;
 }

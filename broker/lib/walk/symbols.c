@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernel/kallsyms.h"
+#include "kernel/memory.h"
 #include "kernel/profile.h"
 #include "vm.h"
 
@@ -28,11 +29,17 @@ static int by_addr_name(const void *a, const void *b)
 int kh_kallsyms(struct kh_vm *vm, const char *match,
 		struct kh_symbol_list **listp, struct kh_err *err)
 {
-	const struct kh_symtab *st = vm->profile->symtab;
-	unsigned int nr = kh_symtab_count(st), i, n = 0;
 	struct kh_symbol_list *list;
+	const struct kh_symtab *st;
+	unsigned int nr, i, n = 0;
 	size_t names = 0, at = 0;
 	struct kh_sym sym;
+
+	/* The agent technique attaches without finding the kernel. */
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	st = vm->profile->symtab;
+	nr = kh_symtab_count(st);
 
 	for (i = 0; i < nr; i++)
 		if (!kh_symtab_get(st, i, &sym) &&

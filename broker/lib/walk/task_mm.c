@@ -165,6 +165,41 @@ static int read_args(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 }
 
 /*
+ * The task's argument and environment bounds and its page tables'
+ * address. -ENOENT only for a task gone or changed (task_mm()): a layout
+ * the guest's BTF lacks is -EPROTO here.
+ */
+static int user_args(struct kh_vm *vm, const struct kh_task *task,
+		     struct mm_args *args, struct kh_err *err)
+{
+	const uint32_t *off;
+	uint64_t mm;
+	int ret;
+
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
+	ret = task_mm(vm, task, &mm, err);
+	if (!ret)
+		ret = read_args(vm, off, mm, task->pid, args, err);
+	return ret;
+}
+
+/* The guest-physical root of those page tables. */
+static int user_root(struct kh_vm *vm, const struct kh_task *task,
+		     const struct mm_args *args, uint64_t *root_gpa,
+		     struct kh_err *err)
+{
+	uint64_t run;
+
+	if (!kh_kernel_ptr(vm, args->pgd) ||
+	    kh_kva_to_gpa(vm, args->pgd, root_gpa, &run, NULL))
+		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
+				  args->pgd, task->pid);
+	return 0;
+}
+
+/*
  * As get_mm_cmdline() (fs/proc/base.c, 6.1): arg_start..arg_end, unless
  * the NUL that ends the arguments was overwritten, which means the process
  * rewrote its title with setproctitle(): then, as get_mm_proctitle(), the
@@ -174,11 +209,10 @@ static int read_args(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		    size_t size, size_t *len, struct kh_err *err)
 {
-	uint64_t root_gpa, run, mm, limit;
-	const uint32_t *off;
+	struct user_page page = { .vpn = UINT64_MAX };
+	uint64_t root_gpa, limit;
 	struct mm_args args;
 	int proctitle, ret;
-	struct user_page page = { .vpn = UINT64_MAX };
 	size_t want;
 	long got;
 	char last;
@@ -187,20 +221,15 @@ int kh_task_cmdline(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		return -EOPNOTSUPP;
 
 	*len = 0;
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (!ret)
-		ret = task_mm(vm, task, &mm, err);
-	if (!ret)
-		ret = read_args(vm, off, mm, task->pid, &args, err);
+	ret = user_args(vm, task, &args, err);
 	if (ret)
 		return ret;
 	/* Not far enough into exec to have a cmdline, as the kernel says. */
 	if (!args.env_end || args.arg_start >= args.arg_end)
 		return kh_vm_verify(vm, err);
-	if (!kh_kernel_ptr(vm, args.pgd) ||
-	    kh_kva_to_gpa(vm, args.pgd, &root_gpa, &run, NULL))
-		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
-				  args.pgd, task->pid);
+	ret = user_root(vm, task, &args, &root_gpa, err);
+	if (ret)
+		return ret;
 	got = read_user(vm, root_gpa, args.arg_end - 1, &last, 1, &page, err);
 	if (got < 0)
 		return got;
@@ -239,9 +268,8 @@ int kh_task_environ(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		    size_t size, size_t *len, struct kh_err *err)
 {
 	struct user_page page = { .vpn = UINT64_MAX };
-	uint64_t root_gpa, run, mm;
-	const uint32_t *off;
 	struct mm_args args;
+	uint64_t root_gpa;
 	size_t want;
 	long got;
 	int ret;
@@ -250,22 +278,15 @@ int kh_task_environ(struct kh_vm *vm, const struct kh_task *task, char *buf,
 		return -EOPNOTSUPP;
 
 	*len = 0;
-	/* Not -ENOENT, which callers take for a process gone. */
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (ret)
-		return ret == -ENOENT ? -EPROTO : ret;
-	ret = task_mm(vm, task, &mm, err);
-	if (!ret)
-		ret = read_args(vm, off, mm, task->pid, &args, err);
+	ret = user_args(vm, task, &args, err);
 	if (ret)
 		return ret;
 	/* No environment yet (mid-exec), as the kernel says: empty. */
 	if (!args.env_end || args.env_start >= args.env_end)
 		return kh_vm_verify(vm, err);
-	if (!kh_kernel_ptr(vm, args.pgd) ||
-	    kh_kva_to_gpa(vm, args.pgd, &root_gpa, &run, NULL))
-		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
-				  args.pgd, task->pid);
+	ret = user_root(vm, task, &args, &root_gpa, err);
+	if (ret)
+		return ret;
 	want = args.env_end - args.env_start;
 	if (want > size)
 		want = size;

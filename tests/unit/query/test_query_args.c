@@ -52,6 +52,7 @@ static void expect_checked(const char *name, const char *args_text)
 int main(void)
 {
 	struct kh_query_result res = { 0 };
+	char text[256];
 
 	CHECK(kh_query_known("ps") == 1 && kh_query_known("crawl") == 1 &&
 	      kh_query_known("maps") == 1, "VM queries not known as such");
@@ -138,6 +139,12 @@ int main(void)
 	expect_checked("envars", "{\"pid\": 1}");
 	expect_checked("kallsyms", NULL);
 	expect_checked("kallsyms", "{\"match\": \"sys_call_table\"}");
+	/* 127 bytes is the most; 128 is one too many. */
+	snprintf(text, sizeof(text), "{\"match\": \"%0127d\"}", 0);
+	expect_checked("kallsyms", text);
+	snprintf(text, sizeof(text), "{\"match\": \"%0128d\"}", 0);
+	expect_error("kallsyms", text,
+		     "kallsyms: 'match' must be a string of 1 to 127 bytes");
 	expect_checked("ifconfig", NULL);
 	expect_checked("netstat", NULL);
 	expect_checked("lsof", NULL);
