@@ -527,6 +527,36 @@ int kh_kallsyms(struct kh_vm *vm, const char *match,
 		struct kh_symbol_list **listp, struct kh_err *err);
 void kh_symbol_list_free(struct kh_symbol_list *list);
 
+/*
+ * Each process's credentials (or one's: pid > 0), as /proc/PID/status's
+ * Uid:, Gid: and Cap*: lines, read from its real_cred as /proc does, by
+ * pid. shared_with names the other processes on the same real_cred (at
+ * most KH_CRED_SHARED, found among all processes): processes get a cred
+ * of their own at fork, so any is a finding (a task pointed at another's
+ * cred, as rootkits do). A process whose cred cannot be read (it exited)
+ * is left out, marked.
+ */
+#define KH_CRED_SHARED 8
+struct kh_cred {
+	int32_t pid;
+	char comm[KH_COMM_LEN];
+	uint64_t addr;		/* task_struct */
+	uint64_t cred, real_cred;
+	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	uint64_t cap_inheritable, cap_permitted, cap_effective,
+		 cap_bounding, cap_ambient;
+	unsigned int nr_shared;
+	int32_t shared_with[KH_CRED_SHARED];
+};
+struct kh_cred_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_cred *creds;
+};
+int kh_creds(struct kh_vm *vm, int32_t pid, struct kh_cred_list **listp,
+	     struct kh_err *err);
+void kh_cred_list_free(struct kh_cred_list *list);
+
 /* Network interfaces of the initial network namespace. */
 #define KH_IFADDR_MAX 16
 struct kh_ifaddr {
@@ -957,6 +987,14 @@ json_t *kh_json_dmesg(const struct kh_kmsg_list *list);
 json_t *kh_json_environ(const struct kh_task *task, const char *env,
 			size_t len);
 
+/*
+ * [{"pid", "comm", "addr" (task_struct), "cred", "real_cred", "uid",
+ * "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "cap_inh",
+ * "cap_prm", "cap_eff", "cap_bnd", "cap_amb" (hex strings, as
+ * /proc/PID/status's Cap*:), "shared_with" [pids]}].
+ */
+json_t *kh_json_creds(const struct kh_cred_list *list);
+
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
 
@@ -1051,7 +1089,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  *   "vm", "info", "mem", "lsmod", "ifconfig", "netstat", "dmesg"   {}
  *   "kallsyms"  {"match": string}      (names containing it; printable
  *               ASCII, 1 to 127 bytes; default every symbol)
- *   "lsof", "envars"   {"pid": int > 0}       (one process; default
+ *   "lsof", "envars", "creds"   {"pid": int > 0}   (one process; default
  *               every one)
  *   "maps"      {"pid": int > 0}       (required)
  *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
@@ -1061,7 +1099,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * The document is what `keyhole CMD --json` prints, sorted as it prints
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
- * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms",
+ * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms", "creds",
  * "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *

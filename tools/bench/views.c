@@ -78,6 +78,7 @@ static const struct view views[] = {
 	{ "lsmod", "lsmod", NULL, NULL },
 	{ "dmesg", "dmesg", NULL, NULL },
 	{ "envars", "envars", NULL, NULL },
+	{ "creds", "creds", NULL, NULL },
 	{ "kallsyms", "kallsyms", NULL, NULL },
 	{ "kallsyms -m sys_call", "kallsyms", "{\"match\": \"sys_call\"}", NULL },
 	{ "maps 1", "maps", "{\"pid\": 1}", NULL },

@@ -27,6 +27,7 @@
  * And those that take -p PID for one process (every process without):
  * - lsof: the open files, as the guest's /proc/PID/fd shows them.
  * - envars: the environment, as the guest's /proc/PID/environ has it.
+ * - creds: the credentials, as /proc/PID/status's Uid:, Gid:, Cap*:.
  */
 #include <stdint.h>
 

@@ -21,7 +21,8 @@
 
 /* The columns of the tables, for --output and each command's --help. */
 extern const struct table_column ps_columns[], lsof_columns[],
-	ss_columns[], lsmod_columns[], list_columns[], envars_columns[];
+	ss_columns[], lsmod_columns[], list_columns[], envars_columns[],
+	creds_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -29,8 +30,9 @@ void render_ps_forest(const json_t *doc, FILE *out);
 void render_lsof(const json_t *doc, FILE *out);
 void render_maps(const json_t *doc, FILE *out);
 void render_maps_all(const json_t *doc, FILE *out);
-/* render_environ.c */
+/* render_environ.c, render_creds.c */
 void render_envars(const json_t *doc, FILE *out);
+void render_creds(const json_t *doc, FILE *out);
 /* render_system.c */
 void render_info(const json_t *doc, FILE *out);
 void render_mem(const json_t *doc, FILE *out);

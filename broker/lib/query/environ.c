@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The envars query: each process's environment (or one's, with "pid"),
+ * The queries of a process's own state, with an optional "pid": creds
+ * (kh_creds), and envars: each process's environment (or one's, with "pid"),
  * as its /proc/PID/environ has it, by pid. Kernel threads have none and
  * are left out (one that borrowed a process's mm, as vhost workers do,
  * too: /proc gives them none); a process that exits or execs while it is
@@ -115,4 +116,24 @@ static const struct kh_query_arg envars_args[] = {
 
 const struct kh_query_op kh_query_envars = {
 	.name = "envars", .args = envars_args, .run = run_envars,
+};
+
+/* creds: each process's credentials, by pid (kh_creds sorts them). */
+static int run_creds(struct kh_vm *vm, const struct kh_query_args *args,
+		     struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_cred_list *list;
+	int ret;
+
+	ret = kh_creds(vm, args->pid, &list, err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("creds", kh_json_creds(list), &list->result, res,
+			    err);
+	kh_cred_list_free(list);
+	return ret;
+}
+
+const struct kh_query_op kh_query_creds = {
+	.name = "creds", .args = envars_args, .run = run_creds,
 };

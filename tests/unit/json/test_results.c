@@ -366,6 +366,27 @@ static void test_environ(void)
 	       "{\"pid\":42,\"comm\":\"ev?[31mil??xxxxx\",\"environ\":[\"HOME=/\",\"TERM=x?[2J\",\"\",\"LAST=1\"]}");
 }
 
+/* Credentials: ids as integers, caps as /proc prints them, shared pids. */
+static void test_creds(void)
+{
+	struct kh_cred creds[] = {
+		{ .pid = 1, .comm = "init", .addr = 0xffff888003a00000,
+		  .cred = 0xffff88803ffd5600, .real_cred = 0xffff88803ffd5600,
+		  .cap_permitted = 0x1ffffffffff, .cap_effective = 0x1ffffffffff,
+		  .cap_bounding = 0x1ffffffffff },
+		{ .pid = 42, .comm = "ev\x1bil", .addr = 0xffff888003a04000,
+		  .cred = 0xffff88803ffd5600, .real_cred = 0xffff888004000000,
+		  .uid = 1000, .euid = 0, .suid = 1000, .fsuid = 0,
+		  .gid = 4294967295u, .egid = 5, .sgid = 6, .fsgid = 7,
+		  .cap_ambient = 0x400, .nr_shared = 1, .shared_with = { 1 } },
+	};
+	struct kh_cred_list list = { .nr = 2, .creds = creds };
+
+	expect("creds", kh_json_creds(&list),
+	       "[{\"pid\":1,\"comm\":\"init\",\"addr\":\"0xffff888003a00000\",\"cred\":\"0xffff88803ffd5600\",\"real_cred\":\"0xffff88803ffd5600\",\"uid\":0,\"euid\":0,\"suid\":0,\"fsuid\":0,\"gid\":0,\"egid\":0,\"sgid\":0,\"fsgid\":0,\"cap_inh\":\"0000000000000000\",\"cap_prm\":\"000001ffffffffff\",\"cap_eff\":\"000001ffffffffff\",\"cap_bnd\":\"000001ffffffffff\",\"cap_amb\":\"0000000000000000\",\"shared_with\":[]},"
+	       "{\"pid\":42,\"comm\":\"ev?il\",\"addr\":\"0xffff888003a04000\",\"cred\":\"0xffff88803ffd5600\",\"real_cred\":\"0xffff888004000000\",\"uid\":1000,\"euid\":0,\"suid\":1000,\"fsuid\":0,\"gid\":4294967295,\"egid\":5,\"sgid\":6,\"fsgid\":7,\"cap_inh\":\"0000000000000000\",\"cap_prm\":\"0000000000000000\",\"cap_eff\":\"0000000000000000\",\"cap_bnd\":\"0000000000000000\",\"cap_amb\":\"0000000000000400\",\"shared_with\":[1]}]");
+}
+
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
@@ -375,6 +396,7 @@ int main(void)
 	expect("modules", kh_json_modules(&module_list), modules_want);
 	test_dmesg();
 	test_environ();
+	test_creds();
 	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
 	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
 	expect("files", kh_json_files(&file_list, &task_list), files_want);

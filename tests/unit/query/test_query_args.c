@@ -138,6 +138,8 @@ int main(void)
 	expect_checked("envars", NULL);
 	expect_checked("envars", "{\"pid\": 1}");
 	expect_checked("kallsyms", NULL);
+	expect_checked("creds", NULL);
+	expect_checked("creds", "{\"pid\": 1}");
 	expect_checked("kallsyms", "{\"match\": \"sys_call_table\"}");
 	/* 127 bytes is the most; 128 is one too many. */
 	snprintf(text, sizeof(text), "{\"match\": \"%0127d\"}", 0);

@@ -18,6 +18,7 @@
 #include "../../tools/keyhole/render_processes.c"
 #include "../../tools/keyhole/render_system.c"
 #include "../../tools/keyhole/render_environ.c"
+#include "../../tools/keyhole/render_creds.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
 #include "../../tools/keyhole/table.c"
@@ -403,11 +404,11 @@ static void malformed(void)
 		render_ps, render_ps_forest, render_lsof, render_maps,
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
-		render_techniques, render_dmesg, render_envars,
+		render_techniques, render_dmesg, render_envars, render_creds,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars",
+		"techniques", "dmesg", "envars", "creds",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
