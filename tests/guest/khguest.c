@@ -1165,15 +1165,9 @@ static void req_cat(const char *path)
 		fprintf(out, "error %s: %s\n", path, strerror(errno));
 }
 
-/*
- * "environs": every process's /proc/PID/environ, one "PID ENTRY" line per
- * entry (bytes outside printable ASCII as '?', as keyhole gives them),
- * and "PID" alone for a process with an empty one; processes whose
- * environ cannot be read (kernel threads, gone) are left out.
- */
-static void req_environs(void)
+/* fn for each process in /proc; an "error" line if /proc is unreadable. */
+static void each_pid(void (*fn)(long pid, void *arg), void *arg)
 {
-	static char env[128 * 1024];
 	struct dirent *de;
 	DIR *d = opendir("/proc");
 
@@ -1181,38 +1175,52 @@ static void req_environs(void)
 		fprintf(out, "error opendir /proc: %s\n", strerror(errno));
 		return;
 	}
-	while ((de = readdir(d))) {
-		char path[64];
-		ssize_t n, i, start = 0;
-		int fd;
-
-		if (!numeric(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/environ",
-			 atol(de->d_name));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, env, sizeof(env));
-		close(fd);
-		if (n < 0)
-			continue;
-		if (!n)
-			fprintf(out, "%ld\n", atol(de->d_name));
-		for (i = 0; i < n; i++) {
-			if (env[i] && i + 1 < n) {
-				if (env[i] < 0x20 || env[i] >= 0x7f)
-					env[i] = '?';
-				continue;
-			}
-			if (env[i] && (env[i] < 0x20 || env[i] >= 0x7f))
-				env[i] = '?';
-			fprintf(out, "%ld %.*s\n", atol(de->d_name),
-				(int)(i - start + !!env[i]), env + start);
-			start = i + 1;
-		}
-	}
+	while ((de = readdir(d)))
+		if (numeric(de->d_name))
+			fn(atol(de->d_name), arg);
 	closedir(d);
+}
+
+/*
+ * "environs": every process's /proc/PID/environ, one "PID ENTRY" line per
+ * entry (bytes outside printable ASCII as '?', as keyhole gives them),
+ * and "PID" alone for a process with an empty one; processes whose
+ * environ cannot be read (kernel threads, gone) are left out.
+ */
+static void environ_of(long pid, void *arg)
+{
+	static char env[128 * 1024];
+	ssize_t n, i, start = 0;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, env, sizeof(env));
+	close(fd);
+	if (n < 0)
+		return;
+	if (!n)
+		fprintf(out, "%ld\n", pid);
+	for (i = 0; i < n; i++) {
+		if (env[i] && i + 1 < n) {
+			if (env[i] < 0x20 || env[i] >= 0x7f)
+				env[i] = '?';
+			continue;
+		}
+		if (env[i] && (env[i] < 0x20 || env[i] >= 0x7f))
+			env[i] = '?';
+		fprintf(out, "%ld %.*s\n", pid, (int)(i - start + !!env[i]),
+			env + start);
+		start = i + 1;
+	}
+}
+
+static void req_environs(void)
+{
+	each_pid(environ_of, NULL);
 }
 
 /*
@@ -1276,51 +1284,40 @@ static void req_kallsyms(char *names)
  * CAPAMB" from /proc/PID/status (four uids and gids each, real to fs),
  * processes gone meanwhile left out.
  */
+static void creds_of(long pid, void *arg)
+{
+	static const char *const caps[5] = {
+		"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
+	};
+	char path[64], line[256], uid[80] = "", gid[80] = "";
+	char cap[5][20] = { "", "", "", "", "" };
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int a, b, c, e;
+
+		if (sscanf(line, "Uid: %u %u %u %u", &a, &b, &c, &e) == 4)
+			snprintf(uid, sizeof(uid), "%u %u %u %u", a, b, c, e);
+		if (sscanf(line, "Gid: %u %u %u %u", &a, &b, &c, &e) == 4)
+			snprintf(gid, sizeof(gid), "%u %u %u %u", a, b, c, e);
+		for (i = 0; i < 5; i++)
+			if (!strncmp(line, caps[i], 7))
+				sscanf(line + 7, "%19s", cap[i]);
+	}
+	fclose(f);
+	if (uid[0] && gid[0] && cap[4][0])
+		fprintf(out, "%ld %s %s %s %s %s %s %s\n", pid, uid, gid,
+			cap[0], cap[1], cap[2], cap[3], cap[4]);
+}
+
 static void req_creds(void)
 {
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-
-	if (!d) {
-		fprintf(out, "error opendir /proc: %s\n", strerror(errno));
-		return;
-	}
-	while ((de = readdir(d))) {
-		char path[64], line[256], uid[80] = "", gid[80] = "";
-		char cap[5][20] = { "", "", "", "", "" };
-		static const char *const caps[5] = {
-			"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
-		};
-		FILE *f;
-		int i;
-
-		if (!numeric(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/status",
-			 atol(de->d_name));
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned int a, b, c, e;
-
-			if (sscanf(line, "Uid: %u %u %u %u", &a, &b, &c, &e) == 4)
-				snprintf(uid, sizeof(uid), "%u %u %u %u", a, b,
-					 c, e);
-			if (sscanf(line, "Gid: %u %u %u %u", &a, &b, &c, &e) == 4)
-				snprintf(gid, sizeof(gid), "%u %u %u %u", a, b,
-					 c, e);
-			for (i = 0; i < 5; i++)
-				if (!strncmp(line, caps[i], 7))
-					sscanf(line + 7, "%19s", cap[i]);
-		}
-		fclose(f);
-		if (uid[0] && gid[0] && cap[4][0])
-			fprintf(out, "%ld %s %s %s %s %s %s %s\n",
-				atol(de->d_name), uid, gid, cap[0], cap[1],
-				cap[2], cap[3], cap[4]);
-	}
-	closedir(d);
+	each_pid(creds_of, NULL);
 }
 
 /*
@@ -1825,28 +1822,21 @@ static void req_stat(long pid)
 	fprintf(out, "rss_pages %s\n", rss);
 }
 
-static void req_pids(const char *comm)
+static void pid_if_comm(long pid, void *arg)
 {
 	char path[64], c[64];
-	struct dirent *de;
-	DIR *d = opendir("/proc");
 
-	if (!d) {
-		fprintf(out, "error opendir /proc: %s\n", strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (read_small(path, c, sizeof(c)) < 0)
 		return;
-	}
-	while ((de = readdir(d))) {
-		if (!numeric(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/comm",
-			 atol(de->d_name));
-		if (read_small(path, c, sizeof(c)) < 0)
-			continue;
-		chomp(c);
-		if (!strcmp(c, comm))
-			fprintf(out, "%ld\n", atol(de->d_name));
-	}
-	closedir(d);
+	chomp(c);
+	if (!strcmp(c, arg))
+		fprintf(out, "%ld\n", pid);
+}
+
+static void req_pids(const char *comm)
+{
+	each_pid(pid_if_comm, (void *)comm);
 }
 
 /* Requests taking a PID: "WORD PID" */

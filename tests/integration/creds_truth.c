@@ -114,9 +114,8 @@ int main(int argc, char **argv)
 	static const char *const techniques[] = { "pvreadv", "procmem" };
 	struct truth_cred *before, *after;
 	int nr_before, nr_after, i, status;
-	json_t *docs[2], *one;
+	json_t *docs[2];
 	struct guest g;
-	char *out;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
@@ -132,16 +131,6 @@ int main(int argc, char **argv)
 		compare(techniques[i], docs[i], before, nr_before, after,
 			nr_after);
 
-	one = keyhole_json(&status, "creds -p 1 %d", g.pid);
-	CHECK(status == 0 && json_array_size(doc_list(one, "creds")) == 1 &&
-	      json_integer_value(json_object_get(
-		      json_array_get(doc_list(one, "creds"), 0), "pid")) == 1,
-	      "creds -p 1: exit %d: %s", status, json_dumps(one, 0));
-	json_decref(one);
-	out = run_capture(&status, "%s creds -p 99999 %d 2>&1",
-			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
-	CHECK(status == 1 && strstr(out, "no process 99999"),
-	      "creds -p 99999: exit %d: %s", status, out);
-	free(out);
+	check_pid_filter(&g, "creds");
 	return KH_PASS;
 }

@@ -138,8 +138,7 @@ int main(int argc, char **argv)
 	static const char *const techniques[] = { "pvreadv", "procmem" };
 	struct truth_env *before, *after;
 	int nr_before, nr_after, i, status;
-	json_t *docs[2], *one;
-	char *out;
+	json_t *docs[2];
 	struct guest g;
 
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
@@ -158,16 +157,6 @@ int main(int argc, char **argv)
 			nr_after);
 
 	/* One process: init's, and nothing else. */
-	one = keyhole_json(&status, "envars -p 1 %d", g.pid);
-	CHECK(status == 0 && json_array_size(doc_list(one, "envars")) == 1 &&
-	      json_integer_value(json_object_get(
-		      json_array_get(doc_list(one, "envars"), 0), "pid")) == 1,
-	      "envars -p 1: exit %d: %s", status, json_dumps(one, 0));
-	json_decref(one);
-	out = run_capture(&status, "%s envars -p 99999 %d 2>&1",
-			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
-	CHECK(status == 1 && strstr(out, "no process 99999"),
-	      "envars -p 99999: exit %d: %s", status, out);
-	free(out);
+	check_pid_filter(&g, "envars");
 	return KH_PASS;
 }

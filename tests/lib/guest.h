@@ -543,6 +543,31 @@ static inline json_t *keyhole_json_as(int *status, int whole,
 #define keyhole_json_whole(status, ...) \
 	keyhole_json_as(status, 1, __VA_ARGS__)
 
+/*
+ * A per-process view's -p (lsof's kind: the list under the command's
+ * name): `CMD -p 1` lists init alone, and a pid the guest does not have
+ * is an error (exit 1) naming it.
+ */
+static inline void check_pid_filter(const struct guest *g, const char *cmd)
+{
+	json_t *one, *list;
+	int status;
+	char *out;
+
+	one = keyhole_json(&status, "%s -p 1 %d", cmd, g->pid);
+	list = doc_list(one, cmd);
+	CHECK(status == 0 && json_array_size(list) == 1 &&
+	      json_integer_value(json_object_get(json_array_get(list, 0),
+						 "pid")) == 1,
+	      "%s -p 1: exit %d: %s", cmd, status, json_dumps(one, 0));
+	json_decref(one);
+	out = run_capture(&status, "%s %s -p 99999 %d 2>&1",
+			  env_or("KEYHOLE", "build/bin/keyhole"), cmd, g->pid);
+	CHECK(status == 1 && strstr(out, "no process 99999"),
+	      "%s -p 99999: exit %d: %s", cmd, status, out);
+	free(out);
+}
+
 /* The object of a JSON array whose integer key is value, or NULL. */
 static inline json_t *json_by_int(json_t *array, const char *key,
 				  json_int_t value)
