@@ -557,6 +557,56 @@ int kh_creds(struct kh_vm *vm, int32_t pid, struct kh_cred_list **listp,
 	     struct kh_err *err);
 void kh_cred_list_free(struct kh_cred_list *list);
 
+/*
+ * What a rootkit changes to hide itself, found by comparing what the
+ * guest kernel keeps of the same thing in two places, or by checking a
+ * hook against the code it must point at (Volatility's psxview,
+ * check_modules, check_syscall, check_idt, malfind, and hooks that live
+ * outside the kernel's own text). One finding per thing found; a clean
+ * guest has none.
+ */
+enum kh_check_id {
+	KH_CHECK_HIDDEN_PROCESSES,	/* in the pid IDR, not the task list */
+	KH_CHECK_HIDDEN_MODULES,	/* in sysfs, not the modules list */
+	KH_CHECK_SYSCALLS,		/* sys_call_table entries */
+	KH_CHECK_IDT,			/* interrupt gates */
+	KH_CHECK_KPROBES,		/* handlers outside the kernel's text */
+	KH_CHECK_NETFILTER,		/* hooks outside the kernel's text */
+	KH_CHECK_MALFIND,		/* executable anonymous memory */
+	KH_CHECK_NR
+};
+/* "hidden_processes", ... as the JSON and the CLI name them. */
+const char *kh_check_name(enum kh_check_id id);
+
+struct kh_finding {
+	enum kh_check_id check;
+	char what[160];		/* a sentence: what is wrong */
+	int32_t pid;		/* the process concerned, or 0 */
+	char comm[KH_COMM_LEN];	/* its name, or "" */
+	uint64_t addr;		/* the object: task, module, table slot ... */
+	uint64_t target;	/* the code it points at, or 0 */
+	uint64_t end;		/* the end of a memory range found, or 0 */
+	char target_sym[128];	/* "symbol+0x10", "module+0x40", or "" */
+	char owner[64];		/* the module that holds target, or "" */
+	char expected[128];	/* what it should be, or "" */
+};
+struct kh_check_status {
+	int ran;		/* the check could run on this kernel */
+	unsigned int examined;	/* objects it compared */
+	unsigned int findings;
+	char problem[256];	/* why it did not run, or what it missed */
+};
+struct kh_check_report {
+	struct kh_result result;	/* marked when a check missed things */
+	struct kh_check_status checks[KH_CHECK_NR];
+	unsigned int nr;
+	struct kh_finding *findings;
+};
+/* mask: bits (1 << KH_CHECK_*) to run, 0 for every check. */
+int kh_check(struct kh_vm *vm, unsigned int mask,
+	     struct kh_check_report **reportp, struct kh_err *err);
+void kh_check_report_free(struct kh_check_report *report);
+
 /* Network interfaces of the initial network namespace. */
 #define KH_IFADDR_MAX 16
 struct kh_ifaddr {
@@ -997,6 +1047,14 @@ json_t *kh_json_creds(const struct kh_cred_list *list);
 
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
+
+/*
+ * {"findings" [{"check", "what", "pid", "comm", "addr", "end", "target",
+ * "target_symbol", "owner", "expected"} (pid, comm and each address or
+ * name only when the finding has one)], "checks" [{"name", "ran",
+ * "examined", "findings", "problem"}]}.
+ */
+json_t *kh_json_check(const struct kh_check_report *report);
 
 /*
  * [{"name", "index", "flags" (IFF_*), "mtu", "mac" (as kh_format_mac),

@@ -13,6 +13,9 @@
 #                      + the kernel modules in $modules (and their
 #                      dependencies) from /lib/modules/V, uncompressed so
 #                      that busybox insmod can load them
+#   khrootkit.ko       tests/guest/rootkit built by kbuild against V's
+#                      headers (in OUTDIR/rootkit.d, W=1, no warnings);
+#                      in the initramfs but not loaded at boot
 #   truth              host-side client for the guest's truth daemon
 #   qga.d/             Debian's qemu-guest-agent unpacked (apt-get download +
 #                      dpkg-deb -x): qemu-ga and the host's copies of the
@@ -106,6 +109,37 @@ for m in $modules; do
 	done
 done
 
+# --- test rootkit -----------------------------------------------------
+# khrootkit.ko (rootkit/khrootkit.c), a test-only rootkit: in the
+# initramfs, but loaded only by kh-truth's "rootkit" request, never at
+# boot (so it is not in /etc/kh-modules). kbuild builds it against V's
+# headers in a copy under OUTDIR (no build products in the source tree),
+# with W=1; any warning fails the build.
+kdir=$moddir/build
+rkdir=$out/rootkit.d
+rksrcs="$here/rootkit/khrootkit.c $here/rootkit/Kbuild"
+if ! uptodate "$out/khrootkit.ko" $rksrcs "$here/build.sh" "$out/kernel-release"; then
+	[ -e "$kdir/Makefile" ] ||
+		{ say "no kbuild in $kdir (apt-get install linux-headers-$V)"; exit 1; }
+	wflag=
+	[ -e "$kdir/scripts/Makefile.extrawarn" ] && wflag=W=1
+	say "khrootkit.ko (kbuild $wflag)"
+	rm -rf "$rkdir"
+	mkdir -p "$rkdir"
+	cp $rksrcs "$rkdir/"
+	# a make above (make guest O=...) must not pass its O= and jobserver on
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -C "$kdir" M="$rkdir" O= $wflag modules >"$rkdir/build.log" 2>&1 ||
+		{ cat "$rkdir/build.log" >&2; say "khrootkit.ko: kbuild failed"; exit 1; }
+	if grep -E '[Ww]arning:|WARNING:' "$rkdir/build.log" >&2; then
+		say "khrootkit.ko: warnings (see $rkdir/build.log)"
+		exit 1
+	fi
+	# without its DWARF (~400 KB; rootkit.d keeps the full one)
+	strip --strip-debug -o "$out/khrootkit.ko.tmp" "$rkdir/khrootkit.ko"
+	mv "$out/khrootkit.ko.tmp" "$out/khrootkit.ko"
+fi
+
 # --- guest agent ------------------------------------------------------
 # qemu-ga is dynamically linked: it runs on the host's own copies of its
 # libraries (those of the same Debian release, which QEMU itself needs).
@@ -155,7 +189,7 @@ cpio_newc_entry() {
 }
 
 if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
-	"$here/build.sh" "$out/kernel-release" $modfiles \
+	"$here/build.sh" "$out/kernel-release" $modfiles "$out/khrootkit.ko" \
 	"$out/qga.d/usr/sbin/qemu-ga"; then
 	say "initramfs.cpio.gz"
 	root=$out/initramfs.d
@@ -184,6 +218,8 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 		esac >"$root/lib/modules/$V/${b%.ko*}.ko"
 		echo "${b%.ko*}" >>"$root/etc/kh-modules"
 	done
+	# not in /etc/kh-modules: only kh-truth's "rootkit" request loads it
+	cp "$out/khrootkit.ko" "$root/lib/modules/$V/khrootkit.ko"
 	install -m 0755 "$here/init" "$root/init"
 	install -m 0755 "$out/qga.d/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
 	for l in $qga_libs; do

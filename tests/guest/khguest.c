@@ -30,7 +30,9 @@
  *               `kh-maps --alpha beta "gamma delta"` for a known cmdline
  *   kh-webload  fetches /index.html from busybox httpd on 127.0.0.1:8080 about 20
  *               times a second (a web server under load)
- *   kh-truth    answers requests on /dev/ttyS1 (see README.md)
+ *   kh-truth    answers requests on /dev/ttyS1 (see README.md); its
+ *               "rootkit" request starts kh-hidden and kh-rwx and loads
+ *               the test rootkit khrootkit.ko
  *
  * Each long-lived program creates /run/kh/NAME.ready once it is fully set
  * up, so /init can start kh-truth only when everything else is in place.
@@ -51,6 +53,7 @@
 #include <sys/klog.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -61,6 +64,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -1839,6 +1843,205 @@ static void req_pids(const char *comm)
 	each_pid(pid_if_comm, (void *)comm);
 }
 
+/*
+ * "rootkit": loads the test rootkit khrootkit.ko (rootkit/khrootkit.c),
+ * once. Starts two processes that live forever, both double-forked, so
+ * that init is their parent (as for the processes /init starts), each in
+ * a session of its own:
+ *   kh-hidden  sleeps; the rootkit unlinks it from the task list
+ *   kh-rwx     an anonymous private PROT_READ|WRITE|EXEC mapping of 4
+ *              pages, each page 0xcc bytes with "KH-RWX" at offset 16
+ * (both are forks of kh-truth, no exec: their cmdline is kh-truth's).
+ * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR"), with ADDR
+ * sys_call_table's from /proc/kallsyms, and replies
+ *   ok hidden=PID rwx=PID:START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
+ * START-END as in /proc/PID/maps, the rest read back from
+ * /sys/module/khrootkit/parameters; hex without 0x.
+ */
+#define ROOTKIT_SYS "/sys/module/khrootkit"
+#define RWX_PAGES 4
+
+/* A line from fd into buf (NUL-terminated), waiting at most ms at a time. */
+static int read_line_fd(int fd, char *buf, size_t size, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len = 0;
+	ssize_t n;
+
+	buf[0] = 0;
+	while (len < size - 1 && !strchr(buf, '\n')) {
+		if (poll(&pfd, 1, ms) <= 0)
+			return -1;
+		n = read(fd, buf + len, size - 1 - len);
+		if (n <= 0)
+			return -1;
+		len += n;
+		buf[len] = 0;
+	}
+	return strchr(buf, '\n') ? 0 : -1;
+}
+
+static void hidden_main(int wfd)
+{
+	dprintf(wfd, "%d\n", (int)getpid());
+	close(wfd);
+	sleep_forever();
+}
+
+static void rwx_main(int wfd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *p = mmap(NULL, RWX_PAGES * pg,
+				PROT_READ | PROT_WRITE | PROT_EXEC,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (p == MAP_FAILED)
+		_exit(1);	/* the reader sees EOF */
+	for (i = 0; i < RWX_PAGES; i++) {
+		memset(p + i * pg, 0xcc, pg);
+		memcpy(p + i * pg + 16, "KH-RWX", 6);
+	}
+	dprintf(wfd, "%d %lx %lx\n", (int)getpid(), (unsigned long)p,
+		(unsigned long)p + RWX_PAGES * pg);
+	close(wfd);
+	sleep_forever();
+}
+
+/*
+ * fn(wfd) in a grandchild named name (its parent exits at once, so init
+ * adopts it), with /dev/null as stdin/out/err and no other fd of
+ * kh-truth's (not the serial line); fn writes one line to wfd once ready
+ * and never returns. Returns the fd to read that line from, or -1.
+ */
+static int spawn_orphan(const char *name, void (*fn)(int wfd))
+{
+	int p[2], null;
+	pid_t pid, g;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!pid) {
+		g = fork();
+		if (g)
+			_exit(g < 0);
+		setsid();
+		set_name(name);
+		null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(p[1], 3) < 0)
+			_exit(1);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		closefrom(4);
+		fn(3);
+		_exit(1);
+	}
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	return p[0];
+}
+
+/* Address of a kernel symbol in /proc/kallsyms, 0 if absent. */
+static unsigned long kallsyms_addr(const char *sym)
+{
+	char line[512], type[8], name[256];
+	unsigned long addr, found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx %7s %255s", &addr, type, name) == 3 &&
+		    !strcmp(name, sym))
+			found = addr;
+	fclose(f);
+	return found;
+}
+
+/* /sys/module/khrootkit/parameters/NAME, chomped, into buf ("?" if none) */
+static void rootkit_param(const char *name, char *buf, size_t size)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), ROOTKIT_SYS "/parameters/%s", name);
+	if (read_small(path, buf, size) <= 0)
+		snprintf(buf, size, "?");
+	chomp(buf);
+}
+
+static void req_rootkit(void)
+{
+	char line[128], path[128], params[128];
+	char sct[32], nr[32], hook[32], kp[32], nf[32];
+	unsigned long table, start, end;
+	int hidden = -1, rwx = -1, fd;
+	struct utsname u;
+
+	if (!access(ROOTKIT_SYS, F_OK)) {
+		fprintf(out, "error already loaded\n");
+		return;
+	}
+	table = kallsyms_addr("sys_call_table");
+	if (!table) {
+		fprintf(out, "error no sys_call_table in /proc/kallsyms\n");
+		return;
+	}
+	uname(&u);
+	snprintf(path, sizeof(path), "/lib/modules/%s/khrootkit.ko", u.release);
+
+	fd = spawn_orphan("kh-hidden", hidden_main);
+	if (fd < 0 || read_line_fd(fd, line, sizeof(line), 10000) ||
+	    sscanf(line, "%d", &hidden) != 1) {
+		fprintf(out, "error cannot start kh-hidden\n");
+		goto fail;
+	}
+	close(fd);
+	fd = spawn_orphan("kh-rwx", rwx_main);
+	if (fd < 0 || read_line_fd(fd, line, sizeof(line), 10000) ||
+	    sscanf(line, "%d %lx %lx", &rwx, &start, &end) != 3) {
+		fprintf(out, "error cannot start kh-rwx\n");
+		goto fail;
+	}
+	close(fd);
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(out, "error %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	snprintf(params, sizeof(params), "hide_pid=%d sct=0x%lx", hidden,
+		 table);
+	if (syscall(SYS_finit_module, fd, params, 0)) {
+		fprintf(out, "error finit_module %s: %s (see dmesg)\n", path,
+			strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	rootkit_param("sct", sct, sizeof(sct));
+	rootkit_param("sct_nr", nr, sizeof(nr));
+	rootkit_param("hook_addr", hook, sizeof(hook));
+	rootkit_param("kprobe_addr", kp, sizeof(kp));
+	rootkit_param("nf_hook_addr", nf, sizeof(nf));
+	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s\n",
+		hidden, rwx, start, end, sct, nr, hook, kp, nf);
+	return;
+fail:
+	/* nothing is hidden when the load failed: a retry starts afresh */
+	if (fd >= 0)
+		close(fd);
+	if (hidden > 0)
+		kill(hidden, SIGKILL);
+	if (rwx > 0)
+		kill(rwx, SIGKILL);
+}
+
 /* Requests taking a PID: "WORD PID" */
 static void pid_request(const char *word, const char *arg)
 {
@@ -1921,6 +2124,8 @@ static void handle(char *req)
 		req_kmsg_flood(req + 11);
 	else if (!strncmp(req, "kmsg-mark ", 10))
 		req_kmsg_mark(req + 10);
+	else if (!strcmp(req, "rootkit"))
+		req_rootkit();
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||

@@ -371,6 +371,7 @@ static const struct {
 	{ .cmd = "envars", .options = { "--pid" } },
 	{ .cmd = "creds", .options = { "--pid" } },
 	{ .cmd = "kallsyms", .options = { "--match" } },
+	{ .cmd = "check", .options = { "--only" } },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
 				       "--summary", "--budget-ms",
@@ -502,6 +503,7 @@ int main(int argc, char **argv)
 		{ "envars", "", "envars" }, { "envars", "-p 1", "envars" },
 		{ "creds", "", "creds" }, { "creds", "-p 1", "creds" },
 		{ "kallsyms", "-m sys_call_table", "kallsyms" },
+		{ "check", "", NULL }, { "check", "--only idt", NULL },
 		{ "techniques", "", "techniques" },
 		{ "crawl", "--summary", NULL },
 	};

@@ -492,7 +492,8 @@ static inline void keyhole_doc_rule(const json_t *doc, int status,
 	      json_is_array(problems),
 	      "keyhole %s: the document lacks \"incomplete\" or \"problems\"",
 	      args);
-	CHECK(incomplete == (status == 3),
+	/* keyhole check exits 4 for a finding, incomplete or not. */
+	CHECK(incomplete == (status == 3) || status == 4,
 	      "keyhole %s: \"incomplete\" is %s, the exit status %d", args,
 	      incomplete ? "true" : "false", status);
 	CHECK(!incomplete || json_array_size(problems),

@@ -247,6 +247,7 @@ COMMAND(ss);
 COMMAND(ip);
 COMMAND(maps);
 COMMAND(kallsyms);
+COMMAND(check);
 COMMAND(crawl);
 COMMAND(watch);
 COMMAND(list);

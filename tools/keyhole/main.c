@@ -138,6 +138,10 @@ const struct subcommand subcommands[] = {
 	  .summary = "credentials of every process (or one) as /proc/PID/status, and shared creds",
 	  .options = pid_view_options, .example = "web1 -o pid,uid,shared",
 	  .columns = creds_columns, .render = render_creds },
+	{ .name = "check", .run = cmd_check, .usage = "[--only CHECK] VM",
+	  .summary = "find what rootkits hide: hidden processes and modules, hooked tables, injected code",
+	  .options = check_options, .example = "web1 --json",
+	  .columns = check_columns },
 	{ .name = "ss", .run = cmd_ss, .usage = "[-t] [-u] [-x] [-l|-a] VM",
 	  .summary = "TCP, UDP and unix sockets with their queues and processes, as ss",
 	  .options = ss_options, .example = "-tl web1 -o netid,state,local",
@@ -178,7 +182,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"\n'%s COMMAND --help' shows a command's options and an example.\n"
 		"Exit status: 0 done; 1 an error; 2 a usage error; 3 the result is\n"
-		"incomplete (printed, with a warning saying why).\n"
+		"incomplete (printed, with a warning saying why); 4 check found\n"
+		"something.\n"
 		"\n"
 		"Environment: KEYHOLE_TMPDIR (where snapshots are made, default /var/tmp),\n"
 		"KEYHOLE_KEEP_SNAPSHOT=FILE (dump, migrate, bgsnap keep their copy there).\n",

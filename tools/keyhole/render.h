@@ -22,7 +22,7 @@
 /* The columns of the tables, for --output and each command's --help. */
 extern const struct table_column ps_columns[], lsof_columns[],
 	ss_columns[], lsmod_columns[], list_columns[], envars_columns[],
-	creds_columns[];
+	creds_columns[], check_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -33,6 +33,8 @@ void render_maps_all(const json_t *doc, FILE *out);
 /* render_environ.c, render_creds.c */
 void render_envars(const json_t *doc, FILE *out);
 void render_creds(const json_t *doc, FILE *out);
+/* render_check.c */
+void render_check(const json_t *doc, FILE *out);
 /* render_system.c */
 void render_info(const json_t *doc, FILE *out);
 void render_mem(const json_t *doc, FILE *out);

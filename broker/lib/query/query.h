@@ -25,7 +25,7 @@ struct kh_query_args {
 	unsigned int iteration;	/* crawl */
 	unsigned int budget_ms;	/* crawl */
 	unsigned int budget_kib;	/* crawl */
-	char match[KH_QUERY_TEXT_MAX];	/* kallsyms; "" for none */
+	char match[KH_QUERY_TEXT_MAX];	/* kallsyms, check's only; "" none */
 };
 
 enum kh_query_arg_type {
@@ -59,7 +59,7 @@ extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
 extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
 	kh_query_lsmod, kh_query_dmesg, kh_query_kallsyms;
 extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;
-extern const struct kh_query_op kh_query_crawl;
+extern const struct kh_query_op kh_query_crawl, kh_query_check;
 
 /*
  * A halting technique (ptrace, gdbstub) halts the guest for each read

@@ -47,6 +47,23 @@ int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
 int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 	      struct kh_err *err);
 
+/*
+ * The kernel symbol at or below va (the profile keeps one per name) and
+ * what bounds it: "which kernel code or table is this address in".
+ * -ENOENT when va is outside the kernel image or below every symbol.
+ */
+struct kh_sym_near {
+	const char *name;	/* the profile's: valid while the VM is */
+	char type;		/* nm's letter */
+	uint64_t addr;		/* the symbol's address */
+	uint64_t offset;	/* va - addr */
+	uint64_t next;		/* the next symbol's address, 0 if none */
+};
+int kh_symbol_near(struct kh_vm *vm, uint64_t va, struct kh_sym_near *near);
+/* 1 when a symbol starts exactly at va whose name match() accepts. */
+int kh_symbol_is(struct kh_vm *vm, uint64_t va,
+		 int (*match)(const char *name));
+
 /* A canonical kernel address (guest memory cannot make us follow less). */
 int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va);
 /* The same, of an object aligned to align (a power of two) bytes. */

@@ -140,6 +140,12 @@ int main(void)
 	expect_checked("kallsyms", NULL);
 	expect_checked("creds", NULL);
 	expect_checked("creds", "{\"pid\": 1}");
+	expect_checked("check", NULL);
+	expect_checked("check", "{\"only\": \"syscalls\"}");
+	expect_error("check", "{\"only\": 3}",
+		     "check: 'only' must be a string of 1 to 127 bytes");
+	expect_error("check", "{\"pid\": 1}",
+		     "check: unknown argument 'pid'");
 	expect_checked("kallsyms", "{\"match\": \"sys_call_table\"}");
 	/* 127 bytes is the most; 128 is one too many. */
 	snprintf(text, sizeof(text), "{\"match\": \"%0127d\"}", 0);

@@ -19,6 +19,7 @@
 #include "../../tools/keyhole/render_system.c"
 #include "../../tools/keyhole/render_environ.c"
 #include "../../tools/keyhole/render_creds.c"
+#include "../../tools/keyhole/render_check.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
 #include "../../tools/keyhole/table.c"
@@ -361,6 +362,47 @@ static const char vm_want[] =
 	"profile          from cache\n"
 	"attach time      12.3 ms\n";
 
+/*
+ * A check report with a finding of each shape (a process, a hook into a
+ * hidden module), guest text that steers a terminal or is not UTF-8,
+ * and a check that could not run.
+ */
+static struct kh_finding findings[] = {
+	{ .check = KH_CHECK_HIDDEN_PROCESSES, .pid = 273,
+	  .comm = "kh-\x1b[2Jhid\xff",
+	  .what = "process 273 (kh-\x1b[2Jhid\xff) has a pid but is not on the task list",
+	  .addr = 0xffff888006c48000ull },
+	{ .check = KH_CHECK_SYSCALLS, .addr = 0xffffffff82000a28ull,
+	  .target = 0xffffffffc0260000ull, .target_sym = "rk+0x0",
+	  .owner = "rk (hidden)", .what = "system call 217 leads to rk (hidden)",
+	  .expected = "a __x64_sys_* entry point in the kernel's text" },
+};
+
+static const char check_want[] =
+	"CHECK            PID FINDING                                                         TARGET\n"
+	"hidden_processes 273 process 273 (kh-?[2Jhid?) has a pid but is not on the task list -\n"
+	"syscalls           - system call 217 leads to rk (hidden)                            rk+0x0\n"
+	"\n"
+	"2 findings\n"
+	"  hidden_processes  80 examined, 1 found\n"
+	"  hidden_modules    not run: this kernel's BTF has no module kobjects\n"
+	"  syscalls          451 examined, 1 found; sys_call_table: 1 unread\n"
+	"  idt               not run\n"
+	"  kprobes           not run\n"
+	"  netfilter         not run\n"
+	"  malfind           not run\n";
+
+static struct kh_check_report check_report = {
+	.nr = 2, .findings = findings,
+	.checks = {
+		[KH_CHECK_HIDDEN_PROCESSES] = { .ran = 1, .examined = 80,
+						.findings = 1 },
+		[KH_CHECK_HIDDEN_MODULES] = { .problem = "this kernel's BTF has no module kobjects" },
+		[KH_CHECK_SYSCALLS] = { .ran = 1, .examined = 451, .findings = 1,
+					.problem = "sys_call_table: 1 unread" },
+	},
+};
+
 /* A list as the document its query makes: {key: list, ...}. */
 static json_t *listing(const char *key, json_t *list)
 {
@@ -405,10 +447,11 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
+		render_check,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds",
+		"techniques", "dmesg", "envars", "creds", "findings", "checks",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -655,6 +698,7 @@ int main(void)
 	expect("techniques", listing("techniques", kh_json_techniques(techs, 4)), render_techniques,
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
+	expect("check", kh_json_check(&check_report), render_check, check_want);
 	malformed();
 	forest();
 	table_options();

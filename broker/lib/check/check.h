@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * check/: keyhole check, the cross-views that find what a rootkit hides
+ * (kh_check). check.c runs them and holds what they share: the kernel's
+ * text bounds, every module the guest has (from its list and from
+ * sysfs, each with its memory) to name the owner of an address, and how
+ * a finding or a problem is recorded. One file per check:
+ * hidden_processes.c, hidden_modules.c (with modules.c, which gathers the
+ * modules), tables.c (sys_call_table and the IDT), hooks.c (kprobes and
+ * netfilter) and malfind.c.
+ *
+ * A check that cannot run on this kernel (a symbol or a type it needs is
+ * missing) says why in its status and the others go on; what a check
+ * could not read marks the report incomplete. Only a VM that is gone
+ * (-ESRCH) or no memory ends the whole check.
+ */
+#ifndef KH_CHECK_H
+#define KH_CHECK_H
+
+#include "walk/toolkit.h"
+
+/* A module's memory: core, init and data layouts, or 6.4's mem[]. */
+#define KH_CHECK_MOD_RANGES 8
+/* More modules than this is no kernel's (they are marked, not read). */
+#define KH_CHECK_MAX_MODULES 65536
+
+struct kh_check_module {
+	uint64_t addr;			/* struct module */
+	char name[56];
+	int listed;			/* on the modules list */
+	int in_sysfs;			/* has a kobject in module_kset */
+	unsigned int nr_ranges;
+	struct { uint64_t start, end; } ranges[KH_CHECK_MOD_RANGES];
+};
+
+/* Findings kept at most; more are counted, marked, not listed. */
+#define KH_CHECK_MAX_FINDINGS 4096
+
+struct kh_check_ctx {
+	struct kh_vm *vm;
+	struct kh_check_report *report;
+	unsigned int mask;		/* the checks asked for */
+	unsigned int cap;		/* findings allocated */
+	uint64_t stext, etext;		/* the kernel's text */
+	int have_text;
+	/* Gathered on first need (kh_check_modules_once), maybe again. */
+	int have_mods, mods_again;
+	struct kh_check_module *mods;
+	unsigned int nr_mods;
+	struct kh_addr_set mod_set;	/* addr -> index in mods */
+	/* Every module's ranges by start, for kh_check_owner(). */
+	struct kh_check_range {
+		uint64_t start, end;
+		unsigned int mod;
+	} *ranges;
+	unsigned int nr_ranges;
+	struct kh_task_list *tasks;	/* processes, walked once, or NULL */
+	struct kh_err *err;
+};
+
+/* Appends a finding of check id (-ENOMEM). */
+int kh_check_found(struct kh_check_ctx *cx, enum kh_check_id id,
+		   const struct kh_finding *f);
+/* Why check id could not run or missed something (it then returns 0). */
+int kh_check_problem(struct kh_check_ctx *cx, enum kh_check_id id,
+		     int ran, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* va lies in the kernel's own text (_stext to _etext). */
+int kh_check_in_text(const struct kh_check_ctx *cx, uint64_t va);
+/*
+ * Names target in f: its symbol and offset in the kernel's text, or the
+ * module that holds it ("name+0x40"; " (hidden)" when it is not on the
+ * list), else nothing: memory that belongs to no code keyhole knows.
+ * 0, or -errno when gathering the modules failed for good.
+ */
+int kh_check_describe(struct kh_check_ctx *cx, uint64_t target,
+		      struct kh_finding *f);
+/* The module whose memory holds va, or NULL; *start: that range's. */
+const struct kh_check_module *kh_check_owner(const struct kh_check_ctx *cx,
+					     uint64_t va, uint64_t *start);
+
+/*
+ * modules.c: fills cx->mods from the list and module_kset, once: only
+ * hidden_modules and a hook found outside the kernel's text need them,
+ * and on a clean guest the hooks need none.
+ */
+int kh_check_modules_once(struct kh_check_ctx *cx);
+/* Forgets them and gathers them afresh, past the page cache; once. */
+int kh_check_modules_again(struct kh_check_ctx *cx);
+void kh_check_modules_free(struct kh_check_ctx *cx);
+
+int kh_check_hidden_processes(struct kh_check_ctx *cx);
+int kh_check_hidden_modules(struct kh_check_ctx *cx);
+int kh_check_syscalls(struct kh_check_ctx *cx);
+int kh_check_idt(struct kh_check_ctx *cx);
+int kh_check_kprobes(struct kh_check_ctx *cx);
+int kh_check_netfilter(struct kh_check_ctx *cx);
+int kh_check_malfind(struct kh_check_ctx *cx);
+
+#endif /* KH_CHECK_H */

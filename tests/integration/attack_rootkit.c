@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Proves: `keyhole check` finds each thing a rootkit does, and nothing
+ * on a clean guest. First the clean guest: every check runs, compares
+ * what it should (every module the guest's /proc/modules lists, every
+ * system call, all 256 interrupt gates, the pids, the processes' maps)
+ * and finds nothing, exit 0. Then the guest's truth daemon loads
+ * khrootkit (tests/guest/rootkit/), a real kernel module that unlinks a
+ * process from the task list, takes itself off the modules list,
+ * replaces a sys_call_table entry, registers a kprobe and a netfilter
+ * hook, while a process maps anonymous memory writable and executable.
+ * The guest's /proc/modules then no longer shows the module, and
+ * keyhole ps (a walk of the task list, as Volatility's pslist) no longer
+ * the process (the guest's /proc, which lists pids, still does), and
+ * keyhole check, through two
+ * techniques, must report exactly these six things, each with the
+ * evidence the guest's truth daemon gives (the pid, the table slot and
+ * the hook's address in the hidden module, the netfilter hook, the
+ * region), and exit 4. --only runs one check.
+ *
+ * It changes the guest for good, so tests/run runs it after every other
+ * test of the guest (attack_* phase).
+ */
+#include "guest.h"
+
+struct attack {
+	long hidden, rwx_pid;
+	unsigned long long rwx_start, rwx_end, sct, nr, hook, kprobe, nf;
+};
+
+static unsigned long long hexval(const json_t *f, const char *key)
+{
+	const char *s = json_string_value(json_object_get(f, key));
+
+	return s ? strtoull(s, NULL, 16) : 0;
+}
+
+static const char *str(const json_t *f, const char *key)
+{
+	const char *s = json_string_value(json_object_get(f, key));
+
+	return s ? s : "";
+}
+
+static json_t *check_doc(const struct guest *g, const char *technique,
+			 const char *extra, int *status)
+{
+	return keyhole_json_whole(status, "%s%s check %s %d",
+				  technique[0] ? "--technique " : "", technique,
+				  extra, g->pid);
+}
+
+static const json_t *status_of(const json_t *doc, const char *name)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "checks"), i, c)
+		if (!strcmp(str(c, "name"), name))
+			return c;
+	CHECK(0, "no status for check %s", name);
+	return NULL;
+}
+
+static long long examined(const json_t *doc, const char *name)
+{
+	const json_t *c = status_of(doc, name);
+
+	CHECK(json_is_true(json_object_get(c, "ran")) && !str(c, "problem")[0],
+	      "check %s did not run whole: %s", name, json_dumps(c, 0));
+	return json_integer_value(json_object_get(c, "examined"));
+}
+
+static void clean(const struct guest *g)
+{
+	char *mods = guest_truth(g, "modules"), *p;
+	long long nr_mods = 0;
+	int status;
+	json_t *doc = check_doc(g, "", "", &status);
+
+	for (p = mods; (p = strchr(p, '\n')); p++)
+		nr_mods++;
+	free(mods);
+	CHECK(status == 0 && json_array_size(doc_list(doc, "findings")) == 0,
+	      "check on a clean guest: exit %d: %s", status,
+	      json_dumps(doc, 0));
+	CHECK(examined(doc, "hidden_modules") == nr_mods,
+	      "hidden_modules compared %lld modules, the guest has %lld",
+	      examined(doc, "hidden_modules"), nr_mods);
+	CHECK(examined(doc, "hidden_processes") >= 50,
+	      "hidden_processes compared only %lld pids",
+	      examined(doc, "hidden_processes"));
+	CHECK(examined(doc, "syscalls") >= 400,
+	      "syscalls compared only %lld entries", examined(doc, "syscalls"));
+	CHECK(examined(doc, "idt") == 256, "idt compared %lld gates",
+	      examined(doc, "idt"));
+	CHECK(examined(doc, "malfind") >= 15,
+	      "malfind read only %lld processes' maps", examined(doc, "malfind"));
+	examined(doc, "kprobes");
+	examined(doc, "netfilter");
+	printf("clean: no findings; %lld modules, %lld pids, %lld syscalls, 256 gates, %lld processes' maps compared\n",
+	       nr_mods, examined(doc, "hidden_processes"),
+	       examined(doc, "syscalls"), examined(doc, "malfind"));
+	json_decref(doc);
+}
+
+static void attack(const struct guest *g, struct attack *a)
+{
+	char *out = guest_truth(g, "rootkit");
+	json_t *doc;
+	int status;
+
+	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx",
+		     &a->hidden, &a->rwx_pid, &a->rwx_start, &a->rwx_end,
+		     &a->sct, &a->nr, &a->hook, &a->kprobe, &a->nf) == 9,
+	      "the guest's rootkit reply: %s", out);
+	free(out);
+	/* The attack worked on the guest's own view. */
+	out = guest_truth(g, "modules");
+	CHECK(!strstr(out, "khrootkit"), "the guest's /proc/modules still lists khrootkit:\n%s",
+	      out);
+	free(out);
+	/*
+	 * /proc lists pids from the pid IDR, so the guest still sees it
+	 * there; what walks the task list (for_each_process(), Volatility's
+	 * pslist, keyhole ps) does not.
+	 */
+	CHECK(guest_pid_of(g, "kh-hidden") == a->hidden,
+	      "the guest's /proc has no kh-hidden pid %ld", a->hidden);
+	doc = keyhole_json_whole(&status, "ps %d", g->pid);
+	CHECK(status == 0 && !json_by_pid(doc_list(doc, "ps"), a->hidden),
+	      "keyhole ps: exit %d, and it lists the hidden pid %ld", status,
+	      a->hidden);
+	json_decref(doc);
+}
+
+/* The one finding of check, failing unless there is exactly one. */
+static const json_t *only_one(const json_t *doc, const char *check)
+{
+	const json_t *f, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+		if (strcmp(str(f, "check"), check))
+			continue;
+		CHECK(!found, "two %s findings: %s and %s", check,
+		      json_dumps(found, 0), json_dumps(f, 0));
+		found = f;
+	}
+	CHECK(found, "no %s finding in %s", check, json_dumps(doc, 0));
+	return found;
+}
+
+static void found_all(const char *technique, const json_t *doc,
+		      const struct attack *a)
+{
+	const json_t *f;
+
+	CHECK(json_array_size(json_object_get(doc, "findings")) == 6,
+	      "%s: %zu findings, not 6: %s", technique,
+	      json_array_size(json_object_get(doc, "findings")),
+	      json_dumps(doc, 0));
+
+	f = only_one(doc, "hidden_processes");
+	CHECK(json_integer_value(json_object_get(f, "pid")) == a->hidden &&
+	      !strcmp(str(f, "comm"), "kh-hidden"),
+	      "%s: the hidden process found is %s, not pid %ld kh-hidden",
+	      technique, json_dumps(f, 0), a->hidden);
+
+	f = only_one(doc, "hidden_modules");
+	CHECK(!strcmp(str(f, "owner"), "khrootkit"),
+	      "%s: the hidden module found is %s", technique,
+	      json_dumps(f, 0));
+
+	f = only_one(doc, "syscalls");
+	CHECK(hexval(f, "addr") == a->sct + 8 * a->nr &&
+	      hexval(f, "target") == a->hook &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
+	      !strncmp(str(f, "target_symbol"), "khrootkit+0x", 12),
+	      "%s: the hooked system call found is %s, not slot %llu at 0x%llx leading to khrootkit's 0x%llx",
+	      technique, json_dumps(f, 0), a->nr, a->sct + 8 * a->nr,
+	      a->hook);
+
+	f = only_one(doc, "kprobes");
+	CHECK(!strcmp(str(f, "owner"), "khrootkit (hidden)"),
+	      "%s: the kprobe found is %s", technique, json_dumps(f, 0));
+
+	f = only_one(doc, "netfilter");
+	CHECK(hexval(f, "target") == a->nf &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
+	      strstr(str(f, "what"), "ipv4 LOCAL_IN"),
+	      "%s: the netfilter hook found is %s, not khrootkit's 0x%llx",
+	      technique, json_dumps(f, 0), a->nf);
+
+	f = only_one(doc, "malfind");
+	CHECK(json_integer_value(json_object_get(f, "pid")) == a->rwx_pid &&
+	      hexval(f, "addr") == a->rwx_start &&
+	      hexval(f, "end") == a->rwx_end && !hexval(f, "target"),
+	      "%s: the injected memory found is %s, not pid %ld's 0x%llx-0x%llx",
+	      technique, json_dumps(f, 0), a->rwx_pid, a->rwx_start,
+	      a->rwx_end);
+	printf("%s: all 6 attacks found, each with its evidence\n", technique);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const techniques[] = { "", "pvreadv" };
+	struct attack a;
+	struct guest g;
+	json_t *doc;
+	int status, i;
+	char *out;
+
+	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
+	guest_load(&g, argv[1]);
+	clean(&g);
+	attack(&g, &a);
+	for (i = 0; i < 2; i++) {
+		doc = check_doc(&g, techniques[i], "", &status);
+		CHECK(status == 4, "check after the attack (%s): exit %d",
+		      techniques[i][0] ? techniques[i] : "default", status);
+		found_all(techniques[i][0] ? techniques[i] : "default", doc, &a);
+		json_decref(doc);
+	}
+
+	doc = check_doc(&g, "", "--only syscalls", &status);
+	CHECK(status == 4 && json_array_size(json_object_get(doc, "findings")) == 1 &&
+	      !json_is_true(json_object_get(status_of(doc, "malfind"), "ran")),
+	      "check --only syscalls: exit %d: %s", status, json_dumps(doc, 0));
+	json_decref(doc);
+
+	out = run_capture(&status, "%s check %d",
+			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
+	CHECK(status == 4 && strstr(out, "khrootkit (hidden)") &&
+	      strstr(out, "kh-hidden") && strstr(out, "6 findings"),
+	      "keyhole check's text: exit %d:\n%s", status, out);
+	free(out);
+	out = run_capture(&status, "%s check --only nosuch %d 2>&1",
+			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
+	CHECK(status == 2 && strstr(out, "nosuch"),
+	      "check --only nosuch: exit %d: %s", status, out);
+	free(out);
+	return KH_PASS;
+}
