@@ -558,6 +558,33 @@ int kh_creds(struct kh_vm *vm, int32_t pid, struct kh_cred_list **listp,
 void kh_cred_list_free(struct kh_cred_list *list);
 
 /*
+ * Every mount namespace's mounts (the namespaces of all processes), in
+ * the order /proc/PID/mounts lists them, as its lines give them: device,
+ * mount point, file system type, and the generic options that lead its
+ * options column (rw or ro, then nosuid, nodev, noexec, noatime,
+ * nodiratime, relatime, nosymfollow, sync, dirsync, mand, lazytime); a
+ * file system's own options (its show_options()) are not read. Plus
+ * what /proc/PID/mountinfo adds: the mount's id and its parent's.
+ */
+struct kh_mount {
+	uint64_t addr;		/* struct mount */
+	uint32_t ns;		/* its namespace's inode number */
+	int32_t id, parent_id;
+	char devname[256];	/* "none" when it has none */
+	char path[512];
+	char fstype[32];
+	char options[128];
+};
+struct kh_mount_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_mount *mounts;
+};
+int kh_mounts(struct kh_vm *vm, struct kh_mount_list **listp,
+	      struct kh_err *err);
+void kh_mount_list_free(struct kh_mount_list *list);
+
+/*
  * What a rootkit changes to hide itself, found by comparing what the
  * guest kernel keeps of the same thing in two places, or by checking a
  * hook against the code it must point at (Volatility's psxview,
@@ -1047,6 +1074,12 @@ json_t *kh_json_creds(const struct kh_cred_list *list);
 
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
+
+/*
+ * [{"ns", "id", "parent_id", "devname", "path", "fstype", "options"}]
+ * (guest text made printable).
+ */
+json_t *kh_json_mounts(const struct kh_mount_list *list);
 
 /*
  * {"findings" [{"check", "what", "pid", "comm", "addr", "end", "target",

@@ -2061,6 +2061,9 @@ static void pid_request(const char *word, const char *arg)
 	} else if (!strcmp(word, "maps")) {
 		snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 		req_cat(path);
+	} else if (!strcmp(word, "mounts")) {
+		snprintf(path, sizeof(path), "/proc/%ld/mounts", pid);
+		req_cat(path);
 	} else if (!strcmp(word, "cmdline")) {
 		req_cmdline(pid);
 	} else {
@@ -2131,6 +2134,7 @@ static void handle(char *req)
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||
 			 !strncmp(req, "netns ", 6) ||
 			 !strncmp(req, "maps ", 5) ||
+			 !strncmp(req, "mounts ", 7) ||
 			 !strncmp(req, "cmdline ", 8) || !strncmp(req, "stat ", 5))) {
 		*arg = 0;
 		pid_request(req, arg + 1);

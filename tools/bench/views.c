@@ -77,6 +77,7 @@ static const struct view views[] = {
 	{ "ip -s (ifconfig)", "ifconfig", NULL, NULL },
 	{ "lsmod", "lsmod", NULL, NULL },
 	{ "dmesg", "dmesg", NULL, NULL },
+	{ "mounts", "mounts", NULL, NULL },
 	{ "envars", "envars", NULL, NULL },
 	{ "creds", "creds", NULL, NULL },
 	{ "check (all seven)", "check", NULL, NULL },

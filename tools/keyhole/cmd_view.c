@@ -15,6 +15,8 @@
  *   use counts and states of the guest's /proc/modules.
  * - dmesg: the kernel log from the guest's printk ring buffer, oldest
  *   record first, as dmesg prints it.
+ * - mounts: every mount namespace's mounts, as /proc/PID/mounts lists
+ *   them (device, mount point, type, the generic options).
  * - ifconfig: the interfaces of the guest's initial network namespace
  *   with their flags, MTU, hardware address and IPv4 and IPv6 addresses.
  * - techniques: every access technique with its class in the taxonomy

@@ -115,6 +115,8 @@ const struct subcommand subcommands[] = {
 	TABLE_VIEW(lsmod, "loaded kernel modules", "web1 --noheadings"),
 	VIEW(dmesg, "the kernel log, as dmesg (JSON escaped as /dev/kmsg)",
 	     "web1 --json"),
+	TABLE_VIEW(mounts, "every mount namespace's mounts, as /proc/PID/mounts",
+		   "web1 -o device,path,type"),
 	{ .name = "kallsyms", .run = cmd_kallsyms, .usage = "[-m TEXT] VM",
 	  .summary = "the kernel's symbols at this boot's addresses, as /proc/kallsyms",
 	  .options = kallsyms_options, .example = "-m sys_call_table web1",

@@ -117,6 +117,43 @@ void render_lsmod(const json_t *doc, FILE *out)
 	table_free(t);
 }
 
+const struct table_column mounts_columns[] = {
+	{ "DEVICE", 0, "the device (or source) mounted, as /proc/PID/mounts" },
+	{ "PATH", 0, "where it is mounted" },
+	{ "TYPE", 0, "the file system type" },
+	{ "OPTIONS", 0, "rw or ro and the generic options (not the file system's own)" },
+	{ "ID", TABLE_RIGHT | TABLE_HIDDEN, "the mount's id, as mountinfo" },
+	{ "PARENT", TABLE_RIGHT | TABLE_HIDDEN, "its parent's id, as mountinfo" },
+	{ "NS", TABLE_RIGHT, "its mount namespace's inode number" },
+	{ NULL },
+};
+
+/* The mounts as /proc/PID/mounts lists them, a namespace after another. */
+void render_mounts(const json_t *doc, FILE *out)
+{
+	const json_t *mounts = json_object_get(doc, "mounts"), *m;
+	struct table *t = table_new(mounts_columns);
+	size_t i;
+
+	json_array_foreach(mounts, i, m) {
+		char id[16], parent[16], ns[24];
+		const char *cells[] = {
+			field_str(m, "devname"), field_str(m, "path"),
+			field_str(m, "fstype"), field_str(m, "options"),
+			id, parent, ns,
+		};
+
+		snprintf(id, sizeof(id), "%" PRId64,
+			 (int64_t)field_int(m, "id"));
+		snprintf(parent, sizeof(parent), "%" PRId64,
+			 (int64_t)field_int(m, "parent_id"));
+		snprintf(ns, sizeof(ns), "%" PRIu64, field_u64(m, "ns"));
+		table_row(t, cells);
+	}
+	table_print(t, out);
+	table_free(t);
+}
+
 /*
  * The kernel log as dmesg prints it: "[seconds.micros] text", the text as
  * the document has it (escaped as /dev/kmsg escapes it, so nothing the

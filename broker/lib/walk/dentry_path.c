@@ -625,3 +625,24 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		*mode = imode;
 	return ret;
 }
+
+int kh_mount_path(struct kh_vm *vm, uint64_t mount, char *buf, size_t size)
+{
+	const uint32_t *off;
+	uint64_t root;
+	int ret;
+
+	if (size < 2)
+		return -EINVAL;
+	buf[0] = '\0';
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
+	if (!ret)
+		ret = kh_kva_u64(vm, mount + off[MOUNT_MNT] + off[VFSMOUNT_ROOT],
+				 &root);
+	if (ret)
+		return ret;
+	if (!kh_kernel_ptr(vm, root))
+		return -EFAULT;
+	/* From the mount's root: across its mount point, up to "/". */
+	return walk_to_root(vm, off, mount, root, buf, size);
+}

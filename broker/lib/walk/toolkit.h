@@ -170,6 +170,13 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 		 uint64_t *ino, uint32_t *mode);
 
 /*
+ * Where a mount (struct mount at mount) is mounted, as /proc/PID/mounts
+ * shows it: its root's path, across the mounts above it up to the
+ * namespace's root. 0, or -errno (-EFAULT, -ELOOP for a hostile chain).
+ */
+int kh_mount_path(struct kh_vm *vm, uint64_t mount, char *buf, size_t size);
+
+/*
  * kh_maps() for a task already in hand (its tgid and mm from kh_tasks),
  * sparing the task-list walk that finding a pid costs.
  */

@@ -141,6 +141,9 @@ int main(void)
 	expect_checked("creds", NULL);
 	expect_checked("creds", "{\"pid\": 1}");
 	expect_checked("check", NULL);
+	expect_checked("mounts", NULL);
+	expect_error("mounts", "{\"pid\": 1}",
+		     "mounts: unknown argument 'pid'");
 	expect_checked("check", "{\"only\": \"syscalls\"}");
 	expect_error("check", "{\"only\": 3}",
 		     "check: 'only' must be a string of 1 to 127 bytes");

@@ -403,6 +403,21 @@ static struct kh_check_report check_report = {
 	},
 };
 
+/* Mounts, one with a device name that steers a terminal. */
+static struct kh_mount mounts[] = {
+	{ .ns = 4026531841u, .id = 1, .parent_id = 1, .devname = "rootfs",
+	  .path = "/", .fstype = "rootfs", .options = "rw" },
+	{ .ns = 4026531841u, .id = 30, .parent_id = 1,
+	  .devname = "ev\x1b[2Jil\xff", .path = "/mnt/kh ro",
+	  .fstype = "tmpfs", .options = "ro,nosuid,nodev,noexec,noatime" },
+};
+static struct kh_mount_list mount_list = { .nr = 2, .mounts = mounts };
+
+static const char mounts_want[] =
+	"DEVICE    PATH       TYPE   OPTIONS                                NS\n"
+	"rootfs    /          rootfs rw                             4026531841\n"
+	"ev?[2Jil? /mnt/kh ro tmpfs  ro,nosuid,nodev,noexec,noatime 4026531841\n";
+
 /* A list as the document its query makes: {key: list, ...}. */
 static json_t *listing(const char *key, json_t *list)
 {
@@ -447,11 +462,11 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
-		render_check,
+		render_check, render_mounts,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds", "findings", "checks",
+		"techniques", "dmesg", "envars", "creds", "findings", "checks", "mounts",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -699,6 +714,8 @@ int main(void)
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
 	expect("check", kh_json_check(&check_report), render_check, check_want);
+	expect("mounts", listing("mounts", kh_json_mounts(&mount_list)),
+	       render_mounts, mounts_want);
 	malformed();
 	forest();
 	table_options();
