@@ -598,6 +598,7 @@ enum kh_check_id {
 	KH_CHECK_SYSCALLS,		/* sys_call_table entries */
 	KH_CHECK_IDT,			/* interrupt gates */
 	KH_CHECK_KPROBES,		/* handlers outside the kernel's text */
+	KH_CHECK_FTRACE,		/* ftrace callbacks outside it */
 	KH_CHECK_NETFILTER,		/* hooks outside the kernel's text */
 	KH_CHECK_MALFIND,		/* executable anonymous memory */
 	KH_CHECK_NR

@@ -1855,6 +1855,7 @@ static void req_pids(const char *comm)
  * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR"), with ADDR
  * sys_call_table's from /proc/kallsyms, and replies
  *   ok hidden=PID rwx=PID:START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
+ *      ftrace=FTRACE
  * START-END as in /proc/PID/maps, the rest read back from
  * /sys/module/khrootkit/parameters; hex without 0x.
  */
@@ -1979,7 +1980,7 @@ static void rootkit_param(const char *name, char *buf, size_t size)
 static void req_rootkit(void)
 {
 	char line[128], path[128], params[128];
-	char sct[32], nr[32], hook[32], kp[32], nf[32];
+	char sct[32], nr[32], hook[32], kp[32], nf[32], ft[32];
 	unsigned long table, start, end;
 	int hidden = -1, rwx = -1, fd;
 	struct utsname u;
@@ -2029,8 +2030,9 @@ static void req_rootkit(void)
 	rootkit_param("hook_addr", hook, sizeof(hook));
 	rootkit_param("kprobe_addr", kp, sizeof(kp));
 	rootkit_param("nf_hook_addr", nf, sizeof(nf));
-	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s\n",
-		hidden, rwx, start, end, sct, nr, hook, kp, nf);
+	rootkit_param("ftrace_addr", ft, sizeof(ft));
+	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s\n",
+		hidden, rwx, start, end, sct, nr, hook, kp, nf, ft);
 	return;
 fail:
 	/* nothing is hidden when the load failed: a retry starts afresh */

@@ -7,13 +7,14 @@
  * and finds nothing, exit 0. Then the guest's truth daemon loads
  * khrootkit (tests/guest/rootkit/), a real kernel module that unlinks a
  * process from the task list, takes itself off the modules list,
- * replaces a sys_call_table entry, registers a kprobe and a netfilter
- * hook, while a process maps anonymous memory writable and executable.
+ * replaces a sys_call_table entry, registers a kprobe, an ftrace hook
+ * and a netfilter hook, while a process maps anonymous memory writable
+ * and executable.
  * The guest's /proc/modules then no longer shows the module, and
  * keyhole ps (a walk of the task list, as Volatility's pslist) no longer
  * the process (the guest's /proc, which lists pids, still does), and
  * keyhole check, through two
- * techniques, must report exactly these six things, each with the
+ * techniques, must report exactly these seven things, each with the
  * evidence the guest's truth daemon gives (the pid, the table slot and
  * the hook's address in the hidden module, the netfilter hook, the
  * region), and exit 4. --only runs one check.
@@ -25,7 +26,7 @@
 
 struct attack {
 	long hidden, rwx_pid;
-	unsigned long long rwx_start, rwx_end, sct, nr, hook, kprobe, nf;
+	unsigned long long rwx_start, rwx_end, sct, nr, hook, kprobe, nf, ftrace;
 };
 
 static unsigned long long hexval(const json_t *f, const char *key)
@@ -97,6 +98,7 @@ static void clean(const struct guest *g)
 	CHECK(examined(doc, "malfind") >= 15,
 	      "malfind read only %lld processes' maps", examined(doc, "malfind"));
 	examined(doc, "kprobes");
+	examined(doc, "ftrace");
 	examined(doc, "netfilter");
 	printf("clean: no findings; %lld modules, %lld pids, %lld syscalls, 256 gates, %lld processes' maps compared\n",
 	       nr_mods, examined(doc, "hidden_processes"),
@@ -110,9 +112,10 @@ static void attack(const struct guest *g, struct attack *a)
 	json_t *doc;
 	int status;
 
-	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx",
+	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx",
 		     &a->hidden, &a->rwx_pid, &a->rwx_start, &a->rwx_end,
-		     &a->sct, &a->nr, &a->hook, &a->kprobe, &a->nf) == 9,
+		     &a->sct, &a->nr, &a->hook, &a->kprobe, &a->nf,
+		     &a->ftrace) == 10,
 	      "the guest's rootkit reply: %s", out);
 	free(out);
 	/* The attack worked on the guest's own view. */
@@ -156,8 +159,8 @@ static void found_all(const char *technique, const json_t *doc,
 {
 	const json_t *f;
 
-	CHECK(json_array_size(json_object_get(doc, "findings")) == 6,
-	      "%s: %zu findings, not 6: %s", technique,
+	CHECK(json_array_size(json_object_get(doc, "findings")) == 7,
+	      "%s: %zu findings, not 7: %s", technique,
 	      json_array_size(json_object_get(doc, "findings")),
 	      json_dumps(doc, 0));
 
@@ -185,6 +188,13 @@ static void found_all(const char *technique, const json_t *doc,
 	CHECK(!strcmp(str(f, "owner"), "khrootkit (hidden)"),
 	      "%s: the kprobe found is %s", technique, json_dumps(f, 0));
 
+	f = only_one(doc, "ftrace");
+	CHECK(hexval(f, "target") == a->ftrace &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
+	      strstr(str(f, "what"), "__x64_sys_syncfs+0x0"),
+	      "%s: the ftrace hook found is %s, not khrootkit's 0x%llx on __x64_sys_syncfs",
+	      technique, json_dumps(f, 0), a->ftrace);
+
 	f = only_one(doc, "netfilter");
 	CHECK(hexval(f, "target") == a->nf &&
 	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
@@ -199,7 +209,7 @@ static void found_all(const char *technique, const json_t *doc,
 	      "%s: the injected memory found is %s, not pid %ld's 0x%llx-0x%llx",
 	      technique, json_dumps(f, 0), a->rwx_pid, a->rwx_start,
 	      a->rwx_end);
-	printf("%s: all 6 attacks found, each with its evidence\n", technique);
+	printf("%s: all 7 attacks found, each with its evidence\n", technique);
 }
 
 int main(int argc, char **argv)
@@ -232,7 +242,7 @@ int main(int argc, char **argv)
 	out = run_capture(&status, "%s check %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
 	CHECK(status == 4 && strstr(out, "khrootkit (hidden)") &&
-	      strstr(out, "kh-hidden") && strstr(out, "6 findings"),
+	      strstr(out, "kh-hidden") && strstr(out, "7 findings"),
 	      "keyhole check's text: exit %d:\n%s", status, out);
 	free(out);
 	out = run_capture(&status, "%s check --only nosuch %d 2>&1",

@@ -21,6 +21,7 @@ static const char *const names[KH_CHECK_NR] = {
 	[KH_CHECK_SYSCALLS] = "syscalls",
 	[KH_CHECK_IDT] = "idt",
 	[KH_CHECK_KPROBES] = "kprobes",
+	[KH_CHECK_FTRACE] = "ftrace",
 	[KH_CHECK_NETFILTER] = "netfilter",
 	[KH_CHECK_MALFIND] = "malfind",
 };
@@ -31,6 +32,7 @@ static int (*const runs[KH_CHECK_NR])(struct kh_check_ctx *) = {
 	[KH_CHECK_SYSCALLS] = kh_check_syscalls,
 	[KH_CHECK_IDT] = kh_check_idt,
 	[KH_CHECK_KPROBES] = kh_check_kprobes,
+	[KH_CHECK_FTRACE] = kh_check_ftrace,
 	[KH_CHECK_NETFILTER] = kh_check_netfilter,
 	[KH_CHECK_MALFIND] = kh_check_malfind,
 };

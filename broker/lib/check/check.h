@@ -6,8 +6,8 @@
  * sysfs, each with its memory) to name the owner of an address, and how
  * a finding or a problem is recorded. One file per check:
  * hidden_processes.c, hidden_modules.c (with modules.c, which gathers the
- * modules), tables.c (sys_call_table and the IDT), hooks.c (kprobes and
- * netfilter) and malfind.c.
+ * modules), tables.c (sys_call_table and the IDT), hooks.c (kprobes,
+ * ftrace and netfilter) and malfind.c.
  *
  * A check that cannot run on this kernel (a symbol or a type it needs is
  * missing) says why in its status and the others go on; what a check
@@ -94,6 +94,7 @@ int kh_check_hidden_modules(struct kh_check_ctx *cx);
 int kh_check_syscalls(struct kh_check_ctx *cx);
 int kh_check_idt(struct kh_check_ctx *cx);
 int kh_check_kprobes(struct kh_check_ctx *cx);
+int kh_check_ftrace(struct kh_check_ctx *cx);
 int kh_check_netfilter(struct kh_check_ctx *cx);
 int kh_check_malfind(struct kh_check_ctx *cx);
 

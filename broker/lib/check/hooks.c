@@ -10,6 +10,12 @@
  *   in no known code is a finding, named by the probed symbol. Probes
  *   that share an address hang under one aggregate probe
  *   (aggr_pre_handler) on its list, and are checked there.
+ * - ftrace (Volatility's tracing.ftrace): every registered ftrace_ops is
+ *   on ftrace_ops_list (ending at ftrace_list_end), each with the
+ *   callback the traced functions call: how rootkits for current kernels
+ *   hook system calls. A callback outside the kernel's text and every
+ *   listed module is a finding, named by the first function its filter
+ *   traces.
  * - netfilter (Volatility's netfilter): every network namespace's IPv4
  *   and IPv6 hook arrays (net->nf.hooks_ipv4/6[hook], a struct
  *   nf_hook_entries each: the functions, then the nf_hook_ops they came
@@ -248,6 +254,134 @@ int kh_check_kprobes(struct kh_check_ctx *cx)
 	if (!ret && w.bad)
 		kh_check_problem(cx, KH_CHECK_KPROBES, 1,
 				 "kprobe chains that could not be read whole");
+	return ret;
+}
+
+enum {
+	OPS_FUNC, OPS_NEXT, OPS_FUNC_HASH, OPSHASH_FILTER, HASH_BITS,
+	HASH_BUCKETS, ENTRY_HLIST, ENTRY_IP,
+	NR_FT_FIELDS
+};
+
+static const struct kh_field ft_fields[NR_FT_FIELDS] = {
+	[OPS_FUNC] = { "ftrace_ops", "func" },
+	[OPS_NEXT] = { "ftrace_ops", "next" },
+	[OPS_FUNC_HASH] = { "ftrace_ops", "func_hash" },
+	[OPSHASH_FILTER] = { "ftrace_ops_hash", "filter_hash" },
+	[HASH_BITS] = { "ftrace_hash", "size_bits" },
+	[HASH_BUCKETS] = { "ftrace_hash", "buckets" },
+	[ENTRY_HLIST] = { "ftrace_func_entry", "hlist" },
+	[ENTRY_IP] = { "ftrace_func_entry", "ip" },
+};
+
+/* ftrace_ops registered at once, buckets of a filter looked at: bounds. */
+#define MAX_FTRACE_OPS 4096
+#define MAX_HASH_BITS 12
+
+/*
+ * The first function ops's filter traces, as "symbol+0x0" in at; "" when
+ * it has none (it traces every function) or it cannot be read.
+ */
+static void traced(struct kh_check_ctx *cx, const uint32_t *off,
+		   uint64_t ops, char *at, size_t size)
+{
+	uint64_t hash, filter, bits, buckets, node, ip;
+	uint64_t heads[1u << MAX_HASH_BITS];
+	struct kh_sym_near near;
+	unsigned int i, nr;
+
+	at[0] = '\0';
+	if (kh_kva_u64(cx->vm, ops + off[OPS_FUNC_HASH], &hash) ||
+	    !kh_kernel_ptr(cx->vm, hash) ||
+	    kh_kva_u64(cx->vm, hash + off[OPSHASH_FILTER], &filter) ||
+	    !kh_kernel_ptr(cx->vm, filter) ||
+	    kh_kva_u64(cx->vm, filter + off[HASH_BITS], &bits) ||
+	    kh_kva_u64(cx->vm, filter + off[HASH_BUCKETS], &buckets) ||
+	    !kh_kernel_ptr(cx->vm, buckets))
+		return;
+	nr = 1u << (bits < MAX_HASH_BITS ? bits : MAX_HASH_BITS);
+	if (kh_kva_fetch_one(cx->vm, buckets, heads, nr * 8, NULL))
+		return;
+	for (i = 0; i < nr; i++) {
+		node = heads[i];
+		if (!node || !kh_kernel_ptr(cx->vm, node) ||
+		    node < off[ENTRY_HLIST] ||
+		    kh_kva_u64(cx->vm, node - off[ENTRY_HLIST] + off[ENTRY_IP],
+			       &ip))
+			continue;
+		if (!kh_symbol_near(cx->vm, ip, &near))
+			snprintf(at, size, "%s+0x%" PRIx64, near.name,
+				 near.offset);
+		else
+			snprintf(at, size, "0x%" PRIx64, ip);
+		return;
+	}
+}
+
+int kh_check_ftrace(struct kh_check_ctx *cx)
+{
+	struct kh_addr_set seen = { 0 };
+	const uint32_t *off;
+	uint64_t head, end, ops;
+	int ret = 0, bad = 0, found;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_offsets(cx->vm, ft_fields, NR_FT_FIELDS, &off, NULL) ||
+	    kh_sym_va(cx->vm, "ftrace_ops_list", &head, NULL) ||
+	    kh_sym_va(cx->vm, "ftrace_list_end", &end, NULL))
+		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
+					"this kernel has no ftrace_ops_list (CONFIG_FUNCTION_TRACER)");
+	ret = kh_kva_u64(cx->vm, head, &ops);
+	if (ret == -ESRCH)
+		return ret;
+	if (ret)
+		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
+					"ftrace_ops_list cannot be read");
+	while (!ret && ops && ops != end) {
+		struct kh_finding f = { .addr = ops };
+		uint64_t func;
+		char at[140];
+
+		if (!kh_kernel_ptr_aligned(cx->vm, ops, 8) ||
+		    seen.nr >= MAX_FTRACE_OPS) {
+			bad = 1;
+			break;
+		}
+		ret = kh_addr_set_add(&seen, ops);
+		if (ret <= 0) {
+			bad = 1;	/* a cycle; or no memory */
+			break;
+		}
+		ret = 0;
+		if (kh_kva_u64(cx->vm, ops + off[OPS_FUNC], &func)) {
+			bad = 1;
+			break;
+		}
+		cx->report->checks[KH_CHECK_FTRACE].examined++;
+		ret = suspect(cx, func, &f, &found);
+		if (!ret && found) {
+			traced(cx, off, ops, at, sizeof(at));
+			snprintf(f.what, sizeof(f.what),
+				 "an ftrace hook%s%s calls %s", at[0] ? " on " : "",
+				 at, f.owner[0] ? f.owner :
+				 "memory outside the kernel's text");
+			snprintf(f.expected, sizeof(f.expected),
+				 "callbacks in the kernel's text or a listed module");
+			ret = kh_check_found(cx, KH_CHECK_FTRACE, &f);
+		}
+		if (!ret && kh_kva_u64(cx->vm, ops + off[OPS_NEXT], &ops)) {
+			bad = 1;
+			break;
+		}
+	}
+	kh_addr_set_free(&seen);
+	if (ret == -ENOMEM)
+		ret = kh_err_set(cx->err, ENOMEM, "out of memory for ftrace hooks");
+	if (!ret && bad)
+		kh_check_problem(cx, KH_CHECK_FTRACE, 1,
+				 "ftrace_ops_list could not be read whole");
 	return ret;
 }
 

@@ -9,7 +9,10 @@
  *     with a function of its own that calls the original one;
  *  2. registers a kprobe (on kprobe_sym+kprobe_offset, default
  *     __x64_sys_syncfs+0: its ftrace site, so the kprobe is ftrace-based);
- *  3. registers a netfilter hook (IPv4, LOCAL_IN, priority 0);
+ *  3. registers a netfilter hook (IPv4, LOCAL_IN, priority 0), and an
+ *     ftrace hook (an ftrace_ops whose callback is its own) on
+ *     ftrace_sym (default __x64_sys_syncfs), the way rootkits for current
+ *     kernels hook system calls;
  *  4. hides the process hide_pid: unlinks it from the task list (it stays
  *     in its pid namespace's IDR, so /proc/PID and the /proc listing still
  *     have it, and in its parent's children);
@@ -38,11 +41,13 @@
  * hidden task is a harmless no-op instead of a double deletion.
  *
  * Read-only parameters give the tests their ground truth, in hex without
- * 0x: hook_addr (the syscall hook), kprobe_addr (the probed address) and
- * nf_hook_addr (the netfilter hook function); sct is shown in hex too.
+ * 0x: hook_addr (the syscall hook), kprobe_addr (the probed address),
+ * nf_hook_addr (the netfilter hook function) and ftrace_addr (the ftrace
+ * callback); sct is shown in hex too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ftrace.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
 #include <linux/list.h>
@@ -119,6 +124,14 @@ MODULE_PARM_DESC(kprobe_addr, "out: the probed address");
 static unsigned long nf_hook_addr;
 module_param_cb(nf_hook_addr, &kh_out_ops, &nf_hook_addr, 0444);
 MODULE_PARM_DESC(nf_hook_addr, "out: the netfilter hook function");
+
+static char *ftrace_sym = "__x64_sys_syncfs";
+module_param(ftrace_sym, charp, 0444);
+MODULE_PARM_DESC(ftrace_sym, "function to hook through ftrace");
+
+static unsigned long ftrace_addr;
+module_param_cb(ftrace_addr, &kh_out_ops, &ftrace_addr, 0444);
+MODULE_PARM_DESC(ftrace_addr, "out: the ftrace callback");
 
 /* --- 1. sys_call_table entry ------------------------------------------- */
 
@@ -257,6 +270,38 @@ static int kh_nf_install(void)
 	return 0;
 }
 
+/* The callback does nothing: the hook is there to be found. */
+static void notrace kh_ftrace_hook(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *op,
+				   struct ftrace_regs *fregs)
+{
+}
+
+static struct ftrace_ops kh_ftrace_ops = {
+	.func = kh_ftrace_hook,
+};
+
+static int kh_ftrace_install(void)
+{
+	/* The filter first: registered without one, it would trace all. */
+	int err = ftrace_set_filter(&kh_ftrace_ops, ftrace_sym,
+				    strlen(ftrace_sym), 0);
+
+	if (err) {
+		pr_err("ftrace_set_filter(%s) failed: %d\n", ftrace_sym, err);
+		return err;
+	}
+	err = register_ftrace_function(&kh_ftrace_ops);
+	if (err) {
+		pr_err("register_ftrace_function failed: %d\n", err);
+		ftrace_free_filter(&kh_ftrace_ops);
+		return err;
+	}
+	ftrace_addr = (unsigned long)kh_ftrace_hook;
+	pr_info("ftrace hook on %s at %lx\n", ftrace_sym, ftrace_addr);
+	return 0;
+}
+
 /* --- 4. and 5. hiding -------------------------------------------------- */
 
 /* runs with every other CPU stopped, interrupts off */
@@ -319,11 +364,14 @@ static int __init khrootkit_init(void)
 	err = kh_nf_install();
 	if (err)
 		goto unregister_kprobe;
+	err = kh_ftrace_install();
+	if (err)
+		goto unregister_nf;
 
 	err = stop_machine(kh_unlink, task, NULL);
 	if (err) {
 		pr_err("hide_pid=%d: cannot unlink it: %d\n", hide_pid, err);
-		goto unregister_nf;
+		goto unregister_ftrace;
 	}
 	synchronize_rcu();
 	stop_machine(kh_self_point, task, NULL);
@@ -332,6 +380,10 @@ static int __init khrootkit_init(void)
 		hide_pid, task->comm);
 	return 0;
 
+unregister_ftrace:
+	unregister_ftrace_function(&kh_ftrace_ops);
+	ftrace_free_filter(&kh_ftrace_ops);
+	ftrace_addr = 0;
 unregister_nf:
 	nf_unregister_net_hook(&init_net, &kh_nf_ops);
 	nf_hook_addr = 0;

@@ -389,6 +389,7 @@ static const char check_want[] =
 	"  syscalls          451 examined, 1 found; sys_call_table: 1 unread\n"
 	"  idt               not run\n"
 	"  kprobes           not run\n"
+	"  ftrace            not run\n"
 	"  netfilter         not run\n"
 	"  malfind           not run\n";
 
