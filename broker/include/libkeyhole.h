@@ -585,6 +585,38 @@ int kh_mounts(struct kh_vm *vm, struct kh_mount_list **listp,
 void kh_mount_list_free(struct kh_mount_list *list);
 
 /*
+ * The loaded eBPF programs and maps (Volatility's ebpf), in id order as
+ * bpftool prog and bpftool map list them, from the kernel's prog_idr and
+ * map_idr. Types are named as bpftool names them ("socket_filter",
+ * "kprobe", "hash", ...; a number for a type keyhole does not know).
+ */
+struct kh_bpf_prog {
+	uint64_t addr;		/* struct bpf_prog */
+	uint32_t id, type;
+	char type_name[24];
+	char name[16];		/* BPF_OBJ_NAME_LEN */
+	uint8_t tag[8];
+	uint32_t xlated_bytes;	/* its instructions, 8 bytes each */
+	uint32_t jited_bytes;	/* its native code, 0 when not JITed */
+	uint64_t load_time;	/* ns since boot (CLOCK_BOOTTIME) */
+};
+struct kh_bpf_map {
+	uint64_t addr;		/* struct bpf_map */
+	uint32_t id, type;
+	char type_name[24];
+	char name[16];
+	uint32_t key_size, value_size, max_entries, flags;
+};
+struct kh_bpf_list {
+	struct kh_result result;
+	unsigned int nr_progs, nr_maps;
+	struct kh_bpf_prog *progs;
+	struct kh_bpf_map *maps;
+};
+int kh_ebpf(struct kh_vm *vm, struct kh_bpf_list **listp, struct kh_err *err);
+void kh_bpf_list_free(struct kh_bpf_list *list);
+
+/*
  * What a rootkit changes to hide itself, found by comparing what the
  * guest kernel keeps of the same thing in two places, or by checking a
  * hook against the code it must point at (Volatility's psxview,
@@ -1075,6 +1107,13 @@ json_t *kh_json_creds(const struct kh_cred_list *list);
 
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
+
+/*
+ * {"progs" [{"id", "type", "name", "tag" (16 hex digits), "xlated_bytes",
+ * "jited_bytes", "load_time_ns", "addr"}], "maps" [{"id", "type",
+ * "name", "key_size", "value_size", "max_entries", "flags", "addr"}]}.
+ */
+json_t *kh_json_ebpf(const struct kh_bpf_list *list);
 
 /*
  * [{"ns", "id", "parent_id", "devname", "path", "fstype", "options"}]

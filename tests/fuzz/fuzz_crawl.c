@@ -12,7 +12,7 @@
  * applied to the private copy of the image, crawled, then undone. Each
  * crawl is also encoded as keyhole crawl prints it (kh_json_crawl), so
  * the encoders see every corruption of the strings they make printable,
- * and followed by the views a crawl does not make (dmesg, check, mounts), each through
+ * and followed by the views a crawl does not make (dmesg, check, mounts, ebpf), each through
  * its query. Reads larger than a page are recorded as the pages they
  * span, so that arrays read whole are corrupted too.
  */
@@ -58,7 +58,7 @@ static int recording_read(struct kh_access *acc, struct kh_read *reads,
 
 static void crawl_once(void)
 {
-	static const char *const views[] = { "dmesg", "check", "mounts" };
+	static const char *const views[] = { "dmesg", "check", "mounts", "ebpf" };
 	struct kh_crawl *crawl;
 	unsigned int i;
 	struct kh_err err = { 0 };

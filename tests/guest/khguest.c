@@ -45,6 +45,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <grp.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -1977,6 +1978,146 @@ static void rootkit_param(const char *name, char *buf, size_t size)
 	chomp(buf);
 }
 
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+/*
+ * "bpf-load": an eBPF program (a socket filter that accepts nothing:
+ * r0 = 0; exit) named kh_prog and an array map (4-byte keys, 8-byte
+ * values, 4 entries) named kh_map, kept by this daemon's open fds for
+ * the life of the guest; once ("ok loaded" again). Replies "ok prog=ID
+ * map=ID".
+ */
+static void req_bpf_load(void)
+{
+	static const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static int prog_fd = -1, map_fd = -1;
+	struct bpf_prog_info pinfo;
+	struct bpf_map_info minfo;
+	union bpf_attr attr;
+
+	if (prog_fd < 0) {
+		memset(&attr, 0, sizeof(attr));
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 8;
+		attr.max_entries = 4;
+		strcpy(attr.map_name, "kh_map");
+		map_fd = sys_bpf(BPF_MAP_CREATE, &attr);
+		if (map_fd < 0) {
+			fprintf(out, "error BPF_MAP_CREATE: %s\n",
+				strerror(errno));
+			return;
+		}
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr.insns = (unsigned long)insns;
+		attr.insn_cnt = 2;
+		attr.license = (unsigned long)"GPL";
+		strcpy(attr.prog_name, "kh_prog");
+		prog_fd = sys_bpf(BPF_PROG_LOAD, &attr);
+		if (prog_fd < 0) {
+			fprintf(out, "error BPF_PROG_LOAD: %s\n",
+				strerror(errno));
+			close(map_fd);
+			map_fd = -1;
+			return;
+		}
+	}
+	memset(&pinfo, 0, sizeof(pinfo));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = prog_fd;
+	attr.info.info_len = sizeof(pinfo);
+	attr.info.info = (unsigned long)&pinfo;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)) {
+		fprintf(out, "error BPF_OBJ_GET_INFO_BY_FD: %s\n",
+			strerror(errno));
+		return;
+	}
+	memset(&minfo, 0, sizeof(minfo));
+	attr.info.bpf_fd = map_fd;
+	attr.info.info_len = sizeof(minfo);
+	attr.info.info = (unsigned long)&minfo;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)) {
+		fprintf(out, "error BPF_OBJ_GET_INFO_BY_FD: %s\n",
+			strerror(errno));
+		return;
+	}
+	fprintf(out, "ok prog=%u map=%u\n", pinfo.id, minfo.id);
+}
+
+/* The info of the object with this id (prog or map), through an fd. */
+static int bpf_info(int get_fd, __u32 id, void *info, __u32 len)
+{
+	union bpf_attr attr;
+	int fd, ret;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;	/* map_id is the same member */
+	fd = sys_bpf(get_fd, &attr);
+	if (fd < 0)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	memset(info, 0, len);
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = len;
+	attr.info.info = (unsigned long)info;
+	ret = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	close(fd);
+	return ret;
+}
+
+/*
+ * "bpf": every loaded program and map by id, as bpftool would list them:
+ * "prog ID TYPE TAG XLATED JITED LOAD_TIME NAME" (TYPE a number, TAG 16
+ * hex digits) and "map ID TYPE KEY VALUE MAX FLAGS NAME"; an object
+ * freed between its id and its info is left out.
+ */
+static void req_bpf(void)
+{
+	union bpf_attr attr;
+	__u32 id;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		id = 0;
+		for (;;) {
+			struct bpf_prog_info p;
+			struct bpf_map_info m;
+
+			memset(&attr, 0, sizeof(attr));
+			attr.start_id = id;
+			if (sys_bpf(i ? BPF_MAP_GET_NEXT_ID :
+				    BPF_PROG_GET_NEXT_ID, &attr))
+				break;
+			id = attr.next_id;
+			if (!i && !bpf_info(BPF_PROG_GET_FD_BY_ID, id, &p,
+					    sizeof(p)))
+				fprintf(out, "prog %u %u %02x%02x%02x%02x%02x%02x%02x%02x %u %u %llu %s\n",
+					p.id, p.type, p.tag[0], p.tag[1],
+					p.tag[2], p.tag[3], p.tag[4], p.tag[5],
+					p.tag[6], p.tag[7], p.xlated_prog_len,
+					p.jited_prog_len,
+					(unsigned long long)p.load_time,
+					p.name[0] ? p.name : "-");
+			if (i && !bpf_info(BPF_MAP_GET_FD_BY_ID, id, &m,
+					   sizeof(m)))
+				fprintf(out, "map %u %u %u %u %u %u %s\n", m.id,
+					m.type, m.key_size, m.value_size,
+					m.max_entries, m.map_flags,
+					m.name[0] ? m.name : "-");
+		}
+		if (errno != ENOENT)
+			fprintf(out, "error BPF_%s_GET_NEXT_ID: %s\n",
+				i ? "MAP" : "PROG", strerror(errno));
+	}
+}
+
 static void req_rootkit(void)
 {
 	char line[128], path[128], params[128];
@@ -2131,6 +2272,10 @@ static void handle(char *req)
 		req_kmsg_mark(req + 10);
 	else if (!strcmp(req, "rootkit"))
 		req_rootkit();
+	else if (!strcmp(req, "bpf-load"))
+		req_bpf_load();
+	else if (!strcmp(req, "bpf"))
+		req_bpf();
 	else if (!strncmp(req, "pids ", 5))
 		req_pids(req + 5);
 	else if (arg && (!strncmp(req, "fds ", 4) || !strncmp(req, "fdx ", 4) ||

@@ -372,7 +372,7 @@ static const struct {
 	{ .cmd = "creds", .options = { "--pid" } },
 	{ .cmd = "kallsyms", .options = { "--match" } },
 	{ .cmd = "check", .options = { "--only" } },
-	{ .cmd = "mounts" },
+	{ .cmd = "mounts" }, { .cmd = "ebpf" },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
 				       "--summary", "--budget-ms",
@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 		{ "creds", "", "creds" }, { "creds", "-p 1", "creds" },
 		{ "kallsyms", "-m sys_call_table", "kallsyms" },
 		{ "check", "", NULL }, { "check", "--only idt", NULL },
-		{ "mounts", "", "mounts" },
+		{ "mounts", "", "mounts" }, { "ebpf", "", NULL },
 		{ "techniques", "", "techniques" },
 		{ "crawl", "--summary", NULL },
 	};

@@ -78,6 +78,7 @@ static const struct view views[] = {
 	{ "lsmod", "lsmod", NULL, NULL },
 	{ "dmesg", "dmesg", NULL, NULL },
 	{ "mounts", "mounts", NULL, NULL },
+	{ "ebpf", "ebpf", NULL, NULL },
 	{ "envars", "envars", NULL, NULL },
 	{ "creds", "creds", NULL, NULL },
 	{ "check (all eight)", "check", NULL, NULL },

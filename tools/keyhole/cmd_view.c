@@ -17,6 +17,7 @@
  *   record first, as dmesg prints it.
  * - mounts: every mount namespace's mounts, as /proc/PID/mounts lists
  *   them (device, mount point, type, the generic options).
+ * - ebpf: the loaded eBPF programs and maps, as bpftool lists them.
  * - ifconfig: the interfaces of the guest's initial network namespace
  *   with their flags, MTU, hardware address and IPv4 and IPv6 addresses.
  * - techniques: every access technique with its class in the taxonomy

@@ -117,6 +117,8 @@ const struct subcommand subcommands[] = {
 	     "web1 --json"),
 	TABLE_VIEW(mounts, "every mount namespace's mounts, as /proc/PID/mounts",
 		   "web1 -o device,path,type"),
+	TABLE_VIEW(ebpf, "loaded eBPF programs and maps, as bpftool prog and map",
+		   "web1 --json"),
 	{ .name = "kallsyms", .run = cmd_kallsyms, .usage = "[-m TEXT] VM",
 	  .summary = "the kernel's symbols at this boot's addresses, as /proc/kallsyms",
 	  .options = kallsyms_options, .example = "-m sys_call_table web1",

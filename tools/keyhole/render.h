@@ -22,7 +22,7 @@
 /* The columns of the tables, for --output and each command's --help. */
 extern const struct table_column ps_columns[], lsof_columns[],
 	ss_columns[], lsmod_columns[], list_columns[], envars_columns[],
-	creds_columns[], check_columns[], mounts_columns[];
+	creds_columns[], check_columns[], mounts_columns[], ebpf_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -40,6 +40,7 @@ void render_info(const json_t *doc, FILE *out);
 void render_mem(const json_t *doc, FILE *out);
 void render_lsmod(const json_t *doc, FILE *out);
 void render_mounts(const json_t *doc, FILE *out);
+void render_ebpf(const json_t *doc, FILE *out);
 void render_dmesg(const json_t *doc, FILE *out);
 void render_kallsyms(const json_t *doc, FILE *out);
 /* render_network.c */

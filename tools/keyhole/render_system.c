@@ -154,6 +154,53 @@ void render_mounts(const json_t *doc, FILE *out)
 	table_free(t);
 }
 
+const struct table_column ebpf_columns[] = {
+	{ "KIND", 0, "prog or map" },
+	{ "ID", TABLE_RIGHT, "its id, as bpftool shows it" },
+	{ "TYPE", 0, "its type, as bpftool names it" },
+	{ "NAME", 0, "its name" },
+	{ "DETAIL", 0, "a program's tag and sizes, a map's key, value and entries" },
+	{ "ADDR", TABLE_HIDDEN, "its struct bpf_prog or bpf_map" },
+	{ NULL },
+};
+
+/* Programs, then maps, as bpftool prog and bpftool map list them. */
+void render_ebpf(const json_t *doc, FILE *out)
+{
+	static const char *const kinds[] = { "progs", "maps" };
+	struct table *t = table_new(ebpf_columns);
+	const json_t *o;
+	unsigned int k;
+	size_t i;
+
+	for (k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(doc, kinds[k]), i, o) {
+			char id[16], detail[160];
+			const char *cells[] = {
+				k ? "map" : "prog", id, field_str(o, "type"),
+				field_str(o, "name"), detail,
+				field_str(o, "addr"),
+			};
+
+			snprintf(id, sizeof(id), "%" PRIu64, field_u64(o, "id"));
+			if (k)
+				snprintf(detail, sizeof(detail),
+					 "key %" PRIu64 "B value %" PRIu64 "B max_entries %" PRIu64,
+					 field_u64(o, "key_size"),
+					 field_u64(o, "value_size"),
+					 field_u64(o, "max_entries"));
+			else
+				snprintf(detail, sizeof(detail),
+					 "tag %s xlated %" PRIu64 "B jited %" PRIu64 "B",
+					 field_str(o, "tag"),
+					 field_u64(o, "xlated_bytes"),
+					 field_u64(o, "jited_bytes"));
+			table_row(t, cells);
+		}
+	table_print(t, out);
+	table_free(t);
+}
+
 /*
  * The kernel log as dmesg prints it: "[seconds.micros] text", the text as
  * the document has it (escaped as /dev/kmsg escapes it, so nothing the

@@ -14,8 +14,8 @@
  * walk of the list, and is reported only if it is still missing and
  * still alive then (its pid still leads to it, it is not exiting).
  *
- * The xarray is untrusted: nodes are bounded by depth, count and a set
- * of the nodes seen, and every entry is checked before it is followed.
+ * The xarray is untrusted: walk/xarray.c bounds it, and every entry is
+ * checked before it is followed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,21 +25,14 @@
 
 #include "check/check.h"
 #include "kernel/page_cache.h"
+#include "walk/xarray.h"
 
-#define XA_CHUNK_SLOTS 64
-/* 64-bit indexes, 6 bits a level: 11 levels at most. */
-#define XA_MAX_DEPTH 12
-/* xa_is_node(): internal entries (low bits 10) above 4096 are nodes. */
-#define XA_INTERNAL_MASK 3
-#define XA_INTERNAL 2
-#define XA_NODE_MIN 4096
 #define PF_EXITING_ 0x00000004
 /* PID_MAX_LIMIT on 64-bit: no IDR holds more pids. */
 #define MAX_PIDS (4 * 1024 * 1024)
 
 enum {
-	NS_XA_HEAD, NODE_SHIFT, NODE_SLOTS, NODE_SIZEOF,
-	PID_TASKS, PID_NUMBERS, UPID_NR,
+	NS_XA_HEAD, PID_TASKS, PID_NUMBERS, UPID_NR,
 	TASK_PID_LINKS, TASK_GROUP_LEADER, TASK_EXIT_STATE, TASK_FLAGS,
 	TASK_COMM, TASK_TGID,
 	NR_FIELDS
@@ -47,9 +40,6 @@ enum {
 
 static const struct kh_field fields[NR_FIELDS] = {
 	[NS_XA_HEAD] = { "pid_namespace", "idr.idr_rt.xa_head" },
-	[NODE_SHIFT] = { "xa_node", "shift" },
-	[NODE_SLOTS] = { "xa_node", "slots" },
-	[NODE_SIZEOF] = { "xa_node", NULL },
 	[PID_TASKS] = { "pid", "tasks" },
 	[PID_NUMBERS] = { "pid", "numbers" },
 	[UPID_NR] = { "upid", "nr" },
@@ -72,69 +62,28 @@ struct idr_pid {
 struct idr_walk {
 	struct kh_check_ctx *cx;
 	const uint32_t *off;
-	struct kh_addr_set nodes;
-	unsigned int max_nodes;
 	struct idr_pid *pids;
-	unsigned int nr, cap;
+	unsigned int nr;
 	int bad;		/* something was skipped */
 };
 
-static int add_pid(struct idr_walk *w, uint64_t pid)
+/* The pids of the IDR, each a struct pid to read. */
+static int collect(struct idr_walk *w, uint64_t head)
 {
-	if (!kh_kernel_ptr_aligned(w->cx->vm, pid, 8) || w->nr >= MAX_PIDS) {
-		w->bad = 1;
-		return 0;
-	}
-	if (w->nr == w->cap) {
-		unsigned int cap = w->cap ? w->cap * 2 : 256;
-		struct idr_pid *n = realloc(w->pids, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		w->pids = n;
-		w->cap = cap;
-	}
-	w->pids[w->nr++] = (struct idr_pid){ .pid = pid };
-	return 0;
-}
-
-/* Depth first; a node's slots in one read. */
-static int walk_node(struct idr_walk *w, uint64_t entry, unsigned int depth)
-{
-	struct kh_vm *vm = w->cx->vm;
-	uint64_t slots[XA_CHUNK_SLOTS], node;
+	struct kh_addr_list entries = { 0 };
 	unsigned int i;
 	int ret;
 
-	if ((entry & XA_INTERNAL_MASK) != XA_INTERNAL)
-		return entry ? add_pid(w, entry) : 0;
-	if (entry < XA_NODE_MIN)
-		return 0;	/* a sibling, retry or zero entry */
-	node = entry - XA_INTERNAL;
-	if (depth >= XA_MAX_DEPTH || !kh_kernel_ptr_aligned(vm, node, 8) ||
-	    w->nodes.nr >= w->max_nodes) {
-		w->bad = 1;
-		return 0;
+	ret = kh_xarray_collect(w->cx->vm, head, MAX_PIDS, &entries, &w->bad);
+	if (!ret && entries.nr) {
+		w->pids = calloc(entries.nr, sizeof(*w->pids));
+		if (!w->pids)
+			ret = -ENOMEM;
 	}
-	ret = kh_addr_set_add(&w->nodes, node);
-	if (ret <= 0) {
-		w->bad = 1;	/* a cycle (or no memory: ret < 0) */
-		return ret;
-	}
-	ret = kh_kva_fetch_one(vm, node + w->off[NODE_SLOTS], slots,
-			       sizeof(slots), NULL);
-	if (ret == -ESRCH)
-		return ret;
-	if (ret) {
-		w->bad = 1;
-		return 0;
-	}
-	for (i = 0; i < XA_CHUNK_SLOTS; i++) {
-		ret = walk_node(w, slots[i], depth + 1);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	for (i = 0; !ret && i < entries.nr; i++)
+		w->pids[w->nr++] = (struct idr_pid){ .pid = entries.addrs[i] };
+	free(entries.addrs);
+	return ret;
 }
 
 /* Each pid's number and task, then each task's leader: two batches. */
@@ -316,8 +265,7 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	if (ret)
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 					"init_pid_ns cannot be read");
-	w.max_nodes = kh_max_objects(cx->vm, w.off[NODE_SIZEOF]);
-	ret = walk_node(&w, head, 0);
+	ret = collect(&w, head);
 	if (!ret)
 		ret = read_pids(&w);
 	if (!ret)
@@ -331,7 +279,6 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	if (!ret && w.bad)
 		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 1,
 				 "parts of the pid IDR could not be read or were not pids");
-	kh_addr_set_free(&w.nodes);
 	kh_addr_set_free(&on_list);
 	free(w.pids);
 	return ret;

@@ -28,7 +28,7 @@
 /* The order keyhole --help lists them in. */
 static const struct kh_query_op *const queries[] = {
 	&kh_query_ps, &kh_query_vm, &kh_query_info, &kh_query_mem,
-	&kh_query_lsmod, &kh_query_dmesg, &kh_query_mounts,
+	&kh_query_lsmod, &kh_query_dmesg, &kh_query_mounts, &kh_query_ebpf,
 	&kh_query_kallsyms,
 	&kh_query_ifconfig, &kh_query_lsof,
 	&kh_query_netstat, &kh_query_maps, &kh_query_envars, &kh_query_creds,

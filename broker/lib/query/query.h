@@ -57,7 +57,8 @@ struct kh_query_op {
 extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
 	kh_query_envars, kh_query_creds;
 extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
-	kh_query_lsmod, kh_query_dmesg, kh_query_kallsyms, kh_query_mounts;
+	kh_query_lsmod, kh_query_dmesg, kh_query_kallsyms, kh_query_mounts,
+	kh_query_ebpf;
 extern const struct kh_query_op kh_query_ifconfig, kh_query_netstat;
 extern const struct kh_query_op kh_query_crawl, kh_query_check;
 

@@ -3,7 +3,8 @@
  * The queries about the VM and its OS as a whole: vm (what attaching
  * learnt), info (uname, uptime, CPUs, load), mem (/proc/meminfo) and
  * lsmod (modules, in the guest's order, as /proc/modules has them),
- * mounts (every mount namespace's, as /proc/PID/mounts lists them) and
+ * mounts (every mount namespace's, as /proc/PID/mounts lists them),
+ * ebpf (the loaded programs and maps, as bpftool lists them) and
  * dmesg (the kernel log, oldest first, as /dev/kmsg has it) and
  * kallsyms (the kernel's symbols, as /proc/kallsyms has its own).
  */
@@ -92,6 +93,25 @@ static int run_mounts(struct kh_vm *vm, const struct kh_query_args *args,
 
 const struct kh_query_op kh_query_mounts = {
 	.name = "mounts", .args = kh_query_no_args, .run = run_mounts,
+};
+
+static int run_ebpf(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_bpf_list *list;
+	int ret;
+
+	ret = kh_ebpf(vm, &list, err);
+	if (ret)
+		return ret;
+	ret = kh_query_done("ebpf", kh_json_ebpf(list), &list->result, res,
+			    err);
+	kh_bpf_list_free(list);
+	return ret;
+}
+
+const struct kh_query_op kh_query_ebpf = {
+	.name = "ebpf", .args = kh_query_no_args, .run = run_ebpf,
 };
 
 static int run_dmesg(struct kh_vm *vm, const struct kh_query_args *args,

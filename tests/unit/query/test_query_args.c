@@ -142,6 +142,7 @@ int main(void)
 	expect_checked("creds", "{\"pid\": 1}");
 	expect_checked("check", NULL);
 	expect_checked("mounts", NULL);
+	expect_checked("ebpf", NULL);
 	expect_error("mounts", "{\"pid\": 1}",
 		     "mounts: unknown argument 'pid'");
 	expect_checked("check", "{\"only\": \"syscalls\"}");

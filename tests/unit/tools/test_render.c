@@ -419,6 +419,26 @@ static const char mounts_want[] =
 	"rootfs    /          rootfs rw                             4026531841\n"
 	"ev?[2Jil? /mnt/kh ro tmpfs  ro,nosuid,nodev,noexec,noatime 4026531841\n";
 
+/* A program with a name that steers a terminal, and a map. */
+static struct kh_bpf_prog bpf_progs[] = {
+	{ .id = 7, .type = 1, .type_name = "socket_filter",
+	  .name = "kh\x1b[2J\xff", .tag = { 0xa0, 0x4f, 0x5e, 0xef, 6, 0xa7,
+					      0xf5, 0x55 },
+	  .xlated_bytes = 16, .jited_bytes = 16 },
+};
+static struct kh_bpf_map bpf_maps[] = {
+	{ .id = 3, .type = 2, .type_name = "array", .name = "kh_map",
+	  .key_size = 4, .value_size = 8, .max_entries = 4 },
+};
+static struct kh_bpf_list bpf_list = {
+	.nr_progs = 1, .progs = bpf_progs, .nr_maps = 1, .maps = bpf_maps,
+};
+
+static const char ebpf_want[] =
+	"KIND ID TYPE          NAME    DETAIL\n"
+	"prog  7 socket_filter kh?[2J? tag a04f5eef06a7f555 xlated 16B jited 16B\n"
+	"map   3 array         kh_map  key 4B value 8B max_entries 4\n";
+
 /* A list as the document its query makes: {key: list, ...}. */
 static json_t *listing(const char *key, json_t *list)
 {
@@ -463,11 +483,11 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
-		render_check, render_mounts,
+		render_check, render_mounts, render_ebpf,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds", "findings", "checks", "mounts",
+		"techniques", "dmesg", "envars", "creds", "findings", "checks", "mounts", "progs", "maps",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -717,6 +737,7 @@ int main(void)
 	expect("check", kh_json_check(&check_report), render_check, check_want);
 	expect("mounts", listing("mounts", kh_json_mounts(&mount_list)),
 	       render_mounts, mounts_want);
+	expect("ebpf", kh_json_ebpf(&bpf_list), render_ebpf, ebpf_want);
 	malformed();
 	forest();
 	table_options();
