@@ -909,6 +909,8 @@ struct kh_crawl {
 	int paused;			/* the guest was halted throughout */
 	/* kh_crawl_since: processes whose state was kept, not walked */
 	unsigned int nr_reused;
+	/* With KH_CRAWL_CHECK: keyhole check's report, else NULL. */
+	struct kh_check_report *check;
 	struct kh_crawl_memo *memo;	/* internal: what the next one checks */
 };
 
@@ -919,6 +921,11 @@ struct kh_crawl {
  * comparison. A technique that maps guest RAM has no such cache anyway.
  */
 #define KH_CRAWL_UNCACHED (1u << 1)
+/*
+ * Every rootkit check too (kh_check), at the crawl's end, on the same
+ * hold and page cache: the crawl record gains "check".
+ */
+#define KH_CRAWL_CHECK	(1u << 2)
 
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err);

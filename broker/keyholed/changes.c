@@ -6,7 +6,9 @@
  * time (a reused pid is a new process), a module by name and address, a
  * socket by its struct sock and its endpoints (a TCP socket that goes
  * from SYN_RECV to ESTABLISHED is the same socket), an interface address
- * by interface, family, address and prefix. Both records come from the
+ * by interface, family, address and prefix, a rootkit check's finding
+ * (watch --check) by its check, its sentence and the addresses it names.
+ * Both records come from the
  * guest, so nothing here trusts their shape: a missing or mistyped list
  * is treated as empty, and an object without its identity is skipped.
  */
@@ -45,6 +47,16 @@ static int module_identity(json_t *m, char *key, size_t size)
 	if (!json_is_string(json_object_get(m, "name")))
 		return -1;
 	snprintf(key, size, "%s@%s", str(m, "name"), str(m, "addr"));
+	return 0;
+}
+
+/* A finding: its check, what it says, and the objects it names. */
+static int finding_identity(json_t *f, char *key, size_t size)
+{
+	if (!json_is_string(json_object_get(f, "check")))
+		return -1;
+	snprintf(key, size, "%s|%s|%s|%s", str(f, "check"), str(f, "what"),
+		 str(f, "addr"), str(f, "target"));
 	return 0;
 }
 
@@ -139,6 +151,10 @@ json_t *crawl_changes(json_t *prev, json_t *cur)
 		"module-unloaded", out);
 	compare(prev, cur, "ss", socket_identity, "socket-opened",
 		"socket-closed", out);
+	/* Records with keyhole check's findings (watch --check). */
+	compare(json_object_get(prev, "check"), json_object_get(cur, "check"),
+		"findings", finding_identity, "finding-appeared",
+		"finding-cleared", out);
 	before = json_pack("{s:o}", "addrs", iface_addrs(prev));
 	after = json_pack("{s:o}", "addrs", iface_addrs(cur));
 	compare(before, after, "addrs", addr_identity, "address-added",

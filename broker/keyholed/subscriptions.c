@@ -182,7 +182,8 @@ static void take_matching(struct vm_entry *e, void *arg)
 }
 
 static const char *const watch_keys[] = {
-	"vm", "all", "match", "hz", "records", "events", "pause", NULL,
+	"vm", "all", "match", "hz", "records", "events", "pause", "check",
+	NULL,
 };
 
 static int check_keys(json_t *args, const char **bad)
@@ -236,6 +237,7 @@ void subscriptions_watch(struct client *c, struct kh_proto_request *req)
 	json_t *match = json_object_get(args, "match");
 	json_t *events = json_object_get(args, "events");
 	json_t *pause = json_object_get(args, "pause");
+	json_t *check = json_object_get(args, "check");
 	struct subscription *s = calloc(1, sizeof(*s));
 	struct walk w = { .c = c, .s = s, .vms = json_array() };
 	struct vm_entry *e = NULL;
@@ -246,7 +248,7 @@ void subscriptions_watch(struct client *c, struct kh_proto_request *req)
 	if (!s)
 		REFUSE(KH_ERR_GENERIC, "out of memory");
 	if (check_keys(args, &bad))
-		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: unknown argument '%.64s' (vm, all, match, hz, records, events, pause)",
+		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: unknown argument '%.64s' (vm, all, match, hz, records, events, pause, check)",
 		       bad);
 	if (!!vm + json_is_true(all) + !!match != 1 ||
 	    (vm && !json_is_string(vm)) || (match && !json_is_string(match)) ||
@@ -261,8 +263,9 @@ void subscriptions_watch(struct client *c, struct kh_proto_request *req)
 	if (parse_records(json_object_get(args, "records"), &s->records))
 		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: 'records' is full, summary or none");
 	if ((events && !json_is_boolean(events)) ||
-	    (pause && !json_is_boolean(pause)))
-		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: 'events' and 'pause' are true or false");
+	    (pause && !json_is_boolean(pause)) ||
+	    (check && !json_is_boolean(check)))
+		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: 'events', 'pause' and 'check' are true or false");
 	s->events = json_is_true(events);
 	if (s->records == RECORDS_NONE && !s->events)
 		REFUSE(KH_ERR_BAD_ARGUMENT, "watch: with 'records': none, ask for 'events': true, or there is nothing to send");
@@ -270,7 +273,8 @@ void subscriptions_watch(struct client *c, struct kh_proto_request *req)
 	s->c = c;
 	s->all = json_is_true(all);
 	s->period_ns = (uint64_t)(1e9 / rate);
-	s->crawl_flags = json_is_true(pause) ? KH_CRAWL_PAUSE : 0;
+	s->crawl_flags = (json_is_true(pause) ? KH_CRAWL_PAUSE : 0) |
+			 (json_is_true(check) ? KH_CRAWL_CHECK : 0);
 	if (match) {
 		s->pattern = strdup(json_string_value(match));
 		if (!s->pattern)

@@ -2076,7 +2076,8 @@ static int bpf_info(int get_fd, __u32 id, void *info, __u32 len)
  * "bpf": every loaded program and map by id, as bpftool would list them:
  * "prog ID TYPE TAG XLATED JITED LOAD_TIME NAME" (TYPE a number, TAG 16
  * hex digits) and "map ID TYPE KEY VALUE MAX FLAGS NAME"; an object
- * freed between its id and its info is left out.
+ * freed between its id and its info is left out, any other failure is
+ * an "error" line.
  */
 static void req_bpf(void)
 {
@@ -2096,8 +2097,18 @@ static void req_bpf(void)
 				    BPF_PROG_GET_NEXT_ID, &attr))
 				break;
 			id = attr.next_id;
-			if (!i && !bpf_info(BPF_PROG_GET_FD_BY_ID, id, &p,
-					    sizeof(p)))
+			if ((!i && bpf_info(BPF_PROG_GET_FD_BY_ID, id, &p,
+					    sizeof(p))) ||
+			    (i && bpf_info(BPF_MAP_GET_FD_BY_ID, id, &m,
+					   sizeof(m)))) {
+				/* Freed since its id was listed: not there. */
+				if (errno != ENOENT)
+					fprintf(out, "error %s %u: %s\n",
+						i ? "map" : "prog", id,
+						strerror(errno));
+				continue;
+			}
+			if (!i)
 				fprintf(out, "prog %u %u %02x%02x%02x%02x%02x%02x%02x%02x %u %u %llu %s\n",
 					p.id, p.type, p.tag[0], p.tag[1],
 					p.tag[2], p.tag[3], p.tag[4], p.tag[5],
@@ -2105,8 +2116,7 @@ static void req_bpf(void)
 					p.jited_prog_len,
 					(unsigned long long)p.load_time,
 					p.name[0] ? p.name : "-");
-			if (i && !bpf_info(BPF_MAP_GET_FD_BY_ID, id, &m,
-					   sizeof(m)))
+			if (i)
 				fprintf(out, "map %u %u %u %u %u %u %s\n", m.id,
 					m.type, m.key_size, m.value_size,
 					m.max_entries, m.map_flags,

@@ -9,20 +9,23 @@
  * process from the task list, takes itself off the modules list,
  * replaces a sys_call_table entry, registers a kprobe, an ftrace hook
  * and a netfilter hook, while a process maps anonymous memory writable
- * and executable.
- * The guest's /proc/modules then no longer shows the module, and
- * keyhole ps (a walk of the task list, as Volatility's pslist) no longer
- * the process (the guest's /proc, which lists pids, still does), and
- * keyhole check, through two
- * techniques, must report exactly these seven things, each with the
- * evidence the guest's truth daemon gives (the pid, the table slot and
- * the hook's address in the hidden module, the netfilter hook, the
- * region), and exit 4. --only runs one check.
+ * and executable. The guest's /proc/modules then no longer shows the
+ * module, and keyhole ps (a walk of the task list, as Volatility's
+ * pslist) no longer the process (the guest's /proc, which lists pids,
+ * still does), and keyhole check, through two techniques, must report
+ * exactly these seven things, each with the evidence the guest's truth
+ * daemon gives (the pid, the table slot and the hook's address in the
+ * hidden module, the ftrace and netfilter hooks, the region), and exit
+ * 4. --only runs one check. `crawl --check` carries the same findings in
+ * its record, and a keyholed of the test's own, watching the VM with
+ * "check" since before the attack, announces each of the seven as a
+ * finding-appeared event.
  *
  * It changes the guest for good, so tests/run runs it after every other
  * test of the guest (attack_* phase).
  */
 #include "guest.h"
+#include "broker.h"
 
 struct attack {
 	long hidden, rwx_pid;
@@ -212,10 +215,93 @@ static void found_all(const char *technique, const json_t *doc,
 	printf("%s: all 7 attacks found, each with its evidence\n", technique);
 }
 
+/*
+ * Subscribes to the VM's changes with the checks, on keyholed at sock,
+ * and waits for its first record (120 s at most): findings are changes
+ * from a crawl before the attack, not in the first record.
+ */
+static int watch_checks(const char *sock, const struct guest *g)
+{
+	double end = broker_now() + 120;
+	char request[256];
+	json_t *reply, *msg;
+	int fd = broker_connect(sock), first = 0;
+
+	snprintf(request, sizeof(request),
+		 "{\"execute\":\"watch\",\"arguments\":{\"vm\":\"%s\",\"hz\":2,\"records\":\"summary\",\"events\":true,\"check\":true},\"id\":\"w\"}",
+		 g->name);
+	reply = broker_call(fd, request);
+	CHECK(json_integer_value(json_object_get(json_object_get(reply,
+			"return"), "subscription")) > 0,
+	      "watch with check: %s", json_dumps(reply, JSON_COMPACT));
+	json_decref(reply);
+	while (!first && (msg = broker_read(fd, end - broker_now(), NULL))) {
+		first = !strcmp(str(msg, "event"), "record");
+		if (first)
+			CHECK(json_array_size(json_object_get(json_object_get(
+				json_object_get(json_object_get(msg, "data"),
+						"record"), "check"),
+				"findings")) == 0,
+			      "keyholed's first record of the clean guest has findings: %s",
+			      json_dumps(msg, JSON_COMPACT));
+		json_decref(msg);
+	}
+	CHECK(first, "keyholed sent no record within 120 s");
+	return fd;
+}
+
+/* Waits (120 s at most) for a finding-appeared event of every check. */
+static void findings_announced(int fd)
+{
+	static const char *const checks[] = {
+		"hidden_processes", "hidden_modules", "syscalls", "kprobes",
+		"ftrace", "netfilter", "malfind",
+	};
+	double end = broker_now() + 120;
+	int seen[7] = { 0 }, nr = 0, other = 0;
+	json_t *msg, *change;
+	unsigned int i;
+	size_t k;
+
+	while (nr < 7 && (msg = broker_read(fd, end - broker_now(), NULL))) {
+		if (strcmp(json_string_value(json_object_get(msg, "event")) ?: "",
+			   "changes")) {
+			json_decref(msg);
+			continue;
+		}
+		json_array_foreach(json_object_get(json_object_get(msg, "data"),
+						   "changes"), k, change) {
+			const char *kind = str(change, "kind");
+			const char *check = str(json_object_get(change, "object"),
+						"check");
+
+			if (strcmp(kind, "finding-appeared"))
+				continue;
+			for (i = 0; i < 7 && strcmp(checks[i], check); i++)
+				;
+			if (i == 7) {
+				other++;
+				continue;
+			}
+			nr += !seen[i];
+			seen[i] = 1;
+		}
+		json_decref(msg);
+	}
+	for (i = 0; i < 7; i++)
+		CHECK(seen[i], "keyholed announced no %s finding within 120 s",
+		      checks[i]);
+	CHECK(!other, "keyholed announced %d findings of other checks", other);
+	printf("keyholed: a finding-appeared event for each of the 7\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "", "pvreadv" };
+	char sock[256], log[4096];
+	pid_t daemon;
 	struct attack a;
+	int fd;
 	struct guest g;
 	json_t *doc;
 	int status, i;
@@ -224,7 +310,24 @@ int main(int argc, char **argv)
 	CHECK(argc == 2, "usage: %s RUNDIR", argv[0]);
 	guest_load(&g, argv[1]);
 	clean(&g);
+	snprintf(sock, sizeof(sock), "%s/ak.sock", g.rundir);
+	snprintf(log, sizeof(log), "%s/attack-keyholed.log", g.rundir);
+	unlink(sock);
+	daemon = broker_start(sock, log);
+	fd = watch_checks(sock, &g);
 	attack(&g, &a);
+	findings_announced(fd);
+	close(fd);
+	kill(daemon, SIGTERM);
+	CHECK(broker_wait_exit(daemon, 60) == 0,
+	      "keyholed did not exit cleanly on SIGTERM; see %s", log);
+
+	doc = keyhole_json_whole(&status, "crawl --check %d", g.pid);
+	CHECK(status == 0 && json_array_size(json_object_get(
+		json_object_get(doc, "check"), "findings")) == 7,
+	      "crawl --check: exit %d, record %s", status,
+	      json_dumps(json_object_get(doc, "check"), 0));
+	json_decref(doc);
 	for (i = 0; i < 2; i++) {
 		doc = check_doc(&g, techniques[i], "", &status);
 		CHECK(status == 4, "check after the attack (%s): exit %d",

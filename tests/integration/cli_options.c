@@ -361,7 +361,7 @@ static void usage_errors(const char *vm)
 /* What each command's --help must list: its options, and an example. */
 static const struct {
 	const char *cmd;
-	const char *options[8];
+	const char *options[10];
 } helps[] = {
 	{ .cmd = "list", .options = { "--probe" } },
 	{ .cmd = "ps", .options = { "--threads" } },
@@ -375,10 +375,11 @@ static const struct {
 	{ .cmd = "mounts" }, { .cmd = "ebpf" },
 	{ .cmd = "netstat" }, { .cmd = "maps" }, { .cmd = "techniques" },
 	{ .cmd = "crawl", .options = { "--count", "--hz", "--pause",
-				       "--summary", "--budget-ms",
+				       "--summary", "--check", "--budget-ms",
 				       "--budget-kib" } },
 	{ .cmd = "watch", .options = { "--all", "--match", "--hz", "--events",
-				       "--summary", "--pause", "--count" } },
+				       "--summary", "--pause", "--check",
+				       "--count" } },
 };
 
 static void help(const char *vm)

@@ -44,6 +44,7 @@ const struct cmd_option crawl_options[] = {
 	OPTION("hz", 'f', "F", "at most F crawls a second (default 0: back to back)"),
 	OPTION("pause", 'p', NULL, "halt the guest for each crawl"),
 	OPTION("summary", 's', NULL, "counts and cost only, not the lists"),
+	OPTION("check", 'c', NULL, "every rootkit check too (keyhole check), as \"check\""),
 	OPTION("budget-ms", BUDGET_MS, "MS", "fail a crawl that takes longer"),
 	OPTION("budget-kib", BUDGET_KIB, "KIB",
 	  "fail a crawl that needs more memory"),
@@ -54,7 +55,7 @@ int cmd_crawl(const struct options *opts, const struct subcommand *cmd,
 	      const struct cmd_args *args)
 {
 	unsigned long count = 1, budget_ms = 0, budget_kib = 0;
-	int pause = 0, summary = 0, ret = 0;
+	int pause = 0, summary = 0, check = 0, ret = 0;
 	struct query_session session;
 	struct kh_query_result res;
 	sigset_t hold, old;
@@ -78,6 +79,9 @@ int cmd_crawl(const struct options *opts, const struct subcommand *cmd,
 			break;
 		case 's':
 			summary = 1;
+			break;
+		case 'c':
+			check = 1;
 			break;
 		case BUDGET_MS:
 			ret = parse_uint(opts, cmd, "--budget-ms", value, 0,
@@ -105,6 +109,8 @@ int cmd_crawl(const struct options *opts, const struct subcommand *cmd,
 		json_t *q = json_pack("{s:b, s:b, s:i}", "pause", pause,
 				      "summary", summary, "iteration", (int)i);
 
+		if (check)
+			json_object_set_new(q, "check", json_true());
 		/* Absent unless asked for: as the record was before budgets. */
 		if (budget_ms)
 			json_object_set_new(q, "budget_ms",

@@ -21,6 +21,7 @@ const struct cmd_option watch_options[] = {
 	OPTION("events", 'e', NULL, "the changes between crawls, not records"),
 	OPTION("summary", 's', NULL, "records with counts and cost only"),
 	OPTION("pause", 'p', NULL, "halt the guest for each crawl"),
+	OPTION("check", 'c', NULL, "every rootkit check too: \"check\" in records, finding events"),
 	OPTION("count", 'n', "N", "stop after N messages"),
 	{ .name = NULL },
 };
@@ -33,7 +34,7 @@ int cmd_watch(const struct options *opts, const struct subcommand *cmd,
 	unsigned long count = 0, seen = 0;
 	struct kh_proto_conn conn;
 	const char *event, *match = NULL;
-	int all = 0, events = 0, summary = 0, pause = 0, ret = 0;
+	int all = 0, events = 0, summary = 0, pause = 0, check = 0, ret = 0;
 	unsigned int i;
 	char why[512];
 	double hz = 1;
@@ -60,6 +61,9 @@ int cmd_watch(const struct options *opts, const struct subcommand *cmd,
 		case 'p':
 			pause = 1;
 			break;
+		case 'c':
+			check = 1;
+			break;
 		case 'n':
 			ret = parse_uint(opts, cmd, "--count", value, 1,
 					 ULONG_MAX, &count);
@@ -75,6 +79,8 @@ int cmd_watch(const struct options *opts, const struct subcommand *cmd,
 		json_object_set_new(args, "match", json_string(match));
 	if (pause)
 		json_object_set_new(args, "pause", json_true());
+	if (check)
+		json_object_set_new(args, "check", json_true());
 	if (cargs->nr_pos)
 		json_object_set_new(args, "vm", json_string(cargs->pos[0]));
 	if (all)

@@ -14,8 +14,11 @@
  *   on ftrace_ops_list (ending at ftrace_list_end), each with the
  *   callback the traced functions call: how rootkits for current kernels
  *   hook system calls. A callback outside the kernel's text and every
- *   listed module is a finding, named by the first function its filter
- *   traces.
+ *   listed module is a finding (its saved_func too, the callback while a
+ *   pid filter is on), named by a function its filter traces. Not seen:
+ *   direct calls (register_ftrace_direct(), whose targets are in
+ *   direct_functions behind the kernel's direct_ops), and an ops taken
+ *   off the list after its call sites were patched.
  * - netfilter (Volatility's netfilter): every network namespace's IPv4
  *   and IPv6 hook arrays (net->nf.hooks_ipv4/6[hook], a struct
  *   nf_hook_entries each: the functions, then the nf_hook_ops they came
@@ -258,13 +261,16 @@ int kh_check_kprobes(struct kh_check_ctx *cx)
 }
 
 enum {
-	OPS_FUNC, OPS_NEXT, OPS_FUNC_HASH, OPSHASH_FILTER, HASH_BITS,
+	OPS_FUNC, OPS_SAVED_FUNC, OPS_NEXT, OPS_FUNC_HASH, OPSHASH_FILTER,
+	HASH_BITS,
 	HASH_BUCKETS, ENTRY_HLIST, ENTRY_IP,
 	NR_FT_FIELDS
 };
 
 static const struct kh_field ft_fields[NR_FT_FIELDS] = {
 	[OPS_FUNC] = { "ftrace_ops", "func" },
+	/* The callback itself when func is ftrace_pid_func (set_ftrace_pid). */
+	[OPS_SAVED_FUNC] = { "ftrace_ops", "saved_func", .optional = 1 },
 	[OPS_NEXT] = { "ftrace_ops", "next" },
 	[OPS_FUNC_HASH] = { "ftrace_ops", "func_hash" },
 	[OPSHASH_FILTER] = { "ftrace_ops_hash", "filter_hash" },
@@ -339,9 +345,9 @@ int kh_check_ftrace(struct kh_check_ctx *cx)
 	if (ret)
 		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
 					"ftrace_ops_list cannot be read");
-	while (!ret && ops && ops != end) {
+	while (!ret && ops != end) {
 		struct kh_finding f = { .addr = ops };
-		uint64_t func;
+		uint64_t func, saved = 0;
 		char at[140];
 
 		if (!kh_kernel_ptr_aligned(cx->vm, ops, 8) ||
@@ -355,12 +361,19 @@ int kh_check_ftrace(struct kh_check_ctx *cx)
 			break;
 		}
 		ret = 0;
-		if (kh_kva_u64(cx->vm, ops + off[OPS_FUNC], &func)) {
+		if (kh_kva_u64(cx->vm, ops + off[OPS_FUNC], &func) ||
+		    (off[OPS_SAVED_FUNC] != KH_FIELD_ABSENT &&
+		     kh_kva_u64(cx->vm, ops + off[OPS_SAVED_FUNC], &saved))) {
 			bad = 1;
 			break;
 		}
 		cx->report->checks[KH_CHECK_FTRACE].examined++;
 		ret = suspect(cx, func, &f, &found);
+		if (!ret && !found && saved && saved != func) {
+			memset(&f, 0, sizeof(f));
+			f.addr = ops;
+			ret = suspect(cx, saved, &f, &found);
+		}
 		if (!ret && found) {
 			traced(cx, off, ops, at, sizeof(at));
 			snprintf(f.what, sizeof(f.what),

@@ -743,6 +743,12 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_begin(vm);
 	ret = crawl_parts(vm, crawl, budget, prev, err);
+	if (!ret && (flags & KH_CRAWL_CHECK)) {
+		/* Last: its second looks forget the crawl's cached pages. */
+		ret = kh_check(vm, 0, &crawl->check, err);
+		if (!ret)
+			note(crawl, &crawl->check->result, "check");
+	}
 	kh_memo_seal(crawl->memo);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_end(vm);
@@ -820,6 +826,7 @@ void kh_crawl_free(struct kh_crawl *crawl)
 	for (i = 0; i < crawl->nr_procs; i++)
 		kh_vma_list_free(crawl->procs[i].maps);
 	free(crawl->procs);
+	kh_check_report_free(crawl->check);
 	kh_memo_free(crawl->memo);
 	free(crawl);
 }

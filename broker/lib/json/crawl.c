@@ -53,6 +53,9 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
 		json_decref(doc);
 		return NULL;
 	}
+	/* Findings in full even in a summary: each is what someone acts on. */
+	if (crawl->check)
+		json_object_set_new(doc, "check", kh_json_check(crawl->check));
 	if (summary) {
 		json_object_set_new(doc, "counts", json_pack(
 			"{s:i, s:i, s:i, s:i, s:i, s:i}",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The crawl query: one monitoring iteration as one record. The caller
+ * The crawl query: one monitoring iteration as one record ("check":
+ * with every rootkit check's findings too). The caller
  * numbers the iterations (it paces them), the record says how the crawl
  * went ("incomplete", "problems") as well as res.flags do.
  */
@@ -16,7 +17,8 @@ static int run_crawl(struct kh_vm *vm, const struct kh_query_args *args,
 	struct kh_crawl *crawl;
 	int ret;
 
-	ret = kh_crawl_within(vm, args->pause ? KH_CRAWL_PAUSE : 0, &budget,
+	ret = kh_crawl_within(vm, (args->pause ? KH_CRAWL_PAUSE : 0) |
+			      (args->check ? KH_CRAWL_CHECK : 0), &budget,
 			      &crawl, err);
 	if (ret)
 		return ret;
@@ -32,6 +34,7 @@ static const struct kh_query_arg crawl_args[] = {
 	{ "pause", KH_QUERY_BOOL, 0, offsetof(struct kh_query_args, pause) },
 	{ "summary", KH_QUERY_BOOL, 0,
 	  offsetof(struct kh_query_args, summary) },
+	{ "check", KH_QUERY_BOOL, 0, offsetof(struct kh_query_args, check) },
 	{ "iteration", KH_QUERY_INDEX, 0,
 	  offsetof(struct kh_query_args, iteration) },
 	{ "budget_ms", KH_QUERY_INDEX, 0,

@@ -22,6 +22,7 @@ struct kh_query_args {
 	int all;		/* maps: every process's */
 	int pause;		/* crawl */
 	int summary;		/* crawl */
+	int check;		/* crawl: every rootkit check too */
 	unsigned int iteration;	/* crawl */
 	unsigned int budget_ms;	/* crawl */
 	unsigned int budget_kib;	/* crawl */

@@ -6,7 +6,9 @@
  * type, name, tag (the hash of its instructions bpftool shows), its size
  * translated and JITed, when it was loaded; each map: its type, name and
  * sizes. One batch of reads for all programs (then their aux), one for
- * all maps. What cannot be read is left out and the result marked.
+ * all maps. What cannot be read is left out and the result marked; so
+ * is a program whose aux does not lead back to it (freed meanwhile, or
+ * not a program at all).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,7 +23,7 @@
 
 enum {
 	IDR_HEAD, PROG_TYPE, PROG_LEN, PROG_JITED_LEN, PROG_TAG, PROG_AUX,
-	AUX_ID, AUX_NAME, AUX_LOAD_TIME,
+	AUX_ID, AUX_NAME, AUX_LOAD_TIME, AUX_PROG,
 	MAP_TYPE, MAP_KEY, MAP_VALUE, MAP_MAX, MAP_FLAGS, MAP_ID, MAP_NAME,
 	NR_FIELDS
 };
@@ -36,6 +38,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[AUX_ID] = { "bpf_prog_aux", "id" },
 	[AUX_NAME] = { "bpf_prog_aux", "name" },
 	[AUX_LOAD_TIME] = { "bpf_prog_aux", "load_time" },
+	[AUX_PROG] = { "bpf_prog_aux", "prog" },
 	[MAP_TYPE] = { "bpf_map", "map_type" },
 	[MAP_KEY] = { "bpf_map", "key_size" },
 	[MAP_VALUE] = { "bpf_map", "value_size" },
@@ -110,7 +113,7 @@ static int read_progs(struct kh_vm *vm, const uint32_t *off,
 {
 	struct kh_addr_list progs = { 0 };
 	struct kh_read *reads = NULL;
-	uint64_t *aux = NULL;
+	uint64_t *aux = NULL, *back = NULL;
 	unsigned int i, n;
 	int ret;
 
@@ -119,8 +122,9 @@ static int read_progs(struct kh_vm *vm, const uint32_t *off,
 		goto out;
 	list->progs = calloc(progs.nr, sizeof(*list->progs));
 	aux = calloc(progs.nr, sizeof(*aux));
-	reads = calloc(progs.nr * 5, sizeof(*reads));
-	if (!list->progs || !aux || !reads) {
+	back = calloc(progs.nr, sizeof(*back));
+	reads = calloc(progs.nr * 5, sizeof(*reads));	/* 5, then 4 a prog */
+	if (!list->progs || !aux || !back || !reads) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for BPF programs");
 		goto out;
 	}
@@ -153,7 +157,9 @@ static int read_progs(struct kh_vm *vm, const uint32_t *off,
 			aux[i] = 0;
 			continue;
 		}
-		p->xlated_bytes *= 8;	/* len counts struct bpf_insn */
+		/* len counts struct bpf_insn, 8 bytes each */
+		p->xlated_bytes = p->xlated_bytes > UINT32_MAX / 8 ? UINT32_MAX :
+				  p->xlated_bytes * 8;
 		type_name(prog_types, sizeof(prog_types) / sizeof(*prog_types),
 			  p->type, p->type_name, sizeof(p->type_name));
 	}
@@ -170,6 +176,8 @@ static int read_progs(struct kh_vm *vm, const uint32_t *off,
 		reads[n++] = (struct kh_read){
 			.addr = aux[i] + off[AUX_LOAD_TIME],
 			.buf = &p->load_time, .len = 8 };
+		reads[n++] = (struct kh_read){ .addr = aux[i] + off[AUX_PROG],
+					       .buf = &back[i], .len = 8 };
 	}
 	ret = n ? kh_kva_fetch(vm, reads, n, err) : 0;
 	if (ret < 0)
@@ -178,12 +186,19 @@ static int read_progs(struct kh_vm *vm, const uint32_t *off,
 	for (i = 0, n = 0; i < progs.nr; i++) {
 		struct kh_bpf_prog *p = &list->progs[i];
 		int ok = aux[i] && !reads[n].result && !reads[n + 1].result &&
-			 !reads[n + 2].result;
+			 !reads[n + 2].result && !reads[n + 3].result;
 
-		n += aux[i] ? 3 : 0;
+		n += aux[i] ? 4 : 0;
 		if (!ok) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"BPF program at 0x%" PRIx64 " cannot be read",
+				p->addr);
+			continue;
+		}
+		/* A real program's aux points back at it (freed, reused: not). */
+		if (back[i] != p->addr || !p->id) {
+			kh_mark(&list->result, KH_RESULT_INCONSISTENT,
+				"BPF program at 0x%" PRIx64 " is not one (its aux does not lead back to it)",
 				p->addr);
 			continue;
 		}
@@ -194,6 +209,7 @@ out:
 	free(progs.addrs);
 	free(reads);
 	free(aux);
+	free(back);
 	return ret;
 }
 

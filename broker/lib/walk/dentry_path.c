@@ -644,5 +644,8 @@ int kh_mount_path(struct kh_vm *vm, uint64_t mount, char *buf, size_t size)
 	if (!kh_kernel_ptr(vm, root))
 		return -EFAULT;
 	/* From the mount's root: across its mount point, up to "/". */
-	return walk_to_root(vm, off, mount, root, buf, size);
+	ret = walk_to_root(vm, off, mount, root, buf, size);
+	if (ret)
+		buf[0] = '\0';	/* no tail of a path passed for one */
+	return ret;
 }

@@ -16,6 +16,16 @@
  *
  * Up to 6.7 a namespace lists its mounts; 6.8 keeps them in a tree
  * (mnt_namespace.mounts), which this does not read yet: it says so.
+ *
+ * Where /proc/PID/mounts differs (it is relative to its reader): it
+ * leaves out mounts outside the reader's root (a chroot's, or the
+ * rootfs under a switch_root'ed disk root), which are listed here with
+ * their path from the namespace's root; it mangles space, tab, newline
+ * and backslash as \040 and so on, where this keeps the name (made
+ * printable in JSON); file systems with a show_devname() (btrfs, nfs)
+ * print another device name; idmapped mounts add ",idmapped". A mount
+ * namespace no process is in (held by an nsfs file or a bind mount) is
+ * not listed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,14 +51,15 @@
 #define SB_DIRSYNC	0x80
 #define SB_LAZYTIME	0x2000000
 
-/* Namespaces and mounts in all: more is corruption. */
+/* Namespaces and mounts in all: more is corruption (or not listed). */
 #define MAX_NAMESPACES 65536
-#define MAX_MOUNTS (1024 * 1024)
+#define MAX_MOUNTS (256 * 1024)
 
 enum {
 	TASK_NSPROXY, NSPROXY_MNT_NS, MNTNS_LIST, MNTNS_INUM,
 	MOUNT_LIST, MOUNT_ID, MOUNT_PARENT, MOUNT_DEVNAME, MOUNT_SB,
-	MOUNT_FLAGS, MOUNT_SIZEOF, SB_TYPE, SB_FLAGS, FSTYPE_NAME,
+	MOUNT_FLAGS, MOUNT_SIZEOF, SB_TYPE, SB_FLAGS, SB_SUBTYPE,
+	FSTYPE_NAME,
 	NR_FIELDS
 };
 
@@ -67,6 +78,8 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MOUNT_SIZEOF] = { "mount", NULL },
 	[SB_TYPE] = { "super_block", "s_type" },
 	[SB_FLAGS] = { "super_block", "s_flags" },
+	/* fuse's "sshfs" in "fuse.sshfs"; absent without CONFIG_FUSE_FS... */
+	[SB_SUBTYPE] = { "super_block", "s_subtype", .optional = 1 },
 	[FSTYPE_NAME] = { "file_system_type", "name" },
 };
 
@@ -88,7 +101,8 @@ static int namespaces(struct kh_vm *vm, const uint32_t *off,
 	unsigned int i, n = 0;
 	int ret;
 
-	ret = kh_tasks(vm, 0, &tasks, err);
+	/* Threads too: one can unshare(CLONE_NEWNS) alone. */
+	ret = kh_tasks(vm, KH_TASKS_THREADS, &tasks, err);
 	if (ret)
 		return ret;
 	if (tasks->result.flags)
@@ -109,26 +123,43 @@ static int namespaces(struct kh_vm *vm, const uint32_t *off,
 	if (ret < 0)
 		goto out;
 	/* nsproxy is NULL once a task has exited its namespaces. */
-	for (i = 0, n = 0; i < tasks->nr; i++)
-		if (!reads[i].result && kh_kernel_ptr_aligned(vm, ptrs[i], 8))
-			reads[n++] = (struct kh_read){
-				.addr = ptrs[i] + off[NSPROXY_MNT_NS],
-				.buf = &ns->addrs[n], .len = 8 };
+	for (i = 0, n = 0; i < tasks->nr; i++) {
+		if (reads[i].result ||
+		    (ptrs[i] && !kh_kernel_ptr_aligned(vm, ptrs[i], 8))) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"task %d's namespaces cannot be read",
+				tasks->tasks[i].pid);
+			continue;
+		}
+		if (!ptrs[i])
+			continue;
+		reads[n] = (struct kh_read){
+			.addr = ptrs[i] + off[NSPROXY_MNT_NS],
+			.buf = &ns->addrs[n], .len = 8 };
+		n++;
+	}
 	ret = n ? kh_kva_fetch(vm, reads, n, err) : 0;
 	if (ret < 0)
 		goto out;
 	ret = 0;
 	for (i = 0; i < n; i++)
 		if (reads[i].result ||
-		    !kh_kernel_ptr_aligned(vm, ns->addrs[i], 8))
+		    !kh_kernel_ptr_aligned(vm, ns->addrs[i], 8)) {
+			kh_mark(result, KH_RESULT_INCOMPLETE,
+				"a mount namespace pointer cannot be read");
 			ns->addrs[i] = 0;
+		}
 	qsort(ns->addrs, n, sizeof(*ns->addrs), by_addr);
 	for (i = 0, ns->nr = 0; i < n; i++)
 		if (ns->addrs[i] &&
 		    (!ns->nr || ns->addrs[ns->nr - 1] != ns->addrs[i]))
 			ns->addrs[ns->nr++] = ns->addrs[i];
-	if (ns->nr > MAX_NAMESPACES)
+	if (ns->nr > MAX_NAMESPACES) {
+		kh_mark(result, KH_RESULT_INCOMPLETE,
+			"more than %d mount namespaces: the rest are not listed",
+			MAX_NAMESPACES);
 		ns->nr = MAX_NAMESPACES;
+	}
 out:
 	kh_task_list_free(tasks);
 	free(reads);
@@ -142,8 +173,11 @@ struct mount_raw {
 	uint32_t flags;
 	uint64_t parent, devname, sb;
 	int32_t parent_id;
-	uint64_t type, sb_flags, name;
+	uint64_t type, sb_flags, name, subtype;
+	int second;		/* index of its second batch, -1, or CURSOR */
 };
+
+#define CURSOR (-2)
 
 static void options(const struct mount_raw *r, char *buf, size_t size)
 {
@@ -185,30 +219,31 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 
 	ret = kh_kva_u32(vm, ns + off[MNTNS_INUM], &inum);
 	if (ret == -ESRCH)
-		return ret;
+		return kh_err_set(err, ESRCH, "the VM is gone");
+	if (ret)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"mount namespace 0x%" PRIx64 "'s inode number cannot be read",
+			ns);
+	/* What is left of the budget bounds the walk itself. */
 	ret = kh_list_walk(vm, ns + off[MNTNS_LIST], off[MOUNT_LIST],
-			   kh_max_objects(vm, off[MOUNT_SIZEOF]),
-			   kh_list_collect, &mounts, &list->result, err);
+			   MAX_MOUNTS - list->nr, kh_list_collect, &mounts,
+			   &list->result, err);
 	if (ret || !mounts.nr)
 		goto out;
-	if (list->nr + mounts.nr > MAX_MOUNTS) {
-		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"more than %d mounts", MAX_MOUNTS);
-		goto out;
-	}
 	if (list->nr + mounts.nr > *cap) {
-		struct kh_mount *m = realloc(list->mounts,
-					     (list->nr + mounts.nr) *
-					     sizeof(*m));
+		unsigned int want = list->nr + mounts.nr;
+		unsigned int grow = *cap * 2 > want ? *cap * 2 : want;
+		struct kh_mount *m = realloc(list->mounts, grow * sizeof(*m));
 
 		if (!m) {
 			ret = kh_err_set(err, ENOMEM, "out of memory for mounts");
 			goto out;
 		}
 		list->mounts = m;
-		*cap = list->nr + mounts.nr;
+		*cap = grow;
 	}
 	raw = calloc(mounts.nr, sizeof(*raw));
+	/* per (5) reads a mount, then 4 more: the first batch's room. */
 	reads = calloc(mounts.nr * per, sizeof(*reads));
 	if (!raw || !reads) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for mounts");
@@ -236,13 +271,18 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 	for (i = 0, n = 0; i < mounts.nr; i++) {
 		const struct kh_read *r = &reads[i * per];
 
+		raw[i].second = -1;
+		/* A /proc reader's cursor: zeroed but for its flag. */
+		if (!r[1].result && (raw[i].flags & MNT_CURSOR)) {
+			raw[i].second = CURSOR;
+			continue;
+		}
 		if (r[0].result || r[1].result || r[2].result ||
 		    r[3].result || r[4].result ||
 		    !kh_kernel_ptr(vm, raw[i].parent) ||
-		    !kh_kernel_ptr(vm, raw[i].sb)) {
-			raw[i].sb = 0;
+		    !kh_kernel_ptr(vm, raw[i].sb))
 			continue;
-		}
+		raw[i].second = n;
 		reads[n++] = (struct kh_read){
 			.addr = raw[i].parent + off[MOUNT_ID],
 			.buf = &raw[i].parent_id, .len = 4 };
@@ -251,6 +291,10 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 		reads[n++] = (struct kh_read){
 			.addr = raw[i].sb + off[SB_FLAGS],
 			.buf = &raw[i].sb_flags, .len = 8 };
+		reads[n++] = (struct kh_read){
+			.addr = raw[i].sb + (off[SB_SUBTYPE] == KH_FIELD_ABSENT ?
+					     off[SB_FLAGS] : off[SB_SUBTYPE]),
+			.buf = &raw[i].subtype, .len = 8 };
 	}
 	ret = n ? kh_kva_fetch(vm, reads, n, err) : 0;
 	if (ret < 0)
@@ -261,14 +305,20 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 		struct kh_mount *m = &list->mounts[list->nr];
 		int pret;
 
-		if (!r->sb) {
+		/* (reads[] now holds the second batch) */
+		if (r->second == CURSOR)
+			continue;
+		if (r->second < 0 || reads[r->second].result ||
+		    reads[r->second + 1].result ||
+		    reads[r->second + 2].result) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"mount at 0x%" PRIx64 " cannot be read",
 				mounts.addrs[i]);
 			continue;
 		}
-		if (r->flags & MNT_CURSOR)
-			continue;
+		if (off[SB_SUBTYPE] == KH_FIELD_ABSENT ||
+		    reads[r->second + 3].result)
+			r->subtype = 0;
 		memset(m, 0, sizeof(*m));
 		m->addr = mounts.addrs[i];
 		m->ns = inum;
@@ -277,9 +327,14 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 		/* s_flags is an unsigned long: only its low 32 bits mean. */
 		r->sb_flags &= 0xffffffff;
 		options(r, m->options, sizeof(m->options));
-		if (!r->devname ||
-		    kh_kva_str(vm, r->devname, m->devname, sizeof(m->devname)))
+		/* show_vfsmnt(): no device name is "none". */
+		if (!r->devname)
 			strcpy(m->devname, "none");
+		else if (kh_kva_str(vm, r->devname, m->devname,
+				    sizeof(m->devname)))
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"the device name of mount %d cannot be read",
+				m->id);
 		if (!kh_kernel_ptr(vm, r->type) ||
 		    kh_kva_u64(vm, r->type + off[FSTYPE_NAME], &r->name) ||
 		    !kh_kernel_ptr(vm, r->name) ||
@@ -287,6 +342,16 @@ static int read_ns(struct kh_vm *vm, const uint32_t *off, uint64_t ns,
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 				"the file system type of mount %d cannot be read",
 				m->id);
+		/* show_type(): "fuse.sshfs" */
+		if (r->subtype && kh_kernel_ptr(vm, r->subtype)) {
+			char sub[sizeof(m->fstype)];
+			size_t len = strlen(m->fstype);
+
+			if (!kh_kva_str(vm, r->subtype, sub, sizeof(sub)) &&
+			    sub[0] && len + 1 + strlen(sub) < sizeof(m->fstype))
+				snprintf(m->fstype + len,
+					 sizeof(m->fstype) - len, ".%s", sub);
+		}
 		pret = kh_mount_path(vm, m->addr, m->path, sizeof(m->path));
 		if (pret == -ESRCH) {
 			ret = pret;

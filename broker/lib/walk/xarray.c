@@ -100,7 +100,10 @@ int kh_xarray_collect(struct kh_vm *vm, uint64_t head, unsigned int max,
 	ret = kh_offsets(vm, fields, NR_FIELDS, &w.off, NULL);
 	if (ret)
 		return ret;
+	/* Every entry needs at most a node per level, plus the top. */
 	w.max_nodes = kh_max_objects(vm, w.off[NODE_SIZEOF]);
+	if ((uint64_t)max * XA_MAX_DEPTH + 64 < w.max_nodes)
+		w.max_nodes = (unsigned int)max * XA_MAX_DEPTH + 64;
 	ret = walk_node(&w, head, 0);
 	kh_addr_set_free(&w.nodes);
 	return ret;

@@ -164,6 +164,7 @@ int main(void)
 	expect_checked("maps", "{\"pid\": 1}");
 	expect_checked("maps", "{\"all\": true}");
 	expect_checked("crawl", NULL);
+	expect_checked("crawl", "{\"check\": true, \"summary\": true}");
 	expect_checked("crawl",
 		       "{\"pause\": true, \"summary\": true, \"iteration\": 0}");
 	expect_checked("crawl", "{\"iteration\": 2147483647}");
