@@ -1983,6 +1983,19 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
+/* A BPF object's info (struct bpf_prog_info, bpf_map_info) by its fd. */
+static int fd_info(int fd, void *info, __u32 len)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	memset(info, 0, len);
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = len;
+	attr.info.info = (unsigned long)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+}
+
 /*
  * "bpf-load": an eBPF program (a socket filter that accepts nothing:
  * r0 = 0; exit) named kh_prog and an array map (4-byte keys, 8-byte
@@ -2029,21 +2042,8 @@ static void req_bpf_load(void)
 			return;
 		}
 	}
-	memset(&pinfo, 0, sizeof(pinfo));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = prog_fd;
-	attr.info.info_len = sizeof(pinfo);
-	attr.info.info = (unsigned long)&pinfo;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)) {
-		fprintf(out, "error BPF_OBJ_GET_INFO_BY_FD: %s\n",
-			strerror(errno));
-		return;
-	}
-	memset(&minfo, 0, sizeof(minfo));
-	attr.info.bpf_fd = map_fd;
-	attr.info.info_len = sizeof(minfo);
-	attr.info.info = (unsigned long)&minfo;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)) {
+	if (fd_info(prog_fd, &pinfo, sizeof(pinfo)) ||
+	    fd_info(map_fd, &minfo, sizeof(minfo))) {
 		fprintf(out, "error BPF_OBJ_GET_INFO_BY_FD: %s\n",
 			strerror(errno));
 		return;
@@ -2062,12 +2062,7 @@ static int bpf_info(int get_fd, __u32 id, void *info, __u32 len)
 	fd = sys_bpf(get_fd, &attr);
 	if (fd < 0)
 		return -1;
-	memset(&attr, 0, sizeof(attr));
-	memset(info, 0, len);
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = len;
-	attr.info.info = (unsigned long)info;
-	ret = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	ret = fd_info(fd, info, len);
 	close(fd);
 	return ret;
 }
