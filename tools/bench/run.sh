@@ -257,7 +257,7 @@ volatility_section() {
 	echo "repositories), so the comparison is with times its own developers"
 	echo "published, on their dumps and machines; keyhole's are from this run"
 	echo "(fixed4, the table above), in-process and as a whole command (11"
-	echo "runs of \\`keyhole CMD PID\\`, start, attach with the profile cached,"
+	echo "runs of 'keyhole CMD PID': start, attach with the profile cached,"
 	echo "read, print; median). Different guests, machines and kernels: the"
 	echo "orders of magnitude are the point, not the ratios' digits."
 	echo
