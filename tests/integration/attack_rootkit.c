@@ -295,6 +295,35 @@ static void findings_announced(int fd)
 	printf("keyholed: a finding-appeared event for each of the 7\n");
 }
 
+/*
+ * crawl --check: the record carries the 7 findings. A crawl of the
+ * running guest may say it is incomplete (a process died under it) and
+ * still exits 0, as crawl does; one whose check is whole is awaited,
+ * five crawls at most.
+ */
+static void crawl_check(const struct guest *g)
+{
+	json_t *doc = NULL, *check = NULL;
+	int status, i;
+	char *out;
+
+	for (i = 0; i < 5; i++) {
+		json_decref(doc);
+		out = run_capture(&status, "%s crawl --check --summary %d",
+				  env_or("KEYHOLE", "build/bin/keyhole"), g->pid);
+		doc = keyhole_doc(out, "crawl --check --summary");
+		CHECK(status == 0, "crawl --check: exit %d: %s", status,
+		      json_dumps(doc, 0));
+		check = json_object_get(doc, "check");
+		if (json_array_size(json_object_get(check, "findings")) == 7)
+			break;
+	}
+	CHECK(json_array_size(json_object_get(check, "findings")) == 7,
+	      "crawl --check: the record's check is %s", json_dumps(check, 0));
+	json_decref(doc);
+	printf("crawl --check: the record has the 7 findings\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const techniques[] = { "", "pvreadv" };
@@ -322,12 +351,7 @@ int main(int argc, char **argv)
 	CHECK(broker_wait_exit(daemon, 60) == 0,
 	      "keyholed did not exit cleanly on SIGTERM; see %s", log);
 
-	doc = keyhole_json_whole(&status, "crawl --check %d", g.pid);
-	CHECK(status == 0 && json_array_size(json_object_get(
-		json_object_get(doc, "check"), "findings")) == 7,
-	      "crawl --check: exit %d, record %s", status,
-	      json_dumps(json_object_get(doc, "check"), 0));
-	json_decref(doc);
+	crawl_check(&g);
 	for (i = 0; i < 2; i++) {
 		doc = check_doc(&g, techniques[i], "", &status);
 		CHECK(status == 4, "check after the attack (%s): exit %d",

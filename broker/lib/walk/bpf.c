@@ -316,8 +316,12 @@ int kh_ebpf(struct kh_vm *vm, struct kh_bpf_list **listp, struct kh_err *err)
 		return ret;
 	}
 	/* The IDR's index order is the id order; sorted for a hostile one. */
-	qsort(list->progs, list->nr_progs, sizeof(*list->progs), prog_by_id);
-	qsort(list->maps, list->nr_maps, sizeof(*list->maps), map_by_id);
+	if (list->nr_progs)
+		qsort(list->progs, list->nr_progs, sizeof(*list->progs),
+		      prog_by_id);
+	if (list->nr_maps)
+		qsort(list->maps, list->nr_maps, sizeof(*list->maps),
+		      map_by_id);
 	*listp = list;
 	return 0;
 }
