@@ -54,6 +54,29 @@ static json_t *check_doc(const struct guest *g, const char *technique,
 				  extra, g->pid);
 }
 
+/*
+ * check of the attacked guest: exit 4 whether or not the walks were
+ * whole, and a check whose walk of the running guest was cut short (a
+ * process died under it) confirms nothing; such a one is taken again,
+ * five times at most, as keyhole_whole() does for exit 3.
+ */
+static json_t *attacked_doc(const struct guest *g, const char *technique,
+			    int *status)
+{
+	json_t *doc = NULL;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		json_decref(doc);
+		doc = check_doc(g, technique, "", status);
+		if (!json_is_true(json_object_get(doc, "incomplete")))
+			break;
+		fprintf(stderr, "check (%s): incomplete, checking again\n",
+			technique[0] ? technique : "default");
+	}
+	return doc;
+}
+
 static const json_t *status_of(const json_t *doc, const char *name)
 {
 	const json_t *c;
@@ -353,7 +376,7 @@ int main(int argc, char **argv)
 
 	crawl_check(&g);
 	for (i = 0; i < 2; i++) {
-		doc = check_doc(&g, techniques[i], "", &status);
+		doc = attacked_doc(&g, techniques[i], &status);
 		CHECK(status == 4, "check after the attack (%s): exit %d",
 		      techniques[i][0] ? techniques[i] : "default", status);
 		found_all(techniques[i][0] ? techniques[i] : "default", doc, &a);
