@@ -37,13 +37,17 @@
 #define GATE_PRESENT 0x8000
 #define NR_EXCEPTIONS 32
 /*
- * EARLY_IDT_HANDLER_SIZE: 9 bytes a stub, 13 with an ENDBR first
- * (CONFIG_X86_KERNEL_IBT); the array's own size says which.
+ * The kernel's EARLY_IDT_HANDLER_SIZE is 9 bytes per stub, and 13 when
+ * each stub starts with an ENDBR instruction (CONFIG_X86_KERNEL_IBT).
+ * The array's own size (32 stubs) tells which of the two this kernel has.
  */
 #define EARLY_IDT_STUB 9
 #define EARLY_IDT_STUB_IBT 13
 
-/* The stride of early_idt_handler_array's stubs, or 0 if unknown. */
+/*
+ * The stride of early_idt_handler_array's stubs: 9 or 13 bytes, or 0 when
+ * the array's size is neither (then no gate is excused as an early stub).
+ */
 static uint64_t early_stride(struct kh_vm *vm, uint64_t *va)
 {
 	struct kh_sym_near near;
