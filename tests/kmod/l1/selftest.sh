@@ -8,12 +8,12 @@
 # built kmod/keyhole.ko) that pass, skip (once as a documented environment
 # skip, once not), fail, log a kernel WARNING, leave a process behind,
 # crash the L1 kernel, stop the inner runner so the L1 hangs, and print
-# what the kernel prints when the emulator loses a CPU. Checks that each
-# gets the verdict it must, that the programs after the crash and after
-# the hang still run in a fresh L1, that the test during which a CPU was
-# lost runs again in one, that the hang and the lost CPU are reported
-# as such, that the summary line adds up and that the exit status is
-# non-zero. About 4 minutes.
+# what the kernel prints when the emulator loses a CPU or the end of an
+# NMI. Checks that each gets the verdict it must, that the programs after
+# the crash and after the hang still run in a fresh L1, that the tests
+# during which a CPU or an NMI was lost run again in one, that the hang
+# and the losses are reported as such, that the summary line adds up and
+# that the exit status is non-zero. About 5 minutes.
 set -u
 
 O=$(cd "${1:?usage: selftest.sh BUILD_DIR}" && pwd) || exit 1
@@ -64,6 +64,14 @@ for l in "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" \
 done
 sleep 600'
 prog test_k_after_lost 'exit 0'
+# what the L1 kernel prints when the emulator drops the end of an NMI
+# (tests/kmod/l1/nmi-leaked), the first time only: the L1 ends and the
+# test runs again in a fresh one
+prog test_l_nmi '[ -e "$KT_BUILD/nmi.once" ] && exit 0
+touch "$KT_BUILD/nmi.once"
+echo "<3>BUG: scheduling while atomic: CPU 0/KVM/612/0x00110001" >/dev/kmsg
+exit 0'
+prog test_m_after_nmi 'exit 0'
 
 out=$scratch/out
 KT_NO_BUILD=1 KT_TIMEOUT=25 KT_L1_BOOTS=4 KT_ENV_SKIPS=$scratch/env-skips \
@@ -96,7 +104,11 @@ expect PASS kmod/test_i_after_hang
 expect LOST kmod/test_j_lost
 expect PASS kmod/test_j_lost
 expect PASS kmod/test_k_after_lost
+expect LOST kmod/test_l_nmi
+expect PASS kmod/test_l_nmi
+expect PASS kmod/test_m_after_nmi
 expect PASS l1/vcpu-lost
+expect PASS l1/nmi-leaked
 expect PASS kmod/rmmod
 grep -q 'the output of a failing test' "$out" ||
 	{ echo "FAIL the failing test's output is not shown"; fail=1; }
@@ -112,17 +124,21 @@ grep -qx 'L1 hang: 1 (during kmod/test_h_stuck)' "$out" ||
 	{ echo "FAIL the summary does not tell the L1 hang apart"; fail=1; }
 grep -q 'booting a fresh L1 to run kmod/test_j_lost again' "$out" ||
 	{ echo "FAIL no fresh L1 to run the test again after the lost CPU"; fail=1; }
-grep -qx 'L1 CPU lost by the emulator: 1 (during kmod/test_j_lost)' "$out" ||
-	{ echo "FAIL the summary does not tell the lost CPU apart"; fail=1; }
+grep -q 'booting a fresh L1 to run kmod/test_l_nmi again' "$out" ||
+	{ echo "FAIL no fresh L1 to run the test again after the dropped NMI"; fail=1; }
+grep -q 'the emulator dropped the end of an NMI on an L1 CPU (CPU 0/KVM/612 0x00110001' "$out" ||
+	{ echo "FAIL the dropped NMI is not named"; fail=1; }
+grep -qx "L1 ended by the emulator's fault (a CPU or an NMI lost, or QEMU crashed): 2 (during kmod/test_j_lost kmod/test_l_nmi)" "$out" ||
+	{ echo "FAIL the summary does not tell the emulator's faults apart"; fail=1; }
 grep -q 'not a documented environment skip' "$out" ||
 	{ echo "FAIL the undocumented skip is not explained"; fail=1; }
-# vcpu-lost, kmsg-check, kvm_amd, insmod, a, g, i, j (run again), k,
-# rmmod pass; b2 c d e f h and two clean-exit fail; b is the one
-# documented skip
-if tail -n1 "$out" | grep -qx '10 passed, 8 failed, 1 skipped'; then
+# vcpu-lost, nmi-leaked, kmsg-check, kvm_amd, insmod, a, g, i, j and l
+# (each run again), k, m, rmmod pass; b2 c d e f h and two clean-exit
+# fail; b is the one documented skip
+if tail -n1 "$out" | grep -qx '13 passed, 8 failed, 1 skipped'; then
 	echo "ok   summary: $(tail -n1 "$out")"
 else
-	echo "FAIL summary: $(tail -n1 "$out"), not 10 passed, 8 failed, 1 skipped"
+	echo "FAIL summary: $(tail -n1 "$out"), not 13 passed, 8 failed, 1 skipped"
 	fail=1
 fi
 if [ $rc = 0 ]; then
