@@ -12,9 +12,12 @@
  * applied to the private copy of the image, crawled, then undone. Each
  * crawl is also encoded as keyhole crawl prints it (kh_json_crawl), so
  * the encoders see every corruption of the strings they make printable,
- * and followed by the views a crawl does not make (dmesg, check, mounts, ebpf), each through
- * its query. Reads larger than a page are recorded as the pages they
- * span, so that arrays read whole are corrupted too.
+ * and followed by the views a crawl does not make (dmesg, check, mounts,
+ * ebpf), each through its query. All of it twice: through the image's
+ * mapping, and through a copy of its ops that reads in batches past a
+ * page cache, as pvreadv does, so that the walks' read-ahead meets the
+ * corruption too. Reads larger than a page are recorded as the pages
+ * they span, so that arrays read whole are corrupted too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +39,12 @@ static struct kh_vm *vm;
 static struct seen *seen;
 static unsigned int nr_seen;
 static int (*image_read)(struct kh_access *, struct kh_read *, unsigned int);
-static struct kh_access_ops recording_ops;
+/*
+ * The image as it is (mapped: walkers copy out of it) and as a technique
+ * whose reads are batched calls (pvreadv): that one goes through the page
+ * cache and the walks' read-ahead (walk/tasks_ahead.c, path_ahead.c).
+ */
+static struct kh_access_ops mapped_ops, batched_ops;
 
 static int recording_read(struct kh_access *acc, struct kh_read *reads,
 			  unsigned int nr)
@@ -56,7 +64,7 @@ static int recording_read(struct kh_access *acc, struct kh_read *reads,
 	return image_read(acc, reads, nr);
 }
 
-static void crawl_once(void)
+static void crawl_one_way(void)
 {
 	static const char *const views[] = { "dmesg", "check", "mounts", "ebpf" };
 	struct kh_crawl *crawl;
@@ -81,6 +89,15 @@ static void crawl_once(void)
 	}
 }
 
+/* Each input is crawled both ways. */
+static void crawl_once(void)
+{
+	vm->acc.ops = &mapped_ops;
+	crawl_one_way();
+	vm->acc.ops = &batched_ops;
+	crawl_one_way();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct kh_ctx_config cfg = { .cache_dir = "" };
@@ -99,13 +116,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	seen = calloc(MAX_SEEN, sizeof(*seen));
 	if (!seen)
 		exit(1);
-	/* Learn what a crawl reads, through a recording copy of the ops. */
-	recording_ops = *vm->acc.ops;
-	image_read = recording_ops.read;
-	recording_ops.read = recording_read;
-	vm->acc.ops = &recording_ops;
+	/* Learn what a crawl reads, through recording copies of the ops. */
+	mapped_ops = *vm->acc.ops;
+	image_read = mapped_ops.read;
+	mapped_ops.read = recording_read;
+	batched_ops = mapped_ops;
+	batched_ops.props &= ~KH_TECHNIQUE_MAPPED;
+	batched_ops.map = NULL;
+	batched_ops.batches = 1;
 	crawl_once();
-	recording_ops.read = image_read;
+	mapped_ops.read = image_read;
+	batched_ops.read = image_read;
 	fprintf(stderr, "fuzz_crawl: a crawl reads %u ranges\n", nr_seen);
 	if (!nr_seen)
 		exit(1);

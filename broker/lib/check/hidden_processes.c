@@ -9,10 +9,12 @@
  * task->tasks) leaves it here, since removing its pid would break
  * signals, wait and /proc/PID.
  *
- * The task list was walked before the IDR: a process forked in between
- * would look hidden, so one that does is looked for again on a fresh
- * walk of the list, and is reported only if it is still missing and
- * still alive then (its pid still leads to it, it is not exiting).
+ * The task list was walked before the IDR was read here, and through a
+ * batching technique the IDR's pages may be older still (the task walk
+ * read them ahead, walk/tasks_ahead.c): a process forked or gone in
+ * between could look hidden, so one that does is looked for again on a
+ * fresh walk of the list, and is reported only if it is still missing
+ * and still alive then (its pid still leads to it, it is not exiting).
  *
  * The xarray is untrusted: walk/xarray.c bounds it, and every entry is
  * checked before it is followed.

@@ -32,25 +32,13 @@
 
 #include "kernel/page_cache.h"
 #include "kernel/read_log.h"
-#include "walk/toolkit.h"
-
-#define MAX_DEPTH 256
-#define NAME_MAX_LEN 255
+#include "walk/dentry_path.h"
 
 #define PIPEFS_MAGIC		0x50495045
 #define SOCKFS_MAGIC		0x534F434B
 #define ANON_INODE_FS_MAGIC	0x09041934
 
-enum {
-	F_PATH_MNT, F_PATH_DENTRY, F_INODE,
-	D_PARENT, D_NAME, D_NAME_LEN, D_HASH_PPREV, D_INAME,
-	D_OP, DOPS_D_DNAME,
-	I_MODE, I_INO, I_SB, SB_MAGIC,
-	MOUNT_MNT, MOUNT_PARENT, MOUNT_MOUNTPOINT, VFSMOUNT_ROOT,
-	NR_FIELDS
-};
-
-static const struct kh_field fields[NR_FIELDS] = {
+static const struct kh_field fields[KH_DENTRY_NR_FIELDS] = {
 	[F_PATH_MNT] = { "file", "f_path.mnt" },
 	[F_PATH_DENTRY] = { "file", "f_path.dentry" },
 	[F_INODE] = { "file", "f_inode" },
@@ -70,6 +58,11 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MOUNT_MOUNTPOINT] = { "mount", "mnt_mountpoint" },
 	[VFSMOUNT_ROOT] = { "vfsmount", "mnt_root" },
 };
+
+int kh_dentry_offsets(struct kh_vm *vm, const uint32_t **off)
+{
+	return kh_offsets(vm, fields, KH_DENTRY_NR_FIELDS, off, NULL);
+}
 
 /* One batch of reads: 0, or -errno (-EFAULT if any part failed). */
 static int read_batch(struct kh_vm *vm, struct kh_read *reads,
@@ -302,12 +295,6 @@ static void file_put(struct path_memo *m, const struct memo_key *k,
 		f->mode = mode;
 	}
 }
-
-/*
- * DNAME_INLINE_LEN on 64-bit kernels before 6.14: a name shorter than
- * this lives in the dentry's d_iname, which the dentry's batch reads.
- */
-#define INLINE_NAME	32
 
 /* What the walk needs of one dentry, read in one batch. */
 struct dentry_view {
@@ -588,7 +575,7 @@ int kh_file_path(struct kh_vm *vm, uint64_t file_va, char *buf, size_t size,
 	if (size < 2)
 		return -EINVAL;
 	buf[0] = '\0';
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
+	ret = kh_dentry_offsets(vm, &off);
 	if (ret)
 		return ret;
 	{
@@ -635,7 +622,7 @@ int kh_mount_path(struct kh_vm *vm, uint64_t mount, char *buf, size_t size)
 	if (size < 2)
 		return -EINVAL;
 	buf[0] = '\0';
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, NULL);
+	ret = kh_dentry_offsets(vm, &off);
 	if (!ret)
 		ret = kh_kva_u64(vm, mount + off[MOUNT_MNT] + off[VFSMOUNT_ROOT],
 				 &root);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "walk/firsts.h"
+#include "walk/path_ahead.h"
 #include "walk/scratch.h"
 #include "walk/toolkit.h"
 
@@ -381,6 +382,23 @@ out:
 	return ret;
 }
 
+/* Every distinct file's path, fetched ahead in a few batches. */
+static void read_ahead(struct kh_vm *vm, const struct kh_file_list *list,
+		       const uint32_t *first)
+{
+	struct kh_scratch_mark mark = kh_scratch_mark();
+	uint64_t *files = kh_scratch_alloc(sizeof(*files) * list->nr);
+	unsigned int i, n = 0;
+
+	if (files) {
+		for (i = 0; i < list->nr; i++)
+			if (first[i] == i)
+				files[n++] = list->files[i].addr;
+		kh_file_paths_read_ahead(vm, files, n);
+	}
+	kh_scratch_release(mark);
+}
+
 /*
  * Path, inode and type of every file; each distinct struct file once.
  * Files whose path cannot be resolved (closed and freed under us, or bad
@@ -403,6 +421,7 @@ static int resolve_files(struct walk *w, struct kh_err *err)
 		return kh_err_set(err, ENOMEM, "out of memory for %u files",
 				  list->nr);
 	}
+	read_ahead(w->vm, list, first);
 	for (i = 0; i < list->nr; i++) {
 		struct kh_file *f = &list->files[i];
 		uint32_t mode = 0;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "walk/task_details.h"
+#include "walk/tasks_ahead.h"
 #include "walk/toolkit.h"
 
 #define WALK_ATTEMPTS 3
@@ -560,6 +561,8 @@ static int walk_tasks(struct kh_vm *vm, unsigned int flags,
 		walk_reset(&w);
 		if (attempt)
 			kh_vm_fresh(vm);
+		kh_tasks_read_ahead(vm, w.tl, w.piece, w.nr_pieces,
+				    w.max_tasks, w.flags & KH_TASKS_THREADS);
 		ret = walk_once(&w, vm->kernel.text_va + init_task, err);
 		if (!(w.list->result.flags & KH_RESULT_INCOMPLETE))
 			break;

@@ -24,6 +24,7 @@
 #include "kernel/read_log.h"
 #include "walk/toolkit.h"
 #include "walk/maple_tree.h"
+#include "walk/path_ahead.h"
 #include "walk/scratch.h"
 
 #define WALK_ATTEMPTS	3
@@ -380,6 +381,28 @@ static void name_special(struct kh_vm *vm, const uint32_t *off,
 	}
 }
 
+/* The paths of the files the VMAs read map, fetched ahead. */
+static void read_ahead(struct kh_vm *vm, const uint32_t *off,
+		       const struct kh_read *reads, const uint8_t *spans,
+		       uint32_t start, uint32_t len, unsigned int nr)
+{
+	struct kh_scratch_mark mark = kh_scratch_mark();
+	uint64_t *files = kh_scratch_alloc(sizeof(*files) * nr), file;
+	unsigned int i, n = 0;
+
+	if (files) {
+		for (i = 0; i < nr; i++) {
+			file = kh_load_u64(spans + (size_t)i * len,
+					   off[VMA_FILE] - start);
+			if (!reads[i].result && file &&
+			    (!n || files[n - 1] != file))
+				files[n++] = file;
+		}
+		kh_file_paths_read_ahead(vm, files, n);
+	}
+	kh_scratch_release(mark);
+}
+
 /* Reads every VMA the tree named and fills in the /proc columns. */
 static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		     const struct mm_view *view, struct maps_walk *mw,
@@ -413,6 +436,7 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 	ret = kh_kva_fetch(vm, reads, list->nr, err);
 	if (ret < 0)
 		goto out;
+	read_ahead(vm, off, reads, spans, start, len, list->nr);
 	/* A static symbol: without it special mappings stay unnamed. */
 	if (kh_sym_va(vm, "special_mapping_vmops", &special_vmops, NULL))
 		special_vmops = 0;
