@@ -4,7 +4,8 @@
  * must have are available (technique.h), and every one of them (agent
  * excepted: it reads no memory) returns the same bytes as the reference
  * path (procmem) for a sample of guest-physical ranges spread over all of
- * RAM (64 pages and 8 unaligned 64-byte reads), and the same task list;
+ * RAM (64 pages and 8 unaligned 64-byte reads), and the same task list,
+ * and pvreadv (whose walks read ahead) the same whole crawl;
  * the guest is still paused, in the same run state, after each technique
  * has opened and closed; migrate and bgsnap refuse a paused guest, saying
  * why; and no temporary file is left in KEYHOLE_TMPDIR.
@@ -148,10 +149,27 @@ static void same_tasks(const struct kh_task_list *a,
 		      a->tasks[i].comm);
 }
 
+/* A whole crawl as keyhole crawl prints it, less what it cost. */
+static json_t *crawl_doc(struct kh_vm *vm, const char *technique)
+{
+	struct kh_err err = { 0 };
+	struct kh_crawl *crawl;
+	json_t *doc;
+
+	CHECK(!kh_crawl(vm, 0, &crawl, &err), "%s crawl: %s", technique,
+	      err.msg);
+	doc = kh_json_crawl(crawl, 0, 0);
+	CHECK(doc, "%s crawl: no JSON", technique);
+	json_object_del(doc, "cost");
+	kh_crawl_free(crawl);
+	return doc;
+}
+
 int main(int argc, char **argv)
 {
 	static struct kh_read ref[NR_READS], got[NR_READS];
 	struct kh_task_list *ref_tasks, *tasks;
+	json_t *ref_crawl, *got_crawl;
 	struct kh_technique *list;
 	struct kh_vm_info info;
 	char spec[32], before[32], after[32];
@@ -188,6 +206,7 @@ int main(int argc, char **argv)
 	      "procmem reads failed: %s", err.msg);
 	CHECK(!kh_tasks(vm, 0, &ref_tasks, &err), "procmem tasks: %s",
 	      err.msg);
+	ref_crawl = crawl_doc(vm, "procmem");
 	kh_vm_close(vm);
 
 	CHECK(!kh_techniques(spec, NULL, &list, &nr, &err), "%s", err.msg);
@@ -236,6 +255,19 @@ int main(int argc, char **argv)
 		      err.msg);
 		same_tasks(ref_tasks, tasks, name);
 		kh_task_list_free(tasks);
+		/*
+		 * pvreadv's walks read ahead (the task list through the pid
+		 * IDR, paths breadth first): a hint that must change nothing
+		 * a whole crawl finds, paths, maps and sockets included.
+		 */
+		if (!strcmp(name, "pvreadv")) {
+			got_crawl = crawl_doc(vm, name);
+			CHECK(json_equal(ref_crawl, got_crawl),
+			      "pvreadv's crawl of the paused guest differs from procmem's:\n%s\n%s",
+			      json_dumps(got_crawl, JSON_COMPACT),
+			      json_dumps(ref_crawl, JSON_COMPACT));
+			json_decref(got_crawl);
+		}
 		kh_vm_close(vm);
 		run_state(after, sizeof(after), &running);
 		CHECK(!running && !strcmp(before, after),
@@ -248,6 +280,7 @@ int main(int argc, char **argv)
 	/* pvreadv, procmem, ptrace and hmp, whatever the guest. */
 	CHECK(compared >= 4, "only %u techniques compared", compared);
 	kh_task_list_free(ref_tasks);
+	json_decref(ref_crawl);
 	free(list);
 	kh_ctx_free(ctx);
 	return KH_PASS;
