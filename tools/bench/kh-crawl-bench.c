@@ -48,6 +48,8 @@ static struct variant live[] = {
 	{ .technique = "memmap", .incremental = 1, .how = "incremental" },
 	{ .technique = "pvreadv", .how = "" },
 	{ .technique = "pvreadv", .incremental = 1, .how = "incremental" },
+	{ .technique = "pvreadv", .flags = KH_CRAWL_NO_READ_AHEAD,
+	  .how = "no read-ahead" },
 	{ .technique = "pvreadv", .flags = KH_CRAWL_UNCACHED,
 	  .how = "no page cache" },
 	{ .technique = "procmem", .how = "" },

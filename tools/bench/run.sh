@@ -175,7 +175,10 @@ crawl_speed_section() {
 	echo "guest: exactly those bytes copied, in that order, nothing else."
 	echo "*no page cache* is the same engine with KH_CRAWL_UNCACHED: every"
 	echo "read sent to the technique as the walkers ask for it, as before the"
-	echo "page cache."
+	echo "page cache. *no read-ahead* is pvreadv with the page cache but with"
+	echo "KH_CRAWL_NO_READ_AHEAD: no walk fetches ahead what its chain will"
+	echo "want (the task list through the pid IDR, paths breadth first), as"
+	echo "before the read-ahead."
 	echo
 	"$O/bin/kh-crawl-bench" "$pid" 60
 	echo

@@ -742,6 +742,8 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	kh_vm_verify_defer(vm);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_begin(vm);
+	if (flags & KH_CRAWL_NO_READ_AHEAD)
+		kh_page_cache_no_read_ahead(vm);
 	ret = crawl_parts(vm, crawl, budget, prev, err);
 	if (!ret && (flags & KH_CRAWL_CHECK)) {
 		/* Last: its second looks forget the crawl's cached pages. */

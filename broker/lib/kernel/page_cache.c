@@ -19,6 +19,7 @@
 
 #include "kernel/page_cache.h"
 #include "kernel/read_log.h"
+#include "kernel/trace.h"
 #include "vm.h"
 
 #define PAGE_SHIFT	12
@@ -63,6 +64,7 @@ struct page_cache {
 	 */
 	uint8_t *used;
 	int prefetching;
+	int no_ahead;		/* kh_page_cache_no_read_ahead */
 	struct tlb_entry tlb[TLB_SIZE];
 };
 
@@ -127,6 +129,7 @@ void kh_page_cache_begin(struct kh_vm *vm)
 	}
 	pc->vm = vm;
 	pc->depth = 1;
+	pc->no_ahead = 0;
 	forget(pc);
 }
 
@@ -165,6 +168,35 @@ int kh_page_cache_on(const struct kh_vm *vm)
 	return pc && !pc->bypass &&
 	       !(vm->acc.ops->props & KH_TECHNIQUE_MAPPED) &&
 	       !vm->acc.ops->map;
+}
+
+int kh_page_cache_read_ahead(const struct kh_vm *vm)
+{
+	const struct page_cache *pc = current(vm);
+
+	return kh_page_cache_on(vm) && vm->acc.ops->batches && !pc->no_ahead;
+}
+
+void kh_page_cache_no_read_ahead(struct kh_vm *vm)
+{
+	struct page_cache *pc = current(vm);
+
+	if (pc)
+		pc->no_ahead = 1;
+}
+
+void kh_read_ahead_begin(struct kh_read_ahead_scope *scope)
+{
+	scope->log = kh_logging;
+	scope->trace = kh_tracing;
+	kh_logging = NULL;
+	kh_tracing = NULL;
+}
+
+void kh_read_ahead_end(const struct kh_read_ahead_scope *scope)
+{
+	kh_logging = scope->log;
+	kh_tracing = scope->trace;
 }
 
 /* fetch's answer, past this thread's page cache. */

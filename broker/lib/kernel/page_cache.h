@@ -88,6 +88,27 @@ int kh_gpa_fetch_fresh(struct kh_vm *vm, struct kh_read *reads,
 int kh_page_cache_on(const struct kh_vm *vm);
 
 /*
+ * Whether a walk should read ahead (walk/tasks_ahead.c, path_ahead.c):
+ * the cache is on and one read of the technique carries many places
+ * (pvreadv), unless the scope turned it off for comparison
+ * (kh_page_cache_no_read_ahead, KH_CRAWL_NO_READ_AHEAD).
+ */
+int kh_page_cache_read_ahead(const struct kh_vm *vm);
+void kh_page_cache_no_read_ahead(struct kh_vm *vm);
+
+/*
+ * Around a walk's read-ahead: its reads only fill the cache, so they are
+ * neither logged for an incremental crawl (the walk's state does not
+ * depend on them) nor traced as what the crawl touched (its floor).
+ */
+struct kh_read_ahead_scope {
+	struct kh_read_log *log;
+	struct kh_trace *trace;
+};
+void kh_read_ahead_begin(struct kh_read_ahead_scope *scope);
+void kh_read_ahead_end(const struct kh_read_ahead_scope *scope);
+
+/*
  * As the technique's read (every element inside RAM), through the cache:
  * the number that failed, or the technique's -errno for the whole batch.
  */

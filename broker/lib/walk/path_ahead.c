@@ -16,14 +16,13 @@
  * Only a hint, like walk/tasks_ahead.c: the values read here only say
  * where to read next, nothing is returned, and every pointer is checked
  * before it is followed. Levels, objects and name lengths are bounded,
- * and the set of objects seen ends any cycle. The reads are
- * kept out of an incremental crawl's log.
+ * and the set of objects seen ends any cycle. The reads are kept out of
+ * an incremental crawl's log and out of the crawl's trace.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "kernel/page_cache.h"
-#include "kernel/read_log.h"
 #include "walk/dentry_path.h"
 #include "walk/path_ahead.h"
 
@@ -197,12 +196,12 @@ out:
 void kh_file_paths_read_ahead(struct kh_vm *vm, const uint64_t *files,
 			      unsigned int nr)
 {
-	struct kh_read_log *log = kh_logging;
+	struct kh_read_ahead_scope scope;
 	struct ahead a = { .vm = vm };
 	struct object *cur = NULL;
 	unsigned int depth, i;
 
-	if (!nr || !kh_page_cache_on(vm) || !vm->acc.ops->batches ||
+	if (!nr || !kh_page_cache_read_ahead(vm) ||
 	    kh_dentry_offsets(vm, &a.off))
 		return;
 	/* Each object queues at most three, and no level exceeds the cap. */
@@ -213,7 +212,7 @@ void kh_file_paths_read_ahead(struct kh_vm *vm, const uint64_t *files,
 	/* Room for what the files lead to: a few objects each. */
 	for (i = 0; i < nr && i < MAX_FILES; i++)
 		queue(&a, FILE_, files[i], 0);
-	kh_logging = NULL;
+	kh_read_ahead_begin(&scope);
 	for (depth = 0; a.nr_next && depth < MAX_DEPTH; depth++) {
 		struct object *swap = cur;
 		unsigned int n = a.nr_next;
@@ -224,7 +223,7 @@ void kh_file_paths_read_ahead(struct kh_vm *vm, const uint64_t *files,
 		if (level(&a, cur, n))
 			break;
 	}
-	kh_logging = log;
+	kh_read_ahead_end(&scope);
 out:
 	free(cur);
 	free(a.next);

@@ -17,14 +17,13 @@
  * the IDR does not lead to (hidden from it, or forked since) is read when
  * the walk meets it. The pages are fetched in the walk's own operation,
  * so nothing the walk reads is older than it would have been. The reads
- * are kept out of an incremental crawl's log: the task list's state does
- * not depend on them.
+ * are kept out of an incremental crawl's log (the task list's state does
+ * not depend on them) and out of the crawl's trace (its floor).
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "kernel/page_cache.h"
-#include "kernel/read_log.h"
 #include "walk/tasks_ahead.h"
 #include "walk/xarray.h"
 
@@ -121,22 +120,22 @@ void kh_tasks_read_ahead(struct kh_vm *vm, const struct kh_task_layout *tl,
 			 const struct kh_read *piece, unsigned int nr_pieces,
 			 unsigned int max_tasks, int threads)
 {
-	struct kh_read_log *log = kh_logging;
+	struct kh_read_ahead_scope scope;
 	struct kh_addr_list pids = { 0 };
 	const uint32_t *off;
 	uint64_t ns, head;
 	int bad = 0;
 
-	if (!kh_page_cache_on(vm) || !vm->acc.ops->batches ||
+	if (!kh_page_cache_read_ahead(vm) ||
 	    kh_offsets(vm, fields, NR_FIELDS, &off, NULL) ||
 	    kh_sym_va(vm, "init_pid_ns", &ns, NULL))
 		return;
-	kh_logging = NULL;
+	kh_read_ahead_begin(&scope);
 	if (!kh_kva_u64(vm, ns + off[NS_XA_HEAD], &head) &&
 	    !kh_xarray_collect(vm, head, max_tasks < MAX_AHEAD ?
 					   max_tasks : MAX_AHEAD, &pids, &bad) &&
 	    pids.nr && !pid_tasks(vm, off, &pids) && pids.nr)
 		task_fields(vm, tl, piece, nr_pieces, &pids, threads);
-	kh_logging = log;
+	kh_read_ahead_end(&scope);
 	free(pids.addrs);
 }
