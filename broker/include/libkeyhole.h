@@ -922,16 +922,16 @@ struct kh_crawl {
  */
 #define KH_CRAWL_UNCACHED (1u << 1)
 /*
+ * Every rootkit check too (kh_check), at the crawl's end, on the same
+ * hold and page cache: the crawl record gains "check".
+ */
+#define KH_CRAWL_CHECK	(1u << 2)
+/*
  * The page cache, but no walk reads ahead (the task list through the pid
  * IDR, files' paths breadth first; pvreadv only): what a crawl cost
  * before the read-ahead, for comparison. The results are the same.
  */
 #define KH_CRAWL_NO_READ_AHEAD (1u << 3)
-/*
- * Every rootkit check too (kh_check), at the crawl's end, on the same
- * hold and page cache: the crawl record gains "check".
- */
-#define KH_CRAWL_CHECK	(1u << 2)
 
 int kh_crawl(struct kh_vm *vm, unsigned int flags, struct kh_crawl **crawlp,
 	     struct kh_err *err);

@@ -149,14 +149,34 @@ static void same_tasks(const struct kh_task_list *a,
 		      a->tasks[i].comm);
 }
 
+/* The first key whose value differs, for the message. */
+static const char *first_difference(json_t *a, json_t *b)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(a, key, value)
+		if (!json_equal(value, json_object_get(b, key)))
+			return key;
+	return "(a key only the other has)";
+}
+
+static void same_crawl(json_t *ref, json_t *got, const char *what)
+{
+	CHECK(json_equal(ref, got),
+	      "%s of the paused guest differs from procmem's in \"%s\"",
+	      what, first_difference(ref, got));
+}
+
 /* A whole crawl as keyhole crawl prints it, less what it cost. */
-static json_t *crawl_doc(struct kh_vm *vm, const char *technique)
+static json_t *crawl_doc(struct kh_vm *vm, const char *technique,
+			 unsigned int flags)
 {
 	struct kh_err err = { 0 };
 	struct kh_crawl *crawl;
 	json_t *doc;
 
-	CHECK(!kh_crawl(vm, 0, &crawl, &err), "%s crawl: %s", technique,
+	CHECK(!kh_crawl(vm, flags, &crawl, &err), "%s crawl: %s", technique,
 	      err.msg);
 	doc = kh_json_crawl(crawl, 0, 0);
 	CHECK(doc, "%s crawl: no JSON", technique);
@@ -174,7 +194,7 @@ int main(int argc, char **argv)
 	struct kh_vm_info info;
 	char spec[32], before[32], after[32];
 	uint8_t *ref_buf, *got_buf;
-	unsigned int nr, i, compared = 0;
+	unsigned int nr, i, compared = 0, crawled = 0;
 	struct kh_err err = { 0 };
 	struct kh_ctx *ctx;
 	struct kh_vm *vm;
@@ -206,7 +226,7 @@ int main(int argc, char **argv)
 	      "procmem reads failed: %s", err.msg);
 	CHECK(!kh_tasks(vm, 0, &ref_tasks, &err), "procmem tasks: %s",
 	      err.msg);
-	ref_crawl = crawl_doc(vm, "procmem");
+	ref_crawl = crawl_doc(vm, "procmem", 0);
 	kh_vm_close(vm);
 
 	CHECK(!kh_techniques(spec, NULL, &list, &nr, &err), "%s", err.msg);
@@ -261,12 +281,14 @@ int main(int argc, char **argv)
 		 * a whole crawl finds, paths, maps and sockets included.
 		 */
 		if (!strcmp(name, "pvreadv")) {
-			got_crawl = crawl_doc(vm, name);
-			CHECK(json_equal(ref_crawl, got_crawl),
-			      "pvreadv's crawl of the paused guest differs from procmem's:\n%s\n%s",
-			      json_dumps(got_crawl, JSON_COMPACT),
-			      json_dumps(ref_crawl, JSON_COMPACT));
+			got_crawl = crawl_doc(vm, name, 0);
+			same_crawl(ref_crawl, got_crawl, "pvreadv's crawl");
 			json_decref(got_crawl);
+			got_crawl = crawl_doc(vm, name, KH_CRAWL_NO_READ_AHEAD);
+			same_crawl(ref_crawl, got_crawl,
+				   "pvreadv's crawl without read-ahead");
+			json_decref(got_crawl);
+			crawled = 1;
 		}
 		kh_vm_close(vm);
 		run_state(after, sizeof(after), &running);
@@ -279,6 +301,7 @@ int main(int argc, char **argv)
 	}
 	/* pvreadv, procmem, ptrace and hmp, whatever the guest. */
 	CHECK(compared >= 4, "only %u techniques compared", compared);
+	CHECK(crawled, "pvreadv's crawl was not compared");
 	kh_task_list_free(ref_tasks);
 	json_decref(ref_crawl);
 	free(list);

@@ -64,7 +64,11 @@ struct page_cache {
 	 */
 	uint8_t *used;
 	int prefetching;
-	int no_ahead;		/* kh_page_cache_no_read_ahead */
+	/*
+	 * kh_page_cache_no_read_ahead: the depth of the scope that said so
+	 * (0: none), so that it ends with that scope, not the outermost.
+	 */
+	unsigned int no_ahead;
 	struct tlb_entry tlb[TLB_SIZE];
 };
 
@@ -137,7 +141,11 @@ void kh_page_cache_end(struct kh_vm *vm)
 {
 	struct page_cache *pc = current(vm);
 
-	if (pc && !--pc->depth) {
+	if (!pc)
+		return;
+	if (pc->no_ahead == pc->depth)
+		pc->no_ahead = 0;
+	if (!--pc->depth) {
 		forget(pc);
 		pc->vm = NULL;
 	}
@@ -181,8 +189,8 @@ void kh_page_cache_no_read_ahead(struct kh_vm *vm)
 {
 	struct page_cache *pc = current(vm);
 
-	if (pc)
-		pc->no_ahead = 1;
+	if (pc && !pc->no_ahead)
+		pc->no_ahead = pc->depth;
 }
 
 void kh_read_ahead_begin(struct kh_read_ahead_scope *scope)

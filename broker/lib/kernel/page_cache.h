@@ -90,8 +90,9 @@ int kh_page_cache_on(const struct kh_vm *vm);
 /*
  * Whether a walk should read ahead (walk/tasks_ahead.c, path_ahead.c):
  * the cache is on and one read of the technique carries many places
- * (pvreadv), unless the scope turned it off for comparison
- * (kh_page_cache_no_read_ahead, KH_CRAWL_NO_READ_AHEAD).
+ * (pvreadv), unless a scope turned it off for comparison
+ * (kh_page_cache_no_read_ahead, KH_CRAWL_NO_READ_AHEAD): off until that
+ * scope ends, in the scopes inside it too.
  */
 int kh_page_cache_read_ahead(const struct kh_vm *vm);
 void kh_page_cache_no_read_ahead(struct kh_vm *vm);

@@ -8,8 +8,10 @@
  * never more than a pool of pages fetched at once (it once overflowed the
  * pool and the fetch list); that many reads of one new page do not make
  * a nearly full pool forget what it holds; that a read wrapping past the top of the
- * address space goes to the technique whole; and that a technique that
- * fails the whole batch leaves no read with the cache's working marks.
+ * address space goes to the technique whole; that a technique that
+ * fails the whole batch leaves no read with the cache's working marks;
+ * and that read-ahead, where reads batch, is off from the scope that
+ * turned it off until that scope ends.
  *
  * The technique here is a function over a pattern, the boundary the
  * cache sits on: what is checked is the cache, not a guest.
@@ -300,6 +302,32 @@ static void whole_batch_fails(void)
 		      reads[i].result);
 }
 
+/*
+ * Read-ahead is asked for where reads batch, off from the scope that
+ * turned it off until that scope ends (not the outermost), and never
+ * outside a scope.
+ */
+static void read_ahead_scopes(void)
+{
+	ops.batches = 0;
+	CHECK(!kh_page_cache_read_ahead(&vm),
+	      "read-ahead asked for where reads do not batch");
+	ops.batches = 1;
+	CHECK(kh_page_cache_read_ahead(&vm), "no read-ahead where reads batch");
+	kh_page_cache_begin(&vm);
+	kh_page_cache_no_read_ahead(&vm);
+	kh_page_cache_begin(&vm);
+	CHECK(!kh_page_cache_read_ahead(&vm),
+	      "read-ahead back on in a scope inside the one that turned it off");
+	kh_page_cache_end(&vm);
+	CHECK(!kh_page_cache_read_ahead(&vm),
+	      "read-ahead back on when an inner scope ended");
+	kh_page_cache_end(&vm);
+	CHECK(kh_page_cache_read_ahead(&vm),
+	      "read-ahead still off after the scope that turned it off ended");
+	ops.batches = 0;
+}
+
 int main(void)
 {
 	const struct kh_ram_range ranges[] = {
@@ -315,6 +343,8 @@ int main(void)
 	many_reads_one_page();
 	wrapping_read();
 	whole_batch_fails();
+	read_ahead_scopes();
 	kh_page_cache_end(&vm);
+	CHECK(!kh_page_cache_read_ahead(&vm), "read-ahead outside a scope");
 	return KH_PASS;
 }
