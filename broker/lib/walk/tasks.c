@@ -38,6 +38,7 @@
 #define TASK_REPORT		0x7f
 #define TASK_IDLE		0x402
 #define TASK_RTLOCK_WAIT	0x1000
+#define PF_EXITING		0x00000004
 
 struct walk {
 	struct kh_vm *vm;
@@ -400,18 +401,37 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Whether a task's parent, cred or signal pointer may fail to lead
+ * anywhere because the task is coming or going, not because the walk
+ * went wrong: it is exiting, or a pointer is still (or again) NULL, as
+ * in a task_struct freed and handed to a fork being set up (the kernel
+ * zeroes it on allocation). A slow technique on a guest that forks all
+ * the time meets one on nearly every walk.
+ */
+static int in_flux(const struct walk *w, unsigned int i)
+{
+	const struct kh_task *task = &w->list->tasks[i];
+
+	return task->exit_state || (task->flags & PF_EXITING) ||
+	       !w->parent[i] || !w->cred[i] || !w->signal[i];
+}
+
 /* Parent tgids and uids for every task, in one batch. */
 static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 {
-	unsigned int nr = w->list->nr, i, n = 0;
+	unsigned int nr = w->list->nr, i, n = 0, failed = 0, flux = 0;
 	struct kh_read *reads;
+	unsigned int *owner;
 	int32_t *ptgid;
 	int ret;
 
 	reads = calloc(nr * 4, sizeof(*reads));
+	owner = calloc(nr * 4, sizeof(*owner));
 	ptgid = calloc(nr, sizeof(*ptgid));
-	if (!reads || !ptgid) {
+	if (!reads || !owner || !ptgid) {
 		free(reads);
+		free(owner);
 		free(ptgid);
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks", nr);
 	}
@@ -422,28 +442,45 @@ static int fill_parents_and_uids(struct walk *w, struct kh_err *err)
 		if (idx >= 0) {
 			task->ppid = w->list->tasks[idx].tgid;
 		} else {
+			owner[n] = i;
 			reads[n++] = (struct kh_read){
 				.addr = w->parent[i] + w->tl->tgid,
 				.buf = &ptgid[i], .len = 4 };
 		}
+		owner[n] = i;
 		reads[n++] = (struct kh_read){
 			.addr = w->cred[i] + w->tl->cred_uid,
 			.buf = &task->uid, .len = 4 };
+		owner[n] = i;
 		reads[n++] = (struct kh_read){
 			.addr = w->cred[i] + w->tl->cred_gid,
 			.buf = &task->gid, .len = 4 };
+		owner[n] = i;
 		reads[n++] = (struct kh_read){
 			.addr = w->signal[i] + w->tl->signal_nr_threads,
 			.buf = &task->nr_threads, .len = 4 };
 	}
 	ret = kh_kva_fetch(w->vm, reads, n, err);
-	if (ret > 0)
+	for (i = 0; ret > 0 && i < n; i++) {
+		if (!reads[i].result)
+			continue;
+		if (in_flux(w, owner[i]))
+			flux++;
+		else
+			failed++;
+	}
+	if (failed)
 		kh_mark(&w->list->result, KH_RESULT_INCOMPLETE,
-		     "%d parent or credential reads failed", ret);
+		     "%u parent or credential reads failed", failed);
+	if (flux)
+		kh_mark(&w->list->result, KH_RESULT_INCONSISTENT,
+		     "%u parent or credential reads of tasks that were exiting or being set up failed: those fields were changing during the walk",
+		     flux);
 	for (i = 0; i < nr; i++)
 		if (kh_addr_set_find(&w->seen, w->parent[i]) < 0)
 			w->list->tasks[i].ppid = ptgid[i];
 	free(reads);
+	free(owner);
 	free(ptgid);
 	return ret < 0 ? ret : 0;
 }

@@ -5,8 +5,10 @@
  * with the result marked and the problem named: a cycle in the process list, a
  * cycle in a thread list (and a task_struct reused while it was walked, which
  * is none), a pointer that is not a kernel address, a pointer
- * outside guest RAM, a list whose prev pointers disagree, and a hostile list
- * longer than guest RAM could hold.
+ * outside guest RAM, a list whose prev pointers disagree, a hostile list
+ * longer than guest RAM could hold, and a cred that cannot be read: a walk
+ * cut short for a live task, an inconsistency for one exiting or still
+ * being set up.
  *
  * The "guest" is a buffer read through a test access technique; the kernel
  * placement and profile are set by hand, so only the walker is under test.
@@ -288,6 +290,34 @@ int main(void)
 	build_guest(6);
 	put64(task_va(3) + layout.tasks + 8, va(0x10));
 	expect(vm, 0, KH_RESULT_INCONSISTENT, "prev", "prev mismatch");
+
+	/*
+	 * A cred that cannot be read: the walk cannot vouch for it when the
+	 * task is live, but a task exiting (or a fork's task_struct still
+	 * zeroed) changes under the walk, which is an inconsistency, not a
+	 * walk cut short (a slow technique on a forking guest met one on
+	 * every walk, CI 2026-12-06).
+	 */
+	build_guest(6);
+	put64(task_va(3) + layout.real_cred, va(RAM_SIZE + 0x1000));
+	expect(vm, 0, KH_RESULT_INCOMPLETE, "parent or credential reads failed",
+	       "a live task's cred beyond RAM");
+	build_guest(6);
+	put64(task_va(3) + layout.real_cred, va(RAM_SIZE + 0x1000));
+	put32(task_va(3) + layout.exit_state, 16);	/* EXIT_ZOMBIE */
+	list = walk(vm, 0);
+	CHECK(list->result.flags == KH_RESULT_INCONSISTENT &&
+	      strstr(list->result.problem, "exiting or being set up"),
+	      "an exiting task's cred beyond RAM: flags 0x%x (%s)",
+	      list->result.flags, list->result.problem);
+	kh_task_list_free(list);
+	build_guest(6);
+	put64(task_va(3) + layout.real_cred, 0);
+	list = walk(vm, 0);
+	CHECK(list->result.flags == KH_RESULT_INCONSISTENT,
+	      "a task with no cred yet: flags 0x%x (%s)", list->result.flags,
+	      list->result.problem);
+	kh_task_list_free(list);
 
 	build_guest(6);
 	put64(task_va(11) + layout.thread_node, task_va(10) + layout.thread_node);
