@@ -71,35 +71,60 @@ static int read_values(struct kh_vm *vm, struct kh_task_list *list,
 		       const struct kh_task_sources *src, const uint32_t *off,
 		       struct details *d, struct kh_err *err)
 {
-	unsigned int nr = list->nr, i, n = 0;
+	unsigned int nr = list->nr, i, n = 0, failed = 0, flux = 0;
 	struct kh_read *reads = calloc((size_t)nr * 5, sizeof(*reads));
+	unsigned int *owner = calloc((size_t)nr * 5, sizeof(*owner));
 	int ret;
 
-	if (!reads)
+	if (!reads || !owner) {
+		free(reads);
+		free(owner);
 		return kh_err_set(err, ENOMEM, "out of memory for %u tasks", nr);
+	}
 	for (i = 0; i < nr; i++) {
 		struct kh_task *t = &list->tasks[i];
 
+		owner[n] = i;
 		reads[n++] = (struct kh_read){ .addr = t->addr + off[TASK_RUNTIME],
 					       .buf = &d->runtime[i], .len = 8 };
+		owner[n] = i;
 		reads[n++] = (struct kh_read){ .addr = src->cred[i] + off[CRED_EUID],
 					       .buf = &t->euid, .len = 4 };
+		owner[n] = i;
 		reads[n++] = (struct kh_read){ .addr = src->cred[i] + off[CRED_EGID],
 					       .buf = &t->egid, .len = 4 };
 		if (src->leader[i] != i)
 			continue;	/* a thread shares its leader's signal */
+		owner[n] = i;
 		reads[n++] = (struct kh_read){ .addr = src->signal[i] + off[SIGNAL_TTY],
 					       .buf = &d->tty[i], .len = 8 };
+		owner[n] = i;
 		reads[n++] = (struct kh_read){
 			.addr = src->signal[i] + off[SIGNAL_RUNTIME],
 			.buf = &d->exited[i], .len = 8 };
 	}
 	ret = kh_kva_fetch(vm, reads, n, err);
+	for (i = 0; ret > 0 && i < n; i++) {
+		unsigned int k = owner[i];
+
+		if (!reads[i].result)
+			continue;
+		if (kh_task_in_flux(&list->tasks[k], src->parent[k],
+				    src->cred[k], src->signal[k]))
+			flux++;
+		else
+			failed++;
+	}
 	free(reads);
-	if (ret > 0)
+	free(owner);
+	if (failed)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"%d reads of CPU times, effective ids or terminals failed",
-			ret);
+			"%u reads of CPU times, effective ids or terminals failed",
+			failed);
+	if (flux)
+		kh_mark(&list->result, KH_RESULT_INCONSISTENT,
+			"%u reads of CPU times, effective ids or terminals of tasks that were exiting failed: those fields were going during the walk",
+			flux);
 	return ret < 0 ? ret : 0;
 }
 

@@ -9,7 +9,24 @@
 #include "walk/toolkit.h"
 
 /* Per task of the list, what its walk read and where it sits. */
+/*
+ * Whether reads through a task's parent, cred or signal pointer may fail
+ * because the task is going, not because the walk went wrong: it is
+ * exiting (exit_state, PF_EXITING), or one of the pointers is NULL
+ * already (exit_creds() clears real_cred of a task being released). A
+ * slow technique on a guest that forks all the time meets one on nearly
+ * every walk. Such a failure is an inconsistency, named; any other is a
+ * walk that could not read what it had to.
+ */
+static inline int kh_task_in_flux(const struct kh_task *task, uint64_t parent,
+				  uint64_t cred, uint64_t signal)
+{
+	return task->exit_state || (task->flags & 0x00000004) /* PF_EXITING */ ||
+	       !parent || !cred || !signal;
+}
+
 struct kh_task_sources {
+	const uint64_t *parent;		/* real_parent */
 	const uint64_t *cred;		/* real_cred */
 	const uint64_t *signal;		/* signal */
 	const unsigned int *leader;	/* index of its group's leader (<= i) */

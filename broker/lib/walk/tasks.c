@@ -38,7 +38,6 @@
 #define TASK_REPORT		0x7f
 #define TASK_IDLE		0x402
 #define TASK_RTLOCK_WAIT	0x1000
-#define PF_EXITING		0x00000004
 
 struct walk {
 	struct kh_vm *vm;
@@ -401,20 +400,11 @@ static int walk_once(struct walk *w, uint64_t init_task, struct kh_err *err)
 	return ret < 0 ? ret : 0;
 }
 
-/*
- * Whether a task's parent, cred or signal pointer may fail to lead
- * anywhere because the task is coming or going, not because the walk
- * went wrong: it is exiting, or a pointer is still (or again) NULL, as
- * in a task_struct freed and handed to a fork being set up (the kernel
- * zeroes it on allocation). A slow technique on a guest that forks all
- * the time meets one on nearly every walk.
- */
+/* kh_task_in_flux() for list->tasks[i]. */
 static int in_flux(const struct walk *w, unsigned int i)
 {
-	const struct kh_task *task = &w->list->tasks[i];
-
-	return task->exit_state || (task->flags & PF_EXITING) ||
-	       !w->parent[i] || !w->cred[i] || !w->signal[i];
+	return kh_task_in_flux(&w->list->tasks[i], w->parent[i], w->cred[i],
+			       w->signal[i]);
 }
 
 /* Parent tgids and uids for every task, in one batch. */
@@ -608,8 +598,8 @@ static int walk_tasks(struct kh_vm *vm, unsigned int flags,
 		ret = fill_parents_and_uids(&w, err);
 	if (!ret && (flags & KH_TASKS_DETAILS))
 		ret = kh_task_details(vm, w.list, &(struct kh_task_sources){
-					.cred = w.cred, .signal = w.signal,
-					.leader = w.leader },
+					.parent = w.parent, .cred = w.cred,
+					.signal = w.signal, .leader = w.leader },
 				      !(flags & KH_TASKS_THREADS), err);
 	if (!ret)
 		ret = kh_vm_verify(vm, err);
