@@ -558,6 +558,36 @@ int kh_creds(struct kh_vm *vm, int32_t pid, struct kh_cred_list **listp,
 void kh_cred_list_free(struct kh_cred_list *list);
 
 /*
+ * The command history of each running bash (each process whose comm is
+ * "bash"; with pid > 0, that process's whatever its name), as its own
+ * `history` lists it, read from its heap as Volatility's linux.bash
+ * reads it (readline's entries, each stamped "#SECONDS"; walk/
+ * bash_history.c): by pid, then in the order of the history list. An
+ * entry the scan found outside that list comes after it, by time, with
+ * in_list 0. A heap that cannot be read, is only partly read (larger
+ * than 32 MiB, pages swapped out) or holds more than the scan takes
+ * marks the result incomplete; a process that exits meanwhile, and its
+ * entries, inconsistent. A process with no history (a script) has none.
+ */
+struct kh_bash_entry {
+	int32_t pid;
+	char comm[KH_COMM_LEN];
+	int64_t time;		/* seconds since the epoch */
+	uint64_t addr;		/* the HIST_ENTRY, in the process */
+	int in_list;
+	char *command;		/* as typed (any bytes but NUL), cut at 64 KiB */
+};
+struct kh_bash_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_bash_entry *entries;
+	unsigned int nr_shells;	/* processes whose heap was read */
+};
+int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
+		    struct kh_err *err);
+void kh_bash_list_free(struct kh_bash_list *list);
+
+/*
  * Every mount namespace's mounts (the namespaces of all processes), in
  * the order /proc/PID/mounts lists them, as its lines give them: device,
  * mount point, file system type, and the generic options that lead its
@@ -1118,6 +1148,13 @@ json_t *kh_json_environ(const struct kh_task *task, const char *env,
  */
 json_t *kh_json_creds(const struct kh_cred_list *list);
 
+/*
+ * [{"pid", "comm", "time" (seconds since the epoch), "command" (kept if
+ * valid UTF-8, as bash's `history` prints any byte; else printable),
+ * "addr" (the HIST_ENTRY, hex), "in_list"}].
+ */
+json_t *kh_json_bash(const struct kh_bash_list *list);
+
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
 
@@ -1235,6 +1272,8 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  *               ASCII, 1 to 127 bytes; default every symbol)
  *   "lsof", "envars", "creds"   {"pid": int > 0}   (one process; default
  *               every one)
+ *   "bash"      {"pid": int > 0}       (that process, whatever its name;
+ *               default every process named bash)
  *   "maps"      {"pid": int > 0}       (required)
  *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
  *                "budget_ms": int >= 0, "budget_kib": int >= 0}
@@ -1244,7 +1283,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
  * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms", "creds",
- * "techniques"; netstat's under "ss"), sorted the way the command shows
+ * "bash", "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *
  * The name and the arguments are checked before the VM is touched, so a

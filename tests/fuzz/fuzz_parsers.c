@@ -6,7 +6,8 @@
  * the guest's /proc text and HMP xp output, whole guest agent sessions
  * (the agent's side of a real socket says what the input says), and what
  * host-wide discovery reads of any process: the host's /proc/PID/stat and
- * status, a QEMU command line (and its JSON), libvirt's status XML. One
+ * status, a QEMU command line (and its JSON), libvirt's status XML; and
+ * a process's heap, for bash's history (kh_hist_scan). One
  * binary, so `make check` runs one short step and one corpus serves all
  * (stat lines and xp lines are plausible packets too); the first input
  * byte picks the parser and the rest is its input.
@@ -38,6 +39,7 @@
 #include "qemu/process.h"
 #include "qemu/gdb_packet.h"
 #include "access/agent_proc.h"
+#include "walk/bash_history.h"
 #include "qemu/guest_agent.h"
 
 #define MAX_IDS 64
@@ -61,6 +63,7 @@ enum parser {
 	P_HOST_STATUS,		/* kh_procfs_parse_status */
 	P_QEMU_CMDLINE,		/* kh_target_parse_cmdline, then its JSON */
 	P_LIBVIRT_STATUS,	/* kh_libvirt_parse_status */
+	P_BASH_HISTORY,		/* kh_hist_scan, a heap at BASH_BASE */
 	NR_PARSERS
 };
 
@@ -411,6 +414,31 @@ static void fuzz_qemu_cmdline(const char *text, size_t len)
 	free(t);
 }
 
+/* A low base, so that the fuzzer can make pointers into the heap. */
+#define BASH_BASE 0x1000
+
+static void fuzz_bash_history(const uint8_t *heap, size_t len)
+{
+	struct kh_hist_scan scan;
+	unsigned int i;
+
+	if (kh_hist_scan(heap, len, BASH_BASE, &scan))
+		return;
+	ENSURE(scan.listed <= scan.nr && scan.nr <= KH_BASH_ENTRIES_MAX);
+	for (i = 0; i < scan.nr; i++) {
+		const struct kh_hist_entry *e = &scan.entries[i];
+
+		ENSURE(e->addr >= BASH_BASE && e->addr + 24 <= BASH_BASE + len);
+		ENSURE(e->line < len && e->len <= len - e->line &&
+		       e->len <= KH_BASH_COMMAND_MAX);
+		ENSURE(e->len == KH_BASH_COMMAND_MAX ||
+		       (e->line + e->len < len && !heap[e->line + e->len]));
+		ENSURE(!memchr(heap + e->line, 0, e->len));
+		ENSURE(e->time >= 0 && e->in_list == (i < scan.listed));
+	}
+	free(scan.entries);
+}
+
 static void fuzz_libvirt_status(const char *text, size_t len)
 {
 	char uuid[37];
@@ -509,6 +537,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case P_LIBVIRT_STATUS:
 		fuzz_libvirt_status(text, size - 1);
+		break;
+	case P_BASH_HISTORY:
+		fuzz_bash_history(data + 1, size - 1);
 		break;
 	}
 	return 0;

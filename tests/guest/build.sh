@@ -20,7 +20,9 @@
 #   qga.d/             Debian's qemu-guest-agent unpacked (apt-get download +
 #                      dpkg-deb -x): qemu-ga and the host's copies of the
 #                      shared libraries it needs go into the initramfs, for
-#                      the agent technique (class I)
+#                      the agent technique (class I); Debian's bash (the
+#                      host's /bin/bash) and its libraries likewise, for
+#                      kh-bash
 # Idempotent: a step is skipped when its outputs are newer than its inputs.
 # Concurrent runs are serialised with a lock in OUTDIR.  No root is needed:
 # the /dev/console node comes from a hand-written cpio entry, not mknod.
@@ -167,6 +169,18 @@ case "$qga_libs" in
 	exit 1 ;;
 esac
 
+# Debian's bash for kh-bash (keyhole bash reads its history), with its
+# libraries, as qemu-ga's: the host's copies.
+bash_libs=$(ldd /bin/bash | awk '
+	/not found/ { print "MISSING:" $1; next }
+	$2 == "=>" && $3 ~ /^\// { print $3; next }
+	$1 ~ /^\// { print $1 }')
+case "$bash_libs" in
+*MISSING:*)
+	say "bash needs libraries the host lacks: $(echo "$bash_libs" | sed -n 's/^MISSING://p' | tr '\n' ' ')"
+	exit 1 ;;
+esac
+
 # --- initramfs --------------------------------------------------------
 busybox=
 for b in /bin/busybox /usr/bin/busybox; do
@@ -190,7 +204,7 @@ cpio_newc_entry() {
 
 if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 	"$here/build.sh" "$out/kernel-release" $modfiles "$out/khrootkit.ko" \
-	"$out/qga.d/usr/sbin/qemu-ga"; then
+	"$out/qga.d/usr/sbin/qemu-ga" /bin/bash; then
 	say "initramfs.cpio.gz"
 	root=$out/initramfs.d
 	rm -rf "$root"
@@ -201,7 +215,7 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 	done
 	cp "$out/khguest" "$root/bin/khguest"
 	for p in kh-tree kh-files kh-listen kh-threads kh-churn kh-sockets \
-		 kh-netns kh-maps kh-webload kh-truth; do
+		 kh-netns kh-maps kh-webload kh-bash kh-truth; do
 		ln -sf khguest "$root/bin/$p"
 	done
 	# modules flat in /lib/modules/V/NAME.ko; /etc/kh-modules lists
@@ -222,7 +236,9 @@ if ! uptodate "$out/initramfs.cpio.gz" "$here/init" "$out/khguest" "$busybox" \
 	cp "$out/khrootkit.ko" "$root/lib/modules/$V/khrootkit.ko"
 	install -m 0755 "$here/init" "$root/init"
 	install -m 0755 "$out/qga.d/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
-	for l in $qga_libs; do
+	# /usr/local/bin: not one of busybox's applet links
+	install -D -m 0755 /bin/bash "$root/usr/local/bin/bash"
+	for l in $qga_libs $bash_libs; do
 		mkdir -p "$root$(dirname "$l")"
 		cp -L "$l" "$root$l"
 	done

@@ -30,6 +30,10 @@
  *               `kh-maps --alpha beta "gamma delta"` for a known cmdline
  *   kh-webload  fetches /index.html from busybox httpd on 127.0.0.1:8080 about 20
  *               times a second (a web server under load)
+ *   kh-bash     keeps Debian's bash -i reading commands from a pipe it holds:
+ *               after the commands it wrote, bash's own `history` (with
+ *               timestamps) is in /run/kh/bash.history, bash's pid in
+ *               /run/kh/bash.pid
  *   kh-truth    answers requests on /dev/ttyS1 (see README.md); its
  *               "rootkit" request starts kh-hidden and kh-rwx and loads
  *               the test rootkit khrootkit.ko
@@ -728,6 +732,100 @@ static int kh_netns(void)
 	return 0;
 }
 
+/* ---- kh-bash --------------------------------------------------------- */
+
+#define BASH		"/usr/local/bin/bash"
+#define BASH_HISTORY	READY_DIR "/bash.history"
+#define BASH_PID	READY_DIR "/bash.pid"
+
+/*
+ * What kh-bash types into bash: quotes, a comment, leading spaces and
+ * UTF-8 (kept as bash keeps them; no tab, which readline would take for
+ * completion), then enough numbered commands to grow readline's
+ * history array past its first 50 slots (it is reallocated, and the old
+ * array's pointers stay in the heap), and one command longer than a page.
+ */
+static const char *const bash_commands[] = {
+	"echo kh-bash-first >/dev/null",
+	"true 'single quoted' \"double quoted\" $((6 * 7))",
+	"printf '%s\\n' 'caf\xc3\xa9 noir' >/dev/null",
+	"  x=1; y=2 # a comment after two spaces",
+	"for i in 1 2 3; do :; done",
+};
+
+static void bash_type(FILE *to)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bash_commands) / sizeof(bash_commands[0]); i++)
+		fprintf(to, "%s\n", bash_commands[i]);
+	for (i = 1; i <= 60; i++)
+		fprintf(to, "echo kh-bash-line-%u >/dev/null\n", i);
+	fprintf(to, ": ");
+	for (i = 0; i < 600; i++)
+		fprintf(to, "kh-long%u ", i % 10);
+	fprintf(to, "\n");
+	/* Last, so that the file holds every command, this one too. */
+	fprintf(to, "HISTTIMEFORMAT='%%s ' history >%s.tmp && mv %s.tmp %s\n",
+		BASH_HISTORY, BASH_HISTORY, BASH_HISTORY);
+	fflush(to);
+}
+
+/*
+ * bash -i on a pipe: interactive, so it keeps a history (readline's, in
+ * its heap, each entry with a "#SECONDS" timestamp), though it has no
+ * terminal. HISTFILE=/dev/null: nothing is loaded or saved.
+ */
+static int kh_bash(void)
+{
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	char pid_line[32];
+	FILE *to;
+	pid_t pid;
+	int p[2], i, fd;
+
+	set_name("kh-bash");
+	unlink(BASH_HISTORY);
+	if (pipe(p))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(p[0], 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(p[0]);
+		close(p[1]);
+		close(null);
+		setenv("HISTFILE", "/dev/null", 1);
+		setenv("HOME", "/tmp", 1);
+		execl(BASH, "bash", "-i", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	to = fdopen(p[1], "w");
+	if (!to)
+		die("fdopen");
+	bash_type(to);
+	for (i = 0; access(BASH_HISTORY, F_OK); i++) {	/* ~60 s */
+		if (i >= 600 || waitpid(pid, NULL, WNOHANG) == pid)
+			die("bash wrote no %s", BASH_HISTORY);
+		nanosleep(&tick, NULL);
+	}
+	snprintf(pid_line, sizeof(pid_line), "%d\n", (int)pid);
+	fd = open(BASH_PID, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, pid_line, strlen(pid_line)) < 0)
+		die("%s", BASH_PID);
+	close(fd);
+	mark_ready("kh-bash");
+	/* The write end stays open: bash waits for its next command. */
+	sleep_forever();
+	return 0;
+}
+
 /* ---- kh-truth -------------------------------------------------------- */
 
 static FILE *out;
@@ -1323,6 +1421,25 @@ static void creds_of(long pid, void *arg)
 static void req_creds(void)
 {
 	each_pid(creds_of, NULL);
+}
+
+/*
+ * "bash": the pid of kh-bash's bash, then its history as bash's own
+ * `HISTTIMEFORMAT='%s ' history` printed it ("%5d%c %s%s": number,
+ * '*' or ' ', seconds and a space, the command).
+ */
+static void req_bash(void)
+{
+	char pid[32];
+
+	if (read_small(BASH_PID, pid, sizeof(pid)) < 0) {
+		fprintf(out, "error %s: %s\n", BASH_PID, strerror(errno));
+		return;
+	}
+	chomp(pid);
+	fprintf(out, "%s\n", pid);
+	if (cat_file(BASH_HISTORY))
+		fprintf(out, "error %s: %s\n", BASH_HISTORY, strerror(errno));
 }
 
 /*
@@ -2265,6 +2382,8 @@ static void handle(char *req)
 		req_kallsyms(req + 9);
 	else if (!strcmp(req, "creds"))
 		req_creds();
+	else if (!strcmp(req, "bash"))
+		req_bash();
 	else if (!strcmp(req, "environs"))
 		req_environs();
 	else if (!strncmp(req, "kmsg ", 5))
@@ -2362,8 +2481,10 @@ int main(int argc, char **argv)
 		return kh_webload();
 	if (!strcmp(name, "kh-netns"))
 		return kh_netns();
+	if (!strcmp(name, "kh-bash"))
+		return kh_bash();
 	if (!strcmp(name, "kh-truth"))
 		return kh_truth(argc, argv);
-	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-sockets|kh-maps|kh-webload|kh-netns|kh-truth [tty]\n");
+	fprintf(stderr, "usage: khguest kh-tree|kh-files|kh-listen|kh-threads|kh-churn|kh-sockets|kh-maps|kh-webload|kh-netns|kh-bash|kh-truth [tty]\n");
 	return 2;
 }

@@ -81,6 +81,7 @@ static const struct view views[] = {
 	{ "ebpf", "ebpf", NULL, NULL },
 	{ "envars", "envars", NULL, NULL },
 	{ "creds", "creds", NULL, NULL },
+	{ "bash", "bash", NULL, NULL },
 	{ "check (all eight)", "check", NULL, NULL },
 	{ "check --only hidden_processes", "check", "{\"only\": \"hidden_processes\"}", NULL },
 	{ "check --only hidden_modules", "check", "{\"only\": \"hidden_modules\"}", NULL },

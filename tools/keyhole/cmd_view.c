@@ -31,6 +31,8 @@
  * - lsof: the open files, as the guest's /proc/PID/fd shows them.
  * - envars: the environment, as the guest's /proc/PID/environ has it.
  * - creds: the credentials, as /proc/PID/status's Uid:, Gid:, Cap*:.
+ * - bash: the command history of each running bash (-p: of that
+ *   process, whatever its name), as its `history` lists it.
  */
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The queries of a process's own state, with an optional "pid": creds
- * (kh_creds), and envars: each process's environment (or one's, with "pid"),
+ * (kh_creds), bash (kh_bash_history), and envars: each process's environment (or one's, with "pid"),
  * as its /proc/PID/environ has it, by pid. Kernel threads have none and
  * are left out (one that borrowed a process's mm, as vhost workers do,
  * too: /proc gives them none); a process that exits or execs while it is
@@ -136,4 +136,26 @@ static int run_creds(struct kh_vm *vm, const struct kh_query_args *args,
 
 const struct kh_query_op kh_query_creds = {
 	.name = "creds", .args = envars_args, .run = run_creds,
+};
+
+/* bash: the history of each running bash (or of one process), by pid. */
+static int run_bash(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_bash_list *list = NULL;
+	int held, ret;
+
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_bash_history(vm, args->pid, &list, err);
+	ret = kh_query_release(vm, held, ret, err);
+	if (!ret)
+		ret = kh_query_done("bash", kh_json_bash(list), &list->result,
+				    res, err);
+	kh_bash_list_free(list);
+	return ret;
+}
+
+const struct kh_query_op kh_query_bash = {
+	.name = "bash", .args = envars_args, .run = run_bash,
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * What /proc/PID/cmdline and the rss column of /proc/PID/stat show, read
- * from the process's mm_struct and, for argv, from its user memory.
+ * from the process's mm_struct and, for argv, from its user memory; and
+ * the heap, for walkers of user-space structures (kh_task_heap).
  *
  * User memory is read through the process's own page tables (mm->pgd),
  * page by page, and only where a page is present: the guest kernel would
@@ -31,7 +32,7 @@
 
 enum {
 	MM_PGD, MM_ARG_START, MM_ARG_END, MM_ENV_START, MM_ENV_END,
-	MM_RSS_STAT, RSS_COUNT, RSS_SIZE,
+	MM_RSS_STAT, RSS_COUNT, RSS_SIZE, MM_START_BRK, MM_BRK,
 	NR_FIELDS
 };
 
@@ -45,6 +46,8 @@ static const struct kh_field fields[NR_FIELDS] = {
 	/* 6.1's atomic counters; 6.2 made rss_stat percpu_counters. */
 	[RSS_COUNT] = { "mm_rss_stat", "count", NULL, 1 },
 	[RSS_SIZE] = { "mm_rss_stat", NULL, NULL, 1 },
+	[MM_START_BRK] = { "mm_struct", "start_brk" },
+	[MM_BRK] = { "mm_struct", "brk" },
 };
 
 /*
@@ -418,6 +421,135 @@ out:
 	free(walks);
 	free(reads);
 	return ret < 0 ? ret : 0;
+}
+
+/* The mm's pgd, start_brk and brk. */
+static int heap_bounds(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
+		       int32_t pid, uint64_t bounds[3], struct kh_err *err)
+{
+	struct kh_read reads[] = {
+		{ .addr = mm + off[MM_PGD], .buf = &bounds[0], .len = 8 },
+		{ .addr = mm + off[MM_START_BRK], .buf = &bounds[1], .len = 8 },
+		{ .addr = mm + off[MM_BRK], .buf = &bounds[2], .len = 8 },
+	};
+	int ret = kh_kva_fetch(vm, reads, 3, err);
+
+	if (ret > 0)
+		return kh_err_set(err, EFAULT, "mm_struct 0x%" PRIx64 " of task %d cannot be read",
+				  mm, pid);
+	return ret;
+}
+
+/*
+ * The heap: start_brk..brk, as /proc/PID/maps's [heap] (brk is where the
+ * process asked its end to be; the vma may reach further, to the page).
+ * A walk per page, all of them level by level; a guest cannot make it
+ * more than KH_HEAP_MAX / 4096 walks, and a larger heap comes back cut.
+ */
+int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
+		 struct kh_heap *heap, struct kh_err *err)
+{
+	struct argv_walk *walks = NULL;
+	struct kh_read *reads = NULL;
+	uint64_t mm, root_gpa, run, bounds[3], user_top;
+	const uint32_t *off;
+	unsigned int i, nr, n;
+	int ret;
+
+	memset(heap, 0, sizeof(*heap));
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
+	ret = task_mm(vm, task, &mm, err);
+	if (ret)
+		return ret;
+	/* TASK_SIZE_MAX: the last user page is a guard page. */
+	user_top = (1ULL << (vm->kernel.levels == 5 ? 56 : 47)) - PAGE_SIZE;
+	ret = heap_bounds(vm, off, mm, task->pid, bounds, err);
+	if (ret)
+		return ret;
+	heap->start = bounds[1];
+	heap->brk = bounds[2];
+	/* The kernel page-aligns start_brk; brk only moves up from it. */
+	if (heap->brk < heap->start || heap->start & (PAGE_SIZE - 1) ||
+	    heap->brk > user_top) {
+		ret = kh_err_set(err, EFAULT, "task %d's heap 0x%" PRIx64 "..0x%" PRIx64 " is not a process's",
+				 task->pid, heap->start, heap->brk);
+		memset(heap, 0, sizeof(*heap));
+		return ret;
+	}
+	if (heap->brk == heap->start)
+		return kh_vm_verify(vm, err);
+	heap->len = heap->brk - heap->start;
+	if (heap->len > KH_HEAP_MAX)
+		heap->len = KH_HEAP_MAX;
+	if (!kh_kernel_ptr(vm, bounds[0]) ||
+	    kh_kva_to_gpa(vm, bounds[0], &root_gpa, &run, NULL)) {
+		memset(heap, 0, sizeof(*heap));
+		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
+				  bounds[0], task->pid);
+	}
+
+	nr = (heap->len + PAGE_SIZE - 1) / PAGE_SIZE;
+	heap->buf = calloc(1, (size_t)nr * PAGE_SIZE);
+	walks = calloc(nr, sizeof(*walks));
+	reads = calloc(nr, sizeof(*reads));
+	if (!heap->buf || !walks || !reads) {
+		ret = kh_err_set(err, ENOMEM, "out of memory for the %zu-byte heap of task %d",
+				 heap->len, task->pid);
+		goto out;
+	}
+	for (i = 0; i < nr; i++)
+		walks[i].state = kh_pgwalk_start(&walks[i].walk, root_gpa,
+						 vm->kernel.levels,
+						 heap->start + i * PAGE_SIZE) ?: 1;
+	do
+		ret = argv_walks_step(vm, walks, nr, reads);
+	while (ret > 0);
+	if (ret < 0)
+		goto gone;
+	for (i = 0, n = 0; i < nr; i++) {
+		const struct argv_walk *w = &walks[i];
+
+		/* Kernel pages are mapped here too: never read through. */
+		if (!w->state && w->xlate.user) {
+			reads[n++] = (struct kh_read){
+				.addr = w->xlate.gpa,
+				.buf = heap->buf + (size_t)i * PAGE_SIZE,
+				.len = PAGE_SIZE };
+			continue;
+		}
+		heap->missing++;
+		/* Not present, yet not empty: a swap entry. */
+		if (w->state < 0 && w->entry && !(w->entry & 1))
+			heap->swapped++;
+	}
+	ret = kh_gpa_fetch(vm, reads, n, NULL);
+	if (ret < 0)
+		goto gone;
+	for (i = 0; i < n; i++)
+		if (reads[i].result) {
+			memset(reads[i].buf, 0, PAGE_SIZE);
+			heap->missing++;
+		}
+	ret = kh_vm_verify(vm, err);
+	goto out;
+gone:
+	ret = ret == -ESRCH ?
+	      kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+			 (int)vm->target.pid) :
+	      kh_err_set(err, -ret, "the heap of task %d cannot be read",
+			 task->pid);
+out:
+	free(walks);
+	free(reads);
+	if (ret) {
+		free(heap->buf);
+		memset(heap, 0, sizeof(*heap));
+	}
+	return ret;
 }
 
 /* get_mm_rss(): file + anonymous + shmem pages, each clamped at 0. */

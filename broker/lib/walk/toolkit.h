@@ -201,4 +201,30 @@ int kh_files_of(struct kh_vm *vm, const struct kh_task_list *tasks,
 int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
 			unsigned int nr);
 
+/*
+ * A process's heap (mm->start_brk..brk) as the process sees it, for
+ * walkers that look for user-space structures in it (bash's history).
+ * Pages that are not present read as zeros and are counted in missing:
+ * never touched (a zero entry, as the top of a heap mostly is) or, with
+ * an entry, swapped out (counted in swapped too).
+ */
+#define KH_HEAP_MAX	(32u << 20)
+struct kh_heap {
+	uint64_t start;		/* start_brk */
+	uint64_t brk;		/* its end as the mm has it */
+	size_t len;		/* bytes in buf: brk - start, at most KH_HEAP_MAX */
+	uint8_t *buf;
+	unsigned int missing;	/* pages not present */
+	unsigned int swapped;	/* of those, with a page-table entry (swap) */
+};
+
+/*
+ * Reads it through the task's page tables, a batch per level for every
+ * page, then every present page in one batch. -ENOENT for a task that
+ * exited or exec'd, -EFAULT for an mm or page tables that cannot be
+ * read, -ESRCH when the VM is gone. heap->buf is the caller's to free.
+ */
+int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
+		 struct kh_heap *heap, struct kh_err *err);
+
 #endif /* KH_TOOLKIT_H */

@@ -387,6 +387,23 @@ static void test_creds(void)
 	       "{\"pid\":42,\"comm\":\"ev?il\",\"addr\":\"0xffff888003a04000\",\"cred\":\"0xffff88803ffd5600\",\"real_cred\":\"0xffff888004000000\",\"uid\":1000,\"euid\":0,\"suid\":1000,\"fsuid\":0,\"gid\":4294967295,\"egid\":5,\"sgid\":6,\"fsgid\":7,\"cap_inh\":\"0000000000000000\",\"cap_prm\":\"0000000000000000\",\"cap_eff\":\"0000000000000000\",\"cap_bnd\":\"0000000000000000\",\"cap_amb\":\"0000000000000400\",\"shared_with\":[1]}]");
 }
 
+/* bash: commands as typed when UTF-8, else printable; times as seconds. */
+static void test_bash(void)
+{
+	char utf8[] = "printf '%s\\n' 'caf\xc3\xa9'", bad[] = "echo \xff\x1b[2J";
+	struct kh_bash_entry entries[] = {
+		{ .pid = 149, .comm = "bash", .time = 1796569455,
+		  .addr = 0x562ead81f0d0, .in_list = 1, .command = utf8 },
+		{ .pid = 149, .comm = "ba\x1bsh", .time = 1796569456,
+		  .addr = 0x562ead81f100, .command = bad },
+	};
+	struct kh_bash_list list = { .nr = 2, .entries = entries };
+
+	expect("bash", kh_json_bash(&list),
+	       "[{\"pid\":149,\"comm\":\"bash\",\"time\":1796569455,\"command\":\"printf '%s\\\\n' 'caf\xc3\xa9'\",\"addr\":\"0x562ead81f0d0\",\"in_list\":true},"
+	       "{\"pid\":149,\"comm\":\"ba?sh\",\"time\":1796569456,\"command\":\"echo ??[2J\",\"addr\":\"0x562ead81f100\",\"in_list\":false}]");
+}
+
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
@@ -397,6 +414,7 @@ int main(void)
 	test_dmesg();
 	test_environ();
 	test_creds();
+	test_bash();
 	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
 	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
 	expect("files", kh_json_files(&file_list, &task_list), files_want);

@@ -140,6 +140,8 @@ int main(void)
 	expect_checked("kallsyms", NULL);
 	expect_checked("creds", NULL);
 	expect_checked("creds", "{\"pid\": 1}");
+	expect_checked("bash", NULL);
+	expect_checked("bash", "{\"pid\": 1}");
 	expect_checked("check", NULL);
 	expect_checked("mounts", NULL);
 	expect_checked("ebpf", NULL);

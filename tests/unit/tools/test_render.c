@@ -19,6 +19,7 @@
 #include "../../tools/keyhole/render_system.c"
 #include "../../tools/keyhole/render_environ.c"
 #include "../../tools/keyhole/render_creds.c"
+#include "../../tools/keyhole/render_bash.c"
 #include "../../tools/keyhole/render_check.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
@@ -439,6 +440,20 @@ static const char ebpf_want[] =
 	"prog  7 socket_filter kh?[2J? tag a04f5eef06a7f555 xlated 16B jited 16B\n"
 	"map   3 array         kh_map  key 4B value 8B max_entries 4\n";
 
+/* A history: the time in UTC, a terminal's escapes made printable. */
+static char bash_line[] = "printf '%s' 'caf\xc3\xa9' \x1b[2J";
+static struct kh_bash_entry bash_entries[] = {
+	{ .pid = 149, .comm = "bash", .time = 1796569455,
+	  .addr = 0x562ead81f0d0, .in_list = 1, .command = "echo first" },
+	{ .pid = 149, .comm = "bash", .time = 1796569456,
+	  .addr = 0x562ead81f100, .command = bash_line },
+};
+static struct kh_bash_list bash_list = { .nr = 2, .entries = bash_entries };
+static const char bash_want[] =
+	"PID COMM TIME                COMMAND\n"
+	"149 bash 2026-12-06 15:04:15 echo first\n"
+	"149 bash 2026-12-06 15:04:16 printf '%s' 'caf?""?' ?[2J\n";
+
 /* A list as the document its query makes: {key: list, ...}. */
 static json_t *listing(const char *key, json_t *list)
 {
@@ -483,11 +498,12 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
+		render_bash,
 		render_check, render_mounts, render_ebpf,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds", "findings", "checks", "mounts", "progs", "maps",
+		"techniques", "dmesg", "envars", "creds", "bash", "findings", "checks", "mounts", "progs", "maps",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -738,6 +754,8 @@ int main(void)
 	expect("mounts", listing("mounts", kh_json_mounts(&mount_list)),
 	       render_mounts, mounts_want);
 	expect("ebpf", kh_json_ebpf(&bpf_list), render_ebpf, ebpf_want);
+	expect("bash", listing("bash", kh_json_bash(&bash_list)), render_bash,
+	       bash_want);
 	malformed();
 	forest();
 	table_options();
