@@ -872,6 +872,36 @@ int kh_vma_devices(struct kh_vm *vm, struct kh_vma_list *list,
 void kh_vma_list_free(struct kh_vma_list *list);
 
 /*
+ * The ELF objects mapped in every process (or in process pid), as
+ * Volatility's linux.elfs lists them: each file mapping at offset 0 whose
+ * first bytes are an ELF header, from its start to the end of the
+ * mappings of the same file that follow it; exe for the one mapped from
+ * the process's executable (mm->exe_file). With libs, the executables
+ * are left out: the libraries and the dynamic loader. A header page that
+ * is not present is listed with resident 0 and no type (keyhole never
+ * faults a page in). By pid, then address.
+ */
+struct kh_elf {
+	int32_t pid;
+	char comm[KH_COMM_LEN];
+	uint64_t start, end;
+	uint64_t inode;
+	char path[256];
+	uint16_t type;		/* e_type: 1 REL, 2 EXEC, 3 DYN, 4 CORE */
+	uint8_t bits;		/* 32 or 64 (EI_CLASS), 0 if neither */
+	uint8_t resident;
+	uint8_t exe;
+};
+struct kh_elf_list {
+	struct kh_result result;
+	unsigned int nr;
+	struct kh_elf *elfs;
+};
+int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
+	    struct kh_elf_list **listp, struct kh_err *err);
+void kh_elf_list_free(struct kh_elf_list *list);
+
+/*
  * Halting the guest: stops every vCPU and resumes it. Pauses nest; a
  * guest that was already paused by someone else is left paused by the
  * matching resume. A halting technique uses its own pause; kmap uses
@@ -1155,6 +1185,13 @@ json_t *kh_json_creds(const struct kh_cred_list *list);
  */
 json_t *kh_json_bash(const struct kh_bash_list *list);
 
+/*
+ * [{"pid", "comm", "start", "end" (hex), "path" (as a map's), "inode",
+ * "type" ("EXEC", "DYN", "REL", "CORE", another e_type as a number, or
+ * null when not resident), "bits" (32, 64, or null), "exe"}].
+ */
+json_t *kh_json_elfs(const struct kh_elf_list *list);
+
 /* [{"addr", "type" (one letter), "name" (printable)}]. */
 json_t *kh_json_kallsyms(const struct kh_symbol_list *list);
 
@@ -1274,6 +1311,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  *               every one)
  *   "bash"      {"pid": int > 0}       (that process, whatever its name;
  *               default every process named bash)
+ *   "elfs", "libs"   {"pid": int > 0}  (one process; default every one)
  *   "maps"      {"pid": int > 0}       (required)
  *   "crawl"     {"pause": bool, "summary": bool, "iteration": int >= 0,
  *                "budget_ms": int >= 0, "budget_kib": int >= 0}
@@ -1283,7 +1321,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
  * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms", "creds",
- * "bash", "techniques"; netstat's under "ss"), sorted the way the command shows
+ * "bash", "elfs", "libs", "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *
  * The name and the arguments are checked before the VM is touched, so a

@@ -740,10 +740,10 @@ static int kh_netns(void)
 
 /*
  * What kh-bash types into bash: quotes, a comment, leading spaces and
- * UTF-8 (kept as bash keeps them; no tab, which readline would take for
- * completion), then enough numbered commands to grow readline's
- * history array past its first 50 slots (it is reallocated, and the old
- * array's pointers stay in the heap), and one command longer than a page.
+ * UTF-8 (kept as bash keeps them), then enough numbered commands to grow
+ * readline's history array past its first 502 slots (it is reallocated,
+ * and most of the freed array's pointers stay in the heap), and one
+ * command longer than a page.
  */
 static const char *const bash_commands[] = {
 	"echo kh-bash-first >/dev/null",
@@ -759,7 +759,7 @@ static void bash_type(FILE *to)
 
 	for (i = 0; i < sizeof(bash_commands) / sizeof(bash_commands[0]); i++)
 		fprintf(to, "%s\n", bash_commands[i]);
-	for (i = 1; i <= 60; i++)
+	for (i = 1; i <= 520; i++)
 		fprintf(to, "echo kh-bash-line-%u >/dev/null\n", i);
 	fprintf(to, ": ");
 	for (i = 0; i < 600; i++)
@@ -772,9 +772,12 @@ static void bash_type(FILE *to)
 }
 
 /*
- * bash -i on a pipe: interactive, so it keeps a history (readline's, in
- * its heap, each entry with a "#SECONDS" timestamp), though it has no
- * terminal. HISTFILE=/dev/null: nothing is loaded or saved.
+ * bash -i on a pipe: interactive, so it keeps a history (readline's
+ * history library, in its heap, each entry with a "#SECONDS" timestamp),
+ * though it has no terminal. --noediting: no line editing, which would
+ * take a tab for completion and, in the C locale, UTF-8 for meta keys.
+ * HISTFILE=/dev/null: nothing is loaded or saved; HISTSIZE=-1: no limit,
+ * so that the history array grows.
  */
 static int kh_bash(void)
 {
@@ -801,8 +804,9 @@ static int kh_bash(void)
 		close(p[1]);
 		close(null);
 		setenv("HISTFILE", "/dev/null", 1);
+		setenv("HISTSIZE", "-1", 1);
 		setenv("HOME", "/tmp", 1);
-		execl(BASH, "bash", "-i", (char *)NULL);
+		execl(BASH, "bash", "--noediting", "-i", (char *)NULL);
 		_exit(127);
 	}
 	close(p[0]);
@@ -810,8 +814,9 @@ static int kh_bash(void)
 	if (!to)
 		die("fdopen");
 	bash_type(to);
-	for (i = 0; access(BASH_HISTORY, F_OK); i++) {	/* ~60 s */
-		if (i >= 600 || waitpid(pid, NULL, WNOHANG) == pid)
+	/* ~50 s: /init waits 60 s for every program to be ready. */
+	for (i = 0; access(BASH_HISTORY, F_OK); i++) {
+		if (i >= 500 || waitpid(pid, NULL, WNOHANG) == pid)
 			die("bash wrote no %s", BASH_HISTORY);
 		nanosleep(&tick, NULL);
 	}
@@ -1421,6 +1426,89 @@ static void creds_of(long pid, void *arg)
 static void req_creds(void)
 {
 	each_pid(creds_of, NULL);
+}
+
+/*
+ * "elfs": every process's ELF objects as its own /proc/PID/maps and
+ * /proc/PID/mem show them, "PID START END TYPE EXE PATH": a file mapping
+ * (a path) at offset 0 that is not the continuation of the one before it
+ * starts an object, which runs over the lines of the same file (inode
+ * and path) that follow it; its first bytes, read through /proc/PID/mem,
+ * must be an ELF header (TYPE is its e_type); EXE is 1 when the path is
+ * /proc/PID/exe's.
+ */
+struct maps_line {
+	unsigned long start, end, offset, inode;
+	char path[256];
+};
+
+static int maps_line(const char *line, struct maps_line *m)
+{
+	int n = 0;
+
+	m->path[0] = 0;
+	if (sscanf(line, "%lx-%lx %*s %lx %*s %lu %n", &m->start, &m->end,
+		   &m->offset, &m->inode, &n) < 4)
+		return 0;
+	snprintf(m->path, sizeof(m->path), "%s", line + n);
+	chomp(m->path);
+	return 1;
+}
+
+static int same_file(const struct maps_line *a, const struct maps_line *b)
+{
+	return a->inode == b->inode && !strcmp(a->path, b->path);
+}
+
+static void elfs_of(long pid, void *arg)
+{
+	struct maps_line cur = { 0 }, prev = { 0 }, next;
+	char path[64], exe[256] = "", line[512];
+	unsigned char ehdr[18];
+	int mem, have = 0, had_prev = 0, more;
+	ssize_t n;
+	FILE *maps;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	maps = fopen(path, "re");
+	snprintf(path, sizeof(path), "/proc/%ld/mem", pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	if (!maps || mem < 0)
+		goto out;
+	do {
+		more = fgets(line, sizeof(line), maps) && maps_line(line, &next);
+		if (have && more && same_file(&next, &cur)) {
+			cur.end = next.end;
+			prev = next;
+			continue;
+		}
+		if (have && pread(mem, ehdr, sizeof(ehdr), cur.start) ==
+		    sizeof(ehdr) && !memcmp(ehdr, "\177ELF", 4))
+			fprintf(out, "%ld %lx %lx %u %d %s\n", pid, cur.start,
+				cur.end, ehdr[16] | ehdr[17] << 8,
+				!strcmp(cur.path, exe), cur.path);
+		have = more && next.path[0] == '/' && !next.offset &&
+		       !(had_prev && same_file(&next, &prev));
+		if (more) {
+			cur = next;
+			prev = next;
+			had_prev = 1;
+		}
+	} while (more);
+out:
+	if (maps)
+		fclose(maps);
+	if (mem >= 0)
+		close(mem);
+}
+
+static void req_elfs(void)
+{
+	each_pid(elfs_of, NULL);
 }
 
 /*
@@ -2384,6 +2472,8 @@ static void handle(char *req)
 		req_creds();
 	else if (!strcmp(req, "bash"))
 		req_bash();
+	else if (!strcmp(req, "elfs"))
+		req_elfs();
 	else if (!strcmp(req, "environs"))
 		req_environs();
 	else if (!strncmp(req, "kmsg ", 5))

@@ -82,6 +82,7 @@ static const struct view views[] = {
 	{ "envars", "envars", NULL, NULL },
 	{ "creds", "creds", NULL, NULL },
 	{ "bash", "bash", NULL, NULL },
+	{ "elfs", "elfs", NULL, NULL },
 	{ "check (all eight)", "check", NULL, NULL },
 	{ "check --only hidden_processes", "check", "{\"only\": \"hidden_processes\"}", NULL },
 	{ "check --only hidden_modules", "check", "{\"only\": \"hidden_modules\"}", NULL },

@@ -33,6 +33,7 @@
  * - creds: the credentials, as /proc/PID/status's Uid:, Gid:, Cap*:.
  * - bash: the command history of each running bash (-p: of that
  *   process, whatever its name), as its `history` lists it.
+ * - elfs: the ELF objects mapped (libs: without the executables).
  */
 #include <stdint.h>
 

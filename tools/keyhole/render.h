@@ -23,7 +23,7 @@
 extern const struct table_column ps_columns[], lsof_columns[],
 	ss_columns[], lsmod_columns[], list_columns[], envars_columns[],
 	creds_columns[], check_columns[], mounts_columns[], ebpf_columns[],
-	bash_columns[];
+	bash_columns[], elfs_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -31,9 +31,10 @@ void render_ps_forest(const json_t *doc, FILE *out);
 void render_lsof(const json_t *doc, FILE *out);
 void render_maps(const json_t *doc, FILE *out);
 void render_maps_all(const json_t *doc, FILE *out);
-/* render_environ.c, render_bash.c, render_creds.c */
+/* render_environ.c, render_bash.c, render_elfs.c, render_creds.c */
 void render_envars(const json_t *doc, FILE *out);
 void render_bash(const json_t *doc, FILE *out);
+void render_elfs(const json_t *doc, FILE *out);
 void render_creds(const json_t *doc, FILE *out);
 /* render_check.c */
 void render_check(const json_t *doc, FILE *out);

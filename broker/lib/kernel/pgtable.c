@@ -85,6 +85,26 @@ int kh_pgwalk_step(struct kh_pgwalk *w, uint64_t e, struct kh_xlate *out)
 	return 1;
 }
 
+#define PTE_PROTNONE	(1ULL << 8)	/* _PAGE_GLOBAL when present */
+
+int kh_pgwalk_protnone(const struct kh_pgwalk *w, uint64_t e,
+		       struct kh_xlate *out)
+{
+	unsigned int level = w->level;
+
+	/* x86 keeps bit 8 clear in swap entries for exactly this test. */
+	if ((e & PTE_PRESENT) || !(e & PTE_PROTNONE) ||
+	    !(level == 1 || (level == 2 && (e & PTE_PS))))
+		return -EFAULT;
+	out->page_size = level == 1 ? 1ULL << 12 : 1ULL << 21;
+	out->gpa = (e & (level == 1 ? ADDR_MASK : ADDR_MASK_2M)) |
+		   (w->va & (out->page_size - 1));
+	out->writable = 0;
+	out->user = w->user;
+	out->nx = w->nx;
+	return 0;
+}
+
 int kh_pgtable_walk(kh_pte_read_fn read, void *opaque, uint64_t root,
 		    unsigned int levels, uint64_t va, struct kh_xlate *out)
 {

@@ -48,4 +48,14 @@ int kh_pgwalk_start(struct kh_pgwalk *w, uint64_t root, unsigned int levels,
 uint64_t kh_pgwalk_entry(const struct kh_pgwalk *w);
 int kh_pgwalk_step(struct kh_pgwalk *w, uint64_t e, struct kh_xlate *out);
 
+/*
+ * After kh_pgwalk_step() gave -EFAULT for entry e: 0 with out set when e
+ * is a leaf that is not present only to the MMU, _PAGE_PROTNONE (what
+ * mprotect(PROT_NONE) and NUMA balancing's hinting faults leave: the
+ * page is in RAM, and the kernel's pte_present() says so), else -EFAULT.
+ * Only user mappings have such entries; out->user is the levels above.
+ */
+int kh_pgwalk_protnone(const struct kh_pgwalk *w, uint64_t e,
+		       struct kh_xlate *out);
+
 #endif

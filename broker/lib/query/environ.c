@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The queries of a process's own state, with an optional "pid": creds
- * (kh_creds), bash (kh_bash_history), and envars: each process's environment (or one's, with "pid"),
+ * (kh_creds), bash (kh_bash_history), elfs and libs (kh_elfs), and envars: each process's environment (or one's, with "pid"),
  * as its /proc/PID/environ has it, by pid. Kernel threads have none and
  * are left out (one that borrowed a process's mm, as vhost workers do,
  * too: /proc gives them none); a process that exits or execs while it is
@@ -158,4 +158,43 @@ static int run_bash(struct kh_vm *vm, const struct kh_query_args *args,
 
 const struct kh_query_op kh_query_bash = {
 	.name = "bash", .args = envars_args, .run = run_bash,
+};
+
+/* elfs and libs: the ELF objects every process (or one) maps, by pid. */
+static int run_objects(struct kh_vm *vm, const struct kh_query_args *args,
+		       const char *name, int libs,
+		       struct kh_query_result *res, struct kh_err *err)
+{
+	struct kh_elf_list *list = NULL;
+	int held, ret;
+
+	ret = kh_query_hold(vm, &held, err);
+	if (!ret)
+		ret = kh_elfs(vm, args->pid, libs, &list, err);
+	ret = kh_query_release(vm, held, ret, err);
+	if (!ret)
+		ret = kh_query_done(name, kh_json_elfs(list), &list->result,
+				    res, err);
+	kh_elf_list_free(list);
+	return ret;
+}
+
+static int run_elfs(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_query_result *res, struct kh_err *err)
+{
+	return run_objects(vm, args, "elfs", 0, res, err);
+}
+
+static int run_libs(struct kh_vm *vm, const struct kh_query_args *args,
+		    struct kh_query_result *res, struct kh_err *err)
+{
+	return run_objects(vm, args, "libs", 1, res, err);
+}
+
+const struct kh_query_op kh_query_elfs = {
+	.name = "elfs", .args = envars_args, .run = run_elfs,
+};
+
+const struct kh_query_op kh_query_libs = {
+	.name = "libs", .args = envars_args, .run = run_libs,
 };

@@ -12,8 +12,10 @@
  *   1. every "#DIGITS" string on an 8-byte boundary is a timestamp;
  *   2. every three words whose second points at one, and whose first
  *      points at a string in the heap, is an entry;
- *   3. the longest run of words that point at entries is the history
- *      list, which gives their order: the order bash's `history` lists.
+ *   3. the longest run of words that point at entries, ended by a NULL
+ *      word, is the history list, which gives their order: the order
+ *      bash's `history` lists. An array readline outgrew and freed keeps
+ *      most of its pointers, but fewer.
  * Entries that no run holds (a history list the scan did not find, as
  * one larger than the heap read) follow, by time then address.
  *
@@ -28,7 +30,12 @@
 #include <string.h>
 
 #include "walk/bash_history.h"
+#include "walk/task_details.h"
 #include "walk/toolkit.h"
+
+/* Over every process: the heaps read, and the commands' bytes kept. */
+#define HEAPS_MAX	(256ull << 20)
+#define COMMANDS_MAX	(16ull << 20)
 
 /* Timestamps kept, beyond the entries: freed ones may be intact too. */
 #define TIMESTAMPS_MAX	(4 * KH_BASH_ENTRIES_MAX)
@@ -147,7 +154,7 @@ static int find_entries(const uint8_t *heap, size_t len, uint64_t base,
 			size_t first, const struct stamp *stamps,
 			unsigned int nr_stamps, struct kh_hist_scan *scan)
 {
-	size_t budget = 4 * len + KH_BASH_COMMAND_MAX, off;
+	size_t budget = 4 * len + KH_BASH_COMMAND_MAX, kept = 0, off;
 	unsigned int cap = 0;
 
 	for (off = first; len >= 24 && off <= len - 24; off += 8) {
@@ -182,6 +189,12 @@ static int find_entries(const uint8_t *heap, size_t len, uint64_t base,
 		} else if (!nul) {
 			continue;	/* runs off the heap: not a string */
 		}
+		/* Entries on one long string would multiply it. */
+		if (n > KH_BASH_BYTES_MAX - kept) {
+			scan->full = 1;
+			break;
+		}
+		kept += n;
 		if (scan->nr == cap) {
 			struct kh_hist_entry *more;
 
@@ -198,7 +211,12 @@ static int find_entries(const uint8_t *heap, size_t len, uint64_t base,
 	return 0;
 }
 
-/* Step 3: the longest run of words that point at entries. */
+/*
+ * Step 3: the longest run of words that point at entries and end in a
+ * NULL word, as the_history always does (the_history[history_length]).
+ * At least two, unless there is one entry: a stray pointer to an entry
+ * is no list.
+ */
 static void find_list(const uint8_t *heap, size_t len, size_t first,
 		      const struct kh_hist_scan *scan, size_t *start,
 		      unsigned int *words)
@@ -209,15 +227,17 @@ static void find_list(const uint8_t *heap, size_t len, size_t first,
 	*start = 0;
 	*words = 0;
 	for (off = first; len >= 8 && off <= len - 8; off += 8) {
-		if (entry_of(scan->entries, scan->nr,
-			     word_at(heap, off)) < 0) {
-			run = 0;
+		uint64_t w = word_at(heap, off);
+
+		if (entry_of(scan->entries, scan->nr, w) >= 0) {
+			run++;
 			continue;
 		}
-		if (++run > *words) {
+		if (!w && run > *words && (run >= 2 || scan->nr == 1)) {
 			*words = run;
-			*start = off + 8 - (size_t)run * 8;
+			*start = off - (size_t)run * 8;
 		}
+		run = 0;
 	}
 }
 
@@ -268,7 +288,8 @@ int kh_hist_scan(const uint8_t *heap, size_t len, uint64_t base,
 	int ret;
 
 	memset(scan, 0, sizeof(*scan));
-	ret = find_stamps(heap, len, first, &stamps, &nr_stamps, &scan->full);
+	ret = find_stamps(heap, len, first, &stamps, &nr_stamps,
+			  &scan->stamps_full);
 	if (!ret && nr_stamps)
 		ret = find_entries(heap, len, base, first, stamps, nr_stamps,
 				   scan);
@@ -331,16 +352,24 @@ static void mark_shortfalls(struct kh_bash_list *list, int32_t pid,
 {
 	if (heap->len < heap->brk - heap->start)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"the heap of process %d is %" PRIu64 " MiB: only its first %u MiB were read",
-			pid, (heap->brk - heap->start) >> 20,
+			"the heap of process %d is %" PRIu64 " KiB: only its first %u MiB were read",
+			pid, (heap->brk - heap->start) >> 10,
 			KH_HEAP_MAX >> 20);
 	if (heap->swapped)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			"%u pages of process %d's heap are swapped out: its history may lack entries",
 			heap->swapped, pid);
+	if (heap->failed)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"%u pages of process %d's heap could not be read: its history may lack entries",
+			heap->failed, pid);
+	if (scan->stamps_full)
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"the heap of process %d holds more timestamps than the scan keeps: later ones were not looked at",
+			pid);
 	if (scan->full)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
-			"the history of process %d was cut at %u entries (or at the bytes searched)",
+			"the history of process %d was cut at %u entries (by their number, their bytes or the bytes searched)",
 			pid, scan->nr);
 	if (scan->cut)
 		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
@@ -349,11 +378,13 @@ static void mark_shortfalls(struct kh_bash_list *list, int32_t pid,
 }
 
 static int read_shell(struct kh_vm *vm, const struct kh_task *t,
-		      struct kh_bash_list *list, struct kh_err *err)
+		      struct kh_bash_list *list, uint64_t *heaps,
+		      uint64_t *bytes, struct kh_err *err)
 {
 	struct kh_hist_scan scan;
 	struct kh_heap heap;
 	struct kh_err one = { 0 };
+	unsigned int i;
 	int ret;
 
 	ret = kh_task_heap(vm, t, &heap, &one);
@@ -361,7 +392,8 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 		*err = one;
 		return ret;
 	}
-	if (ret == -ENOENT)
+	/* Exiting, or its mm gone: it changed under the read. */
+	if (ret == -ENOENT || (ret && kh_task_in_flux(t, 1, 1, 1)))
 		return kh_mark(&list->result, KH_RESULT_INCONSISTENT,
 			       "process %d exited or exec'd while its heap was read",
 			       t->pid);
@@ -370,9 +402,21 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 			       "the history of process %d: %s", t->pid,
 			       one.msg);
 	list->nr_shells++;
+	*heaps += heap.len;
 	ret = kh_hist_scan(heap.buf, heap.len, heap.start, &scan);
 	if (!ret) {
 		mark_shortfalls(list, t->pid, &heap, &scan);
+		for (i = 0; i < scan.nr &&
+		     *bytes + scan.entries[i].len <= COMMANDS_MAX; i++)
+			*bytes += scan.entries[i].len;
+		if (i < scan.nr) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"more than %llu MiB of commands in all: the history of process %d was cut",
+				COMMANDS_MAX >> 20, t->pid);
+			*bytes = COMMANDS_MAX;
+			scan.nr = i;
+			scan.listed = scan.listed < i ? scan.listed : i;
+		}
 		ret = add_entries(list, t, &heap, &scan);
 		free(scan.entries);
 	}
@@ -394,7 +438,9 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 		    struct kh_err *err)
 {
 	struct kh_task_list *tasks = NULL;
+	struct kh_addr_set mms = { 0 };
 	struct kh_bash_list *list;
+	uint64_t heaps = 0, bytes = 0;
 	unsigned int i, found = 0;
 	int ret;
 
@@ -413,8 +459,20 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 
 		if (pid && t->pid == pid)
 			found = 1;
-		if (is_shell(t, pid))
-			ret = read_shell(vm, t, list, err);
+		if (!is_shell(t, pid))
+			continue;
+		/* CLONE_VM without a thread group: the same heap, once. */
+		if (kh_addr_set_find(&mms, t->mm) >= 0)
+			continue;
+		if (heaps >= HEAPS_MAX) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"more than %llu MiB of heaps in all: process %d and those after it were not read",
+				HEAPS_MAX >> 20, t->pid);
+			break;
+		}
+		ret = read_shell(vm, t, list, &heaps, &bytes, err);
+		if (!ret && kh_addr_set_put(&mms, t->mm, 0) < 0)
+			ret = kh_err_set(err, ENOMEM, "out of memory for bash histories");
 	}
 	if (!ret && pid && !found)
 		ret = kh_err_set(err, ENOENT, "no process %d in the guest", pid);
@@ -422,6 +480,7 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 		ret = kh_vm_verify(vm, err);
 out:
 	kh_task_list_free(tasks);
+	kh_addr_set_free(&mms);
 	if (ret) {
 		kh_bash_list_free(list);
 		return ret;

@@ -14,6 +14,8 @@
 #define KH_BASH_ENTRIES_MAX	(1u << 17)
 /* A command is cut at this many bytes. */
 #define KH_BASH_COMMAND_MAX	(64u * 1024)
+/* The commands' bytes kept per process: a history is seldom 1 MiB. */
+#define KH_BASH_BYTES_MAX	(4u << 20)
 
 struct kh_hist_entry {
 	uint64_t addr;		/* the HIST_ENTRY, as the process sees it */
@@ -28,7 +30,8 @@ struct kh_hist_scan {
 	unsigned int nr;
 	unsigned int listed;		/* entries[0..listed) are in_list */
 	unsigned int cut;		/* commands cut at KH_BASH_COMMAND_MAX */
-	int full;			/* stopped at KH_BASH_ENTRIES_MAX */
+	int full;	/* stopped: KH_BASH_ENTRIES_MAX, _BYTES_MAX or the search */
+	int stamps_full;		/* more timestamps than the scan keeps */
 };
 
 /*

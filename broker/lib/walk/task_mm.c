@@ -311,6 +311,7 @@ struct argv_walk {
 	struct kh_xlate xlate;
 	uint64_t entry;
 	int state;		/* 1: going on, 0: done, < 0: failed */
+	int read_failed;	/* an entry could not be read */
 };
 
 static int start_argv_walk(struct kh_vm *vm, const struct mm_args *args,
@@ -348,6 +349,7 @@ static int argv_walks_step(struct kh_vm *vm, struct argv_walk *w,
 	for (i = 0, n = 0; i < nr; i++) {
 		if (w[i].state <= 0)
 			continue;
+		w[i].read_failed = !!reads[n].result;
 		w[i].state = reads[n++].result ?:
 			     kh_pgwalk_step(&w[i].walk, w[i].entry,
 					    &w[i].xlate);
@@ -423,9 +425,82 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-/* The mm's pgd, start_brk and brk. */
+/* What a batch of user reads could not read, and why. */
+struct user_misses {
+	unsigned int swapped;	/* not present, with a (swap) entry */
+	unsigned int failed;	/* an entry or the bytes could not be read */
+};
+
+/*
+ * Reads each bytes at each of va[0..nr) (none crossing a page) into
+ * bufs + i * each, through the page tables at root_gpa: a walk per
+ * address, all of them level by level, then every present page's bytes
+ * in one batch. present[i] says which were read; a page that is not
+ * present, a kernel page (mapped here too: never read through) or a
+ * failed read leaves its bytes zero, and misses counts the last two
+ * kinds. A PROT_NONE page (and NUMA balancing's hinting entries) is in
+ * RAM: read. 0, or -ESRCH / -ENOMEM.
+ */
+static int read_user_batch(struct kh_vm *vm, uint64_t root_gpa,
+			   const uint64_t *va, unsigned int nr, size_t each,
+			   uint8_t *bufs, uint8_t *present,
+			   struct user_misses *misses)
+{
+	struct argv_walk *walks = calloc(nr + 1, sizeof(*walks));
+	struct kh_read *reads = calloc(nr + 1, sizeof(*reads));
+	unsigned int i, n;
+	int ret = -ENOMEM;
+
+	if (!walks || !reads)
+		goto out;
+	for (i = 0; i < nr; i++)
+		walks[i].state = kh_pgwalk_start(&walks[i].walk, root_gpa,
+						 vm->kernel.levels, va[i]) ?: 1;
+	do
+		ret = argv_walks_step(vm, walks, nr, reads);
+	while (ret > 0);
+	if (ret < 0)
+		goto out;
+	for (i = 0, n = 0; i < nr; i++) {
+		struct argv_walk *w = &walks[i];
+
+		if (w->state < 0 && !w->read_failed &&
+		    !kh_pgwalk_protnone(&w->walk, w->entry, &w->xlate))
+			w->state = 0;
+		present[i] = !w->state && w->xlate.user;
+		if (present[i])
+			reads[n++] = (struct kh_read){
+				.addr = w->xlate.gpa,
+				.buf = bufs + (size_t)i * each, .len = each };
+		else if (w->read_failed)
+			misses->failed++;
+		else if (w->state < 0 && w->entry && !(w->entry & 1))
+			misses->swapped++;
+	}
+	ret = kh_gpa_fetch(vm, reads, n, NULL);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	for (i = 0, n = 0; i < nr; i++) {
+		if (!present[i])
+			continue;
+		if (reads[n].result) {
+			memset(reads[n].buf, 0, each);
+			present[i] = 0;
+			misses->failed++;
+		}
+		n++;
+	}
+out:
+	free(walks);
+	free(reads);
+	return ret;
+}
+
+/* The mm's pgd, start_brk and brk; the root of its page tables. */
 static int heap_bounds(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
-		       int32_t pid, uint64_t bounds[3], struct kh_err *err)
+		       int32_t pid, uint64_t bounds[3], uint64_t *root_gpa,
+		       struct kh_err *err)
 {
 	struct kh_read reads[] = {
 		{ .addr = mm + off[MM_PGD], .buf = &bounds[0], .len = 8 },
@@ -433,27 +508,57 @@ static int heap_bounds(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 		{ .addr = mm + off[MM_BRK], .buf = &bounds[2], .len = 8 },
 	};
 	int ret = kh_kva_fetch(vm, reads, 3, err);
+	uint64_t run;
 
 	if (ret > 0)
 		return kh_err_set(err, EFAULT, "mm_struct 0x%" PRIx64 " of task %d cannot be read",
 				  mm, pid);
-	return ret;
+	if (ret)
+		return ret;
+	if (!kh_kernel_ptr(vm, bounds[0]) ||
+	    kh_kva_to_gpa(vm, bounds[0], root_gpa, &run, NULL))
+		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
+				  bounds[0], pid);
+	return 0;
+}
+
+/*
+ * After reads through a task's page tables: the task still has its mm,
+ * so that what was read was its memory, not that of a process that
+ * exited or exec'd meanwhile, being torn down (-ENOENT, as task_mm()).
+ */
+static int still_mm(struct kh_vm *vm, const struct kh_task *task,
+		    struct kh_err *err)
+{
+	uint64_t now;
+
+	return task_mm(vm, task, &now, err) ?: kh_vm_verify(vm, err);
+}
+
+static int user_batch_failed(struct kh_vm *vm, const struct kh_task *task,
+			     int ret, const char *what, struct kh_err *err)
+{
+	if (ret == -ESRCH)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	return kh_err_set(err, -ret, "%s of task %d cannot be read", what,
+			  task->pid);
 }
 
 /*
  * The heap: start_brk..brk, as /proc/PID/maps's [heap] (brk is where the
  * process asked its end to be; the vma may reach further, to the page).
- * A walk per page, all of them level by level; a guest cannot make it
- * more than KH_HEAP_MAX / 4096 walks, and a larger heap comes back cut.
+ * A guest cannot make it more than KH_HEAP_MAX / 4096 walks, and a
+ * larger heap comes back cut.
  */
 int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
 		 struct kh_heap *heap, struct kh_err *err)
 {
-	struct argv_walk *walks = NULL;
-	struct kh_read *reads = NULL;
-	uint64_t mm, root_gpa, run, bounds[3], user_top;
+	uint64_t mm, root_gpa, bounds[3], user_top, *va = NULL;
+	struct user_misses misses = { 0 };
+	uint8_t *present = NULL;
 	const uint32_t *off;
-	unsigned int i, nr, n;
+	unsigned int i, nr;
 	int ret;
 
 	memset(heap, 0, sizeof(*heap));
@@ -463,93 +568,95 @@ int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
 	if (ret)
 		return ret == -ENOENT ? -EPROTO : ret;
 	ret = task_mm(vm, task, &mm, err);
+	if (!ret)
+		ret = heap_bounds(vm, off, mm, task->pid, bounds, &root_gpa,
+				  err);
 	if (ret)
 		return ret;
 	/* TASK_SIZE_MAX: the last user page is a guard page. */
 	user_top = (1ULL << (vm->kernel.levels == 5 ? 56 : 47)) - PAGE_SIZE;
-	ret = heap_bounds(vm, off, mm, task->pid, bounds, err);
-	if (ret)
-		return ret;
+	/* The kernel page-aligns start_brk; brk only moves up from it. */
+	if (bounds[2] < bounds[1] || bounds[1] & (PAGE_SIZE - 1) ||
+	    bounds[2] > user_top)
+		return kh_err_set(err, EFAULT, "task %d's heap 0x%" PRIx64 "..0x%" PRIx64 " is not a process's",
+				  task->pid, bounds[1], bounds[2]);
 	heap->start = bounds[1];
 	heap->brk = bounds[2];
-	/* The kernel page-aligns start_brk; brk only moves up from it. */
-	if (heap->brk < heap->start || heap->start & (PAGE_SIZE - 1) ||
-	    heap->brk > user_top) {
-		ret = kh_err_set(err, EFAULT, "task %d's heap 0x%" PRIx64 "..0x%" PRIx64 " is not a process's",
-				 task->pid, heap->start, heap->brk);
-		memset(heap, 0, sizeof(*heap));
-		return ret;
-	}
-	if (heap->brk == heap->start)
-		return kh_vm_verify(vm, err);
 	heap->len = heap->brk - heap->start;
 	if (heap->len > KH_HEAP_MAX)
 		heap->len = KH_HEAP_MAX;
-	if (!kh_kernel_ptr(vm, bounds[0]) ||
-	    kh_kva_to_gpa(vm, bounds[0], &root_gpa, &run, NULL)) {
-		memset(heap, 0, sizeof(*heap));
-		return kh_err_set(err, EFAULT, "page tables 0x%" PRIx64 " of task %d cannot be found",
-				  bounds[0], task->pid);
-	}
+	if (!heap->len)
+		return kh_vm_verify(vm, err);
 
 	nr = (heap->len + PAGE_SIZE - 1) / PAGE_SIZE;
-	heap->buf = calloc(1, (size_t)nr * PAGE_SIZE);
-	walks = calloc(nr, sizeof(*walks));
-	reads = calloc(nr, sizeof(*reads));
-	if (!heap->buf || !walks || !reads) {
+	heap->buf = calloc(nr, PAGE_SIZE);
+	va = calloc(nr, sizeof(*va));
+	present = calloc(nr, 1);
+	if (!heap->buf || !va || !present) {
 		ret = kh_err_set(err, ENOMEM, "out of memory for the %zu-byte heap of task %d",
 				 heap->len, task->pid);
 		goto out;
 	}
 	for (i = 0; i < nr; i++)
-		walks[i].state = kh_pgwalk_start(&walks[i].walk, root_gpa,
-						 vm->kernel.levels,
-						 heap->start + i * PAGE_SIZE) ?: 1;
-	do
-		ret = argv_walks_step(vm, walks, nr, reads);
-	while (ret > 0);
-	if (ret < 0)
-		goto gone;
-	for (i = 0, n = 0; i < nr; i++) {
-		const struct argv_walk *w = &walks[i];
-
-		/* Kernel pages are mapped here too: never read through. */
-		if (!w->state && w->xlate.user) {
-			reads[n++] = (struct kh_read){
-				.addr = w->xlate.gpa,
-				.buf = heap->buf + (size_t)i * PAGE_SIZE,
-				.len = PAGE_SIZE };
-			continue;
-		}
-		heap->missing++;
-		/* Not present, yet not empty: a swap entry. */
-		if (w->state < 0 && w->entry && !(w->entry & 1))
-			heap->swapped++;
+		va[i] = heap->start + i * PAGE_SIZE;
+	ret = read_user_batch(vm, root_gpa, va, nr, PAGE_SIZE, heap->buf,
+			      present, &misses);
+	if (ret) {
+		ret = user_batch_failed(vm, task, ret, "the heap", err);
+		goto out;
 	}
-	ret = kh_gpa_fetch(vm, reads, n, NULL);
-	if (ret < 0)
-		goto gone;
-	for (i = 0; i < n; i++)
-		if (reads[i].result) {
-			memset(reads[i].buf, 0, PAGE_SIZE);
-			heap->missing++;
-		}
-	ret = kh_vm_verify(vm, err);
-	goto out;
-gone:
-	ret = ret == -ESRCH ?
-	      kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
-			 (int)vm->target.pid) :
-	      kh_err_set(err, -ret, "the heap of task %d cannot be read",
-			 task->pid);
+	for (i = 0; i < nr; i++)
+		heap->missing += !present[i];
+	heap->swapped = misses.swapped;
+	heap->failed = misses.failed;
+	ret = still_mm(vm, task, err);
 out:
-	free(walks);
-	free(reads);
+	free(va);
+	free(present);
 	if (ret) {
 		free(heap->buf);
 		memset(heap, 0, sizeof(*heap));
 	}
 	return ret;
+}
+
+int kh_task_peek(struct kh_vm *vm, const struct kh_task *task,
+		 const uint64_t *va, unsigned int nr, size_t each,
+		 uint8_t *bufs, uint8_t *present, unsigned int *failed,
+		 struct kh_err *err)
+{
+	struct user_misses misses = { 0 };
+	uint64_t mm, root_gpa, bounds[3];
+	unsigned int i;
+	const uint32_t *off;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	if (each > PAGE_SIZE)
+		return kh_err_set(err, EINVAL, "a peek of %zu bytes crosses a page",
+				  each);
+	for (i = 0; i < nr; i++)
+		if ((va[i] & (PAGE_SIZE - 1)) + each > PAGE_SIZE)
+			return kh_err_set(err, EINVAL, "a peek at 0x%" PRIx64 " crosses a page",
+					  va[i]);
+	memset(bufs, 0, (size_t)nr * each);
+	memset(present, 0, nr);
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
+	ret = task_mm(vm, task, &mm, err);
+	if (!ret)
+		ret = heap_bounds(vm, off, mm, task->pid, bounds, &root_gpa,
+				  err);
+	if (ret)
+		return ret;
+	ret = nr ? read_user_batch(vm, root_gpa, va, nr, each, bufs, present,
+				   &misses) : 0;
+	if (ret)
+		return user_batch_failed(vm, task, ret, "user memory", err);
+	*failed = misses.failed;
+	return still_mm(vm, task, err);
 }
 
 /* get_mm_rss(): file + anonymous + shmem pages, each clamped at 0. */

@@ -206,7 +206,8 @@ int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
  * walkers that look for user-space structures in it (bash's history).
  * Pages that are not present read as zeros and are counted in missing:
  * never touched (a zero entry, as the top of a heap mostly is) or, with
- * an entry, swapped out (counted in swapped too).
+ * an entry, swapped out (counted in swapped too); pages whose entries or
+ * bytes could not be read read as zeros too, counted in failed.
  */
 #define KH_HEAP_MAX	(32u << 20)
 struct kh_heap {
@@ -216,15 +217,27 @@ struct kh_heap {
 	uint8_t *buf;
 	unsigned int missing;	/* pages not present */
 	unsigned int swapped;	/* of those, with a page-table entry (swap) */
+	unsigned int failed;	/* of those, whose reads failed */
 };
 
 /*
  * Reads it through the task's page tables, a batch per level for every
  * page, then every present page in one batch. -ENOENT for a task that
- * exited or exec'd, -EFAULT for an mm or page tables that cannot be
+ * exited or exec'd (before or while it was read), -EFAULT for an mm or page tables that cannot be
  * read, -ESRCH when the VM is gone. heap->buf is the caller's to free.
  */
 int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
 		 struct kh_heap *heap, struct kh_err *err);
+
+/*
+ * each bytes (within a page) at each of va[0..nr) of the task's memory
+ * into bufs + i * each, in the batches kh_task_heap() reads in;
+ * present[i] 0 where the page is not present or its read failed (its
+ * bytes zero), *failed counting the latter. Errors as kh_task_heap().
+ */
+int kh_task_peek(struct kh_vm *vm, const struct kh_task *task,
+		 const uint64_t *va, unsigned int nr, size_t each,
+		 uint8_t *bufs, uint8_t *present, unsigned int *failed,
+		 struct kh_err *err);
 
 #endif /* KH_TOOLKIT_H */

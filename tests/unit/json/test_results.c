@@ -404,6 +404,28 @@ static void test_bash(void)
 	       "{\"pid\":149,\"comm\":\"ba?sh\",\"time\":1796569456,\"command\":\"echo ??[2J\",\"addr\":\"0x562ead81f100\",\"in_list\":false}]");
 }
 
+/* ELF objects: the type by name, null for what was not resident. */
+static void test_elfs(void)
+{
+	struct kh_elf elfs[] = {
+		{ .pid = 149, .comm = "bash", .start = 0x562e7aa55000,
+		  .end = 0x562e7ab8a000, .inode = 12, .path = "/usr/local/bin/bash",
+		  .type = 3, .bits = 64, .resident = 1, .exe = 1 },
+		{ .pid = 149, .comm = "bash", .start = 0x7f8e5fbc5000,
+		  .end = 0x7f8e5fd9a000, .inode = 13, .path = "/lib/\xff\x1b",
+		  .type = 0x1234, .bits = 32, .resident = 1 },
+		{ .pid = 150, .comm = "kh-leaf", .start = 0x400000,
+		  .end = 0x4df000, .inode = 14, .path = "/bin/khguest",
+		  .type = 2, .bits = 64, .exe = 1 },
+	};
+	struct kh_elf_list list = { .nr = 3, .elfs = elfs };
+
+	expect("elfs", kh_json_elfs(&list),
+	       "[{\"pid\":149,\"comm\":\"bash\",\"start\":\"0x562e7aa55000\",\"end\":\"0x562e7ab8a000\",\"path\":\"/usr/local/bin/bash\",\"inode\":12,\"type\":\"DYN\",\"bits\":64,\"exe\":true},"
+	       "{\"pid\":149,\"comm\":\"bash\",\"start\":\"0x7f8e5fbc5000\",\"end\":\"0x7f8e5fd9a000\",\"path\":\"/lib/??\",\"inode\":13,\"type\":4660,\"bits\":32,\"exe\":false},"
+	       "{\"pid\":150,\"comm\":\"kh-leaf\",\"start\":\"0x400000\",\"end\":\"0x4df000\",\"path\":\"/bin/khguest\",\"inode\":14,\"type\":null,\"bits\":null,\"exe\":true}]");
+}
+
 int main(void)
 {
 	expect("tasks", kh_json_tasks(&task_list), tasks_want);
@@ -415,6 +437,7 @@ int main(void)
 	test_environ();
 	test_creds();
 	test_bash();
+	test_elfs();
 	expect("ifaces", kh_json_ifaces(&iface_list), ifaces_want);
 	/* comm by pid: the task list sorted by pid, as keyhole lsof has it. */
 	expect("files", kh_json_files(&file_list, &task_list), files_want);

@@ -20,6 +20,7 @@
 #include "../../tools/keyhole/render_environ.c"
 #include "../../tools/keyhole/render_creds.c"
 #include "../../tools/keyhole/render_bash.c"
+#include "../../tools/keyhole/render_elfs.c"
 #include "../../tools/keyhole/render_check.c"
 #include "../../tools/keyhole/render_vm.c"
 #include "../../tools/keyhole/render_network.c"
@@ -454,6 +455,20 @@ static const char bash_want[] =
 	"149 bash 2026-12-06 15:04:15 echo first\n"
 	"149 bash 2026-12-06 15:04:16 printf '%s' 'caf?""?' ?[2J\n";
 
+/* ELF objects: one resident, one whose header was not. */
+static struct kh_elf elf_objects[] = {
+	{ .pid = 149, .comm = "bash", .start = 0x562e7aa55000,
+	  .end = 0x562e7ab8a000, .inode = 12, .path = "/usr/local/bin/bash",
+	  .type = 3, .bits = 64, .resident = 1, .exe = 1 },
+	{ .pid = 150, .comm = "kh-leaf", .start = 0x400000, .end = 0x4df000,
+	  .inode = 14, .path = "/bin/kh\x1bguest", .type = 2, .exe = 1 },
+};
+static struct kh_elf_list elf_list = { .nr = 2, .elfs = elf_objects };
+static const char elfs_want[] =
+	"PID COMM    START          END            TYPE EXE PATH\n"
+	"149 bash    0x562e7aa55000 0x562e7ab8a000 DYN  yes /usr/local/bin/bash\n"
+	"150 kh-leaf 0x400000       0x4df000       ?    yes /bin/kh?guest\n";
+
 /* A list as the document its query makes: {key: list, ...}. */
 static json_t *listing(const char *key, json_t *list)
 {
@@ -498,12 +513,12 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
-		render_bash,
+		render_bash, render_elfs,
 		render_check, render_mounts, render_ebpf,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds", "bash", "findings", "checks", "mounts", "progs", "maps",
+		"techniques", "dmesg", "envars", "creds", "bash", "elfs", "libs", "findings", "checks", "mounts", "progs", "maps",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -756,6 +771,10 @@ int main(void)
 	expect("ebpf", kh_json_ebpf(&bpf_list), render_ebpf, ebpf_want);
 	expect("bash", listing("bash", kh_json_bash(&bash_list)), render_bash,
 	       bash_want);
+	expect("elfs", listing("elfs", kh_json_elfs(&elf_list)), render_elfs,
+	       elfs_want);
+	expect("libs", listing("libs", kh_json_elfs(&elf_list)), render_elfs,
+	       elfs_want);
 	malformed();
 	forest();
 	table_options();

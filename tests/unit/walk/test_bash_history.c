@@ -2,8 +2,10 @@
 /*
  * Proves: kh_hist_scan (broker/lib/walk/bash_history.c) finds readline's
  * history entries in a heap laid out as glibc and readline lay it out,
- * in the order of the history list, not of their addresses; puts entries
- * the list does not hold after it, by time; and that a hostile heap gets
+ * in the order of the history list, not of their addresses (the longest
+ * run of pointers to entries that ends in NULL: not a stale shorter copy,
+ * not a run without its NULL, not a stray pointer); puts entries the list
+ * does not hold after it, by time; and that a hostile heap gets
  * no entry it did not earn: pointers that miss a timestamp or leave the
  * heap, a "timestamp" too long for a time_t, a line that runs off the
  * heap, a list that names an entry twice, a command past the cap (cut
@@ -108,9 +110,10 @@ static void unlisted(void)
 	put_entry("late", "#30");
 	put_entry("early", "#10");
 	b = put_entry("listed too", "#21");
-	list = alloc(16);
+	list = alloc(24);
 	put_word(list, BASE + a);
 	put_word(list + 8, BASE + b);
+	put_word(list + 16, 0);
 	CHECK(!kh_hist_scan(heap, top, BASE, &scan), "scan");
 	CHECK(scan.nr == 4 && scan.listed == 2, "%u entries, %u listed",
 	      scan.nr, scan.listed);
@@ -118,6 +121,62 @@ static void unlisted(void)
 	      !strcmp(command(&scan, 3), "late") &&
 	      !scan.entries[2].in_list && scan.entries[1].in_list,
 	      "unlisted order: %s, %s", command(&scan, 2), command(&scan, 3));
+	free(scan.entries);
+}
+
+/*
+ * The list is the longest NULL-terminated run: not a stale, shorter copy
+ * (an array readline outgrew), not a longer run without its NULL, and
+ * not one stray pointer when there are more entries.
+ */
+static void stale_list(void)
+{
+	struct kh_hist_scan scan;
+	size_t e[4], old, stray, cur, unended;
+	unsigned int i;
+
+	reset();
+	e[0] = put_entry("one", "#1");
+	e[1] = put_entry("two", "#2");
+	e[2] = put_entry("three", "#3");
+	e[3] = put_entry("four", "#123456789012345678");
+	/* The freed copy: its first two words are malloc's now. */
+	old = alloc(5 * 8);
+	put_word(old, 0x1111);
+	put_word(old + 8, 0x2222);
+	put_word(old + 16, BASE + e[3]);
+	put_word(old + 24, BASE + e[2]);
+	put_word(old + 32, 0);
+	stray = alloc(16);
+	put_word(stray, BASE + e[0]);
+	put_word(stray + 8, 0);
+	/* Five pointers with no NULL after them: no list. */
+	unended = alloc(6 * 8);
+	for (i = 0; i < 5; i++)
+		put_word(unended + i * 8, BASE + e[i % 4]);
+	put_word(unended + 40, 0x3333);
+	cur = alloc(5 * 8);
+	put_word(cur, BASE + e[3]);
+	put_word(cur + 8, BASE + e[2]);
+	put_word(cur + 16, BASE + e[0]);
+	put_word(cur + 24, BASE + e[1]);
+	put_word(cur + 32, 0);
+	CHECK(!kh_hist_scan(heap, top, BASE, &scan), "scan");
+	CHECK(scan.nr == 4 && scan.listed == 4, "%u entries, %u listed",
+	      scan.nr, scan.listed);
+	CHECK(!strcmp(command(&scan, 0), "four") &&
+	      scan.entries[0].time == 123456789012345678LL &&
+	      !strcmp(command(&scan, 1), "three") &&
+	      !strcmp(command(&scan, 2), "one") &&
+	      !strcmp(command(&scan, 3), "two"),
+	      "order: %s first", command(&scan, 0));
+	free(scan.entries);
+
+	/* Only the stray pointer and the stale copy: the copy. */
+	put_word(cur + 32, 0x4444);
+	CHECK(!kh_hist_scan(heap, top, BASE, &scan), "scan");
+	CHECK(scan.listed == 2 && !strcmp(command(&scan, 0), "four"),
+	      "%u listed, the first %s", scan.listed, command(&scan, 0));
 	free(scan.entries);
 }
 
@@ -148,9 +207,10 @@ static void hostile(void)
 	put_entry("no digits", "#");
 	/* The one good entry, named twice by a list. */
 	e = put_entry("good", "#5");
-	list = alloc(16);
+	list = alloc(24);
 	put_word(list, BASE + e);
 	put_word(list + 8, BASE + e);
+	put_word(list + 16, 0);
 	/* Last: a line that runs off the heap's end, with no NUL. */
 	s = put_string("#6");
 	e = alloc(24);
@@ -237,6 +297,7 @@ int main(void)
 	CHECK(heap, "out of memory");
 	list_order();
 	unlisted();
+	stale_list();
 	hostile();
 	long_command();
 	budget();
