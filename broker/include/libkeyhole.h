@@ -679,6 +679,13 @@ struct kh_finding {
 	char target_sym[128];	/* "symbol+0x10", "module+0x40", or "" */
 	char owner[64];		/* the module that holds target, or "" */
 	char expected[128];	/* what it should be, or "" */
+	/* Hooks (kprobes, ftrace, netfilter), as kh_hooks() lists them too: */
+	char hooked[128];	/* the probed or traced code, "ipv4 LOCAL_IN" */
+	char role[16];		/* "pre", "post", "kretprobe", "entry"; "func",
+				 * "saved_func"; "hook" */
+	int32_t priority;	/* a netfilter hook's */
+	uint32_t netns;		/* its network namespace's inode number */
+	int suspect;		/* kh_check() reports it (always, there) */
 };
 struct kh_check_status {
 	int ran;		/* the check could run on this kernel */
@@ -696,6 +703,19 @@ struct kh_check_report {
 int kh_check(struct kh_vm *vm, unsigned int mask,
 	     struct kh_check_report **reportp, struct kh_err *err);
 void kh_check_report_free(struct kh_check_report *report);
+
+/*
+ * Every hook the kprobes, ftrace and netfilter checks look at, whether it
+ * is a finding or not (Volatility's kprobes, tracing.ftrace and
+ * netfilter listings): mask bits (1 << KH_CHECK_KPROBES, _FTRACE,
+ * _NETFILTER), 0 for the three. One finding per handler: a kprobe's
+ * pre, post and kretprobe handlers, an ftrace_ops's callback (and its
+ * saved_func when a pid filter put another in front), each netfilter
+ * hook of every network namespace; suspect where kh_check() would
+ * report it, target_sym naming the code in the kernel or a module.
+ */
+int kh_hooks(struct kh_vm *vm, unsigned int mask,
+	     struct kh_check_report **reportp, struct kh_err *err);
 
 /* Network interfaces of the initial network namespace. */
 #define KH_IFADDR_MAX 16
@@ -1186,6 +1206,15 @@ json_t *kh_json_creds(const struct kh_cred_list *list);
 json_t *kh_json_bash(const struct kh_bash_list *list);
 
 /*
+ * A kh_hooks() report's hooks of one kind (check): [{"addr" (the kprobe,
+ * ftrace_ops or nf_hook_entry), "hooked", "role", "target",
+ * "target_symbol", "owner", "suspect", "what"}, and for netfilter
+ * "priority" and "netns"].
+ */
+json_t *kh_json_hooks(const struct kh_check_report *report,
+		      enum kh_check_id check);
+
+/*
  * [{"pid", "comm", "start", "end" (hex), "path" (as a map's), "inode",
  * "type" ("EXEC", "DYN", "REL", "CORE", another e_type as a number, or
  * null when not resident), "bits" (32, 64, or null), "exe"}].
@@ -1321,7 +1350,7 @@ json_t *kh_json_crawl(const struct kh_crawl *crawl, unsigned int iteration,
  * it, before keyhole adds "technique": an object that says how the reads
  * went (kh_json_result()), a list under the name of the command that
  * shows it ({"ps": [...]}, "lsof", "lsmod", "ifconfig", "maps", "dmesg", "envars", "kallsyms", "creds",
- * "bash", "elfs", "libs", "techniques"; netstat's under "ss"), sorted the way the command shows
+ * "bash", "elfs", "libs", "kprobes", "ftrace", "netfilter", "techniques"; netstat's under "ss"), sorted the way the command shows
  * it (ps by tgid then pid, lsof by pid then fd).
  *
  * The name and the arguments are checked before the VM is touched, so a

@@ -251,6 +251,6 @@ void commands_dispatch(struct client *c, struct kh_proto_request *req)
 		do_query(c, req);
 	else
 		client_send(c, kh_proto_error(KH_ERR_NO_COMMAND, req->id,
-			"unknown command '%.64s' (list, watch, unwatch, ram, pause, resume, or a query: ps, vm, info, mem, lsmod, dmesg, mounts, ebpf, kallsyms, ifconfig, lsof, envars, creds, bash, elfs, libs, check, netstat, maps, techniques, crawl)",
+			"unknown command '%.64s' (list, watch, unwatch, ram, pause, resume, or a query: ps, vm, info, mem, lsmod, dmesg, mounts, ebpf, kallsyms, ifconfig, lsof, envars, creds, bash, elfs, libs, check, kprobes, ftrace, netfilter, netstat, maps, techniques, crawl)",
 			req->execute));
 }

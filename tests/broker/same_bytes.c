@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	static const char *const commands[] = {
 		"ps", "ps -T", "vm", "info", "mem", "lsmod", "dmesg", "ifconfig",
 		"netstat", "lsof", "lsof -p 1", "maps 1", "envars",
-		"envars -p 1", "creds", "bash", "elfs", "libs -p 1", "kallsyms -m sys_", "check", "mounts", "ebpf", "techniques",
+		"envars -p 1", "creds", "bash", "elfs", "libs -p 1", "kprobes", "ftrace", "netfilter", "kallsyms -m sys_", "check", "mounts", "ebpf", "techniques",
 		"crawl --summary", "crawl --count 1", NULL,
 	};
 	const char *broker = broker_socket();

@@ -13,7 +13,8 @@
  * crawl is also encoded as keyhole crawl prints it (kh_json_crawl), so
  * the encoders see every corruption of the strings they make printable,
  * and followed by the views a crawl does not make (dmesg, check, mounts,
- * ebpf, bash, elfs), each through its query. All of it twice: through the image's
+ * ebpf, bash, elfs, and the hooks' listings), each through its
+ * query. All of it twice: through the image's
  * mapping, and through a copy of its ops that reads in batches past a
  * page cache, as pvreadv does, so that the walks' read-ahead meets the
  * corruption too. Reads larger than a page are recorded as the pages
@@ -67,7 +68,8 @@ static int recording_read(struct kh_access *acc, struct kh_read *reads,
 static void crawl_one_way(void)
 {
 	static const char *const views[] = { "dmesg", "check", "mounts", "ebpf", "bash",
-					     "elfs" };
+					     "elfs", "kprobes", "ftrace",
+					     "netfilter" };
 	struct kh_crawl *crawl;
 	unsigned int i;
 	struct kh_err err = { 0 };

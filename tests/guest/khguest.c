@@ -814,9 +814,9 @@ static int kh_bash(void)
 	if (!to)
 		die("fdopen");
 	bash_type(to);
-	/* ~50 s: /init waits 60 s for every program to be ready. */
+	/* ~110 s: /init waits 120 s for every program to be ready. */
 	for (i = 0; access(BASH_HISTORY, F_OK); i++) {
-		if (i >= 500 || waitpid(pid, NULL, WNOHANG) == pid)
+		if (i >= 1100 || waitpid(pid, NULL, WNOHANG) == pid)
 			die("bash wrote no %s", BASH_HISTORY);
 		nanosleep(&tick, NULL);
 	}

@@ -19,7 +19,9 @@
  * 4. --only runs one check. `crawl --check` carries the same findings in
  * its record, and a keyholed of the test's own, watching the VM with
  * "check" since before the attack, announces each of the seven as a
- * finding-appeared event.
+ * finding-appeared event. `keyhole kprobes`, `ftrace` and `netfilter`
+ * list every hook their checks examined, none suspect on the clean
+ * guest, khrootkit's (and only it) suspect after the attack.
  *
  * It changes the guest for good, so tests/run runs it after every other
  * test of the guest (attack_* phase).
@@ -98,6 +100,87 @@ static long long examined(const json_t *doc, const char *name)
 	return json_integer_value(json_object_get(c, "examined"));
 }
 
+/*
+ * The listing of one kind of hook (kprobes, ftrace, netfilter): exit 0,
+ * as many as its check examined (a netfilter hook or an ftrace_ops is
+ * one row), each with its code named; the suspect ones
+ * counted in *suspects, and the one whose target is want (if any) given.
+ */
+static const json_t *hooks_listed(const struct guest *g, const char *kind,
+				  long long examined, unsigned long long want,
+				  int *suspects, json_t **docp)
+{
+	const json_t *h, *wanted = NULL;
+	int status;
+	size_t i;
+	json_t *doc = keyhole_json_whole(&status, "%s %d", kind, g->pid);
+	json_t *list = doc_list(doc, kind);
+
+	CHECK(status == 0, "keyhole %s: exit %d", kind, status);
+	/* A kprobe has a row per handler, an aggregate probe none. */
+	CHECK(!strcmp(kind, "kprobes") ||
+	      json_array_size(list) == (size_t)examined,
+	      "keyhole %s lists %zu hooks, its check examined %lld", kind,
+	      json_array_size(list), examined);
+	*suspects = 0;
+	json_array_foreach(list, i, h) {
+		CHECK(hexval(h, "target") && str(h, "target_symbol")[0] &&
+		      str(h, "role")[0],
+		      "keyhole %s: a hook without its code named: %s", kind,
+		      json_dumps(h, 0));
+		*suspects += json_is_true(json_object_get(h, "suspect"));
+		if (want && hexval(h, "target") == want)
+			wanted = h;
+	}
+	*docp = doc;
+	return wanted;
+}
+
+static void clean_hooks(const struct guest *g, const json_t *check)
+{
+	static const char *const kinds[] = { "kprobes", "ftrace", "netfilter" };
+	unsigned int k;
+	int suspects;
+	json_t *doc;
+
+	for (k = 0; k < 3; k++) {
+		hooks_listed(g, kinds[k], examined(check, kinds[k]), 0,
+			     &suspects, &doc);
+		CHECK(!suspects, "keyhole %s on a clean guest: %d suspect: %s",
+		      kinds[k], suspects, json_dumps(doc, 0));
+		json_decref(doc);
+	}
+}
+
+/* After the attack: each listing holds khrootkit's hook, suspect. */
+static void attacked_hooks(const struct guest *g, const json_t *check,
+			   const struct attack *a)
+{
+	static const char *const kinds[] = { "kprobes", "ftrace", "netfilter" };
+	const unsigned long long want[] = { 0, a->ftrace, a->nf };
+	const char *const hooked[] = { "", "__x64_sys_syncfs", "ipv4 LOCAL_IN" };
+	const json_t *h;
+	unsigned int k;
+	int suspects;
+	json_t *doc;
+
+	for (k = 0; k < 3; k++) {
+		h = hooks_listed(g, kinds[k], examined(check, kinds[k]),
+				 want[k], &suspects, &doc);
+		CHECK(suspects == 1 && (!want[k] || h),
+		      "keyhole %s after the attack: %d suspect, khrootkit's 0x%llx %s: %s",
+		      kinds[k], suspects, want[k], h ? "listed" : "missing",
+		      json_dumps(doc, 0));
+		CHECK(!h || (json_is_true(json_object_get(h, "suspect")) &&
+			     !strcmp(str(h, "owner"), "khrootkit (hidden)") &&
+			     strstr(str(h, "hooked"), hooked[k])),
+		      "keyhole %s: khrootkit's hook is listed as %s", kinds[k],
+		      json_dumps(h, 0));
+		json_decref(doc);
+	}
+	printf("kprobes, ftrace, netfilter: every hook listed, khrootkit's suspect\n");
+}
+
 static void clean(const struct guest *g)
 {
 	char *mods = guest_truth(g, "modules"), *p;
@@ -123,9 +206,7 @@ static void clean(const struct guest *g)
 	      examined(doc, "idt"));
 	CHECK(examined(doc, "malfind") >= 15,
 	      "malfind read only %lld processes' maps", examined(doc, "malfind"));
-	examined(doc, "kprobes");
-	examined(doc, "ftrace");
-	examined(doc, "netfilter");
+	clean_hooks(g, doc);
 	printf("clean: no findings; %lld modules, %lld pids, %lld syscalls, 256 gates, %lld processes' maps compared\n",
 	       nr_mods, examined(doc, "hidden_processes"),
 	       examined(doc, "syscalls"), examined(doc, "malfind"));
@@ -380,6 +461,8 @@ int main(int argc, char **argv)
 		CHECK(status == 4, "check after the attack (%s): exit %d",
 		      techniques[i][0] ? techniques[i] : "default", status);
 		found_all(techniques[i][0] ? techniques[i] : "default", doc, &a);
+		if (!i)
+			attacked_hooks(&g, doc, &a);
 		json_decref(doc);
 	}
 

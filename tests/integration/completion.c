@@ -93,7 +93,8 @@ int main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"list", "ps", "vm", "info", "mem", "lsmod", "dmesg", "ifconfig", "ip",
-		"addr", "lsof", "envars", "creds", "bash", "elfs", "libs", "check", "mounts", "ebpf", "kallsyms",
+		"addr", "lsof", "envars", "creds", "bash", "elfs", "libs", "check", "kprobes", "ftrace",
+		"netfilter", "mounts", "ebpf", "kallsyms",
 		"ss", "netstat", "maps", "techniques", "crawl", "watch", NULL,
 	};
 	static const char *const ps_th[] = { "--threads", NULL };

@@ -135,6 +135,12 @@ static void compare(const char *what, const json_t *list, int with_exe,
 		    const struct truth_pid *after, int nr_after)
 {
 	int i, compared = 0, dynamic = 0;
+	const json_t *e;
+	size_t k;
+
+	json_array_foreach(list, k, e)
+		CHECK(with_exe || !json_is_true(json_object_get(e, "exe")),
+		      "%s lists an executable: %s", what, json_dumps(e, 0));
 
 	for (i = 0; i < nr_before; i++) {
 		const char *a = lines_of(after, nr_after, before[i].pid);

@@ -7,7 +7,8 @@
  * list (every long-lived process of the truth daemon's ps with the same
  * comm, parent and uid, and nothing the guest does not have, bar the
  * guest's churn), and the memory-only commands (`lsmod -t agent`, dmesg,
- * kallsyms, envars, creds, bash, elfs, libs, check, mounts, ebpf) fail with a clear reason instead of crashing or
+ * kallsyms, envars, creds, bash, elfs, libs, check, kprobes, ftrace,
+ * netfilter, mounts, ebpf) fail with a clear reason instead of crashing or
  * printing nothing.
  */
 #include "technique.h"
@@ -33,7 +34,8 @@ static const struct truth_task *find_task(const struct truth_task *tasks,
 int main(int argc, char **argv)
 {
 	static const char *const memory_only[] = {
-		"lsmod", "dmesg", "kallsyms", "envars", "creds", "bash", "elfs", "libs", "check",
+		"lsmod", "dmesg", "kallsyms", "envars", "creds", "bash", "elfs", "libs", "check", "kprobes",
+		"ftrace", "netfilter",
 		"mounts", "ebpf",
 	};
 	struct truth_task *truth, *before;

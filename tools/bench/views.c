@@ -83,6 +83,7 @@ static const struct view views[] = {
 	{ "creds", "creds", NULL, NULL },
 	{ "bash", "bash", NULL, NULL },
 	{ "elfs", "elfs", NULL, NULL },
+	{ "netfilter", "netfilter", NULL, NULL },
 	{ "check (all eight)", "check", NULL, NULL },
 	{ "check --only hidden_processes", "check", "{\"only\": \"hidden_processes\"}", NULL },
 	{ "check --only hidden_modules", "check", "{\"only\": \"hidden_modules\"}", NULL },

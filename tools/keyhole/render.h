@@ -23,7 +23,7 @@
 extern const struct table_column ps_columns[], lsof_columns[],
 	ss_columns[], lsmod_columns[], list_columns[], envars_columns[],
 	creds_columns[], check_columns[], mounts_columns[], ebpf_columns[],
-	bash_columns[], elfs_columns[];
+	bash_columns[], elfs_columns[], hooks_columns[];
 
 /* render_processes.c */
 void render_ps(const json_t *doc, FILE *out);
@@ -37,6 +37,7 @@ void render_bash(const json_t *doc, FILE *out);
 void render_elfs(const json_t *doc, FILE *out);
 void render_creds(const json_t *doc, FILE *out);
 /* render_check.c */
+void render_hooks(const json_t *doc, FILE *out);
 void render_check(const json_t *doc, FILE *out);
 /* render_system.c */
 void render_info(const json_t *doc, FILE *out);

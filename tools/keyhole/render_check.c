@@ -65,3 +65,60 @@ void render_check(const json_t *doc, FILE *out)
 			field_str(c, "problem"));
 	}
 }
+
+/*
+ * kprobes, ftrace, netfilter as text: one row per hook, as Volatility's
+ * plugins list them: what is hooked, by which handler, the code it runs
+ * (symbol+offset in the kernel or a module) and whether keyhole check
+ * would report it.
+ */
+const struct table_column hooks_columns[] = {
+	{ "HOOKED", 0, "the probed or traced code; a netfilter hook's family and hook" },
+	{ "ROLE", 0, "pre, post, kretprobe, entry; func, saved_func; hook" },
+	{ "PRIO", TABLE_RIGHT, "a netfilter hook's priority" },
+	{ "NETNS", TABLE_RIGHT, "its network namespace's inode number" },
+	{ "TARGET", 0, "the code it runs: symbol+offset or module+offset" },
+	{ "OWNER", 0, "the module that holds it, or -" },
+	{ "SUSPECT", 0, "yes when keyhole check reports it" },
+	{ "ADDR", TABLE_HIDDEN, "the kprobe, ftrace_ops or nf_hook_entry" },
+	{ NULL },
+};
+
+void render_hooks(const json_t *doc, FILE *out)
+{
+	static const char *const keys[] = { "kprobes", "ftrace", "netfilter" };
+	const json_t *hooks = NULL, *h;
+	struct table *t = table_new(hooks_columns);
+	unsigned int k;
+	size_t i;
+
+	for (k = 0; !hooks && k < 3; k++)
+		hooks = json_object_get(doc, keys[k]);
+	json_array_foreach(hooks, i, h) {
+		int nf = json_object_get(h, "priority") != NULL;
+		char prio[16] = "-", netns[16] = "-";
+		const char *owner = field_str(h, "owner");
+		const char *cells[] = {
+			field_str(h, "hooked")[0] ? field_str(h, "hooked") :
+						    "(all)",
+			field_str(h, "role"), prio, netns,
+			field_str(h, "target_symbol")[0] ?
+				field_str(h, "target_symbol") :
+				field_str(h, "target"),
+			owner[0] ? owner : "-",
+			json_is_true(json_object_get(h, "suspect")) ? "yes" :
+								      "no",
+			field_str(h, "addr"),
+		};
+
+		if (nf) {
+			snprintf(prio, sizeof(prio), "%" PRId64,
+				 (int64_t)field_int(h, "priority"));
+			snprintf(netns, sizeof(netns), "%" PRId64,
+				 (int64_t)field_int(h, "netns"));
+		}
+		table_row(t, cells);
+	}
+	table_print(t, out);
+	table_free(t);
+}

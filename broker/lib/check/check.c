@@ -66,6 +66,9 @@ int kh_check_found(struct kh_check_ctx *cx, enum kh_check_id id,
 	}
 	r->findings[r->nr] = *f;
 	r->findings[r->nr].check = id;
+	/* kh_hooks() lists what is not suspect too, and says which. */
+	if (!cx->list_hooks)
+		r->findings[r->nr].suspect = 1;
 	r->nr++;
 	return 0;
 }
@@ -212,11 +215,11 @@ static int kh_vm_verify_end(struct kh_vm *vm, int ret, struct kh_err *err)
 	return ret ? ret : vret;
 }
 
-int kh_check(struct kh_vm *vm, unsigned int mask,
-	     struct kh_check_report **reportp, struct kh_err *err)
+static int run_checks(struct kh_vm *vm, unsigned int mask, int list_hooks,
+		      struct kh_check_report **reportp, struct kh_err *err)
 {
 	struct kh_err none;
-	struct kh_check_ctx cx = { .vm = vm };
+	struct kh_check_ctx cx = { .vm = vm, .list_hooks = list_hooks };
 	unsigned int i;
 	int ret = 0;
 
@@ -263,4 +266,25 @@ int kh_check(struct kh_vm *vm, unsigned int mask,
 	}
 	*reportp = cx.report;
 	return 0;
+}
+
+int kh_check(struct kh_vm *vm, unsigned int mask,
+	     struct kh_check_report **reportp, struct kh_err *err)
+{
+	return run_checks(vm, mask, 0, reportp, err);
+}
+
+#define HOOK_CHECKS	(1u << KH_CHECK_KPROBES | 1u << KH_CHECK_FTRACE | \
+			 1u << KH_CHECK_NETFILTER)
+
+int kh_hooks(struct kh_vm *vm, unsigned int mask,
+	     struct kh_check_report **reportp, struct kh_err *err)
+{
+	struct kh_err none;
+
+	if (mask & ~HOOK_CHECKS)
+		return kh_err_set(err ?: &none, EINVAL,
+				  "kh_hooks lists kprobes, ftrace and netfilter hooks only (0x%x asked for)",
+				  mask);
+	return run_checks(vm, mask ?: HOOK_CHECKS, 1, reportp, err);
 }

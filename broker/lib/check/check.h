@@ -56,6 +56,7 @@ struct kh_check_ctx {
 	unsigned int nr_ranges;
 	struct kh_task_list *tasks;	/* processes, walked once, or NULL */
 	struct kh_err *err;
+	int list_hooks;			/* kh_hooks(): every hook is found */
 };
 
 /* Appends a finding of check id (-ENOMEM). */

@@ -25,6 +25,10 @@
  *   from, for the priority). A hook function outside the kernel's text
  *   and outside every listed module is a finding (iptables and nftables
  *   register from listed modules).
+ *
+ * kh_hooks() runs the same walks with every hook found (cx->list_hooks),
+ * each named by its code wherever it is, and marked suspect where the
+ * check would report it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -58,16 +62,30 @@ static const char *const nf_hook_names[] = {
 static int suspect(struct kh_check_ctx *cx, uint64_t target,
 		   struct kh_finding *f, int *found)
 {
-	int ret;
+	int ret, in_text;
 
 	*found = 0;
-	if (!target || kh_check_in_text(cx, target))
+	if (!target)
+		return 0;
+	in_text = kh_check_in_text(cx, target);
+	if (in_text && !cx->list_hooks)
 		return 0;
 	ret = kh_check_describe(cx, target, f);
 	if (ret)
 		return ret;
-	*found = !f->owner[0] || strstr(f->owner, " (hidden)");
+	f->suspect = !in_text &&
+		     (!f->owner[0] || strstr(f->owner, " (hidden)"));
+	*found = f->suspect || cx->list_hooks;
 	return 0;
+}
+
+/* Where a hook's code is, for its sentence. */
+static const char *holder(const struct kh_finding *f)
+{
+	if (f->owner[0])
+		return f->owner;
+	return f->suspect ? "memory outside the kernel's text" :
+			    "the kernel's text";
 }
 
 enum {
@@ -103,6 +121,8 @@ static int check_probe(struct kp_walk *w, uint64_t kp, int *aggr)
 	static const char *const kinds[] = {
 		"pre", "post", "kretprobe", "kretprobe entry",
 	};
+	static const char *const roles[] = { "pre", "post", "kretprobe",
+					     "entry" };
 	struct kh_check_ctx *cx = w->cx;
 	const uint32_t *off = w->off;
 	uint64_t addr = 0, handlers[4] = { 0 };
@@ -167,9 +187,11 @@ static int check_probe(struct kp_walk *w, uint64_t kp, int *aggr)
 			snprintf(at, sizeof(at), "0x%" PRIx64, addr);
 		snprintf(f.what, sizeof(f.what),
 			 "a kprobe on %s has its %s handler in %s", at, kinds[i],
-			 f.owner[0] ? f.owner : "memory outside the kernel's text");
+			 holder(&f));
 		snprintf(f.expected, sizeof(f.expected),
 			 "handlers in the kernel's text or a listed module");
+		snprintf(f.hooked, sizeof(f.hooked), "%s", at);
+		snprintf(f.role, sizeof(f.role), "%s", roles[i]);
 		ret = kh_check_found(cx, KH_CHECK_KPROBES, &f);
 		if (ret)
 			return ret;
@@ -324,12 +346,33 @@ static void traced(struct kh_check_ctx *cx, const uint32_t *off,
 	}
 }
 
+/* One callback of an ftrace_ops: a finding if suspect (or listed). */
+static int ftrace_callback(struct kh_check_ctx *cx, const uint32_t *off,
+			   uint64_t ops, uint64_t func, const char *role)
+{
+	struct kh_finding f = { .addr = ops };
+	char at[140];
+	int ret, found;
+
+	ret = suspect(cx, func, &f, &found);
+	if (ret || !found)
+		return ret;
+	traced(cx, off, ops, at, sizeof(at));
+	snprintf(f.what, sizeof(f.what), "an ftrace hook%s%s calls %s",
+		 at[0] ? " on " : "", at, holder(&f));
+	snprintf(f.expected, sizeof(f.expected),
+		 "callbacks in the kernel's text or a listed module");
+	snprintf(f.hooked, sizeof(f.hooked), "%s", at);
+	snprintf(f.role, sizeof(f.role), "%s", role);
+	return kh_check_found(cx, KH_CHECK_FTRACE, &f);
+}
+
 int kh_check_ftrace(struct kh_check_ctx *cx)
 {
 	struct kh_addr_set seen = { 0 };
 	const uint32_t *off;
 	uint64_t head, end, ops;
-	int ret = 0, bad = 0, found;
+	int ret = 0, bad = 0;
 
 	if (!cx->have_text)
 		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
@@ -346,9 +389,7 @@ int kh_check_ftrace(struct kh_check_ctx *cx)
 		return kh_check_problem(cx, KH_CHECK_FTRACE, 0,
 					"ftrace_ops_list cannot be read");
 	while (!ret && ops != end) {
-		struct kh_finding f = { .addr = ops };
 		uint64_t func, saved = 0;
-		char at[140];
 
 		if (!kh_kernel_ptr_aligned(cx->vm, ops, 8) ||
 		    seen.nr >= MAX_FTRACE_OPS) {
@@ -368,22 +409,11 @@ int kh_check_ftrace(struct kh_check_ctx *cx)
 			break;
 		}
 		cx->report->checks[KH_CHECK_FTRACE].examined++;
-		ret = suspect(cx, func, &f, &found);
-		if (!ret && !found && saved && saved != func) {
-			memset(&f, 0, sizeof(f));
-			f.addr = ops;
-			ret = suspect(cx, saved, &f, &found);
-		}
-		if (!ret && found) {
-			traced(cx, off, ops, at, sizeof(at));
-			snprintf(f.what, sizeof(f.what),
-				 "an ftrace hook%s%s calls %s", at[0] ? " on " : "",
-				 at, f.owner[0] ? f.owner :
-				 "memory outside the kernel's text");
-			snprintf(f.expected, sizeof(f.expected),
-				 "callbacks in the kernel's text or a listed module");
-			ret = kh_check_found(cx, KH_CHECK_FTRACE, &f);
-		}
+		ret = ftrace_callback(cx, off, ops, func, "func");
+		/* A pid filter's ftrace_pid_func in front of the callback. */
+		if (!ret && saved && saved != func)
+			ret = ftrace_callback(cx, off, ops, saved,
+					      "saved_func");
 		if (!ret && kh_kva_u64(cx->vm, ops + off[OPS_NEXT], &ops)) {
 			bad = 1;
 			break;
@@ -480,10 +510,14 @@ static int check_entries(struct nf_walk *w, uint32_t inum,
 		snprintf(f.what, sizeof(f.what),
 			 "netfilter %s %s hook (priority %d, netns %u) in %s",
 			 family, hooknum < 5 ? nf_hook_names[hooknum] : "?",
-			 prio, inum,
-			 f.owner[0] ? f.owner : "memory outside the kernel's text");
+			 prio, inum, holder(&f));
 		snprintf(f.expected, sizeof(f.expected),
 			 "hook functions in the kernel's text or a listed module");
+		snprintf(f.hooked, sizeof(f.hooked), "%s %s", family,
+			 hooknum < 5 ? nf_hook_names[hooknum] : "?");
+		snprintf(f.role, sizeof(f.role), "hook");
+		f.priority = prio;
+		f.netns = inum;
 		ret = kh_check_found(cx, KH_CHECK_NETFILTER, &f);
 		if (ret)
 			return ret;

@@ -43,11 +43,56 @@ static json_t *finding_json(const struct kh_finding *f)
 	    set_text(o, "target_symbol", f->target_sym,
 		     sizeof(f->target_sym)) ||
 	    set_text(o, "owner", f->owner, sizeof(f->owner)) ||
-	    set_text(o, "expected", f->expected, sizeof(f->expected))) {
+	    set_text(o, "expected", f->expected, sizeof(f->expected)) ||
+	    set_text(o, "hooked", f->hooked, sizeof(f->hooked))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+/* A hook as kh_hooks() lists it: every field, empty or not. */
+static json_t *hook_json(const struct kh_finding *f)
+{
+	char what[sizeof(f->what)], hooked[sizeof(f->hooked)],
+	     sym[sizeof(f->target_sym)], owner[sizeof(f->owner)],
+	     role[sizeof(f->role)], addr[24], target[24];
+	json_t *o;
+
+	kh_printable(f->what, sizeof(what), what);
+	kh_printable(f->hooked, sizeof(hooked), hooked);
+	kh_printable(f->target_sym, sizeof(sym), sym);
+	kh_printable(f->owner, sizeof(owner), owner);
+	kh_printable(f->role, sizeof(role), role);
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, f->addr);
+	snprintf(target, sizeof(target), "0x%" PRIx64, f->target);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+		      "addr", addr, "hooked", hooked, "role", role,
+		      "target", target, "target_symbol", sym, "owner", owner,
+		      "suspect", f->suspect, "what", what);
+	if (o && f->check == KH_CHECK_NETFILTER &&
+	    (json_object_set_new(o, "priority", json_integer(f->priority)) ||
+	     json_object_set_new(o, "netns", json_integer(f->netns)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+json_t *kh_json_hooks(const struct kh_check_report *report,
+		      enum kh_check_id check)
+{
+	json_t *array = json_array();
+	unsigned int i;
+
+	for (i = 0; array && i < report->nr; i++)
+		if (report->findings[i].check == check &&
+		    json_array_append_new(array,
+					  hook_json(&report->findings[i]))) {
+			json_decref(array);
+			return NULL;
+		}
+	return array;
 }
 
 static json_t *status_json(const struct kh_check_report *r, unsigned int id)

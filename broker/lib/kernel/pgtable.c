@@ -97,7 +97,8 @@ int kh_pgwalk_protnone(const struct kh_pgwalk *w, uint64_t e,
 	    !(level == 1 || (level == 2 && (e & PTE_PS))))
 		return -EFAULT;
 	out->page_size = level == 1 ? 1ULL << 12 : 1ULL << 21;
-	out->gpa = (e & (level == 1 ? ADDR_MASK : ADDR_MASK_2M)) |
+	/* Since the L1TF fix, a non-present entry holds its frame inverted. */
+	out->gpa = (~e & (level == 1 ? ADDR_MASK : ADDR_MASK_2M)) |
 		   (w->va & (out->page_size - 1));
 	out->writable = 0;
 	out->user = w->user;

@@ -33,7 +33,8 @@ static const struct kh_query_op *const queries[] = {
 	&kh_query_ifconfig, &kh_query_lsof,
 	&kh_query_netstat, &kh_query_maps, &kh_query_envars, &kh_query_creds,
 	&kh_query_bash, &kh_query_elfs, &kh_query_libs,
-	&kh_query_check,
+	&kh_query_check, &kh_query_kprobes, &kh_query_ftrace,
+	&kh_query_netfilter,
 	&kh_query_crawl,
 	NULL,
 };

@@ -57,7 +57,7 @@ struct kh_query_op {
 
 extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
 	kh_query_envars, kh_query_creds, kh_query_bash, kh_query_elfs,
-	kh_query_libs;
+	kh_query_libs, kh_query_kprobes, kh_query_ftrace, kh_query_netfilter;
 extern const struct kh_query_op kh_query_vm, kh_query_info, kh_query_mem,
 	kh_query_lsmod, kh_query_dmesg, kh_query_kallsyms, kh_query_mounts,
 	kh_query_ebpf;

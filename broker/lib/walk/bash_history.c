@@ -64,6 +64,8 @@ static int stamp_at(const uint8_t *heap, size_t len, size_t off,
 		return 0;
 	for (i = off + 1; i < len && i <= off + 19; i++) {
 		if (heap[i] >= '0' && heap[i] <= '9') {
+			if (i == off + 19)
+				return 0;	/* a 19th digit */
 			t = t * 10 + (heap[i] - '0');
 			continue;
 		}
@@ -388,6 +390,8 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 	int ret;
 
 	ret = kh_task_heap(vm, t, &heap, &one);
+	/* Read or not: a heap that fails after it was read cost as much. */
+	*heaps += ret ? KH_HEAP_MAX : heap.len;
 	if (ret == -ESRCH || ret == -EOPNOTSUPP || ret == -ENOMEM) {
 		*err = one;
 		return ret;
@@ -402,7 +406,6 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 			       "the history of process %d: %s", t->pid,
 			       one.msg);
 	list->nr_shells++;
-	*heaps += heap.len;
 	ret = kh_hist_scan(heap.buf, heap.len, heap.start, &scan);
 	if (!ret) {
 		mark_shortfalls(list, t->pid, &heap, &scan);

@@ -24,6 +24,9 @@
 #define PF_KTHREAD_	0x00200000
 /* The ELF header's fields read: e_ident, e_type (at 16). */
 #define EHDR_BYTES	18
+/* Objects per process (max_map_count's default), and in all. */
+#define PROCESS_OBJECTS_MAX	65536
+#define OBJECTS_MAX		(1u << 20)
 
 enum { MM_EXE_FILE, NR_ELF_FIELDS };
 
@@ -40,7 +43,8 @@ static int by_pid(const void *a, const void *b)
 
 static int same_file(const struct kh_vma *a, const struct kh_vma *b)
 {
-	return a->inode == b->inode && !strcmp(a->path, b->path);
+	return a->file && b->file && a->inode == b->inode &&
+	       !strcmp(a->path, b->path);
 }
 
 static void decode(const uint8_t *ehdr, struct kh_elf *e)
@@ -49,6 +53,19 @@ static void decode(const uint8_t *ehdr, struct kh_elf *e)
 	/* e_type in the object's byte order (EI_DATA: 1 little, 2 big). */
 	e->type = ehdr[5] == 2 ? ehdr[16] << 8 | ehdr[17] :
 				 ehdr[17] << 8 | ehdr[16];
+}
+
+/* A mapping of the object that starts at map[i] may be run. */
+static int executable(const struct kh_vma_list *maps, unsigned int i)
+{
+	unsigned int j;
+
+	for (j = i; j < maps->nr && (j == i ||
+				     same_file(&maps->vmas[j], &maps->vmas[i]));
+	     j++)
+		if (maps->vmas[j].perms[2] == 'x')
+			return 1;
+	return 0;
 }
 
 /* The objects of one process's map, appended to list. */
@@ -70,6 +87,9 @@ static int add_objects(struct kh_elf_list *list, const struct kh_task *t,
 		struct kh_elf *e = &list->elfs[list->nr];
 
 		if (present[i] && memcmp(ehdr, "\177ELF", 4))
+			continue;
+		/* Unread, it may be any file: only code is listed so. */
+		if (!present[i] && !executable(maps, which[i]))
 			continue;
 		if (libs && exe_file && v->file == exe_file)
 			continue;
@@ -126,11 +146,21 @@ static int one_process(struct kh_vm *vm, const struct kh_task *t,
 		if (!v->file || v->offset ||
 		    (i && same_file(&maps->vmas[i - 1], v)))
 			continue;
+		if (n == PROCESS_OBJECTS_MAX) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"process %d maps more than %u files from their start: the rest are not looked at",
+				t->pid, PROCESS_OBJECTS_MAX);
+			break;
+		}
 		which[n] = i;
 		va[n++] = v->start;
 	}
-	if (!ret && kh_kva_u64(vm, t->mm + off[MM_EXE_FILE], &exe_file))
-		exe_file = 0;	/* no executable known: none marked */
+	if (!ret && kh_kva_u64(vm, t->mm + off[MM_EXE_FILE], &exe_file)) {
+		kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+			"the executable of process %d cannot be read: none of its objects is marked as it",
+			t->pid);
+		exe_file = 0;
+	}
 	if (!ret)
 		ret = kh_task_peek(vm, t, va, n, EHDR_BYTES, ehdrs, present,
 				   &failed, &one);
@@ -162,14 +192,60 @@ static int one_process(struct kh_vm *vm, const struct kh_task *t,
 	return 0;
 }
 
+/*
+ * A process on an mm already read (CLONE_VM without a thread group)
+ * maps what the first did: its objects again, under this pid.
+ */
+static int copy_objects(struct kh_elf_list *list, const struct kh_task *t,
+			unsigned int first, unsigned int nr)
+{
+	struct kh_elf *more;
+	unsigned int i;
+
+	more = realloc(list->elfs, (list->nr + nr + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	list->elfs = more;
+	for (i = 0; i < nr; i++) {
+		struct kh_elf *e = &list->elfs[list->nr++];
+
+		*e = list->elfs[first + i];
+		e->pid = t->pid;
+		memcpy(e->comm, t->comm, sizeof(e->comm));
+	}
+	return 0;
+}
+
+/* Where an mm's objects are in the list, once it was read. */
+struct span {
+	unsigned int first, nr;
+};
+
+static int remember(struct kh_addr_set *mms, struct span **spans,
+		    unsigned int *nr_spans, uint64_t mm, unsigned int first,
+		    unsigned int nr)
+{
+	struct span *more = realloc(*spans, (*nr_spans + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	*spans = more;
+	if (kh_addr_set_put(mms, mm, *nr_spans) < 0)
+		return -ENOMEM;
+	more[(*nr_spans)++] = (struct span){ first, nr };
+	return 0;
+}
+
 int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 	    struct kh_elf_list **listp, struct kh_err *err)
 {
 	struct kh_task_list *tasks = NULL;
+	struct kh_addr_set mms = { 0 };
+	struct span *spans = NULL;
 	struct kh_elf_list *list;
 	const uint32_t *off;
-	unsigned int i, found = 0;
-	int ret;
+	unsigned int i, found = 0, first, nr_spans = 0;
+	int ret, seen;
 
 	if (kh_vm_need_memory(vm, err))
 		return -EOPNOTSUPP;
@@ -192,7 +268,24 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 		found = 1;
 		if (t->pid != t->tgid || !t->mm || (t->flags & PF_KTHREAD_))
 			continue;
+		if (list->nr >= OBJECTS_MAX) {
+			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
+				"more than %u objects in all: process %d and those after it were not read",
+				OBJECTS_MAX, t->pid);
+			break;
+		}
+		seen = kh_addr_set_find(&mms, t->mm);
+		if (seen >= 0) {
+			if (copy_objects(list, t, spans[seen].first,
+					 spans[seen].nr))
+				ret = kh_err_set(err, ENOMEM, "out of memory for ELF objects");
+			continue;
+		}
+		first = list->nr;
 		ret = one_process(vm, t, off, libs, list, err);
+		if (!ret && remember(&mms, &spans, &nr_spans, t->mm, first,
+				     list->nr - first))
+			ret = kh_err_set(err, ENOMEM, "out of memory for ELF objects");
 	}
 	if (!ret && pid && !found)
 		ret = kh_err_set(err, ENOENT, "no process %d in the guest", pid);
@@ -200,6 +293,8 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 		ret = kh_vm_verify(vm, err);
 out:
 	kh_task_list_free(tasks);
+	kh_addr_set_free(&mms);
+	free(spans);
 	if (ret) {
 		kh_elf_list_free(list);
 		return ret;

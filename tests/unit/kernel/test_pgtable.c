@@ -170,9 +170,70 @@ static void test_5level(void)
 	CHECK(reads == 5, "%u reads", reads);
 }
 
+/* Steps a walk of va to its end; returns the last step's result. */
+static int step_walk(uint64_t root, uint64_t va, struct kh_pgwalk *w,
+		     uint64_t *e, struct kh_xlate *x)
+{
+	int ret = kh_pgwalk_start(w, root, 4, va);
+
+	while (!ret) {
+		CHECK(!rd(NULL, kh_pgwalk_entry(w), e), "entry read");
+		ret = kh_pgwalk_step(w, *e, x);
+		if (ret == 1)
+			ret = 0;
+		else
+			break;
+	}
+	return ret;
+}
+
+/*
+ * PROT_NONE and NUMA hinting entries: not present to the MMU, in RAM to
+ * the kernel, their frame stored inverted (the L1TF fix); a swap entry
+ * (bit 8 clear) and a non-leaf entry are not pages.
+ */
+static void test_protnone(void)
+{
+	uint64_t root = new_table(), va = 0x7f0000001000ULL, e, table;
+	uint64_t *pte;
+	struct kh_pgwalk w;
+	struct kh_xlate x;
+	unsigned int level;
+
+	map(root, 4, va, 0x5000, 1, P | US, P | RW | US);
+	for (table = root, level = 4; level > 1; level--)
+		table = *slot(table, va, level) & 0x000ffffffffff000ULL;
+	pte = slot(table, va, 1);
+
+	/* What change_prot_numa() leaves: PROTNONE, no P, frame inverted. */
+	*pte = (~0x5000ULL & 0x000ffffffffff000ULL) | (1ULL << 8) | (1ULL << 5);
+	CHECK(step_walk(root, va + 0x123, &w, &e, &x) == -EFAULT,
+	      "a PROT_NONE entry is not present to the walk");
+	CHECK(!kh_pgwalk_protnone(&w, e, &x) && x.gpa == 0x5123 &&
+	      x.page_size == 4096 && x.user,
+	      "PROT_NONE page read at %#llx", (unsigned long long)x.gpa);
+
+	/* A swap entry keeps bit 8 clear: no page. */
+	*pte = 0x3ffff0000ULL << 9 | 0x2;
+	CHECK(step_walk(root, va, &w, &e, &x) == -EFAULT &&
+	      kh_pgwalk_protnone(&w, e, &x) == -EFAULT, "a swap entry");
+	/* An empty entry, and a present one (no failed step to look at). */
+	*pte = 0;
+	CHECK(step_walk(root, va, &w, &e, &x) == -EFAULT &&
+	      kh_pgwalk_protnone(&w, e, &x) == -EFAULT, "an empty entry");
+	/* A PROTNONE bit on a table entry is no page. */
+	*pte = 0x5000 | P | US;
+	table = *slot(root, va, 4) & 0x000ffffffffff000ULL;
+	*slot(table, va, 3) = (1ULL << 8);
+	CHECK(step_walk(root, va, &w, &e, &x) == -EFAULT &&
+	      kh_pgwalk_protnone(&w, e, &x) == -EFAULT,
+	      "bit 8 on a PUD entry");
+}
+
 int main(void)
 {
 	test_4level();
 	test_5level();
+	test_protnone();
 	return KH_PASS;
 }

@@ -406,6 +406,29 @@ static struct kh_check_report check_report = {
 	},
 };
 
+/* Hooks as kh_hooks() lists them: a suspect one, and the kernel's own. */
+static struct kh_finding hook_findings[] = {
+	{ .check = KH_CHECK_NETFILTER, .addr = 0xffff888004a1c018ull,
+	  .target = 0xffffffffc025e030ull, .target_sym = "khrootkit+0x30",
+	  .owner = "khrootkit (hidden)", .hooked = "ipv4 LOCAL_IN",
+	  .role = "hook", .netns = 4026531840u, .suspect = 1,
+	  .what = "netfilter ipv4 LOCAL_IN hook (priority 0, netns 4026531840) in khrootkit (hidden)" },
+	{ .check = KH_CHECK_NETFILTER, .addr = 0xffff888004a1c030ull,
+	  .target = 0xffffffff81510a40ull,
+	  .target_sym = "apparmor_ip_postroute+0x0", .role = "hook",
+	  .hooked = "ipv6 POST_\x1bROUTING", .priority = -225,
+	  .netns = 4026531840u,
+	  .what = "netfilter ipv6 POST_ROUTING hook (priority -225, netns 4026531840) in the kernel's text" },
+	{ .check = KH_CHECK_KPROBES, .role = "pre" },
+};
+static struct kh_check_report hook_report = {
+	.nr = 3, .findings = hook_findings,
+};
+static const char netfilter_want[] =
+	"HOOKED             ROLE PRIO      NETNS TARGET                    OWNER              SUSPECT\n"
+	"ipv4 LOCAL_IN      hook    0 4026531840 khrootkit+0x30            khrootkit (hidden) yes\n"
+	"ipv6 POST_?ROUTING hook -225 4026531840 apparmor_ip_postroute+0x0 -                  no\n";
+
 /* Mounts, one with a device name that steers a terminal. */
 static struct kh_mount mounts[] = {
 	{ .ns = 4026531841u, .id = 1, .parent_id = 1, .devname = "rootfs",
@@ -513,12 +536,13 @@ static void malformed(void)
 		render_maps_all, render_info, render_mem, render_lsmod,
 		render_ifconfig, render_ip, render_ss, render_vm,
 		render_techniques, render_dmesg, render_envars, render_creds,
-		render_bash, render_elfs,
+		render_bash, render_elfs, render_hooks,
 		render_check, render_mounts, render_ebpf,
 	};
 	static const char *const keys[] = {
 		"ps", "lsof", "maps", "lsmod", "ifconfig", "ip", "ss",
-		"techniques", "dmesg", "envars", "creds", "bash", "elfs", "libs", "findings", "checks", "mounts", "progs", "maps",
+		"techniques", "dmesg", "envars", "creds", "bash", "elfs", "libs", "kprobes", "ftrace", "netfilter",
+		"findings", "checks", "mounts", "progs", "maps",
 	};
 	const char *docs[] = {
 		"[{}]", "{}", "[1, null, \"x\"]", "7",
@@ -766,6 +790,9 @@ int main(void)
 	       techniques_want);
 	expect("vm", kh_json_vm_info(&vminfo), render_vm, vm_want);
 	expect("check", kh_json_check(&check_report), render_check, check_want);
+	expect("netfilter", listing("netfilter",
+				    kh_json_hooks(&hook_report, KH_CHECK_NETFILTER)),
+	       render_hooks, netfilter_want);
 	expect("mounts", listing("mounts", kh_json_mounts(&mount_list)),
 	       render_mounts, mounts_want);
 	expect("ebpf", kh_json_ebpf(&bpf_list), render_ebpf, ebpf_want);
