@@ -712,7 +712,9 @@ void kh_check_report_free(struct kh_check_report *report);
  * pre, post and kretprobe handlers, an ftrace_ops's callback (and its
  * saved_func when a pid filter put another in front), each netfilter
  * hook of every network namespace; suspect where kh_check() would
- * report it, target_sym naming the code in the kernel or a module.
+ * report it, target_sym naming the code in the kernel or a module. The
+ * status's findings count every hook. At most 65536 are listed (marked);
+ * past that a suspect one takes the place of a listed harmless one.
  */
 int kh_hooks(struct kh_vm *vm, unsigned int mask,
 	     struct kh_check_report **reportp, struct kh_err *err);
@@ -898,8 +900,10 @@ void kh_vma_list_free(struct kh_vma_list *list);
  * mappings of the same file that follow it; exe for the one mapped from
  * the process's executable (mm->exe_file). With libs, the executables
  * are left out: the libraries and the dynamic loader. A header page that
- * is not present is listed with resident 0 and no type (keyhole never
- * faults a page in). By pid, then address.
+ * is not present is listed with resident 0 and no type when the object
+ * has an executable mapping (keyhole never faults a page in). At most
+ * 65536 objects per process and 2^20 in all, marked. By pid, then
+ * address.
  */
 struct kh_elf {
 	int32_t pid;
@@ -1239,8 +1243,8 @@ json_t *kh_json_mounts(const struct kh_mount_list *list);
 
 /*
  * {"findings" [{"check", "what", "pid", "comm", "addr", "end", "target",
- * "target_symbol", "owner", "expected"} (pid, comm and each address or
- * name only when the finding has one)], "checks" [{"name", "ran",
+ * "target_symbol", "owner", "expected", "hooked"} (pid, comm and each
+ * address or name only when the finding has one)], "checks" [{"name", "ran",
  * "examined", "findings", "problem"}]}.
  */
 json_t *kh_json_check(const struct kh_check_report *report);

@@ -7,7 +7,8 @@
  * and executable, for every process that lived through the test with
  * the same objects, through two techniques; none missing, none added.
  * The guest has static executables (busybox, khguest) and dynamic ones
- * (Debian's bash and qemu-ga with their libraries and loader). `libs`
+ * (Debian's bash, and qemu-ga where the VM has an agent channel, with
+ * their libraries and loader). `libs`
  * is the same without the executables, and -p picks one process.
  *
  * The truth's reads fault the header pages in, so keyhole, which reads
@@ -84,8 +85,8 @@ static int type_number(const json_t *type)
 	return -1;
 }
 
-/* keyhole's objects of pid as the truth writes them (exe ones too?). */
-static char *ours(const json_t *list, long pid, int with_exe)
+/* keyhole's objects of pid as the truth writes them. */
+static char *ours(const json_t *list, long pid)
 {
 	char *s = strdup(""), line[512];
 	const json_t *e;
@@ -94,8 +95,7 @@ static char *ours(const json_t *list, long pid, int with_exe)
 	json_array_foreach(list, i, e) {
 		int exe = json_is_true(json_object_get(e, "exe"));
 
-		if (json_integer_value(json_object_get(e, "pid")) != pid ||
-		    (exe && !with_exe))
+		if (json_integer_value(json_object_get(e, "pid")) != pid)
 			continue;
 		snprintf(line, sizeof(line), "%s %s %d %d %s\n",
 			 json_need_str((json_t *)e, "start") + 2,
@@ -135,12 +135,6 @@ static void compare(const char *what, const json_t *list, int with_exe,
 		    const struct truth_pid *after, int nr_after)
 {
 	int i, compared = 0, dynamic = 0;
-	const json_t *e;
-	size_t k;
-
-	json_array_foreach(list, k, e)
-		CHECK(with_exe || !json_is_true(json_object_get(e, "exe")),
-		      "%s lists an executable: %s", what, json_dumps(e, 0));
 
 	for (i = 0; i < nr_before; i++) {
 		const char *a = lines_of(after, nr_after, before[i].pid);
@@ -149,7 +143,8 @@ static void compare(const char *what, const json_t *list, int with_exe,
 		/* Exited, exec'd or mapped more meanwhile: not comparable. */
 		if (!a || strcmp(a, before[i].lines))
 			continue;
-		got = ours(list, before[i].pid, with_exe);
+		/* libs: every row it gave, against the truth's non-exe ones. */
+		got = ours(list, before[i].pid);
 		want = with_exe ? strdup(a) : libs_of(a);
 		CHECK(!strcmp(got, want), "%s: process %ld's objects:\n%s\nthe guest's:\n%s",
 		      what, before[i].pid, got, want);
@@ -158,7 +153,8 @@ static void compare(const char *what, const json_t *list, int with_exe,
 		free(got);
 		free(want);
 	}
-	CHECK(compared >= 20 && dynamic >= 2,
+	/* bash with libc everywhere; qemu-ga's too where the VM has one. */
+	CHECK(compared >= 20 && dynamic >= 1,
 	      "%s: only %d processes compared, %d with libc", what, compared,
 	      dynamic);
 	printf("%s: %d processes' ELF objects match the guest's (%d dynamic)\n",

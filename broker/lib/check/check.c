@@ -46,12 +46,29 @@ int kh_check_found(struct kh_check_ctx *cx, enum kh_check_id id,
 		   const struct kh_finding *f)
 {
 	struct kh_check_report *r = cx->report;
+	unsigned int max = cx->list_hooks ? KH_CHECK_MAX_HOOKS :
+					    KH_CHECK_MAX_FINDINGS;
 
 	r->checks[id].findings++;
-	if (r->nr == KH_CHECK_MAX_FINDINGS) {
+	if (r->nr == max) {
 		kh_mark(&r->result, KH_RESULT_INCOMPLETE,
-			"more than %d findings: the rest are counted, not listed",
-			KH_CHECK_MAX_FINDINGS);
+			"more than %u %s: the rest are counted, not listed",
+			max, cx->list_hooks ? "hooks" : "findings");
+		/*
+		 * A listing full of harmless hooks keeps a suspect one in
+		 * place of one of them: hooks registered in front of it
+		 * must not push it out. The cursor only goes down.
+		 */
+		if (cx->list_hooks && f->suspect) {
+			if (!cx->evict)
+				cx->evict = r->nr;
+			while (cx->evict && r->findings[cx->evict - 1].suspect)
+				cx->evict--;
+			if (cx->evict) {
+				r->findings[cx->evict - 1] = *f;
+				r->findings[cx->evict - 1].check = id;
+			}
+		}
 		return 0;
 	}
 	if (r->nr == cx->cap) {

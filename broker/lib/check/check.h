@@ -35,6 +35,8 @@ struct kh_check_module {
 
 /* Findings kept at most; more are counted, marked, not listed. */
 #define KH_CHECK_MAX_FINDINGS 4096
+/* Hooks kh_hooks() lists at most (the walks read no more). */
+#define KH_CHECK_MAX_HOOKS 65536
 
 struct kh_check_ctx {
 	struct kh_vm *vm;
@@ -57,6 +59,7 @@ struct kh_check_ctx {
 	struct kh_task_list *tasks;	/* processes, walked once, or NULL */
 	struct kh_err *err;
 	int list_hooks;			/* kh_hooks(): every hook is found */
+	unsigned int evict;		/* full list: where to look for room */
 };
 
 /* Appends a finding of check id (-ENOMEM). */

@@ -303,9 +303,14 @@ int kh_check_modules_once(struct kh_check_ctx *cx)
 		return 0;
 	cx->have_mods = 1;
 	ret = kh_offsets(cx->vm, fields, NR_FIELDS, &off, NULL);
-	if (ret)
+	if (ret) {
+		/* Said here too: hidden_modules may not be among the checks. */
+		if (!(cx->mask & (1u << KH_CHECK_HIDDEN_MODULES)))
+			kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
+				"this kernel's BTF has no module kobjects: code in modules cannot be told from code in none");
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 0,
 					"this kernel's BTF has no module kobjects");
+	}
 	ret = kh_modules(cx->vm, &list, cx->err);
 	if (ret == -ESRCH || ret == -ENOMEM)
 		return ret;

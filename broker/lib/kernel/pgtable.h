@@ -54,6 +54,8 @@ int kh_pgwalk_step(struct kh_pgwalk *w, uint64_t e, struct kh_xlate *out);
  * mprotect(PROT_NONE) and NUMA balancing's hinting faults leave: the
  * page is in RAM, and the kernel's pte_present() says so), else -EFAULT.
  * Only user mappings have such entries; out->user is the levels above.
+ * The frame is read inverted, as the kernel stores it in any entry that
+ * is not present since the L1TF fix (4.19).
  */
 int kh_pgwalk_protnone(const struct kh_pgwalk *w, uint64_t e,
 		       struct kh_xlate *out);

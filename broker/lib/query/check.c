@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "query/query.h"
-#include "walk/toolkit.h"
 
 static int run_check(struct kh_vm *vm, const struct kh_query_args *args,
 		     struct kh_query_result *res, struct kh_err *err)
@@ -48,15 +47,14 @@ const struct kh_query_op kh_query_check = {
 };
 
 /*
- * kprobes, ftrace, netfilter: every hook of that kind (kh_hooks), with
- * the check's problems as the result's: a walk it could not finish
- * marks the list incomplete; a kernel without the facility has none.
+ * kprobes, ftrace, netfilter: every hook of that kind (kh_hooks). What
+ * the walk could not do (including run at all, on a kernel without the
+ * facility) has marked the result already, as for check.
  */
 static int run_hooks(struct kh_vm *vm, enum kh_check_id id,
 		     struct kh_query_result *res, struct kh_err *err)
 {
 	struct kh_check_report *report = NULL;
-	const struct kh_check_status *st;
 	int held, ret;
 
 	ret = kh_query_hold(vm, &held, err);
@@ -65,10 +63,6 @@ static int run_hooks(struct kh_vm *vm, enum kh_check_id id,
 	ret = kh_query_release(vm, held, ret, err);
 	if (ret)
 		return ret;
-	st = &report->checks[id];
-	if (st->ran && st->problem[0])
-		kh_mark(&report->result, KH_RESULT_INCOMPLETE, "%s",
-			st->problem);
 	ret = kh_query_done(kh_check_name(id), kh_json_hooks(report, id),
 			    &report->result, res, err);
 	kh_check_report_free(report);

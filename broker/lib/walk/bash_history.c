@@ -390,8 +390,8 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 	int ret;
 
 	ret = kh_task_heap(vm, t, &heap, &one);
-	/* Read or not: a heap that fails after it was read cost as much. */
-	*heaps += ret ? KH_HEAP_MAX : heap.len;
+	/* Read or not: a heap that failed late cost as much. */
+	*heaps += ret ? heap.tried : heap.len;
 	if (ret == -ESRCH || ret == -EOPNOTSUPP || ret == -ENOMEM) {
 		*err = one;
 		return ret;
@@ -427,7 +427,7 @@ static int read_shell(struct kh_vm *vm, const struct kh_task *t,
 	if (ret)
 		return kh_err_set(err, ENOMEM, "out of memory for the history of process %d",
 				  t->pid);
-	return 0;
+	return 1;
 }
 
 static int by_pid(const void *a, const void *b)
@@ -474,8 +474,10 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 			break;
 		}
 		ret = read_shell(vm, t, list, &heaps, &bytes, err);
-		if (!ret && kh_addr_set_put(&mms, t->mm, 0) < 0)
+		/* Only a heap that was read stands for its mm (as in elfs.c). */
+		if (ret > 0 && kh_addr_set_put(&mms, t->mm, 0) < 0)
 			ret = kh_err_set(err, ENOMEM, "out of memory for bash histories");
+		ret = ret > 0 ? 0 : ret;
 	}
 	if (!ret && pid && !found)
 		ret = kh_err_set(err, ENOENT, "no process %d in the guest", pid);

@@ -13,7 +13,8 @@
  *
  * A header page that is not present (never touched since the mapping,
  * or swapped out) cannot be read without faulting it in, which keyhole
- * never does: such a mapping is listed, not resident, with no type.
+ * never does: such an object is listed, not resident, with no type, if
+ * it has an executable mapping (it may be code); any other is left out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -111,8 +112,8 @@ static int add_objects(struct kh_elf_list *list, const struct kh_task *t,
 
 /*
  * One process: its map, its exe_file, and the first bytes of each file
- * mapping at offset 0, in one batch. Failures that are the process's,
- * not the VM's, mark the list and return 0.
+ * mapping at offset 0, in one batch. 1 when it was read; failures that
+ * are the process's, not the VM's, mark the list and return 0.
  */
 static int one_process(struct kh_vm *vm, const struct kh_task *t,
 		       const uint32_t *off, int libs,
@@ -189,7 +190,7 @@ static int one_process(struct kh_vm *vm, const struct kh_task *t,
 		return kh_mark(&list->result, KH_RESULT_INCOMPLETE,
 			       "the objects of process %d: %s", t->pid,
 			       one.msg);
-	return 0;
+	return 1;
 }
 
 /*
@@ -283,9 +284,15 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 		}
 		first = list->nr;
 		ret = one_process(vm, t, off, libs, list, err);
-		if (!ret && remember(&mms, &spans, &nr_spans, t->mm, first,
-				     list->nr - first))
+		/*
+		 * Only a map that was read stands for its mm: one that failed
+		 * (its process exiting) may have left that mm_struct's memory
+		 * to a new process further on the list.
+		 */
+		if (ret > 0 && remember(&mms, &spans, &nr_spans, t->mm, first,
+					list->nr - first))
 			ret = kh_err_set(err, ENOMEM, "out of memory for ELF objects");
+		ret = ret > 0 ? 0 : ret;
 	}
 	if (!ret && pid && !found)
 		ret = kh_err_set(err, ENOENT, "no process %d in the guest", pid);

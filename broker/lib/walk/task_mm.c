@@ -614,8 +614,11 @@ out:
 	free(va);
 	free(present);
 	if (ret) {
+		size_t tried = heap->len;
+
 		free(heap->buf);
 		memset(heap, 0, sizeof(*heap));
+		heap->tried = tried;
 	}
 	return ret;
 }

@@ -218,6 +218,7 @@ struct kh_heap {
 	unsigned int missing;	/* pages not present */
 	unsigned int swapped;	/* of those, with a page-table entry (swap) */
 	unsigned int failed;	/* of those, whose reads failed */
+	size_t tried;		/* bytes it set out to read, even on error */
 };
 
 /*

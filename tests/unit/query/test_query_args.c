@@ -145,6 +145,7 @@ int main(void)
 	expect_checked("elfs", "{\"pid\": 1}");
 	expect_checked("libs", NULL);
 	expect_checked("kprobes", NULL);
+	expect_checked("ftrace", NULL);
 	expect_checked("netfilter", NULL);
 	expect_checked("check", NULL);
 	expect_checked("mounts", NULL);
