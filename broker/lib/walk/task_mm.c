@@ -535,6 +535,27 @@ static int still_mm(struct kh_vm *vm, const struct kh_task *task,
 	return task_mm(vm, task, &now, err) ?: kh_vm_verify(vm, err);
 }
 
+/*
+ * What kh_task_heap() and kh_task_peek() start from: the task's mm (it
+ * still has it), its pgd, start_brk and brk, and its page tables' root.
+ */
+static int user_mm(struct kh_vm *vm, const struct kh_task *task,
+		   uint64_t bounds[3], uint64_t *root_gpa, struct kh_err *err)
+{
+	const uint32_t *off;
+	uint64_t mm;
+	int ret;
+
+	if (kh_vm_need_memory(vm, err))
+		return -EOPNOTSUPP;
+	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
+	ret = task_mm(vm, task, &mm, err);
+	return ret ?: heap_bounds(vm, off, mm, task->pid, bounds, root_gpa,
+				  err);
+}
+
 static int user_batch_failed(struct kh_vm *vm, const struct kh_task *task,
 			     int ret, const char *what, struct kh_err *err)
 {
@@ -554,23 +575,14 @@ static int user_batch_failed(struct kh_vm *vm, const struct kh_task *task,
 int kh_task_heap(struct kh_vm *vm, const struct kh_task *task,
 		 struct kh_heap *heap, struct kh_err *err)
 {
-	uint64_t mm, root_gpa, bounds[3], user_top, *va = NULL;
+	uint64_t root_gpa, bounds[3], user_top, *va = NULL;
 	struct user_misses misses = { 0 };
 	uint8_t *present = NULL;
-	const uint32_t *off;
 	unsigned int i, nr;
 	int ret;
 
 	memset(heap, 0, sizeof(*heap));
-	if (kh_vm_need_memory(vm, err))
-		return -EOPNOTSUPP;
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (ret)
-		return ret == -ENOENT ? -EPROTO : ret;
-	ret = task_mm(vm, task, &mm, err);
-	if (!ret)
-		ret = heap_bounds(vm, off, mm, task->pid, bounds, &root_gpa,
-				  err);
+	ret = user_mm(vm, task, bounds, &root_gpa, err);
 	if (ret)
 		return ret;
 	/* TASK_SIZE_MAX: the last user page is a guard page. */
@@ -629,13 +641,10 @@ int kh_task_peek(struct kh_vm *vm, const struct kh_task *task,
 		 struct kh_err *err)
 {
 	struct user_misses misses = { 0 };
-	uint64_t mm, root_gpa, bounds[3];
+	uint64_t root_gpa, bounds[3];
 	unsigned int i;
-	const uint32_t *off;
 	int ret;
 
-	if (kh_vm_need_memory(vm, err))
-		return -EOPNOTSUPP;
 	if (each > PAGE_SIZE)
 		return kh_err_set(err, EINVAL, "a peek of %zu bytes crosses a page",
 				  each);
@@ -645,13 +654,7 @@ int kh_task_peek(struct kh_vm *vm, const struct kh_task *task,
 					  va[i]);
 	memset(bufs, 0, (size_t)nr * each);
 	memset(present, 0, nr);
-	ret = kh_offsets(vm, fields, NR_FIELDS, &off, err);
-	if (ret)
-		return ret == -ENOENT ? -EPROTO : ret;
-	ret = task_mm(vm, task, &mm, err);
-	if (!ret)
-		ret = heap_bounds(vm, off, mm, task->pid, bounds, &root_gpa,
-				  err);
+	ret = user_mm(vm, task, bounds, &root_gpa, err);
 	if (ret)
 		return ret;
 	ret = nr ? read_user_batch(vm, root_gpa, va, nr, each, bufs, present,
