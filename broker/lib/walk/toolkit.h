@@ -207,7 +207,7 @@ int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
  * Pages that are not present read as zeros and are counted in missing:
  * never touched (a zero entry, as the top of a heap mostly is) or, with
  * an entry, swapped out (counted in swapped too); pages whose entries or
- * bytes could not be read read as zeros too, counted in failed.
+ * bytes could not be read are zeros too, counted in failed.
  */
 #define KH_HEAP_MAX	(32u << 20)
 struct kh_heap {
