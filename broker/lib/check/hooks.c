@@ -306,30 +306,44 @@ static const struct kh_field ft_fields[NR_FT_FIELDS] = {
 #define MAX_FTRACE_OPS 4096
 #define MAX_HASH_BITS 12
 
+/* A pointer the filter's walk follows: NULL is none, else a kernel one. */
+static int filter_ptr(struct kh_check_ctx *cx, uint64_t p, int *bad)
+{
+	*bad |= p && !kh_kernel_ptr(cx->vm, p);
+	return p && !*bad;
+}
+
 /*
  * The first function ops's filter traces, as "symbol+0x0" in at; "" when
- * it has none (it traces every function) or it cannot be read.
+ * it has none (it traces every function), "(unreadable filter)" when its
+ * filter cannot be read: a guest must not make a hook look as if it
+ * traced everything.
  */
 static void traced(struct kh_check_ctx *cx, const uint32_t *off,
 		   uint64_t ops, char *at, size_t size)
 {
-	uint64_t hash, filter, bits, buckets, node, ip;
+	uint64_t hash = 0, filter = 0, bits = 0, buckets = 0, node, ip;
 	uint64_t heads[1u << MAX_HASH_BITS];
 	struct kh_sym_near near;
 	unsigned int i, nr;
+	int bad = 0;
 
 	at[0] = '\0';
 	if (kh_kva_u64(cx->vm, ops + off[OPS_FUNC_HASH], &hash) ||
-	    !kh_kernel_ptr(cx->vm, hash) ||
-	    kh_kva_u64(cx->vm, hash + off[OPSHASH_FILTER], &filter) ||
-	    !kh_kernel_ptr(cx->vm, filter) ||
-	    kh_kva_u64(cx->vm, filter + off[HASH_BITS], &bits) ||
-	    kh_kva_u64(cx->vm, filter + off[HASH_BUCKETS], &buckets) ||
-	    !kh_kernel_ptr(cx->vm, buckets))
+	    (filter_ptr(cx, hash, &bad) &&
+	     kh_kva_u64(cx->vm, hash + off[OPSHASH_FILTER], &filter)) ||
+	    (filter_ptr(cx, filter, &bad) &&
+	     (kh_kva_u64(cx->vm, filter + off[HASH_BITS], &bits) ||
+	      kh_kva_u64(cx->vm, filter + off[HASH_BUCKETS], &buckets))))
+		bad = 1;
+	/* No filter (no hash, no buckets): every function. */
+	if (!bad && !filter_ptr(cx, buckets, &bad) && !bad)
 		return;
 	nr = 1u << (bits < MAX_HASH_BITS ? bits : MAX_HASH_BITS);
-	if (kh_kva_fetch_one(cx->vm, buckets, heads, nr * 8, NULL))
+	if (bad || kh_kva_fetch_one(cx->vm, buckets, heads, nr * 8, NULL)) {
+		snprintf(at, size, "(unreadable filter)");
 		return;
+	}
 	for (i = 0; i < nr; i++) {
 		node = heads[i];
 		if (!node || !kh_kernel_ptr(cx->vm, node) ||
