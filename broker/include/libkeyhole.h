@@ -663,6 +663,8 @@ enum kh_check_id {
 	KH_CHECK_FTRACE,		/* ftrace callbacks outside it */
 	KH_CHECK_NETFILTER,		/* hooks outside the kernel's text */
 	KH_CHECK_MALFIND,		/* executable anonymous memory */
+	KH_CHECK_PROCFS,		/* /proc's operations, /proc/net's too */
+	KH_CHECK_TTY,			/* tty drivers' and line disciplines' */
 	KH_CHECK_NR
 };
 /* "hidden_processes", ... as the JSON and the CLI name them. */
@@ -679,10 +681,15 @@ struct kh_finding {
 	char target_sym[128];	/* "symbol+0x10", "module+0x40", or "" */
 	char owner[64];		/* the module that holds target, or "" */
 	char expected[128];	/* what it should be, or "" */
-	/* Hooks (kprobes, ftrace, netfilter), as kh_hooks() lists them too: */
-	char hooked[128];	/* the probed or traced code, "ipv4 LOCAL_IN" */
-	char role[16];		/* "pre", "post", "kretprobe", "entry"; "func",
-				 * "saved_func"; "hook" */
+	/*
+	 * Hooks (kprobes, ftrace, netfilter), as kh_hooks() lists them too,
+	 * and operations tables (procfs, tty):
+	 */
+	char hooked[128];	/* the probed or traced code, "ipv4 LOCAL_IN";
+				 * the object: "/proc/net/tcp", "tty ttyS0" */
+	char role[24];		/* "pre", "post", "kretprobe", "entry"; "func",
+				 * "saved_func"; "hook"; the table's member:
+				 * "show", "receive_buf" */
 	int32_t priority;	/* a netfilter hook's */
 	uint32_t netns;		/* its network namespace's inode number */
 	int suspect;		/* kh_check() reports it (always, there) */

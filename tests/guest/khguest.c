@@ -2054,14 +2054,18 @@ static void req_pids(const char *comm)
  * once. Starts two processes that live forever, both double-forked, so
  * that init is their parent (as for the processes /init starts), each in
  * a session of its own:
- *   kh-hidden  sleeps; the rootkit unlinks it from the task list
+ *   kh-hidden  the rootkit unlinks it from the task list; it spins at
+ *              SCHED_IDLE (always runnable, so always on a run queue, at
+ *              little cost to the others) until the "calm" request or
+ *              HIDDEN_SPIN_MAX seconds, then sleeps
  *   kh-rwx     an anonymous private PROT_READ|WRITE|EXEC mapping of 4
  *              pages, each page 0xcc bytes with "KH-RWX" at offset 16
  * (both are forks of kh-truth, no exec: their cmdline is kh-truth's).
- * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR"), with ADDR
- * sys_call_table's from /proc/kallsyms, and replies
+ * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR seq_ops=ADDR
+ * ldisc_ops=ADDR"), the addresses of sys_call_table, tcp4_seq_ops and
+ * n_tty_ops from /proc/kallsyms, and replies
  *   ok hidden=PID rwx=PID:START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
- *      ftrace=FTRACE
+ *      ftrace=FTRACE seq=SEQ_OPS:SHOW tty=LDISC_OPS:RECEIVE_BUF
  * START-END as in /proc/PID/maps, the rest read back from
  * /sys/module/khrootkit/parameters; hex without 0x.
  */
@@ -2088,11 +2092,44 @@ static int read_line_fd(int fd, char *buf, size_t size, int ms)
 	return strchr(buf, '\n') ? 0 : -1;
 }
 
+/* kh-hidden spins no longer than this, calmed or not (a guest left up). */
+#define HIDDEN_SPIN_MAX 600
+
+static pid_t hidden_pid;
+static volatile sig_atomic_t hidden_calm;
+
+static void on_calm(int sig)
+{
+	(void)sig;
+	hidden_calm = 1;
+}
+
 static void hidden_main(int wfd)
 {
+	struct sched_param sp = { 0 };
+	time_t end = time(NULL) + HIDDEN_SPIN_MAX;
+
+	signal(SIGUSR1, on_calm);
+	if (sched_setscheduler(0, SCHED_IDLE, &sp))
+		_exit(1);	/* the reader sees EOF */
 	dprintf(wfd, "%d\n", (int)getpid());
 	close(wfd);
+	while (!hidden_calm && time(NULL) < end)
+		;
 	sleep_forever();
+}
+
+/*
+ * "calm": kh-hidden stops spinning (SIGUSR1, sent through its pid, which
+ * the rootkit left in the IDR) and sleeps from now on; "ok".
+ */
+static void req_calm(void)
+{
+	if (hidden_pid <= 0 || kill(hidden_pid, SIGUSR1)) {
+		fprintf(out, "error no kh-hidden to calm\n");
+		return;
+	}
+	fprintf(out, "ok\n");
 }
 
 static void rwx_main(int wfd)
@@ -2330,9 +2367,10 @@ static void req_bpf(void)
 
 static void req_rootkit(void)
 {
-	char line[128], path[128], params[128];
+	char line[128], path[128], params[192];
 	char sct[32], nr[32], hook[32], kp[32], nf[32], ft[32];
-	unsigned long table, start, end;
+	char seq[32], show[32], ldisc[32], recv[32];
+	unsigned long table, seq_ops, ldisc_ops, start, end;
 	int hidden = -1, rwx = -1, fd;
 	struct utsname u;
 
@@ -2341,8 +2379,10 @@ static void req_rootkit(void)
 		return;
 	}
 	table = kallsyms_addr("sys_call_table");
-	if (!table) {
-		fprintf(out, "error no sys_call_table in /proc/kallsyms\n");
+	seq_ops = kallsyms_addr("tcp4_seq_ops");
+	ldisc_ops = kallsyms_addr("n_tty_ops");
+	if (!table || !seq_ops || !ldisc_ops) {
+		fprintf(out, "error no sys_call_table, tcp4_seq_ops or n_tty_ops in /proc/kallsyms\n");
 		return;
 	}
 	uname(&u);
@@ -2355,6 +2395,7 @@ static void req_rootkit(void)
 		goto fail;
 	}
 	close(fd);
+	hidden_pid = hidden;
 	fd = spawn_orphan("kh-rwx", rwx_main);
 	if (fd < 0 || read_line_fd(fd, line, sizeof(line), 10000) ||
 	    sscanf(line, "%d %lx %lx", &rwx, &start, &end) != 3) {
@@ -2368,8 +2409,9 @@ static void req_rootkit(void)
 		fprintf(out, "error %s: %s\n", path, strerror(errno));
 		goto fail;
 	}
-	snprintf(params, sizeof(params), "hide_pid=%d sct=0x%lx", hidden,
-		 table);
+	snprintf(params, sizeof(params),
+		 "hide_pid=%d sct=0x%lx seq_ops=0x%lx ldisc_ops=0x%lx", hidden,
+		 table, seq_ops, ldisc_ops);
 	if (syscall(SYS_finit_module, fd, params, 0)) {
 		fprintf(out, "error finit_module %s: %s (see dmesg)\n", path,
 			strerror(errno));
@@ -2382,8 +2424,13 @@ static void req_rootkit(void)
 	rootkit_param("kprobe_addr", kp, sizeof(kp));
 	rootkit_param("nf_hook_addr", nf, sizeof(nf));
 	rootkit_param("ftrace_addr", ft, sizeof(ft));
-	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s\n",
-		hidden, rwx, start, end, sct, nr, hook, kp, nf, ft);
+	rootkit_param("seq_ops", seq, sizeof(seq));
+	rootkit_param("seq_show_addr", show, sizeof(show));
+	rootkit_param("ldisc_ops", ldisc, sizeof(ldisc));
+	rootkit_param("tty_hook_addr", recv, sizeof(recv));
+	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s seq=%s:%s tty=%s:%s\n",
+		hidden, rwx, start, end, sct, nr, hook, kp, nf, ft, seq, show,
+		ldisc, recv);
 	return;
 fail:
 	/* nothing is hidden when the load failed: a retry starts afresh */
@@ -2391,6 +2438,7 @@ fail:
 		close(fd);
 	if (hidden > 0)
 		kill(hidden, SIGKILL);
+	hidden_pid = 0;
 	if (rwx > 0)
 		kill(rwx, SIGKILL);
 }
@@ -2486,6 +2534,8 @@ static void handle(char *req)
 		req_kmsg_mark(req + 10);
 	else if (!strcmp(req, "rootkit"))
 		req_rootkit();
+	else if (!strcmp(req, "calm"))
+		req_calm();
 	else if (!strcmp(req, "bpf-load"))
 		req_bpf_load();
 	else if (!strcmp(req, "bpf"))

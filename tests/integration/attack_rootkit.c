@@ -8,17 +8,18 @@
  * khrootkit (tests/guest/rootkit/), a real kernel module that unlinks a
  * process from the task list, takes itself off the modules list,
  * replaces a sys_call_table entry, registers a kprobe, an ftrace hook
- * and a netfilter hook, while a process maps anonymous memory writable
- * and executable. The guest's /proc/modules then no longer shows the
+ * and a netfilter hook, hooks /proc/net/tcp's show() and n_tty's
+ * receive_buf(), while a process maps anonymous memory writable and
+ * executable. The guest's /proc/modules then no longer shows the
  * module, and keyhole ps (a walk of the task list, as Volatility's
  * pslist) no longer the process (the guest's /proc, which lists pids,
  * still does), and keyhole check, through two techniques, must report
- * exactly these seven things, each with the evidence the guest's truth
+ * exactly these nine things, each with the evidence the guest's truth
  * daemon gives (the pid, the table slot and the hook's address in the
  * hidden module, the ftrace and netfilter hooks, the region), and exit
  * 4. --only runs one check. `crawl --check` carries the same findings in
  * its record, and a keyholed of the test's own, watching the VM with
- * "check" since before the attack, announces each of the seven as a
+ * "check" since before the attack, announces each of the nine as a
  * finding-appeared event. `keyhole kprobes`, `ftrace` and `netfilter`
  * list every hook their checks examined, none suspect on the clean
  * guest, khrootkit's (and only it) suspect after the attack.
@@ -29,9 +30,15 @@
 #include "guest.h"
 #include "broker.h"
 
+/* What khrootkit does: one finding of each check but idt. */
+#define NR_ATTACKS 9
+/* seq_operations { start, stop, next, show }: show's offset. */
+#define SEQ_SHOW_SLOT 24
+
 struct attack {
 	long hidden, rwx_pid;
 	unsigned long long rwx_start, rwx_end, sct, nr, hook, kprobe, nf, ftrace;
+	unsigned long long seq_ops, seq_show, ldisc_ops, receive_buf;
 };
 
 static unsigned long long hexval(const json_t *f, const char *key)
@@ -219,7 +226,7 @@ static void clean(const struct guest *g)
 	      "hidden_modules compared %lld modules, the guest has %lld",
 	      examined(doc, "hidden_modules"), nr_mods);
 	CHECK(examined(doc, "hidden_processes") >= 50,
-	      "hidden_processes compared only %lld pids",
+	      "hidden_processes compared only %lld processes",
 	      examined(doc, "hidden_processes"));
 	CHECK(examined(doc, "syscalls") >= 400,
 	      "syscalls compared only %lld entries", examined(doc, "syscalls"));
@@ -227,10 +234,17 @@ static void clean(const struct guest *g)
 	      examined(doc, "idt"));
 	CHECK(examined(doc, "malfind") >= 15,
 	      "malfind read only %lld processes' maps", examined(doc, "malfind"));
+	/* /proc and two namespaces' /proc/net: ~370 entries here. */
+	CHECK(examined(doc, "procfs") >= 150,
+	      "procfs compared only %lld /proc entries", examined(doc, "procfs"));
+	/* The line disciplines, the drivers and the serial console. */
+	CHECK(examined(doc, "tty") >= 5, "tty compared only %lld ttys",
+	      examined(doc, "tty"));
 	clean_hooks(g, doc);
-	printf("clean: no findings; %lld modules, %lld pids, %lld syscalls, 256 gates, %lld processes' maps compared\n",
+	printf("clean: no findings; %lld modules, %lld processes, %lld syscalls, 256 gates, %lld processes' maps, %lld /proc entries, %lld ttys compared\n",
 	       nr_mods, examined(doc, "hidden_processes"),
-	       examined(doc, "syscalls"), examined(doc, "malfind"));
+	       examined(doc, "syscalls"), examined(doc, "malfind"),
+	       examined(doc, "procfs"), examined(doc, "tty"));
 	json_decref(doc);
 }
 
@@ -240,10 +254,11 @@ static void attack(const struct guest *g, struct attack *a)
 	json_t *doc;
 	int status;
 
-	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx",
+	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx seq=%llx:%llx tty=%llx:%llx",
 		     &a->hidden, &a->rwx_pid, &a->rwx_start, &a->rwx_end,
 		     &a->sct, &a->nr, &a->hook, &a->kprobe, &a->nf,
-		     &a->ftrace) == 10,
+		     &a->ftrace, &a->seq_ops, &a->seq_show, &a->ldisc_ops,
+		     &a->receive_buf) == 14,
 	      "the guest's rootkit reply: %s", out);
 	free(out);
 	/* The attack worked on the guest's own view. */
@@ -263,6 +278,56 @@ static void attack(const struct guest *g, struct attack *a)
 	      "keyhole ps: exit %d, and it lists the hidden pid %ld", status,
 	      a->hidden);
 	json_decref(doc);
+}
+
+/* The hidden process's finding, by check --only hidden_processes. */
+static char *hidden_what(const struct guest *g)
+{
+	int status;
+	json_t *doc = check_doc(g, "", "--only hidden_processes", &status);
+	const json_t *f = json_array_get(json_object_get(doc, "findings"), 0);
+	char *what = strdup(str(f, "what"));
+
+	CHECK(status == 4 && json_array_size(json_object_get(doc, "findings")) == 1,
+	      "check --only hidden_processes: exit %d: %s", status,
+	      json_dumps(doc, 0));
+	json_decref(doc);
+	return what;
+}
+
+/*
+ * Each view of the hidden process: it is in the pid IDR and on init's
+ * children list, and, while it spins (SCHED_IDLE, always runnable), on a
+ * run queue. Calmed, it sleeps: the run queues lose it (within 120 s)
+ * and the other two views keep it.
+ */
+static void hidden_views(const struct guest *g)
+{
+	double end;
+	char *what = hidden_what(g), *out;
+
+	CHECK(strstr(what, "kh-hidden") && strstr(what, "the pid IDR") &&
+	      strstr(what, "its parent's children") &&
+	      strstr(what, "a run queue"),
+	      "the spinning hidden process is seen as: %s", what);
+	free(what);
+	out = guest_truth(g, "calm");
+	CHECK(!strncmp(out, "ok", 2), "the guest's calm reply: %s", out);
+	free(out);
+	for (end = broker_now() + 120;;) {
+		what = hidden_what(g);
+		if (!strstr(what, "a run queue"))
+			break;
+		CHECK(broker_now() < end,
+		      "kh-hidden is still on a run queue 120 s after it was calmed: %s",
+		      what);
+		free(what);
+		usleep(200 * 1000);
+	}
+	CHECK(strstr(what, "the pid IDR") && strstr(what, "its parent's children"),
+	      "the sleeping hidden process is seen as: %s", what);
+	printf("hidden process: in the pid IDR, its parent's children and a run queue; asleep, off the run queue\n");
+	free(what);
 }
 
 /* The one finding of check, failing unless there is exactly one. */
@@ -287,9 +352,9 @@ static void found_all(const char *technique, const json_t *doc,
 {
 	const json_t *f;
 
-	CHECK(json_array_size(json_object_get(doc, "findings")) == 7,
-	      "%s: %zu findings, not 7: %s", technique,
-	      json_array_size(json_object_get(doc, "findings")),
+	CHECK(json_array_size(json_object_get(doc, "findings")) == NR_ATTACKS,
+	      "%s: %zu findings, not %d: %s", technique,
+	      json_array_size(json_object_get(doc, "findings")), NR_ATTACKS,
 	      json_dumps(doc, 0));
 
 	f = only_one(doc, "hidden_processes");
@@ -337,7 +402,27 @@ static void found_all(const char *technique, const json_t *doc,
 	      "%s: the injected memory found is %s, not pid %ld's 0x%llx-0x%llx",
 	      technique, json_dumps(f, 0), a->rwx_pid, a->rwx_start,
 	      a->rwx_end);
-	printf("%s: all 7 attacks found, each with its evidence\n", technique);
+	f = only_one(doc, "procfs");
+	CHECK(hexval(f, "addr") == a->seq_ops + SEQ_SHOW_SLOT &&
+	      hexval(f, "target") == a->seq_show &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
+	      !strcmp(str(f, "hooked"), "/proc/net/tcp") &&
+	      !strcmp(str(f, "role"), "show"),
+	      "%s: the /proc hook found is %s, not tcp4_seq_ops.show (0x%llx) leading to khrootkit's 0x%llx",
+	      technique, json_dumps(f, 0), a->seq_ops + SEQ_SHOW_SLOT,
+	      a->seq_show);
+
+	f = only_one(doc, "tty");
+	CHECK(hexval(f, "target") == a->receive_buf &&
+	      hexval(f, "addr") > a->ldisc_ops &&
+	      hexval(f, "addr") < a->ldisc_ops + 256 &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)") &&
+	      !strcmp(str(f, "role"), "receive_buf") &&
+	      strstr(str(f, "hooked"), "(n_tty)"),
+	      "%s: the tty hook found is %s, not n_tty_ops (0x%llx).receive_buf leading to khrootkit's 0x%llx",
+	      technique, json_dumps(f, 0), a->ldisc_ops, a->receive_buf);
+	printf("%s: all %d attacks found, each with its evidence\n", technique,
+	       NR_ATTACKS);
 }
 
 /*
@@ -380,15 +465,15 @@ static void findings_announced(int fd)
 {
 	static const char *const checks[] = {
 		"hidden_processes", "hidden_modules", "syscalls", "kprobes",
-		"ftrace", "netfilter", "malfind",
+		"ftrace", "netfilter", "malfind", "procfs", "tty",
 	};
 	double end = broker_now() + 120;
-	int seen[7] = { 0 }, nr = 0, other = 0;
+	int seen[NR_ATTACKS] = { 0 }, nr = 0, other = 0;
 	json_t *msg, *change;
 	unsigned int i;
 	size_t k;
 
-	while (nr < 7 && (msg = broker_read(fd, end - broker_now(), NULL))) {
+	while (nr < NR_ATTACKS && (msg = broker_read(fd, end - broker_now(), NULL))) {
 		if (strcmp(json_string_value(json_object_get(msg, "event")) ?: "",
 			   "changes")) {
 			json_decref(msg);
@@ -402,9 +487,9 @@ static void findings_announced(int fd)
 
 			if (strcmp(kind, "finding-appeared"))
 				continue;
-			for (i = 0; i < 7 && strcmp(checks[i], check); i++)
+			for (i = 0; i < NR_ATTACKS && strcmp(checks[i], check); i++)
 				;
-			if (i == 7) {
+			if (i == NR_ATTACKS) {
 				other++;
 				continue;
 			}
@@ -413,15 +498,16 @@ static void findings_announced(int fd)
 		}
 		json_decref(msg);
 	}
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < NR_ATTACKS; i++)
 		CHECK(seen[i], "keyholed announced no %s finding within 120 s",
 		      checks[i]);
 	CHECK(!other, "keyholed announced %d findings of other checks", other);
-	printf("keyholed: a finding-appeared event for each of the 7\n");
+	printf("keyholed: a finding-appeared event for each of the %d\n",
+	       NR_ATTACKS);
 }
 
 /*
- * crawl --check: the record carries the 7 findings. A crawl of the
+ * crawl --check: the record carries the 9 findings. A crawl of the
  * running guest may say it is incomplete (a process died under it) and
  * still exits 0, as crawl does; one whose check is whole is awaited,
  * five crawls at most.
@@ -440,13 +526,14 @@ static void crawl_check(const struct guest *g)
 		CHECK(status == 0, "crawl --check: exit %d: %s", status,
 		      json_dumps(doc, 0));
 		check = json_object_get(doc, "check");
-		if (json_array_size(json_object_get(check, "findings")) == 7)
+		if (json_array_size(json_object_get(check, "findings")) ==
+		    NR_ATTACKS)
 			break;
 	}
-	CHECK(json_array_size(json_object_get(check, "findings")) == 7,
+	CHECK(json_array_size(json_object_get(check, "findings")) == NR_ATTACKS,
 	      "crawl --check: the record's check is %s", json_dumps(check, 0));
 	json_decref(doc);
-	printf("crawl --check: the record has the 7 findings\n");
+	printf("crawl --check: the record has the %d findings\n", NR_ATTACKS);
 }
 
 int main(int argc, char **argv)
@@ -470,6 +557,7 @@ int main(int argc, char **argv)
 	daemon = broker_start(sock, log);
 	fd = watch_checks(sock, &g);
 	attack(&g, &a);
+	hidden_views(&g);
 	findings_announced(fd);
 	close(fd);
 	kill(daemon, SIGTERM);
@@ -496,7 +584,7 @@ int main(int argc, char **argv)
 	out = run_capture(&status, "%s check %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
 	CHECK(status == 4 && strstr(out, "khrootkit (hidden)") &&
-	      strstr(out, "kh-hidden") && strstr(out, "7 findings"),
+	      strstr(out, "kh-hidden") && strstr(out, "9 findings"),
 	      "keyhole check's text: exit %d:\n%s", status, out);
 	free(out);
 	out = run_capture(&status, "%s check --only nosuch %d 2>&1",

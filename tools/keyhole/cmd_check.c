@@ -16,7 +16,7 @@
 enum { ONLY = OPT_LONG_ONLY };
 
 const struct cmd_option check_options[] = {
-	OPTION("only", ONLY, "CHECK", "run only this check (hidden_processes, hidden_modules, syscalls, idt, kprobes, ftrace, netfilter, malfind)"),
+	OPTION("only", ONLY, "CHECK", "run only this check (hidden_processes, hidden_modules, syscalls, idt, kprobes, ftrace, netfilter, malfind, procfs, tty)"),
 	{ .name = NULL },
 };
 
@@ -25,7 +25,8 @@ int cmd_check(const struct options *opts, const struct subcommand *cmd,
 {
 	static const char *const names[] = {
 		"hidden_processes", "hidden_modules", "syscalls", "idt",
-		"kprobes", "ftrace", "netfilter", "malfind", NULL,
+		"kprobes", "ftrace", "netfilter", "malfind", "procfs", "tty",
+		NULL,
 	};
 	struct kh_query_result res;
 	const char *only = NULL;

@@ -24,6 +24,8 @@ static const char *const names[KH_CHECK_NR] = {
 	[KH_CHECK_FTRACE] = "ftrace",
 	[KH_CHECK_NETFILTER] = "netfilter",
 	[KH_CHECK_MALFIND] = "malfind",
+	[KH_CHECK_PROCFS] = "procfs",
+	[KH_CHECK_TTY] = "tty",
 };
 
 static int (*const runs[KH_CHECK_NR])(struct kh_check_ctx *) = {
@@ -35,6 +37,8 @@ static int (*const runs[KH_CHECK_NR])(struct kh_check_ctx *) = {
 	[KH_CHECK_FTRACE] = kh_check_ftrace,
 	[KH_CHECK_NETFILTER] = kh_check_netfilter,
 	[KH_CHECK_MALFIND] = kh_check_malfind,
+	[KH_CHECK_PROCFS] = kh_check_procfs,
+	[KH_CHECK_TTY] = kh_check_tty,
 };
 
 const char *kh_check_name(enum kh_check_id id)

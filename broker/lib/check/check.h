@@ -5,9 +5,10 @@
  * text bounds, every module the guest has (from its list and from
  * sysfs, each with its memory) to name the owner of an address, and how
  * a finding or a problem is recorded. One file per check:
- * hidden_processes.c, hidden_modules.c (with modules.c, which gathers the
+ * hidden_processes.c (with runqueues.c), hidden_modules.c (with modules.c, which gathers the
  * modules), tables.c (sys_call_table and the IDT), hooks.c (kprobes,
- * ftrace and netfilter) and malfind.c.
+ * ftrace and netfilter), malfind.c, procfs.c and tty.c (operations
+ * tables, judged by ops.c).
  *
  * A check that cannot run on this kernel (a symbol or a type it needs is
  * missing) says why in its status and the others go on; what a check
@@ -84,6 +85,32 @@ const struct kh_check_module *kh_check_owner(const struct kh_check_ctx *cx,
 					     uint64_t va, uint64_t *start);
 
 /*
+ * ops.c: where a function pointer was found, for kh_check_fn(): the
+ * object ("/proc/net/tcp", "tty driver ttyS"), the table's type and the
+ * member, and whether the table is in the kernel's image (then only the
+ * kernel's text is a right target; else a listed module is too).
+ */
+struct kh_check_fn_at {
+	const char *where;
+	const char *table;	/* "seq_operations", or "" for a lone pointer */
+	const char *member;
+	uint32_t netns;		/* the object's network namespace, or 0 */
+	int kernels;
+};
+/* Judges one function pointer at slot; a finding when it is wrong. */
+int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
+		const struct kh_check_fn_at *at, uint64_t slot,
+		uint64_t target);
+/*
+ * Judges every function pointer of the operations table of BTF struct
+ * type at va, once per table (seen holds those judged). What cannot be
+ * read is a problem of check id; 0 or a fatal -errno.
+ */
+int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
+		 struct kh_addr_set *seen, uint64_t va, const char *type,
+		 const char *where, uint32_t netns);
+
+/*
  * modules.c: fills cx->mods from the list and module_kset, once: only
  * hidden_modules and a hook found outside the kernel's text need them,
  * and on a clean guest the hooks need none.
@@ -93,6 +120,16 @@ int kh_check_modules_once(struct kh_check_ctx *cx);
 int kh_check_modules_again(struct kh_check_ctx *cx);
 void kh_check_modules_free(struct kh_check_ctx *cx);
 
+/*
+ * runqueues.c: appends to tasks every task on a run queue (running, or
+ * queued by CFS or the real-time class; threads too, the idle tasks not)
+ * of each possible CPU, *cpus how many were read. *bad when parts could
+ * not be read or made no sense; -ENOENT when this kernel's run queues
+ * are unknown.
+ */
+int kh_check_runqueue_tasks(struct kh_check_ctx *cx,
+			    struct kh_addr_list *tasks, unsigned int *cpus,
+			    int *bad);
 int kh_check_hidden_processes(struct kh_check_ctx *cx);
 int kh_check_hidden_modules(struct kh_check_ctx *cx);
 int kh_check_syscalls(struct kh_check_ctx *cx);
@@ -101,5 +138,7 @@ int kh_check_kprobes(struct kh_check_ctx *cx);
 int kh_check_ftrace(struct kh_check_ctx *cx);
 int kh_check_netfilter(struct kh_check_ctx *cx);
 int kh_check_malfind(struct kh_check_ctx *cx);
+int kh_check_procfs(struct kh_check_ctx *cx);
+int kh_check_tty(struct kh_check_ctx *cx);
 
 #endif /* KH_CHECK_H */

@@ -44,7 +44,10 @@ static json_t *finding_json(const struct kh_finding *f)
 		     sizeof(f->target_sym)) ||
 	    set_text(o, "owner", f->owner, sizeof(f->owner)) ||
 	    set_text(o, "expected", f->expected, sizeof(f->expected)) ||
-	    set_text(o, "hooked", f->hooked, sizeof(f->hooked))) {
+	    set_text(o, "hooked", f->hooked, sizeof(f->hooked)) ||
+	    set_text(o, "role", f->role, sizeof(f->role)) ||
+	    (f->netns &&
+	     json_object_set_new(o, "netns", json_integer(f->netns)))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 #include <bpf/btf.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -278,6 +279,97 @@ static const struct btf_type *find_composite(const struct btf *b,
 			return t;
 	}
 	return NULL;
+}
+
+/* t's member type id is a pointer to a function. */
+static int is_fn_ptr(const struct btf *b, __u32 type)
+{
+	const struct btf_type *t = skip_mods(b, type, NULL);
+
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	t = skip_mods(b, t->type, NULL);
+	return t && btf_is_func_proto(t);
+}
+
+struct fn_walk {
+	const struct btf *b;
+	struct kh_fn_member *out;
+	unsigned int max, nr;
+	uint64_t size;		/* the outer struct's, in bytes */
+	unsigned long visits;
+};
+
+static int fn_members(struct fn_walk *w, const struct btf_type *t,
+		      uint64_t base_bits, int depth)
+{
+	const struct btf_member *m = btf_members(t);
+	__u16 i, vlen = btf_vlen(t);
+
+	if (depth > MAX_DEPTH)
+		return -EINVAL;
+	for (i = 0; i < vlen; i++) {
+		uint64_t bits = base_bits + btf_member_bit_offset(t, i);
+		const char *mname = name_of(w->b, m[i].name_off);
+		const struct btf_type *mt;
+		int ret;
+
+		if (!w->visits--)
+			return -EINVAL;
+		if (!*mname) {
+			mt = skip_mods(w->b, m[i].type, NULL);
+			if (is_composite(mt)) {
+				ret = fn_members(w, mt, bits, depth + 1);
+				if (ret)
+					return ret;
+			}
+			continue;
+		}
+		if (btf_member_bitfield_size(t, i) || !is_fn_ptr(w->b, m[i].type))
+			continue;
+		/* From guest RAM: a pointer must lie inside its struct. */
+		if (bits % 64 || bits / 8 + 8 > w->size)
+			return -EINVAL;
+		if (w->nr == w->max)
+			return -E2BIG;
+		w->out[w->nr].offset = (uint32_t)(bits / 8);
+		snprintf(w->out[w->nr].name, sizeof(w->out[w->nr].name), "%s",
+			 mname);
+		w->nr++;
+	}
+	return 0;
+}
+
+int kh_btf_fn_members(const struct kh_btf *btf, const char *type_name,
+		      struct kh_fn_member *out, unsigned int max,
+		      unsigned int *nr, uint32_t *size, struct kh_err *err)
+{
+	const struct btf_type *t;
+	struct fn_walk w = { .out = out, .max = max, .visits = MAX_VISITS };
+	int ret;
+
+	if (!btf || !type_name || !out || !nr || !size)
+		return kh_err_set(err, EINVAL, "kh_btf_fn_members: bad arguments");
+	w.b = btf->btf;
+	t = find_composite(btf->btf, type_name);
+	if (!t)
+		return kh_err_set(err, ENOENT,
+				  "the kernel's BTF has no struct %s", type_name);
+	if (t->size > KH_BTF_STRUCT_MAX)
+		return kh_err_set(err, EINVAL, "struct %s is too large",
+				  type_name);
+	w.size = t->size;
+	ret = fn_members(&w, t, 0, 0);
+	if (ret == -E2BIG)
+		return kh_err_set(err, E2BIG,
+				  "struct %s has more than %u function pointers",
+				  type_name, max);
+	if (ret)
+		return kh_err_set(err, EINVAL,
+				  "struct %s: a member lies outside it", type_name);
+	*nr = w.nr;
+	*size = t->size;
+	return 0;
 }
 
 int kh_btf_member(const struct kh_btf *btf, const char *type_name,

@@ -54,6 +54,21 @@ int kh_btf_member(const struct kh_btf *btf, const char *type_name,
 int kh_btf_enum_value(const struct kh_btf *btf, const char *name,
 		      int64_t *value, struct kh_err *err);
 
+/*
+ * The members of struct type_name that are pointers to functions (an
+ * operations table: file_operations, tty_ldisc_ops), looking through
+ * anonymous struct/union members, in order: at most max of them in
+ * out[], *nr how many, *size the struct's size. -E2BIG when it has more
+ * than max, -ENOENT when there is no such struct.
+ */
+struct kh_fn_member {
+	uint32_t offset;	/* bytes from the start of the struct */
+	char name[24];		/* cut to fit */
+};
+int kh_btf_fn_members(const struct kh_btf *btf, const char *type_name,
+		      struct kh_fn_member *out, unsigned int max,
+		      unsigned int *nr, uint32_t *size, struct kh_err *err);
+
 /* sizeof(struct type_name). */
 int kh_btf_sizeof(const struct kh_btf *btf, const char *type_name,
 		  uint32_t *size, struct kh_err *err);

@@ -73,6 +73,33 @@ int kh_offsets(struct kh_vm *vm, const struct kh_field *fields,
 	return ret;
 }
 
+static int build_ops(struct kh_profile *profile, const void *key,
+		     void *data, size_t size, struct kh_err *err)
+{
+	struct kh_ops_layout *l = data;
+	const struct kh_btf *btf;
+	int ret;
+
+	ret = kh_profile_btf(profile, &btf, err);
+	if (!ret)
+		ret = kh_btf_fn_members(btf, key, l->fn, KH_OPS_MAX, &l->nr,
+					&l->size, err);
+	return ret;
+}
+
+int kh_ops_layout(struct kh_vm *vm, const char *type,
+		  const struct kh_ops_layout **layout, struct kh_err *err)
+{
+	const void *data;
+	int ret;
+
+	ret = kh_profile_memo(vm->profile, type, sizeof(**layout), build_ops,
+			      &data, err);
+	if (!ret)
+		*layout = data;
+	return ret;
+}
+
 static int build_enum(struct kh_profile *profile, const void *key,
 		      void *data, size_t size, struct kh_err *err)
 {
@@ -144,6 +171,19 @@ int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 	if (!ret)
 		*va = vm->kernel.text_va + off;
 	return ret;
+}
+
+int kh_sym_percpu(struct kh_vm *vm, const char *name, uint64_t *off,
+		  struct kh_err *err)
+{
+	struct kh_sym sym;
+
+	if (kh_symtab_lookup(vm->profile->symtab, name, &sym) ||
+	    !sym.absolute || sym.value < 0)
+		return kh_err_set(err, ENOENT,
+				  "no per-CPU variable %s in kallsyms", name);
+	*off = (uint64_t)sym.value;
+	return 0;
 }
 
 int kh_kernel_ptr(const struct kh_vm *vm, uint64_t va)

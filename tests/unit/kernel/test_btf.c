@@ -278,6 +278,66 @@ static void test_self_nesting(void)
 	btf__free(b);
 }
 
+/*
+ * An operations table: only pointers to functions are listed, through
+ * anonymous unions and typedefs, in order; one outside its struct, or
+ * more than asked for, is an error.
+ */
+static void test_fn_members(void)
+{
+	struct btf *b = btf__new_empty();
+	struct kh_fn_member fn[4];
+	struct kh_btf *kb = NULL;
+	struct kh_err err = { 0 };
+	int i_int, i_proto, i_fptr, i_cfptr, i_vptr, i_u, i_long;
+	unsigned int nr = 0;
+	const void *raw;
+	uint32_t len, size = 0;
+
+	CHECK(b, "btf__new_empty");
+	OK(i_int = btf__add_int(b, "int", 4, BTF_INT_SIGNED));
+	OK(i_long = btf__add_int(b, "long", 8, BTF_INT_SIGNED));
+	OK(i_vptr = btf__add_ptr(b, 0));
+	OK(i_proto = btf__add_func_proto(b, i_int));
+	CHECK(!btf__add_func_param(b, "x", i_int), "param");
+	OK(i_fptr = btf__add_ptr(b, i_proto));
+	OK(i_cfptr = btf__add_typedef(b, "show_t", i_fptr));
+	OK(i_cfptr = btf__add_const(b, i_cfptr));
+	OK(i_u = btf__add_union(b, NULL, 8));
+	CHECK(!btf__add_field(b, "data", i_long, 0, 0), "data");
+	CHECK(!btf__add_field(b, "single_show", i_fptr, 0, 0), "single_show");
+	OK(btf__add_struct(b, "ops", 48));
+	CHECK(!btf__add_field(b, "owner", i_vptr, 0, 0), "owner");
+	CHECK(!btf__add_field(b, "open", i_fptr, 64, 0), "open");
+	CHECK(!btf__add_field(b, "flags", i_int, 128, 0), "flags");
+	CHECK(!btf__add_field(b, NULL, i_u, 192, 0), "anon union");
+	CHECK(!btf__add_field(b, "show", i_cfptr, 256, 0), "show");
+	CHECK(!btf__add_field(b, "release", i_fptr, 320, 0), "release");
+	OK(btf__add_struct(b, "liar_ops", 8));
+	CHECK(!btf__add_field(b, "open", i_fptr, 64, 0), "liar open");
+	raw = btf__raw_data(b, &len);
+	CHECK(raw && !kh_btf_load(raw, len, &kb, &err), "load: %s", err.msg);
+
+	CHECK(!kh_btf_fn_members(kb, "ops", fn, 4, &nr, &size, &err) &&
+	      nr == 4 && size == 48, "ops: %u members, size %u: %s", nr, size,
+	      err.msg);
+	CHECK(fn[0].offset == 8 && !strcmp(fn[0].name, "open") &&
+	      fn[1].offset == 24 && !strcmp(fn[1].name, "single_show") &&
+	      fn[2].offset == 32 && !strcmp(fn[2].name, "show") &&
+	      fn[3].offset == 40 && !strcmp(fn[3].name, "release"),
+	      "ops: %s@%u %s@%u %s@%u %s@%u", fn[0].name, fn[0].offset,
+	      fn[1].name, fn[1].offset, fn[2].name, fn[2].offset, fn[3].name,
+	      fn[3].offset);
+	CHECK(kh_btf_fn_members(kb, "ops", fn, 3, &nr, &size, &err) == -E2BIG,
+	      "4 function pointers fit in 3");
+	CHECK(kh_btf_fn_members(kb, "liar_ops", fn, 4, &nr, &size, &err) ==
+	      -EINVAL, "a function pointer outside its struct was listed");
+	CHECK(kh_btf_fn_members(kb, "nothing", fn, 4, &nr, &size, &err) ==
+	      -ENOENT && strstr(err.msg, "nothing"), "nothing: %s", err.msg);
+	kh_btf_free(kb);
+	btf__free(b);
+}
+
 static int test_kernel(void)
 {
 	static const char *const members[] = {
@@ -287,6 +347,8 @@ static int test_kernel(void)
 	struct kh_btf *kb = NULL;
 	struct kh_err err = { 0 };
 	struct kh_member m, tasks;
+	struct kh_fn_member fn[96];
+	unsigned int nr = 0;
 	uint32_t sz;
 	size_t len = 0, cap = 8 << 20, n;
 	uint8_t *buf;
@@ -323,6 +385,13 @@ static int test_kernel(void)
 	      "sizeof task_struct");
 	CHECK(!kh_btf_member(kb, "mm_struct", "pgd", &m, &err) && m.size == 8,
 	      "mm_struct.pgd: %s", err.msg);
+	/* file_operations: owner and flags are not functions, read is. */
+	CHECK(!kh_btf_fn_members(kb, "file_operations", fn, 96, &nr, &sz, &err) &&
+	      nr >= 20 && nr < sz / 8, "file_operations: %u of %u bytes: %s",
+	      nr, sz, err.msg);
+	for (i = 0; i < nr && strcmp(fn[i].name, "read"); i++)
+		;
+	CHECK(i < nr && fn[i].offset % 8 == 0, "file_operations.read missing");
 	kh_btf_free(kb);
 	return 1;
 }
@@ -359,6 +428,7 @@ int main(void)
 	test_garbage();
 	test_self_nesting();
 	test_hostile_layout();
+	test_fn_members();
 	real = test_kernel();
 	real |= test_debian_elf();
 	if (!real)

@@ -393,7 +393,9 @@ static const char check_want[] =
 	"  kprobes           not run\n"
 	"  ftrace            not run\n"
 	"  netfilter         not run\n"
-	"  malfind           not run\n";
+	"  malfind           not run\n"
+	"  procfs            not run\n"
+	"  tty               not run\n";
 
 static struct kh_check_report check_report = {
 	.nr = 2, .findings = findings,

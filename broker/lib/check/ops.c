@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Operations tables (structs of function pointers: file_operations,
+ * seq_operations, tty_ldisc_ops ...) and the code they lead to, for the
+ * checks of /proc's and the ttys' operations (Volatility's check_afinfo
+ * and tty_check). A rootkit hides sockets or reads keystrokes by putting
+ * its own function in such a table, or by pointing an object at a table
+ * of its own. The rule a clean kernel keeps:
+ *
+ * - a table in the kernel's image (its static tables, const or not) leads
+ *   only into the kernel's text: the kernel never points its own tables
+ *   at a module;
+ * - any other table (a module's, or one in allocated memory) leads into
+ *   the kernel's text or into a module on the modules list.
+ *
+ * Each table is read whole once per check (many objects share one) and
+ * its layout comes from the kernel's BTF, so only real function pointers
+ * are judged.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* No operations table comes near this (file_operations is ~300 bytes). */
+#define OPS_MAX_BYTES 1024
+
+static int in_image(const struct kh_check_ctx *cx, uint64_t va)
+{
+	const struct kh_vm *vm = cx->vm;
+
+	return va - vm->kernel.text_va < vm->kernel.image_size;
+}
+
+int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
+		const struct kh_check_fn_at *at, uint64_t slot,
+		uint64_t target)
+{
+	const struct kh_check_module *m;
+	struct kh_finding f = { .addr = slot, .netns = at->netns };
+	uint64_t start;
+	int ret;
+
+	if (!target || kh_check_in_text(cx, target))
+		return 0;
+	if (!at->kernels) {
+		ret = kh_check_modules_once(cx);
+		if (ret)
+			return ret;
+		m = kh_check_owner(cx, target, &start);
+		if (m && m->listed)
+			return 0;
+	}
+	ret = kh_check_describe(cx, target, &f);
+	if (ret)
+		return ret;
+	/* A module loaded since is on the list now: not hidden. */
+	if (!at->kernels && f.owner[0] && !strstr(f.owner, " (hidden)"))
+		return 0;
+	snprintf(f.hooked, sizeof(f.hooked), "%s", at->where);
+	snprintf(f.role, sizeof(f.role), "%s", at->member);
+	snprintf(f.what, sizeof(f.what), "%s: %s%s%s leads to %s", at->where,
+		 at->table, at->table[0] ? "." : "", at->member,
+		 f.owner[0] ? f.owner : "memory outside the kernel's text");
+	snprintf(f.expected, sizeof(f.expected), "%s",
+		 at->kernels ?
+		 "the kernel's text (the table is the kernel's own)" :
+		 "the kernel's text or a module on the list");
+	return kh_check_found(cx, id, &f);
+}
+
+int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
+		 struct kh_addr_set *seen, uint64_t va, const char *type,
+		 const char *where, uint32_t netns)
+{
+	uint8_t buf[OPS_MAX_BYTES];
+	const struct kh_ops_layout *l;
+	struct kh_check_fn_at at = {
+		.where = where, .table = type, .netns = netns,
+		.kernels = in_image(cx, va),
+	};
+	unsigned int i;
+	int ret;
+
+	if (!va)
+		return 0;
+	ret = kh_addr_set_add(seen, va);
+	if (ret <= 0)
+		return ret;
+	ret = kh_ops_layout(cx->vm, type, &l, NULL);
+	if (ret || l->size > sizeof(buf)) {
+		kh_check_problem(cx, id, 1,
+				 "struct %s: no layout keyhole can judge in this kernel's BTF",
+				 type);
+		return 0;
+	}
+	if (!kh_kernel_ptr_aligned(cx->vm, va, 8)) {
+		kh_check_problem(cx, id, 1, "%s: a %s at %#" PRIx64
+				 " that is no kernel pointer", where, type, va);
+		return 0;
+	}
+	ret = kh_kva_fetch_one(cx->vm, va, buf, l->size, NULL);
+	if (ret == -ESRCH)
+		return kh_err_set(cx->err, ESRCH, "the VM is gone");
+	if (ret) {
+		kh_check_problem(cx, id, 1, "%s: its %s at %#" PRIx64
+				 " cannot be read", where, type, va);
+		return 0;
+	}
+	for (i = 0; i < l->nr; i++) {
+		at.member = l->fn[i].name;
+		ret = kh_check_fn(cx, id, &at, va + l->fn[i].offset,
+				  kh_load_u64(buf, l->fn[i].offset));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Hooked tty operations (Volatility's tty_check): a keylogger in the
+ * kernel puts its own receive_buf in a line discipline's operations
+ * (n_tty's, which every terminal's input goes through), or its own
+ * functions in a tty driver's or an open tty's. Judged here, by the rule
+ * of check/ops.c:
+ *
+ * - every registered line discipline (tty_ldiscs[]);
+ * - every tty driver on tty_drivers, and each of its open ttys (ttys[]):
+ *   the tty's own operations and the line discipline it has now.
+ *
+ * Bounded: so many drivers, ttys per driver and disciplines at most; a
+ * list that loops or a pointer that is not one is marked, not followed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/check.h"
+
+#define MAX_LDISCS 64		/* NR_LDISCS is 30 */
+#define MAX_DRIVERS 4096
+/* A driver's lines at most read (a pty driver has 4096). */
+#define MAX_TTYS 65536
+
+enum {
+	DRV_LIST, DRV_NAME, DRV_NUM, DRV_TTYS, DRV_OPS,
+	TTY_OPS, TTY_LDISC, TTY_NAME, LDISC_OPS, LDISC_OPS_NAME,
+	NR_FIELDS
+};
+
+static const struct kh_field fields[NR_FIELDS] = {
+	[DRV_LIST] = { "tty_driver", "tty_drivers" },
+	[DRV_NAME] = { "tty_driver", "name" },
+	[DRV_NUM] = { "tty_driver", "num" },
+	[DRV_TTYS] = { "tty_driver", "ttys" },
+	[DRV_OPS] = { "tty_driver", "ops" },
+	[TTY_OPS] = { "tty_struct", "ops" },
+	[TTY_LDISC] = { "tty_struct", "ldisc" },
+	[TTY_NAME] = { "tty_struct", "name" },
+	[LDISC_OPS] = { "tty_ldisc", "ops" },
+	[LDISC_OPS_NAME] = { "tty_ldisc_ops", "name" },
+};
+
+struct walk {
+	struct kh_check_ctx *cx;
+	const uint32_t *off;
+	struct kh_addr_set tables;	/* every table judged */
+	int bad;
+};
+
+static void read_name(struct walk *w, uint64_t va, char *buf, size_t size)
+{
+	if (!va || kh_kva_str(w->cx->vm, va, buf, size) || !buf[0]) {
+		snprintf(buf, size, "?");
+		w->bad |= !!va;
+	}
+}
+
+static int ldiscs(struct walk *w)
+{
+	struct kh_check_ctx *cx = w->cx;
+	uint64_t table[MAX_LDISCS], va;
+	struct kh_sym_near near;
+	unsigned int i, nr;
+	int ret;
+
+	if (kh_sym_va(cx->vm, "tty_ldiscs", &va, NULL) ||
+	    kh_symbol_near(cx->vm, va, &near) || near.offset || !near.next) {
+		w->bad = 1;
+		return 0;
+	}
+	nr = (near.next - va) / 8 < MAX_LDISCS ? (near.next - va) / 8 :
+						  MAX_LDISCS;
+	ret = kh_kva_fetch_one(cx->vm, va, table, nr * 8, NULL);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		w->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < nr; i++) {
+		char where[64], name[24];
+		uint64_t name_va = 0;
+
+		if (!table[i])
+			continue;
+		cx->report->checks[KH_CHECK_TTY].examined++;
+		if (!kh_kernel_ptr_aligned(cx->vm, table[i], 8) ||
+		    kh_kva_u64(cx->vm, table[i] + w->off[LDISC_OPS_NAME],
+			       &name_va))
+			w->bad = 1;
+		read_name(w, name_va, name, sizeof(name));
+		snprintf(where, sizeof(where), "line discipline %u (%s)", i,
+			 name);
+		ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, table[i],
+				   "tty_ldisc_ops", where, 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* One open tty: its operations and its line discipline's. */
+static int one_tty(struct walk *w, uint64_t tty)
+{
+	struct kh_check_ctx *cx = w->cx;
+	uint64_t ops = 0, ldisc = 0, ldisc_ops = 0;
+	char name[64] = "", where[80];
+	struct kh_read r[3] = {
+		{ .addr = tty + w->off[TTY_OPS], .buf = &ops, .len = 8 },
+		{ .addr = tty + w->off[TTY_LDISC], .buf = &ldisc, .len = 8 },
+		{ .addr = tty + w->off[TTY_NAME], .buf = name,
+		  .len = sizeof(name) },
+	};
+	int ret;
+
+	if (!kh_kernel_ptr_aligned(cx->vm, tty, 8)) {
+		w->bad = 1;
+		return 0;
+	}
+	ret = kh_kva_fetch(cx->vm, r, 3, NULL);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		w->bad = 1;
+		return 0;
+	}
+	name[sizeof(name) - 1] = 0;
+	cx->report->checks[KH_CHECK_TTY].examined++;
+	snprintf(where, sizeof(where), "tty %s", name[0] ? name : "?");
+	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, "tty_operations",
+			   where, 0);
+	if (ret || !ldisc)
+		return ret;
+	if (!kh_kernel_ptr_aligned(cx->vm, ldisc, 8) ||
+	    kh_kva_u64(cx->vm, ldisc + w->off[LDISC_OPS], &ldisc_ops)) {
+		w->bad = 1;
+		return 0;
+	}
+	return kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ldisc_ops,
+			    "tty_ldisc_ops", where, 0);
+}
+
+static int one_driver(struct walk *w, uint64_t drv)
+{
+	struct kh_check_ctx *cx = w->cx;
+	uint64_t name_va = 0, ttys = 0, ops = 0, *lines = NULL;
+	uint32_t num = 0, i;
+	char name[32], where[48];
+	struct kh_read r[4] = {
+		{ .addr = drv + w->off[DRV_NAME], .buf = &name_va, .len = 8 },
+		{ .addr = drv + w->off[DRV_NUM], .buf = &num, .len = 4 },
+		{ .addr = drv + w->off[DRV_TTYS], .buf = &ttys, .len = 8 },
+		{ .addr = drv + w->off[DRV_OPS], .buf = &ops, .len = 8 },
+	};
+	int ret;
+
+	ret = kh_kva_fetch(cx->vm, r, 4, NULL);
+	if (ret == -ESRCH || ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		w->bad = 1;
+		return 0;
+	}
+	read_name(w, name_va, name, sizeof(name));
+	cx->report->checks[KH_CHECK_TTY].examined++;
+	snprintf(where, sizeof(where), "tty driver %s", name);
+	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, "tty_operations",
+			   where, 0);
+	if (ret || !ttys || !num)
+		return ret;
+	if (num > MAX_TTYS || !kh_kernel_ptr_aligned(cx->vm, ttys, 8)) {
+		w->bad = 1;
+		num = num > MAX_TTYS ? MAX_TTYS : 0;
+	}
+	lines = calloc(num ? num : 1, 8);
+	if (!lines)
+		return -ENOMEM;
+	ret = num ? kh_kva_fetch_one(cx->vm, ttys, lines, num * 8, NULL) : 0;
+	if (ret == -ESRCH || ret == -ENOMEM)
+		goto out;
+	if (ret) {
+		w->bad = 1;
+		ret = 0;
+		goto out;
+	}
+	for (i = 0; i < num && !ret; i++)
+		if (lines[i])
+			ret = one_tty(w, lines[i]);
+out:
+	free(lines);
+	return ret;
+}
+
+int kh_check_tty(struct kh_check_ctx *cx)
+{
+	struct walk w = { .cx = cx };
+	struct kh_addr_list drivers = { 0 };
+	struct kh_result result = { 0 };
+	uint64_t head;
+	unsigned int i;
+	int ret;
+
+	if (!cx->have_text)
+		return kh_check_problem(cx, KH_CHECK_TTY, 0,
+					"the kernel's text bounds are unknown");
+	if (kh_offsets(cx->vm, fields, NR_FIELDS, &w.off, NULL) ||
+	    kh_sym_va(cx->vm, "tty_drivers", &head, NULL))
+		return kh_check_problem(cx, KH_CHECK_TTY, 0,
+					"this kernel has no ttys keyhole knows (tty_drivers, struct tty_driver)");
+	ret = ldiscs(&w);
+	if (!ret)
+		ret = kh_list_walk(cx->vm, head, w.off[DRV_LIST], MAX_DRIVERS,
+				   kh_list_collect, &drivers, &result, cx->err);
+	if (result.flags & KH_RESULT_INCOMPLETE)
+		w.bad = 1;
+	for (i = 0; !ret && i < drivers.nr; i++)
+		ret = one_driver(&w, drivers.addrs[i]);
+	if (ret == -ENOMEM)
+		ret = kh_err_set(cx->err, ENOMEM, "out of memory for ttys");
+	if (ret == -ESRCH && cx->err->code != ESRCH)
+		ret = kh_err_set(cx->err, ESRCH, "the VM is gone");
+	if (!ret && w.bad)
+		kh_check_problem(cx, KH_CHECK_TTY, 1,
+				 "parts of the ttys could not be read or were not ttys");
+	kh_addr_set_free(&w.tables);
+	free(drivers.addrs);
+	return ret;
+}
