@@ -655,7 +655,8 @@ void kh_bpf_list_free(struct kh_bpf_list *list);
  * guest has none.
  */
 enum kh_check_id {
-	KH_CHECK_HIDDEN_PROCESSES,	/* in the pid IDR, not the task list */
+	KH_CHECK_HIDDEN_PROCESSES,	/* in the pid IDR, a children list or a
+					 * run queue, not the task list */
 	KH_CHECK_HIDDEN_MODULES,	/* in sysfs, not the modules list */
 	KH_CHECK_SYSCALLS,		/* sys_call_table entries */
 	KH_CHECK_IDT,			/* interrupt gates */
