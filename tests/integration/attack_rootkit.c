@@ -426,6 +426,33 @@ static void found_all(const char *technique, const json_t *doc,
 }
 
 /*
+ * khrootkit takes its kobject out of sysfs too: only its memory is left.
+ * hidden_modules finds it there, a struct module named khrootkit in the
+ * module loader's memory that holds its hook, and every other finding
+ * still names it as the owner of the hooks.
+ */
+static void vanished(const struct guest *g, const struct attack *a)
+{
+	const json_t *f;
+	char *out = guest_truth(g, "vanish");
+	int status;
+	json_t *doc;
+
+	CHECK(!strncmp(out, "ok", 2), "the guest's vanish reply: %s", out);
+	free(out);
+	doc = attacked_doc(g, "", &status);
+	CHECK(status == 4, "check after vanish: exit %d", status);
+	found_all("vanished from sysfs", doc, a);
+	f = only_one(doc, "hidden_modules");
+	CHECK(strstr(str(f, "what"), "neither on the modules list nor in /sys/module") &&
+	      hexval(f, "target") <= a->hook && a->hook < hexval(f, "end"),
+	      "the module hidden from sysfs too is found as %s, not as memory holding khrootkit's 0x%llx",
+	      json_dumps(f, 0), a->hook);
+	json_decref(doc);
+	printf("vanished from sysfs: found in the module loader's memory\n");
+}
+
+/*
  * Subscribes to the VM's changes with the checks, on keyholed at sock,
  * and waits for its first record (120 s at most): findings are changes
  * from a crawl before the attack, not in the first record.
@@ -592,5 +619,6 @@ int main(int argc, char **argv)
 	CHECK(status == 2 && strstr(out, "nosuch"),
 	      "check --only nosuch: exit %d: %s", status, out);
 	free(out);
+	vanished(&g, &a);
 	return KH_PASS;
 }

@@ -26,10 +26,18 @@
 #define KH_CHECK_MAX_MODULES 65536
 
 struct kh_check_module {
-	uint64_t addr;			/* struct module */
+	uint64_t addr;			/* struct module, or the area's start */
 	char name[56];
 	int listed;			/* on the modules list */
 	int in_sysfs;			/* has a kobject in module_kset */
+	/*
+	 * Found in the module loader's memory that no module on the list
+	 * or in sysfs holds (module_areas.c): that area, whether a struct
+	 * module was found there (else addr is the area's start) and
+	 * whether it is still unformed (being loaded, or freed).
+	 */
+	int in_area, no_struct, unformed;
+	uint64_t area_start, area_end;
 	unsigned int nr_ranges;
 	struct { uint64_t start, end; } ranges[KH_CHECK_MOD_RANGES];
 };
@@ -116,6 +124,19 @@ int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
  * and on a clean guest the hooks need none.
  */
 int kh_check_modules_once(struct kh_check_ctx *cx);
+/*
+ * module_areas.c: the module loader's vmalloc areas that no module in
+ * cx->mods holds (kh_check_owner), each with the struct module found in
+ * it, if any. 0 (the problem, if any, said) or a fatal -errno.
+ */
+struct kh_check_area {
+	uint64_t start, end;
+	uint64_t module;		/* the struct module in it, or 0 */
+	uint32_t state;			/* its state */
+	char name[56];
+};
+int kh_check_module_areas(struct kh_check_ctx *cx,
+			  struct kh_check_area **areasp, unsigned int *nr);
 /* Forgets them and gathers them afresh, past the page cache; once. */
 int kh_check_modules_again(struct kh_check_ctx *cx);
 void kh_check_modules_free(struct kh_check_ctx *cx);

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Hidden modules (Volatility's hidden_modules and check_modules): a
- * module whose kobject is in sysfs but that is not on the modules list,
- * the trace of list_del(&THIS_MODULE->list), the usual way a module
- * hides from lsmod. The list was walked before the kobjects (modules.c);
- * a module loaded in between would look hidden, so when one does, the
- * list is walked once more, afresh, and only a module still missing
- * from a whole walk is reported (a walk cut short proves nothing).
+ * module not on the modules list but
  *
- * Not covered: a module that also removed its kobject, which only the
- * module address tree (mod_tree) or a scan of the module area's memory
- * for struct modules would show.
+ * - whose kobject is in sysfs: the trace of list_del(&THIS_MODULE->list),
+ *   the usual way a module hides from lsmod;
+ * - or in the module loader's memory (module_areas.c) that no module on
+ *   the list or in sysfs holds: a module that also removed its kobject,
+ *   named by the struct module found there, or an area of the loader's
+ *   with no struct module at all.
+ *
+ * The list was walked before the other views (modules.c); a module
+ * loaded in between would look hidden, so when one does, the list is
+ * walked once more, afresh, and only a module still missing from a
+ * whole walk is reported (a walk cut short proves nothing). A struct
+ * module still unformed (being loaded, or freed) is not reported.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -63,10 +67,10 @@ int kh_check_hidden_modules(struct kh_check_ctx *cx)
 		const struct kh_check_module *m = &cx->mods[i];
 		struct kh_finding f = { .addr = m->addr };
 
-		if (!m->in_sysfs)
+		if (!m->in_sysfs && !m->in_area)
 			continue;
 		cx->report->checks[KH_CHECK_HIDDEN_MODULES].examined++;
-		if (m->listed)
+		if (m->listed || (!m->in_sysfs && m->unformed))
 			continue;
 		if (!whole) {
 			ret = list_now(cx, &listed);
@@ -77,12 +81,25 @@ int kh_check_hidden_modules(struct kh_check_ctx *cx)
 		}
 		if (kh_addr_set_find(&listed, m->addr) >= 0)
 			continue;
-		snprintf(f.what, sizeof(f.what),
-			 "module %.55s is in /sys/module but not on the modules list",
-			 m->name[0] ? m->name : "?");
+		if (m->in_sysfs)
+			snprintf(f.what, sizeof(f.what),
+				 "module %.55s is in /sys/module but not on the modules list",
+				 m->name[0] ? m->name : "?");
+		else if (m->no_struct)
+			snprintf(f.what, sizeof(f.what),
+				 "the module loader's memory 0x%" PRIx64 "-0x%" PRIx64 " holds no module on the list or in /sys/module",
+				 m->area_start, m->area_end);
+		else
+			snprintf(f.what, sizeof(f.what),
+				 "module %.55s, in the module loader's memory, is neither on the modules list nor in /sys/module",
+				 m->name[0] ? m->name : "?");
 		snprintf(f.owner, sizeof(f.owner), "%s", m->name);
 		if (m->nr_ranges)
 			f.target = m->ranges[0].start;
+		if (m->in_area) {
+			f.target = m->area_start;
+			f.end = m->area_end;
+		}
 		snprintf(f.expected, sizeof(f.expected),
 			 "on the modules list, as lsmod shows it");
 		ret = kh_check_found(cx, KH_CHECK_HIDDEN_MODULES, &f);

