@@ -2059,12 +2059,13 @@ static void req_pids(const char *comm)
  *              little cost to the others) until the "calm" request or
  *              HIDDEN_SPIN_MAX seconds, then sleeps
  *   kh-rwx     an anonymous private PROT_READ|WRITE|EXEC mapping of 4
- *              pages, each page 0xcc bytes with "KH-RWX" at offset 16
+ *              pages, each page 0xcc bytes with "KH-RWX" at offset 16,
+ *              and a page of a memfd (kh-mfd) mapped PROT_READ|EXEC
  * (both are forks of kh-truth, no exec: their cmdline is kh-truth's).
  * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR seq_ops=ADDR
  * ldisc_ops=ADDR"), the addresses of sys_call_table, tcp4_seq_ops and
  * n_tty_ops from /proc/kallsyms, and replies
- *   ok hidden=PID rwx=PID:START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
+ *   ok hidden=PID rwx=PID:START-END mfd=START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
  *      ftrace=FTRACE seq=SEQ_OPS:SHOW tty=LDISC_OPS:RECEIVE_BUF
  * START-END as in /proc/PID/maps, the rest read back from
  * /sys/module/khrootkit/parameters; hex without 0x.
@@ -2166,7 +2167,8 @@ static void rwx_main(int wfd)
 	unsigned char *p = mmap(NULL, RWX_PAGES * pg,
 				PROT_READ | PROT_WRITE | PROT_EXEC,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int i;
+	void *q;
+	int i, mfd;
 
 	if (p == MAP_FAILED)
 		_exit(1);	/* the reader sees EOF */
@@ -2174,8 +2176,17 @@ static void rwx_main(int wfd)
 		memset(p + i * pg, 0xcc, pg);
 		memcpy(p + i * pg + 16, "KH-RWX", 6);
 	}
-	dprintf(wfd, "%d %lx %lx\n", (int)getpid(), (unsigned long)p,
-		(unsigned long)p + RWX_PAGES * pg);
+	/* Fileless code: a memfd's page mapped read and execute. */
+	mfd = memfd_create("kh-mfd", MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, pg))
+		_exit(1);
+	q = mmap(NULL, pg, PROT_READ | PROT_EXEC, MAP_PRIVATE, mfd, 0);
+	if (q == MAP_FAILED)
+		_exit(1);
+	close(mfd);
+	dprintf(wfd, "%d %lx %lx %lx %lx\n", (int)getpid(), (unsigned long)p,
+		(unsigned long)p + RWX_PAGES * pg, (unsigned long)q,
+		(unsigned long)q + pg);
 	close(wfd);
 	sleep_forever();
 }
@@ -2398,7 +2409,7 @@ static void req_rootkit(void)
 	char line[128], path[128], params[192];
 	char sct[32], nr[32], hook[32], kp[32], nf[32], ft[32];
 	char seq[32], show[32], ldisc[32], recv[32];
-	unsigned long table, seq_ops, ldisc_ops, start, end;
+	unsigned long table, seq_ops, ldisc_ops, start, end, mfd_start, mfd_end;
 	int hidden = -1, rwx = -1, fd;
 	struct utsname u;
 
@@ -2426,7 +2437,8 @@ static void req_rootkit(void)
 	hidden_pid = hidden;
 	fd = spawn_orphan("kh-rwx", rwx_main);
 	if (fd < 0 || read_line_fd(fd, line, sizeof(line), 10000) ||
-	    sscanf(line, "%d %lx %lx", &rwx, &start, &end) != 3) {
+	    sscanf(line, "%d %lx %lx %lx %lx", &rwx, &start, &end, &mfd_start,
+		   &mfd_end) != 5) {
 		fprintf(out, "error cannot start kh-rwx\n");
 		goto fail;
 	}
@@ -2456,9 +2468,9 @@ static void req_rootkit(void)
 	rootkit_param("seq_show_addr", show, sizeof(show));
 	rootkit_param("ldisc_ops", ldisc, sizeof(ldisc));
 	rootkit_param("tty_hook_addr", recv, sizeof(recv));
-	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s seq=%s:%s tty=%s:%s\n",
-		hidden, rwx, start, end, sct, nr, hook, kp, nf, ft, seq, show,
-		ldisc, recv);
+	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx mfd=%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s seq=%s:%s tty=%s:%s\n",
+		hidden, rwx, start, end, mfd_start, mfd_end, sct, nr, hook, kp,
+		nf, ft, seq, show, ldisc, recv);
 	return;
 fail:
 	/* nothing is hidden when the load failed: a retry starts afresh */

@@ -30,14 +30,17 @@
 #include "guest.h"
 #include "broker.h"
 
-/* What khrootkit does: one finding of each check but idt. */
+/* The checks that find what khrootkit does: all but idt. */
 #define NR_ATTACKS 9
+/* Their findings: malfind finds two (anonymous and memfd code). */
+#define NR_FINDINGS 10
 /* seq_operations { start, stop, next, show }: show's offset. */
 #define SEQ_SHOW_SLOT 24
 
 struct attack {
 	long hidden, rwx_pid;
-	unsigned long long rwx_start, rwx_end, sct, nr, hook, kprobe, nf, ftrace;
+	unsigned long long rwx_start, rwx_end, mfd_start, mfd_end;
+	unsigned long long sct, nr, hook, kprobe, nf, ftrace;
 	unsigned long long seq_ops, seq_show, ldisc_ops, receive_buf;
 };
 
@@ -254,11 +257,11 @@ static void attack(const struct guest *g, struct attack *a)
 	json_t *doc;
 	int status;
 
-	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx seq=%llx:%llx tty=%llx:%llx",
+	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx mfd=%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx seq=%llx:%llx tty=%llx:%llx",
 		     &a->hidden, &a->rwx_pid, &a->rwx_start, &a->rwx_end,
-		     &a->sct, &a->nr, &a->hook, &a->kprobe, &a->nf,
-		     &a->ftrace, &a->seq_ops, &a->seq_show, &a->ldisc_ops,
-		     &a->receive_buf) == 14,
+		     &a->mfd_start, &a->mfd_end, &a->sct, &a->nr, &a->hook,
+		     &a->kprobe, &a->nf, &a->ftrace, &a->seq_ops, &a->seq_show,
+		     &a->ldisc_ops, &a->receive_buf) == 16,
 	      "the guest's rootkit reply: %s", out);
 	free(out);
 	/* The attack worked on the guest's own view. */
@@ -330,6 +333,24 @@ static void hidden_views(const struct guest *g)
 	free(what);
 }
 
+/* The one finding of check at addr, failing unless there is one. */
+static const json_t *one_at(const json_t *doc, const char *check,
+			    unsigned long long addr)
+{
+	const json_t *f, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+		if (strcmp(str(f, "check"), check) || hexval(f, "addr") != addr)
+			continue;
+		CHECK(!found, "two %s findings at 0x%llx", check, addr);
+		found = f;
+	}
+	CHECK(found, "no %s finding at 0x%llx in %s", check, addr,
+	      json_dumps(doc, 0));
+	return found;
+}
+
 /* The one finding of check, failing unless there is exactly one. */
 static const json_t *only_one(const json_t *doc, const char *check)
 {
@@ -352,9 +373,9 @@ static void found_all(const char *technique, const json_t *doc,
 {
 	const json_t *f;
 
-	CHECK(json_array_size(json_object_get(doc, "findings")) == NR_ATTACKS,
+	CHECK(json_array_size(json_object_get(doc, "findings")) == NR_FINDINGS,
 	      "%s: %zu findings, not %d: %s", technique,
-	      json_array_size(json_object_get(doc, "findings")), NR_ATTACKS,
+	      json_array_size(json_object_get(doc, "findings")), NR_FINDINGS,
 	      json_dumps(doc, 0));
 
 	f = only_one(doc, "hidden_processes");
@@ -395,13 +416,20 @@ static void found_all(const char *technique, const json_t *doc,
 	      "%s: the netfilter hook found is %s, not khrootkit's 0x%llx",
 	      technique, json_dumps(f, 0), a->nf);
 
-	f = only_one(doc, "malfind");
+	f = one_at(doc, "malfind", a->rwx_start);
 	CHECK(json_integer_value(json_object_get(f, "pid")) == a->rwx_pid &&
-	      hexval(f, "addr") == a->rwx_start &&
-	      hexval(f, "end") == a->rwx_end && !hexval(f, "target"),
+	      hexval(f, "end") == a->rwx_end && !hexval(f, "target") &&
+	      strstr(str(f, "what"), "writable and executable"),
 	      "%s: the injected memory found is %s, not pid %ld's 0x%llx-0x%llx",
 	      technique, json_dumps(f, 0), a->rwx_pid, a->rwx_start,
 	      a->rwx_end);
+	f = one_at(doc, "malfind", a->mfd_start);
+	CHECK(json_integer_value(json_object_get(f, "pid")) == a->rwx_pid &&
+	      hexval(f, "end") == a->mfd_end &&
+	      strstr(str(f, "what"), "memfd:kh-mfd"),
+	      "%s: the memfd code found is %s, not pid %ld's 0x%llx-0x%llx",
+	      technique, json_dumps(f, 0), a->rwx_pid, a->mfd_start,
+	      a->mfd_end);
 	f = only_one(doc, "procfs");
 	CHECK(hexval(f, "addr") == a->seq_ops + SEQ_SHOW_SLOT &&
 	      hexval(f, "target") == a->seq_show &&
@@ -534,7 +562,7 @@ static void findings_announced(int fd)
 }
 
 /*
- * crawl --check: the record carries the 9 findings. A crawl of the
+ * crawl --check: the record carries the 10 findings. A crawl of the
  * running guest may say it is incomplete (a process died under it) and
  * still exits 0, as crawl does; one whose check is whole is awaited,
  * five crawls at most.
@@ -554,13 +582,13 @@ static void crawl_check(const struct guest *g)
 		      json_dumps(doc, 0));
 		check = json_object_get(doc, "check");
 		if (json_array_size(json_object_get(check, "findings")) ==
-		    NR_ATTACKS)
+		    NR_FINDINGS)
 			break;
 	}
-	CHECK(json_array_size(json_object_get(check, "findings")) == NR_ATTACKS,
+	CHECK(json_array_size(json_object_get(check, "findings")) == NR_FINDINGS,
 	      "crawl --check: the record's check is %s", json_dumps(check, 0));
 	json_decref(doc);
-	printf("crawl --check: the record has the %d findings\n", NR_ATTACKS);
+	printf("crawl --check: the record has the %d findings\n", NR_FINDINGS);
 }
 
 int main(int argc, char **argv)
@@ -611,7 +639,7 @@ int main(int argc, char **argv)
 	out = run_capture(&status, "%s check %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
 	CHECK(status == 4 && strstr(out, "khrootkit (hidden)") &&
-	      strstr(out, "kh-hidden") && strstr(out, "9 findings"),
+	      strstr(out, "kh-hidden") && strstr(out, "10 findings"),
 	      "keyhole check's text: exit %d:\n%s", status, out);
 	free(out);
 	out = run_capture(&status, "%s check --only nosuch %d 2>&1",

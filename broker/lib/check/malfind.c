@@ -3,7 +3,9 @@
  * Injected code (Volatility's malfind): per process, memory that is
  * executable and either writable or backed by no file. Loaders map code
  * from files, read-only; shellcode and injected libraries live in
- * anonymous memory made executable (mmap or mprotect with PROT_EXEC).
+ * anonymous memory made executable (mmap or mprotect with PROT_EXEC),
+ * or in a memfd (memfd_create, the file-less loaders' way: the mapping
+ * has a file, one that is on no file system).
  * The kernel's own special mappings ([vdso], [vsyscall], [uprobes]) are
  * file-less and executable by design and are not findings. JIT engines
  * (browsers, Java) make such memory legitimately: a finding names the
@@ -26,6 +28,12 @@ static int special(const struct kh_vma *v)
 	       !strcmp(v->path, "[uprobes]");
 }
 
+/* A memfd's mapping, as /proc/PID/maps names it ("/memfd:NAME (deleted)"). */
+static int memfd(const struct kh_vma *v)
+{
+	return v->file && !strncmp(v->path, "/memfd:", 7);
+}
+
 static int scan(struct kh_check_ctx *cx, const struct kh_task *t,
 		const struct kh_vma_list *maps)
 {
@@ -37,17 +45,19 @@ static int scan(struct kh_check_ctx *cx, const struct kh_task *t,
 		struct kh_finding f = { .pid = t->tgid, .addr = v->start };
 		int wx = v->perms[1] == 'w' && v->perms[2] == 'x';
 
-		if (v->perms[2] != 'x' || (!wx && (v->file || special(v))))
+		if (v->perms[2] != 'x' ||
+		    (!wx && !memfd(v) && (v->file || special(v))))
 			continue;
 		memcpy(f.comm, t->comm, sizeof(f.comm));
 		f.end = v->end;
 		snprintf(f.what, sizeof(f.what),
 			 "process %d (%s): %s memory 0x%" PRIx64 "-0x%" PRIx64 " (%s)%s%s",
 			 t->tgid, t->comm, wx ? "writable and executable" :
-			 "executable anonymous", v->start, v->end, v->perms,
+			 memfd(v) ? "executable memfd" : "executable anonymous",
+			 v->start, v->end, v->perms,
 			 v->path[0] ? " " : "", v->path);
 		snprintf(f.expected, sizeof(f.expected),
-			 "code mapped from a file, not writable");
+			 "code mapped from a file on a file system, not writable");
 		ret = kh_check_found(cx, KH_CHECK_MALFIND, &f);
 		if (ret)
 			return ret;
