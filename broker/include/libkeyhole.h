@@ -657,13 +657,14 @@ void kh_bpf_list_free(struct kh_bpf_list *list);
 enum kh_check_id {
 	KH_CHECK_HIDDEN_PROCESSES,	/* in the pid IDR, a children list or a
 					 * run queue, not the task list */
-	KH_CHECK_HIDDEN_MODULES,	/* in sysfs, not the modules list */
+	KH_CHECK_HIDDEN_MODULES,	/* in sysfs or the loader's memory, not
+					 * the modules list */
 	KH_CHECK_SYSCALLS,		/* sys_call_table entries */
 	KH_CHECK_IDT,			/* interrupt gates */
 	KH_CHECK_KPROBES,		/* handlers outside the kernel's text */
 	KH_CHECK_FTRACE,		/* ftrace callbacks outside it */
 	KH_CHECK_NETFILTER,		/* hooks outside the kernel's text */
-	KH_CHECK_MALFIND,		/* executable anonymous memory */
+	KH_CHECK_MALFIND,		/* executable anonymous or memfd memory */
 	KH_CHECK_PROCFS,		/* /proc's operations, /proc/net's too */
 	KH_CHECK_TTY,			/* tty drivers' and line disciplines' */
 	KH_CHECK_NR

@@ -271,10 +271,11 @@ volatility_section() {
 	echo "| every rootkit check (keyhole check) | one plugin run each (check_syscall, check_idt, hidden_modules, psxview-like pslist/pidhashtable, kprobes, ftrace, netfilter, malfind, check_afinfo, tty_check) | | $check_us µs (memmap), $check_pv_us µs (pvreadv) | $cli_check ms |"
 	echo
 	echo "keyhole check compares views the guest keeps (the pid IDR, the"
-	echo "module kobjects) instead of scanning memory, which is why it costs"
-	echo "what a crawl costs: the broker can run it at 1 Hz on every VM it"
-	echo "watches. A module that also removed its kobject is not found that"
-	echo "way (Volatility's carving of the module area would find it)."
+	echo "children lists, the run queues, the module kobjects, the module"
+	echo "loader's vmalloc areas) instead of scanning memory, which is why it"
+	echo "costs what a crawl costs: the broker can run it at 1 Hz on every VM"
+	echo "it watches. Only an area of the loader's that no known module holds"
+	echo "is searched, for its struct module (none on a clean guest)."
 }
 
 kmod_value() {
