@@ -681,7 +681,8 @@ struct kh_finding {
 	uint64_t target;	/* the code it points at, or 0 */
 	uint64_t end;		/* the end of a memory range found, or 0 */
 	char target_sym[128];	/* "symbol+0x10", "module+0x40", or "" */
-	char owner[64];		/* the module that holds target, or "" */
+	char owner[80];		/* the module that holds target, or "";
+				 * " (hidden)" after a 55-byte name fits */
 	char expected[128];	/* what it should be, or "" */
 	/*
 	 * Hooks (kprobes, ftrace, netfilter), as kh_hooks() lists them too,

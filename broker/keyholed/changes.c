@@ -51,17 +51,18 @@ static int module_identity(json_t *m, char *key, size_t size)
 }
 
 /*
- * A finding: its check and the objects it names, not its sentence: a
+ * A finding: its check and the objects it names, not its sentence (a
  * hidden process that starts or stops running changes the views the
- * sentence lists, and stays the same finding.
+ * sentence lists, and stays the same finding) nor the object a shared
+ * table was first met through (the walk's order names it).
  */
 static int finding_identity(json_t *f, char *key, size_t size)
 {
 	if (!json_is_string(json_object_get(f, "check")))
 		return -1;
-	snprintf(key, size, "%s|%lld|%s|%s|%s|%s|%s", str(f, "check"),
+	snprintf(key, size, "%s|%lld|%s|%s|%s|%s", str(f, "check"),
 		 num(f, "pid"), str(f, "addr"), str(f, "end"), str(f, "target"),
-		 str(f, "hooked"), str(f, "role"));
+		 str(f, "role"));
 	return 0;
 }
 

@@ -2094,7 +2094,7 @@ static int read_line_fd(int fd, char *buf, size_t size, int ms)
 }
 
 /* kh-hidden spins no longer than this, calmed or not (a guest left up). */
-#define HIDDEN_SPIN_MAX 600
+#define HIDDEN_SPIN_MAX 3600
 
 static pid_t hidden_pid;
 static volatile sig_atomic_t hidden_calm;

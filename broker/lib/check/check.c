@@ -94,6 +94,21 @@ int kh_check_found(struct kh_check_ctx *cx, enum kh_check_id id,
 	return 0;
 }
 
+int kh_check_fatal_err(struct kh_check_ctx *cx, int ret)
+{
+	if (cx->err->code)
+		return ret;
+	if (ret == -ESRCH)
+		return kh_err_set(cx->err, ESRCH, "the VM is gone");
+	if (ret == -ENOMEM)
+		return kh_err_set(cx->err, ENOMEM, "out of memory");
+	if (ret == -ETIME)
+		return kh_err_set(cx->err, ETIME,
+				  "the crawl went over its time budget");
+	return kh_err_set(cx->err, -ret, "reading the guest failed: %s",
+			  strerror(-ret));
+}
+
 int kh_check_problem(struct kh_check_ctx *cx, enum kh_check_id id, int ran,
 		     const char *fmt, ...)
 {
@@ -194,7 +209,7 @@ static int text_bounds(struct kh_check_ctx *cx)
 }
 
 #define NEED_TASKS ((1u << KH_CHECK_HIDDEN_PROCESSES) | \
-		    (1u << KH_CHECK_MALFIND))
+		    (1u << KH_CHECK_MALFIND) | (1u << KH_CHECK_TTY))
 
 /*
  * The processes, for the checks that need them: a walk that fails (but
@@ -215,6 +230,9 @@ static int tasks_once(struct kh_check_ctx *cx)
 		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 				 "the task list: %s", one.msg);
 		kh_check_problem(cx, KH_CHECK_MALFIND, 0, "the task list: %s",
+				 one.msg);
+		kh_check_problem(cx, KH_CHECK_TTY, 1,
+				 "the task list (for the controlling ttys): %s",
 				 one.msg);
 		return 0;
 	}

@@ -18,6 +18,8 @@
 #ifndef KH_CHECK_H
 #define KH_CHECK_H
 
+#include <errno.h>
+
 #include "walk/toolkit.h"
 
 /* A module's memory: core, init and data layouts, or 6.4's mem[]. */
@@ -70,6 +72,17 @@ struct kh_check_ctx {
 	int list_hooks;			/* kh_hooks(): every hook is found */
 	unsigned int evict;		/* full list: where to look for room */
 };
+
+/*
+ * A read's error that ends the check: the VM is gone, no memory, the
+ * operation's time is up. Any other is what could not be read.
+ */
+static inline int kh_check_fatal(int ret)
+{
+	return ret == -ESRCH || ret == -ENOMEM || ret == -ETIME;
+}
+/* ret (< 0), with cx->err saying what it is if nothing has yet. */
+int kh_check_fatal_err(struct kh_check_ctx *cx, int ret);
 
 /* Appends a finding of check id (-ENOMEM). */
 int kh_check_found(struct kh_check_ctx *cx, enum kh_check_id id,

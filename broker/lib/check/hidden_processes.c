@@ -38,13 +38,12 @@
 #include "kernel/page_cache.h"
 #include "walk/xarray.h"
 
-#define PF_EXITING_ 0x00000004
 /* PID_MAX_LIMIT on 64-bit: no IDR holds more pids. */
 #define MAX_PIDS (4 * 1024 * 1024)
 
 enum {
 	NS_XA_HEAD, PID_TASKS, PID_NUMBERS, UPID_NR,
-	TASK_PID_LINKS, TASK_GROUP_LEADER, TASK_EXIT_STATE, TASK_FLAGS,
+	TASK_PID_LINKS, TASK_GROUP_LEADER, TASK_EXIT_STATE,
 	TASK_COMM, TASK_TGID, TASK_CHILDREN, TASK_SIBLING,
 	NR_FIELDS
 };
@@ -57,7 +56,6 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[TASK_PID_LINKS] = { "task_struct", "pid_links" },
 	[TASK_GROUP_LEADER] = { "task_struct", "group_leader" },
 	[TASK_EXIT_STATE] = { "task_struct", "exit_state" },
-	[TASK_FLAGS] = { "task_struct", "flags" },
 	[TASK_COMM] = { "task_struct", "comm" },
 	[TASK_TGID] = { "task_struct", "tgid" },
 	[TASK_CHILDREN] = { "task_struct", "children" },
@@ -95,8 +93,10 @@ static int saw(struct views *v, uint64_t task, uint64_t pid,
 			v->seen[i].pid = pid;
 		return 0;
 	}
-	if (v->nr == MAX_PIDS)
+	if (v->nr == MAX_PIDS) {
+		v->bad_idr = 1;
 		return 0;
+	}
 	if (v->nr == v->cap) {
 		unsigned int cap = v->cap ? v->cap * 2 : 256;
 		struct seen *n = realloc(v->seen, cap * sizeof(*n));
@@ -179,51 +179,63 @@ out:
 	return ret;
 }
 
+/* The children walk: the queue of tasks, every task already in it. */
+struct children {
+	struct views *v;
+	struct kh_addr_list queue;
+	struct kh_addr_set visited;
+};
+
+/*
+ * A child, appended to the queue once. A real kernel has a task on one
+ * children list only: one met again ends the list it was met on (a
+ * loop), so that no guest can make the walk read more than MAX_PIDS.
+ */
+static int add_child(struct kh_vm *vm, uint64_t task, void *opaque)
+{
+	struct children *c = opaque;
+	int ret;
+
+	if (c->queue.nr >= MAX_PIDS) {
+		c->v->bad_children = 1;
+		return 1;
+	}
+	ret = kh_addr_set_add(&c->visited, task);
+	if (ret <= 0) {
+		c->v->bad_children |= !ret;
+		return ret < 0 ? ret : 1;
+	}
+	ret = kh_list_collect(vm, task, &c->queue);
+	return ret ? ret : saw(c->v, task, 0, VIEW_CHILDREN);
+}
+
 /* Every process on a children list, walked down from init_task. */
 static int children_view(struct views *v)
 {
 	struct kh_check_ctx *cx = v->cx;
-	struct kh_addr_list queue = { 0 };
-	struct kh_addr_set visited = { 0 };
+	struct children c = { .v = v };
 	struct kh_result result = { 0 };
 	uint64_t init;
-	unsigned int i, from;
+	unsigned int i;
 	int ret;
 
 	if (kh_sym_va(cx->vm, "init_task", &init, NULL)) {
 		v->bad_children = 1;
 		return 0;
 	}
-	ret = kh_list_collect(cx->vm, init, &queue);
-	if (!ret && kh_addr_set_add(&visited, init) < 0)
+	ret = kh_list_collect(cx->vm, init, &c.queue);
+	if (!ret && kh_addr_set_add(&c.visited, init) < 0)
 		ret = -ENOMEM;
 	/* Breadth first: each walk appends the children it finds. */
-	for (i = 0; !ret && i < queue.nr; i++) {
-		from = queue.nr;
-		ret = kh_list_walk(cx->vm, queue.addrs[i] + v->off[TASK_CHILDREN],
-				   v->off[TASK_SIBLING], MAX_PIDS,
-				   kh_list_collect, &queue, &result, cx->err);
-		/*
-		 * A child seen before (a cycle) is not walked again, and no
-		 * more than MAX_PIDS are: either drops it from the queue.
-		 */
-		while (!ret && from < queue.nr) {
-			ret = kh_addr_set_add(&visited, queue.addrs[from]);
-			if (ret < 0)
-				break;
-			if (!ret || queue.nr > MAX_PIDS) {
-				v->bad_children = 1;
-				queue.addrs[from] = queue.addrs[--queue.nr];
-				ret = 0;
-				continue;
-			}
-			ret = saw(v, queue.addrs[from++], 0, VIEW_CHILDREN);
-		}
-	}
+	for (i = 0; !ret && i < c.queue.nr; i++)
+		ret = kh_list_walk(cx->vm,
+				   c.queue.addrs[i] + v->off[TASK_CHILDREN],
+				   v->off[TASK_SIBLING], MAX_PIDS, add_child,
+				   &c, &result, cx->err);
 	if (result.flags & KH_RESULT_INCOMPLETE)
 		v->bad_children = 1;
-	kh_addr_set_free(&visited);
-	free(queue.addrs);
+	kh_addr_set_free(&c.visited);
+	free(c.queue.addrs);
 	return ret;
 }
 
@@ -272,7 +284,7 @@ out:
 /* What the finding needs to know of a task, read fresh. */
 struct task_view {
 	uint64_t leader, first;
-	uint32_t exit_state, flags;
+	uint32_t exit_state;
 	int32_t tgid;
 	char comm[16];
 };
@@ -280,12 +292,10 @@ struct task_view {
 static int read_task(struct kh_check_ctx *cx, const uint32_t *off,
 		     const struct seen *s, struct task_view *t)
 {
-	struct kh_read r[6] = {
+	struct kh_read r[5] = {
 		{ .addr = s->task + off[TASK_GROUP_LEADER], .buf = &t->leader,
 		  .len = 8 },
 		{ .addr = s->task + off[TASK_EXIT_STATE], .buf = &t->exit_state,
-		  .len = 4 },
-		{ .addr = s->task + off[TASK_FLAGS], .buf = &t->flags,
 		  .len = 4 },
 		{ .addr = s->task + off[TASK_COMM], .buf = t->comm,
 		  .len = sizeof(t->comm) },
@@ -295,7 +305,7 @@ static int read_task(struct kh_check_ctx *cx, const uint32_t *off,
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = kh_kva_fetch_fresh(cx->vm, r, s->pid ? 6 : 5, cx->err);
+	ret = kh_kva_fetch_fresh(cx->vm, r, s->pid ? 5 : 4, cx->err);
 	if (ret < 0)
 		return ret;
 	t->comm[sizeof(t->comm) - 1] = 0;
@@ -353,7 +363,7 @@ static int report_hidden(struct views *v, struct kh_addr_set *on_list)
 		if (kh_addr_set_find(on_list, s->task) >= 0)
 			continue;
 		ret = read_task(cx, v->off, s, &t);
-		if (ret == -ESRCH)
+		if (ret < 0 && ret != -EIO)
 			break;
 		if (ret) {
 			v->bad_idr |= !!(s->views & VIEW_IDR);
@@ -362,9 +372,12 @@ static int report_hidden(struct views *v, struct kh_addr_set *on_list)
 			ret = 0;
 			continue;
 		}
-		/* Threads are not on the list; exiting tasks leave it. */
-		if (t.leader != s->task || t.exit_state ||
-		    (t.flags & PF_EXITING_) || t.tgid <= 0 ||
+		/*
+		 * Threads are not on the list; a task leaves it only once it
+		 * has exited (exit_state set: PF_EXITING alone is no reason,
+		 * and a rootkit could set it).
+		 */
+		if (t.leader != s->task || t.exit_state || t.tgid <= 0 ||
 		    (s->pid && t.first != s->task + v->off[TASK_PID_LINKS]))
 			continue;
 		if (!again) {
@@ -450,8 +463,8 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	}
 	if (ret == -ENOMEM)
 		ret = kh_err_set(cx->err, ENOMEM, "out of memory for pids");
-	if (ret == -ESRCH && cx->err->code != ESRCH)
-		ret = kh_err_set(cx->err, ESRCH, "the VM is gone");
+	if (kh_check_fatal(ret))
+		ret = kh_check_fatal_err(cx, ret);
 	if (!ret)
 		view_problems(&v);
 	kh_addr_set_free(&on_list);

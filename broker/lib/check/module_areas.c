@@ -240,9 +240,7 @@ int kh_check_module_areas(struct kh_check_ctx *cx,
 	free(entries.addrs);
 	if (ret) {
 		free(areas);
-		return ret == -ENOMEM ?
-		       kh_err_set(cx->err, ENOMEM, "out of memory for vmalloc areas") :
-		       ret;
+		return kh_check_fatal_err(cx, ret);
 	}
 	*areasp = areas;
 	*nr = k;

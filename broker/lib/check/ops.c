@@ -56,8 +56,9 @@ int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 	ret = kh_check_describe(cx, target, &f);
 	if (ret)
 		return ret;
-	/* A module loaded since is on the list now: not hidden. */
-	if (!at->kernels && f.owner[0] && !strstr(f.owner, " (hidden)"))
+	/* A module loaded since (describe gathered them again) is listed. */
+	m = kh_check_owner(cx, target, &start);
+	if (!at->kernels && m && m->listed)
 		return 0;
 	snprintf(f.hooked, sizeof(f.hooked), "%s", at->where);
 	snprintf(f.role, sizeof(f.role), "%s", at->member);
@@ -69,6 +70,29 @@ int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 		 "the kernel's text (the table is the kernel's own)" :
 		 "the kernel's text or a module on the list");
 	return kh_check_found(cx, id, &f);
+}
+
+/*
+ * A table is judged once as each type: the same address read as another
+ * struct has other members (a table made to pass as a proc_ops and then
+ * used as seq_operations). The type is folded into the key's low bits;
+ * a kernel address loses only its top bits, all ones.
+ */
+static uint64_t table_key(uint64_t va, const char *type)
+{
+	static const char *const types[] = {
+		"inode_operations", "file_operations", "proc_ops",
+		"dentry_operations", "seq_operations", "tty_operations",
+		"tty_ldisc_ops", "tty_port_operations",
+		"tty_port_client_operations",
+	};
+	uint64_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(type, types[i]))
+			break;
+	/* Nine types: the key's low four bits (its upper bits are va's). */
+	return va << 4 | (i + 1);
 }
 
 int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
@@ -86,24 +110,26 @@ int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
 
 	if (!va)
 		return 0;
-	ret = kh_addr_set_add(seen, va);
+	if (!kh_kernel_ptr_aligned(cx->vm, va, 8)) {
+		kh_check_problem(cx, id, 1, "%s: a %s at %#" PRIx64
+				 " that is no kernel pointer", where, type, va);
+		return 0;
+	}
+	ret = kh_addr_set_add(seen, table_key(va, type));
 	if (ret <= 0)
 		return ret;
 	ret = kh_ops_layout(cx->vm, type, &l, NULL);
+	if (ret == -ENOMEM)
+		return kh_err_set(cx->err, ENOMEM, "out of memory for a layout");
 	if (ret || l->size > sizeof(buf)) {
 		kh_check_problem(cx, id, 1,
 				 "struct %s: no layout keyhole can judge in this kernel's BTF",
 				 type);
 		return 0;
 	}
-	if (!kh_kernel_ptr_aligned(cx->vm, va, 8)) {
-		kh_check_problem(cx, id, 1, "%s: a %s at %#" PRIx64
-				 " that is no kernel pointer", where, type, va);
-		return 0;
-	}
 	ret = kh_kva_fetch_one(cx->vm, va, buf, l->size, NULL);
-	if (ret == -ESRCH)
-		return kh_err_set(cx->err, ESRCH, "the VM is gone");
+	if (kh_check_fatal(ret))
+		return kh_check_fatal_err(cx, ret);
 	if (ret) {
 		kh_check_problem(cx, id, 1, "%s: its %s at %#" PRIx64
 				 " cannot be read", where, type, va);

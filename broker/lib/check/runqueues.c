@@ -103,7 +103,7 @@ static int cfs_queue(struct walk *w, uint64_t cfs_rq)
 		return ret;
 	w->nr_seen++;
 	ret = kh_kva_fetch(w->cx->vm, r, 2, NULL);
-	if (ret == -ESRCH)
+	if (ret < 0)
 		return ret;
 	if (ret) {
 		w->bad = 1;
@@ -146,7 +146,7 @@ static int cfs_node(struct walk *w, uint64_t node)
 	ret = kh_kva_fetch_one(w->cx->vm, node, links, sizeof(links), NULL);
 	if (!ret && off[SE_MY_Q] != KH_FIELD_ABSENT)
 		ret = kh_kva_u64(w->cx->vm, se + off[SE_MY_Q], &my_q);
-	if (ret == -ESRCH)
+	if (kh_check_fatal(ret))
 		return ret;
 	if (ret) {
 		w->bad = 1;
@@ -173,14 +173,29 @@ static int cfs_node(struct walk *w, uint64_t node)
 	return add_task(w, se - off[TASK_SE]);
 }
 
+/*
+ * A real-time entity: counted with the others, and once (an entity met
+ * again, on this list or another, ends the list it was met on).
+ */
 static int rt_entity(struct kh_vm *vm, uint64_t entry, void *opaque)
 {
 	struct walk *w = opaque;
+	int ret;
 
 	if (entry < w->off[TASK_RT]) {
 		w->bad = 1;
 		return 1;
 	}
+	if (w->nr_seen >= MAX_ENTITIES) {
+		w->full = 1;
+		return 1;
+	}
+	ret = kh_addr_set_add(&w->seen, entry);
+	if (ret <= 0) {
+		w->bad |= !ret;
+		return ret < 0 ? ret : 1;
+	}
+	w->nr_seen++;
 	return add_task(w, entry - w->off[TASK_RT]);
 }
 
@@ -207,13 +222,13 @@ static int rt_queues(struct walk *w, uint64_t rq)
 		return 0;
 	}
 	ret = kh_kva_fetch_one(w->cx->vm, queue, heads, prios * 16, NULL);
-	if (ret == -ESRCH)
+	if (kh_check_fatal(ret))
 		return ret;
 	if (ret) {
 		w->bad = 1;
 		return 0;
 	}
-	for (i = 0; i < prios; i++) {
+	for (i = 0; i < prios && !w->full; i++) {
 		/* An empty list points at itself. */
 		if (heads[2 * i] == queue + i * 16)
 			continue;
@@ -247,7 +262,7 @@ int kh_check_runqueue_tasks(struct kh_check_ctx *cx,
 	    w.off[RB_RIGHT] % 8 || w.off[RB_LEFT] % 8)
 		return -ENOENT;
 	ret = kh_percpu_read(cx->vm, &pcpu, &one);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	if (kh_check_fatal(ret))
 		return ret;
 	if (ret)
 		return -ENOENT;
@@ -264,7 +279,7 @@ int kh_check_runqueue_tasks(struct kh_check_ctx *cx,
 		};
 
 		ret = kh_kva_fetch(cx->vm, r, 2, NULL);
-		if (ret == -ESRCH)
+		if (ret < 0)
 			break;
 		if (ret) {
 			w.bad = 1;

@@ -7,11 +7,16 @@
  * of check/ops.c:
  *
  * - every registered line discipline (tty_ldiscs[]);
- * - every tty driver on tty_drivers, and each of its open ttys (ttys[]):
- *   the tty's own operations and the line discipline it has now.
+ * - every tty driver on tty_drivers;
+ * - every open tty: those of a driver's ttys[] and the controlling tty
+ *   of each process (signal->tty: the ptys of ssh and terminal sessions,
+ *   whose driver keeps no ttys[]); for each, its own operations, the
+ *   line discipline it has now, and its port's operations and client
+ *   operations (the port's receive_buf, where input enters).
  *
- * Bounded: so many drivers, ttys per driver and disciplines at most; a
- * list that loops or a pointer that is not one is marked, not followed.
+ * Bounded: so many drivers, ttys and disciplines at most, each tty
+ * judged once; a list that loops or a pointer that is not one is
+ * marked, not followed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,14 +26,15 @@
 
 #include "check/check.h"
 
-#define MAX_LDISCS 64		/* NR_LDISCS is 30 */
+#define NR_LDISCS 30
 #define MAX_DRIVERS 4096
-/* A driver's lines at most read (a pty driver has 4096). */
+/* Lines of all drivers at most read (a pty driver has 4096). */
 #define MAX_TTYS 65536
 
 enum {
 	DRV_LIST, DRV_NAME, DRV_NUM, DRV_TTYS, DRV_OPS,
-	TTY_OPS, TTY_LDISC, TTY_NAME, LDISC_OPS, LDISC_OPS_NAME,
+	TTY_OPS, TTY_LDISC, TTY_NAME, TTY_PORT, LDISC_OPS, LDISC_OPS_NAME,
+	PORT_OPS, PORT_CLIENT_OPS, SIGNAL_TTY,
 	NR_FIELDS
 };
 
@@ -41,15 +47,20 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[TTY_OPS] = { "tty_struct", "ops" },
 	[TTY_LDISC] = { "tty_struct", "ldisc" },
 	[TTY_NAME] = { "tty_struct", "name" },
+	[TTY_PORT] = { "tty_struct", "port" },
 	[LDISC_OPS] = { "tty_ldisc", "ops" },
 	[LDISC_OPS_NAME] = { "tty_ldisc_ops", "name" },
+	[PORT_OPS] = { "tty_port", "ops" },
+	[PORT_CLIENT_OPS] = { "tty_port", "client_ops" },
+	[SIGNAL_TTY] = { "signal_struct", "tty" },
 };
 
 struct walk {
 	struct kh_check_ctx *cx;
 	const uint32_t *off;
 	struct kh_addr_set tables;	/* every table judged */
-	int bad;
+	struct kh_addr_set ttys;	/* every tty judged */
+	int bad, full;
 };
 
 static void read_name(struct walk *w, uint64_t va, char *buf, size_t size)
@@ -63,7 +74,7 @@ static void read_name(struct walk *w, uint64_t va, char *buf, size_t size)
 static int ldiscs(struct walk *w)
 {
 	struct kh_check_ctx *cx = w->cx;
-	uint64_t table[MAX_LDISCS], va;
+	uint64_t table[NR_LDISCS], va;
 	struct kh_sym_near near;
 	unsigned int i, nr;
 	int ret;
@@ -73,10 +84,11 @@ static int ldiscs(struct walk *w)
 		w->bad = 1;
 		return 0;
 	}
-	nr = (near.next - va) / 8 < MAX_LDISCS ? (near.next - va) / 8 :
-						  MAX_LDISCS;
+	/* The array's size is the kernel's NR_LDISCS, whatever follows it. */
+	nr = (near.next - va) / 8 < NR_LDISCS ? (near.next - va) / 8 :
+						 NR_LDISCS;
 	ret = kh_kva_fetch_one(cx->vm, va, table, nr * 8, NULL);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	if (kh_check_fatal(ret))
 		return ret;
 	if (ret) {
 		w->bad = 1;
@@ -89,10 +101,12 @@ static int ldiscs(struct walk *w)
 		if (!table[i])
 			continue;
 		cx->report->checks[KH_CHECK_TTY].examined++;
-		if (!kh_kernel_ptr_aligned(cx->vm, table[i], 8) ||
-		    kh_kva_u64(cx->vm, table[i] + w->off[LDISC_OPS_NAME],
-			       &name_va))
-			w->bad = 1;
+		ret = kh_kernel_ptr_aligned(cx->vm, table[i], 8) ?
+		      kh_kva_u64(cx->vm, table[i] + w->off[LDISC_OPS_NAME],
+				 &name_va) : -EINVAL;
+		if (kh_check_fatal(ret))
+			return ret;
+		w->bad |= !!ret;
 		read_name(w, name_va, name, sizeof(name));
 		snprintf(where, sizeof(where), "line discipline %u (%s)", i,
 			 name);
@@ -104,17 +118,21 @@ static int ldiscs(struct walk *w)
 	return 0;
 }
 
-/* One open tty: its operations and its line discipline's. */
+/*
+ * One open tty, once: its operations, its line discipline's and its
+ * port's (both tables of it).
+ */
 static int one_tty(struct walk *w, uint64_t tty)
 {
 	struct kh_check_ctx *cx = w->cx;
-	uint64_t ops = 0, ldisc = 0, ldisc_ops = 0;
+	uint64_t ops = 0, ldisc = 0, port = 0, ldisc_ops = 0, port_ops[2] = { 0 };
 	char name[64] = "", where[80];
-	struct kh_read r[3] = {
+	struct kh_read r[4] = {
 		{ .addr = tty + w->off[TTY_OPS], .buf = &ops, .len = 8 },
 		{ .addr = tty + w->off[TTY_LDISC], .buf = &ldisc, .len = 8 },
 		{ .addr = tty + w->off[TTY_NAME], .buf = name,
 		  .len = sizeof(name) },
+		{ .addr = tty + w->off[TTY_PORT], .buf = &port, .len = 8 },
 	};
 	int ret;
 
@@ -122,8 +140,15 @@ static int one_tty(struct walk *w, uint64_t tty)
 		w->bad = 1;
 		return 0;
 	}
-	ret = kh_kva_fetch(cx->vm, r, 3, NULL);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	ret = kh_addr_set_add(&w->ttys, tty);
+	if (ret <= 0)
+		return ret;
+	if (w->ttys.nr > MAX_TTYS) {
+		w->full = 1;
+		return 0;
+	}
+	ret = kh_kva_fetch(cx->vm, r, 4, NULL);
+	if (ret < 0)
 		return ret;
 	if (ret) {
 		w->bad = 1;
@@ -134,15 +159,89 @@ static int one_tty(struct walk *w, uint64_t tty)
 	snprintf(where, sizeof(where), "tty %s", name[0] ? name : "?");
 	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, "tty_operations",
 			   where, 0);
-	if (ret || !ldisc)
-		return ret;
-	if (!kh_kernel_ptr_aligned(cx->vm, ldisc, 8) ||
-	    kh_kva_u64(cx->vm, ldisc + w->off[LDISC_OPS], &ldisc_ops)) {
-		w->bad = 1;
-		return 0;
+	if (!ret && ldisc) {
+		ret = kh_kernel_ptr_aligned(cx->vm, ldisc, 8) ?
+		      kh_kva_u64(cx->vm, ldisc + w->off[LDISC_OPS], &ldisc_ops) :
+		      -EINVAL;
+		if (kh_check_fatal(ret))
+			return ret;
+		w->bad |= !!ret;
+		ret = ret ? 0 : kh_check_ops(cx, KH_CHECK_TTY, &w->tables,
+					     ldisc_ops, "tty_ldisc_ops", where,
+					     0);
 	}
-	return kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ldisc_ops,
-			    "tty_ldisc_ops", where, 0);
+	if (!ret && port) {
+		struct kh_read p[2] = {
+			{ .addr = port + w->off[PORT_OPS], .buf = &port_ops[0],
+			  .len = 8 },
+			{ .addr = port + w->off[PORT_CLIENT_OPS],
+			  .buf = &port_ops[1], .len = 8 },
+		};
+
+		if (!kh_kernel_ptr_aligned(cx->vm, port, 8)) {
+			w->bad = 1;
+			return 0;
+		}
+		ret = kh_kva_fetch(cx->vm, p, 2, NULL);
+		if (ret < 0)
+			return ret;
+		w->bad |= ret > 0;
+		ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, port_ops[0],
+				   "tty_port_operations", where, 0);
+		if (!ret)
+			ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables,
+					   port_ops[1],
+					   "tty_port_client_operations", where,
+					   0);
+	}
+	return ret;
+}
+
+/* The controlling tty of every process (the ptys no driver lists). */
+static int controlling_ttys(struct walk *w)
+{
+	struct kh_check_ctx *cx = w->cx;
+	const struct kh_task_list *tasks = cx->tasks;
+	uint32_t signal_off = cx->vm->profile->task.signal;
+	struct kh_read *reads;
+	uint64_t *vals;
+	unsigned int i, n = 0;
+	int ret;
+
+	/* No walk of the processes: check.c said why. */
+	if (!tasks || !tasks->nr)
+		return 0;
+	reads = calloc(tasks->nr, sizeof(*reads));
+	vals = calloc(tasks->nr, sizeof(*vals));
+	if (!reads || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < tasks->nr; i++)
+		reads[i] = (struct kh_read){
+			.addr = tasks->tasks[i].addr + signal_off,
+			.buf = &vals[i], .len = 8 };
+	ret = kh_kva_fetch(cx->vm, reads, tasks->nr, NULL);
+	if (ret < 0)
+		goto out;
+	/* A process that exited since the walk: its signal may be gone. */
+	for (i = 0; i < tasks->nr; i++)
+		if (!reads[i].result && vals[i] &&
+		    kh_kernel_ptr_aligned(cx->vm, vals[i], 8))
+			reads[n++] = (struct kh_read){
+				.addr = vals[i] + w->off[SIGNAL_TTY],
+				.buf = &vals[i], .len = 8 };
+	ret = n ? kh_kva_fetch(cx->vm, reads, n, NULL) : 0;
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	for (i = 0; !ret && !w->full && i < n; i++)
+		if (!reads[i].result && *(uint64_t *)reads[i].buf)
+			ret = one_tty(w, *(uint64_t *)reads[i].buf);
+out:
+	free(reads);
+	free(vals);
+	return ret;
 }
 
 static int one_driver(struct walk *w, uint64_t drv)
@@ -160,7 +259,7 @@ static int one_driver(struct walk *w, uint64_t drv)
 	int ret;
 
 	ret = kh_kva_fetch(cx->vm, r, 4, NULL);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	if (ret < 0)
 		return ret;
 	if (ret) {
 		w->bad = 1;
@@ -181,14 +280,14 @@ static int one_driver(struct walk *w, uint64_t drv)
 	if (!lines)
 		return -ENOMEM;
 	ret = num ? kh_kva_fetch_one(cx->vm, ttys, lines, num * 8, NULL) : 0;
-	if (ret == -ESRCH || ret == -ENOMEM)
+	if (kh_check_fatal(ret))
 		goto out;
 	if (ret) {
 		w->bad = 1;
 		ret = 0;
 		goto out;
 	}
-	for (i = 0; i < num && !ret; i++)
+	for (i = 0; i < num && !ret && !w->full; i++)
 		if (lines[i])
 			ret = one_tty(w, lines[i]);
 out:
@@ -220,14 +319,19 @@ int kh_check_tty(struct kh_check_ctx *cx)
 		w.bad = 1;
 	for (i = 0; !ret && i < drivers.nr; i++)
 		ret = one_driver(&w, drivers.addrs[i]);
-	if (ret == -ENOMEM)
-		ret = kh_err_set(cx->err, ENOMEM, "out of memory for ttys");
-	if (ret == -ESRCH && cx->err->code != ESRCH)
-		ret = kh_err_set(cx->err, ESRCH, "the VM is gone");
-	if (!ret && w.bad)
+	if (!ret)
+		ret = controlling_ttys(&w);
+	if (kh_check_fatal(ret))
+		ret = kh_check_fatal_err(cx, ret);
+	if (!ret && w.full)
+		kh_check_problem(cx, KH_CHECK_TTY, 1,
+				 "more than %u open ttys: the rest were not read",
+				 MAX_TTYS);
+	else if (!ret && w.bad)
 		kh_check_problem(cx, KH_CHECK_TTY, 1,
 				 "parts of the ttys could not be read or were not ttys");
 	kh_addr_set_free(&w.tables);
+	kh_addr_set_free(&w.ttys);
 	free(drivers.addrs);
 	return ret;
 }

@@ -14,7 +14,7 @@
  *     ftrace_sym (default __x64_sys_syncfs), the way rootkits for current
  *     kernels hook system calls;
  *  4. replaces the show() of tcp4_seq_ops (what /proc/net/tcp is read
- *     with, so what netstat and ss -F show) and the receive_buf() of
+ *     with, so what netstat and ss -F show) and the receive_buf2() of
  *     n_tty_ops (the line discipline every terminal's input goes through,
  *     a keylogger's place) with functions of its own that call the
  *     original ones; the loader passes both tables' addresses (seq_ops,
@@ -162,7 +162,7 @@ MODULE_PARM_DESC(seq_show_addr, "out: the function now in tcp4_seq_ops.show");
 
 static unsigned long tty_hook_addr;
 module_param_cb(tty_hook_addr, &kh_out_ops, &tty_hook_addr, 0444);
-MODULE_PARM_DESC(tty_hook_addr, "out: the function now in n_tty_ops.receive_buf");
+MODULE_PARM_DESC(tty_hook_addr, "out: the function now in n_tty_ops.receive_buf2");
 
 /* --- vanish: out of sysfs, later ----------------------------------------- */
 
@@ -374,14 +374,15 @@ static int kh_seq_show(struct seq_file *m, void *v)
 	return kh_seq_show_orig(m, v);
 }
 
-static void (*kh_receive_buf_orig)(struct tty_struct *tty,
-				   const unsigned char *cp, const char *fp,
-				   int count);
+/* n_tty's input path: tty_ldisc_receive_buf() calls receive_buf2. */
+static int (*kh_receive_buf_orig)(struct tty_struct *tty,
+				  const unsigned char *cp, const char *fp,
+				  int count);
 
-static void kh_receive_buf(struct tty_struct *tty, const unsigned char *cp,
-			   const char *fp, int count)
+static int kh_receive_buf(struct tty_struct *tty, const unsigned char *cp,
+			  const char *fp, int count)
 {
-	kh_receive_buf_orig(tty, cp, fp, count);
+	return kh_receive_buf_orig(tty, cp, fp, count);
 }
 
 /* addr is symbol sym (a lookup only: nothing is read at a wrong address) */
@@ -399,11 +400,11 @@ static int kh_is_symbol(unsigned long addr, const char *sym)
 	return 1;
 }
 
-/* the slots: tcp4_seq_ops.show and n_tty_ops.receive_buf */
+/* the slots: tcp4_seq_ops.show and n_tty_ops.receive_buf2 */
 #define KH_SHOW_SLOT ((unsigned long *)(seq_ops + \
 		      offsetof(struct seq_operations, show)))
 #define KH_RECEIVE_SLOT ((unsigned long *)(ldisc_ops + \
-			 offsetof(struct tty_ldisc_ops, receive_buf)))
+			 offsetof(struct tty_ldisc_ops, receive_buf2)))
 
 static int kh_ops_install(void)
 {
@@ -424,7 +425,7 @@ static int kh_ops_install(void)
 	}
 	seq_show_addr = (unsigned long)kh_seq_show;
 	tty_hook_addr = (unsigned long)kh_receive_buf;
-	pr_info("tcp4_seq_ops.show -> %lx, n_tty_ops.receive_buf -> %lx\n",
+	pr_info("tcp4_seq_ops.show -> %lx, n_tty_ops.receive_buf2 -> %lx\n",
 		seq_show_addr, tty_hook_addr);
 	return 0;
 }
