@@ -161,6 +161,39 @@ static void compare(const char *what, const json_t *list, int with_exe,
 	       what, compared, dynamic);
 }
 
+/*
+ * -p of a thread's id: the objects of its process (threads share its
+ * map), as /proc/TID/maps shows them: kh-threads' executable.
+ */
+static void thread_pid(const struct guest *g)
+{
+	struct truth_task *tasks;
+	json_t *by_tid, *by_tgid;
+	int nr = guest_truth_ps(g, &tasks), i, status;
+	const struct truth_task *t = NULL;
+
+	for (i = 0; i < nr && !t; i++)
+		if (tasks[i].pid != tasks[i].tgid &&
+		    !strcmp(tasks[i].comm, "kh-threads"))
+			t = &tasks[i];
+	CHECK(t, "the guest has no kh-threads thread");
+	by_tid = keyhole_json(&status, "elfs -p %d %d", t->pid, g->pid);
+	CHECK(status == 0, "elfs -p %d (a thread): exit %d", t->pid, status);
+	by_tgid = keyhole_json(&status, "elfs -p %d %d", t->tgid, g->pid);
+	CHECK(status == 0 && json_array_size(doc_list(by_tid, "elfs")) >= 1 &&
+	      json_array_size(doc_list(by_tid, "elfs")) ==
+	      json_array_size(doc_list(by_tgid, "elfs")) &&
+	      !strcmp(json_need_str(json_array_get(doc_list(by_tid, "elfs"), 0), "path"),
+		      json_need_str(json_array_get(doc_list(by_tgid, "elfs"), 0), "path")),
+	      "elfs -p %d (a thread of %d): %s, its process: %s", t->pid,
+	      t->tgid, json_dumps(by_tid, 0), json_dumps(by_tgid, 0));
+	printf("elfs -p %d, a thread: its process's %zu objects\n", t->pid,
+	       json_array_size(doc_list(by_tid, "elfs")));
+	json_decref(by_tid);
+	json_decref(by_tgid);
+	free(tasks);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const views[][2] = {
@@ -204,6 +237,7 @@ int main(int argc, char **argv)
 			json_array_get(doc_list(one, "elfs"), i), "pid")) == pid,
 		      "elfs -p %ld lists another process", pid);
 	json_decref(one);
+	thread_pid(&g);
 	check_pid_filter(&g, "elfs");
 	return KH_PASS;
 }

@@ -256,7 +256,8 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 	list = calloc(1, sizeof(*list));
 	if (!list)
 		return kh_err_set(err, ENOMEM, "out of memory for ELF objects");
-	ret = kh_tasks(vm, 0, &tasks, err);
+	/* One process asked for may be asked for by a thread's id. */
+	ret = kh_tasks(vm, pid ? KH_TASKS_THREADS : 0, &tasks, err);
 	if (ret)
 		goto out;
 	list->result = tasks->result;
@@ -267,7 +268,9 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 		if (pid && t->pid != pid)
 			continue;
 		found = 1;
-		if (t->pid != t->tgid || !t->mm || (t->flags & PF_KTHREAD_))
+		/* A thread asked for by its id maps what its process does. */
+		if ((!pid && t->pid != t->tgid) || !t->mm ||
+		    (t->flags & PF_KTHREAD_))
 			continue;
 		if (list->nr >= OBJECTS_MAX) {
 			kh_mark(&list->result, KH_RESULT_INCOMPLETE,
