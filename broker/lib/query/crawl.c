@@ -46,4 +46,5 @@ static const struct kh_query_arg crawl_args[] = {
 
 const struct kh_query_op kh_query_crawl = {
 	.name = "crawl", .args = crawl_args, .run = run_crawl,
+	.own_cache = 1,
 };

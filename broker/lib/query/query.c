@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/page_cache.h"
 #include "query/query.h"
 #include "vm.h"
 
@@ -140,7 +141,17 @@ int kh_query(struct kh_vm *vm, const char *name, const json_t *args,
 		return ret;
 	if (!vm)
 		return kh_err_set(err, EINVAL, "%s: no VM", name);
-	return op->run(vm, &parsed, res, err);
+	if (op->own_cache)
+		return op->run(vm, &parsed, res, err);
+	/*
+	 * One query is one operation: each guest page it needs is read
+	 * once, however many walks ask for it (the page cache, as a crawl
+	 * has; walkers that must see a change again read afresh).
+	 */
+	kh_page_cache_begin(vm);
+	ret = op->run(vm, &parsed, res, err);
+	kh_page_cache_end(vm);
+	return ret;
 }
 
 int kh_query_techniques(const char *spec, const struct kh_vm_config *cfg,

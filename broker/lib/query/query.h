@@ -53,6 +53,11 @@ struct kh_query_op {
 		   struct kh_query_result *res, struct kh_err *err);
 	/* What the arguments must be together, or NULL: 0 or -EINVAL. */
 	int (*check)(const struct kh_query_args *args, struct kh_err *err);
+	/*
+	 * The op scopes its own page cache (a crawl, which can be asked to
+	 * run uncached): kh_query() opens none around it.
+	 */
+	int own_cache;
 };
 
 extern const struct kh_query_op kh_query_ps, kh_query_lsof, kh_query_maps,
