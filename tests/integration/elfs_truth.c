@@ -162,13 +162,41 @@ static void compare(const char *what, const json_t *list, int with_exe,
 }
 
 /*
- * -p of a thread's id: the objects of its process (threads share its
- * map), as /proc/TID/maps shows them: kh-threads' executable.
+ * A view of a thread's id, as of its process's: the same list, each row
+ * of the thread's id (which -p asked for).
+ */
+static void same_as_process(const struct guest *g, const char *view,
+			    const struct truth_task *t)
+{
+	json_t *by_tid, *by_tgid, *row;
+	int status;
+	size_t i;
+
+	by_tid = keyhole_json(&status, "%s -p %d %d", view, t->pid, g->pid);
+	CHECK(status == 0, "%s -p %d (a thread): exit %d", view, t->pid,
+	      status);
+	by_tgid = keyhole_json(&status, "%s -p %d %d", view, t->tgid, g->pid);
+	CHECK(status == 0, "%s -p %d: exit %d", view, t->tgid, status);
+	json_array_foreach(doc_list(by_tid, view), i, row)
+		json_object_del(row, "pid");
+	json_array_foreach(doc_list(by_tgid, view), i, row)
+		json_object_del(row, "pid");
+	CHECK(json_array_size(doc_list(by_tid, view)) >= 1 &&
+	      json_equal(doc_list(by_tid, view), doc_list(by_tgid, view)),
+	      "%s -p %d (a thread of %d): %s, its process: %s", view, t->pid,
+	      t->tgid, json_dumps(by_tid, 0), json_dumps(by_tgid, 0));
+	json_decref(by_tid);
+	json_decref(by_tgid);
+}
+
+/*
+ * -p of a thread's id: its process's objects (threads share its map),
+ * as /proc/TID/maps shows them; maps and envars the same.
  */
 static void thread_pid(const struct guest *g)
 {
 	struct truth_task *tasks;
-	json_t *by_tid, *by_tgid;
+	json_t *by_tid;
 	int nr = guest_truth_ps(g, &tasks), i, status;
 	const struct truth_task *t = NULL;
 
@@ -177,20 +205,15 @@ static void thread_pid(const struct guest *g)
 		    !strcmp(tasks[i].comm, "kh-threads"))
 			t = &tasks[i];
 	CHECK(t, "the guest has no kh-threads thread");
+	same_as_process(g, "elfs", t);
+	same_as_process(g, "maps", t);
+	same_as_process(g, "envars", t);
 	by_tid = keyhole_json(&status, "elfs -p %d %d", t->pid, g->pid);
-	CHECK(status == 0, "elfs -p %d (a thread): exit %d", t->pid, status);
-	by_tgid = keyhole_json(&status, "elfs -p %d %d", t->tgid, g->pid);
-	CHECK(status == 0 && json_array_size(doc_list(by_tid, "elfs")) >= 1 &&
-	      json_array_size(doc_list(by_tid, "elfs")) ==
-	      json_array_size(doc_list(by_tgid, "elfs")) &&
-	      !strcmp(json_need_str(json_array_get(doc_list(by_tid, "elfs"), 0), "path"),
-		      json_need_str(json_array_get(doc_list(by_tgid, "elfs"), 0), "path")),
-	      "elfs -p %d (a thread of %d): %s, its process: %s", t->pid,
-	      t->tgid, json_dumps(by_tid, 0), json_dumps(by_tgid, 0));
-	printf("elfs -p %d, a thread: its process's %zu objects\n", t->pid,
-	       json_array_size(doc_list(by_tid, "elfs")));
+	CHECK(json_integer_value(json_object_get(json_array_get(
+		doc_list(by_tid, "elfs"), 0), "pid")) == t->pid,
+	      "elfs -p %d lists another pid: %s", t->pid, json_dumps(by_tid, 0));
+	printf("elfs, maps, envars -p %d, a thread: its process's\n", t->pid);
 	json_decref(by_tid);
-	json_decref(by_tgid);
 	free(tasks);
 }
 

@@ -43,7 +43,8 @@ static int read_all(struct kh_vm *vm, const struct kh_query_args *args,
 		struct kh_err one = { 0 };
 		size_t len = 0;
 
-		if ((args->pid && t->pid != args->pid) || t->pid != t->tgid)
+		/* A thread asked for by its id: its process's environment. */
+		if (args->pid ? t->pid != args->pid : t->pid != t->tgid)
 			continue;
 		found++;
 		if (!t->mm || (t->flags & PF_KTHREAD_))
@@ -95,7 +96,8 @@ static int run_envars(struct kh_vm *vm, const struct kh_query_args *args,
 		return kh_err_set(err, ENOMEM, "out of memory for environments");
 	ret = kh_query_hold(vm, &held, err);
 	if (!ret)
-		ret = kh_tasks(vm, 0, &tasks, err);
+		ret = kh_tasks(vm, args->pid ? KH_TASKS_THREADS : 0, &tasks,
+			       err);
 	if (!ret) {
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks), by_pid);
 		ret = read_all(vm, args, tasks, procs, &tasks->result, err);

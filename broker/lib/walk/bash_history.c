@@ -313,9 +313,12 @@ int kh_hist_scan(const uint8_t *heap, size_t len, uint64_t base,
 
 static int is_shell(const struct kh_task *t, int32_t pid)
 {
-	if (t->pid != t->tgid || !t->mm || (t->flags & PF_KTHREAD_))
+	if (!t->mm || (t->flags & PF_KTHREAD_))
 		return 0;
-	return pid ? t->pid == pid : !strncmp(t->comm, "bash", KH_COMM_LEN);
+	/* A thread asked for by its id: its process's heap. */
+	if (pid)
+		return t->pid == pid;
+	return t->pid == t->tgid && !strncmp(t->comm, "bash", KH_COMM_LEN);
 }
 
 static int add_entries(struct kh_bash_list *list, const struct kh_task *t,
@@ -452,7 +455,7 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 	list = calloc(1, sizeof(*list));
 	if (!list)
 		return kh_err_set(err, ENOMEM, "out of memory for bash histories");
-	ret = kh_tasks(vm, 0, &tasks, err);
+	ret = kh_tasks(vm, pid ? KH_TASKS_THREADS : 0, &tasks, err);
 	if (ret)
 		goto out;
 	list->result = tasks->result;

@@ -533,13 +533,14 @@ static int find_mm(struct kh_vm *vm, int32_t pid, uint64_t *mm,
 	unsigned int i;
 	int ret;
 
-	ret = kh_tasks(vm, 0, &tasks, err);
+	/* A thread's id names its process's map, as /proc/TID/maps does. */
+	ret = kh_tasks(vm, KH_TASKS_THREADS, &tasks, err);
 	if (ret)
 		return ret;
 	ret = kh_err_set(err, ENOENT, "no process with pid %d in the guest",
 			 (int)pid);
 	for (i = 0; i < tasks->nr; i++) {
-		if (tasks->tasks[i].tgid != pid)
+		if (tasks->tasks[i].pid != pid)
 			continue;
 		*mm = tasks->tasks[i].mm;
 		ret = 0;
