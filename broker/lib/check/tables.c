@@ -16,9 +16,13 @@
  *   sets up after boot (20 to 31, reserved) keep the early handler
  *   idt_setup_early_handler() gave them, in early_idt_handler_array,
  *   init text the kernel freed (a gate there is never taken: the CPU
- *   raises none of them). This is the table the kernel loads; a rootkit
- *   that loads an IDT of its own (lidt) is not seen here, only in the
- *   vCPUs' IDTR.
+ *   raises none of them). The CPUs do not load idt_table's address but
+ *   a read-only alias of its page in the CPU entry area
+ *   (CPU_ENTRY_AREA_RO_IDT, fixed at the entry area's base): the gates
+ *   are read there, through the kernel's page tables, and an alias that
+ *   shows other bytes than idt_table (its page table entry pointed at a
+ *   table of a rootkit's) is a finding of its own. A rootkit that loads
+ *   an IDT elsewhere (lidt) is not seen here, only in the vCPUs' IDTR.
  *
  * Each bad entry is a finding naming the code it leads to and the module
  * that holds it, if any.
@@ -36,6 +40,8 @@
 #define GATE_BYTES 16
 #define GATE_PRESENT 0x8000
 #define NR_EXCEPTIONS 32
+/* CPU_ENTRY_AREA_RO_IDT: the entry area's base, with 4 or 5 levels. */
+#define CEA_RO_IDT 0xfffffe0000000000ULL
 /*
  * The kernel's EARLY_IDT_HANDLER_SIZE is 9 bytes per stub, and 13 when
  * each stub starts with an ENDBR instruction (CONFIG_X86_KERNEL_IBT).
@@ -125,8 +131,8 @@ int kh_check_syscalls(struct kh_check_ctx *cx)
 int kh_check_idt(struct kh_check_ctx *cx)
 {
 	struct kh_check_status *st = &cx->report->checks[KH_CHECK_IDT];
-	uint8_t idt[IDT_ENTRIES * GATE_BYTES];
-	uint64_t va, early_va = 0, stride;
+	uint8_t idt[IDT_ENTRIES * GATE_BYTES], used[sizeof(idt)];
+	uint64_t va, early_va = 0, stride, base;
 	unsigned int i;
 	int ret;
 
@@ -144,9 +150,33 @@ int kh_check_idt(struct kh_check_ctx *cx)
 		return kh_check_problem(cx, KH_CHECK_IDT, 0,
 					"idt_table cannot be read: %s",
 					cx->err->msg);
+	/* The alias the CPUs load: its gates are the ones taken. */
+	ret = kh_kva_fetch_one(cx->vm, CEA_RO_IDT, used, sizeof(used), NULL);
+	if (kh_check_fatal(ret))
+		return kh_check_fatal_err(cx, ret);
+	if (ret) {
+		kh_check_problem(cx, KH_CHECK_IDT, 1,
+				 "the IDT the CPUs load (the CPU entry area's alias at 0x%llx) cannot be read: idt_table's gates are judged",
+				 CEA_RO_IDT);
+		memcpy(used, idt, sizeof(used));
+	}
+	/* A gate's slot: idt_table's, unless the CPUs' table is another. */
+	base = memcmp(used, idt, sizeof(idt)) ? CEA_RO_IDT : va;
+	if (base != va) {
+		struct kh_finding f = { .addr = CEA_RO_IDT, .target = va };
+
+		snprintf(f.what, sizeof(f.what),
+			 "the IDT the CPUs load (CPU entry area 0x%llx) is not idt_table: its page maps another table",
+			 CEA_RO_IDT);
+		snprintf(f.expected, sizeof(f.expected),
+			 "a read-only alias of idt_table (0x%" PRIx64 ")", va);
+		ret = kh_check_found(cx, KH_CHECK_IDT, &f);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < IDT_ENTRIES; i++) {
-		const uint8_t *g = idt + i * GATE_BYTES;
-		struct kh_finding f = { .addr = va + i * GATE_BYTES };
+		const uint8_t *g = used + i * GATE_BYTES;
+		struct kh_finding f = { .addr = base + i * GATE_BYTES };
 		uint16_t bits, lo, mid;
 		uint64_t target;
 
