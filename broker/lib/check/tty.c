@@ -63,6 +63,17 @@ struct walk {
 	int bad, full;
 };
 
+/* 1 when every read succeeded; 0 (marked) when some failed; fatal < 0. */
+static int read_all(struct walk *w, struct kh_read *r, unsigned int nr)
+{
+	int ret = kh_kva_fetch(w->cx->vm, r, nr, NULL);
+
+	if (ret < 0)
+		return ret;
+	w->bad |= ret > 0;
+	return !ret;
+}
+
 static void read_name(struct walk *w, uint64_t va, char *buf, size_t size)
 {
 	if (!va || kh_kva_str(w->cx->vm, va, buf, size) || !buf[0]) {
@@ -147,13 +158,9 @@ static int one_tty(struct walk *w, uint64_t tty)
 		w->full = 1;
 		return 0;
 	}
-	ret = kh_kva_fetch(cx->vm, r, 4, NULL);
-	if (ret < 0)
+	ret = read_all(w, r, 4);
+	if (ret <= 0)
 		return ret;
-	if (ret) {
-		w->bad = 1;
-		return 0;
-	}
 	name[sizeof(name) - 1] = 0;
 	cx->report->checks[KH_CHECK_TTY].examined++;
 	snprintf(where, sizeof(where), "tty %s", name[0] ? name : "?");
@@ -182,10 +189,9 @@ static int one_tty(struct walk *w, uint64_t tty)
 			w->bad = 1;
 			return 0;
 		}
-		ret = kh_kva_fetch(cx->vm, p, 2, NULL);
+		ret = read_all(w, p, 2);
 		if (ret < 0)
 			return ret;
-		w->bad |= ret > 0;
 		ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, port_ops[0],
 				   "tty_port_operations", where, 0);
 		if (!ret)
@@ -258,13 +264,9 @@ static int one_driver(struct walk *w, uint64_t drv)
 	};
 	int ret;
 
-	ret = kh_kva_fetch(cx->vm, r, 4, NULL);
-	if (ret < 0)
+	ret = read_all(w, r, 4);
+	if (ret <= 0)
 		return ret;
-	if (ret) {
-		w->bad = 1;
-		return 0;
-	}
 	read_name(w, name_va, name, sizeof(name));
 	cx->report->checks[KH_CHECK_TTY].examined++;
 	snprintf(where, sizeof(where), "tty driver %s", name);
