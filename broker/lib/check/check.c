@@ -221,7 +221,7 @@ static int tasks_once(struct kh_check_ctx *cx)
 	struct kh_err one = { 0 };
 	int ret = kh_tasks(cx->vm, 0, &cx->tasks, &one);
 
-	if (ret == -ESRCH || ret == -ENOMEM) {
+	if (kh_check_fatal(ret)) {
 		*cx->err = one;
 		return ret;
 	}

@@ -7,8 +7,9 @@
  *   the usual way a module hides from lsmod;
  * - or in the module loader's memory (module_areas.c) that no module on
  *   the list or in sysfs holds: a module that also removed its kobject,
- *   named by the struct module found there, or an area of the loader's
- *   with no struct module at all.
+ *   named by the struct module found there. (An area with no struct
+ *   module is not reported: a loading module's looks so for a while. It
+ *   still names the owner of a hook into it, as hidden.)
  *
  * The list was walked before the other views (modules.c); a module
  * loaded in between would look hidden, so when one does, the list is
@@ -34,7 +35,7 @@ static int list_now(struct kh_check_ctx *cx, struct kh_addr_set *set)
 
 	kh_vm_fresh(cx->vm);
 	ret = kh_modules(cx->vm, &list, &one);
-	if (ret == -ESRCH || ret == -ENOMEM) {
+	if (kh_check_fatal(ret)) {
 		*cx->err = one;
 		return ret;
 	}
@@ -67,10 +68,17 @@ int kh_check_hidden_modules(struct kh_check_ctx *cx)
 		const struct kh_check_module *m = &cx->mods[i];
 		struct kh_finding f = { .addr = m->addr };
 
-		if (!m->in_sysfs && !m->in_area)
+		if (!m->in_sysfs && (!m->in_area || m->no_struct))
 			continue;
 		cx->report->checks[KH_CHECK_HIDDEN_MODULES].examined++;
-		if (m->listed || (!m->in_sysfs && m->unformed))
+		/*
+		 * Not reported: a struct module still unformed (being loaded
+		 * or freed), and the loader's memory with no struct module in
+		 * it (a module being loaded has none yet: its kobject does not
+		 * point back). A hook into either is still suspect, their
+		 * owner being on no list.
+		 */
+		if (m->listed || (!m->in_sysfs && (m->unformed || m->no_struct)))
 			continue;
 		if (!whole) {
 			ret = list_now(cx, &listed);
@@ -85,10 +93,6 @@ int kh_check_hidden_modules(struct kh_check_ctx *cx)
 			snprintf(f.what, sizeof(f.what),
 				 "module %.55s is in /sys/module but not on the modules list",
 				 m->name[0] ? m->name : "?");
-		else if (m->no_struct)
-			snprintf(f.what, sizeof(f.what),
-				 "the module loader's memory 0x%" PRIx64 "-0x%" PRIx64 " holds no module on the list or in /sys/module",
-				 m->area_start, m->area_end);
 		else
 			snprintf(f.what, sizeof(f.what),
 				 "module %.55s, in the module loader's memory, is neither on the modules list nor in /sys/module",

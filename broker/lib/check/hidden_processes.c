@@ -463,7 +463,7 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	}
 	if (ret == -ENOMEM)
 		ret = kh_err_set(cx->err, ENOMEM, "out of memory for pids");
-	if (kh_check_fatal(ret))
+	if (ret < 0)
 		ret = kh_check_fatal_err(cx, ret);
 	if (!ret)
 		view_problems(&v);

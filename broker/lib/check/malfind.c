@@ -101,7 +101,7 @@ int kh_check_malfind(struct kh_check_ctx *cx)
 		if (!t->mm || (t->flags & PF_KTHREAD_) || t->exit_state)
 			continue;
 		ret = kh_maps_mm(cx->vm, t->tgid, t->mm, &maps, &one);
-		if (ret == -ESRCH || ret == -ENOMEM) {
+		if (kh_check_fatal(ret)) {
 			*cx->err = one;
 			break;
 		}

@@ -2,18 +2,22 @@
 /*
  * The module loader's memory, the third place a module is seen: every
  * module's code and data are vmalloc areas (vmap_area_list, in address
- * order, 6.1 to 6.8) that module_alloc() made for the loader, so their
- * vm_struct's caller is in load_module() (where move_module() and
- * layout_and_allocate() are inlined) or module_memory_alloc() (6.4). A
- * module that took itself off the modules list and out of sysfs still
- * runs from such an area, one that no module keyhole knows holds.
+ * order, 6.1 to 6.8) in the module region that module_alloc() made for
+ * the loader (their vm_struct's caller is in load_module(), or
+ * module_memory_alloc() from 6.4). A module that took itself off the
+ * modules list and out of sysfs still runs from such an area, one that
+ * no module keyhole knows holds.
  *
- * For each such area, kh_check_module_areas() gives its bounds and the
- * struct module found in it, if any: a struct module lies in its
- * module's own memory (.gnu.linkonce.this_module), and its module
- * kobject points back at it (mkobj.mod), which is how it is recognised.
- * The BPF JIT, kprobes and ftrace take module_alloc() memory too; their
- * callers are other functions and their areas are left alone.
+ * For each area of the region that no module holds, and that is not of
+ * the kernel's other users of module_alloc() (the BPF JIT, kprobes'
+ * instruction slots, ftrace's trampolines: told by their caller), it
+ * gives its bounds and the struct module found in it, if any: a struct
+ * module lies in its module's own memory (.gnu.linkonce.this_module),
+ * and its module kobject points back at it (mkobj.mod), which is how it
+ * is recognised. A caller that is none of these (zeroed, or forged to
+ * some other function) does not hide an area; one forged to a BPF or
+ * kprobes allocator does. An area of the region without a vm_struct is
+ * none the kernel makes, and is said.
  *
  * Bounded: so many areas at most, and so many bytes read in all for the
  * search (only areas no known module holds are searched: none on a
@@ -54,19 +58,28 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MOD_NAME] = { "module", "name" },
 };
 
-/* load_module, load_module.cold, move_module.isra.0 ... */
-static int loader_name(const char *name)
+/*
+ * The kernel's users of module_alloc() other than the loader, by the
+ * caller their areas record (bpf_jit_alloc_exec, alloc_insn_page.isra.0
+ * ...): the BPF JIT's packs, trampolines and dispatchers, kprobes'
+ * instruction slots, ftrace's trampolines.
+ */
+static int not_a_module(const char *name)
 {
-	static const char *const loaders[] = {
-		"load_module", "move_module", "layout_and_allocate",
-		"module_memory_alloc",
+	static const char *const others[] = {
+		"bpf_jit_alloc_exec", "bpf_prog_pack_alloc", "alloc_new_pack",
+		"bpf_jit_binary_alloc", "bpf_jit_binary_pack_alloc",
+		"bpf_tramp_image_alloc", "bpf_trampoline_update",
+		"bpf_struct_ops_map_alloc", "bpf_dispatcher_prepare",
+		"alloc_insn_page", "arch_ftrace_update_trampoline",
+		"create_trampoline", "alloc_tramp",
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++) {
-		size_t n = strlen(loaders[i]);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		size_t n = strlen(others[i]);
 
-		if (!strncmp(name, loaders[i], n) &&
+		if (!strncmp(name, others[i], n) &&
 		    (!name[n] || name[n] == '.'))
 			return 1;
 	}
@@ -115,8 +128,13 @@ static int loader_areas(struct kh_check_ctx *cx, const uint32_t *off,
 
 		if (reads[3 * i].result || reads[3 * i + 1].result ||
 		    reads[3 * i + 2].result || start < MODULES_START ||
-		    end > MODULES_END || !vm)
+		    end > MODULES_END)
 			continue;
+		/* A busy area always has its vm_struct. */
+		if (!vm) {
+			*bad = 1;
+			continue;
+		}
 		if (end <= start || end - start > MAX_AREA_BYTES ||
 		    start % PAGE || !kh_kernel_ptr_aligned(cx->vm, vm, 8)) {
 			*bad = 1;
@@ -135,8 +153,10 @@ static int loader_areas(struct kh_check_ctx *cx, const uint32_t *off,
 	for (i = 0; i < n; i++) {
 		struct kh_sym_near near;
 
-		if (reads[i].result || kh_symbol_near(cx->vm, caller[i], &near) ||
-		    !loader_name(near.name))
+		*bad |= !!reads[i].result;
+		if (!reads[i].result && kh_check_in_text(cx, caller[i]) &&
+		    !kh_symbol_near(cx->vm, caller[i], &near) &&
+		    not_a_module(near.name))
 			continue;
 		areas[k++] = areas[i];
 	}

@@ -30,6 +30,7 @@
 
 enum {
 	KSET_LIST, KOBJ_ENTRY, KOBJ_NAME, MKOBJ_MOD, MOD_MKOBJ, MOD_NAME,
+	MOD_LIST,
 	MOD_CORE_BASE, MOD_CORE_SIZE, MOD_INIT_BASE, MOD_INIT_SIZE,
 	MOD_MEM, MODMEM_BASE, MODMEM_SIZE, MODMEM_SIZEOF,
 	NR_FIELDS
@@ -42,6 +43,7 @@ static const struct kh_field fields[NR_FIELDS] = {
 	[MKOBJ_MOD] = { "module_kobject", "mod" },
 	[MOD_MKOBJ] = { "module", "mkobj" },
 	[MOD_NAME] = { "module", "name" },
+	[MOD_LIST] = { "module", "list" },
 	/* Up to 6.3. */
 	[MOD_CORE_BASE] = { "module", "core_layout.base", .optional = 1 },
 	[MOD_CORE_SIZE] = { "module", "core_layout.size", .optional = 1 },
@@ -301,6 +303,41 @@ out:
 #define MODULE_STATE_UNFORMED_ 3
 
 /*
+ * The modules on the list that kh_modules() leaves out, as /proc/modules
+ * does: those still unformed (being loaded, or unloaded). They are on the
+ * list, and their memory is theirs: the loader's areas they hold are no
+ * one else's.
+ */
+static int unformed(struct kh_check_ctx *cx, const uint32_t *off,
+		    unsigned int *cap)
+{
+	struct kh_addr_list all = { 0 };
+	struct kh_result walk = { 0 };
+	struct kh_check_module *m;
+	uint64_t head;
+	unsigned int i;
+	int ret;
+
+	if (kh_sym_va(cx->vm, "modules", &head, NULL))
+		return 0;
+	ret = kh_list_walk(cx->vm, head, off[MOD_LIST], KH_CHECK_MAX_MODULES,
+			   kh_list_collect, &all, &walk, cx->err);
+	for (i = 0; !ret && i < all.nr; i++) {
+		if (kh_addr_set_find(&cx->mod_set, all.addrs[i]) >= 0)
+			continue;
+		m = add_module(cx, all.addrs[i], cap);
+		if (!m) {
+			ret = cx->nr_mods == KH_CHECK_MAX_MODULES ? 0 :
+			      kh_err_set(cx->err, ENOMEM, "out of memory for modules");
+			break;
+		}
+		m->listed = m->unformed = 1;
+	}
+	free(all.addrs);
+	return ret;
+}
+
+/*
  * The modules only the loader's memory shows: each struct module found
  * there, with its layouts (which may hold the loader's other areas, as
  * 6.4's text and data do), then each area still held by none, alone.
@@ -380,7 +417,7 @@ int kh_check_modules_once(struct kh_check_ctx *cx)
 					"this kernel's BTF has no module kobjects");
 	}
 	ret = kh_modules(cx->vm, &list, cx->err);
-	if (ret == -ESRCH || ret == -ENOMEM)
+	if (kh_check_fatal(ret))
 		return ret;
 	if (ret) {
 		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
@@ -407,7 +444,9 @@ int kh_check_modules_once(struct kh_check_ctx *cx)
 		}
 		kh_module_list_free(list);
 	}
-	ret = read_kset(cx, off, &cap);
+	ret = unformed(cx, off, &cap);
+	if (!ret)
+		ret = read_kset(cx, off, &cap);
 	if (!ret)
 		ret = read_layouts(cx, off, 0);
 	if (!ret)

@@ -419,7 +419,7 @@ int kh_check_procfs(struct kh_check_ctx *cx)
 		ret = walk_entries(&w);
 	if (ret == -ENOMEM)
 		ret = kh_err_set(cx->err, ENOMEM, "out of memory for /proc entries");
-	if (kh_check_fatal(ret))
+	if (ret < 0)
 		ret = kh_check_fatal_err(cx, ret);
 	if (!ret && w.full)
 		kh_check_problem(cx, KH_CHECK_PROCFS, 1,

@@ -323,7 +323,7 @@ int kh_check_tty(struct kh_check_ctx *cx)
 		ret = one_driver(&w, drivers.addrs[i]);
 	if (!ret)
 		ret = controlling_ttys(&w);
-	if (kh_check_fatal(ret))
+	if (ret < 0)
 		ret = kh_check_fatal_err(cx, ret);
 	if (!ret && w.full)
 		kh_check_problem(cx, KH_CHECK_TTY, 1,

@@ -241,24 +241,21 @@ static int walk_process(struct kh_vm *vm, struct kh_crawl *crawl,
 static int refresh_mms(struct kh_vm *vm, const struct kh_task_list *tasks,
 		       const struct kept *kept)
 {
-	uint64_t *gpas, run;
+	const struct kh_task **wanted;
 	unsigned int i, nr = 0;
 	int ret;
 
 	if (!kh_page_cache_on(vm))
 		return 0;
-	gpas = malloc(sizeof(*gpas) * (tasks->nr ? tasks->nr : 1));
-	if (!gpas)
+	wanted = malloc(sizeof(*wanted) * (tasks->nr ? tasks->nr : 1));
+	if (!wanted)
 		return 0;
 	for (i = 0; i < tasks->nr; i++)
-		if (state_wanted(&tasks->tasks[i]) && !kept[i].log &&
-		    !kh_kva_to_gpa(vm, tasks->tasks[i].addr +
-				   vm->profile->task.mm, &gpas[nr], &run,
-				   NULL))
-			nr++;
-	ret = kh_page_cache_refresh(vm, gpas, nr);
-	free(gpas);
-	return ret;
+		if (state_wanted(&tasks->tasks[i]) && !kept[i].log)
+			wanted[nr++] = &tasks->tasks[i];
+	ret = kh_task_mms_refresh(vm, wanted, nr);
+	free(wanted);
+	return ret == -ENOMEM ? 0 : ret;
 }
 
 /*

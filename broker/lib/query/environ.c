@@ -98,6 +98,9 @@ static int run_envars(struct kh_vm *vm, const struct kh_query_args *args,
 	if (!ret)
 		ret = kh_tasks(vm, args->pid ? KH_TASKS_THREADS : 0, &tasks,
 			       err);
+	/* Whether each still has its mm is asked of the guest of now. */
+	if (!ret && kh_task_list_refresh_mms(vm, tasks) == -ESRCH)
+		ret = kh_err_set(err, ESRCH, "the VM exited");
 	if (!ret) {
 		qsort(tasks->tasks, tasks->nr, sizeof(*tasks->tasks), by_pid);
 		ret = read_all(vm, args, tasks, procs, &tasks->result, err);

@@ -212,7 +212,8 @@ static int drop_changed(struct kh_vm *vm, const struct kh_task_list *tasks,
 		reads[2 * i + 1] = (struct kh_read){ .addr = t->addr + tl->mm,
 						     .buf = &now[i].mm, .len = 8 };
 	}
-	ret = kh_kva_fetch(vm, reads, 2 * nr, err);
+	/* After the maps were read: the guest of now, past the page cache. */
+	ret = kh_kva_fetch_fresh(vm, reads, 2 * nr, err);
 	if (ret < 0)
 		goto out;
 	ret = 0;

@@ -456,6 +456,9 @@ int kh_bash_history(struct kh_vm *vm, int32_t pid, struct kh_bash_list **listp,
 	if (!list)
 		return kh_err_set(err, ENOMEM, "out of memory for bash histories");
 	ret = kh_tasks(vm, pid ? KH_TASKS_THREADS : 0, &tasks, err);
+	/* Whether each still has its mm is asked of the guest of now. */
+	if (!ret && kh_task_list_refresh_mms(vm, tasks) == -ESRCH)
+		ret = kh_err_set(err, ESRCH, "the VM exited");
 	if (ret)
 		goto out;
 	list->result = tasks->result;

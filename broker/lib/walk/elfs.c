@@ -258,6 +258,9 @@ int kh_elfs(struct kh_vm *vm, int32_t pid, int libs,
 		return kh_err_set(err, ENOMEM, "out of memory for ELF objects");
 	/* One process asked for may be asked for by a thread's id. */
 	ret = kh_tasks(vm, pid ? KH_TASKS_THREADS : 0, &tasks, err);
+	/* Whether each still has its mm is asked of the guest of now. */
+	if (!ret && kh_task_list_refresh_mms(vm, tasks) == -ESRCH)
+		ret = kh_err_set(err, ESRCH, "the VM exited");
 	if (ret)
 		goto out;
 	list->result = tasks->result;

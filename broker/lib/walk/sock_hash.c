@@ -569,6 +569,8 @@ static int held_now(struct kh_vm *vm, struct kh_conn_list *list,
 		;
 	if (i == nr)
 		return 0;
+	/* The guest of now, not the pages the first walk read (rare). */
+	kh_vm_fresh(vm);
 	ret = kh_files(vm, 0, &files, err);
 	if (ret)
 		return ret;

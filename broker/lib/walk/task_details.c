@@ -353,8 +353,13 @@ int kh_task_cmdlines(struct kh_vm *vm, struct kh_task_list *list,
 			wanted[nr_leaders] = &list->tasks[i];
 			leaders[nr_leaders++] = i;
 		}
-	/* Each level of every page-table walk in one batch; only a hint. */
-	if (kh_cmdline_prefetch(vm, wanted, nr_leaders) == -ESRCH) {
+	/*
+	 * Each check that a task still has its mm against the guest of now
+	 * (one read); each level of every page-table walk in one batch, only
+	 * a hint.
+	 */
+	if (kh_task_mms_refresh(vm, wanted, nr_leaders) == -ESRCH ||
+	    kh_cmdline_prefetch(vm, wanted, nr_leaders) == -ESRCH) {
 		ret = kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
 				 (int)vm->target.pid);
 		goto out;

@@ -17,9 +17,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "walk/toolkit.h"
+#include "kernel/memory.h"
+#include "kernel/page_cache.h"
 #include "kernel/pgtable.h"
 
 #define PAGE_SIZE	4096ULL
@@ -125,9 +128,9 @@ static int task_mm(struct kh_vm *vm, const struct kh_task *task,
 		return kh_err_set(err, EFAULT, "task %d: bad task or mm pointer",
 				  task->pid);
 	/*
-	 * In a crawl, the page was fetched again for this check with every
-	 * other process's (kh_page_cache_refresh), not left as the task
-	 * walk saw it.
+	 * In a cached operation, the page was fetched again for this check
+	 * with every other process's (kh_task_mms_refresh), not left as the
+	 * task walk saw it.
 	 */
 	ret = kh_kva_u64(vm, task->addr + vm->profile->task.mm, &now);
 	if (ret == -ESRCH)
@@ -530,9 +533,20 @@ static int heap_bounds(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 static int still_mm(struct kh_vm *vm, const struct kh_task *task,
 		    struct kh_err *err)
 {
-	uint64_t now;
+	uint64_t now = 0;
+	struct kh_read r = { .addr = task->addr + vm->profile->task.mm,
+			     .buf = &now, .len = 8 };
+	int ret;
 
-	return task_mm(vm, task, &now, err) ?: kh_vm_verify(vm, err);
+	/* Read now, past the page cache: the reads were after its check. */
+	ret = kh_kva_fetch_fresh(vm, &r, 1, NULL);
+	if (ret == -ESRCH)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	if (ret || now != task->mm)
+		return kh_err_set(err, ENOENT, "task %d has exited or changed its mm",
+				  task->pid);
+	return kh_vm_verify(vm, err);
 }
 
 /*
@@ -721,4 +735,45 @@ int kh_task_rss(struct kh_vm *vm, const struct kh_task *task,
 	for (i = 0; i < 3; i++)
 		*pages += count[i] > 0 ? (uint64_t)count[i] : 0;
 	return kh_vm_verify(vm, err);
+}
+
+int kh_task_mms_refresh(struct kh_vm *vm, const struct kh_task *const *tasks,
+			unsigned int nr)
+{
+	uint64_t *gpas, run;
+	unsigned int i, n = 0;
+	int ret;
+
+	if (!nr || !kh_page_cache_on(vm))
+		return 0;
+	gpas = malloc(sizeof(*gpas) * nr);
+	if (!gpas)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		if (!kh_kva_to_gpa(vm, tasks[i]->addr + vm->profile->task.mm,
+				   &gpas[n], &run, NULL))
+			n++;
+	ret = kh_page_cache_refresh(vm, gpas, n);
+	free(gpas);
+	return ret;
+}
+
+int kh_task_list_refresh_mms(struct kh_vm *vm,
+			     const struct kh_task_list *list)
+{
+	const struct kh_task **with_mm;
+	unsigned int i, n = 0;
+	int ret;
+
+	if (!list->nr || !kh_page_cache_on(vm))
+		return 0;
+	with_mm = malloc(sizeof(*with_mm) * list->nr);
+	if (!with_mm)
+		return -ENOMEM;
+	for (i = 0; i < list->nr; i++)
+		if (list->tasks[i].mm)
+			with_mm[n++] = &list->tasks[i];
+	ret = kh_task_mms_refresh(vm, with_mm, n);
+	free(with_mm);
+	return ret;
 }

@@ -223,6 +223,19 @@ int kh_cmdline_prefetch(struct kh_vm *vm, const struct kh_task *const *tasks,
 			unsigned int nr);
 
 /*
+ * Fetches again, all in one read, the pages holding tasks[0..nr)'s mm
+ * pointers, so that each reader of a process's memory checks that its
+ * task still has the mm it was listed with (task_mm) against the guest
+ * of now, not the task walk's page (an operation's page cache keeps
+ * those). Nothing without a page cache; 0, or -errno for the batch.
+ */
+int kh_task_mms_refresh(struct kh_vm *vm, const struct kh_task *const *tasks,
+			unsigned int nr);
+/* The same for every task of list that has an mm. */
+int kh_task_list_refresh_mms(struct kh_vm *vm,
+			     const struct kh_task_list *list);
+
+/*
  * A process's heap (mm->start_brk..brk) as the process sees it, for
  * walkers that look for user-space structures in it (bash's history).
  * Pages that are not present read as zeros and are counted in missing:
