@@ -262,6 +262,10 @@ int kh_check_module_areas(struct kh_check_ctx *cx,
 		free(areas);
 		return kh_check_fatal_err(cx, ret);
 	}
+	if (!k) {
+		free(areas);
+		areas = NULL;
+	}
 	*areasp = areas;
 	*nr = k;
 	return 0;

@@ -353,8 +353,10 @@ static int add_areas(struct kh_check_ctx *cx, const uint32_t *off,
 	int ret;
 
 	ret = kh_check_module_areas(cx, &areas, &nr);
-	if (ret || !nr)
+	if (ret || !nr) {
+		free(areas);
 		return ret;
+	}
 	kh_enum_value(cx->vm, "MODULE_STATE_UNFORMED", &unformed, NULL);
 	for (i = 0; i < nr && !ret; i++) {
 		if (!areas[i].module)
