@@ -114,11 +114,32 @@ static long read_user(struct kh_vm *vm, uint64_t root_gpa, uint64_t va,
 	return done;
 }
 
+/*
+ * task still has the mm it was listed with: 0, -ENOENT (it exited or
+ * exec'd), -ESRCH (QEMU is gone). fresh: read past the page cache.
+ */
+static int same_mm(struct kh_vm *vm, const struct kh_task *task, int fresh,
+		   struct kh_err *err)
+{
+	uint64_t now = 0;
+	struct kh_read r = { .addr = task->addr + vm->profile->task.mm,
+			     .buf = &now, .len = 8 };
+	int ret = fresh ? kh_kva_fetch_fresh(vm, &r, 1, NULL) :
+			  kh_kva_fetch(vm, &r, 1, NULL);
+
+	if (ret == -ESRCH)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	if (ret || r.result || now != task->mm)
+		return kh_err_set(err, ENOENT, "task %d has exited or changed its mm",
+				  task->pid);
+	return 0;
+}
+
 /* The task still has mm (it may have exited since it was listed). */
 static int task_mm(struct kh_vm *vm, const struct kh_task *task,
 		   uint64_t *mm, struct kh_err *err)
 {
-	uint64_t now;
 	int ret;
 
 	if (!task->mm)
@@ -132,14 +153,10 @@ static int task_mm(struct kh_vm *vm, const struct kh_task *task,
 	 * with every other process's (kh_task_mms_refresh), not left as the
 	 * task walk saw it.
 	 */
-	ret = kh_kva_u64(vm, task->addr + vm->profile->task.mm, &now);
-	if (ret == -ESRCH)
-		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
-				  (int)vm->target.pid);
-	if (ret || now != task->mm)
-		return kh_err_set(err, ENOENT, "task %d has exited or changed its mm",
-				  task->pid);
-	*mm = now;
+	ret = same_mm(vm, task, 0, err);
+	if (ret)
+		return ret;
+	*mm = task->mm;
 	return 0;
 }
 
@@ -533,20 +550,8 @@ static int heap_bounds(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 static int still_mm(struct kh_vm *vm, const struct kh_task *task,
 		    struct kh_err *err)
 {
-	uint64_t now = 0;
-	struct kh_read r = { .addr = task->addr + vm->profile->task.mm,
-			     .buf = &now, .len = 8 };
-	int ret;
-
 	/* Read now, past the page cache: the reads were after its check. */
-	ret = kh_kva_fetch_fresh(vm, &r, 1, NULL);
-	if (ret == -ESRCH)
-		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
-				  (int)vm->target.pid);
-	if (ret || now != task->mm)
-		return kh_err_set(err, ENOENT, "task %d has exited or changed its mm",
-				  task->pid);
-	return kh_vm_verify(vm, err);
+	return same_mm(vm, task, 1, err) ?: kh_vm_verify(vm, err);
 }
 
 /*
