@@ -212,21 +212,26 @@ static int text_bounds(struct kh_check_ctx *cx)
 		    (1u << KH_CHECK_MALFIND) | (1u << KH_CHECK_TTY))
 
 /*
- * The processes, for the checks that need them: a walk that fails (but
+ * The processes (after a crawl, its list, threads included), for the
+ * checks that need them: a walk that fails (but
  * for a VM gone or no memory) keeps those two from running, not the
  * others; one that is incomplete is kept (the checks say so).
  */
 static int tasks_once(struct kh_check_ctx *cx)
 {
 	struct kh_err one = { 0 };
-	int ret = kh_tasks(cx->vm, 0, &cx->tasks, &one);
+	int ret = 0;
 
+	/* After a crawl, its list (threads included) of this operation. */
+	if (cx->crawl && cx->crawl->tasks)
+		cx->tasks = cx->crawl->tasks;
+	else
+		ret = kh_tasks(cx->vm, 0, &cx->own_tasks, &one);
 	if (kh_check_fatal(ret)) {
 		*cx->err = one;
 		return ret;
 	}
 	if (ret) {
-		cx->tasks = NULL;
 		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 				 "the task list: %s", one.msg);
 		kh_check_problem(cx, KH_CHECK_MALFIND, 0, "the task list: %s",
@@ -236,6 +241,8 @@ static int tasks_once(struct kh_check_ctx *cx)
 				 one.msg);
 		return 0;
 	}
+	if (!cx->tasks)
+		cx->tasks = cx->own_tasks;
 	if (cx->tasks->result.flags & KH_RESULT_INCOMPLETE)
 		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
 			"the task list: %s", cx->tasks->result.problem);
@@ -244,23 +251,28 @@ static int tasks_once(struct kh_check_ctx *cx)
 
 /*
  * The end of the operation: whether the guest stayed there (a halting
- * technique also lets it run again here). ret, or verify's error.
+ * technique also lets it run again here), asked once for the whole check
+ * unless an operation around it (a crawl) asks. ret, or verify's error.
  */
-static int kh_vm_verify_end(struct kh_vm *vm, int ret, struct kh_err *err)
+static int kh_vm_verify_end(struct kh_vm *vm, int deferred, int ret,
+			    struct kh_err *err)
 {
 	struct kh_err one = { 0 };
-	int vret = kh_vm_verify(vm, ret ? &one : err);
+	int vret = deferred ? kh_vm_verify(vm, ret ? &one : err) :
+		   kh_vm_verify_resume(vm, ret ? &one : err);
 
 	return ret ? ret : vret;
 }
 
 static int run_checks(struct kh_vm *vm, unsigned int mask, int list_hooks,
+		      const struct kh_crawl *crawl,
 		      struct kh_check_report **reportp, struct kh_err *err)
 {
 	struct kh_err none;
-	struct kh_check_ctx cx = { .vm = vm, .list_hooks = list_hooks };
+	struct kh_check_ctx cx = { .vm = vm, .list_hooks = list_hooks,
+				   .crawl = crawl };
 	unsigned int i;
-	int ret = 0;
+	int ret = 0, deferred;
 
 	if (!err)
 		err = &none;
@@ -284,7 +296,11 @@ static int run_checks(struct kh_vm *vm, unsigned int mask, int list_hooks,
 	/* Before the gathering below, which can say a check cannot run. */
 	for (i = 0; i < KH_CHECK_NR; i++)
 		cx.report->checks[i].ran = !!(mask & (1u << i));
-	/* One operation: each page read once, through any technique. */
+	/*
+	 * One operation: each page read once, through any technique, and
+	 * QEMU's life confirmed once at the end, not per process's map.
+	 */
+	deferred = kh_vm_verify_defer(vm);
 	kh_page_cache_begin(vm);
 	if (mask & NEED_TASKS)
 		ret = tasks_once(&cx);
@@ -293,10 +309,10 @@ static int run_checks(struct kh_vm *vm, unsigned int mask, int list_hooks,
 			ret = runs[i](&cx);
 	}
 	kh_page_cache_end(vm);
-	kh_task_list_free(cx.tasks);
+	kh_task_list_free(cx.own_tasks);
 	kh_check_modules_free(&cx);
 	/* Every operation ends so: the guest was there for all of it. */
-	ret = kh_vm_verify_end(vm, ret, err);
+	ret = kh_vm_verify_end(vm, deferred, ret, err);
 	if (ret == -ESRCH && err->code != ESRCH)
 		kh_err_set(err, ESRCH, "the VM exited during the check");
 	if (ret) {
@@ -310,7 +326,13 @@ static int run_checks(struct kh_vm *vm, unsigned int mask, int list_hooks,
 int kh_check(struct kh_vm *vm, unsigned int mask,
 	     struct kh_check_report **reportp, struct kh_err *err)
 {
-	return run_checks(vm, mask, 0, reportp, err);
+	return run_checks(vm, mask, 0, NULL, reportp, err);
+}
+
+int kh_check_after_crawl(struct kh_vm *vm, const struct kh_crawl *crawl,
+			 struct kh_check_report **reportp, struct kh_err *err)
+{
+	return run_checks(vm, 0, 0, crawl, reportp, err);
 }
 
 #define HOOK_CHECKS	(1u << KH_CHECK_KPROBES | 1u << KH_CHECK_FTRACE | \
@@ -325,5 +347,5 @@ int kh_hooks(struct kh_vm *vm, unsigned int mask,
 		return kh_err_set(err ?: &none, EINVAL,
 				  "kh_hooks lists kprobes, ftrace and netfilter hooks only (0x%x asked for)",
 				  mask);
-	return run_checks(vm, mask ?: HOOK_CHECKS, 1, reportp, err);
+	return run_checks(vm, mask ?: HOOK_CHECKS, 1, NULL, reportp, err);
 }

@@ -67,11 +67,26 @@ struct kh_check_ctx {
 		unsigned int mod;
 	} *ranges;
 	unsigned int nr_ranges;
-	struct kh_task_list *tasks;	/* processes, walked once, or NULL */
+	/*
+	 * The processes, walked once, or NULL; a crawl's list (threads
+	 * included) when the check runs after one (kh_check_after_crawl).
+	 */
+	const struct kh_task_list *tasks;
+	struct kh_task_list *own_tasks;	/* tasks, when walked here */
+	const struct kh_crawl *crawl;	/* that crawl, or NULL */
 	struct kh_err *err;
 	int list_hooks;			/* kh_hooks(): every hook is found */
 	unsigned int evict;		/* full list: where to look for room */
 };
+
+/*
+ * kh_check() at the end of a crawl of the same operation, with what the
+ * crawl read instead of reading it again: its task list and each
+ * process's memory map (malfind). Only what did not change since is
+ * used, as the crawl's own results are.
+ */
+int kh_check_after_crawl(struct kh_vm *vm, const struct kh_crawl *crawl,
+			 struct kh_check_report **reportp, struct kh_err *err);
 
 /*
  * A read's error that ends the check: the VM is gone, no memory, the
@@ -106,13 +121,30 @@ const struct kh_check_module *kh_check_owner(const struct kh_check_ctx *cx,
 					     uint64_t va, uint64_t *start);
 
 /*
- * ops.c: where a function pointer was found, for kh_check_fn(): the
- * object ("/proc/net/tcp", "tty driver ttyS"), the table's type and the
- * member, and whether the table is in the kernel's image (then only the
- * kernel's text is a right target; else a listed module is too).
+ * ops.c: the object a table or pointer was found in, as findings and
+ * problems name it ("/proc/net/tcp", "tty driver ttyS"): given as text,
+ * or built by name() only when there is something to say (a /proc
+ * entry's path cost more than judging its tables, which nearly always
+ * pass).
+ */
+struct kh_check_where {
+	const char *text;
+	void (*name)(const struct kh_check_where *where, char *buf,
+		     size_t size);
+	const void *opaque;	/* name()'s */
+	int index;
+	char buf[256];
+};
+const char *kh_check_where(struct kh_check_where *where);
+
+/*
+ * Where a function pointer was found, for kh_check_fn(): the object, the
+ * table's type and the member, and whether the table is in the kernel's
+ * image (then only the kernel's text is a right target; else a listed
+ * module is too).
  */
 struct kh_check_fn_at {
-	const char *where;
+	struct kh_check_where *where;
 	const char *table;	/* "seq_operations", or "" for a lone pointer */
 	const char *member;
 	uint32_t netns;		/* the object's network namespace, or 0 */
@@ -122,14 +154,27 @@ struct kh_check_fn_at {
 int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 		const struct kh_check_fn_at *at, uint64_t slot,
 		uint64_t target);
+/* The operations tables the checks judge, each a struct in BTF. */
+enum kh_ops_type {
+	KH_OPS_INODE,		/* inode_operations */
+	KH_OPS_FILE,		/* file_operations */
+	KH_OPS_PROC,		/* proc_ops */
+	KH_OPS_DENTRY,		/* dentry_operations */
+	KH_OPS_SEQ,		/* seq_operations */
+	KH_OPS_TTY,		/* tty_operations */
+	KH_OPS_LDISC,		/* tty_ldisc_ops */
+	KH_OPS_PORT,		/* tty_port_operations */
+	KH_OPS_PORT_CLIENT,	/* tty_port_client_operations */
+	KH_OPS_NR
+};
 /*
- * Judges every function pointer of the operations table of BTF struct
- * type at va, once per table (seen holds those judged). What cannot be
- * read is a problem of check id; 0 or a fatal -errno.
+ * Judges every function pointer of the operations table of the given type
+ * at va, once per table (seen holds those judged). What cannot be read is
+ * a problem of check id; 0 or a fatal -errno.
  */
 int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
-		 struct kh_addr_set *seen, uint64_t va, const char *type,
-		 const char *where, uint32_t netns);
+		 struct kh_addr_set *seen, uint64_t va, enum kh_ops_type type,
+		 struct kh_check_where *where, uint32_t netns);
 
 /*
  * modules.c: fills cx->mods from the list and module_kset, once: only

@@ -356,7 +356,7 @@ static int report_hidden(struct views *v, struct kh_addr_set *on_list)
 
 	for (i = 0; i < v->nr && !ret; i++) {
 		const struct seen *s = &v->seen[i];
-		struct kh_finding f = { .addr = s->task };
+		struct kh_finding f;
 		struct task_view t;
 		char in[96];
 
@@ -398,6 +398,7 @@ static int report_hidden(struct views *v, struct kh_addr_set *on_list)
 		}
 		if (kh_addr_set_find(on_list, s->task) >= 0)
 			continue;
+		f = (struct kh_finding){ .addr = s->task };
 		f.pid = t.tgid;
 		memcpy(f.comm, t.comm, sizeof(f.comm));
 		views_text(s->views, in, sizeof(in));

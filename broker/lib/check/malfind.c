@@ -42,12 +42,13 @@ static int scan(struct kh_check_ctx *cx, const struct kh_task *t,
 
 	for (i = 0; i < maps->nr; i++) {
 		const struct kh_vma *v = &maps->vmas[i];
-		struct kh_finding f = { .pid = t->tgid, .addr = v->start };
 		int wx = v->perms[1] == 'w' && v->perms[2] == 'x';
+		struct kh_finding f;
 
 		if (v->perms[2] != 'x' ||
 		    (!wx && !memfd(v) && (v->file || special(v))))
 			continue;
+		f = (struct kh_finding){ .pid = t->tgid, .addr = v->start };
 		memcpy(f.comm, t->comm, sizeof(f.comm));
 		f.end = v->end;
 		snprintf(f.what, sizeof(f.what),
@@ -88,19 +89,58 @@ static int gone(struct kh_check_ctx *cx, const struct kh_task *t)
 	return ret || mm != t->mm || exit_state || (flags & PF_EXITING_);
 }
 
+/*
+ * After a crawl of this operation, the maps it read, by pid: it read
+ * every user process's (malfind's every process), moments ago.
+ */
+static int index_crawled(const struct kh_check_ctx *cx,
+			 struct kh_addr_set *by_pid)
+{
+	const struct kh_crawl *crawl = cx->crawl;
+	unsigned int i;
+
+	for (i = 0; crawl && i < crawl->nr_procs; i++)
+		if (crawl->procs[i].maps && crawl->procs[i].pid > 0 &&
+		    kh_addr_set_put(by_pid, crawl->procs[i].pid, i) < 0)
+			return kh_err_set(cx->err, ENOMEM,
+					  "out of memory for malfind");
+	return 0;
+}
+
+/* Process t's map: the crawl's, or read now (then *own is set). */
+static int map_of(struct kh_check_ctx *cx, const struct kh_addr_set *by_pid,
+		  const struct kh_task *t, struct kh_vma_list **maps,
+		  int *own, struct kh_err *err)
+{
+	int i = kh_addr_set_find(by_pid, t->tgid);
+
+	*own = i < 0;
+	if (i >= 0) {
+		*maps = cx->crawl->procs[i].maps;
+		return 0;
+	}
+	/* Only executable mappings' paths: the rest are no finding. */
+	return kh_maps_mm_flags(cx->vm, t->tgid, t->mm, KH_MAPS_EXEC_PATHS,
+				maps, err);
+}
+
 int kh_check_malfind(struct kh_check_ctx *cx)
 {
+	struct kh_addr_set by_pid = { 0 };
 	unsigned int i, unread = 0;
-	int ret = 0;
+	int ret = index_crawled(cx, &by_pid);
 
 	for (i = 0; i < cx->tasks->nr && !ret; i++) {
 		const struct kh_task *t = &cx->tasks->tasks[i];
 		struct kh_vma_list *maps = NULL;
 		struct kh_err one = { 0 };
+		int own;
 
-		if (!t->mm || (t->flags & PF_KTHREAD_) || t->exit_state)
+		/* A thread shares its process's map (a crawl lists them). */
+		if (!t->mm || (t->flags & PF_KTHREAD_) || t->exit_state ||
+		    t->pid != t->tgid)
 			continue;
-		ret = kh_maps_mm(cx->vm, t->tgid, t->mm, &maps, &one);
+		ret = map_of(cx, &by_pid, t, &maps, &own, &one);
 		if (kh_check_fatal(ret)) {
 			*cx->err = one;
 			break;
@@ -109,7 +149,8 @@ int kh_check_malfind(struct kh_check_ctx *cx)
 			ret = gone(cx, t);
 			if (ret == 1) {
 				ret = 0;
-				kh_vma_list_free(maps);
+				if (own)
+					kh_vma_list_free(maps);
 				continue;
 			}
 			if (!ret)
@@ -119,8 +160,10 @@ int kh_check_malfind(struct kh_check_ctx *cx)
 			cx->report->checks[KH_CHECK_MALFIND].examined++;
 			ret = scan(cx, t, maps);
 		}
-		kh_vma_list_free(maps);
+		if (own)
+			kh_vma_list_free(maps);
 	}
+	kh_addr_set_free(&by_pid);
 	if (!ret && unread)
 		kh_check_problem(cx, KH_CHECK_MALFIND, 1,
 				 "the memory maps of %u processes could not be read whole",

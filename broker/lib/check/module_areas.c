@@ -19,9 +19,10 @@
  * kprobes allocator does. An area of the region without a vm_struct is
  * none the kernel makes, and is said.
  *
- * Bounded: so many areas at most, and so many bytes read in all for the
- * search (only areas no known module holds are searched: none on a
- * clean guest).
+ * Only the region's areas are read: the list is walked from its end (the
+ * highest addresses) down to the first area below the region. Bounded:
+ * so many areas at most, and so many bytes read in all for the search
+ * (only areas no known module holds are searched: none on a clean guest).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,69 +87,124 @@ static int not_a_module(const char *name)
 	return 0;
 }
 
-/*
- * The loader's areas among the entries: two batches (bounds and vm of
- * every area in the module region, then their callers).
- */
-static int loader_areas(struct kh_check_ctx *cx, const uint32_t *off,
-			const struct kh_addr_list *entries,
-			struct kh_check_area **areasp, unsigned int *nr,
-			int *bad)
+/* A growable array of the region's areas and their vm_structs. */
+struct region {
+	struct kh_check_area *areas;
+	uint64_t *vms;
+	unsigned int nr, cap;
+};
+
+static int region_add(struct region *r, uint64_t start, uint64_t end,
+		      uint64_t vm)
 {
-	unsigned int i, n = 0, k = 0;
-	struct kh_read *reads = calloc((size_t)entries->nr * 3 + 1,
-				       sizeof(*reads));
-	uint64_t *vals = calloc((size_t)entries->nr * 3 + 1, sizeof(*vals));
-	uint64_t *caller = calloc(entries->nr + 1, sizeof(*caller));
-	struct kh_check_area *areas = calloc(entries->nr + 1, sizeof(*areas));
+	if (r->nr == r->cap) {
+		unsigned int cap = r->cap ? r->cap * 2 : 64;
+		struct kh_check_area *a = realloc(r->areas, cap * sizeof(*a));
+		uint64_t *v = a ? realloc(r->vms, cap * sizeof(*v)) : NULL;
+
+		if (a)
+			r->areas = a;
+		if (!v)
+			return -ENOMEM;
+		r->vms = v;
+		r->cap = cap;
+	}
+	r->areas[r->nr] = (struct kh_check_area){ .start = start, .end = end };
+	r->vms[r->nr++] = vm;
+	return 0;
+}
+
+/*
+ * The areas of the module region, walked from the list's end: the list
+ * is in address order and the region is above the rest of vmalloc's
+ * space, so the walk ends at the first area below it, having read the
+ * region's areas (a few dozen) rather than every vmalloc area. Each area
+ * is one read: its bounds, its links and its vm_struct.
+ */
+static int region_areas(struct kh_check_ctx *cx, const uint32_t *off,
+			uint64_t head, struct region *r, int *bad)
+{
+	uint32_t span = 0, f;
+	struct kh_addr_set seen = { 0 };
+	uint64_t node = 0, rec[16];
+	unsigned int n = 0;
 	int ret;
 
-	if (!reads || !vals || !caller || !areas) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < entries->nr; i++) {
-		reads[3 * i] = (struct kh_read){
-			.addr = entries->addrs[i] + off[VA_START],
-			.buf = &vals[3 * i], .len = 8 };
-		reads[3 * i + 1] = (struct kh_read){
-			.addr = entries->addrs[i] + off[VA_END],
-			.buf = &vals[3 * i + 1], .len = 8 };
-		reads[3 * i + 2] = (struct kh_read){
-			.addr = entries->addrs[i] + off[VA_VM],
-			.buf = &vals[3 * i + 2], .len = 8 };
-	}
-	ret = kh_kva_fetch(cx->vm, reads, entries->nr * 3, NULL);
-	if (ret < 0)
-		goto out;
-	*bad |= ret > 0;
-	for (i = 0; i < entries->nr; i++) {
-		uint64_t start = vals[3 * i], end = vals[3 * i + 1];
-		uint64_t vm = vals[3 * i + 2];
+	for (f = VA_LIST; f <= VA_VM; f++)
+		span = off[f] + 8 > span ? off[f] + 8 : span;
+	/* list_head's prev follows next. */
+	span = off[VA_LIST] + 16 > span ? off[VA_LIST] + 16 : span;
+	if (span > sizeof(rec))
+		return kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 1,
+					"struct vmap_area is larger than keyhole reads: a module hidden from sysfs too is not seen");
+	ret = kh_kva_u64(cx->vm, head + 8, &node);
+	while (!ret && node != head) {
+		uint64_t va, start, end, vm;
 
-		if (reads[3 * i].result || reads[3 * i + 1].result ||
-		    reads[3 * i + 2].result || start < MODULES_START ||
-		    end > MODULES_END)
+		if (!kh_kernel_ptr_aligned(cx->vm, node, 8) ||
+		    node < off[VA_LIST] || ++n > MAX_AREAS) {
+			*bad = 1;
+			break;
+		}
+		ret = kh_addr_set_add(&seen, node);
+		if (ret <= 0) {
+			*bad |= !ret;	/* a cycle */
+			break;
+		}
+		va = node - off[VA_LIST];
+		ret = kh_kva_fetch_one(cx->vm, va, rec, span, NULL);
+		if (ret)
+			break;
+		start = kh_load_u64(rec, off[VA_START]);
+		end = kh_load_u64(rec, off[VA_END]);
+		vm = kh_load_u64(rec, off[VA_VM]);
+		node = kh_load_u64(rec, off[VA_LIST] + 8);
+		if (start < MODULES_START)
+			break;
+		if (end > MODULES_END)
 			continue;
 		/* A busy area always has its vm_struct. */
-		if (!vm) {
-			*bad = 1;
-			continue;
-		}
-		if (end <= start || end - start > MAX_AREA_BYTES ||
+		if (!vm || end <= start || end - start > MAX_AREA_BYTES ||
 		    start % PAGE || !kh_kernel_ptr_aligned(cx->vm, vm, 8)) {
 			*bad = 1;
 			continue;
 		}
-		areas[n] = (struct kh_check_area){ .start = start, .end = end };
-		reads[n] = (struct kh_read){ .addr = vm + off[VM_CALLER],
+		ret = region_add(r, start, end, vm);
+	}
+	kh_addr_set_free(&seen);
+	if (ret > 0 || (ret < 0 && !kh_check_fatal(ret))) {
+		*bad = 1;
+		ret = 0;
+	}
+	return ret;
+}
+
+/*
+ * The loader's areas of the region that no module known so far holds:
+ * their callers, in one batch, leave out the kernel's other users of
+ * module_alloc(). The areas kept move to the front of r.
+ */
+static int unowned_areas(struct kh_check_ctx *cx, const uint32_t *off,
+			 struct region *r, int *bad)
+{
+	struct kh_read *reads = calloc(r->nr + 1, sizeof(*reads));
+	uint64_t *caller = calloc(r->nr + 1, sizeof(*caller)), start;
+	unsigned int i, n = 0, k = 0;
+	int ret = -ENOMEM;
+
+	if (!reads || !caller)
+		goto out;
+	for (i = 0; i < r->nr; i++) {
+		if (kh_check_owner(cx, r->areas[i].start, &start))
+			continue;
+		r->areas[n] = r->areas[i];
+		reads[n] = (struct kh_read){ .addr = r->vms[i] + off[VM_CALLER],
 					     .buf = &caller[n], .len = 8 };
 		n++;
 	}
 	ret = n ? kh_kva_fetch(cx->vm, reads, n, NULL) : 0;
 	if (ret < 0)
 		goto out;
-	*bad |= ret > 0;
 	ret = 0;
 	for (i = 0; i < n; i++) {
 		struct kh_sym_near near;
@@ -158,16 +214,12 @@ static int loader_areas(struct kh_check_ctx *cx, const uint32_t *off,
 		    !kh_symbol_near(cx->vm, caller[i], &near) &&
 		    not_a_module(near.name))
 			continue;
-		areas[k++] = areas[i];
+		r->areas[k++] = r->areas[i];
 	}
-	*areasp = areas;
-	*nr = k;
-	areas = NULL;
+	r->nr = k;
 out:
 	free(reads);
-	free(vals);
 	free(caller);
-	free(areas);
 	return ret;
 }
 
@@ -226,12 +278,10 @@ static int find_module(struct kh_check_ctx *cx, const uint32_t *off,
 int kh_check_module_areas(struct kh_check_ctx *cx,
 			  struct kh_check_area **areasp, unsigned int *nr)
 {
-	struct kh_addr_list entries = { 0 };
-	struct kh_result walk = { 0 };
-	struct kh_check_area *areas = NULL;
-	uint64_t head, budget = MAX_SEARCH_BYTES, start;
+	struct region r = { 0 };
+	uint64_t head, budget = MAX_SEARCH_BYTES;
 	const uint32_t *off;
-	unsigned int i, n = 0, k = 0;
+	unsigned int i;
 	int ret, bad = 0;
 
 	*areasp = NULL;
@@ -240,33 +290,21 @@ int kh_check_module_areas(struct kh_check_ctx *cx,
 	    kh_sym_va(cx->vm, "vmap_area_list", &head, NULL))
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 1,
 					"this kernel's vmalloc areas are unknown (vmap_area_list): a module hidden from sysfs too is not seen");
-	ret = kh_list_walk(cx->vm, head, off[VA_LIST], MAX_AREAS,
-			   kh_list_collect, &entries, &walk, cx->err);
-	if (!ret)
-		ret = loader_areas(cx, off, &entries, &areas, &n, &bad);
+	ret = region_areas(cx, off, head, &r, &bad);
 	/* Only the areas no module known so far holds are searched. */
-	for (i = 0; !ret && i < n; i++) {
-		if (kh_check_owner(cx, areas[i].start, &start))
-			continue;
-		areas[k] = areas[i];
-		ret = find_module(cx, off, &areas[k], &budget, &bad);
-		k++;
-	}
-	if (walk.flags)
-		bad = 1;
+	if (!ret)
+		ret = unowned_areas(cx, off, &r, &bad);
+	for (i = 0; !ret && i < r.nr; i++)
+		ret = find_module(cx, off, &r.areas[i], &budget, &bad);
 	if (!ret && bad)
 		kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 1,
 				 "parts of the module loader's memory could not be read or made no sense");
-	free(entries.addrs);
-	if (ret) {
-		free(areas);
-		return kh_check_fatal_err(cx, ret);
+	free(r.vms);
+	if (ret || !r.nr) {
+		free(r.areas);
+		return ret ? kh_check_fatal_err(cx, ret) : 0;
 	}
-	if (!k) {
-		free(areas);
-		areas = NULL;
-	}
-	*areasp = areas;
-	*nr = k;
+	*areasp = r.areas;
+	*nr = r.nr;
 	return 0;
 }

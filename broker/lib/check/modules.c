@@ -399,11 +399,57 @@ static int add_areas(struct kh_check_ctx *cx, const uint32_t *off,
 	       kh_err_set(cx->err, ENOMEM, "out of memory for modules") : ret;
 }
 
+/*
+ * The modules on the list: those a crawl of this operation listed (not
+ * when gathering again: a module was loaded since), else walked now.
+ */
+static int listed(struct kh_check_ctx *cx, unsigned int *cap)
+{
+	const struct kh_module_list *list = NULL;
+	struct kh_module_list *own = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	if (cx->crawl && cx->crawl->modules && !cx->mods_again)
+		list = cx->crawl->modules;
+	else
+		ret = kh_modules(cx->vm, &own, cx->err);
+	if (kh_check_fatal(ret))
+		return ret;
+	if (ret) {
+		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
+			"the modules list: %s", cx->err->msg);
+		memset(cx->err, 0, sizeof(*cx->err));
+		return 0;
+	}
+	if (own)
+		list = own;
+	if (list->result.flags)
+		kh_mark(&cx->report->result, list->result.flags,
+			"the modules list: %s", list->result.problem);
+	for (i = 0; i < list->nr; i++) {
+		struct kh_check_module *m = add_module(cx,
+						       list->modules[i].addr,
+						       cap);
+
+		if (!m && cx->nr_mods == KH_CHECK_MAX_MODULES)
+			break;
+		if (!m) {
+			ret = kh_err_set(cx->err, ENOMEM,
+					 "out of memory for modules");
+			break;
+		}
+		m->listed = 1;
+		memcpy(m->name, list->modules[i].name, sizeof(m->name));
+	}
+	kh_module_list_free(own);
+	return ret;
+}
+
 int kh_check_modules_once(struct kh_check_ctx *cx)
 {
-	struct kh_module_list *list = NULL;
 	const uint32_t *off;
-	unsigned int cap = 0, i;
+	unsigned int cap = 0;
 	int ret;
 
 	if (cx->have_mods)
@@ -418,35 +464,9 @@ int kh_check_modules_once(struct kh_check_ctx *cx)
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 0,
 					"this kernel's BTF has no module kobjects");
 	}
-	ret = kh_modules(cx->vm, &list, cx->err);
-	if (kh_check_fatal(ret))
-		return ret;
-	if (ret) {
-		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
-			"the modules list: %s", cx->err->msg);
-		memset(cx->err, 0, sizeof(*cx->err));
-	} else {
-		if (list->result.flags)
-			kh_mark(&cx->report->result, list->result.flags,
-				"the modules list: %s", list->result.problem);
-		for (i = 0; i < list->nr; i++) {
-			struct kh_check_module *m =
-				add_module(cx, list->modules[i].addr, &cap);
-
-			if (!m && cx->nr_mods == KH_CHECK_MAX_MODULES)
-				break;
-			if (!m) {
-				kh_module_list_free(list);
-				return kh_err_set(cx->err, ENOMEM,
-						  "out of memory for modules");
-			}
-			m->listed = 1;
-			memcpy(m->name, list->modules[i].name,
-			       sizeof(m->name));
-		}
-		kh_module_list_free(list);
-	}
-	ret = unformed(cx, off, &cap);
+	ret = listed(cx, &cap);
+	if (!ret)
+		ret = unformed(cx, off, &cap);
 	if (!ret)
 		ret = read_kset(cx, off, &cap);
 	if (!ret)

@@ -34,15 +34,26 @@ static int in_image(const struct kh_check_ctx *cx, uint64_t va)
 	return va - vm->kernel.text_va < vm->kernel.image_size;
 }
 
+const char *kh_check_where(struct kh_check_where *where)
+{
+	if (!where->text) {
+		where->buf[0] = 0;
+		where->name(where, where->buf, sizeof(where->buf));
+		where->text = where->buf;
+	}
+	return where->text;
+}
+
 int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 		const struct kh_check_fn_at *at, uint64_t slot,
 		uint64_t target)
 {
 	const struct kh_check_module *m;
-	struct kh_finding f = { .addr = slot, .netns = at->netns };
+	struct kh_finding f;
 	uint64_t start;
 	int ret;
 
+	/* Most pointers: the finding (~850 bytes) is not even zeroed. */
 	if (!target || kh_check_in_text(cx, target))
 		return 0;
 	if (!at->kernels) {
@@ -53,6 +64,7 @@ int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 		if (m && m->listed)
 			return 0;
 	}
+	f = (struct kh_finding){ .addr = slot, .netns = at->netns };
 	ret = kh_check_describe(cx, target, &f);
 	if (ret)
 		return ret;
@@ -60,9 +72,9 @@ int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 	m = kh_check_owner(cx, target, &start);
 	if (!at->kernels && m && m->listed)
 		return 0;
-	snprintf(f.hooked, sizeof(f.hooked), "%s", at->where);
+	snprintf(f.hooked, sizeof(f.hooked), "%s", kh_check_where(at->where));
 	snprintf(f.role, sizeof(f.role), "%s", at->member);
-	snprintf(f.what, sizeof(f.what), "%s: %s%s%s leads to %s", at->where,
+	snprintf(f.what, sizeof(f.what), "%s: %s%s%s leads to %s", f.hooked,
 		 at->table, at->table[0] ? "." : "", at->member,
 		 f.owner[0] ? f.owner : "memory outside the kernel's text");
 	snprintf(f.expected, sizeof(f.expected), "%s",
@@ -72,37 +84,40 @@ int kh_check_fn(struct kh_check_ctx *cx, enum kh_check_id id,
 	return kh_check_found(cx, id, &f);
 }
 
+/* The BTF struct of each type, also its layout's memo key. */
+static const char *const type_names[KH_OPS_NR] = {
+	[KH_OPS_INODE] = "inode_operations",
+	[KH_OPS_FILE] = "file_operations",
+	[KH_OPS_PROC] = "proc_ops",
+	[KH_OPS_DENTRY] = "dentry_operations",
+	[KH_OPS_SEQ] = "seq_operations",
+	[KH_OPS_TTY] = "tty_operations",
+	[KH_OPS_LDISC] = "tty_ldisc_ops",
+	[KH_OPS_PORT] = "tty_port_operations",
+	[KH_OPS_PORT_CLIENT] = "tty_port_client_operations",
+};
+
 /*
  * A table is judged once as each type: the same address read as another
  * struct has other members (a table made to pass as a proc_ops and then
  * used as seq_operations). The type is folded into the key's low bits;
  * a kernel address loses only its top bits, all ones.
  */
-static uint64_t table_key(uint64_t va, const char *type)
+static uint64_t table_key(uint64_t va, enum kh_ops_type type)
 {
-	static const char *const types[] = {
-		"inode_operations", "file_operations", "proc_ops",
-		"dentry_operations", "seq_operations", "tty_operations",
-		"tty_ldisc_ops", "tty_port_operations",
-		"tty_port_client_operations",
-	};
-	uint64_t i;
-
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(type, types[i]))
-			break;
-	/* Nine types: the key's low four bits (its upper bits are va's). */
-	return va << 4 | (i + 1);
+	_Static_assert(KH_OPS_NR < 16, "a type fits the key's low four bits");
+	return va << 4 | (type + 1);
 }
 
 int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
-		 struct kh_addr_set *seen, uint64_t va, const char *type,
-		 const char *where, uint32_t netns)
+		 struct kh_addr_set *seen, uint64_t va, enum kh_ops_type type,
+		 struct kh_check_where *where, uint32_t netns)
 {
+	const char *name = type_names[type];
 	uint8_t buf[OPS_MAX_BYTES];
 	const struct kh_ops_layout *l;
 	struct kh_check_fn_at at = {
-		.where = where, .table = type, .netns = netns,
+		.where = where, .table = name, .netns = netns,
 		.kernels = in_image(cx, va),
 	};
 	unsigned int i;
@@ -112,19 +127,20 @@ int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
 		return 0;
 	if (!kh_kernel_ptr_aligned(cx->vm, va, 8)) {
 		kh_check_problem(cx, id, 1, "%s: a %s at %#" PRIx64
-				 " that is no kernel pointer", where, type, va);
+				 " that is no kernel pointer", kh_check_where(where),
+				 name, va);
 		return 0;
 	}
 	ret = kh_addr_set_add(seen, table_key(va, type));
 	if (ret <= 0)
 		return ret;
-	ret = kh_ops_layout(cx->vm, type, &l, NULL);
+	ret = kh_ops_layout(cx->vm, name, &l, NULL);
 	if (ret == -ENOMEM)
 		return kh_err_set(cx->err, ENOMEM, "out of memory for a layout");
 	if (ret || l->size > sizeof(buf)) {
 		kh_check_problem(cx, id, 1,
 				 "struct %s: no layout keyhole can judge in this kernel's BTF",
-				 type);
+				 name);
 		return 0;
 	}
 	ret = kh_kva_fetch_one(cx->vm, va, buf, l->size, NULL);
@@ -132,7 +148,8 @@ int kh_check_ops(struct kh_check_ctx *cx, enum kh_check_id id,
 		return kh_check_fatal_err(cx, ret);
 	if (ret) {
 		kh_check_problem(cx, id, 1, "%s: its %s at %#" PRIx64
-				 " cannot be read", where, type, va);
+				 " cannot be read", kh_check_where(where), name,
+				 va);
 		return 0;
 	}
 	for (i = 0; i < l->nr; i++) {

@@ -12,10 +12,11 @@
  * judged, and for entries made by proc_create_seq() and
  * proc_create_single() the seq_operations and show function they keep:
  * which of the two the entry's union holds is told by its proc_ops'
- * open function (proc_seq_open, seq_open_net; proc_single_open,
- * single_open_net), so that a copy of the kernel's proc_ops still has
- * its entry's union judged; a union set under any other proc_ops is
- * judged by where it points (a table in the kernel's data, else code).
+ * open function (that of the kernel's proc_seq_ops and proc_net_seq_ops,
+ * or of proc_single_ops and proc_net_single_ops), so that a copy of the
+ * kernel's proc_ops still has its entry's union judged; a union set under
+ * any other proc_ops is judged by where it points (a table in the
+ * kernel's data, else code).
  * The tree is walked from proc_root and from each namespace's proc_net
  * (not a child of proc_root: /proc/net is a link to self/net), breadth
  * first, through each directory's rbtree of entries: each entry is one
@@ -150,10 +151,16 @@ static int add_node(struct walk *w, uint64_t node, int parent,
 	return add_entry(w, node - w->off[PDE_NODE], parent, netns, depth, 1);
 }
 
-/* "/proc/net/tcp": the names up to the root, which is named for itself. */
-static void entry_path(const struct walk *w, int i, char *buf, size_t size)
+/*
+ * "/proc/net/tcp": the names up to the root, which is named for itself;
+ * as kh_check_where() asks for it, the entry's index in where.
+ */
+static void entry_path(const struct kh_check_where *where, char *buf,
+		       size_t size)
 {
+	const struct walk *w = where->opaque;
 	const char *names[MAX_DEPTH + 2];
+	int i = where->index;
 	unsigned int n = 0;
 	size_t len = 0;
 
@@ -188,6 +195,36 @@ static void entry_name(struct walk *w, struct entry *e, const uint8_t *rec)
 	}
 }
 
+/*
+ * The open functions that tell seq entries from single ones, read from
+ * the kernel's own proc_ops for each: by name they are ambiguous (fs/proc
+ * has two static proc_single_open, one of them /proc/PID's). 0, a fatal
+ * -errno, or 1 when one of them is unknown.
+ */
+static int known_opens(struct walk *w)
+{
+	static const char *const tables[] = {
+		"proc_seq_ops", "proc_net_seq_ops", "proc_single_ops",
+		"proc_net_single_ops",
+	};
+	uint64_t *open[] = { &w->seq_open[0], &w->seq_open[1],
+			     &w->single_open[0], &w->single_open[1] };
+	unsigned int i;
+	uint64_t va;
+	int ret;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (kh_sym_va(w->cx->vm, tables[i], &va, NULL))
+			return 1;
+		ret = kh_kva_u64(w->cx->vm, va + w->off[OPS_OPEN], open[i]);
+		if (kh_check_fatal(ret))
+			return ret;
+		if (ret || !*open[i])
+			return 1;
+	}
+	return 0;
+}
+
 /* Which of seq_ops and single_show an entry with these proc_ops keeps. */
 static int union_kind(struct walk *w, uint64_t ops)
 {
@@ -219,7 +256,8 @@ static int union_kind(struct walk *w, uint64_t ops)
  * points says (a table in the kernel's data, else code).
  */
 static int judge_union(struct walk *w, uint64_t pde, uint64_t ops,
-		       uint64_t value, const char *path, uint32_t netns)
+		       uint64_t value, struct kh_check_where *path,
+		       uint32_t netns)
 {
 	struct kh_check_ctx *cx = w->cx;
 	struct kh_check_fn_at at = {
@@ -236,7 +274,7 @@ static int judge_union(struct walk *w, uint64_t pde, uint64_t ops,
 		kind = UNION_SEQ;
 	if (kind == UNION_SEQ)
 		return kh_check_ops(cx, KH_CHECK_PROCFS, &w->tables, value,
-				    "seq_operations", path, netns);
+				    KH_OPS_SEQ, path, netns);
 	/* The entry is allocated: a listed module's code is right. */
 	return kh_check_fn(cx, KH_CHECK_PROCFS, &at, pde + w->off[PDE_SEQ_OPS],
 			   value);
@@ -261,27 +299,31 @@ static int visit(struct walk *w, int i, const uint8_t *rec)
 	uint32_t netns = e->netns;
 	int parent = e->parent, dir, ret;
 	unsigned int depth = e->depth;
-	char path[256];
+	struct kh_check_where path;
 
+	/* Its buffer is filled only when a finding names the entry. */
+	path.text = NULL;
+	path.name = entry_path;
+	path.opaque = w;
+	path.index = i;
 	memcpy(&mode, rec + off[PDE_MODE], sizeof(mode));
 	/* A root keeps the name it was given ("/proc", "/proc/net"). */
 	if (parent >= 0)
 		entry_name(w, e, rec);
 	cx->report->checks[KH_CHECK_PROCFS].examined++;
-	entry_path(w, i, path, sizeof(path));
 	/* A namespace's proc_net is made by hand, with no mode. */
 	dir = (mode & S_IFMT_) == S_IFDIR_ || parent < 0;
 	ret = kh_check_ops(cx, KH_CHECK_PROCFS, &w->tables, iops,
-			   "inode_operations", path, netns);
+			   KH_OPS_INODE, &path, netns);
 	if (!ret)
 		ret = kh_check_ops(cx, KH_CHECK_PROCFS, &w->tables, ops,
-				   dir ? "file_operations" : "proc_ops", path,
+				   dir ? KH_OPS_FILE : KH_OPS_PROC, &path,
 				   netns);
 	if (!ret)
 		ret = kh_check_ops(cx, KH_CHECK_PROCFS, &w->tables, dops,
-				   "dentry_operations", path, netns);
+				   KH_OPS_DENTRY, &path, netns);
 	if (!ret && !dir && seq)
-		ret = judge_union(w, e->pde, ops, seq, path, netns);
+		ret = judge_union(w, e->pde, ops, seq, &path, netns);
 	/* e may move as entries are added: what it held was copied. */
 	if (!ret && e->in_tree) {
 		ret = add_node(w, kh_load_u64(rec, off[PDE_NODE] +
@@ -404,13 +446,14 @@ int kh_check_procfs(struct kh_check_ctx *cx)
 		return kh_check_problem(cx, KH_CHECK_PROCFS, 0,
 					"this kernel has no /proc keyhole knows (proc_root, struct proc_dir_entry)");
 	w.record = w.off[PDE_SIZE] + NAME_MAX_;
-	if (kh_sym_va(cx->vm, "proc_seq_open", &w.seq_open[0], NULL) ||
-	    kh_sym_va(cx->vm, "seq_open_net", &w.seq_open[1], NULL) ||
-	    kh_sym_va(cx->vm, "proc_single_open", &w.single_open[0], NULL) ||
-	    kh_sym_va(cx->vm, "single_open_net", &w.single_open[1], NULL))
+	ret = known_opens(&w);
+	if (ret > 0) {
 		kh_check_problem(cx, KH_CHECK_PROCFS, 1,
-				 "the open functions of seq and single /proc files are not all in kallsyms: their seq_ops and show are judged by where they point");
-	ret = add_entry(&w, root, -1, 0, 0, 0);
+				 "the kernel's proc_ops of seq and single /proc files are not all known: the seq_ops and show of some files are judged by where they point");
+		ret = 0;
+	}
+	if (!ret)
+		ret = add_entry(&w, root, -1, 0, 0, 0);
 	if (!ret && w.nr)
 		snprintf(w.entries[0].name, sizeof(w.entries[0].name), "/proc");
 	if (!ret)

@@ -30,9 +30,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check/check.h"
+#include "kernel/kallsyms.h"
+#include "kernel/profile.h"
 
 /* More entries than this is not a syscall table (x86-64 has ~460). */
 #define MAX_SYSCALLS 1024
@@ -73,11 +76,69 @@ static int syscall_name(const char *name)
 	       !strcmp(name, "sys_ni_syscall");
 }
 
+/*
+ * The system calls' entry points as offsets from _text, sorted: found by
+ * name once per kernel build (a few ms over every symbol), so that each
+ * check judges sys_call_table's ~450 entries by a search of ~450 values,
+ * not of every symbol and its names (7% of a whole check).
+ */
+#define SYSCALL_ENTRIES_MAX 2048
+
+struct syscall_entries {
+	unsigned int nr;
+	int by_name;		/* too many: each entry is judged by its name */
+	int64_t value[SYSCALL_ENTRIES_MAX];
+};
+
+static const char syscall_entries_key[] = "system call entry points";
+
+static int by_value(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return (*x > *y) - (*x < *y);
+}
+
+static int build_syscall_entries(struct kh_profile *profile, const void *key,
+				 void *data, size_t size, struct kh_err *err)
+{
+	struct syscall_entries *se = data;
+	unsigned int nr = kh_symtab_count(profile->symtab), i;
+	struct kh_sym sym;
+
+	for (i = 0; i < nr; i++) {
+		if (kh_symtab_get(profile->symtab, i, &sym) || sym.absolute ||
+		    !syscall_name(sym.name))
+			continue;
+		if (se->nr == SYSCALL_ENTRIES_MAX) {
+			se->by_name = 1;
+			return 0;
+		}
+		se->value[se->nr++] = sym.value;
+	}
+	qsort(se->value, se->nr, sizeof(se->value[0]), by_value);
+	return 0;
+}
+
+/* Whether va is a system call's entry point, by the memo or by name. */
+static int syscall_entry(struct kh_vm *vm, const struct syscall_entries *se,
+			 uint64_t va)
+{
+	int64_t value = (int64_t)(va - vm->kernel.text_va);
+
+	if (!se || se->by_name)
+		return kh_symbol_is(vm, va, syscall_name);
+	return bsearch(&value, se->value, se->nr, sizeof(se->value[0]),
+		       by_value) != NULL;
+}
+
 int kh_check_syscalls(struct kh_check_ctx *cx)
 {
 	struct kh_check_status *st = &cx->report->checks[KH_CHECK_SYSCALLS];
+	const struct syscall_entries *se = NULL;
 	uint64_t table[MAX_SYSCALLS];
 	struct kh_sym_near near;
+	const void *memo;
 	uint64_t sct, nr, i;
 	int ret;
 
@@ -103,13 +164,18 @@ int kh_check_syscalls(struct kh_check_ctx *cx)
 	/* The table is followed by padding up to the next symbol. */
 	while (nr > 1 && !table[nr - 1])
 		nr--;
+	/* Without the memo (out of memory), each by its name. */
+	if (!kh_profile_memo(cx->vm->profile, syscall_entries_key,
+			     sizeof(*se), build_syscall_entries, &memo, NULL))
+		se = memo;
 	for (i = 0; i < nr; i++) {
-		struct kh_finding f = { .addr = sct + i * 8 };
+		struct kh_finding f;
 
 		st->examined++;
 		if (kh_check_in_text(cx, table[i]) &&
-		    kh_symbol_is(cx->vm, table[i], syscall_name))
+		    syscall_entry(cx->vm, se, table[i]))
 			continue;
+		f = (struct kh_finding){ .addr = sct + i * 8 };
 		ret = kh_check_describe(cx, table[i], &f);
 		if (ret)
 			return ret;
@@ -176,7 +242,7 @@ int kh_check_idt(struct kh_check_ctx *cx)
 	}
 	for (i = 0; i < IDT_ENTRIES; i++) {
 		const uint8_t *g = used + i * GATE_BYTES;
-		struct kh_finding f = { .addr = base + i * GATE_BYTES };
+		struct kh_finding f;
 		uint16_t bits, lo, mid;
 		uint64_t target;
 
@@ -192,6 +258,7 @@ int kh_check_idt(struct kh_check_ctx *cx)
 		    (i < NR_EXCEPTIONS && stride &&
 		     target == early_va + i * stride))
 			continue;
+		f = (struct kh_finding){ .addr = base + i * GATE_BYTES };
 		ret = kh_check_describe(cx, target, &f);
 		if (ret)
 			return ret;

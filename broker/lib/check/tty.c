@@ -106,7 +106,8 @@ static int ldiscs(struct walk *w)
 		return 0;
 	}
 	for (i = 0; i < nr; i++) {
-		char where[64], name[24];
+		struct kh_check_where where = { .text = NULL };
+		char name[24];
 		uint64_t name_va = 0;
 
 		if (!table[i])
@@ -119,10 +120,11 @@ static int ldiscs(struct walk *w)
 			return ret;
 		w->bad |= !!ret;
 		read_name(w, name_va, name, sizeof(name));
-		snprintf(where, sizeof(where), "line discipline %u (%s)", i,
-			 name);
+		snprintf(where.buf, sizeof(where.buf), "line discipline %u (%s)",
+			 i, name);
+		where.text = where.buf;
 		ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, table[i],
-				   "tty_ldisc_ops", where, 0);
+				   KH_OPS_LDISC, &where, 0);
 		if (ret)
 			return ret;
 	}
@@ -137,7 +139,8 @@ static int one_tty(struct walk *w, uint64_t tty)
 {
 	struct kh_check_ctx *cx = w->cx;
 	uint64_t ops = 0, ldisc = 0, port = 0, ldisc_ops = 0, port_ops[2] = { 0 };
-	char name[64] = "", where[80];
+	struct kh_check_where where = { .text = NULL };
+	char name[64] = "";
 	struct kh_read r[4] = {
 		{ .addr = tty + w->off[TTY_OPS], .buf = &ops, .len = 8 },
 		{ .addr = tty + w->off[TTY_LDISC], .buf = &ldisc, .len = 8 },
@@ -163,9 +166,10 @@ static int one_tty(struct walk *w, uint64_t tty)
 		return ret;
 	name[sizeof(name) - 1] = 0;
 	cx->report->checks[KH_CHECK_TTY].examined++;
-	snprintf(where, sizeof(where), "tty %s", name[0] ? name : "?");
-	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, "tty_operations",
-			   where, 0);
+	snprintf(where.buf, sizeof(where.buf), "tty %s", name[0] ? name : "?");
+	where.text = where.buf;
+	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, KH_OPS_TTY,
+			   &where, 0);
 	if (!ret && ldisc) {
 		ret = kh_kernel_ptr_aligned(cx->vm, ldisc, 8) ?
 		      kh_kva_u64(cx->vm, ldisc + w->off[LDISC_OPS], &ldisc_ops) :
@@ -174,7 +178,7 @@ static int one_tty(struct walk *w, uint64_t tty)
 			return ret;
 		w->bad |= !!ret;
 		ret = ret ? 0 : kh_check_ops(cx, KH_CHECK_TTY, &w->tables,
-					     ldisc_ops, "tty_ldisc_ops", where,
+					     ldisc_ops, KH_OPS_LDISC, &where,
 					     0);
 	}
 	if (!ret && port) {
@@ -193,11 +197,11 @@ static int one_tty(struct walk *w, uint64_t tty)
 		if (ret < 0)
 			return ret;
 		ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, port_ops[0],
-				   "tty_port_operations", where, 0);
+				   KH_OPS_PORT, &where, 0);
 		if (!ret)
 			ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables,
 					   port_ops[1],
-					   "tty_port_client_operations", where,
+					   KH_OPS_PORT_CLIENT, &where,
 					   0);
 	}
 	return ret;
@@ -255,7 +259,8 @@ static int one_driver(struct walk *w, uint64_t drv)
 	struct kh_check_ctx *cx = w->cx;
 	uint64_t name_va = 0, ttys = 0, ops = 0, *lines = NULL;
 	uint32_t num = 0, i;
-	char name[32], where[48];
+	struct kh_check_where where = { .text = NULL };
+	char name[32];
 	struct kh_read r[4] = {
 		{ .addr = drv + w->off[DRV_NAME], .buf = &name_va, .len = 8 },
 		{ .addr = drv + w->off[DRV_NUM], .buf = &num, .len = 4 },
@@ -269,9 +274,10 @@ static int one_driver(struct walk *w, uint64_t drv)
 		return ret;
 	read_name(w, name_va, name, sizeof(name));
 	cx->report->checks[KH_CHECK_TTY].examined++;
-	snprintf(where, sizeof(where), "tty driver %s", name);
-	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, "tty_operations",
-			   where, 0);
+	snprintf(where.buf, sizeof(where.buf), "tty driver %s", name);
+	where.text = where.buf;
+	ret = kh_check_ops(cx, KH_CHECK_TTY, &w->tables, ops, KH_OPS_TTY,
+			   &where, 0);
 	if (ret || !ttys || !num)
 		return ret;
 	if (num > MAX_TTYS || !kh_kernel_ptr_aligned(cx->vm, ttys, 8)) {

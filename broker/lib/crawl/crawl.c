@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/check.h"
 #include "crawl/budget.h"
 #include "crawl/since.h"
 #include "kernel/page_cache.h"
@@ -626,6 +627,29 @@ static int walked(struct kh_vm *vm, struct kh_crawl *crawl,
 	return 0;
 }
 
+/*
+ * The rootkit checks, last: their second looks forget the crawl's cached
+ * pages. The second look emptied the cache: the check fetches ahead the
+ * pages the last crawl's check read, and takes this crawl's task list,
+ * modules and maps rather than reading them again.
+ */
+static int crawl_check(struct kh_vm *vm, struct kh_crawl *crawl,
+		       const struct kh_crawl *prev, struct kh_err *err)
+{
+	int ret = kh_memo_fetch_pages(vm, prev, KH_PAGES_CHECK);
+
+	if (ret)
+		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
+				  (int)vm->target.pid);
+	ret = kh_check_after_crawl(vm, crawl, &crawl->check, err);
+	if (ret)
+		return ret;
+	note(crawl, &crawl->check->result, "check");
+	if (crawl->memo)
+		kh_memo_remember_pages(vm, crawl->memo, KH_PAGES_CHECK);
+	return 0;
+}
+
 static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 		       const struct kh_crawl_budget *budget,
 		       const struct kh_crawl *prev, struct kh_err *err)
@@ -633,7 +657,7 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	uint64_t now_ns;
 	int ret;
 
-	ret = kh_memo_fetch_pages(vm, prev);
+	ret = kh_memo_fetch_pages(vm, prev, KH_PAGES_CRAWL);
 	if (ret)
 		return kh_err_set(err, ESRCH, "QEMU process %d exited while being read",
 				  (int)vm->target.pid);
@@ -669,7 +693,7 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
 	 * kept read none either; one walked is likely to be walked again.)
 	 */
 	if (!ret && crawl->memo)
-		kh_memo_remember_pages(vm, crawl->memo);
+		kh_memo_remember_pages(vm, crawl->memo, KH_PAGES_CRAWL);
 	if (!ret)
 		ret = crawl_part(vm, crawl, prev, &files_part, err);
 	if (!ret)
@@ -742,12 +766,8 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	if (flags & KH_CRAWL_NO_READ_AHEAD)
 		kh_page_cache_no_read_ahead(vm);
 	ret = crawl_parts(vm, crawl, budget, prev, err);
-	if (!ret && (flags & KH_CRAWL_CHECK)) {
-		/* Last: its second looks forget the crawl's cached pages. */
-		ret = kh_check(vm, 0, &crawl->check, err);
-		if (!ret)
-			note(crawl, &crawl->check->result, "check");
-	}
+	if (!ret && (flags & KH_CRAWL_CHECK))
+		ret = crawl_check(vm, crawl, prev, err);
 	kh_memo_seal(crawl->memo);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_end(vm);

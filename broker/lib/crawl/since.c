@@ -40,9 +40,11 @@ struct kh_crawl_memo {
 	struct memo_entry *entries;
 	unsigned int nr, cap;
 	uint64_t bytes;
-	/* The pages the crawl read, for the next one to fetch ahead. */
-	uint64_t *gfns;
-	unsigned int nr_gfns;
+	/* The pages the crawl (its check) read, for the next to fetch ahead. */
+	struct {
+		uint64_t *gfns;
+		unsigned int nr;
+	} pages[KH_NR_PAGES];
 	/* Each whole part's reads, or why there are none. */
 	struct kh_read_log *part_log[KH_NR_PARTS];
 	int part_changed[KH_NR_PARTS];
@@ -73,7 +75,8 @@ void kh_memo_free(struct kh_crawl_memo *memo)
 	for (i = 0; i < KH_NR_PARTS; i++)
 		kh_read_log_put(memo->part_log[i]);
 	free(memo->entries);
-	free(memo->gfns);
+	for (i = 0; i < KH_NR_PAGES; i++)
+		free(memo->pages[i].gfns);
 	free(memo);
 }
 
@@ -191,20 +194,24 @@ void kh_memo_part_changed(struct kh_crawl_memo *memo, enum kh_memo_part part)
 	memo->part_changed[part] = 1;
 }
 
-void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo)
+void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo,
+			    enum kh_memo_pages which)
 {
-	free(memo->gfns);
-	if (kh_page_cache_pages(vm, &memo->gfns, &memo->nr_gfns))
-		memo->nr_gfns = 0;
-	memo->bytes += memo->nr_gfns * sizeof(*memo->gfns);
+	typeof(memo->pages[0]) *p = &memo->pages[which];
+
+	free(p->gfns);
+	if (kh_page_cache_pages(vm, &p->gfns, &p->nr))
+		p->nr = 0;
+	memo->bytes += p->nr * sizeof(*p->gfns);
 }
 
-int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev)
+int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev,
+			enum kh_memo_pages which)
 {
 	if (!prev || !prev->memo || prev->memo->vm != vm->serial)
 		return 0;
-	return kh_page_cache_prefetch(vm, prev->memo->gfns,
-				      prev->memo->nr_gfns);
+	return kh_page_cache_prefetch(vm, prev->memo->pages[which].gfns,
+				      prev->memo->pages[which].nr);
 }
 
 int kh_proc_state_copy(struct kh_proc_state *to,

@@ -56,11 +56,16 @@ void kh_memo_part_changed(struct kh_crawl_memo *memo, enum kh_memo_part part);
  * The pages the crawl has read (its page cache's, before the second look
  * forgets them), kept so that the next crawl can fetch them all at its
  * start, in one read where the technique batches: most are the same
- * objects again, whose walks then find them cached.
+ * objects again, whose walks then find them cached. The check at a
+ * crawl's end (KH_CRAWL_CHECK) starts on a cache the second look emptied:
+ * its pages are kept apart, for the next crawl's check.
  */
-void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo);
-/* At the next crawl's start: 0, or -ESRCH when the VM is gone. */
-int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev);
+enum kh_memo_pages { KH_PAGES_CRAWL, KH_PAGES_CHECK, KH_NR_PAGES };
+void kh_memo_remember_pages(struct kh_vm *vm, struct kh_crawl_memo *memo,
+			    enum kh_memo_pages which);
+/* At the next crawl's (or check's) start: 0, or -ESRCH when the VM is gone. */
+int kh_memo_fetch_pages(struct kh_vm *vm, const struct kh_crawl *prev,
+			enum kh_memo_pages which);
 
 /* A copy of a process state: its own map. */
 int kh_proc_state_copy(struct kh_proc_state *to,

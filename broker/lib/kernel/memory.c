@@ -437,9 +437,12 @@ int kh_kva_fetch_one(struct kh_vm *vm, uint64_t va, void *buf, uint32_t len,
 /* Per thread: a handle may serve other threads' operations meanwhile. */
 static __thread const struct kh_vm *verify_deferred;
 
-void kh_vm_verify_defer(const struct kh_vm *vm)
+int kh_vm_verify_defer(const struct kh_vm *vm)
 {
+	if (verify_deferred == vm)
+		return 1;
 	verify_deferred = vm;
+	return 0;
 }
 
 int kh_vm_verify_resume(struct kh_vm *vm, struct kh_err *err)

@@ -64,9 +64,11 @@ int kh_vm_verify(struct kh_vm *vm, struct kh_err *err);
  * rss of each process) confirms QEMU's life once at its own end, not
  * about 90 times: kh_vm_verify on this thread skips that check for vm
  * until kh_vm_verify_resume(), which returns what the skipped ones would
- * have, and still resumes a halting technique's pause each time.
+ * have, and still resumes a halting technique's pause each time. 1 when
+ * an operation around this one deferred it already (then only that one
+ * resumes), else 0.
  */
-void kh_vm_verify_defer(const struct kh_vm *vm);
+int kh_vm_verify_defer(const struct kh_vm *vm);
 int kh_vm_verify_resume(struct kh_vm *vm, struct kh_err *err);
 /*
  * -EOPNOTSUPP (with err set) when the technique sees OS state rather than

@@ -203,6 +203,15 @@ int kh_mount_path(struct kh_vm *vm, uint64_t mount, char *buf, size_t size);
  */
 int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
 	       struct kh_vma_list **listp, struct kh_err *err);
+/*
+ * The same, with KH_MAPS_EXEC_PATHS: only executable mappings get their
+ * file's path (and inode); the others keep their file pointer and an
+ * empty path. Resolving every library's path was most of malfind's map.
+ */
+#define KH_MAPS_EXEC_PATHS	1u
+int kh_maps_mm_flags(struct kh_vm *vm, int32_t pid, uint64_t mm,
+		     unsigned int flags, struct kh_vma_list **listp,
+		     struct kh_err *err);
 
 /*
  * kh_files() for a task list already in hand (with or without threads),

@@ -115,6 +115,7 @@ struct maps_walk {
 	struct kh_vm *vm;
 	struct kh_vma_list *list;
 	unsigned int cap, max;
+	unsigned int flags;	/* KH_MAPS_* */
 };
 
 /*
@@ -477,6 +478,9 @@ static int fill_vmas(struct kh_vm *vm, const uint32_t *off, uint64_t mm,
 			vma->file = file;
 			vma->offset = kh_load_u64(s, off[VMA_PGOFF] - start) <<
 				      PAGE_SHIFT;
+			if ((mw->flags & KH_MAPS_EXEC_PATHS) &&
+			    !(flags & VM_EXEC))
+				continue;
 			fn = file_path(vm, files, file);
 			if (!fn) {
 				kh_mark(&list->result, KH_RESULT_INCOMPLETE,
@@ -556,11 +560,12 @@ static void list_reset(struct kh_vma_list *list)
 	memset(&list->result, 0, sizeof(list->result));
 }
 
-int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
-	       struct kh_vma_list **listp, struct kh_err *err)
+int kh_maps_mm_flags(struct kh_vm *vm, int32_t pid, uint64_t mm,
+		     unsigned int flags, struct kh_vma_list **listp,
+		     struct kh_err *err)
 {
 	struct kh_maple_layout layout;
-	struct maps_walk mw = { .vm = vm };
+	struct maps_walk mw = { .vm = vm, .flags = flags };
 	struct kh_maple_walk walk = {
 		.layout = &layout, .read = maps_read_nodes,
 		.entry = maps_entry, .opaque = &mw,
@@ -631,6 +636,12 @@ out:
 	}
 	*listp = mw.list;
 	return 0;
+}
+
+int kh_maps_mm(struct kh_vm *vm, int32_t pid, uint64_t mm,
+	       struct kh_vma_list **listp, struct kh_err *err)
+{
+	return kh_maps_mm_flags(vm, pid, mm, 0, listp, err);
 }
 
 void kh_vma_list_free(struct kh_vma_list *list)
