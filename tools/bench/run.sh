@@ -244,6 +244,47 @@ cli_ms() {
 	done | sort -n | awk '{ v[NR] = $1 } END { printf("%.1f", v[6] / 1000) }'
 }
 
+# crawl_us GUEST ROW: the median of a row of GUEST's kh-bench table, in µs
+crawl_us() {
+	awk -F'|' -v n="$2" '
+	function trim(s) { gsub(/^ +| +$/, "", s); return s }
+	trim($2) == n {
+		split(trim($4), v, " ")
+		m = v[2] == "ms" ? 1000 : v[2] == "s" ? 1000000 : 1
+		printf("%.0f", v[1] * m)
+		exit
+	}' "$work/$1/bench.txt"
+}
+
+# What keyhole check costs against a crawl: alone (kh_check, as the CLI
+# runs it) and at a crawl's end (KH_CRAWL_CHECK, as keyholed runs it).
+check_cost_section() {
+	local t full fullc inc incc alone
+	echo
+	echo "## keyhole check against a crawl (guest fixed4)"
+	echo
+	echo "*alone* is the views table's \`check (all)\` (kh_check through"
+	echo "kh_query). *In a full crawl* and *in an incremental crawl* are the"
+	echo "crawl with KH_CRAWL_CHECK less the same crawl without, from the"
+	echo "crawl table above, whose four variants take turns crawl by crawl."
+	echo "At a crawl's end the check takes the crawl's task list, modules and"
+	echo "memory maps, and an incremental crawl's check fetches ahead, in one"
+	echo "batch, the pages the last one read: this is what keyholed runs for"
+	echo "a subscription with checks. Medians, µs."
+	echo
+	echo "| technique | full crawl | check alone | check in a full crawl | incremental crawl | check in an incremental crawl |"
+	echo "|---|---|---|---|---|---|"
+	for t in memmap pvreadv procmem; do
+		full=$(crawl_us fixed4 "full crawl, $t, wall")
+		fullc=$(crawl_us fixed4 "full crawl + check, $t, wall")
+		inc=$(crawl_us fixed4 "incremental crawl, $t, wall")
+		incc=$(crawl_us fixed4 "incremental crawl + check, $t, wall")
+		alone=$(view_us "check (all)" "$t")
+		[ -n "$full" ] || continue
+		echo "| $t | $full | $alone | $((fullc - full)) | $inc | $((incc - inc)) |"
+	done
+}
+
 volatility_section() {
 	local pid ps_us hm_us check_us check_pv_us cli_check cli_ps
 	pid=$(cat "$work/fixed4/qemu.pid")
@@ -356,16 +397,21 @@ kmod_section() {
 	echo "  technique, with system calls and bytes read per walk;"
 	echo "- *full crawl*: one kh_crawl(), the paper's whole monitoring iteration"
 	echo "  (OS, memory, tasks with threads, modules, interfaces, open files,"
-	echo "  connections, and maps, argv and RSS of every process), per technique."
+	echo "  connections, and maps, argv and RSS of every process), per technique;"
+	echo "  *+ check* with every rootkit check at its end (KH_CRAWL_CHECK), and"
+	echo "  *incremental* through kh_crawl_since() from the variant's last crawl,"
+	echo "  as keyholed crawls. The four variants take turns, crawl by crawl."
 	echo "  memmap needs a memfd RAM backend, which both guests have."
 	for s in kaslr5 fixed4; do
 		echo
 		echo "## Guest $s: ${shapes[$s]}"
 		echo
-		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat"
+		"$O/bin/kh-bench" "$(cat "$work/$s/qemu.pid")" "$repeat" |
+			tee "$work/$s/bench.txt"
 	done
 	crawl_speed_section
 	views_section
+	check_cost_section
 	volatility_section
 	echo
 	echo "## libvirt domain: $libvirt_shape (tests/guest/libvirt.sh)"

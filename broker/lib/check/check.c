@@ -249,6 +249,32 @@ static int tasks_once(struct kh_check_ctx *cx)
 	return 0;
 }
 
+int kh_check_processes(struct kh_check_ctx *cx,
+		       const struct kh_task_list **listp)
+{
+	struct kh_err one = { 0 };
+	int ret;
+
+	*listp = cx->crawl ? cx->own_tasks : cx->tasks;
+	if (*listp)
+		return 0;
+	ret = kh_tasks(cx->vm, 0, &cx->own_tasks, &one);
+	if (kh_check_fatal(ret)) {
+		*cx->err = one;
+		return ret;
+	}
+	if (ret) {
+		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
+				 "the task list: %s", one.msg);
+		return 1;
+	}
+	if (cx->own_tasks->result.flags & KH_RESULT_INCOMPLETE)
+		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
+			"the task list: %s", cx->own_tasks->result.problem);
+	*listp = cx->own_tasks;
+	return 0;
+}
+
 /*
  * The end of the operation: whether the guest stayed there (a halting
  * technique also lets it run again here), asked once for the whole check

@@ -72,7 +72,7 @@ struct kh_check_ctx {
 	 * included) when the check runs after one (kh_check_after_crawl).
 	 */
 	const struct kh_task_list *tasks;
-	struct kh_task_list *own_tasks;	/* tasks, when walked here */
+	struct kh_task_list *own_tasks;	/* walked here: tasks, or processes */
 	const struct kh_crawl *crawl;	/* that crawl, or NULL */
 	struct kh_err *err;
 	int list_hooks;			/* kh_hooks(): every hook is found */
@@ -80,10 +80,22 @@ struct kh_check_ctx {
 };
 
 /*
+ * The task list's processes alone, as hidden_processes compares them:
+ * tasks, or after a crawl a walk of its own, since the crawl's list also
+ * holds what each process's thread list leads to, where a task taken off
+ * the task list can be put. 0; 1 when it cannot be walked (a problem of
+ * hidden_processes, said); or a fatal -errno.
+ */
+int kh_check_processes(struct kh_check_ctx *cx,
+		       const struct kh_task_list **listp);
+
+/*
  * kh_check() at the end of a crawl of the same operation, with what the
- * crawl read instead of reading it again: its task list and each
- * process's memory map (malfind). Only what did not change since is
- * used, as the crawl's own results are.
+ * crawl read moments before instead of reading it again: its task list
+ * (for malfind and the controlling ttys), its modules list, and each
+ * process's memory map (malfind: the map of the same task and mm). What
+ * changed in between is seen by the next crawl's check, as by the next
+ * crawl.
  */
 int kh_check_after_crawl(struct kh_vm *vm, const struct kh_crawl *crawl,
 			 struct kh_check_report **reportp, struct kh_err *err);

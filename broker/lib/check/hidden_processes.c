@@ -438,6 +438,7 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 {
 	struct views v = { .cx = cx };
 	struct kh_addr_set on_list = { 0 };
+	const struct kh_task_list *list;
 	uint64_t ns, head;
 	int ret;
 
@@ -445,6 +446,10 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	    kh_sym_va(cx->vm, "init_pid_ns", &ns, NULL))
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 					"this kernel has no pid IDR keyhole knows (init_pid_ns.idr)");
+	/* The list before the views: what forks in between is looked for again. */
+	ret = kh_check_processes(cx, &list);
+	if (ret)
+		return ret > 0 ? 0 : ret;
 	ret = kh_kva_u64(cx->vm, ns + v.off[NS_XA_HEAD], &head);
 	if (ret == -ESRCH)
 		return kh_err_set(cx->err, ESRCH, "the VM is gone");
@@ -457,7 +462,7 @@ int kh_check_hidden_processes(struct kh_check_ctx *cx)
 	if (!ret)
 		ret = runqueue_view(&v);
 	if (!ret)
-		ret = add_tasks(&on_list, cx->tasks);
+		ret = add_tasks(&on_list, list);
 	if (!ret) {
 		cx->report->checks[KH_CHECK_HIDDEN_PROCESSES].examined = v.nr;
 		ret = report_hidden(&v, &on_list);

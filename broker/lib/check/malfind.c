@@ -90,32 +90,36 @@ static int gone(struct kh_check_ctx *cx, const struct kh_task *t)
 }
 
 /*
- * After a crawl of this operation, the maps it read, by pid: it read
- * every user process's (malfind's every process), moments ago.
+ * After a crawl of this operation, the maps it read moments before, by
+ * task_struct: by pid, a task that claims another's pid would be
+ * scanned with that one's map.
  */
 static int index_crawled(const struct kh_check_ctx *cx,
-			 struct kh_addr_set *by_pid)
+			 struct kh_addr_set *by_task)
 {
 	const struct kh_crawl *crawl = cx->crawl;
 	unsigned int i;
 
 	for (i = 0; crawl && i < crawl->nr_procs; i++)
-		if (crawl->procs[i].maps && crawl->procs[i].pid > 0 &&
-		    kh_addr_set_put(by_pid, crawl->procs[i].pid, i) < 0)
+		if (crawl->procs[i].maps &&
+		    kh_addr_set_put(by_task, crawl->procs[i].task, i) < 0)
 			return kh_err_set(cx->err, ENOMEM,
 					  "out of memory for malfind");
 	return 0;
 }
 
-/* Process t's map: the crawl's, or read now (then *own is set). */
-static int map_of(struct kh_check_ctx *cx, const struct kh_addr_set *by_pid,
+/*
+ * Process t's map: the crawl's, when it read that task's with the same
+ * mm, else read now (then *own is set).
+ */
+static int map_of(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
 		  const struct kh_task *t, struct kh_vma_list **maps,
 		  int *own, struct kh_err *err)
 {
-	int i = kh_addr_set_find(by_pid, t->tgid);
+	int i = kh_addr_set_find(by_task, t->addr);
 
-	*own = i < 0;
-	if (i >= 0) {
+	*own = i < 0 || cx->crawl->procs[i].mm != t->mm;
+	if (!*own) {
 		*maps = cx->crawl->procs[i].maps;
 		return 0;
 	}
@@ -124,46 +128,66 @@ static int map_of(struct kh_check_ctx *cx, const struct kh_addr_set *by_pid,
 				maps, err);
 }
 
+/* One process's map, scanned: 0, or a fatal -errno. */
+static int scan_task(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
+		     const struct kh_task *t, unsigned int *unread)
+{
+	struct kh_vma_list *maps = NULL;
+	struct kh_err one = { 0 };
+	int own, ret;
+
+	ret = map_of(cx, by_task, t, &maps, &own, &one);
+	if (kh_check_fatal(ret)) {
+		*cx->err = one;
+		return ret;
+	}
+	if (ret || (maps->result.flags & KH_RESULT_INCOMPLETE)) {
+		ret = gone(cx, t);
+		*unread += !ret;
+	}
+	if (!ret && maps) {
+		cx->report->checks[KH_CHECK_MALFIND].examined++;
+		ret = scan(cx, t, maps);
+	} else if (ret == 1) {
+		ret = 0;
+	}
+	if (own)
+		kh_vma_list_free(maps);
+	return ret;
+}
+
+/*
+ * Every distinct mm once: first those of the tasks that look like
+ * processes (no kernel thread, not exited, pid == tgid), then any other
+ * task's whose mm none of those had (a leader that changed its pid, the
+ * threads of a leader that exited, a task marked a kernel thread). What
+ * a task looks like is the guest's word: it orders the scan (a finding
+ * names a process where there is one) and never leaves an mm out.
+ */
 int kh_check_malfind(struct kh_check_ctx *cx)
 {
-	struct kh_addr_set by_pid = { 0 };
-	unsigned int i, unread = 0;
-	int ret = index_crawled(cx, &by_pid);
+	struct kh_addr_set by_task = { 0 }, mms = { 0 };
+	unsigned int i, pass, unread = 0;
+	int ret = index_crawled(cx, &by_task);
 
-	for (i = 0; i < cx->tasks->nr && !ret; i++) {
-		const struct kh_task *t = &cx->tasks->tasks[i];
-		struct kh_vma_list *maps = NULL;
-		struct kh_err one = { 0 };
-		int own;
+	for (pass = 0; pass < 2 && !ret; pass++) {
+		for (i = 0; i < cx->tasks->nr && !ret; i++) {
+			const struct kh_task *t = &cx->tasks->tasks[i];
 
-		/* A thread shares its process's map (a crawl lists them). */
-		if (!t->mm || (t->flags & PF_KTHREAD_) || t->exit_state ||
-		    t->pid != t->tgid)
-			continue;
-		ret = map_of(cx, &by_pid, t, &maps, &own, &one);
-		if (kh_check_fatal(ret)) {
-			*cx->err = one;
-			break;
-		}
-		if (ret || (maps->result.flags & KH_RESULT_INCOMPLETE)) {
-			ret = gone(cx, t);
-			if (ret == 1) {
-				ret = 0;
-				if (own)
-					kh_vma_list_free(maps);
+			if (!t->mm || (!pass && ((t->flags & PF_KTHREAD_) ||
+						 t->exit_state ||
+						 t->pid != t->tgid)))
 				continue;
-			}
-			if (!ret)
-				unread++;
+			ret = kh_addr_set_add(&mms, t->mm);
+			if (ret > 0)
+				ret = scan_task(cx, &by_task, t, &unread);
+			else if (ret < 0)
+				ret = kh_err_set(cx->err, ENOMEM,
+						 "out of memory for malfind");
 		}
-		if (!ret && maps) {
-			cx->report->checks[KH_CHECK_MALFIND].examined++;
-			ret = scan(cx, t, maps);
-		}
-		if (own)
-			kh_vma_list_free(maps);
 	}
-	kh_addr_set_free(&by_pid);
+	kh_addr_set_free(&by_task);
+	kh_addr_set_free(&mms);
 	if (!ret && unread)
 		kh_check_problem(cx, KH_CHECK_MALFIND, 1,
 				 "the memory maps of %u processes could not be read whole",

@@ -114,69 +114,115 @@ static int region_add(struct region *r, uint64_t start, uint64_t end,
 	return 0;
 }
 
+/* The walks' state: one area read at a time, the region's kept in r. */
+struct area_walk {
+	struct kh_check_ctx *cx;
+	const uint32_t *off;
+	uint32_t span;			/* bytes read of each vmap_area */
+	struct region *r;
+	int *bad;
+	uint64_t start, next, prev;	/* the last area read's */
+};
+
+/*
+ * Reads the vmap_area at va and keeps it when it is of the module
+ * region: 0, -EFAULT when it cannot be read, or a fatal -errno.
+ */
+static int read_area(struct area_walk *aw, uint64_t va)
+{
+	const uint32_t *off = aw->off;
+	uint64_t rec[16], end, vm;
+	int ret;
+
+	ret = kh_kva_fetch_one(aw->cx->vm, va, rec, aw->span, NULL);
+	if (ret)
+		return ret < 0 ? ret : -EFAULT;
+	aw->start = kh_load_u64(rec, off[VA_START]);
+	aw->next = kh_load_u64(rec, off[VA_LIST]);
+	aw->prev = kh_load_u64(rec, off[VA_LIST] + 8);
+	end = kh_load_u64(rec, off[VA_END]);
+	vm = kh_load_u64(rec, off[VA_VM]);
+	if (aw->start < MODULES_START || end > MODULES_END)
+		return 0;
+	/* A busy area always has its vm_struct. */
+	if (!vm || end <= aw->start || end - aw->start > MAX_AREA_BYTES ||
+	    aw->start % PAGE || !kh_kernel_ptr_aligned(aw->cx->vm, vm, 8)) {
+		*aw->bad = 1;
+		return 0;
+	}
+	return region_add(aw->r, aw->start, end, vm);
+}
+
+/* kh_list_walk's callback for the walk from the list's start. */
+static int forward_area(struct kh_vm *vm, uint64_t va, void *opaque)
+{
+	int ret = read_area(opaque, va);
+
+	return ret == -EFAULT ? 0 : ret;
+}
+
 /*
  * The areas of the module region, walked from the list's end: the list
  * is in address order and the region is above the rest of vmalloc's
  * space, so the walk ends at the first area below it, having read the
  * region's areas (a few dozen) rather than every vmalloc area. Each area
- * is one read: its bounds, its links and its vm_struct.
+ * is one read: its bounds, its links and its vm_struct. Each step must
+ * keep the list's order and links (the area reached points forward at
+ * the one left, and lies below it); a list that does not, as one whose
+ * prev links skip an area, is walked whole from its start instead, as
+ * the kernel's own walkers do, and said.
  */
 static int region_areas(struct kh_check_ctx *cx, const uint32_t *off,
 			uint64_t head, struct region *r, int *bad)
 {
-	uint32_t span = 0, f;
+	struct area_walk aw = { .cx = cx, .off = off, .r = r, .bad = bad };
+	uint64_t node = 0, from = head, below = UINT64_MAX;
 	struct kh_addr_set seen = { 0 };
-	uint64_t node = 0, rec[16];
-	unsigned int n = 0;
-	int ret;
+	struct kh_result walk = { 0 };
+	unsigned int n = 0, f;
+	int ret, broken = 0;
 
 	for (f = VA_LIST; f <= VA_VM; f++)
-		span = off[f] + 8 > span ? off[f] + 8 : span;
+		aw.span = off[f] + 8 > aw.span ? off[f] + 8 : aw.span;
 	/* list_head's prev follows next. */
-	span = off[VA_LIST] + 16 > span ? off[VA_LIST] + 16 : span;
-	if (span > sizeof(rec))
+	aw.span = off[VA_LIST] + 16 > aw.span ? off[VA_LIST] + 16 : aw.span;
+	if (aw.span > 16 * sizeof(uint64_t))
 		return kh_check_problem(cx, KH_CHECK_HIDDEN_MODULES, 1,
 					"struct vmap_area is larger than keyhole reads: a module hidden from sysfs too is not seen");
 	ret = kh_kva_u64(cx->vm, head + 8, &node);
 	while (!ret && node != head) {
-		uint64_t va, start, end, vm;
-
 		if (!kh_kernel_ptr_aligned(cx->vm, node, 8) ||
 		    node < off[VA_LIST] || ++n > MAX_AREAS) {
-			*bad = 1;
+			broken = 1;
 			break;
 		}
 		ret = kh_addr_set_add(&seen, node);
 		if (ret <= 0) {
-			*bad |= !ret;	/* a cycle */
+			broken = !ret;	/* a cycle */
 			break;
 		}
-		va = node - off[VA_LIST];
-		ret = kh_kva_fetch_one(cx->vm, va, rec, span, NULL);
+		ret = read_area(&aw, node - off[VA_LIST]);
 		if (ret)
 			break;
-		start = kh_load_u64(rec, off[VA_START]);
-		end = kh_load_u64(rec, off[VA_END]);
-		vm = kh_load_u64(rec, off[VA_VM]);
-		node = kh_load_u64(rec, off[VA_LIST] + 8);
-		if (start < MODULES_START)
+		if (aw.next != from || aw.start >= below) {
+			broken = 1;
 			break;
-		if (end > MODULES_END)
-			continue;
-		/* A busy area always has its vm_struct. */
-		if (!vm || end <= start || end - start > MAX_AREA_BYTES ||
-		    start % PAGE || !kh_kernel_ptr_aligned(cx->vm, vm, 8)) {
-			*bad = 1;
-			continue;
 		}
-		ret = region_add(r, start, end, vm);
+		if (aw.start < MODULES_START)
+			break;
+		from = node;
+		below = aw.start;
+		node = aw.prev;
 	}
 	kh_addr_set_free(&seen);
-	if (ret > 0 || (ret < 0 && !kh_check_fatal(ret))) {
-		*bad = 1;
-		ret = 0;
-	}
-	return ret;
+	if (kh_check_fatal(ret))
+		return ret;
+	if (!ret && !broken)
+		return 0;
+	*bad = 1;
+	r->nr = 0;
+	return kh_list_walk(cx->vm, head, off[VA_LIST], MAX_AREAS,
+			    forward_area, &aw, &walk, cx->err);
 }
 
 /*

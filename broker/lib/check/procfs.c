@@ -210,19 +210,25 @@ static int known_opens(struct walk *w)
 	uint64_t *open[] = { &w->seq_open[0], &w->seq_open[1],
 			     &w->single_open[0], &w->single_open[1] };
 	unsigned int i;
+	int ret, missing = 0;
 	uint64_t va;
-	int ret;
 
+	/* Each on its own: a kernel without networking has no proc_net_*. */
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if (kh_sym_va(w->cx->vm, tables[i], &va, NULL))
-			return 1;
+		*open[i] = 0;
+		if (kh_sym_va(w->cx->vm, tables[i], &va, NULL)) {
+			missing = 1;
+			continue;
+		}
 		ret = kh_kva_u64(w->cx->vm, va + w->off[OPS_OPEN], open[i]);
 		if (kh_check_fatal(ret))
 			return ret;
-		if (ret || !*open[i])
-			return 1;
+		if (ret || !*open[i]) {
+			*open[i] = 0;
+			missing = 1;
+		}
 	}
-	return 0;
+	return missing;
 }
 
 /* Which of seq_ops and single_show an entry with these proc_ops keeps. */

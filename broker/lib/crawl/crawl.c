@@ -129,6 +129,8 @@ static int crawl_process(struct kh_vm *vm, const struct kh_task *t,
 	int ret;
 
 	ps->pid = t->pid;
+	ps->task = t->addr;
+	ps->mm = t->mm;
 	ret = kh_maps_mm(vm, t->pid, t->mm, &ps->maps, NULL);
 	if (!ret)
 		ret = kh_task_cmdline(vm, t, ps->cmdline, sizeof(ps->cmdline),
@@ -715,10 +717,12 @@ static int crawl_parts(struct kh_vm *vm, struct kh_crawl *crawl,
  * QEMU's life, confirmed once for the whole crawl: a QEMU gone is the
  * cause of whatever else failed, as each view would have said.
  */
-static int verify_once(struct kh_vm *vm, int ret, struct kh_err *err)
+static int verify_once(struct kh_vm *vm, int deferred, int ret,
+		       struct kh_err *err)
 {
 	struct kh_err verr = { 0 };
-	int vret = kh_vm_verify_resume(vm, &verr);
+	int vret = deferred ? kh_vm_verify(vm, &verr) :
+		   kh_vm_verify_resume(vm, &verr);
 
 	if (vret == -ESRCH || (vret && !ret)) {
 		if (err)
@@ -739,7 +743,7 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	struct kh_budget_run time;
 	struct kh_stats before, after;
 	struct kh_crawl *crawl;
-	int ret, resume_ret = 0;
+	int ret, resume_ret = 0, deferred;
 
 	if (kh_vm_need_memory(vm, err))
 		return -EOPNOTSUPP;
@@ -760,7 +764,7 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 		crawl->paused = 1;
 	}
 	kh_budget_begin(&time, budget ? budget->time_ms : 0);
-	kh_vm_verify_defer(vm);
+	deferred = kh_vm_verify_defer(vm);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_begin(vm);
 	if (flags & KH_CRAWL_NO_READ_AHEAD)
@@ -771,7 +775,7 @@ static int crawl_run(struct kh_vm *vm, unsigned int flags,
 	kh_memo_seal(crawl->memo);
 	if (!(flags & KH_CRAWL_UNCACHED))
 		kh_page_cache_end(vm);
-	ret = verify_once(vm, ret, err);
+	ret = verify_once(vm, deferred, ret, err);
 	kh_budget_end(&time);
 	/*
 	 * Past the deadline, walks may have ended on a failed read and said

