@@ -221,16 +221,22 @@ views_section() {
 		"$((repeat * 10))" | tee "$work/views.txt"
 }
 
-# view_us NAME TECHNIQUE: the median of a row of the views table, in µs
-view_us() {
-	awk -F'|' -v n="$1" -v t="$2" '
+# median_us FILE NAME [TECHNIQUE]: the median of FILE's table row NAME
+# (of TECHNIQUE, in the views table, where it has a column), in µs
+median_us() {
+	awk -F'|' -v n="$2" -v t="$3" '
 	function trim(s) { gsub(/^ +| +$/, "", s); return s }
-	trim($2) == n && trim($3) == t {
-		split(trim($5), v, " ")
+	trim($2) == n && (t == "" || trim($3) == t) {
+		split(trim(t == "" ? $4 : $5), v, " ")
 		m = v[2] == "ms" ? 1000 : v[2] == "s" ? 1000000 : 1
 		printf("%.0f", v[1] * m)
 		exit
-	}' "$work/views.txt"
+	}' "$1"
+}
+
+# view_us NAME TECHNIQUE: a row of the views table
+view_us() {
+	median_us "$work/views.txt" "$1" "$2"
 }
 
 # cli_ms ARGS...: the median wall time of 11 whole keyhole runs, in ms
@@ -244,16 +250,9 @@ cli_ms() {
 	done | sort -n | awk '{ v[NR] = $1 } END { printf("%.1f", v[6] / 1000) }'
 }
 
-# crawl_us GUEST ROW: the median of a row of GUEST's kh-bench table, in µs
+# crawl_us GUEST ROW: a row of GUEST's kh-bench table
 crawl_us() {
-	awk -F'|' -v n="$2" '
-	function trim(s) { gsub(/^ +| +$/, "", s); return s }
-	trim($2) == n {
-		split(trim($4), v, " ")
-		m = v[2] == "ms" ? 1000 : v[2] == "s" ? 1000000 : 1
-		printf("%.0f", v[1] * m)
-		exit
-	}' "$work/$1/bench.txt"
+	median_us "$work/$1/bench.txt" "$2"
 }
 
 # What keyhole check costs against a crawl: alone (kh_check, as the CLI

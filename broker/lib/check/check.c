@@ -211,27 +211,51 @@ static int text_bounds(struct kh_check_ctx *cx)
 #define NEED_TASKS ((1u << KH_CHECK_HIDDEN_PROCESSES) | \
 		    (1u << KH_CHECK_MALFIND) | (1u << KH_CHECK_TTY))
 
+/* A list's "incomplete", on the report: the checks on it say what. */
+static void list_result(struct kh_check_ctx *cx, const struct kh_task_list *l)
+{
+	if (l->result.flags & KH_RESULT_INCOMPLETE)
+		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
+			"the task list: %s", l->result.problem);
+}
+
+/*
+ * A walk of the task list's processes into cx->own_tasks: 0; 1 when it
+ * failed (one says why); or a fatal -errno, in cx->err.
+ */
+static int walk_processes(struct kh_check_ctx *cx, struct kh_err *one)
+{
+	int ret = kh_tasks(cx->vm, 0, &cx->own_tasks, one);
+
+	if (kh_check_fatal(ret)) {
+		*cx->err = *one;
+		return ret;
+	}
+	if (ret)
+		return 1;
+	list_result(cx, cx->own_tasks);
+	return 0;
+}
+
 /*
  * The processes (after a crawl, its list, threads included), for the
- * checks that need them: a walk that fails (but
- * for a VM gone or no memory) keeps those two from running, not the
- * others; one that is incomplete is kept (the checks say so).
+ * checks that need them: a walk that fails (but for a VM gone or no
+ * memory) keeps those three from running whole, not the others; one
+ * that is incomplete is kept (the checks say so).
  */
 static int tasks_once(struct kh_check_ctx *cx)
 {
 	struct kh_err one = { 0 };
-	int ret = 0;
+	int ret;
 
 	/* After a crawl, its list (threads included) of this operation. */
-	if (cx->crawl && cx->crawl->tasks)
+	if (cx->crawl && cx->crawl->tasks) {
 		cx->tasks = cx->crawl->tasks;
-	else
-		ret = kh_tasks(cx->vm, 0, &cx->own_tasks, &one);
-	if (kh_check_fatal(ret)) {
-		*cx->err = one;
-		return ret;
+		list_result(cx, cx->tasks);
+		return 0;
 	}
-	if (ret) {
+	ret = walk_processes(cx, &one);
+	if (ret == 1) {
 		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 				 "the task list: %s", one.msg);
 		kh_check_problem(cx, KH_CHECK_MALFIND, 0, "the task list: %s",
@@ -241,38 +265,25 @@ static int tasks_once(struct kh_check_ctx *cx)
 				 one.msg);
 		return 0;
 	}
-	if (!cx->tasks)
-		cx->tasks = cx->own_tasks;
-	if (cx->tasks->result.flags & KH_RESULT_INCOMPLETE)
-		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
-			"the task list: %s", cx->tasks->result.problem);
-	return 0;
+	cx->tasks = cx->own_tasks;
+	return ret;
 }
 
 int kh_check_processes(struct kh_check_ctx *cx,
 		       const struct kh_task_list **listp)
 {
 	struct kh_err one = { 0 };
-	int ret;
+	int ret = 0;
 
 	*listp = cx->crawl ? cx->own_tasks : cx->tasks;
-	if (*listp)
-		return 0;
-	ret = kh_tasks(cx->vm, 0, &cx->own_tasks, &one);
-	if (kh_check_fatal(ret)) {
-		*cx->err = one;
-		return ret;
-	}
-	if (ret) {
+	if (!*listp)
+		ret = walk_processes(cx, &one);
+	if (ret == 1)
 		kh_check_problem(cx, KH_CHECK_HIDDEN_PROCESSES, 0,
 				 "the task list: %s", one.msg);
-		return 1;
-	}
-	if (cx->own_tasks->result.flags & KH_RESULT_INCOMPLETE)
-		kh_mark(&cx->report->result, KH_RESULT_INCOMPLETE,
-			"the task list: %s", cx->own_tasks->result.problem);
-	*listp = cx->own_tasks;
-	return 0;
+	if (!ret)
+		*listp = cx->own_tasks ?: *listp;
+	return ret;
 }
 
 /*

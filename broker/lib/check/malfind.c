@@ -128,7 +128,11 @@ static int map_of(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
 				maps, err);
 }
 
-/* One process's map, scanned: 0, or a fatal -errno. */
+/*
+ * One task's map, scanned: 0 (scanned, or found unreadable and said),
+ * 1 when the task is gone (another of its mm may still be scanned), or a
+ * fatal -errno.
+ */
 static int scan_task(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
 		     const struct kh_task *t, unsigned int *unread)
 {
@@ -148,12 +152,46 @@ static int scan_task(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
 	if (!ret && maps) {
 		cx->report->checks[KH_CHECK_MALFIND].examined++;
 		ret = scan(cx, t, maps);
-	} else if (ret == 1) {
-		ret = 0;
 	}
 	if (own)
 		kh_vma_list_free(maps);
 	return ret;
+}
+
+/*
+ * The tasks to scan: cx->tasks, unless it lists no threads (no crawl's)
+ * and one of its processes has no mm though it is no kernel thread: a
+ * leader that exited, whose threads may live on with the process's mm,
+ * and are then only in a walk of every thread (*threads, to free).
+ */
+static int tasks_to_scan(struct kh_check_ctx *cx,
+			 struct kh_task_list **threads,
+			 const struct kh_task_list **list)
+{
+	struct kh_err one = { 0 };
+	unsigned int i;
+	int ret;
+
+	*list = cx->tasks;
+	if (cx->crawl && cx->tasks == cx->crawl->tasks)
+		return 0;
+	for (i = 0; i < cx->tasks->nr; i++)
+		if (!cx->tasks->tasks[i].mm &&
+		    !(cx->tasks->tasks[i].flags & PF_KTHREAD_))
+			break;
+	if (i == cx->tasks->nr)
+		return 0;
+	ret = kh_tasks(cx->vm, KH_TASKS_THREADS, threads, &one);
+	if (kh_check_fatal(ret)) {
+		*cx->err = one;
+		return ret;
+	}
+	if (ret)
+		return kh_check_problem(cx, KH_CHECK_MALFIND, 1,
+					"the threads of a process whose leader exited: %s",
+					one.msg);
+	*list = *threads;
+	return 0;
 }
 
 /*
@@ -162,30 +200,37 @@ static int scan_task(struct kh_check_ctx *cx, const struct kh_addr_set *by_task,
  * task's whose mm none of those had (a leader that changed its pid, the
  * threads of a leader that exited, a task marked a kernel thread). What
  * a task looks like is the guest's word: it orders the scan (a finding
- * names a process where there is one) and never leaves an mm out.
+ * names a process where there is one) and never leaves an mm out. An mm
+ * counts as done once a task of it was scanned, not when one was gone.
  */
 int kh_check_malfind(struct kh_check_ctx *cx)
 {
 	struct kh_addr_set by_task = { 0 }, mms = { 0 };
+	const struct kh_task_list *list = NULL;
+	struct kh_task_list *threads = NULL;
 	unsigned int i, pass, unread = 0;
 	int ret = index_crawled(cx, &by_task);
 
+	if (!ret)
+		ret = tasks_to_scan(cx, &threads, &list);
 	for (pass = 0; pass < 2 && !ret; pass++) {
-		for (i = 0; i < cx->tasks->nr && !ret; i++) {
-			const struct kh_task *t = &cx->tasks->tasks[i];
+		for (i = 0; i < list->nr && !ret; i++) {
+			const struct kh_task *t = &list->tasks[i];
 
 			if (!t->mm || (!pass && ((t->flags & PF_KTHREAD_) ||
 						 t->exit_state ||
-						 t->pid != t->tgid)))
+						 t->pid != t->tgid)) ||
+			    kh_addr_set_find(&mms, t->mm) >= 0)
 				continue;
-			ret = kh_addr_set_add(&mms, t->mm);
-			if (ret > 0)
-				ret = scan_task(cx, &by_task, t, &unread);
-			else if (ret < 0)
+			ret = scan_task(cx, &by_task, t, &unread);
+			if (ret == 1)
+				ret = 0;
+			else if (!ret && kh_addr_set_add(&mms, t->mm) < 0)
 				ret = kh_err_set(cx->err, ENOMEM,
 						 "out of memory for malfind");
 		}
 	}
+	kh_task_list_free(threads);
 	kh_addr_set_free(&by_task);
 	kh_addr_set_free(&mms);
 	if (!ret && unread)

@@ -114,19 +114,24 @@ static int region_add(struct region *r, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* The walks' state: one area read at a time, the region's kept in r. */
+/*
+ * The walks' state: one area read at a time, the region's kept in r,
+ * each once (kept: the vmap_areas in r), whichever walk met it.
+ */
 struct area_walk {
 	struct kh_check_ctx *cx;
 	const uint32_t *off;
 	uint32_t span;			/* bytes read of each vmap_area */
 	struct region *r;
+	struct kh_addr_set kept;
 	int *bad;
 	uint64_t start, next, prev;	/* the last area read's */
 };
 
 /*
  * Reads the vmap_area at va and keeps it when it is of the module
- * region: 0, -EFAULT when it cannot be read, or a fatal -errno.
+ * region: 0, or -errno when it cannot be read (the technique's error) or
+ * for want of memory.
  */
 static int read_area(struct area_walk *aw, uint64_t va)
 {
@@ -142,23 +147,62 @@ static int read_area(struct area_walk *aw, uint64_t va)
 	aw->prev = kh_load_u64(rec, off[VA_LIST] + 8);
 	end = kh_load_u64(rec, off[VA_END]);
 	vm = kh_load_u64(rec, off[VA_VM]);
-	if (aw->start < MODULES_START || end > MODULES_END)
+	if (aw->start < MODULES_START)
 		return 0;
+	/* Above the region is no vmalloc space: an end there is forged. */
+	if (end > MODULES_END) {
+		*aw->bad = 1;
+		return 0;
+	}
 	/* A busy area always has its vm_struct. */
 	if (!vm || end <= aw->start || end - aw->start > MAX_AREA_BYTES ||
 	    aw->start % PAGE || !kh_kernel_ptr_aligned(aw->cx->vm, vm, 8)) {
 		*aw->bad = 1;
 		return 0;
 	}
-	return region_add(aw->r, aw->start, end, vm);
+	ret = kh_addr_set_add(&aw->kept, va);
+	return ret > 0 ? region_add(aw->r, aw->start, end, vm) : ret;
 }
 
-/* kh_list_walk's callback for the walk from the list's start. */
+/*
+ * kh_list_walk's callback for the walk from the list's start: an area
+ * that cannot be read is one left out (said), not the walk's end.
+ */
 static int forward_area(struct kh_vm *vm, uint64_t va, void *opaque)
 {
-	int ret = read_area(opaque, va);
+	struct area_walk *aw = opaque;
+	int ret = read_area(aw, va);
 
-	return ret == -EFAULT ? 0 : ret;
+	if (ret && !kh_check_fatal(ret)) {
+		*aw->bad = 1;
+		ret = 0;
+	}
+	return ret;
+}
+
+/*
+ * Whether the areas found hold every listed module's memory (its first
+ * range): a list whose end was forged (its head's prev at an area below
+ * the region, which points back at it) ends the walk back at once, in
+ * order, with nothing found.
+ */
+static int holds_listed(const struct kh_check_ctx *cx, const struct region *r)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < cx->nr_mods; i++) {
+		const struct kh_check_module *m = &cx->mods[i];
+		uint64_t at = m->ranges[0].start;
+
+		if (!m->listed || !m->nr_ranges)
+			continue;
+		for (j = 0; j < r->nr; j++)
+			if (r->areas[j].start <= at && at < r->areas[j].end)
+				break;
+		if (j == r->nr)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -169,8 +213,9 @@ static int forward_area(struct kh_vm *vm, uint64_t va, void *opaque)
  * is one read: its bounds, its links and its vm_struct. Each step must
  * keep the list's order and links (the area reached points forward at
  * the one left, and lies below it); a list that does not, as one whose
- * prev links skip an area, is walked whole from its start instead, as
- * the kernel's own walkers do, and said.
+ * prev or next links skip an area, or one whose areas found leave out
+ * a listed module, is walked whole from its start too, as the kernel's
+ * own walkers do, and said: the areas either walk met are kept.
  */
 static int region_areas(struct kh_check_ctx *cx, const uint32_t *off,
 			uint64_t head, struct region *r, int *bad)
@@ -215,14 +260,15 @@ static int region_areas(struct kh_check_ctx *cx, const uint32_t *off,
 		node = aw.prev;
 	}
 	kh_addr_set_free(&seen);
-	if (kh_check_fatal(ret))
-		return ret;
-	if (!ret && !broken)
-		return 0;
-	*bad = 1;
-	r->nr = 0;
-	return kh_list_walk(cx->vm, head, off[VA_LIST], MAX_AREAS,
-			    forward_area, &aw, &walk, cx->err);
+	if (!ret && !broken && !holds_listed(cx, r))
+		broken = 1;
+	if (!kh_check_fatal(ret) && (ret || broken)) {
+		*bad = 1;
+		ret = kh_list_walk(cx->vm, head, off[VA_LIST], MAX_AREAS,
+				   forward_area, &aw, &walk, cx->err);
+	}
+	kh_addr_set_free(&aw.kept);
+	return ret;
 }
 
 /*

