@@ -224,7 +224,7 @@ views_section() {
 # median_us FILE NAME [TECHNIQUE]: the median of FILE's table row NAME
 # (of TECHNIQUE, in the views table, where it has a column), in µs
 median_us() {
-	awk -F'|' -v n="$2" -v t="$3" '
+	awk -F'|' -v n="$2" -v t="${3:-}" '
 	function trim(s) { gsub(/^ +| +$/, "", s); return s }
 	trim($2) == n && (t == "" || trim($3) == t) {
 		split(trim(t == "" ? $4 : $5), v, " ")
