@@ -162,18 +162,21 @@ static void walk_rows(const char *spec, int repeat, const char *technique,
 /*
  * Crawl rate per technique: the paper's monitoring iteration, end to end,
  * and what keyholed runs for a subscription with checks: an incremental
- * crawl (kh_crawl_since) with every rootkit check at its end. The variants
- * take turns, crawl by crawl, so that the machine's noise falls on all.
+ * crawl (kh_crawl_since) with every rootkit check at its end; and the
+ * checks alone (kh_check), as the CLI runs them. The variants take turns,
+ * crawl by crawl, so that the machine's noise falls on all.
  */
 static const struct crawl_variant {
 	const char *what;
 	unsigned int flags;
 	int since;			/* kh_crawl_since its own last crawl */
+	int check_only;			/* kh_check, no crawl */
 } crawl_variants[] = {
-	{ "full crawl", 0, 0 },
-	{ "full crawl + check", KH_CRAWL_CHECK, 0 },
-	{ "incremental crawl", 0, 1 },
-	{ "incremental crawl + check", KH_CRAWL_CHECK, 1 },
+	{ "full crawl", 0, 0, 0 },
+	{ "full crawl + check", KH_CRAWL_CHECK, 0, 0 },
+	{ "incremental crawl", 0, 1, 0 },
+	{ "incremental crawl + check", KH_CRAWL_CHECK, 1, 0 },
+	{ "check alone", 0, 0, 1 },
 };
 
 #define NR_CRAWL_VARIANTS \
@@ -185,18 +188,39 @@ struct crawl_times {
 	struct kh_crawl *last;		/* the incremental crawl's prev */
 };
 
+/* kh_check as a crawl variant: its wall and CPU time, reads and bytes. */
+static void check_once(struct kh_vm *vm, struct crawl_times *t, int i)
+{
+	double w0 = now_us(CLOCK_MONOTONIC), c0 = now_us(CLOCK_THREAD_CPUTIME_ID);
+	struct kh_check_report *report;
+	struct kh_stats before, after;
+	struct kh_err err = { 0 };
+
+	kh_vm_get_stats(vm, &before);
+	if (kh_check(vm, 0, &report, &err))
+		die("check", &err);
+	t->cpu[i] = (now_us(CLOCK_THREAD_CPUTIME_ID) - c0) / 1e3;
+	t->wall[i] = (now_us(CLOCK_MONOTONIC) - w0) / 1e3;
+	kh_vm_get_stats(vm, &after);
+	kh_check_report_free(report);
+	t->total += t->wall[i];
+	t->calls += after.read_calls - before.read_calls;
+	t->bytes += after.read_bytes - before.read_bytes;
+}
+
 static void crawl_variant_rows(const struct crawl_variant *v,
 			       struct crawl_times *t, int repeat,
 			       const char *technique)
 {
+	const char *unit = v->check_only ? "check" : "crawl";
 	char what[128], extra[256];
 
 	/* The first crawl of a handle pays its page faults: report both. */
 	snprintf(extra, sizeof(extra),
-		 "%.0f crawls/s at the median, %.0f over the run; %.0f read calls, %.0f KiB per crawl",
-		 1e3 / quantile(t->wall, repeat, 0.5),
+		 "%.0f %ss/s at the median, %.0f over the run; %.0f read calls, %.0f KiB per %s",
+		 1e3 / quantile(t->wall, repeat, 0.5), unit,
 		 repeat / (t->total / 1e3), (double)t->calls / repeat,
-		 (double)t->bytes / repeat / 1024);
+		 (double)t->bytes / repeat / 1024, unit);
 	snprintf(what, sizeof(what), "%s, %s, wall", v->what, technique);
 	row(what, t->wall, repeat, "ms", extra);
 	snprintf(what, sizeof(what), "%s, %s, CPU", v->what, technique);
@@ -235,7 +259,13 @@ static void crawl_rows(const char *spec, int repeat, const char *technique)
 		for (v = 0; v < NR_CRAWL_VARIANTS; v++) {
 			const struct crawl_variant *cv = &crawl_variants[v];
 			struct crawl_times *t = &times[v];
-			int ret = cv->since ?
+			int ret;
+
+			if (cv->check_only) {
+				check_once(vm, t, i);
+				continue;
+			}
+			ret = cv->since ?
 				  kh_crawl_since(vm, cv->flags, NULL, t->last,
 						 &crawl, &err) :
 				  kh_crawl(vm, cv->flags, &crawl, &err);
